@@ -1,0 +1,632 @@
+"""The rules of 阿行办发〔2019〕50号 that every subsidy claim must pass.
+
+Pure: plain frozen dataclasses in, a ``Decision`` out. No Django import (a test checks),
+no database, no clock: "today" is one of the facts. Money is ``Decimal`` only, rounded
+once, half-up to the fen. Every figure (caps, uplift, months, the advance share, the
+yearly limit) comes from the dated policy terms passed in; the program-specific
+conditions below are the notice's own wording and cite its clauses.
+
+The policy in force on the **training end date** decides (a change of policy never
+rewrites the past).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+NOTICE = "阿行办发〔2019〕50号"
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+# --- Statuses that count (五(二), rule 9 of the digest) -------------------------------
+#: A claim counts toward the 3-a-year and the trade+level rules from the moment it is
+#: submitted until it is rejected or withdrawn; pending ones count so that two units
+#: cannot race past a limit. A draft counts for nothing.
+COUNTING_STATUSES = frozenset({"submitted", "approved", "returned"})
+
+# --- Program-specific conditions, as the notice words them ---------------------------------
+#: 三(三)11 技能脱贫千校行动 is a school grant, not a training subsidy: outside the yearly
+#: limit and the trade+level rule.
+PROGRAMS_OUTSIDE_LIMITS = frozenset({11})
+#: Programs whose subsidy requires a certificate of given levels: 三(一)2 初、中级;
+#: 三(一)3 高级工、技师、高级技师.
+CERTIFICATE_LEVELS: dict[int, frozenset[str]] = {
+    2: frozenset({"primary", "intermediate"}),
+    3: frozenset({"senior", "technician", "senior_technician"}),
+}
+#: 三(二)7 对于实现转移就业人员; 三(二)9 实现就业人员.
+EMPLOYMENT_REQUIRED = frozenset({7, 9})
+EMPLOYED_OUTCOMES = frozenset({"employed", "self_employed", "flexible"})
+#: 三(二)9 贫困家庭子女、贫困劳动力、两后生、农村转移就业劳动者、下岗失业人员和转岗职工、
+#: 退役军人和残疾人; 三(三)10 建档立卡贫困劳动力; 三(三)11 贫困家庭两后生.
+TARGET_GROUPS: dict[int, frozenset[str]] = {
+    9: frozenset({"poor_family_child", "poor_labour", "two_after", "rural_transfer",
+                  "laid_off", "veteran", "disabled"}),
+    10: frozenset({"poor_labour", "poor_family_child"}),
+    11: frozenset({"poor_labour", "poor_family_child"}),
+}
+#: 三(二)9 吸纳贫困劳动力 … 吸纳就业困难人员、零就业家庭成员就业并开展以工代训.
+WORK_IN_LIEU_GROUPS = frozenset({"poor_labour", "hard_to_employ"})
+WORK_IN_LIEU_PROGRAM = 9
+#: 三(二)7 1980年及之后出生 … 户籍地在乡村.
+NEW_GENERATION_PROGRAM = 7
+NEW_GENERATION_BORN_FROM = date(1980, 1, 1)
+#: 三(一)5 经各县(市)人民政府认定的困难企业.
+DIFFICULT_ENTERPRISE_PROGRAM = 5
+#: 三(二)9 通过项目制方式 … 且培训时间2个月以上的 … 上浮50%.
+PROJECT_UPLIFT_PROGRAM = 9
+PROJECT_UPLIFT_MONTHS = 2
+
+ENTERPRISE = "enterprise"
+
+
+# --- Facts in -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InstitutionFacts:
+    kind: str
+    unit: str
+    certified_difficult: bool = False
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class TraineeFacts:
+    birth_date: date
+    household: str  # "rural" | "urban"
+    groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ProgramFacts:
+    number: int
+    name: str
+    section: str  # "三(一)"
+    claimable: bool
+    fund: str | None
+    fund_label: str = ""
+
+    @property
+    def clause(self) -> str:
+        return f"{self.section}{self.number}"
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    program: int
+    unit: str
+    training_start: date
+    training_end: date
+    amount_requested: Decimal
+    institution: InstitutionFacts | None = None
+    employer: InstitutionFacts | None = None
+    trade: str | None = None
+    level: str | None = None
+    project_based: bool = False
+    work_in_lieu_months: int = 0
+    passed: bool = False
+    certificate_number: str = ""
+    employment: str = "none"
+    claim_id: int | None = None  # the claim itself, left out of its own history
+    trade_name: str = ""
+    level_name: str = ""
+
+    @property
+    def is_work_in_lieu(self) -> bool:
+        return self.work_in_lieu_months > 0
+
+
+@dataclass(frozen=True)
+class PriorClaim:
+    """One earlier claim of the same person, from any unit."""
+
+    claim_id: int
+    program: int
+    status: str
+    training_end: date
+    trade: str | None = None
+    level: str | None = None
+    unit_name: str = ""
+    trade_name: str = ""
+    level_name: str = ""
+
+
+@dataclass(frozen=True)
+class PolicyTerm:
+    """A dated policy entry: ``value`` is an amount (yuan), a ratio or a count."""
+
+    entry_id: int
+    kind: str  # cap | project_uplift | work_in_lieu_monthly | work_in_lieu_max_months | …
+    value: Decimal
+    effective_from: date
+    effective_to: date | None
+    clause: str
+    source_document: str = NOTICE
+    program: int | None = None
+    level: str | None = None
+
+    def in_force_on(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+
+# --- Decision out ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Violation:
+    code: str
+    message: str
+    clause: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "clause": self.clause}
+
+
+@dataclass(frozen=True)
+class Decision:
+    cap: Decimal | None
+    amount: Decimal
+    advance: Decimal
+    fund: str | None
+    payee: str  # "institution" | "trainee" | "family"
+    violations: tuple[Violation, ...] = ()
+    explanation: tuple[str, ...] = ()
+    policy_entry_ids: tuple[int, ...] = field(default=())
+
+    @property
+    def eligible(self) -> bool:
+        return not self.violations
+
+    @property
+    def codes(self) -> list[str]:
+        return [v.code for v in self.violations]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "eligible": self.eligible,
+            "cap": None if self.cap is None else str(self.cap),
+            "amount": str(self.amount),
+            "advance": str(self.advance),
+            "fund": self.fund,
+            "payee": self.payee,
+            "violations": [v.as_dict() for v in self.violations],
+            "explanation": list(self.explanation),
+            "policy_entry_ids": list(self.policy_entry_ids),
+        }
+
+
+# --- Small pure pieces --------------------------------------------------------------------
+def to_fen(value: Decimal) -> Decimal:
+    """Round half-up to the fen (never ``round()``, which rounds half to even)."""
+    return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def yuan(value: Decimal) -> str:
+    return f"{to_fen(value):,.2f}"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` calendar months on, clamped to the month's last day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def lasts_months(start: date, end: date, months: int) -> bool:
+    """"N个月以上" includes N: end on or after start moved N months on, less one day.
+
+    1 March → 30 April is two months; → 29 April is not; 31 December → 28 February is.
+    """
+    return end >= add_months(start, months) - timedelta(days=1)
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def term_in_force(
+    terms: Iterable[PolicyTerm], kind: str, *, on: date,
+    program: int | None = None, level: str | None = None,
+) -> PolicyTerm | None:
+    """The most specific term of ``kind`` in force on ``on``.
+
+    A term for the program and level beats one for the program alone, which beats one
+    for every program. Among equals the latest ``effective_from`` wins.
+    """
+    best: tuple[int, date, PolicyTerm] | None = None
+    for term in terms:
+        if term.kind != kind or not term.in_force_on(on):
+            continue
+        if term.program is not None and term.program != program:
+            continue
+        if term.level is not None and term.level != level:
+            continue
+        rank = (term.program is not None) * 2 + (term.level is not None)
+        if best is None or (rank, term.effective_from) > best[:2]:
+            best = (rank, term.effective_from, term)
+    return best[2] if best else None
+
+
+def counts_toward_limits(program: int) -> bool:
+    return program not in PROGRAMS_OUTSIDE_LIMITS
+
+
+def carries_trade_level(facts: ClaimFacts) -> bool:
+    """Program 11 and 以工代训 carry no trade/level pair (五(二))."""
+    return counts_toward_limits(facts.program) and not facts.is_work_in_lieu
+
+
+def payee_of(facts: ClaimFacts) -> str:
+    """Who is paid: the provider for enterprise-run or project-based training."""
+    if facts.program in PROGRAMS_OUTSIDE_LIMITS:
+        return "family"
+    if is_enterprise_run(facts) or facts.project_based:
+        return "institution"
+    return "trainee"
+
+
+def is_enterprise_run(facts: ClaimFacts) -> bool:
+    provider = facts.employer if facts.is_work_in_lieu else facts.institution
+    return provider is not None and provider.kind == ENTERPRISE
+
+
+# --- The decision -------------------------------------------------------------------------
+class _Judgement:
+    """Collects violations, explanation lines and the policy entries used."""
+
+    def __init__(self) -> None:
+        self.violations: list[Violation] = []
+        self.explanation: list[str] = []
+        self.entries: list[int] = []
+
+    def refuse(self, code: str, message: str, clause: str) -> None:
+        self.violations.append(Violation(code, message, clause))
+
+    def use(self, term: PolicyTerm) -> PolicyTerm:
+        if term.entry_id not in self.entries:
+            self.entries.append(term.entry_id)
+        return term
+
+
+def decide(
+    facts: ClaimFacts,
+    *,
+    trainee: TraineeFacts,
+    program: ProgramFacts,
+    history: Sequence[PriorClaim],
+    policy: Sequence[PolicyTerm],
+    today: date,
+) -> Decision:
+    """Judge one claim against every rule; the claim is eligible when nothing refuses it."""
+    j = _Judgement()
+    if not program.claimable:
+        j.refuse(
+            "program_not_claimable",
+            f"项目{program.number}“{program.name}”不按人申报补贴，不能在本系统申报",
+            program.clause,
+        )
+    _check_dates(facts, today, j)
+    _check_program_conditions(facts, trainee, program, j)
+    _check_unit(facts, j)
+    _check_history(facts, history, policy, j)
+    cap = _cap(facts, program, policy, j) if program.claimable else None
+    requested = to_fen(facts.amount_requested)
+    if cap is None:
+        amount = ZERO
+    else:
+        amount = max(ZERO, min(requested, cap))
+        if requested > cap:
+            j.refuse(
+                "over_cap",
+                f"申请金额{yuan(requested)}元超过补贴上限{yuan(cap)}元",
+                program.clause,
+            )
+        else:
+            j.explanation.append(f"申请金额{yuan(requested)}元，未超过上限，按申请金额核定。")
+    advance = _advance(facts, amount, policy, j)
+    if program.fund:
+        j.explanation.append(f"资金渠道：{program.fund_label or program.fund}。")
+    return Decision(
+        cap=cap,
+        amount=amount,
+        advance=advance,
+        fund=program.fund,
+        payee=payee_of(facts),
+        violations=tuple(j.violations),
+        explanation=tuple(j.explanation),
+        policy_entry_ids=tuple(j.entries),
+    )
+
+
+def _check_dates(facts: ClaimFacts, today: date, j: _Judgement) -> None:
+    if facts.training_end < facts.training_start:
+        j.refuse("invalid_dates", "培训结束日期早于开始日期", "五(二)")
+    elif facts.training_end > today:
+        j.refuse("invalid_dates", "培训尚未结束，结束后方可申报补贴", "五(一)")
+
+
+def _check_program_conditions(
+    facts: ClaimFacts, trainee: TraineeFacts, program: ProgramFacts, j: _Judgement
+) -> None:
+    number, clause = facts.program, program.clause
+    if facts.is_work_in_lieu:
+        _check_work_in_lieu(facts, trainee, clause, j)
+    elif carries_trade_level(facts) and program.claimable and (
+        not facts.trade or not facts.level
+    ):
+        j.refuse(
+            "level_not_eligible",
+            "须填写培训的职业(工种)和等级（无等级的填“专项职业能力”或“培训合格证”）",
+            "五(二)",
+        )
+    if number in CERTIFICATE_LEVELS:
+        allowed = CERTIFICATE_LEVELS[number]
+        if facts.level and facts.level not in allowed:
+            names = "、".join(LEVEL_NAMES[code] for code in _ordered(allowed))
+            j.refuse(
+                "level_not_eligible",
+                f"项目{number}只补贴取得{names}证书的培训",
+                clause,
+            )
+        if not facts.passed or not facts.certificate_number.strip():
+            j.refuse(
+                "certificate_required",
+                f"项目{number}须培训合格并填写所取得的证书编号",
+                clause,
+            )
+    if number in EMPLOYMENT_REQUIRED and not facts.is_work_in_lieu and (
+        facts.employment not in EMPLOYED_OUTCOMES
+    ):
+        j.refuse(
+            "employment_required",
+            f"项目{number}只对实现就业（含自主创业、灵活就业）的人员给予补贴",
+            clause,
+        )
+    if number in TARGET_GROUPS and not facts.is_work_in_lieu:
+        wanted = TARGET_GROUPS[number]
+        if not (trainee.groups & wanted):
+            names = "、".join(GROUP_NAMES[g] for g in sorted(wanted))
+            j.refuse(
+                "target_group_required",
+                f"项目{number}的培训对象须为：{names}",
+                clause,
+            )
+    if number == NEW_GENERATION_PROGRAM:
+        if trainee.birth_date < NEW_GENERATION_BORN_FROM:
+            j.refuse(
+                "age_ineligible",
+                "新生代农民工须为1980年及之后出生"
+                f"（该人员出生于{trainee.birth_date.isoformat()}）",
+                clause,
+            )
+        if trainee.household != "rural":
+            j.refuse(
+                "target_group_required",
+                "新生代农民工须为户籍地在乡村的劳动力",
+                clause,
+            )
+    if number == DIFFICULT_ENTERPRISE_PROGRAM:
+        inst = facts.institution
+        if inst is None or inst.kind != ENTERPRISE or not inst.certified_difficult:
+            j.refuse(
+                "enterprise_not_certified",
+                "项目5仅适用于经县(市)人民政府认定的困难企业组织的培训",
+                clause,
+            )
+
+
+def _check_work_in_lieu(
+    facts: ClaimFacts, trainee: TraineeFacts, clause: str, j: _Judgement
+) -> None:
+    if facts.program != WORK_IN_LIEU_PROGRAM:
+        j.refuse(
+            "work_in_lieu_months_exceeded",
+            f"以工代训只能在项目{WORK_IN_LIEU_PROGRAM}下申报，本项目以工代训月数应为0",
+            clause,
+        )
+        return
+    employer = facts.employer
+    if employer is None or employer.kind != ENTERPRISE:
+        j.refuse(
+            "enterprise_not_certified",
+            "以工代训须由吸纳就业的企业（用人单位）申报，请选择企业作为用人单位",
+            clause,
+        )
+    if not (trainee.groups & WORK_IN_LIEU_GROUPS):
+        j.refuse(
+            "target_group_required",
+            "以工代训的对象须为建档立卡贫困劳动力或就业困难人员",
+            clause,
+        )
+
+
+def _check_unit(facts: ClaimFacts, j: _Judgement) -> None:
+    """五(二) 根据属地化管理原则，由企业所在县(市)人力资源和社会保障部门审核."""
+    provider = facts.employer if facts.is_work_in_lieu else facts.institution
+    if provider is not None and provider.kind == ENTERPRISE and provider.unit != facts.unit:
+        j.refuse(
+            "wrong_unit",
+            f"企业开展的培训须由企业所在地（{provider.unit}）人社部门申报审核",
+            "五(二)",
+        )
+
+
+def _check_history(
+    facts: ClaimFacts, history: Sequence[PriorClaim], policy: Sequence[PolicyTerm],
+    j: _Judgement,
+) -> None:
+    if not counts_toward_limits(facts.program):
+        return
+    counting = [
+        p for p in history
+        if p.status in COUNTING_STATUSES
+        and p.claim_id != facts.claim_id
+        and counts_toward_limits(p.program)
+    ]
+    year = facts.training_end.year
+    limit_term = term_in_force(policy, "annual_limit", on=facts.training_end)
+    if limit_term is None:
+        j.refuse("cap_not_configured", "未配置每人每年补贴次数上限", "五(二)")
+    else:
+        j.use(limit_term)
+        limit = int(limit_term.value)
+        same_year = [p for p in counting if p.training_end.year == year]
+        if len(same_year) >= limit:
+            j.refuse(
+                "annual_limit",
+                f"该人员{year}年已享受（含审核中）{len(same_year)}次培训补贴，"
+                f"每人每年不超过{limit}次",
+                limit_term.clause,
+            )
+    if carries_trade_level(facts) and facts.trade and facts.level:
+        for p in counting:
+            if p.trade == facts.trade and p.level == facts.level:
+                where = f"（{p.unit_name}，{p.training_end.isoformat()}结束）" if p.unit_name else ""
+                what = f"{facts.trade_name or facts.trade}·{facts.level_name or facts.level}"
+                j.refuse(
+                    "duplicate_trade_level",
+                    f"该人员已就{what}享受或申请过补贴{where}，同一职业同一等级不可重复享受",
+                    "五(二)",
+                )
+                break
+
+
+def _cap(
+    facts: ClaimFacts, program: ProgramFacts, policy: Sequence[PolicyTerm], j: _Judgement
+) -> Decimal | None:
+    on = facts.training_end
+    if facts.is_work_in_lieu:
+        if facts.program != WORK_IN_LIEU_PROGRAM:
+            return None
+        return _work_in_lieu_cap(facts, program, policy, j)
+    if facts.program in CERTIFICATE_LEVELS and facts.level not in CERTIFICATE_LEVELS[
+        facts.program
+    ]:
+        # The level itself is refused; a cap for it would mean nothing.
+        return None
+    term = term_in_force(policy, "cap", on=on, program=facts.program, level=facts.level)
+    if term is None:
+        j.refuse(
+            "cap_not_configured",
+            f"项目{program.number}在{on.isoformat()}没有生效的补贴标准"
+            "（该标准由其他文件规定，须由管理员录入后方可申报）",
+            program.clause,
+        )
+        return None
+    j.use(term)
+    base = to_fen(term.value)
+    level_text = f"{facts.level_name or facts.level}" if term.level else "每人"
+    j.explanation.append(
+        f"依据{term.source_document} {term.clause}：项目{program.number}{level_text}"
+        f"补贴标准不超过{yuan(base)}元（{term.effective_from.isoformat()}起执行）。"
+    )
+    if facts.program == PROJECT_UPLIFT_PROGRAM and facts.project_based:
+        return _project_uplift(facts, base, policy, j)
+    return base
+
+
+def _project_uplift(
+    facts: ClaimFacts, base: Decimal, policy: Sequence[PolicyTerm], j: _Judgement
+) -> Decimal:
+    span = f"{facts.training_start.isoformat()}至{facts.training_end.isoformat()}"
+    if not lasts_months(facts.training_start, facts.training_end, PROJECT_UPLIFT_MONTHS):
+        j.explanation.append(
+            f"项目制培训{span}不足{PROJECT_UPLIFT_MONTHS}个月，补贴标准不上浮。"
+        )
+        return base
+    uplift = term_in_force(
+        policy, "project_uplift", on=facts.training_end, program=facts.program
+    )
+    if uplift is None:
+        j.explanation.append("未配置项目制上浮比例，补贴标准不上浮。")
+        return base
+    j.use(uplift)
+    cap = to_fen(base * (1 + uplift.value))
+    j.explanation.append(
+        f"项目制培训{span}满{PROJECT_UPLIFT_MONTHS}个月，依据{uplift.clause}"
+        f"上浮{uplift.value * 100:.0f}%：{yuan(base)} × {1 + uplift.value:.2f} = {yuan(cap)}元。"
+    )
+    return cap
+
+
+def _work_in_lieu_cap(
+    facts: ClaimFacts, program: ProgramFacts, policy: Sequence[PolicyTerm], j: _Judgement
+) -> Decimal | None:
+    on = facts.training_end
+    monthly = term_in_force(policy, "work_in_lieu_monthly", on=on, program=facts.program)
+    longest = term_in_force(policy, "work_in_lieu_max_months", on=on, program=facts.program)
+    if monthly is None or longest is None:
+        j.refuse(
+            "cap_not_configured",
+            f"以工代训在{on.isoformat()}没有生效的补贴标准，须由管理员录入后方可申报",
+            program.clause,
+        )
+        return None
+    j.use(monthly)
+    j.use(longest)
+    max_months = int(longest.value)
+    months = facts.work_in_lieu_months
+    if months > max_months:
+        j.refuse(
+            "work_in_lieu_months_exceeded",
+            f"以工代训补贴最长不超过{max_months}个月，申报了{months}个月",
+            longest.clause,
+        )
+        months = max_months
+    cap = to_fen(monthly.value * months)
+    j.explanation.append(
+        f"依据{monthly.source_document} {monthly.clause}：以工代训每人每月不超过"
+        f"{yuan(monthly.value)}元，{months}个月合计上限{yuan(cap)}元。"
+    )
+    return cap
+
+
+def _advance(
+    facts: ClaimFacts, amount: Decimal, policy: Sequence[PolicyTerm], j: _Judgement
+) -> Decimal:
+    """五(二) 对企业开展培训或者培训机构开展项目制培训的，可先行拨付40%."""
+    if amount <= 0 or not (is_enterprise_run(facts) or facts.project_based):
+        j.explanation.append("非企业培训或项目制培训，不先行拨付，完成并审核后一次拨付。")
+        return ZERO
+    term = term_in_force(policy, "advance_ratio", on=facts.training_end, program=facts.program)
+    if term is None:
+        j.explanation.append("未配置先行拨付比例，不先行拨付。")
+        return ZERO
+    j.use(term)
+    advance = to_fen(amount * term.value)
+    who = "企业开展培训" if is_enterprise_run(facts) else "培训机构开展项目制培训"
+    j.explanation.append(
+        f"{who}，依据{term.clause}可先行拨付{term.value * 100:.0f}%：{yuan(advance)}元，"
+        "余额在培训完成并审核后拨付。"
+    )
+    return advance
+
+
+# --- Names for messages (the catalogue's own names live in the database) -------------------
+LEVEL_NAMES = {
+    "primary": "五级/初级工",
+    "intermediate": "四级/中级工",
+    "senior": "三级/高级工",
+    "technician": "二级/技师",
+    "senior_technician": "一级/高级技师",
+    "special_ability": "专项职业能力",
+    "training_certificate": "培训合格证",
+}
+GROUP_NAMES = {
+    "poor_labour": "建档立卡贫困劳动力",
+    "poor_family_child": "贫困家庭子女",
+    "two_after": "两后生",
+    "rural_transfer": "农村转移就业劳动者",
+    "laid_off": "下岗失业人员和转岗职工",
+    "veteran": "退役军人",
+    "disabled": "残疾人",
+    "hard_to_employ": "就业困难人员",
+}
+
+
+def _ordered(levels: Iterable[str]) -> list[str]:
+    order = list(LEVEL_NAMES)
+    return sorted(levels, key=order.index)

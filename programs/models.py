@@ -1,0 +1,293 @@
+"""The catalogue: units, the notice's 24 programs, levels, trades, institutions, policy."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from programs.credit_codes import InvalidCreditCode, validate_credit_code
+
+
+class Fund(models.TextChoices):
+    """Where a program's money comes from (五(二) and each item of 三)."""
+
+    SPECIAL = "special", _("职业技能提升行动专项资金")
+    EMPLOYMENT = "employment", _("就业专项资金")
+    UNEMPLOYMENT_INSURANCE = "unemployment_insurance", _("失业保险基金")
+    POVERTY = "poverty", _("扶贫专项资金")
+    ORIGINAL_CHANNEL = "original_channel", _("原渠道")
+
+
+class Unit(models.Model):
+    """A county-level submitting unit (or the prefecture level itself)."""
+
+    code = models.CharField(_("代码"), max_length=6, primary_key=True)
+    name = models.CharField(_("名称"), max_length=50, unique=True)
+    is_prefecture = models.BooleanField(_("地区本级"), default=False)
+    has_national_code = models.BooleanField(
+        _("国家行政区划代码"),
+        default=True,
+        help_text=_("喀纳斯景区无国家行政区划代码，系统使用 654399。"),
+    )
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
+class Program(models.Model):
+    """One of the 24 numbered items of 三 and 四 of the notice."""
+
+    number = models.PositiveSmallIntegerField(_("序号"), primary_key=True)
+    section = models.CharField(_("章节"), max_length=20)
+    name = models.CharField(_("名称"), max_length=100)
+    fund = models.CharField(
+        _("资金渠道"), max_length=30, choices=Fund.choices, blank=True, null=True
+    )
+    claimable = models.BooleanField(_("按人申报补贴"), default=False)
+    subsidy_basis = models.TextField(_("补贴依据"), blank=True)
+    lead_units = models.TextField(_("牵头单位"), blank=True)
+    responsible_units = models.TextField(_("责任单位"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("项目")
+        verbose_name_plural = _("项目")
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number__gte=1) & Q(number__lte=24), name="program_number_1_24"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.name}"
+
+
+class Level(models.Model):
+    """职业技能等级, or the two certificates that are not a level."""
+
+    code = models.CharField(_("代码"), max_length=30, primary_key=True)
+    name = models.CharField(_("名称"), max_length=30)
+    rank = models.PositiveSmallIntegerField(
+        _("级别"), null=True, blank=True, help_text=_("5=五级/初级工 … 1=一级/高级技师")
+    )
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("等级")
+        verbose_name_plural = _("等级")
+        ordering = ["sort_order"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Trade(models.Model):
+    """职业(工种) with its code in the national occupational classification."""
+
+    code = models.CharField(_("职业编码"), max_length=20, primary_key=True)
+    name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(_("英文名称"), max_length=100, blank=True)
+    edition = models.CharField(
+        _("分类大典版本"), max_length=30, default="2022",
+        help_text=_("编码所依据的《职业分类大典》版本；1999 版编码含义不同。"),
+    )
+    highest_rank = models.PositiveSmallIntegerField(
+        _("最高等级"), null=True, blank=True, help_text=_("国家标准设定的最高等级（1=一级）")
+    )
+    lowest_rank = models.PositiveSmallIntegerField(
+        _("最低等级"), null=True, blank=True, help_text=_("国家标准设定的最低等级（5=五级）")
+    )
+    notice_item_20 = models.BooleanField(_("通知第20条点名"), default=False)
+    active = models.BooleanField(_("可申报"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("职业(工种)")
+        verbose_name_plural = _("职业(工种)")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
+class InstitutionKind(models.TextChoices):
+    ENTERPRISE = "enterprise", _("企业")
+    VOCATIONAL_COLLEGE = "vocational_college", _("职业院校")
+    TECHNICAL_SCHOOL = "technical_school", _("技工院校")
+    TRAINING_INSTITUTION = "training_institution", _("职业培训机构")
+    PUBLIC_TRAINING_BASE = "public_training_base", _("公共实训基地")
+
+
+def _validate_credit_code(value: str) -> None:
+    try:
+        validate_credit_code(value)
+    except InvalidCreditCode as exc:
+        raise ValidationError(exc.message, code="invalid_credit_code") from exc
+
+
+class Institution(models.Model):
+    """A training provider or an enterprise (also the employer of 以工代训)."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=30, choices=InstitutionKind.choices)
+    credit_code = models.CharField(
+        _("统一社会信用代码"), max_length=18, unique=True, validators=[_validate_credit_code]
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("所在单位"), on_delete=models.PROTECT, related_name="institutions"
+    )
+    certified_difficult = models.BooleanField(
+        _("县(市)政府认定的困难企业"), default=False,
+        help_text=_("项目5（困难企业技能提升培训）仅适用于经县(市)人民政府认定的困难企业。"),
+    )
+    admitted = models.BooleanField(_("列入培训机构目录"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("培训机构/企业")
+        verbose_name_plural = _("培训机构/企业")
+        ordering = ["unit_id", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(certified_difficult=False) | Q(kind="enterprise"),
+                name="institution_only_enterprise_certified_difficult",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyKind(models.TextChoices):
+    CAP = "cap", _("补贴上限（元/人）")
+    PROJECT_UPLIFT = "project_uplift", _("项目制上浮比例")
+    WORK_IN_LIEU_MONTHLY = "work_in_lieu_monthly", _("以工代训每人每月上限（元）")
+    WORK_IN_LIEU_MAX_MONTHS = "work_in_lieu_max_months", _("以工代训最长月数")
+    ADVANCE_RATIO = "advance_ratio", _("先行拨付比例")
+    ANNUAL_LIMIT = "annual_limit", _("每人每年补贴次数上限")
+
+
+#: Which value column each kind uses.
+POLICY_VALUE_FIELD = {
+    PolicyKind.CAP: "amount",
+    PolicyKind.WORK_IN_LIEU_MONTHLY: "amount",
+    PolicyKind.PROJECT_UPLIFT: "ratio",
+    PolicyKind.ADVANCE_RATIO: "ratio",
+    PolicyKind.WORK_IN_LIEU_MAX_MONTHS: "quantity",
+    PolicyKind.ANNUAL_LIMIT: "quantity",
+}
+
+
+class PolicyEntry(models.Model):
+    """A dated figure of the policy: a cap, a ratio or a count, and where it comes from.
+
+    A claim is judged by the entries in force on its training end date, so a change of
+    policy never rewrites the past: add a new entry and close the old one.
+    """
+
+    program = models.ForeignKey(
+        Program, verbose_name=_("项目"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="policy_entries", help_text=_("留空表示适用于所有项目"),
+    )
+    level = models.ForeignKey(
+        Level, verbose_name=_("等级"), on_delete=models.PROTECT, null=True, blank=True,
+        help_text=_("留空表示不分等级"),
+    )
+    kind = models.CharField(_("类别"), max_length=30, choices=PolicyKind.choices)
+    amount = models.DecimalField(
+        _("金额（元）"), max_digits=12, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    ratio = models.DecimalField(
+        _("比例"), max_digits=5, decimal_places=4, null=True, blank=True,
+        help_text=_("如 0.40 表示 40%"),
+    )
+    quantity = models.PositiveSmallIntegerField(_("数量"), null=True, blank=True)
+    effective_from = models.DateField(_("生效日期"))
+    effective_to = models.DateField(_("失效日期"), null=True, blank=True,
+                                    help_text=_("含当日；留空表示长期有效"))
+    clause = models.CharField(_("条款"), max_length=50, help_text=_("如 三(一)3"))
+    source_document = models.CharField(_("依据文件"), max_length=100)
+    is_demo = models.BooleanField(
+        _("演示数据"), default=False, help_text=_("仅供演示的示例标准，不是真实政策。")
+    )
+    note = models.TextField(_("备注"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("政策标准")
+        verbose_name_plural = _("政策标准")
+        ordering = ["program_id", "kind", "level__sort_order", "effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")),
+                name="policy_entry_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=(Q(amount__isnull=True) | Q(amount__gte=0))
+                & (Q(ratio__isnull=True) | (Q(ratio__gte=0) & Q(ratio__lte=1))),
+                name="policy_entry_values_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=["cap", "work_in_lieu_monthly"], amount__isnull=False,
+                      ratio__isnull=True, quantity__isnull=True)
+                    | Q(kind__in=["project_uplift", "advance_ratio"], ratio__isnull=False,
+                        amount__isnull=True, quantity__isnull=True)
+                    | Q(kind__in=["work_in_lieu_max_months", "annual_limit"],
+                        quantity__isnull=False, amount__isnull=True, ratio__isnull=True)
+                ),
+                name="policy_entry_value_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = f"项目{self.program_id}" if self.program_id else "全部项目"
+        if self.level_id:
+            scope += f"·{self.level}"
+        return f"{scope}·{self.get_kind_display()}={self.value}（{self.effective_from}起）"
+
+    @property
+    def value(self) -> Decimal | int | None:
+        return getattr(self, POLICY_VALUE_FIELD[PolicyKind(self.kind)])
+
+    def in_force_on(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+    def clean(self) -> None:
+        field = POLICY_VALUE_FIELD.get(PolicyKind(self.kind)) if self.kind else None
+        if field and getattr(self, field) is None:
+            raise ValidationError({field: _("该类别须填写此项")})
+        for other in ("amount", "ratio", "quantity"):
+            if other != field and getattr(self, other) is not None:
+                raise ValidationError({other: _("该类别不使用此项，请留空")})
+        if self.effective_to and self.effective_to < self.effective_from:
+            raise ValidationError({"effective_to": _("失效日期不能早于生效日期")})
+        overlapping = PolicyEntry.objects.filter(
+            program_id=self.program_id, level_id=self.level_id, kind=self.kind
+        ).exclude(pk=self.pk).filter(
+            Q(effective_to__isnull=True) | Q(effective_to__gte=self.effective_from)
+        )
+        if self.effective_to:
+            overlapping = overlapping.filter(effective_from__lte=self.effective_to)
+        if overlapping.exists():
+            raise ValidationError(
+                _("与已有的同项目、同等级、同类别标准生效期重叠：请先为旧标准填写失效日期。")
+            )

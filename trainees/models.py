@@ -1,0 +1,90 @@
+"""The real-name registry (实名制管理, 五(二)): one row per person, keyed by ID number."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from trainees.id_numbers import InvalidIdNumber, mask_id_number, parse_id_number
+
+
+class Household(models.TextChoices):
+    RURAL = "rural", _("农业户籍")
+    URBAN = "urban", _("城镇户籍")
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("男")
+    FEMALE = "F", _("女")
+
+
+class Group(models.TextChoices):
+    POOR_LABOUR = "poor_labour", _("建档立卡贫困劳动力")
+    POOR_FAMILY_CHILD = "poor_family_child", _("贫困家庭子女")
+    TWO_AFTER = "two_after", _("两后生")
+    RURAL_TRANSFER = "rural_transfer", _("农村转移就业劳动者")
+    LAID_OFF = "laid_off", _("下岗失业人员和转岗职工")
+    VETERAN = "veteran", _("退役军人")
+    DISABLED = "disabled", _("残疾人")
+    HARD_TO_EMPLOY = "hard_to_employ", _("就业困难人员")
+
+
+def validate_id_number(value: str) -> None:
+    try:
+        parse_id_number(value)
+    except InvalidIdNumber as exc:
+        raise ValidationError(exc.message, code="invalid_id_number") from exc
+
+
+def validate_groups(value: object) -> None:
+    if not isinstance(value, list) or any(g not in Group.values for g in value):
+        raise ValidationError(_("人员类别无效"), code="invalid_groups")
+
+
+class Trainee(models.Model):
+    id_number = models.CharField(
+        _("身份证号码"), max_length=18, unique=True, validators=[validate_id_number]
+    )
+    name = models.CharField(_("姓名"), max_length=50)
+    birth_date = models.DateField(_("出生日期"), editable=False)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, editable=False)
+    household = models.CharField(_("户籍类型"), max_length=10, choices=Household.choices)
+    groups = models.JSONField(_("人员类别"), default=list, blank=True,
+                              validators=[validate_groups])
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    registered_by_unit = models.ForeignKey(
+        "programs.Unit", verbose_name=_("登记单位"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="+",
+    )
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("培训人员")
+        verbose_name_plural = _("培训人员")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id_number__regex=r"^[0-9]{17}[0-9X]$"),
+                name="trainee_id_number_ascii_18",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.id_number_masked}）"
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Birth date and sex always come from the number, never from input.
+        facts = parse_id_number(self.id_number)
+        self.id_number = facts.number
+        self.birth_date = facts.birth_date
+        self.sex = facts.sex
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def group_labels(self) -> list[str]:
+        return [str(Group(g).label) for g in self.groups if g in Group.values]
