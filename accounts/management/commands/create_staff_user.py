@@ -1,0 +1,55 @@
+"""``create_staff_user USERNAME --role ROLE [--unit CODE] --password PW`` (api-contract.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from accounts.models import Role, User
+from programs.models import Unit
+
+
+class Command(BaseCommand):
+    help = "Create or update a staff user with a role (and a unit for county clerks)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--unit", help="unit code, required for county_clerk")
+        parser.add_argument("--password", required=True)
+        parser.add_argument("--name", default="", help="display name (姓名)")
+        parser.add_argument(
+            "--skip-password-check", action="store_true",
+            help="accept a weak password (demo data only)",
+        )
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        role, unit_code = opts["role"], opts["unit"]
+        unit = None
+        if unit_code:
+            unit = Unit.objects.filter(code=unit_code).first()
+            if unit is None:
+                raise CommandError(f"unknown unit code {unit_code!r}")
+        if role == Role.COUNTY_CLERK and unit is None:
+            raise CommandError("--unit is required for county_clerk")
+        with transaction.atomic():
+            user, created = User.objects.get_or_create(username=opts["username"])
+            if not opts["skip_password_check"]:
+                try:
+                    validate_password(opts["password"], user)
+                except ValidationError as exc:
+                    raise CommandError("; ".join(exc.messages)) from exc
+            user.role = role
+            user.unit = unit
+            user.is_staff = role == Role.ADMINISTRATOR
+            user.is_superuser = False
+            if opts["name"]:
+                user.first_name = opts["name"]
+            user.set_password(opts["password"])
+            user.save()
+        verb = "created" if created else "updated"
+        self.stdout.write(f"{verb} {user.username} ({role}{', ' + unit_code if unit else ''})")

@@ -1,0 +1,228 @@
+"""Claims and their audit trail."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import ExtractYear
+from django.utils.translation import gettext_lazy as _
+
+from claims import workflow
+from claims.rules import COUNTING_STATUSES, PROGRAMS_OUTSIDE_LIMITS
+
+
+class Employment(models.TextChoices):
+    EMPLOYED = "employed", _("就业")
+    SELF_EMPLOYED = "self_employed", _("自主创业")
+    FLEXIBLE = "flexible", _("灵活就业")
+    NONE = "none", _("未就业")
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = workflow.DRAFT, _("草稿")
+    SUBMITTED = workflow.SUBMITTED, _("已提交")
+    APPROVED = workflow.APPROVED, _("已核准")
+    REJECTED = workflow.REJECTED, _("已驳回")
+    RETURNED = workflow.RETURNED, _("已退回")
+    WITHDRAWN = workflow.WITHDRAWN, _("已撤回")
+
+
+class Payee(models.TextChoices):
+    INSTITUTION = "institution", _("培训机构/企业")
+    TRAINEE = "trainee", _("培训人员")
+    FAMILY = "family", _("学生家庭")
+
+
+#: The slots of the yearly limit: a counted live claim holds one of slots 1..LIMIT_SLOTS
+#: for (trainee, year of training end). The unique index makes a 4th live claim in a
+#: year impossible even for a raw INSERT; the service picks the slot under the trainee's
+#: row lock. It is the database's backstop of 五(二) 每人每年不超过3次.
+LIMIT_SLOTS = 3
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+COUNTING = list(COUNTING_STATUSES)
+
+
+class Claim(models.Model):
+    trainee = models.ForeignKey(
+        "trainees.Trainee", verbose_name=_("培训人员"), on_delete=models.PROTECT,
+        related_name="claims",
+    )
+    program = models.ForeignKey(
+        "programs.Program", verbose_name=_("项目"), on_delete=models.PROTECT,
+        related_name="claims",
+    )
+    trade = models.ForeignKey(
+        "programs.Trade", verbose_name=_("职业(工种)"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="claims",
+    )
+    level = models.ForeignKey(
+        "programs.Level", verbose_name=_("等级"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="claims",
+    )
+    institution = models.ForeignKey(
+        "programs.Institution", verbose_name=_("培训机构/企业"), on_delete=models.PROTECT,
+        related_name="claims",
+    )
+    employer = models.ForeignKey(
+        "programs.Institution", verbose_name=_("用人单位"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="employer_claims",
+    )
+    unit = models.ForeignKey(
+        "programs.Unit", verbose_name=_("申报单位"), on_delete=models.PROTECT,
+        related_name="claims",
+    )
+    training_start = models.DateField(_("培训开始日期"))
+    training_end = models.DateField(_("培训结束日期"))
+    project_based = models.BooleanField(_("项目制培训"), default=False)
+    work_in_lieu_months = models.PositiveSmallIntegerField(_("以工代训月数"), default=0)
+    passed = models.BooleanField(_("培训合格"), default=False)
+    certificate_number = models.CharField(_("证书编号"), max_length=50, blank=True)
+    employment = models.CharField(
+        _("就业情况"), max_length=20, choices=Employment.choices, default=Employment.NONE
+    )
+    amount_requested = models.DecimalField(_("申请金额"), **MONEY)
+
+    # The decision the claim was last judged under (at save, and frozen at submission).
+    eligible = models.BooleanField(_("符合条件"), default=False)
+    cap = models.DecimalField(_("补贴上限"), null=True, blank=True, **MONEY)
+    amount = models.DecimalField(_("核定金额"), default=Decimal("0.00"), **MONEY)
+    advance = models.DecimalField(_("可先行拨付"), default=Decimal("0.00"), **MONEY)
+    fund = models.CharField(_("资金渠道"), max_length=30, blank=True, null=True)
+    payee = models.CharField(_("收款方"), max_length=20, choices=Payee.choices,
+                             default=Payee.TRAINEE)
+    violations = models.JSONField(_("不符合项"), default=list, blank=True)
+    explanation = models.JSONField(_("核定说明"), default=list, blank=True)
+    policy_entries = models.ManyToManyField(
+        "programs.PolicyEntry", verbose_name=_("适用政策标准"), blank=True,
+        related_name="claims",
+    )
+    decided_on = models.DateField(_("判定日期"), null=True, blank=True)
+
+    status = models.CharField(
+        _("状态"), max_length=20, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT,
+        editable=False,
+    )
+    limit_year = models.PositiveSmallIntegerField(_("计次年度"), null=True, blank=True,
+                                                  editable=False)
+    limit_slot = models.PositiveSmallIntegerField(_("计次序号"), null=True, blank=True,
+                                                  editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("经办人"), on_delete=models.PROTECT,
+        related_name="claims_created", editable=False,
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True, editable=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("审核人"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="claims_reviewed", editable=False,
+    )
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True, editable=False)
+    approved_amount = models.DecimalField(_("核准金额"), null=True, blank=True,
+                                          editable=False, **MONEY)
+
+    class Meta:
+        verbose_name = _("补贴申报")
+        verbose_name_plural = _("补贴申报")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["unit", "status"], name="claim_unit_status"),
+            models.Index(fields=["trainee", "status"], name="claim_trainee_status"),
+            models.Index(fields=["training_end"], name="claim_training_end"),
+        ]
+        constraints = [
+            # Money is never negative, and never above its cap.
+            models.CheckConstraint(
+                condition=Q(amount_requested__gte=0) & Q(amount__gte=0) & Q(advance__gte=0),
+                name="claim_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(cap__isnull=True) | (Q(cap__gte=0) & Q(amount__lte=F("cap"))),
+                name="claim_amount_within_cap",
+            ),
+            models.CheckConstraint(
+                condition=Q(advance__lte=F("amount")), name="claim_advance_within_amount"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_amount__isnull=True)
+                | (Q(approved_amount__gte=0) & Q(approved_amount__lte=F("amount"))),
+                name="claim_approved_within_amount",
+            ),
+            # Nothing leaves draft without an eligible decision within its cap.
+            models.CheckConstraint(
+                condition=Q(status="draft")
+                | Q(status="withdrawn")
+                | (Q(cap__isnull=False) & Q(amount_requested__lte=F("cap"))),
+                name="claim_submitted_within_cap",
+            ),
+            models.CheckConstraint(
+                condition=Q(training_end__gte=F("training_start")),
+                name="claim_dates_ordered",
+            ),
+            # 五(二) 同一职业同一等级不可重复享受: one live claim per person, trade and level.
+            models.UniqueConstraint(
+                fields=["trainee", "trade", "level"],
+                condition=Q(status__in=COUNTING, trade__isnull=False, level__isnull=False),
+                name="claim_one_live_per_trade_level",
+            ),
+            # 五(二) 每人每年不超过3次: a counted live claim holds one of three slots.
+            models.UniqueConstraint(
+                fields=["trainee", "limit_year", "limit_slot"],
+                condition=Q(status__in=COUNTING),
+                name="claim_one_live_per_limit_slot",
+            ),
+            models.CheckConstraint(
+                condition=Q(limit_slot__isnull=True)
+                | (Q(limit_slot__gte=1) & Q(limit_slot__lte=LIMIT_SLOTS)
+                   & Q(limit_year=ExtractYear("training_end"))),
+                name="claim_limit_slot_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=COUNTING)
+                | Q(program_id__in=list(PROGRAMS_OUTSIDE_LIMITS))
+                | Q(limit_slot__isnull=False),
+                name="claim_live_holds_limit_slot",
+            ),
+            # Maker-checker: whoever entered a claim never reviews it.
+            models.CheckConstraint(
+                condition=Q(reviewed_by__isnull=True) | ~Q(reviewed_by=F("created_by")),
+                name="claim_maker_is_not_checker",
+            ),
+            models.CheckConstraint(
+                condition=Q(work_in_lieu_months__gte=0), name="claim_months_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"申报#{self.pk}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in workflow.EDITABLE
+
+
+class ClaimEvent(models.Model):
+    """One line of a claim's audit trail, written in the same transaction as the change."""
+
+    claim = models.ForeignKey(Claim, verbose_name=_("申报"), on_delete=models.PROTECT,
+                              related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"),
+                              on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    action = models.CharField(_("操作"), max_length=20)
+    from_status = models.CharField(_("原状态"), max_length=20, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=20)
+    reason = models.TextField(_("理由"), blank=True)
+    changes = models.JSONField(_("变更内容"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("申报记录")
+        verbose_name_plural = _("申报记录")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.action} {self.from_status}→{self.to_status}"

@@ -1,0 +1,72 @@
+"""Every read of claims goes through here, with the user's unit scope applied.
+
+A claim the user may not see is answered exactly like one that does not exist (404).
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from altay_skills.errors import NotFound
+from claims import workflow
+from claims.models import Claim, ClaimEvent
+from claims.rules import PriorClaim
+
+
+def claims_visible_to(user: User) -> QuerySet[Claim]:
+    qs = Claim.objects.select_related(
+        "trainee", "program", "trade", "level", "institution", "employer", "unit",
+        "created_by",
+    )
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_clerk:
+        return qs.filter(unit_id=user.unit_id)
+    if user.is_reviewer or user.is_finance or user.is_auditor:
+        return qs
+    return qs.none()
+
+
+def claim_for(user: User, claim_id: int) -> Claim:
+    try:
+        return claims_visible_to(user).get(pk=claim_id)
+    except (Claim.DoesNotExist, ValueError, TypeError):
+        raise NotFound("未找到该申报") from None
+
+
+def claim_events(user: User, claim_id: int) -> QuerySet[ClaimEvent]:
+    claim = claim_for(user, claim_id)
+    return claim.events.select_related("actor").order_by("at", "id")
+
+
+def prior_claims_of(trainee_id: int, *, exclude_claim_id: int | None = None) -> list[PriorClaim]:
+    """A person's claims in every unit, as the rules see them (五(二): prefecture-wide).
+
+    Drafts are left out: they count for nothing until submitted.
+    """
+    qs = (
+        Claim.objects.filter(trainee_id=trainee_id)
+        .exclude(status=workflow.DRAFT)
+        .select_related("unit", "trade", "level")
+        .only(
+            "id", "program_id", "status", "training_end", "trade_id", "level_id",
+            "unit__name", "trade__name", "level__name",
+        )
+    )
+    if exclude_claim_id is not None:
+        qs = qs.exclude(pk=exclude_claim_id)
+    return [
+        PriorClaim(
+            claim_id=c.pk,
+            program=c.program_id,
+            status=c.status,
+            training_end=c.training_end,
+            trade=c.trade_id,
+            level=c.level_id,
+            unit_name=c.unit.name,
+            trade_name=c.trade.name if c.trade else "",
+            level_name=c.level.name if c.level else "",
+        )
+        for c in qs
+    ]

@@ -1,0 +1,324 @@
+"""Every change to a claim: one function each, one transaction, one audit event.
+
+Rows are locked in a fixed order — the trainee(s) by id, then the claim — so that two
+clerks of two units filing for one person are served one after the other and the
+second sees the first's claim in the person's history (五(二): 3 a year, one trade and
+level once). The database constraints are the backstop if anything slips past.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
+from claims import rules, workflow
+from claims.models import LIMIT_SLOTS, Claim, ClaimEvent
+from claims.selectors import claims_visible_to, prior_claims_of
+from programs.models import Institution, Level, Program, Trade, Unit
+from programs.selectors import institution_facts, policy_terms, program_facts
+from trainees.models import Trainee
+
+
+@dataclass(frozen=True)
+class ClaimInput:
+    """The fields a clerk gives (api-contract.md "Body of a claim"), already parsed."""
+
+    trainee_id: int
+    program_id: int
+    institution_id: int
+    unit_id: str
+    training_start: date
+    training_end: date
+    amount_requested: Decimal
+    trade_id: str | None = None
+    level_id: str | None = None
+    employer_id: int | None = None
+    project_based: bool = False
+    work_in_lieu_months: int = 0
+    passed: bool = False
+    certificate_number: str = ""
+    employment: str = "none"
+
+
+INPUT_FIELDS = tuple(ClaimInput.__dataclass_fields__)
+
+
+# --- Judging -----------------------------------------------------------------------------
+def judge(data: ClaimInput, *, claim_id: int | None = None) -> rules.Decision:
+    """The decision for these facts, with the person's history and the policy as they
+    stand in the database now. Raises ``DomainError`` for a reference that does not exist.
+    """
+    trainee = _get(Trainee, data.trainee_id, "培训人员不存在")
+    program = _get(Program, data.program_id, "项目不存在")
+    institution = _get(Institution, data.institution_id, "培训机构/企业不存在")
+    employer = _get(Institution, data.employer_id, "用人单位不存在") if data.employer_id else None
+    trade = _get(Trade, data.trade_id, "职业(工种)不存在") if data.trade_id else None
+    level = _get(Level, data.level_id, "等级不存在") if data.level_id else None
+    _get(Unit, data.unit_id, "申报单位不存在")
+    facts = rules.ClaimFacts(
+        program=program.number,
+        unit=data.unit_id,
+        training_start=data.training_start,
+        training_end=data.training_end,
+        amount_requested=data.amount_requested,
+        institution=institution_facts(institution),
+        employer=institution_facts(employer),
+        trade=data.trade_id,
+        level=data.level_id,
+        project_based=data.project_based,
+        work_in_lieu_months=data.work_in_lieu_months,
+        passed=data.passed,
+        certificate_number=data.certificate_number,
+        employment=data.employment,
+        claim_id=claim_id,
+        trade_name=trade.name if trade else "",
+        level_name=level.name if level else "",
+    )
+    return rules.decide(
+        facts,
+        trainee=rules.TraineeFacts(
+            birth_date=trainee.birth_date,
+            household=trainee.household,
+            groups=frozenset(trainee.groups),
+        ),
+        program=program_facts(program),
+        history=prior_claims_of(trainee.pk, exclude_claim_id=claim_id),
+        policy=policy_terms(),
+        today=timezone.localdate(),
+    )
+
+
+def claim_check(*, data: ClaimInput, actor: User) -> rules.Decision:
+    """The dry run: judge without storing anything."""
+    _require_unit_access(actor, data.unit_id)
+    return judge(data)
+
+
+def input_of(claim: Claim) -> ClaimInput:
+    return ClaimInput(**{name: getattr(claim, name) for name in INPUT_FIELDS})
+
+
+# --- Transitions ----------------------------------------------------------------------------
+def claim_create(*, data: ClaimInput, actor: User) -> Claim:
+    """A clerk saves a draft; it may be saved whatever its decision says."""
+    if not actor.is_clerk:
+        raise PermissionDenied("只有县(市)经办人可以录入申报")
+    _require_unit_access(actor, data.unit_id)
+    with transaction.atomic():
+        decision = judge(data)
+        claim = Claim(**asdict(data), created_by=actor)
+        _apply_decision(claim, decision)
+        claim.save()
+        claim.policy_entries.set(decision.policy_entry_ids)
+        _record(claim, actor, "create", "", workflow.DRAFT, changes=_as_changes({}, data))
+    return claim
+
+
+def claim_update(*, claim_id: int, data: ClaimInput, actor: User) -> Claim:
+    """A clerk changes a draft or a returned claim; its decision is judged again."""
+    _require_unit_access(actor, data.unit_id)
+    with transaction.atomic():
+        claim = _lock_claim(claim_id, actor, also_trainee=data.trainee_id)
+        transition = _transition(claim, "edit", actor)
+        before = input_of(claim)
+        for name, value in asdict(data).items():
+            setattr(claim, name, value)
+        decision = judge(data, claim_id=claim.pk)
+        _apply_decision(claim, decision)
+        changes = _as_changes(asdict(before), data)
+        claim.save()
+        claim.policy_entries.set(decision.policy_entry_ids)
+        _record(claim, actor, "edit", claim.status, transition.target, changes=changes)
+    return claim
+
+
+def claim_submit(*, claim_id: int, actor: User) -> Claim:
+    """Submit a draft (or a corrected returned claim): it must be eligible now."""
+    try:
+        with transaction.atomic():
+            claim = _lock_claim(claim_id, actor)
+            transition = _transition(claim, "submit", actor)
+            decision = judge(input_of(claim), claim_id=claim.pk)
+            if not decision.eligible:
+                # Keep the fresh decision on the claim so the clerk sees why.
+                _apply_decision(claim, decision)
+                claim.save()
+                claim.policy_entries.set(decision.policy_entry_ids)
+                raise _Refused(decision)
+            from_status = claim.status
+            _apply_decision(claim, decision)
+            claim.status = transition.target
+            claim.submitted_at = timezone.now()
+            _take_limit_slot(claim)
+            claim.save()
+            claim.policy_entries.set(decision.policy_entry_ids)
+            _record(claim, actor, "submit", from_status, claim.status)
+    except _Refused as refused:
+        raise Conflict(
+            "not_eligible", "申报不符合补贴条件，未能提交", detail=refused.decision.as_dict()
+        ) from None
+    except IntegrityError as exc:
+        raise _limit_conflict(exc) from None
+    return claim
+
+
+def claim_withdraw(*, claim_id: int, actor: User, reason: str = "") -> Claim:
+    return _move(claim_id, "withdraw", actor, reason)
+
+
+def claim_approve(*, claim_id: int, actor: User, reason: str = "") -> Claim:
+    return _move(claim_id, "approve", actor, reason)
+
+
+def claim_reject(*, claim_id: int, actor: User, reason: str) -> Claim:
+    return _move(claim_id, "reject", actor, reason)
+
+
+def claim_return(*, claim_id: int, actor: User, reason: str) -> Claim:
+    return _move(claim_id, "return", actor, reason)
+
+
+# --- Internals -------------------------------------------------------------------------------
+class _Refused(Exception):
+    def __init__(self, decision: rules.Decision) -> None:
+        self.decision = decision
+
+
+def _move(claim_id: int, action: str, actor: User, reason: str) -> Claim:
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        claim = _lock_claim(claim_id, actor)
+        transition = _transition(claim, action, actor)
+        if transition.needs_reason and not reason:
+            raise DomainError("reason_required", "驳回或退回须填写理由")
+        if action in ("approve", "reject", "return"):
+            if claim.created_by_id == actor.pk:
+                raise PermissionDenied("不能审核本人录入的申报（经办与审核须分离）")
+            claim.reviewed_by = actor
+            claim.reviewed_at = timezone.now()
+        if action == "approve":
+            claim.approved_amount = claim.amount
+        from_status = claim.status
+        claim.status = transition.target
+        if claim.status not in rules.COUNTING_STATUSES:
+            claim.limit_year = claim.limit_slot = None
+        claim.save()
+        _record(claim, actor, action, from_status, claim.status, reason=reason)
+    return claim
+
+
+def _get(model: Any, pk: object, message: str) -> Any:
+    try:
+        return model.objects.get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise DomainError("invalid_reference", message) from None
+
+
+def _require_unit_access(actor: User, unit_id: str) -> None:
+    if actor.is_clerk and actor.unit_id != unit_id:
+        raise PermissionDenied("经办人只能为本单位录入申报")
+
+
+def _lock_claim(claim_id: int, actor: User, *, also_trainee: int | None = None) -> Claim:
+    """Lock the trainee row(s), then the claim: always in that order (see module doc)."""
+    visible = claims_visible_to(actor)
+    current = visible.filter(pk=claim_id).values_list("trainee_id", flat=True).first()
+    if current is None:
+        raise NotFound("未找到该申报")
+    trainee_ids = sorted({current, also_trainee} - {None})
+    locked = list(
+        Trainee.objects.select_for_update().filter(pk__in=trainee_ids).order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if also_trainee is not None and also_trainee not in locked:
+        raise DomainError("invalid_reference", "培训人员不存在")
+    claim = Claim.objects.select_for_update(of=("self",)).get(pk=claim_id)
+    if claim.trainee_id != current:  # changed between the read and the lock
+        raise Conflict("concurrent_change", "该申报刚被他人修改，请刷新后重试")
+    return claim
+
+
+def _transition(claim: Claim, action: str, actor: User) -> workflow.Transition:
+    transition = workflow.transition_for(claim.status, action)
+    label = workflow.ACTION_LABELS.get(action, action)
+    status_label = workflow.STATUS_LABELS.get(claim.status, claim.status)
+    if transition is None:
+        raise Conflict("invalid_transition", f"“{status_label}”状态的申报不能{label}")
+    if actor.role not in transition.roles:
+        raise PermissionDenied(f"您的角色不能{label}申报")
+    return transition
+
+
+def _apply_decision(claim: Claim, decision: rules.Decision) -> None:
+    claim.eligible = decision.eligible
+    claim.cap = decision.cap
+    claim.amount = decision.amount
+    claim.advance = decision.advance
+    claim.fund = decision.fund
+    claim.payee = decision.payee
+    claim.violations = [v.as_dict() for v in decision.violations]
+    claim.explanation = list(decision.explanation)
+    claim.decided_on = timezone.localdate()
+
+
+def _take_limit_slot(claim: Claim) -> None:
+    """Hold the smallest free slot of the person's year (the trainee row is locked)."""
+    if not rules.counts_toward_limits(claim.program_id):
+        claim.limit_year = claim.limit_slot = None
+        return
+    year = claim.training_end.year
+    taken = set(
+        Claim.objects.filter(
+            trainee_id=claim.trainee_id,
+            limit_year=year,
+            status__in=rules.COUNTING_STATUSES,
+        )
+        .exclude(pk=claim.pk)
+        .values_list("limit_slot", flat=True)
+    )
+    free = [s for s in range(1, LIMIT_SLOTS + 1) if s not in taken]
+    if not free:
+        raise Conflict("annual_limit", f"该人员{year}年的培训补贴次数已满")
+    claim.limit_year, claim.limit_slot = year, free[0]
+
+
+def _limit_conflict(exc: IntegrityError) -> DomainError:
+    text = str(exc)
+    if "trade_level" in text:
+        return Conflict("duplicate_trade_level", "同一职业同一等级不可重复享受补贴")
+    if "limit_slot" in text:
+        return Conflict("annual_limit", "每人每年享受培训补贴不超过3次")
+    return Conflict("constraint_violation", "数据不满足约束条件，未保存")
+
+
+def _record(
+    claim: Claim, actor: User, action: str, from_status: str, to_status: str, *,
+    reason: str = "", changes: dict[str, Any] | None = None,
+) -> ClaimEvent:
+    return ClaimEvent.objects.create(
+        claim=claim, actor=actor, action=action, from_status=from_status,
+        to_status=to_status, reason=reason, changes=changes or {},
+    )
+
+
+def _as_changes(before: dict[str, Any], after: ClaimInput) -> dict[str, Any]:
+    """Field → [old, new] for what differs, as text (JSON-safe, Decimal-exact)."""
+    changes = {}
+    for name, new in asdict(after).items():
+        old = before.get(name)
+        if old != new:
+            changes[name] = [_text(old), _text(new)]
+    return changes
+
+
+def _text(value: object) -> object:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)

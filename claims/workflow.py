@@ -1,0 +1,71 @@
+"""Who may move a claim from which status to which: one table, plain Python.
+
+``(status, action) → (next status, roles)``. Services ask it before they change anything;
+nothing else decides a transition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DRAFT = "draft"
+SUBMITTED = "submitted"
+APPROVED = "approved"
+REJECTED = "rejected"
+RETURNED = "returned"
+WITHDRAWN = "withdrawn"
+
+STATUS_LABELS = {
+    DRAFT: "草稿",
+    SUBMITTED: "已提交",
+    APPROVED: "已核准",
+    REJECTED: "已驳回",
+    RETURNED: "已退回",
+    WITHDRAWN: "已撤回",
+}
+
+ACTION_LABELS = {
+    "create": "创建",
+    "edit": "修改",
+    "submit": "提交",
+    "withdraw": "撤回",
+    "approve": "核准",
+    "reject": "驳回",
+    "return": "退回",
+}
+
+CLERK = "county_clerk"
+REVIEWER = "prefecture_reviewer"
+
+
+@dataclass(frozen=True)
+class Transition:
+    target: str
+    roles: frozenset[str]
+    needs_reason: bool = False
+
+
+TRANSITIONS: dict[tuple[str, str], Transition] = {
+    (DRAFT, "edit"): Transition(DRAFT, frozenset({CLERK})),
+    (RETURNED, "edit"): Transition(RETURNED, frozenset({CLERK})),
+    (DRAFT, "submit"): Transition(SUBMITTED, frozenset({CLERK})),
+    (RETURNED, "submit"): Transition(SUBMITTED, frozenset({CLERK})),
+    (DRAFT, "withdraw"): Transition(WITHDRAWN, frozenset({CLERK})),
+    (SUBMITTED, "withdraw"): Transition(WITHDRAWN, frozenset({CLERK})),
+    (RETURNED, "withdraw"): Transition(WITHDRAWN, frozenset({CLERK})),
+    (SUBMITTED, "approve"): Transition(APPROVED, frozenset({REVIEWER})),
+    (SUBMITTED, "reject"): Transition(REJECTED, frozenset({REVIEWER}), needs_reason=True),
+    (SUBMITTED, "return"): Transition(RETURNED, frozenset({REVIEWER}), needs_reason=True),
+}
+
+#: Statuses whose fields a clerk may still change.
+EDITABLE = frozenset({DRAFT, RETURNED})
+FINAL = frozenset({APPROVED, REJECTED, WITHDRAWN})
+
+
+def transition_for(status: str, action: str) -> Transition | None:
+    return TRANSITIONS.get((status, action))
+
+
+def allowed_actions(status: str, role: str) -> list[str]:
+    return [a for (s, a), t in TRANSITIONS.items() if s == status and role in t.roles]

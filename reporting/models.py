@@ -1,0 +1,1 @@
+"""The quarter's rollup, disbursements and payments (built in the quarter issue)."""
