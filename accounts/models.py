@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
 from simple_history.models import HistoricalRecords
 
 
@@ -20,8 +21,12 @@ class Role(models.TextChoices):
 class User(AbstractUser):
     role = models.CharField(_("角色"), max_length=30, choices=Role.choices)
     unit = models.ForeignKey(
-        "programs.Unit", verbose_name=_("所属单位"), on_delete=models.PROTECT,
-        null=True, blank=True, related_name="users",
+        "programs.Unit",
+        verbose_name=_("所属单位"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
     )
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 

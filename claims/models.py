@@ -48,31 +48,51 @@ COUNTING = list(COUNTING_STATUSES)
 
 class Claim(models.Model):
     trainee = models.ForeignKey(
-        "trainees.Trainee", verbose_name=_("培训人员"), on_delete=models.PROTECT,
+        "trainees.Trainee",
+        verbose_name=_("培训人员"),
+        on_delete=models.PROTECT,
         related_name="claims",
     )
     program = models.ForeignKey(
-        "programs.Program", verbose_name=_("项目"), on_delete=models.PROTECT,
+        "programs.Program",
+        verbose_name=_("项目"),
+        on_delete=models.PROTECT,
         related_name="claims",
     )
     trade = models.ForeignKey(
-        "programs.Trade", verbose_name=_("职业(工种)"), on_delete=models.PROTECT,
-        null=True, blank=True, related_name="claims",
+        "programs.Trade",
+        verbose_name=_("职业(工种)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims",
     )
     level = models.ForeignKey(
-        "programs.Level", verbose_name=_("等级"), on_delete=models.PROTECT,
-        null=True, blank=True, related_name="claims",
+        "programs.Level",
+        verbose_name=_("等级"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims",
     )
     institution = models.ForeignKey(
-        "programs.Institution", verbose_name=_("培训机构/企业"), on_delete=models.PROTECT,
+        "programs.Institution",
+        verbose_name=_("培训机构/企业"),
+        on_delete=models.PROTECT,
         related_name="claims",
     )
     employer = models.ForeignKey(
-        "programs.Institution", verbose_name=_("用人单位"), on_delete=models.PROTECT,
-        null=True, blank=True, related_name="employer_claims",
+        "programs.Institution",
+        verbose_name=_("用人单位"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="employer_claims",
     )
     unit = models.ForeignKey(
-        "programs.Unit", verbose_name=_("申报单位"), on_delete=models.PROTECT,
+        "programs.Unit",
+        verbose_name=_("申报单位"),
+        on_delete=models.PROTECT,
         related_name="claims",
     )
     training_start = models.DateField(_("培训开始日期"))
@@ -82,7 +102,10 @@ class Claim(models.Model):
     passed = models.BooleanField(_("培训合格"), default=False)
     certificate_number = models.CharField(_("证书编号"), max_length=50, blank=True)
     employment = models.CharField(
-        _("就业情况"), max_length=20, choices=Employment.choices, default=Employment.NONE
+        _("就业情况"),
+        max_length=20,
+        choices=Employment.choices,
+        default=Employment.NONE,
     )
     amount_requested = models.DecimalField(_("申请金额"), **MONEY)
 
@@ -92,38 +115,59 @@ class Claim(models.Model):
     amount = models.DecimalField(_("核定金额"), default=Decimal("0.00"), **MONEY)
     advance = models.DecimalField(_("可先行拨付"), default=Decimal("0.00"), **MONEY)
     fund = models.CharField(_("资金渠道"), max_length=30, blank=True, null=True)
-    payee = models.CharField(_("收款方"), max_length=20, choices=Payee.choices,
-                             default=Payee.TRAINEE)
+    payee = models.CharField(
+        _("收款方"), max_length=20, choices=Payee.choices, default=Payee.TRAINEE
+    )
     violations = models.JSONField(_("不符合项"), default=list, blank=True)
     explanation = models.JSONField(_("核定说明"), default=list, blank=True)
     policy_entries = models.ManyToManyField(
-        "programs.PolicyEntry", verbose_name=_("适用政策标准"), blank=True,
+        "programs.PolicyEntry",
+        verbose_name=_("适用政策标准"),
+        blank=True,
         related_name="claims",
     )
     decided_on = models.DateField(_("判定日期"), null=True, blank=True)
 
     status = models.CharField(
-        _("状态"), max_length=20, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT,
+        _("状态"),
+        max_length=20,
+        choices=ClaimStatus.choices,
+        default=ClaimStatus.DRAFT,
         editable=False,
     )
-    limit_year = models.PositiveSmallIntegerField(_("计次年度"), null=True, blank=True,
-                                                  editable=False)
-    limit_slot = models.PositiveSmallIntegerField(_("计次序号"), null=True, blank=True,
-                                                  editable=False)
+    limit_year = models.PositiveSmallIntegerField(
+        _("计次年度"), null=True, blank=True, editable=False
+    )
+    limit_slot = models.PositiveSmallIntegerField(
+        _("计次序号"), null=True, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("经办人"), on_delete=models.PROTECT,
-        related_name="claims_created", editable=False,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        on_delete=models.PROTECT,
+        related_name="claims_created",
+        editable=False,
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True, editable=False)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("审核人"), on_delete=models.PROTECT,
-        null=True, blank=True, related_name="claims_reviewed", editable=False,
+    submitted_at = models.DateTimeField(
+        _("提交时间"), null=True, blank=True, editable=False
     )
-    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True, editable=False)
-    approved_amount = models.DecimalField(_("核准金额"), null=True, blank=True,
-                                          editable=False, **MONEY)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims_reviewed",
+        editable=False,
+    )
+    reviewed_at = models.DateTimeField(
+        _("审核时间"), null=True, blank=True, editable=False
+    )
+    approved_amount = models.DecimalField(
+        _("核准金额"), null=True, blank=True, editable=False, **MONEY
+    )
 
     class Meta:
         verbose_name = _("补贴申报")
@@ -137,15 +181,19 @@ class Claim(models.Model):
         constraints = [
             # Money is never negative, and never above its cap.
             models.CheckConstraint(
-                condition=Q(amount_requested__gte=0) & Q(amount__gte=0) & Q(advance__gte=0),
+                condition=Q(amount_requested__gte=0)
+                & Q(amount__gte=0)
+                & Q(advance__gte=0),
                 name="claim_amounts_non_negative",
             ),
             models.CheckConstraint(
-                condition=Q(cap__isnull=True) | (Q(cap__gte=0) & Q(amount__lte=F("cap"))),
+                condition=Q(cap__isnull=True)
+                | (Q(cap__gte=0) & Q(amount__lte=F("cap"))),
                 name="claim_amount_within_cap",
             ),
             models.CheckConstraint(
-                condition=Q(advance__lte=F("amount")), name="claim_advance_within_amount"
+                condition=Q(advance__lte=F("amount")),
+                name="claim_advance_within_amount",
             ),
             models.CheckConstraint(
                 condition=Q(approved_amount__isnull=True)
@@ -166,7 +214,9 @@ class Claim(models.Model):
             # 五(二) 同一职业同一等级不可重复享受: one live claim per person, trade and level.
             models.UniqueConstraint(
                 fields=["trainee", "trade", "level"],
-                condition=Q(status__in=COUNTING, trade__isnull=False, level__isnull=False),
+                condition=Q(
+                    status__in=COUNTING, trade__isnull=False, level__isnull=False
+                ),
                 name="claim_one_live_per_trade_level",
             ),
             # 五(二) 每人每年不超过3次: a counted live claim holds one of three slots.
@@ -177,8 +227,11 @@ class Claim(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(limit_slot__isnull=True)
-                | (Q(limit_slot__gte=1) & Q(limit_slot__lte=LIMIT_SLOTS)
-                   & Q(limit_year=ExtractYear("training_end"))),
+                | (
+                    Q(limit_slot__gte=1)
+                    & Q(limit_slot__lte=LIMIT_SLOTS)
+                    & Q(limit_year=ExtractYear("training_end"))
+                ),
                 name="claim_limit_slot_in_range",
             ),
             models.CheckConstraint(
@@ -193,7 +246,8 @@ class Claim(models.Model):
                 name="claim_maker_is_not_checker",
             ),
             models.CheckConstraint(
-                condition=Q(work_in_lieu_months__gte=0), name="claim_months_non_negative"
+                condition=Q(work_in_lieu_months__gte=0),
+                name="claim_months_non_negative",
             ),
         ]
 
@@ -208,10 +262,15 @@ class Claim(models.Model):
 class ClaimEvent(models.Model):
     """One line of a claim's audit trail, written in the same transaction as the change."""
 
-    claim = models.ForeignKey(Claim, verbose_name=_("申报"), on_delete=models.PROTECT,
-                              related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"),
-                              on_delete=models.PROTECT, related_name="+")
+    claim = models.ForeignKey(
+        Claim, verbose_name=_("申报"), on_delete=models.PROTECT, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     action = models.CharField(_("操作"), max_length=20)
     from_status = models.CharField(_("原状态"), max_length=20, blank=True)

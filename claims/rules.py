@@ -44,8 +44,17 @@ EMPLOYED_OUTCOMES = frozenset({"employed", "self_employed", "flexible"})
 #: 三(二)9 贫困家庭子女、贫困劳动力、两后生、农村转移就业劳动者、下岗失业人员和转岗职工、
 #: 退役军人和残疾人; 三(三)10 建档立卡贫困劳动力; 三(三)11 贫困家庭两后生.
 TARGET_GROUPS: dict[int, frozenset[str]] = {
-    9: frozenset({"poor_family_child", "poor_labour", "two_after", "rural_transfer",
-                  "laid_off", "veteran", "disabled"}),
+    9: frozenset(
+        {
+            "poor_family_child",
+            "poor_labour",
+            "two_after",
+            "rural_transfer",
+            "laid_off",
+            "veteran",
+            "disabled",
+        }
+    ),
     10: frozenset({"poor_labour", "poor_family_child"}),
     11: frozenset({"poor_labour", "poor_family_child"}),
 }
@@ -139,7 +148,9 @@ class PolicyTerm:
     """A dated policy entry: ``value`` is an amount (yuan), a ratio or a count."""
 
     entry_id: int
-    kind: str  # cap | project_uplift | work_in_lieu_monthly | work_in_lieu_max_months | …
+    kind: (
+        str  # cap | project_uplift | work_in_lieu_monthly | work_in_lieu_max_months | …
+    )
     value: Decimal
     effective_from: date
     effective_to: date | None
@@ -216,7 +227,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def lasts_months(start: date, end: date, months: int) -> bool:
-    """"N个月以上" includes N: end on or after start moved N months on, less one day.
+    """ "N个月以上" includes N: end on or after start moved N months on, less one day.
 
     1 March → 30 April is two months; → 29 April is not; 31 December → 28 February is.
     """
@@ -228,8 +239,12 @@ def age_on(birth: date, day: date) -> int:
 
 
 def term_in_force(
-    terms: Iterable[PolicyTerm], kind: str, *, on: date,
-    program: int | None = None, level: str | None = None,
+    terms: Iterable[PolicyTerm],
+    kind: str,
+    *,
+    on: date,
+    program: int | None = None,
+    level: str | None = None,
 ) -> PolicyTerm | None:
     """The most specific term of ``kind`` in force on ``on``.
 
@@ -325,7 +340,9 @@ def decide(
                 program.clause,
             )
         else:
-            j.explanation.append(f"申请金额{yuan(requested)}元，未超过上限，按申请金额核定。")
+            j.explanation.append(
+                f"申请金额{yuan(requested)}元，未超过上限，按申请金额核定。"
+            )
     advance = _advance(facts, amount, policy, j)
     if program.fund:
         j.explanation.append(f"资金渠道：{program.fund_label or program.fund}。")
@@ -354,8 +371,10 @@ def _check_program_conditions(
     number, clause = facts.program, program.clause
     if facts.is_work_in_lieu:
         _check_work_in_lieu(facts, trainee, clause, j)
-    elif carries_trade_level(facts) and program.claimable and (
-        not facts.trade or not facts.level
+    elif (
+        carries_trade_level(facts)
+        and program.claimable
+        and (not facts.trade or not facts.level)
     ):
         j.refuse(
             "level_not_eligible",
@@ -377,8 +396,10 @@ def _check_program_conditions(
                 f"项目{number}须培训合格并填写所取得的证书编号",
                 clause,
             )
-    if number in EMPLOYMENT_REQUIRED and not facts.is_work_in_lieu and (
-        facts.employment not in EMPLOYED_OUTCOMES
+    if (
+        number in EMPLOYMENT_REQUIRED
+        and not facts.is_work_in_lieu
+        and (facts.employment not in EMPLOYED_OUTCOMES)
     ):
         j.refuse(
             "employment_required",
@@ -446,7 +467,11 @@ def _check_work_in_lieu(
 def _check_unit(facts: ClaimFacts, j: _Judgement) -> None:
     """五(二) 根据属地化管理原则，由企业所在县(市)人力资源和社会保障部门审核."""
     provider = facts.employer if facts.is_work_in_lieu else facts.institution
-    if provider is not None and provider.kind == ENTERPRISE and provider.unit != facts.unit:
+    if (
+        provider is not None
+        and provider.kind == ENTERPRISE
+        and provider.unit != facts.unit
+    ):
         j.refuse(
             "wrong_unit",
             f"企业开展的培训须由企业所在地（{provider.unit}）人社部门申报审核",
@@ -455,13 +480,16 @@ def _check_unit(facts: ClaimFacts, j: _Judgement) -> None:
 
 
 def _check_history(
-    facts: ClaimFacts, history: Sequence[PriorClaim], policy: Sequence[PolicyTerm],
+    facts: ClaimFacts,
+    history: Sequence[PriorClaim],
+    policy: Sequence[PolicyTerm],
     j: _Judgement,
 ) -> None:
     if not counts_toward_limits(facts.program):
         return
     counting = [
-        p for p in history
+        p
+        for p in history
         if p.status in COUNTING_STATUSES
         and p.claim_id != facts.claim_id
         and counts_toward_limits(p.program)
@@ -484,7 +512,11 @@ def _check_history(
     if carries_trade_level(facts) and facts.trade and facts.level:
         for p in counting:
             if p.trade == facts.trade and p.level == facts.level:
-                where = f"（{p.unit_name}，{p.training_end.isoformat()}结束）" if p.unit_name else ""
+                where = (
+                    f"（{p.unit_name}，{p.training_end.isoformat()}结束）"
+                    if p.unit_name
+                    else ""
+                )
                 what = f"{facts.trade_name or facts.trade}·{facts.level_name or facts.level}"
                 j.refuse(
                     "duplicate_trade_level",
@@ -495,16 +527,20 @@ def _check_history(
 
 
 def _cap(
-    facts: ClaimFacts, program: ProgramFacts, policy: Sequence[PolicyTerm], j: _Judgement
+    facts: ClaimFacts,
+    program: ProgramFacts,
+    policy: Sequence[PolicyTerm],
+    j: _Judgement,
 ) -> Decimal | None:
     on = facts.training_end
     if facts.is_work_in_lieu:
         if facts.program != WORK_IN_LIEU_PROGRAM:
             return None
         return _work_in_lieu_cap(facts, program, policy, j)
-    if facts.program in CERTIFICATE_LEVELS and facts.level not in CERTIFICATE_LEVELS[
-        facts.program
-    ]:
+    if (
+        facts.program in CERTIFICATE_LEVELS
+        and facts.level not in CERTIFICATE_LEVELS[facts.program]
+    ):
         # The level itself is refused; a cap for it would mean nothing.
         return None
     term = term_in_force(policy, "cap", on=on, program=facts.program, level=facts.level)
@@ -532,7 +568,9 @@ def _project_uplift(
     facts: ClaimFacts, base: Decimal, policy: Sequence[PolicyTerm], j: _Judgement
 ) -> Decimal:
     span = f"{facts.training_start.isoformat()}至{facts.training_end.isoformat()}"
-    if not lasts_months(facts.training_start, facts.training_end, PROJECT_UPLIFT_MONTHS):
+    if not lasts_months(
+        facts.training_start, facts.training_end, PROJECT_UPLIFT_MONTHS
+    ):
         j.explanation.append(
             f"项目制培训{span}不足{PROJECT_UPLIFT_MONTHS}个月，补贴标准不上浮。"
         )
@@ -553,11 +591,18 @@ def _project_uplift(
 
 
 def _work_in_lieu_cap(
-    facts: ClaimFacts, program: ProgramFacts, policy: Sequence[PolicyTerm], j: _Judgement
+    facts: ClaimFacts,
+    program: ProgramFacts,
+    policy: Sequence[PolicyTerm],
+    j: _Judgement,
 ) -> Decimal | None:
     on = facts.training_end
-    monthly = term_in_force(policy, "work_in_lieu_monthly", on=on, program=facts.program)
-    longest = term_in_force(policy, "work_in_lieu_max_months", on=on, program=facts.program)
+    monthly = term_in_force(
+        policy, "work_in_lieu_monthly", on=on, program=facts.program
+    )
+    longest = term_in_force(
+        policy, "work_in_lieu_max_months", on=on, program=facts.program
+    )
     if monthly is None or longest is None:
         j.refuse(
             "cap_not_configured",
@@ -589,9 +634,13 @@ def _advance(
 ) -> Decimal:
     """五(二) 对企业开展培训或者培训机构开展项目制培训的，可先行拨付40%."""
     if amount <= 0 or not (is_enterprise_run(facts) or facts.project_based):
-        j.explanation.append("非企业培训或项目制培训，不先行拨付，完成并审核后一次拨付。")
+        j.explanation.append(
+            "非企业培训或项目制培训，不先行拨付，完成并审核后一次拨付。"
+        )
         return ZERO
-    term = term_in_force(policy, "advance_ratio", on=facts.training_end, program=facts.program)
+    term = term_in_force(
+        policy, "advance_ratio", on=facts.training_end, program=facts.program
+    )
     if term is None:
         j.explanation.append("未配置先行拨付比例，不先行拨付。")
         return ZERO

@@ -16,7 +16,13 @@ from claims.rules import PriorClaim
 
 def claims_visible_to(user: User) -> QuerySet[Claim]:
     qs = Claim.objects.select_related(
-        "trainee", "program", "trade", "level", "institution", "employer", "unit",
+        "trainee",
+        "program",
+        "trade",
+        "level",
+        "institution",
+        "employer",
+        "unit",
         "created_by",
     )
     if not user.is_authenticated or not user.is_active:
@@ -40,7 +46,9 @@ def claim_events(user: User, claim_id: int) -> QuerySet[ClaimEvent]:
     return claim.events.select_related("actor").order_by("at", "id")
 
 
-def prior_claims_of(trainee_id: int, *, exclude_claim_id: int | None = None) -> list[PriorClaim]:
+def prior_claims_of(
+    trainee_id: int, *, exclude_claim_id: int | None = None
+) -> list[PriorClaim]:
     """A person's claims in every unit, as the rules see them (五(二): prefecture-wide).
 
     Drafts are left out: they count for nothing until submitted.
@@ -50,8 +58,15 @@ def prior_claims_of(trainee_id: int, *, exclude_claim_id: int | None = None) -> 
         .exclude(status=workflow.DRAFT)
         .select_related("unit", "trade", "level")
         .only(
-            "id", "program_id", "status", "training_end", "trade_id", "level_id",
-            "unit__name", "trade__name", "level__name",
+            "id",
+            "program_id",
+            "status",
+            "training_end",
+            "trade_id",
+            "level_id",
+            "unit__name",
+            "trade__name",
+            "level__name",
         )
     )
     if exclude_claim_id is not None:

@@ -58,7 +58,11 @@ def judge(data: ClaimInput, *, claim_id: int | None = None) -> rules.Decision:
     trainee = _get(Trainee, data.trainee_id, "培训人员不存在")
     program = _get(Program, data.program_id, "项目不存在")
     institution = _get(Institution, data.institution_id, "培训机构/企业不存在")
-    employer = _get(Institution, data.employer_id, "用人单位不存在") if data.employer_id else None
+    employer = (
+        _get(Institution, data.employer_id, "用人单位不存在")
+        if data.employer_id
+        else None
+    )
     trade = _get(Trade, data.trade_id, "职业(工种)不存在") if data.trade_id else None
     level = _get(Level, data.level_id, "等级不存在") if data.level_id else None
     _get(Unit, data.unit_id, "申报单位不存在")
@@ -117,7 +121,9 @@ def claim_create(*, data: ClaimInput, actor: User) -> Claim:
         _apply_decision(claim, decision)
         claim.save()
         claim.policy_entries.set(decision.policy_entry_ids)
-        _record(claim, actor, "create", "", workflow.DRAFT, changes=_as_changes({}, data))
+        _record(
+            claim, actor, "create", "", workflow.DRAFT, changes=_as_changes({}, data)
+        )
     return claim
 
 
@@ -162,7 +168,9 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
             _record(claim, actor, "submit", from_status, claim.status)
     except _Refused as refused:
         raise Conflict(
-            "not_eligible", "申报不符合补贴条件，未能提交", detail=refused.decision.as_dict()
+            "not_eligible",
+            "申报不符合补贴条件，未能提交",
+            detail=refused.decision.as_dict(),
         ) from None
     except IntegrityError as exc:
         raise _limit_conflict(exc) from None
@@ -226,7 +234,9 @@ def _require_unit_access(actor: User, unit_id: str) -> None:
         raise PermissionDenied("经办人只能为本单位录入申报")
 
 
-def _lock_claim(claim_id: int, actor: User, *, also_trainee: int | None = None) -> Claim:
+def _lock_claim(
+    claim_id: int, actor: User, *, also_trainee: int | None = None
+) -> Claim:
     """Lock the trainee row(s), then the claim: always in that order (see module doc)."""
     visible = claims_visible_to(actor)
     current = visible.filter(pk=claim_id).values_list("trainee_id", flat=True).first()
@@ -234,7 +244,9 @@ def _lock_claim(claim_id: int, actor: User, *, also_trainee: int | None = None) 
         raise NotFound("未找到该申报")
     trainee_ids = sorted({current, also_trainee} - {None})
     locked = list(
-        Trainee.objects.select_for_update().filter(pk__in=trainee_ids).order_by("pk")
+        Trainee.objects.select_for_update()
+        .filter(pk__in=trainee_ids)
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
     if also_trainee is not None and also_trainee not in locked:
@@ -299,12 +311,23 @@ def _limit_conflict(exc: IntegrityError) -> DomainError:
 
 
 def _record(
-    claim: Claim, actor: User, action: str, from_status: str, to_status: str, *,
-    reason: str = "", changes: dict[str, Any] | None = None,
+    claim: Claim,
+    actor: User,
+    action: str,
+    from_status: str,
+    to_status: str,
+    *,
+    reason: str = "",
+    changes: dict[str, Any] | None = None,
 ) -> ClaimEvent:
     return ClaimEvent.objects.create(
-        claim=claim, actor=actor, action=action, from_status=from_status,
-        to_status=to_status, reason=reason, changes=changes or {},
+        claim=claim,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        changes=changes or {},
     )
 
 

@@ -54,8 +54,12 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     (SUBMITTED, "withdraw"): Transition(WITHDRAWN, frozenset({CLERK})),
     (RETURNED, "withdraw"): Transition(WITHDRAWN, frozenset({CLERK})),
     (SUBMITTED, "approve"): Transition(APPROVED, frozenset({REVIEWER})),
-    (SUBMITTED, "reject"): Transition(REJECTED, frozenset({REVIEWER}), needs_reason=True),
-    (SUBMITTED, "return"): Transition(RETURNED, frozenset({REVIEWER}), needs_reason=True),
+    (SUBMITTED, "reject"): Transition(
+        REJECTED, frozenset({REVIEWER}), needs_reason=True
+    ),
+    (SUBMITTED, "return"): Transition(
+        RETURNED, frozenset({REVIEWER}), needs_reason=True
+    ),
 }
 
 #: Statuses whose fields a clerk may still change.

@@ -23,7 +23,9 @@ def validate_credit_code(raw: str) -> str:
     if len(code) != 18:
         raise InvalidCreditCode(f"统一社会信用代码应为18位，当前为{len(code)}位")
     if any(c not in _CHARSET for c in code):
-        raise InvalidCreditCode("统一社会信用代码含有不允许的字符（不使用I、O、S、V、Z）")
+        raise InvalidCreditCode(
+            "统一社会信用代码含有不允许的字符（不使用I、O、S、V、Z）"
+        )
     if not code[2:8].isascii() or not code[2:8].isdigit():
         raise InvalidCreditCode("统一社会信用代码第3至8位应为登记管理机关行政区划码")
     if credit_code_check_char(code[:17]) != code[17]:

@@ -10,6 +10,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
 from simple_history.models import HistoricalRecords
 
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
@@ -68,7 +69,8 @@ class Program(models.Model):
         ordering = ["number"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(number__gte=1) & Q(number__lte=24), name="program_number_1_24"
+                condition=Q(number__gte=1) & Q(number__lte=24),
+                name="program_number_1_24",
             ),
         ]
 
@@ -102,14 +104,22 @@ class Trade(models.Model):
     name = models.CharField(_("名称"), max_length=50)
     name_en = models.CharField(_("英文名称"), max_length=100, blank=True)
     edition = models.CharField(
-        _("分类大典版本"), max_length=30, default="2022",
+        _("分类大典版本"),
+        max_length=30,
+        default="2022",
         help_text=_("编码所依据的《职业分类大典》版本；1999 版编码含义不同。"),
     )
     highest_rank = models.PositiveSmallIntegerField(
-        _("最高等级"), null=True, blank=True, help_text=_("国家标准设定的最高等级（1=一级）")
+        _("最高等级"),
+        null=True,
+        blank=True,
+        help_text=_("国家标准设定的最高等级（1=一级）"),
     )
     lowest_rank = models.PositiveSmallIntegerField(
-        _("最低等级"), null=True, blank=True, help_text=_("国家标准设定的最低等级（5=五级）")
+        _("最低等级"),
+        null=True,
+        blank=True,
+        help_text=_("国家标准设定的最低等级（5=五级）"),
     )
     notice_item_20 = models.BooleanField(_("通知第20条点名"), default=False)
     active = models.BooleanField(_("可申报"), default=True)
@@ -145,14 +155,23 @@ class Institution(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=30, choices=InstitutionKind.choices)
     credit_code = models.CharField(
-        _("统一社会信用代码"), max_length=18, unique=True, validators=[_validate_credit_code]
+        _("统一社会信用代码"),
+        max_length=18,
+        unique=True,
+        validators=[_validate_credit_code],
     )
     unit = models.ForeignKey(
-        Unit, verbose_name=_("所在单位"), on_delete=models.PROTECT, related_name="institutions"
+        Unit,
+        verbose_name=_("所在单位"),
+        on_delete=models.PROTECT,
+        related_name="institutions",
     )
     certified_difficult = models.BooleanField(
-        _("县(市)政府认定的困难企业"), default=False,
-        help_text=_("项目5（困难企业技能提升培训）仅适用于经县(市)人民政府认定的困难企业。"),
+        _("县(市)政府认定的困难企业"),
+        default=False,
+        help_text=_(
+            "项目5（困难企业技能提升培训）仅适用于经县(市)人民政府认定的困难企业。"
+        ),
     )
     admitted = models.BooleanField(_("列入培训机构目录"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -201,26 +220,44 @@ class PolicyEntry(models.Model):
     """
 
     program = models.ForeignKey(
-        Program, verbose_name=_("项目"), on_delete=models.PROTECT, null=True, blank=True,
-        related_name="policy_entries", help_text=_("留空表示适用于所有项目"),
+        Program,
+        verbose_name=_("项目"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="policy_entries",
+        help_text=_("留空表示适用于所有项目"),
     )
     level = models.ForeignKey(
-        Level, verbose_name=_("等级"), on_delete=models.PROTECT, null=True, blank=True,
+        Level,
+        verbose_name=_("等级"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         help_text=_("留空表示不分等级"),
     )
     kind = models.CharField(_("类别"), max_length=30, choices=PolicyKind.choices)
     amount = models.DecimalField(
-        _("金额（元）"), max_digits=12, decimal_places=2, null=True, blank=True,
+        _("金额（元）"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
     ratio = models.DecimalField(
-        _("比例"), max_digits=5, decimal_places=4, null=True, blank=True,
+        _("比例"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
         help_text=_("如 0.40 表示 40%"),
     )
     quantity = models.PositiveSmallIntegerField(_("数量"), null=True, blank=True)
     effective_from = models.DateField(_("生效日期"))
-    effective_to = models.DateField(_("失效日期"), null=True, blank=True,
-                                    help_text=_("含当日；留空表示长期有效"))
+    effective_to = models.DateField(
+        _("失效日期"), null=True, blank=True, help_text=_("含当日；留空表示长期有效")
+    )
     clause = models.CharField(_("条款"), max_length=50, help_text=_("如 三(一)3"))
     source_document = models.CharField(_("依据文件"), max_length=100)
     is_demo = models.BooleanField(
@@ -235,7 +272,8 @@ class PolicyEntry(models.Model):
         ordering = ["program_id", "kind", "level__sort_order", "effective_from"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")),
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
                 name="policy_entry_period_ordered",
             ),
             models.CheckConstraint(
@@ -245,12 +283,24 @@ class PolicyEntry(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind__in=["cap", "work_in_lieu_monthly"], amount__isnull=False,
-                      ratio__isnull=True, quantity__isnull=True)
-                    | Q(kind__in=["project_uplift", "advance_ratio"], ratio__isnull=False,
-                        amount__isnull=True, quantity__isnull=True)
-                    | Q(kind__in=["work_in_lieu_max_months", "annual_limit"],
-                        quantity__isnull=False, amount__isnull=True, ratio__isnull=True)
+                    Q(
+                        kind__in=["cap", "work_in_lieu_monthly"],
+                        amount__isnull=False,
+                        ratio__isnull=True,
+                        quantity__isnull=True,
+                    )
+                    | Q(
+                        kind__in=["project_uplift", "advance_ratio"],
+                        ratio__isnull=False,
+                        amount__isnull=True,
+                        quantity__isnull=True,
+                    )
+                    | Q(
+                        kind__in=["work_in_lieu_max_months", "annual_limit"],
+                        quantity__isnull=False,
+                        amount__isnull=True,
+                        ratio__isnull=True,
+                    )
                 ),
                 name="policy_entry_value_matches_kind",
             ),
@@ -260,7 +310,9 @@ class PolicyEntry(models.Model):
         scope = f"项目{self.program_id}" if self.program_id else "全部项目"
         if self.level_id:
             scope += f"·{self.level}"
-        return f"{scope}·{self.get_kind_display()}={self.value}（{self.effective_from}起）"
+        return (
+            f"{scope}·{self.get_kind_display()}={self.value}（{self.effective_from}起）"
+        )
 
     @property
     def value(self) -> Decimal | int | None:
@@ -280,14 +332,20 @@ class PolicyEntry(models.Model):
                 raise ValidationError({other: _("该类别不使用此项，请留空")})
         if self.effective_to and self.effective_to < self.effective_from:
             raise ValidationError({"effective_to": _("失效日期不能早于生效日期")})
-        overlapping = PolicyEntry.objects.filter(
-            program_id=self.program_id, level_id=self.level_id, kind=self.kind
-        ).exclude(pk=self.pk).filter(
-            Q(effective_to__isnull=True) | Q(effective_to__gte=self.effective_from)
+        overlapping = (
+            PolicyEntry.objects.filter(
+                program_id=self.program_id, level_id=self.level_id, kind=self.kind
+            )
+            .exclude(pk=self.pk)
+            .filter(
+                Q(effective_to__isnull=True) | Q(effective_to__gte=self.effective_from)
+            )
         )
         if self.effective_to:
             overlapping = overlapping.filter(effective_from__lte=self.effective_to)
         if overlapping.exists():
             raise ValidationError(
-                _("与已有的同项目、同等级、同类别标准生效期重叠：请先为旧标准填写失效日期。")
+                _(
+                    "与已有的同项目、同等级、同类别标准生效期重叠：请先为旧标准填写失效日期。"
+                )
             )

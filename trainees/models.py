@@ -49,13 +49,20 @@ class Trainee(models.Model):
     name = models.CharField(_("姓名"), max_length=50)
     birth_date = models.DateField(_("出生日期"), editable=False)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, editable=False)
-    household = models.CharField(_("户籍类型"), max_length=10, choices=Household.choices)
-    groups = models.JSONField(_("人员类别"), default=list, blank=True,
-                              validators=[validate_groups])
+    household = models.CharField(
+        _("户籍类型"), max_length=10, choices=Household.choices
+    )
+    groups = models.JSONField(
+        _("人员类别"), default=list, blank=True, validators=[validate_groups]
+    )
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     registered_by_unit = models.ForeignKey(
-        "programs.Unit", verbose_name=_("登记单位"), on_delete=models.PROTECT,
-        null=True, blank=True, related_name="+",
+        "programs.Unit",
+        verbose_name=_("登记单位"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -74,10 +81,6 @@ class Trainee(models.Model):
     def __str__(self) -> str:
         return f"{self.name}（{self.id_number_masked}）"
 
-    @property
-    def id_number_masked(self) -> str:
-        return mask_id_number(self.id_number)
-
     def save(self, *args: object, **kwargs: object) -> None:
         # Birth date and sex always come from the number, never from input.
         facts = parse_id_number(self.id_number)
@@ -85,6 +88,10 @@ class Trainee(models.Model):
         self.birth_date = facts.birth_date
         self.sex = facts.sex
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
 
     def group_labels(self) -> list[str]:
         return [str(Group(g).label) for g in self.groups if g in Group.values]

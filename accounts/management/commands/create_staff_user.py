@@ -23,7 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--password", required=True)
         parser.add_argument("--name", default="", help="display name (姓名)")
         parser.add_argument(
-            "--skip-password-check", action="store_true",
+            "--skip-password-check",
+            action="store_true",
             help="accept a weak password (demo data only)",
         )
 
@@ -52,4 +53,6 @@ class Command(BaseCommand):
             user.set_password(opts["password"])
             user.save()
         verb = "created" if created else "updated"
-        self.stdout.write(f"{verb} {user.username} ({role}{', ' + unit_code if unit else ''})")
+        self.stdout.write(
+            f"{verb} {user.username} ({role}{', ' + unit_code if unit else ''})"
+        )

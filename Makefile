@@ -1,0 +1,59 @@
+# Altay Skills — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format typecheck bench clean venv venv-dev messages
+
+# Install into .venv; reinstall only when the requirements change.
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(shell command -v $(PYTHON) || echo python3) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.runtime
+venv-dev: $(VENV)/.dev
+
+# SQLite + eager Celery unless DATABASE_URL / REDIS_URL are set; with REDIS_URL a real
+# worker (and beat) run beside the server and stop with it.
+run: venv
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	@if [ -n "$$REDIS_URL" ]; then \
+	  echo "Starting a Celery worker and beat on $$REDIS_URL"; \
+	  DEBUG=1 $(BIN)/celery -A altay_skills worker -B --loglevel=INFO --concurrency=2 & \
+	  trap "kill $$! 2>/dev/null" EXIT; \
+	  DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
+	else \
+	  DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); \
+	fi
+
+# The whole suite: ruff, then pytest (PostgreSQL when DATABASE_URL is set).
+test: venv-dev lint
+	DEBUG=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv-dev
+	DEBUG=1 $(BIN)/mypy accounts programs trainees claims reporting altay_skills
+
+bench: venv-dev
+	DEBUG=1 $(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .data staticfiles .pytest_cache .ruff_cache .mypy_cache test-artifacts

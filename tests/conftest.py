@@ -1,0 +1,103 @@
+"""Shared fixtures: a user of every role, a trainee, an institution, a valid claim body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+import pytest
+
+from accounts.models import Role, User
+from claims.services import ClaimInput
+from programs.models import Institution
+from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+from trainees.models import Trainee
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+#: Races and row locks need PostgreSQL: SQLite has one writer and no SELECT … FOR UPDATE.
+requires_postgres = pytest.mark.skipif(
+    "not __import__('os').environ.get('DATABASE_URL', '').startswith('postgres')",
+    reason="needs PostgreSQL (row locks and concurrent writers); CI sets DATABASE_URL",
+)
+
+
+@pytest.fixture
+def clerk(db: Any) -> User:
+    return UserFactory(username="clerk_a", role=Role.COUNTY_CLERK, unit_id="654301")
+
+
+@pytest.fixture
+def clerk_same_unit(db: Any) -> User:
+    return UserFactory(username="clerk_a2", role=Role.COUNTY_CLERK, unit_id="654301")
+
+
+@pytest.fixture
+def other_clerk(db: Any) -> User:
+    return UserFactory(username="clerk_b", role=Role.COUNTY_CLERK, unit_id="654322")
+
+
+@pytest.fixture
+def reviewer(db: Any) -> User:
+    return UserFactory(username="reviewer", role=Role.PREFECTURE_REVIEWER)
+
+
+@pytest.fixture
+def finance(db: Any) -> User:
+    return UserFactory(username="finance", role=Role.FINANCE_OFFICER)
+
+
+@pytest.fixture
+def auditor(db: Any) -> User:
+    return UserFactory(username="auditor", role=Role.AUDITOR)
+
+
+@pytest.fixture
+def administrator(db: Any) -> User:
+    return UserFactory(
+        username="admin", role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def trainee(db: Any) -> Trainee:
+    return TraineeFactory(groups=["poor_labour"])
+
+
+@pytest.fixture
+def institution(db: Any) -> Institution:
+    return InstitutionFactory(unit_id="654301")
+
+
+@pytest.fixture
+def claim_input(
+    trainee: Trainee, institution: Institution
+) -> Callable[..., ClaimInput]:
+    """A body that program 9's rules accept: 1800 yuan, 中式烹调师 · 四级, employed."""
+
+    def build(**overrides: Any) -> ClaimInput:
+        base = ClaimInput(
+            trainee_id=trainee.pk,
+            program_id=9,
+            institution_id=institution.pk,
+            unit_id="654301",
+            training_start=date(2020, 3, 1),
+            training_end=date(2020, 3, 31),
+            amount_requested=Decimal("1800.00"),
+            trade_id="4-03-02-01",
+            level_id="intermediate",
+            passed=True,
+            certificate_number="CERT-0001",
+            employment="employed",
+        )
+        return replace(base, **overrides)
+
+    return build

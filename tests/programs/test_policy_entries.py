@@ -1,0 +1,71 @@
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+
+import pytest
+
+from programs.models import PolicyEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_overlapping_entry_is_refused_until_the_old_one_is_closed():
+    # given the notice's 1800 cap for program 9, open-ended from 2019
+    new = PolicyEntry(
+        program_id=9,
+        kind="cap",
+        amount=Decimal("2000.00"),
+        effective_from=date(2020, 7, 1),
+        clause="三(二)9",
+        source_document="test",
+    )
+    # when an administrator adds a new cap from mid-2020
+    with pytest.raises(ValidationError, match="重叠"):
+        new.full_clean()
+    # then closing the old entry first lets it in
+    old = PolicyEntry.objects.get(program_id=9, kind="cap")
+    old.effective_to = date(2020, 6, 30)
+    old.full_clean()
+    old.save()
+    new.full_clean()
+    new.save()
+    assert old.in_force_on(date(2020, 6, 30)) and new.in_force_on(date(2020, 7, 1))
+
+
+def test_a_cap_entry_needs_an_amount_and_no_ratio():
+    entry = PolicyEntry(
+        program_id=1,
+        kind="cap",
+        ratio=Decimal("0.5"),
+        effective_from=date(2019, 1, 1),
+        clause="三(一)1",
+        source_document="test",
+    )
+    with pytest.raises(ValidationError):
+        entry.full_clean()
+
+
+def test_the_database_refuses_a_value_of_the_wrong_kind():
+    with pytest.raises(IntegrityError):
+        PolicyEntry.objects.create(
+            program_id=1,
+            kind="cap",
+            ratio=Decimal("0.5"),
+            effective_from=date(2019, 1, 1),
+            clause="x",
+            source_document="x",
+        )
+
+
+def test_the_database_refuses_a_negative_cap():
+    with pytest.raises(IntegrityError):
+        PolicyEntry.objects.create(
+            program_id=1,
+            kind="cap",
+            amount=Decimal("-1"),
+            effective_from=date(2019, 1, 1),
+            clause="x",
+            source_document="x",
+        )
