@@ -37,6 +37,7 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=~Q(role="county_clerk") | Q(unit__isnull=False),
                 name="user_clerk_has_unit",
+                violation_error_message=_("县(市)经办人必须选择所属单位"),
             ),
         ]
 

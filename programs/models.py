@@ -185,11 +185,15 @@ class Institution(models.Model):
             models.CheckConstraint(
                 condition=Q(certified_difficult=False) | Q(kind="enterprise"),
                 name="institution_only_enterprise_certified_difficult",
+                violation_error_message=_("只有企业可以被认定为困难企业"),
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        self.credit_code = (self.credit_code or "").strip().upper()
 
 
 class PolicyKind(models.TextChoices):

@@ -1,0 +1,390 @@
+"""The administrator's catalogue: units, programs, levels, trades, institutions, policy.
+
+Programs, trades, institutions and policy entries keep their history (simple_history),
+so every change of a figure can be traced. Policy entries that a claim was judged by are
+never deleted and their figures never rewritten: the administrator closes such an entry
+with a 失效日期 and adds a new one (a change of policy never rewrites the past).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, Field, Max, Model, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts.models import Role
+from programs.credit_codes import InvalidCreditCode, validate_credit_code
+from programs.models import (
+    Institution,
+    InstitutionKind,
+    Level,
+    PolicyEntry,
+    Program,
+    Trade,
+    Unit,
+)
+
+
+class AdministratorAccessMixin(admin.ModelAdmin):
+    """A staff user whose role is 系统管理员 maintains the catalogue without being
+    granted each Django model permission; everyone else goes by Django permissions.
+    """
+
+    @staticmethod
+    def is_role_administrator(request: HttpRequest) -> bool:
+        user = request.user
+        return bool(
+            user.is_active
+            and user.is_staff
+            and getattr(user, "role", "") == Role.ADMINISTRATOR
+        )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.is_role_administrator(request) or super().has_module_permission(
+            request
+        )
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.is_role_administrator(request) or super().has_view_permission(
+            request, obj
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.is_role_administrator(request) or super().has_add_permission(
+            request
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.is_role_administrator(request) or super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.is_role_administrator(request) or super().has_delete_permission(
+            request, obj
+        )
+
+
+class CodeReadonlyOnChangeMixin(admin.ModelAdmin):
+    """The primary-key code is typed once; changing it would copy the row instead."""
+
+    code_field = "code"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and self.code_field not in readonly:
+            readonly = (self.code_field, *readonly)
+        return readonly
+
+
+# --- Units and levels ---------------------------------------------------------
+@admin.register(Unit)
+class UnitAdmin(CodeReadonlyOnChangeMixin, AdministratorAccessMixin):
+    list_display = ("code", "name", "is_prefecture", "has_national_code", "sort_order")
+    list_display_links = ("code", "name")
+    list_filter = ("is_prefecture", "has_national_code")
+    search_fields = ("code", "name")
+    ordering = ("sort_order", "code")
+
+
+@admin.register(Level)
+class LevelAdmin(CodeReadonlyOnChangeMixin, AdministratorAccessMixin):
+    list_display = ("code", "name", "rank", "sort_order")
+    list_display_links = ("code", "name")
+    search_fields = ("code", "name")
+    ordering = ("sort_order",)
+
+
+# --- Programs -----------------------------------------------------------------
+class PolicyEntryInline(admin.TabularInline):
+    """The program's dated figures, read-only here: edit them under 政策标准."""
+
+    model = PolicyEntry
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = (
+        "level",
+        "kind",
+        "amount",
+        "ratio",
+        "quantity",
+        "effective_from",
+        "effective_to",
+        "clause",
+        "source_document",
+        "is_demo",
+    )
+    readonly_fields = fields
+    verbose_name = _("政策标准")
+    verbose_name_plural = _("本项目的政策标准（在“政策标准”中维护）")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return AdministratorAccessMixin.is_role_administrator(
+            request
+        ) or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Program)
+class ProgramAdmin(
+    CodeReadonlyOnChangeMixin, AdministratorAccessMixin, SimpleHistoryAdmin
+):
+    code_field = "number"
+    list_display = ("number", "section", "name", "fund", "claimable")
+    list_display_links = ("number", "name")
+    list_filter = ("section", "fund", "claimable")
+    search_fields = ("name", "subsidy_basis", "lead_units", "responsible_units")
+    ordering = ("number",)
+    fieldsets = (
+        (None, {"fields": ("number", "section", "name", "fund", "claimable")}),
+        (_("补贴依据"), {"fields": ("subsidy_basis",)}),
+        (_("牵头单位与责任单位"), {"fields": ("lead_units", "responsible_units")}),
+    )
+    inlines = (PolicyEntryInline,)
+
+
+# --- Trades -------------------------------------------------------------------
+@admin.register(Trade)
+class TradeAdmin(
+    CodeReadonlyOnChangeMixin, AdministratorAccessMixin, SimpleHistoryAdmin
+):
+    list_display = (
+        "code",
+        "name",
+        "name_en",
+        "edition",
+        "lowest_rank",
+        "highest_rank",
+        "notice_item_20",
+        "active",
+    )
+    list_display_links = ("code", "name")
+    list_filter = ("edition", "notice_item_20", "active")
+    search_fields = ("code", "name", "name_en")
+    ordering = ("code",)
+
+
+# --- Institutions -------------------------------------------------------------
+class InstitutionForm(forms.ModelForm):
+    class Meta:
+        model = Institution
+        fields = (
+            "name",
+            "kind",
+            "credit_code",
+            "unit",
+            "certified_difficult",
+            "admitted",
+        )
+
+    def clean_credit_code(self) -> str:
+        raw = self.cleaned_data.get("credit_code") or ""
+        try:
+            return validate_credit_code(raw)
+        except InvalidCreditCode as exc:
+            raise forms.ValidationError(
+                exc.message, code="invalid_credit_code"
+            ) from exc
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if (
+            cleaned.get("certified_difficult")
+            and cleaned.get("kind") != InstitutionKind.ENTERPRISE
+        ):
+            self.add_error(
+                "certified_difficult",
+                _("只有企业可以被认定为困难企业，请先将类型设为“企业”。"),
+            )
+        return cleaned
+
+
+@admin.register(Institution)
+class InstitutionAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
+    form = InstitutionForm
+    list_display = (
+        "name",
+        "kind",
+        "credit_code",
+        "unit",
+        "certified_difficult",
+        "admitted",
+    )
+    list_filter = ("kind", "unit", "certified_difficult", "admitted")
+    search_fields = ("name", "=credit_code")
+    list_select_related = ("unit",)
+    readonly_fields = ("created_at",)
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "credit_code", "unit")}),
+        (_("资格"), {"fields": ("certified_difficult", "admitted")}),
+        (_("记录"), {"fields": ("created_at",)}),
+    )
+
+
+# --- Policy entries -----------------------------------------------------------
+#: What a claim was judged by: never rewritten once a claim used the entry.
+LOCKED_WHEN_USED = (
+    "program",
+    "level",
+    "kind",
+    "amount",
+    "ratio",
+    "quantity",
+    "effective_from",
+)
+
+POLICY_HELP = _(
+    "政策标准按生效期管理：调整标准时，请为旧标准填写“失效日期”（含当日），再新增一条"
+    "自次日起生效的新标准，不要修改或删除旧标准。已被补贴申报引用的标准不能删除，"
+    "其项目、等级、类别、数值和生效日期也不能修改；失效日期不能早于引用它的申报中"
+    "最晚的培训结束日期。"
+)
+
+
+def _used_by_claims(entry: PolicyEntry | None) -> bool:
+    return bool(entry is not None and entry.pk and entry.claims.exists())
+
+
+def _plain(value: object) -> object:
+    return value.pk if isinstance(value, Model) else value
+
+
+class PolicyEntryForm(forms.ModelForm):
+    class Meta:
+        model = PolicyEntry
+        fields = (
+            "program",
+            "level",
+            "kind",
+            "amount",
+            "ratio",
+            "quantity",
+            "effective_from",
+            "effective_to",
+            "clause",
+            "source_document",
+            "is_demo",
+            "note",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        stored = (
+            PolicyEntry.objects.filter(pk=self.instance.pk).first()
+            if self.instance.pk
+            else None
+        )
+        if stored is None or not _used_by_claims(stored):
+            return cleaned
+        # Guards the change form and simple_history's "revert" alike.
+        for name in LOCKED_WHEN_USED:
+            field = PolicyEntry._meta.get_field(name)
+            if not isinstance(field, Field):
+                continue
+            new = (
+                _plain(cleaned[name])
+                if name in cleaned
+                else getattr(self.instance, field.attname)
+            )
+            if new != getattr(stored, field.attname):
+                raise forms.ValidationError(
+                    _(
+                        "该标准已被补贴申报引用，不能修改“%(field)s”：请填写失效日期并新增一条标准。"
+                    )
+                    % {"field": field.verbose_name},
+                    code="policy_entry_used",
+                )
+        effective_to = cleaned.get("effective_to", self.instance.effective_to)
+        latest = stored.claims.aggregate(latest=Max("training_end"))["latest"]
+        if effective_to is not None and latest is not None and effective_to < latest:
+            self.add_error(
+                "effective_to",
+                _(
+                    "已有申报按此标准核定（最晚培训结束日期 %(day)s），"
+                    "失效日期不能早于该日。"
+                )
+                % {"day": latest.isoformat()},
+            )
+        return cleaned
+
+
+@admin.register(PolicyEntry)
+class PolicyEntryAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
+    form = PolicyEntryForm
+    list_display = (
+        "program",
+        "level",
+        "kind",
+        "value_display",
+        "effective_from",
+        "effective_to",
+        "clause",
+        "source_document",
+        "is_demo",
+        "claim_count",
+    )
+    list_display_links = ("program", "kind", "value_display")
+    list_filter = ("kind", "program", "is_demo")
+    search_fields = ("clause", "source_document", "note")
+    list_select_related = ("program", "level")
+    date_hierarchy = "effective_from"
+    fieldsets = (
+        (
+            _("适用范围"),
+            {"fields": ("program", "level", "kind"), "description": POLICY_HELP},
+        ),
+        (
+            _("数值（按类别只填一项）"),
+            {
+                "fields": ("amount", "ratio", "quantity"),
+                "description": _(
+                    "补贴上限、以工代训每月上限填“金额”；项目制上浮、先行拨付填“比例”"
+                    "（0.40 表示 40%）；以工代训最长月数、每年次数上限填“数量”。"
+                ),
+            },
+        ),
+        (_("生效期"), {"fields": ("effective_from", "effective_to", "claim_count")}),
+        (_("依据"), {"fields": ("clause", "source_document", "is_demo", "note")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PolicyEntry]:
+        return super().get_queryset(request).annotate(claim_total=Count("claims"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = (*super().get_readonly_fields(request, obj), "claim_count")
+        if _used_by_claims(obj):
+            readonly += tuple(f for f in LOCKED_WHEN_USED if f not in readonly)
+        return readonly
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A many-to-many link does not PROTECT: refuse here, per entry (the bulk
+        # "delete selected" action asks this for every entry it would delete).
+        if _used_by_claims(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description=_("数值"))
+    def value_display(self, obj: PolicyEntry) -> str:
+        value = obj.value
+        return "—" if value is None else str(value)
+
+    @admin.display(description=_("引用申报数"), ordering="claim_total")
+    def claim_count(self, obj: PolicyEntry) -> int:
+        return getattr(obj, "claim_total", 0)

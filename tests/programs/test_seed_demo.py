@@ -1,0 +1,66 @@
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.db.models import F
+
+from accounts.models import User
+from claims.models import Claim, ClaimEvent
+from programs.models import PolicyEntry
+from trainees.models import Trainee
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot():
+    return (
+        User.objects.count(),
+        Trainee.objects.count(),
+        Claim.objects.count(),
+        ClaimEvent.objects.count(),
+        PolicyEntry.objects.count(),
+    )
+
+
+def test_seed_demo_gives_every_role_and_every_status_and_is_idempotent():
+    call_command("seed_demo", verbosity=0)
+    first = snapshot()
+    call_command("seed_demo", verbosity=0)
+    assert snapshot() == first
+    roles = set(User.objects.values_list("role", flat=True))
+    assert roles == {
+        "county_clerk",
+        "prefecture_reviewer",
+        "finance_officer",
+        "auditor",
+        "administrator",
+    }
+    statuses = Counter(Claim.objects.values_list("status", flat=True))
+    assert set(statuses) == {
+        "draft",
+        "submitted",
+        "approved",
+        "rejected",
+        "returned",
+        "withdrawn",
+    }
+    assert len(set(Claim.objects.values_list("unit_id", flat=True))) >= 4
+
+
+def test_demo_caps_are_marked_as_demo():
+    call_command("seed_demo", verbosity=0)
+    demo = PolicyEntry.objects.filter(program__in=[1, 2, 6, 7, 10])
+    assert demo.exists()
+    assert all(e.is_demo and "演示" in e.source_document for e in demo)
+    assert not PolicyEntry.objects.filter(
+        program__in=[3, 5, 9, 11], is_demo=True
+    ).exists()
+
+
+def test_no_demo_claim_was_reviewed_by_its_maker():
+    call_command("seed_demo", verbosity=0)
+    assert (
+        not Claim.objects.filter(reviewed_by_id__isnull=False)
+        .filter(reviewed_by_id=F("created_by_id"))
+        .exists()
+    )

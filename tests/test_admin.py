@@ -1,0 +1,61 @@
+"""The Django admin answers every page for an administrator, in Chinese."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from claims.models import Claim
+from programs.models import PolicyEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_zh(client, administrator):
+    client.force_login(administrator)
+    return client
+
+
+def our_models():
+    return [
+        m
+        for m in admin.site._registry
+        if m._meta.app_label in {"accounts", "programs", "trainees", "claims"}
+    ]
+
+
+def test_every_model_of_ours_is_in_the_admin():
+    labels = {f"{m._meta.app_label}.{m.__name__}" for m in our_models()}
+    assert labels >= {
+        "accounts.User",
+        "programs.Unit",
+        "programs.Program",
+        "programs.Level",
+        "programs.Trade",
+        "programs.Institution",
+        "programs.PolicyEntry",
+        "trainees.Trainee",
+        "claims.Claim",
+        "claims.ClaimEvent",
+    }
+
+
+def test_every_changelist_answers_in_chinese(admin_client_zh):
+    for model in our_models():
+        url = reverse(
+            f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"
+        )
+        response = admin_client_zh.get(url)
+        assert response.status_code == 200, url
+        assert "阿勒泰地区职业技能提升补贴管理系统" in response.text
+
+
+def test_policy_entry_change_page_shows_history(admin_client_zh):
+    entry = PolicyEntry.objects.get(program_id=9, kind="cap")
+    url = reverse("admin:programs_policyentry_history", args=[entry.pk])
+    assert admin_client_zh.get(url).status_code == 200
+
+
+def test_claims_cannot_be_added_in_the_admin(admin_client_zh):
+    assert admin_client_zh.get(reverse("admin:claims_claim_add")).status_code == 403
+    assert not Claim.objects.exists()
