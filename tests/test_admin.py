@@ -1,8 +1,9 @@
 """The Django admin answers every page for an administrator, in Chinese."""
 
-import pytest
 from django.contrib import admin
 from django.urls import reverse
+
+import pytest
 
 from claims.models import Claim
 from programs.models import PolicyEntry

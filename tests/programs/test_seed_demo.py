@@ -1,8 +1,9 @@
 from collections import Counter
 
-import pytest
 from django.core.management import call_command
 from django.db.models import F
+
+import pytest
 
 from accounts.models import User
 from claims.models import Claim, ClaimEvent
