@@ -35,4 +35,6 @@ def test_no_cap_amount_is_a_literal_outside_the_data_migration():
 
 
 def test_the_scanner_finds_figures_where_they_are():
-    assert len(literal_figures(THE_DATA_MIGRATION)) == 7  # 4000 5000 6000 1800×2 300 3000
+    assert (
+        len(literal_figures(THE_DATA_MIGRATION)) == 7
+    )  # 4000 5000 6000 1800×2 300 3000
