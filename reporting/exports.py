@@ -1,0 +1,403 @@
+"""The finance workbook (拨付明细表): plain Python in, an XLSX out.
+
+A leaf: no Django import, no database. The rollup service hands it the figures it
+computed in SQL and an iterator of lines; this module only lays them out.
+
+- write_only mode, so 100,000 lines stream through in constant memory;
+- every text cell is written as text (``data_type = "s"``) with Excel's quote prefix when
+  it starts with = + - @ TAB or CR, so formula injection is impossible (stack.md);
+- ID and credit-code columns as text ``@`` (Excel keeps only 15 digits of a number);
+- yuan as ``#,##0.00``; 宋体 11; widths count a Chinese character as 2; frozen header;
+  A4 landscape, fit to width, header repeated on every printed page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
+
+FEN = Decimal("0.01")
+YUAN_FORMAT = "#,##0.00"
+TEXT_FORMAT = "@"
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+FONT = Font(name="宋体", size=11)
+BOLD = Font(name="宋体", size=11, bold=True)
+TITLE = Font(name="宋体", size=14, bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+THIN = Side(style="thin", color="999999")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+# --- Figures in ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SummaryRow:
+    """One unit × fund of the rollup (figures already summed in SQL)."""
+
+    unit_code: str
+    unit_name: str
+    fund_label: str
+    trained: int
+    passed: int
+    employed: int
+    approved: Decimal
+    advance: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class DisbursementLine:
+    """One approved claim to pay."""
+
+    claim_id: int
+    unit_name: str
+    payee_kind: str  # 培训机构/企业 · 培训人员 · 学生家庭
+    payee_name: str
+    id_number_masked: str  # for individuals; "" when the payee is an institution
+    institution_name: str
+    credit_code: str
+    program: str
+    trade: str
+    level: str
+    training_end: str
+    amount: Decimal
+    advance: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class SpotCheckLine:
+    unit_name: str
+    claim_id: int
+    trainee_name: str
+    id_number_masked: str
+    program: str
+    amount: Decimal
+    status: str
+    seed: str
+
+
+@dataclass(frozen=True)
+class FundSheet:
+    fund: str
+    label: str
+    lines: Iterable[DisbursementLine]
+
+
+@dataclass(frozen=True)
+class FinanceWorkbook:
+    title: str
+    quarter: str
+    generated_at: str
+    checksum: str
+    summary: Sequence[SummaryRow]
+    funds: Sequence[FundSheet]
+    spot_checks: Iterable[SpotCheckLine] = field(default_factory=list)
+
+
+# --- Amounts in Chinese capitals (人民币大写) ---------------------------------------------------
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_GROUPS = ("", "万", "亿", "万亿")
+
+
+def _four_digits(n: int) -> str:
+    out, zero = "", False
+    for value, unit in ((1000, "仟"), (100, "佰"), (10, "拾"), (1, "")):
+        digit = n // value % 10
+        if digit == 0:
+            zero = bool(out)
+            continue
+        if zero:
+            out += "零"
+            zero = False
+        out += _DIGITS[digit] + unit
+    return out
+
+
+def _integer_capitals(n: int) -> str:
+    groups = []
+    while n:
+        groups.append(n % 10000)
+        n //= 10000
+    out, gap = "", False
+    for index in reversed(range(len(groups))):
+        group = groups[index]
+        if group == 0:
+            gap = bool(out)
+            continue
+        if out and (gap or group < 1000):
+            out += "零"
+        out += _four_digits(group) + _GROUPS[index]
+        gap = False
+    return out
+
+
+def rmb_capitals(amount: Decimal) -> str:
+    """1234.56 → 壹仟贰佰叁拾肆元伍角陆分; 1000 → 壹仟元整 (《支付结算办法》 usage)."""
+    amount = amount.quantize(FEN, rounding=ROUND_HALF_UP)
+    if amount < 0:
+        return "负" + rmb_capitals(-amount)
+    fen_total = int(amount * 100)
+    yuan, jiao, fen = fen_total // 100, fen_total // 10 % 10, fen_total % 10
+    if fen_total == 0:
+        return "零元整"
+    out = _integer_capitals(yuan) + "元" if yuan else ""
+    if jiao:
+        out += _DIGITS[jiao] + "角"
+    elif yuan and fen:
+        out += "零"
+    if fen:
+        out += _DIGITS[fen] + "分"
+    else:
+        out += "整"
+    return out
+
+
+# --- Cells ---------------------------------------------------------------------------------
+def display_width(text: str) -> int:
+    """Columns a string takes in Excel: a Chinese (wide) character counts as 2."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def text_cell(
+    ws: WriteOnlyWorksheet, value: object, *, font: Font = FONT
+) -> WriteOnlyCell:
+    """A cell that Excel shows as the text it is, never evaluates."""
+    text = "" if value is None else str(value)
+    cell = WriteOnlyCell(ws, value=text)
+    cell.data_type = "s"
+    cell.number_format = TEXT_FORMAT
+    if text.startswith(FORMULA_LEADS):
+        cell.quotePrefix = True
+    cell.font = font
+    return cell
+
+
+def money_cell(
+    ws: WriteOnlyWorksheet, value: Decimal, *, font: Font = FONT
+) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value.quantize(FEN, rounding=ROUND_HALF_UP))
+    cell.number_format = YUAN_FORMAT
+    cell.font = font
+    return cell
+
+
+def int_cell(ws: WriteOnlyWorksheet, value: int, *, font: Font = FONT) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=int(value))
+    cell.number_format = "0"
+    cell.font = font
+    return cell
+
+
+def _header(ws: WriteOnlyWorksheet, names: Sequence[str]) -> list[WriteOnlyCell]:
+    cells = []
+    for name in names:
+        cell = text_cell(ws, name, font=BOLD)
+        cell.fill = HEADER_FILL
+        cell.alignment = CENTER
+        cell.border = BOX
+        cells.append(cell)
+    return cells
+
+
+def _prepare(ws: WriteOnlyWorksheet, widths: Sequence[int], *, header_row: int) -> None:
+    """Column widths, frozen header and print set-up: before any row is written."""
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.freeze_panes = f"A{header_row + 1}"
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _widths(headers: Sequence[str], samples: Sequence[int]) -> list[int]:
+    return [max(display_width(h), s) + 2 for h, s in zip(headers, samples, strict=True)]
+
+
+# --- Sheets --------------------------------------------------------------------------------
+SUMMARY_HEADERS = (
+    "单位代码",
+    "单位",
+    "资金渠道",
+    "培训人数",
+    "合格人数",
+    "就业人数",
+    "核准金额（元）",
+    "先行拨付（元）",
+    "待拨余额（元）",
+)
+LINE_HEADERS = (
+    "申报编号",
+    "单位",
+    "收款方类型",
+    "收款方",
+    "身份证号（脱敏）",
+    "培训机构/企业",
+    "统一社会信用代码",
+    "项目",
+    "职业(工种)",
+    "等级",
+    "培训结束日期",
+    "核准金额（元）",
+    "先行拨付（元）",
+    "待拨余额（元）",
+)
+SPOT_HEADERS = (
+    "单位",
+    "申报编号",
+    "姓名",
+    "身份证号（脱敏）",
+    "项目",
+    "核定金额（元）",
+    "审核结果",
+    "抽样种子",
+)
+
+
+def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
+    ws = wb.create_sheet("汇总")
+    _prepare(
+        ws, _widths(SUMMARY_HEADERS, (8, 22, 26, 8, 8, 8, 14, 14, 14)), header_row=3
+    )
+    ws.append([text_cell(ws, book.title, font=TITLE)])
+    ws.append(
+        [
+            text_cell(
+                ws,
+                f"季度：{book.quarter}　生成时间：{book.generated_at}"
+                f"　校验码：{book.checksum}",
+            )
+        ]
+    )
+    ws.append(_header(ws, SUMMARY_HEADERS))
+    totals = [0, 0, 0, Decimal(0), Decimal(0), Decimal(0)]
+    for row in book.summary:
+        figures = (
+            row.trained,
+            row.passed,
+            row.employed,
+            row.approved,
+            row.advance,
+            row.balance,
+        )
+        totals = [t + f for t, f in zip(totals, figures, strict=True)]
+        ws.append(
+            [
+                text_cell(ws, row.unit_code),
+                text_cell(ws, row.unit_name),
+                text_cell(ws, row.fund_label),
+                int_cell(ws, row.trained),
+                int_cell(ws, row.passed),
+                int_cell(ws, row.employed),
+                money_cell(ws, row.approved),
+                money_cell(ws, row.advance),
+                money_cell(ws, row.balance),
+            ]
+        )
+    total_cells = [
+        text_cell(ws, "", font=BOLD),
+        text_cell(ws, "合计", font=BOLD),
+        text_cell(ws, "", font=BOLD),
+    ]
+    total_cells += [int_cell(ws, t, font=BOLD) for t in totals[:3]]
+    total_cells += [money_cell(ws, t, font=BOLD) for t in totals[3:]]
+    for cell in total_cells:
+        cell.fill = TOTAL_FILL
+    ws.append(total_cells)
+    ws.append([])
+    ws.append(
+        [
+            text_cell(ws, "核准金额合计（大写）", font=BOLD),
+            text_cell(ws, f"人民币{rmb_capitals(totals[3])}", font=BOLD),
+        ]
+    )
+    ws.append(
+        [
+            text_cell(ws, "待拨余额合计（大写）", font=BOLD),
+            text_cell(ws, f"人民币{rmb_capitals(totals[5])}", font=BOLD),
+        ]
+    )
+
+
+def _fund_sheet(wb: Workbook, sheet: FundSheet) -> None:
+    ws = wb.create_sheet(sheet.label[:31])
+    _prepare(
+        ws,
+        _widths(LINE_HEADERS, (8, 14, 10, 24, 18, 28, 18, 30, 16, 12, 10, 12, 12, 12)),
+        header_row=1,
+    )
+    ws.append(_header(ws, LINE_HEADERS))
+    amount = advance = balance = Decimal(0)
+    count = 0
+    for line in sheet.lines:
+        count += 1
+        amount += line.amount
+        advance += line.advance
+        balance += line.balance
+        ws.append(
+            [
+                int_cell(ws, line.claim_id),
+                text_cell(ws, line.unit_name),
+                text_cell(ws, line.payee_kind),
+                text_cell(ws, line.payee_name),
+                text_cell(ws, line.id_number_masked),
+                text_cell(ws, line.institution_name),
+                text_cell(ws, line.credit_code),
+                text_cell(ws, line.program),
+                text_cell(ws, line.trade),
+                text_cell(ws, line.level),
+                text_cell(ws, line.training_end),
+                money_cell(ws, line.amount),
+                money_cell(ws, line.advance),
+                money_cell(ws, line.balance),
+            ]
+        )
+    total = [text_cell(ws, f"合计 {count} 笔", font=BOLD)]
+    total += [text_cell(ws, "", font=BOLD) for _ in range(10)]
+    total += [money_cell(ws, v, font=BOLD) for v in (amount, advance, balance)]
+    for cell in total:
+        cell.fill = TOTAL_FILL
+    ws.append(total)
+
+
+def _spot_sheet(wb: Workbook, lines: Iterable[SpotCheckLine]) -> None:
+    ws = wb.create_sheet("抽查")
+    _prepare(ws, _widths(SPOT_HEADERS, (14, 8, 10, 18, 30, 12, 8, 20)), header_row=1)
+    ws.append(_header(ws, SPOT_HEADERS))
+    for line in lines:
+        ws.append(
+            [
+                text_cell(ws, line.unit_name),
+                int_cell(ws, line.claim_id),
+                text_cell(ws, line.trainee_name),
+                text_cell(ws, line.id_number_masked),
+                text_cell(ws, line.program),
+                money_cell(ws, line.amount),
+                text_cell(ws, line.status),
+                text_cell(ws, line.seed),
+            ]
+        )
+
+
+def write_finance_workbook(book: FinanceWorkbook, target: str | IO[bytes]) -> None:
+    """Stream the workbook to a path or a binary file object."""
+    wb = Workbook(write_only=True)
+    _summary_sheet(wb, book)
+    for sheet in book.funds:
+        _fund_sheet(wb, sheet)
+    _spot_sheet(wb, book.spot_checks)
+    wb.save(target)
