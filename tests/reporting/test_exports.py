@@ -148,7 +148,7 @@ def test_fund_sheet_total_equals_its_lines():
 def test_summary_has_totals_and_the_amount_in_capitals():
     summary = build([line(1)])["汇总"]
     values = [[c.value for c in row] for row in summary.iter_rows()]
-    assert values[4][:3] == ["", "合计", ""]
+    assert values[4][:3] == [None, "合计", None]
     assert values[4][6] == 5400
     assert values[6][1] == "人民币伍仟肆佰元整"
 
