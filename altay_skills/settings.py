@@ -248,3 +248,6 @@ if not DEBUG:
 # Upload limits for spreadsheet intake (issue 3 defends further before parsing).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Share of each quarterly report drawn for document checking (随机抽查, 五(一)).
+SPOT_CHECK_SHARE = env.str("SPOT_CHECK_SHARE", default="0.10")

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from django.db.models import Q, QuerySet
 
 import django_filters
 
 from claims.models import Claim, ClaimStatus
-
-QUARTER = re.compile(r"^(\d{4})Q([1-4])$", re.ASCII)
-
-
-def quarter_bounds(quarter: str) -> tuple[date, date] | None:
-    """ "2020Q1" → (2020-01-01, 2020-03-31); None when malformed."""
-    match = QUARTER.match(quarter or "")
-    if not match:
-        return None
-    year, q = int(match[1]), int(match[2])
-    start = date(year, 3 * q - 2, 1)
-    end = date(year + (q == 4), (3 * q) % 12 + 1, 1)
-    return start, date.fromordinal(end.toordinal() - 1)
+from claims.quarters import quarter_bounds
 
 
 class ClaimFilter(django_filters.FilterSet):

@@ -13,6 +13,8 @@ rewrites the past).
 from __future__ import annotations
 
 import calendar
+import math
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -679,3 +681,17 @@ GROUP_NAMES = {
 def _ordered(levels: Iterable[str]) -> list[str]:
     order = list(LEVEL_NAMES)
     return sorted(levels, key=order.index)
+
+
+# --- Spot checks (五(一) 随机抽查) ------------------------------------------------------------
+def spot_check_sample(claim_ids: Iterable[int], share: Decimal, seed: str) -> list[int]:
+    """A reproducible random sample of ``share`` of the claims (at least one).
+
+    The same ids, share and seed always give the same sample, so anyone can re-draw it
+    from the seed the report records.
+    """
+    population = sorted(set(claim_ids))
+    if not population:
+        return []
+    size = min(len(population), max(1, math.ceil(len(population) * share)))
+    return sorted(random.Random(seed).sample(population, size))  # noqa: S311 - not crypto

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import workflow
-from claims.models import Claim, ClaimEvent
+from claims.models import Claim, ClaimEvent, QuarterlyReport
 from claims.rules import PriorClaim
 
 
@@ -85,3 +85,21 @@ def prior_claims_of(
         )
         for c in qs
     ]
+
+
+def reports_visible_to(user: User) -> QuerySet[QuarterlyReport]:
+    qs = QuarterlyReport.objects.select_related("unit")
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_clerk:
+        return qs.filter(unit_id=user.unit_id)
+    if user.is_reviewer or user.is_finance or user.is_auditor:
+        return qs
+    return qs.none()
+
+
+def report_for(user: User, report_id: int) -> QuarterlyReport:
+    try:
+        return reports_visible_to(user).get(pk=report_id)
+    except (QuarterlyReport.DoesNotExist, ValueError, TypeError):
+        raise NotFound("未找到该报表") from None

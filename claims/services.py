@@ -8,19 +8,31 @@ level once). The database constraints are the backstop if anything slips past.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from claims import rules, workflow
-from claims.models import LIMIT_SLOTS, Claim, ClaimEvent
-from claims.selectors import claims_visible_to, prior_claims_of
+from claims.models import (
+    LIMIT_SLOTS,
+    Claim,
+    ClaimEvent,
+    QuarterlyReport,
+    ReportItem,
+    ReportStatus,
+    SpotCheck,
+    SpotCheckResult,
+)
+from claims.quarters import quarter_bounds
+from claims.selectors import claims_visible_to, prior_claims_of, reports_visible_to
 from programs.models import Institution, Level, Program, Trade, Unit
 from programs.selectors import institution_facts, policy_terms, program_facts
 from trainees.models import Trainee
@@ -345,3 +357,211 @@ def _text(value: object) -> object:
     if value is None or isinstance(value, bool | int | str):
         return value
     return str(value)
+
+
+# --- The quarterly report (按季汇总, 五(一)) ----------------------------------------
+def report_build(*, unit_id: str, quarter: str, actor: User) -> QuarterlyReport:
+    """Build (or refresh) the unit's draft report for a quarter from its submitted claims
+    not yet reported whose training ended by the quarter's end."""
+    if not actor.is_clerk:
+        raise PermissionDenied("只有县(市)经办人可以编制季度报表")
+    _require_unit_access(actor, unit_id)
+    bounds = quarter_bounds(quarter)
+    if bounds is None:
+        raise DomainError("invalid_quarter", "季度格式应为“2020Q1”")
+    quarter = quarter.strip().upper()
+    if bounds[0] > timezone.localdate():
+        raise DomainError("invalid_quarter", "该季度尚未开始，不能编制报表")
+    with transaction.atomic():
+        report = (
+            QuarterlyReport.objects.select_for_update()
+            .filter(unit_id=unit_id, quarter=quarter)
+            .exclude(status=ReportStatus.DISCARDED)
+            .first()
+        )
+        if report is not None and report.status != ReportStatus.DRAFT:
+            raise Conflict("report_frozen", f"{quarter}季度报表已报送，不能再编制")
+        if report is None:
+            try:
+                with transaction.atomic():
+                    report = QuarterlyReport.objects.create(
+                        unit_id=unit_id, quarter=quarter, built_by=actor
+                    )
+            except IntegrityError:
+                raise Conflict("report_exists", "该单位本季度已有报表") from None
+        Claim.objects.filter(
+            unit_id=unit_id,
+            status=workflow.SUBMITTED,
+            report__isnull=True,
+            training_end__lte=bounds[1],
+        ).update(report=report)
+    return report
+
+
+def report_discard(*, report_id: int, actor: User) -> QuarterlyReport:
+    with transaction.atomic():
+        report = _lock_report(report_id, actor)
+        if not actor.is_clerk:
+            raise PermissionDenied("只有经办人可以作废本单位的报表草稿")
+        if report.status != ReportStatus.DRAFT:
+            raise Conflict("report_frozen", "已报送的报表不能作废")
+        Claim.objects.filter(report=report).update(report=None)
+        report.status = ReportStatus.DISCARDED
+        report.save(update_fields=["status"])
+    return report
+
+
+def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
+    """Freeze the report — claim list, count, control total — and send it on."""
+    with transaction.atomic():
+        report = _lock_report(report_id, actor)
+        if not actor.is_clerk:
+            raise PermissionDenied("只有经办人可以报送本单位的报表")
+        if report.status != ReportStatus.DRAFT:
+            raise Conflict("report_frozen", "该报表已报送")
+        claims = list(
+            Claim.objects.select_for_update().filter(report=report).order_by("pk")
+        )
+        stray = [c.pk for c in claims if c.status != workflow.SUBMITTED]
+        if stray:
+            raise Conflict("report_changed", "报表中有申报状态已变化，请重新编制")
+        if not claims:
+            raise DomainError("report_empty", "报表中没有待报送的申报")
+        ReportItem.objects.bulk_create(
+            ReportItem(
+                report=report,
+                claim=c,
+                amount=c.amount,
+                advance=c.advance,
+                fund=c.fund,
+                program_id=c.program_id,
+            )
+            for c in claims
+        )
+        report.claim_count = len(claims)
+        report.control_total = rules.to_fen(sum((c.amount for c in claims), Decimal(0)))
+        report.status = ReportStatus.SUBMITTED
+        report.submitted_by = actor
+        report.submitted_at = timezone.now()
+        report.save()
+        ClaimEvent.objects.bulk_create(
+            ClaimEvent(
+                claim=c,
+                actor=actor,
+                action="report",
+                from_status=c.status,
+                to_status=c.status,
+                reason=f"列入{report.quarter}季度报表报送",
+                changes={"report": [None, report.pk]},
+            )
+            for c in claims
+        )
+    return report
+
+
+def report_draw_spot_checks(
+    *, report_id: int, actor: User, share: Decimal | None = None
+) -> list[SpotCheck]:
+    """Draw a reproducible random sample of the report for document checking."""
+    with transaction.atomic():
+        report = _lock_report(report_id, actor)
+        if not actor.is_reviewer:
+            raise PermissionDenied("只有地区审核人可以抽查")
+        if report.status != ReportStatus.SUBMITTED:
+            raise Conflict("report_not_submitted", "只能对已报送、未审结的报表抽查")
+        if report.spot_check_seed:
+            raise Conflict("spot_checks_drawn", "该报表已抽样，种子已记录，不能重抽")
+        share = Decimal(share if share is not None else settings.SPOT_CHECK_SHARE)
+        if not (Decimal("0") < share <= Decimal("1")):
+            raise DomainError("invalid_share", "抽查比例应大于0且不超过100%")
+        seed = secrets.token_hex(8)
+        ids = report.items.values_list("claim_id", flat=True)
+        sample = rules.spot_check_sample(ids, share, seed)
+        checks = SpotCheck.objects.bulk_create(
+            SpotCheck(report=report, claim_id=claim_id) for claim_id in sample
+        )
+        report.spot_check_seed = seed
+        report.spot_check_share = share
+        report.spot_checked_by = actor
+        report.spot_checked_at = timezone.now()
+        report.save()
+    return checks
+
+
+def spot_check_record(
+    *, spot_check_id: int, actor: User, result: str, note: str = ""
+) -> SpotCheck:
+    if not actor.is_reviewer:
+        raise PermissionDenied("只有地区审核人可以登记抽查结果")
+    if result not in (SpotCheckResult.CONSISTENT, SpotCheckResult.INCONSISTENT):
+        raise DomainError("invalid", "核对结果应为“材料相符”或“材料不符”")
+    note = (note or "").strip()
+    if result == SpotCheckResult.INCONSISTENT and not note:
+        raise DomainError("reason_required", "材料不符须说明情况")
+    with transaction.atomic():
+        try:
+            check = SpotCheck.objects.select_for_update().get(pk=spot_check_id)
+        except SpotCheck.DoesNotExist:
+            raise NotFound("未找到该抽查") from None
+        if check.report.status != ReportStatus.SUBMITTED:
+            raise Conflict("report_not_submitted", "报表已审结，不能修改抽查结果")
+        check.result, check.note = result, note
+        check.checked_by, check.checked_at = actor, timezone.now()
+        check.save()
+        ClaimEvent.objects.create(
+            claim_id=check.claim_id,
+            actor=actor,
+            action="spot_check",
+            from_status=check.claim.status,
+            to_status=check.claim.status,
+            reason=note,
+            changes={"spot_check": result},
+        )
+    return check
+
+
+def report_close(*, report_id: int, actor: User) -> QuarterlyReport:
+    """审结: every claim decided, spot checks drawn and every sampled claim decided."""
+    with transaction.atomic():
+        report = _lock_report(report_id, actor)
+        if not actor.is_reviewer:
+            raise PermissionDenied("只有地区审核人可以审结报表")
+        if report.status != ReportStatus.SUBMITTED:
+            raise Conflict("report_not_submitted", "只能审结已报送的报表")
+        if not report.spot_check_seed:
+            raise Conflict("spot_checks_missing", "请先随机抽查，再审结报表")
+        pending = report.claims.filter(status=workflow.SUBMITTED).count()
+        if pending:
+            raise Conflict("claims_undecided", f"报表中还有{pending}笔申报未审核")
+        sampled_open = report.spot_checks.filter(
+            claim__status=workflow.SUBMITTED
+        ).count()
+        if sampled_open:
+            raise Conflict("spot_checks_undecided", "抽查的申报尚未全部审核")
+        report.status = ReportStatus.CLOSED
+        report.closed_by = actor
+        report.closed_at = timezone.now()
+        report.save()
+    return report
+
+
+def claims_approve_bulk(*, claim_ids: list[int], actor: User) -> list[Claim]:
+    """Approve a selection: all of it, or none (the message names the claim that failed)."""
+    approved = []
+    with transaction.atomic():
+        for claim_id in sorted(set(claim_ids)):
+            try:
+                approved.append(claim_approve(claim_id=claim_id, actor=actor))
+            except DomainError as exc:
+                exc.message = f"申报#{claim_id}：{exc.message}"
+                exc.args = (exc.message,)
+                raise
+    return approved
+
+
+def _lock_report(report_id: int, actor: User) -> QuarterlyReport:
+    qs = reports_visible_to(actor).select_for_update(of=("self",))
+    try:
+        return qs.get(pk=report_id)
+    except (QuarterlyReport.DoesNotExist, ValueError, TypeError):
+        raise NotFound("未找到该报表") from None

@@ -30,6 +30,12 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2 costs ~0.3 s a user; tests need no protection against brute force."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def clerk(db: Any) -> User:
     return UserFactory(username="clerk_a", role=Role.COUNTY_CLERK, unit_id="654301")
