@@ -251,3 +251,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Share of each quarterly report drawn for document checking (随机抽查, 五(一)).
 SPOT_CHECK_SHARE = env.str("SPOT_CHECK_SHARE", default="0.10")
+
+CELERY_BEAT_SCHEDULE = {
+    "outstanding-reports": {
+        "task": "reporting.tasks.notify_outstanding_reports",
+        "schedule": 6 * 3600,
+    },
+    "requeue-stuck-rollups": {
+        "task": "reporting.tasks.requeue_stuck_rollups",
+        "schedule": 600,
+    },
+}

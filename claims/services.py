@@ -231,6 +231,10 @@ def _move(claim_id: int, action: str, actor: User, reason: str) -> Claim:
             claim.limit_year = claim.limit_slot = None
         claim.save()
         _record(claim, actor, action, from_status, claim.status, reason=reason)
+        if action == "reject":
+            from reporting.services import recovery_for_rejection
+
+            recovery_for_rejection(claim=claim, reason=reason)
     return claim
 
 
