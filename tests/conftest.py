@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -23,11 +24,44 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def redis_answers() -> bool:
+    import socket
+
+    url = os.environ.get("REDIS_URL", "")
+    if not url.startswith("redis://"):
+        return False
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+#: Tasks on a real broker need Redis; CI exports REDIS_URL and starts it.
+requires_redis = pytest.mark.skipif(
+    "not __import__('tests.conftest', fromlist=['x']).redis_answers()",
+    reason="needs a Redis broker at REDIS_URL (CI sets it and starts Redis)",
+)
+
 #: Races and row locks need PostgreSQL: SQLite has one writer and no SELECT … FOR UPDATE.
 requires_postgres = pytest.mark.skipif(
     "not __import__('os').environ.get('DATABASE_URL', '').startswith('postgres')",
     reason="needs PostgreSQL (row locks and concurrent writers); CI sets DATABASE_URL",
 )
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery_unless_asked(request: pytest.FixtureRequest) -> Any:
+    """Tasks run in-process unless a test starts a real worker (``real_celery``)."""
+    from altay_skills.celery import app
+
+    if request.node.get_closest_marker("real_celery"):
+        yield
+        return
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @pytest.fixture(autouse=True)
