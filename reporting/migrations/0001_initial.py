@@ -7,150 +7,461 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('claims', '0002_quarterlyreport_reportitem_spotcheck_and_more'),
-        ('programs', '0003_chinese_constraint_messages'),
+        ("claims", "0002_quarterlyreport_reportitem_spotcheck_and_more"),
+        ("programs", "0003_chinese_constraint_messages"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notice',
+            name="Notice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(blank=True, max_length=30, verbose_name='角色')),
-                ('kind', models.CharField(max_length=40, verbose_name='类别')),
-                ('key', models.CharField(max_length=100, unique=True, verbose_name='去重键')),
-                ('text', models.TextField(verbose_name='内容')),
-                ('link', models.CharField(blank=True, max_length=200, verbose_name='链接')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='时间')),
-                ('unit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.unit', verbose_name='单位')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(blank=True, max_length=30, verbose_name="角色"),
+                ),
+                ("kind", models.CharField(max_length=40, verbose_name="类别")),
+                (
+                    "key",
+                    models.CharField(
+                        max_length=100, unique=True, verbose_name="去重键"
+                    ),
+                ),
+                ("text", models.TextField(verbose_name="内容")),
+                (
+                    "link",
+                    models.CharField(blank=True, max_length=200, verbose_name="链接"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="时间"),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="programs.unit",
+                        verbose_name="单位",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '系统通知',
-                'verbose_name_plural': '系统通知',
-                'ordering': ['-created_at'],
+                "verbose_name": "系统通知",
+                "verbose_name_plural": "系统通知",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Rollup',
+            name="Rollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quarter', models.CharField(max_length=6, unique=True, verbose_name='季度')),
-                ('status', models.CharField(choices=[('queued', '排队中'), ('running', '生成中'), ('ready', '已生成'), ('failed', '失败')], default='queued', max_length=20, verbose_name='状态')),
-                ('progress', models.PositiveSmallIntegerField(default=0, verbose_name='进度（%）')),
-                ('requested_at', models.DateTimeField(auto_now_add=True, verbose_name='发起时间')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='开始时间')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='完成时间')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='执行次数')),
-                ('error', models.TextField(blank=True, verbose_name='错误')),
-                ('checksum', models.CharField(blank=True, max_length=64, verbose_name='校验码')),
-                ('totals', models.JSONField(blank=True, default=dict, verbose_name='合计')),
-                ('workbook', models.CharField(blank=True, max_length=200, verbose_name='工作簿文件')),
-                ('workbook_sha256', models.CharField(blank=True, max_length=64, verbose_name='工作簿摘要')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='发起人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "quarter",
+                    models.CharField(max_length=6, unique=True, verbose_name="季度"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "排队中"),
+                            ("running", "生成中"),
+                            ("ready", "已生成"),
+                            ("failed", "失败"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "progress",
+                    models.PositiveSmallIntegerField(
+                        default=0, verbose_name="进度（%）"
+                    ),
+                ),
+                (
+                    "requested_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="发起时间"),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="开始时间"
+                    ),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="完成时间"
+                    ),
+                ),
+                (
+                    "attempts",
+                    models.PositiveSmallIntegerField(
+                        default=0, verbose_name="执行次数"
+                    ),
+                ),
+                ("error", models.TextField(blank=True, verbose_name="错误")),
+                (
+                    "checksum",
+                    models.CharField(blank=True, max_length=64, verbose_name="校验码"),
+                ),
+                (
+                    "totals",
+                    models.JSONField(blank=True, default=dict, verbose_name="合计"),
+                ),
+                (
+                    "workbook",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="工作簿文件"
+                    ),
+                ),
+                (
+                    "workbook_sha256",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="工作簿摘要"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发起人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '地区汇总',
-                'verbose_name_plural': '地区汇总',
-                'ordering': ['-quarter'],
+                "verbose_name": "地区汇总",
+                "verbose_name_plural": "地区汇总",
+                "ordering": ["-quarter"],
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('advance', '先行拨付'), ('balance', '余额拨付')], max_length=20, verbose_name='类别')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='金额')),
-                ('status', models.CharField(choices=[('paid', '已拨付'), ('failed', '拨付失败')], max_length=20, verbose_name='结果')),
-                ('paid_on', models.DateField(verbose_name='拨付日期')),
-                ('reference', models.CharField(blank=True, max_length=60, verbose_name='凭证号')),
-                ('failure_reason', models.TextField(blank=True, verbose_name='失败原因')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True, verbose_name='登记时间')),
-                ('claim', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='claims.claim', verbose_name='申报')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='登记人')),
-                ('reissue_of', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reissued_by', to='reporting.payment', verbose_name='重新拨付自')),
-                ('rollup', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='reporting.rollup', verbose_name='汇总')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("advance", "先行拨付"), ("balance", "余额拨付")],
+                        max_length=20,
+                        verbose_name="类别",
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=14, verbose_name="金额"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("paid", "已拨付"), ("failed", "拨付失败")],
+                        max_length=20,
+                        verbose_name="结果",
+                    ),
+                ),
+                ("paid_on", models.DateField(verbose_name="拨付日期")),
+                (
+                    "reference",
+                    models.CharField(blank=True, max_length=60, verbose_name="凭证号"),
+                ),
+                (
+                    "failure_reason",
+                    models.TextField(blank=True, verbose_name="失败原因"),
+                ),
+                (
+                    "recorded_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="登记时间"),
+                ),
+                (
+                    "claim",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="claims.claim",
+                        verbose_name="申报",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="登记人",
+                    ),
+                ),
+                (
+                    "reissue_of",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reissued_by",
+                        to="reporting.payment",
+                        verbose_name="重新拨付自",
+                    ),
+                ),
+                (
+                    "rollup",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="reporting.rollup",
+                        verbose_name="汇总",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '拨付记录',
-                'verbose_name_plural': '拨付记录',
-                'ordering': ['claim_id', 'recorded_at', 'id'],
+                "verbose_name": "拨付记录",
+                "verbose_name_plural": "拨付记录",
+                "ordering": ["claim_id", "recorded_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RollupLine',
+            name="RollupLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fund', models.CharField(max_length=30, verbose_name='资金渠道')),
-                ('trained', models.PositiveIntegerField(verbose_name='培训人数')),
-                ('passed', models.PositiveIntegerField(verbose_name='合格人数')),
-                ('employed', models.PositiveIntegerField(verbose_name='就业人数')),
-                ('approved', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='核准金额')),
-                ('advance', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='先行拨付')),
-                ('balance', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='待拨余额')),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.program', verbose_name='项目')),
-                ('rollup', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='reporting.rollup', verbose_name='汇总')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.unit', verbose_name='单位')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("fund", models.CharField(max_length=30, verbose_name="资金渠道")),
+                ("trained", models.PositiveIntegerField(verbose_name="培训人数")),
+                ("passed", models.PositiveIntegerField(verbose_name="合格人数")),
+                ("employed", models.PositiveIntegerField(verbose_name="就业人数")),
+                (
+                    "approved",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=14, verbose_name="核准金额"
+                    ),
+                ),
+                (
+                    "advance",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=14, verbose_name="先行拨付"
+                    ),
+                ),
+                (
+                    "balance",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=14, verbose_name="待拨余额"
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="programs.program",
+                        verbose_name="项目",
+                    ),
+                ),
+                (
+                    "rollup",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="reporting.rollup",
+                        verbose_name="汇总",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="programs.unit",
+                        verbose_name="单位",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '汇总明细',
-                'verbose_name_plural': '汇总明细',
-                'ordering': ['unit_id', 'program_id', 'fund'],
+                "verbose_name": "汇总明细",
+                "verbose_name_plural": "汇总明细",
+                "ordering": ["unit_id", "program_id", "fund"],
             },
         ),
         migrations.CreateModel(
-            name='Recovery',
+            name="Recovery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='应追回金额')),
-                ('reason', models.TextField(verbose_name='原因')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='产生时间')),
-                ('settled_at', models.DateTimeField(blank=True, null=True, verbose_name='追回时间')),
-                ('settlement_reference', models.CharField(blank=True, max_length=60, verbose_name='追回凭证号')),
-                ('claim', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='recovery', to='claims.claim', verbose_name='申报')),
-                ('settled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='登记人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=14, verbose_name="应追回金额"
+                    ),
+                ),
+                ("reason", models.TextField(verbose_name="原因")),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="产生时间"),
+                ),
+                (
+                    "settled_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="追回时间"
+                    ),
+                ),
+                (
+                    "settlement_reference",
+                    models.CharField(
+                        blank=True, max_length=60, verbose_name="追回凭证号"
+                    ),
+                ),
+                (
+                    "claim",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="recovery",
+                        to="claims.claim",
+                        verbose_name="申报",
+                    ),
+                ),
+                (
+                    "settled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="登记人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '应追回款',
-                'verbose_name_plural': '应追回款',
-                'ordering': ['settled_at', '-created_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='recovery_positive')],
+                "verbose_name": "应追回款",
+                "verbose_name_plural": "应追回款",
+                "ordering": ["settled_at", "-created_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gt", 0)), name="recovery_positive"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='rollup',
-            constraint=models.CheckConstraint(condition=models.Q(('quarter__regex', '^[0-9]{4}Q[1-4]$')), name='rollup_quarter_format'),
+            model_name="rollup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quarter__regex", "^[0-9]{4}Q[1-4]$")),
+                name="rollup_quarter_format",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rollup',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'ready'), _negated=True), models.Q(('checksum', ''), _negated=True), _connector='OR'), name='rollup_ready_has_checksum'),
+            model_name="rollup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "ready"), _negated=True),
+                    models.Q(("checksum", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="rollup_ready_has_checksum",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rollup',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__lte', 100)), name='rollup_progress_percent'),
+            model_name="rollup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress__lte", 100)),
+                name="rollup_progress_percent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'paid')), fields=('claim', 'kind'), name='payment_never_twice', violation_error_message='该笔款项已拨付，不能重复拨付'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "paid")),
+                fields=("claim", "kind"),
+                name="payment_never_twice",
+                violation_error_message="该笔款项已拨付，不能重复拨付",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payment_positive'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="payment_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'failed'), _negated=True), models.Q(('failure_reason', ''), _negated=True), _connector='OR'), name='payment_failure_has_reason'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "failed"), _negated=True),
+                    models.Q(("failure_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="payment_failure_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rollupline',
-            constraint=models.UniqueConstraint(fields=('rollup', 'unit', 'program', 'fund'), name='rollup_line_once'),
+            model_name="rollupline",
+            constraint=models.UniqueConstraint(
+                fields=("rollup", "unit", "program", "fund"), name="rollup_line_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rollupline',
-            constraint=models.CheckConstraint(condition=models.Q(('approved__gte', 0), ('advance__gte', 0), ('balance__gte', 0), ('balance', django.db.models.expressions.CombinedExpression(models.F('approved'), '-', models.F('advance')))), name='rollup_line_balanced'),
+            model_name="rollupline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("approved__gte", 0),
+                    ("advance__gte", 0),
+                    ("balance__gte", 0),
+                    (
+                        "balance",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("approved"), "-", models.F("advance")
+                        ),
+                    ),
+                ),
+                name="rollup_line_balanced",
+            ),
         ),
     ]

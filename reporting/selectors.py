@@ -1,0 +1,292 @@
+"""Reads of the quarter's results: public disclosure, each role's notices, finance lists.
+
+Every figure is an SQL aggregate; nothing here holds personal data unless its name says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from altay_skills.errors import NotFound
+from claims import rules, workflow
+from claims.models import Claim, ClaimEvent, QuarterlyReport, ReportStatus
+from programs.models import Fund, Institution, PolicyEntry, PolicyKind, Program
+from reporting.models import (
+    Notice,
+    Payment,
+    PaymentStatus,
+    Recovery,
+    Rollup,
+    RollupLine,
+    RollupStatus,
+)
+
+ZERO = Decimal("0.00")
+
+
+# --- Rollups ------------------------------------------------------------------------------
+def rollups_visible_to(user: User) -> QuerySet[Rollup]:
+    if user.is_authenticated and (
+        user.is_reviewer or user.is_finance or user.is_auditor
+    ):
+        return Rollup.objects.all()
+    return Rollup.objects.none()
+
+
+def rollup_for(user: User, rollup_id: int) -> Rollup:
+    try:
+        return rollups_visible_to(user).get(pk=rollup_id)
+    except (Rollup.DoesNotExist, ValueError, TypeError):
+        raise NotFound("未找到该汇总") from None
+
+
+# --- Public disclosure (各县(市)要及时向社会公开资金使用情况, 五(一)) -----------------------------
+@dataclass(frozen=True)
+class DisclosureRow:
+    unit: str
+    quarter: str
+    program: str
+    fund: str
+    person_times: int
+    amount: Decimal
+
+
+@dataclass
+class Disclosure:
+    rows: list[DisclosureRow] = field(default_factory=list)
+    by_unit: list[tuple[str, int, Decimal]] = field(default_factory=list)
+    person_times: int = 0
+    amount: Decimal = ZERO
+
+
+def public_disclosure(*, quarter: str | None = None) -> Disclosure:
+    """Fund use per unit and quarter from published (ready) rollups: counts and sums only."""
+    lines = RollupLine.objects.filter(rollup__status=RollupStatus.READY)
+    if quarter:
+        lines = lines.filter(rollup__quarter=quarter)
+    grouped = (
+        lines.values(
+            "unit__name",
+            "unit_id",
+            "rollup__quarter",
+            "program_id",
+            "program__name",
+            "fund",
+        )
+        .annotate(person_times=Sum("trained"), amount=Sum("approved"))
+        .order_by("-rollup__quarter", "unit_id", "program_id", "fund")
+    )
+    result = Disclosure()
+    units: dict[str, list[object]] = {}
+    for g in grouped:
+        amount = rules.to_fen(Decimal(g["amount"] or 0))
+        result.rows.append(
+            DisclosureRow(
+                unit=g["unit__name"],
+                quarter=g["rollup__quarter"],
+                program=f"{g['program_id']}. {g['program__name']}",
+                fund=str(Fund(g["fund"]).label)
+                if g["fund"] in Fund.values
+                else g["fund"],
+                person_times=g["person_times"],
+                amount=amount,
+            )
+        )
+        unit = units.setdefault(g["unit__name"], [0, ZERO])
+        unit[0] += g["person_times"]  # type: ignore[operator]
+        unit[1] += amount  # type: ignore[operator]
+        result.person_times += g["person_times"]
+        result.amount += amount
+    result.by_unit = [(name, int(v[0]), v[1]) for name, v in units.items()]  # type: ignore[call-overload]
+    return result
+
+
+def published_quarters() -> list[str]:
+    return list(
+        Rollup.objects.filter(status=RollupStatus.READY)
+        .order_by("-quarter")
+        .values_list("quarter", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    number: int
+    name: str
+    section: str
+    fund: str
+    caps: list[str]
+    basis: str
+
+
+def program_catalogue(*, on: date | None = None) -> list[CatalogueEntry]:
+    """七(三) 公布补贴性培训项目目录: the claimable programs with the caps in force."""
+    on = on or timezone.localdate()
+    entries = (
+        PolicyEntry.objects.filter(
+            kind__in=[
+                PolicyKind.CAP,
+                PolicyKind.WORK_IN_LIEU_MONTHLY,
+                PolicyKind.PROJECT_UPLIFT,
+            ]
+        )
+        .filter(effective_from__lte=on)
+        .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on))
+        .select_related("level")
+        .order_by("program_id", "level__sort_order")
+    )
+    caps: dict[int | None, list[str]] = {}
+    for e in entries:
+        if e.kind == PolicyKind.CAP:
+            text = f"{e.level.name + ' ' if e.level else ''}不超过{rules.yuan(e.amount)}元/人"
+        elif e.kind == PolicyKind.WORK_IN_LIEU_MONTHLY:
+            text = f"以工代训每人每月不超过{rules.yuan(e.amount)}元"
+        else:
+            text = f"项目制且培训2个月以上的上浮{e.ratio * 100:.0f}%"
+        if e.is_demo:
+            text += "（演示数据）"
+        caps.setdefault(e.program_id, []).append(text)
+    return [
+        CatalogueEntry(
+            number=p.number,
+            name=p.name,
+            section=p.section,
+            fund=str(Fund(p.fund).label) if p.fund else "—",
+            caps=caps.get(p.number, []) or ["标准由相关文件规定，尚未录入"],
+            basis=p.subsidy_basis,
+        )
+        for p in Program.objects.filter(claimable=True).order_by("number")
+    ]
+
+
+def institution_catalogue() -> QuerySet[Institution]:
+    """七(三) 培训评价机构目录: admitted providers (public registration data only)."""
+    return (
+        Institution.objects.filter(admitted=True)
+        .select_related("unit")
+        .order_by("unit__sort_order", "kind", "name")
+    )
+
+
+# --- What each role is told on its home page ---------------------------------------------------
+@dataclass(frozen=True)
+class Notification:
+    text: str
+    link: str = ""
+    level: str = "info"
+
+
+def notifications_for(user: User, *, limit: int = 20) -> list[Notification]:
+    items: list[Notification] = []
+    if user.is_clerk:
+        events = (
+            ClaimEvent.objects.filter(
+                claim__unit_id=user.unit_id, action__in=["reject", "return"]
+            )
+            .select_related("claim", "claim__trainee")
+            .order_by("-at")[:limit]
+        )
+        for e in events:
+            verb = "驳回" if e.action == "reject" else "退回"
+            items.append(
+                Notification(
+                    f"申报#{e.claim_id}（{e.claim.trainee.name}）被{verb}：{e.reason}",
+                    f"/claims/{e.claim_id}/",
+                    "danger" if e.action == "reject" else "warning",
+                )
+            )
+        for r in QuarterlyReport.objects.filter(
+            unit_id=user.unit_id, status=ReportStatus.CLOSED
+        ).order_by("-closed_at")[:5]:
+            items.append(
+                Notification(
+                    f"{r.quarter}季度报表已审结", f"/reports/{r.pk}/", "success"
+                )
+            )
+    if user.is_reviewer:
+        for r in (
+            QuarterlyReport.objects.filter(status=ReportStatus.SUBMITTED)
+            .select_related("unit")
+            .order_by("submitted_at")[:limit]
+        ):
+            items.append(
+                Notification(
+                    f"{r.unit.name}报送的{r.quarter}季度报表待审核（{r.claim_count}笔）",
+                    f"/reports/{r.pk}/",
+                    "warning",
+                )
+            )
+        for n in Notice.objects.filter(role="prefecture_reviewer")[:limit]:
+            items.append(Notification(n.text, n.link, "secondary"))
+    if user.is_finance:
+        for r in Rollup.objects.filter(status=RollupStatus.READY).order_by(
+            "-finished_at"
+        )[:5]:
+            items.append(
+                Notification(
+                    f"{r.quarter}季度汇总已生成，可下载拨付表并登记拨付",
+                    f"/rollups/{r.pk}/",
+                    "success",
+                )
+            )
+        open_recoveries = Recovery.objects.filter(settled_at__isnull=True).count()
+        if open_recoveries:
+            items.append(
+                Notification(
+                    f"有{open_recoveries}笔先行拨付款待追回", "/finance/", "danger"
+                )
+            )
+    return items
+
+
+# --- Finance lists ---------------------------------------------------------------------------
+def advances_payable() -> QuerySet[Claim]:
+    """Claims in a submitted report whose advance (五(二)) is not yet paid."""
+    return (
+        Claim.objects.filter(
+            status__in=[workflow.SUBMITTED, workflow.APPROVED],
+            advance__gt=0,
+            report__status__in=[ReportStatus.SUBMITTED, ReportStatus.CLOSED],
+        )
+        .exclude(payments__kind="advance", payments__status=PaymentStatus.PAID)
+        .select_related("trainee", "institution", "unit", "program")
+    )
+
+
+def open_recoveries() -> QuerySet[Recovery]:
+    return Recovery.objects.filter(settled_at__isnull=True).select_related(
+        "claim", "claim__unit", "claim__institution", "claim__trainee"
+    )
+
+
+def failed_payments() -> QuerySet[Payment]:
+    return Payment.objects.filter(
+        status=PaymentStatus.FAILED, reissued_by__isnull=True
+    ).select_related("claim", "claim__unit", "claim__trainee", "claim__institution")
+
+
+def payment_summary(rollup: Rollup) -> dict[str, object]:
+    """Paid against due for a rollup's claims, in SQL."""
+    claims = Claim.objects.filter(
+        status=workflow.APPROVED,
+        report__quarter=rollup.quarter,
+        report__status=ReportStatus.CLOSED,
+    )
+    due = claims.aggregate(total=Sum("approved_amount"), n=Count("id"))
+    paid = Payment.objects.filter(
+        claim__in=claims, status=PaymentStatus.PAID
+    ).aggregate(total=Sum("amount"))
+    due_total = rules.to_fen(Decimal(due["total"] or 0))
+    paid_total = rules.to_fen(Decimal(paid["total"] or 0))
+    return {
+        "claims": due["n"],
+        "due": due_total,
+        "paid": paid_total,
+        "outstanding": due_total - paid_total,
+    }
