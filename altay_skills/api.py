@@ -1,16 +1,25 @@
-"""One exception handler: every API error is JSON with a stable ``code`` and a message."""
+"""One exception handler: every API error is JSON with a stable ``code`` and a message.
+
+Also the shapes of those errors for the OpenAPI schema, and the JSON 404 for an unknown
+path under ``/api/``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import Context, Engine
 
-from rest_framework import exceptions, status
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularRedocView
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.models import User
 from altay_skills.errors import DomainError
 
 _DRF_CODES = {
@@ -24,12 +33,17 @@ _DRF_CODES = {
     exceptions.ParseError: ("parse_error", "请求内容无法解析"),
 }
 
+#: Domain errors whose ``detail`` is a claim decision: the body names it ``decision``
+#: (api-contract.md: "409 with the decision").
+_DECISION_CODES = {"not_eligible"}
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         body: dict[str, Any] = {"code": exc.code, "message": exc.message}
         if exc.detail is not None:
-            body["detail"] = exc.detail
+            key = "decision" if exc.code in _DECISION_CODES else "detail"
+            body[key] = exc.detail
         return Response(body, status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -56,7 +70,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 #: Field-level codes that surface as the error's own code (api-contract.md).
-_DOMAIN_VALIDATION_CODES = {"invalid_id_number", "invalid_credit_code"}
+_DOMAIN_VALIDATION_CODES = {
+    "invalid_id_number",
+    "invalid_credit_code",
+    "invalid_dates",
+    "reason_required",
+    "invalid_credentials",
+}
 
 
 def _first_code(codes: Any) -> str:
@@ -73,3 +93,66 @@ def _first_code(codes: Any) -> str:
                 return found
         return _first_code(codes[0]) if codes else "invalid"
     return str(codes)
+
+
+#: ReDoc's stock page fetches Google Fonts: a county office may have no internet, and
+#: nothing of the docs should leave the server (stack.md). Same page, no external font.
+_REDOC_HEAD = """{% extends "drf_spectacular/redoc.html" %}{% block head %}
+<title>{{ title|default:"Redoc" }}</title>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body { margin: 0; padding: 0; }</style>
+{% endblock head %}"""
+
+
+class RedocView(SpectacularRedocView):
+    """ReDoc served entirely from this server (the sidecar's bundle, system fonts)."""
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        template = Engine.get_default().from_string(_REDOC_HEAD)
+        html = template.render(Context(response.data))
+        return HttpResponse(html, content_type="text/html; charset=utf-8")
+
+
+def signed_in_user(request: Request) -> User:
+    """The user of a request that passed ``IsAuthenticated`` (the API's default)."""
+    return cast(User, request.user)
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """An unknown path under ``/api/`` answers JSON, like every other API error."""
+    return JsonResponse(
+        {"code": "not_found", "message": "接口不存在（API 路径以 / 结尾）"},
+        status=404,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+# --- Error shapes, for the OpenAPI schema ---------------------------------------------
+class ErrorSerializer(serializers.Serializer):
+    """Every 4xx: a stable ``code`` and a Chinese ``message``."""
+
+    code = serializers.CharField(
+        help_text="稳定的错误代码，如 not_found、permission_denied"
+    )
+    message = serializers.CharField(help_text="中文说明")
+    detail = serializers.JSONField(
+        required=False, help_text="部分业务错误附带的补充信息"
+    )
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """A 400: ``code`` is ``invalid`` or a domain code such as ``invalid_id_number``."""
+
+    code = serializers.CharField(
+        help_text="invalid，或 invalid_id_number、invalid_credit_code、invalid_dates、"
+        "reason_required、invalid_credentials 等"
+    )
+    message = serializers.CharField()
+    fields = serializers.DictField(  # type: ignore[assignment]  # the key of the body
+        required=False,
+        child=serializers.JSONField(),
+        help_text="字段名 → 错误说明列表",
+    )

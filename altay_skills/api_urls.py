@@ -1,3 +1,76 @@
-from django.urls import URLPattern, URLResolver
+"""The REST API under ``/api/`` (api-contract.md), its schema and its docs."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path, re_path
+
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.apis import TokenObtainApi
+from altay_skills.api import RedocView, api_not_found
+from claims import apis as claims
+from programs import apis as programs
+from trainees import apis as trainees
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
+    # reference data
+    path("units/", programs.UnitListApi.as_view(), name="api-units"),
+    path("programs/", programs.ProgramListApi.as_view(), name="api-programs"),
+    path("trades/", programs.TradeListApi.as_view(), name="api-trades"),
+    path("levels/", programs.LevelListApi.as_view(), name="api-levels"),
+    path(
+        "institutions/",
+        programs.InstitutionListCreateApi.as_view(),
+        name="api-institutions",
+    ),
+    # the real-name registry
+    path("trainees/", trainees.TraineeListCreateApi.as_view(), name="api-trainees"),
+    path(
+        "trainees/<int:pk>/",
+        trainees.TraineeDetailApi.as_view(),
+        name="api-trainee-detail",
+    ),
+    # claims
+    path("claims/", claims.ClaimListCreateApi.as_view(), name="api-claims"),
+    path("claims/check/", claims.ClaimCheckApi.as_view(), name="api-claim-check"),
+    path("claims/<int:pk>/", claims.ClaimDetailApi.as_view(), name="api-claim-detail"),
+    path(
+        "claims/<int:pk>/events/",
+        claims.ClaimEventListApi.as_view(),
+        name="api-claim-events",
+    ),
+    path(
+        "claims/<int:pk>/submit/",
+        claims.ClaimSubmitApi.as_view(),
+        name="api-claim-submit",
+    ),
+    path(
+        "claims/<int:pk>/withdraw/",
+        claims.ClaimWithdrawApi.as_view(),
+        name="api-claim-withdraw",
+    ),
+    path(
+        "claims/<int:pk>/approve/",
+        claims.ClaimApproveApi.as_view(),
+        name="api-claim-approve",
+    ),
+    path(
+        "claims/<int:pk>/reject/",
+        claims.ClaimRejectApi.as_view(),
+        name="api-claim-reject",
+    ),
+    path(
+        "claims/<int:pk>/return/",
+        claims.ClaimReturnApi.as_view(),
+        name="api-claim-return",
+    ),
+    # OpenAPI: the schema, Swagger UI and ReDoc (assets served locally by the sidecar)
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+    path("redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # anything else under /api/ answers JSON, not the HTML 404 page
+    re_path(r"^.*$", api_not_found),
+]

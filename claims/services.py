@@ -127,6 +127,7 @@ def claim_create(*, data: ClaimInput, actor: User) -> Claim:
     if not actor.is_clerk:
         raise PermissionDenied("只有县(市)经办人可以录入申报")
     _require_unit_access(actor, data.unit_id)
+    _require_ordered_dates(data)
     with transaction.atomic():
         decision = judge(data)
         claim = Claim(**asdict(data), created_by=actor)
@@ -142,18 +143,30 @@ def claim_create(*, data: ClaimInput, actor: User) -> Claim:
 def claim_update(*, claim_id: int, data: ClaimInput, actor: User) -> Claim:
     """A clerk changes a draft or a returned claim; its decision is judged again."""
     _require_unit_access(actor, data.unit_id)
-    with transaction.atomic():
-        claim = _lock_claim(claim_id, actor, also_trainee=data.trainee_id)
-        transition = _transition(claim, "edit", actor)
-        before = input_of(claim)
-        for name, value in asdict(data).items():
-            setattr(claim, name, value)
-        decision = judge(data, claim_id=claim.pk)
-        _apply_decision(claim, decision)
-        changes = _as_changes(asdict(before), data)
-        claim.save()
-        claim.policy_entries.set(decision.policy_entry_ids)
-        _record(claim, actor, "edit", claim.status, transition.target, changes=changes)
+    _require_ordered_dates(data)
+    try:
+        with transaction.atomic():
+            claim = _lock_claim(claim_id, actor, also_trainee=data.trainee_id)
+            transition = _transition(claim, "edit", actor)
+            before = input_of(claim)
+            for name, value in asdict(data).items():
+                setattr(claim, name, value)
+            decision = judge(data, claim_id=claim.pk)
+            _apply_decision(claim, decision)
+            changes = _as_changes(asdict(before), data)
+            if claim.status in rules.COUNTING_STATUSES:
+                # A returned claim still holds a slot of its year: a new end date
+                # (or program, or person) moves it, or refuses if that year is full.
+                _take_limit_slot(claim)
+            claim.save()
+            claim.policy_entries.set(decision.policy_entry_ids)
+            _record(
+                claim, actor, "edit", claim.status, transition.target, changes=changes
+            )
+    except IntegrityError as exc:
+        # A returned claim still counts: the database refuses a duplicate trade and
+        # level, or an amount above its cap. Answer 409, never a 500.
+        raise _limit_conflict(exc) from None
     return claim
 
 
@@ -225,6 +238,10 @@ def _move(claim_id: int, action: str, actor: User, reason: str) -> Claim:
             claim.reviewed_at = timezone.now()
         if action == "approve":
             claim.approved_amount = claim.amount
+        if action == "withdraw" and claim.report_id is not None:
+            if claim.report.status != ReportStatus.DRAFT:
+                raise Conflict("in_report", "申报已随季度报表报送地区审核，不能撤回")
+            claim.report = None  # leaves the unit's draft report
         from_status = claim.status
         claim.status = transition.target
         if claim.status not in rules.COUNTING_STATUSES:
@@ -248,6 +265,12 @@ def _get(model: Any, pk: object, message: str) -> Any:
 def _require_unit_access(actor: User, unit_id: str) -> None:
     if actor.is_clerk and actor.unit_id != unit_id:
         raise PermissionDenied("经办人只能为本单位录入申报")
+
+
+def _require_ordered_dates(data: ClaimInput) -> None:
+    """A draft may be refused by the rules, but not be nonsense: end before start."""
+    if data.training_end < data.training_start:
+        raise DomainError("invalid_dates", "培训结束日期早于开始日期")
 
 
 def _lock_claim(
@@ -319,10 +342,12 @@ def _take_limit_slot(claim: Claim) -> None:
 
 def _limit_conflict(exc: IntegrityError) -> DomainError:
     text = str(exc)
-    if "trade_level" in text:
+    if "trade_level" in text or "trade_id" in text:  # PostgreSQL names it, SQLite not
         return Conflict("duplicate_trade_level", "同一职业同一等级不可重复享受补贴")
     if "limit_slot" in text:
         return Conflict("annual_limit", "每人每年享受培训补贴不超过3次")
+    if "submitted_within_cap" in text:
+        return Conflict("over_cap", "已提交或已退回的申报须有补贴上限且不超过上限")
     return Conflict("constraint_violation", "数据不满足约束条件，未保存")
 
 

@@ -195,3 +195,16 @@ def test_discarding_a_draft_report_releases_its_claims(clerk, three_submitted):
     services.report_discard(report_id=report.pk, actor=clerk)
     again = services.report_build(unit_id="654301", quarter="2020Q1", actor=clerk)
     assert again.pk != report.pk and again.claims.count() == 3
+
+
+def test_withdrawing_leaves_a_draft_report(clerk, three_submitted):
+    report = services.report_build(unit_id="654301", quarter="2020Q1", actor=clerk)
+    services.claim_withdraw(claim_id=three_submitted[0].pk, actor=clerk)
+    assert report.claims.count() == 2
+
+
+def test_a_claim_in_a_submitted_report_cannot_be_withdrawn(
+    clerk, submitted_report, three_submitted
+):
+    with pytest.raises(Conflict, match="不能撤回"):
+        services.claim_withdraw(claim_id=three_submitted[0].pk, actor=clerk)

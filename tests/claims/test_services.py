@@ -239,3 +239,15 @@ def test_an_unknown_reference_is_a_clear_400_not_a_crash(clerk, claim_input):
 def test_the_dry_run_stores_nothing(clerk, claim_input):
     services.claim_check(data=claim_input(), actor=clerk)
     assert not Claim.objects.exists() and not ClaimEvent.objects.exists()
+
+
+def test_a_draft_ending_before_it_starts_is_refused_not_stored(clerk, claim_input):
+    with pytest.raises(DomainError) as caught:
+        services.claim_create(
+            data=claim_input(
+                training_start=date(2020, 3, 2), training_end=date(2020, 3, 1)
+            ),
+            actor=clerk,
+        )
+    assert caught.value.code == "invalid_dates"
+    assert not Claim.objects.exists()

@@ -1,0 +1,366 @@
+"""Claims over the REST API: validate the body, call a service or selector, render.
+
+Every read goes through ``claims_visible_to`` (a claim the user may not see is a 404,
+exactly like a missing one) and every change through one service of
+``claims.services``, which checks the role, the unit and the transition and writes the
+audit event — the same functions the browser calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from accounts.models import User
+from altay_skills.api import (
+    ErrorSerializer,
+    ValidationErrorSerializer,
+    signed_in_user,
+)
+from claims import services
+from claims.filters import ClaimFilter
+from claims.models import Claim
+from claims.selectors import claim_events, claim_for, claims_visible_to
+from claims.serializers import (
+    ClaimEventSerializer,
+    ClaimInputSerializer,
+    ClaimSerializer,
+    DecisionSerializer,
+    NotEligibleSerializer,
+    ReasonSerializer,
+    RequiredReasonSerializer,
+)
+
+TAG = "claims"
+SCOPE = (
+    "经办人只能看到和操作本单位的申报；地区审核人、财政和督查可查看全部单位的申报；"
+    "管理员按最小权限原则不接触申报（列表为空，单条为 404）。"
+    "无权查看的申报与不存在的申报一样返回 404。"
+)
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="未登录")
+FORBIDDEN = OpenApiResponse(ErrorSerializer, description="角色或单位不允许此操作")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="申报不存在或无权查看")
+CONFLICT = OpenApiResponse(
+    ErrorSerializer, description="申报当前状态不允许此操作（invalid_transition 等）"
+)
+BAD_BODY = OpenApiResponse(
+    ValidationErrorSerializer,
+    description="输入有误，未保存任何内容；结束日期早于开始日期时 code 为 invalid_dates",
+)
+
+
+def _claims(user: User) -> QuerySet[Claim]:
+    return (
+        claims_visible_to(user)
+        .select_related("reviewed_by")
+        .prefetch_related("policy_entries")
+    )
+
+
+def _render(
+    request: Request, claim_id: int, *, code: int = status.HTTP_200_OK
+) -> Response:
+    """The claim as the user now sees it (re-read through their scope)."""
+    claim = claim_for(signed_in_user(request), claim_id)
+    return Response(
+        ClaimSerializer(claim, context={"request": request}).data, status=code
+    )
+
+
+class ClaimListCreateApi(GenericAPIView):
+    serializer_class = ClaimSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ClaimFilter
+
+    def get_queryset(self) -> QuerySet[Claim]:
+        return _claims(signed_in_user(self.request))
+
+    @extend_schema(
+        tags=[TAG],
+        summary="申报列表",
+        description=(
+            f"{SCOPE}可按状态、项目、单位、培训机构、培训人员、季度（培训结束日期所在季度，"
+            "如 2020Q1）和 q（姓名或完整身份证号码）筛选。分页返回。"
+        ),
+        responses={
+            200: ClaimSerializer(many=True),
+            400: ValidationErrorSerializer,
+            401: UNAUTHENTICATED,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        claims = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(claims)
+        data = ClaimSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="录入申报（草稿）",
+        description=(
+            "县(市)经办人为本单位录入申报，保存为草稿（status 为 draft）并附当前判定；"
+            "不论判定是否符合条件都可保存，提交时才要求符合条件。unit 默认为经办人本单位。"
+            "status、核定金额、created_by 等字段不可写入（忽略）。"
+        ),
+        request=ClaimInputSerializer,
+        responses={
+            201: ClaimSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = ClaimInputSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        claim = services.claim_create(
+            data=body.claim_input(signed_in_user(request)),
+            actor=signed_in_user(request),
+        )
+        return _render(request, claim.pk, code=status.HTTP_201_CREATED)
+
+
+class ClaimCheckApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="试算（不保存）",
+        description=(
+            "按申报内容和当前数据库中的人员记录、政策标准判定，不保存任何内容。"
+            "结束日期早于开始日期不报 400，而在判定中列为 invalid_dates。"
+        ),
+        request=ClaimInputSerializer,
+        responses={
+            200: DecisionSerializer,
+            400: ValidationErrorSerializer,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = ClaimInputSerializer(
+            data=request.data, context={"request": request, "dry_run": True}
+        )
+        body.is_valid(raise_exception=True)
+        decision = services.claim_check(
+            data=body.claim_input(signed_in_user(request)),
+            actor=signed_in_user(request),
+        )
+        return Response(DecisionSerializer(decision).data)
+
+
+class ClaimDetailApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="申报详情",
+        description=SCOPE,
+        responses={200: ClaimSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        claim = claim_for(signed_in_user(request), pk)
+        return Response(ClaimSerializer(claim, context={"request": request}).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="修改申报（全部字段）",
+        description=(
+            "经办人修改本单位草稿或已退回的申报，重新判定。unit 默认为经办人本单位。"
+        ),
+        request=ClaimInputSerializer,
+        responses={
+            200: ClaimSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        return self._update(request, pk, partial=False)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="修改申报（部分字段）",
+        description="经办人修改本单位草稿或已退回的申报；未给出的字段保持不变。",
+        request=ClaimInputSerializer,
+        responses={
+            200: ClaimSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        return self._update(request, pk, partial=True)
+
+    def _update(self, request: Request, pk: int, *, partial: bool) -> Response:
+        claim = claim_for(signed_in_user(request), pk)
+        body = ClaimInputSerializer(
+            claim, data=request.data, partial=partial, context={"request": request}
+        )
+        body.is_valid(raise_exception=True)
+        services.claim_update(
+            claim_id=claim.pk,
+            data=body.claim_input(signed_in_user(request)),
+            actor=signed_in_user(request),
+        )
+        return _render(request, claim.pk)
+
+
+class ClaimEventListApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="申报操作记录（审计轨迹）",
+        description=SCOPE,
+        responses={
+            200: ClaimEventSerializer(many=True),
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        events = claim_events(signed_in_user(request), pk)
+        return Response(ClaimEventSerializer(events, many=True).data)
+
+
+# --- Transitions ----------------------------------------------------------------------
+class _ClaimTransitionApi(APIView):
+    """POST to move a claim: parse the (optional) reason, call the service, render."""
+
+    reason_serializer: ClassVar[type[Serializer] | None] = None
+
+    @staticmethod
+    def move(*, claim_id: int, actor: User, reason: str) -> Any:
+        raise NotImplementedError
+
+    def post(self, request: Request, pk: int) -> Response:
+        reason = ""
+        if self.reason_serializer is not None:
+            body = self.reason_serializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            reason = body.validated_data["reason"]
+        self.move(claim_id=pk, actor=signed_in_user(request), reason=reason)
+        return _render(request, pk)
+
+
+def _transition_schema(
+    summary: str,
+    description: str,
+    *,
+    body: type[Serializer] | None,
+    conflict: OpenApiResponse = CONFLICT,
+) -> Callable[[Any], Any]:
+    responses: dict[int, Any] = {
+        200: ClaimSerializer,
+        401: UNAUTHENTICATED,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: conflict,
+    }
+    if body is not None:
+        responses[400] = ValidationErrorSerializer
+    return extend_schema(
+        tags=[TAG],
+        summary=summary,
+        description=description,
+        request=body,
+        responses=responses,
+    )
+
+
+class ClaimSubmitApi(_ClaimTransitionApi):
+    @staticmethod
+    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
+        return services.claim_submit(claim_id=claim_id, actor=actor)
+
+    @_transition_schema(
+        "提交申报",
+        "经办人提交本单位的草稿或已退回的申报；提交时重新判定，不符合条件返回 409，"
+        "code 为 not_eligible，decision 为判定结果（含 violations）。",
+        body=None,
+        conflict=OpenApiResponse(
+            NotEligibleSerializer,
+            description="不符合条件（not_eligible，附 decision）或状态不允许",
+        ),
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+
+class ClaimWithdrawApi(_ClaimTransitionApi):
+    reason_serializer = ReasonSerializer
+
+    @staticmethod
+    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
+        return services.claim_withdraw(claim_id=claim_id, actor=actor, reason=reason)
+
+    @_transition_schema(
+        "撤回申报",
+        "经办人在审核前撤回本单位的申报（草稿、已提交或已退回）。",
+        body=ReasonSerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+
+class ClaimApproveApi(_ClaimTransitionApi):
+    reason_serializer = ReasonSerializer
+
+    @staticmethod
+    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
+        return services.claim_approve(claim_id=claim_id, actor=actor, reason=reason)
+
+    @_transition_schema(
+        "核准申报",
+        "地区审核人核准已提交的申报，核准金额为判定金额；不能审核本人录入的申报"
+        "（经办与审核分离，403）。",
+        body=ReasonSerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+
+class ClaimRejectApi(_ClaimTransitionApi):
+    reason_serializer = RequiredReasonSerializer
+
+    @staticmethod
+    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
+        return services.claim_reject(claim_id=claim_id, actor=actor, reason=reason)
+
+    @_transition_schema(
+        "驳回申报",
+        "地区审核人驳回已提交的申报；须填写理由（缺少时 400，code 为 reason_required）。",
+        body=RequiredReasonSerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+
+class ClaimReturnApi(_ClaimTransitionApi):
+    reason_serializer = RequiredReasonSerializer
+
+    @staticmethod
+    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
+        return services.claim_return(claim_id=claim_id, actor=actor, reason=reason)
+
+    @_transition_schema(
+        "退回申报",
+        "地区审核人退回已提交的申报供经办人修改后重新提交；须填写理由"
+        "（缺少时 400，code 为 reason_required）。",
+        body=RequiredReasonSerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)

@@ -1,0 +1,338 @@
+"""Claims over the API: the body a clerk sends, and the claim and decision sent back.
+
+The body is only parsed and checked for shape here (types, lengths, references that
+exist, dates in order); every rule of the notice is judged by the services, so the
+browser and the API cannot differ. ``status``, the decided amounts, the unit scope and
+``created_by`` are never inputs (design.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from claims import rules, workflow
+from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
+from claims.services import ClaimInput, input_of
+from programs.models import Fund, Institution, Level, Program, Trade, Unit
+from trainees.models import Trainee
+
+#: 以工代训 is at most a few months; anything near 10 years is a typing error.
+MAX_WORK_IN_LIEU_MONTHS = 120
+
+
+def money(**kwargs: Any) -> serializers.DecimalField:
+    """Yuan to the fen, as the models store it (design.md "Money")."""
+    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+
+
+# --- The decision ---------------------------------------------------------------------
+class ViolationSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="稳定的不符合项代码，如 over_cap")
+    message = serializers.CharField()
+    clause = serializers.CharField(help_text="通知条款，如 五(二)")
+
+
+class DecisionSerializer(serializers.Serializer):
+    """A claim judged against 阿行办发〔2019〕50号: eligible exactly when no violation."""
+
+    eligible = serializers.BooleanField()
+    cap = money(allow_null=True, help_text="补贴上限")
+    amount = money(help_text="核定金额")
+    advance = money(help_text="可先行拨付金额")
+    fund = serializers.ChoiceField(
+        choices=Fund.choices, allow_null=True, help_text="资金渠道"
+    )
+    payee = serializers.ChoiceField(choices=Payee.choices, help_text="收款方")
+    violations = ViolationSerializer(many=True)
+    explanation = serializers.ListField(child=serializers.CharField())
+    policy_entry_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="所依据的政策标准"
+    )
+
+
+def decision_of(claim: Claim) -> rules.Decision:
+    """The decision stored on a claim (judged at its last save or submission)."""
+    return rules.Decision(
+        cap=claim.cap,
+        amount=claim.amount,
+        advance=claim.advance,
+        fund=claim.fund,
+        payee=claim.payee,
+        violations=tuple(
+            rules.Violation(v["code"], v["message"], v.get("clause", ""))
+            for v in claim.violations
+        ),
+        explanation=tuple(claim.explanation),
+        policy_entry_ids=tuple(pe.pk for pe in claim.policy_entries.all()),
+    )
+
+
+# --- The body -------------------------------------------------------------------------
+class ClaimInputSerializer(serializers.Serializer):
+    """The body of a claim (api-contract.md), for create, update and the dry run.
+
+    Pass ``context={"request": …, "dry_run": True}`` for the dry run: dates out of order
+    are then reported in the decision (``invalid_dates``) instead of refused here. On
+    update pass the claim as ``instance``; with ``partial=True`` omitted fields keep
+    the claim's values.
+    """
+
+    trainee = serializers.PrimaryKeyRelatedField(queryset=Trainee.objects.all())
+    program = serializers.PrimaryKeyRelatedField(
+        queryset=Program.objects.all(), help_text="项目序号 1–24"
+    )
+    trade = serializers.PrimaryKeyRelatedField(
+        queryset=Trade.objects.all(),
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="职业编码",
+    )
+    level = serializers.PrimaryKeyRelatedField(
+        queryset=Level.objects.all(),
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="primary、intermediate、senior、technician、senior_technician、"
+        "special_ability、training_certificate",
+    )
+    institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
+    employer = serializers.PrimaryKeyRelatedField(
+        queryset=Institution.objects.all(),
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="以工代训的用人单位",
+    )
+    unit = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(),
+        required=False,
+        help_text="申报单位代码；经办人可省略（默认本单位）",
+    )
+    training_start = serializers.DateField()
+    training_end = serializers.DateField()
+    project_based = serializers.BooleanField(default=False)
+    work_in_lieu_months = serializers.IntegerField(
+        min_value=0, max_value=MAX_WORK_IN_LIEU_MONTHS, default=0
+    )
+    passed = serializers.BooleanField(default=False)
+    certificate_number = serializers.CharField(
+        max_length=50, allow_blank=True, default=""
+    )
+    employment = serializers.ChoiceField(
+        choices=Employment.choices, default=Employment.NONE
+    )
+    amount_requested = money(min_value=0)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.context.get("dry_run"):
+            return attrs
+        start = self._value(attrs, "training_start")
+        end = self._value(attrs, "training_end")
+        if start and end and end < start:
+            raise serializers.ValidationError(
+                {"training_end": "培训结束日期早于开始日期"}, code="invalid_dates"
+            )
+        return attrs
+
+    def _value(self, attrs: dict[str, Any], name: str) -> Any:
+        if name in attrs:
+            return attrs[name]
+        return getattr(self.instance, name, None)
+
+    def claim_input(self, actor: User) -> ClaimInput:
+        """The validated body as the services take it; unset fields from the claim
+        (a partial update) or, for ``unit``, the clerk's own unit."""
+        data = self.validated_data
+        base = input_of(self.instance) if self.partial and self.instance else None
+        if "unit" in data:
+            unit_id = data["unit"].pk
+        elif base is not None:
+            unit_id = base.unit_id
+        elif actor.unit_id:
+            unit_id = actor.unit_id
+        else:
+            raise serializers.ValidationError(
+                {"unit": ["请填写申报单位代码"]}, code="required"
+            )
+        values: dict[str, Any] = {} if base is None else asdict(base)
+        for name, field in (
+            ("trainee", "trainee_id"),
+            ("program", "program_id"),
+            ("institution", "institution_id"),
+            ("trade", "trade_id"),
+            ("level", "level_id"),
+            ("employer", "employer_id"),
+        ):
+            if name in data:
+                values[field] = data[name].pk if data[name] is not None else None
+        for name in (
+            "training_start",
+            "training_end",
+            "project_based",
+            "work_in_lieu_months",
+            "passed",
+            "certificate_number",
+            "employment",
+            "amount_requested",
+        ):
+            if name in data:
+                values[name] = data[name]
+        values["unit_id"] = unit_id
+        return ClaimInput(**values)
+
+
+class ReasonSerializer(serializers.Serializer):
+    """Approve and withdraw: an optional note."""
+
+    reason = serializers.CharField(
+        max_length=2000, allow_blank=True, allow_null=True, default=""
+    )
+
+    def validate_reason(self, value: str | None) -> str:
+        return (value or "").strip()
+
+
+class RequiredReasonSerializer(ReasonSerializer):
+    """Reject and return: a reason is required (五(一) review with reasons)."""
+
+    reason = serializers.CharField(
+        max_length=2000,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text="驳回或退回的理由（必填）",
+    )
+
+    def validate_reason(self, value: str | None) -> str:
+        value = (value or "").strip()
+        if not value:
+            raise serializers.ValidationError(
+                "驳回或退回须填写理由", code="reason_required"
+            )
+        return value
+
+
+# --- The claim ------------------------------------------------------------------------
+class ClaimSerializer(serializers.ModelSerializer):
+    """A claim: the fields it was given, its status, its current decision and extras."""
+
+    decision = serializers.SerializerMethodField()
+    trainee_name = serializers.CharField(source="trainee.name", read_only=True)
+    trainee_id_number_masked = serializers.CharField(
+        source="trainee.id_number_masked", read_only=True
+    )
+    program_name = serializers.CharField(source="program.name", read_only=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    institution_name = serializers.CharField(source="institution.name", read_only=True)
+    trade_name = serializers.CharField(
+        source="trade.name", read_only=True, allow_null=True, default=None
+    )
+    level_name = serializers.CharField(
+        source="level.name", read_only=True, allow_null=True, default=None
+    )
+    status = serializers.ChoiceField(choices=ClaimStatus.choices, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    reviewed_by = serializers.CharField(
+        source="reviewed_by.username", read_only=True, allow_null=True, default=None
+    )
+    allowed_actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id",
+            # the body, as given
+            "trainee",
+            "program",
+            "trade",
+            "level",
+            "institution",
+            "employer",
+            "unit",
+            "training_start",
+            "training_end",
+            "project_based",
+            "work_in_lieu_months",
+            "passed",
+            "certificate_number",
+            "employment",
+            "amount_requested",
+            # where it stands
+            "status",
+            "decision",
+            "decided_on",
+            "allowed_actions",
+            # read-only extras
+            "trainee_name",
+            "trainee_id_number_masked",
+            "program_name",
+            "unit_name",
+            "institution_name",
+            "trade_name",
+            "level_name",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "reviewed_by",
+            "reviewed_at",
+            "approved_amount",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(DecisionSerializer)
+    def get_decision(self, claim: Claim) -> dict[str, Any]:
+        return DecisionSerializer(decision_of(claim)).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, claim: Claim) -> list[str]:
+        """What the requesting user may do next (edit, submit, withdraw, approve…)."""
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return []
+        if user.is_clerk and user.unit_id != claim.unit_id:
+            return []
+        actions = workflow.allowed_actions(claim.status, user.role)
+        if claim.created_by_id == user.pk:  # maker-checker
+            actions = [a for a in actions if a not in ("approve", "reject", "return")]
+        return actions
+
+
+class NotEligibleSerializer(serializers.Serializer):
+    """The 409 of a submission refused by the rules."""
+
+    code = serializers.CharField(help_text="not_eligible")
+    message = serializers.CharField()
+    decision = DecisionSerializer(
+        required=False, help_text="判定结果（code 为 not_eligible 时）"
+    )
+
+
+class ClaimEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", read_only=True)
+    changes = serializers.DictField(
+        child=serializers.ListField(child=serializers.JSONField(), min_length=2),
+        read_only=True,
+        help_text="字段 → [原值, 新值]",
+    )
+
+    class Meta:
+        model = ClaimEvent
+        fields = [
+            "id",
+            "actor",
+            "at",
+            "action",
+            "from_status",
+            "to_status",
+            "reason",
+            "changes",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,120 @@
+"""The catalogue as the API shows it, and the body of a new institution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from programs.credit_codes import InvalidCreditCode, validate_credit_code
+from programs.models import Institution, InstitutionKind, Level, Program, Trade, Unit
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Unit
+        fields = ["code", "name", "is_prefecture", "has_national_code"]
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    fund_label = serializers.SerializerMethodField(help_text="资金渠道名称")
+
+    class Meta:
+        model = Program
+        fields = [
+            "number",
+            "name",
+            "section",
+            "fund",
+            "fund_label",
+            "claimable",
+            "subsidy_basis",
+            "lead_units",
+            "responsible_units",
+        ]
+
+    def get_fund_label(self, program: Program) -> str:
+        return str(program.get_fund_display()) if program.fund else ""
+
+
+class TradeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Trade
+        fields = [
+            "code",
+            "name",
+            "name_en",
+            "edition",
+            "highest_rank",
+            "lowest_rank",
+            "active",
+        ]
+
+
+class LevelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Level
+        fields = ["code", "name", "rank"]
+
+
+class InstitutionSerializer(serializers.ModelSerializer):
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+
+    class Meta:
+        model = Institution
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "credit_code",
+            "unit",
+            "unit_name",
+            "certified_difficult",
+            "admitted",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class InstitutionFilterSerializer(serializers.Serializer):
+    unit = serializers.CharField(
+        required=False, max_length=6, help_text="所在单位代码，如 654301"
+    )
+    kind = serializers.ChoiceField(
+        choices=InstitutionKind.choices, required=False, help_text="机构类型"
+    )
+
+
+class InstitutionCreateSerializer(serializers.Serializer):
+    """The body of ``POST /api/institutions/``; ``unit`` defaults to a clerk's own."""
+
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=InstitutionKind.choices)
+    credit_code = serializers.CharField(help_text="18位统一社会信用代码")
+    unit = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Unit.objects.all(),
+        required=False,
+        help_text="所在单位代码；经办人可省略（默认本单位）",
+    )
+    certified_difficult = serializers.BooleanField(
+        default=False, help_text="县(市)政府认定的困难企业（仅管理员可设置）"
+    )
+
+    def validate_credit_code(self, value: str) -> str:
+        try:
+            return validate_credit_code(value)
+        except InvalidCreditCode as exc:
+            raise serializers.ValidationError(
+                exc.message, code="invalid_credit_code"
+            ) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "unit" not in attrs:
+            actor = self.context["request"].user
+            if not actor.unit_id:
+                raise serializers.ValidationError(
+                    {"unit": "请填写所在单位代码"}, code="required"
+                )
+            attrs["unit"] = actor.unit
+        return attrs

@@ -1,0 +1,114 @@
+"""The real-name registry over the API: register, look up by number, read a person.
+
+The registry is prefecture-wide (a person may claim in any unit, 五(二)), so any
+signed-in user may look a person up; only clerks and administrators register. The full
+ID number goes in, never out: responses carry ``id_number_masked`` only.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from altay_skills.api import (
+    ErrorSerializer,
+    ValidationErrorSerializer,
+    signed_in_user,
+)
+from trainees.selectors import subsidy_history, trainee_by_id_number, trainee_for
+from trainees.serializers import (
+    TraineeDetailSerializer,
+    TraineeHistoryQuerySerializer,
+    TraineeLookupSerializer,
+    TraineeRegisterSerializer,
+    TraineeSerializer,
+)
+from trainees.services import trainee_register
+
+TAG = "trainees"
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="未登录")
+BAD_INPUT = OpenApiResponse(
+    ValidationErrorSerializer,
+    description="输入有误；身份证号码无效时 code 为 invalid_id_number",
+)
+
+
+class TraineeListCreateApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="按身份证号码查找培训人员",
+        description=(
+            "按完整身份证号码精确查找（全地区），返回0或1人的数组。"
+            "号码无效时返回 400，code 为 invalid_id_number。"
+        ),
+        parameters=[TraineeLookupSerializer],
+        responses={
+            200: TraineeSerializer(many=True),
+            400: BAD_INPUT,
+            401: UNAUTHENTICATED,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = TraineeLookupSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        trainee = trainee_by_id_number(
+            signed_in_user(request), query.validated_data["id_number"]
+        )
+        found = [trainee] if trainee is not None else []
+        return Response(TraineeSerializer(found, many=True).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="登记培训人员（实名制）",
+        description=(
+            "新登记返回 201；该身份证号码已登记时返回 200 和已登记的人员（不重复登记、"
+            "不修改原记录）。出生日期和性别取自身份证号码。仅县(市)经办人和管理员可登记。"
+        ),
+        request=TraineeRegisterSerializer,
+        responses={
+            201: TraineeSerializer,
+            200: OpenApiResponse(TraineeSerializer, description="该号码已登记"),
+            400: BAD_INPUT,
+            401: UNAUTHENTICATED,
+            403: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = TraineeRegisterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        trainee, created = trainee_register(
+            **body.validated_data, actor=signed_in_user(request)
+        )
+        return Response(
+            TraineeSerializer(trainee).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class TraineeDetailApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="培训人员及其补贴记录",
+        description=(
+            "history 汇总该人员在全地区各单位已计次的培训补贴（已提交、已核准、已退回；"
+            "草稿、驳回、撤回不计），以及已享受或申请中的职业·等级（五(二)）。"
+        ),
+        parameters=[TraineeHistoryQuerySerializer],
+        responses={
+            200: TraineeDetailSerializer,
+            400: ValidationErrorSerializer,
+            401: UNAUTHENTICATED,
+            404: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        query = TraineeHistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        trainee = trainee_for(signed_in_user(request), pk)
+        history = subsidy_history(trainee, year=query.validated_data.get("year"))
+        return Response(
+            TraineeDetailSerializer(trainee, context={"history": history}).data
+        )

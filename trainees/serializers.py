@@ -1,0 +1,117 @@
+"""The registry as the API shows it: the ID number only ever masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from trainees.id_numbers import InvalidIdNumber, parse_id_number
+from trainees.models import Group, Household, Trainee
+from trainees.selectors import SubsidyHistory
+
+
+class IdNumberField(serializers.CharField):
+    """An 18-character resident ID (GB 11643); every refusal has code invalid_id_number.
+
+    No ``max_length``: a number of the wrong length is an invalid ID number, not a
+    generic length error, so the contract's code holds for every bad number.
+    """
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if isinstance(data, str) and not data.strip():
+            raise serializers.ValidationError(
+                "请填写身份证号码", code="invalid_id_number"
+            )
+        return super().run_validation(data)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return parse_id_number(value).number
+        except InvalidIdNumber as exc:
+            raise serializers.ValidationError(
+                exc.message, code="invalid_id_number"
+            ) from None
+
+
+class TraineeRegisterSerializer(serializers.Serializer):
+    id_number = IdNumberField(help_text="18位居民身份证号码（末位可为X）")
+    name = serializers.CharField(max_length=50)
+    household = serializers.ChoiceField(choices=Household.choices)
+    groups = serializers.ListField(
+        child=serializers.ChoiceField(choices=Group.choices),
+        default=list,
+        max_length=len(Group.values),
+    )
+    phone = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, default=""
+    )
+
+
+class TraineeLookupSerializer(serializers.Serializer):
+    id_number = IdNumberField(help_text="完整的18位身份证号码（精确查找）")
+
+
+class TraineeHistoryQuerySerializer(serializers.Serializer):
+    year = serializers.IntegerField(
+        required=False,
+        min_value=2000,
+        max_value=2100,
+        help_text="统计年度（按培训结束日期），默认今年",
+    )
+
+
+class TraineeSerializer(serializers.ModelSerializer):
+    """A person: birth date and sex come from the number, which is never shown whole."""
+
+    id_number_masked = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Trainee
+        fields = [
+            "id",
+            "id_number_masked",
+            "name",
+            "birth_date",
+            "sex",
+            "household",
+            "groups",
+            "phone",
+            "registered_by_unit",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class UsedTradeLevelSerializer(serializers.Serializer):
+    trade = serializers.CharField(help_text="职业(工种)名称")
+    level = serializers.CharField(help_text="等级名称")
+    unit = serializers.CharField(help_text="申报单位名称")
+    year = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class SubsidyHistorySerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    counted_this_year = serializers.IntegerField(
+        help_text="该年度已计次的培训补贴（含审核中）"
+    )
+    annual_limit = serializers.IntegerField(allow_null=True)
+    remaining_this_year = serializers.IntegerField(allow_null=True)
+    used = UsedTradeLevelSerializer(many=True, help_text="已享受或申请中的职业·等级")
+
+
+class TraineeDetailSerializer(TraineeSerializer):
+    history = serializers.SerializerMethodField()
+
+    class Meta(TraineeSerializer.Meta):
+        fields = [*TraineeSerializer.Meta.fields, "history"]
+        read_only_fields = fields
+
+    @extend_schema_field(SubsidyHistorySerializer)
+    def get_history(self, trainee: Trainee) -> dict[str, Any]:
+        history: SubsidyHistory = self.context["history"]
+        return SubsidyHistorySerializer(history).data
