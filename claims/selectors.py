@@ -103,3 +103,30 @@ def report_for(user: User, report_id: int) -> QuarterlyReport:
         return reports_visible_to(user).get(pk=report_id)
     except (QuarterlyReport.DoesNotExist, ValueError, TypeError):
         raise NotFound("未找到该报表") from None
+
+
+def report_figures(report: QuarterlyReport) -> list[dict[str, object]]:
+    """Per fund and program: trained, passed, employed (incl. self-employed and
+    flexible work), amount requested and advance — what 五(一) asks each report to show.
+
+    A draft report shows its attached claims; a submitted one its frozen items.
+    """
+    from django.db.models import Count, Q, Sum
+
+    if report.status == "draft":
+        claims = Claim.objects.filter(report=report)
+    else:
+        claims = Claim.objects.filter(report_items__report=report)
+    rows = (
+        claims.values("fund", "program_id", "program__name")
+        .annotate(
+            trained=Count("id"),
+            passed=Count("id", filter=Q(passed=True)),
+            employed=Count("id", filter=~Q(employment="none")),
+            requested=Sum("amount_requested"),
+            amount=Sum("amount"),
+            advance=Sum("advance"),
+        )
+        .order_by("fund", "program_id")
+    )
+    return list(rows)
