@@ -1,3 +1,22 @@
-from django.urls import URLPattern, URLResolver
+"""The browser pages at the site root. Names stay outside a namespace: settings
+LOGIN_REDIRECT_URL = "home", and the spreadsheet import is included separately under
+"claims/import/" (it comes first in altay_skills/urls.py, so it is never shadowed here).
+"""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, include, path
+
+from claims import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.home, name="home"),
+    path("claims/", views.claim_list, name="claim_list"),
+    path("claims/new/", views.claim_create_view, name="claim_create"),
+    path("claims/check/", views.claim_check_view, name="claim_check"),
+    path("claims/<int:pk>/", views.claim_detail, name="claim_detail"),
+    path("claims/<int:pk>/edit/", views.claim_edit_view, name="claim_edit"),
+    path("claims/<int:pk>/check/", views.claim_check_view, name="claim_check_edit"),
+    path("claims/<int:pk>/submit/", views.claim_submit_view, name="claim_submit"),
+    path("claims/<int:pk>/withdraw/", views.claim_withdraw_view, name="claim_withdraw"),
+    path("claims/<int:pk>/review/", views.claim_review_view, name="claim_review"),
+    path("trainees/", include("trainees.urls")),
+]

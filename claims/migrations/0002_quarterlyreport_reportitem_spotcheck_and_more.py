@@ -6,174 +6,421 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('claims', '0001_initial'),
-        ('programs', '0003_chinese_constraint_messages'),
-        ('trainees', '0001_initial'),
+        ("claims", "0001_initial"),
+        ("programs", "0003_chinese_constraint_messages"),
+        ("trainees", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='QuarterlyReport',
+            name="QuarterlyReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quarter', models.CharField(help_text='如 2020Q1', max_length=6, verbose_name='季度')),
-                ('status', models.CharField(choices=[('draft', '草稿'), ('submitted', '已报送'), ('closed', '已审结'), ('discarded', '已作废')], default='draft', editable=False, max_length=20, verbose_name='状态')),
-                ('built_at', models.DateTimeField(auto_now_add=True, verbose_name='编制时间')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='报送时间')),
-                ('claim_count', models.PositiveIntegerField(blank=True, null=True, verbose_name='申报笔数')),
-                ('control_total', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='控制总额')),
-                ('spot_check_share', models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True, verbose_name='抽查比例')),
-                ('spot_check_seed', models.CharField(blank=True, max_length=64, verbose_name='抽样种子')),
-                ('spot_checked_at', models.DateTimeField(blank=True, null=True, verbose_name='抽查时间')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='审结时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "quarter",
+                    models.CharField(
+                        help_text="如 2020Q1", max_length=6, verbose_name="季度"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "草稿"),
+                            ("submitted", "已报送"),
+                            ("closed", "已审结"),
+                            ("discarded", "已作废"),
+                        ],
+                        default="draft",
+                        editable=False,
+                        max_length=20,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "built_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="编制时间"),
+                ),
+                (
+                    "submitted_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="报送时间"
+                    ),
+                ),
+                (
+                    "claim_count",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="申报笔数"
+                    ),
+                ),
+                (
+                    "control_total",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=12,
+                        null=True,
+                        verbose_name="控制总额",
+                    ),
+                ),
+                (
+                    "spot_check_share",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=5,
+                        null=True,
+                        verbose_name="抽查比例",
+                    ),
+                ),
+                (
+                    "spot_check_seed",
+                    models.CharField(
+                        blank=True, max_length=64, verbose_name="抽样种子"
+                    ),
+                ),
+                (
+                    "spot_checked_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="抽查时间"
+                    ),
+                ),
+                (
+                    "closed_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="审结时间"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '季度报表',
-                'verbose_name_plural': '季度报表',
-                'ordering': ['-quarter', 'unit_id'],
+                "verbose_name": "季度报表",
+                "verbose_name_plural": "季度报表",
+                "ordering": ["-quarter", "unit_id"],
             },
         ),
         migrations.CreateModel(
-            name='ReportItem',
+            name="ReportItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='核定金额')),
-                ('advance', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='可先行拨付')),
-                ('fund', models.CharField(blank=True, max_length=30, null=True, verbose_name='资金渠道')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=12, verbose_name="核定金额"
+                    ),
+                ),
+                (
+                    "advance",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=12, verbose_name="可先行拨付"
+                    ),
+                ),
+                (
+                    "fund",
+                    models.CharField(
+                        blank=True, max_length=30, null=True, verbose_name="资金渠道"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '报表明细',
-                'verbose_name_plural': '报表明细',
-                'ordering': ['report_id', 'claim_id'],
+                "verbose_name": "报表明细",
+                "verbose_name_plural": "报表明细",
+                "ordering": ["report_id", "claim_id"],
             },
         ),
         migrations.CreateModel(
-            name='SpotCheck',
+            name="SpotCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('result', models.CharField(choices=[('pending', '待核对'), ('consistent', '材料相符'), ('inconsistent', '材料不符')], default='pending', max_length=20, verbose_name='核对结果')),
-                ('note', models.TextField(blank=True, verbose_name='核对说明')),
-                ('checked_at', models.DateTimeField(blank=True, null=True, verbose_name='核对时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[
+                            ("pending", "待核对"),
+                            ("consistent", "材料相符"),
+                            ("inconsistent", "材料不符"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                        verbose_name="核对结果",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="核对说明")),
+                (
+                    "checked_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="核对时间"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '抽查',
-                'verbose_name_plural': '抽查',
-                'ordering': ['report_id', 'claim_id'],
+                "verbose_name": "抽查",
+                "verbose_name_plural": "抽查",
+                "ordering": ["report_id", "claim_id"],
             },
         ),
         migrations.RemoveConstraint(
-            model_name='claim',
-            name='claim_one_live_per_trade_level',
+            model_name="claim",
+            name="claim_one_live_per_trade_level",
         ),
         migrations.RemoveConstraint(
-            model_name='claim',
-            name='claim_one_live_per_limit_slot',
+            model_name="claim",
+            name="claim_one_live_per_limit_slot",
         ),
         migrations.RemoveConstraint(
-            model_name='claim',
-            name='claim_live_holds_limit_slot',
+            model_name="claim",
+            name="claim_live_holds_limit_slot",
         ),
         migrations.AddField(
-            model_name='quarterlyreport',
-            name='built_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='编制人'),
+            model_name="quarterlyreport",
+            name="built_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="编制人",
+            ),
         ),
         migrations.AddField(
-            model_name='quarterlyreport',
-            name='closed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='审结人'),
+            model_name="quarterlyreport",
+            name="closed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="审结人",
+            ),
         ),
         migrations.AddField(
-            model_name='quarterlyreport',
-            name='spot_checked_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='抽查人'),
+            model_name="quarterlyreport",
+            name="spot_checked_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="抽查人",
+            ),
         ),
         migrations.AddField(
-            model_name='quarterlyreport',
-            name='submitted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='报送人'),
+            model_name="quarterlyreport",
+            name="submitted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="报送人",
+            ),
         ),
         migrations.AddField(
-            model_name='quarterlyreport',
-            name='unit',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='programs.unit', verbose_name='单位'),
+            model_name="quarterlyreport",
+            name="unit",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="reports",
+                to="programs.unit",
+                verbose_name="单位",
+            ),
         ),
         migrations.AddField(
-            model_name='claim',
-            name='report',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='claims.quarterlyreport', verbose_name='所在季度报表'),
+            model_name="claim",
+            name="report",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="claims",
+                to="claims.quarterlyreport",
+                verbose_name="所在季度报表",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('level__isnull', False), ('status__in', ['submitted', 'approved', 'returned']), ('trade__isnull', False)), fields=('trainee', 'trade', 'level'), name='claim_one_live_per_trade_level'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("level__isnull", False),
+                    ("status__in", ["submitted", "approved", "returned"]),
+                    ("trade__isnull", False),
+                ),
+                fields=("trainee", "trade", "level"),
+                name="claim_one_live_per_trade_level",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['submitted', 'approved', 'returned'])), fields=('trainee', 'limit_year', 'limit_slot'), name='claim_one_live_per_limit_slot'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status__in", ["submitted", "approved", "returned"])
+                ),
+                fields=("trainee", "limit_year", "limit_slot"),
+                name="claim_one_live_per_limit_slot",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['submitted', 'approved', 'returned']), _negated=True), ('program_id__in', [11]), ('limit_slot__isnull', False), _connector='OR'), name='claim_live_holds_limit_slot'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status__in", ["submitted", "approved", "returned"]),
+                        _negated=True,
+                    ),
+                    ("program_id__in", [11]),
+                    ("limit_slot__isnull", False),
+                    _connector="OR",
+                ),
+                name="claim_live_holds_limit_slot",
+            ),
         ),
         migrations.AddField(
-            model_name='reportitem',
-            name='claim',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='report_items', to='claims.claim', verbose_name='申报'),
+            model_name="reportitem",
+            name="claim",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="report_items",
+                to="claims.claim",
+                verbose_name="申报",
+            ),
         ),
         migrations.AddField(
-            model_name='reportitem',
-            name='program',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.program', verbose_name='项目'),
+            model_name="reportitem",
+            name="program",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="programs.program",
+                verbose_name="项目",
+            ),
         ),
         migrations.AddField(
-            model_name='reportitem',
-            name='report',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='claims.quarterlyreport', verbose_name='报表'),
+            model_name="reportitem",
+            name="report",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="items",
+                to="claims.quarterlyreport",
+                verbose_name="报表",
+            ),
         ),
         migrations.AddField(
-            model_name='spotcheck',
-            name='checked_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='核对人'),
+            model_name="spotcheck",
+            name="checked_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="核对人",
+            ),
         ),
         migrations.AddField(
-            model_name='spotcheck',
-            name='claim',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='spot_checks', to='claims.claim', verbose_name='申报'),
+            model_name="spotcheck",
+            name="claim",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="spot_checks",
+                to="claims.claim",
+                verbose_name="申报",
+            ),
         ),
         migrations.AddField(
-            model_name='spotcheck',
-            name='report',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='spot_checks', to='claims.quarterlyreport', verbose_name='报表'),
+            model_name="spotcheck",
+            name="report",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="spot_checks",
+                to="claims.quarterlyreport",
+                verbose_name="报表",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'discarded'), _negated=True), fields=('unit', 'quarter'), name='report_one_live_per_unit_quarter', violation_error_message='该单位本季度已有报表'),
+            model_name="quarterlyreport",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "discarded"), _negated=True),
+                fields=("unit", "quarter"),
+                name="report_one_live_per_unit_quarter",
+                violation_error_message="该单位本季度已有报表",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('quarter__regex', '^[0-9]{4}Q[1-4]$')), name='report_quarter_format'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quarter__regex", "^[0-9]{4}Q[1-4]$")),
+                name="report_quarter_format",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'discarded']), models.Q(('claim_count__isnull', False), ('control_total__isnull', False)), _connector='OR'), name='report_frozen_when_submitted'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["draft", "discarded"]),
+                    models.Q(
+                        ("claim_count__isnull", False), ("control_total__isnull", False)
+                    ),
+                    _connector="OR",
+                ),
+                name="report_frozen_when_submitted",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='quarterlyreport',
-            constraint=models.CheckConstraint(condition=models.Q(('control_total__isnull', True), ('control_total__gte', 0), _connector='OR'), name='report_control_total_non_negative'),
+            model_name="quarterlyreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("control_total__isnull", True),
+                    ("control_total__gte", 0),
+                    _connector="OR",
+                ),
+                name="report_control_total_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reportitem',
-            constraint=models.UniqueConstraint(fields=('report', 'claim'), name='report_item_once'),
+            model_name="reportitem",
+            constraint=models.UniqueConstraint(
+                fields=("report", "claim"), name="report_item_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reportitem',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0), ('advance__gte', 0)), name='report_item_non_negative'),
+            model_name="reportitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0), ("advance__gte", 0)),
+                name="report_item_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='spotcheck',
-            constraint=models.UniqueConstraint(fields=('report', 'claim'), name='spot_check_once'),
+            model_name="spotcheck",
+            constraint=models.UniqueConstraint(
+                fields=("report", "claim"), name="spot_check_once"
+            ),
         ),
     ]

@@ -5,37 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('claims', '0002_quarterlyreport_reportitem_spotcheck_and_more'),
-        ('programs', '0003_chinese_constraint_messages'),
-        ('trainees', '0001_initial'),
+        ("claims", "0002_quarterlyreport_reportitem_spotcheck_and_more"),
+        ("programs", "0003_chinese_constraint_messages"),
+        ("trainees", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='claim',
-            name='claim_one_live_per_trade_level',
+            model_name="claim",
+            name="claim_one_live_per_trade_level",
         ),
         migrations.RemoveConstraint(
-            model_name='claim',
-            name='claim_one_live_per_limit_slot',
+            model_name="claim",
+            name="claim_one_live_per_limit_slot",
         ),
         migrations.RemoveConstraint(
-            model_name='claim',
-            name='claim_live_holds_limit_slot',
+            model_name="claim",
+            name="claim_live_holds_limit_slot",
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('level__isnull', False), ('status__in', ['approved', 'returned', 'submitted']), ('trade__isnull', False)), fields=('trainee', 'trade', 'level'), name='claim_one_live_per_trade_level'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("level__isnull", False),
+                    ("status__in", ["approved", "returned", "submitted"]),
+                    ("trade__isnull", False),
+                ),
+                fields=("trainee", "trade", "level"),
+                name="claim_one_live_per_trade_level",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['approved', 'returned', 'submitted'])), fields=('trainee', 'limit_year', 'limit_slot'), name='claim_one_live_per_limit_slot'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status__in", ["approved", "returned", "submitted"])
+                ),
+                fields=("trainee", "limit_year", "limit_slot"),
+                name="claim_one_live_per_limit_slot",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['approved', 'returned', 'submitted']), _negated=True), ('program_id__in', [11]), ('limit_slot__isnull', False), _connector='OR'), name='claim_live_holds_limit_slot'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status__in", ["approved", "returned", "submitted"]),
+                        _negated=True,
+                    ),
+                    ("program_id__in", [11]),
+                    ("limit_slot__isnull", False),
+                    _connector="OR",
+                ),
+                name="claim_live_holds_limit_slot",
+            ),
         ),
     ]

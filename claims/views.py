@@ -1,0 +1,576 @@
+"""The clerk's and the reviewer's pages: thin — a form parses the input, a service or a
+selector does the work, a template shows the result. No rule of the notice lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import User
+from accounts.views import AuthedRequest, renders_domain_errors
+from altay_skills.errors import DomainError, NotFound, PermissionDenied
+from claims import rules, services
+from claims.filters import ClaimFilter, quarter_bounds
+from claims.forms import ClaimForm, ReasonForm, ReviewForm, institution_choices
+from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
+from claims.selectors import claim_events, claim_for, claims_visible_to
+from claims.workflow import ACTION_LABELS, STATUS_LABELS, allowed_actions
+from programs.models import Fund, Program, Unit
+from trainees.models import Trainee
+from trainees.selectors import subsidy_history, trainee_for
+
+PAGE_SIZE = 50
+HOME_LIST_SIZE = 8
+STATUSES = [s.value for s in ClaimStatus]
+
+
+# --- Small shared pieces --------------------------------------------------------------
+def _money(value: Decimal | float | int | None) -> Decimal:
+    """SQLite sums come back float-ish: quantize half-up to the fen (stack.md)."""
+    return rules.to_fen(Decimal(str(value or 0)))
+
+
+def _clerk_unit(user: User) -> str:
+    """The unit a clerk files for; anyone else may not use the claim form."""
+    if not user.is_clerk or not user.unit_id:
+        raise PermissionDenied("只有县(市)经办人可以录入申报")
+    return user.unit_id
+
+
+def _current_quarter() -> tuple[str, tuple[Any, Any]]:
+    today = timezone.localdate()
+    label = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    bounds = quarter_bounds(label)
+    assert bounds is not None
+    return label, bounds
+
+
+def _label(choices: type[Any], value: str | None) -> str:
+    return str(choices(value).label) if value in choices.values else (value or "—")
+
+
+def decision_from_rules(decision: rules.Decision) -> dict[str, Any]:
+    """A fresh decision (the dry run) as the decision panel shows it."""
+    return {
+        "eligible": decision.eligible,
+        "cap": decision.cap,
+        "amount": decision.amount,
+        "advance": decision.advance,
+        "fund_label": _label(Fund, decision.fund),
+        "payee_label": _label(Payee, decision.payee),
+        "violations": [v.as_dict() for v in decision.violations],
+        "explanation": list(decision.explanation),
+    }
+
+
+def decision_from_claim(claim: Claim) -> dict[str, Any]:
+    """The decision stored on a claim (as judged at its last save or submission)."""
+    return {
+        "eligible": claim.eligible,
+        "cap": claim.cap,
+        "amount": claim.amount,
+        "advance": claim.advance,
+        "fund_label": _label(Fund, claim.fund),
+        "payee_label": _label(Payee, claim.payee),
+        "violations": list(claim.violations or []),
+        "explanation": list(claim.explanation or []),
+        "decided_on": claim.decided_on,
+    }
+
+
+# --- Home -------------------------------------------------------------------------------
+@login_required
+def home(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    if user.is_clerk:
+        context = _clerk_home(user)
+    elif user.is_reviewer:
+        context = _reviewer_home(user)
+    else:
+        context = _summary_home(user)
+    return render(request, "claims/home.html", context)
+
+
+def _status_counts(visible: QuerySet[Claim], **extra: Any) -> dict[str, Any]:
+    return visible.aggregate(
+        total=Count("pk"),
+        **{status: Count("pk", filter=Q(status=status)) for status in STATUSES},
+        **extra,
+    )
+
+
+def _status_cards(counts: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"status": s, "label": STATUS_LABELS[s], "count": counts[s]} for s in STATUSES
+    ]
+
+
+def _clerk_home(user: User) -> dict[str, Any]:
+    visible = claims_visible_to(user)
+    quarter, bounds = _current_quarter()
+    in_quarter = Q(submitted_at__date__range=bounds)
+    live = in_quarter & Q(status__in=list(rules.COUNTING_STATUSES))
+    approved = in_quarter & Q(status=ClaimStatus.APPROVED)
+    drafts = Q(status=ClaimStatus.DRAFT)
+    counts = _status_counts(
+        visible,
+        quarter_submitted=Count("pk", filter=live),
+        quarter_requested=Sum("amount_requested", filter=live),
+        quarter_amount=Sum("amount", filter=live),
+        quarter_advance=Sum("advance", filter=live),
+        quarter_approved=Count("pk", filter=approved),
+        quarter_approved_amount=Sum("approved_amount", filter=approved),
+        drafts_eligible=Count("pk", filter=drafts & Q(eligible=True)),
+        drafts_refused=Count("pk", filter=drafts & Q(eligible=False)),
+    )
+    last_return = ClaimEvent.objects.filter(
+        claim=OuterRef("pk"), action="return"
+    ).order_by("-at", "-id")
+    returned = (
+        visible.filter(status=ClaimStatus.RETURNED)
+        .annotate(return_reason=Subquery(last_return.values("reason")[:1]))
+        .order_by("-reviewed_at", "-id")[:HOME_LIST_SIZE]
+    )
+    refused = visible.filter(drafts & Q(eligible=False)).order_by("-updated_at")
+    ready = visible.filter(drafts & Q(eligible=True)).order_by("-updated_at")
+    return {
+        "role": "clerk",
+        "counts": counts,
+        "status_cards": _status_cards(counts),
+        "quarter": quarter,
+        "quarter_bounds": bounds,
+        "quarter_money": {
+            key: _money(counts[key])
+            for key in (
+                "quarter_requested",
+                "quarter_amount",
+                "quarter_advance",
+                "quarter_approved_amount",
+            )
+        },
+        "returned": returned,
+        "refused_drafts": refused[:HOME_LIST_SIZE],
+        "ready_drafts": ready[:HOME_LIST_SIZE],
+    }
+
+
+def _reviewer_home(user: User) -> dict[str, Any]:
+    visible = claims_visible_to(user)
+    counts = _status_counts(visible)
+    waiting: dict[str, dict[str, Any]] = {
+        row["unit_id"]: dict(row)
+        for row in visible.filter(status=ClaimStatus.SUBMITTED)
+        .values("unit_id")
+        .annotate(
+            n=Count("pk"),
+            requested=Sum("amount_requested"),
+            amount=Sum("amount"),
+            oldest=Min("submitted_at"),
+        )
+        .order_by()
+    }
+    none: dict[str, Any] = {}
+    units = [
+        {
+            "unit": unit,
+            "waiting": waiting.get(unit.code, none).get("n", 0),
+            "amount": _money(waiting.get(unit.code, none).get("amount")),
+            "oldest": waiting.get(unit.code, none).get("oldest"),
+        }
+        for unit in Unit.objects.order_by("sort_order", "code")
+    ]
+    return {
+        "role": "reviewer",
+        "counts": counts,
+        "status_cards": _status_cards(counts),
+        "units": units,
+        "waiting_total": sum(u["waiting"] for u in units),
+        "waiting_amount": _money(sum(u["amount"] for u in units)),
+    }
+
+
+def _summary_home(user: User) -> dict[str, Any]:
+    visible = claims_visible_to(user)
+    approved = Q(status=ClaimStatus.APPROVED)
+    counts = _status_counts(
+        visible,
+        approved_amount=Sum("approved_amount", filter=approved),
+        advance=Sum("advance", filter=approved),
+    )
+    by_fund = [
+        {
+            "fund": _label(Fund, row["fund"]),
+            "n": row["n"],
+            "amount": _money(row["amount"]),
+        }
+        for row in visible.filter(approved)
+        .values("fund")
+        .annotate(n=Count("pk"), amount=Sum("approved_amount"))
+        .order_by("fund")
+    ]
+    return {
+        "role": "summary",
+        "counts": counts,
+        "status_cards": _status_cards(counts),
+        "approved_amount": _money(counts["approved_amount"]),
+        "approved_advance": _money(counts["advance"]),
+        "by_fund": by_fund,
+    }
+
+
+# --- The list ---------------------------------------------------------------------------
+@login_required
+def claim_list(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    claim_filter = ClaimFilter(request.GET or None, queryset=claims_visible_to(user))
+    errors = claim_filter.form.errors if claim_filter.is_bound else {}
+    quarter = request.GET.get("quarter", "").strip()
+    bad_quarter = bool(quarter) and quarter_bounds(quarter.upper()) is None
+    claims = claim_filter.qs.order_by("-created_at", "-id")
+    page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filter_errors": errors,
+        "bad_quarter": bad_quarter,
+        "params": request.GET,
+        "status_choices": ClaimStatus.choices,
+        "program_choices": Program.objects.filter(claimable=True).order_by("number"),
+        "institution_groups": institution_choices(
+            user.unit_id if user.is_clerk else None, empty=""
+        )[1:],
+        "page_range": page.paginator.get_elided_page_range(
+            page.number, on_each_side=2, on_ends=1
+        ),
+        "units": Unit.objects.order_by("sort_order") if user.sees_all_units else [],
+        "filtered": any(
+            request.GET.get(k)
+            for k in ("status", "program", "quarter", "q", "institution", "unit")
+        ),
+    }
+    return render(request, "claims/list.html", context)
+
+
+# --- The claim page -------------------------------------------------------------------
+FIELD_LABELS = {
+    name: str(Claim._meta.get_field(name.removesuffix("_id")).verbose_name)  # type: ignore[union-attr]
+    for name in services.INPUT_FIELDS
+}
+LEVEL_LABELS = rules.LEVEL_NAMES
+
+
+def _change_value(name: str, value: object) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if name == "level_id":
+        return LEVEL_LABELS.get(str(value), str(value))
+    if name == "employment":
+        return _label(Employment, str(value))
+    return str(value)
+
+
+def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
+    rows = []
+    for event in events:
+        changes = []
+        if event.action == "edit":
+            changes = [
+                {
+                    "field": FIELD_LABELS.get(name, name),
+                    "old": _change_value(name, pair[0]),
+                    "new": _change_value(name, pair[1]),
+                }
+                for name, pair in (event.changes or {}).items()
+            ]
+        rows.append(
+            {
+                "at": event.at,
+                "actor": event.actor,
+                "action": ACTION_LABELS.get(event.action, event.action),
+                "action_code": event.action,
+                "from_label": STATUS_LABELS.get(event.from_status, ""),
+                "to_label": STATUS_LABELS.get(event.to_status, event.to_status),
+                "to_status": event.to_status,
+                "reason": event.reason,
+                "changes": changes,
+            }
+        )
+    return rows
+
+
+def _render_detail(
+    request: AuthedRequest,
+    claim: Claim,
+    *,
+    status: int = 200,
+    review_form: ReviewForm | None = None,
+) -> HttpResponse:
+    user = request.user
+    actions = set(allowed_actions(claim.status, user.role))
+    context = {
+        "claim": claim,
+        "decision": decision_from_claim(claim),
+        "events": _event_rows(claim_events(user, claim.pk)),
+        "actions": actions,
+        "can_review": bool(actions & {"approve", "reject", "return"}),
+        "is_maker": claim.created_by_id == user.pk,
+        "review_form": review_form or ReviewForm(),
+        "withdraw_form": ReasonForm(),
+    }
+    return render(request, "claims/detail.html", context, status=status)
+
+
+@login_required
+@renders_domain_errors
+def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, claim_for(request.user, pk))
+
+
+def _refused(request: AuthedRequest, pk: int, exc: DomainError) -> HttpResponse:
+    """A transition the service refused: the claim page again, with the reason."""
+    if isinstance(exc, NotFound | PermissionDenied):
+        raise exc
+    messages.error(request, exc.message)
+    return _render_detail(request, claim_for(request.user, pk), status=exc.status_code)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def claim_submit_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    try:
+        services.claim_submit(claim_id=pk, actor=request.user)
+    except DomainError as exc:
+        return _refused(request, pk, exc)
+    messages.success(request, "申报已提交，等待地区人社局审核。")
+    return redirect("claim_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def claim_withdraw_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.claim_withdraw(claim_id=pk, actor=request.user, reason=reason)
+    except DomainError as exc:
+        return _refused(request, pk, exc)
+    messages.success(request, "申报已撤回。")
+    return redirect("claim_detail", pk=pk)
+
+
+REVIEW_ACTIONS: dict[str, Callable[..., Claim]] = {
+    "approve": services.claim_approve,
+    "reject": services.claim_reject,
+    "return": services.claim_return,
+}
+REVIEW_DONE = {
+    "approve": "已核准。",
+    "reject": "已驳回。",
+    "return": "已退回经办人修改。",
+}
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请选择审核操作；理由不超过500字。")
+        claim = claim_for(request.user, pk)
+        return _render_detail(request, claim, status=400, review_form=form)
+    action = form.cleaned_data["action"]
+    try:
+        REVIEW_ACTIONS[action](
+            claim_id=pk, actor=request.user, reason=form.cleaned_data["reason"]
+        )
+    except DomainError as exc:
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        messages.error(request, exc.message)
+        claim = claim_for(request.user, pk)
+        return _render_detail(request, claim, status=exc.status_code, review_form=form)
+    messages.success(request, f"申报#{pk}{REVIEW_DONE[action]}")
+    return redirect("claim_detail", pk=pk)
+
+
+# --- The claim form -------------------------------------------------------------------
+def _trainee_summary(trainee: Trainee | None) -> dict[str, Any] | None:
+    if trainee is None:
+        return None
+    history = subsidy_history(trainee, year=timezone.localdate().year)
+    return {"trainee": trainee, "history": history}
+
+
+def _judge(user: User, data: services.ClaimInput, claim: Claim | None) -> Any:
+    if claim is None:
+        return services.claim_check(data=data, actor=user)
+    # Editing: leave the claim itself out of the person's history (a returned claim
+    # still counts), as claim_update and claim_submit do.
+    return services.judge(data, claim_id=claim.pk)
+
+
+def _pending(form: ClaimForm) -> dict[str, Any]:
+    """Why there is no decision yet: what is missing, and what is malformed."""
+    missing, problems = [], []
+    for name, errors in form.errors.as_data().items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            if error.code == "required":
+                missing.append(label)
+            else:
+                problems.append({"field": label, "message": " ".join(error.messages)})
+    return {"missing": list(dict.fromkeys(missing)), "problems": problems}
+
+
+def _form_context(
+    request: AuthedRequest,
+    form: ClaimForm,
+    claim: Claim | None,
+    *,
+    decision: dict[str, Any] | None = None,
+    trainee: Trainee | None = None,
+) -> dict[str, Any]:
+    if claim is None:
+        action_url, check_url = reverse("claim_create"), reverse("claim_check")
+    else:
+        action_url = reverse("claim_edit", args=[claim.pk])
+        check_url = reverse("claim_check_edit", args=[claim.pk])
+    return {
+        "form": form,
+        "claim": claim,
+        "form_action": action_url,
+        "check_url": check_url,
+        "decision": decision,
+        "pending": None if decision or not form.is_bound else _pending(form),
+        "summary": _trainee_summary(trainee or form.resolved_trainee),
+    }
+
+
+def _claim_form_page(request: AuthedRequest, claim: Claim | None) -> HttpResponse:
+    user = request.user
+    unit_id = _clerk_unit(user)
+    if claim is not None and "edit" not in allowed_actions(claim.status, user.role):
+        messages.warning(
+            request, f"“{STATUS_LABELS[claim.status]}”状态的申报不能修改。"
+        )
+        return _render_detail(request, claim, status=409)
+    if request.method != "POST":
+        return _claim_form_get(request, claim)
+    form = ClaimForm(request.POST, user=user)
+    if not form.is_valid():
+        context = _form_context(request, form, claim)
+        return render(request, "claims/form.html", context, status=400)
+    data = form.to_input(unit_id=unit_id)
+    try:
+        if claim is None:
+            saved = services.claim_create(data=data, actor=user)
+        else:
+            saved = services.claim_update(claim_id=claim.pk, data=data, actor=user)
+    except DomainError as exc:
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        messages.error(request, exc.message)
+        context = _form_context(request, form, claim)
+        return render(request, "claims/form.html", context, status=exc.status_code)
+    if request.POST.get("action") != "submit":
+        messages.success(request, f"申报#{saved.pk}已保存为草稿。")
+        return redirect("claim_detail", pk=saved.pk)
+    try:
+        services.claim_submit(claim_id=saved.pk, actor=user)
+    except DomainError as exc:
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        # Refused: the draft is kept with its fresh decision; stay on its form.
+        saved = claim_for(user, saved.pk)
+        messages.error(
+            request,
+            f"{exc.message}。申报#{saved.pk}已保存为草稿，请按下列原因修改后再提交。",
+        )
+        context = _form_context(
+            request, form, saved, decision=decision_from_claim(saved)
+        )
+        return render(request, "claims/form.html", context, status=exc.status_code)
+    messages.success(request, f"申报#{saved.pk}已提交，等待地区人社局审核。")
+    return redirect("claim_detail", pk=saved.pk)
+
+
+def _claim_form_get(request: AuthedRequest, claim: Claim | None) -> HttpResponse:
+    user = request.user
+    if claim is None:
+        trainee = None
+        initial: dict[str, Any] = {
+            "employment": Employment.NONE,
+            "work_in_lieu_months": 0,
+        }
+        if request.GET.get("trainee"):
+            trainee = trainee_for(user, request.GET["trainee"])  # type: ignore[arg-type]
+            initial["trainee"] = trainee.pk
+        form = ClaimForm(initial=initial, user=user)
+        context = _form_context(request, form, None, trainee=trainee)
+        return render(request, "claims/form.html", context)
+    form = ClaimForm(initial=ClaimForm.initial_for(claim), user=user)
+    try:
+        decision = decision_from_rules(_judge(user, services.input_of(claim), claim))
+    except DomainError:
+        decision = decision_from_claim(claim)
+    context = _form_context(
+        request, form, claim, decision=decision, trainee=claim.trainee
+    )
+    return render(request, "claims/form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@renders_domain_errors
+def claim_create_view(request: AuthedRequest) -> HttpResponse:
+    return _claim_form_page(request, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@renders_domain_errors
+def claim_edit_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _claim_form_page(request, claim_for(request.user, pk))
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def claim_check_view(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
+    """The dry run behind the decision panel: nothing is stored."""
+    user = request.user
+    unit_id = _clerk_unit(user)
+    claim = claim_for(user, pk) if pk is not None else None
+    form = ClaimForm(request.POST, user=user)
+    context: dict[str, Any] = {"summary": None, "decision": None, "pending": None}
+    if not form.is_valid():
+        context.update(
+            pending=_pending(form), summary=_trainee_summary(form.resolved_trainee)
+        )
+        return render(request, "claims/_decision.html", context, status=400)
+    data = form.to_input(unit_id=unit_id)
+    context["summary"] = _trainee_summary(form.resolved_trainee)
+    try:
+        context["decision"] = decision_from_rules(_judge(user, data, claim))
+    except DomainError as exc:
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        context["error"] = exc
+        return render(request, "claims/_decision.html", context, status=exc.status_code)
+    return render(request, "claims/_decision.html", context)

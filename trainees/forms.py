@@ -1,0 +1,67 @@
+"""Forms of the registry pages: find a person by ID number, register a new one."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from trainees.id_numbers import InvalidIdNumber, parse_id_number
+from trainees.models import Group, Household
+
+PHONE = re.compile(r"[0-9][0-9 -]{4,18}[0-9]", re.ASCII)
+
+
+class IdNumberField(forms.CharField):
+    """An 18-character resident ID; the message says what is wrong, in Chinese."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("label", "身份证号码")
+        kwargs.setdefault("max_length", 30)
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.widget.attrs.update(
+            {
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "class": "form-control id-number",
+                "placeholder": "18位身份证号码，末位可为X",
+            }
+        )
+
+    def clean(self, value: object) -> str:
+        raw = super().clean(value)
+        if not raw:
+            return raw
+        try:
+            return parse_id_number(raw).number
+        except InvalidIdNumber as exc:
+            raise forms.ValidationError(exc.message, code="invalid_id_number") from None
+
+
+class IdNumberForm(forms.Form):
+    id_number = IdNumberField()
+
+
+class TraineeRegistrationForm(forms.Form):
+    id_number = IdNumberField()
+    name = forms.CharField(label="姓名", max_length=50)
+    household = forms.ChoiceField(
+        label="户籍类型", choices=Household.choices, widget=forms.RadioSelect
+    )
+    groups = forms.MultipleChoiceField(
+        label="人员类别",
+        choices=Group.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="可多选；决定可申报的项目（如项目9、10、以工代训）。",
+    )
+    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+
+    def clean_name(self) -> str:
+        return self.cleaned_data["name"].strip()
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not PHONE.fullmatch(phone):
+            raise forms.ValidationError("联系电话只能包含半角数字、空格和连字符")
+        return phone

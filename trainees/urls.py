@@ -1,0 +1,11 @@
+"""The registry pages, included by claims.urls under "trainees/"."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from trainees import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.trainee_lookup, name="trainee_lookup"),
+    path("register/", views.trainee_register_view, name="trainee_register"),
+    path("<int:pk>/", views.trainee_detail, name="trainee_detail"),
+]

@@ -1,0 +1,134 @@
+"""The registry pages: find or register a person by ID number, and a person's page.
+
+The registry is prefecture-wide; a person's history shows to any clerk as counts and the
+trade/levels already subsidised, with the ID number masked (first 6 and last 4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import User
+from accounts.views import AuthedRequest, renders_domain_errors
+from altay_skills.errors import DomainError, PermissionDenied
+from claims.selectors import claims_visible_to
+from claims.workflow import STATUS_LABELS
+from trainees.forms import IdNumberForm, TraineeRegistrationForm
+from trainees.models import Trainee
+from trainees.selectors import subsidy_history, trainee_by_id_number, trainee_for
+from trainees.services import trainee_register
+
+
+def _history_context(trainee: Trainee) -> dict[str, Any]:
+    history = subsidy_history(trainee, year=timezone.localdate().year)
+    used = [
+        {
+            "trade": u.trade,
+            "level": u.level,
+            "unit": u.unit,
+            "year": u.year,
+            "status": u.status,
+            "status_label": STATUS_LABELS.get(u.status, u.status),
+        }
+        for u in history.used
+    ]
+    return {
+        "trainee": trainee,
+        "history": history,
+        "used": used,
+        "by_year": sorted(history.by_year.items(), reverse=True),
+    }
+
+
+def _lookup_context(user: User, form: IdNumberForm) -> dict[str, Any]:
+    """What the lookup shows: a hint, the reason a number is invalid, the person, or a
+    registration form for a valid number nobody has registered yet."""
+    if not form.is_bound or not form.data.get("id_number", "").strip():
+        return {"state": "empty"}
+    if not form.is_valid():
+        return {"state": "invalid", "errors": form.errors["id_number"]}
+    number = form.cleaned_data["id_number"]
+    trainee = trainee_by_id_number(user, number)
+    if trainee is None:
+        registration = TraineeRegistrationForm(initial={"id_number": number})
+        return {"state": "new", "number": number, "registration": registration}
+    return {"state": "found", **_history_context(trainee)}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def trainee_lookup(request: AuthedRequest) -> HttpResponse:
+    """Find a person by ID number; htmx asks as the clerk types (POST keeps the number
+    out of URLs and access logs)."""
+    form = IdNumberForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {
+        "form": form,
+        "result": _lookup_context(request.user, form),
+    }
+    if request.htmx:
+        return render(request, "trainees/_lookup_result.html", context)
+    if context["result"]["state"] == "found":
+        # The person is known: the page shows the masked number only.
+        context["form"] = IdNumberForm()
+    return render(request, "trainees/lookup.html", context)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def trainee_register_view(request: AuthedRequest) -> HttpResponse:
+    registration = TraineeRegistrationForm(request.POST)
+    if not registration.is_valid():
+        number = registration.data.get("id_number", "")
+        result = {"state": "new", "number": number, "registration": registration}
+        context = {
+            "form": IdNumberForm(initial={"id_number": number}),
+            "result": result,
+        }
+        return render(request, "trainees/lookup.html", context, status=400)
+    data = registration.cleaned_data
+    try:
+        trainee, created = trainee_register(
+            id_number=data["id_number"],
+            name=data["name"],
+            household=data["household"],
+            groups=list(data["groups"]),
+            phone=data["phone"],
+            actor=request.user,
+        )
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        result = {
+            "state": "new",
+            "number": data["id_number"],
+            "registration": registration,
+        }
+        context = {"form": IdNumberForm(), "result": result}
+        return render(request, "trainees/lookup.html", context, status=exc.status_code)
+    if created:
+        messages.success(request, f"已登记培训人员：{trainee.name}。")
+    else:
+        messages.info(request, "该身份证号码已登记，以下为已有人员信息（未作修改）。")
+    return redirect("trainee_detail", pk=trainee.pk)
+
+
+@login_required
+@renders_domain_errors
+def trainee_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    trainee = trainee_for(request.user, pk)
+    own_claims = (
+        claims_visible_to(request.user)
+        .filter(trainee=trainee)
+        .order_by("-training_end", "-id")[:50]
+    )
+    context = {**_history_context(trainee), "own_claims": own_claims}
+    return render(request, "trainees/detail.html", context)
