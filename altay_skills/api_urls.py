@@ -7,7 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.apis import TokenObtainApi
 from altay_skills.api import RedocView, api_not_found
 from claims import apis as claims
+from claims import report_apis as reports
 from programs import apis as programs
+from reporting import apis as reporting
 from trainees import apis as trainees
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -62,6 +64,87 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "claims/<int:pk>/return/",
         claims.ClaimReturnApi.as_view(),
         name="api-claim-return",
+    ),
+    path(
+        "claims/approve-bulk/",
+        reports.ClaimApproveBulkApi.as_view(),
+        name="api-claims-approve-bulk",
+    ),
+    path(
+        "claims/<int:pk>/payments/",
+        reporting.ClaimPaymentsApi.as_view(),
+        name="api-claim-payments",
+    ),
+    # the county quarterly report and its spot checks
+    path("reports/", reports.ReportListCreateApi.as_view(), name="api-reports"),
+    path(
+        "reports/<int:pk>/", reports.ReportDetailApi.as_view(), name="api-report-detail"
+    ),
+    path(
+        "reports/<int:pk>/submit/",
+        reports.ReportSubmitApi.as_view(),
+        name="api-report-submit",
+    ),
+    path(
+        "reports/<int:pk>/discard/",
+        reports.ReportDiscardApi.as_view(),
+        name="api-report-discard",
+    ),
+    path(
+        "reports/<int:pk>/spot-checks/",
+        reports.ReportSpotChecksApi.as_view(),
+        name="api-report-spot-checks",
+    ),
+    path(
+        "reports/<int:pk>/close/",
+        reports.ReportCloseApi.as_view(),
+        name="api-report-close",
+    ),
+    path(
+        "spot-checks/<int:pk>/",
+        reports.SpotCheckRecordApi.as_view(),
+        name="api-spot-check",
+    ),
+    # the prefecture rollup, its workbook, and what finance pays
+    path("rollups/", reporting.RollupListCreateApi.as_view(), name="api-rollups"),
+    path(
+        "rollups/<int:pk>/",
+        reporting.RollupDetailApi.as_view(),
+        name="api-rollup-detail",
+    ),
+    path(
+        "rollups/<int:pk>/xlsx/",
+        reporting.RollupWorkbookApi.as_view(),
+        name="api-rollup-xlsx",
+    ),
+    path("payments/", reporting.PaymentListCreateApi.as_view(), name="api-payments"),
+    path("advances/", reporting.AdvanceListApi.as_view(), name="api-advances"),
+    path("recoveries/", reporting.RecoveryListApi.as_view(), name="api-recoveries"),
+    path(
+        "recoveries/<int:pk>/settle/",
+        reporting.RecoverySettleApi.as_view(),
+        name="api-recovery-settle",
+    ),
+    path(
+        "notifications/",
+        reporting.NotificationListApi.as_view(),
+        name="api-notifications",
+    ),
+    # the public side: no login, no personal data
+    path(
+        "public/disclosure/",
+        reporting.PublicDisclosureApi.as_view(),
+        name="api-public-disclosure",
+    ),
+    path(
+        "public/programs/",
+        reporting.PublicProgramListApi.as_view(),
+        name="api-public-programs",
+    ),
+    path(
+        "public/institutions/",
+        reporting.PublicInstitutionListApi.as_view(),
+        name="api-public-institutions",
     ),
     # OpenAPI: the schema, Swagger UI and ReDoc (assets served locally by the sidecar)
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -181,6 +181,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set: several models have a "status" or a "kind". The
+    # claim's and the institution's keep the names they were first published under.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "claims.models.ClaimStatus",
+        "KindEnum": "programs.models.InstitutionKind",
+        "ReportStatusEnum": "claims.models.ReportStatus",
+        "SpotCheckResultEnum": "claims.models.SpotCheckResult",
+        "RollupStatusEnum": "reporting.models.RollupStatus",
+        "PaymentStatusEnum": "reporting.models.PaymentStatus",
+        "PaymentKindEnum": "reporting.models.PaymentKind",
+        "PaymentStateEnum": "reporting.serializers.PAYMENT_STATES",
+    },
 }
 
 # Reverting a policy entry to an old version would rewrite the past: add a new entry.

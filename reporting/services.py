@@ -404,7 +404,9 @@ def payment_record(
         raise NotFound("未找到该申报") from None
     except IntegrityError as exc:
         # PostgreSQL names the constraint, SQLite the columns.
-        if any(k in str(exc) for k in ("payment_never_twice", "claim_id", "reissue_of")):
+        if any(
+            k in str(exc) for k in ("payment_never_twice", "claim_id", "reissue_of")
+        ):
             raise Conflict(
                 "already_paid", "该笔款项已拨付或已重新拨付，不能重复"
             ) from None

@@ -30,7 +30,29 @@ CONTRACT_PATHS = {
     "/api/claims/{id}/approve/": {"post"},
     "/api/claims/{id}/reject/": {"post"},
     "/api/claims/{id}/return/": {"post"},
+    # quarters, finance and the public
+    "/api/reports/": {"get", "post"},
+    "/api/reports/{id}/": {"get"},
+    "/api/reports/{id}/submit/": {"post"},
+    "/api/reports/{id}/discard/": {"post"},
+    "/api/reports/{id}/spot-checks/": {"get", "post"},
+    "/api/reports/{id}/close/": {"post"},
+    "/api/spot-checks/{id}/": {"post"},
+    "/api/claims/approve-bulk/": {"post"},
+    "/api/rollups/": {"get", "post"},
+    "/api/rollups/{id}/": {"get"},
+    "/api/rollups/{id}/xlsx/": {"get"},
+    "/api/payments/": {"get", "post"},
+    "/api/claims/{id}/payments/": {"get"},
+    "/api/advances/": {"get"},
+    "/api/recoveries/": {"get"},
+    "/api/recoveries/{id}/settle/": {"post"},
+    "/api/notifications/": {"get"},
+    "/api/public/disclosure/": {"get"},
+    "/api/public/programs/": {"get"},
+    "/api/public/institutions/": {"get"},
 }
+PUBLIC_PATHS = [path for path in CONTRACT_PATHS if path.startswith("/api/public/")]
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +120,38 @@ def test_submit_documents_the_409_with_the_decision(schema):
 
     ref = responses["409"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/NotEligible")
+
+
+def test_the_rollup_is_accepted_with_202_and_polled_for_its_status(schema):
+    post = schema["paths"]["/api/rollups/"]["post"]
+    detail = schema["components"]["schemas"]["RollupDetail"]["properties"]
+    status = schema["components"]["schemas"]["RollupStatusEnum"]
+
+    assert "202" in post["responses"]
+    assert {"id", "quarter", "status", "progress", "totals", "checksum"} <= set(detail)
+    assert status["enum"] == ["queued", "running", "ready", "failed"]
+
+
+def test_the_workbook_is_documented_as_a_spreadsheet(schema):
+    responses = schema["paths"]["/api/rollups/{id}/xlsx/"]["get"]["responses"]
+
+    assert set(responses["200"]["content"]) == {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    }
+    assert set(responses["409"]["content"]) == {"application/json"}
+
+
+def test_the_report_body_is_the_quarter(schema):
+    body = schema["components"]["schemas"]["ReportBuildRequest"]["properties"]
+
+    assert set(body) == {"quarter"}
+
+
+@pytest.mark.parametrize("path", PUBLIC_PATHS)
+def test_the_public_endpoints_need_no_credentials(schema, path):
+    operation = schema["paths"][path]["get"]
+
+    assert operation.get("security", [{}]) in ([{}], [])
 
 
 @pytest.mark.django_db
