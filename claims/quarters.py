@@ -28,3 +28,10 @@ def previous_quarter(quarter: str) -> str:
     if bounds is None:
         raise ValueError(quarter)
     return quarter_of(date.fromordinal(bounds[0].toordinal() - 1))
+
+
+def next_quarter(quarter: str) -> str:
+    bounds = quarter_bounds(quarter)
+    if bounds is None:
+        raise ValueError(quarter)
+    return quarter_of(date.fromordinal(bounds[1].toordinal() + 1))

@@ -130,3 +130,23 @@ def report_figures(report: QuarterlyReport) -> list[dict[str, object]]:
         .order_by("fund", "program_id")
     )
     return list(rows)
+
+
+REVIEW_ACTIONS = ("approve", "reject", "return")
+
+
+def actions_for(user: User, claim: Claim) -> list[str]:
+    """What this user may do next with this claim: the transition table, narrowed by
+    unit scope, maker-checker and where the claim stands in its quarterly report.
+    The services enforce the same conditions; this only decides what to offer."""
+    if not user.is_authenticated or (user.is_clerk and user.unit_id != claim.unit_id):
+        return []
+    actions = workflow.allowed_actions(claim.status, user.role)
+    in_submitted_report = (
+        claim.report_id is not None and claim.report.status == "submitted"
+    )
+    if claim.created_by_id == user.pk or not in_submitted_report:
+        actions = [a for a in actions if a not in REVIEW_ACTIONS]
+    if claim.report_id is not None and claim.report.status != "draft":
+        actions = [a for a in actions if a != "withdraw"]
+    return actions

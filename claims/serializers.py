@@ -15,8 +15,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from claims import rules, workflow
+from claims import rules
 from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
+from claims.selectors import actions_for
 from claims.services import ClaimInput, input_of
 from programs.models import Fund, Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
@@ -295,14 +296,9 @@ class ClaimSerializer(serializers.ModelSerializer):
         """What the requesting user may do next (edit, submit, withdraw, approve…)."""
         request = self.context.get("request")
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
+        if user is None:
             return []
-        if user.is_clerk and user.unit_id != claim.unit_id:
-            return []
-        actions = workflow.allowed_actions(claim.status, user.role)
-        if claim.created_by_id == user.pk:  # maker-checker
-            actions = [a for a in actions if a not in ("approve", "reject", "return")]
-        return actions
+        return actions_for(user, claim)
 
 
 class NotEligibleSerializer(serializers.Serializer):

@@ -234,10 +234,24 @@ def _move(claim_id: int, action: str, actor: User, reason: str) -> Claim:
         if action in ("approve", "reject", "return"):
             if claim.created_by_id == actor.pk:
                 raise PermissionDenied("不能审核本人录入的申报（经办与审核须分离）")
+            if claim.report_id is None or claim.report.status != ReportStatus.SUBMITTED:
+                raise Conflict(
+                    "not_in_report",
+                    "只能审核已随季度报表报送、尚未审结的申报（五(一)）",
+                )
+            if (
+                action == "approve"
+                and claim.spot_checks.filter(result="pending").exists()
+            ):
+                raise Conflict(
+                    "spot_check_pending", "该申报被抽查，请先登记材料核对结果"
+                )
             claim.reviewed_by = actor
             claim.reviewed_at = timezone.now()
         if action == "approve":
             claim.approved_amount = claim.amount
+        if action == "return":
+            claim.report = None  # leaves the report and goes back to the clerk
         if action == "withdraw" and claim.report_id is not None:
             if claim.report.status != ReportStatus.DRAFT:
                 raise Conflict("in_report", "申报已随季度报表报送地区审核，不能撤回")
@@ -562,8 +576,10 @@ def report_close(*, report_id: int, actor: User) -> QuarterlyReport:
         pending = report.claims.filter(status=workflow.SUBMITTED).count()
         if pending:
             raise Conflict("claims_undecided", f"报表中还有{pending}笔申报未审核")
+        # A sampled claim returned to its unit was decided here, even if it has since
+        # been resubmitted into a later report.
         sampled_open = report.spot_checks.filter(
-            claim__status=workflow.SUBMITTED
+            claim__report=report, claim__status=workflow.SUBMITTED
         ).count()
         if sampled_open:
             raise Conflict("spot_checks_undecided", "抽查的申报尚未全部审核")

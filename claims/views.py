@@ -25,7 +25,7 @@ from claims import rules, services
 from claims.filters import ClaimFilter, quarter_bounds
 from claims.forms import ClaimForm, ReasonForm, ReviewForm, institution_choices
 from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
-from claims.selectors import claim_events, claim_for, claims_visible_to
+from claims.selectors import actions_for, claim_events, claim_for, claims_visible_to
 from claims.workflow import ACTION_LABELS, STATUS_LABELS, allowed_actions
 from programs.models import Fund, Program, Unit
 from trainees.models import Trainee
@@ -319,7 +319,7 @@ def _render_detail(
     review_form: ReviewForm | None = None,
 ) -> HttpResponse:
     user = request.user
-    actions = set(allowed_actions(claim.status, user.role))
+    actions = set(actions_for(user, claim))
     context = {
         "claim": claim,
         "decision": decision_from_claim(claim),

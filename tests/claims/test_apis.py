@@ -14,7 +14,7 @@ from claims import services
 from claims.models import Claim, ClaimEvent
 from claims.services import ClaimInput
 from programs.models import Institution
-from tests.factories import InstitutionFactory, TraineeFactory
+from tests.factories import InstitutionFactory, TraineeFactory, send_to_prefecture
 from trainees.models import Trainee
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +101,14 @@ def draft(clerk: User, claim_input: Callable[..., ClaimInput]) -> Claim:
 @pytest.fixture
 def submitted(clerk: User, draft: Claim) -> Claim:
     return services.claim_submit(claim_id=draft.pk, actor=clerk)
+
+
+@pytest.fixture
+def reported(submitted: Claim) -> Claim:
+    """Submitted and sent in the unit's quarterly report: ready for review."""
+    send_to_prefecture(submitted)
+    submitted.refresh_from_db()
+    return submitted
 
 
 def nothing_stored() -> bool:
@@ -480,8 +488,8 @@ def test_a_reviewer_cannot_edit_a_claim(reviewer, draft, body):
     assert str(draft.amount_requested) == "1800.00"
 
 
-def test_approve_records_reviewer_and_amount(reviewer, submitted):
-    response = client_for(reviewer).post(url(submitted.pk, "approve"))
+def test_approve_records_reviewer_and_amount(reviewer, reported):
+    response = client_for(reviewer).post(url(reported.pk, "approve"))
 
     assert response.status_code == 200
     data = response.json()
@@ -493,73 +501,74 @@ def test_approve_records_reviewer_and_amount(reviewer, submitted):
     assert data["allowed_actions"] == []
 
 
-def test_the_maker_cannot_check_their_own_claim(clerk, submitted):
+def test_the_maker_cannot_check_their_own_claim(clerk, reported):
     # the clerk who entered it is later made a reviewer
     clerk.role = "prefecture_reviewer"
     clerk.unit = None
     clerk.save()
     client = client_for(clerk)
 
-    assert client.get(url(submitted.pk)).json()["allowed_actions"] == []
-    response = client.post(url(submitted.pk, "approve"))
+    assert client.get(url(reported.pk)).json()["allowed_actions"] == []
+    response = client.post(url(reported.pk, "approve"))
 
     assert response.status_code == 403
     assert "本人录入" in response.json()["message"]
-    submitted.refresh_from_db()
-    assert submitted.status == "submitted"
+    reported.refresh_from_db()
+    assert reported.status == "submitted"
 
 
 @pytest.mark.parametrize("action", ["reject", "return"])
 @pytest.mark.parametrize(
     "payload", [{}, {"reason": ""}, {"reason": "   "}, {"reason": None}]
 )
-def test_reject_and_return_require_a_reason(reviewer, submitted, action, payload):
+def test_reject_and_return_require_a_reason(reviewer, reported, action, payload):
     response = client_for(reviewer).post(
-        url(submitted.pk, action), payload, format="json"
+        url(reported.pk, action), payload, format="json"
     )
 
     assert response.status_code == 400
     assert response.json()["code"] == "reason_required"
-    submitted.refresh_from_db()
-    assert submitted.status == "submitted"
+    reported.refresh_from_db()
+    assert reported.status == "submitted"
 
 
-def test_reject_with_a_reason_records_it(reviewer, submitted):
+def test_reject_with_a_reason_records_it(reviewer, reported):
     response = client_for(reviewer).post(
-        url(submitted.pk, "reject"), {"reason": "材料不实"}, format="json"
+        url(reported.pk, "reject"), {"reason": "材料不实"}, format="json"
     )
 
     assert response.status_code == 200
     assert response.json()["status"] == "rejected"
-    event = ClaimEvent.objects.get(claim=submitted, action="reject")
+    event = ClaimEvent.objects.get(claim=reported, action="reject")
     assert (event.reason, event.actor) == ("材料不实", reviewer)
 
 
-def test_a_returned_claim_is_corrected_and_resubmitted(clerk, reviewer, submitted):
+def test_a_returned_claim_is_corrected_and_resubmitted(clerk, reviewer, reported):
     client_for(reviewer).post(
-        url(submitted.pk, "return"), {"reason": "证书编号有误"}, format="json"
+        url(reported.pk, "return"), {"reason": "证书编号有误"}, format="json"
     )
     clerk_client = client_for(clerk)
 
     edited = clerk_client.patch(
-        url(submitted.pk), {"certificate_number": "CERT-9999"}, format="json"
+        url(reported.pk), {"certificate_number": "CERT-9999"}, format="json"
     )
-    resubmitted = clerk_client.post(url(submitted.pk, "submit"))
+    rereported = clerk_client.post(url(reported.pk, "submit"))
 
     assert edited.status_code == 200
     assert edited.json()["status"] == "returned"
     assert edited.json()["certificate_number"] == "CERT-9999"
-    assert resubmitted.json()["status"] == "submitted"
-    events = clerk_client.get(url(submitted.pk, "events")).json()
+    assert rereported.json()["status"] == "submitted"
+    events = clerk_client.get(url(reported.pk, "events")).json()
     assert [e["action"] for e in events] == [
         "create",
         "submit",
+        "report",
         "return",
         "edit",
         "submit",
     ]
-    assert events[2]["reason"] == "证书编号有误"
-    assert events[3]["changes"] == {"certificate_number": ["CERT-0001", "CERT-9999"]}
+    assert events[3]["reason"] == "证书编号有误"
+    assert events[4]["changes"] == {"certificate_number": ["CERT-0001", "CERT-9999"]}
     assert set(events[0]) >= {
         "actor",
         "at",
@@ -803,8 +812,8 @@ def test_unknown_api_path_is_json_404(clerk):
 
 # --- A returned claim still counts: edits the database refuses are 409s, never 500s --
 @pytest.fixture
-def returned(reviewer: User, submitted: Claim) -> Claim:
-    return services.claim_return(claim_id=submitted.pk, actor=reviewer, reason="请核对")
+def returned(reviewer: User, reported: Claim) -> Claim:
+    return services.claim_return(claim_id=reported.pk, actor=reviewer, reason="请核对")
 
 
 def test_a_returned_claim_moved_to_another_year_moves_its_slot(clerk, returned):

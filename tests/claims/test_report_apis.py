@@ -94,6 +94,16 @@ def sampled_report(
 
 
 @pytest.fixture
+def checked_report(reviewer: User, sampled_report: QuarterlyReport) -> QuarterlyReport:
+    """Sampled, and every sampled claim's documents checked: ready for decisions."""
+    for check in sampled_report.spot_checks.all():
+        services.spot_check_record(
+            spot_check_id=check.pk, actor=reviewer, result="consistent"
+        )
+    return sampled_report
+
+
+@pytest.fixture
 def other_unit_report(
     other_clerk: User, claim_input: Callable[..., ClaimInput]
 ) -> QuarterlyReport:
@@ -618,7 +628,7 @@ def test_an_unknown_spot_check_is_a_404(reviewer):
 
 
 # --- Bulk approval and close ---------------------------------------------------------------
-def test_the_reviewer_approves_a_selection(reviewer, sampled_report, submitted_claims):
+def test_the_reviewer_approves_a_selection(reviewer, checked_report, submitted_claims):
     ids = [c.pk for c in submitted_claims[:3]]
 
     response = client_for(reviewer).post(BULK, {"claims": ids}, format="json")
@@ -632,7 +642,7 @@ def test_the_reviewer_approves_a_selection(reviewer, sampled_report, submitted_c
 
 
 def test_bulk_approval_is_all_or_nothing_and_names_the_claim(
-    reviewer, sampled_report, submitted_claims
+    reviewer, checked_report, submitted_claims
 ):
     services.claim_reject(
         claim_id=submitted_claims[1].pk, actor=reviewer, reason="材料不全"
@@ -648,7 +658,7 @@ def test_bulk_approval_is_all_or_nothing_and_names_the_claim(
 
 
 def test_bulk_approval_of_an_unknown_claim_is_a_404_naming_it(
-    reviewer, submitted_claims
+    reviewer, submitted_report, submitted_claims
 ):
     response = client_for(reviewer).post(
         BULK, {"claims": [submitted_claims[0].pk, 999999]}, format="json"
@@ -723,11 +733,11 @@ def decide_all(reviewer: User, claims: list[Claim]) -> None:
 
 
 def test_the_reviewer_closes_a_decided_report(
-    reviewer, sampled_report, submitted_claims
+    reviewer, checked_report, submitted_claims
 ):
     decide_all(reviewer, submitted_claims)
 
-    response = client_for(reviewer).post(url(sampled_report.pk, "close"))
+    response = client_for(reviewer).post(url(checked_report.pk, "close"))
 
     assert response.status_code == 200
     data = response.json()
@@ -745,15 +755,15 @@ def test_the_reviewer_closes_a_decided_report(
         ("administrator", 404),
     ],
 )
-def test_only_reviewers_close(request, role, code, sampled_report, submitted_claims):
+def test_only_reviewers_close(request, role, code, checked_report, submitted_claims):
     decide_all(request.getfixturevalue("reviewer"), submitted_claims)
     user = request.getfixturevalue(role)
 
-    response = client_for(user).post(url(sampled_report.pk, "close"))
+    response = client_for(user).post(url(checked_report.pk, "close"))
 
     assert response.status_code == code
-    sampled_report.refresh_from_db()
-    assert sampled_report.status == "submitted"
+    checked_report.refresh_from_db()
+    assert checked_report.status == "submitted"
 
 
 # --- The whole report through the API -----------------------------------------------------

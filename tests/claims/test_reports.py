@@ -208,3 +208,27 @@ def test_a_claim_in_a_submitted_report_cannot_be_withdrawn(
 ):
     with pytest.raises(Conflict, match="不能撤回"):
         services.claim_withdraw(claim_id=three_submitted[0].pk, actor=clerk)
+
+
+def test_a_sampled_claim_returned_and_resubmitted_does_not_hold_its_old_report(
+    clerk, reviewer, submitted_report, three_submitted
+):
+    # given every claim sampled, one returned to the unit, the others approved
+    services.report_draw_spot_checks(
+        report_id=submitted_report.pk, actor=reviewer, share=Decimal("1")
+    )
+    for check in submitted_report.spot_checks.all():
+        services.spot_check_record(
+            spot_check_id=check.pk, actor=reviewer, result="consistent"
+        )
+    first, *rest = three_submitted
+    services.claim_return(claim_id=first.pk, actor=reviewer, reason="请补材料")
+    for claim in rest:
+        services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    # when the clerk resubmits the returned claim
+    services.claim_submit(claim_id=first.pk, actor=clerk)
+    # then the old report can still be closed
+    assert (
+        services.report_close(report_id=submitted_report.pk, actor=reviewer).status
+        == "closed"
+    )

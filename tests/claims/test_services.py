@@ -9,7 +9,7 @@ from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenie
 from claims import services
 from claims.models import Claim, ClaimEvent
 from programs.models import PolicyEntry
-from tests.factories import InstitutionFactory, TraineeFactory
+from tests.factories import InstitutionFactory, TraineeFactory, send_to_prefecture
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +19,13 @@ TRADES = ["6-31-01-03", "4-07-05-01", "4-10-01-05", "4-01-06-01"]
 def submitted(clerk, claim_input, **overrides):
     claim = services.claim_create(data=claim_input(**overrides), actor=clerk)
     return services.claim_submit(claim_id=claim.pk, actor=clerk)
+
+
+def reported(clerk, claim_input, **overrides):
+    """Submitted and sent to the prefecture in the unit's quarterly report."""
+    claim = submitted(clerk, claim_input, **overrides)
+    send_to_prefecture(claim)
+    return claim
 
 
 def test_create_saves_a_draft_with_its_decision_and_an_event(clerk, claim_input):
@@ -108,13 +115,13 @@ def test_withdrawing_frees_the_slot_and_the_trade_level(clerk, claim_input):
 
 
 def test_a_rejected_claim_frees_the_trade_level(clerk, reviewer, claim_input):
-    first = submitted(clerk, claim_input)
+    first = reported(clerk, claim_input)
     services.claim_reject(claim_id=first.pk, actor=reviewer, reason="材料不实")
     assert submitted(clerk, claim_input).status == "submitted"
 
 
 def test_approve_records_the_reviewer_and_the_amount(clerk, reviewer, claim_input):
-    claim = submitted(clerk, claim_input)
+    claim = reported(clerk, claim_input)
     claim = services.claim_approve(claim_id=claim.pk, actor=reviewer)
     assert (claim.status, claim.approved_amount, claim.reviewed_by) == (
         "approved",
@@ -124,12 +131,13 @@ def test_approve_records_the_reviewer_and_the_amount(clerk, reviewer, claim_inpu
     assert list(claim.events.values_list("action", flat=True)) == [
         "create",
         "submit",
+        "report",
         "approve",
     ]
 
 
 def test_the_person_who_entered_a_claim_cannot_approve_it(clerk, claim_input):
-    claim = submitted(clerk, claim_input)
+    claim = reported(clerk, claim_input)
     # the maker later given the reviewer role still may not check their own claim
     clerk.role = "prefecture_reviewer"
     clerk.save()
@@ -141,13 +149,13 @@ def test_the_person_who_entered_a_claim_cannot_approve_it(clerk, claim_input):
 
 @pytest.mark.parametrize("action", ["claim_reject", "claim_return"])
 def test_reject_and_return_need_a_reason(clerk, reviewer, claim_input, action):
-    claim = submitted(clerk, claim_input)
+    claim = reported(clerk, claim_input)
     with pytest.raises(DomainError, match="理由"):
         getattr(services, action)(claim_id=claim.pk, actor=reviewer, reason="  ")
 
 
 def test_a_returned_claim_is_corrected_and_resubmitted(clerk, reviewer, claim_input):
-    claim = submitted(clerk, claim_input)
+    claim = reported(clerk, claim_input)
     services.claim_return(claim_id=claim.pk, actor=reviewer, reason="证书编号有误")
     services.claim_update(
         claim_id=claim.pk, actor=clerk, data=claim_input(certificate_number="CERT-9999")
@@ -179,7 +187,7 @@ def test_reviewers_cannot_create_claims(reviewer, claim_input):
 
 
 def test_an_approved_claim_cannot_be_withdrawn(clerk, reviewer, claim_input):
-    claim = submitted(clerk, claim_input)
+    claim = reported(clerk, claim_input)
     services.claim_approve(claim_id=claim.pk, actor=reviewer)
     with pytest.raises(Conflict, match="已核准"):
         services.claim_withdraw(claim_id=claim.pk, actor=clerk)

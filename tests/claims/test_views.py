@@ -11,7 +11,12 @@ import pytest
 
 from claims import services
 from claims.models import Claim, ClaimEvent
-from tests.factories import InstitutionFactory, TraineeFactory, make_id_number
+from tests.factories import (
+    InstitutionFactory,
+    TraineeFactory,
+    make_id_number,
+    send_to_prefecture,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +69,13 @@ def submitted(clerk, claim_input, **overrides):
     return services.claim_submit(claim_id=claim.pk, actor=clerk)
 
 
+def reported(clerk, claim_input, **overrides):
+    """Submitted and sent in the unit's quarterly report: ready for review."""
+    claim = submitted(clerk, claim_input, **overrides)
+    send_to_prefecture(claim)
+    return claim
+
+
 def html_of(response):
     return response.content.decode()
 
@@ -75,7 +87,7 @@ def test_the_clerks_home_counts_by_status_and_lists_what_needs_action(
     # given a submitted claim, a refused draft and a returned claim
     submitted(clerk, claim_input)
     draft(clerk, claim_input, employment="none", trade_id="4-07-05-01")
-    back = submitted(clerk, claim_input, trade_id="6-31-01-03")
+    back = reported(clerk, claim_input, trade_id="6-31-01-03")
     services.claim_return(
         claim_id=back.pk, actor=reviewer, reason="证书编号与花名册不符"
     )
@@ -116,7 +128,7 @@ def test_the_reviewers_home_counts_waiting_claims_by_unit(
 def test_finance_and_auditor_see_a_summary(
     request, client, clerk, reviewer, role, claim_input
 ):
-    claim = submitted(clerk, claim_input)
+    claim = reported(clerk, claim_input)
     services.claim_approve(claim_id=claim.pk, actor=reviewer)
     client.force_login(request.getfixturevalue(role))
     html = html_of(client.get(reverse("home")))
@@ -379,7 +391,7 @@ def test_another_units_claims_are_not_listed(client, clerk, other_clerk, claim_i
 
 # --- Review ----------------------------------------------------------------------------------
 def test_a_reviewer_approves(client, clerk, reviewer, claim_input):
-    claim = submitted(clerk, claim_input)
+    claim = reported(clerk, claim_input)
     client.force_login(reviewer)
     page = html_of(client.get(reverse("claim_detail", args=[claim.pk])))
     assert 'data-testid="review-panel"' in page
@@ -409,7 +421,7 @@ def test_reject_and_return_need_a_reason(client, clerk, reviewer, claim_input):
 
 
 def test_a_reviewer_rejects_with_a_reason(client, clerk, reviewer, claim_input):
-    claim = submitted(clerk, claim_input)
+    claim = reported(clerk, claim_input)
     client.force_login(reviewer)
     client.post(
         reverse("claim_review", args=[claim.pk]),
@@ -425,7 +437,7 @@ def test_a_reviewer_rejects_with_a_reason(client, clerk, reviewer, claim_input):
 def test_a_returned_claim_goes_back_to_the_clerk_to_correct(
     client, clerk, reviewer, claim_input, form_data
 ):
-    claim = submitted(clerk, claim_input)
+    claim = reported(clerk, claim_input)
     client.force_login(reviewer)
     client.post(
         reverse("claim_review", args=[claim.pk]),

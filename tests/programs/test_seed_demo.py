@@ -13,6 +13,11 @@ from trainees.models import Trainee
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def media(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+
+
 def snapshot():
     return (
         User.objects.count(),
@@ -65,3 +70,17 @@ def test_no_demo_claim_was_reviewed_by_its_maker():
         .filter(reviewed_by_id=F("created_by_id"))
         .exists()
     )
+
+
+def test_the_demo_runs_quarters_through_review_to_finance():
+    from claims.models import QuarterlyReport
+    from reporting.models import Payment, Rollup
+
+    call_command("seed_demo", verbosity=0)
+    assert QuarterlyReport.objects.filter(status="closed").exists()
+    assert QuarterlyReport.objects.filter(status="submitted").exists()  # work waiting
+    assert Rollup.objects.filter(status="ready").exists()
+    assert Payment.objects.filter(status="failed").exists()
+    assert not Claim.objects.filter(
+        status__in=["approved", "rejected"], report=None, report_items=None
+    ).exists()

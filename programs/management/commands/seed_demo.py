@@ -37,7 +37,8 @@ from django.db import transaction
 from accounts.models import Role, User
 from altay_skills.errors import DomainError
 from claims import services
-from claims.models import Claim, ClaimStatus
+from claims.models import Claim, ClaimStatus, QuarterlyReport
+from claims.quarters import next_quarter, quarter_bounds, quarter_of
 from programs.credit_codes import credit_code_check_char
 from programs.models import Institution, PolicyEntry, PolicyKind, Unit
 from trainees.id_numbers import check_char
@@ -189,28 +190,54 @@ class Command(BaseCommand):
         institutions: dict[str, Institution],
         trainees: dict[str, Trainee],
     ) -> None:
+        """Create the claims in the file's order, then play their steps quarter by
+        quarter: a reviewer decides only what arrived in a submitted quarterly report
+        (五(一)), so every round sends the waiting claims in their unit's report,
+        draws the spot checks, records them and decides; what is fully decided is
+        closed, and every fully closed quarter is rolled up for finance."""
         ids = [t.pk for t in trainees.values()]
         if Claim.objects.filter(trainee_id__in=ids).exists():
             self.stdout.write(
                 "claims: the demo trainees already have claims; none added"
             )
             return
+        pending: list[tuple[dict[str, Any], Claim, list[dict[str, Any]]]] = []
         for spec in specs:
-            try:
-                self._claim(spec, users, institutions, trainees)
-            except DomainError as exc:
-                detail = f" {exc.detail}" if exc.detail else ""
-                raise CommandError(
-                    f"claim {spec['key']}: {exc.code}: {exc.message}{detail}"
-                ) from exc
+            claim = self._guard(
+                spec, lambda s=spec: self._create(s, users, institutions, trainees)
+            )
+            pending.append(self._clerk_steps((spec, claim, list(spec["steps"])), users))
+        while True:
+            pending = [self._clerk_steps(item, users) for item in pending]
+            waiting = [
+                item for item in pending if item[2] and item[1].status == "submitted"
+            ]
+            if not waiting:
+                break
+            self._send_reports(waiting, users)
+            pending = [
+                self._review_step(item, users) if item in waiting else item
+                for item in pending
+            ]
+        self._close_reports(users)
+        self._roll_up(users)
 
-    def _claim(
+    def _guard(self, spec: dict[str, Any], action: Any) -> Any:
+        try:
+            return action()
+        except DomainError as exc:
+            detail = f" {exc.detail}" if exc.detail else ""
+            raise CommandError(
+                f"claim {spec['key']}: {exc.code}: {exc.message}{detail}"
+            ) from exc
+
+    def _create(
         self,
         spec: dict[str, Any],
         users: dict[str, User],
         institutions: dict[str, Institution],
         trainees: dict[str, Trainee],
-    ) -> None:
+    ) -> Claim:
         clerk = users[spec["clerk"]]
         if clerk.role != Role.COUNTY_CLERK or clerk.unit_id is None:
             raise CommandError(f"claim {spec['key']}: {clerk.username} is not a clerk")
@@ -240,41 +267,152 @@ class Command(BaseCommand):
                 f"claim {spec['key']}: expected violations {expected}, got {codes}: "
                 f"{[v['message'] for v in claim.violations]}"
             )
-        for step in spec["steps"]:
-            claim = self._step(claim, step, spec, clerk, users)
         self.created["claims"] += 1
+        return claim
 
-    def _step(
+    def _clerk_steps(
         self,
-        claim: Claim,
-        step: dict[str, Any],
-        spec: dict[str, Any],
-        clerk: User,
+        item: tuple[dict[str, Any], Claim, list[dict[str, Any]]],
         users: dict[str, User],
-    ) -> Claim:
-        action, reason = step["do"], step.get("reason", "")
-        if action in CLERK_ACTIONS:
-            actor = clerk
-        elif action in REVIEWER_ACTIONS:
-            actor = users[step["by"]]
-            if actor.pk == claim.created_by_id:
-                raise CommandError(f"claim {spec['key']}: maker and checker are one")
-        else:
-            raise CommandError(f"claim {spec['key']}: unknown step {action!r}")
+    ) -> tuple[dict[str, Any], Claim, list[dict[str, Any]]]:
+        """Play the clerk's steps until a reviewer's step (or the end) is next."""
+        spec, claim, steps = item
+        clerk = users[spec["clerk"]]
+        while steps and steps[0]["do"] in CLERK_ACTIONS:
+            step = steps.pop(0)
+            claim = self._guard(
+                spec, lambda st=step, c=claim: self._clerk_step(c, st, clerk)
+            )
+        if steps and steps[0]["do"] not in REVIEWER_ACTIONS:
+            raise CommandError(f"claim {spec['key']}: unknown step {steps[0]['do']!r}")
+        return spec, claim, steps
+
+    def _clerk_step(self, claim: Claim, step: dict[str, Any], clerk: User) -> Claim:
+        action = step["do"]
         if action == "update":
             data = replace(services.input_of(claim), **step["set"])
-            return services.claim_update(claim_id=claim.pk, data=data, actor=actor)
+            return services.claim_update(claim_id=claim.pk, data=data, actor=clerk)
         if action == "submit":
-            return services.claim_submit(claim_id=claim.pk, actor=actor)
-        if action == "withdraw":
-            return services.claim_withdraw(
-                claim_id=claim.pk, actor=actor, reason=reason
+            return services.claim_submit(claim_id=claim.pk, actor=clerk)
+        return services.claim_withdraw(
+            claim_id=claim.pk, actor=clerk, reason=step.get("reason", "")
+        )
+
+    def _send_reports(
+        self,
+        waiting: list[tuple[dict[str, Any], Claim, list[dict[str, Any]]]],
+        users: dict[str, User],
+    ) -> None:
+        """Each unit reports its waiting claims, one report per quarter of training
+        end (or the next free quarter when that one is already reported)."""
+        by_unit: dict[str, set[str]] = {}
+        for _, claim, _ in waiting:
+            by_unit.setdefault(claim.unit_id, set()).add(quarter_of(claim.training_end))
+        reviewer = users["reviewer"]
+        for unit_id, quarters in sorted(by_unit.items()):
+            clerk = (
+                User.objects.filter(role=Role.COUNTY_CLERK, unit_id=unit_id)
+                .order_by("username")
+                .first()
             )
-        if action == "approve":
-            return services.claim_approve(claim_id=claim.pk, actor=actor, reason=reason)
-        if action == "reject":
-            return services.claim_reject(claim_id=claim.pk, actor=actor, reason=reason)
-        return services.claim_return(claim_id=claim.pk, actor=actor, reason=reason)
+            for quarter in sorted(quarters):
+                while (
+                    QuarterlyReport.objects.filter(unit_id=unit_id, quarter=quarter)
+                    .exclude(status="discarded")
+                    .exists()
+                ):
+                    quarter = next_quarter(quarter)
+                report = services.report_build(
+                    unit_id=unit_id, quarter=quarter, actor=clerk
+                )
+                if not report.claims.exists():
+                    services.report_discard(report_id=report.pk, actor=clerk)
+                    continue
+                services.report_submit(report_id=report.pk, actor=clerk)
+                self.created["reports"] += 1
+                for check in services.report_draw_spot_checks(
+                    report_id=report.pk, actor=reviewer, share=Decimal("0.25")
+                ):
+                    services.spot_check_record(
+                        spot_check_id=check.pk,
+                        actor=reviewer,
+                        result="consistent",
+                        note="已核对花名册、签到表和证书复印件",
+                    )
+
+    def _review_step(
+        self,
+        item: tuple[dict[str, Any], Claim, list[dict[str, Any]]],
+        users: dict[str, User],
+    ) -> tuple[dict[str, Any], Claim, list[dict[str, Any]]]:
+        spec, claim, steps = item
+        step = steps.pop(0)
+        actor = users[step["by"]]
+        if actor.pk == claim.created_by_id:
+            raise CommandError(f"claim {spec['key']}: maker and checker are one")
+        action, reason = step["do"], step.get("reason", "")
+        move = {
+            "approve": services.claim_approve,
+            "reject": services.claim_reject,
+            "return": services.claim_return,
+        }[action]
+        claim = self._guard(
+            spec, lambda: move(claim_id=claim.pk, actor=actor, reason=reason)
+        )
+        return spec, claim, steps
+
+    def _close_reports(self, users: dict[str, User]) -> None:
+        reviewer = users["reviewer"]
+        for report in QuarterlyReport.objects.filter(status="submitted").order_by("pk"):
+            if not report.claims.filter(status="submitted").exists():
+                services.report_close(report_id=report.pk, actor=reviewer)
+                self.created["reports closed"] += 1
+
+    def _roll_up(self, users: dict[str, User]) -> None:
+        """Send every quarter whose reports are all closed to finance, build it now,
+        and record some payments on the first one so finance has a story to follow."""
+        from reporting import services as reporting
+
+        quarters = sorted(
+            set(
+                QuarterlyReport.objects.filter(status="closed").values_list(
+                    "quarter", flat=True
+                )
+            )
+        )
+        open_quarters = set(
+            QuarterlyReport.objects.filter(status="submitted").values_list(
+                "quarter", flat=True
+            )
+        )
+        finance = (
+            User.objects.filter(role=Role.FINANCE_OFFICER).order_by("username").first()
+        )
+        for index, quarter in enumerate(q for q in quarters if q not in open_quarters):
+            rollup = reporting.rollup_request(quarter=quarter, actor=users["reviewer"])
+            rollup = reporting.rollup_build(rollup_id=rollup.pk)
+            self.created["rollups"] += 1
+            if index == 0 and finance is not None:
+                self._payments(reporting, rollup, finance)
+
+    def _payments(self, reporting: Any, rollup: Any, finance: User) -> None:
+        paid_on = quarter_end(rollup.quarter) + timedelta(days=40)
+        claims = list(reporting.rollup_claims(rollup.quarter).order_by("pk"))
+        for n, claim in enumerate(claims):
+            if n == len(claims) - 1:
+                break  # one left unpaid
+            status = "failed" if n == 0 else "paid"
+            reporting.payment_record(
+                claim_id=claim.pk,
+                kind="balance",
+                amount=claim.approved_amount,
+                paid_on=paid_on,
+                status=status,
+                actor=finance,
+                reference=f"GK{rollup.quarter}-{claim.pk:04d}",
+                failure_reason="收款账户户名不符" if status == "failed" else "",
+            )
+            self.created["payments"] += 1
 
     # --- Summary --------------------------------------------------------------------------
     def _summary(self, data: dict[str, Any], trainees: dict[str, Trainee]) -> None:
@@ -339,3 +477,9 @@ def _id_number(
         number = first17 + check_char(first17)
         if number not in seen:
             return number
+
+
+def quarter_end(quarter: str) -> date:
+    bounds = quarter_bounds(quarter)
+    assert bounds is not None
+    return bounds[1]
