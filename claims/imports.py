@@ -64,7 +64,7 @@ from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from claims import rules, workflow
 from claims.models import Claim, Employment
-from claims.services import ClaimInput, claim_create, claim_submit
+from claims.services import ClaimInput, claims_create_batch
 from programs.models import Institution, Level, Program, Trade, Unit
 from programs.selectors import institution_facts, policy_terms, program_facts
 from trainees.id_numbers import (
@@ -1181,6 +1181,7 @@ def _amount(p: _ParsedRow, value: Any) -> Decimal | None:
 class _Judged:
     result: RowResult
     data: ClaimInput | None = None  # None for a person still to register
+    decision: rules.Decision | None = None
 
 
 def _judge_rows(
@@ -1318,7 +1319,7 @@ def _judge_rows(
             level=p.level.name if p.level else "",
             registers=registers,
         )
-        judged.append(_Judged(result, data))
+        judged.append(_Judged(result, data, decision))
     return judged
 
 
@@ -1607,10 +1608,17 @@ def _save_rows(
             for j in judged:
                 if not j.result.ok or j.data is None:
                     raise ImportSaveFailed(j.result.row, j.result.problems)
-            claims = []
+            items = []
             for j in judged:
                 assert j.data is not None
-                claims.append(_save_one(j.result.row, j.data, actor, submit=submit))
+                assert j.decision is not None
+                items.append((j.data, j.decision))
+            try:
+                claims = claims_create_batch(items=items, actor=actor, submit=submit)
+            except DomainError as exc:
+                raise ImportSaveFailed(
+                    None, [{"code": exc.code, "message": exc.message, "clause": ""}]
+                ) from None
     except DatabaseError:
         logger.warning("import: save rolled back by the database", exc_info=True)
         raise ImportSaveFailed(
@@ -1675,24 +1683,6 @@ def _lock_people(id_numbers: Iterable[Any]) -> None:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-
-
-def _save_one(row: int, data: ClaimInput, actor: User, *, submit: bool) -> Claim:
-    try:
-        claim = claim_create(data=data, actor=actor)
-        if not claim.eligible:
-            raise ImportSaveFailed(row, list(claim.violations))
-        if submit:
-            claim = claim_submit(claim_id=claim.pk, actor=actor)
-    except ImportSaveFailed:
-        raise
-    except DomainError as exc:
-        detail = exc.detail if isinstance(exc.detail, dict) else {}
-        problems = list(detail.get("violations") or []) or [
-            {"code": exc.code, "message": exc.message, "clause": ""}
-        ]
-        raise ImportSaveFailed(row, problems) from None
-    return claim
 
 
 # --- 4. The result copy ------------------------------------------------------------------------

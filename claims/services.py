@@ -610,3 +610,92 @@ def _lock_report(report_id: int, actor: User) -> QuarterlyReport:
         return qs.get(pk=report_id)
     except (QuarterlyReport.DoesNotExist, ValueError, TypeError):
         raise NotFound("未找到该报表") from None
+
+
+# --- Many claims at once (spreadsheet import) ------------------------------------------------
+def claims_create_batch(
+    *, items: list[tuple[ClaimInput, rules.Decision]], actor: User, submit: bool
+) -> list[Claim]:
+    """Write many judged claims in bulk, as drafts or submitted, with their events.
+
+    The caller holds the row locks of every trainee involved (taken in id order) and
+    judged each claim under them, with the batch's earlier claims counted as history —
+    as ``claims.imports`` does. The yearly slots are allocated here and the database
+    constraints stay the backstop, so a slip is a refusal, never a fourth claim.
+    """
+    if not actor.is_clerk:
+        raise PermissionDenied("只有县(市)经办人可以录入申报")
+    for data, decision in items:
+        _require_unit_access(actor, data.unit_id)
+        _require_ordered_dates(data)
+        if submit and not decision.eligible:
+            raise Conflict(
+                "not_eligible",
+                "申报不符合补贴条件，未能提交",
+                detail=decision.as_dict(),
+            )
+    now = timezone.now()
+    taken: dict[tuple[int, int], set[int]] = {}
+    for trainee_id, year, slot in Claim.objects.filter(
+        trainee_id__in={d.trainee_id for d, _ in items},
+        status__in=rules.COUNTING_STATUSES,
+        limit_slot__isnull=False,
+    ).values_list("trainee_id", "limit_year", "limit_slot"):
+        taken.setdefault((trainee_id, year), set()).add(slot)
+    claims = []
+    for data, decision in items:
+        claim = Claim(**asdict(data), created_by=actor)
+        _apply_decision(claim, decision)
+        if submit:
+            claim.status = workflow.SUBMITTED
+            claim.submitted_at = now
+            if rules.counts_toward_limits(claim.program_id):
+                used = taken.setdefault(
+                    (claim.trainee_id, claim.training_end.year), set()
+                )
+                free = [s for s in range(1, LIMIT_SLOTS + 1) if s not in used]
+                if not free:
+                    raise Conflict("annual_limit", "每人每年享受培训补贴不超过3次")
+                claim.limit_year, claim.limit_slot = claim.training_end.year, free[0]
+                used.add(free[0])
+        claims.append(claim)
+    try:
+        with transaction.atomic():
+            Claim.objects.bulk_create(claims, batch_size=500)
+            link = Claim.policy_entries.through
+            link.objects.bulk_create(
+                [
+                    link(claim_id=claim.pk, policyentry_id=entry_id)
+                    for claim, (_, decision) in zip(claims, items, strict=True)
+                    for entry_id in decision.policy_entry_ids
+                ],
+                batch_size=1000,
+            )
+            events = []
+            for claim, (data, _) in zip(claims, items, strict=True):
+                events.append(
+                    ClaimEvent(
+                        claim=claim,
+                        actor=actor,
+                        action="create",
+                        from_status="",
+                        to_status=workflow.DRAFT,
+                        changes=_as_changes({}, data),
+                        reason="批量导入",
+                    )
+                )
+                if submit:
+                    events.append(
+                        ClaimEvent(
+                            claim=claim,
+                            actor=actor,
+                            action="submit",
+                            from_status=workflow.DRAFT,
+                            to_status=workflow.SUBMITTED,
+                            reason="批量导入",
+                        )
+                    )
+            ClaimEvent.objects.bulk_create(events, batch_size=1000)
+    except IntegrityError as exc:
+        raise _limit_conflict(exc) from None
+    return claims

@@ -259,3 +259,37 @@ def test_a_draft_ending_before_it_starts_is_refused_not_stored(clerk, claim_inpu
         )
     assert caught.value.code == "invalid_dates"
     assert not Claim.objects.exists()
+
+
+def test_a_batch_is_written_with_slots_policy_links_and_events(clerk, claim_input):
+    # given two judged claims of one person
+    bodies = [claim_input(trade_id=t) for t in TRADES[:2]]
+    items = [(b, services.judge(b)) for b in bodies]
+    # when they are written as submitted
+    claims = services.claims_create_batch(items=items, actor=clerk, submit=True)
+    # then each holds its own slot, its policy entries and create+submit events
+    assert sorted(c.limit_slot for c in claims) == [1, 2]
+    assert all(c.policy_entries.exists() for c in claims)
+    assert ClaimEvent.objects.filter(action="submit").count() == 2
+
+
+def test_a_batch_never_passes_the_yearly_limit(clerk, claim_input):
+    for trade in TRADES[:3]:
+        submitted(clerk, claim_input, trade_id=trade)
+    body = claim_input(trade_id=TRADES[3])
+    stale = services.judge(
+        claim_input(trade_id=TRADES[3], trainee_id=TraineeFactory().pk)
+    )
+    with pytest.raises(Conflict) as caught:
+        services.claims_create_batch(items=[(body, stale)], actor=clerk, submit=True)
+    assert caught.value.code == "annual_limit"
+    assert Claim.objects.filter(status="submitted").count() == 3
+
+
+def test_a_batch_refuses_a_submission_the_rules_refuse(clerk, claim_input):
+    body = claim_input(employment="none")
+    with pytest.raises(Conflict):
+        services.claims_create_batch(
+            items=[(body, services.judge(body))], actor=clerk, submit=True
+        )
+    assert not Claim.objects.exists()
