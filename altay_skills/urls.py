@@ -10,5 +10,8 @@ urlpatterns = [
     path("api/", include("altay_skills.api_urls")),
     path("accounts/", include("accounts.urls")),
     path("claims/import/", include("claims.import_urls")),
+    path("reports/", include("claims.report_urls")),
+    path("dashboards/", include("reporting.dashboard_urls")),
+    path("", include("reporting.urls")),
     path("", include("claims.urls")),
 ]

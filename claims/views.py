@@ -28,6 +28,7 @@ from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
 from claims.selectors import actions_for, claim_events, claim_for, claims_visible_to
 from claims.workflow import ACTION_LABELS, STATUS_LABELS, allowed_actions
 from programs.models import Fund, Program, Unit
+from reporting.selectors import notifications_for
 from trainees.models import Trainee
 from trainees.selectors import subsidy_history, trainee_for
 
@@ -100,6 +101,7 @@ def home(request: AuthedRequest) -> HttpResponse:
         context = _reviewer_home(user)
     else:
         context = _summary_home(user)
+    context["notifications"] = notifications_for(user)
     return render(request, "claims/home.html", context)
 
 
@@ -410,11 +412,16 @@ def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 # --- The claim form -------------------------------------------------------------------
-def _trainee_summary(trainee: Trainee | None) -> dict[str, Any] | None:
+def _trainee_summary(
+    trainee: Trainee | None, form: ClaimForm | None = None
+) -> dict[str, Any] | None:
+    """The person's subsidies in the year the training ends: the year the 3-a-year
+    rule judges (五(二)); the current year until an end date is given."""
     if trainee is None:
         return None
-    history = subsidy_history(trainee, year=timezone.localdate().year)
-    return {"trainee": trainee, "history": history}
+    end = getattr(form, "cleaned_data", {}).get("training_end") if form else None
+    year = end.year if end else timezone.localdate().year
+    return {"trainee": trainee, "history": subsidy_history(trainee, year=year)}
 
 
 def _judge(user: User, data: services.ClaimInput, claim: Claim | None) -> Any:
@@ -561,11 +568,12 @@ def claim_check_view(request: AuthedRequest, pk: int | None = None) -> HttpRespo
     context: dict[str, Any] = {"summary": None, "decision": None, "pending": None}
     if not form.is_valid():
         context.update(
-            pending=_pending(form), summary=_trainee_summary(form.resolved_trainee)
+            pending=_pending(form),
+            summary=_trainee_summary(form.resolved_trainee, form),
         )
         return render(request, "claims/_decision.html", context, status=400)
     data = form.to_input(unit_id=unit_id)
-    context["summary"] = _trainee_summary(form.resolved_trainee)
+    context["summary"] = _trainee_summary(form.resolved_trainee, form)
     try:
         context["decision"] = decision_from_rules(_judge(user, data, claim))
     except DomainError as exc:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -255,6 +255,7 @@ def advances_payable() -> QuerySet[Claim]:
             report__status__in=[ReportStatus.SUBMITTED, ReportStatus.CLOSED],
         )
         .exclude(payments__kind="advance", payments__status=PaymentStatus.PAID)
+        .exclude(payments__kind="balance", payments__status=PaymentStatus.PAID)
         .select_related("trainee", "institution", "unit", "program")
     )
 
@@ -290,3 +291,22 @@ def payment_summary(rollup: Rollup) -> dict[str, object]:
         "paid": paid_total,
         "outstanding": due_total - paid_total,
     }
+
+
+# --- Pages (additive: the browser's reads of a rollup's claims) ---------------------------------
+def rollup_claims_for_payment(rollup: Rollup) -> QuerySet[Claim]:
+    """The claims a ready rollup pays — approved, in the quarter's closed reports — with
+    what the payment lines show, and their payments prefetched (payment_state reads
+    ``claim.payments.all()``), so a page of them costs a fixed number of queries."""
+    return (
+        Claim.objects.filter(
+            status=workflow.APPROVED,
+            report__quarter=rollup.quarter,
+            report__status=ReportStatus.CLOSED,
+        )
+        .select_related("unit", "trainee", "institution", "program")
+        .prefetch_related(
+            Prefetch("payments", queryset=Payment.objects.order_by("recorded_at", "id"))
+        )
+        .order_by("unit__sort_order", "unit_id", "pk")
+    )

@@ -419,6 +419,10 @@ def _amount_due(claim: Claim, kind: str) -> Decimal:
     if kind == PaymentKind.ADVANCE:
         if claim.advance <= 0:
             raise DomainError("no_advance", "该申报不属于可先行拨付的培训")
+        if claim.payments.filter(
+            kind=PaymentKind.BALANCE, status=PaymentStatus.PAID
+        ).exists():
+            raise Conflict("already_paid", "余额已拨付，不能再先行拨付")
         if (
             claim.status not in (workflow.SUBMITTED, workflow.APPROVED)
             or claim.report_id is None

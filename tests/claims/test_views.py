@@ -655,3 +655,15 @@ def test_the_dates_of_the_list_are_training_end_dates(as_clerk, clerk, instituti
     end = date.today() - timedelta(days=3)
     many_drafts(clerk, institution, 1, training_start=end, training_end=end)
     assert end.isoformat() in html_of(as_clerk.get(reverse("claim_list")))
+
+
+def test_the_panel_counts_the_year_the_training_ends(
+    as_clerk, clerk, claim_input, form_data
+):
+    # given two claims of the person ending in 2020
+    for trade in ("6-31-01-03", "4-07-05-01"):
+        submitted(clerk, claim_input, trade_id=trade)
+    # when a third is checked for a training ending in 2020
+    html = html_of(as_clerk.post(reverse("claim_check"), form_data()))
+    # then the panel shows 2020's count, not this year's
+    assert "2020年已享受" in html

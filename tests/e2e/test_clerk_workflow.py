@@ -19,6 +19,7 @@ from tests.factories import (
     TraineeFactory,
     UserFactory,
     make_id_number,
+    send_to_prefecture,
 )
 
 pytestmark = [
@@ -70,12 +71,14 @@ def office(db: object) -> dict[str, object]:
     )
     elsewhere = services.claim_create(data=base, actor=other)
     services.claim_submit(claim_id=elsewhere.pk, actor=other)
+    send_to_prefecture(elsewhere)
     mine = replace(base, institution_id=school.pk, unit_id="654301")
     returned = services.claim_create(
         data=replace(mine, trade_id="4-10-01-05", certificate_number="AL-0007"),
         actor=clerk,
     )
     services.claim_submit(claim_id=returned.pk, actor=clerk)
+    send_to_prefecture(returned)  # reviewed only inside a submitted quarterly report
     services.claim_return(
         claim_id=returned.pk, actor=reviewer, reason="证书编号与花名册不一致，请核对"
     )
@@ -212,7 +215,7 @@ def test_a_reviewer_sees_waiting_claims_by_unit_and_returns_one(
     sign_in(page, live_server.url, "zhaojun")
     expect(page.get_by_test_id("waiting-by-unit")).to_contain_text("富蕴县")
     screenshot(page, "09-reviewer-home")
-    page.get_by_role("link", name="审核").click()
+    page.get_by_test_id("waiting-by-unit").get_by_role("link", name="审核").click()
     expect(page.get_by_test_id("claim-table")).to_contain_text("努尔兰")
     page.get_by_role("link", name=f"#{claim.pk}").click()
     expect(page.get_by_test_id("review-panel")).to_be_visible()

@@ -139,3 +139,13 @@ def test_an_advance_paid_on_a_claim_later_rejected_is_to_recover(
 def test_no_balance_before_the_rollup_is_ready(closed_quarter, finance):
     with pytest.raises(Conflict, match="汇总"):
         pay(closed_quarter.approved[0], finance)
+
+
+def test_no_advance_after_the_balance_is_paid(ready, finance):
+    claim = ready.approved[0]
+    pay(claim, finance)  # the whole approved amount as balance
+    with pytest.raises(Conflict, match="余额已拨付"):
+        pay(claim, finance, kind="advance")
+    from reporting.selectors import advances_payable
+
+    assert claim not in advances_payable()
