@@ -206,8 +206,18 @@ def claim_withdraw(*, claim_id: int, actor: User, reason: str = "") -> Claim:
     return _move(claim_id, "withdraw", actor, reason)
 
 
-def claim_approve(*, claim_id: int, actor: User, reason: str = "") -> Claim:
-    return _move(claim_id, "approve", actor, reason)
+def claim_approve(
+    *, claim_id: int, actor: User, reason: str = "", budget_reason: str = ""
+) -> Claim:
+    """Approve a claim. If that takes its (unit, year of training end, fund) past the
+    budget finance entered (七(五)), it is refused (``over_budget``) unless
+    ``budget_reason`` says why; the reason is then kept on the event and in a
+    ``BudgetOverride``."""
+    from reporting.budgets import lock_budgets_for
+
+    with transaction.atomic():
+        lock_budgets_for([claim_id])  # the budget row first: see reporting.budgets
+        return _move(claim_id, "approve", actor, reason, budget_reason=budget_reason)
 
 
 def claim_reject(*, claim_id: int, actor: User, reason: str) -> Claim:
@@ -224,8 +234,12 @@ class _Refused(Exception):
         self.decision = decision
 
 
-def _move(claim_id: int, action: str, actor: User, reason: str) -> Claim:
+def _move(
+    claim_id: int, action: str, actor: User, reason: str, *, budget_reason: str = ""
+) -> Claim:
     reason = (reason or "").strip()
+    budget_reason = (budget_reason or "").strip()
+    excess = None
     with transaction.atomic():
         claim = _lock_claim(claim_id, actor)
         transition = _transition(claim, action, actor)
@@ -250,6 +264,26 @@ def _move(claim_id: int, action: str, actor: User, reason: str) -> Claim:
             claim.reviewed_at = timezone.now()
         if action == "approve":
             claim.approved_amount = claim.amount
+            from reporting.budgets import approval_excess
+
+            excess = approval_excess(claim, claim.amount)
+            if excess is not None:
+                if not budget_reason:
+                    raise Conflict(
+                        "over_budget",
+                        excess.message(),
+                        detail={
+                            "unit": excess.unit,
+                            "year": excess.year,
+                            "fund": excess.fund,
+                            "budget": str(excess.budget),
+                            "approved": str(excess.approved),
+                            "amount": str(excess.amount),
+                            "over_by": str(excess.over_by),
+                        },
+                    )
+                note = f"超预算核准理由：{budget_reason}"
+                reason = f"{reason}；{note}" if reason else note
         if action == "return":
             claim.report = None  # leaves the report and goes back to the clerk
         if action == "withdraw" and claim.report_id is not None:
@@ -262,6 +296,12 @@ def _move(claim_id: int, action: str, actor: User, reason: str) -> Claim:
             claim.limit_year = claim.limit_slot = None
         claim.save()
         _record(claim, actor, action, from_status, claim.status, reason=reason)
+        if excess is not None:
+            from reporting.budgets import override_record
+
+            override_record(
+                claim=claim, excess=excess, reason=budget_reason, actor=actor
+            )
         if action == "reject":
             from reporting.services import recovery_for_rejection
 
@@ -590,13 +630,51 @@ def report_close(*, report_id: int, actor: User) -> QuarterlyReport:
     return report
 
 
-def claims_approve_bulk(*, claim_ids: list[int], actor: User) -> list[Claim]:
-    """Approve a selection: all of it, or none (the message names the claim that failed)."""
+def claims_approve_bulk(
+    *, claim_ids: list[int], actor: User, budget_reason: str = ""
+) -> list[Claim]:
+    """Approve a selection: all of it, or none (the message names the claim that failed).
+
+    A selection that would take a fund past its budget (七(五)) is refused as a whole
+    (``over_budget``, naming every fund) unless ``budget_reason`` is given.
+    """
+    from reporting.budgets import budget_impact, lock_budgets_for
+
+    ids = sorted(set(claim_ids))
     approved = []
     with transaction.atomic():
-        for claim_id in sorted(set(claim_ids)):
+        lock_budgets_for(ids)
+        over = [
+            i
+            for i in budget_impact(claims_visible_to(actor).filter(pk__in=ids))
+            if i.is_over
+        ]
+        if over and not (budget_reason or "").strip():
+            raise Conflict(
+                "over_budget",
+                "核准后将超出预算："
+                + "；".join(i.message() for i in over)
+                + "。确需核准的，请填写超预算理由（七(五)）",
+                detail=[
+                    {
+                        "unit": i.unit,
+                        "year": i.year,
+                        "fund": i.fund,
+                        "budget": str(i.budget),
+                        "approved": str(i.approved),
+                        "selection": str(i.selection),
+                        "over_by": str(i.over_by),
+                    }
+                    for i in over
+                ],
+            )
+        for claim_id in ids:
             try:
-                approved.append(claim_approve(claim_id=claim_id, actor=actor))
+                approved.append(
+                    claim_approve(
+                        claim_id=claim_id, actor=actor, budget_reason=budget_reason
+                    )
+                )
             except DomainError as exc:
                 exc.message = f"申报#{claim_id}：{exc.message}"
                 exc.args = (exc.message,)

@@ -7,6 +7,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from simple_history.models import HistoricalRecords
+
+from programs.models import Fund
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -248,3 +252,100 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+
+# --- Budgets (七(五): goals and budget execution watched together) --------------------------
+class FundBudget(models.Model):
+    """A fund's budget for one unit and year, entered by finance (七(五)).
+
+    The year is the calendar year in which the training ended, as for the yearly limit
+    (五(二)). No row for a unit, year and fund means no limit has been set. Every change
+    is kept by ``history`` (who, when, the amount before and after).
+    """
+
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="fund_budgets",
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    fund = models.CharField(_("资金渠道"), max_length=30, choices=Fund.choices)
+    amount = models.DecimalField(_("预算金额"), **MONEY)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    entered_at = models.DateTimeField(_("录入时间"))
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("资金预算")
+        verbose_name_plural = _("资金预算")
+        ordering = ["-year", "unit__sort_order", "unit_id", "fund"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "year", "fund"],
+                name="fund_budget_once",
+                violation_error_message=_("该单位该年度该资金渠道已有预算"),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="fund_budget_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=2000) & Q(year__lte=2100),
+                name="fund_budget_year_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.year} {self.fund} {self.amount}"
+
+
+class BudgetOverride(models.Model):
+    """A claim approved past its fund's budget, and the reviewer's stated reason."""
+
+    claim = models.ForeignKey(
+        "claims.Claim",
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="budget_overrides",
+    )
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    fund = models.CharField(_("资金渠道"), max_length=30, choices=Fund.choices)
+    budget = models.DecimalField(_("预算金额"), **MONEY)
+    approved_after = models.DecimalField(_("核准后累计"), **MONEY)
+    reason = models.TextField(_("超预算理由"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核准人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("超预算核准")
+        verbose_name_plural = _("超预算核准")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="budget_override_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_after__gt=F("budget")),
+                name="budget_override_past_budget",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"超预算 {self.claim_id} {self.unit_id} {self.year} {self.fund}"

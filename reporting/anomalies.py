@@ -1,0 +1,405 @@
+"""Patterns the reviewer should look at (五(一) 随机抽查, 七(五) 监督): each a list that
+links to the claims. Findings, not refusals — the rules of 五(二) already refuse what
+is certainly wrong; these are what is *probably* wrong.
+
+Every list is one SQL statement (``GROUP BY … HAVING``, a self-join for overlaps), plus
+one to fetch the claims of the groups found: a fixed number of queries in all.
+
+- **One certificate on several claims**: the same certificate number (trimmed,
+  case-insensitive) on two or more claims that are not withdrawn.
+- **Overlapping trainings**: two live claims (submitted, approved or returned) of one
+  person whose [start, end] periods intersect.
+- **A burst of claims**: an institution named on ``ANOMALY_CLAIMS_PER_DAY`` (default 20)
+  or more claims entered on one day. A fixed threshold rather than mean + 3σ: the
+  number of claims per institution is small and uneven (one school, a few classes a
+  year), so a σ from it is unstable; 20 is a large class entered at once — worth a
+  look, easy to explain, and a setting.
+- **Age outside 16–65** at the start of the training (birth date from the ID number),
+  on claims that reached the prefecture (not drafts, not withdrawn).
+- **One phone number on many people**: ``ANOMALY_PHONE_MIN_TRAINEES`` (default 3) or more
+  distinct trainees with the same phone number.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import (
+    ExtractDay,
+    ExtractMonth,
+    ExtractYear,
+    Trim,
+    TruncDate,
+    Upper,
+)
+
+from claims import workflow
+from claims.models import Claim
+from claims.rules import COUNTING_STATUSES
+from trainees.id_numbers import mask_id_number
+from trainees.models import Trainee
+
+MIN_AGE, MAX_AGE = 16, 65
+DEFAULT_CLAIMS_PER_DAY = 20
+DEFAULT_PHONE_MIN_TRAINEES = 3
+#: The most items each list shows (the count above it is the full count).
+LIST_LIMIT = 200
+LIVE = sorted(COUNTING_STATUSES)
+
+
+def claims_per_day_threshold() -> int:
+    return int(getattr(settings, "ANOMALY_CLAIMS_PER_DAY", DEFAULT_CLAIMS_PER_DAY))
+
+
+def phone_threshold() -> int:
+    return int(
+        getattr(settings, "ANOMALY_PHONE_MIN_TRAINEES", DEFAULT_PHONE_MIN_TRAINEES)
+    )
+
+
+@dataclass(frozen=True)
+class ClaimRef:
+    id: int
+    unit_name: str
+    trainee_id: int
+    trainee_name: str
+    id_number_masked: str
+    program: int
+    status: str
+    training_start: date
+    training_end: date
+    institution_name: str = ""
+    certificate_number: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return workflow.STATUS_LABELS.get(self.status, self.status)
+
+
+def _ref(c: Claim) -> ClaimRef:
+    return ClaimRef(
+        id=c.pk,
+        unit_name=c.unit.name,
+        trainee_id=c.trainee_id,
+        trainee_name=c.trainee.name,
+        id_number_masked=mask_id_number(c.trainee.id_number),
+        program=c.program_id,
+        status=c.status,
+        training_start=c.training_start,
+        training_end=c.training_end,
+        institution_name=c.institution.name,
+        certificate_number=c.certificate_number,
+    )
+
+
+def _claims() -> QuerySet[Claim]:
+    return Claim.objects.select_related("unit", "trainee", "institution")
+
+
+# --- One certificate on several claims ------------------------------------------------
+@dataclass(frozen=True)
+class SharedCertificate:
+    certificate_number: str
+    claims: list[ClaimRef]
+
+
+def shared_certificates(*, limit: int = LIST_LIMIT) -> list[SharedCertificate]:
+    def keyed(qs: QuerySet[Claim]) -> QuerySet[Claim]:
+        return (
+            qs.exclude(status=workflow.WITHDRAWN)
+            .annotate(cert=Upper(Trim("certificate_number")))
+            .exclude(cert="")  # type: ignore[misc]  # an annotation, unknown to the stubs
+        )
+
+    repeated = (
+        keyed(Claim.objects.all())
+        .values("cert")  # type: ignore[misc]
+        .annotate(n=Count("id"))
+        .filter(n__gte=2)
+        .values("cert")
+        .order_by()
+    )
+    groups: dict[str, list[ClaimRef]] = defaultdict(list)
+    found = keyed(_claims()).filter(cert__in=repeated)  # type: ignore[misc]
+    for c in found.order_by("cert", "pk"):  # type: ignore[misc]
+        groups[c.cert].append(_ref(c))  # type: ignore[attr-defined]
+    return [SharedCertificate(k, v) for k, v in groups.items()][:limit]
+
+
+# --- Overlapping trainings of one person ----------------------------------------------
+@dataclass(frozen=True)
+class Overlap:
+    trainee_id: int
+    trainee_name: str
+    id_number_masked: str
+    first: ClaimRef
+    second: ClaimRef
+
+    @property
+    def days(self) -> int:
+        """Days the two periods share (both ends included)."""
+        start = max(self.first.training_start, self.second.training_start)
+        end = min(self.first.training_end, self.second.training_end)
+        return (end - start).days + 1
+
+
+def _pair_ref(p: Mapping[str, Any], prefix: str, masked: str) -> ClaimRef:
+    """One side of an overlapping pair, from the self-join's row."""
+    return ClaimRef(
+        id=p[f"{prefix}id"],
+        unit_name=p[f"{prefix}unit__name"],
+        trainee_id=p["trainee_id"],
+        trainee_name=p["trainee__name"],
+        id_number_masked=masked,
+        program=p[f"{prefix}program_id"],
+        status=p[f"{prefix}status"],
+        training_start=p[f"{prefix}training_start"],
+        training_end=p[f"{prefix}training_end"],
+        institution_name=p[f"{prefix}institution__name"],
+    )
+
+
+def overlapping_trainings(*, limit: int = LIST_LIMIT) -> list[Overlap]:
+    """Pairs of one person's live claims whose periods intersect: a self-join of
+    claims on the trainee, ``a.start <= b.end and b.start <= a.end``, ``a.id < b.id``."""
+    other = "trainee__claims"
+    pairs = (
+        Claim.objects.filter(status__in=LIVE)
+        .annotate(
+            other=FilteredRelation(
+                other,
+                condition=Q(
+                    trainee__claims__status__in=LIVE,
+                    trainee__claims__training_start__lte=F("training_end"),
+                    trainee__claims__training_end__gte=F("training_start"),
+                    trainee__claims__id__gt=F("id"),
+                ),
+            )
+        )
+        .filter(other__isnull=False)
+        .values(
+            "id",
+            "trainee_id",
+            "trainee__name",
+            "trainee__id_number",
+            "unit__name",
+            "program_id",
+            "status",
+            "training_start",
+            "training_end",
+            "institution__name",
+            "other__id",
+            "other__unit__name",
+            "other__program_id",
+            "other__status",
+            "other__training_start",
+            "other__training_end",
+            "other__institution__name",
+        )
+        .order_by("trainee_id", "id", "other__id")[:limit]
+    )
+    result = []
+    for p in pairs:
+        masked = mask_id_number(p["trainee__id_number"])
+        result.append(
+            Overlap(
+                trainee_id=p["trainee_id"],
+                trainee_name=p["trainee__name"],
+                id_number_masked=masked,
+                first=_pair_ref(p, "", masked),
+                second=_pair_ref(p, "other__", masked),
+            )
+        )
+    return result
+
+
+# --- An institution filing many claims on one day -------------------------------------
+@dataclass(frozen=True)
+class Burst:
+    institution_id: int
+    institution_name: str
+    unit_name: str
+    day: date
+    count: int
+    claim_ids: list[int] = field(default_factory=list)
+
+
+def claim_bursts(*, limit: int = LIST_LIMIT) -> list[Burst]:
+    """One query: each claim with the number filed by its institution on its day (a
+    correlated count), kept when that number reaches the threshold."""
+    threshold = claims_per_day_threshold()
+    filed = Claim.objects.exclude(status=workflow.WITHDRAWN).annotate(
+        day=TruncDate("created_at")
+    )
+    same_day = (
+        filed.filter(institution_id=OuterRef("institution_id"), day=OuterRef("day"))
+        .order_by()
+        .values("institution_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    rows = (
+        filed.annotate(n=Subquery(same_day))
+        .filter(n__gte=threshold)
+        .order_by("-n", "institution_id", "day", "pk")
+        .values(
+            "pk",
+            "institution_id",
+            "institution__name",
+            "institution__unit__name",
+            "day",
+            "n",
+        )
+    )
+    bursts: dict[tuple[int, date], Burst] = {}
+    for r in rows:
+        key = (r["institution_id"], r["day"])
+        if key not in bursts:
+            if len(bursts) >= limit:
+                break
+            bursts[key] = Burst(
+                institution_id=r["institution_id"],
+                institution_name=r["institution__name"],
+                unit_name=r["institution__unit__name"],
+                day=r["day"],
+                count=r["n"],
+            )
+        bursts[key].claim_ids.append(r["pk"])
+    return list(bursts.values())
+
+
+# --- Age at training outside 16–65 ----------------------------------------------------
+@dataclass(frozen=True)
+class AgeOutlier:
+    claim: ClaimRef
+    birth_date: date
+    age: int
+
+
+def _date_number(path: str) -> Any:
+    """A date as the integer YYYYMMDD: two of them subtract to an age × 10000 + …"""
+    return ExtractYear(path) * 10000 + ExtractMonth(path) * 100 + ExtractDay(path)
+
+
+def age_outliers(*, limit: int = LIST_LIMIT) -> list[AgeOutlier]:
+    """Age in whole years at ``training_start``: (start − birth) as YYYYMMDD numbers,
+    divided by 10000 — exact for birthdays, in SQL on SQLite and PostgreSQL alike."""
+    qs = (
+        _claims()
+        .exclude(status__in=[workflow.DRAFT, workflow.WITHDRAWN])
+        .annotate(
+            age_number=_date_number("training_start")
+            - _date_number("trainee__birth_date")
+        )
+        .filter(
+            Q(age_number__lt=MIN_AGE * 10000) | Q(age_number__gte=(MAX_AGE + 1) * 10000)
+        )
+        .order_by("training_start", "pk")[:limit]
+    )
+    return [
+        AgeOutlier(
+            claim=_ref(c),
+            birth_date=c.trainee.birth_date,
+            age=c.age_number // 10000,  # type: ignore[attr-defined]
+        )
+        for c in qs
+    ]
+
+
+# --- One phone number on many trainees ------------------------------------------------
+@dataclass(frozen=True)
+class PersonRef:
+    id: int
+    name: str
+    id_number_masked: str
+    claim_ids: list[int]
+
+
+@dataclass(frozen=True)
+class SharedPhone:
+    phone: str
+    trainees: list[PersonRef]
+
+
+def shared_phones(*, limit: int = LIST_LIMIT) -> list[SharedPhone]:
+    threshold = phone_threshold()
+    keyed = Trainee.objects.annotate(tel=Trim("phone")).exclude(tel="")
+    repeated = (
+        keyed.values("tel")
+        .annotate(n=Count("id", distinct=True))
+        .filter(n__gte=threshold)
+        .values("tel")
+        .order_by()
+    )
+    people = list(
+        keyed.filter(tel__in=repeated)
+        .order_by("tel", "pk")
+        .values("pk", "tel", "name", "id_number")
+    )
+    claims: dict[int, list[int]] = defaultdict(list)
+    for pk, trainee in (
+        Claim.objects.filter(trainee_id__in=keyed.filter(tel__in=repeated).values("pk"))
+        .exclude(status=workflow.WITHDRAWN)
+        .order_by("pk")
+        .values_list("pk", "trainee_id")
+    ):
+        claims[trainee].append(pk)
+    groups: dict[str, list[PersonRef]] = defaultdict(list)
+    for p in people:
+        groups[p["tel"]].append(
+            PersonRef(
+                p["pk"], p["name"], mask_id_number(p["id_number"]), claims[p["pk"]]
+            )
+        )
+    return [SharedPhone(k, v) for k, v in groups.items()][:limit]
+
+
+# --- All of them ----------------------------------------------------------------------
+@dataclass
+class Anomalies:
+    certificates: list[SharedCertificate]
+    overlaps: list[Overlap]
+    bursts: list[Burst]
+    ages: list[AgeOutlier]
+    phones: list[SharedPhone]
+    claims_per_day: int
+    phone_min_trainees: int
+    min_age: int = MIN_AGE
+    max_age: int = MAX_AGE
+
+    @property
+    def total(self) -> int:
+        return (
+            len(self.certificates)
+            + len(self.overlaps)
+            + len(self.bursts)
+            + len(self.ages)
+            + len(self.phones)
+        )
+
+
+def anomalies() -> Anomalies:
+    """Every list (eight queries in all)."""
+    return Anomalies(
+        certificates=shared_certificates(),
+        overlaps=overlapping_trainings(),
+        bursts=claim_bursts(),
+        ages=age_outliers(),
+        phones=shared_phones(),
+        claims_per_day=claims_per_day_threshold(),
+        phone_min_trainees=phone_threshold(),
+    )

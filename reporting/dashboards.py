@@ -1,0 +1,698 @@
+"""What each role's dashboard shows: progress against the notice's targets, money, the
+review backlog. Selectors only — every figure is an SQL aggregate (``GROUP BY``), and
+each dashboard costs a fixed number of queries however many claims there are.
+
+Definitions the pages state in their footnotes:
+
+- **Person-times (培训人次)** of a year: claims submitted or approved (still under review
+  or approved; not drafts, returned, rejected or withdrawn) whose training *ended* in that
+  calendar year — the year of 五(二)'s yearly limit. Program 11 (技能脱贫千校行动, a
+  school grant, not a training) is left out of person-times and rates but its money is
+  counted.
+- **Requested**: ``amount_requested`` of those claims; **approved**: ``approved_amount``
+  of the approved ones; **pending (committed)**: ``amount`` of the submitted ones;
+  **paid**: payments recorded as paid on the year's claims (whatever their status).
+- **Employed** (就业) includes self-employment and flexible work (五(一)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models.expressions import Combinable
+from django.db.models.functions import ExtractMonth, ExtractQuarter, ExtractYear
+from django.utils import timezone
+
+from claims import workflow
+from claims.models import Claim, Employment, QuarterlyReport, ReportStatus
+from claims.rules import PROGRAMS_OUTSIDE_LIMITS
+from programs.models import Fund, Unit
+from reporting.models import FundBudget, Payment, PaymentStatus
+
+ZERO = Decimal("0.00")
+FEN = Decimal("0.01")
+#: 一、目标任务: at least 10,000 subsidised training person-times a year (the notice).
+DEFAULT_ANNUAL_TARGET = 10_000
+#: Claims that count as person-times: under review at the prefecture, or approved.
+COUNTED_STATUSES = (workflow.SUBMITTED, workflow.APPROVED)
+#: The backlog's age bands, in days since the claim was submitted.
+BACKLOG_BANDS = (("fresh", "0–7天"), ("middle", "8–30天"), ("old", "30天以上"))
+
+
+def annual_target() -> int:
+    """``settings.ANNUAL_PERSON_TIMES_TARGET``, else the notice's 10,000."""
+    return int(getattr(settings, "ANNUAL_PERSON_TIMES_TARGET", DEFAULT_ANNUAL_TARGET))
+
+
+def money(value: object) -> Decimal:
+    """An SQL sum as yuan, half-up to the fen (SQLite sums come back float-ish)."""
+    if value is None:
+        return ZERO
+    return Decimal(str(value)).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def percent(
+    part: int | Decimal, whole: int | Decimal | None, *, places: int = 1
+) -> Decimal | None:
+    """part / whole as a percentage, half-up to ``places`` decimals; None when whole
+    is 0 or missing."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(
+        Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP
+    )
+
+
+def fund_label(fund: str | None) -> str:
+    if fund in Fund.values:
+        return str(Fund(fund).label)
+    return fund or "未定渠道"
+
+
+#: Short names for narrow columns and chart axes.
+FUND_SHORT = {
+    Fund.SPECIAL.value: "技能提升专项资金",
+    Fund.EMPLOYMENT.value: "就业专项资金",
+    Fund.UNEMPLOYMENT_INSURANCE.value: "失业保险基金",
+    Fund.POVERTY.value: "扶贫专项资金",
+    Fund.ORIGINAL_CHANNEL.value: "原渠道",
+}
+
+
+def fund_short(fund: str | None) -> str:
+    return FUND_SHORT.get(fund or "", fund_label(fund))
+
+
+# --- The figures of one group ---------------------------------------------------------
+@dataclass(frozen=True)
+class Figures:
+    person_times: int = 0
+    passed: int = 0
+    employed: int = 0
+    requested: Decimal = ZERO
+    approved: Decimal = ZERO
+    pending: Decimal = ZERO
+    paid: Decimal = ZERO
+    paid_on_approved: Decimal = ZERO
+
+    @property
+    def pass_rate(self) -> Decimal | None:
+        return percent(self.passed, self.person_times)
+
+    @property
+    def employment_rate(self) -> Decimal | None:
+        return percent(self.employed, self.person_times)
+
+    @property
+    def outstanding(self) -> Decimal:
+        """Approved but not yet paid (advances paid on them deducted)."""
+        return self.approved - self.paid_on_approved
+
+
+EMPTY = Figures()
+
+#: A grouping key: a function of the path prefix ("" for claims, "claim__" for
+#: payments) giving the SQL expression to group by.
+Key = Callable[[str], Combinable]
+
+
+def field_key(path: str) -> Key:
+    return lambda prefix: F(prefix + path)
+
+
+def month_key(prefix: str) -> Combinable:
+    return ExtractMonth(prefix + "training_end")
+
+
+def quarter_key(prefix: str) -> Combinable:
+    return ExtractQuarter(prefix + "training_end")
+
+
+UNIT: dict[str, Key] = {"k_unit": field_key("unit_id")}
+FUND: dict[str, Key] = {"k_fund": field_key("fund")}
+PROGRAM: dict[str, Key] = {
+    "k_program": field_key("program_id"),
+    "k_name": field_key("program__name"),
+}
+MONTH: dict[str, Key] = {"k_month": month_key}
+QUARTER: dict[str, Key] = {"k_quarter": quarter_key}
+
+
+def year_claims(year: int, *, unit: str | None = None) -> QuerySet[Claim]:
+    """The year's counted claims (see the module's definitions)."""
+    qs = Claim.objects.filter(status__in=COUNTED_STATUSES, training_end__year=year)
+    if unit:
+        qs = qs.filter(unit_id=unit)
+    return qs
+
+
+def _claim_aggregates() -> dict[str, Any]:
+    trained = ~Q(program_id__in=sorted(PROGRAMS_OUTSIDE_LIMITS))
+    return {
+        "person_times": Count("id", filter=trained),
+        "passed": Count("id", filter=trained & Q(passed=True)),
+        "employed": Count("id", filter=trained & ~Q(employment=Employment.NONE)),
+        "requested": Sum("amount_requested"),
+        "approved": Sum("approved_amount", filter=Q(status=workflow.APPROVED)),
+        "pending": Sum("amount", filter=Q(status=workflow.SUBMITTED)),
+    }
+
+
+def grouped(
+    year: int, keys: Mapping[str, Key], *, unit: str | None = None
+) -> dict[tuple[Any, ...], Figures]:
+    """The year's figures grouped by ``keys``: two queries (claims, payments)."""
+    names = list(keys)
+    claims = year_claims(year, unit=unit)
+    payments = Payment.objects.filter(
+        status=PaymentStatus.PAID, claim__training_end__year=year
+    )
+    if unit:
+        payments = payments.filter(claim__unit_id=unit)
+    paid_aggregates = {
+        "paid": Sum("amount"),
+        "paid_on_approved": Sum("amount", filter=Q(claim__status=workflow.APPROVED)),
+    }
+    rows: list[dict[str, Any]]
+    paid_rows: list[dict[str, Any]]
+    if names:
+        rows = list(
+            claims.annotate(**{n: k("") for n, k in keys.items()})
+            .values(*names)
+            .annotate(**_claim_aggregates())
+            .order_by()
+        )
+        paid_rows = list(
+            payments.annotate(**{n: k("claim__") for n, k in keys.items()})
+            .values(*names)
+            .annotate(**paid_aggregates)
+            .order_by()
+        )
+    else:  # one row for everything (``values()`` without names means every field)
+        rows = [claims.aggregate(**_claim_aggregates())]
+        paid_rows = [payments.aggregate(**paid_aggregates)]
+    paid = {
+        tuple(r[n] for n in names): (money(r["paid"]), money(r["paid_on_approved"]))
+        for r in paid_rows
+    }
+    result: dict[tuple[Any, ...], Figures] = {}
+    for r in rows:
+        key = tuple(r[n] for n in names)
+        on_paid = paid.pop(key, (ZERO, ZERO))
+        result[key] = Figures(
+            person_times=r["person_times"],
+            passed=r["passed"],
+            employed=r["employed"],
+            requested=money(r["requested"]),
+            approved=money(r["approved"]),
+            pending=money(r["pending"]),
+            paid=on_paid[0],
+            paid_on_approved=on_paid[1],
+        )
+    # Money paid on claims no longer counted (an advance on a later rejected claim).
+    for key, (total, on_approved) in paid.items():
+        result[key] = Figures(paid=total, paid_on_approved=on_approved)
+    return result
+
+
+def totals(year: int, *, unit: str | None = None) -> Figures:
+    return grouped(year, {}, unit=unit).get((), EMPTY)
+
+
+# --- Years ----------------------------------------------------------------------------
+def years_with_data() -> list[int]:
+    """Years in which some claim's training ended (drafts aside) or a budget was set."""
+    claim_years = set(
+        Claim.objects.exclude(status=workflow.DRAFT)
+        .annotate(y=ExtractYear("training_end"))
+        .values_list("y", flat=True)
+        .distinct()
+        .order_by()
+    )
+    budget_years = set(
+        FundBudget.objects.values_list("year", flat=True).distinct().order_by()
+    )
+    return sorted(y for y in claim_years | budget_years if y)
+
+
+# --- Rows as the pages show them ------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    key: Any
+    label: str
+    figures: Figures
+
+
+def units() -> list[Unit]:
+    return list(Unit.objects.order_by("sort_order", "code"))
+
+
+def by_unit(year: int, all_units: Iterable[Unit]) -> list[Row]:
+    figures = grouped(year, UNIT)
+    return [Row(u.code, u.name, figures.get((u.code,), EMPTY)) for u in all_units]
+
+
+def by_month(year: int, *, unit: str | None = None) -> list[Row]:
+    figures = grouped(year, MONTH, unit=unit)
+    return [Row(m, f"{m}月", figures.get((m,), EMPTY)) for m in range(1, 13)]
+
+
+def by_quarter(year: int, *, unit: str | None = None) -> list[Row]:
+    figures = grouped(year, QUARTER, unit=unit)
+    return [Row(q, f"{year}Q{q}", figures.get((q,), EMPTY)) for q in range(1, 5)]
+
+
+def by_program(year: int, *, unit: str | None = None) -> list[Row]:
+    figures = grouped(year, PROGRAM, unit=unit)
+    return [
+        Row(number, f"{number}. {name}", f)
+        for (number, name), f in sorted(figures.items(), key=lambda i: i[0][0])
+    ]
+
+
+def by_fund(year: int, *, unit: str | None = None) -> list[Row]:
+    figures = grouped(year, FUND, unit=unit)
+    order = {f: i for i, f in enumerate(Fund.values)}
+    return [
+        Row(fund, fund_label(fund), f)
+        for (fund,), f in sorted(
+            figures.items(), key=lambda i: (order.get(i[0][0], 99), i[0][0] or "")
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class QuarterFund:
+    quarter: int
+    fund: str
+    figures: Figures
+
+
+def by_quarter_and_fund(year: int) -> list[QuarterFund]:
+    figures = grouped(year, {**QUARTER, **FUND})
+    return [
+        QuarterFund(q, fund, f) for (q, fund), f in sorted(figures.items(), key=str)
+    ]
+
+
+# --- The review backlog ---------------------------------------------------------------
+@dataclass(frozen=True)
+class BacklogRow:
+    unit: str
+    unit_name: str
+    fresh: int = 0
+    middle: int = 0
+    old: int = 0
+    amount: Decimal = ZERO
+    oldest: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return self.fresh + self.middle + self.old
+
+
+def backlog(all_units: Iterable[Unit], *, unit: str | None = None) -> list[BacklogRow]:
+    """Claims waiting for the prefecture's decision now (submitted, in a submitted
+    report), by unit and days since the claim was submitted: 0–7, 8–30, over 30."""
+    today = timezone.localdate()
+    tz = timezone.get_current_timezone()
+    week = datetime.combine(today - timedelta(days=7), time.min, tzinfo=tz)
+    month = datetime.combine(today - timedelta(days=30), time.min, tzinfo=tz)
+    qs = Claim.objects.filter(
+        status=workflow.SUBMITTED, report__status=ReportStatus.SUBMITTED
+    )
+    if unit:
+        qs = qs.filter(unit_id=unit)
+    rows = {
+        r["unit_id"]: r
+        for r in qs.values("unit_id")
+        .annotate(
+            fresh=Count("id", filter=Q(submitted_at__gte=week)),
+            middle=Count(
+                "id", filter=Q(submitted_at__lt=week, submitted_at__gte=month)
+            ),
+            old=Count("id", filter=Q(submitted_at__lt=month) | Q(submitted_at=None)),
+            amount=Sum("amount"),
+            oldest=Min("submitted_at"),
+        )
+        .order_by()
+    }
+    result = []
+    for u in all_units:
+        if unit and u.code != unit:
+            continue
+        r = rows.get(u.code)
+        if r is None:
+            result.append(BacklogRow(u.code, u.name))
+            continue
+        result.append(
+            BacklogRow(
+                u.code,
+                u.name,
+                fresh=r["fresh"],
+                middle=r["middle"],
+                old=r["old"],
+                amount=money(r["amount"]),
+                oldest=r["oldest"],
+            )
+        )
+    return result
+
+
+# --- Budget execution (七(五)) --------------------------------------------------------
+@dataclass(frozen=True)
+class BudgetLine:
+    """A fund's budget and its execution. ``budget`` None: no budget entered (no limit)."""
+
+    unit: str
+    unit_name: str
+    fund: str
+    budget: Decimal | None
+    approved: Decimal
+    pending: Decimal
+    paid: Decimal
+
+    @property
+    def fund_label(self) -> str:
+        return fund_label(self.fund)
+
+    @property
+    def fund_short(self) -> str:
+        return fund_short(self.fund)
+
+    @property
+    def remaining(self) -> Decimal | None:
+        """Budget less approved and pending: what is left if the pending are approved."""
+        if self.budget is None:
+            return None
+        return self.budget - self.approved - self.pending
+
+    @property
+    def used_percent(self) -> Decimal | None:
+        if self.budget is None:
+            return None
+        return percent(self.approved + self.pending, self.budget)
+
+    @property
+    def over(self) -> bool:
+        return self.budget is not None and self.approved + self.pending > self.budget
+
+
+def budget_execution(
+    year: int, all_units: Iterable[Unit], *, unit: str | None = None
+) -> list[BudgetLine]:
+    """Every (unit, fund) with a budget or money in the year: three queries."""
+    budgets = FundBudget.objects.filter(year=year)
+    if unit:
+        budgets = budgets.filter(unit_id=unit)
+    amounts = {(b.unit_id, b.fund): b.amount for b in budgets}
+    figures = grouped(year, {**UNIT, **FUND}, unit=unit)
+    names = {u.code: u.name for u in all_units}
+    order = {code: i for i, code in enumerate(names)}
+    fund_order = {f: i for i, f in enumerate(Fund.values)}
+    keys = sorted(
+        set(amounts) | {k for k in figures if k[1]},
+        key=lambda k: (order.get(k[0], 99), fund_order.get(k[1], 99), k[1]),
+    )
+    return [
+        BudgetLine(
+            unit=u,
+            unit_name=names.get(u, u),
+            fund=f,
+            budget=amounts.get((u, f)),
+            approved=figures.get((u, f), EMPTY).approved,
+            pending=figures.get((u, f), EMPTY).pending,
+            paid=figures.get((u, f), EMPTY).paid,
+        )
+        for u, f in keys
+    ]
+
+
+@dataclass(frozen=True)
+class FundExecution:
+    """Budget execution summed over units for one fund. The remaining and the share
+    used count only the units that have a budget (the others have no limit)."""
+
+    fund: str
+    budget: Decimal | None
+    approved: Decimal
+    pending: Decimal
+    paid: Decimal
+    units_without_budget: int
+    budgeted_approved: Decimal = ZERO
+    budgeted_pending: Decimal = ZERO
+
+    @property
+    def fund_label(self) -> str:
+        return fund_label(self.fund)
+
+    @property
+    def fund_short(self) -> str:
+        return fund_short(self.fund)
+
+    @property
+    def remaining(self) -> Decimal | None:
+        if self.budget is None:
+            return None
+        return self.budget - self.budgeted_approved - self.budgeted_pending
+
+    @property
+    def used_percent(self) -> Decimal | None:
+        if self.budget is None:
+            return None
+        return percent(self.budgeted_approved + self.budgeted_pending, self.budget)
+
+
+def execution_by_fund(lines: Iterable[BudgetLine]) -> list[FundExecution]:
+    """Sum the unit lines per fund (Python over the SQL sums: exact decimals)."""
+    funds: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        f = funds.setdefault(
+            line.fund,
+            {
+                "budget": None,
+                "approved": ZERO,
+                "pending": ZERO,
+                "paid": ZERO,
+                "no": 0,
+                "b_approved": ZERO,
+                "b_pending": ZERO,
+            },
+        )
+        if line.budget is None:
+            f["no"] += 1
+        else:
+            f["budget"] = (f["budget"] or ZERO) + line.budget
+            f["b_approved"] += line.approved
+            f["b_pending"] += line.pending
+        f["approved"] += line.approved
+        f["pending"] += line.pending
+        f["paid"] += line.paid
+    return [
+        FundExecution(
+            fund=fund,
+            budget=f["budget"],
+            approved=f["approved"],
+            pending=f["pending"],
+            paid=f["paid"],
+            units_without_budget=f["no"],
+            budgeted_approved=f["b_approved"],
+            budgeted_pending=f["b_pending"],
+        )
+        for fund, f in funds.items()
+    ]
+
+
+# --- Whole dashboards -----------------------------------------------------------------
+@dataclass
+class PrefectureDashboard:
+    year: int
+    target: int
+    years: list[int]
+    total: Figures
+    months: list[Row]
+    units: list[Row]
+    programs: list[Row]
+    funds: list[Row]
+    backlog: list[BacklogRow]
+    budget_lines: list[BudgetLine]
+    budget_funds: list[FundExecution] = field(default_factory=list)
+
+    @property
+    def progress(self) -> Decimal | None:
+        return percent(self.total.person_times, self.target)
+
+
+def prefecture_dashboard(year: int) -> PrefectureDashboard:
+    all_units = units()
+    lines = budget_execution(year, all_units)
+    return PrefectureDashboard(
+        year=year,
+        target=annual_target(),
+        years=years_with_data(),
+        total=totals(year),
+        months=by_month(year),
+        units=by_unit(year, all_units),
+        programs=by_program(year),
+        funds=by_fund(year),
+        backlog=backlog(all_units),
+        budget_lines=lines,
+        budget_funds=execution_by_fund(lines),
+    )
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    quarter: str
+    report_id: int | None
+    status: str
+    status_label: str
+    claim_count: int | None
+    control_total: Decimal | None
+    submitted_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    drafts_eligible: int
+    drafts_refused: int
+    returned: int
+    returned_claims: list[Claim]
+
+
+@dataclass
+class UnitDashboard:
+    year: int
+    unit: Unit
+    years: list[int]
+    total: Figures
+    months: list[Row]
+    programs: list[Row]
+    funds: list[Row]
+    budget_lines: list[BudgetLine]
+    backlog: BacklogRow
+    reports: list[ReportRow]
+    current_quarter: str
+    awaiting: Awaiting
+
+
+def unit_reports(unit: str, year: int) -> list[ReportRow]:
+    """The unit's quarterly report of each quarter of the year (discarded ones aside)."""
+    found = {
+        r.quarter: r
+        for r in QuarterlyReport.objects.filter(
+            unit_id=unit, quarter__startswith=f"{year}Q"
+        ).exclude(status=ReportStatus.DISCARDED)
+    }
+    rows = []
+    for q in range(1, 5):
+        quarter = f"{year}Q{q}"
+        r = found.get(quarter)
+        rows.append(
+            ReportRow(
+                quarter=quarter,
+                report_id=r.pk if r else None,
+                status=r.status if r else "none",
+                status_label=r.get_status_display() if r else "未编制",
+                claim_count=r.claim_count if r else None,
+                control_total=r.control_total if r else None,
+                submitted_at=r.submitted_at if r else None,
+                closed_at=r.closed_at if r else None,
+            )
+        )
+    return rows
+
+
+def awaiting_action(unit: str, *, limit: int = 10) -> Awaiting:
+    """What the unit's clerks have to act on: drafts and returned claims (two queries)."""
+    counts = Claim.objects.filter(unit_id=unit).aggregate(
+        drafts_eligible=Count("id", filter=Q(status=workflow.DRAFT, eligible=True)),
+        drafts_refused=Count("id", filter=Q(status=workflow.DRAFT, eligible=False)),
+        returned=Count("id", filter=Q(status=workflow.RETURNED)),
+    )
+    returned = list(
+        Claim.objects.filter(unit_id=unit, status=workflow.RETURNED)
+        .select_related("trainee", "program")
+        .order_by("reviewed_at", "pk")[:limit]
+    )
+    return Awaiting(
+        drafts_eligible=counts["drafts_eligible"],
+        drafts_refused=counts["drafts_refused"],
+        returned=counts["returned"],
+        returned_claims=returned,
+    )
+
+
+def unit_dashboard(year: int, unit: Unit) -> UnitDashboard:
+    today = timezone.localdate()
+    return UnitDashboard(
+        year=year,
+        unit=unit,
+        years=years_with_data(),
+        total=totals(year, unit=unit.code),
+        months=by_month(year, unit=unit.code),
+        programs=by_program(year, unit=unit.code),
+        funds=by_fund(year, unit=unit.code),
+        budget_lines=budget_execution(year, [unit], unit=unit.code),
+        backlog=backlog([unit], unit=unit.code)[0],
+        reports=unit_reports(unit.code, year),
+        current_quarter=f"{today.year}Q{(today.month - 1) // 3 + 1}",
+        awaiting=awaiting_action(unit.code),
+    )
+
+
+@dataclass(frozen=True)
+class FailedPayments:
+    count: int
+    amount: Decimal
+    payments: list[Payment]
+
+
+def failed_payments(*, limit: int = 20) -> FailedPayments:
+    """Failed payments not yet re-issued, of every year (finance's worklist)."""
+    open_failures = Payment.objects.filter(
+        status=PaymentStatus.FAILED, reissued_by__isnull=True
+    )
+    summary = open_failures.aggregate(n=Count("id"), amount=Sum("amount"))
+    listed = list(
+        open_failures.select_related("claim", "claim__unit").order_by(
+            "-paid_on", "-pk"
+        )[:limit]
+    )
+    return FailedPayments(summary["n"], money(summary["amount"]), listed)
+
+
+@dataclass
+class FinanceDashboard:
+    year: int
+    years: list[int]
+    total: Figures
+    quarters: list[Row]
+    quarter_funds: list[QuarterFund]
+    funds: list[Row]
+    budget_lines: list[BudgetLine]
+    budget_funds: list[FundExecution]
+    failed: FailedPayments
+
+
+def finance_dashboard(year: int) -> FinanceDashboard:
+    all_units = units()
+    lines = budget_execution(year, all_units)
+    return FinanceDashboard(
+        year=year,
+        years=years_with_data(),
+        total=totals(year),
+        quarters=by_quarter(year),
+        quarter_funds=by_quarter_and_fund(year),
+        funds=by_fund(year),
+        budget_lines=lines,
+        budget_funds=execution_by_fund(lines),
+        failed=failed_payments(),
+    )

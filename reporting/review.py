@@ -1,0 +1,448 @@
+"""The November review (考核验收, 六(三)): each unit's year against the notice's targets,
+as a page and as one workbook (a summary sheet and a sheet per unit).
+
+The figures are the dashboards' (``reporting.dashboards``: SQL aggregates, the same
+definitions); the workbook follows ``reporting.exports``: text cells never formulas,
+yuan as ``#,##0.00``, 宋体, Chinese widths, frozen headers, A4 landscape.
+
+Targets (一、目标任务): at least 10,000 subsidised training person-times a year across
+the prefecture (no unit quota is set, so each unit is shown with its share); by 2021
+high-skilled workers 30% of the skilled. The system does not hold the workforce, so the
+second is shown as a reference only: of the year's passed trainings with a skill level,
+the share at 三级/高级工 or above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import IO
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from claims.rules import PROGRAMS_OUTSIDE_LIMITS
+from programs.models import Fund
+from reporting import exports
+from reporting.dashboards import (
+    EMPTY,
+    FUND,
+    UNIT,
+    ZERO,
+    Figures,
+    annual_target,
+    fund_label,
+    fund_short,
+    grouped,
+    percent,
+    units,
+    year_claims,
+)
+from reporting.exports import (
+    BOLD,
+    FONT,
+    TITLE,
+    TOTAL_FILL,
+    int_cell,
+    money_cell,
+    text_cell,
+)
+from reporting.models import FundBudget
+
+#: 一、目标任务: by 2021 high-skilled workers at 30% of skilled workers.
+HIGH_SKILL_TARGET = Decimal("30")
+#: Level ranks of the high-skilled (三级/高级工, 二级/技师, 一级/高级技师).
+HIGH_SKILL_MAX_RANK = 3
+
+
+@dataclass(frozen=True)
+class FundLine:
+    fund: str
+    budget: Decimal | None
+    figures: Figures
+
+    @property
+    def label(self) -> str:
+        return fund_label(self.fund)
+
+    @property
+    def short(self) -> str:
+        return fund_short(self.fund)
+
+    @property
+    def remaining(self) -> Decimal | None:
+        if self.budget is None:
+            return None
+        return self.budget - self.figures.approved - self.figures.pending
+
+    @property
+    def execution(self) -> Decimal | None:
+        """Approved as a share of the budget (预算执行率)."""
+        return (
+            None if self.budget is None else percent(self.figures.approved, self.budget)
+        )
+
+
+@dataclass(frozen=True)
+class UnitReview:
+    code: str
+    name: str
+    figures: Figures
+    certified: int  # passed trainings with a skill level
+    high_skill: int  # of which 三级 or above
+    target: int
+    funds: list[FundLine] = field(default_factory=list)
+
+    @property
+    def share_of_target(self) -> Decimal | None:
+        return percent(self.figures.person_times, self.target, places=2)
+
+    @property
+    def high_skill_share(self) -> Decimal | None:
+        return percent(self.high_skill, self.certified)
+
+    @property
+    def budget(self) -> Decimal | None:
+        budgets = [f.budget for f in self.funds if f.budget is not None]
+        return sum(budgets, ZERO) if budgets else None
+
+
+@dataclass(frozen=True)
+class Review:
+    year: int
+    target: int
+    units: list[UnitReview]
+    total: UnitReview
+    generated_at: datetime
+
+    @property
+    def progress(self) -> Decimal | None:
+        return percent(self.total.figures.person_times, self.target)
+
+    @property
+    def target_met(self) -> bool:
+        return self.total.figures.person_times >= self.target
+
+    def unit(self, code: str) -> UnitReview | None:
+        return next((u for u in self.units if u.code == code), None)
+
+
+def _skill_levels(year: int) -> dict[str, tuple[int, int]]:
+    """Per unit: passed trainings with a skill level, and those at 三级 or above."""
+    rows = (
+        year_claims(year)
+        .exclude(program_id__in=sorted(PROGRAMS_OUTSIDE_LIMITS))
+        .filter(passed=True, level__rank__isnull=False)
+        .values("unit_id")
+        .annotate(
+            certified=Count("id"),
+            high=Count("id", filter=Q(level__rank__lte=HIGH_SKILL_MAX_RANK)),
+        )
+        .order_by()
+    )
+    return {r["unit_id"]: (r["certified"], r["high"]) for r in rows}
+
+
+def review_figures(year: int) -> Review:
+    """Every unit's review for the year: seven queries whatever the number of claims."""
+    all_units = units()
+    target = annual_target()
+    by_unit = grouped(year, UNIT)
+    by_unit_fund = grouped(year, {**UNIT, **FUND})
+    budgets = {
+        (b.unit_id, b.fund): b.amount for b in FundBudget.objects.filter(year=year)
+    }
+    skills = _skill_levels(year)
+    fund_order = {f: i for i, f in enumerate(Fund.values)}
+    reviews = []
+    for u in all_units:
+        funds = sorted(
+            {f for (code, f) in by_unit_fund if code == u.code and f}
+            | {f for (code, f) in budgets if code == u.code},
+            key=lambda f: (fund_order.get(f, 99), f),
+        )
+        certified, high = skills.get(u.code, (0, 0))
+        reviews.append(
+            UnitReview(
+                code=u.code,
+                name=u.name,
+                figures=by_unit.get((u.code,), EMPTY),
+                certified=certified,
+                high_skill=high,
+                target=target,
+                funds=[
+                    FundLine(
+                        f,
+                        budgets.get((u.code, f)),
+                        by_unit_fund.get((u.code, f), EMPTY),
+                    )
+                    for f in funds
+                ],
+            )
+        )
+    return Review(
+        year=year,
+        target=target,
+        units=reviews,
+        total=_total(reviews, target),
+        generated_at=timezone.localtime(),
+    )
+
+
+def _total(reviews: Sequence[UnitReview], target: int) -> UnitReview:
+    """The prefecture: the units' SQL figures added up (exact decimals)."""
+
+    def add(items: Sequence[Figures]) -> Figures:
+        return Figures(
+            person_times=sum(f.person_times for f in items),
+            passed=sum(f.passed for f in items),
+            employed=sum(f.employed for f in items),
+            requested=sum((f.requested for f in items), ZERO),
+            approved=sum((f.approved for f in items), ZERO),
+            pending=sum((f.pending for f in items), ZERO),
+            paid=sum((f.paid for f in items), ZERO),
+            paid_on_approved=sum((f.paid_on_approved for f in items), ZERO),
+        )
+
+    funds: dict[str, list[FundLine]] = {}
+    for r in reviews:
+        for line in r.funds:
+            funds.setdefault(line.fund, []).append(line)
+    fund_order = {f: i for i, f in enumerate(Fund.values)}
+    lines = []
+    for fund in sorted(funds, key=lambda f: (fund_order.get(f, 99), f)):
+        budgets = [x.budget for x in funds[fund] if x.budget is not None]
+        lines.append(
+            FundLine(
+                fund,
+                sum(budgets, ZERO) if budgets else None,
+                add([x.figures for x in funds[fund]]),
+            )
+        )
+    return UnitReview(
+        code="",  # not a unit: the prefecture level itself is one of the units
+        name="全地区合计",
+        figures=add([r.figures for r in reviews]),
+        certified=sum(r.certified for r in reviews),
+        high_skill=sum(r.high_skill for r in reviews),
+        target=target,
+        funds=lines,
+    )
+
+
+# --- The workbook --------------------------------------------------------------------------
+SUMMARY_HEADERS = (
+    "单位代码",
+    "单位",
+    "培训人次",
+    "占年度目标",
+    "合格人数",
+    "合格率",
+    "就业人数",
+    "就业率",
+    "高技能等级占比",
+    "申请金额（元）",
+    "核准金额（元）",
+    "待审金额（元）",
+    "已拨付（元）",
+    "预算（元）",
+)
+FUND_HEADERS = (
+    "资金渠道",
+    "预算（元）",
+    "申请金额（元）",
+    "核准金额（元）",
+    "待审金额（元）",
+    "已拨付（元）",
+    "预算余额（元）",
+    "预算执行率",
+)
+PERCENT_FORMAT = "0.0%"
+SHARE_FORMAT = "0.00%"  # a unit's share of the prefecture's target is small
+
+
+def percent_cell(
+    ws: WriteOnlyWorksheet,
+    value: Decimal | None,
+    *,
+    font: Font = FONT,
+    number_format: str = PERCENT_FORMAT,
+) -> WriteOnlyCell:
+    """A percentage (e.g. 87.5) as Excel's 0.875 shown "87.5%"; blank when undefined."""
+    if value is None:
+        return text_cell(ws, "—", font=font)
+    cell = WriteOnlyCell(ws, value=value / 100)
+    cell.number_format = number_format
+    cell.font = font
+    return cell
+
+
+def _optional_money(
+    ws: WriteOnlyWorksheet, value: Decimal | None, *, font: Font = FONT
+) -> WriteOnlyCell:
+    if value is None:
+        return text_cell(ws, "未设预算", font=font)
+    return money_cell(ws, value, font=font)
+
+
+def _summary_row(
+    ws: WriteOnlyWorksheet, r: UnitReview, *, font: Font = FONT
+) -> list[WriteOnlyCell]:
+    f = r.figures
+    return [
+        text_cell(ws, r.code, font=font),
+        text_cell(ws, r.name, font=font),
+        int_cell(ws, f.person_times, font=font),
+        percent_cell(ws, r.share_of_target, font=font, number_format=SHARE_FORMAT),
+        int_cell(ws, f.passed, font=font),
+        percent_cell(ws, f.pass_rate, font=font),
+        int_cell(ws, f.employed, font=font),
+        percent_cell(ws, f.employment_rate, font=font),
+        percent_cell(ws, r.high_skill_share, font=font),
+        money_cell(ws, f.requested, font=font),
+        money_cell(ws, f.approved, font=font),
+        money_cell(ws, f.pending, font=font),
+        money_cell(ws, f.paid, font=font),
+        _optional_money(ws, r.budget, font=font),
+    ]
+
+
+def _title_rows(ws: WriteOnlyWorksheet, title: str, review: Review) -> None:
+    ws.append([text_cell(ws, title, font=TITLE)])
+    ws.append(
+        [
+            text_cell(
+                ws,
+                f"年度目标：全地区补贴性职业技能培训不少于{review.target:,}人次"
+                f"（阿行办发〔2019〕50号 一、目标任务）　生成时间："
+                f"{review.generated_at:%Y-%m-%d %H:%M}",
+            )
+        ]
+    )
+
+
+def _summary_sheet(wb: Workbook, review: Review) -> None:
+    ws = wb.create_sheet("汇总")
+    exports._prepare(
+        ws,
+        exports._widths(
+            SUMMARY_HEADERS, (8, 22, 8, 10, 8, 8, 8, 8, 12, 14, 14, 14, 14, 14)
+        ),
+        header_row=3,
+    )
+    _title_rows(ws, f"{review.year}年度职业技能提升行动考核验收汇总表", review)
+    ws.append(exports._header(ws, SUMMARY_HEADERS))
+    for r in review.units:
+        ws.append(_summary_row(ws, r))
+    total = _summary_row(ws, review.total, font=BOLD)
+    for cell in total:
+        cell.fill = TOTAL_FILL
+    ws.append(total)
+    ws.append([])
+    met = "已完成" if review.target_met else "未完成"
+    ws.append(
+        [
+            text_cell(ws, "年度目标完成情况", font=BOLD),
+            text_cell(
+                ws,
+                f"{review.total.figures.person_times:,}/{review.target:,}人次，{met}",
+                font=BOLD,
+            ),
+        ]
+    )
+    ws.append(
+        [
+            text_cell(ws, "口径说明"),
+            text_cell(
+                ws,
+                "培训人次：培训结束日期在本年度、已提交审核或已核准的申报（不含项目11）；"
+                "就业含自主创业、灵活就业；高技能等级占比为取得等级证书者中三级/高级工及以上"
+                f"的比例，仅作对照（目标{HIGH_SKILL_TARGET}%）。",
+            ),
+        ]
+    )
+
+
+def _unit_sheet(wb: Workbook, review: Review, r: UnitReview) -> None:
+    ws = wb.create_sheet(f"{r.code}{r.name}"[:31])
+    exports._prepare(
+        ws,
+        exports._widths(FUND_HEADERS, (26, 14, 14, 14, 14, 14, 14, 10)),
+        header_row=8,
+    )
+    _title_rows(ws, f"{r.name}{review.year}年度考核验收表", review)
+    f = r.figures
+    ws.append(
+        [
+            text_cell(ws, "培训人次", font=BOLD),
+            int_cell(ws, f.person_times),
+            text_cell(ws, "占年度目标", font=BOLD),
+            percent_cell(ws, r.share_of_target, number_format=SHARE_FORMAT),
+        ]
+    )
+    ws.append(
+        [
+            text_cell(ws, "合格人数", font=BOLD),
+            int_cell(ws, f.passed),
+            text_cell(ws, "合格率", font=BOLD),
+            percent_cell(ws, f.pass_rate),
+        ]
+    )
+    ws.append(
+        [
+            text_cell(ws, "就业人数", font=BOLD),
+            int_cell(ws, f.employed),
+            text_cell(ws, "就业率", font=BOLD),
+            percent_cell(ws, f.employment_rate),
+        ]
+    )
+    ws.append(
+        [
+            text_cell(ws, "高技能等级证书", font=BOLD),
+            int_cell(ws, r.high_skill),
+            text_cell(ws, "占取得等级证书", font=BOLD),
+            percent_cell(ws, r.high_skill_share),
+        ]
+    )
+    ws.append([])
+    ws.append(exports._header(ws, FUND_HEADERS))
+    for line in r.funds:
+        ws.append(_fund_row(ws, line))
+    total = FundLine("", r.budget, f)
+    cells = _fund_row(ws, total, font=BOLD)
+    cells[0] = text_cell(ws, "合计", font=BOLD)
+    for cell in cells:
+        cell.fill = TOTAL_FILL
+    ws.append(cells)
+
+
+def _fund_row(
+    ws: WriteOnlyWorksheet, line: FundLine, *, font: Font = FONT
+) -> list[WriteOnlyCell]:
+    f = line.figures
+    return [
+        text_cell(ws, line.label, font=font),
+        _optional_money(ws, line.budget, font=font),
+        money_cell(ws, f.requested, font=font),
+        money_cell(ws, f.approved, font=font),
+        money_cell(ws, f.pending, font=font),
+        money_cell(ws, f.paid, font=font),
+        _optional_money(ws, line.remaining, font=font),
+        percent_cell(ws, line.execution, font=font),
+    ]
+
+
+def write_review_workbook(review: Review, target: str | IO[bytes]) -> None:
+    """A summary sheet, then one sheet per unit; streamed (write_only)."""
+    wb = Workbook(write_only=True)
+    _summary_sheet(wb, review)
+    for r in review.units:
+        _unit_sheet(wb, review, r)
+    wb.save(target)

@@ -1,0 +1,139 @@
+"""The reviewer's anomaly lists, each built from claims made with services, with the
+look-alikes that must *not* be listed beside them."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from claims import services
+from reporting import anomalies
+from tests.factories import InstitutionFactory, TraineeFactory, make_id_number
+from tests.reporting.test_dashboards import file_claim
+
+pytestmark = pytest.mark.django_db
+MARCH = {"training_start": date(2020, 3, 1), "training_end": date(2020, 3, 31)}
+
+
+@pytest.fixture
+def filed(claim_input, clerk):
+    def make(**kw):
+        kw.setdefault("certificate_number", "")
+        return file_claim(claim_input, clerk, **{**MARCH, **kw})
+
+    return make
+
+
+def test_one_certificate_on_two_claims_is_listed(filed, clerk):
+    first = filed(certificate_number="AL-2020-0001")
+    second = filed(certificate_number=" al-2020-0001 ", trade_id="4-07-05-01")
+    withdrawn = filed(certificate_number="AL-2020-0001", trade_id="4-10-01-05")
+    services.claim_withdraw(claim_id=withdrawn.pk, actor=clerk)
+    filed(certificate_number="AL-2020-0002")
+    filed()  # no certificate: never a duplicate
+    filed()
+
+    [found] = anomalies.shared_certificates()
+    assert found.certificate_number == "AL-2020-0001"
+    assert [c.id for c in found.claims] == [first.pk, second.pk]
+
+
+def test_one_persons_overlapping_trainings_are_paired(filed, clerk):
+    person = TraineeFactory()
+    march = filed(trainee=person)
+    mid = filed(
+        trainee=person,
+        trade_id="4-07-05-01",
+        training_start=date(2020, 3, 15),
+        training_end=date(2020, 4, 15),
+    )
+    filed(  # later in the year: no overlap
+        trainee=person,
+        trade_id="4-10-01-05",
+        training_start=date(2020, 6, 1),
+        training_end=date(2020, 6, 30),
+    )
+    other = TraineeFactory()  # another person the same weeks: not an overlap
+    filed(trainee=other)
+
+    [pair] = anomalies.overlapping_trainings()
+    assert (pair.trainee_id, pair.first.id, pair.second.id) == (
+        person.pk,
+        march.pk,
+        mid.pk,
+    )
+    assert pair.days == 17  # 15–31 March
+
+
+def test_a_withdrawn_claim_overlaps_nothing(filed, clerk):
+    person = TraineeFactory()
+    filed(trainee=person)
+    gone = filed(trainee=person, trade_id="4-07-05-01")
+    services.claim_withdraw(claim_id=gone.pk, actor=clerk)
+    assert anomalies.overlapping_trainings() == []
+
+
+def test_an_institution_filing_many_claims_on_one_day_is_listed(filed, settings):
+    settings.ANOMALY_CLAIMS_PER_DAY = 3
+    busy = InstitutionFactory(unit_id="654301")
+    quiet = InstitutionFactory(unit_id="654301")
+    ids = [filed(institution_id=busy.pk).pk for _ in range(3)]
+    filed(institution_id=quiet.pk)
+    filed(institution_id=quiet.pk)
+
+    [burst] = anomalies.claim_bursts()
+    assert (burst.institution_id, burst.count) == (busy.pk, 3)
+    assert burst.claim_ids == ids
+
+
+def test_the_default_threshold_is_twenty_a_day(filed):
+    busy = InstitutionFactory(unit_id="654301")
+    for _ in range(3):
+        filed(institution_id=busy.pk)
+    assert anomalies.claims_per_day_threshold() == 20
+    assert anomalies.claim_bursts() == []
+
+
+@pytest.mark.parametrize(
+    ("born", "listed", "age"),
+    [
+        (date(2004, 3, 2), True, 15),  # one day short of 16 on 1 March 2020
+        (date(2004, 3, 1), False, 16),
+        (date(1955, 3, 1), False, 65),
+        (date(1954, 3, 1), True, 66),
+    ],
+)
+def test_age_at_the_start_of_training_outside_16_to_65(filed, born, listed, age):
+    person = TraineeFactory(id_number=make_id_number(born))
+    claim = filed(trainee=person)
+    found = anomalies.age_outliers()
+    assert [(a.claim.id, a.age) for a in found] == ([(claim.pk, age)] if listed else [])
+
+
+def test_a_draft_is_not_an_age_outlier(filed):
+    filed(
+        trainee=TraineeFactory(id_number=make_id_number(date(2010, 1, 1))), submit=False
+    )
+    assert anomalies.age_outliers() == []
+
+
+def test_one_phone_number_on_three_people_is_listed(filed):
+    shared = [TraineeFactory(phone="13999990001") for _ in range(3)]
+    TraineeFactory(phone="13999990002")
+    TraineeFactory(phone="13999990002")  # two people: below the threshold
+    claim = filed(trainee=shared[0])
+
+    [found] = anomalies.shared_phones()
+    assert found.phone == "13999990001"
+    assert [p.id for p in found.trainees] == [t.pk for t in shared]
+    assert found.trainees[0].claim_ids == [claim.pk]
+    assert found.trainees[1].claim_ids == []
+
+
+def test_all_lists_together(filed):
+    filed(certificate_number="X-1")
+    filed(certificate_number="X-1", amount_requested=Decimal("1700.00"))
+    found = anomalies.anomalies()
+    assert (len(found.certificates), found.total) == (1, 1)
