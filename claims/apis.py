@@ -321,7 +321,11 @@ class ClaimApproveApi(_ClaimTransitionApi):
 
     @staticmethod
     def move(*, claim_id: int, actor: User, reason: str) -> Claim:
-        return services.claim_approve(claim_id=claim_id, actor=actor, reason=reason)
+        # The reviewer's comment also states why approving past a fund's budget is
+        # justified (issue 5, 七(五)); without a budget problem it is just a comment.
+        return services.claim_approve(
+            claim_id=claim_id, actor=actor, reason=reason, budget_reason=reason
+        )
 
     @_transition_schema(
         "核准申报",

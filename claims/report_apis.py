@@ -376,7 +376,9 @@ class ClaimApproveBulkApi(APIView):
         body.is_valid(raise_exception=True)
         user = signed_in_user(request)
         approved = services.claims_approve_bulk(
-            claim_ids=body.validated_data["claims"], actor=user
+            claim_ids=body.validated_data["claims"],
+            actor=user,
+            budget_reason=body.validated_data.get("budget_reason", ""),
         )
         claims = (
             claims_visible_to(user)

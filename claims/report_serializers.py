@@ -102,6 +102,12 @@ class BulkApproveSerializer(serializers.Serializer):
         max_length=MAX_BULK,
         help_text="要核准的申报 id",
     )
+    budget_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="核准后将超出资金预算时须说明的理由（七(五)），会被记录",
+    )
 
 
 # --- What comes back --------------------------------------------------------------------

@@ -39,6 +39,7 @@ from claims.quarters import previous_quarter, quarter_bounds, quarter_of
 from claims.selectors import claims_visible_to, report_figures, report_for
 from claims.selectors import reports_visible_to as _reports_visible_to
 from programs.models import Fund, Unit
+from reporting.budgets import report_budget_impact
 from reporting.models import Rollup, RollupStatus
 
 #: How many quarters back the clerk's quarter box suggests.
@@ -313,6 +314,13 @@ def _render_report(
         "claims": claims,
         "clerk_draft": user.is_clerk and report.status == ReportStatus.DRAFT,
         "reviewing": reviewing,
+        # 七(五): before approving, what the pending claims would do to each fund's
+        # budget (only funds with a budget entered can be exceeded).
+        "budget_impact": [
+            row for row in report_budget_impact(report) if row.budget is not None
+        ]
+        if reviewing
+        else [],
         "pending": sum(1 for row in claims if row["decidable"]),
         "sampled": len(checks),
         "unchecked": sum(1 for c in checks if c.result == SpotCheckResult.PENDING),
@@ -456,7 +464,11 @@ def report_approve_bulk_view(request: AuthedRequest, pk: int) -> HttpResponse:
         )
         return _refused(request, pk, exc)
     try:
-        approved = services.claims_approve_bulk(claim_ids=ids, actor=user)
+        approved = services.claims_approve_bulk(
+            claim_ids=ids,
+            actor=user,
+            budget_reason=request.POST.get("budget_reason", "").strip()[:500],
+        )
     except DomainError as exc:
         if isinstance(exc, NotFound | PermissionDenied):
             raise

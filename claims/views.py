@@ -398,9 +398,9 @@ def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
         return _render_detail(request, claim, status=400, review_form=form)
     action = form.cleaned_data["action"]
     try:
-        REVIEW_ACTIONS[action](
-            claim_id=pk, actor=request.user, reason=form.cleaned_data["reason"]
-        )
+        reason = form.cleaned_data["reason"]
+        extra = {"budget_reason": reason} if action == "approve" else {}
+        REVIEW_ACTIONS[action](claim_id=pk, actor=request.user, reason=reason, **extra)
     except DomainError as exc:
         if isinstance(exc, NotFound | PermissionDenied):
             raise

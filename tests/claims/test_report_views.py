@@ -487,3 +487,37 @@ def test_the_quarter_overview_takes_a_constant_number_of_queries(
     UserFactory(username="third", role="county_clerk", unit_id="654324")
     many = _queries(client, reverse("report_list") + "?quarter=2020Q1")
     assert few == many
+
+
+def test_approving_past_a_budget_needs_a_reason_that_is_kept(
+    client, clerk, reviewer, finance, claim_input
+):
+    from django.utils import timezone
+
+    from reporting.models import BudgetOverride, FundBudget
+
+    # given a report of 4 × ~1800 and a 2020 special-fund budget of 3000 for the unit
+    report = submitted_report(clerk, claim_input)
+    draw(report, reviewer)
+    record_all(report, reviewer)
+    FundBudget.objects.create(
+        unit_id="654301",
+        year=2020,
+        fund="special",
+        amount=Decimal("3000.00"),
+        entered_by=finance,
+        entered_at=timezone.now(),
+    )
+    client.force_login(reviewer)
+    url = reverse("report_approve_bulk", args=[report.pk])
+    # then the page shows the budget impact before approving
+    page = html_of(client.get(reverse("report_detail", args=[report.pk])))
+    assert 'data-testid="budget-impact"' in page
+    # when approving all without a reason it is refused
+    refused = client.post(url, {"select": "all"})
+    assert refused.status_code == 409
+    assert not report.claims.filter(status="approved").exists()
+    # and with a reason it is approved and the reason kept
+    client.post(url, {"select": "all", "budget_reason": "经地区财政局同意追加预算"})
+    assert report.claims.filter(status="approved").count() == 4
+    assert BudgetOverride.objects.filter(reason="经地区财政局同意追加预算").exists()
