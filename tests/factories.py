@@ -94,7 +94,8 @@ def send_to_prefecture(*claims: object) -> object:
 
     first = Claim.objects.get(pk=claims[0].pk)  # type: ignore[attr-defined]
     report = services.report_build(
-        unit_id=first.unit_id, quarter=quarter_of(first.training_end),
+        unit_id=first.unit_id,
+        quarter=quarter_of(first.training_end),
         actor=first.created_by,
     )
     return services.report_submit(report_id=report.pk, actor=first.created_by)
