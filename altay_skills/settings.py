@@ -24,7 +24,8 @@ if not SECRET_KEY:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set when DEBUG is off (make run sets DEBUG=1)."
         )
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+    # Only ever used with DEBUG on (a developer's machine, the test suite).
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105  # nosec B105
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"]
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "axes",
     "django_celery_results",
     "django_celery_beat",
+    "csp",
     "accounts",
     "programs",
     "trainees",
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "altay_skills.security.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,7 +147,7 @@ USE_TZ = True
 
 # --- Static files -----------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=DATA_DIR / "media")
 STORAGES = {
@@ -243,19 +246,61 @@ LOGGING = {
     },
 }
 
-# --- Production hardening (issue 6 extends this) ------------------------------------------
+# --- Production hardening (issue 6) -------------------------------------------------------
+# `DEBUG=0 SECRET_KEY=… ALLOWED_HOSTS=… manage.py check --deploy --fail-level WARNING` is
+# clean (make security, tests/test_production_settings.py). TLS ends at the reverse proxy,
+# which must set X-Forwarded-Proto (and must be the only way to reach gunicorn).
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)  # a year
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp 4.0), on every page in every mode, so that the
+# browser tests run under it. Nothing is loaded from anywhere but this server; no inline
+# or eval'd script (static/app/app.js replaces inline handlers; htmx's indicator styles
+# are off in base.html). style-src-attr allows the inline style *attributes* a few
+# templates use (progress-bar widths, column widths); <style> elements and style sheets
+# from elsewhere stay blocked by style-src 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+# Swagger UI (/api/docs/) and ReDoc (/api/redoc/) pages are drf-spectacular's templates:
+# an inline <script> that starts the viewer and an inline <style>, and ReDoc injects its
+# styles and starts a worker from a blob. Only those two pages get these additions
+# (altay_skills.security.CSPMiddleware); every other directive, connect-src 'self'
+# included, still holds there. The pages show the schema and nothing a user entered.
+API_DOCS_CSP_UPDATE = {
+    "/api/docs/": {"script-src": ["'unsafe-inline'"], "style-src": ["'unsafe-inline'"]},
+    "/api/redoc/": {
+        "script-src": ["'unsafe-inline'"],
+        "style-src": ["'unsafe-inline'"],
+        "worker-src": ["'self'", "blob:"],
+    },
+}
 
 # Upload limits for spreadsheet intake (issue 3 defends further before parsing).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
