@@ -64,6 +64,7 @@ from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from claims import rules, workflow
 from claims.models import Claim, Employment
+from claims.selectors import prior_claims_of_many
 from claims.services import ClaimInput, claims_create_batch
 from programs.models import Institution, Level, Program, Trade, Unit
 from programs.selectors import institution_facts, policy_terms, program_facts
@@ -814,47 +815,6 @@ class _People:
         numbers = sorted(set(id_numbers))
         people = {t.id_number: t for t in Trainee.objects.filter(id_number__in=numbers)}
         return cls(people, prior_claims_of_many([t.pk for t in people.values()]))
-
-
-def prior_claims_of_many(
-    trainee_ids: Sequence[int],
-) -> dict[int, list[rules.PriorClaim]]:
-    """``selectors.prior_claims_of`` for many people in one query (drafts left out)."""
-    history: dict[int, list[rules.PriorClaim]] = defaultdict(list)
-    if not trainee_ids:
-        return history
-    qs = (
-        Claim.objects.filter(trainee_id__in=list(trainee_ids))
-        .exclude(status=workflow.DRAFT)
-        .select_related("unit", "trade", "level")
-        .only(
-            "id",
-            "trainee_id",
-            "program_id",
-            "status",
-            "training_end",
-            "trade_id",
-            "level_id",
-            "unit__name",
-            "trade__name",
-            "level__name",
-        )
-    )
-    for c in qs:
-        history[c.trainee_id].append(
-            rules.PriorClaim(
-                claim_id=c.pk,
-                program=c.program_id,
-                status=c.status,
-                training_end=c.training_end,
-                trade=c.trade_id,
-                level=c.level_id,
-                unit_name=c.unit.name,
-                trade_name=c.trade.name if c.trade else "",
-                level_name=c.level.name if c.level else "",
-            )
-        )
-    return history
 
 
 @dataclass

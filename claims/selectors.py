@@ -5,6 +5,9 @@ A claim the user may not see is answered exactly like one that does not exist (4
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+
 from django.db.models import QuerySet
 
 from accounts.models import User
@@ -53,12 +56,22 @@ def prior_claims_of(
 
     Drafts are left out: they count for nothing until submitted.
     """
+    history = prior_claims_of_many([trainee_id])[trainee_id]
+    return [p for p in history if p.claim_id != exclude_claim_id]
+
+
+def prior_claims_of_many(trainee_ids: Sequence[int]) -> dict[int, list[PriorClaim]]:
+    """``prior_claims_of`` for many people in one query (the spreadsheet import)."""
+    history: dict[int, list[PriorClaim]] = defaultdict(list)
+    if not trainee_ids:
+        return history
     qs = (
-        Claim.objects.filter(trainee_id=trainee_id)
+        Claim.objects.filter(trainee_id__in=list(trainee_ids))
         .exclude(status=workflow.DRAFT)
         .select_related("unit", "trade", "level")
         .only(
             "id",
+            "trainee_id",
             "program_id",
             "status",
             "training_end",
@@ -69,22 +82,21 @@ def prior_claims_of(
             "level__name",
         )
     )
-    if exclude_claim_id is not None:
-        qs = qs.exclude(pk=exclude_claim_id)
-    return [
-        PriorClaim(
-            claim_id=c.pk,
-            program=c.program_id,
-            status=c.status,
-            training_end=c.training_end,
-            trade=c.trade_id,
-            level=c.level_id,
-            unit_name=c.unit.name,
-            trade_name=c.trade.name if c.trade else "",
-            level_name=c.level.name if c.level else "",
+    for c in qs:
+        history[c.trainee_id].append(
+            PriorClaim(
+                claim_id=c.pk,
+                program=c.program_id,
+                status=c.status,
+                training_end=c.training_end,
+                trade=c.trade_id,
+                level=c.level_id,
+                unit_name=c.unit.name,
+                trade_name=c.trade.name if c.trade else "",
+                level_name=c.level.name if c.level else "",
+            )
         )
-        for c in qs
-    ]
+    return history
 
 
 def reports_visible_to(user: User) -> QuerySet[QuarterlyReport]:
