@@ -38,8 +38,10 @@ run: venv
 	fi
 
 # The whole suite: ruff, then pytest (PostgreSQL when DATABASE_URL is set).
+# Both cores by default (pytest-xdist; each worker has its own test database).
+PYTEST_WORKERS ?= 2
 test: venv-dev lint
-	DEBUG=1 $(BIN)/pytest $(PYTEST_ARGS)
+	DEBUG=1 $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: venv-dev
 	$(BIN)/ruff check .
