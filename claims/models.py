@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import ExtractYear
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from claims import workflow
@@ -280,17 +281,31 @@ class ClaimEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    # set before insert (not auto_now_add) so the hash covers it; see claims/audit.py
+    at = models.DateTimeField(
+        _("时间"), default=timezone.now, editable=False, db_index=True
+    )
     action = models.CharField(_("操作"), max_length=20)
     from_status = models.CharField(_("原状态"), max_length=20, blank=True)
     to_status = models.CharField(_("新状态"), max_length=20)
     reason = models.TextField(_("理由"), blank=True)
     changes = models.JSONField(_("变更内容"), default=dict, blank=True)
+    #: hash chain, one per claim (claims/audit.py); checked by ``manage.py verify_audit``
+    prev_hash = models.CharField(
+        _("前一记录哈希"), max_length=64, blank=True, editable=False
+    )
+    hash = models.CharField(_("记录哈希"), max_length=64, editable=False)
 
     class Meta:
         verbose_name = _("申报记录")
         verbose_name_plural = _("申报记录")
         ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["hash"], name="claimevent_hash_unique"),
+            models.UniqueConstraint(
+                fields=["claim", "prev_hash"], name="claimevent_chain_no_fork"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.claim_id} {self.action} {self.from_status}→{self.to_status}"

@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import User
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from claims import rules, workflow
+from claims.audit import record_events
 from claims.models import (
     LIMIT_SLOTS,
     Claim,
@@ -415,15 +416,20 @@ def _record(
     reason: str = "",
     changes: dict[str, Any] | None = None,
 ) -> ClaimEvent:
-    return ClaimEvent.objects.create(
-        claim=claim,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        reason=reason,
-        changes=changes or {},
+    (event,) = record_events(
+        [
+            ClaimEvent(
+                claim=claim,
+                actor=actor,
+                action=action,
+                from_status=from_status,
+                to_status=to_status,
+                reason=reason,
+                changes=changes or {},
+            )
+        ]
     )
+    return event
 
 
 def _as_changes(before: dict[str, Any], after: ClaimInput) -> dict[str, Any]:
@@ -527,17 +533,19 @@ def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
         report.submitted_by = actor
         report.submitted_at = timezone.now()
         report.save()
-        ClaimEvent.objects.bulk_create(
-            ClaimEvent(
-                claim=c,
-                actor=actor,
-                action="report",
-                from_status=c.status,
-                to_status=c.status,
-                reason=f"列入{report.quarter}季度报表报送",
-                changes={"report": [None, report.pk]},
-            )
-            for c in claims
+        record_events(
+            [
+                ClaimEvent(
+                    claim=c,
+                    actor=actor,
+                    action="report",
+                    from_status=c.status,
+                    to_status=c.status,
+                    reason=f"列入{report.quarter}季度报表报送",
+                    changes={"report": [None, report.pk]},
+                )
+                for c in claims
+            ]
         )
     return report
 
@@ -591,14 +599,18 @@ def spot_check_record(
         check.result, check.note = result, note
         check.checked_by, check.checked_at = actor, timezone.now()
         check.save()
-        ClaimEvent.objects.create(
-            claim_id=check.claim_id,
-            actor=actor,
-            action="spot_check",
-            from_status=check.claim.status,
-            to_status=check.claim.status,
-            reason=note,
-            changes={"spot_check": result},
+        record_events(
+            [
+                ClaimEvent(
+                    claim_id=check.claim_id,
+                    actor=actor,
+                    action="spot_check",
+                    from_status=check.claim.status,
+                    to_status=check.claim.status,
+                    reason=note,
+                    changes={"spot_check": result},
+                )
+            ]
         )
     return check
 
@@ -773,7 +785,7 @@ def claims_create_batch(
                             reason="批量导入",
                         )
                     )
-            ClaimEvent.objects.bulk_create(events, batch_size=1000)
+            record_events(events)
     except IntegrityError as exc:
         raise _limit_conflict(exc) from None
     return claims

@@ -1,0 +1,190 @@
+"""The audit trail's hash chain: one chain per claim, append-only in the database.
+
+Each ``ClaimEvent`` stores ``prev_hash`` (the ``hash`` of the previous event of the same
+claim, ``""`` for the first) and ``hash = sha256(prev_hash + canonical JSON of the event)``.
+Rewriting an event breaks its own hash; deleting one from the middle breaks the next
+event's ``prev_hash``. ``python manage.py verify_audit`` walks every chain and names the
+first broken link.
+
+One chain per claim (not one global chain) keeps writers independent: ``record_events``
+locks the claims it writes for (``SELECT … FOR UPDATE``, a no-op where the service
+already holds the lock), reads the latest hash of each in one query and inserts, so two
+writers on the same claim are serialised and a fork is refused by the unique
+``(claim, prev_hash)`` constraint anyway.
+
+On PostgreSQL a trigger refuses every ``UPDATE`` and ``DELETE`` of ``claims_claimevent``
+(migration 0006), so the application cannot rewrite the trail even by raw SQL;
+``TRUNCATE`` is not blocked (the test database is flushed with it) and a superuser can
+disable the trigger. SQLite, the embedded demo default, has no trigger: there the chain
+only *detects* tampering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+
+def canonical(
+    *,
+    claim_id: int,
+    actor_id: int,
+    at: datetime,
+    action: str,
+    from_status: str,
+    to_status: str,
+    reason: str,
+    changes: Any,
+) -> str:
+    """The event as sorted, compact JSON; ``at`` in UTC with microseconds."""
+    return json.dumps(
+        {
+            "claim": claim_id,
+            "actor": actor_id,
+            "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "action": action,
+            "from": from_status or "",
+            "to": to_status or "",
+            "reason": reason or "",
+            "changes": json.loads(json.dumps(changes if changes is not None else {})),
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def event_hash(prev_hash: str, event: Any) -> str:
+    """sha256 over the previous hash and the event's canonical form (hex)."""
+    body = canonical(
+        claim_id=event.claim_id,
+        actor_id=event.actor_id,
+        at=event.at,
+        action=event.action,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        reason=event.reason,
+        changes=event.changes,
+    )
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def latest_hashes(model: Any, claim_ids: Iterable[int]) -> dict[int, str]:
+    """claim id → hash of its latest (highest id) event, for claims that have one."""
+    ids = set(claim_ids)
+    if not ids:
+        return {}
+    last = (
+        model.objects.filter(claim_id__in=ids)
+        .values("claim_id")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    return dict(model.objects.filter(id__in=last).values_list("claim_id", "hash"))
+
+
+def record_events(events: list[Any]) -> list[Any]:
+    """Chain and insert events (in list order; several may share a claim).
+
+    Every event of the application goes through here. ``at`` is set before hashing:
+    rows are never updated after insert.
+    """
+    from claims.models import Claim, ClaimEvent
+
+    if not events:
+        return []
+    with transaction.atomic():
+        claim_ids = sorted({e.claim_id for e in events})
+        list(
+            Claim.objects.select_for_update()
+            .filter(pk__in=claim_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        last = latest_hashes(ClaimEvent, claim_ids)
+        now = timezone.now()
+        for event in events:
+            if event.changes is None:
+                event.changes = {}
+            event.at = event.at or now
+            event.prev_hash = last.get(event.claim_id, "")
+            event.hash = event_hash(event.prev_hash, event)
+            last[event.claim_id] = event.hash
+        if len(events) == 1:
+            events[0].save(force_insert=True)
+            return events
+        return ClaimEvent.objects.bulk_create(events, batch_size=1000)
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    claim_id: int
+    event_id: int
+    expected_prev: str
+    found_prev: str
+    expected_hash: str
+    found_hash: str
+
+    def __str__(self) -> str:
+        return (
+            f"claim #{self.claim_id}, event #{self.event_id}: "
+            f"expected prev {self.expected_prev or '(none)'}, found {self.found_prev or '(none)'}; "
+            f"expected hash {self.expected_hash}, found {self.found_hash}"
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    events: int
+    claims: int
+    broken: BrokenLink | None
+
+
+def _walk(rows: Iterator[Any]) -> Verdict:
+    events = claims = 0
+    current: int | None = None
+    prev = ""
+    for row in rows:
+        events += 1
+        if row.claim_id != current:
+            current, prev = row.claim_id, ""
+            claims += 1
+        expected = event_hash(prev, row)
+        if row.prev_hash != prev or row.hash != expected:
+            return Verdict(
+                events,
+                claims,
+                BrokenLink(
+                    row.claim_id, row.id, prev, row.prev_hash, expected, row.hash
+                ),
+            )
+        prev = row.hash
+    return Verdict(events, claims, None)
+
+
+def verify() -> Verdict:
+    """Walk every claim's events in id order and recompute; stop at the first break."""
+    from claims.models import ClaimEvent
+
+    rows = ClaimEvent.objects.order_by("claim_id", "id").only(
+        "id",
+        "claim_id",
+        "actor_id",
+        "at",
+        "action",
+        "from_status",
+        "to_status",
+        "reason",
+        "changes",
+        "prev_hash",
+        "hash",
+    )
+    return _walk(rows.iterator(chunk_size=2000))
