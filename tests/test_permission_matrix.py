@@ -1,0 +1,353 @@
+"""Permission matrix: every route × role, on objects of unit 654301.
+
+The routes come from the URL resolver, so a new endpoint without an entry in
+``MATRIX`` fails ``test_every_route_has_an_entry``. Roles: anonymous, the clerk of
+the objects' unit (654301), a clerk of another unit (654322, for whom the objects
+are another unit's: a 404), the prefecture reviewer, finance, the auditor and the
+administrator.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+import pytest
+
+from accounts.models import User
+from claims import services as claim_services
+from claims.models import Claim
+from reporting import services
+from reporting.models import Recovery
+from tests.factories import InstitutionFactory, TraineeFactory
+from tests.reporting.conftest import run_quarter
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anon", "clerk", "other_clerk", "reviewer", "finance", "auditor", "admin")
+SKIP_PREFIXES = ("admin/", "static/", "media/")
+
+
+def resolver_routes() -> set[str]:
+    def walk(patterns: Any, prefix: str) -> Any:
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, route)
+            elif isinstance(p, URLPattern):
+                yield route
+
+    return {
+        r
+        for r in walk(get_resolver().url_patterns, "")
+        if not r.startswith(SKIP_PREFIXES) and r != "api/^.*$"
+    }
+
+
+#: Anonymous on a page: a redirect to the login page.
+LOGIN = "login"
+#: Allowed past the permission check: done, redirected, or refused on the body or
+#: the object's state (empty or minimal bodies are sent).
+PASS = frozenset({200, 201, 302, 400, 409})
+
+#: Actions are tried with POST; every other route with GET.
+POST_ROUTES = {
+    "accounts/logout/",
+    "api/auth/token/",
+    "api/claims/<int:pk>/approve/",
+    "api/claims/<int:pk>/reject/",
+    "api/claims/<int:pk>/return/",
+    "api/claims/<int:pk>/submit/",
+    "api/claims/<int:pk>/withdraw/",
+    "api/claims/approve-bulk/",
+    "api/claims/check/",
+    "api/recoveries/<int:pk>/settle/",
+    "api/reports/<int:pk>/close/",
+    "api/reports/<int:pk>/discard/",
+    "api/reports/<int:pk>/submit/",
+    "api/spot-checks/<int:pk>/",
+    "claims/<int:pk>/check/",
+    "claims/<int:pk>/review/",
+    "claims/<int:pk>/submit/",
+    "claims/<int:pk>/withdraw/",
+    "claims/check/",
+    "claims/import/<str:token>/save/",
+    "finance/payments/",
+    "finance/recoveries/<int:pk>/settle/",
+    "reports/<int:pk>/approve/",
+    "reports/<int:pk>/close/",
+    "reports/<int:pk>/discard/",
+    "reports/<int:pk>/spot-checks/",
+    "reports/<int:pk>/submit/",
+    "reports/build/",
+    "reports/spot-checks/<int:pk>/",
+    "rollups/request/",
+    "trainees/register/",
+}
+#: route -> the answer for (anon, clerk, other_clerk, reviewer, finance, auditor, admin).
+MATRIX: dict[str, tuple[Any, ...]] = {
+    "": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "accounts/login/": (200, 302, 302, 302, 302, 302, 302),
+    "accounts/logout/": (302, 302, 302, 302, 302, 302, 302),
+    "accounts/password/change/": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "accounts/password/change/done/": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "api/advances/": (401, 403, 403, 403, 200, 200, 403),
+    "api/auth/token/": (PASS, PASS, PASS, PASS, PASS, PASS, PASS),
+    "api/claims/": (401, 200, 200, 200, 200, 200, 200),
+    "api/claims/<int:pk>/": (401, 200, 404, 200, 200, 200, 404),
+    "api/claims/<int:pk>/approve/": (401, 403, 404, PASS, 403, 403, 404),
+    "api/claims/<int:pk>/events/": (401, 200, 404, 200, 200, 200, 404),
+    "api/claims/<int:pk>/payments/": (401, 200, 404, 200, 200, 200, 404),
+    "api/claims/<int:pk>/reject/": (401, 403, 404, PASS, 403, 403, 404),
+    "api/claims/<int:pk>/return/": (401, 403, 404, PASS, 403, 403, 404),
+    "api/claims/<int:pk>/submit/": (401, PASS, 404, 403, 403, 403, 404),
+    "api/claims/<int:pk>/withdraw/": (401, PASS, 404, 403, 403, 403, 404),
+    "api/claims/approve-bulk/": (401, 400, 400, PASS, 400, 400, 400),
+    "api/claims/check/": (401, PASS, PASS, PASS, PASS, PASS, PASS),
+    "api/docs/": (200, 200, 200, 200, 200, 200, 200),
+    "api/institutions/": (401, 200, 200, 200, 200, 200, 200),
+    "api/levels/": (401, 200, 200, 200, 200, 200, 200),
+    "api/notifications/": (401, 200, 200, 200, 200, 200, 200),
+    "api/payments/": (401, 403, 403, 200, 200, 200, 403),
+    "api/programs/": (401, 200, 200, 200, 200, 200, 200),
+    "api/public/disclosure/": (200, 200, 200, 200, 200, 200, 200),
+    "api/public/institutions/": (200, 200, 200, 200, 200, 200, 200),
+    "api/public/programs/": (200, 200, 200, 200, 200, 200, 200),
+    "api/recoveries/": (401, 403, 403, 403, 200, 200, 403),
+    "api/recoveries/<int:pk>/settle/": (401, 403, 403, 403, PASS, 403, 403),
+    "api/redoc/": (200, 200, 200, 200, 200, 200, 200),
+    "api/reports/": (401, 200, 200, 200, 200, 200, 200),
+    "api/reports/<int:pk>/": (401, 200, 404, 200, 200, 200, 404),
+    "api/reports/<int:pk>/close/": (401, 403, 404, PASS, 403, 403, 404),
+    "api/reports/<int:pk>/discard/": (401, PASS, 404, 403, 403, 403, 404),
+    "api/reports/<int:pk>/spot-checks/": (401, 200, 404, 200, 200, 200, 404),
+    "api/reports/<int:pk>/submit/": (401, PASS, 404, 403, 403, 403, 404),
+    "api/rollups/": (401, 200, 200, 200, 200, 200, 200),
+    "api/rollups/<int:pk>/": (401, 404, 404, 200, 200, 200, 404),
+    "api/rollups/<int:pk>/xlsx/": (401, 404, 404, 200, 200, 200, 404),
+    "api/schema/": (200, 200, 200, 200, 200, 200, 200),
+    "api/spot-checks/<int:pk>/": (401, 403, 403, PASS, 403, 403, 403),
+    "api/trades/": (401, 200, 200, 200, 200, 200, 200),
+    "api/trainees/": (401, 400, 400, 400, 400, 400, 400),
+    "api/trainees/<int:pk>/": (401, 200, 200, 200, 200, 200, 200),
+    "api/units/": (401, 200, 200, 200, 200, 200, 200),
+    "claims/": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "claims/<int:pk>/": (LOGIN, 200, 404, 200, 200, 200, 404),
+    "claims/<int:pk>/check/": (LOGIN, PASS, 404, 403, 403, 403, 403),
+    "claims/<int:pk>/edit/": (LOGIN, 200, 404, 403, 403, 403, 404),
+    "claims/<int:pk>/review/": (LOGIN, 403, 404, PASS, 403, 403, 404),
+    "claims/<int:pk>/submit/": (LOGIN, PASS, 404, 403, 403, 403, 404),
+    "claims/<int:pk>/withdraw/": (LOGIN, PASS, 404, 403, 403, 403, 404),
+    "claims/check/": (LOGIN, PASS, PASS, 403, 403, 403, 403),
+    "claims/import/": (LOGIN, 200, 200, 403, 403, 403, 403),
+    "claims/import/<str:token>/": (LOGIN, 404, 404, 403, 403, 403, 403),
+    "claims/import/<str:token>/result.xlsx": (LOGIN, 404, 404, 403, 403, 403, 403),
+    "claims/import/<str:token>/save/": (LOGIN, 404, 404, 403, 403, 403, 403),
+    "claims/import/template.xlsx": (LOGIN, 200, 200, 403, 403, 403, 403),
+    "claims/new/": (LOGIN, 200, 200, 403, 403, 403, 403),
+    "dashboards/": (LOGIN, 302, 302, 302, 302, 302, 403),
+    "dashboards/anomalies/": (LOGIN, 403, 403, 200, 403, 200, 403),
+    "dashboards/budgets/": (LOGIN, 403, 403, 403, 200, 403, 403),
+    "dashboards/finance/": (LOGIN, 403, 403, 200, 200, 200, 403),
+    "dashboards/prefecture/": (LOGIN, 403, 403, 200, 403, 200, 403),
+    "dashboards/review/<int:year>.xlsx": (LOGIN, 403, 403, 200, 200, 200, 403),
+    "dashboards/review/<int:year>/": (LOGIN, 403, 403, 200, 200, 200, 403),
+    "dashboards/review/<int:year>/<str:code>/": (LOGIN, 200, 404, 200, 200, 200, 403),
+    "dashboards/unit/": (LOGIN, 200, 200, 200, 200, 200, 403),
+    "finance/": (LOGIN, 403, 403, 403, 200, 200, 403),
+    "finance/payments/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    "finance/recoveries/<int:pk>/settle/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    "public/disclosure/": (200, 200, 200, 200, 200, 200, 200),
+    "public/institutions/": (200, 200, 200, 200, 200, 200, 200),
+    "public/programs/": (200, 200, 200, 200, 200, 200, 200),
+    "reports/": (LOGIN, 200, 200, 200, 200, 200, 403),
+    "reports/<int:pk>/": (LOGIN, 200, 404, 200, 200, 200, 403),
+    "reports/<int:pk>/approve/": (LOGIN, 403, 404, PASS, 403, 403, 404),
+    "reports/<int:pk>/close/": (LOGIN, 403, 404, PASS, 403, 403, 404),
+    "reports/<int:pk>/discard/": (LOGIN, PASS, 404, 403, 403, 403, 404),
+    "reports/<int:pk>/spot-checks/": (LOGIN, 403, 404, PASS, 403, 403, 404),
+    "reports/<int:pk>/submit/": (LOGIN, PASS, 404, 403, 403, 403, 404),
+    "reports/build/": (LOGIN, PASS, PASS, 403, 403, 403, 403),
+    "reports/spot-checks/<int:pk>/": (LOGIN, 403, 403, PASS, 403, 403, 403),
+    "rollups/<int:pk>/": (LOGIN, 404, 404, 200, 200, 200, 404),
+    "rollups/<int:pk>/claims/<int:claim_id>/": (LOGIN, 404, 404, 200, 200, 200, 404),
+    "rollups/<int:pk>/progress/": (LOGIN, 404, 404, 200, 200, 200, 404),
+    "rollups/request/": (LOGIN, 403, 403, PASS, 403, 403, 403),
+    "trainees/": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "trainees/<int:pk>/": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "trainees/register/": (LOGIN, PASS, PASS, PASS, PASS, PASS, PASS),
+}
+
+
+@pytest.fixture
+def world(
+    tmp_path: Any,
+    settings: Any,
+    claim_input: Any,
+    reviewer: Any,
+    finance: Any,
+    auditor: Any,
+    administrator: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> dict[str, Any]:
+    """A closed quarter of two units, its rollup, and a recovery in unit 654301."""
+    settings.MEDIA_ROOT = tmp_path
+    quarter = run_quarter(claim_input, reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        rollup = services.rollup_request(quarter="2020Q1", actor=reviewer)
+    clerk = User.objects.get(username="q_clerk_a")
+    other_clerk = User.objects.get(username="q_clerk_b")
+    own_claim = Claim.objects.filter(unit_id="654301").order_by("pk").first()
+    # a recovery: an enterprise-run claim whose advance was paid, then rejected
+    school = InstitutionFactory(unit_id="654301", kind="enterprise")
+    person = TraineeFactory(groups=["poor_labour"])
+    claim = claim_services.claim_create(
+        data=claim_input(
+            trainee_id=person.pk,
+            institution_id=school.pk,
+            training_start=date(2020, 4, 1),
+            training_end=date(2020, 4, 30),
+        ),
+        actor=clerk,
+    )
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    report = claim_services.report_build(
+        unit_id="654301", quarter="2020Q2", actor=clerk
+    )
+    claim_services.report_submit(report_id=report.pk, actor=clerk)
+    claim.refresh_from_db()
+    services.payment_record(
+        claim_id=claim.pk,
+        kind="advance",
+        amount=claim.advance,
+        paid_on=date(2020, 5, 10),
+        status="paid",
+        actor=finance,
+    )
+    claim_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="虚假培训")
+    own_report = quarter.reports[0]
+    # a draft and a submitted claim, for the actions that need them
+    later = {"training_start": date(2020, 7, 1), "training_end": date(2020, 7, 31)}
+    draft = claim_services.claim_create(
+        data=claim_input(trainee_id=TraineeFactory().pk, **later), actor=clerk
+    )
+    pending = claim_services.claim_create(
+        data=claim_input(trainee_id=TraineeFactory().pk, **later), actor=clerk
+    )
+    claim_services.claim_submit(claim_id=pending.pk, actor=clerk)
+    return {
+        "users": {
+            "anon": None,
+            "clerk": clerk,
+            "other_clerk": other_clerk,
+            "reviewer": reviewer,
+            "finance": finance,
+            "auditor": auditor,
+            "admin": administrator,
+        },
+        "claim": own_claim.pk,
+        "draft": draft.pk,
+        "pending": pending.pk,
+        "report": own_report.pk,
+        "spot_check": own_report.spot_checks.order_by("pk").first().pk,
+        "trainee": own_claim.trainee_id,
+        "rollup": rollup.pk,
+        "recovery": Recovery.objects.get().pk,
+    }
+
+
+def fill(route: str, w: dict[str, Any]) -> str:
+    """The route with its parameters replaced by unit 654301's objects."""
+    kinds = [
+        ("api/trainees/", "trainee"),
+        ("trainees/", "trainee"),
+        ("api/claims/", "claim"),
+        ("claims/<int", "claim"),
+        ("api/reports/", "report"),
+        ("reports/spot-checks/", "spot_check"),
+        ("api/spot-checks/", "spot_check"),
+        ("reports/", "report"),
+        ("api/rollups/", "rollup"),
+        ("rollups/", "rollup"),
+        ("api/recoveries/", "recovery"),
+        ("finance/recoveries/", "recovery"),
+    ]
+    path = route
+    if "<int:pk>" in path:
+        kind = next(k for prefix, k in kinds if route.startswith(prefix))
+        if kind == "claim":
+            kind = CLAIM_STATE.get(route.rstrip("/").rsplit("/", 1)[-1], "claim")
+        path = path.replace("<int:pk>", str(w[kind]))
+    path = path.replace("<int:claim_id>", str(w["claim"]))
+    path = path.replace("<int:year>", "2020").replace("<str:code>", "654301")
+    path = path.replace("<str:token>", w.get("token", "nosuchtoken"))
+    return "/" + path
+
+
+def method_of(route: str) -> str:
+    return "POST" if route in POST_ROUTES else "GET"
+
+
+#: Which of unit 654301's claims an action is tried on: the one in the state it needs.
+CLAIM_STATE = {
+    "edit": "draft",
+    "check": "draft",
+    "submit": "draft",
+    "withdraw": "pending",
+    "approve": "pending",
+    "reject": "pending",
+    "return": "pending",
+    "review": "pending",
+}
+
+#: A minimal valid body, so that a refusal is not hidden behind a 400.
+BODIES: dict[str, dict[str, str]] = {
+    "api/claims/<int:pk>/reject/": {"reason": "材料不全"},
+    "api/claims/<int:pk>/return/": {"reason": "材料不全"},
+    "api/spot-checks/<int:pk>/": {"result": "consistent"},
+    "claims/<int:pk>/review/": {"action": "reject", "reason": "材料不全"},
+    "reports/spot-checks/<int:pk>/": {"result": "consistent"},
+}
+
+
+CASES = [
+    pytest.param(route, role, MATRIX[route][i], id=f"{route or '/'}-{role}")
+    for route in sorted(MATRIX)
+    for i, role in enumerate(ROLES)
+]
+
+
+def test_every_route_has_an_entry() -> None:
+    routes = resolver_routes()
+    assert routes - set(MATRIX) == set(), "routes without an entry in MATRIX"
+    assert set(MATRIX) - routes == set(), "stale entries in MATRIX"
+    assert set(MATRIX) >= POST_ROUTES
+    assert set(BODIES) <= POST_ROUTES
+
+
+@pytest.mark.parametrize(("route", "role", "expected"), CASES)
+def test_the_answer_for_each_route_and_role(
+    client: Any, world: dict[str, Any], route: str, role: str, expected: Any
+) -> None:
+    user = world["users"][role]
+    if user is not None:
+        client.force_login(user)
+    path = fill(route, world)
+    if method_of(route) == "POST":
+        body = BODIES.get(route, {})
+        if route.startswith("api/"):
+            response = client.post(path, body, content_type="application/json")
+        else:
+            response = client.post(path, body)
+    else:
+        response = client.get(path)
+    status = response.status_code
+    if expected == LOGIN:
+        assert status == 302, (path, status)
+        assert response["Location"].startswith("/accounts/login/"), response["Location"]
+    elif isinstance(expected, frozenset):
+        assert status in expected, (path, status)
+    else:
+        assert status == expected, (path, status)
