@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -28,6 +29,12 @@ def claims_visible_to(user: User) -> QuerySet[Claim]:
         "unit",
         "created_by",
     )
+    return unit_scoped(qs, user)
+
+
+def unit_scoped(qs: QuerySet[Any], user: User) -> QuerySet[Any]:
+    """The one unit scope: a clerk sees their unit's rows; the reviewer, finance and the
+    auditor every unit's; anyone else (the administrator included) none."""
     if not user.is_authenticated or not user.is_active:
         return qs.none()
     if user.is_clerk:
@@ -100,14 +107,7 @@ def prior_claims_of_many(trainee_ids: Sequence[int]) -> dict[int, list[PriorClai
 
 
 def reports_visible_to(user: User) -> QuerySet[QuarterlyReport]:
-    qs = QuarterlyReport.objects.select_related("unit")
-    if not user.is_authenticated or not user.is_active:
-        return qs.none()
-    if user.is_clerk:
-        return qs.filter(unit_id=user.unit_id)
-    if user.is_reviewer or user.is_finance or user.is_auditor:
-        return qs
-    return qs.none()
+    return unit_scoped(QuarterlyReport.objects.select_related("unit"), user)
 
 
 def report_for(user: User, report_id: int) -> QuarterlyReport:
