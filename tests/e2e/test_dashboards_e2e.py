@@ -25,7 +25,6 @@ from tests.reporting.test_dashboards import (
     A,
     Y,
     build_year,
-    dashboard_urlconf,
     file_claim,
 )
 
@@ -38,8 +37,7 @@ PASSWORD = "pw-Altay-2019"
 
 
 @pytest.fixture(autouse=True)
-def _dashboard_urls(settings: Any) -> None:
-    settings.ROOT_URLCONF = dashboard_urlconf()
+def _anomaly_threshold(settings: Any) -> None:
     settings.ANOMALY_CLAIMS_PER_DAY = 5
 
 

@@ -16,14 +16,7 @@ from reporting.models import FundBudget
 from tests.factories import UserFactory
 from tests.reporting.test_dashboards import A, B, Y, build_year
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("dashboard_urls")]
-
-
-@pytest.fixture
-def dashboard_urls(settings):
-    from tests.reporting.test_dashboards import dashboard_urlconf
-
-    settings.ROOT_URLCONF = dashboard_urlconf()
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

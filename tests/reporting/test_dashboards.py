@@ -30,12 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from types import ModuleType
 from typing import Any
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 import pytest
@@ -57,26 +56,6 @@ from tests.reporting.conftest import run_quarter
 pytestmark = pytest.mark.django_db
 A, B = "654301", "654322"
 Y = 2020
-
-
-# --- Shared by the dashboard tests ----------------------------------------------------------
-def dashboard_urlconf() -> Any:
-    """The site's URLs with the dashboards mounted at dashboards/ (as altay_skills.urls
-    will include them), whether or not the site already does."""
-    from altay_skills import urls
-
-    patterns = list(urls.urlpatterns)
-    mounted = any(getattr(p, "namespace", None) == "dashboards" for p in patterns)
-    if not mounted:
-        patterns.insert(0, path("dashboards/", include("reporting.dashboard_urls")))
-    module = ModuleType("dashboard_test_urls")
-    module.urlpatterns = patterns  # type: ignore[attr-defined]
-    return module
-
-
-@pytest.fixture
-def dashboard_urls(settings: Any) -> None:
-    settings.ROOT_URLCONF = dashboard_urlconf()
 
 
 @dataclass
@@ -430,7 +409,6 @@ def test_each_dashboard_costs_the_same_queries_for_5_or_60_claims(
     reviewer,
     finance,
     client,
-    dashboard_urls,
     django_assert_max_num_queries,
 ):
     # given 5 claims, and a signed-in user
