@@ -28,6 +28,8 @@ def claims_visible_to(user: User) -> QuerySet[Claim]:
         "employer",
         "unit",
         "created_by",
+        # actions_for reads the report's status: one join, not a query per listed claim
+        "report",
     )
     return unit_scoped(qs, user)
 

@@ -1,0 +1,77 @@
+"""Queries per operation do not grow with rows (issue 7).
+
+One person with 10 prior claims, then with 2,000 (bulk-inserted, rejected: history the
+rules read without a yearly slot), all in one submitted report of the clerk's unit, and
+the claim of the detail pages with 10 events, then 500: each operation — the submit,
+the create and the dry run through the services and the API, the claim list, detail
+and report pages and their API — sends exactly as many queries both times. The
+measuring is ``benchmarks.queries``, which ``make bench`` runs on the generated data.
+
+Already covered elsewhere, not repeated here: every dashboard with 5 or 60 claims
+(tests/reporting/test_dashboards.py), the claim list page with 5 or 50 drafts
+(tests/claims/test_views.py), the report page with 2 or 12 claims
+(tests/claims/test_report_views.py) and the rollup page (tests/reporting/test_views.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from benchmarks import queries
+from claims.models import Claim
+
+pytestmark = pytest.mark.django_db
+
+#: Upper bounds, so a constant but wasteful count also fails (measured + a little room).
+MAX_QUERIES = {
+    "check (service)": 12,
+    "create (service)": 25,
+    "submit (service)": 25,
+    "POST /api/claims/check/": 20,
+    "POST /api/claims/": 35,
+    "POST /api/claims/<id>/submit/": 35,
+    "GET /api/claims/ (clerk)": 8,
+    "GET /api/claims/?trainee=": 8,
+    "GET /api/claims/<id>/": 8,
+    "GET /api/claims/<id>/events/": 8,
+    "GET /claims/ (clerk)": 16,
+    "GET /claims/?trainee=": 16,
+    "GET /claims/ (reviewer)": 16,
+    "GET /claims/<id>/": 16,
+    "GET /reports/<id>/ (reviewer)": 20,
+    "GET /api/reports/<id>/": 12,
+}
+
+
+#: The bench uses 10,000 (``queries.MANY``); here 2,000 keep the test to seconds: the
+#: report page renders every claim of its report, about 4 ms a row.
+MANY = 2_000
+_MEASURED: dict[str, Any] = {}
+
+
+@pytest.fixture
+def measured(db: Any) -> Any:
+    """Few and many, measured once per process (the numbers are kept; the rows go with
+    the first test's transaction)."""
+    if not _MEASURED:
+        few, many = queries.few_and_many(queries.FEW, MANY)
+        assert Claim.objects.count() >= MANY
+        _MEASURED.update(few=few, many=many)
+    return _MEASURED["few"], _MEASURED["many"]
+
+
+def test_every_operation_is_measured(measured):
+    few, many = measured
+    assert set(few) == set(many) == set(MAX_QUERIES)
+
+
+@pytest.mark.parametrize("operation", sorted(MAX_QUERIES))
+def test_the_count_is_the_same_for_10_or_2000_prior_claims(measured, operation):
+    few, many = measured
+    assert many[operation]["queries"] == few[operation]["queries"], (
+        f"{operation}: {few[operation]['queries']} queries with {queries.FEW} prior "
+        f"claims, {many[operation]['queries']} with {MANY}"
+    )
+    assert many[operation]["queries"] <= MAX_QUERIES[operation]
