@@ -318,4 +318,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.requeue_stuck_rollups",
         "schedule": 600,
     },
+    # Work queued while the broker was down (reporting.outbox).
+    "dispatch-outbox": {
+        "task": "reporting.tasks.dispatch_outbox",
+        "schedule": 60,
+    },
 }

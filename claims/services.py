@@ -192,6 +192,7 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
             claim.save()
             claim.policy_entries.set(decision.policy_entry_ids)
             _record(claim, actor, "submit", from_status, claim.status)
+            _queue_claim_checks([claim.pk])
     except _Refused as refused:
         raise Conflict(
             "not_eligible",
@@ -786,6 +787,16 @@ def claims_create_batch(
                         )
                     )
             record_events(events)
+            if submit:
+                _queue_claim_checks([claim.pk for claim in claims])
     except IntegrityError as exc:
         raise _limit_conflict(exc) from None
     return claims
+
+
+def _queue_claim_checks(claim_ids: list[int]) -> None:
+    """In the submitting transaction: the reviewers' checks of the claims, queued
+    through the outbox so that a broker that is down loses nothing."""
+    from reporting import outbox
+
+    outbox.enqueue("reporting.tasks.check_submitted_claims", claim_ids=claim_ids)

@@ -11,11 +11,14 @@ same result.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
+import re
+import zipfile
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -78,10 +81,11 @@ def rollup_request(*, quarter: str, actor: User) -> Rollup:
 
 
 def _enqueue(task: Callable[..., object], rollup_id: int) -> None:
-    """Queue without ever failing the request: the beat sweep re-queues what is stuck."""
-    try:
-        task.delay(rollup_id=rollup_id)  # type: ignore[attr-defined]
-    except Exception:  # the broker is down: the rollup stays queued for the beat sweep
+    """Queue without ever failing or holding up the request (a bounded publish, see
+    reporting.outbox): if the broker is down the rollup stays queued for the sweep."""
+    from reporting.outbox import send
+
+    if send(task.name, {"rollup_id": rollup_id}):  # type: ignore[attr-defined]
         logger.warning("rollup %s: broker unavailable, left queued", rollup_id)
 
 
@@ -229,16 +233,57 @@ def write_workbook(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Write to a temporary file, then rename: a reader never sees half a workbook."""
+    """Write to a temporary file, then rename: a reader never sees half a workbook.
+
+    A writer killed halfway leaves its ``<name>.<pid>.partial``; the next run removes
+    those whose process is gone. The bytes depend on the figures alone (see
+    :func:`_pinned`), so a rerun writes the very file a clean run writes.
+    """
     book = finance_workbook(rollup, figures, checksum)
+    _remove_orphaned_partials(path)
     temporary = path.with_suffix(f".{os.getpid()}.partial")
     try:
-        exports.write_finance_workbook(book, str(temporary))
+        buffer = io.BytesIO()
+        exports.write_finance_workbook(book, buffer)
+        temporary.write_bytes(_pinned(buffer.getvalue(), rollup.requested_at))
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
     if progress:
         progress(80)
+
+
+def _remove_orphaned_partials(path: Path) -> None:
+    for partial in path.parent.glob(f"{path.stem}.*.partial"):
+        pid = partial.suffixes[-2].lstrip(".")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            partial.unlink(missing_ok=True)
+
+
+def _pinned(workbook: bytes, when: datetime) -> bytes:
+    """The workbook with its clock readings set to the rollup's request time: openpyxl
+    stamps each zip entry and the document's modified time with the moment of saving,
+    which would give every run a different digest."""
+    stamp = timezone.localtime(when).replace(microsecond=0)
+    iso = stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(workbook)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*",
+                    rb"\g<1>" + iso,
+                    data,
+                )
+            entry = zipfile.ZipInfo(item.filename, date_time=stamp.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = item.external_attr
+            target.writestr(entry, data)
+    return out.getvalue()
 
 
 def finance_workbook(

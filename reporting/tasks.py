@@ -26,3 +26,22 @@ def requeue_stuck_rollups() -> int:
     from reporting.services import requeue_stuck_rollups as requeue
 
     return requeue()
+
+
+@shared_task(acks_late=True)
+def check_submitted_claims(
+    *, claim_ids: list[int], outbox_id: int | None = None
+) -> int | None:
+    """Outbox: tell the reviewers of newly submitted claims that look doubtful."""
+    from reporting.notices import raise_claim_check_notices
+    from reporting.outbox import run_once
+
+    return run_once(outbox_id, lambda: raise_claim_check_notices(claim_ids))
+
+
+@shared_task
+def dispatch_outbox() -> int:
+    """Beat: publish again the outbox messages the broker did not take."""
+    from reporting.outbox import dispatch_pending
+
+    return dispatch_pending().published
