@@ -73,8 +73,18 @@ restore: venv
 typecheck: venv-dev
 	DEBUG=1 $(BIN)/mypy accounts programs trainees claims reporting altay_skills
 
+# Performance at scale (issue 7), on PostgreSQL only: generates 1,000,000 claims into
+# BENCH_DATABASE_URL (created if missing) unless DATABASE_URL is set, then prints every
+# figure and writes bench-results/latest.json. docs/performance.md explains the figures.
+#   make bench BENCH_ARGS="--only rollup,workbook --reuse"   (parts; keep the dataset)
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/altay_bench
 bench: venv-dev
-	DEBUG=1 $(PY) -m benchmarks
+	@command -v wrk >/dev/null || apt-get install -y wrk >/dev/null 2>&1 || \
+	  echo "wrk is not installed and could not be: the HTTP part will say so"
+	@export DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}"; \
+	case "$$DATABASE_URL" in postgres*) ;; \
+	  *) echo "make bench runs on PostgreSQL only, not $$DATABASE_URL"; exit 2;; esac; \
+	DEBUG=1 $(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .data staticfiles .pytest_cache .ruff_cache .mypy_cache test-artifacts

@@ -37,9 +37,40 @@ def setup_django() -> None:
             "make bench runs on PostgreSQL only (COPY, EXPLAIN, partial indexes): "
             f"DATABASE_URL={os.environ['DATABASE_URL']}"
         )
+    ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
+
+
+def ensure_database(url: str) -> None:
+    """Create the benchmark database when it does not exist yet (the server must)."""
+    from urllib.parse import urlsplit
+
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    server = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "user": parts.username or "postgres",
+        "password": parts.password or None,
+    }
+    try:
+        psycopg2.connect(dbname=name, **server).close()
+    except psycopg2.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise SystemExit(
+                f"PostgreSQL at {parts.hostname} does not answer: {exc}"
+            ) from None
+        conn = psycopg2.connect(dbname="postgres", **server)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.close()
+        print(f"== created database {name}")
 
 
 def machine() -> dict[str, Any]:

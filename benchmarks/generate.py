@@ -307,7 +307,8 @@ class Provider:
 
 
 def make_people(spec: Spec, ref: Reference, rng: random.Random) -> list[Person]:
-    groups, weights = zip(*GROUP_MIX, strict=True)
+    mix = Weighted(GROUP_MIX)
+    group_json = {g: json_text(list(g)) for g, _ in GROUP_MIX}
     people, seen = [], set()
     now = stamp(date(2019, 1, 2))
     rows = []
@@ -322,26 +323,15 @@ def make_people(spec: Spec, ref: Reference, rng: random.Random) -> list[Person]:
                 seen.add(number)
                 break
         household = "rural" if rng.random() < 0.7 else "urban"
-        chosen = rng.choices(groups, weights)[0]
+        chosen = mix.pick(rng)
         people.append(Person(pid, unit, birth, household, chosen))
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
         sex = "M" if order % 2 else "F"
         rows.append(
-            (
-                pid,
-                number,
-                name,
-                birth,
-                sex,
-                household,
-                json_text(list(chosen)),
-                f"139{pid:08d}",
-                now,
-                now,
-                unit,
-            )
+            f"{pid}\t{number}\t{name}\t{birth}\t{sex}\t{household}\t"
+            f"{group_json[chosen]}\t139{pid:08d}\t{now}\t{now}\t{unit}"
         )
-    copy_rows(
+    copy_lines(
         "trainees_trainee",
         (
             "id",
@@ -566,8 +556,8 @@ def generate_claims(
     reports: dict[tuple[str, str], ReportTally],
     rng: random.Random,
     judge: Judge,
-    items: list[tuple[int, int, str, str, str | None, int]],
-    links: list[tuple[int, int]],
+    items: list[str],
+    links: list[str],
     spot_pool: dict[int, list[int]],
 ) -> Iterator[str]:
     """Yield claim rows as COPY text; fill ``items`` (report items) and ``links``."""
@@ -594,6 +584,7 @@ def generate_claims(
     }
     per_year = spec.claims // len(spec.years)
     claim_id = 0
+    N = r"\N"
     for y_index, year in enumerate(spec.years):
         n = per_year if y_index < len(spec.years) - 1 else spec.claims - claim_id
         start_of_year = date(year, 1, 1)
@@ -709,20 +700,12 @@ def generate_claims(
                 tally.count += 1
                 tally.total += decision.amount
                 items.append(
-                    (
-                        tally.id,
-                        claim_id,
-                        str(decision.amount),
-                        str(decision.advance),
-                        decision.fund,
-                        program,
-                    )
+                    f"{tally.id}\t{claim_id}\t{decision.amount}\t{decision.advance}\t"
+                    f"{decision.fund or N}\t{program}"
                 )
                 spot_pool.setdefault(tally.id, []).append(claim_id)
-            for entry in entries:
-                links.append((claim_id, entry))
+            links.extend(f"{claim_id}\t{entry}" for entry in entries)
             updated = reviewed if decided_by else (submitted or created)
-            N = r"\N"
             yield (
                 f"{claim_id}\t{person.id}\t{program}\t{trade or N}\t{level or N}\t"
                 f"{institution.id}\t{employer.id if employer else N}\t{unit}\t"
@@ -788,9 +771,7 @@ def generate(spec: Spec, out: Callable[[str], None] = print) -> dict[str, Any]:
 
     t = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"TRUNCATE {', '.join(EMPTIED)} RESTART IDENTITY CASCADE"
-        )
+        cursor.execute(f"TRUNCATE {', '.join(EMPTIED)} RESTART IDENTITY CASCADE")
     ref = reference()
     make_users(ref)
     t = lap("truncate_and_users", t)
@@ -832,8 +813,8 @@ def generate(spec: Spec, out: Callable[[str], None] = print) -> dict[str, Any]:
         iter(report_rows),
     )
     judge = Judge(ref)
-    items: list[tuple[int, int, str, str, str | None, int]] = []
-    links: list[tuple[int, int]] = []
+    items: list[str] = []  # COPY lines of claims_reportitem
+    links: list[str] = []  # COPY lines of claims_claim_policy_entries
     spot_pool: dict[int, list[int]] = {}
     lifted = lift(LOADED)
     try:
@@ -856,12 +837,12 @@ def generate(spec: Spec, out: Callable[[str], None] = print) -> dict[str, Any]:
             )
         t = lap("claims", t)
         with transaction.atomic():
-            n_items = copy_rows(
+            n_items = copy_lines(
                 "claims_reportitem",
                 ("report_id", "claim_id", "amount", "advance", "fund", "program_id"),
                 iter(items),
             )
-            n_links = copy_rows(
+            n_links = copy_lines(
                 "claims_claim_policy_entries",
                 ("claim_id", "policyentry_id"),
                 iter(links),

@@ -187,6 +187,22 @@ class Claim(models.Model):
             models.Index(fields=["unit", "status"], name="claim_unit_status"),
             models.Index(fields=["trainee", "status"], name="claim_trainee_status"),
             models.Index(fields=["training_end"], name="claim_training_end"),
+            # The claim list, newest first (claims/views.py claim_list): a clerk's unit,
+            # every unit, and the review queue by status read one page off an index
+            # instead of sorting the unit's claims (docs/performance.md, query plans).
+            models.Index(
+                fields=["unit", "-created_at", "-id"], name="claim_unit_newest"
+            ),
+            models.Index(fields=["-created_at", "-id"], name="claim_newest"),
+            models.Index(
+                fields=["status", "-created_at", "-id"], name="claim_status_newest"
+            ),
+            # A unit's claims of a quarter (the list's quarter filter, the report build).
+            models.Index(
+                fields=["unit", "training_end"], name="claim_unit_training_end"
+            ),
+            # The rollup: the approved claims of a quarter's reports.
+            models.Index(fields=["report", "status"], name="claim_report_status"),
         ]
         constraints = [
             # Money is never negative, and never above its cap.

@@ -1,0 +1,196 @@
+"""The quarterly rollup against the bare SQL ``GROUP BY`` computing the same figures.
+
+"The rollup" here is the database part of ``reporting.services._build``:
+``rollup_figures`` (the ORM ``GROUP BY`` and the Python rounding to the fen) +
+``checksum_of`` + ``totals_of`` + the ``RollupLine`` insert, in a transaction that is
+rolled back. The bare side is one cursor running the hand-written ``GROUP BY`` with the
+same ``WHERE`` (approved claims in the quarter's closed reports) and fetching the rows.
+The workbook the task also writes is measured on its own (``benchmarks/workbook.py``).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+
+BARE_SQL = """
+SELECT c.unit_id, c.program_id, c.fund,
+       count(c.id) AS trained,
+       count(c.id) FILTER (WHERE c.passed) AS passed,
+       count(c.id) FILTER (WHERE c.employment <> 'none') AS employed,
+       sum(c.approved_amount) AS approved,
+       sum(c.advance) AS advance
+FROM claims_claim c
+JOIN claims_quarterlyreport r ON r.id = c.report_id
+WHERE c.status = 'approved' AND r.quarter = %s AND r.status = 'closed'
+GROUP BY c.unit_id, c.program_id, c.fund
+ORDER BY c.unit_id, c.program_id, c.fund
+"""
+
+
+class Rollback(Exception):
+    pass
+
+
+def interleaved(
+    sides: dict[str, Callable[[], Any]], repeat: int
+) -> tuple[dict[str, float], dict[str, list[float]], dict[str, Any]]:
+    """Median seconds per side over ``repeat`` rounds after one warm-up round; the
+    sides take turns within a round so that a busy moment of the machine falls on
+    all of them alike."""
+    values = {name: fn() for name, fn in sides.items()}
+    runs: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(repeat):
+        for name, fn in sides.items():
+            t = time.perf_counter()
+            values[name] = fn()
+            runs[name].append(time.perf_counter() - t)
+    return {n: statistics.median(r) for n, r in runs.items()}, runs, values
+
+
+def bare(quarter: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(BARE_SQL, [quarter])
+        return cursor.fetchall()
+
+
+def as_figures(rows: list[tuple]) -> list[dict[str, object]]:
+    out = []
+    for unit, program, fund, trained, passed, employed, approved, advance in rows:
+        approved = Decimal(approved or 0).quantize(Decimal("0.01"))
+        advance = Decimal(advance or 0).quantize(Decimal("0.01"))
+        out.append(
+            {
+                "unit": unit,
+                "program": program,
+                "fund": fund or "",
+                "trained": trained,
+                "passed": passed,
+                "employed": employed,
+                "approved": approved,
+                "advance": advance,
+                "balance": approved - advance,
+            }
+        )
+    return out
+
+
+def full_rollup(quarter: str, rollup_id: int) -> list[dict[str, object]]:
+    """figures + checksum + totals + the lines inserted, then rolled back."""
+    from reporting.models import RollupLine
+    from reporting.services import checksum_of, rollup_figures, totals_of
+
+    figures: list[dict[str, object]] = []
+    try:
+        with transaction.atomic():
+            figures = rollup_figures(quarter)
+            checksum_of(figures)
+            totals_of(figures)
+            RollupLine.objects.bulk_create(
+                RollupLine(
+                    rollup_id=rollup_id,
+                    unit_id=f["unit"],
+                    program_id=f["program"],
+                    fund=f["fund"],
+                    trained=f["trained"],
+                    passed=f["passed"],
+                    employed=f["employed"],
+                    approved=f["approved"],
+                    advance=f["advance"],
+                    balance=f["balance"],
+                )
+                for f in figures
+            )
+            raise Rollback
+    except Rollback:
+        pass
+    return figures
+
+
+def busiest_closed_quarter() -> tuple[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT r.quarter, count(*) FROM claims_claim c
+            JOIN claims_quarterlyreport r ON r.id = c.report_id
+            WHERE c.status = 'approved' AND r.status = 'closed'
+            GROUP BY r.quarter ORDER BY 2 DESC, 1 DESC LIMIT 1
+            """
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise SystemExit("no closed quarter with approved claims: run --only generate")
+    return row[0], row[1]
+
+
+def scratch_rollup(quarter: str) -> int:
+    from accounts.models import User
+    from reporting.models import Rollup
+
+    actor = (
+        User.objects.filter(username="bench-reviewer").first() or User.objects.first()
+    )
+    rollup, _ = Rollup.objects.get_or_create(
+        quarter=quarter, defaults={"requested_by": actor}
+    )
+    return rollup.pk
+
+
+def run(results: dict[str, Any], *, repeat: int = 5) -> None:
+    from reporting.services import rollup_figures
+
+    quarter, claims = busiest_closed_quarter()
+    rollup_id = scratch_rollup(quarter)
+    medians, runs, values = interleaved(
+        {
+            "bare": lambda: bare(quarter),
+            "figures": lambda: rollup_figures(quarter),
+            "full": lambda: full_rollup(quarter, rollup_id),
+        },
+        repeat,
+    )
+    bare_s, figs_s, full_s = medians["bare"], medians["figures"], medians["full"]
+    rows, figures, full = values["bare"], values["figures"], values["full"]
+    # all quarters at once: the same two queries over five years
+    every = f"""
+        SELECT count(*) FROM ({BARE_SQL.replace("r.quarter = %s", "r.quarter <> %s")}) t
+    """
+    with connection.cursor() as cursor:
+        t = time.perf_counter()
+        cursor.execute(every, [""])
+        all_quarters_s = time.perf_counter() - t
+    equal = as_figures(rows) == figures == full
+    if not equal:
+        raise AssertionError("the rollup's figures differ from the bare GROUP BY")
+    figures_ratio = figs_s / bare_s
+    full_ratio = full_s / bare_s
+    out = {
+        "quarter": quarter,
+        "approved_claims": claims,
+        "lines": len(figures),
+        "repeat": repeat,
+        "bare_group_by_s": round(bare_s, 4),
+        "rollup_figures_s": round(figs_s, 4),
+        "rollup_full_s": round(full_s, 4),
+        "ratio_figures": round(figures_ratio, 2),
+        "ratio_full": round(full_ratio, 2),
+        "target": 1.3,
+        "met": full_ratio <= 1.3,
+        "figures_equal": equal,
+        "runs": {n: [round(x, 4) for x in r] for n, r in runs.items()},
+        "all_quarters_group_by_s": round(all_quarters_s, 3),
+    }
+    results["rollup"] = out
+    print(
+        f"   rollup {quarter}: {claims:,} approved claims → {len(figures)} lines; "
+        f"median of {repeat}: bare GROUP BY {bare_s * 1000:.1f} ms · rollup_figures "
+        f"{figs_s * 1000:.1f} ms (×{figures_ratio:.2f}) · figures+checksum+lines "
+        f"{full_s * 1000:.1f} ms (×{full_ratio:.2f}, target ≤ 1.3: "
+        f"{'met' if out['met'] else 'MISSED'}); figures equal: {equal}"
+    )
+    print(f"   the bare GROUP BY over all 20 quarters at once: {all_quarters_s:.2f} s")

@@ -1,0 +1,249 @@
+"""The finance workbook (100,000 lines) against a bare openpyxl write_only loop.
+
+Three children, each a fresh ``python -m benchmarks.workbook <side> …`` process so its
+peak memory (``ru_maxrss``) is the writer's own:
+
+- ``bare``: ``Workbook(write_only=True)`` and ``ws.append`` of the 14 plain values of
+  each line — the same cells, no styles;
+- ``writer``: ``reporting.exports.write_finance_workbook`` with one fund sheet of the
+  same lines (styled, text-typed, formula-safe cells, summary and print set-up);
+- ``db``: end to end — Django, ``reporting.services._lines`` streaming approved claims of
+  the closed quarters from PostgreSQL (``iterator(chunk_size=2000)``), 100,000 of them,
+  into ``write_finance_workbook``.
+
+``bare`` and ``writer`` read the same pickled lines (fetched once from the database by
+``_lines``); the time excludes loading them, and the memory is reported both as the
+child's peak and as the peak above the child's size after loading.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pickle
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+LINES = 100_000
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def closed_quarters() -> list[str]:
+    from claims.models import QuarterlyReport
+
+    return sorted(
+        set(
+            QuarterlyReport.objects.filter(status="closed").values_list(
+                "quarter", flat=True
+            )
+        ),
+        reverse=True,
+    )
+
+
+def db_lines(limit: int) -> Iterator[Any]:
+    """``_lines`` of the special fund over the closed quarters, newest first."""
+    from reporting.services import _lines
+
+    return itertools.islice(
+        itertools.chain.from_iterable(_lines(q, "special") for q in closed_quarters()),
+        limit,
+    )
+
+
+def book_of(lines: Any) -> Any:
+    from reporting import exports
+
+    summary = [
+        exports.SummaryRow(
+            "654301",
+            "阿勒泰市",
+            "职业技能提升行动专项资金",
+            1,
+            1,
+            1,
+            *(exports.Decimal("1.00"),) * 3,
+        )
+    ]
+    return exports.FinanceWorkbook(
+        title="阿勒泰地区职业技能提升行动补贴资金拨付表",
+        quarter="bench",
+        generated_at="2026-01-01 00:00",
+        checksum="0" * 16,
+        summary=summary,
+        funds=[exports.FundSheet("special", "职业技能提升行动专项资金", lines)],
+        spot_checks=[],
+    )
+
+
+def write_bare(lines: list[Any], path: str) -> None:
+    from openpyxl import Workbook
+
+    from reporting.exports import LINE_HEADERS
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("lines")
+    ws.append(list(LINE_HEADERS))
+    for x in lines:
+        ws.append(
+            [
+                x.claim_id,
+                x.unit_name,
+                x.payee_kind,
+                x.payee_name,
+                x.id_number_masked,
+                x.institution_name,
+                x.credit_code,
+                x.program,
+                x.trade,
+                x.level,
+                x.training_end,
+                x.amount,
+                x.advance,
+                x.balance,
+            ]
+        )
+    wb.save(path)
+
+
+def child(side: str, source: str, target: str) -> dict[str, Any]:
+    """Runs in the fresh process: one timed write."""
+    if side == "db":
+        sys.path.insert(0, os.getcwd())
+        from benchmarks.__main__ import setup_django
+
+        setup_django()
+        from reporting.exports import write_finance_workbook
+
+        base = maxrss_mb()
+        t = time.perf_counter()
+        counted = []
+
+        def counting() -> Iterator[Any]:
+            for line in db_lines(LINES):
+                counted.append(1)
+                yield line
+
+        write_finance_workbook(book_of(counting()), target)
+        seconds = time.perf_counter() - t
+        lines = len(counted)
+    else:
+        with open(source, "rb") as f:
+            data = pickle.load(f)  # our own file, written just before
+        if side == "writer":
+            from reporting.exports import write_finance_workbook
+        else:
+            import openpyxl  # noqa: F401 - imported before the baseline, like the writer
+        base = maxrss_mb()
+        t = time.perf_counter()
+        if side == "writer":
+            write_finance_workbook(book_of(data), target)
+        else:
+            write_bare(data, target)
+        seconds = time.perf_counter() - t
+        lines = len(data)
+    peak = maxrss_mb()
+    return {
+        "side": side,
+        "seconds": seconds,
+        "lines": lines,
+        "peak_rss_mb": round(peak, 1),
+        "rss_before_mb": round(base, 1),
+        "peak_above_start_mb": round(peak - base, 1),
+        "bytes": Path(target).stat().st_size,
+    }
+
+
+def spawn(side: str, source: str, target: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.workbook", side, source, target],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ | {"PYTHONPATH": os.getcwd()},
+    )
+    if proc.returncode:
+        raise RuntimeError(f"workbook child {side} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run(results: dict[str, Any], *, repeat: int = 3) -> None:
+    repeat = max(1, min(repeat, 3))
+    with tempfile.TemporaryDirectory(prefix="bench-xlsx-") as folder:
+        source = os.path.join(folder, "lines.pickle")
+        t = time.perf_counter()
+        lines = list(db_lines(LINES))
+        fetch_s = time.perf_counter() - t
+        if len(lines) < LINES:
+            print(f"   only {len(lines):,} approved special-fund lines in the dataset")
+        with open(source, "wb") as f:
+            pickle.dump(lines, f)
+        del lines
+        runs: dict[str, list[dict[str, Any]]] = {"bare": [], "writer": [], "db": []}
+        for _ in range(repeat):
+            for side in ("bare", "writer"):
+                runs[side].append(
+                    spawn(side, source, os.path.join(folder, f"{side}.xlsx"))
+                )
+        runs["db"].append(spawn("db", source, os.path.join(folder, "db.xlsx")))
+    med = {
+        s: statistics.median(r["seconds"] for r in rs) for s, rs in runs.items() if rs
+    }
+    peak = {s: max(r["peak_rss_mb"] for r in rs) for s, rs in runs.items() if rs}
+    above = {
+        s: max(r["peak_above_start_mb"] for r in rs) for s, rs in runs.items() if rs
+    }
+    ratio = med["writer"] / med["bare"]
+    n = runs["writer"][0]["lines"]
+    out = {
+        "lines": n,
+        "repeat": repeat,
+        "bare_s": round(med["bare"], 2),
+        "writer_s": round(med["writer"], 2),
+        "ratio_writer": round(ratio, 2),
+        "target_ratio": 1.5,
+        "met_ratio": ratio <= 1.5,
+        "db_to_xlsx_s": round(med["db"], 2),
+        "ratio_db_to_xlsx_vs_bare": round(med["db"] / med["bare"], 2),
+        "fetch_lines_into_memory_s": round(fetch_s, 2),
+        "peak_rss_mb": peak,
+        "peak_above_start_mb": above,
+        "target_peak_mb": 200,
+        "met_memory": peak["db"] <= 200 and peak["writer"] <= 200,
+        "xlsx_bytes": {s: rs[0]["bytes"] for s, rs in runs.items()},
+        "runs": {s: [round(r["seconds"], 2) for r in rs] for s, rs in runs.items()},
+    }
+    results["workbook"] = out
+    print(
+        f"   finance workbook, {n:,} lines (median of {repeat}, fresh process each): "
+        f"bare openpyxl {med['bare']:.2f} s · write_finance_workbook {med['writer']:.2f} s "
+        f"(×{ratio:.2f}, target ≤ 1.5: {'met' if out['met_ratio'] else 'MISSED'})"
+    )
+    print(
+        f"   end to end PostgreSQL → _lines → xlsx: {med['db']:.2f} s "
+        f"(×{med['db'] / med['bare']:.2f} of bare); peak RSS bare {peak['bare']:.0f} MB · "
+        f"writer {peak['writer']:.0f} MB · end to end {peak['db']:.0f} MB "
+        f"(target ≤ 200 MB: {'met' if out['met_memory'] else 'MISSED'}); above the "
+        f"child's start: bare {above['bare']:.0f} · writer {above['writer']:.0f} · "
+        f"db {above['db']:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4:
+        side, source, target = sys.argv[1:]
+        if side != "db":
+            sys.path.insert(0, os.getcwd())
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "altay_skills.settings")
+        print(json.dumps(child(side, source, target)))
