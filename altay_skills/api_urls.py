@@ -31,6 +31,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         trainees.TraineeDetailApi.as_view(),
         name="api-trainee-detail",
     ),
+    path(
+        "trainees/<int:pk>/id-number/",
+        trainees.TraineeIdNumberApi.as_view(),
+        name="api-trainee-id-number",
+    ),
     # claims
     path("claims/", claims.ClaimListCreateApi.as_view(), name="api-claims"),
     path("claims/check/", claims.ClaimCheckApi.as_view(), name="api-claim-check"),

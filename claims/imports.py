@@ -72,6 +72,7 @@ from trainees.id_numbers import (
     InvalidIdNumber,
     check_char,
     mask_id_number,
+    mask_id_numbers_in,
     parse_id_number,
 )
 from trainees.models import Group, Household, Trainee
@@ -1678,6 +1679,7 @@ def result_workbook(batch: ImportBatch) -> bytes:
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
+    id_column = sheet.columns.get("id_number")
     current = 0
     for row in sheet.rows:
         while current + 1 < row.number:
@@ -1688,6 +1690,10 @@ def result_workbook(batch: ImportBatch) -> bytes:
         for index, value in enumerate(row.values[:width]):
             if row.kind == "header":
                 cells.append(_safe_cell(ws, value, bold))
+            elif index == id_column and value is not None:
+                # The copy travels (mail, USB sticks): the ID number masked as on the
+                # page; the clerk corrects their own original file.
+                cells.append(_safe_cell(ws, _masked_cell(value), font))
             else:
                 cells.append(_safe_cell(ws, value, font, formats.get(index)))
         cells.extend(_safe_cell(ws, None, font) for _ in range(width - len(cells)))
@@ -1711,6 +1717,11 @@ def result_workbook(batch: ImportBatch) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def _masked_cell(value: Any) -> str:
+    text = str(value).strip()
+    return mask_id_numbers_in(text) if len(text) != 18 else mask_id_number(text)
 
 
 def _safe_cell(

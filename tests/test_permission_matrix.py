@@ -84,7 +84,9 @@ POST_ROUTES = {
     "reports/build/",
     "reports/spot-checks/<int:pk>/",
     "rollups/request/",
+    "trainees/<int:pk>/id-number/",
     "trainees/register/",
+    "api/trainees/<int:pk>/id-number/",
 }
 #: route -> the answer for (anon, clerk, other_clerk, reviewer, finance, auditor, admin).
 MATRIX: dict[str, tuple[Any, ...]] = {
@@ -132,6 +134,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/trades/": (401, 200, 200, 200, 200, 200, 200),
     "api/trainees/": (401, 400, 400, 400, 400, 400, 400),
     "api/trainees/<int:pk>/": (401, 200, 200, 200, 200, 200, 200),
+    # the audited full ID number: the unit's clerk, reviewer, finance, auditor; the
+    # other unit's clerk sees the person (prefecture-wide registry) but not the number
+    "api/trainees/<int:pk>/id-number/": (401, 200, 403, 200, 200, 200, 403),
     "api/units/": (401, 200, 200, 200, 200, 200, 200),
     "claims/": (LOGIN, 200, 200, 200, 200, 200, 200),
     "claims/<int:pk>/": (LOGIN, 200, 404, 200, 200, 200, 404),
@@ -177,6 +182,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "rollups/request/": (LOGIN, 403, 403, PASS, 403, 403, 403),
     "trainees/": (LOGIN, 200, 200, 200, 200, 200, 200),
     "trainees/<int:pk>/": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "trainees/<int:pk>/id-number/": (LOGIN, 200, 403, 200, 200, 200, 403),
     "trainees/register/": (LOGIN, PASS, PASS, PASS, PASS, PASS, PASS),
 }
 
@@ -307,6 +313,8 @@ BODIES: dict[str, dict[str, str]] = {
     "api/claims/<int:pk>/reject/": {"reason": "材料不全"},
     "api/claims/<int:pk>/return/": {"reason": "材料不全"},
     "api/spot-checks/<int:pk>/": {"result": "consistent"},
+    "api/trainees/<int:pk>/id-number/": {"reason": "核对身份证原件"},
+    "trainees/<int:pk>/id-number/": {"reason": "核对身份证原件"},
     "claims/<int:pk>/review/": {"action": "reject", "reason": "材料不全"},
     "reports/spot-checks/<int:pk>/": {"result": "consistent"},
 }

@@ -1,4 +1,6 @@
-"""The real-name registry in the admin: lists show masked ID numbers only."""
+"""The real-name registry in the admin: ID numbers shown masked only (lists and the
+change page; the full number is typed once, on adding a person), and the record of
+full-number views, read-only."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from claims.admin import ReadOnlyAdminMixin
 from programs.admin import AdministratorAccessMixin
 from trainees.id_numbers import normalize
-from trainees.models import Group, Trainee
+from trainees.models import Group, IdNumberReveal, Trainee
 
 _ID_NUMBER_LIKE = re.compile(r"[0-9]{17}[0-9Xx]", re.ASCII)
 
@@ -76,10 +79,20 @@ class TraineeAdmin(AdministratorAccessMixin):
         (_("登记"), {"fields": ("registered_by_unit", "created_at", "updated_at")}),
     )
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return self.fieldsets
+        # A stored number is never changed nor shown whole here (least privilege).
+        (title, options), *rest = self.fieldsets
+        fields = tuple(
+            "id_number_masked" if f == "id_number" else f for f in options["fields"]
+        )
+        return ((title, {**options, "fields": fields}), *rest)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly: tuple[str, ...] = ("birth_date", "sex", "created_at", "updated_at")
         if obj is not None:
-            readonly = ("id_number", *readonly)
+            readonly = ("id_number_masked", *readonly)
         return readonly
 
     def get_search_results(
@@ -97,3 +110,24 @@ class TraineeAdmin(AdministratorAccessMixin):
     @admin.display(description=_("人员类别"))
     def groups_display(self, obj: Trainee) -> str:
         return "、".join(obj.group_labels()) or "—"
+
+
+@admin.register(IdNumberReveal)
+class IdNumberRevealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who saw which full ID number, when, why, from where: never added, changed or
+    deleted here (the rows are written by ``id_number_reveal`` only)."""
+
+    list_display = ("at", "actor", "actor_role", "trainee", "reason", "channel")
+    list_filter = ("channel", "actor_role")
+    list_select_related = ("actor", "trainee")
+    fields = (
+        "at",
+        "actor",
+        "actor_role",
+        "trainee",
+        "reason",
+        "channel",
+        "source",
+        "address",
+    )
+    readonly_fields = fields

@@ -2,7 +2,8 @@
 
 The registry is prefecture-wide (a person may claim in any unit, 五(二)), so any
 signed-in user may look a person up; only clerks and administrators register. The full
-ID number goes in, never out: responses carry ``id_number_masked`` only.
+ID number goes in, never out: responses carry ``id_number_masked`` only, except the
+one audited POST ``/api/trainees/{id}/id-number/`` for the roles whose work needs it.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from altay_skills.api import (
     ValidationErrorSerializer,
     signed_in_user,
 )
+from trainees.models import RevealChannel
 from trainees.selectors import subsidy_history, trainee_by_id_number, trainee_for
 from trainees.serializers import (
+    IdNumberRevealRequestSerializer,
+    IdNumberRevealSerializer,
     TraineeDetailSerializer,
     TraineeHistoryQuerySerializer,
     TraineeLookupSerializer,
     TraineeRegisterSerializer,
     TraineeSerializer,
 )
-from trainees.services import trainee_register
+from trainees.services import id_number_reveal, trainee_register
 
 TAG = "trainees"
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="未登录")
@@ -112,3 +116,42 @@ class TraineeDetailApi(APIView):
         return Response(
             TraineeDetailSerializer(trainee, context={"history": history}).data
         )
+
+
+class TraineeIdNumberApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="查看完整身份证号码（留痕）",
+        description=(
+            "仅限工作需要的角色：本单位登记或申报该人员的经办人；该人员有已提交申报时的"
+            "审核人、财政和督查。理由必填；每次查看都记录查看人、时间、理由和来源，"
+            "每人每小时最多30次（超出返回 429）。只接受 POST，GET 不返回号码。"
+        ),
+        request=IdNumberRevealRequestSerializer,
+        responses={
+            200: IdNumberRevealSerializer,
+            400: OpenApiResponse(
+                ValidationErrorSerializer, description="未填写理由（reason_required）"
+            ),
+            401: UNAUTHENTICATED,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            429: OpenApiResponse(ErrorSerializer, description="查看过于频繁"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        user = signed_in_user(request)
+        trainee = trainee_for(user, pk)
+        body = IdNumberRevealRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        number = id_number_reveal(
+            trainee_id=trainee.pk,
+            actor=user,
+            reason=body.validated_data["reason"],
+            channel=RevealChannel.API,
+            source=request.path,
+            address=request.META.get("REMOTE_ADDR"),
+        )
+        response = Response({"id": trainee.pk, "id_number": number})
+        response["Cache-Control"] = "no-store"
+        return response

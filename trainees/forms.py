@@ -6,6 +6,7 @@ import re
 
 from django import forms
 
+from altay_skills.plain_text import single_line_text
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
 from trainees.models import Group, Household
 
@@ -44,7 +45,7 @@ class IdNumberForm(forms.Form):
 
 class TraineeRegistrationForm(forms.Form):
     id_number = IdNumberField()
-    name = forms.CharField(label="姓名", max_length=50)
+    name = forms.CharField(label="姓名", max_length=50, validators=[single_line_text])
     household = forms.ChoiceField(
         label="户籍类型", choices=Household.choices, widget=forms.RadioSelect
     )
@@ -65,3 +66,33 @@ class TraineeRegistrationForm(forms.Form):
         if phone and not PHONE.fullmatch(phone):
             raise forms.ValidationError("联系电话只能包含半角数字、空格和连字符")
         return phone
+
+
+#: A page of this site: "/trainees/12/" or "/claims/7/", never another site or a query.
+LOCAL_PATH = re.compile(r"/[A-Za-z0-9/_-]{0,199}", re.ASCII)
+
+
+class IdNumberRevealForm(forms.Form):
+    """Asking to see a person's full ID number: why, and from which page."""
+
+    reason = forms.CharField(
+        label="查看理由",
+        max_length=500,
+        widget=forms.TextInput(
+            attrs={"placeholder": "如：核对身份证原件、银行退票核对", "size": 30}
+        ),
+        error_messages={"required": "请填写查看完整身份证号码的理由"},
+    )
+    source = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_reason(self) -> str:
+        return self.cleaned_data["reason"].strip()
+
+    def clean_source(self) -> str:
+        source = self.cleaned_data.get("source", "").strip()
+        if source and not LOCAL_PATH.fullmatch(source):
+            return ""
+        return source
+
+    def error_text(self) -> str:
+        return "；".join(str(e) for errors in self.errors.values() for e in errors)

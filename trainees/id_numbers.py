@@ -15,6 +15,9 @@ from datetime import date
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+#: Anything shaped like an ID number inside free text, valid or not, in any script's
+#: digits (a full-width number typed by mistake is as personal as an ASCII one).
+_ID_IN_TEXT = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 EARLIEST_BIRTH = date(1900, 1, 1)
 
 
@@ -75,3 +78,8 @@ def mask_id_number(number: str) -> str:
     if len(number) != 18:
         return "*" * len(number)
     return f"{number[:6]}{'*' * 8}{number[-4:]}"
+
+
+def mask_id_numbers_in(text: str) -> str:
+    """Every 18-character run shaped like an ID number in ``text``, masked (for logs)."""
+    return _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), text)

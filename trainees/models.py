@@ -95,3 +95,73 @@ class Trainee(models.Model):
 
     def group_labels(self) -> list[str]:
         return [str(Group(g).label) for g in self.groups if g in Group.values]
+
+
+class RevealChannel(models.TextChoices):
+    PAGE = "page", _("页面")
+    API = "api", _("接口")
+
+
+class RevealRecordIsFinal(Exception):
+    """An attempt to rewrite the record of who saw a full ID number."""
+
+
+class _AppendOnlyQuerySet(models.QuerySet["IdNumberReveal"]):
+    def update(self, **kwargs: object) -> int:
+        raise RevealRecordIsFinal("身份证号码查看记录不能修改")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise RevealRecordIsFinal("身份证号码查看记录不能删除")
+
+
+class IdNumberReveal(models.Model):
+    """One explicit request to see a person's full ID number: who, when, why, from where.
+
+    Append-only like a claim's events: the application never updates or deletes a row
+    (``save`` of a stored row, ``delete`` and the queryset's ``update``/``delete``
+    refuse; on PostgreSQL a trigger refuses both even for raw SQL), and the admin shows
+    the rows read-only.
+    """
+
+    trainee = models.ForeignKey(
+        Trainee,
+        verbose_name=_("培训人员"),
+        on_delete=models.PROTECT,
+        related_name="id_number_reveals",
+    )
+    actor = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("查看人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_role = models.CharField(_("查看时角色"), max_length=30)
+    at = models.DateTimeField(_("查看时间"), auto_now_add=True, db_index=True)
+    reason = models.TextField(_("查看理由"))
+    channel = models.CharField(_("渠道"), max_length=10, choices=RevealChannel.choices)
+    source = models.CharField(_("来源页面或接口"), max_length=200)
+    address = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+
+    objects = _AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("身份证号码查看记录")
+        verbose_name_plural = _("身份证号码查看记录")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["actor", "at"], name="idreveal_actor_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="idreveal_reason_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} → {self.trainee_id} @ {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise RevealRecordIsFinal("身份证号码查看记录不能修改")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise RevealRecordIsFinal("身份证号码查看记录不能删除")

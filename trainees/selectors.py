@@ -10,11 +10,21 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from altay_skills.errors import NotFound
-from claims import rules
+from claims import rules, workflow
 from claims.models import Claim
 from programs.selectors import policy_terms
 from trainees.id_numbers import InvalidIdNumber, normalize, parse_id_number
-from trainees.models import Trainee
+from trainees.models import IdNumberReveal, Trainee
+
+#: Roles that may ask to see a full ID number, each for the people its work touches:
+#: the clerk who enters and checks the number against the ID card (their unit's people),
+#: the reviewer who checks claims and spot-checks documents (五(一) 随机抽查), finance
+#: which pays individuals (the payee of a non-enterprise training is the person), and
+#: the auditor, who per domain.md reads everything to inspect 实名制 itself.
+#: The administrator keeps reference data and never handles a claim: never.
+REVEALING_ROLES = frozenset(
+    {"county_clerk", "prefecture_reviewer", "finance_officer", "auditor"}
+)
 
 
 @dataclass(frozen=True)
@@ -100,9 +110,43 @@ def subsidy_history(trainee: Trainee, *, year: int | None = None) -> SubsidyHist
     )
 
 
+def id_number_reveal_refusal(user: User, trainee: Trainee) -> str | None:
+    """Why ``user`` may not see ``trainee``'s full ID number, or None when they may.
+
+    A clerk only for a person their unit registered or filed a claim for; the
+    prefecture roles only for a person with a claim beyond a draft (one that reached
+    review and payment): a person merely registered somewhere is nobody's business but
+    the registering unit's.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return "请先登录"
+    if user.role not in REVEALING_ROLES:
+        return "您的角色不能查看完整身份证号码"
+    claims = Claim.objects.filter(trainee=trainee)
+    if user.is_clerk:
+        if trainee.registered_by_unit_id == user.unit_id:
+            return None
+        if claims.filter(unit_id=user.unit_id).exists():
+            return None
+        return "只能查看本单位登记或申报人员的完整身份证号码"
+    if claims.exclude(status=workflow.DRAFT).exists():
+        return None
+    return "该人员没有已提交的申报，无需查看完整身份证号码"
+
+
+def id_number_reveals_of(user: User, trainee: Trainee) -> QuerySet[IdNumberReveal]:
+    """The audit rows of full-number views of a person, for the auditor only."""
+    if not user.is_authenticated or not user.is_auditor:
+        return IdNumberReveal.objects.none()
+    return IdNumberReveal.objects.filter(trainee=trainee).select_related("actor")
+
+
 __all__ = [
+    "REVEALING_ROLES",
     "InvalidIdNumber",
     "SubsidyHistory",
+    "id_number_reveal_refusal",
+    "id_number_reveals_of",
     "subsidy_history",
     "trainee_by_id_number",
 ]

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from altay_skills.plain_text import single_line_text
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
 from trainees.models import Group, Household, Trainee
 from trainees.selectors import SubsidyHistory
@@ -39,7 +40,7 @@ class IdNumberField(serializers.CharField):
 
 class TraineeRegisterSerializer(serializers.Serializer):
     id_number = IdNumberField(help_text="18位居民身份证号码（末位可为X）")
-    name = serializers.CharField(max_length=50)
+    name = serializers.CharField(max_length=50, validators=[single_line_text])
     household = serializers.ChoiceField(choices=Household.choices)
     groups = serializers.ListField(
         child=serializers.ChoiceField(choices=Group.choices),
@@ -47,7 +48,11 @@ class TraineeRegisterSerializer(serializers.Serializer):
         max_length=len(Group.values),
     )
     phone = serializers.CharField(
-        max_length=20, required=False, allow_blank=True, default=""
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[single_line_text],
     )
 
 
@@ -115,3 +120,26 @@ class TraineeDetailSerializer(TraineeSerializer):
     def get_history(self, trainee: Trainee) -> dict[str, Any]:
         history: SubsidyHistory = self.context["history"]
         return SubsidyHistorySerializer(history).data
+
+
+class IdNumberRevealRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=500,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text="查看完整身份证号码的理由（必填，记入查看记录）",
+    )
+
+    def validate_reason(self, value: str | None) -> str:
+        value = (value or "").strip()
+        if not value:
+            raise serializers.ValidationError(
+                "请填写查看完整身份证号码的理由", code="reason_required"
+            )
+        return value
+
+
+class IdNumberRevealSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="培训人员 id")
+    id_number = serializers.CharField(help_text="完整的18位身份证号码")

@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import User
-from altay_skills.errors import DomainError, PermissionDenied
+from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
-from trainees.models import Group, Household, Trainee
+from trainees.models import (
+    Group,
+    Household,
+    IdNumberReveal,
+    RevealChannel,
+    Trainee,
+)
+from trainees.selectors import id_number_reveal_refusal
+
+logger = logging.getLogger(__name__)
 
 REGISTRARS = {"county_clerk", "administrator"}
+#: Full ID numbers one person may ask to see in an hour: a clerk checking a day's
+#: claims needs a handful; a script harvesting the registry is stopped at this.
+REVEALS_PER_HOUR = 30
+MAX_REASON_LENGTH = 500
+MAX_SOURCE_LENGTH = 200
+
+
+class TooManyReveals(DomainError):
+    status_code = 429
+
+    def __init__(self) -> None:
+        super().__init__(
+            "throttled",
+            f"一小时内最多查看{REVEALS_PER_HOUR}个完整身份证号码，请稍后再试",
+        )
 
 
 def trainee_register(
@@ -63,3 +91,57 @@ def trainee_register(
         # Registered by someone else a moment ago: return theirs.
         return Trainee.objects.get(id_number=facts.number), False
     return trainee, True
+
+
+def id_number_reveal(
+    *,
+    trainee_id: int,
+    actor: User,
+    reason: str,
+    channel: str,
+    source: str,
+    address: str | None = None,
+) -> str:
+    """The full ID number of a person, for a role whose work needs it, with a reason.
+
+    Every reveal writes its ``IdNumberReveal`` row (who, role, when, why, page or API,
+    address) in the same transaction before the number is returned; more than
+    ``REVEALS_PER_HOUR`` by one person in an hour are refused (429). The actor's row is
+    locked first, so one person's parallel requests cannot slip past the limit.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("reason_required", "请填写查看完整身份证号码的理由")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise DomainError("invalid", f"理由不能超过{MAX_REASON_LENGTH}字")
+    if channel not in RevealChannel.values:
+        raise DomainError("invalid", "来源渠道无效")
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=actor.pk).first()
+        try:
+            trainee = Trainee.objects.get(pk=trainee_id)
+        except (Trainee.DoesNotExist, ValueError, TypeError):
+            raise NotFound("未找到该培训人员") from None
+        refusal = id_number_reveal_refusal(actor, trainee)
+        if refusal is not None:
+            raise PermissionDenied(refusal)
+        since = timezone.now() - timedelta(hours=1)
+        recent = IdNumberReveal.objects.filter(actor=actor, at__gte=since).count()
+        if recent >= REVEALS_PER_HOUR:
+            raise TooManyReveals()
+        IdNumberReveal.objects.create(
+            trainee=trainee,
+            actor=actor,
+            actor_role=actor.role,
+            reason=reason,
+            channel=channel,
+            source=(source or "")[:MAX_SOURCE_LENGTH],
+            address=address or None,
+        )
+    logger.info(
+        "id number revealed: trainee %s to user %s (%s)",
+        trainee.pk,
+        actor.pk,
+        channel,
+    )
+    return trainee.id_number

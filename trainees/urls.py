@@ -8,4 +8,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.trainee_lookup, name="trainee_lookup"),
     path("register/", views.trainee_register_view, name="trainee_register"),
     path("<int:pk>/", views.trainee_detail, name="trainee_detail"),
+    path(
+        "<int:pk>/id-number/",
+        views.trainee_id_number_reveal,
+        name="trainee_id_number_reveal",
+    ),
 ]

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
@@ -20,10 +21,16 @@ from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, PermissionDenied
 from claims.selectors import claims_visible_to
 from claims.workflow import STATUS_LABELS
-from trainees.forms import IdNumberForm, TraineeRegistrationForm
-from trainees.models import Trainee
-from trainees.selectors import subsidy_history, trainee_by_id_number, trainee_for
-from trainees.services import trainee_register
+from trainees.forms import IdNumberForm, IdNumberRevealForm, TraineeRegistrationForm
+from trainees.models import RevealChannel, Trainee
+from trainees.selectors import (
+    id_number_reveal_refusal,
+    id_number_reveals_of,
+    subsidy_history,
+    trainee_by_id_number,
+    trainee_for,
+)
+from trainees.services import id_number_reveal, trainee_register
 
 
 def _history_context(trainee: Trainee) -> dict[str, Any]:
@@ -125,10 +132,70 @@ def trainee_register_view(request: AuthedRequest) -> HttpResponse:
 @renders_domain_errors
 def trainee_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     trainee = trainee_for(request.user, pk)
+    return render(request, "trainees/detail.html", _detail_context(request, trainee))
+
+
+def _detail_context(request: AuthedRequest, trainee: Trainee) -> dict[str, Any]:
     own_claims = (
         claims_visible_to(request.user)
         .filter(trainee=trainee)
         .order_by("-training_end", "-id")[:50]
     )
-    context = {**_history_context(trainee), "own_claims": own_claims}
-    return render(request, "trainees/detail.html", context)
+    return {
+        **_history_context(trainee),
+        "own_claims": own_claims,
+        "reveal": _reveal_context(request, trainee),
+        "reveals": id_number_reveals_of(request.user, trainee)[:50],
+    }
+
+
+def _reveal_context(
+    request: AuthedRequest,
+    trainee: Trainee,
+    *,
+    form: IdNumberRevealForm | None = None,
+    number: str = "",
+    error: str = "",
+) -> dict[str, Any]:
+    """The "查看完整身份证号" block: offered only to a role whose work needs it."""
+    return {
+        "allowed": id_number_reveal_refusal(request.user, trainee) is None,
+        "form": form or IdNumberRevealForm(initial={"source": request.path}),
+        "number": number,
+        "error": error,
+    }
+
+
+@login_required
+@require_POST
+@never_cache
+@renders_domain_errors
+def trainee_id_number_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
+    """POST only (a GET never reveals): the reason is required, the reveal is recorded
+    (``IdNumberReveal``) before the number is sent, and the answer is never cached.
+    htmx swaps the block in place; without it the person's page is shown again."""
+    trainee = trainee_for(request.user, pk)
+    form = IdNumberRevealForm(request.POST)
+    number, error, status = "", "", 200
+    if not form.is_valid():
+        error, status = form.error_text(), 400
+    else:
+        try:
+            number = id_number_reveal(
+                trainee_id=trainee.pk,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                channel=RevealChannel.PAGE,
+                source=form.cleaned_data["source"] or request.path,
+                address=request.META.get("REMOTE_ADDR"),
+            )
+        except DomainError as exc:
+            if isinstance(exc, PermissionDenied):
+                raise
+            error, status = exc.message, exc.status_code
+    reveal = _reveal_context(request, trainee, form=form, number=number, error=error)
+    if request.htmx:
+        context = {"trainee": trainee, "reveal": reveal}
+        return render(request, "trainees/_reveal.html", context, status=status)
+    context = {**_detail_context(request, trainee), "reveal": reveal}
+    return render(request, "trainees/detail.html", context, status=status)

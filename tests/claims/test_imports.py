@@ -795,7 +795,8 @@ def test_the_result_copy_appends_the_result_and_writes_user_text_as_text(
     assert ws.cell(row=3, column=result_col).value == "不通过"
     assert ws.cell(row=4, column=result_col).value == "不通过"
     assert "不能以" in ws.cell(row=4, column=result_col + 1).value
-    assert ws["A3"].value == trainee.id_number  # the ID number stays text
+    # the ID number stays text, masked as on the page (the copy travels; issue 6)
+    assert ws["A3"].value == trainee.id_number_masked
     assert ws["A3"].data_type == "s"
 
 
