@@ -132,6 +132,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--repeat", type=int, default=5, help="timed repetitions per side (median)"
     )
+    parser.add_argument(
+        "--workbook-repeat",
+        type=int,
+        default=1,
+        help="fresh-process runs per workbook side (each writes 100,000 lines)",
+    )
     args = parser.parse_args(argv)
     args.parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(args.parts) - set(PARTS))
@@ -178,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             r, repeat=a.repeat
         ),
         "workbook": lambda r, a: importlib.import_module("benchmarks.workbook").run(
-            r, repeat=a.repeat
+            r, repeat=a.workbook_repeat
         ),
         "imports": lambda r, a: importlib.import_module("benchmarks.imports").run(
             r, repeat=a.repeat

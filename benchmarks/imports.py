@@ -44,17 +44,23 @@ def build_file(rows: int = ROWS) -> tuple[bytes, int]:
     from openpyxl import Workbook
 
     from benchmarks.generate import id_number
-    from claims import imports
+    from claims import imports, rules
     from claims.selectors import prior_claims_of_many
     from programs.models import Institution, Level, Trade
     from trainees.models import Trainee
 
     rng = random.Random(7)
-    people = list(
-        Trainee.objects.filter(registered_by_unit_id=UNIT)
+    # people program 9 is for: a row for anyone else would only be refused
+    wanted = rules.TARGET_GROUPS[9]
+    people = [
+        (pk, number, name)
+        for pk, number, name, groups in Trainee.objects.filter(
+            registered_by_unit_id=UNIT
+        )
         .order_by("id")
-        .values_list("id", "id_number", "name")[: rows - NEWCOMERS]
-    )
+        .values_list("id", "id_number", "name", "groups")[: 2 * rows]
+        if wanted & set(groups)
+    ][: rows - NEWCOMERS]
     history = prior_claims_of_many([p[0] for p in people])
     trades = {t.code: t.name for t in Trade.objects.filter(active=True)}
     levels = dict(Level.objects.values_list("code", "name"))
@@ -75,7 +81,7 @@ def build_file(rows: int = ROWS) -> tuple[bytes, int]:
     pairs = [(t, lv) for t in sorted(trades) for lv in sorted(levels)]
     seen_numbers = {p[1] for p in people}
     newcomers = []
-    while len(newcomers) < rows - len(people):
+    while len(newcomers) < (rows - len(people)) * 1.2:  # spare for numbers taken
         birth = date(1970, 1, 1) + timedelta(days=rng.randrange(30 * 365))
         number = id_number(UNIT, birth, rng.randrange(1000))
         if number not in seen_numbers:
@@ -87,7 +93,7 @@ def build_file(rows: int = ROWS) -> tuple[bytes, int]:
             [newcomers],
         )
         taken = {r[0] for r in cursor.fetchall()}
-    newcomers = [n for n in newcomers if n not in taken]
+    newcomers = [n for n in newcomers if n not in taken][: rows - len(people)]
     entries: list[tuple[int | None, str, str]] = [
         (pk, n, name) for pk, n, name in people
     ]
