@@ -168,6 +168,7 @@ def run(results: dict[str, Any], *, repeat: int = 5) -> None:
     from accounts.models import User
     from claims import imports
 
+    repeat = max(1, min(repeat, 3))  # a check of 5,000 rows is seconds: 3 runs do
     actor = User.objects.get(username=f"bench-clerk-{UNIT}")
     t = time.perf_counter()
     data, rows = build_file()
@@ -184,7 +185,7 @@ def run(results: dict[str, Any], *, repeat: int = 5) -> None:
             repeat,
         )
         passing = len(batch.passing)
-        saves = [save_rolled_back(data, actor) for _ in range(min(repeat, 2))]
+        saves = [save_rolled_back(data, actor)]  # 5,000 claims written, then undone
     save_s = statistics.median(s for s, _, _ in saves)
     ratio = check_s / bare_s
     out = {
