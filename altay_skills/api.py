@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import User
+from altay_skills import middleware
 from altay_skills.errors import DomainError
 
 _DRF_CODES = {
@@ -39,6 +40,13 @@ _DECISION_CODES = {"not_eligible"}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, middleware.DATABASE_ERRORS):  # nothing was saved: retry later
+        middleware.database_unavailable_logged(context["request"], exc)
+        return Response(
+            {"code": middleware.CODE, "message": middleware.MESSAGE},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": middleware.RETRY_AFTER},
+        )
     if isinstance(exc, DomainError):
         body: dict[str, Any] = {"code": exc.code, "message": exc.message}
         if exc.detail is not None:

@@ -74,6 +74,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, so that it sees a view's exception first: the database out of reach is a
+    # 503 in Chinese, never a 500 traceback.
+    "altay_skills.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "altay_skills.urls"
@@ -101,6 +104,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A connection broken under a request (the server restarted, its backend terminated) is
+# closed when the request ends and never handed to the next one, also if CONN_MAX_AGE
+# is raised to keep connections between requests (altay_skills/middleware.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # One writer at a time; wait for the lock instead of failing at once.

@@ -14,6 +14,7 @@ delivered twice (re-published, or redelivered after a worker died) does its work
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ def send(task: str, kwargs: dict[str, Any]) -> str:
 
     try:
         if app.conf.task_always_eager:  # no broker: run in-process (make run, tests)
+            importlib.import_module(task.rpartition(".")[0])  # registers the task
             app.tasks[task].delay(**kwargs)
             return ""
         with app.connection_for_write(

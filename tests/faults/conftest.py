@@ -220,39 +220,53 @@ def start_worker(
 
 
 @pytest.fixture
-def web_server(
+def start_web(
     private_redis: PrivateRedis, tmp_path: Path, settings: Any
-) -> Iterator[str]:
-    """The app under gunicorn as in production (gunicorn.conf.py: 3 sync workers), on
-    the test database and the private Redis; its base URL."""
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = app_environment(private_redis, settings) | {
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "3",
-        "GUNICORN_LOG_LEVEL": "warning",
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+) -> Iterator[Callable[..., str]]:
+    """Start the app under gunicorn as in production (gunicorn.conf.py, sync workers)
+    on the test database and the private Redis; gives its base URL."""
+    started: list[subprocess.Popen[bytes]] = []
 
-    def answers() -> bool:
-        assert process.poll() is None, log.read_text(errors="replace")
+    def start(*, workers: int = 3, **extra_env: str) -> str:
+        port = free_port()
+        log = tmp_path / f"gunicorn-{port}.log"
+        env = app_environment(private_redis, settings) | {
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_LOG_LEVEL": "warning",
+            **extra_env,
+        }
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(process)
+
+        def listening() -> bool:
+            assert process.poll() is None, log.read_text(errors="replace")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            except OSError:
+                return False
+            return True
+
+        wait_for(listening, seconds=30, what="gunicorn to listen")
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for process in started:
+        process.terminate()
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        except OSError:
-            return False
-        return True
+            process.wait(timeout=35)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
-    wait_for(answers, seconds=30, what="gunicorn to listen")
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    try:
-        process.wait(timeout=35)
-    except subprocess.TimeoutExpired:
-        process.kill()
+
+@pytest.fixture
+def web_server(start_web: Callable[..., str]) -> str:
+    """gunicorn with production's three workers."""
+    return start_web(workers=3)
