@@ -10,8 +10,10 @@ from django import forms
 
 from accounts.models import User
 from altay_skills.errors import NotFound
+from altay_skills.plain_text import multi_line_text, single_line_text
 from claims.models import Claim, Employment
 from claims.services import ClaimInput
+from claims.validators import training_date
 from programs.models import Institution, InstitutionKind, Level, Program, Trade
 from trainees.forms import IdNumberField
 from trainees.models import Trainee
@@ -92,8 +94,12 @@ class ClaimForm(forms.Form):
         empty_value=None,
         help_text="以工代训时填写吸纳就业并开展培训的企业；其他培训可留空。",
     )
-    training_start = forms.DateField(label="培训开始日期", widget=DATE_WIDGET)
-    training_end = forms.DateField(label="培训结束日期", widget=DATE_WIDGET)
+    training_start = forms.DateField(
+        label="培训开始日期", widget=DATE_WIDGET, validators=[training_date]
+    )
+    training_end = forms.DateField(
+        label="培训结束日期", widget=DATE_WIDGET, validators=[training_date]
+    )
     project_based = forms.BooleanField(
         label="项目制培训",
         required=False,
@@ -108,7 +114,10 @@ class ClaimForm(forms.Form):
     )
     passed = forms.BooleanField(label="培训合格", required=False)
     certificate_number = forms.CharField(
-        label="证书编号", max_length=50, required=False
+        label="证书编号",
+        max_length=50,
+        required=False,
+        validators=[single_line_text],
     )
     employment = forms.ChoiceField(
         label="就业情况", choices=Employment.choices, initial=Employment.NONE
@@ -219,6 +228,7 @@ class ReasonForm(forms.Form):
         label="理由",
         max_length=500,
         required=False,
+        validators=[multi_line_text],
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 

@@ -62,6 +62,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
+from altay_skills.plain_text import hidden_character_in
 from claims import rules, workflow
 from claims.models import Claim, Employment
 from claims.selectors import prior_claims_of_many
@@ -1029,6 +1030,10 @@ def _text(
     text = str(value).strip()
     if text.startswith(FORMULA_TRIGGERS):
         p.fail(key, "不能以 = + - @ 等符号开头")
+        return ""
+    hidden = hidden_character_in(text)
+    if hidden:
+        p.fail(key, f"含有不可见的控制字符或格式字符（{hidden}），请删除后重新输入")
         return ""
     if len(text) > max_length:
         p.fail(key, f"不超过{max_length}个字")

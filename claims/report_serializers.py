@@ -13,6 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from altay_skills.plain_text import multi_line_text
 from claims.models import (
     ClaimStatus,
     QuarterlyReport,
@@ -88,6 +89,7 @@ class SpotCheckRecordSerializer(serializers.Serializer):
         allow_blank=True,
         allow_null=True,
         default="",
+        validators=[multi_line_text],
         help_text="核对说明；材料不符时必填",
     )
 
@@ -106,6 +108,7 @@ class BulkApproveSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         max_length=500,
+        validators=[multi_line_text],
         help_text="核准后将超出资金预算时须说明的理由（七(五)），会被记录",
     )
 

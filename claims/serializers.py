@@ -15,10 +15,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from altay_skills.plain_text import multi_line_text, single_line_text
 from claims import rules
 from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
 from claims.selectors import actions_for
 from claims.services import ClaimInput, input_of
+from claims.validators import training_date
 from programs.models import Fund, Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
 
@@ -115,15 +117,15 @@ class ClaimInputSerializer(serializers.Serializer):
         required=False,
         help_text="申报单位代码；经办人可省略（默认本单位）",
     )
-    training_start = serializers.DateField()
-    training_end = serializers.DateField()
+    training_start = serializers.DateField(validators=[training_date])
+    training_end = serializers.DateField(validators=[training_date])
     project_based = serializers.BooleanField(default=False)
     work_in_lieu_months = serializers.IntegerField(
         min_value=0, max_value=MAX_WORK_IN_LIEU_MONTHS, default=0
     )
     passed = serializers.BooleanField(default=False)
     certificate_number = serializers.CharField(
-        max_length=50, allow_blank=True, default=""
+        max_length=50, allow_blank=True, default="", validators=[single_line_text]
     )
     employment = serializers.ChoiceField(
         choices=Employment.choices, default=Employment.NONE
@@ -192,7 +194,11 @@ class ReasonSerializer(serializers.Serializer):
     """Approve and withdraw: an optional note."""
 
     reason = serializers.CharField(
-        max_length=2000, allow_blank=True, allow_null=True, default=""
+        max_length=2000,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        validators=[multi_line_text],
     )
 
     def validate_reason(self, value: str | None) -> str:
@@ -207,6 +213,7 @@ class RequiredReasonSerializer(ReasonSerializer):
         allow_blank=True,
         allow_null=True,
         default="",
+        validators=[multi_line_text],
         help_text="驳回或退回的理由（必填）",
     )
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from altay_skills.plain_text import single_line_text
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
 from programs.models import Institution, InstitutionKind, Level, Program, Trade, Unit
 
@@ -88,7 +89,7 @@ class InstitutionFilterSerializer(serializers.Serializer):
 class InstitutionCreateSerializer(serializers.Serializer):
     """The body of ``POST /api/institutions/``; ``unit`` defaults to a clerk's own."""
 
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[single_line_text])
     kind = serializers.ChoiceField(choices=InstitutionKind.choices)
     credit_code = serializers.CharField(help_text="18位统一社会信用代码")
     unit = serializers.SlugRelatedField(

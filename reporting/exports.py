@@ -13,6 +13,7 @@ computed in SQL and an iterator of lines; this module only lays them out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -165,6 +166,15 @@ def rmb_capitals(amount: Decimal) -> str:
 
 
 # --- Cells ---------------------------------------------------------------------------------
+_NOT_IN_SHEET_TITLES = re.compile(r"[\\/?*\[\]:]")
+
+
+def sheet_title(text: str) -> str:
+    """A worksheet name Excel accepts from any text (a unit's name may hold "/" or ":"):
+    none of \\ / ? * [ ] :, no apostrophe at either end, at most 31 characters."""
+    return _NOT_IN_SHEET_TITLES.sub("_", text)[:31].strip("'") or "表"
+
+
 def display_width(text: str) -> int:
     """Columns a string takes in Excel: a Chinese (wide) character counts as 2."""
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)

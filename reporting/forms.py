@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 
+from altay_skills.plain_text import multi_line_text, single_line_text
 from reporting.models import PaymentKind, PaymentStatus
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -21,8 +22,12 @@ class PaymentForm(forms.Form):
     )
     paid_on = forms.DateField(label="拨付日期", widget=DATE_WIDGET)
     status = forms.ChoiceField(label="结果", choices=PaymentStatus.choices)
-    reference = forms.CharField(label="凭证号", max_length=60, required=False)
-    failure_reason = forms.CharField(label="失败原因", max_length=500, required=False)
+    reference = forms.CharField(
+        label="凭证号", max_length=60, required=False, validators=[single_line_text]
+    )
+    failure_reason = forms.CharField(
+        label="失败原因", max_length=500, required=False, validators=[multi_line_text]
+    )
     reissue_of = forms.IntegerField(
         min_value=1, required=False, widget=forms.HiddenInput
     )
@@ -37,7 +42,12 @@ class PaymentForm(forms.Form):
 
 
 class RecoverySettleForm(forms.Form):
-    reference = forms.CharField(label="追回凭证号", max_length=60, required=False)
+    reference = forms.CharField(
+        label="追回凭证号",
+        max_length=60,
+        required=False,
+        validators=[single_line_text],
+    )
 
 
 class RollupRequestForm(forms.Form):

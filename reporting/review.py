@@ -371,7 +371,7 @@ def _summary_sheet(wb: Workbook, review: Review) -> None:
 
 
 def _unit_sheet(wb: Workbook, review: Review, r: UnitReview) -> None:
-    ws = wb.create_sheet(f"{r.code}{r.name}"[:31])
+    ws = wb.create_sheet(exports.sheet_title(f"{r.code}{r.name}"))
     exports._prepare(
         ws,
         exports._widths(FUND_HEADERS, (26, 14, 14, 14, 14, 14, 14, 10)),

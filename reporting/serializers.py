@@ -14,6 +14,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from altay_skills.plain_text import multi_line_text, single_line_text
 from claims.models import Claim, ClaimStatus, Payee
 from claims.report_serializers import QuarterField, fund_label
 from claims.serializers import money
@@ -184,12 +185,17 @@ class PaymentInputSerializer(serializers.Serializer):
         choices=PaymentStatus.choices, help_text="paid（已拨付）或 failed（拨付失败）"
     )
     reference = serializers.CharField(
-        max_length=60, allow_blank=True, default="", help_text="凭证号"
+        max_length=60,
+        allow_blank=True,
+        default="",
+        validators=[single_line_text],
+        help_text="凭证号",
     )
     failure_reason = serializers.CharField(
         max_length=2000,
         allow_blank=True,
         default="",
+        validators=[multi_line_text],
         help_text="失败原因（status 为 failed 时必填）",
     )
     reissue_of = serializers.PrimaryKeyRelatedField(
@@ -367,7 +373,11 @@ class RecoverySerializer(serializers.ModelSerializer):
 
 class RecoverySettleSerializer(serializers.Serializer):
     reference = serializers.CharField(
-        max_length=60, allow_blank=True, default="", help_text="追回凭证号"
+        max_length=60,
+        allow_blank=True,
+        default="",
+        validators=[single_line_text],
+        help_text="追回凭证号",
     )
 
 
