@@ -53,7 +53,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             key = "decision" if exc.code in _DECISION_CODES else "detail"
             body[key] = exc.detail
         return Response(body, status=exc.status_code)
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404 | OverflowError):
+        # OverflowError: SQLite cannot even look up an id past 64 bits (/claims/1e40/)
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

@@ -1,0 +1,266 @@
+"""Fuzz every API operation from the published OpenAPI schema, as every role.
+
+Schemathesis generates requests from drf-spectacular's schema (valid and invalid ones)
+and sends them to the Django app in-process (WSGI). Each response must be no 5xx, a
+status code the schema documents for that operation, and a body matching the schema.
+The database holds a closed quarter, a rollup, a draft and a submitted claim; path ids
+are drawn from those rows half of the time and request bodies are often a valid body
+with some fields fuzzed, so that the state-changing operations reach their services.
+Everything a test writes is rolled back when it ends (one test per role).
+
+Deterministic and bounded: Hypothesis is derandomized and each operation gets
+``FUZZ_EXAMPLES`` examples (default 6) in each generation mode; raise it for a deeper
+run, e.g. ``FUZZ_EXAMPLES=60 pytest tests/test_api_fuzz.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Any
+
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+
+import hypothesis
+import pytest
+import schemathesis
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from accounts.models import Role, User
+from claims import services as claim_services
+from claims.models import Claim, QuarterlyReport, SpotCheck
+from reporting import services
+from reporting.models import Recovery, Rollup
+from tests.factories import TraineeFactory, make_credit_code, make_id_number
+from tests.reporting.conftest import run_quarter
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+ROLES = ["anon", "clerk", "reviewer", "finance", "auditor", "administrator"]
+
+
+def _schema() -> Any:
+    raw = SchemaGenerator().get_schema(request=None, public=True)
+    schema = schemathesis.openapi.from_dict(raw)
+    schema.app = WSGIHandler()
+    return schema
+
+
+SCHEMA = _schema()
+OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
+
+#: Which rows a path's ``{id}`` names, by the path's prefix.
+ID_KINDS = {
+    "/api/trainees/": "trainee",
+    "/api/claims/": "claim",
+    "/api/reports/": "report",
+    "/api/spot-checks/": "spot_check",
+    "/api/rollups/": "rollup",
+    "/api/recoveries/": "recovery",
+}
+
+
+def valid_bodies(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A body each operation accepts in some state, keyed by ``METHOD path``."""
+    claim = {
+        "trainee": w["fresh_trainee"],
+        "program": 9,
+        "trade": "4-03-02-01",
+        "level": "intermediate",
+        "institution": w["institution"],
+        "unit": "654301",
+        "training_start": "2020-08-01",
+        "training_end": "2020-08-31",
+        "passed": True,
+        "certificate_number": "CERT-FUZZ",
+        "employment": "employed",
+        "amount_requested": "1800.00",
+    }
+    reason = {"reason": "材料不全"}
+    return {
+        "POST /api/auth/token/": {"username": "clerk_a", "password": "pw-Altay-2019"},
+        "POST /api/claims/": claim,
+        "POST /api/claims/check/": claim,
+        "PUT /api/claims/{id}/": claim,
+        "PATCH /api/claims/{id}/": {"amount_requested": "1700.00"},
+        "POST /api/claims/{id}/approve/": {},
+        "POST /api/claims/{id}/reject/": reason,
+        "POST /api/claims/{id}/return/": reason,
+        "POST /api/claims/{id}/withdraw/": reason,
+        "POST /api/claims/approve-bulk/": {"claims": [w["pending"]]},
+        "POST /api/institutions/": {
+            "name": "模糊测试学校",
+            "kind": "training_institution",
+            "credit_code": make_credit_code(),
+            "unit": "654301",
+        },
+        "POST /api/trainees/": {
+            "id_number": make_id_number(date(1985, 1, 2)),
+            "name": "模糊测试",
+            "household": "rural",
+            "groups": ["poor_labour"],
+        },
+        "POST /api/payments/": {
+            "claim": w["claim"],
+            "kind": "balance",
+            "amount": "1800.00",
+            "paid_on": "2020-06-01",
+            "status": "paid",
+        },
+        "POST /api/recoveries/{id}/settle/": {"reference": "R-1"},
+        "POST /api/reports/": {"quarter": "2020Q3"},
+        "POST /api/reports/{id}/spot-checks/": {"share": "0.5"},
+        "POST /api/rollups/": {"quarter": "2020Q2"},
+        "POST /api/spot-checks/{id}/": {"result": "consistent"},
+    }
+
+
+@pytest.fixture
+def keep_the_test_connection() -> Any:
+    """Requests go through the real WSGI handler, whose request_started/finished
+    signals close a connection inside a transaction: the test's own (Django's test
+    client unhooks them the same way)."""
+    signals = (request_started, request_finished)
+    for signal in signals:
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in signals:
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(
+    keep_the_test_connection: None,
+    tmp_path: Any,
+    settings: Any,
+    claim_input: Any,
+    reviewer: User,
+    finance: User,
+    auditor: User,
+    administrator: User,
+    django_capture_on_commit_callbacks: Any,
+) -> dict[str, Any]:
+    """A closed quarter in two units with its rollup, a recovery, a draft and a
+    submitted claim in 654301, and a token for every role."""
+    settings.MEDIA_ROOT = tmp_path
+    quarter = run_quarter(claim_input, reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.rollup_request(quarter="2020Q1", actor=reviewer)
+    clerk = User.objects.get(username="q_clerk_a")
+    clerk.set_password("pw-Altay-2019")
+    clerk.save()
+    later = {"training_start": date(2020, 7, 1), "training_end": date(2020, 7, 31)}
+    draft = claim_services.claim_create(
+        data=claim_input(trainee_id=TraineeFactory().pk, **later), actor=clerk
+    )
+    pending = claim_services.claim_create(
+        data=claim_input(trainee_id=TraineeFactory().pk, **later), actor=clerk
+    )
+    claim_services.claim_submit(claim_id=pending.pk, actor=clerk)
+    users = {
+        "clerk": clerk,
+        "reviewer": reviewer,
+        "finance": finance,
+        "auditor": auditor,
+        "administrator": administrator,
+    }
+    return {
+        "tokens": {role: Token.objects.create(user=u).key for role, u in users.items()},
+        "claim": quarter.approved[0].pk,
+        "draft": draft.pk,
+        "pending": pending.pk,
+        "institution": quarter.approved[0].institution_id,
+        "fresh_trainee": TraineeFactory().pk,
+        "ids": {
+            "trainee": list(Claim.objects.values_list("trainee_id", flat=True)),
+            "claim": list(Claim.objects.values_list("pk", flat=True)),
+            "report": list(QuarterlyReport.objects.values_list("pk", flat=True)),
+            "spot_check": list(SpotCheck.objects.values_list("pk", flat=True)),
+            "rollup": list(Rollup.objects.values_list("pk", flat=True)),
+            "recovery": list(Recovery.objects.values_list("pk", flat=True)) or [1],
+        },
+    }
+
+
+def _steer(case: Any, data: Any, w: dict[str, Any], bodies: dict[str, Any]) -> None:
+    """Point the case at real rows and, often, at a nearly valid body."""
+    path = case.operation.path
+    if "id" in (case.path_parameters or {}) and data.draw(st.booleans(), "real id"):
+        kind = next(k for prefix, k in ID_KINDS.items() if path.startswith(prefix))
+        case.path_parameters["id"] = data.draw(st.sampled_from(w["ids"][kind]), "id")
+    base = bodies.get(f"{case.method.upper()} {path}")
+    if base is None or not isinstance(case.body, dict):
+        return
+    if data.draw(st.booleans(), "nearly valid body"):
+        fuzzed = sorted(case.body)
+        keep = data.draw(st.sets(st.sampled_from(fuzzed)) if fuzzed else st.just(set()))
+        case.body = {**base, **{k: case.body[k] for k in keep}}
+
+
+def modes_of(operation: Any) -> list[GenerationMode]:
+    """Valid requests always; invalid ones where there is something to make invalid."""
+    inputs = [operation.path_parameters, operation.query, operation.body]
+    if any(len(each) for each in inputs):
+        return [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+    return [GenerationMode.POSITIVE]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_operation_answers_within_its_schema(role: str, world: dict) -> None:
+    headers = {}
+    if role != "anon":
+        headers["Authorization"] = f"Token {world['tokens'][role]}"
+    bodies = valid_bodies(world)
+    failures: list[str] = []
+    for operation in OPERATIONS:
+        for mode in modes_of(operation):
+
+            @hypothesis.settings(
+                max_examples=EXAMPLES,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            @hypothesis.given(case=operation.as_strategy(mode), data=st.data())
+            def fuzz(case: Any, data: Any) -> None:
+                _steer(case, data, world, bodies)
+                case.call_and_validate(headers=headers, checks=CHECKS)
+
+            try:
+                fuzz()
+            except (Exception, BaseExceptionGroup) as exc:
+                failures.append(f"{operation.label} [{mode.value}]: {exc}")
+    assert not failures, "\n\n".join(failures)
+
+
+def test_the_fuzzer_covers_every_operation_and_every_role(world: dict) -> None:
+    labels = {op.label for op in OPERATIONS}
+    roles = {
+        User.objects.get(auth_token__key=key).role for key in world["tokens"].values()
+    }
+
+    assert roles == set(Role.values)
+    assert {
+        "POST /api/claims/",
+        "PATCH /api/claims/{id}/",
+        "GET /api/public/disclosure/",
+    } <= labels
+    assert len(labels) == sum(
+        len([m for m in ops if m in ("get", "post", "put", "patch", "delete")])
+        for ops in SCHEMA.raw_schema["paths"].values()
+    )
