@@ -325,6 +325,42 @@ def test_line_breaks_are_allowed_in_a_reason_but_not_in_a_name() -> None:
     assert hidden_character_in("Ayguli Memet-Ömer") is None
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    [v for k, v in BAD_TEXT.items() if "U+" in k or k == "byte order mark"],
+    ids=[k for k in TEXT_IDS if "U+" in k or k == "byte order mark"],
+)
+def test_the_import_refuses_invisible_characters_naming_the_column(
+    client: Any,
+    clerk: User,
+    trainee: Trainee,
+    institution: Any,
+    settings: Any,
+    tmp_path: Any,
+    text: str,
+) -> None:
+    """openpyxl itself cannot store C0 controls in a cell; bidi and zero-width
+    characters it can, and the row is refused with the column named."""
+    from tests.claims.test_imports import checked, good_row, results_of, xlsx
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(clerk)
+    client.user = clerk
+    before = counts()
+    rows = [
+        good_row(trainee, institution, certificate_number=f"S{text}1"),
+        good_row(trainee, institution, trade="6-31-01-03", name=text),
+    ]
+
+    token, _ = checked(client, xlsx(rows))
+
+    results = results_of(client, token)
+    assert not results[3].ok and "【证书编号】含有不可见的" in results[3].reasons
+    assert not results[4].ok and "【姓名】含有不可见的" in results[4].reasons
+    assert counts() == before
+
+
 # --- Ids past what the database can hold ----------------------------------------------
 def api_id_routes() -> list[str]:
     """Every API route with an ``<int:pk>`` from the resolver."""
