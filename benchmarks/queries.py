@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -301,6 +302,10 @@ def _ok(response: Any, expected: int = 200) -> None:
         )
 
 
+def _get_ok(client: Client, url: str) -> None:
+    _ok(client.get(url))
+
+
 def _api(token: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Token {token}")
 
@@ -422,7 +427,7 @@ def measure_dashboards(world: World, year: int) -> dict[str, dict[str, float]]:
         client = _page(finance if name == "dashboards:finance" else world.reviewer)
         query = f"?year={year}{extra}" if extra is not None else ""
         url = reverse(name, args=[year] if extra is None else []) + query
-        count, ms = counted(lambda url=url, client=client: _ok(client.get(url)))
+        count, ms = counted(partial(_get_ok, client, url))
         results[name.split(":")[1]] = {"queries": count, "ms": ms}
     return results
 

@@ -2,9 +2,10 @@
 
 One person with 10 prior claims, then with 2,000 (bulk-inserted, rejected: history the
 rules read without a yearly slot; the first 1,000 in one submitted report of the
-clerk's unit), and the claim of the detail pages with 10 events, then 500: each operation — the submit,
-the create and the dry run through the services and the API, the claim list, detail
-and report pages and their API — sends exactly as many queries both times. The
+clerk's unit), and the claim of the detail pages with 10 events, then 500: each
+operation — the submit, the create and the dry run through the services and the API,
+the claim list, detail and report pages and their API — sends exactly as many queries
+both times. The
 measuring is ``benchmarks.queries``, which ``make bench`` runs on the generated data.
 
 Already covered elsewhere, not repeated here: every dashboard with 5 or 60 claims
