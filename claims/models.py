@@ -190,10 +190,16 @@ class Claim(models.Model):
             # The claim list, newest first (claims/views.py claim_list): a clerk's unit,
             # every unit, and the review queue by status read one page off an index
             # instead of sorting the unit's claims (docs/performance.md, query plans).
+            # training_end rides along so that a quarter filter is checked in the
+            # index: without it the planner walks the newest claims back to an old
+            # quarter through the heap (5.7 s on a million claims instead of 30 ms).
             models.Index(
-                fields=["unit", "-created_at", "-id"], name="claim_unit_newest"
+                fields=["unit", "-created_at", "-id", "training_end"],
+                name="claim_unit_newest_end",
             ),
-            models.Index(fields=["-created_at", "-id"], name="claim_newest"),
+            models.Index(
+                fields=["-created_at", "-id", "training_end"], name="claim_newest_end"
+            ),
             models.Index(
                 fields=["status", "-created_at", "-id"], name="claim_status_newest"
             ),
