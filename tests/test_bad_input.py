@@ -426,8 +426,10 @@ def taint_every_text_field() -> None:
         model = apps.get_model(label)
         for i, pk in enumerate(model._default_manager.values_list("pk", flat=True)):
             payload = PAYLOADS[i % len(PAYLOADS)]
-            values = {  # unique: some names are keys (unit, trade)
-                f: f"{payload[: (model._meta.get_field(f).max_length or 99) - 8]}#{pk}"
+            suffix = f"#{pk}"  # unique: some names are keys (unit, trade)
+            values = {
+                f: payload[: (model._meta.get_field(f).max_length or 99) - len(suffix)]
+                + suffix
                 for f in fields
             }
             model._default_manager.filter(pk=pk).update(**values)
