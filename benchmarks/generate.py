@@ -29,6 +29,7 @@ import itertools
 import random
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -139,20 +140,36 @@ def copy_rows(table: str, columns: tuple[str, ...], rows: Iterator[tuple]) -> in
 
 
 def copy_lines(table: str, columns: tuple[str, ...], lines: Iterator[str]) -> int:
-    """COPY ready lines of COPY text (no newline) in chunks of 100,000."""
+    """COPY ready lines of COPY text (no newline) in chunks of 100,000.
+
+    PostgreSQL ingests one chunk while Python makes the next: the COPY runs in a
+    background thread on this thread's own connection (same transaction), and this
+    thread touches no database while it waits, so the two never share the socket.
+    """
     count = 0
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     chunk_size = 100_000
-    while True:
-        chunk = list(itertools.islice(lines, chunk_size))
-        if not chunk:
-            return count
-        buffer = io.StringIO("\n".join(chunk) + "\n")
-        with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(sql, buffer)
-        count += len(chunk)
-        if len(chunk) < chunk_size:
-            return count
+    connection.ensure_connection()
+    raw = connection.connection
+
+    def send(chunk: list[str]) -> None:
+        with raw.cursor() as cursor:
+            cursor.copy_expert(sql, io.StringIO("\n".join(chunk) + "\n"))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future[None] | None = None
+        while True:
+            chunk = list(itertools.islice(lines, chunk_size))
+            if pending is not None:
+                pending.result()  # one chunk in flight at most; re-raises its error
+                pending = None
+            if not chunk:
+                return count
+            pending = pool.submit(send, chunk)
+            count += len(chunk)
+            if len(chunk) < chunk_size:
+                pending.result()
+                return count
 
 
 # --- Lifting keys and indexes for the load ---------------------------------------------------
