@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import IO
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -210,6 +210,76 @@ def int_cell(ws: WriteOnlyWorksheet, value: int, *, font: Font = FONT) -> WriteO
     return cell
 
 
+TEXT, INTEGER, MONEY = "text", "integer", "money"
+
+
+class _StyledCell(Cell):
+    """A cell whose style is fixed before it is first written: its style id is looked
+    up once (``Cell.style_id`` hashes the style into the workbook's table on each read)."""
+
+    __slots__ = ("style_id",)
+
+    def __init__(self, ws: WriteOnlyWorksheet, column: int, kind: str, quoted: bool):
+        super().__init__(ws, row=1, column=column)
+        self.font = FONT
+        self.number_format = {TEXT: TEXT_FORMAT, INTEGER: "0", MONEY: YUAN_FORMAT}[kind]
+        if quoted:
+            self.quotePrefix = True
+        self.style_id = Cell.style_id.fget(self)  # type: ignore[attr-defined,misc]
+
+
+class _LineCells:
+    """The cells of one line, styled once per column and refilled for every line.
+
+    A write_only sheet serializes a row the moment it is appended, so the same cell
+    objects can carry each line: no ``Font`` hashed into the workbook's style table for
+    every cell (a third of the writer's time at 100,000 lines), no cell built per value.
+    The cells written are the ones :func:`text_cell`, :func:`int_cell` and
+    :func:`money_cell` make. The sheet is also handed this row ready placed (openpyxl's
+    ``_values_to_row`` would try each cell as a value first, fail, and build a spare
+    cell after it); any other row goes the ordinary way, and were that private hook
+    renamed, this row would too, with the same result.
+    """
+
+    def __init__(self, ws: WriteOnlyWorksheet, kinds: Sequence[str]) -> None:
+        self._plain = [
+            _StyledCell(ws, i, kind, quoted=False) for i, kind in enumerate(kinds, 1)
+        ]
+        self._quoted = [
+            _StyledCell(ws, i, kind, quoted=True) for i, kind in enumerate(kinds, 1)
+        ]
+        self._text = [i for i, kind in enumerate(kinds) if kind == TEXT]
+        self._integer = [i for i, kind in enumerate(kinds) if kind == INTEGER]
+        self._money = [i for i, kind in enumerate(kinds) if kind == MONEY]
+        self._row: list[Cell] = list(self._plain)
+        self._ws = ws
+        ws._values_to_row = self._placed  # type: ignore[method-assign]
+
+    def _placed(self, values: Sequence[object], row_idx: int) -> Iterable[object]:
+        if values is not self._row:
+            return WriteOnlyWorksheet._values_to_row(self._ws, values, row_idx)
+        for cell in self._row:
+            cell.row = row_idx
+        return self._row
+
+    def __call__(self, values: Sequence[object]) -> list[Cell]:
+        """The row to append for ``values``; valid until the next call."""
+        row, plain, quoted = self._row, self._plain, self._quoted
+        for i in self._text:
+            value = values[i]
+            text = "" if value is None else str(value)
+            cell = quoted[i] if text.startswith(FORMULA_LEADS) else plain[i]
+            cell.value = text
+            cell.data_type = "s"
+            row[i] = cell
+        for i in self._integer:
+            plain[i].value = int(values[i])  # type: ignore[call-overload]
+        for i in self._money:
+            amount: Decimal = values[i]  # type: ignore[assignment]
+            plain[i].value = amount.quantize(FEN, rounding=ROUND_HALF_UP)
+        return row
+
+
 def _header(ws: WriteOnlyWorksheet, names: Sequence[str]) -> list[WriteOnlyCell]:
     cells = []
     for name in names:
@@ -266,6 +336,7 @@ LINE_HEADERS = (
     "先行拨付（元）",
     "待拨余额（元）",
 )
+LINE_KINDS = (INTEGER,) + (TEXT,) * 10 + (MONEY,) * 3
 SPOT_HEADERS = (
     "单位",
     "申报编号",
@@ -276,6 +347,7 @@ SPOT_HEADERS = (
     "审核结果",
     "抽样种子",
 )
+SPOT_KINDS = (TEXT, INTEGER, TEXT, TEXT, TEXT, MONEY, TEXT, TEXT)
 
 
 def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
@@ -351,30 +423,34 @@ def _fund_sheet(wb: Workbook, sheet: FundSheet) -> None:
         header_row=1,
     )
     ws.append(_header(ws, LINE_HEADERS))
+    cells = _LineCells(ws, LINE_KINDS)
     amount = advance = balance = Decimal(0)
     count = 0
+    append = ws.append
     for line in sheet.lines:
         count += 1
         amount += line.amount
         advance += line.advance
         balance += line.balance
-        ws.append(
-            [
-                int_cell(ws, line.claim_id),
-                text_cell(ws, line.unit_name),
-                text_cell(ws, line.payee_kind),
-                text_cell(ws, line.payee_name),
-                text_cell(ws, line.id_number_masked),
-                text_cell(ws, line.institution_name),
-                text_cell(ws, line.credit_code),
-                text_cell(ws, line.program),
-                text_cell(ws, line.trade),
-                text_cell(ws, line.level),
-                text_cell(ws, line.training_end),
-                money_cell(ws, line.amount),
-                money_cell(ws, line.advance),
-                money_cell(ws, line.balance),
-            ]
+        append(
+            cells(
+                (
+                    line.claim_id,
+                    line.unit_name,
+                    line.payee_kind,
+                    line.payee_name,
+                    line.id_number_masked,
+                    line.institution_name,
+                    line.credit_code,
+                    line.program,
+                    line.trade,
+                    line.level,
+                    line.training_end,
+                    line.amount,
+                    line.advance,
+                    line.balance,
+                )
+            )
         )
     total = [text_cell(ws, f"合计 {count} 笔", font=BOLD)]
     total += [text_cell(ws, "", font=BOLD) for _ in range(10)]
@@ -388,18 +464,21 @@ def _spot_sheet(wb: Workbook, lines: Iterable[SpotCheckLine]) -> None:
     ws = wb.create_sheet("抽查")
     _prepare(ws, _widths(SPOT_HEADERS, (14, 8, 10, 18, 30, 12, 8, 20)), header_row=1)
     ws.append(_header(ws, SPOT_HEADERS))
+    cells = _LineCells(ws, SPOT_KINDS)
     for line in lines:
         ws.append(
-            [
-                text_cell(ws, line.unit_name),
-                int_cell(ws, line.claim_id),
-                text_cell(ws, line.trainee_name),
-                text_cell(ws, line.id_number_masked),
-                text_cell(ws, line.program),
-                money_cell(ws, line.amount),
-                text_cell(ws, line.status),
-                text_cell(ws, line.seed),
-            ]
+            cells(
+                (
+                    line.unit_name,
+                    line.claim_id,
+                    line.trainee_name,
+                    line.id_number_masked,
+                    line.program,
+                    line.amount,
+                    line.status,
+                    line.seed,
+                )
+            )
         )
 
 

@@ -168,3 +168,25 @@ def test_spot_checks_sheet():
     ]
     sheet = build([line(1)], spot)["抽查"]
     assert [c.value for c in sheet[2]][:3] == ["阿勒泰市", 7, "学员7"]
+
+
+def test_each_line_has_its_own_values_and_styles():
+    """The writer reuses one set of styled cells for every line: a quoted value must
+    not leave its quote prefix on the next line, nor a value linger."""
+    lines = [
+        line(1, payee_name="=1+1", trade="", amount=Decimal("0.5")),
+        line(2, payee_name="学员2", trade="电工"),
+        line(3, payee_name="-3", credit_code="+7"),
+    ]
+    fund = build(lines)["职业技能提升行动专项资金"]
+    rows = list(fund.iter_rows(min_row=2, max_row=4))
+    assert [r[0].value for r in rows] == [1, 2, 3]
+    assert [r[3].value for r in rows] == ["=1+1", "学员2", "-3"]
+    assert [r[3].quotePrefix for r in rows] == [True, False, True]
+    assert [r[6].quotePrefix for r in rows] == [False, False, True]
+    assert [r[8].value for r in rows] == [None, "电工", "中式烹调师"]
+    assert all(r[3].data_type == "s" and r[3].number_format == "@" for r in rows)
+    assert all(c.font.name == "宋体" and c.font.sz == 11 for r in rows for c in r)
+    assert [r[11].value for r in rows] == [0.5, 1800, 1800]
+    assert rows[0][11].number_format == "#,##0.00"
+    assert rows[0][0].number_format == "0"
