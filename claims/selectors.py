@@ -9,7 +9,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import CharField, F, QuerySet, Value
+from django.db.models.functions import Cast
 
 from accounts.models import User
 from altay_skills.errors import NotFound
@@ -32,6 +34,82 @@ def claims_visible_to(user: User) -> QuerySet[Claim]:
         "report",
     )
     return unit_scoped(qs, user)
+
+
+def claims_listed(user: User) -> QuerySet[Claim]:
+    """The claim list's rows (page and API): the claims the user may see with only the
+    person and the training institution joined. Planning the ten joins of
+    ``claims_visible_to`` took PostgreSQL 100-190 ms on a million claims while running
+    it took under 10 ms; three relations plan in under a millisecond. The small rows
+    each listed claim names are attached afterwards, for the page only
+    (``with_list_names``)."""
+    qs = Claim.objects.select_related("trainee", "institution").only(
+        *(f.name for f in Claim._meta.concrete_fields),
+        "trainee__name",
+        "trainee__id_number",
+        "institution__name",
+    )
+    return unit_scoped(qs, user)
+
+
+#: What the claim list shows of the other rows a claim points to (the report's status
+#: decides which actions are offered).
+LIST_NAMES = {
+    "program": "name",
+    "trade": "name",
+    "level": "name",
+    "unit": "name",
+    "created_by": "username",
+    "reviewed_by": "username",
+    "report": "status",
+}
+
+
+def with_list_names(claims: list[Claim]) -> list[Claim]:
+    """Attach to each listed claim its program, trade, level, unit, creator, reviewer
+    and report, as rows holding only the field the list shows (the rest deferred), all
+    read in one query: a UNION ALL of one primary-key lookup per table. The number of
+    queries does not grow with the page."""
+    legs = []
+    for relation, shown in LIST_NAMES.items():
+        field = Claim._meta.get_field(relation)
+        keys = {getattr(c, field.attname) for c in claims} - {None}
+        if keys:
+            legs.append(
+                field.related_model._default_manager.filter(pk__in=keys)
+                .annotate(
+                    row_of=Value(relation, output_field=CharField()),
+                    row_key=Cast("pk", CharField()),
+                    row_shown=F(shown),
+                )
+                .values_list("row_of", "row_key", "row_shown")
+                .order_by()
+            )
+    if not legs:
+        return claims
+    found = {(of, key): v for of, key, v in legs[0].union(*legs[1:], all=True)}
+    for relation, shown in LIST_NAMES.items():
+        field = Claim._meta.get_field(relation)
+        model = field.related_model
+        for claim in claims:
+            key = getattr(claim, field.attname)
+            if (relation, str(key)) not in found:
+                continue  # none, or gone since: read when used, as before
+            loaded = {model._meta.pk.attname: key, shown: found[relation, str(key)]}
+            setattr(
+                claim,
+                relation,
+                model.from_db(
+                    DEFAULT_DB_ALIAS,
+                    list(loaded),
+                    [
+                        loaded[f.attname]
+                        for f in model._meta.concrete_fields
+                        if f.attname in loaded
+                    ],
+                ),
+            )
+    return claims
 
 
 def unit_scoped(qs: QuerySet[Any], user: User) -> QuerySet[Any]:
@@ -74,11 +152,12 @@ def prior_claims_of_many(trainee_ids: Sequence[int]) -> dict[int, list[PriorClai
     history: dict[int, list[PriorClaim]] = defaultdict(list)
     if not trainee_ids:
         return history
-    qs = (
+    # Plain tuples, not model instances: building 20,000 Claims with three related
+    # objects each was most of an import check on a million claims (11.7 s → 1.9 s).
+    rows = (
         Claim.objects.filter(trainee_id__in=list(trainee_ids))
         .exclude(status=workflow.DRAFT)
-        .select_related("unit", "trade", "level")
-        .only(
+        .values_list(
             "id",
             "trainee_id",
             "program_id",
@@ -91,18 +170,18 @@ def prior_claims_of_many(trainee_ids: Sequence[int]) -> dict[int, list[PriorClai
             "level__name",
         )
     )
-    for c in qs:
-        history[c.trainee_id].append(
+    for pk, trainee, program, status, end, trade, level, unit, tname, lname in rows:
+        history[trainee].append(
             PriorClaim(
-                claim_id=c.pk,
-                program=c.program_id,
-                status=c.status,
-                training_end=c.training_end,
-                trade=c.trade_id,
-                level=c.level_id,
-                unit_name=c.unit.name,
-                trade_name=c.trade.name if c.trade else "",
-                level_name=c.level.name if c.level else "",
+                claim_id=pk,
+                program=program,
+                status=status,
+                training_end=end,
+                trade=trade,
+                level=level,
+                unit_name=unit,
+                trade_name=tname or "",
+                level_name=lname or "",
             )
         )
     return history

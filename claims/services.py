@@ -63,6 +63,12 @@ class ClaimInput:
 INPUT_FIELDS = tuple(ClaimInput.__dataclass_fields__)
 
 
+def _input_values(data: ClaimInput) -> dict[str, Any]:
+    """The fields as a dict: every one is a scalar, so ``asdict``'s deep copy is waste
+    (it was 2.7 s of an import of 5,000 claims)."""
+    return {name: getattr(data, name) for name in INPUT_FIELDS}
+
+
 # --- Judging -----------------------------------------------------------------------------
 def judge(data: ClaimInput, *, claim_id: int | None = None) -> rules.Decision:
     """The decision for these facts, with the person's history and the policy as they
@@ -436,7 +442,7 @@ def _record(
 def _as_changes(before: dict[str, Any], after: ClaimInput) -> dict[str, Any]:
     """Field → [old, new] for what differs, as text (JSON-safe, Decimal-exact)."""
     changes = {}
-    for name, new in asdict(after).items():
+    for name, new in _input_values(after).items():
         old = before.get(name)
         if old != new:
             changes[name] = [_text(old), _text(new)]
@@ -735,7 +741,7 @@ def claims_create_batch(
         taken.setdefault((trainee_id, year), set()).add(slot)
     claims = []
     for data, decision in items:
-        claim = Claim(**asdict(data), created_by=actor)
+        claim = Claim(**_input_values(data), created_by=actor)
         _apply_decision(claim, decision)
         if submit:
             claim.status = workflow.SUBMITTED
