@@ -125,7 +125,12 @@ def as_figures(rows: list[tuple]) -> list[dict[str, object]]:
 def full_rollup(quarter: str, rollup_id: int) -> list[dict[str, object]]:
     """figures + checksum + totals + the lines inserted, then rolled back."""
     from reporting.models import RollupLine
-    from reporting.services import checksum_of, rollup_figures, totals_of
+    from reporting.services import (
+        checksum_of,
+        rollup_figures,
+        rollup_lines,
+        totals_of,
+    )
 
     figures: list[dict[str, object]] = []
     try:
@@ -133,21 +138,7 @@ def full_rollup(quarter: str, rollup_id: int) -> list[dict[str, object]]:
             figures = rollup_figures(quarter)
             checksum_of(figures)
             totals_of(figures)
-            RollupLine.objects.bulk_create(
-                RollupLine(
-                    rollup_id=rollup_id,
-                    unit_id=f["unit"],
-                    program_id=f["program"],
-                    fund=f["fund"],
-                    trained=f["trained"],
-                    passed=f["passed"],
-                    employed=f["employed"],
-                    approved=f["approved"],
-                    advance=f["advance"],
-                    balance=f["balance"],
-                )
-                for f in figures
-            )
+            RollupLine.objects.bulk_create(rollup_lines(rollup_id, figures))
             raise Rollback
     except Rollback:
         pass
