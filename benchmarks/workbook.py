@@ -8,12 +8,13 @@ peak memory (``ru_maxrss``) is the writer's own:
 - ``writer``: ``reporting.exports.write_finance_workbook`` with one fund sheet of the
   same lines (styled, text-typed, formula-safe cells, summary and print set-up);
 - ``db``: end to end — Django, ``reporting.services._lines`` streaming approved claims of
-  the closed quarters from PostgreSQL (``iterator(chunk_size=2000)``), 100,000 of them,
-  into ``write_finance_workbook``.
+  the closed quarters from PostgreSQL (plain rows over the joins, ``values_list`` and
+  ``iterator(chunk_size=2000)``), 100,000 of them, into ``write_finance_workbook``.
 
 ``bare`` and ``writer`` read the same pickled lines (fetched once from the database by
 ``_lines``); the time excludes loading them, and the memory is reported both as the
-child's peak and as the peak above the child's size after loading.
+child's peak and as the peak above the child's size after loading. The run then checks
+that the writer's fund sheet opens with the very values of the bare sheet (2,000 lines).
 """
 
 from __future__ import annotations
@@ -125,6 +126,26 @@ def write_bare(lines: list[Any], path: str) -> None:
     wb.save(path)
 
 
+def first_rows(path: str, sheet: int, rows: int) -> list[tuple[Any, ...]]:
+    """The first ``rows`` lines under the header of a workbook's ``sheet``-th sheet."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    try:
+        ws = wb.worksheets[sheet]
+        return list(ws.iter_rows(min_row=2, max_row=rows + 1, values_only=True))
+    finally:
+        wb.close()
+
+
+def same_cells(folder: str, rows: int = 2000) -> bool:
+    """Whether the writer's fund sheet opens with the very values the bare loop wrote
+    (both sides write the same cells; only styles and the extra sheets differ)."""
+    bare = first_rows(os.path.join(folder, "bare.xlsx"), 0, rows)
+    writer = first_rows(os.path.join(folder, "writer.xlsx"), 1, rows)
+    return len(bare) == rows and bare == writer
+
+
 def child(side: str, source: str, target: str) -> dict[str, Any]:
     """Runs in the fresh process: one timed write."""
     if side == "db":
@@ -206,6 +227,9 @@ def run(results: dict[str, Any], *, repeat: int = 1) -> None:
                     spawn(side, source, os.path.join(folder, f"{side}.xlsx"))
                 )
         runs["db"].append(spawn("db", source, os.path.join(folder, "db.xlsx")))
+        equal = same_cells(folder)
+    if not equal:
+        raise AssertionError("the writer's cells differ from the bare loop's")
     med = {
         s: statistics.median(r["seconds"] for r in rs) for s, rs in runs.items() if rs
     }
@@ -241,6 +265,7 @@ def run(results: dict[str, Any], *, repeat: int = 1) -> None:
         # lines in memory by construction, so their peaks compare with each other
         "met_memory": peak["db"] <= 200,
         "writer_peak_over_bare_mb": round(peak["writer"] - peak["bare"], 1),
+        "same_cells_first_2000_lines": equal,
         "xlsx_bytes": {s: rs[0]["bytes"] for s, rs in runs.items()},
         "runs": {s: [round(r["seconds"], 2) for r in rs] for s, rs in runs.items()},
     }
