@@ -220,11 +220,15 @@ class _StyledCell(Cell):
     __slots__ = ("style_id",)
 
     def __init__(self, ws: WriteOnlyWorksheet, column: int, kind: str, quoted: bool):
-        super().__init__(ws, row=1, column=column)
-        self.font = FONT
-        self.number_format = {TEXT: TEXT_FORMAT, INTEGER: "0", MONEY: YUAN_FORMAT}[kind]
+        # the style as text_cell / int_cell / money_cell set it, on a plain cell first
+        plain = WriteOnlyCell(ws)
+        plain.font = FONT
+        plain.number_format = {TEXT: TEXT_FORMAT, INTEGER: "0", MONEY: YUAN_FORMAT}[
+            kind
+        ]
         if quoted:
-            self.quotePrefix = True
+            plain.quotePrefix = True
+        super().__init__(ws, row=1, column=column, style_array=plain._style)
         self.style_id = Cell.style_id.fget(self)  # type: ignore[attr-defined,misc]
 
 
