@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import ExtractYear
+from django.db.models.functions import ExtractYear, Trim, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -209,6 +209,11 @@ class Claim(models.Model):
             ),
             # The rollup: the approved claims of a quarter's reports.
             models.Index(fields=["report", "status"], name="claim_report_status"),
+            # One certificate on several claims (reporting/notices.py on submit,
+            # reporting/anomalies.py): compared trimmed and upper-cased.
+            models.Index(
+                Upper(Trim("certificate_number")), name="claim_certificate_key"
+            ),
         ]
         constraints = [
             # Money is never negative, and never above its cap.
