@@ -1,7 +1,8 @@
 """Claims over the REST API: validate the body, call a service or selector, render.
 
-Every read goes through ``claims_visible_to`` (a claim the user may not see is a 404,
-exactly like a missing one) and every change through one service of
+Every read goes through ``claims_visible_to`` (the list through ``claims_listed``, the
+same scope; a claim the user may not see is a 404, exactly like a missing one) and
+every change through one service of
 ``claims.services``, which checks the role, the unit and the transition and writes the
 audit event — the same functions the browser calls.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -31,7 +32,12 @@ from altay_skills.api import (
 from claims import services
 from claims.filters import ClaimFilter
 from claims.models import Claim
-from claims.selectors import claim_events, claim_for, claims_visible_to
+from claims.selectors import (
+    claim_events,
+    claim_for,
+    claims_listed,
+    with_list_names,
+)
 from claims.serializers import (
     ClaimEventSerializer,
     ClaimInputSerializer,
@@ -41,6 +47,7 @@ from claims.serializers import (
     ReasonSerializer,
     RequiredReasonSerializer,
 )
+from programs.models import PolicyEntry
 
 TAG = "claims"
 SCOPE = (
@@ -61,10 +68,9 @@ BAD_BODY = OpenApiResponse(
 
 
 def _claims(user: User) -> QuerySet[Claim]:
-    return (
-        claims_visible_to(user)
-        .select_related("reviewed_by")
-        .prefetch_related("policy_entries")
+    # The decision lists the ids of its policy entries: the ids alone, one query.
+    return claims_listed(user).prefetch_related(
+        Prefetch("policy_entries", queryset=PolicyEntry.objects.only("id"))
     )
 
 
@@ -101,7 +107,7 @@ class ClaimListCreateApi(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         claims = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(claims)
+        page = with_list_names(list(self.paginate_queryset(claims) or []))
         data = ClaimSerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
 

@@ -9,6 +9,7 @@ browser and the API cannot differ. ``status``, the decided amounts, the unit sco
 from __future__ import annotations
 
 from dataclasses import asdict
+from functools import cached_property
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -296,7 +297,13 @@ class ClaimSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(DecisionSerializer)
     def get_decision(self, claim: Claim) -> dict[str, Any]:
-        return DecisionSerializer(decision_of(claim)).data
+        return self._decision.to_representation(decision_of(claim))
+
+    @cached_property
+    def _decision(self) -> DecisionSerializer:
+        """One decision serializer for every claim of a list: building one per claim
+        (deep-copying its fields) was most of the time of a page of 50."""
+        return DecisionSerializer()
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_actions(self, claim: Claim) -> list[str]:

@@ -25,7 +25,14 @@ from claims import rules, services
 from claims.filters import ClaimFilter, quarter_bounds
 from claims.forms import ClaimForm, ReasonForm, ReviewForm, institution_choices
 from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
-from claims.selectors import actions_for, claim_events, claim_for, claims_visible_to
+from claims.selectors import (
+    actions_for,
+    claim_events,
+    claim_for,
+    claims_listed,
+    claims_visible_to,
+    with_list_names,
+)
 from claims.workflow import ACTION_LABELS, STATUS_LABELS, allowed_actions
 from programs.models import Fund, Program, Unit
 from reporting.selectors import notifications_for
@@ -236,12 +243,13 @@ def _summary_home(user: User) -> dict[str, Any]:
 @login_required
 def claim_list(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    claim_filter = ClaimFilter(request.GET or None, queryset=claims_visible_to(user))
+    claim_filter = ClaimFilter(request.GET or None, queryset=claims_listed(user))
     errors = claim_filter.form.errors if claim_filter.is_bound else {}
     quarter = request.GET.get("quarter", "").strip()
     bad_quarter = bool(quarter) and quarter_bounds(quarter.upper()) is None
     claims = claim_filter.qs.order_by("-created_at", "-id")
     page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_list_names(list(page.object_list))
     context = {
         "page": page,
         "filter_errors": errors,

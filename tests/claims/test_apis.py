@@ -759,18 +759,29 @@ def test_a_page_beyond_the_end_is_a_json_404(clerk, three_claims):
 
 
 def test_the_list_does_not_query_per_claim(
-    clerk, claim_input, django_assert_max_num_queries
+    clerk, reviewer, reported, claim_input, django_assert_max_num_queries
 ):
-    for _ in range(5):
+    # given claims with and without a trade, one reviewed in a submitted report
+    services.claim_approve(claim_id=reported.pk, actor=reviewer, reason="")
+    for _ in range(4):
         services.claim_create(
             data=claim_input(trainee_id=TraineeFactory().pk), actor=clerk
         )
-    client = client_for(clerk)
+    for user in (clerk, reviewer):
+        client = client_for(user)
 
-    with django_assert_max_num_queries(4):
-        response = client.get(CLAIMS)
+        # the page is read in a fixed number of queries: the count, the claims with
+        # their person and institution, the policy entries' ids and the names of
+        # the program, trade, level, unit, users and report of the page (one query)
+        with django_assert_max_num_queries(4):
+            response = client.get(CLAIMS)
 
-    assert response.json()["count"] == 5
+        listed = response.json()
+        assert listed["count"] == 5
+        # and each listed claim is exactly what its own page answers
+        for item in listed["results"]:
+            assert item == client.get(url(item["id"])).json()
+        assert {i["reviewed_by"] for i in listed["results"]} == {"reviewer", None}
 
 
 # --- Work in lieu, end to end ---------------------------------------------------------
