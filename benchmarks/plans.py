@@ -33,7 +33,7 @@ def operations() -> list[tuple[str, str, Callable[[], object]]]:
     from claims import rules
     from claims.filters import ClaimFilter
     from claims.models import Claim
-    from claims.selectors import claims_visible_to, prior_claims_of
+    from claims.selectors import claims_listed, prior_claims_of, with_list_names
     from claims.views import PAGE_SIZE
     from programs.models import Unit
     from reporting import dashboards
@@ -50,9 +50,10 @@ def operations() -> list[tuple[str, str, Callable[[], object]]]:
     year = int(quarter[:4])
 
     def page(user: User, params: dict[str, str]) -> object:
-        qs = ClaimFilter(params or None, queryset=claims_visible_to(user)).qs
+        # as the list page and API read it (claims/views.py, claims/apis.py)
+        qs = ClaimFilter(params or None, queryset=claims_listed(user)).qs
         p = Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(1)
-        return list(p)
+        return with_list_names(list(p))
 
     def submit_history() -> object:
         history = prior_claims_of(trainee_id)
