@@ -50,6 +50,23 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_sessions_left_on_the_test_database(
+    django_db_setup: Any, django_db_blocker: Any
+) -> Any:
+    """Before pytest-django drops the test database, end the sessions other threads or
+    processes of the run left on it (a live server's thread, a subprocess's pool): else
+    the drop fails with "being accessed by other users" and the database stays behind."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery_unless_asked(request: pytest.FixtureRequest) -> Any:
     """Tasks run in-process unless a test starts a real worker (``real_celery``)."""
