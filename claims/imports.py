@@ -48,8 +48,7 @@ from typing import Any
 from xml.parsers import expat
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from defusedxml import DefusedXmlException
@@ -78,7 +77,7 @@ from trainees.id_numbers import (
     parse_id_number,
 )
 from trainees.models import Group, Household, Trainee
-from trainees.services import trainee_register
+from trainees.services import Newcomer, trainee_register, trainees_register_new
 
 logger = logging.getLogger(__name__)
 
@@ -1619,7 +1618,13 @@ def _register_newcomers(sheet: SheetData, chosen: set[int], actor: User) -> int:
     for p in parsed:
         if p.id_number and p.id_number not in known:
             first.setdefault(p.id_number, p)
-    created = _register_in_bulk(first, actor)
+    created = trainees_register_new(
+        (
+            Newcomer(number, p.name, p.household or "", p.groups or [], p.phone)
+            for number, p in first.items()
+        ),
+        actor=actor,
+    )
     for number in sorted(first):
         # What the bulk insert left (a row that did not validate, or the whole file
         # when someone registered one of these people meanwhile) goes through the
@@ -1643,55 +1648,6 @@ def _register_newcomers(sheet: SheetData, chosen: set[int], actor: User) -> int:
         if was_created:
             created.add(number)
     return len(created)
-
-
-def _register_in_bulk(first: dict[str, _ParsedRow], actor: User) -> set[str]:
-    """One INSERT for every newcomer whose fields validate, in ID-number order.
-
-    ``trainee_register`` costs nine queries a person (existence, the unit, uniqueness,
-    the check constraint, a savepoint, the insert): 33 s for 1,000 newcomers on the
-    million-claim database. Here the same field validation runs in Python (the number's
-    checksum, choices, lengths, the groups) and the database keeps the unique key and
-    the check constraint as the backstop. If anyone registered one of these people
-    since the check, the insert fails as a whole and the caller registers them one by
-    one; the order is the service's, so two imports wait for each other, never deadlock.
-    """
-    people = []
-    for number in sorted(first):
-        p = first[number]
-        try:
-            facts = parse_id_number(number)
-        except InvalidIdNumber:
-            continue
-        person = Trainee(
-            id_number=facts.number,
-            name=(p.name or "").strip(),
-            birth_date=facts.birth_date,
-            sex=facts.sex,
-            household=p.household or "",
-            groups=sorted(set(p.groups or [])),
-            phone=(p.phone or "").strip(),
-            registered_by_unit_id=actor.unit_id,
-        )
-        try:
-            # the unit is the clerk's own; uniqueness and the regex: the database's
-            person.full_clean(
-                exclude=["registered_by_unit"],
-                validate_unique=False,
-                validate_constraints=False,
-            )
-        except ValidationError:
-            continue
-        if person.name:
-            people.append(person)
-    if not people:
-        return set()
-    try:
-        with transaction.atomic():
-            Trainee.objects.bulk_create(people, batch_size=1000)
-    except IntegrityError:
-        return set()
-    return {p.id_number for p in people}
 
 
 def _lock_people(id_numbers: Iterable[Any]) -> None:

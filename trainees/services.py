@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -11,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
-from trainees.id_numbers import InvalidIdNumber, parse_id_number
+from trainees.id_numbers import IdNumberFacts, InvalidIdNumber, parse_id_number
 from trainees.models import (
     Group,
     Household,
@@ -55,8 +57,7 @@ def trainee_register(
     Returns ``(trainee, created)``. An existing person is never duplicated nor silently
     changed: the registry is prefecture-wide and another unit may have entered them.
     """
-    if actor.role not in REGISTRARS and not actor.is_superuser:
-        raise PermissionDenied("只有县(市)经办人可以登记培训人员")
+    _may_register(actor)
     try:
         facts = parse_id_number(id_number)
     except InvalidIdNumber as exc:
@@ -64,6 +65,85 @@ def trainee_register(
     existing = Trainee.objects.filter(id_number=facts.number).first()
     if existing is not None:
         return existing, False
+    trainee = _new_trainee(
+        facts, name, household, groups, phone, actor, in_database=True
+    )
+    try:
+        with transaction.atomic():
+            trainee.save()
+    except IntegrityError:
+        # Registered by someone else a moment ago: return theirs.
+        return Trainee.objects.get(id_number=facts.number), False
+    return trainee, True
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    id_number: str
+    name: str
+    household: str
+    groups: list[str]
+    phone: str = ""
+
+
+def trainees_register_new(newcomers: Iterable[Newcomer], *, actor: User) -> set[str]:
+    """Register many people not yet in the registry in one INSERT, in ID-number order;
+    returns the numbers registered.
+
+    ``trainee_register`` costs about nine queries a person (33 s for 1,000 newcomers of
+    an import on a million-claim database). Here every person gets the same checks in
+    Python and the database keeps the unique key and the check constraint as the
+    backstop. A person whose fields do not pass is left out, and if anyone registered
+    one of them meanwhile the insert fails as a whole and nothing is registered: the
+    caller then registers what is left through ``trainee_register``, one by one, for its
+    messages and its answer to a race. The order is the service's, so two imports wait
+    for each other and never deadlock.
+    """
+    _may_register(actor)
+    people = []
+    for n in sorted(newcomers, key=lambda n: n.id_number):
+        try:
+            facts = parse_id_number(n.id_number)
+            people.append(
+                _new_trainee(
+                    facts,
+                    n.name,
+                    n.household,
+                    n.groups,
+                    n.phone,
+                    actor,
+                    in_database=False,
+                )
+            )
+        except (InvalidIdNumber, DomainError):
+            continue
+    if not people:
+        return set()
+    try:
+        with transaction.atomic():
+            Trainee.objects.bulk_create(people, batch_size=1000)
+    except IntegrityError:
+        return set()
+    return {p.id_number for p in people}
+
+
+def _may_register(actor: User) -> None:
+    if actor.role not in REGISTRARS and not actor.is_superuser:
+        raise PermissionDenied("只有县(市)经办人可以登记培训人员")
+
+
+def _new_trainee(
+    facts: IdNumberFacts,
+    name: str,
+    household: str,
+    groups: list[str],
+    phone: str,
+    actor: User,
+    *,
+    in_database: bool,
+) -> Trainee:
+    """A person checked for registration (not saved). ``in_database=False`` leaves the
+    uniqueness, the constraints and the unit to the database's own checks on insert."""
     name = (name or "").strip()
     if not name:
         raise DomainError("invalid", "请填写姓名")
@@ -74,6 +154,8 @@ def trainee_register(
         raise DomainError("invalid", f"未知的人员类别：{'、'.join(unknown)}")
     trainee = Trainee(
         id_number=facts.number,
+        birth_date=facts.birth_date,  # as Trainee.save() sets them; bulk_create does not
+        sex=facts.sex,
         name=name,
         household=household,
         groups=sorted(set(groups)),
@@ -81,16 +163,17 @@ def trainee_register(
         registered_by_unit_id=actor.unit_id,
     )
     try:
-        trainee.full_clean()
+        if in_database:
+            trainee.full_clean()
+        else:
+            trainee.full_clean(
+                exclude=["registered_by_unit"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
     except ValidationError as exc:
         raise DomainError("invalid", "；".join(exc.messages)) from None
-    try:
-        with transaction.atomic():
-            trainee.save()
-    except IntegrityError:
-        # Registered by someone else a moment ago: return theirs.
-        return Trainee.objects.get(id_number=facts.number), False
-    return trainee, True
+    return trainee
 
 
 def id_number_reveal(
