@@ -28,9 +28,11 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from altay_skills.errors import NotFound
 from claims.rules import PROGRAMS_OUTSIDE_LIMITS
 from programs.models import Fund
 from reporting import exports
+from reporting.budgets import MAX_YEAR, MIN_YEAR
 from reporting.dashboards import (
     EMPTY,
     FUND,
@@ -152,6 +154,8 @@ def _skill_levels(year: int) -> dict[str, tuple[int, int]]:
 
 def review_figures(year: int) -> Review:
     """Every unit's review for the year: seven queries whatever the number of claims."""
+    if not MIN_YEAR <= year <= MAX_YEAR:  # a year the database cannot filter on: 404
+        raise NotFound("未找到该年度")
     all_units = units()
     target = annual_target()
     by_unit = grouped(year, UNIT)
