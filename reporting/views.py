@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -291,16 +290,6 @@ def _render_finance(request: AuthedRequest, *, status: int = 200) -> HttpRespons
     advances = (
         selectors.advances_payable()
         .select_related("report")
-        # A claim whose balance is paid in full has nothing left to advance.
-        .exclude(
-            Exists(
-                Payment.objects.filter(
-                    claim=OuterRef("pk"),
-                    kind=PaymentKind.BALANCE,
-                    status=PaymentStatus.PAID,
-                )
-            )
-        )
         .order_by("unit__sort_order", "unit_id", "pk")
     )
     page = Paginator(advances, PAGE_SIZE).get_page(request.GET.get("page"))
