@@ -8,7 +8,7 @@ training ending in 2024 (the dataset stops in 2023).
 Sides, each the median of several runs:
 
 - ``bare``: ``openpyxl.load_workbook(read_only=True)`` and every row's values;
-- ``check``: ``claims.imports.import_check`` — the archive defences, the read_only parse
+- ``check``: ``claims.intake.import_check`` — the archive defences, the read_only parse
   with formula refusal, every row parsed and judged by ``rules.decide`` against the
   database in batches (one query for the catalogue, one for the people, one for their
   history), and the payload stored; ratio target ≤ 4;
@@ -44,7 +44,7 @@ def build_file(rows: int = ROWS) -> tuple[bytes, int]:
     from openpyxl import Workbook
 
     from benchmarks.generate import id_number
-    from claims import imports, rules
+    from claims import intake, rules
     from claims.selectors import prior_claims_of_many
     from programs.models import Institution, Level, Trade
     from trainees.models import Trainee
@@ -71,11 +71,11 @@ def build_file(rows: int = ROWS) -> tuple[bytes, int]:
         .first()
     )
     assert school is not None, "no training school in the dataset: run --only generate"
-    headers = [c.header for c in imports.COLUMNS]
-    keys = [c.key for c in imports.COLUMNS]
+    headers = [c.header for c in intake.COLUMNS]
+    keys = [c.key for c in intake.COLUMNS]
     wb = Workbook()
     ws = wb.active
-    ws.title = imports.DATA_SHEET
+    ws.title = intake.DATA_SHEET
     ws.append(headers)
     ws.append(["示例：654301199005170013", "张三"])
     pairs = [(t, lv) for t in sorted(trades) for lv in sorted(levels)]
@@ -154,14 +154,14 @@ def save_rolled_back(data: bytes, actor: Any) -> tuple[float, int, int, int]:
     """
     from django.test.utils import CaptureQueriesContext
 
-    from claims import imports
+    from claims import intake
 
-    batch = imports.import_check(data=data, filename="bench.xlsx", actor=actor)
+    batch = intake.import_check(data=data, filename="bench.xlsx", actor=actor)
     t = time.perf_counter()
     seconds, saved, registered = 0.0, 0, 0
     try:
         with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-            outcome = imports.import_save(token=batch.token, actor=actor, submit=True)
+            outcome = intake.import_save(token=batch.token, actor=actor, submit=True)
             seconds = time.perf_counter() - t
             saved, registered = len(outcome.claims), outcome.registered
             raise Rollback
@@ -172,7 +172,7 @@ def save_rolled_back(data: bytes, actor: Any) -> tuple[float, int, int, int]:
 
 def run(results: dict[str, Any], *, repeat: int = 5) -> None:
     from accounts.models import User
-    from claims import imports
+    from claims import intake
 
     repeat = max(1, min(repeat, 3))  # a check of 5,000 rows is seconds: 3 runs do
     actor = User.objects.get(username=f"bench-clerk-{UNIT}")
@@ -185,9 +185,9 @@ def run(results: dict[str, Any], *, repeat: int = 5) -> None:
     ):
         bare_parse(data)  # warm-up: imports, caches
         bare_s, bare_runs, _ = median_of(lambda: bare_parse(data), repeat)
-        read_s, _, _ = median_of(lambda: imports.read_sheet(data), repeat)
+        read_s, _, _ = median_of(lambda: intake.read_sheet(data), repeat)
         check_s, check_runs, batch = median_of(
-            lambda: imports.import_check(data=data, filename="b.xlsx", actor=actor),
+            lambda: intake.import_check(data=data, filename="b.xlsx", actor=actor),
             repeat,
         )
         passing = len(batch.passing)

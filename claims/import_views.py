@@ -1,6 +1,6 @@
 """The spreadsheet import pages: template, upload and check, result, save.
 
-Views only validate the request, call ``claims.imports`` and render; the services decide.
+Views only validate the request, call ``claims.intake`` and render; the services decide.
 The upload view checks the declared size before reading the body, and caps what it reads,
 so a large upload is refused before anything is parsed (see ``_UploadLimit``).
 """
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
-from claims import imports
+from claims import intake
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 100
@@ -61,7 +61,7 @@ def _claim_list_url() -> str:
 @login_required
 def import_template(request: HttpRequest) -> HttpResponse:
     _clerk(request)
-    return _attachment(imports.template_workbook(), "补贴申报导入模板.xlsx")
+    return _attachment(intake.template_workbook(), "补贴申报导入模板.xlsx")
 
 
 class _UploadLimit(FileUploadHandler):
@@ -78,7 +78,7 @@ class _UploadLimit(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self._received += len(raw_data)
-        if self._received > imports.MAX_UPLOAD_BYTES:
+        if self._received > intake.MAX_UPLOAD_BYTES:
             self.exceeded = True
             raise StopUpload(connection_reset=False)
         return raw_data
@@ -96,16 +96,16 @@ def _start_page(
         {
             "error": error,
             "filename": filename[:100],
-            "max_rows": imports.MAX_ROWS,
-            "max_mb": imports.MAX_UPLOAD_BYTES // (1024 * 1024),
-            "columns": imports.COLUMNS,
+            "max_rows": intake.MAX_ROWS,
+            "max_mb": intake.MAX_UPLOAD_BYTES // (1024 * 1024),
+            "columns": intake.COLUMNS,
         },
         status=status,
     )
 
 
 def _too_large() -> str:
-    return f"文件超过{imports.MAX_UPLOAD_BYTES // (1024 * 1024)}MB的上限，未读取"
+    return f"文件超过{intake.MAX_UPLOAD_BYTES // (1024 * 1024)}MB的上限，未读取"
 
 
 @csrf_exempt  # CSRF is checked by the inner view, after the upload handlers are set
@@ -118,7 +118,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             declared = 0
-        if declared > imports.MAX_UPLOAD_BYTES + BODY_SLACK:
+        if declared > intake.MAX_UPLOAD_BYTES + BODY_SLACK:
             # Refused before a byte of the body is read; nothing changes, so no CSRF
             # check is needed for this answer.
             return _start_page(request, error=_too_large(), status=400)
@@ -139,12 +139,12 @@ def _import_start(request: HttpRequest) -> HttpResponse:
         return _start_page(request, error=_too_large(), status=400)
     if upload is None:
         return _start_page(request, error="请选择要上传的.xlsx文件", status=400)
-    if upload.size is not None and upload.size > imports.MAX_UPLOAD_BYTES:
+    if upload.size is not None and upload.size > intake.MAX_UPLOAD_BYTES:
         return _start_page(request, error=_too_large(), status=400)
-    data = upload.read(imports.MAX_UPLOAD_BYTES + 1)
+    data = upload.read(intake.MAX_UPLOAD_BYTES + 1)
     try:
-        batch = imports.import_check(data=data, filename=upload.name or "", actor=user)
-    except imports.ImportRefused as refused:
+        batch = intake.import_check(data=data, filename=upload.name or "", actor=user)
+    except intake.ImportRefused as refused:
         return _start_page(
             request, error=refused.message, filename=upload.name or "", status=400
         )
@@ -153,9 +153,9 @@ def _import_start(request: HttpRequest) -> HttpResponse:
     return redirect("claims_import:result", token=batch.token)
 
 
-def _batch_or_404(request: HttpRequest, token: str) -> imports.ImportBatch:
+def _batch_or_404(request: HttpRequest, token: str) -> intake.ImportBatch:
     try:
-        return imports.import_batch(token=token, actor=_clerk(request))
+        return intake.import_batch(token=token, actor=_clerk(request))
     except NotFound as missing:
         raise Http404(missing.message) from None
     except PermissionDenied as denied:
@@ -164,7 +164,7 @@ def _batch_or_404(request: HttpRequest, token: str) -> imports.ImportBatch:
 
 def _result_page(
     request: HttpRequest,
-    batch: imports.ImportBatch,
+    batch: intake.ImportBatch,
     *,
     error: str = "",
     status: int = 200,
@@ -208,7 +208,7 @@ def import_result_xlsx(request: HttpRequest, token: str) -> HttpResponse:
     _clerk(request)
     batch = _batch_or_404(request, token)
     stem = (batch.filename.rsplit(".", 1)[0] or "导入") if batch.filename else "导入"
-    return _attachment(imports.result_workbook(batch), f"{stem}_检查结果.xlsx")
+    return _attachment(intake.result_workbook(batch), f"{stem}_检查结果.xlsx")
 
 
 @require_POST
@@ -222,8 +222,8 @@ def import_save(request: HttpRequest, token: str) -> HttpResponse:
             request, batch, error="请选择“保存为草稿”或“直接提交”", status=400
         )
     try:
-        outcome = imports.import_save(token=token, actor=user, submit=mode == "submit")
-    except imports.ImportSaveFailed as failed:
+        outcome = intake.import_save(token=token, actor=user, submit=mode == "submit")
+    except intake.ImportSaveFailed as failed:
         batch = _batch_or_404(request, token)
         return _result_page(request, batch, error=failed.message, status=409)
     except NotFound as missing:

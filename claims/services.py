@@ -85,7 +85,44 @@ def judge(data: ClaimInput, *, claim_id: int | None = None) -> rules.Decision:
     trade = _get(Trade, data.trade_id, "职业(工种)不存在") if data.trade_id else None
     level = _get(Level, data.level_id, "等级不存在") if data.level_id else None
     _get(Unit, data.unit_id, "申报单位不存在")
-    facts = rules.ClaimFacts(
+    facts = claim_facts(
+        data,
+        program=program,
+        institution=institution,
+        employer=employer,
+        trade=trade,
+        level=level,
+        claim_id=claim_id,
+    )
+    return rules.decide(
+        facts,
+        trainee=rules.TraineeFacts(
+            birth_date=trainee.birth_date,
+            household=trainee.household,
+            groups=frozenset(trainee.groups),
+        ),
+        program=program_facts(program),
+        history=prior_claims_of(trainee.pk, exclude_claim_id=claim_id),
+        policy=policy_terms(),
+        today=timezone.localdate(),
+    )
+
+
+def claim_facts(
+    data: ClaimInput,
+    *,
+    program: Program,
+    institution: Institution,
+    employer: Institution | None,
+    trade: Trade | None,
+    level: Level | None,
+    claim_id: int | None = None,
+) -> rules.ClaimFacts:
+    """What the rules see of a claim: ``data`` with its references resolved. The one
+    builder of ``rules.ClaimFacts``, for ``judge`` and the spreadsheet import alike, so
+    that a claim filed by form and one filed by file cannot be judged on other facts.
+    """
+    return rules.ClaimFacts(
         program=program.number,
         unit=data.unit_id,
         training_start=data.training_start,
@@ -103,18 +140,6 @@ def judge(data: ClaimInput, *, claim_id: int | None = None) -> rules.Decision:
         claim_id=claim_id,
         trade_name=trade.name if trade else "",
         level_name=level.name if level else "",
-    )
-    return rules.decide(
-        facts,
-        trainee=rules.TraineeFacts(
-            birth_date=trainee.birth_date,
-            household=trainee.household,
-            groups=frozenset(trainee.groups),
-        ),
-        program=program_facts(program),
-        history=prior_claims_of(trainee.pk, exclude_claim_id=claim_id),
-        policy=policy_terms(),
-        today=timezone.localdate(),
     )
 
 
@@ -717,7 +742,7 @@ def claims_create_batch(
 
     The caller holds the row locks of every trainee involved (taken in id order) and
     judged each claim under them, with the batch's earlier claims counted as history —
-    as ``claims.imports`` does. The yearly slots are allocated here and the database
+    as ``claims.intake`` does. The yearly slots are allocated here and the database
     constraints stay the backstop, so a slip is a refusal, never a fourth claim.
     """
     if not actor.is_clerk:

@@ -30,7 +30,7 @@ import pytest
 from openpyxl import Workbook
 
 from accounts.models import User
-from claims import imports
+from claims import intake
 from claims import services as claim_services
 from claims.forms import ClaimForm
 from claims.models import Claim
@@ -97,7 +97,7 @@ CHANNELS: dict[str, dict[str, Any]] = {
         "guarded": set(),
     },
     "import": {
-        "declared": lambda: {c.key for c in imports.COLUMNS},
+        "declared": lambda: {c.key for c in intake.COLUMNS},
         "inputs": {
             "id_number",
             "name",
@@ -358,10 +358,10 @@ def import_workbook(
     }
     wb = Workbook()
     ws = wb.active
-    ws.title = imports.DATA_SHEET
-    ws.append([c.header for c in imports.COLUMNS] + list(extra))
+    ws.title = intake.DATA_SHEET
+    ws.append([c.header for c in intake.COLUMNS] + list(extra))
     ws.append(
-        [values.get(c.key) for c in imports.COLUMNS] + [str(v) for v in extra.values()]
+        [values.get(c.key) for c in intake.COLUMNS] + [str(v) for v in extra.values()]
     )
     out = io.BytesIO()
     wb.save(out)

@@ -28,7 +28,7 @@ from openpyxl import Workbook
 
 from accounts.models import User
 from altay_skills.celery import app as celery_app
-from claims import imports
+from claims import intake
 from claims import services as claim_services
 from claims.models import Claim
 from tests.factories import (
@@ -455,8 +455,8 @@ def _texts_of_xlsx(data: bytes) -> str:
 def _import_workbook(rows: list[list[Any]]) -> bytes:
     wb = Workbook()
     ws = wb.active
-    ws.title = imports.DATA_SHEET
-    ws.append([c.header for c in imports.COLUMNS])
+    ws.title = intake.DATA_SHEET
+    ws.append([c.header for c in intake.COLUMNS])
     for row in rows:
         ws.append(row)
     out = io.BytesIO()
@@ -483,7 +483,7 @@ def _row(number: str, name: str, institution: Any, trade: str) -> list[Any]:
         "employment": "就业",
         "amount_requested": 1800,
     }
-    return [values.get(c.key) for c in imports.COLUMNS]
+    return [values.get(c.key) for c in intake.COLUMNS]
 
 
 class Capture:
@@ -672,7 +672,7 @@ def test_a_whole_run_leaves_no_full_number_in_any_log_or_export(
         "import result copy",
         client.get(reverse("claims_import:result_xlsx", args=[token])),
     )
-    batch = imports.import_batch(token=token, actor=clerk)
+    batch = intake.import_batch(token=token, actor=clerk)
     assert [r.ok for r in batch.results] == [True, False, False], [
         r.problems for r in batch.results
     ]

@@ -20,7 +20,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from accounts.models import User
-from claims import imports, services
+from claims import intake, services
 from claims.models import Claim, ClaimEvent
 from tests.factories import InstitutionFactory, TraineeFactory, make_id_number
 from trainees.models import Trainee
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 START = reverse("claims_import:start")
 TEMPLATE = reverse("claims_import:template")
-HEADERS = [c.header for c in imports.COLUMNS]
+HEADERS = [c.header for c in intake.COLUMNS]
 TRADES = ["4-03-02-01", "6-31-01-03", "4-07-05-01", "4-10-01-05"]
 
 
@@ -80,10 +80,10 @@ def xlsx(
 ) -> bytes:
     """A workbook laid out like the template: header, example row, then ``rows``."""
     headers = headers or HEADERS
-    keys = [imports._column_key(h) for h in headers]
+    keys = [intake.column_key(h) for h in headers]
     wb = Workbook()
     ws = wb.active
-    ws.title = imports.DATA_SHEET
+    ws.title = intake.DATA_SHEET
     ws.append(headers)
     if example:
         ws.append(["示例：654301199005170013", "张三"])
@@ -128,8 +128,8 @@ def checked(client: Any, data: bytes) -> tuple[str, Any]:
     return token, client.get(response["Location"])
 
 
-def results_of(client: Any, token: str) -> dict[int, imports.RowResult]:
-    batch = imports.import_batch(token=token, actor=client.user)
+def results_of(client: Any, token: str) -> dict[int, intake.RowResult]:
+    batch = intake.import_batch(token=token, actor=client.user)
     return {r.row: r for r in batch.results}
 
 
@@ -149,7 +149,7 @@ def clerk_client(client: Any, clerk: Any) -> Any:
     return client
 
 
-def codes(result: imports.RowResult) -> list[str]:
+def codes(result: intake.RowResult) -> list[str]:
     return [p["code"] for p in result.problems]
 
 
@@ -158,10 +158,10 @@ def test_template_downloads_with_headers_drop_downs_and_an_example_row(clerk_cli
     response = clerk_client.get(TEMPLATE)
 
     assert response.status_code == 200
-    assert response["Content-Type"].startswith(imports.XLSX_MAIN.split(".main")[0])
+    assert response["Content-Type"].startswith(intake.XLSX_MAIN.split(".main")[0])
     assert "attachment" in response["Content-Disposition"]
     wb = load_workbook(io.BytesIO(response.content))
-    ws = wb[imports.DATA_SHEET]
+    ws = wb[intake.DATA_SHEET]
     assert [c.value for c in ws[1]] == HEADERS
     assert {"身份证号码", "姓名", "项目序号", "职业(工种)", "等级", "申请金额"} <= set(
         HEADERS
@@ -172,7 +172,7 @@ def test_template_downloads_with_headers_drop_downs_and_an_example_row(clerk_cli
     assert ws["A2"].number_format == "@"
     assert ws.freeze_panes == "C2"
     assert ws.column_dimensions["H"].width >= len("培训机构统一社会信用代码") * 2
-    lists = wb[imports.LISTS_SHEET]
+    lists = wb[intake.LISTS_SHEET]
     assert lists.sheet_state == "hidden"
     list_formulas = {
         dv.formula1 for dv in ws.data_validations.dataValidation if dv.type == "list"
@@ -204,9 +204,9 @@ def test_the_template_filled_in_passes_the_defences_and_the_checks(
 ):
     # given the downloaded template with one row filled in below the example
     wb = load_workbook(io.BytesIO(clerk_client.get(TEMPLATE).content))
-    ws = wb[imports.DATA_SHEET]
+    ws = wb[intake.DATA_SHEET]
     row = good_row(trainee, institution)
-    for index, column in enumerate(imports.COLUMNS, start=1):
+    for index, column in enumerate(intake.COLUMNS, start=1):
         if column.key in row:
             ws.cell(row=3, column=index, value=row[column.key])
     out = io.BytesIO()
@@ -510,7 +510,7 @@ def test_a_zip_bomb_is_refused(clerk_client, trainee, institution, media):
         "</sheetData>", "<!-- " + "x" * 40_000_000 + " --></sheetData>"
     )
     bomb = rezip(good, replace={"xl/worksheets/sheet1.xml": huge.encode()})
-    assert len(bomb) < imports.MAX_UPLOAD_BYTES
+    assert len(bomb) < intake.MAX_UPLOAD_BYTES
 
     assert "压缩" in refused(clerk_client, bomb, media)
 
@@ -528,7 +528,7 @@ def test_a_zip_with_too_many_entries_is_refused(
     clerk_client, trainee, institution, media
 ):
     good = xlsx([good_row(trainee, institution)])
-    parts = {f"xl/media/p{n}.txt": b"x" for n in range(imports.MAX_ENTRIES)}
+    parts = {f"xl/media/p{n}.txt": b"x" for n in range(intake.MAX_ENTRIES)}
 
     assert "部件" in refused(clerk_client, rezip(good, add=parts), media)
 
@@ -586,7 +586,7 @@ def test_a_macro_enabled_content_type_is_refused(
     with zipfile.ZipFile(io.BytesIO(good)) as z:
         types = z.read("[Content_Types].xml").decode()
     xlsm = types.replace(
-        imports.XLSX_MAIN, "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+        intake.XLSX_MAIN, "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
     )
 
     message = refused(
@@ -620,11 +620,11 @@ def test_a_zip_that_is_not_a_workbook_is_refused(clerk_client, media):
 
 def test_more_than_5000_rows_are_refused(clerk_client, trainee, institution, media):
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(imports.DATA_SHEET)
+    ws = wb.create_sheet(intake.DATA_SHEET)
     ws.append(HEADERS)
     row = good_row(trainee, institution)
-    values = [row.get(c.key) for c in imports.COLUMNS]
-    for _ in range(imports.MAX_ROWS + 1):
+    values = [row.get(c.key) for c in intake.COLUMNS]
+    for _ in range(intake.MAX_ROWS + 1):
         ws.append(values)
     out = io.BytesIO()
     wb.save(out)
@@ -643,21 +643,21 @@ def test_a_formula_cell_is_refused_naming_the_cell(
 
 
 def test_a_file_over_the_size_limit_is_refused_unread(clerk_client, media):
-    data = b"PK" + b"\x00" * imports.MAX_UPLOAD_BYTES
+    data = b"PK" + b"\x00" * intake.MAX_UPLOAD_BYTES
 
     assert "5MB" in refused(clerk_client, data, media)
 
 
 def test_a_declared_body_over_the_limit_is_refused_before_reading(clerk_client, media):
-    data = b"PK" + b"\x00" * (imports.MAX_UPLOAD_BYTES + 200_000)
+    data = b"PK" + b"\x00" * (intake.MAX_UPLOAD_BYTES + 200_000)
 
     assert "5MB" in refused(clerk_client, data, media)
 
 
 def test_the_size_limit_also_holds_in_the_service(clerk):
-    with pytest.raises(imports.ImportRefused, match="5MB"):
-        imports.import_check(
-            data=b"\x00" * (imports.MAX_UPLOAD_BYTES + 1),
+    with pytest.raises(intake.ImportRefused, match="5MB"):
+        intake.import_check(
+            data=b"\x00" * (intake.MAX_UPLOAD_BYTES + 1),
             filename="a.xlsx",
             actor=clerk,
         )
@@ -848,8 +848,8 @@ def test_another_clerks_batch_is_not_found(
 
 def test_a_batch_expires_after_an_hour(clerk_client, trainee, institution, monkeypatch):
     token, _ = checked(clerk_client, xlsx([good_row(trainee, institution)]))
-    later = time.time() + imports.PAYLOAD_TTL.total_seconds() + 1
-    monkeypatch.setattr(imports.time, "time", lambda: later)
+    later = time.time() + intake.PAYLOAD_TTL.total_seconds() + 1
+    monkeypatch.setattr(time, "time", lambda: later)
 
     assert (
         clerk_client.get(reverse("claims_import:result", args=[token])).status_code
@@ -870,9 +870,9 @@ def test_a_malformed_token_is_not_found(clerk_client):
 def test_the_check_makes_the_same_queries_for_3_rows_as_for_30(clerk, institution):
     def queries_for(count: int) -> int:
         people = [TraineeFactory(groups=["poor_labour"]) for _ in range(count)]
-        sheet = imports.read_sheet(xlsx([good_row(p, institution) for p in people]))
+        sheet = intake.read_sheet(xlsx([good_row(p, institution) for p in people]))
         with CaptureQueriesContext(connection) as captured:
-            results = imports.check_sheet(sheet, User.objects.get(pk=clerk.pk))
+            results = intake.check_sheet(sheet, User.objects.get(pk=clerk.pk))
         assert all(r.ok for r in results)
         return len(captured)
 
@@ -888,9 +888,9 @@ def test_saving_registers_newcomers_in_queries_that_do_not_grow_with_them(
 
     def save_newcomers(count: int) -> tuple[int, int, list[str]]:
         rows = [newcomer_row(institution) for _ in range(count)]
-        batch = imports.import_check(data=xlsx(rows), filename="a.xlsx", actor=actor)
+        batch = intake.import_check(data=xlsx(rows), filename="a.xlsx", actor=actor)
         with CaptureQueriesContext(connection) as captured:
-            outcome = imports.import_save(token=batch.token, actor=actor, submit=True)
+            outcome = intake.import_save(token=batch.token, actor=actor, submit=True)
         assert len(outcome.claims) == count
         return len(captured), outcome.registered, [r["id_number"] for r in rows]
 
@@ -912,7 +912,7 @@ def test_a_newcomer_registered_by_someone_else_since_the_check_is_not_doubled(
 
     actor = User.objects.get(pk=clerk.pk)
     rows = [newcomer_row(institution), newcomer_row(institution)]
-    batch = imports.import_check(data=xlsx(rows), filename="a.xlsx", actor=actor)
+    batch = intake.import_check(data=xlsx(rows), filename="a.xlsx", actor=actor)
     # another clerk registers the first person between the check and the save
     theirs, _ = trainee_register(
         id_number=rows[0]["id_number"],
@@ -922,7 +922,7 @@ def test_a_newcomer_registered_by_someone_else_since_the_check_is_not_doubled(
         actor=actor,
     )
 
-    outcome = imports.import_save(token=batch.token, actor=actor, submit=True)
+    outcome = intake.import_save(token=batch.token, actor=actor, submit=True)
 
     assert outcome.registered == 1
     assert len(outcome.claims) == 2

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role
-from claims import imports, services
+from claims import intake, services
 from claims.models import Claim
 from tests.factories import (
     InstitutionFactory,
@@ -61,9 +61,9 @@ def sign_in(page: Page, base_url: str, username: str) -> None:
 def fill_template(template: Path, rows: list[dict[str, Any]], target: Path) -> Path:
     """Write rows below the template's example row, as a clerk would in Excel."""
     wb = load_workbook(template)
-    ws = wb[imports.DATA_SHEET]
+    ws = wb[intake.DATA_SHEET]
     for offset, row in enumerate(rows, start=3):
-        for index, column in enumerate(imports.COLUMNS, start=1):
+        for index, column in enumerate(intake.COLUMNS, start=1):
             if column.key in row:
                 ws.cell(row=offset, column=index, value=row[column.key])
     wb.save(target)
@@ -78,7 +78,7 @@ def choose_file(page: Page, path: Path) -> None:
         files=[
             {
                 "name": path.name,
-                "mimeType": imports.XLSX_MAIN.split(".main")[0],
+                "mimeType": intake.XLSX_MAIN.split(".main")[0],
                 "buffer": path.read_bytes(),
             }
         ],
@@ -124,7 +124,7 @@ def test_a_clerk_imports_a_spreadsheet_and_submits_the_passing_rows(
         page.get_by_test_id("download-template").click()
     template = tmp_path / "template.xlsx"
     download.value.save_as(template)
-    headers = [c.value for c in load_workbook(template)[imports.DATA_SHEET][1]]
+    headers = [c.value for c in load_workbook(template)[intake.DATA_SHEET][1]]
     assert headers[:2] == ["身份证号码", "姓名"]
 
     # Fill it in: two known people, one newcomer, and a row with a wrong check digit.
