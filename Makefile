@@ -57,7 +57,7 @@ PROD_ENV = -u DJANGO_ALLOW_ASYNC_UNSAFE DEBUG=0 ALLOWED_HOSTS=altay.example.cn \
 	SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(48))')
 security: venv-dev
 	env $(PROD_ENV) $(PY) manage.py check --deploy --fail-level WARNING
-	$(BIN)/bandit -c pyproject.toml -q -r accounts programs trainees claims reporting altay_skills -x '*/migrations/*'
+	$(BIN)/bandit -c pyproject.toml -q -r accounts programs trainees claims quarters finance reporting altay_skills -x '*/migrations/*'
 	env $(PROD_ENV) $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 # The database (pg_dump, or a SQLite copy) and MEDIA_ROOT in one archive, and back.
@@ -71,7 +71,7 @@ restore: venv
 	$(PY) manage.py restore "$(FILE)" $(if $(FORCE),--force,)
 
 typecheck: venv-dev
-	DEBUG=1 $(BIN)/mypy accounts programs trainees claims reporting altay_skills
+	DEBUG=1 $(BIN)/mypy accounts programs trainees claims quarters finance reporting altay_skills
 
 # Performance at scale (issue 7), on PostgreSQL only: generates 1,000,000 claims into
 # BENCH_DATABASE_URL (created if missing) unless DATABASE_URL is set, then prints every

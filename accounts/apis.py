@@ -6,7 +6,7 @@ django-axes counts failures per account and address exactly as for the login pag
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import authenticate
 
@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
 from altay_skills.errors import DomainError
 
@@ -87,3 +88,8 @@ class TokenObtainApi(APIView):
         body.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=body.validated_data["user"])
         return Response({"token": token.key})
+
+
+def signed_in_user(request: Request) -> User:
+    """The user of a request that passed ``IsAuthenticated`` (the API's default)."""
+    return cast(User, request.user)

@@ -6,7 +6,7 @@ path under ``/api/``.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,7 +19,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.models import User
 from altay_skills import middleware
 from altay_skills.errors import DomainError
 
@@ -123,11 +122,6 @@ class RedocView(SpectacularRedocView):
         template = Engine.get_default().from_string(_REDOC_HEAD)
         html = template.render(Context(response.data))
         return HttpResponse(html, content_type="text/html; charset=utf-8")
-
-
-def signed_in_user(request: Request) -> User:
-    """The user of a request that passed ``IsAuthenticated`` (the API's default)."""
-    return cast(User, request.user)
 
 
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:

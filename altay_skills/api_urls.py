@@ -7,8 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.apis import TokenObtainApi
 from altay_skills.api import RedocView, api_not_found
 from claims import apis as claims
-from claims import report_apis as reports
+from finance import apis as finance
 from programs import apis as programs
+from quarters import apis as reports
 from reporting import apis as reporting
 from trainees import apis as trainees
 
@@ -57,17 +58,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path(
         "claims/<int:pk>/approve/",
-        claims.ClaimApproveApi.as_view(),
+        reports.ClaimApproveApi.as_view(),
         name="api-claim-approve",
     ),
     path(
         "claims/<int:pk>/reject/",
-        claims.ClaimRejectApi.as_view(),
+        reports.ClaimRejectApi.as_view(),
         name="api-claim-reject",
     ),
     path(
         "claims/<int:pk>/return/",
-        claims.ClaimReturnApi.as_view(),
+        reports.ClaimReturnApi.as_view(),
         name="api-claim-return",
     ),
     path(
@@ -77,7 +78,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path(
         "claims/<int:pk>/payments/",
-        reporting.ClaimPaymentsApi.as_view(),
+        finance.ClaimPaymentsApi.as_view(),
         name="api-claim-payments",
     ),
     # the county quarterly report and its spot checks
@@ -111,23 +112,23 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="api-spot-check",
     ),
     # the prefecture rollup, its workbook, and what finance pays
-    path("rollups/", reporting.RollupListCreateApi.as_view(), name="api-rollups"),
+    path("rollups/", finance.RollupListCreateApi.as_view(), name="api-rollups"),
     path(
         "rollups/<int:pk>/",
-        reporting.RollupDetailApi.as_view(),
+        finance.RollupDetailApi.as_view(),
         name="api-rollup-detail",
     ),
     path(
         "rollups/<int:pk>/xlsx/",
-        reporting.RollupWorkbookApi.as_view(),
+        finance.RollupWorkbookApi.as_view(),
         name="api-rollup-xlsx",
     ),
-    path("payments/", reporting.PaymentListCreateApi.as_view(), name="api-payments"),
-    path("advances/", reporting.AdvanceListApi.as_view(), name="api-advances"),
-    path("recoveries/", reporting.RecoveryListApi.as_view(), name="api-recoveries"),
+    path("payments/", finance.PaymentListCreateApi.as_view(), name="api-payments"),
+    path("advances/", finance.AdvanceListApi.as_view(), name="api-advances"),
+    path("recoveries/", finance.RecoveryListApi.as_view(), name="api-recoveries"),
     path(
         "recoveries/<int:pk>/settle/",
-        reporting.RecoverySettleApi.as_view(),
+        finance.RecoverySettleApi.as_view(),
         name="api-recovery-settle",
     ),
     path(

@@ -53,10 +53,13 @@ INSTALLED_APPS = [
     "django_celery_results",
     "django_celery_beat",
     "csp",
+    "altay_skills",
     "accounts",
     "programs",
     "trainees",
     "claims",
+    "quarters",
+    "finance",
     "reporting",
 ]
 
@@ -197,12 +200,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "claims.models.ClaimStatus",
         "KindEnum": "programs.models.InstitutionKind",
-        "ReportStatusEnum": "claims.models.ReportStatus",
-        "SpotCheckResultEnum": "claims.models.SpotCheckResult",
-        "RollupStatusEnum": "reporting.models.RollupStatus",
-        "PaymentStatusEnum": "reporting.models.PaymentStatus",
-        "PaymentKindEnum": "reporting.models.PaymentKind",
-        "PaymentStateEnum": "reporting.serializers.PAYMENT_STATES",
+        "ReportStatusEnum": "quarters.models.ReportStatus",
+        "SpotCheckResultEnum": "quarters.models.SpotCheckResult",
+        "RollupStatusEnum": "finance.models.RollupStatus",
+        "PaymentStatusEnum": "finance.models.PaymentStatus",
+        "PaymentKindEnum": "finance.models.PaymentKind",
+        "PaymentStateEnum": "finance.serializers.PAYMENT_STATES",
     },
 }
 

@@ -10,8 +10,10 @@ urlpatterns = [
     path("api/", include("altay_skills.api_urls")),
     path("accounts/", include("accounts.urls")),
     path("claims/import/", include("claims.import_urls")),
-    path("reports/", include("claims.report_urls")),
+    path("reports/", include("quarters.urls")),
     path("dashboards/", include("reporting.dashboard_urls")),
+    path("", include("finance.urls")),
     path("", include("reporting.urls")),
+    path("", include("quarters.review_urls")),
     path("", include("claims.urls")),
 ]

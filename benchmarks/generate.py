@@ -39,11 +39,11 @@ from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from altay_skills.periods import quarter_bounds, quarter_of
 from claims import rules
-from claims.quarters import quarter_bounds, quarter_of
+from claims.facts import policy_terms, program_facts
 from programs.credit_codes import credit_code_check_char
 from programs.models import Level, PolicyEntry, Program, Trade, Unit
-from programs.selectors import policy_terms, program_facts
 from trainees.id_numbers import check_char
 
 SEED = 20191101

@@ -35,9 +35,9 @@ def operations() -> list[tuple[str, str, Callable[[], object]]]:
     from claims.models import Claim
     from claims.selectors import claims_listed, prior_claims_of, with_list_names
     from claims.views import PAGE_SIZE
+    from finance.services import rollup_figures
     from programs.models import Unit
     from reporting import dashboards
-    from reporting.services import rollup_figures
 
     clerk = User.objects.get(username="bench-clerk-654301")
     reviewer = User.objects.get(username="bench-reviewer")

@@ -44,9 +44,10 @@ from django.utils import timezone
 from accounts.models import Role, User
 from claims import services
 from claims.audit import record_events
-from claims.models import Claim, ClaimEvent, QuarterlyReport, ReportItem, ReportStatus
+from claims.models import Claim, ClaimEvent
 from programs.credit_codes import credit_code_check_char
 from programs.models import Institution, InstitutionKind
+from quarters.models import QuarterlyReport, ReportItem, ReportStatus
 from trainees.id_numbers import check_char
 from trainees.models import Household, Trainee
 

@@ -124,8 +124,8 @@ def as_figures(rows: list[tuple]) -> list[dict[str, object]]:
 
 def full_rollup(quarter: str, rollup_id: int) -> list[dict[str, object]]:
     """figures + checksum + totals + the lines inserted, then rolled back."""
-    from reporting.models import RollupLine
-    from reporting.services import (
+    from finance.models import RollupLine
+    from finance.services import (
         checksum_of,
         rollup_figures,
         rollup_lines,
@@ -163,7 +163,7 @@ def busiest_closed_quarter() -> tuple[str, int]:
 
 def scratch_rollup(quarter: str) -> int:
     from accounts.models import User
-    from reporting.models import Rollup
+    from finance.models import Rollup
 
     actor = (
         User.objects.filter(username="bench-reviewer").first() or User.objects.first()
@@ -175,7 +175,7 @@ def scratch_rollup(quarter: str) -> int:
 
 
 def run(results: dict[str, Any], *, repeat: int = 5) -> None:
-    from reporting.services import rollup_figures
+    from finance.services import rollup_figures
 
     quarter, claims = busiest_closed_quarter()
     rollup_id = scratch_rollup(quarter)

@@ -49,7 +49,7 @@ def maxrss_mb() -> float:
 
 
 def closed_quarters() -> list[str]:
-    from claims.models import QuarterlyReport
+    from quarters.models import QuarterlyReport
 
     return sorted(
         set(
@@ -63,7 +63,7 @@ def closed_quarters() -> list[str]:
 
 def db_lines(limit: int) -> Iterator[Any]:
     """``_lines`` of the special fund over the closed quarters, newest first."""
-    from reporting.services import _lines
+    from finance.services import _lines
 
     return itertools.islice(
         itertools.chain.from_iterable(_lines(q, "special") for q in closed_quarters()),
@@ -72,7 +72,7 @@ def db_lines(limit: int) -> Iterator[Any]:
 
 
 def book_of(lines: Any) -> Any:
-    from reporting import exports
+    from finance import exports
 
     summary = [
         exports.SummaryRow(
@@ -99,7 +99,7 @@ def book_of(lines: Any) -> Any:
 def write_bare(lines: list[Any], path: str) -> None:
     from openpyxl import Workbook
 
-    from reporting.exports import LINE_HEADERS
+    from finance.exports import LINE_HEADERS
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("lines")
@@ -153,7 +153,7 @@ def child(side: str, source: str, target: str) -> dict[str, Any]:
         from benchmarks.__main__ import setup_django
 
         setup_django()
-        from reporting.exports import write_finance_workbook
+        from finance.exports import write_finance_workbook
 
         base = maxrss_mb()
         t, cpu = time.perf_counter(), time.process_time()
@@ -171,7 +171,7 @@ def child(side: str, source: str, target: str) -> dict[str, Any]:
         with open(source, "rb") as f:
             data = pickle.load(f)  # our own file, written just before
         if side == "writer":
-            from reporting.exports import write_finance_workbook
+            from finance.exports import write_finance_workbook
         else:
             import openpyxl  # noqa: F401 - imported before the baseline, like the writer
         base = maxrss_mb()

@@ -23,11 +23,11 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
+from accounts.apis import signed_in_user
 from accounts.models import User
 from altay_skills.api import (
     ErrorSerializer,
     ValidationErrorSerializer,
-    signed_in_user,
 )
 from claims import services
 from claims.filters import ClaimFilter
@@ -45,7 +45,6 @@ from claims.serializers import (
     DecisionSerializer,
     NotEligibleSerializer,
     ReasonSerializer,
-    RequiredReasonSerializer,
 )
 from programs.models import PolicyEntry
 
@@ -74,7 +73,7 @@ def _claims(user: User) -> QuerySet[Claim]:
     )
 
 
-def _render(
+def render_claim(
     request: Request, claim_id: int, *, code: int = status.HTTP_200_OK
 ) -> Response:
     """The claim as the user now sees it (re-read through their scope)."""
@@ -134,7 +133,7 @@ class ClaimListCreateApi(GenericAPIView):
             data=body.claim_input(signed_in_user(request)),
             actor=signed_in_user(request),
         )
-        return _render(request, claim.pk, code=status.HTTP_201_CREATED)
+        return render_claim(request, claim.pk, code=status.HTTP_201_CREATED)
 
 
 class ClaimCheckApi(APIView):
@@ -223,7 +222,7 @@ class ClaimDetailApi(APIView):
             data=body.claim_input(signed_in_user(request)),
             actor=signed_in_user(request),
         )
-        return _render(request, claim.pk)
+        return render_claim(request, claim.pk)
 
 
 class ClaimEventListApi(APIView):
@@ -243,7 +242,7 @@ class ClaimEventListApi(APIView):
 
 
 # --- Transitions ----------------------------------------------------------------------
-class _ClaimTransitionApi(APIView):
+class ClaimTransitionApi(APIView):
     """POST to move a claim: parse the (optional) reason, call the service, render."""
 
     reason_serializer: ClassVar[type[Serializer] | None] = None
@@ -259,10 +258,10 @@ class _ClaimTransitionApi(APIView):
             body.is_valid(raise_exception=True)
             reason = body.validated_data["reason"]
         self.move(claim_id=pk, actor=signed_in_user(request), reason=reason)
-        return _render(request, pk)
+        return render_claim(request, pk)
 
 
-def _transition_schema(
+def transition_schema(
     summary: str,
     description: str,
     *,
@@ -287,12 +286,12 @@ def _transition_schema(
     )
 
 
-class ClaimSubmitApi(_ClaimTransitionApi):
+class ClaimSubmitApi(ClaimTransitionApi):
     @staticmethod
     def move(*, claim_id: int, actor: User, reason: str) -> Claim:
         return services.claim_submit(claim_id=claim_id, actor=actor)
 
-    @_transition_schema(
+    @transition_schema(
         "提交申报",
         "经办人提交本单位的草稿或已退回的申报；提交时重新判定，不符合条件返回 409，"
         "code 为 not_eligible，decision 为判定结果（含 violations）。",
@@ -306,71 +305,17 @@ class ClaimSubmitApi(_ClaimTransitionApi):
         return super().post(request, pk)
 
 
-class ClaimWithdrawApi(_ClaimTransitionApi):
+class ClaimWithdrawApi(ClaimTransitionApi):
     reason_serializer = ReasonSerializer
 
     @staticmethod
     def move(*, claim_id: int, actor: User, reason: str) -> Claim:
         return services.claim_withdraw(claim_id=claim_id, actor=actor, reason=reason)
 
-    @_transition_schema(
+    @transition_schema(
         "撤回申报",
         "经办人在审核前撤回本单位的申报（草稿、已提交或已退回）。",
         body=ReasonSerializer,
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
-
-
-class ClaimApproveApi(_ClaimTransitionApi):
-    reason_serializer = ReasonSerializer
-
-    @staticmethod
-    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
-        # The reviewer's comment also states why approving past a fund's budget is
-        # justified (issue 5, 七(五)); without a budget problem it is just a comment.
-        return services.claim_approve(
-            claim_id=claim_id, actor=actor, reason=reason, budget_reason=reason
-        )
-
-    @_transition_schema(
-        "核准申报",
-        "地区审核人核准已提交的申报，核准金额为判定金额；不能审核本人录入的申报"
-        "（经办与审核分离，403）。",
-        body=ReasonSerializer,
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
-
-
-class ClaimRejectApi(_ClaimTransitionApi):
-    reason_serializer = RequiredReasonSerializer
-
-    @staticmethod
-    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
-        return services.claim_reject(claim_id=claim_id, actor=actor, reason=reason)
-
-    @_transition_schema(
-        "驳回申报",
-        "地区审核人驳回已提交的申报；须填写理由（缺少时 400，code 为 reason_required）。",
-        body=RequiredReasonSerializer,
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
-
-
-class ClaimReturnApi(_ClaimTransitionApi):
-    reason_serializer = RequiredReasonSerializer
-
-    @staticmethod
-    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
-        return services.claim_return(claim_id=claim_id, actor=actor, reason=reason)
-
-    @_transition_schema(
-        "退回申报",
-        "地区审核人退回已提交的申报供经办人修改后重新提交；须填写理由"
-        "（缺少时 400，code 为 reason_required）。",
-        body=RequiredReasonSerializer,
     )
     def post(self, request: Request, pk: int) -> Response:
         return super().post(request, pk)

@@ -8,8 +8,8 @@ from django.db.models import Q, QuerySet
 
 import django_filters
 
+from altay_skills.periods import quarter_bounds
 from claims.models import Claim, ClaimStatus
-from claims.quarters import quarter_bounds
 
 
 class ClaimFilter(django_filters.FilterSet):

@@ -217,6 +217,14 @@ def to_fen(value: Decimal) -> Decimal:
     return value.quantize(FEN, rounding=ROUND_HALF_UP)
 
 
+def money(value: object) -> Decimal:
+    """An amount from the database (an SQL sum may be None, or float-ish on SQLite)
+    as yuan, half-up to the fen: the one money formatter of the pages and workbooks."""
+    if value is None:
+        return ZERO
+    return to_fen(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
 def yuan(value: Decimal) -> str:
     return f"{to_fen(value):,.2f}"
 

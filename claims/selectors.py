@@ -16,7 +16,7 @@ from django.db.models.functions import Cast
 from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import workflow
-from claims.models import Claim, ClaimEvent, QuarterlyReport
+from claims.models import Claim, ClaimEvent
 from claims.rules import PriorClaim
 
 
@@ -185,44 +185,6 @@ def prior_claims_of_many(trainee_ids: Sequence[int]) -> dict[int, list[PriorClai
             )
         )
     return history
-
-
-def reports_visible_to(user: User) -> QuerySet[QuarterlyReport]:
-    return unit_scoped(QuarterlyReport.objects.select_related("unit"), user)
-
-
-def report_for(user: User, report_id: int) -> QuarterlyReport:
-    try:
-        return reports_visible_to(user).get(pk=report_id)
-    except (QuarterlyReport.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到该报表") from None
-
-
-def report_figures(report: QuarterlyReport) -> list[dict[str, object]]:
-    """Per fund and program: trained, passed, employed (incl. self-employed and
-    flexible work), amount requested and advance — what 五(一) asks each report to show.
-
-    A draft report shows its attached claims; a submitted one its frozen items.
-    """
-    from django.db.models import Count, Q, Sum
-
-    if report.status == "draft":
-        claims = Claim.objects.filter(report=report)
-    else:
-        claims = Claim.objects.filter(report_items__report=report)
-    rows = (
-        claims.values("fund", "program_id", "program__name")
-        .annotate(
-            trained=Count("id"),
-            passed=Count("id", filter=Q(passed=True)),
-            employed=Count("id", filter=~Q(employment="none")),
-            requested=Sum("amount_requested"),
-            amount=Sum("amount"),
-            advance=Sum("advance"),
-        )
-        .order_by("fund", "program_id")
-    )
-    return list(rows)
 
 
 REVIEW_ACTIONS = ("approve", "reject", "return")

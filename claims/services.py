@@ -8,34 +8,24 @@ level once). The database constraints are the backstop if anything slips past.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from altay_skills import outbox
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from claims import rules, workflow
 from claims.audit import record_events
-from claims.models import (
-    LIMIT_SLOTS,
-    Claim,
-    ClaimEvent,
-    QuarterlyReport,
-    ReportItem,
-    ReportStatus,
-    SpotCheck,
-    SpotCheckResult,
-)
-from claims.quarters import quarter_bounds
-from claims.selectors import claims_visible_to, prior_claims_of, reports_visible_to
+from claims.facts import institution_facts, policy_terms, program_facts
+from claims.models import LIMIT_SLOTS, Claim, ClaimEvent
+from claims.selectors import claims_visible_to, prior_claims_of
+from claims.signals import claim_moved
 from programs.models import Institution, Level, Program, Trade, Unit
-from programs.selectors import institution_facts, policy_terms, program_facts
 from trainees.models import Trainee
 
 
@@ -145,7 +135,7 @@ def claim_facts(
 
 def claim_check(*, data: ClaimInput, actor: User) -> rules.Decision:
     """The dry run: judge without storing anything."""
-    _require_unit_access(actor, data.unit_id)
+    require_unit_access(actor, data.unit_id)
     return judge(data)
 
 
@@ -158,7 +148,7 @@ def claim_create(*, data: ClaimInput, actor: User) -> Claim:
     """A clerk saves a draft; it may be saved whatever its decision says."""
     if not actor.is_clerk:
         raise PermissionDenied("只有县(市)经办人可以录入申报")
-    _require_unit_access(actor, data.unit_id)
+    require_unit_access(actor, data.unit_id)
     _require_ordered_dates(data)
     with transaction.atomic():
         decision = judge(data)
@@ -174,11 +164,11 @@ def claim_create(*, data: ClaimInput, actor: User) -> Claim:
 
 def claim_update(*, claim_id: int, data: ClaimInput, actor: User) -> Claim:
     """A clerk changes a draft or a returned claim; its decision is judged again."""
-    _require_unit_access(actor, data.unit_id)
+    require_unit_access(actor, data.unit_id)
     _require_ordered_dates(data)
     try:
         with transaction.atomic():
-            claim = _lock_claim(claim_id, actor, also_trainee=data.trainee_id)
+            claim = lock_claim(claim_id, actor, also_trainee=data.trainee_id)
             transition = _transition(claim, "edit", actor)
             before = input_of(claim)
             for name, value in asdict(data).items():
@@ -206,7 +196,7 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
     """Submit a draft (or a corrected returned claim): it must be eligible now."""
     try:
         with transaction.atomic():
-            claim = _lock_claim(claim_id, actor)
+            claim = lock_claim(claim_id, actor)
             transition = _transition(claim, "submit", actor)
             decision = judge(input_of(claim), claim_id=claim.pk)
             if not decision.eligible:
@@ -235,111 +225,60 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
     return claim
 
 
-def claim_withdraw(*, claim_id: int, actor: User, reason: str = "") -> Claim:
-    return _move(claim_id, "withdraw", actor, reason)
-
-
-def claim_approve(
-    *, claim_id: int, actor: User, reason: str = "", budget_reason: str = ""
-) -> Claim:
-    """Approve a claim. If that takes its (unit, year of training end, fund) past the
-    budget finance entered (七(五)), it is refused (``over_budget``) unless
-    ``budget_reason`` says why; the reason is then kept on the event and in a
-    ``BudgetOverride``."""
-    from reporting.budgets import lock_budgets_for
-
-    with transaction.atomic():
-        lock_budgets_for([claim_id])  # the budget row first: see reporting.budgets
-        return _move(claim_id, "approve", actor, reason, budget_reason=budget_reason)
-
-
-def claim_reject(*, claim_id: int, actor: User, reason: str) -> Claim:
-    return _move(claim_id, "reject", actor, reason)
-
-
-def claim_return(*, claim_id: int, actor: User, reason: str) -> Claim:
-    return _move(claim_id, "return", actor, reason)
-
-
 # --- Internals -------------------------------------------------------------------------------
 class _Refused(Exception):
     def __init__(self, decision: rules.Decision) -> None:
         self.decision = decision
 
 
-def _move(
-    claim_id: int, action: str, actor: User, reason: str, *, budget_reason: str = ""
-) -> Claim:
-    reason = (reason or "").strip()
-    budget_reason = (budget_reason or "").strip()
-    excess = None
+def claim_withdraw(*, claim_id: int, actor: User, reason: str = "") -> Claim:
+    """Withdraw a claim: from a draft report it leaves the report; once the report has
+    gone to the prefecture it cannot be withdrawn."""
     with transaction.atomic():
-        claim = _lock_claim(claim_id, actor)
-        transition = _transition(claim, action, actor)
-        if transition.needs_reason and not reason:
-            raise DomainError("reason_required", "驳回或退回须填写理由")
-        if action in ("approve", "reject", "return"):
-            if claim.created_by_id == actor.pk:
-                raise PermissionDenied("不能审核本人录入的申报（经办与审核须分离）")
-            if claim.report_id is None or claim.report.status != ReportStatus.SUBMITTED:
-                raise Conflict(
-                    "not_in_report",
-                    "只能审核已随季度报表报送、尚未审结的申报（五(一)）",
-                )
-            if (
-                action == "approve"
-                and claim.spot_checks.filter(result="pending").exists()
-            ):
-                raise Conflict(
-                    "spot_check_pending", "该申报被抽查，请先登记材料核对结果"
-                )
-            claim.reviewed_by = actor
-            claim.reviewed_at = timezone.now()
-        if action == "approve":
-            claim.approved_amount = claim.amount
-            from reporting.budgets import approval_excess
-
-            excess = approval_excess(claim, claim.amount)
-            if excess is not None:
-                if not budget_reason:
-                    raise Conflict(
-                        "over_budget",
-                        excess.message(),
-                        detail={
-                            "unit": excess.unit,
-                            "year": excess.year,
-                            "fund": excess.fund,
-                            "budget": str(excess.budget),
-                            "approved": str(excess.approved),
-                            "amount": str(excess.amount),
-                            "over_by": str(excess.over_by),
-                        },
-                    )
-                note = f"超预算核准理由：{budget_reason}"
-                reason = f"{reason}；{note}" if reason else note
-        if action == "return":
-            claim.report = None  # leaves the report and goes back to the clerk
-        if action == "withdraw" and claim.report_id is not None:
-            if claim.report.status != ReportStatus.DRAFT:
+        claim = lock_claim(claim_id, actor)
+        transition = claim_transition(claim, "withdraw", actor, reason=reason)
+        if claim.report_id is not None:
+            if not claim.report.is_draft:
                 raise Conflict("in_report", "申报已随季度报表报送地区审核，不能撤回")
             claim.report = None  # leaves the unit's draft report
-        from_status = claim.status
-        claim.status = transition.target
-        if claim.status not in rules.COUNTING_STATUSES:
-            claim.limit_year = claim.limit_slot = None
-        claim.save()
-        _record(claim, actor, action, from_status, claim.status, reason=reason)
-        if excess is not None:
-            from reporting.budgets import override_record
-
-            override_record(
-                claim=claim, excess=excess, reason=budget_reason, actor=actor
-            )
-        if action == "reject":
-            from reporting.services import recovery_for_rejection
-
-            recovery_for_rejection(claim=claim, reason=reason)
+        claim_move(claim, "withdraw", transition, actor, reason=reason)
     return claim
+
+
+def claim_transition(
+    claim: Claim, action: str, actor: User, *, reason: str = ""
+) -> workflow.Transition:
+    """The transition ``action`` takes the claim through, refused when the table has
+    none for its status, the actor's role may not take it, or it needs a reason."""
+    transition = _transition(claim, action, actor)
+    if transition.needs_reason and not (reason or "").strip():
+        raise DomainError("reason_required", "驳回或退回须填写理由")
+    return transition
+
+
+def claim_move(
+    claim: Claim,
+    action: str,
+    transition: workflow.Transition,
+    actor: User,
+    *,
+    reason: str = "",
+) -> ClaimEvent:
+    """Apply a transition to a claim locked by ``lock_claim``: its status, its yearly
+    slot (freed when it stops counting), the save and the audit event, then tell the
+    later stages (``claim_moved``) inside the same transaction."""
+    from_status = claim.status
+    claim.status = transition.target
+    if claim.status not in rules.COUNTING_STATUSES:
+        claim.limit_year = claim.limit_slot = None
+    claim.save()
+    event = _record(
+        claim, actor, action, from_status, claim.status, reason=(reason or "").strip()
+    )
+    claim_moved.send(
+        sender=Claim, claim=claim, action=action, actor=actor, reason=event.reason
+    )
+    return event
 
 
 def _get(model: Any, pk: object, message: str) -> Any:
@@ -349,7 +288,7 @@ def _get(model: Any, pk: object, message: str) -> Any:
         raise DomainError("invalid_reference", message) from None
 
 
-def _require_unit_access(actor: User, unit_id: str) -> None:
+def require_unit_access(actor: User, unit_id: str) -> None:
     if actor.is_clerk and actor.unit_id != unit_id:
         raise PermissionDenied("经办人只能为本单位录入申报")
 
@@ -360,9 +299,7 @@ def _require_ordered_dates(data: ClaimInput) -> None:
         raise DomainError("invalid_dates", "培训结束日期早于开始日期")
 
 
-def _lock_claim(
-    claim_id: int, actor: User, *, also_trainee: int | None = None
-) -> Claim:
+def lock_claim(claim_id: int, actor: User, *, also_trainee: int | None = None) -> Claim:
     """Lock the trainee row(s), then the claim: always in that order (see module doc)."""
     visible = claims_visible_to(actor)
     current = visible.filter(pk=claim_id).values_list("trainee_id", flat=True).first()
@@ -480,260 +417,6 @@ def _text(value: object) -> object:
     return str(value)
 
 
-# --- The quarterly report (按季汇总, 五(一)) ----------------------------------------
-def report_build(*, unit_id: str, quarter: str, actor: User) -> QuarterlyReport:
-    """Build (or refresh) the unit's draft report for a quarter from its submitted claims
-    not yet reported whose training ended by the quarter's end."""
-    if not actor.is_clerk:
-        raise PermissionDenied("只有县(市)经办人可以编制季度报表")
-    _require_unit_access(actor, unit_id)
-    bounds = quarter_bounds(quarter)
-    if bounds is None:
-        raise DomainError("invalid_quarter", "季度格式应为“2020Q1”")
-    quarter = quarter.strip().upper()
-    if bounds[0] > timezone.localdate():
-        raise DomainError("invalid_quarter", "该季度尚未开始，不能编制报表")
-    with transaction.atomic():
-        report = (
-            QuarterlyReport.objects.select_for_update()
-            .filter(unit_id=unit_id, quarter=quarter)
-            .exclude(status=ReportStatus.DISCARDED)
-            .first()
-        )
-        if report is not None and report.status != ReportStatus.DRAFT:
-            raise Conflict("report_frozen", f"{quarter}季度报表已报送，不能再编制")
-        if report is None:
-            try:
-                with transaction.atomic():
-                    report = QuarterlyReport.objects.create(
-                        unit_id=unit_id, quarter=quarter, built_by=actor
-                    )
-            except IntegrityError:
-                raise Conflict("report_exists", "该单位本季度已有报表") from None
-        Claim.objects.filter(
-            unit_id=unit_id,
-            status=workflow.SUBMITTED,
-            report__isnull=True,
-            training_end__lte=bounds[1],
-        ).update(report=report)
-    return report
-
-
-def report_discard(*, report_id: int, actor: User) -> QuarterlyReport:
-    with transaction.atomic():
-        report = _lock_report(report_id, actor)
-        if not actor.is_clerk:
-            raise PermissionDenied("只有经办人可以作废本单位的报表草稿")
-        if report.status != ReportStatus.DRAFT:
-            raise Conflict("report_frozen", "已报送的报表不能作废")
-        Claim.objects.filter(report=report).update(report=None)
-        report.status = ReportStatus.DISCARDED
-        report.save(update_fields=["status"])
-    return report
-
-
-def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
-    """Freeze the report — claim list, count, control total — and send it on."""
-    with transaction.atomic():
-        report = _lock_report(report_id, actor)
-        if not actor.is_clerk:
-            raise PermissionDenied("只有经办人可以报送本单位的报表")
-        if report.status != ReportStatus.DRAFT:
-            raise Conflict("report_frozen", "该报表已报送")
-        claims = list(
-            Claim.objects.select_for_update().filter(report=report).order_by("pk")
-        )
-        stray = [c.pk for c in claims if c.status != workflow.SUBMITTED]
-        if stray:
-            raise Conflict("report_changed", "报表中有申报状态已变化，请重新编制")
-        if not claims:
-            raise DomainError("report_empty", "报表中没有待报送的申报")
-        ReportItem.objects.bulk_create(
-            ReportItem(
-                report=report,
-                claim=c,
-                amount=c.amount,
-                advance=c.advance,
-                fund=c.fund,
-                program_id=c.program_id,
-            )
-            for c in claims
-        )
-        report.claim_count = len(claims)
-        report.control_total = rules.to_fen(sum((c.amount for c in claims), Decimal(0)))
-        report.status = ReportStatus.SUBMITTED
-        report.submitted_by = actor
-        report.submitted_at = timezone.now()
-        report.save()
-        record_events(
-            [
-                ClaimEvent(
-                    claim=c,
-                    actor=actor,
-                    action="report",
-                    from_status=c.status,
-                    to_status=c.status,
-                    reason=f"列入{report.quarter}季度报表报送",
-                    changes={"report": [None, report.pk]},
-                )
-                for c in claims
-            ]
-        )
-    return report
-
-
-def report_draw_spot_checks(
-    *, report_id: int, actor: User, share: Decimal | None = None
-) -> list[SpotCheck]:
-    """Draw a reproducible random sample of the report for document checking."""
-    with transaction.atomic():
-        report = _lock_report(report_id, actor)
-        if not actor.is_reviewer:
-            raise PermissionDenied("只有地区审核人可以抽查")
-        if report.status != ReportStatus.SUBMITTED:
-            raise Conflict("report_not_submitted", "只能对已报送、未审结的报表抽查")
-        if report.spot_check_seed:
-            raise Conflict("spot_checks_drawn", "该报表已抽样，种子已记录，不能重抽")
-        share = Decimal(share if share is not None else settings.SPOT_CHECK_SHARE)
-        if not (Decimal("0") < share <= Decimal("1")):
-            raise DomainError("invalid_share", "抽查比例应大于0且不超过100%")
-        seed = secrets.token_hex(8)
-        ids = report.items.values_list("claim_id", flat=True)
-        sample = rules.spot_check_sample(ids, share, seed)
-        checks = SpotCheck.objects.bulk_create(
-            SpotCheck(report=report, claim_id=claim_id) for claim_id in sample
-        )
-        report.spot_check_seed = seed
-        report.spot_check_share = share
-        report.spot_checked_by = actor
-        report.spot_checked_at = timezone.now()
-        report.save()
-    return checks
-
-
-def spot_check_record(
-    *, spot_check_id: int, actor: User, result: str, note: str = ""
-) -> SpotCheck:
-    if not actor.is_reviewer:
-        raise PermissionDenied("只有地区审核人可以登记抽查结果")
-    if result not in (SpotCheckResult.CONSISTENT, SpotCheckResult.INCONSISTENT):
-        raise DomainError("invalid", "核对结果应为“材料相符”或“材料不符”")
-    note = (note or "").strip()
-    if result == SpotCheckResult.INCONSISTENT and not note:
-        raise DomainError("reason_required", "材料不符须说明情况")
-    with transaction.atomic():
-        try:
-            check = SpotCheck.objects.select_for_update().get(pk=spot_check_id)
-        except SpotCheck.DoesNotExist:
-            raise NotFound("未找到该抽查") from None
-        if check.report.status != ReportStatus.SUBMITTED:
-            raise Conflict("report_not_submitted", "报表已审结，不能修改抽查结果")
-        check.result, check.note = result, note
-        check.checked_by, check.checked_at = actor, timezone.now()
-        check.save()
-        record_events(
-            [
-                ClaimEvent(
-                    claim_id=check.claim_id,
-                    actor=actor,
-                    action="spot_check",
-                    from_status=check.claim.status,
-                    to_status=check.claim.status,
-                    reason=note,
-                    changes={"spot_check": result},
-                )
-            ]
-        )
-    return check
-
-
-def report_close(*, report_id: int, actor: User) -> QuarterlyReport:
-    """审结: every claim decided, spot checks drawn and every sampled claim decided."""
-    with transaction.atomic():
-        report = _lock_report(report_id, actor)
-        if not actor.is_reviewer:
-            raise PermissionDenied("只有地区审核人可以审结报表")
-        if report.status != ReportStatus.SUBMITTED:
-            raise Conflict("report_not_submitted", "只能审结已报送的报表")
-        if not report.spot_check_seed:
-            raise Conflict("spot_checks_missing", "请先随机抽查，再审结报表")
-        pending = report.claims.filter(status=workflow.SUBMITTED).count()
-        if pending:
-            raise Conflict("claims_undecided", f"报表中还有{pending}笔申报未审核")
-        # A sampled claim returned to its unit was decided here, even if it has since
-        # been resubmitted into a later report.
-        sampled_open = report.spot_checks.filter(
-            claim__report=report, claim__status=workflow.SUBMITTED
-        ).count()
-        if sampled_open:
-            raise Conflict("spot_checks_undecided", "抽查的申报尚未全部审核")
-        report.status = ReportStatus.CLOSED
-        report.closed_by = actor
-        report.closed_at = timezone.now()
-        report.save()
-    return report
-
-
-def claims_approve_bulk(
-    *, claim_ids: list[int], actor: User, budget_reason: str = ""
-) -> list[Claim]:
-    """Approve a selection: all of it, or none (the message names the claim that failed).
-
-    A selection that would take a fund past its budget (七(五)) is refused as a whole
-    (``over_budget``, naming every fund) unless ``budget_reason`` is given.
-    """
-    from reporting.budgets import budget_impact, lock_budgets_for
-
-    ids = sorted(set(claim_ids))
-    approved = []
-    with transaction.atomic():
-        lock_budgets_for(ids)
-        over = [
-            i
-            for i in budget_impact(claims_visible_to(actor).filter(pk__in=ids))
-            if i.is_over
-        ]
-        if over and not (budget_reason or "").strip():
-            raise Conflict(
-                "over_budget",
-                "核准后将超出预算："
-                + "；".join(i.message() for i in over)
-                + "。确需核准的，请填写超预算理由（七(五)）",
-                detail=[
-                    {
-                        "unit": i.unit,
-                        "year": i.year,
-                        "fund": i.fund,
-                        "budget": str(i.budget),
-                        "approved": str(i.approved),
-                        "selection": str(i.selection),
-                        "over_by": str(i.over_by),
-                    }
-                    for i in over
-                ],
-            )
-        for claim_id in ids:
-            try:
-                approved.append(
-                    claim_approve(
-                        claim_id=claim_id, actor=actor, budget_reason=budget_reason
-                    )
-                )
-            except DomainError as exc:
-                exc.message = f"申报#{claim_id}：{exc.message}"
-                exc.args = (exc.message,)
-                raise
-    return approved
-
-
-def _lock_report(report_id: int, actor: User) -> QuarterlyReport:
-    qs = reports_visible_to(actor).select_for_update(of=("self",))
-    try:
-        return qs.get(pk=report_id)
-    except (QuarterlyReport.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到该报表") from None
-
-
 # --- Many claims at once (spreadsheet import) ------------------------------------------------
 def claims_create_batch(
     *, items: list[tuple[ClaimInput, rules.Decision]], actor: User, submit: bool
@@ -748,7 +431,7 @@ def claims_create_batch(
     if not actor.is_clerk:
         raise PermissionDenied("只有县(市)经办人可以录入申报")
     for data, decision in items:
-        _require_unit_access(actor, data.unit_id)
+        require_unit_access(actor, data.unit_id)
         _require_ordered_dates(data)
         if submit and not decision.eligible:
             raise Conflict(
@@ -828,6 +511,4 @@ def claims_create_batch(
 def _queue_claim_checks(claim_ids: list[int]) -> None:
     """In the submitting transaction: the reviewers' checks of the claims, queued
     through the outbox so that a broker that is down loses nothing."""
-    from reporting import outbox
-
     outbox.enqueue("reporting.tasks.check_submitted_claims", claim_ids=claim_ids)

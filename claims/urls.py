@@ -8,7 +8,6 @@ from django.urls import URLPattern, URLResolver, include, path
 from claims import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.home, name="home"),
     path("claims/", views.claim_list, name="claim_list"),
     path("claims/new/", views.claim_create_view, name="claim_create"),
     path("claims/check/", views.claim_check_view, name="claim_check"),
@@ -17,6 +16,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("claims/<int:pk>/check/", views.claim_check_view, name="claim_check_edit"),
     path("claims/<int:pk>/submit/", views.claim_submit_view, name="claim_submit"),
     path("claims/<int:pk>/withdraw/", views.claim_withdraw_view, name="claim_withdraw"),
-    path("claims/<int:pk>/review/", views.claim_review_view, name="claim_review"),
     path("trainees/", include("trainees.urls")),
 ]

@@ -4,14 +4,12 @@ selector does the work, a template shows the result. No rule of the notice lives
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,39 +28,23 @@ from claims.selectors import (
     claim_events,
     claim_for,
     claims_listed,
-    claims_visible_to,
     with_list_names,
 )
 from claims.workflow import ACTION_LABELS, STATUS_LABELS, allowed_actions
 from programs.models import Fund, Program, Unit
-from reporting.selectors import notifications_for
 from trainees.models import Trainee
 from trainees.selectors import subsidy_history, trainee_for
 
 PAGE_SIZE = 50
-HOME_LIST_SIZE = 8
 STATUSES = [s.value for s in ClaimStatus]
 
 
 # --- Small shared pieces --------------------------------------------------------------
-def _money(value: Decimal | float | int | None) -> Decimal:
-    """SQLite sums come back float-ish: quantize half-up to the fen (stack.md)."""
-    return rules.to_fen(Decimal(str(value or 0)))
-
-
 def _clerk_unit(user: User) -> str:
     """The unit a clerk files for; anyone else may not use the claim form."""
     if not user.is_clerk or not user.unit_id:
         raise PermissionDenied("只有县(市)经办人可以录入申报")
     return user.unit_id
-
-
-def _current_quarter() -> tuple[str, tuple[Any, Any]]:
-    today = timezone.localdate()
-    label = f"{today.year}Q{(today.month - 1) // 3 + 1}"
-    bounds = quarter_bounds(label)
-    assert bounds is not None
-    return label, bounds
 
 
 def _label(choices: type[Any], value: str | None) -> str:
@@ -95,147 +77,6 @@ def decision_from_claim(claim: Claim) -> dict[str, Any]:
         "violations": list(claim.violations or []),
         "explanation": list(claim.explanation or []),
         "decided_on": claim.decided_on,
-    }
-
-
-# --- Home -------------------------------------------------------------------------------
-@login_required
-def home(request: AuthedRequest) -> HttpResponse:
-    user = request.user
-    if user.is_clerk:
-        context = _clerk_home(user)
-    elif user.is_reviewer:
-        context = _reviewer_home(user)
-    else:
-        context = _summary_home(user)
-    context["notifications"] = notifications_for(user)
-    return render(request, "claims/home.html", context)
-
-
-def _status_counts(visible: QuerySet[Claim], **extra: Any) -> dict[str, Any]:
-    return visible.aggregate(
-        total=Count("pk"),
-        **{status: Count("pk", filter=Q(status=status)) for status in STATUSES},
-        **extra,
-    )
-
-
-def _status_cards(counts: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"status": s, "label": STATUS_LABELS[s], "count": counts[s]} for s in STATUSES
-    ]
-
-
-def _clerk_home(user: User) -> dict[str, Any]:
-    visible = claims_visible_to(user)
-    quarter, bounds = _current_quarter()
-    in_quarter = Q(submitted_at__date__range=bounds)
-    live = in_quarter & Q(status__in=list(rules.COUNTING_STATUSES))
-    approved = in_quarter & Q(status=ClaimStatus.APPROVED)
-    drafts = Q(status=ClaimStatus.DRAFT)
-    counts = _status_counts(
-        visible,
-        quarter_submitted=Count("pk", filter=live),
-        quarter_requested=Sum("amount_requested", filter=live),
-        quarter_amount=Sum("amount", filter=live),
-        quarter_advance=Sum("advance", filter=live),
-        quarter_approved=Count("pk", filter=approved),
-        quarter_approved_amount=Sum("approved_amount", filter=approved),
-        drafts_eligible=Count("pk", filter=drafts & Q(eligible=True)),
-        drafts_refused=Count("pk", filter=drafts & Q(eligible=False)),
-    )
-    last_return = ClaimEvent.objects.filter(
-        claim=OuterRef("pk"), action="return"
-    ).order_by("-at", "-id")
-    returned = (
-        visible.filter(status=ClaimStatus.RETURNED)
-        .annotate(return_reason=Subquery(last_return.values("reason")[:1]))
-        .order_by("-reviewed_at", "-id")[:HOME_LIST_SIZE]
-    )
-    refused = visible.filter(drafts & Q(eligible=False)).order_by("-updated_at")
-    ready = visible.filter(drafts & Q(eligible=True)).order_by("-updated_at")
-    return {
-        "role": "clerk",
-        "counts": counts,
-        "status_cards": _status_cards(counts),
-        "quarter": quarter,
-        "quarter_bounds": bounds,
-        "quarter_money": {
-            key: _money(counts[key])
-            for key in (
-                "quarter_requested",
-                "quarter_amount",
-                "quarter_advance",
-                "quarter_approved_amount",
-            )
-        },
-        "returned": returned,
-        "refused_drafts": refused[:HOME_LIST_SIZE],
-        "ready_drafts": ready[:HOME_LIST_SIZE],
-    }
-
-
-def _reviewer_home(user: User) -> dict[str, Any]:
-    visible = claims_visible_to(user)
-    counts = _status_counts(visible)
-    waiting: dict[str, dict[str, Any]] = {
-        row["unit_id"]: dict(row)
-        for row in visible.filter(status=ClaimStatus.SUBMITTED)
-        .values("unit_id")
-        .annotate(
-            n=Count("pk"),
-            requested=Sum("amount_requested"),
-            amount=Sum("amount"),
-            oldest=Min("submitted_at"),
-        )
-        .order_by()
-    }
-    none: dict[str, Any] = {}
-    units = [
-        {
-            "unit": unit,
-            "waiting": waiting.get(unit.code, none).get("n", 0),
-            "amount": _money(waiting.get(unit.code, none).get("amount")),
-            "oldest": waiting.get(unit.code, none).get("oldest"),
-        }
-        for unit in Unit.objects.order_by("sort_order", "code")
-    ]
-    return {
-        "role": "reviewer",
-        "counts": counts,
-        "status_cards": _status_cards(counts),
-        "units": units,
-        "waiting_total": sum(u["waiting"] for u in units),
-        "waiting_amount": _money(sum(u["amount"] for u in units)),
-    }
-
-
-def _summary_home(user: User) -> dict[str, Any]:
-    visible = claims_visible_to(user)
-    approved = Q(status=ClaimStatus.APPROVED)
-    counts = _status_counts(
-        visible,
-        approved_amount=Sum("approved_amount", filter=approved),
-        advance=Sum("advance", filter=approved),
-    )
-    by_fund = [
-        {
-            "fund": _label(Fund, row["fund"]),
-            "n": row["n"],
-            "amount": _money(row["amount"]),
-        }
-        for row in visible.filter(approved)
-        .values("fund")
-        .annotate(n=Count("pk"), amount=Sum("approved_amount"))
-        .order_by("fund")
-    ]
-    return {
-        "role": "summary",
-        "counts": counts,
-        "status_cards": _status_cards(counts),
-        "approved_amount": _money(counts["approved_amount"]),
-        "approved_advance": _money(counts["advance"]),
-        "by_fund": by_fund,
     }
 
 
@@ -321,7 +162,7 @@ def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
     return rows
 
 
-def _render_detail(
+def render_claim_detail(
     request: AuthedRequest,
     claim: Claim,
     *,
@@ -346,7 +187,7 @@ def _render_detail(
 @login_required
 @renders_domain_errors
 def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    return _render_detail(request, claim_for(request.user, pk))
+    return render_claim_detail(request, claim_for(request.user, pk))
 
 
 def _refused(request: AuthedRequest, pk: int, exc: DomainError) -> HttpResponse:
@@ -354,7 +195,9 @@ def _refused(request: AuthedRequest, pk: int, exc: DomainError) -> HttpResponse:
     if isinstance(exc, NotFound | PermissionDenied):
         raise exc
     messages.error(request, exc.message)
-    return _render_detail(request, claim_for(request.user, pk), status=exc.status_code)
+    return render_claim_detail(
+        request, claim_for(request.user, pk), status=exc.status_code
+    )
 
 
 @login_required
@@ -380,42 +223,6 @@ def claim_withdraw_view(request: AuthedRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         return _refused(request, pk, exc)
     messages.success(request, "申报已撤回。")
-    return redirect("claim_detail", pk=pk)
-
-
-REVIEW_ACTIONS: dict[str, Callable[..., Claim]] = {
-    "approve": services.claim_approve,
-    "reject": services.claim_reject,
-    "return": services.claim_return,
-}
-REVIEW_DONE = {
-    "approve": "已核准。",
-    "reject": "已驳回。",
-    "return": "已退回经办人修改。",
-}
-
-
-@login_required
-@require_POST
-@renders_domain_errors
-def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
-    form = ReviewForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "请选择审核操作；理由不超过500字。")
-        claim = claim_for(request.user, pk)
-        return _render_detail(request, claim, status=400, review_form=form)
-    action = form.cleaned_data["action"]
-    try:
-        reason = form.cleaned_data["reason"]
-        extra = {"budget_reason": reason} if action == "approve" else {}
-        REVIEW_ACTIONS[action](claim_id=pk, actor=request.user, reason=reason, **extra)
-    except DomainError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
-            raise
-        messages.error(request, exc.message)
-        claim = claim_for(request.user, pk)
-        return _render_detail(request, claim, status=exc.status_code, review_form=form)
-    messages.success(request, f"申报#{pk}{REVIEW_DONE[action]}")
     return redirect("claim_detail", pk=pk)
 
 
@@ -484,7 +291,7 @@ def _claim_form_page(request: AuthedRequest, claim: Claim | None) -> HttpRespons
         messages.warning(
             request, f"“{STATUS_LABELS[claim.status]}”状态的申报不能修改。"
         )
-        return _render_detail(request, claim, status=409)
+        return render_claim_detail(request, claim, status=409)
     if request.method != "POST":
         return _claim_form_get(request, claim)
     form = ClaimForm(request.POST, user=user)

@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.apis import signed_in_user
 from altay_skills.api import (
     ErrorSerializer,
     ValidationErrorSerializer,
-    signed_in_user,
 )
 from programs.models import Institution, Level, Program, Trade, Unit
 from programs.serializers import (

@@ -26,6 +26,18 @@ class Fund(models.TextChoices):
     ORIGINAL_CHANNEL = "original_channel", _("原渠道")
 
 
+#: How the dashboards and budgets label a figure without a fund (an ineligible claim's).
+UNFUNDED = "未定渠道"
+
+
+def fund_label(fund: str | None, *, blank: str = "—") -> str:
+    """A fund's name as printed; ``blank`` for a claim without one (an ineligible claim
+    has no fund), and an unknown code as it is."""
+    if fund in Fund.values:
+        return str(Fund(fund).label)
+    return fund or blank
+
+
 class Unit(models.Model):
     """A county-level submitting unit (or the prefecture level itself)."""
 

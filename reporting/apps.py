@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class ReportingConfig(AppConfig):
-    verbose_name = "汇总与拨付"
+    verbose_name = "统计与公开"
     name = "reporting"
     default_auto_field = "django.db.models.BigAutoField"

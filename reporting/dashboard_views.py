@@ -35,15 +35,15 @@ from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from claims.rules import yuan
-from programs.models import Fund, Unit
+from programs.models import UNFUNDED, Fund, Unit, fund_label
+from quarters import budgets
 from reporting import anomalies as anomaly_selectors
-from reporting import budgets, dashboards, review
+from reporting import dashboards, review
 from reporting.dashboards import (
     BudgetLine,
     Figures,
     FundExecution,
     Row,
-    fund_label,
 )
 
 #: Colours of the series (the app's navy first), and of the backlog's age bands.
@@ -678,7 +678,7 @@ def _quarter_fund_panel(d: dashboards.FinanceDashboard) -> Panel:
             labels,
             [
                 _series(
-                    fund_label(f),
+                    fund_label(f, blank=UNFUNDED),
                     [
                         _float(table.get((q, f), dashboards.EMPTY).approved)
                         for q in range(1, 5)
@@ -693,7 +693,7 @@ def _quarter_fund_panel(d: dashboards.FinanceDashboard) -> Panel:
         headers=_headers("季度 · 资金渠道", "核准", "已拨付", "未拨付"),
         rows=[
             [
-                Cell(f"{d.year}Q{qf.quarter} · {fund_label(qf.fund)}"),
+                Cell(f"{d.year}Q{qf.quarter} · {fund_label(qf.fund, blank=UNFUNDED)}"),
                 num(yuan(qf.figures.approved)),
                 num(yuan(qf.figures.paid_on_approved)),
                 num(yuan(qf.figures.outstanding)),
@@ -873,7 +873,7 @@ def _budget_grid(
                 BudgetCell(
                     unit=u.code,
                     fund=fund,
-                    label=fund_label(fund),
+                    label=fund_label(fund, blank=UNFUNDED),
                     name=name,
                     value=value,
                     current=amount,
@@ -925,7 +925,7 @@ def budgets_page(request: AuthedRequest) -> HttpResponse:
             "dashboards:budgets",
             year=year,
             years=sorted(years),
-            funds=[(f, fund_label(f)) for f in budgets.BUDGET_FUNDS],
+            funds=[(f, fund_label(f, blank=UNFUNDED)) for f in budgets.BUDGET_FUNDS],
             grid=_budget_grid(year, lines, posted, errors),
             panels=[panel],
             changes=budgets.budget_changes(year),

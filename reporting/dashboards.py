@@ -30,13 +30,12 @@ from django.db.models.functions import ExtractMonth, ExtractQuarter, ExtractYear
 from django.utils import timezone
 
 from claims import workflow
-from claims.models import Claim, Employment, QuarterlyReport, ReportStatus
-from claims.rules import PROGRAMS_OUTSIDE_LIMITS
-from programs.models import Fund, Unit
-from reporting.models import FundBudget, Payment, PaymentStatus
+from claims.models import Claim, Employment
+from claims.rules import PROGRAMS_OUTSIDE_LIMITS, ZERO, money
+from finance.models import Payment, PaymentStatus
+from programs.models import UNFUNDED, Fund, Unit, fund_label
+from quarters.models import FundBudget, QuarterlyReport, ReportStatus
 
-ZERO = Decimal("0.00")
-FEN = Decimal("0.01")
 #: 一、目标任务: at least 10,000 subsidised training person-times a year (the notice).
 DEFAULT_ANNUAL_TARGET = 10_000
 #: Claims that count as person-times: under review at the prefecture, or approved.
@@ -48,13 +47,6 @@ BACKLOG_BANDS = (("fresh", "0–7天"), ("middle", "8–30天"), ("old", "30天�
 def annual_target() -> int:
     """``settings.ANNUAL_PERSON_TIMES_TARGET``, else the notice's 10,000."""
     return int(getattr(settings, "ANNUAL_PERSON_TIMES_TARGET", DEFAULT_ANNUAL_TARGET))
-
-
-def money(value: object) -> Decimal:
-    """An SQL sum as yuan, half-up to the fen (SQLite sums come back float-ish)."""
-    if value is None:
-        return ZERO
-    return Decimal(str(value)).quantize(FEN, rounding=ROUND_HALF_UP)
 
 
 def percent(
@@ -69,12 +61,6 @@ def percent(
     )
 
 
-def fund_label(fund: str | None) -> str:
-    if fund in Fund.values:
-        return str(Fund(fund).label)
-    return fund or "未定渠道"
-
-
 #: Short names for narrow columns and chart axes.
 FUND_SHORT = {
     Fund.SPECIAL.value: "技能提升专项资金",
@@ -86,7 +72,7 @@ FUND_SHORT = {
 
 
 def fund_short(fund: str | None) -> str:
-    return FUND_SHORT.get(fund or "", fund_label(fund))
+    return FUND_SHORT.get(fund or "", fund_label(fund, blank=UNFUNDED))
 
 
 # --- The figures of one group ---------------------------------------------------------
@@ -280,7 +266,7 @@ def by_fund(year: int, *, unit: str | None = None) -> list[Row]:
     figures = grouped(year, FUND, unit=unit)
     order = {f: i for i, f in enumerate(Fund.values)}
     return [
-        Row(fund, fund_label(fund), f)
+        Row(fund, fund_label(fund, blank=UNFUNDED), f)
         for (fund,), f in sorted(
             figures.items(), key=lambda i: (order.get(i[0][0], 99), i[0][0] or "")
         )
@@ -380,7 +366,7 @@ class BudgetLine:
 
     @property
     def fund_label(self) -> str:
-        return fund_label(self.fund)
+        return fund_label(self.fund, blank=UNFUNDED)
 
     @property
     def fund_short(self) -> str:
@@ -450,7 +436,7 @@ class FundExecution:
 
     @property
     def fund_label(self) -> str:
-        return fund_label(self.fund)
+        return fund_label(self.fund, blank=UNFUNDED)
 
     @property
     def fund_short(self) -> str:

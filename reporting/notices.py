@@ -9,10 +9,11 @@ from datetime import date
 from django.db.models.functions import Trim, Upper
 from django.utils import timezone
 
+from altay_skills.periods import previous_quarter, quarter_of
 from claims import workflow
-from claims.models import Claim, QuarterlyReport, ReportStatus
-from claims.quarters import previous_quarter, quarter_of
+from claims.models import Claim
 from programs.models import Unit
+from quarters.models import QuarterlyReport, ReportStatus
 from reporting.anomalies import LIVE
 from reporting.models import Notice
 

@@ -30,24 +30,8 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from altay_skills.errors import NotFound
 from claims.rules import PROGRAMS_OUTSIDE_LIMITS
-from programs.models import Fund
-from reporting import exports
-from reporting.budgets import MAX_YEAR, MIN_YEAR
-from reporting.dashboards import (
-    EMPTY,
-    FUND,
-    UNIT,
-    ZERO,
-    Figures,
-    annual_target,
-    fund_label,
-    fund_short,
-    grouped,
-    percent,
-    units,
-    year_claims,
-)
-from reporting.exports import (
+from finance import exports
+from finance.exports import (
     BOLD,
     FONT,
     TITLE,
@@ -56,7 +40,22 @@ from reporting.exports import (
     money_cell,
     text_cell,
 )
-from reporting.models import FundBudget
+from programs.models import UNFUNDED, Fund, fund_label
+from quarters.budgets import MAX_YEAR, MIN_YEAR
+from quarters.models import FundBudget
+from reporting.dashboards import (
+    EMPTY,
+    FUND,
+    UNIT,
+    ZERO,
+    Figures,
+    annual_target,
+    fund_short,
+    grouped,
+    percent,
+    units,
+    year_claims,
+)
 
 #: 一、目标任务: by 2021 high-skilled workers at 30% of skilled workers.
 HIGH_SKILL_TARGET = Decimal("30")
@@ -72,7 +71,7 @@ class FundLine:
 
     @property
     def label(self) -> str:
-        return fund_label(self.fund)
+        return fund_label(self.fund, blank=UNFUNDED)
 
     @property
     def short(self) -> str:

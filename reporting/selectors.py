@@ -1,4 +1,4 @@
-"""Reads of the quarter's results: public disclosure, each role's notices, finance lists.
+"""Reads of the quarter's results: public disclosure and each role's notices.
 
 Every figure is an SQL aggregate; nothing here holds personal data unless its name says so.
 """
@@ -9,41 +9,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from altay_skills.errors import NotFound
-from claims import rules, workflow
-from claims.models import Claim, ClaimEvent, QuarterlyReport, ReportStatus
-from programs.models import Fund, Institution, PolicyEntry, PolicyKind, Program
-from reporting.models import (
-    Notice,
-    Payment,
-    PaymentStatus,
+from claims import rules
+from claims.models import ClaimEvent
+from finance.models import (
     Recovery,
     Rollup,
     RollupLine,
     RollupStatus,
 )
+from programs.models import Fund, Institution, PolicyEntry, PolicyKind, Program
+from quarters.models import QuarterlyReport, ReportStatus
+from reporting.models import Notice
 
 ZERO = Decimal("0.00")
-
-
-# --- Rollups ------------------------------------------------------------------------------
-def rollups_visible_to(user: User) -> QuerySet[Rollup]:
-    if user.is_authenticated and (
-        user.is_reviewer or user.is_finance or user.is_auditor
-    ):
-        return Rollup.objects.all()
-    return Rollup.objects.none()
-
-
-def rollup_for(user: User, rollup_id: int) -> Rollup:
-    try:
-        return rollups_visible_to(user).get(pk=rollup_id)
-    except (Rollup.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到该汇总") from None
 
 
 # --- Public disclosure (各县(市)要及时向社会公开资金使用情况, 五(一)) -----------------------------
@@ -243,70 +225,3 @@ def notifications_for(user: User, *, limit: int = 20) -> list[Notification]:
                 )
             )
     return items
-
-
-# --- Finance lists ---------------------------------------------------------------------------
-def advances_payable() -> QuerySet[Claim]:
-    """Claims in a submitted report whose advance (五(二)) is not yet paid."""
-    return (
-        Claim.objects.filter(
-            status__in=[workflow.SUBMITTED, workflow.APPROVED],
-            advance__gt=0,
-            report__status__in=[ReportStatus.SUBMITTED, ReportStatus.CLOSED],
-        )
-        .exclude(payments__kind="advance", payments__status=PaymentStatus.PAID)
-        .exclude(payments__kind="balance", payments__status=PaymentStatus.PAID)
-        .select_related("trainee", "institution", "unit", "program")
-    )
-
-
-def open_recoveries() -> QuerySet[Recovery]:
-    return Recovery.objects.filter(settled_at__isnull=True).select_related(
-        "claim", "claim__unit", "claim__institution", "claim__trainee"
-    )
-
-
-def failed_payments() -> QuerySet[Payment]:
-    return Payment.objects.filter(
-        status=PaymentStatus.FAILED, reissued_by__isnull=True
-    ).select_related("claim", "claim__unit", "claim__trainee", "claim__institution")
-
-
-def payment_summary(rollup: Rollup) -> dict[str, object]:
-    """Paid against due for a rollup's claims, in SQL."""
-    claims = Claim.objects.filter(
-        status=workflow.APPROVED,
-        report__quarter=rollup.quarter,
-        report__status=ReportStatus.CLOSED,
-    )
-    due = claims.aggregate(total=Sum("approved_amount"), n=Count("id"))
-    paid = Payment.objects.filter(
-        claim__in=claims, status=PaymentStatus.PAID
-    ).aggregate(total=Sum("amount"))
-    due_total = rules.to_fen(Decimal(due["total"] or 0))
-    paid_total = rules.to_fen(Decimal(paid["total"] or 0))
-    return {
-        "claims": due["n"],
-        "due": due_total,
-        "paid": paid_total,
-        "outstanding": due_total - paid_total,
-    }
-
-
-# --- Pages (additive: the browser's reads of a rollup's claims) ---------------------------------
-def rollup_claims_for_payment(rollup: Rollup) -> QuerySet[Claim]:
-    """The claims a ready rollup pays — approved, in the quarter's closed reports — with
-    what the payment lines show, and their payments prefetched (payment_state reads
-    ``claim.payments.all()``), so a page of them costs a fixed number of queries."""
-    return (
-        Claim.objects.filter(
-            status=workflow.APPROVED,
-            report__quarter=rollup.quarter,
-            report__status=ReportStatus.CLOSED,
-        )
-        .select_related("unit", "trainee", "institution", "program")
-        .prefetch_related(
-            Prefetch("payments", queryset=Payment.objects.order_by("recorded_at", "id"))
-        )
-        .order_by("unit__sort_order", "unit_id", "pk")
-    )

@@ -158,3 +158,11 @@ def claim_input(
         return replace(base, **overrides)
 
     return build
+
+
+@pytest.fixture
+def closed_quarter(claim_input: Any, reviewer: User) -> Any:
+    """A quarter run through: two units submit, report, the reviewer decides and closes."""
+    from tests.quarter_run import run_quarter
+
+    return run_quarter(claim_input, reviewer)

@@ -88,14 +88,14 @@ def past(days: int) -> date:
 def send_to_prefecture(*claims: object) -> object:
     """Put submitted claims into their unit's submitted quarterly report, as a clerk
     does before the prefecture reviews them (五(一)). Returns the report."""
-    from claims import services
+    from altay_skills.periods import quarter_of
     from claims.models import Claim
-    from claims.quarters import quarter_of
+    from quarters import services as quarter_services
 
     first = Claim.objects.get(pk=claims[0].pk)  # type: ignore[attr-defined]
-    report = services.report_build(
+    report = quarter_services.report_build(
         unit_id=first.unit_id,
         quarter=quarter_of(first.training_end),
         actor=first.created_by,
     )
-    return services.report_submit(report_id=report.pk, actor=first.created_by)
+    return quarter_services.report_submit(report_id=report.pk, actor=first.created_by)

@@ -41,11 +41,13 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.models import Role, User
 from claims import services as claim_services
-from claims.models import Claim, QuarterlyReport, SpotCheck
-from reporting import services
-from reporting.models import Recovery, Rollup
+from claims.models import Claim
+from finance import services
+from finance.models import Recovery, Rollup
+from quarters import services as quarter_services
+from quarters.models import QuarterlyReport, SpotCheck
 from tests.factories import TraineeFactory, make_credit_code, make_id_number
-from tests.reporting.conftest import run_quarter
+from tests.quarter_run import run_quarter
 
 pytestmark = pytest.mark.django_db
 
@@ -184,8 +186,8 @@ def world(
         actor=clerk,
     )
     claim_services.claim_submit(claim_id=advanced.pk, actor=clerk)
-    q2 = claim_services.report_build(unit_id="654301", quarter="2020Q2", actor=clerk)
-    claim_services.report_submit(report_id=q2.pk, actor=clerk)
+    q2 = quarter_services.report_build(unit_id="654301", quarter="2020Q2", actor=clerk)
+    quarter_services.report_submit(report_id=q2.pk, actor=clerk)
     advanced.refresh_from_db()
     services.payment_record(
         claim_id=advanced.pk,
@@ -195,11 +197,13 @@ def world(
         status="paid",
         actor=finance,
     )
-    claim_services.claim_reject(claim_id=advanced.pk, actor=reviewer, reason="虚假培训")
-    open_report = claim_services.report_build(
+    quarter_services.claim_reject(
+        claim_id=advanced.pk, actor=reviewer, reason="虚假培训"
+    )
+    open_report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q3", actor=clerk
     )
-    claim_services.report_submit(report_id=open_report.pk, actor=clerk)
+    quarter_services.report_submit(report_id=open_report.pk, actor=clerk)
     users = {
         "clerk": clerk,
         "reviewer": reviewer,

@@ -25,9 +25,9 @@ import pytest
 
 from altay_skills import backups
 from claims.models import Claim, ClaimEvent
-from reporting import services as reporting
-from reporting.models import Rollup
-from tests.reporting.conftest import run_quarter
+from finance import services as reporting
+from finance.models import Rollup
+from tests.quarter_run import run_quarter
 
 ROOT = Path(__file__).resolve().parent.parent
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -415,8 +415,8 @@ TAINTED = {
     "programs.Level": ["name"],
     "programs.Institution": ["name"],
     "claims.Claim": ["certificate_number"],
-    "claims.SpotCheck": ["note"],
-    "reporting.Payment": ["reference", "failure_reason"],
+    "quarters.SpotCheck": ["note"],
+    "finance.Payment": ["reference", "failure_reason"],
 }
 
 
@@ -472,10 +472,10 @@ def test_no_exported_workbook_runs_user_text_as_a_formula(
     with formula-looking text in every text field they print."""
     import io
 
+    from finance import services as reporting_services
+    from finance.models import Rollup
     from reporting import review
-    from reporting import services as reporting_services
-    from reporting.models import Rollup
-    from tests.reporting.conftest import run_quarter
+    from tests.quarter_run import run_quarter
 
     settings.MEDIA_ROOT = tmp_path
     quarter = run_quarter(claim_input, reviewer)

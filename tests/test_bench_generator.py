@@ -18,8 +18,9 @@ from django.db.models.functions import ExtractYear
 import pytest
 
 from claims import rules
-from claims.models import Claim, QuarterlyReport, ReportItem
+from claims.models import Claim
 from claims.services import input_of, judge
+from quarters.models import QuarterlyReport, ReportItem
 
 pytestmark = [
     pytest.mark.skipif(

@@ -35,11 +35,12 @@ from claims import services as claim_services
 from claims.forms import ClaimForm
 from claims.models import Claim
 from claims.serializers import ClaimInputSerializer
+from finance.models import Payment
+from finance.serializers import PaymentInputSerializer
 from programs.credit_codes import credit_code_check_char
 from programs.models import Institution
 from programs.serializers import InstitutionCreateSerializer
-from reporting.models import Payment
-from reporting.serializers import PaymentInputSerializer
+from quarters import services as quarter_services
 from tests.factories import InstitutionFactory, TraineeFactory, make_id_number
 from trainees.forms import TraineeRegistrationForm
 from trainees.models import Trainee
@@ -663,10 +664,10 @@ def attempt_payment_field(
         data=claim_input(trainee_id=person.pk, institution_id=school.pk), actor=clerk
     )
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
-    report = claim_services.report_build(
+    report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk
     )
-    claim_services.report_submit(report_id=report.pk, actor=clerk)
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
     claim.refresh_from_db()
     assert claim.advance > Decimal("0")
     hostile = hostile_value(PROTECTED[Payment][field], users)

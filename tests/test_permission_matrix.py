@@ -19,10 +19,11 @@ import pytest
 from accounts.models import User
 from claims import services as claim_services
 from claims.models import Claim
-from reporting import services
-from reporting.models import Recovery
+from finance import services
+from finance.models import Recovery
+from quarters import services as quarter_services
 from tests.factories import InstitutionFactory, TraineeFactory
-from tests.reporting.conftest import run_quarter
+from tests.quarter_run import run_quarter
 
 pytestmark = pytest.mark.django_db
 
@@ -219,10 +220,10 @@ def world(
         actor=clerk,
     )
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
-    report = claim_services.report_build(
+    report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q2", actor=clerk
     )
-    claim_services.report_submit(report_id=report.pk, actor=clerk)
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
     claim.refresh_from_db()
     services.payment_record(
         claim_id=claim.pk,
@@ -232,7 +233,7 @@ def world(
         status="paid",
         actor=finance,
     )
-    claim_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="虚假培训")
+    quarter_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="虚假培训")
     own_report = quarter.reports[0]
     # a draft and a submitted claim, for the actions that need them
     later = {"training_start": date(2020, 7, 1), "training_end": date(2020, 7, 31)}

@@ -14,10 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.apis import signed_in_user
 from altay_skills.api import (
     ErrorSerializer,
     ValidationErrorSerializer,
-    signed_in_user,
 )
 from trainees.models import RevealChannel
 from trainees.selectors import subsidy_history, trainee_by_id_number, trainee_for

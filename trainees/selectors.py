@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import rules, workflow
+from claims.facts import policy_terms
 from claims.models import Claim
-from programs.selectors import policy_terms
 from trainees.id_numbers import InvalidIdNumber, normalize, parse_id_number
 from trainees.models import IdNumberReveal, Trainee
 

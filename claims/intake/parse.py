@@ -18,6 +18,7 @@ from typing import Any
 from accounts.models import User
 from altay_skills.plain_text import hidden_character_in
 from claims import rules
+from claims.facts import policy_terms, program_facts
 from claims.intake.sheet import SheetRow
 from claims.intake.template import (
     COLUMN_BY_KEY,
@@ -29,7 +30,6 @@ from claims.intake.template import (
 )
 from claims.models import Employment
 from programs.models import Institution, Level, Program, Trade, Unit
-from programs.selectors import policy_terms, program_facts
 from trainees.id_numbers import InvalidIdNumber, mask_id_number, parse_id_number
 from trainees.models import Group, Household
 

@@ -14,6 +14,7 @@ from claims import services
 from claims.models import Claim, ClaimEvent
 from claims.services import ClaimInput
 from programs.models import Institution
+from quarters import services as quarter_services
 from tests.factories import InstitutionFactory, TraineeFactory, send_to_prefecture
 from trainees.models import Trainee
 
@@ -762,7 +763,7 @@ def test_the_list_does_not_query_per_claim(
     clerk, reviewer, reported, claim_input, django_assert_max_num_queries
 ):
     # given claims with and without a trade, one reviewed in a submitted report
-    services.claim_approve(claim_id=reported.pk, actor=reviewer, reason="")
+    quarter_services.claim_approve(claim_id=reported.pk, actor=reviewer, reason="")
     for _ in range(4):
         services.claim_create(
             data=claim_input(trainee_id=TraineeFactory().pk), actor=clerk
@@ -824,7 +825,9 @@ def test_unknown_api_path_is_json_404(clerk):
 # --- A returned claim still counts: edits the database refuses are 409s, never 500s --
 @pytest.fixture
 def returned(reviewer: User, reported: Claim) -> Claim:
-    return services.claim_return(claim_id=reported.pk, actor=reviewer, reason="请核对")
+    return quarter_services.claim_return(
+        claim_id=reported.pk, actor=reviewer, reason="请核对"
+    )
 
 
 def test_a_returned_claim_moved_to_another_year_moves_its_slot(clerk, returned):

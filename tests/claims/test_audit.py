@@ -10,6 +10,7 @@ import pytest
 
 from claims import audit, services
 from claims.models import Claim, ClaimEvent
+from quarters import services as quarter_services
 from tests.conftest import on_postgres, requires_postgres
 from tests.factories import send_to_prefecture
 
@@ -31,7 +32,7 @@ def approved(clerk, reviewer, claim_input):
     claim = services.claim_create(data=claim_input(), actor=clerk)
     services.claim_submit(claim_id=claim.pk, actor=clerk)
     send_to_prefecture(claim)
-    services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     return claim
 
 

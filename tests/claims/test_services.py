@@ -9,6 +9,7 @@ from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenie
 from claims import services
 from claims.models import Claim, ClaimEvent
 from programs.models import PolicyEntry
+from quarters import services as quarter_services
 from tests.factories import InstitutionFactory, TraineeFactory, send_to_prefecture
 
 pytestmark = pytest.mark.django_db
@@ -116,13 +117,13 @@ def test_withdrawing_frees_the_slot_and_the_trade_level(clerk, claim_input):
 
 def test_a_rejected_claim_frees_the_trade_level(clerk, reviewer, claim_input):
     first = reported(clerk, claim_input)
-    services.claim_reject(claim_id=first.pk, actor=reviewer, reason="材料不实")
+    quarter_services.claim_reject(claim_id=first.pk, actor=reviewer, reason="材料不实")
     assert submitted(clerk, claim_input).status == "submitted"
 
 
 def test_approve_records_the_reviewer_and_the_amount(clerk, reviewer, claim_input):
     claim = reported(clerk, claim_input)
-    claim = services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    claim = quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     assert (claim.status, claim.approved_amount, claim.reviewed_by) == (
         "approved",
         Decimal("1800.00"),
@@ -142,7 +143,7 @@ def test_the_person_who_entered_a_claim_cannot_approve_it(clerk, claim_input):
     clerk.role = "prefecture_reviewer"
     clerk.save()
     with pytest.raises(PermissionDenied, match="本人录入"):
-        services.claim_approve(claim_id=claim.pk, actor=clerk)
+        quarter_services.claim_approve(claim_id=claim.pk, actor=clerk)
     claim.refresh_from_db()
     assert claim.status == "submitted"
 
@@ -151,12 +152,16 @@ def test_the_person_who_entered_a_claim_cannot_approve_it(clerk, claim_input):
 def test_reject_and_return_need_a_reason(clerk, reviewer, claim_input, action):
     claim = reported(clerk, claim_input)
     with pytest.raises(DomainError, match="理由"):
-        getattr(services, action)(claim_id=claim.pk, actor=reviewer, reason="  ")
+        getattr(quarter_services, action)(
+            claim_id=claim.pk, actor=reviewer, reason="  "
+        )
 
 
 def test_a_returned_claim_is_corrected_and_resubmitted(clerk, reviewer, claim_input):
     claim = reported(clerk, claim_input)
-    services.claim_return(claim_id=claim.pk, actor=reviewer, reason="证书编号有误")
+    quarter_services.claim_return(
+        claim_id=claim.pk, actor=reviewer, reason="证书编号有误"
+    )
     services.claim_update(
         claim_id=claim.pk, actor=clerk, data=claim_input(certificate_number="CERT-9999")
     )
@@ -188,7 +193,7 @@ def test_reviewers_cannot_create_claims(reviewer, claim_input):
 
 def test_an_approved_claim_cannot_be_withdrawn(clerk, reviewer, claim_input):
     claim = reported(clerk, claim_input)
-    services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     with pytest.raises(Conflict, match="已核准"):
         services.claim_withdraw(claim_id=claim.pk, actor=clerk)
 

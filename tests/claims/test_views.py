@@ -11,6 +11,7 @@ import pytest
 
 from claims import services
 from claims.models import Claim, ClaimEvent
+from quarters import services as quarter_services
 from tests.factories import (
     InstitutionFactory,
     TraineeFactory,
@@ -88,7 +89,7 @@ def test_the_clerks_home_counts_by_status_and_lists_what_needs_action(
     submitted(clerk, claim_input)
     draft(clerk, claim_input, employment="none", trade_id="4-07-05-01")
     back = reported(clerk, claim_input, trade_id="6-31-01-03")
-    services.claim_return(
+    quarter_services.claim_return(
         claim_id=back.pk, actor=reviewer, reason="证书编号与花名册不符"
     )
     # when
@@ -129,7 +130,7 @@ def test_finance_and_auditor_see_a_summary(
     request, client, clerk, reviewer, role, claim_input
 ):
     claim = reported(clerk, claim_input)
-    services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     client.force_login(request.getfixturevalue(role))
     html = html_of(client.get(reverse("home")))
     assert "补贴申报概况" in html

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import Role
 from claims import services
 from claims.models import Claim
+from quarters import services as quarter_services
 from tests.e2e.conftest import CONTEXT_ARGS
 from tests.factories import (
     InstitutionFactory,
@@ -79,7 +80,7 @@ def office(db: object) -> dict[str, object]:
     )
     services.claim_submit(claim_id=returned.pk, actor=clerk)
     send_to_prefecture(returned)  # reviewed only inside a submitted quarterly report
-    services.claim_return(
+    quarter_services.claim_return(
         claim_id=returned.pk, actor=reviewer, reason="证书编号与花名册不一致，请核对"
     )
     services.claim_create(

@@ -17,9 +17,9 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from claims import services
-from reporting.budgets import budget_set
-from reporting.models import FundBudget
+from quarters import services as quarter_services
+from quarters.budgets import budget_set
+from quarters.models import FundBudget
 from tests.factories import TraineeFactory, make_id_number
 from tests.reporting.test_dashboards import (
     A,
@@ -51,7 +51,7 @@ def office(claim_input, reviewer, finance) -> Any:
     year.clerk_a.save(update_fields=["first_name"])
     # A budget for 阿勒泰市's special fund, and one approval past it with its reason.
     budget_set(unit_id=A, year=Y, fund="special", amount="6000", actor=finance)
-    services.claim_approve(
+    quarter_services.claim_approve(
         claim_id=year.e1.pk,
         actor=reviewer,
         budget_reason="地区财政局同意追加预算，文件待补",

@@ -20,9 +20,11 @@ from playwright.sync_api import Dialog, Page, expect
 
 from accounts.models import Role
 from claims import services
-from claims.models import Claim, QuarterlyReport, SpotCheck
-from reporting import services as reporting_services
-from reporting.models import Payment, Rollup
+from claims.models import Claim
+from finance import services as reporting_services
+from finance.models import Payment, Rollup
+from quarters import services as quarter_services
+from quarters.models import QuarterlyReport, SpotCheck
 from tests.e2e.conftest import CONTEXT_ARGS
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 
@@ -81,8 +83,10 @@ def quarter(db: object, settings: Any, tmp_path: Any) -> dict[str, Any]:
                 actor=clerk,
             )
             services.claim_submit(claim_id=draft.pk, actor=clerk)
-        report = services.report_build(unit_id=unit, quarter=QUARTER, actor=clerk)
-        reports[unit] = services.report_submit(report_id=report.pk, actor=clerk)
+        report = quarter_services.report_build(
+            unit_id=unit, quarter=QUARTER, actor=clerk
+        )
+        reports[unit] = quarter_services.report_submit(report_id=report.pk, actor=clerk)
     return {"reports": reports}
 
 
@@ -121,7 +125,7 @@ def record_spot_checks(page: Page, report: QuarterlyReport, *, first: int = 99) 
 def test_a_quarter_from_review_to_payment_and_disclosure(
     live_server, quarter, browser, page: Page, screenshot, tmp_path, monkeypatch
 ):
-    from reporting.tasks import build_rollup
+    from finance.tasks import build_rollup
 
     base = live_server.url
     report_a = quarter["reports"]["654301"]

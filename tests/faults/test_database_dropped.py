@@ -25,9 +25,9 @@ import pytest
 import requests
 from rest_framework.authtoken.models import Token
 
+from altay_skills.models import OutboxMessage
 from claims import services
 from claims.models import Claim, ClaimEvent
-from reporting.models import OutboxMessage
 from tests.conftest import requires_redis
 from tests.faults.conftest import requires_shared_database, wait_for
 

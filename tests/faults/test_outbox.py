@@ -16,10 +16,11 @@ from django.utils import timezone
 
 import pytest
 
+from altay_skills import outbox
 from altay_skills.errors import Conflict
+from altay_skills.models import OutboxMessage
 from claims import services
-from reporting import outbox
-from reporting.models import Notice, OutboxMessage
+from reporting.models import Notice
 from reporting.notices import raise_claim_check_notices
 from tests.factories import InstitutionFactory, TraineeFactory
 

@@ -25,10 +25,11 @@ import requests
 from django_celery_results.models import TaskResult
 from rest_framework.authtoken.models import Token
 
+from altay_skills import outbox
+from altay_skills.models import OutboxMessage
 from claims import services
 from claims.models import Claim, ClaimEvent
-from reporting import outbox
-from reporting.models import Notice, OutboxMessage
+from reporting.models import Notice
 from tests.conftest import requires_redis
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from tests.faults.conftest import requires_shared_database, wait_for

@@ -24,12 +24,12 @@ from django.db.models import Count
 import pytest
 
 from claims.models import Claim
-from reporting import services
-from reporting.models import Rollup, RollupLine
+from finance import services
+from finance.models import Rollup, RollupLine
 from tests.conftest import requires_redis
 from tests.factories import make_id_number
 from tests.faults.conftest import WorkerProcess, requires_shared_database, wait_for
-from tests.reporting.conftest import run_quarter
+from tests.quarter_run import run_quarter
 from trainees.id_numbers import parse_id_number
 from trainees.models import Trainee
 

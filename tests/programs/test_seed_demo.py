@@ -73,8 +73,8 @@ def test_no_demo_claim_was_reviewed_by_its_maker():
 
 
 def test_the_demo_runs_quarters_through_review_to_finance():
-    from claims.models import QuarterlyReport
-    from reporting.models import Payment, Rollup
+    from finance.models import Payment, Rollup
+    from quarters.models import QuarterlyReport
 
     call_command("seed_demo", verbosity=0)
     assert QuarterlyReport.objects.filter(status="closed").exists()

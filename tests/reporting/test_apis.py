@@ -20,8 +20,9 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from claims import services as claim_services
 from claims.models import Claim
-from reporting import services
-from reporting.models import Payment, Recovery, Rollup, RollupLine
+from finance import services
+from finance.models import Payment, Recovery, Rollup, RollupLine
+from quarters import services as quarter_services
 from tests.factories import InstitutionFactory
 from trainees.models import Trainee
 
@@ -211,10 +212,10 @@ def test_a_bad_quarter_queues_nothing(closed_quarter, reviewer, body):
 def test_a_quarter_under_review_cannot_be_rolled_up(clerk, claim_input, request_rollup):
     draft = claim_services.claim_create(data=claim_input(), actor=clerk)
     claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
-    report = claim_services.report_build(
+    report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk
     )
-    claim_services.report_submit(report_id=report.pk, actor=clerk)
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
 
     response = request_rollup()
 
@@ -685,10 +686,10 @@ def in_report(clerk, claim_input, institution):
     institution.save()
     draft = claim_services.claim_create(data=claim_input(), actor=clerk)
     claim = claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
-    report = claim_services.report_build(
+    report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk
     )
-    claim_services.report_submit(report_id=report.pk, actor=clerk)
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
     claim.refresh_from_db()
     return claim
 
@@ -747,7 +748,9 @@ def recovery(in_report, finance, reviewer):
         status="paid",
         actor=finance,
     )
-    claim_services.claim_reject(claim_id=in_report.pk, actor=reviewer, reason="未完成")
+    quarter_services.claim_reject(
+        claim_id=in_report.pk, actor=reviewer, reason="未完成"
+    )
     return Recovery.objects.get()
 
 

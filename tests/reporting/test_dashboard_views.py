@@ -12,7 +12,7 @@ from django.utils import timezone
 import pytest
 from openpyxl import load_workbook
 
-from reporting.models import FundBudget
+from quarters.models import FundBudget
 from tests.factories import UserFactory
 from tests.reporting.test_dashboards import A, B, Y, build_year
 

@@ -42,16 +42,17 @@ import pytest
 from accounts.models import User
 from claims import services
 from claims.models import Claim
+from finance import services as reporting_services
+from quarters import services as quarter_services
+from quarters.budgets import budget_set
 from reporting import dashboards
-from reporting import services as reporting_services
-from reporting.budgets import budget_set
 from tests.factories import (
     InstitutionFactory,
     TraineeFactory,
     UserFactory,
     send_to_prefecture,
 )
-from tests.reporting.conftest import run_quarter
+from tests.quarter_run import run_quarter
 
 pytestmark = pytest.mark.django_db
 A, B = "654301", "654322"
@@ -113,7 +114,7 @@ def build_year(claim_input: Any, reviewer: User, finance: User) -> Year:
     e3 = a("1700.00", **june)
     returned = a("1400.00", **may)
     send_to_prefecture(e1, e2, e3, returned)
-    services.claim_return(
+    quarter_services.claim_return(
         claim_id=returned.pk, actor=reviewer, reason="请补充培训签到表"
     )
     draft = a("1300.00", submit=False, **june)
@@ -229,7 +230,7 @@ def many_claims(
             continue
         send_to_prefecture(*claims)
         for claim in claims[: max(1, len(claims) // 2)]:
-            approved = services.claim_approve(claim_id=claim.pk, actor=reviewer)
+            approved = quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
             reporting_services.payment_record(
                 claim_id=approved.pk,
                 kind="advance",

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from reporting import selectors, services
+from finance import services
+from reporting import selectors
 
 pytestmark = pytest.mark.django_db
 

@@ -19,10 +19,10 @@ from openpyxl import load_workbook
 
 from altay_skills.celery import app
 from claims.models import Claim
-from reporting import services
-from reporting.models import Rollup, RollupLine
+from finance import services
+from finance.models import Rollup, RollupLine
 from tests.conftest import requires_postgres, requires_redis
-from tests.reporting.conftest import run_quarter
+from tests.quarter_run import run_quarter
 
 pytestmark = [
     requires_postgres,

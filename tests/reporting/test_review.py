@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 
 from claims.models import Claim
 from programs.models import Unit
+from quarters.budgets import budget_set
 from reporting import review
-from reporting.budgets import budget_set
 from reporting.dashboards import DEFAULT_ANNUAL_TARGET
 from tests.reporting.test_dashboards import A, B, Y, build_year
 

@@ -12,8 +12,9 @@ from django.urls import reverse
 import pytest
 
 from claims import services as claim_services
-from reporting import services
-from reporting.models import Payment, Recovery, Rollup
+from finance import services
+from finance.models import Payment, Recovery, Rollup
+from quarters import services as quarter_services
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from trainees.models import Trainee
 
@@ -69,16 +70,18 @@ def close_quarter(claim_input, reviewer, *, quarter="2020Q1", per_unit=2):
                 actor=clerk,
             )
             claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
-        report = claim_services.report_build(unit_id=unit, quarter=quarter, actor=clerk)
-        report = claim_services.report_submit(report_id=report.pk, actor=clerk)
-        claim_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
+        report = quarter_services.report_build(
+            unit_id=unit, quarter=quarter, actor=clerk
+        )
+        report = quarter_services.report_submit(report_id=report.pk, actor=clerk)
+        quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
         for check in report.spot_checks.all():
-            claim_services.spot_check_record(
+            quarter_services.spot_check_record(
                 spot_check_id=check.pk, actor=reviewer, result="consistent"
             )
         ids = list(report.claims.values_list("pk", flat=True))
-        approved += claim_services.claims_approve_bulk(claim_ids=ids, actor=reviewer)
-        claim_services.report_close(report_id=report.pk, actor=reviewer)
+        approved += quarter_services.claims_approve_bulk(claim_ids=ids, actor=reviewer)
+        quarter_services.report_close(report_id=report.pk, actor=reviewer)
     return approved
 
 
@@ -88,10 +91,10 @@ def test_the_quarter_cannot_go_to_finance_while_a_report_is_under_review(
 ):
     claim = claim_services.claim_create(data=claim_input(), actor=clerk)
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
-    report = claim_services.report_build(
+    report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk
     )
-    claim_services.report_submit(report_id=report.pk, actor=clerk)
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
     client.force_login(reviewer)
     response = client.post(reverse("rollup_request"), {"quarter": "2020Q1"})
     assert response.status_code == 409
@@ -373,10 +376,10 @@ def test_finance_settles_a_recovery(client, clerk, reviewer, finance, claim_inpu
         data=claim_input(institution_id=school.pk), actor=clerk
     )
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
-    report = claim_services.report_build(
+    report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk
     )
-    claim_services.report_submit(report_id=report.pk, actor=clerk)
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
     claim.refresh_from_db()
     services.payment_record(
         claim_id=claim.pk,
@@ -386,7 +389,7 @@ def test_finance_settles_a_recovery(client, clerk, reviewer, finance, claim_inpu
         status="paid",
         actor=finance,
     )
-    claim_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="虚假培训")
+    quarter_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="虚假培训")
     recovery = Recovery.objects.get()
     client.force_login(finance)
     html = html_of(client.get(reverse("finance_home")))
@@ -458,10 +461,10 @@ def test_the_clerk_is_told_of_rejections_and_closed_reports(client, ready):
 def test_the_reviewer_is_told_of_reports_waiting(client, clerk, reviewer, claim_input):
     claim = claim_services.claim_create(data=claim_input(), actor=clerk)
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
-    report = claim_services.report_build(
+    report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk
     )
-    claim_services.report_submit(report_id=report.pk, actor=clerk)
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
     client.force_login(reviewer)
     html = html_of(client.get(reverse("home")))
     assert "阿勒泰市报送的2020Q1季度报表待审核（1笔）" in html

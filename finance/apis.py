@@ -1,0 +1,451 @@
+"""The quarter's money over the REST API: the rollup, its workbook, payments, advances
+and recoveries.
+
+Validate, call a service or selector of ``finance``, render. Who may see a rollup is
+``rollups_visible_to``; who may pay or settle is checked by the services; the finance
+lists are read by finance and the auditor (and payments also by the reviewer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import FileResponse
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.apis import signed_in_user
+from accounts.models import User
+from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
+from altay_skills.errors import Conflict, PermissionDenied
+from claims.selectors import claim_for
+from finance import selectors, services
+from finance.models import Payment, Recovery, Rollup, RollupStatus
+from finance.serializers import (
+    AdvanceSerializer,
+    ClaimPaymentsSerializer,
+    PaymentFilterSerializer,
+    PaymentInputSerializer,
+    PaymentSerializer,
+    RecoveryFilterSerializer,
+    RecoverySerializer,
+    RecoverySettleSerializer,
+    RollupDetailSerializer,
+    RollupRequestSerializer,
+    RollupSerializer,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="未登录")
+FORBIDDEN = OpenApiResponse(ErrorSerializer, description="角色不允许此操作")
+BAD_BODY = OpenApiResponse(
+    ValidationErrorSerializer, description="输入有误，未保存任何内容"
+)
+BAD_QUERY = OpenApiResponse(ValidationErrorSerializer, description="筛选条件有误")
+ROLLUP_NOT_FOUND = OpenApiResponse(
+    ErrorSerializer, description="汇总不存在或无权查看（经办人、管理员）"
+)
+
+
+def _require(user: User, allowed: Callable[[User], bool], message: str) -> None:
+    if not allowed(user):
+        raise PermissionDenied(message)
+
+
+def _reads_finance(user: User) -> bool:
+    return user.is_finance or user.is_auditor
+
+
+def _pays(user: User) -> bool:
+    return user.is_finance
+
+
+def _reads_payments(user: User) -> bool:
+    return user.is_finance or user.is_auditor or user.is_reviewer
+
+
+# --- Rollups ---------------------------------------------------------------------------------
+ROLLUPS = "rollups"
+ROLLUP_SCOPE = "地区审核人、财政和督查可查看；经办人和管理员的列表为空，单条为 404。"
+
+
+def _render_rollup(
+    request: Request, rollup_id: int, *, code: int = status.HTTP_200_OK
+) -> Response:
+    user = signed_in_user(request)
+    rollup = selectors.rollup_for(user, rollup_id)
+    ready = rollup.status == RollupStatus.READY
+    context = {
+        "show_error": user.is_reviewer or user.is_auditor,
+        "lines": (
+            rollup.lines.select_related("unit", "program").order_by(
+                "unit__sort_order", "unit_id", "program_id", "fund"
+            )
+            if ready
+            else []
+        ),
+        "payments": selectors.payment_summary(rollup) if ready else None,
+    }
+    return Response(RollupDetailSerializer(rollup, context=context).data, status=code)
+
+
+class RollupListCreateApi(GenericAPIView):
+    serializer_class = RollupSerializer
+
+    def get_queryset(self) -> QuerySet[Rollup]:
+        return selectors.rollups_visible_to(signed_in_user(self.request))
+
+    @extend_schema(
+        tags=[ROLLUPS],
+        summary="地区汇总列表",
+        description=f"{ROLLUP_SCOPE}分页返回，新季度在前。",
+        responses={200: RollupSerializer(many=True), 401: UNAUTHENTICATED},
+    )
+    def get(self, request: Request) -> Response:
+        rollups = (
+            self.get_queryset().select_related("requested_by").order_by("-quarter")
+        )
+        page = self.paginate_queryset(rollups)
+        return self.get_paginated_response(RollupSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=[ROLLUPS],
+        summary="将季度汇总报送财政（排队生成）",
+        description=(
+            "地区审核人在本季度报表全部审结后发起汇总：后台任务（Celery）从已审结报表中"
+            "已核准的申报汇总生成各单位×项目×资金渠道的汇总表和拨付工作簿。返回 202 和"
+            "汇总记录（status 为 queued），之后用 GET /api/rollups/{id}/ 查询进度，"
+            "status 变为 ready 后可下载工作簿。本季度汇总已生成时返回 200 和已生成的汇总"
+            "（汇总一经生成不再改变）；生成失败的汇总再次发起时重新排队。"
+            "还有报表未审结时 409（reports_under_review），没有已审结的报表时 409"
+            "（no_closed_reports）。"
+        ),
+        request=RollupRequestSerializer,
+        responses={
+            202: RollupDetailSerializer,
+            200: OpenApiResponse(RollupDetailSerializer, description="汇总已生成"),
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            409: OpenApiResponse(ErrorSerializer, description="本季度报表尚未全部审结"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = RollupRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rollup = services.rollup_request(
+            quarter=body.validated_data["quarter"], actor=signed_in_user(request)
+        )
+        # ``rollup`` is as the request found it; the task may already have run.
+        already = rollup.status == RollupStatus.READY
+        code = status.HTTP_200_OK if already else status.HTTP_202_ACCEPTED
+        return _render_rollup(request, rollup.pk, code=code)
+
+
+class RollupDetailApi(APIView):
+    @extend_schema(
+        tags=[ROLLUPS],
+        summary="地区汇总详情（进度与结果）",
+        description=(
+            f"{ROLLUP_SCOPE}status 为 queued、running、ready 或 failed，progress 为百分比。"
+            "ready 时给出合计（totals）、校验码（checksum）、工作簿摘要、各单位×项目×"
+            "资金渠道明细（lines）和拨付进度（payments）；未生成时这些为 null 或空。"
+            "失败原因（error）只向地区审核人和督查显示。"
+        ),
+        responses={
+            200: RollupDetailSerializer,
+            401: UNAUTHENTICATED,
+            404: ROLLUP_NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return _render_rollup(request, pk)
+
+
+def _workbook_file(rollup: Rollup) -> Path:
+    """The rollup's workbook under MEDIA_ROOT, exactly as it was built, or a 409."""
+    if rollup.status != RollupStatus.READY:
+        raise Conflict("rollup_not_ready", "汇总尚未生成，请稍后再下载")
+    media = Path(settings.MEDIA_ROOT).resolve()
+    path = (media / rollup.workbook).resolve()
+    if not rollup.workbook or not path.is_relative_to(media) or not path.is_file():
+        raise Conflict("workbook_missing", "工作簿文件不存在，请联系系统管理员")
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != rollup.workbook_sha256:
+        raise Conflict(
+            "workbook_mismatch", "工作簿文件与生成时的摘要不一致，请联系系统管理员"
+        )
+    return path
+
+
+def _attachment(filename: str, fallback: str) -> str:
+    """RFC 6266 / RFC 5987: an ASCII name for old clients, the Chinese one beside it."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+class RollupWorkbookApi(APIView):
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # A client asking for the spreadsheet type still gets its errors as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        tags=[ROLLUPS],
+        summary="下载拨付工作簿（xlsx）",
+        description=(
+            "财政、地区审核人和督查下载汇总的补贴资金拨付表（openpyxl 生成）：汇总表、"
+            "各资金渠道明细表（个人身份证号码脱敏）和抽查表。文件与生成时的摘要"
+            "（workbook_sha256）一致才会发出。汇总未生成时 409（rollup_not_ready）。"
+        ),
+        responses={
+            (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY, description="工作簿"),
+            (401, "application/json"): UNAUTHENTICATED,
+            (404, "application/json"): ROLLUP_NOT_FOUND,
+            (409, "application/json"): OpenApiResponse(
+                ErrorSerializer, description="汇总尚未生成，或工作簿文件不可用"
+            ),
+        },
+    )
+    def get(self, request: Request, pk: int) -> FileResponse:
+        rollup = selectors.rollup_for(signed_in_user(request), pk)
+        path = _workbook_file(rollup)
+        response = FileResponse(path.open("rb"), content_type=XLSX)
+        response["Content-Disposition"] = _attachment(
+            f"阿勒泰地区补贴拨付表-{rollup.quarter}.xlsx",
+            f"altay-disbursement-{rollup.quarter}.xlsx",
+        )
+        response["X-Workbook-SHA256"] = rollup.workbook_sha256
+        response["X-Rollup-Checksum"] = rollup.checksum
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+# --- Payments ------------------------------------------------------------------------------
+PAYMENTS = "payments"
+
+
+def _payments() -> QuerySet[Payment]:
+    return (
+        Payment.objects.select_related(
+            "claim", "claim__unit", "claim__trainee", "recorded_by", "reissued_by"
+        )
+        .prefetch_related("claim__payments")
+        .order_by("-recorded_at", "-id")
+    )
+
+
+class PaymentListCreateApi(GenericAPIView):
+    serializer_class = PaymentSerializer
+
+    def get_queryset(self) -> QuerySet[Payment]:
+        return _payments()
+
+    @extend_schema(
+        tags=[PAYMENTS],
+        summary="拨付记录列表",
+        description=(
+            "财政、督查和地区审核人可查看；可按申报、汇总、结果和类别筛选。"
+            "claim_payment_state 为该申报的拨付情况（paid、partly_paid、failed、unpaid）。"
+            "分页返回。"
+        ),
+        parameters=[PaymentFilterSerializer],
+        responses={
+            200: PaymentSerializer(many=True),
+            400: BAD_QUERY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        _require(signed_in_user(request), _reads_payments, "您的角色不能查看拨付记录")
+        query = PaymentFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        payments = self.get_queryset()
+        for name in ("claim", "rollup"):
+            if name in query.validated_data:
+                payments = payments.filter(**{f"{name}_id": query.validated_data[name]})
+        for name in ("status", "kind"):
+            if name in query.validated_data:
+                payments = payments.filter(**{name: query.validated_data[name]})
+        page = self.paginate_queryset(payments)
+        return self.get_paginated_response(PaymentSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=[PAYMENTS],
+        summary="登记拨付（或拨付失败）",
+        description=(
+            "财政登记一笔拨付：advance 为先行拨付（申报列入已报送的季度报表后），balance "
+            "为余额拨付（汇总生成后，核准金额减已先行拨付）。金额须等于应拨金额（否则 400，"
+            "code 为 amount_mismatch）；同一申报同一类别不能拨付两次（409，code 为 "
+            "already_paid）。拨付失败须填写原因；失败的可用 reissue_of 指明原记录重新拨付。"
+            "拨付日期晚于今天时 400（invalid_dates）。"
+        ),
+        request=PaymentInputSerializer,
+        responses={
+            201: PaymentSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            409: OpenApiResponse(
+                ErrorSerializer, description="已拨付，或申报尚不能拨付（not_payable）"
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        # Before the body is read: its references must not tell others what exists.
+        _require(signed_in_user(request), _pays, "只有财政人员可以登记拨付")
+        body = PaymentInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        payment = services.payment_record(
+            claim_id=data["claim"].pk,
+            kind=data["kind"],
+            amount=data["amount"],
+            paid_on=data["paid_on"],
+            status=data["status"],
+            actor=signed_in_user(request),
+            reference=data["reference"],
+            failure_reason=data["failure_reason"],
+            reissue_of_id=data["reissue_of"].pk if data["reissue_of"] else None,
+        )
+        return Response(
+            PaymentSerializer(_payments().get(pk=payment.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ClaimPaymentsApi(APIView):
+    @extend_schema(
+        tags=[PAYMENTS],
+        summary="一笔申报的拨付情况",
+        description=(
+            "能查看该申报的用户（经办人限本单位）可查看其拨付记录和拨付情况"
+            "（paid、partly_paid、failed、unpaid）。"
+        ),
+        responses={
+            200: ClaimPaymentsSerializer,
+            401: UNAUTHENTICATED,
+            404: OpenApiResponse(ErrorSerializer, description="申报不存在或无权查看"),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        claim = claim_for(signed_in_user(request), pk)
+        payments = list(_payments().filter(claim=claim))
+        data = {
+            "claim": claim.pk,
+            "payment_state": services.payment_state(claim),
+            "payments": payments,
+        }
+        return Response(ClaimPaymentsSerializer(data).data)
+
+
+class AdvanceListApi(GenericAPIView):
+    serializer_class = AdvanceSerializer
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return (
+            selectors.advances_payable()
+            .select_related("report")
+            .order_by("unit__sort_order", "unit_id", "pk")
+        )
+
+    @extend_schema(
+        tags=[PAYMENTS],
+        summary="待先行拨付的申报",
+        description=(
+            "财政和督查可查看：已列入报送的季度报表、可先行拨付（五(二)）且尚未拨付先行款"
+            "的申报。个人身份证号码脱敏。分页返回。"
+        ),
+        responses={
+            200: AdvanceSerializer(many=True),
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        _require(signed_in_user(request), _reads_finance, "您的角色不能查看拨付清单")
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(AdvanceSerializer(page, many=True).data)
+
+
+def _recoveries() -> QuerySet[Recovery]:
+    return Recovery.objects.select_related(
+        "claim",
+        "claim__unit",
+        "claim__institution",
+        "claim__trainee",
+        "settled_by",
+    ).order_by("settled_at", "-created_at", "-id")
+
+
+class RecoveryListApi(GenericAPIView):
+    serializer_class = RecoverySerializer
+
+    def get_queryset(self) -> QuerySet[Recovery]:
+        return _recoveries()
+
+    @extend_schema(
+        tags=[PAYMENTS],
+        summary="应追回款列表",
+        description=(
+            "财政和督查可查看：先行拨付后被驳回的申报应追回的款项。默认只列待追回的；"
+            "settled=true 时同时列出已追回的。分页返回。"
+        ),
+        parameters=[RecoveryFilterSerializer],
+        responses={
+            200: RecoverySerializer(many=True),
+            400: BAD_QUERY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        _require(signed_in_user(request), _reads_finance, "您的角色不能查看应追回款")
+        query = RecoveryFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if query.validated_data["settled"]:
+            recoveries = self.get_queryset()
+        else:
+            recoveries = selectors.open_recoveries().order_by("-created_at", "-id")
+        page = self.paginate_queryset(recoveries)
+        return self.get_paginated_response(RecoverySerializer(page, many=True).data)
+
+
+class RecoverySettleApi(APIView):
+    @extend_schema(
+        tags=[PAYMENTS],
+        summary="登记追回",
+        description="财政登记应追回款已追回；已登记的再登记 409（already_settled）。",
+        request=RecoverySettleSerializer,
+        responses={
+            200: RecoverySerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: OpenApiResponse(ErrorSerializer, description="应追回款不存在"),
+            409: OpenApiResponse(ErrorSerializer, description="已登记追回"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = RecoverySettleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        recovery = services.recovery_settle(
+            recovery_id=pk,
+            actor=signed_in_user(request),
+            reference=body.validated_data["reference"],
+        )
+        return Response(RecoverySerializer(_recoveries().get(pk=recovery.pk)).data)

@@ -1,0 +1,232 @@
+"""The money: the prefecture's rollup of a quarter, what finance pays from it, and what
+is to be recovered (五(一), 五(二)).
+
+The tables keep the names they had in ``reporting`` before issue 11 moved the models
+here, so an existing database migrates without copying a row.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class RollupStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("生成中")
+    READY = "ready", _("已生成")
+    FAILED = "failed", _("失败")
+
+
+class Rollup(models.Model):
+    """The county-to-prefecture rollup of one quarter (五(一)), sent to finance.
+
+    Built by a Celery task from SQL aggregates; once ``ready`` it is immutable: its lines,
+    totals and checksum never change, and the workbook is rebuilt byte-for-byte from them.
+    """
+
+    quarter = models.CharField(_("季度"), max_length=6, unique=True)
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=RollupStatus.choices,
+        default=RollupStatus.QUEUED,
+    )
+    progress = models.PositiveSmallIntegerField(_("进度（%）"), default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("发起时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("执行次数"), default=0)
+    error = models.TextField(_("错误"), blank=True)
+    checksum = models.CharField(_("校验码"), max_length=64, blank=True)
+    totals = models.JSONField(_("合计"), default=dict, blank=True)
+    workbook = models.CharField(_("工作簿文件"), max_length=200, blank=True)
+    workbook_sha256 = models.CharField(_("工作簿摘要"), max_length=64, blank=True)
+
+    class Meta:
+        db_table = "reporting_rollup"  # kept from before the move (issue 11)
+        verbose_name = _("地区汇总")
+        verbose_name_plural = _("地区汇总")
+        ordering = ["-quarter"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quarter__regex=r"^[0-9]{4}Q[1-4]$"),
+                name="rollup_quarter_format",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | ~Q(checksum=""),
+                name="rollup_ready_has_checksum",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="rollup_progress_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quarter} 汇总"
+
+
+class RollupLine(models.Model):
+    """unit × program × fund: trained, passed, employed, approved, advance, balance."""
+
+    rollup = models.ForeignKey(
+        Rollup, verbose_name=_("汇总"), on_delete=models.PROTECT, related_name="lines"
+    )
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    program = models.ForeignKey(
+        "programs.Program",
+        verbose_name=_("项目"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    fund = models.CharField(_("资金渠道"), max_length=30)
+    trained = models.PositiveIntegerField(_("培训人数"))
+    passed = models.PositiveIntegerField(_("合格人数"))
+    employed = models.PositiveIntegerField(_("就业人数"))
+    approved = models.DecimalField(_("核准金额"), **MONEY)
+    advance = models.DecimalField(_("先行拨付"), **MONEY)
+    balance = models.DecimalField(_("待拨余额"), **MONEY)
+
+    class Meta:
+        db_table = "reporting_rollupline"  # kept from before the move (issue 11)
+        verbose_name = _("汇总明细")
+        verbose_name_plural = _("汇总明细")
+        ordering = ["unit_id", "program_id", "fund"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rollup", "unit", "program", "fund"], name="rollup_line_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved__gte=0)
+                & Q(advance__gte=0)
+                & Q(balance__gte=0)
+                & Q(balance=F("approved") - F("advance")),
+                name="rollup_line_balanced",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rollup} · {self.unit_id} · {self.program_id} · {self.fund}"
+
+
+class PaymentKind(models.TextChoices):
+    ADVANCE = "advance", _("先行拨付")
+    BALANCE = "balance", _("余额拨付")
+
+
+class PaymentStatus(models.TextChoices):
+    PAID = "paid", _("已拨付")
+    FAILED = "failed", _("拨付失败")
+
+
+class Payment(models.Model):
+    """What finance paid on a claim, or tried to. Nothing is ever paid twice."""
+
+    claim = models.ForeignKey(
+        "claims.Claim",
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    rollup = models.ForeignKey(
+        Rollup,
+        verbose_name=_("汇总"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+    )
+    kind = models.CharField(_("类别"), max_length=20, choices=PaymentKind.choices)
+    amount = models.DecimalField(_("金额"), **MONEY)
+    status = models.CharField(_("结果"), max_length=20, choices=PaymentStatus.choices)
+    paid_on = models.DateField(_("拨付日期"))
+    reference = models.CharField(_("凭证号"), max_length=60, blank=True)
+    failure_reason = models.TextField(_("失败原因"), blank=True)
+    reissue_of = models.OneToOneField(
+        "self",
+        verbose_name=_("重新拨付自"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reissued_by",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        db_table = "reporting_payment"  # kept from before the move (issue 11)
+        verbose_name = _("拨付记录")
+        verbose_name_plural = _("拨付记录")
+        ordering = ["claim_id", "recorded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "kind"],
+                condition=Q(status="paid"),
+                name="payment_never_twice",
+                violation_error_message=_("该笔款项已拨付，不能重复拨付"),
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | ~Q(failure_reason=""),
+                name="payment_failure_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.kind} {self.amount} {self.status}"
+
+
+class Recovery(models.Model):
+    """An advance paid on a claim later rejected: to be recovered, listed until settled."""
+
+    claim = models.OneToOneField(
+        "claims.Claim",
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="recovery",
+    )
+    amount = models.DecimalField(_("应追回金额"), **MONEY)
+    reason = models.TextField(_("原因"))
+    created_at = models.DateTimeField(_("产生时间"), auto_now_add=True)
+    settled_at = models.DateTimeField(_("追回时间"), null=True, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    settlement_reference = models.CharField(_("追回凭证号"), max_length=60, blank=True)
+
+    class Meta:
+        db_table = "reporting_recovery"  # kept from before the move (issue 11)
+        verbose_name = _("应追回款")
+        verbose_name_plural = _("应追回款")
+        ordering = ["settled_at", "-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"追回 {self.claim_id} {self.amount}"

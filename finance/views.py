@@ -1,0 +1,514 @@
+"""The quarter's money in the browser: the rollup sent to finance and what finance pays.
+
+Thin, like ``claims.views``: a form parses, a service of ``finance.services`` decides,
+a selector of ``finance.selectors`` reads (who may see a rollup is
+``rollups_visible_to``: anyone else gets a 404, as for a missing one).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from accounts.views import AuthedRequest, renders_domain_errors
+from altay_skills.errors import DomainError, NotFound, PermissionDenied
+from altay_skills.periods import quarter_bounds
+from claims import rules, workflow
+from claims.models import Claim
+from finance import selectors, services
+from finance.forms import PaymentForm, RecoverySettleForm, RollupRequestForm
+from finance.models import Payment, PaymentKind, PaymentStatus, Rollup, RollupStatus
+from programs.models import Unit, fund_label
+from quarters import views as quarter_views
+from quarters.models import ReportStatus, SpotCheck, SpotCheckResult
+from quarters.selectors import reports_visible_to
+from quarters.views import last_ended_quarter
+
+#: Claims per page on the rollup page; lines to pay on the finance page.
+PAGE_SIZE = 50
+ZERO = Decimal("0.00")
+PAYMENT_STATE_LABELS = {
+    "paid": "已拨付",
+    "partly_paid": "部分拨付",
+    "failed": "拨付失败",
+    "unpaid": "未拨付",
+}
+TOTAL_KEYS = ("approved", "advance", "balance")
+
+
+def _reads_finance(user: User) -> bool:
+    return user.is_finance or user.is_auditor
+
+
+# --- The prefecture's quarter: each unit's report and the rollup --------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def report_list(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    quarter_views.require_report_reader(user)
+    if user.is_clerk:
+        return quarter_views.clerk_report_list(request)
+    quarter = (request.GET.get("quarter") or "").strip().upper()
+    return render_quarter(request, quarter or None)
+
+
+def _quarters_on_file(user: User) -> list[str]:
+    quarters = set(
+        reports_visible_to(user)
+        .exclude(status=ReportStatus.DISCARDED)
+        .values_list("quarter", flat=True)
+        .distinct()
+    )
+    quarters |= set(Rollup.objects.values_list("quarter", flat=True))
+    return sorted(quarters, reverse=True)
+
+
+def render_quarter(
+    request: AuthedRequest, quarter: str | None, *, status: int = 200
+) -> HttpResponse:
+    """The quarter overview: every unit's report of the quarter, what is still open in
+    each, and the rollup to finance. Also the page a refused rollup request returns to."""
+    user = request.user
+    quarters = _quarters_on_file(user)
+    if quarter is None:
+        quarter = quarters[0] if quarters else last_ended_quarter()
+    if quarter_bounds(quarter) is None:
+        messages.error(request, "季度格式应为“2020Q1”")
+        quarter, status = quarters[0] if quarters else last_ended_quarter(), 400
+    reports = list(
+        reports_visible_to(user)
+        .filter(quarter=quarter)
+        .exclude(status=ReportStatus.DISCARDED)
+        .select_related("submitted_by", "closed_by")
+    )
+    by_unit = {r.unit_id: r for r in reports}
+    ids = [r.pk for r in reports]
+    claims: dict[int, dict[str, int]] = defaultdict(dict)
+    for report_id, claim_status, n in (
+        Claim.objects.filter(report_id__in=ids)
+        .values_list("report_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        claims[report_id][claim_status] = n
+    checks: dict[int, dict[str, int]] = defaultdict(dict)
+    for report_id, result, n in (
+        SpotCheck.objects.filter(report_id__in=ids)
+        .values_list("report_id", "result")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        checks[report_id][result] = n
+    rows = []
+    for unit in Unit.objects.order_by("sort_order", "code"):
+        report = by_unit.get(unit.code)
+        row: dict[str, Any] = {"unit": unit, "report": report}
+        if report is not None:
+            counts = claims[report.pk]
+            attached = sum(counts.values())
+            frozen = report.claim_count
+            row.update(
+                count=frozen if frozen is not None else attached,
+                total=rules.money(report.control_total) if frozen is not None else None,
+                pending=counts.get(workflow.SUBMITTED, 0),
+                approved=counts.get(workflow.APPROVED, 0),
+                rejected=counts.get(workflow.REJECTED, 0),
+                returned=(frozen - attached) if frozen is not None else 0,
+                sampled=sum(checks[report.pk].values()),
+                unchecked=checks[report.pk].get(SpotCheckResult.PENDING, 0),
+            )
+        rows.append(row)
+    statuses = {r.status for r in reports}
+    rollup = (
+        Rollup.objects.filter(quarter=quarter).select_related("requested_by").first()
+    )
+    under_review = ReportStatus.SUBMITTED in statuses
+    has_closed = ReportStatus.CLOSED in statuses
+    context = {
+        "quarter": quarter,
+        "quarters": quarters,
+        "rows": rows,
+        "rollup": rollup,
+        "under_review": under_review,
+        "has_closed": has_closed,
+        "can_request": (
+            user.is_reviewer
+            and not under_review
+            and has_closed
+            and (rollup is None or rollup.status == RollupStatus.FAILED)
+        ),
+        "counts": {
+            "reported": sum(1 for r in reports if r.status != ReportStatus.DRAFT),
+            "closed": sum(1 for r in reports if r.status == ReportStatus.CLOSED),
+            "units": len(rows),
+        },
+    }
+    return render(request, "claims/reports/quarter.html", context, status=status)
+
+
+# --- Sending the quarter to finance ------------------------------------------------------
+@login_required
+@require_POST
+@renders_domain_errors
+def rollup_request_view(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    if not user.is_reviewer:
+        raise PermissionDenied("只有地区审核人可以将季度汇总报送财政")
+    form = RollupRequestForm(request.POST)
+    quarter = form.cleaned_data["quarter"] if form.is_valid() else ""
+    try:
+        rollup = services.rollup_request(quarter=quarter, actor=user)
+    except DomainError as exc:
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        messages.error(request, exc.message)
+        shown = quarter if quarter_bounds(quarter) else None
+        return render_quarter(request, shown, status=exc.status_code)
+    rollup.refresh_from_db()  # the task may already have run (eager Celery)
+    if rollup.status == RollupStatus.READY:
+        messages.success(request, f"{rollup.quarter}季度汇总已生成，财政可下载拨付表。")
+    else:
+        messages.success(
+            request, f"已将{rollup.quarter}报送财政，汇总正在后台生成，请稍候。"
+        )
+    return redirect("rollup_detail", pk=rollup.pk)
+
+
+# --- The rollup page ---------------------------------------------------------------------------
+@dataclass
+class PaymentRow:
+    """One claim of a ready rollup as finance pays it: what was paid, what is due."""
+
+    claim: Claim
+    payments: list[Payment]
+    state: str
+    paid: Decimal
+    #: kind → (label, amount due, the failed payment a new one re-issues, or None)
+    options: dict[str, tuple[str, Decimal, int | None]] = field(default_factory=dict)
+    kind: str = ""
+
+    @property
+    def state_label(self) -> str:
+        return PAYMENT_STATE_LABELS[self.state]
+
+    @property
+    def due(self) -> Decimal:
+        return self.options[self.kind][1] if self.kind else ZERO
+
+    @property
+    def reissue_of(self) -> int | None:
+        return self.options[self.kind][2] if self.kind else None
+
+    @property
+    def open_failures(self) -> list[Payment]:
+        reissued = {p.reissue_of_id for p in self.payments if p.reissue_of_id}
+        return [
+            p
+            for p in self.payments
+            if p.status == PaymentStatus.FAILED and p.pk not in reissued
+        ]
+
+
+def payment_row(claim: Claim, *, kind: str | None = None) -> PaymentRow:
+    """What may still be paid on a claim, from its prefetched payments. The service
+    checks the same amounts again when the payment is recorded (五(二): never twice)."""
+    payments = list(claim.payments.all())
+    paid = [p for p in payments if p.status == PaymentStatus.PAID]
+    paid_kinds = {p.kind for p in paid}
+    paid_advance = sum((p.amount for p in paid if p.kind == PaymentKind.ADVANCE), ZERO)
+    row = PaymentRow(
+        claim=claim,
+        payments=payments,
+        state=services.payment_state(claim),
+        paid=sum((p.amount for p in paid), ZERO),
+    )
+    failed = {p.kind: p.pk for p in row.open_failures}
+    if PaymentKind.BALANCE not in paid_kinds and claim.approved_amount is not None:
+        due = rules.to_fen(claim.approved_amount - paid_advance)
+        if due > 0:
+            row.options[PaymentKind.BALANCE] = (
+                str(PaymentKind.BALANCE.label),
+                due,
+                failed.get(PaymentKind.BALANCE),
+            )
+        if claim.advance > 0 and PaymentKind.ADVANCE not in paid_kinds:
+            row.options[PaymentKind.ADVANCE] = (
+                str(PaymentKind.ADVANCE.label),
+                claim.advance,
+                failed.get(PaymentKind.ADVANCE),
+            )
+    if row.options:
+        row.kind = kind if kind in row.options else next(iter(row.options))
+    return row
+
+
+def _ready_totals(rollup: Rollup) -> dict[str, Any]:
+    totals: dict[str, Any] = dict(rollup.totals or {})
+    for key in TOTAL_KEYS:
+        totals[key] = Decimal(str(totals.get(key) or "0"))
+    return totals
+
+
+@login_required
+@require_GET
+@renders_domain_errors
+def rollup_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    user = request.user
+    rollup = selectors.rollup_for(user, pk)
+    context: dict[str, Any] = {
+        "rollup": rollup,
+        "show_error": user.is_reviewer or user.is_auditor,
+        "can_pay": user.is_finance,
+        "today": timezone.localdate(),
+    }
+    if rollup.status == RollupStatus.READY:
+        context.update(_ready_context(request, rollup))
+    return render(request, "reporting/rollup.html", context)
+
+
+def _ready_context(request: AuthedRequest, rollup: Rollup) -> dict[str, Any]:
+    lines = list(
+        rollup.lines.select_related("unit", "program").order_by(
+            "unit__sort_order", "unit_id", "program_id", "fund"
+        )
+    )
+    for line in lines:
+        line.fund_label = fund_label(line.fund)  # type: ignore[attr-defined]
+    units = Unit.objects.filter(code__in={line.unit_id for line in lines}).order_by(
+        "sort_order"
+    )
+    unit = request.GET.get("unit", "")
+    claims = selectors.rollup_claims_for_payment(rollup)
+    if unit:
+        claims = claims.filter(unit_id=unit)
+    page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "lines": lines,
+        "totals": _ready_totals(rollup),
+        "summary": selectors.payment_summary(rollup),
+        "units": units,
+        "unit": unit,
+        "page": page,
+        "rows": [payment_row(c) for c in page.object_list],
+        "workbook_url": reverse("api-rollup-xlsx", args=[rollup.pk]),
+    }
+
+
+@login_required
+@require_GET
+@renders_domain_errors
+def rollup_progress(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The polled part of the rollup page: it polls itself again only while the task
+    is queued or running; once it is done, the whole page reloads with the result."""
+    rollup = selectors.rollup_for(request.user, pk)
+    response = render(
+        request,
+        "reporting/_rollup_progress.html",
+        {
+            "rollup": rollup,
+            "show_error": request.user.is_reviewer or request.user.is_auditor,
+        },
+    )
+    if request.htmx and rollup.status in (RollupStatus.READY, RollupStatus.FAILED):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _rollup_claim(user: User, rollup_id: int, claim_id: int) -> tuple[Rollup, Claim]:
+    rollup = selectors.rollup_for(user, rollup_id)
+    claim = (
+        selectors.rollup_claims_for_payment(rollup).filter(pk=claim_id).first()
+        if rollup.status == RollupStatus.READY
+        else None
+    )
+    if claim is None:
+        raise NotFound("该汇总中没有这笔申报")
+    return rollup, claim
+
+
+@login_required
+@require_GET
+@renders_domain_errors
+def rollup_claim_row(request: AuthedRequest, pk: int, claim_id: int) -> HttpResponse:
+    """One claim's line of the rollup page, for the kind chosen (htmx: the amount due
+    follows the kind)."""
+    rollup, claim = _rollup_claim(request.user, pk, claim_id)
+    return _render_row(
+        request, rollup, payment_row(claim, kind=request.GET.get("kind"))
+    )
+
+
+def _render_row(
+    request: AuthedRequest,
+    rollup: Rollup,
+    row: PaymentRow,
+    *,
+    status: int = 200,
+    error: str = "",
+    form: PaymentForm | None = None,
+    summary: bool = False,
+) -> HttpResponse:
+    context = {
+        "rollup": rollup,
+        "row": row,
+        "can_pay": request.user.is_finance,
+        "today": timezone.localdate(),
+        "error": error,
+        "posted": form.data if form is not None and error else None,
+        "summary": selectors.payment_summary(rollup) if summary else None,
+    }
+    return render(request, "reporting/_payment_row.html", context, status=status)
+
+
+# --- Finance ------------------------------------------------------------------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def finance_home(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    if not _reads_finance(user):
+        raise PermissionDenied("只有财政和督查可以查看拨付管理")
+    return _render_finance(request)
+
+
+def _render_finance(request: AuthedRequest, *, status: int = 200) -> HttpResponse:
+    rollups = [
+        {"rollup": r, "summary": selectors.payment_summary(r)}
+        for r in Rollup.objects.filter(status=RollupStatus.READY).order_by("-quarter")
+    ]
+    advances = (
+        selectors.advances_payable()
+        .select_related("report")
+        .order_by("unit__sort_order", "unit_id", "pk")
+    )
+    page = Paginator(advances, PAGE_SIZE).get_page(request.GET.get("page"))
+    failed = list(selectors.failed_payments().order_by("-recorded_at", "-id"))
+    recoveries = list(selectors.open_recoveries().order_by("created_at", "id"))
+    context = {
+        "rollups": rollups,
+        "advances": page,
+        "failed": failed,
+        "recoveries": recoveries,
+        "recovery_total": sum((r.amount for r in recoveries), ZERO),
+        "can_pay": request.user.is_finance,
+        "today": timezone.localdate(),
+    }
+    return render(request, "reporting/finance.html", context, status=status)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def payment_record_view(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    if not user.is_finance:
+        raise PermissionDenied("只有财政人员可以登记拨付")
+    form = PaymentForm(request.POST)
+    row_of = request.POST.get("rollup", "")
+    in_row = bool(request.htmx and row_of.isdigit())
+    error: DomainError | None = None
+    payment = None
+    if not form.is_valid():
+        error = DomainError("invalid", form.error_text())
+    else:
+        data = form.cleaned_data
+        try:
+            payment = services.payment_record(
+                claim_id=data["claim"],
+                kind=data["kind"],
+                amount=data["amount"],
+                paid_on=data["paid_on"],
+                status=data["status"],
+                actor=user,
+                reference=data["reference"],
+                failure_reason=data["failure_reason"],
+                reissue_of_id=data["reissue_of"],
+            )
+        except DomainError as exc:
+            if isinstance(exc, PermissionDenied):
+                raise
+            if isinstance(exc, NotFound) and not in_row:
+                raise
+            error = exc
+    if in_row:
+        claim_id = form.cleaned_data.get("claim") if form.is_valid() else None
+        claim_id = claim_id or _int(request.POST.get("claim"))
+        rollup, claim = _rollup_claim(user, int(row_of), claim_id or 0)
+        row = payment_row(claim, kind=request.POST.get("kind"))
+        if error is not None:
+            return _render_row(
+                request,
+                rollup,
+                row,
+                status=error.status_code,
+                error=error.message,
+                form=form,
+            )
+        return _render_row(request, rollup, row, summary=True)
+    if error is not None:
+        messages.error(request, error.message)
+        return _render_finance(request, status=error.status_code)
+    assert payment is not None
+    messages.success(request, _payment_done(payment))
+    return redirect(_next_url(request, reverse("finance_home")))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
+def _payment_done(payment: Payment) -> str:
+    what = f"申报#{payment.claim_id}{payment.get_kind_display()}{rules.yuan(payment.amount)}元"
+    if payment.status == PaymentStatus.FAILED:
+        return f"已登记{what}拨付失败：{payment.failure_reason}"
+    again = "（重新拨付）" if payment.reissue_of_id else ""
+    return f"已登记{what}{again}。"
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def recovery_settle_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    form = RecoverySettleForm(request.POST)
+    reference = form.cleaned_data["reference"] if form.is_valid() else ""
+    try:
+        recovery = services.recovery_settle(
+            recovery_id=pk, actor=request.user, reference=reference
+        )
+    except DomainError as exc:
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        messages.error(request, exc.message)
+        return _render_finance(request, status=exc.status_code)
+    messages.success(
+        request,
+        f"申报#{recovery.claim_id}的应追回款{rules.yuan(recovery.amount)}元已登记追回。",
+    )
+    return redirect("finance_home")

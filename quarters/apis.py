@@ -1,0 +1,455 @@
+"""The county quarterly report over the REST API (五(一) 按季汇总, 随机抽查).
+
+Validate the body, call one service of ``claims.services`` (which checks the role, the
+unit and the report's state), render the report re-read through the user's scope
+(``reports_visible_to``: a report the user may not see is a 404, like a missing one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.apis import signed_in_user
+from accounts.models import User
+from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
+from altay_skills.errors import NotFound
+from claims.apis import ClaimTransitionApi, transition_schema
+from claims.models import Claim
+from claims.selectors import claims_visible_to
+from claims.serializers import (
+    ClaimSerializer,
+    ReasonSerializer,
+    RequiredReasonSerializer,
+)
+from quarters import services
+from quarters.models import QuarterlyReport, ReportItem, ReportStatus, SpotCheck
+from quarters.selectors import report_figures, reports_visible_to
+from quarters.serializers import (
+    BulkApproveSerializer,
+    ReportBuildSerializer,
+    ReportDetailSerializer,
+    ReportFilterSerializer,
+    ReportSerializer,
+    ReportSpotCheckSerializer,
+    SpotCheckDrawResultSerializer,
+    SpotCheckDrawSerializer,
+    SpotCheckRecordSerializer,
+)
+
+TAG = "reports"
+SCOPE = (
+    "经办人只能看到本单位的报表；地区审核人、财政和督查可查看全部单位的报表；"
+    "管理员不接触报表（列表为空，单条为 404）。无权查看的报表与不存在的一样返回 404。"
+)
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="未登录")
+FORBIDDEN = OpenApiResponse(ErrorSerializer, description="角色不允许此操作")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="报表不存在或无权查看")
+BAD_BODY = OpenApiResponse(
+    ValidationErrorSerializer, description="输入有误，未保存任何内容"
+)
+
+
+def _reports(user: User) -> QuerySet[QuarterlyReport]:
+    """The user's reports, with what a draft's count and total are computed from."""
+    return (
+        reports_visible_to(user)
+        .select_related("built_by", "submitted_by", "spot_checked_by", "closed_by")
+        .annotate(attached_count=Count("claims"), attached_total=Sum("claims__amount"))
+    )
+
+
+def _report_claims(report: QuarterlyReport) -> list[dict[str, Any]]:
+    """A draft's attached claims, or a submitted report's frozen list, with the sample."""
+    checks = {
+        c.claim_id: c
+        for c in SpotCheck.objects.filter(report=report).select_related("checked_by")
+    }
+    related = ("trainee", "program")
+    if report.status in (ReportStatus.DRAFT, ReportStatus.DISCARDED):
+        frozen: list[tuple[Claim, Any, Any]] = [
+            (c, c.amount, c.advance)
+            for c in Claim.objects.filter(report=report)
+            .select_related(*related)
+            .order_by("pk")
+        ]
+    else:
+        frozen = [
+            (item.claim, item.amount, item.advance)
+            for item in ReportItem.objects.filter(report=report)
+            .select_related(*(f"claim__{name}" for name in related))
+            .order_by("claim_id")
+        ]
+    return [
+        {
+            "id": claim.pk,
+            "status": claim.status,
+            "trainee_name": claim.trainee.name,
+            "trainee_id_number_masked": claim.trainee.id_number_masked,
+            "program": claim.program_id,
+            "program_name": claim.program.name,
+            "fund": claim.fund,
+            "amount": amount,
+            "advance": advance,
+            "approved_amount": claim.approved_amount,
+            "sampled": claim.pk in checks,
+            "spot_check": checks.get(claim.pk),
+        }
+        for claim, amount, advance in frozen
+    ]
+
+
+def _report_for(user: User, report_id: int) -> QuarterlyReport:
+    try:
+        return _reports(user).get(pk=report_id)
+    except (QuarterlyReport.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise NotFound("未找到该报表") from None
+
+
+def _render(
+    request: Request, report_id: int, *, code: int = status.HTTP_200_OK
+) -> Response:
+    """The report as the user now sees it, with its figures and claims."""
+    report = _report_for(signed_in_user(request), report_id)
+    context = {"figures": report_figures(report), "claims": _report_claims(report)}
+    return Response(ReportDetailSerializer(report, context=context).data, status=code)
+
+
+class ReportListCreateApi(GenericAPIView):
+    serializer_class = ReportSerializer
+
+    def get_queryset(self) -> QuerySet[QuarterlyReport]:
+        return _reports(signed_in_user(self.request))
+
+    @extend_schema(
+        tags=[TAG],
+        summary="季度报表列表",
+        description=f"{SCOPE}可按季度（如 2020Q1）、单位和状态筛选。分页返回。",
+        parameters=[ReportFilterSerializer],
+        responses={
+            200: ReportSerializer(many=True),
+            400: ValidationErrorSerializer,
+            401: UNAUTHENTICATED,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = ReportFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        reports = self.get_queryset().order_by("-quarter", "unit__sort_order", "pk")
+        filters = {
+            "quarter": "quarter",
+            "unit": "unit_id",
+            "status": "status",
+        }
+        for name, lookup in filters.items():
+            if name in query.validated_data:
+                reports = reports.filter(**{lookup: query.validated_data[name]})
+        page = self.paginate_queryset(reports)
+        return self.get_paginated_response(ReportSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="编制（或刷新）本单位季度报表",
+        description=(
+            "县(市)经办人用本单位已提交、尚未列入报表、培训结束日期在该季度末之前的申报"
+            "编制季度报表草稿。新建返回 201；本季度已有草稿时把新提交的申报加入并返回 200。"
+            "已报送的报表不能再编制（409，code 为 report_frozen）；尚未开始的季度返回 400"
+            "（code 为 invalid_quarter）。"
+        ),
+        request=ReportBuildSerializer,
+        responses={
+            201: ReportDetailSerializer,
+            200: OpenApiResponse(
+                ReportDetailSerializer, description="已有草稿，已刷新"
+            ),
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            409: OpenApiResponse(ErrorSerializer, description="本季度报表已报送"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = ReportBuildSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = signed_in_user(request)
+        quarter = body.validated_data["quarter"]
+        existed = (
+            reports_visible_to(user)
+            .filter(unit_id=user.unit_id, quarter=quarter, status=ReportStatus.DRAFT)
+            .exists()
+        )
+        report = services.report_build(
+            unit_id=user.unit_id or "", quarter=quarter, actor=user
+        )
+        code = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        return _render(request, report.pk, code=code)
+
+
+class ReportDetailApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="季度报表详情",
+        description=(
+            f"{SCOPE}figures 为按资金渠道和项目的培训、合格、就业人数及金额；claims 为"
+            "报表中的申报（已报送的报表为报送时冻结的清单和金额）及抽查情况。"
+        ),
+        responses={
+            200: ReportDetailSerializer,
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return _render(request, pk)
+
+
+def _action_schema(summary: str, description: str, **extra: Any) -> Any:
+    responses: dict[Any, Any] = {
+        200: ReportDetailSerializer,
+        401: UNAUTHENTICATED,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: OpenApiResponse(ErrorSerializer, description="报表当前状态不允许此操作"),
+    }
+    responses.update(extra.pop("responses", {}))
+    return extend_schema(
+        tags=[TAG],
+        summary=summary,
+        description=description,
+        request=None,
+        responses=responses,
+        **extra,
+    )
+
+
+class ReportSubmitApi(APIView):
+    @_action_schema(
+        "报送季度报表",
+        "经办人报送本单位的报表草稿：申报清单、笔数和控制总额冻结，报送地区审核。"
+        "报表为空时 400（code 为 report_empty）；已报送时 409（report_frozen）；"
+        "其中有申报状态已变化时 409（report_changed）。",
+        responses={400: ErrorSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        report = services.report_submit(report_id=pk, actor=signed_in_user(request))
+        return _render(request, report.pk)
+
+
+class ReportDiscardApi(APIView):
+    @_action_schema(
+        "作废报表草稿",
+        "经办人作废本单位的报表草稿，其中的申报回到未列入报表的状态；已报送的报表不能"
+        "作废（409，code 为 report_frozen）。",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        report = services.report_discard(report_id=pk, actor=signed_in_user(request))
+        return _render(request, report.pk)
+
+
+class ReportCloseApi(APIView):
+    @_action_schema(
+        "审结季度报表",
+        "地区审核人审结已报送的报表：须已抽查（否则 409 spot_checks_missing），"
+        "报表中每笔申报都已审核（否则 409 claims_undecided）。",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        report = services.report_close(report_id=pk, actor=signed_in_user(request))
+        return _render(request, report.pk)
+
+
+def _sample(report_id: int, user: User) -> dict[str, Any]:
+    report = _report_for(user, report_id)
+    checks = list(
+        SpotCheck.objects.filter(report=report)
+        .select_related("checked_by")
+        .order_by("claim_id")
+    )
+    return {
+        "report": report.pk,
+        "seed": report.spot_check_seed,
+        "share": report.spot_check_share,
+        "drawn_by": report.spot_checked_by.username if report.spot_checked_by else None,
+        "drawn_at": report.spot_checked_at,
+        "claims": [c.claim_id for c in checks],
+        "spot_checks": checks,
+    }
+
+
+class ReportSpotChecksApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="报表的随机抽查",
+        description=f"{SCOPE}尚未抽样时 seed 为空、claims 为空列表。",
+        responses={
+            200: SpotCheckDrawResultSerializer,
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        data = _sample(pk, signed_in_user(request))
+        return Response(SpotCheckDrawResultSerializer(data).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="随机抽查（抽样）",
+        description=(
+            "地区审核人按比例（省略时为系统默认比例）从已报送的报表中随机抽取申报核对"
+            "材料，至少1笔；种子记录在报表上，据此可复现抽样。每张报表只抽一次"
+            "（再抽 409，code 为 spot_checks_drawn）。"
+        ),
+        request=SpotCheckDrawSerializer,
+        responses={
+            201: SpotCheckDrawResultSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: OpenApiResponse(ErrorSerializer, description="已抽样或报表未报送"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = SpotCheckDrawSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = signed_in_user(request)
+        services.report_draw_spot_checks(
+            report_id=pk, actor=user, share=body.validated_data["share"]
+        )
+        data = _sample(pk, user)
+        return Response(
+            SpotCheckDrawResultSerializer(data).data, status=status.HTTP_201_CREATED
+        )
+
+
+class SpotCheckRecordApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="登记抽查结果",
+        description=(
+            "地区审核人登记被抽查申报的材料核对结果；材料不符须填写说明（缺少时 400，"
+            "code 为 reason_required）。报表审结后不能再改（409）。"
+        ),
+        request=SpotCheckRecordSerializer,
+        responses={
+            200: ReportSpotCheckSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: OpenApiResponse(ErrorSerializer, description="抽查不存在"),
+            409: OpenApiResponse(ErrorSerializer, description="报表已审结"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = SpotCheckRecordSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        check = services.spot_check_record(
+            spot_check_id=pk,
+            actor=signed_in_user(request),
+            result=body.validated_data["result"],
+            note=body.validated_data["note"],
+        )
+        check = SpotCheck.objects.select_related("checked_by").get(pk=check.pk)
+        return Response(ReportSpotCheckSerializer(check).data)
+
+
+class ClaimApproveBulkApi(APIView):
+    @extend_schema(
+        tags=["claims"],
+        summary="批量核准申报",
+        description=(
+            "地区审核人一次核准所选申报：全部核准，或一笔也不核准（任何一笔不能核准时"
+            "返回该笔的错误，message 以“申报#id：”开头，其余不变）。不能核准本人录入的"
+            "申报（403）。"
+        ),
+        request=BulkApproveSerializer,
+        responses={
+            200: ClaimSerializer(many=True),
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: OpenApiResponse(ErrorSerializer, description="某笔申报不存在"),
+            409: OpenApiResponse(ErrorSerializer, description="某笔申报状态不能核准"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = BulkApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = signed_in_user(request)
+        approved = services.claims_approve_bulk(
+            claim_ids=body.validated_data["claims"],
+            actor=user,
+            budget_reason=body.validated_data.get("budget_reason", ""),
+        )
+        claims = (
+            claims_visible_to(user)
+            .filter(pk__in=[c.pk for c in approved])
+            .select_related("reviewed_by")
+            .prefetch_related("policy_entries")
+            .order_by("pk")
+        )
+        return Response(
+            ClaimSerializer(claims, many=True, context={"request": request}).data
+        )
+
+
+# --- The reviewer's decision on one claim (URLs under /api/claims/) -----------------
+class ClaimApproveApi(ClaimTransitionApi):
+    reason_serializer = ReasonSerializer
+
+    @staticmethod
+    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
+        # The reviewer's comment also states why approving past a fund's budget is
+        # justified (issue 5, 七(五)); without a budget problem it is just a comment.
+        return services.claim_approve(
+            claim_id=claim_id, actor=actor, reason=reason, budget_reason=reason
+        )
+
+    @transition_schema(
+        "核准申报",
+        "地区审核人核准已提交的申报，核准金额为判定金额；不能审核本人录入的申报"
+        "（经办与审核分离，403）。",
+        body=ReasonSerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+
+class ClaimRejectApi(ClaimTransitionApi):
+    reason_serializer = RequiredReasonSerializer
+
+    @staticmethod
+    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
+        return services.claim_reject(claim_id=claim_id, actor=actor, reason=reason)
+
+    @transition_schema(
+        "驳回申报",
+        "地区审核人驳回已提交的申报；须填写理由（缺少时 400，code 为 reason_required）。",
+        body=RequiredReasonSerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+
+class ClaimReturnApi(ClaimTransitionApi):
+    reason_serializer = RequiredReasonSerializer
+
+    @staticmethod
+    def move(*, claim_id: int, actor: User, reason: str) -> Claim:
+        return services.claim_return(claim_id=claim_id, actor=actor, reason=reason)
+
+    @transition_schema(
+        "退回申报",
+        "地区审核人退回已提交的申报供经办人修改后重新提交；须填写理由"
+        "（缺少时 400，code 为 reason_required）。",
+        body=RequiredReasonSerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)

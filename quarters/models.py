@@ -1,0 +1,319 @@
+"""The quarter: a unit's report to the prefecture, its frozen list, the spot checks,
+and the budgets the reviewer's approvals are held against (五(一), 七(五)).
+
+The tables keep the names they had in ``claims`` and ``reporting`` before issue 11 moved
+the models here, so an existing database migrates without copying a row.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from simple_history.models import HistoricalRecords
+
+from programs.models import Fund
+
+MONEY = {"max_digits": 12, "decimal_places": 2}  # as a claim's amounts
+BUDGET_MONEY = {"max_digits": 14, "decimal_places": 2}  # a fund's yearly sums
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("已报送")
+    CLOSED = "closed", _("已审结")
+    DISCARDED = "discarded", _("已作废")
+
+
+class QuarterlyReport(models.Model):
+    """A unit's quarterly report to the prefecture (按季汇总, 五(一)).
+
+    Built as a draft from the unit's submitted claims not yet reported; on submission its
+    claim list, count and control total are frozen (``ReportItem``) and it goes to the
+    prefecture, whose reviewer decides each claim and then closes it.
+    """
+
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="reports",
+    )
+    quarter = models.CharField(_("季度"), max_length=6, help_text=_("如 2020Q1"))
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=ReportStatus.choices,
+        default=ReportStatus.DRAFT,
+        editable=False,
+    )
+    built_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("编制人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    built_at = models.DateTimeField(_("编制时间"), auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("报送人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("报送时间"), null=True, blank=True)
+    claim_count = models.PositiveIntegerField(_("申报笔数"), null=True, blank=True)
+    control_total = models.DecimalField(_("控制总额"), null=True, blank=True, **MONEY)
+    spot_check_share = models.DecimalField(
+        _("抽查比例"), max_digits=5, decimal_places=4, null=True, blank=True
+    )
+    spot_check_seed = models.CharField(_("抽样种子"), max_length=64, blank=True)
+    spot_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("抽查人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    spot_checked_at = models.DateTimeField(_("抽查时间"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审结人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(_("审结时间"), null=True, blank=True)
+
+    class Meta:
+        db_table = "claims_quarterlyreport"  # kept from before the move (issue 11)
+        verbose_name = _("季度报表")
+        verbose_name_plural = _("季度报表")
+        ordering = ["-quarter", "unit_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "quarter"],
+                condition=~Q(status="discarded"),
+                name="report_one_live_per_unit_quarter",
+                violation_error_message=_("该单位本季度已有报表"),
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__regex=r"^[0-9]{4}Q[1-4]$"),
+                name="report_quarter_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "discarded"])
+                | (Q(claim_count__isnull=False) & Q(control_total__isnull=False)),
+                name="report_frozen_when_submitted",
+            ),
+            models.CheckConstraint(
+                condition=Q(control_total__isnull=True) | Q(control_total__gte=0),
+                name="report_control_total_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.quarter}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == ReportStatus.DRAFT
+
+
+class ReportItem(models.Model):
+    """A claim as it stood when its report was submitted: the frozen list."""
+
+    report = models.ForeignKey(
+        QuarterlyReport,
+        verbose_name=_("报表"),
+        on_delete=models.PROTECT,
+        related_name="items",
+    )
+    claim = models.ForeignKey(
+        "claims.Claim",
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="report_items",
+    )
+    amount = models.DecimalField(_("核定金额"), **MONEY)
+    advance = models.DecimalField(_("可先行拨付"), **MONEY)
+    fund = models.CharField(_("资金渠道"), max_length=30, blank=True, null=True)
+    program = models.ForeignKey(
+        "programs.Program",
+        verbose_name=_("项目"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        db_table = "claims_reportitem"  # kept from before the move (issue 11)
+        verbose_name = _("报表明细")
+        verbose_name_plural = _("报表明细")
+        ordering = ["report_id", "claim_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "claim"], name="report_item_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0) & Q(advance__gte=0),
+                name="report_item_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} · {self.claim_id}"
+
+
+class SpotCheckResult(models.TextChoices):
+    PENDING = "pending", _("待核对")
+    CONSISTENT = "consistent", _("材料相符")
+    INCONSISTENT = "inconsistent", _("材料不符")
+
+
+class SpotCheck(models.Model):
+    """A claim drawn for document checking (随机抽查, 五(一))."""
+
+    report = models.ForeignKey(
+        QuarterlyReport,
+        verbose_name=_("报表"),
+        on_delete=models.PROTECT,
+        related_name="spot_checks",
+    )
+    claim = models.ForeignKey(
+        "claims.Claim",
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="spot_checks",
+    )
+    result = models.CharField(
+        _("核对结果"),
+        max_length=20,
+        choices=SpotCheckResult.choices,
+        default=SpotCheckResult.PENDING,
+    )
+    note = models.TextField(_("核对说明"), blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核对人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    checked_at = models.DateTimeField(_("核对时间"), null=True, blank=True)
+
+    class Meta:
+        db_table = "claims_spotcheck"  # kept from before the move (issue 11)
+        verbose_name = _("抽查")
+        verbose_name_plural = _("抽查")
+        ordering = ["report_id", "claim_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "claim"], name="spot_check_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"抽查 {self.report} · {self.claim_id}"
+
+
+# --- Budgets (七(五): goals and budget execution watched together) --------------------------
+class FundBudget(models.Model):
+    """A fund's budget for one unit and year, entered by finance (七(五)).
+
+    The year is the calendar year in which the training ended, as for the yearly limit
+    (五(二)). No row for a unit, year and fund means no limit has been set. Every change
+    is kept by ``history`` (who, when, the amount before and after).
+    """
+
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="fund_budgets",
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    fund = models.CharField(_("资金渠道"), max_length=30, choices=Fund.choices)
+    amount = models.DecimalField(_("预算金额"), **BUDGET_MONEY)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    entered_at = models.DateTimeField(_("录入时间"))
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    history = HistoricalRecords(table_name="reporting_historicalfundbudget")
+
+    class Meta:
+        db_table = "reporting_fundbudget"  # kept from before the move (issue 11)
+        verbose_name = _("资金预算")
+        verbose_name_plural = _("资金预算")
+        ordering = ["-year", "unit__sort_order", "unit_id", "fund"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "year", "fund"],
+                name="fund_budget_once",
+                violation_error_message=_("该单位该年度该资金渠道已有预算"),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="fund_budget_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=2000) & Q(year__lte=2100),
+                name="fund_budget_year_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.year} {self.fund} {self.amount}"
+
+
+class BudgetOverride(models.Model):
+    """A claim approved past its fund's budget, and the reviewer's stated reason."""
+
+    claim = models.ForeignKey(
+        "claims.Claim",
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="budget_overrides",
+    )
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    year = models.PositiveSmallIntegerField(_("年度"))
+    fund = models.CharField(_("资金渠道"), max_length=30, choices=Fund.choices)
+    budget = models.DecimalField(_("预算金额"), **BUDGET_MONEY)
+    approved_after = models.DecimalField(_("核准后累计"), **BUDGET_MONEY)
+    reason = models.TextField(_("超预算理由"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核准人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        db_table = "reporting_budgetoverride"  # kept from before the move (issue 11)
+        verbose_name = _("超预算核准")
+        verbose_name_plural = _("超预算核准")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="budget_override_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_after__gt=F("budget")),
+                name="budget_override_past_budget",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"超预算 {self.claim_id} {self.unit_id} {self.year} {self.fund}"

@@ -1,0 +1,368 @@
+"""The quarter's changes: a unit's report built, submitted, discarded and closed, the
+spot checks drawn and recorded, and the reviewer's decision on each claim (五(一)).
+
+Each is one function, one transaction, one audit event. Rows are locked in the order
+documented in ``claims.services``: the budget row (七(五)), the trainee, the report, the
+claim. A claim's own transition (status, yearly slot, event) is ``claims.services
+.claim_move``; this stage decides whether the reviewer may take it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
+from altay_skills.periods import quarter_bounds
+from claims import rules, workflow
+from claims.audit import record_events
+from claims.models import Claim, ClaimEvent
+from claims.selectors import claims_visible_to
+from claims.services import (
+    claim_move,
+    claim_transition,
+    lock_claim,
+    require_unit_access,
+)
+from quarters.budgets import (
+    approval_excess,
+    budget_impact,
+    lock_budgets_for,
+    override_record,
+)
+from quarters.models import (
+    QuarterlyReport,
+    ReportItem,
+    ReportStatus,
+    SpotCheck,
+    SpotCheckResult,
+)
+from quarters.selectors import reports_visible_to
+
+
+# --- The reviewer's decision on one claim ------------------------------------------------
+def claim_approve(
+    *, claim_id: int, actor: User, reason: str = "", budget_reason: str = ""
+) -> Claim:
+    """Approve a claim. If that takes its (unit, year of training end, fund) past the
+    budget finance entered (七(五)), it is refused (``over_budget``) unless
+    ``budget_reason`` says why; the reason is then kept on the event and in a
+    ``BudgetOverride``."""
+    with transaction.atomic():
+        lock_budgets_for([claim_id])  # the budget row first: see quarters.budgets
+        return _decide(claim_id, "approve", actor, reason, budget_reason=budget_reason)
+
+
+def claim_reject(*, claim_id: int, actor: User, reason: str) -> Claim:
+    return _decide(claim_id, "reject", actor, reason)
+
+
+def claim_return(*, claim_id: int, actor: User, reason: str) -> Claim:
+    return _decide(claim_id, "return", actor, reason)
+
+
+def _decide(
+    claim_id: int, action: str, actor: User, reason: str, *, budget_reason: str = ""
+) -> Claim:
+    reason = (reason or "").strip()
+    budget_reason = (budget_reason or "").strip()
+    excess = None
+    with transaction.atomic():
+        claim = lock_claim(claim_id, actor)
+        transition = claim_transition(claim, action, actor, reason=reason)
+        if claim.created_by_id == actor.pk:
+            raise PermissionDenied("不能审核本人录入的申报（经办与审核须分离）")
+        if claim.report_id is None or claim.report.status != ReportStatus.SUBMITTED:
+            raise Conflict(
+                "not_in_report",
+                "只能审核已随季度报表报送、尚未审结的申报（五(一)）",
+            )
+        if action == "approve" and claim.spot_checks.filter(result="pending").exists():
+            raise Conflict("spot_check_pending", "该申报被抽查，请先登记材料核对结果")
+        claim.reviewed_by = actor
+        claim.reviewed_at = timezone.now()
+        if action == "approve":
+            claim.approved_amount = claim.amount
+            excess = approval_excess(claim, claim.amount)
+            if excess is not None:
+                if not budget_reason:
+                    raise Conflict(
+                        "over_budget",
+                        excess.message(),
+                        detail={
+                            "unit": excess.unit,
+                            "year": excess.year,
+                            "fund": excess.fund,
+                            "budget": str(excess.budget),
+                            "approved": str(excess.approved),
+                            "amount": str(excess.amount),
+                            "over_by": str(excess.over_by),
+                        },
+                    )
+                note = f"超预算核准理由：{budget_reason}"
+                reason = f"{reason}；{note}" if reason else note
+        if action == "return":
+            claim.report = None  # leaves the report and goes back to the clerk
+        claim_move(claim, action, transition, actor, reason=reason)
+        if excess is not None:
+            override_record(
+                claim=claim, excess=excess, reason=budget_reason, actor=actor
+            )
+    return claim
+
+
+# --- The quarterly report (按季汇总, 五(一)) ----------------------------------------
+def report_build(*, unit_id: str, quarter: str, actor: User) -> QuarterlyReport:
+    """Build (or refresh) the unit's draft report for a quarter from its submitted claims
+    not yet reported whose training ended by the quarter's end."""
+    if not actor.is_clerk:
+        raise PermissionDenied("只有县(市)经办人可以编制季度报表")
+    require_unit_access(actor, unit_id)
+    bounds = quarter_bounds(quarter)
+    if bounds is None:
+        raise DomainError("invalid_quarter", "季度格式应为“2020Q1”")
+    quarter = quarter.strip().upper()
+    if bounds[0] > timezone.localdate():
+        raise DomainError("invalid_quarter", "该季度尚未开始，不能编制报表")
+    with transaction.atomic():
+        report = (
+            QuarterlyReport.objects.select_for_update()
+            .filter(unit_id=unit_id, quarter=quarter)
+            .exclude(status=ReportStatus.DISCARDED)
+            .first()
+        )
+        if report is not None and report.status != ReportStatus.DRAFT:
+            raise Conflict("report_frozen", f"{quarter}季度报表已报送，不能再编制")
+        if report is None:
+            try:
+                with transaction.atomic():
+                    report = QuarterlyReport.objects.create(
+                        unit_id=unit_id, quarter=quarter, built_by=actor
+                    )
+            except IntegrityError:
+                raise Conflict("report_exists", "该单位本季度已有报表") from None
+        Claim.objects.filter(
+            unit_id=unit_id,
+            status=workflow.SUBMITTED,
+            report__isnull=True,
+            training_end__lte=bounds[1],
+        ).update(report=report)
+    return report
+
+
+def report_discard(*, report_id: int, actor: User) -> QuarterlyReport:
+    with transaction.atomic():
+        report = _lock_report(report_id, actor)
+        if not actor.is_clerk:
+            raise PermissionDenied("只有经办人可以作废本单位的报表草稿")
+        if report.status != ReportStatus.DRAFT:
+            raise Conflict("report_frozen", "已报送的报表不能作废")
+        Claim.objects.filter(report=report).update(report=None)
+        report.status = ReportStatus.DISCARDED
+        report.save(update_fields=["status"])
+    return report
+
+
+def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
+    """Freeze the report — claim list, count, control total — and send it on."""
+    with transaction.atomic():
+        report = _lock_report(report_id, actor)
+        if not actor.is_clerk:
+            raise PermissionDenied("只有经办人可以报送本单位的报表")
+        if report.status != ReportStatus.DRAFT:
+            raise Conflict("report_frozen", "该报表已报送")
+        claims = list(
+            Claim.objects.select_for_update().filter(report=report).order_by("pk")
+        )
+        stray = [c.pk for c in claims if c.status != workflow.SUBMITTED]
+        if stray:
+            raise Conflict("report_changed", "报表中有申报状态已变化，请重新编制")
+        if not claims:
+            raise DomainError("report_empty", "报表中没有待报送的申报")
+        ReportItem.objects.bulk_create(
+            ReportItem(
+                report=report,
+                claim=c,
+                amount=c.amount,
+                advance=c.advance,
+                fund=c.fund,
+                program_id=c.program_id,
+            )
+            for c in claims
+        )
+        report.claim_count = len(claims)
+        report.control_total = rules.to_fen(sum((c.amount for c in claims), Decimal(0)))
+        report.status = ReportStatus.SUBMITTED
+        report.submitted_by = actor
+        report.submitted_at = timezone.now()
+        report.save()
+        record_events(
+            [
+                ClaimEvent(
+                    claim=c,
+                    actor=actor,
+                    action="report",
+                    from_status=c.status,
+                    to_status=c.status,
+                    reason=f"列入{report.quarter}季度报表报送",
+                    changes={"report": [None, report.pk]},
+                )
+                for c in claims
+            ]
+        )
+    return report
+
+
+def report_draw_spot_checks(
+    *, report_id: int, actor: User, share: Decimal | None = None
+) -> list[SpotCheck]:
+    """Draw a reproducible random sample of the report for document checking."""
+    with transaction.atomic():
+        report = _lock_report(report_id, actor)
+        if not actor.is_reviewer:
+            raise PermissionDenied("只有地区审核人可以抽查")
+        if report.status != ReportStatus.SUBMITTED:
+            raise Conflict("report_not_submitted", "只能对已报送、未审结的报表抽查")
+        if report.spot_check_seed:
+            raise Conflict("spot_checks_drawn", "该报表已抽样，种子已记录，不能重抽")
+        share = Decimal(share if share is not None else settings.SPOT_CHECK_SHARE)
+        if not (Decimal("0") < share <= Decimal("1")):
+            raise DomainError("invalid_share", "抽查比例应大于0且不超过100%")
+        seed = secrets.token_hex(8)
+        ids = report.items.values_list("claim_id", flat=True)
+        sample = rules.spot_check_sample(ids, share, seed)
+        checks = SpotCheck.objects.bulk_create(
+            SpotCheck(report=report, claim_id=claim_id) for claim_id in sample
+        )
+        report.spot_check_seed = seed
+        report.spot_check_share = share
+        report.spot_checked_by = actor
+        report.spot_checked_at = timezone.now()
+        report.save()
+    return checks
+
+
+def spot_check_record(
+    *, spot_check_id: int, actor: User, result: str, note: str = ""
+) -> SpotCheck:
+    if not actor.is_reviewer:
+        raise PermissionDenied("只有地区审核人可以登记抽查结果")
+    if result not in (SpotCheckResult.CONSISTENT, SpotCheckResult.INCONSISTENT):
+        raise DomainError("invalid", "核对结果应为“材料相符”或“材料不符”")
+    note = (note or "").strip()
+    if result == SpotCheckResult.INCONSISTENT and not note:
+        raise DomainError("reason_required", "材料不符须说明情况")
+    with transaction.atomic():
+        try:
+            check = SpotCheck.objects.select_for_update().get(pk=spot_check_id)
+        except SpotCheck.DoesNotExist:
+            raise NotFound("未找到该抽查") from None
+        if check.report.status != ReportStatus.SUBMITTED:
+            raise Conflict("report_not_submitted", "报表已审结，不能修改抽查结果")
+        check.result, check.note = result, note
+        check.checked_by, check.checked_at = actor, timezone.now()
+        check.save()
+        record_events(
+            [
+                ClaimEvent(
+                    claim_id=check.claim_id,
+                    actor=actor,
+                    action="spot_check",
+                    from_status=check.claim.status,
+                    to_status=check.claim.status,
+                    reason=note,
+                    changes={"spot_check": result},
+                )
+            ]
+        )
+    return check
+
+
+def report_close(*, report_id: int, actor: User) -> QuarterlyReport:
+    """审结: every claim decided, spot checks drawn and every sampled claim decided."""
+    with transaction.atomic():
+        report = _lock_report(report_id, actor)
+        if not actor.is_reviewer:
+            raise PermissionDenied("只有地区审核人可以审结报表")
+        if report.status != ReportStatus.SUBMITTED:
+            raise Conflict("report_not_submitted", "只能审结已报送的报表")
+        if not report.spot_check_seed:
+            raise Conflict("spot_checks_missing", "请先随机抽查，再审结报表")
+        pending = report.claims.filter(status=workflow.SUBMITTED).count()
+        if pending:
+            raise Conflict("claims_undecided", f"报表中还有{pending}笔申报未审核")
+        # A sampled claim returned to its unit was decided here, even if it has since
+        # been resubmitted into a later report.
+        sampled_open = report.spot_checks.filter(
+            claim__report=report, claim__status=workflow.SUBMITTED
+        ).count()
+        if sampled_open:
+            raise Conflict("spot_checks_undecided", "抽查的申报尚未全部审核")
+        report.status = ReportStatus.CLOSED
+        report.closed_by = actor
+        report.closed_at = timezone.now()
+        report.save()
+    return report
+
+
+def claims_approve_bulk(
+    *, claim_ids: list[int], actor: User, budget_reason: str = ""
+) -> list[Claim]:
+    """Approve a selection: all of it, or none (the message names the claim that failed).
+
+    A selection that would take a fund past its budget (七(五)) is refused as a whole
+    (``over_budget``, naming every fund) unless ``budget_reason`` is given.
+    """
+    ids = sorted(set(claim_ids))
+    approved = []
+    with transaction.atomic():
+        lock_budgets_for(ids)
+        over = [
+            i
+            for i in budget_impact(claims_visible_to(actor).filter(pk__in=ids))
+            if i.is_over
+        ]
+        if over and not (budget_reason or "").strip():
+            raise Conflict(
+                "over_budget",
+                "核准后将超出预算："
+                + "；".join(i.message() for i in over)
+                + "。确需核准的，请填写超预算理由（七(五)）",
+                detail=[
+                    {
+                        "unit": i.unit,
+                        "year": i.year,
+                        "fund": i.fund,
+                        "budget": str(i.budget),
+                        "approved": str(i.approved),
+                        "selection": str(i.selection),
+                        "over_by": str(i.over_by),
+                    }
+                    for i in over
+                ],
+            )
+        for claim_id in ids:
+            try:
+                approved.append(
+                    claim_approve(
+                        claim_id=claim_id, actor=actor, budget_reason=budget_reason
+                    )
+                )
+            except DomainError as exc:
+                exc.message = f"申报#{claim_id}：{exc.message}"
+                exc.args = (exc.message,)
+                raise
+    return approved
+
+
+def _lock_report(report_id: int, actor: User) -> QuarterlyReport:
+    qs = reports_visible_to(actor).select_for_update(of=("self",))
+    try:
+        return qs.get(pk=report_id)
+    except (QuarterlyReport.DoesNotExist, ValueError, TypeError):
+        raise NotFound("未找到该报表") from None

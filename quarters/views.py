@@ -1,0 +1,517 @@
+"""The quarterly report pages (按季汇总、随机抽查, 五(一)).
+
+The clerk builds, refreshes, submits or discards the unit's report; the reviewer sees
+every unit's report of a quarter, draws the spot checks, records them, approves in bulk
+and closes each report, then sends the quarter to finance. Thin, like ``claims.views``:
+a form parses the input, a service of ``claims.services`` decides, a template shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Sum
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from accounts.views import AuthedRequest, renders_domain_errors
+from altay_skills.errors import DomainError, NotFound, PermissionDenied
+from altay_skills.periods import previous_quarter, quarter_of
+from claims import rules, workflow
+from claims.forms import ReviewForm
+from claims.models import Claim
+from claims.selectors import claim_for, claims_visible_to
+from claims.views import render_claim_detail
+from programs.models import fund_label
+from quarters import services
+from quarters.budgets import report_budget_impact
+from quarters.models import (
+    QuarterlyReport,
+    ReportItem,
+    ReportStatus,
+    SpotCheck,
+    SpotCheckResult,
+)
+from quarters.selectors import report_figures, report_for
+from quarters.selectors import reports_visible_to as _reports_visible_to
+
+#: How many quarters back the clerk's quarter box suggests.
+RECENT_QUARTERS = 8
+FIGURE_KEYS = ("trained", "passed", "employed", "requested", "amount", "advance")
+MONEY_KEYS = ("requested", "amount", "advance")
+
+
+# --- Small shared pieces ----------------------------------------------------------------
+def last_ended_quarter() -> str:
+    return previous_quarter(quarter_of(timezone.localdate()))
+
+
+def recent_quarters(count: int = RECENT_QUARTERS) -> list[str]:
+    """The current quarter and the ones before it, newest first."""
+    quarters = [quarter_of(timezone.localdate())]
+    while len(quarters) < count:
+        quarters.append(previous_quarter(quarters[-1]))
+    return quarters
+
+
+def _reads_reports(user: User) -> bool:
+    return user.is_clerk or user.is_reviewer or user.is_finance or user.is_auditor
+
+
+def require_report_reader(user: User) -> None:
+    if not _reads_reports(user):
+        raise PermissionDenied("您的角色不查看季度报表")
+
+
+class SpotCheckDrawForm(forms.Form):
+    """The share as a percentage (10 = 10%); the service checks 0 < share ≤ 1."""
+
+    share = forms.DecimalField(
+        label="抽查比例（%）", max_digits=7, decimal_places=4, required=False
+    )
+
+
+RECORD_CHOICES = [
+    (SpotCheckResult.CONSISTENT.value, SpotCheckResult.CONSISTENT.label),
+    (SpotCheckResult.INCONSISTENT.value, SpotCheckResult.INCONSISTENT.label),
+]
+
+
+class SpotCheckRecordForm(forms.Form):
+    result = forms.ChoiceField(choices=RECORD_CHOICES)
+    note = forms.CharField(max_length=2000, required=False)
+
+
+# --- The list: the clerk's reports, or the reviewer's quarter --------------------------
+def clerk_report_list(
+    request: AuthedRequest, *, status: int = 200, quarter: str | None = None
+) -> HttpResponse:
+    user = request.user
+    reports = (
+        _reports_visible_to(user)
+        .select_related("built_by", "submitted_by", "closed_by")
+        .annotate(attached=Count("claims"), attached_total=Sum("claims__amount"))
+        .order_by("-quarter", "-built_at", "-pk")
+    )
+    rows = [
+        {
+            "report": r,
+            "count": r.claim_count if r.claim_count is not None else r.attached,
+            "total": rules.money(
+                r.control_total if r.control_total is not None else r.attached_total
+            ),
+        }
+        for r in reports
+    ]
+    figures = (
+        claims_visible_to(user)
+        .filter(status=workflow.SUBMITTED, report__isnull=True)
+        .aggregate(n=Count("pk"), amount=Sum("amount"))
+    )
+    context = {
+        "rows": rows,
+        "quarter": quarter or last_ended_quarter(),
+        "recent_quarters": recent_quarters(),
+        "unreported": {"n": figures["n"], "amount": rules.money(figures["amount"])},
+    }
+    return render(request, "claims/reports/list.html", context, status=status)
+
+
+# --- The report page ----------------------------------------------------------------------
+def _figures(report: QuarterlyReport) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    rows = []
+    totals: dict[str, Any] = {key: 0 for key in FIGURE_KEYS}
+    for row in report_figures(report):
+        line = dict(row)
+        line["fund_label"] = fund_label(row["fund"])  # type: ignore[arg-type]
+        for key in MONEY_KEYS:
+            line[key] = rules.money(row[key])  # type: ignore[arg-type]
+        for key in FIGURE_KEYS:
+            totals[key] += line[key]
+        rows.append(line)
+    return rows, totals
+
+
+def _claim_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
+    """A draft's attached claims, or a submitted report's frozen list, with the sample."""
+    checks = {
+        c.claim_id: c
+        for c in SpotCheck.objects.filter(report=report).select_related("checked_by")
+    }
+    related = ("trainee", "program", "trade", "level", "institution")
+    if report.status in (ReportStatus.DRAFT, ReportStatus.DISCARDED):
+        frozen = [
+            (c, c.amount, c.advance)
+            for c in Claim.objects.filter(report=report)
+            .select_related(*related)
+            .order_by("pk")
+        ]
+    else:
+        frozen = [
+            (item.claim, item.amount, item.advance)
+            for item in ReportItem.objects.filter(report=report)
+            .select_related(*(f"claim__{name}" for name in related))
+            .order_by("claim_id")
+        ]
+    rows = []
+    for claim, amount, advance in frozen:
+        check = checks.get(claim.pk)
+        in_report = claim.report_id == report.pk
+        rows.append(
+            {
+                "claim": claim,
+                "amount": amount,
+                "advance": advance,
+                "in_report": in_report,
+                "decidable": in_report
+                and report.status == ReportStatus.SUBMITTED
+                and claim.status == workflow.SUBMITTED,
+                "check": check,
+                "fund_label": fund_label(claim.fund),
+            }
+        )
+    return rows
+
+
+def _render_report(
+    request: AuthedRequest,
+    report: QuarterlyReport,
+    *,
+    status: int = 200,
+    share: str | None = None,
+) -> HttpResponse:
+    user = request.user
+    figures, totals = _figures(report)
+    claims = _claim_rows(report)
+    checks = [row["check"] for row in claims if row["check"] is not None]
+    reviewing = user.is_reviewer and report.status == ReportStatus.SUBMITTED
+    context = {
+        "report": report,
+        "figures": figures,
+        "totals": totals,
+        "claims": claims,
+        "clerk_draft": user.is_clerk and report.status == ReportStatus.DRAFT,
+        "reviewing": reviewing,
+        # 七(五): before approving, what the pending claims would do to each fund's
+        # budget (only funds with a budget entered can be exceeded).
+        "budget_impact": [
+            row for row in report_budget_impact(report) if row.budget is not None
+        ]
+        if reviewing
+        else [],
+        "pending": sum(1 for row in claims if row["decidable"]),
+        "sampled": len(checks),
+        "unchecked": sum(1 for c in checks if c.result == SpotCheckResult.PENDING),
+        "default_share": share
+        if share is not None
+        else _percent(settings.SPOT_CHECK_SHARE),
+        "share_percent": _percent(report.spot_check_share),
+        "record_choices": RECORD_CHOICES,
+    }
+    return render(request, "claims/reports/detail.html", context, status=status)
+
+
+def _percent(share: Decimal | str | None) -> str:
+    value = (Decimal(str(share or 0)) * 100).normalize()
+    return f"{value:f}"
+
+
+@login_required
+@require_GET
+@renders_domain_errors
+def report_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    require_report_reader(request.user)
+    return _render_report(request, _report(request.user, pk))
+
+
+def _report(user: User, pk: int) -> QuarterlyReport:
+    """The report through the user's scope, with who acted on it (404 when not theirs)."""
+    reports = _reports_visible_to(user).select_related(
+        "built_by", "submitted_by", "spot_checked_by", "closed_by"
+    )
+    try:
+        return reports.get(pk=pk)
+    except QuarterlyReport.DoesNotExist:
+        raise NotFound("未找到该报表") from None
+
+
+def _refused(
+    request: AuthedRequest, pk: int, exc: DomainError, **extra: Any
+) -> HttpResponse:
+    """A refusal of the service: the report page again, with the reason and its 4xx."""
+    if isinstance(exc, NotFound | PermissionDenied):
+        raise exc
+    messages.error(request, exc.message)
+    return _render_report(
+        request, _report(request.user, pk), status=exc.status_code, **extra
+    )
+
+
+# --- The clerk's actions --------------------------------------------------------------------
+@login_required
+@require_POST
+@renders_domain_errors
+def report_build_view(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    if not user.is_clerk:
+        raise PermissionDenied("只有县(市)经办人可以编制季度报表")
+    quarter = (request.POST.get("quarter") or "").strip().upper()
+    existing = (
+        _reports_visible_to(user)
+        .filter(quarter=quarter, status=ReportStatus.DRAFT)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    try:
+        report = services.report_build(
+            unit_id=user.unit_id or "", quarter=quarter, actor=user
+        )
+    except DomainError as exc:
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        messages.error(request, exc.message)
+        return clerk_report_list(request, status=exc.status_code, quarter=quarter)
+    attached = report.claims.count()
+    if existing:
+        messages.success(
+            request, f"{report.quarter}季度报表草稿已刷新，现有{attached}笔申报。"
+        )
+    else:
+        messages.success(
+            request, f"已编制{report.quarter}季度报表草稿，列入{attached}笔申报。"
+        )
+    return redirect("report_detail", pk=report.pk)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def report_submit_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    try:
+        report = services.report_submit(report_id=pk, actor=request.user)
+    except DomainError as exc:
+        return _refused(request, pk, exc)
+    messages.success(
+        request,
+        f"{report.quarter}季度报表已报送地区审核：{report.claim_count}笔，"
+        f"控制总额{rules.yuan(report.control_total or Decimal(0))}元。",
+    )
+    return redirect("report_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def report_discard_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    try:
+        report = services.report_discard(report_id=pk, actor=request.user)
+    except DomainError as exc:
+        return _refused(request, pk, exc)
+    messages.success(
+        request, f"{report.quarter}季度报表草稿已作废，其中的申报可重新编入报表。"
+    )
+    return redirect("report_list")
+
+
+# --- The reviewer's actions -----------------------------------------------------------------
+@login_required
+@require_POST
+@renders_domain_errors
+def report_approve_bulk_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    user = request.user
+    report = _report(user, pk)
+    if not user.is_reviewer:
+        raise PermissionDenied("您的角色不能核准申报")
+    in_report = set(
+        report.claims.filter(status=workflow.SUBMITTED).values_list("pk", flat=True)
+    )
+    if request.POST.get("select") == "all":
+        ids = sorted(in_report)
+    else:
+        try:
+            ids = sorted({int(v) for v in request.POST.getlist("claims")})
+        except ValueError:
+            ids = []
+    if not ids:
+        exc = DomainError("nothing_selected", "请先勾选要核准的申报")
+        return _refused(request, pk, exc)
+    stray = [i for i in ids if i not in in_report]
+    if stray:
+        exc = DomainError(
+            "not_in_report", f"申报#{stray[0]}不在本报表的待审申报中，未核准任何申报"
+        )
+        return _refused(request, pk, exc)
+    try:
+        approved = services.claims_approve_bulk(
+            claim_ids=ids,
+            actor=user,
+            budget_reason=request.POST.get("budget_reason", "").strip()[:500],
+        )
+    except DomainError as exc:
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        exc.message = f"批量核准未执行（全部或全不）：{exc.message}"
+        return _refused(request, pk, exc)
+    total = sum((c.approved_amount or Decimal(0) for c in approved), Decimal(0))
+    messages.success(
+        request, f"已核准{len(approved)}笔申报，核准金额{rules.yuan(total)}元。"
+    )
+    return redirect("report_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def report_spot_checks_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    _report(request.user, pk)  # 404 first: not the user's to see
+    if not request.user.is_reviewer:
+        raise PermissionDenied("只有地区审核人可以抽查")
+    form = SpotCheckDrawForm(request.POST)
+    raw = request.POST.get("share", "")
+    if not form.is_valid():
+        exc = DomainError("invalid_share", "抽查比例应为大于0、不超过100的百分数")
+        return _refused(request, pk, exc, share=raw)
+    percent = form.cleaned_data["share"]
+    try:
+        share = (percent / 100) if percent is not None else None
+        checks = services.report_draw_spot_checks(
+            report_id=pk, actor=request.user, share=share
+        )
+    except (DomainError, InvalidOperation) as exc:
+        if not isinstance(exc, DomainError):
+            exc = DomainError("invalid_share", "抽查比例应为大于0、不超过100的百分数")
+        return _refused(request, pk, exc, share=raw)
+    report = report_for(request.user, pk)
+    messages.success(
+        request,
+        f"已按{_percent(report.spot_check_share)}%随机抽取{len(checks)}笔申报核对材料，"
+        f"抽样种子 {report.spot_check_seed}（已记录，可复核）。",
+    )
+    return redirect("report_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def spot_check_record_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    user = request.user
+    if not user.is_reviewer:
+        raise PermissionDenied("只有地区审核人可以登记抽查结果")
+    form = SpotCheckRecordForm(request.POST)
+    result = form.data.get("result", "")
+    note = form.data.get("note", "")
+    error: DomainError | None = None
+    if not form.is_valid():
+        error = DomainError("invalid", "请选择“材料相符”或“材料不符”；说明不超过2000字")
+    else:
+        try:
+            services.spot_check_record(
+                spot_check_id=pk,
+                actor=user,
+                result=form.cleaned_data["result"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            if isinstance(exc, NotFound | PermissionDenied):
+                raise
+            error = exc
+    check = (
+        SpotCheck.objects.select_related("report", "checked_by").filter(pk=pk).first()
+    )
+    if check is None:
+        raise NotFound("未找到该抽查")
+    if request.htmx:
+        report = check.report
+        results = dict(
+            SpotCheck.objects.filter(report=report)
+            .values_list("result")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        context = {
+            "oob": True,
+            "report": report,
+            "sampled": sum(results.values()),
+            "unchecked": results.get(SpotCheckResult.PENDING, 0),
+            "pending": report.claims.filter(status=workflow.SUBMITTED).count(),
+            "check": check,
+            "error": error,
+            "note": note if error else "",
+            "result": result if error else "",
+            "reviewing": check.report.status == ReportStatus.SUBMITTED,
+            "record_choices": RECORD_CHOICES,
+        }
+        return render(
+            request,
+            "claims/reports/_spot_check.html",
+            context,
+            status=error.status_code if error else 200,
+        )
+    if error is not None:
+        return _refused(request, check.report_id, error)
+    messages.success(
+        request,
+        f"申报#{check.claim_id}的抽查结果已登记：{check.get_result_display()}。",
+    )
+    return redirect(reverse("report_detail", args=[check.report_id]) + "#spot-checks")
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def report_close_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    try:
+        report = services.report_close(report_id=pk, actor=request.user)
+    except DomainError as exc:
+        return _refused(request, pk, exc)
+    messages.success(request, f"{report.unit.name}{report.quarter}季度报表已审结。")
+    return redirect(f"{reverse('report_list')}?quarter={report.quarter}")
+
+
+# --- The reviewer's decision on one claim (from the claim page) -----------------
+REVIEW_ACTIONS: dict[str, Callable[..., Claim]] = {
+    "approve": services.claim_approve,
+    "reject": services.claim_reject,
+    "return": services.claim_return,
+}
+REVIEW_DONE = {
+    "approve": "已核准。",
+    "reject": "已驳回。",
+    "return": "已退回经办人修改。",
+}
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请选择审核操作；理由不超过500字。")
+        claim = claim_for(request.user, pk)
+        return render_claim_detail(request, claim, status=400, review_form=form)
+    action = form.cleaned_data["action"]
+    try:
+        reason = form.cleaned_data["reason"]
+        extra = {"budget_reason": reason} if action == "approve" else {}
+        REVIEW_ACTIONS[action](claim_id=pk, actor=request.user, reason=reason, **extra)
+    except DomainError as exc:
+        if isinstance(exc, NotFound | PermissionDenied):
+            raise
+        messages.error(request, exc.message)
+        claim = claim_for(request.user, pk)
+        return render_claim_detail(
+            request, claim, status=exc.status_code, review_form=form
+        )
+    messages.success(request, f"申报#{pk}{REVIEW_DONE[action]}")
+    return redirect("claim_detail", pk=pk)

@@ -1,0 +1,487 @@
+"""``python manage.py seed_demo``: demo users, institutions, trainees, claims and the
+illustrative external caps (api-contract.md, "Accounts"), all read from
+``programs/data/demo.json``.
+
+Idempotent, in one transaction:
+
+* users are matched by username, institutions by credit code, trainees by ID number and
+  demo caps by (program, level, kind, effective_from); what exists is left as it is;
+* ID numbers are generated from ``random.Random(2019)`` in the file's order, so every
+  run yields the same numbers;
+* claims are created only when none of the demo trainees has a claim yet: the claims
+  are one scripted story (a 4th claim of a year is refused because of the 3 before
+  it), so they are written all together or not at all.
+
+Every claim goes through ``claims.services`` as the user who would act: the clerk of
+the claim's unit creates, edits, submits and withdraws it; a reviewer, never its
+maker, approves, rejects or returns it. Each claim states the violations expected at
+creation (none unless ``expect`` says so); a mismatch aborts the run, so the story
+cannot silently drift from the rules.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Role, User
+from altay_skills.errors import DomainError
+from altay_skills.periods import next_quarter, quarter_bounds, quarter_of
+from claims import services
+from claims.models import Claim, ClaimStatus
+from programs.credit_codes import credit_code_check_char
+from programs.models import Institution, PolicyEntry, PolicyKind, Unit
+from quarters import services as quarter_services
+from quarters.models import QuarterlyReport
+from trainees.id_numbers import check_char
+from trainees.models import Trainee
+
+DEMO_FILE = Path(__file__).resolve().parents[2] / "data" / "demo.json"
+ID_SEED = 2019
+#: ID numbers carry the pre-1984 prefecture code (6526xx) for people born before this.
+OLD_AREA_CODE_BEFORE = 1984
+CLERK_ACTIONS = frozenset({"submit", "withdraw", "update"})
+REVIEWER_ACTIONS = frozenset({"approve", "reject", "return"})
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo users, institutions, trainees, claims and illustrative external "
+        "caps from programs/data/demo.json (idempotent)."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--file", default=str(DEMO_FILE), help="demo data file (JSON)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        data = json.loads(Path(options["file"]).read_text(encoding="utf-8"))
+        self.created: Counter[str] = Counter()
+        with transaction.atomic():
+            users = self._users(data)
+            self._demo_caps(data["demo_caps"])
+            institutions = self._institutions(data["institutions"])
+            trainees = self._trainees(data["trainees"], data["area_codes"])
+            self._claims(data["claims"], users, institutions, trainees)
+        self._summary(data, trainees)
+
+    # --- Users -----------------------------------------------------------------------
+    def _users(self, data: dict[str, Any]) -> dict[str, User]:
+        units = {u.code: u for u in Unit.objects.all()}
+        users: dict[str, User] = {}
+        for spec in data["users"]:
+            user = User.objects.filter(username=spec["username"]).first()
+            if user is None:
+                unit_code = spec.get("unit")
+                if unit_code and unit_code not in units:
+                    raise CommandError(
+                        f"unknown unit {unit_code} for {spec['username']}"
+                    )
+                user = User(
+                    username=spec["username"],
+                    first_name=spec.get("first_name", ""),
+                    role=spec["role"],
+                    unit=units.get(unit_code) if unit_code else None,
+                    is_staff=spec.get("is_staff", False),
+                    is_superuser=spec.get("is_superuser", False),
+                )
+                user.set_password(data["password"])
+                user.save()
+                self.created["users"] += 1
+            users[user.username] = user
+        return users
+
+    # --- Illustrative external caps ---------------------------------------------------
+    def _demo_caps(self, spec: dict[str, Any]) -> None:
+        effective_from = date.fromisoformat(spec["effective_from"])
+        for item in spec["entries"]:
+            key = {
+                "program_id": item["program"],
+                "level_id": item["level"],
+                "kind": PolicyKind.CAP,
+                "effective_from": effective_from,
+            }
+            if PolicyEntry.objects.filter(**key).exists():
+                continue
+            entry = PolicyEntry(
+                **key,
+                amount=Decimal(item["amount"]),
+                clause=item["clause"],
+                source_document=spec["source_document"],
+                is_demo=True,
+                note=spec["note"].format(basis=item["basis"]),
+            )
+            try:
+                entry.full_clean()
+            except ValidationError as exc:
+                # An administrator already entered a cap for that period: keep theirs.
+                self.stderr.write(
+                    f"skipped demo cap for program {item['program']} "
+                    f"({item['level'] or 'all levels'}): {'; '.join(exc.messages)}"
+                )
+                continue
+            entry.save()
+            self.created["demo caps"] += 1
+
+    # --- Institutions -------------------------------------------------------------------
+    def _institutions(self, specs: list[dict[str, Any]]) -> dict[str, Institution]:
+        found: dict[str, Institution] = {}
+        for spec in specs:
+            base = spec["credit_code_base"]
+            code = base + credit_code_check_char(base)
+            institution = Institution.objects.filter(credit_code=code).first()
+            if institution is None:
+                institution = Institution(
+                    name=spec["name"],
+                    kind=spec["kind"],
+                    credit_code=code,
+                    unit_id=spec["unit"],
+                    certified_difficult=spec.get("certified_difficult", False),
+                    admitted=spec.get("admitted", True),
+                )
+                institution.full_clean()
+                institution.save()
+                self.created["institutions"] += 1
+            found[spec["key"]] = institution
+        return found
+
+    # --- Trainees -----------------------------------------------------------------------
+    def _trainees(
+        self, specs: list[dict[str, Any]], area_codes: dict[str, Any]
+    ) -> dict[str, Trainee]:
+        rng = random.Random(ID_SEED)  # noqa: S311 (demo data, not security)
+        found: dict[str, Trainee] = {}
+        seen: set[str] = set()
+        for spec in specs:
+            # Draw in a fixed order whatever the database holds: the same numbers each run.
+            number = _id_number(rng, spec, area_codes, seen)
+            phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+            seen.add(number)
+            trainee = Trainee.objects.filter(id_number=number).first()
+            if trainee is None:
+                trainee = Trainee(
+                    id_number=number,
+                    name=spec["name"],
+                    household=spec["household"],
+                    groups=list(spec["groups"]),
+                    phone=phone,
+                    registered_by_unit_id=spec["unit"],
+                )
+                trainee.full_clean(exclude=["birth_date", "sex"])
+                trainee.save()
+                self.created["trainees"] += 1
+            found[spec["key"]] = trainee
+        return found
+
+    # --- Claims -------------------------------------------------------------------------
+    def _claims(
+        self,
+        specs: list[dict[str, Any]],
+        users: dict[str, User],
+        institutions: dict[str, Institution],
+        trainees: dict[str, Trainee],
+    ) -> None:
+        """Create the claims in the file's order, then play their steps quarter by
+        quarter: a reviewer decides only what arrived in a submitted quarterly report
+        (五(一)), so every round sends the waiting claims in their unit's report,
+        draws the spot checks, records them and decides; what is fully decided is
+        closed, and every fully closed quarter is rolled up for finance."""
+        ids = [t.pk for t in trainees.values()]
+        if Claim.objects.filter(trainee_id__in=ids).exists():
+            self.stdout.write(
+                "claims: the demo trainees already have claims; none added"
+            )
+            return
+        pending: list[tuple[dict[str, Any], Claim, list[dict[str, Any]]]] = []
+        for spec in specs:
+            claim = self._guard(
+                spec, lambda s=spec: self._create(s, users, institutions, trainees)
+            )
+            pending.append(self._clerk_steps((spec, claim, list(spec["steps"])), users))
+        while True:
+            pending = [self._clerk_steps(item, users) for item in pending]
+            waiting = [
+                item for item in pending if item[2] and item[1].status == "submitted"
+            ]
+            if not waiting:
+                break
+            self._send_reports(waiting, users)
+            pending = [
+                self._review_step(item, users) if item in waiting else item
+                for item in pending
+            ]
+        self._close_reports(users)
+        self._roll_up(users)
+
+    def _guard(self, spec: dict[str, Any], action: Any) -> Any:
+        try:
+            return action()
+        except DomainError as exc:
+            detail = f" {exc.detail}" if exc.detail else ""
+            raise CommandError(
+                f"claim {spec['key']}: {exc.code}: {exc.message}{detail}"
+            ) from exc
+
+    def _create(
+        self,
+        spec: dict[str, Any],
+        users: dict[str, User],
+        institutions: dict[str, Institution],
+        trainees: dict[str, Trainee],
+    ) -> Claim:
+        clerk = users[spec["clerk"]]
+        if clerk.role != Role.COUNTY_CLERK or clerk.unit_id is None:
+            raise CommandError(f"claim {spec['key']}: {clerk.username} is not a clerk")
+        employer = spec.get("employer")
+        data = services.ClaimInput(
+            trainee_id=trainees[spec["trainee"]].pk,
+            program_id=spec["program"],
+            institution_id=institutions[spec["institution"]].pk,
+            employer_id=institutions[employer].pk if employer else None,
+            unit_id=clerk.unit_id,
+            training_start=date.fromisoformat(spec["training_start"]),
+            training_end=date.fromisoformat(spec["training_end"]),
+            amount_requested=Decimal(spec["amount_requested"]),
+            trade_id=spec.get("trade"),
+            level_id=spec.get("level"),
+            project_based=spec.get("project_based", False),
+            work_in_lieu_months=spec.get("work_in_lieu_months", 0),
+            passed=spec.get("passed", False),
+            certificate_number=spec.get("certificate_number", ""),
+            employment=spec.get("employment", "none"),
+        )
+        claim = services.claim_create(data=data, actor=clerk)
+        codes = sorted({v["code"] for v in claim.violations})
+        expected = sorted(spec.get("expect", []))
+        if codes != expected:
+            raise CommandError(
+                f"claim {spec['key']}: expected violations {expected}, got {codes}: "
+                f"{[v['message'] for v in claim.violations]}"
+            )
+        self.created["claims"] += 1
+        return claim
+
+    def _clerk_steps(
+        self,
+        item: tuple[dict[str, Any], Claim, list[dict[str, Any]]],
+        users: dict[str, User],
+    ) -> tuple[dict[str, Any], Claim, list[dict[str, Any]]]:
+        """Play the clerk's steps until a reviewer's step (or the end) is next."""
+        spec, claim, steps = item
+        clerk = users[spec["clerk"]]
+        while steps and steps[0]["do"] in CLERK_ACTIONS:
+            step = steps.pop(0)
+            claim = self._guard(
+                spec, lambda st=step, c=claim: self._clerk_step(c, st, clerk)
+            )
+        if steps and steps[0]["do"] not in REVIEWER_ACTIONS:
+            raise CommandError(f"claim {spec['key']}: unknown step {steps[0]['do']!r}")
+        return spec, claim, steps
+
+    def _clerk_step(self, claim: Claim, step: dict[str, Any], clerk: User) -> Claim:
+        action = step["do"]
+        if action == "update":
+            data = replace(services.input_of(claim), **step["set"])
+            return services.claim_update(claim_id=claim.pk, data=data, actor=clerk)
+        if action == "submit":
+            return services.claim_submit(claim_id=claim.pk, actor=clerk)
+        return services.claim_withdraw(
+            claim_id=claim.pk, actor=clerk, reason=step.get("reason", "")
+        )
+
+    def _send_reports(
+        self,
+        waiting: list[tuple[dict[str, Any], Claim, list[dict[str, Any]]]],
+        users: dict[str, User],
+    ) -> None:
+        """Each unit reports its waiting claims, one report per quarter of training
+        end (or the next free quarter when that one is already reported)."""
+        by_unit: dict[str, set[str]] = {}
+        for _, claim, _ in waiting:
+            by_unit.setdefault(claim.unit_id, set()).add(quarter_of(claim.training_end))
+        reviewer = users["reviewer"]
+        for unit_id, quarters in sorted(by_unit.items()):
+            clerk = (
+                User.objects.filter(role=Role.COUNTY_CLERK, unit_id=unit_id)
+                .order_by("username")
+                .first()
+            )
+            for quarter in sorted(quarters):
+                while (
+                    QuarterlyReport.objects.filter(unit_id=unit_id, quarter=quarter)
+                    .exclude(status="discarded")
+                    .exists()
+                ):
+                    quarter = next_quarter(quarter)
+                report = quarter_services.report_build(
+                    unit_id=unit_id, quarter=quarter, actor=clerk
+                )
+                if not report.claims.exists():
+                    quarter_services.report_discard(report_id=report.pk, actor=clerk)
+                    continue
+                quarter_services.report_submit(report_id=report.pk, actor=clerk)
+                self.created["reports"] += 1
+                for check in quarter_services.report_draw_spot_checks(
+                    report_id=report.pk, actor=reviewer, share=Decimal("0.25")
+                ):
+                    quarter_services.spot_check_record(
+                        spot_check_id=check.pk,
+                        actor=reviewer,
+                        result="consistent",
+                        note="已核对花名册、签到表和证书复印件",
+                    )
+
+    def _review_step(
+        self,
+        item: tuple[dict[str, Any], Claim, list[dict[str, Any]]],
+        users: dict[str, User],
+    ) -> tuple[dict[str, Any], Claim, list[dict[str, Any]]]:
+        spec, claim, steps = item
+        step = steps.pop(0)
+        actor = users[step["by"]]
+        if actor.pk == claim.created_by_id:
+            raise CommandError(f"claim {spec['key']}: maker and checker are one")
+        action, reason = step["do"], step.get("reason", "")
+        move = {
+            "approve": quarter_services.claim_approve,
+            "reject": quarter_services.claim_reject,
+            "return": quarter_services.claim_return,
+        }[action]
+        claim = self._guard(
+            spec, lambda: move(claim_id=claim.pk, actor=actor, reason=reason)
+        )
+        return spec, claim, steps
+
+    def _close_reports(self, users: dict[str, User]) -> None:
+        reviewer = users["reviewer"]
+        for report in QuarterlyReport.objects.filter(status="submitted").order_by("pk"):
+            if not report.claims.filter(status="submitted").exists():
+                quarter_services.report_close(report_id=report.pk, actor=reviewer)
+                self.created["reports closed"] += 1
+
+    def _roll_up(self, users: dict[str, User]) -> None:
+        """Send every quarter whose reports are all closed to finance, build it now,
+        and record some payments on the first one so finance has a story to follow."""
+        from finance import services as reporting
+
+        quarters = sorted(
+            set(
+                QuarterlyReport.objects.filter(status="closed").values_list(
+                    "quarter", flat=True
+                )
+            )
+        )
+        open_quarters = set(
+            QuarterlyReport.objects.filter(status="submitted").values_list(
+                "quarter", flat=True
+            )
+        )
+        finance = (
+            User.objects.filter(role=Role.FINANCE_OFFICER).order_by("username").first()
+        )
+        for index, quarter in enumerate(q for q in quarters if q not in open_quarters):
+            rollup = reporting.rollup_request(quarter=quarter, actor=users["reviewer"])
+            rollup = reporting.rollup_build(rollup_id=rollup.pk)
+            self.created["rollups"] += 1
+            if index == 0 and finance is not None:
+                self._payments(reporting, rollup, finance)
+
+    def _payments(self, reporting: Any, rollup: Any, finance: User) -> None:
+        paid_on = quarter_end(rollup.quarter) + timedelta(days=40)
+        claims = list(reporting.rollup_claims(rollup.quarter).order_by("pk"))
+        for n, claim in enumerate(claims):
+            if n == len(claims) - 1:
+                break  # one left unpaid
+            status = "failed" if n == 0 else "paid"
+            reporting.payment_record(
+                claim_id=claim.pk,
+                kind="balance",
+                amount=claim.approved_amount,
+                paid_on=paid_on,
+                status=status,
+                actor=finance,
+                reference=f"GK{rollup.quarter}-{claim.pk:04d}",
+                failure_reason="收款账户户名不符" if status == "failed" else "",
+            )
+            self.created["payments"] += 1
+
+    # --- Summary --------------------------------------------------------------------------
+    def _summary(self, data: dict[str, Any], trainees: dict[str, Trainee]) -> None:
+        out = self.stdout.write
+        added = (
+            ", ".join(f"{n} {what}" for what, n in self.created.items()) or "nothing"
+        )
+        out(self.style.SUCCESS(f"seed_demo: added {added} / 新增：{added}"))
+        by_status = Counter(
+            Claim.objects.filter(trainee__in=list(trainees.values())).values_list(
+                "status", flat=True
+            )
+        )
+        out(
+            f"Demo claims by status / 演示申报按状态（共 {sum(by_status.values())} 条）:"
+        )
+        for status in ClaimStatus:
+            out(
+                f"  {status.value:<10} {status.label:<4} {by_status.get(status.value, 0)}"
+            )
+        out(
+            f"Demo caps / 演示补贴标准: "
+            f"{PolicyEntry.objects.filter(is_demo=True).count()}  "
+            f"Institutions / 机构: {Institution.objects.count()}  "
+            f"Trainees / 培训人员: {Trainee.objects.count()}"
+        )
+        out(f"Logins / 登录账号（password / 密码: {data['password']}）:")
+        if self.created["users"] < len(data["users"]):
+            out(
+                "  (accounts that existed before were left as they were / 已有账号未改动)"
+            )
+        for spec in data["users"]:
+            user = User.objects.filter(username=spec["username"]).first()
+            if user is None:
+                continue
+            where = f" {user.unit.name}" if user.unit else ""
+            out(
+                f"  {user.username:<14} {user.get_role_display()}{where}"
+                f" — {user.first_name}"
+            )
+
+
+def _id_number(
+    rng: random.Random,
+    spec: dict[str, Any],
+    area_codes: dict[str, Any],
+    seen: set[str],
+) -> str:
+    """A valid 18-digit resident ID number (GB 11643) for the spec, drawn from ``rng``."""
+    first_year, last_year = spec["born"]
+    start = date(first_year, 1, 1)
+    span = (date(last_year, 12, 31) - start).days
+    while True:
+        birth = start + timedelta(days=rng.randrange(span + 1))
+        codes = area_codes[spec["unit"]]
+        area = codes["before_1984" if birth.year < OLD_AREA_CODE_BEFORE else "current"]
+        sequence = rng.randrange(1, 999)
+        # The 17th digit is odd for a man, even for a woman.
+        if (sequence % 2 == 1) != (spec["sex"] == "M"):
+            sequence += 1 if sequence < 998 else -1
+        first17 = f"{area}{birth:%Y%m%d}{sequence:03d}"
+        number = first17 + check_char(first17)
+        if number not in seen:
+            return number
+
+
+def quarter_end(quarter: str) -> date:
+    bounds = quarter_bounds(quarter)
+    assert bounds is not None
+    return bounds[1]

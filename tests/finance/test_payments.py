@@ -1,0 +1,154 @@
+"""What finance pays: recorded per line, never twice, failures re-issued, advances
+recovered from rejected claims."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+import pytest
+
+from altay_skills.errors import Conflict, DomainError, PermissionDenied
+from claims import services as claim_services
+from finance import services
+from finance.models import Payment, Recovery
+from quarters import services as quarter_services
+
+pytestmark = pytest.mark.django_db
+PAID_ON = date(2020, 5, 10)
+
+
+@pytest.fixture(autouse=True)
+def media(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def send(django_capture_on_commit_callbacks, reviewer):
+    """Send the quarter to finance and run the queued task (eager Celery) on commit."""
+
+    def request(quarter="2020Q1", actor=None):
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.rollup_request(quarter=quarter, actor=actor or reviewer)
+
+    return request
+
+
+@pytest.fixture
+def ready(closed_quarter, send):
+    send()
+    return closed_quarter
+
+
+def pay(claim, finance, kind="balance", **kw):
+    amount = kw.pop("amount", None)
+    if amount is None:
+        amount = claim.approved_amount if kind == "balance" else claim.advance
+    return services.payment_record(
+        claim_id=claim.pk,
+        kind=kind,
+        amount=amount,
+        paid_on=PAID_ON,
+        status=kw.pop("status", "paid"),
+        actor=finance,
+        **kw,
+    )
+
+
+def test_a_balance_is_paid_once(ready, finance):
+    claim = ready.approved[0]
+    pay(claim, finance)
+    with pytest.raises(Conflict, match="不能重复"):
+        pay(claim, finance)
+    assert services.payment_state(claim) == "paid"
+
+
+def test_the_database_refuses_a_second_payment(ready, finance):
+    claim = ready.approved[0]
+    first = pay(claim, finance)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.create(
+            claim=claim,
+            kind="balance",
+            amount=first.amount,
+            status="paid",
+            paid_on=PAID_ON,
+            recorded_by=finance,
+        )
+
+
+def test_advance_then_balance_pays_exactly_the_approved_amount(ready, finance):
+    claim = ready.approved[0]  # enterprise-run: 40% may be advanced
+    assert claim.advance > 0
+    pay(claim, finance, kind="advance")
+    assert services.payment_state(claim) == "partly_paid"
+    with pytest.raises(DomainError, match="应拨金额"):
+        pay(claim, finance, amount=claim.approved_amount)
+    pay(claim, finance, amount=claim.approved_amount - claim.advance)
+    total = sum(p.amount for p in claim.payments.filter(status="paid"))
+    assert total == claim.approved_amount
+
+
+def test_a_failed_payment_is_reissued(ready, finance):
+    claim = ready.approved[0]
+    failed = pay(claim, finance, status="failed", failure_reason="账户已注销")
+    assert services.payment_state(claim) == "failed"
+    pay(claim, finance, reissue_of_id=failed.pk)
+    assert services.payment_state(claim) == "paid"
+    with pytest.raises(Conflict):
+        pay(
+            claim, finance, status="failed", failure_reason="x", reissue_of_id=failed.pk
+        )
+
+
+def test_a_failure_needs_a_reason(ready, finance):
+    with pytest.raises(DomainError, match="原因"):
+        pay(ready.approved[0], finance, status="failed")
+
+
+def test_only_finance_records_payments(ready, reviewer):
+    with pytest.raises(PermissionDenied):
+        pay(ready.approved[0], reviewer)
+
+
+def test_an_advance_paid_on_a_claim_later_rejected_is_to_recover(
+    claim_input, clerk, reviewer, finance, institution
+):
+    # given an enterprise-run claim in a submitted report, its advance paid
+    institution.kind = "enterprise"
+    institution.save()
+    draft = claim_services.claim_create(data=claim_input(), actor=clerk)
+    claim = claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id="654301", quarter="2020Q1", actor=clerk
+    )
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    claim.refresh_from_db()
+    pay(claim, finance, kind="advance")
+    # when the reviewer rejects it
+    quarter_services.claim_reject(
+        claim_id=claim.pk, actor=reviewer, reason="培训未完成"
+    )
+    # then the advance is listed for recovery until settled
+    recovery = Recovery.objects.get(claim=claim)
+    assert recovery.amount == claim.advance == Decimal("720.00")
+    services.recovery_settle(
+        recovery_id=recovery.pk, actor=finance, reference="退款001"
+    )
+    with pytest.raises(Conflict):
+        services.recovery_settle(recovery_id=recovery.pk, actor=finance)
+
+
+def test_no_balance_before_the_rollup_is_ready(closed_quarter, finance):
+    with pytest.raises(Conflict, match="汇总"):
+        pay(closed_quarter.approved[0], finance)
+
+
+def test_no_advance_after_the_balance_is_paid(ready, finance):
+    claim = ready.approved[0]
+    pay(claim, finance)  # the whole approved amount as balance
+    with pytest.raises(Conflict, match="余额已拨付"):
+        pay(claim, finance, kind="advance")
+    from finance.selectors import advances_payable
+
+    assert claim not in advances_payable()

@@ -1,0 +1,117 @@
+"""The prefecture rollup: SQL aggregates, immutable, idempotent, reconciled to the fen."""
+
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Sum
+
+import pytest
+from openpyxl import load_workbook
+
+from altay_skills.errors import Conflict, PermissionDenied
+from claims.models import Claim
+from finance import services
+from finance.models import Rollup, RollupLine
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def send(django_capture_on_commit_callbacks, reviewer):
+    """Send the quarter to finance and run the queued task (eager Celery) on commit."""
+
+    def request(quarter="2020Q1", actor=None):
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.rollup_request(quarter=quarter, actor=actor or reviewer)
+
+    return request
+
+
+def test_rollup_lines_are_the_sql_figures_of_approved_claims(
+    closed_quarter, reviewer, send
+):
+    rollup = send()
+    rollup.refresh_from_db()  # eager Celery ran the task on commit
+    assert rollup.status == "ready" and rollup.progress == 100
+    lines = RollupLine.objects.filter(rollup=rollup)
+    approved = Claim.objects.filter(status="approved")
+    assert (
+        lines.aggregate(t=Sum("approved"))["t"]
+        == approved.aggregate(t=Sum("approved_amount"))["t"]
+    )
+    assert sum(line.trained for line in lines) == approved.count() == 6
+    a = lines.get(unit_id="654301")
+    assert (a.trained, a.passed, a.employed) == (3, 3, 3)
+    assert a.balance == a.approved - a.advance
+    assert a.advance == (a.approved * Decimal("0.4")).quantize(Decimal("0.01"))
+
+
+def test_running_twice_gives_the_same_rollup(closed_quarter, reviewer, send):
+    first = send()
+    again = send()
+    assert first.pk == again.pk
+    ready = Rollup.objects.get(pk=first.pk)
+    assert services.rollup_build(rollup_id=first.pk).checksum == ready.checksum
+    assert RollupLine.objects.filter(rollup=ready).count() == 2
+
+
+def test_a_killed_build_leaves_nothing_and_a_rerun_completes(
+    closed_quarter, monkeypatch, send
+):
+    # given the workbook writer dies halfway
+    def crash(*args, **kwargs):
+        raise MemoryError("killed")
+
+    monkeypatch.setattr(services.exports, "write_finance_workbook", crash)
+    rollup = send()
+    rollup.refresh_from_db()
+    assert rollup.status == "failed" and not rollup.lines.exists()
+    assert not list(Path(settings.MEDIA_ROOT).rglob("*.partial"))
+    # when it is run again
+    monkeypatch.undo()
+    rollup = send()
+    rollup.refresh_from_db()
+    # then it completes
+    assert rollup.status == "ready" and rollup.lines.count() == 2
+
+
+def test_the_workbook_reconciles_to_the_database(closed_quarter, reviewer, send):
+    rollup = send()
+    rollup.refresh_from_db()
+    wb = load_workbook(Path(settings.MEDIA_ROOT) / rollup.workbook)
+    sheet = wb["职业技能提升行动专项资金"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    lines, total = rows[:-1], rows[-1]
+    approved = Claim.objects.filter(status="approved").order_by("unit_id", "pk")
+    assert [r[0] for r in lines] == [c.pk for c in approved]
+    assert Decimal(str(total[11])) == sum(c.approved_amount for c in approved)
+    for row, claim in zip(lines, approved, strict=True):
+        assert Decimal(str(row[11])) == claim.approved_amount
+        assert Decimal(str(row[12])) == claim.advance
+        assert "*" in (row[4] or "*")  # never a full ID number
+    assert rollup.totals["approved"] == str(sum(c.approved_amount for c in approved))
+
+
+def test_rollup_waits_for_every_report_to_be_closed(claim_input, reviewer, clerk, send):
+    from claims import services as claim_services
+    from quarters import services as quarter_services
+
+    draft = claim_services.claim_create(data=claim_input(), actor=clerk)
+    claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id="654301", quarter="2020Q1", actor=clerk
+    )
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    with pytest.raises(Conflict, match="未审结"):
+        send()
+
+
+def test_only_a_reviewer_sends_the_quarter(closed_quarter, finance):
+    with pytest.raises(PermissionDenied):
+        services.rollup_request(quarter="2020Q1", actor=finance)

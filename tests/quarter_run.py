@@ -1,0 +1,79 @@
+"""A quarter run through: two units submit, report, the reviewer decides and closes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from claims import services
+from claims.models import Claim
+from quarters import services as quarter_services
+from quarters.models import QuarterlyReport
+from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+
+TRADES = ["6-31-01-03", "4-07-05-01", "4-10-01-05", "4-01-06-01"]
+
+
+@dataclass
+class Quarter:
+    quarter: str
+    reports: list[QuarterlyReport] = field(default_factory=list)
+    approved: list[Claim] = field(default_factory=list)
+    rejected: list[Claim] = field(default_factory=list)
+
+
+def run_quarter(claim_input: Any, reviewer: Any, *, quarter: str = "2020Q1") -> Quarter:
+    result = Quarter(quarter)
+    units = [
+        (
+            UserFactory(username="q_clerk_a", role="county_clerk", unit_id="654301"),
+            InstitutionFactory(unit_id="654301", kind="enterprise"),
+        ),
+        (
+            UserFactory(username="q_clerk_b", role="county_clerk", unit_id="654322"),
+            InstitutionFactory(unit_id="654322"),
+        ),
+    ]
+    for clerk, inst in units:
+        for i, trade in enumerate(TRADES):
+            person = TraineeFactory(groups=["poor_labour"])
+            draft = services.claim_create(
+                data=claim_input(
+                    trainee_id=person.pk,
+                    trade_id=trade,
+                    unit_id=clerk.unit_id,
+                    institution_id=inst.pk,
+                    amount_requested=Decimal("1800.00") - i,
+                    passed=i != 3,
+                    employment="employed" if i != 2 else "flexible",
+                ),
+                actor=clerk,
+            )
+            services.claim_submit(claim_id=draft.pk, actor=clerk)
+        report = quarter_services.report_build(
+            unit_id=clerk.unit_id, quarter=quarter, actor=clerk
+        )
+        report = quarter_services.report_submit(report_id=report.pk, actor=clerk)
+        result.reports.append(report)
+        quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
+        for check in report.spot_checks.all():
+            quarter_services.spot_check_record(
+                spot_check_id=check.pk, actor=reviewer, result="consistent"
+            )
+        claims = list(report.claims.order_by("pk"))
+        for claim in claims[:-1]:
+            result.approved.append(
+                quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
+            )
+        result.rejected.append(
+            quarter_services.claim_reject(
+                claim_id=claims[-1].pk, actor=reviewer, reason="材料不全"
+            )
+        )
+        quarter_services.report_close(report_id=report.pk, actor=reviewer)
+    return result
+
+
+__all__ = ["Quarter", "date", "run_quarter"]
