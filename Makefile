@@ -43,9 +43,12 @@ PYTEST_WORKERS ?= 2
 test: venv-dev lint
 	DEBUG=1 $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+# ruff, and the layering contracts of pyproject.toml (lint-imports): the stages of a
+# claim's life depend one way, and inside an app pages/APIs/tasks sit above services.
 lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: venv-dev
 	$(BIN)/ruff format .

@@ -46,7 +46,7 @@ from quarters.models import QuarterlyReport
 from trainees.id_numbers import check_char
 from trainees.models import Trainee
 
-DEMO_FILE = Path(__file__).resolve().parents[2] / "data" / "demo.json"
+DEMO_FILE = Path(__file__).resolve().parents[3] / "programs" / "data" / "demo.json"
 ID_SEED = 2019
 #: ID numbers carry the pre-1984 prefecture code (6526xx) for people born before this.
 OLD_AREA_CODE_BEFORE = 1984
