@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from altay_skills.lock_objects import lock_outbox_message
 from altay_skills.models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
@@ -127,9 +128,7 @@ def run_once(outbox_id: int | None, work: Callable[[], T]) -> T | None:
     """
     with transaction.atomic():
         if outbox_id is not None:
-            message = (
-                OutboxMessage.objects.select_for_update().filter(pk=outbox_id).first()
-            )
+            message = lock_outbox_message(outbox_id)
             if message is None or message.status == OutboxStatus.DONE:
                 return None
         result = work()

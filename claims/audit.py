@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+
+from altay_skills.lock_objects import lock_claim_ids
 
 
 def canonical(
@@ -45,7 +47,7 @@ def canonical(
     changes: Any,
 ) -> str:
     """The event as sorted, compact JSON; ``at`` in UTC with microseconds."""
-    return json.dumps(
+    return canonical_json(
         {
             "claim": claim_id,
             "actor": actor_id,
@@ -55,11 +57,19 @@ def canonical(
             "to": to_status or "",
             "reason": reason or "",
             "changes": json.loads(json.dumps(changes if changes is not None else {})),
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
+        }
     )
+
+
+def canonical_json(body: dict[str, Any]) -> str:
+    """Sorted, compact JSON: the form every hash-chained trail hashes (a claim's here,
+    a report's in ``quarters.events``)."""
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def chain_hash(prev_hash: str, body: str) -> str:
+    """One link: sha256 over the previous hash and the event's canonical form (hex)."""
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
 def event_hash(prev_hash: str, event: Any) -> str:
@@ -74,7 +84,7 @@ def event_hash(prev_hash: str, event: Any) -> str:
         reason=event.reason,
         changes=event.changes,
     )
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+    return chain_hash(prev_hash, body)
 
 
 def latest_hashes(model: Any, claim_ids: Iterable[int]) -> dict[int, str]:
@@ -97,18 +107,13 @@ def record_events(events: list[Any]) -> list[Any]:
     Every event of the application goes through here. ``at`` is set before hashing:
     rows are never updated after insert.
     """
-    from claims.models import Claim, ClaimEvent
+    from claims.models import ClaimEvent
 
     if not events:
         return []
     with transaction.atomic():
         claim_ids = sorted({e.claim_id for e in events})
-        list(
-            Claim.objects.select_for_update()
-            .filter(pk__in=claim_ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        lock_claim_ids(claim_ids)
         last = latest_hashes(ClaimEvent, claim_ids)
         now = timezone.now()
         for event in events:
@@ -148,23 +153,30 @@ class Verdict:
     broken: BrokenLink | None
 
 
-def _walk(rows: Iterator[Any]) -> Verdict:
+def walk(
+    rows: Iterator[Any],
+    *,
+    owner: str = "claim_id",
+    link: Callable[[str, Any], str] = event_hash,
+) -> Verdict:
+    """Recompute chains from rows ordered by (owner, id); stop at the first break.
+    ``owner`` names the chain's owner (a claim; ``report_id`` for a report's trail,
+    whose verdict then counts reports as ``claims`` and names one as ``claim_id``)."""
     events = claims = 0
     current: int | None = None
     prev = ""
     for row in rows:
         events += 1
-        if row.claim_id != current:
-            current, prev = row.claim_id, ""
+        chain = getattr(row, owner)
+        if chain != current:
+            current, prev = chain, ""
             claims += 1
-        expected = event_hash(prev, row)
+        expected = link(prev, row)
         if row.prev_hash != prev or row.hash != expected:
             return Verdict(
                 events,
                 claims,
-                BrokenLink(
-                    row.claim_id, row.id, prev, row.prev_hash, expected, row.hash
-                ),
+                BrokenLink(chain, row.id, prev, row.prev_hash, expected, row.hash),
             )
         prev = row.hash
     return Verdict(events, claims, None)
@@ -187,4 +199,4 @@ def verify() -> Verdict:
         "prev_hash",
         "hash",
     )
-    return _walk(rows.iterator(chunk_size=2000))
+    return walk(rows.iterator(chunk_size=2000))

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from altay_skills import outbox
+from altay_skills import lock_objects, outbox
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from claims import rules, workflow
 from claims.audit import record_events
@@ -300,21 +300,16 @@ def _require_ordered_dates(data: ClaimInput) -> None:
 
 
 def lock_claim(claim_id: int, actor: User, *, also_trainee: int | None = None) -> Claim:
-    """Lock the trainee row(s), then the claim: always in that order (see module doc)."""
+    """Lock the trainee row(s), then the claim: always in that order
+    (``altay_skills.lock_objects``)."""
     visible = claims_visible_to(actor)
     current = visible.filter(pk=claim_id).values_list("trainee_id", flat=True).first()
     if current is None:
         raise NotFound("未找到该申报")
-    trainee_ids = sorted({current, also_trainee} - {None})
-    locked = list(
-        Trainee.objects.select_for_update()
-        .filter(pk__in=trainee_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    locked = lock_objects.lock_trainees({current, also_trainee} - {None})
     if also_trainee is not None and also_trainee not in locked:
         raise DomainError("invalid_reference", "培训人员不存在")
-    claim = Claim.objects.select_for_update(of=("self",)).get(pk=claim_id)
+    claim = lock_objects.lock_claim(claim_id)
     if claim.trainee_id != current:  # changed between the read and the lock
         raise Conflict("concurrent_change", "该申报刚被他人修改，请刷新后重试")
     return claim

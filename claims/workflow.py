@@ -24,6 +24,9 @@ STATUS_LABELS = {
     WITHDRAWN: "已撤回",
 }
 
+#: Every action a claim's trail records — the transitions below and the rest — with
+#: its label: the one source of ``claims.models.ClaimAction`` (this table is plain
+#: Python and imports no model, so the choices take their labels from here).
 ACTION_LABELS = {
     "create": "创建",
     "edit": "修改",
@@ -32,6 +35,8 @@ ACTION_LABELS = {
     "approve": "核准",
     "reject": "驳回",
     "return": "退回",
+    "report": "随季度报表报送",
+    "spot_check": "抽查核对",
 }
 
 CLERK = "county_clerk"

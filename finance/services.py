@@ -28,6 +28,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from altay_skills.periods import quarter_bounds
 from claims import rules, workflow
@@ -71,8 +72,8 @@ def rollup_request(*, quarter: str, actor: User) -> Rollup:
     from finance.tasks import build_rollup
 
     with transaction.atomic():
-        rollup, _ = Rollup.objects.select_for_update().get_or_create(
-            quarter=quarter, defaults={"requested_by": actor}
+        rollup, _ = lock_objects.lock_rollup_of_quarter(
+            quarter, defaults={"requested_by": actor}
         )
         if rollup.status == RollupStatus.FAILED:
             rollup.status, rollup.error, rollup.progress = RollupStatus.QUEUED, "", 0
@@ -185,7 +186,7 @@ def _build(rollup: Rollup) -> Rollup:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     _progress(rollup, 90)
     with transaction.atomic():
-        locked = Rollup.objects.select_for_update().get(pk=rollup.pk)
+        locked = lock_objects.lock_rollup(rollup.pk)
         if locked.status == RollupStatus.READY:
             return locked  # another run finished first with the same figures
         RollupLine.objects.bulk_create(rollup_lines(locked.pk, figures))
@@ -449,7 +450,7 @@ def payment_record(
         raise DomainError("reason_required", "拨付失败须填写原因")
     try:
         with transaction.atomic():
-            claim = Claim.objects.select_for_update().get(pk=claim_id)
+            claim = lock_objects.lock_claim(claim_id)
             due = _amount_due(claim, kind)
             if amount != due:
                 raise DomainError(
@@ -458,15 +459,15 @@ def payment_record(
             rollup = _rollup_of(claim, kind)
             reissue = None
             if reissue_of_id is not None:
-                reissue = (
-                    Payment.objects.select_for_update()
-                    .filter(
-                        pk=reissue_of_id,
-                        claim=claim,
-                        kind=kind,
-                        status=PaymentStatus.FAILED,
-                    )
-                    .first()
+                reissue = next(
+                    (
+                        p
+                        for p in lock_objects.lock_payments_of(claim.pk)
+                        if p.pk == reissue_of_id
+                        and p.kind == kind
+                        and p.status == PaymentStatus.FAILED
+                    ),
+                    None,
                 )
                 if reissue is None:
                     raise DomainError(
@@ -552,10 +553,9 @@ def recovery_settle(*, recovery_id: int, actor: User, reference: str = "") -> Re
     if not actor.is_finance:
         raise PermissionDenied("只有财政人员可以登记追回")
     with transaction.atomic():
-        try:
-            recovery = Recovery.objects.select_for_update().get(pk=recovery_id)
-        except Recovery.DoesNotExist:
-            raise NotFound("未找到该应追回款") from None
+        recovery = lock_objects.lock_recovery(recovery_id)
+        if recovery is None:
+            raise NotFound("未找到该应追回款")
         if recovery.settled_at is not None:
             raise Conflict("already_settled", "该笔款项已登记追回")
         recovery.settled_at = timezone.now()

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.errors import DomainError, PermissionDenied
+from altay_skills.lock_objects import lock_budgets
 from claims import workflow
 from claims.models import Claim
 from claims.rules import ZERO, money, yuan
@@ -77,11 +78,7 @@ def budget_set(
         raise DomainError("invalid_reference", "单位不存在")
     note = (note or "").strip()[:200]
     with transaction.atomic():
-        budget = (
-            FundBudget.objects.select_for_update()
-            .filter(unit_id=unit_id, year=year, fund=fund)
-            .first()
-        )
+        budget = next(iter(lock_budgets([(unit_id, year, fund)]).values()), None)
         if budget is None:
             budget = FundBudget(unit_id=unit_id, year=year, fund=fund)
         elif budget.amount == value and budget.note == note:
@@ -101,11 +98,7 @@ def budget_clear(*, unit_id: str, year: int, fund: str, actor: User) -> bool:
     if not actor.is_finance:
         raise PermissionDenied("只有财政人员可以录入资金预算")
     with transaction.atomic():
-        budget = (
-            FundBudget.objects.select_for_update()
-            .filter(unit_id=unit_id, year=year, fund=fund)
-            .first()
-        )
+        budget = next(iter(lock_budgets([(unit_id, year, fund)]).values()), None)
         if budget is None:
             return False
         budget._history_user = actor  # type: ignore[attr-defined]
@@ -278,7 +271,7 @@ def _keys_q(keys: Iterable[BudgetKey], prefix: str, *, year: str) -> Q:
 def lock_budgets_for(claim_ids: Iterable[int]) -> None:
     """Lock, in id order, the budget rows the claims would draw on, so that two
     reviewers approving into one fund are served one after the other. Taken before the
-    trainee and claim locks of ``claims.services`` (one fixed order, no deadlock)."""
+    trainee and claim locks (``altay_skills.lock_objects``: one order, no deadlock)."""
     keys = {
         (r["unit_id"], r["training_end"].year, r["fund"])
         for r in Claim.objects.filter(pk__in=list(claim_ids)).values(
@@ -286,14 +279,7 @@ def lock_budgets_for(claim_ids: Iterable[int]) -> None:
         )
         if r["fund"]
     }
-    if not keys:
-        return
-    list(
-        FundBudget.objects.select_for_update()
-        .filter(_keys_q(keys, "", year="year"))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    lock_budgets(keys)
 
 
 @dataclass(frozen=True)
@@ -332,12 +318,8 @@ def approval_excess(claim: Claim, amount: Decimal) -> Excess | None:
     if not claim.fund:
         return None
     year = claim.training_end.year
-    budget = (
-        FundBudget.objects.select_for_update()
-        .filter(unit_id=claim.unit_id, year=year, fund=claim.fund)
-        .values_list("amount", flat=True)
-        .first()
-    )
+    locked = lock_budgets([(claim.unit_id, year, claim.fund)])
+    budget = next((row.amount for row in locked.values()), None)
     if budget is None:
         return None
     approved = money(

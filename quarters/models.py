@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from simple_history.models import HistoricalRecords
@@ -18,6 +19,7 @@ from programs.models import Fund
 
 MONEY = {"max_digits": 12, "decimal_places": 2}  # as a claim's amounts
 BUDGET_MONEY = {"max_digits": 14, "decimal_places": 2}  # a fund's yearly sums
+TRAIL_LENGTH = 20  # events of a report shown on its page
 
 
 class ReportStatus(models.TextChoices):
@@ -124,6 +126,13 @@ class QuarterlyReport(models.Model):
     def is_draft(self) -> bool:
         return self.status == ReportStatus.DRAFT
 
+    @cached_property
+    def trail(self) -> list[ReportEvent]:
+        """The latest ``TRAIL_LENGTH`` events of the report, oldest first, with who
+        acted: the short trail of its page (one query, read once per page)."""
+        latest = self.events.select_related("actor").order_by("-at", "-id")
+        return list(reversed(latest[:TRAIL_LENGTH]))
+
 
 class ReportItem(models.Model):
     """A claim as it stood when its report was submitted: the frozen list."""
@@ -218,6 +227,77 @@ class SpotCheck(models.Model):
 
     def __str__(self) -> str:
         return f"抽查 {self.report} · {self.claim_id}"
+
+
+class ReportAction(models.TextChoices):
+    BUILD = "build", _("编制")
+    SUBMIT = "submit", _("报送")
+    DISCARD = "discard", _("作废")
+    DRAW_SPOT_CHECKS = "draw_spot_checks", _("随机抽查")
+    RECORD_SPOT_CHECK = "record_spot_check", _("登记抽查结果")
+    CLOSE = "close", _("审结")
+
+
+class ReportEvent(models.Model):
+    """One line of a report's trail, written in the same transaction as the action
+    (``quarters.events``). Append-only like a claim's: hash-chained per report, and on
+    PostgreSQL a trigger refuses every UPDATE and DELETE (migration 0002)."""
+
+    report = models.ForeignKey(
+        QuarterlyReport,
+        verbose_name=_("报表"),
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # set before insert (not auto_now_add) so the hash covers it
+    at = models.DateTimeField(_("时间"), editable=False, db_index=True)
+    action = models.CharField(_("操作"), max_length=20, choices=ReportAction.choices)
+    reason = models.TextField(_("说明"), blank=True)
+    #: what moved: e.g. {"claims_in": [ids]}, {"claims_out": [ids]}, the sample drawn
+    changes = models.JSONField(_("变更内容"), default=dict, blank=True)
+    prev_hash = models.CharField(
+        _("前一记录哈希"), max_length=64, blank=True, editable=False
+    )
+    hash = models.CharField(_("记录哈希"), max_length=64, editable=False)
+
+    class Meta:
+        verbose_name = _("报表记录")
+        verbose_name_plural = _("报表记录")
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["hash"], name="reportevent_hash_unique"),
+            models.UniqueConstraint(
+                fields=["report", "prev_hash"], name="reportevent_chain_no_fork"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.action}"
+
+    @property
+    def summary(self) -> str:
+        """What moved, in a few words, for the report's page."""
+        changes = self.changes or {}
+        if "claims_in" in changes:
+            return f"列入{len(changes['claims_in'])}笔申报"
+        if "claims_out" in changes:
+            return f"移出{len(changes['claims_out'])}笔申报"
+        if "claim_count" in changes:
+            return (
+                f"冻结{changes['claim_count']}笔，控制总额{changes['control_total']}元"
+            )
+        if "seed" in changes:
+            return f"抽取{len(changes.get('claims', []))}笔申报核对材料"
+        if "result" in changes:
+            label = SpotCheckResult(changes["result"]).label
+            return f"申报#{changes.get('claim')}：{label}"
+        return ""
 
 
 # --- Budgets (七(五): goals and budget execution watched together) --------------------------

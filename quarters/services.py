@@ -1,10 +1,11 @@
 """The quarter's changes: a unit's report built, submitted, discarded and closed, the
 spot checks drawn and recorded, and the reviewer's decision on each claim (五(一)).
 
-Each is one function, one transaction, one audit event. Rows are locked in the order
-documented in ``claims.services``: the budget row (七(五)), the trainee, the report, the
-claim. A claim's own transition (status, yearly slot, event) is ``claims.services
-.claim_move``; this stage decides whether the reviewer may take it.
+Each is one function, one transaction, one audit event (a claim's ``ClaimEvent``, a
+report's ``ReportEvent``). Rows are locked in the order of ``altay_skills.lock_objects``:
+the budget row (七(五)), the trainee, the report, the claim, the spot check. A claim's
+own transition (status, yearly slot, event) is ``claims.services.claim_move``; this
+stage decides whether the reviewer may take it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from altay_skills.periods import quarter_bounds
 from claims import rules, workflow
 from claims.audit import record_events
-from claims.models import Claim, ClaimEvent
+from claims.models import Claim, ClaimAction, ClaimEvent
 from claims.selectors import claims_visible_to
 from claims.services import (
     claim_move,
@@ -35,8 +37,10 @@ from quarters.budgets import (
     lock_budgets_for,
     override_record,
 )
+from quarters.events import report_event_record
 from quarters.models import (
     QuarterlyReport,
+    ReportAction,
     ReportItem,
     ReportStatus,
     SpotCheck,
@@ -130,12 +134,12 @@ def report_build(*, unit_id: str, quarter: str, actor: User) -> QuarterlyReport:
     if bounds[0] > timezone.localdate():
         raise DomainError("invalid_quarter", "该季度尚未开始，不能编制报表")
     with transaction.atomic():
-        report = (
-            QuarterlyReport.objects.select_for_update()
-            .filter(unit_id=unit_id, quarter=quarter)
-            .exclude(status=ReportStatus.DISCARDED)
-            .first()
+        report = lock_objects.lock_report(
+            among=QuarterlyReport.objects.filter(
+                unit_id=unit_id, quarter=quarter
+            ).exclude(status=ReportStatus.DISCARDED)
         )
+        created = report is None
         if report is not None and report.status != ReportStatus.DRAFT:
             raise Conflict("report_frozen", f"{quarter}季度报表已报送，不能再编制")
         if report is None:
@@ -146,12 +150,21 @@ def report_build(*, unit_id: str, quarter: str, actor: User) -> QuarterlyReport:
                     )
             except IntegrityError:
                 raise Conflict("report_exists", "该单位本季度已有报表") from None
-        Claim.objects.filter(
-            unit_id=unit_id,
-            status=workflow.SUBMITTED,
-            report__isnull=True,
-            training_end__lte=bounds[1],
-        ).update(report=report)
+        moved = lock_objects.lock_claim_ids(
+            Claim.objects.filter(
+                unit_id=unit_id,
+                status=workflow.SUBMITTED,
+                report__isnull=True,
+                training_end__lte=bounds[1],
+            )
+        )
+        Claim.objects.filter(pk__in=moved).update(report=report)
+        report_event_record(
+            report=report,
+            actor=actor,
+            action=ReportAction.BUILD,
+            changes={"created": created, "claims_in": moved},
+        )
     return report
 
 
@@ -162,9 +175,16 @@ def report_discard(*, report_id: int, actor: User) -> QuarterlyReport:
             raise PermissionDenied("只有经办人可以作废本单位的报表草稿")
         if report.status != ReportStatus.DRAFT:
             raise Conflict("report_frozen", "已报送的报表不能作废")
-        Claim.objects.filter(report=report).update(report=None)
+        moved = lock_objects.lock_claim_ids(Claim.objects.filter(report=report))
+        Claim.objects.filter(pk__in=moved).update(report=None)
         report.status = ReportStatus.DISCARDED
         report.save(update_fields=["status"])
+        report_event_record(
+            report=report,
+            actor=actor,
+            action=ReportAction.DISCARD,
+            changes={"claims_out": moved},
+        )
     return report
 
 
@@ -176,9 +196,7 @@ def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
             raise PermissionDenied("只有经办人可以报送本单位的报表")
         if report.status != ReportStatus.DRAFT:
             raise Conflict("report_frozen", "该报表已报送")
-        claims = list(
-            Claim.objects.select_for_update().filter(report=report).order_by("pk")
-        )
+        claims = lock_objects.lock_claims(Claim.objects.filter(report=report))
         stray = [c.pk for c in claims if c.status != workflow.SUBMITTED]
         if stray:
             raise Conflict("report_changed", "报表中有申报状态已变化，请重新编制")
@@ -206,7 +224,7 @@ def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
                 ClaimEvent(
                     claim=c,
                     actor=actor,
-                    action="report",
+                    action=ClaimAction.REPORT,
                     from_status=c.status,
                     to_status=c.status,
                     reason=f"列入{report.quarter}季度报表报送",
@@ -214,6 +232,15 @@ def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
                 )
                 for c in claims
             ]
+        )
+        report_event_record(
+            report=report,
+            actor=actor,
+            action=ReportAction.SUBMIT,
+            changes={
+                "claim_count": report.claim_count,
+                "control_total": str(report.control_total),
+            },
         )
     return report
 
@@ -244,6 +271,12 @@ def report_draw_spot_checks(
         report.spot_checked_by = actor
         report.spot_checked_at = timezone.now()
         report.save()
+        report_event_record(
+            report=report,
+            actor=actor,
+            action=ReportAction.DRAW_SPOT_CHECKS,
+            changes={"share": str(share), "seed": seed, "claims": sorted(sample)},
+        )
     return checks
 
 
@@ -258,10 +291,13 @@ def spot_check_record(
     if result == SpotCheckResult.INCONSISTENT and not note:
         raise DomainError("reason_required", "材料不符须说明情况")
     with transaction.atomic():
-        try:
-            check = SpotCheck.objects.select_for_update().get(pk=spot_check_id)
-        except SpotCheck.DoesNotExist:
-            raise NotFound("未找到该抽查") from None
+        # the order of lock_objects: the report (its trail), the claim, the check
+        found = SpotCheck.objects.filter(pk=spot_check_id).values("report", "claim")
+        if not found:
+            raise NotFound("未找到该抽查")
+        lock_objects.lock_report(found[0]["report"])
+        lock_objects.lock_claim_ids([found[0]["claim"]])
+        check = lock_objects.lock_spot_check(spot_check_id)
         if check.report.status != ReportStatus.SUBMITTED:
             raise Conflict("report_not_submitted", "报表已审结，不能修改抽查结果")
         check.result, check.note = result, note
@@ -272,13 +308,24 @@ def spot_check_record(
                 ClaimEvent(
                     claim_id=check.claim_id,
                     actor=actor,
-                    action="spot_check",
+                    action=ClaimAction.SPOT_CHECK,
                     from_status=check.claim.status,
                     to_status=check.claim.status,
                     reason=note,
                     changes={"spot_check": result},
                 )
             ]
+        )
+        report_event_record(
+            report=check.report,
+            actor=actor,
+            action=ReportAction.RECORD_SPOT_CHECK,
+            reason=note,
+            changes={
+                "spot_check": check.pk,
+                "claim": check.claim_id,
+                "result": result,
+            },
         )
     return check
 
@@ -307,6 +354,7 @@ def report_close(*, report_id: int, actor: User) -> QuarterlyReport:
         report.closed_by = actor
         report.closed_at = timezone.now()
         report.save()
+        report_event_record(report=report, actor=actor, action=ReportAction.CLOSE)
     return report
 
 
@@ -322,6 +370,12 @@ def claims_approve_bulk(
     approved = []
     with transaction.atomic():
         lock_budgets_for(ids)
+        # then every person of the selection, in id order, and only then the claims:
+        # the import locks people in id order too (altay_skills.lock_objects)
+        lock_objects.lock_trainees(
+            Claim.objects.filter(pk__in=ids).values_list("trainee_id", flat=True)
+        )
+        lock_objects.lock_claim_ids(ids)
         over = [
             i
             for i in budget_impact(claims_visible_to(actor).filter(pk__in=ids))
@@ -361,8 +415,10 @@ def claims_approve_bulk(
 
 
 def _lock_report(report_id: int, actor: User) -> QuarterlyReport:
-    qs = reports_visible_to(actor).select_for_update(of=("self",))
     try:
-        return qs.get(pk=report_id)
-    except (QuarterlyReport.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到该报表") from None
+        report = lock_objects.lock_report(report_id, among=reports_visible_to(actor))
+    except (ValueError, TypeError):
+        report = None
+    if report is None:
+        raise NotFound("未找到该报表")
+    return report

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
+from altay_skills.lock_objects import lock_user
 from trainees.id_numbers import IdNumberFacts, InvalidIdNumber, parse_id_number
 from trainees.models import (
     Group,
@@ -200,7 +201,7 @@ def id_number_reveal(
     if channel not in RevealChannel.values:
         raise DomainError("invalid", "来源渠道无效")
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=actor.pk).first()
+        lock_user(actor.pk)
         try:
             trainee = Trainee.objects.get(pk=trainee_id)
         except (Trainee.DoesNotExist, ValueError, TypeError):

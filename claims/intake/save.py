@@ -19,6 +19,7 @@ from django.db import DatabaseError, transaction
 
 from accounts.models import User
 from altay_skills.errors import DomainError, NotFound
+from altay_skills.lock_objects import lock_trainees
 from claims.intake.errors import ImportSaveFailed
 from claims.intake.judge import check_sheet, judge_sheet
 from claims.intake.parse import Catalogue, ParsedRow, parse_row
@@ -179,9 +180,4 @@ def _lock_people(id_numbers: Iterable[Any]) -> None:
     ids = list(
         Trainee.objects.filter(id_number__in=numbers).values_list("pk", flat=True)
     )
-    list(
-        Trainee.objects.select_for_update()
-        .filter(pk__in=ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    lock_trainees(ids)

@@ -1,0 +1,161 @@
+"""Row locks: one order, one place (Saleor's ``lock_objects.py``, for every app).
+
+No module but this one calls ``select_for_update`` (``tests/test_lock_order.py`` greps
+the source). A transaction that holds more than one lock takes them in this order,
+skipping what it does not need, and the rows of one kind in primary-key order:
+
+1. **outbox message** — ``run_once`` locks the task's own row before whatever its work
+   locks.
+2. **user** — the actor's own row, a per-person mutex (``id_number_reveal``'s hourly
+   limit).
+3. **budgets** (``FundBudget``, 七(五)) — approving into a fund is served one at a time.
+4. **trainees** — the person's yearly limit and "one trade and level once" (五(二)):
+   every claim of a person is created, moved or counted under the person's row.
+5. **report** (``QuarterlyReport``) — its claim list, its status and its trail.
+6. **claims** — ``of=("self",)``, so a join in the filter locks nothing else.
+7. **spot check**, then the claim's **payments**, then its **recovery**.
+8. **rollup** — taken alone (building, requesting), never with a claim.
+
+Why one order: two transactions that lock the same rows in the same order queue behind
+each other; in opposite orders they deadlock. A bulk approval once locked people in
+claim-id order while the spreadsheet import locked them in person-id order; now the
+bulk approval locks every person of the selection first (``lock_trainees``), then the
+claims (``lock_claims``).
+
+Models are looked up by label (``django.apps.apps.get_model``) when a helper is called:
+the core is the lowest stage and imports no app's models. A caller that must narrow the
+rows (the user's scope, a status) passes ``among=`` a queryset of the same model; the
+helper adds the lock and the order. On SQLite, which has no row locks, every helper is
+a plain read (SQLite serialises writers on the whole database).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Model, Q, QuerySet
+
+BudgetKey = tuple[str, int, str]  # (unit, year of training end, fund)
+
+
+def _rows(label: str, among: QuerySet[Any] | None = None) -> QuerySet[Any]:
+    """``among`` (or every row of ``label``), locked ``FOR UPDATE OF`` its own table
+    only and ordered by primary key."""
+    model = apps.get_model(label)
+    if among is None:
+        among = model._default_manager.all()
+    elif among.model is not model:
+        raise TypeError(
+            f"expected a queryset of {label}, got {among.model._meta.label}"
+        )
+    return among.select_for_update(of=("self",)).order_by("pk")
+
+
+def _pks(label: str, ids: Iterable[Any]) -> list[Any]:
+    """Lock the rows of ``ids`` in id order; the ids that exist, in that order."""
+    wanted = sorted({pk for pk in ids if pk is not None})
+    if not wanted:
+        return []
+    return list(_rows(label).filter(pk__in=wanted).values_list("pk", flat=True))
+
+
+def _one(label: str, pk: Any, among: QuerySet[Any] | None = None) -> Any:
+    """One row, locked; ``None`` when it does not exist (or is not in ``among``)."""
+    return _rows(label, among).filter(pk=pk).first()
+
+
+# --- 1. the outbox message ----------------------------------------------------------------
+def lock_outbox_message(message_id: int) -> Any:
+    return _one("altay_skills.OutboxMessage", message_id)
+
+
+# --- 2. a user's own row ------------------------------------------------------------------
+def lock_user(user_id: int) -> None:
+    _pks(settings.AUTH_USER_MODEL, [user_id])
+
+
+# --- 3. budgets ---------------------------------------------------------------------------
+def lock_budgets(keys: Iterable[BudgetKey]) -> dict[BudgetKey, Model]:
+    """The budget rows of these (unit, year, fund), locked in id order, by key. A key
+    without a row has no limit and nothing to lock."""
+    wanted = {key for key in keys if key[2]}
+    if not wanted:
+        return {}
+    match = Q()
+    for unit, year, fund in wanted:
+        match |= Q(unit_id=unit, year=year, fund=fund)
+    return {
+        (budget.unit_id, budget.year, budget.fund): budget
+        for budget in _rows("quarters.FundBudget").filter(match)
+    }
+
+
+# --- 4. trainees --------------------------------------------------------------------------
+def lock_trainees(ids: Iterable[int]) -> list[int]:
+    """Lock the people in id order; the ids that exist."""
+    return _pks("trainees.Trainee", ids)
+
+
+# --- 5. the report ------------------------------------------------------------------------
+def lock_report(
+    report_id: int | None = None, *, among: QuerySet[Any] | None = None
+) -> Any:
+    """One report, locked: by id (within ``among`` if given), or the first of ``among``
+    (e.g. a unit's live report of a quarter). ``None`` when there is none."""
+    rows = _rows("quarters.QuarterlyReport", among)
+    if report_id is not None:
+        rows = rows.filter(pk=report_id)
+    return rows.first()
+
+
+# --- 6. claims ----------------------------------------------------------------------------
+def lock_claims(claims: Iterable[int] | QuerySet[Any]) -> list[Any]:
+    """Lock claims — ids, or a queryset of them — in id order; the claims."""
+    if isinstance(claims, QuerySet):
+        return list(_rows("claims.Claim", claims))
+    wanted = sorted(set(claims))
+    return list(_rows("claims.Claim").filter(pk__in=wanted)) if wanted else []
+
+
+def lock_claim_ids(claims: Iterable[int] | QuerySet[Any]) -> list[int]:
+    """Lock claims — ids, or a queryset of them — in id order when only the lock is
+    wanted (the audit chain, a report's claim list moved by ``update``): their ids."""
+    if isinstance(claims, QuerySet):
+        return list(_rows("claims.Claim", claims).values_list("pk", flat=True))
+    return _pks("claims.Claim", claims)
+
+
+def lock_claim(claim_id: int) -> Any:
+    """One claim, locked; ``Claim.DoesNotExist`` when there is none."""
+    return _rows("claims.Claim").get(pk=claim_id)
+
+
+# --- 7. a claim's spot check, payments, recovery --------------------------------------------
+def lock_spot_check(spot_check_id: int) -> Any:
+    return _one("quarters.SpotCheck", spot_check_id)
+
+
+def lock_payments_of(claim_id: int) -> list[Any]:
+    """Every payment of one claim, locked in id order (the claim is locked first)."""
+    payment = apps.get_model("finance.Payment")
+    return list(_rows("finance.Payment", payment.objects.filter(claim_id=claim_id)))
+
+
+def lock_recovery(recovery_id: int) -> Any:
+    return _one("finance.Recovery", recovery_id)
+
+
+# --- 8. the rollup --------------------------------------------------------------------------
+def lock_rollup(rollup_id: int) -> Any:
+    """One rollup, locked; ``Rollup.DoesNotExist`` when there is none."""
+    return _rows("finance.Rollup").get(pk=rollup_id)
+
+
+def lock_rollup_of_quarter(
+    quarter: str, *, defaults: dict[str, Any]
+) -> tuple[Any, bool]:
+    """The quarter's rollup, locked, created with ``defaults`` if there is none yet."""
+    return _rows("finance.Rollup").get_or_create(quarter=quarter, defaults=defaults)
