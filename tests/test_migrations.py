@@ -70,7 +70,9 @@ def _everything():
     }
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: a transactional test run before this one may have flushed the
+# reference data (units, programs) that the data migrations loaded.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_database_of_the_old_layout_migrates_in_place_and_keeps_every_row(
     claim_input,
     reviewer,
