@@ -51,7 +51,10 @@ def test_a_claims_life_is_one_intact_chain(clerk, reviewer, claim_input):
 
 
 def test_an_empty_trail_verifies(db):
-    assert verify_audit() == (0, "审计链完整：0 条记录，0 笔申报\n")
+    assert verify_audit() == (
+        0,
+        "审计链完整：0 条记录，0 笔申报\n报表审计链完整：0 条记录，0 份报表\n",
+    )
 
 
 def test_bulk_paths_chain_every_claim(clerk, claim_input):
@@ -62,7 +65,9 @@ def test_bulk_paths_chain_every_claim(clerk, claim_input):
         events = list(ClaimEvent.objects.filter(claim=claim).order_by("id"))
         assert [e.action for e in events] == ["create", "submit", "report"]
         assert [e.prev_hash for e in events] == ["", events[0].hash, events[1].hash]
-    assert verify_audit() == (0, "审计链完整：6 条记录，2 笔申报\n")
+    code, output = verify_audit()
+    assert code == 0
+    assert output.startswith("审计链完整：6 条记录，2 笔申报\n报表审计链完整：")
 
 
 def test_a_rewritten_reason_is_named(clerk, reviewer, claim_input):
@@ -133,3 +138,22 @@ def test_postgres_refuses_to_rewrite_events(clerk, claim_input, sql):
         ClaimEvent.objects.filter(pk=event.pk).update(reason="x")
     assert Claim.objects.count() == 1
     assert verify_audit()[0] == 0
+
+
+def test_a_deleted_report_event_is_named_too(clerk, reviewer, claim_input):
+    """verify_audit walks the quarterly reports' trails as well as the claims'."""
+    from quarters.models import ReportEvent
+
+    approved(clerk, reviewer, claim_input)
+    first, second = ReportEvent.objects.order_by("id")[:2]
+    assert verify_audit()[0] == 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        if on_postgres():  # triggers off, as only a superuser could
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("DELETE FROM quarters_reportevent WHERE id = %s", [first.pk])
+        if on_postgres():
+            cursor.execute("SET LOCAL session_replication_role = origin")
+    code, output = verify_audit()
+    assert code == 1
+    assert "报表审计链断裂" in output
+    assert f"event #{second.pk}" in output
