@@ -32,6 +32,7 @@ from altay_skills.api import (
 from claims import services
 from claims.filters import ClaimFilter
 from claims.models import Claim
+from claims.permissions import actions_for_many
 from claims.selectors import (
     claim_events,
     claim_for,
@@ -107,7 +108,11 @@ class ClaimListCreateApi(GenericAPIView):
     def get(self, request: Request) -> Response:
         claims = self.filter_queryset(self.get_queryset())
         page = with_list_names(list(self.paginate_queryset(claims) or []))
-        data = ClaimSerializer(page, many=True, context={"request": request}).data
+        context = {
+            "request": request,
+            "allowed_actions": actions_for_many(signed_in_user(request), page),
+        }
+        data = ClaimSerializer(page, many=True, context=context).data
         return self.get_paginated_response(data)
 
     @extend_schema(

@@ -30,7 +30,7 @@ def claims_visible_to(user: User) -> QuerySet[Claim]:
         "employer",
         "unit",
         "created_by",
-        # actions_for reads the report's status: one join, not a query per listed claim
+        # claims.permissions reads the report's status: one join, not a query per claim
         "report",
     )
     return unit_scoped(qs, user)
@@ -185,23 +185,3 @@ def prior_claims_of_many(trainee_ids: Sequence[int]) -> dict[int, list[PriorClai
             )
         )
     return history
-
-
-REVIEW_ACTIONS = ("approve", "reject", "return")
-
-
-def actions_for(user: User, claim: Claim) -> list[str]:
-    """What this user may do next with this claim: the transition table, narrowed by
-    unit scope, maker-checker and where the claim stands in its quarterly report.
-    The services enforce the same conditions; this only decides what to offer."""
-    if not user.is_authenticated or (user.is_clerk and user.unit_id != claim.unit_id):
-        return []
-    actions = workflow.allowed_actions(claim.status, user.role)
-    in_submitted_report = (
-        claim.report_id is not None and claim.report.status == "submitted"
-    )
-    if claim.created_by_id == user.pk or not in_submitted_report:
-        actions = [a for a in actions if a not in REVIEW_ACTIONS]
-    if claim.report_id is not None and claim.report.status != "draft":
-        actions = [a for a in actions if a != "withdraw"]
-    return actions

@@ -19,7 +19,7 @@ from accounts.models import User
 from altay_skills.plain_text import multi_line_text, single_line_text
 from claims import rules
 from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
-from claims.selectors import actions_for
+from claims.permissions import actions_for
 from claims.services import ClaimInput, input_of
 from claims.validators import training_date
 from programs.models import Fund, Institution, Level, Program, Trade, Unit
@@ -307,7 +307,12 @@ class ClaimSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_actions(self, claim: Claim) -> list[str]:
-        """What the requesting user may do next (edit, submit, withdraw, approve…)."""
+        """What the requesting user may do next (edit, submit, withdraw, approve…):
+        exactly what the services would accept (``claims.permissions``). A list passes
+        them all at once as ``context["allowed_actions"]`` (``actions_for_many``)."""
+        offered = self.context.get("allowed_actions")
+        if offered is not None:
+            return list(offered.get(claim.pk, []))
         request = self.context.get("request")
         user = getattr(request, "user", None)
         if user is None:

@@ -18,11 +18,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from altay_skills import lock_objects, outbox
-from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
+from altay_skills.errors import Conflict, DomainError, NotFound
+from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.audit import record_events
 from claims.facts import institution_facts, policy_terms, program_facts
 from claims.models import LIMIT_SLOTS, Claim, ClaimEvent
+from claims.permissions import can_create, can_file_for_unit, can_move, can_withdraw
 from claims.selectors import claims_visible_to, prior_claims_of
 from claims.signals import claim_moved
 from programs.models import Institution, Level, Program, Trade, Unit
@@ -135,7 +137,7 @@ def claim_facts(
 
 def claim_check(*, data: ClaimInput, actor: User) -> rules.Decision:
     """The dry run: judge without storing anything."""
-    require_unit_access(actor, data.unit_id)
+    require(can_file_for_unit(actor, data.unit_id))
     return judge(data)
 
 
@@ -146,9 +148,7 @@ def input_of(claim: Claim) -> ClaimInput:
 # --- Transitions ----------------------------------------------------------------------------
 def claim_create(*, data: ClaimInput, actor: User) -> Claim:
     """A clerk saves a draft; it may be saved whatever its decision says."""
-    if not actor.is_clerk:
-        raise PermissionDenied("只有县(市)经办人可以录入申报")
-    require_unit_access(actor, data.unit_id)
+    require(can_create(actor, data.unit_id))
     _require_ordered_dates(data)
     with transaction.atomic():
         decision = judge(data)
@@ -164,7 +164,7 @@ def claim_create(*, data: ClaimInput, actor: User) -> Claim:
 
 def claim_update(*, claim_id: int, data: ClaimInput, actor: User) -> Claim:
     """A clerk changes a draft or a returned claim; its decision is judged again."""
-    require_unit_access(actor, data.unit_id)
+    require(can_file_for_unit(actor, data.unit_id))
     _require_ordered_dates(data)
     try:
         with transaction.atomic():
@@ -237,9 +237,8 @@ def claim_withdraw(*, claim_id: int, actor: User, reason: str = "") -> Claim:
     with transaction.atomic():
         claim = lock_claim(claim_id, actor)
         transition = claim_transition(claim, "withdraw", actor, reason=reason)
+        require(can_withdraw(actor, claim))  # not once its report has gone on
         if claim.report_id is not None:
-            if not claim.report.is_draft:
-                raise Conflict("in_report", "申报已随季度报表报送地区审核，不能撤回")
             claim.report = None  # leaves the unit's draft report
         claim_move(claim, "withdraw", transition, actor, reason=reason)
     return claim
@@ -288,11 +287,6 @@ def _get(model: Any, pk: object, message: str) -> Any:
         raise DomainError("invalid_reference", message) from None
 
 
-def require_unit_access(actor: User, unit_id: str) -> None:
-    if actor.is_clerk and actor.unit_id != unit_id:
-        raise PermissionDenied("经办人只能为本单位录入申报")
-
-
 def _require_ordered_dates(data: ClaimInput) -> None:
     """A draft may be refused by the rules, but not be nonsense: end before start."""
     if data.training_end < data.training_start:
@@ -316,13 +310,11 @@ def lock_claim(claim_id: int, actor: User, *, also_trainee: int | None = None) -
 
 
 def _transition(claim: Claim, action: str, actor: User) -> workflow.Transition:
+    """The table's transition, once ``can_move`` allows it (409 for the status, 403
+    for the role)."""
+    require(can_move(actor, claim, action))
     transition = workflow.transition_for(claim.status, action)
-    label = workflow.ACTION_LABELS.get(action, action)
-    status_label = workflow.STATUS_LABELS.get(claim.status, claim.status)
-    if transition is None:
-        raise Conflict("invalid_transition", f"“{status_label}”状态的申报不能{label}")
-    if actor.role not in transition.roles:
-        raise PermissionDenied(f"您的角色不能{label}申报")
+    assert transition is not None  # can_move refuses a status without it
     return transition
 
 
@@ -423,10 +415,9 @@ def claims_create_batch(
     as ``claims.intake`` does. The yearly slots are allocated here and the database
     constraints stay the backstop, so a slip is a refusal, never a fourth claim.
     """
-    if not actor.is_clerk:
-        raise PermissionDenied("只有县(市)经办人可以录入申报")
+    require(can_create(actor))
     for data, decision in items:
-        require_unit_access(actor, data.unit_id)
+        require(can_file_for_unit(actor, data.unit_id))
         _require_ordered_dates(data)
         if submit and not decision.eligible:
             raise Conflict(

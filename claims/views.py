@@ -18,19 +18,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
-from altay_skills.errors import DomainError, NotFound, PermissionDenied
+from altay_skills.errors import DomainError
+from altay_skills.permissions import require, shown_on_page
 from claims import rules, services
 from claims.filters import ClaimFilter, quarter_bounds
 from claims.forms import ClaimForm, ReasonForm, ReviewForm, institution_choices
 from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
+from claims.permissions import actions_for, can_create, can_edit
 from claims.selectors import (
-    actions_for,
     claim_events,
     claim_for,
     claims_listed,
     with_list_names,
 )
-from claims.workflow import ACTION_LABELS, STATUS_LABELS, allowed_actions
+from claims.workflow import ACTION_LABELS, STATUS_LABELS
 from programs.models import Fund, Program, Unit
 from trainees.models import Trainee
 from trainees.selectors import subsidy_history, trainee_for
@@ -42,8 +43,8 @@ STATUSES = [s.value for s in ClaimStatus]
 # --- Small shared pieces --------------------------------------------------------------
 def _clerk_unit(user: User) -> str:
     """The unit a clerk files for; anyone else may not use the claim form."""
-    if not user.is_clerk or not user.unit_id:
-        raise PermissionDenied("只有县(市)经办人可以录入申报")
+    require(can_create(user))
+    assert user.unit_id is not None  # can_create refuses a clerk without a unit
     return user.unit_id
 
 
@@ -176,8 +177,8 @@ def render_claim_detail(
         "decision": decision_from_claim(claim),
         "events": _event_rows(claim_events(user, claim.pk)),
         "actions": actions,
+        # the reviewer's decisions, as quarters.permissions offers them
         "can_review": bool(actions & {"approve", "reject", "return"}),
-        "is_maker": claim.created_by_id == user.pk,
         "review_form": review_form or ReviewForm(),
         "withdraw_form": ReasonForm(),
     }
@@ -192,9 +193,7 @@ def claim_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 def _refused(request: AuthedRequest, pk: int, exc: DomainError) -> HttpResponse:
     """A transition the service refused: the claim page again, with the reason."""
-    if isinstance(exc, NotFound | PermissionDenied):
-        raise exc
-    messages.error(request, exc.message)
+    messages.error(request, shown_on_page(exc).message)
     return render_claim_detail(
         request, claim_for(request.user, pk), status=exc.status_code
     )
@@ -287,11 +286,9 @@ def _form_context(
 def _claim_form_page(request: AuthedRequest, claim: Claim | None) -> HttpResponse:
     user = request.user
     unit_id = _clerk_unit(user)
-    if claim is not None and "edit" not in allowed_actions(claim.status, user.role):
-        messages.warning(
-            request, f"“{STATUS_LABELS[claim.status]}”状态的申报不能修改。"
-        )
-        return render_claim_detail(request, claim, status=409)
+    if claim is not None and not (editable := can_edit(user, claim)):
+        messages.warning(request, f"{editable.reason}。")
+        return render_claim_detail(request, claim, status=editable.status)
     if request.method != "POST":
         return _claim_form_get(request, claim)
     form = ClaimForm(request.POST, user=user)
@@ -305,9 +302,7 @@ def _claim_form_page(request: AuthedRequest, claim: Claim | None) -> HttpRespons
         else:
             saved = services.claim_update(claim_id=claim.pk, data=data, actor=user)
     except DomainError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
-            raise
-        messages.error(request, exc.message)
+        messages.error(request, shown_on_page(exc).message)
         context = _form_context(request, form, claim)
         return render(request, "claims/form.html", context, status=exc.status_code)
     if request.POST.get("action") != "submit":
@@ -316,8 +311,7 @@ def _claim_form_page(request: AuthedRequest, claim: Claim | None) -> HttpRespons
     try:
         services.claim_submit(claim_id=saved.pk, actor=user)
     except DomainError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
-            raise
+        shown_on_page(exc)
         # Refused: the draft is kept with its fresh decision; stay on its form.
         saved = claim_for(user, saved.pk)
         messages.error(
@@ -392,8 +386,6 @@ def claim_check_view(request: AuthedRequest, pk: int | None = None) -> HttpRespo
     try:
         context["decision"] = decision_from_rules(_judge(user, data, claim))
     except DomainError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
-            raise
-        context["error"] = exc
+        context["error"] = shown_on_page(exc)
         return render(request, "claims/_decision.html", context, status=exc.status_code)
     return render(request, "claims/_decision.html", context)

@@ -74,7 +74,3 @@ FINAL = frozenset({APPROVED, REJECTED, WITHDRAWN})
 
 def transition_for(status: str, action: str) -> Transition | None:
     return TRANSITIONS.get((status, action))
-
-
-def allowed_actions(status: str, role: str) -> list[str]:
-    return [a for (s, a), t in TRANSITIONS.items() if s == status and role in t.roles]

@@ -9,7 +9,6 @@ lists are read by finance and the auditor (and payments also by the reviewer).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,12 +26,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apis import signed_in_user
-from accounts.models import User
 from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
-from altay_skills.errors import Conflict, PermissionDenied
+from altay_skills.errors import Conflict
+from altay_skills.permissions import require
 from claims.selectors import claim_for
 from finance import selectors, services
 from finance.models import Payment, Recovery, Rollup, RollupStatus
+from finance.permissions import (
+    can_read_finance,
+    can_read_payments,
+    can_read_rollup_error,
+    can_record_payment,
+)
 from finance.serializers import (
     AdvanceSerializer,
     ClaimPaymentsSerializer,
@@ -59,23 +64,6 @@ ROLLUP_NOT_FOUND = OpenApiResponse(
 )
 
 
-def _require(user: User, allowed: Callable[[User], bool], message: str) -> None:
-    if not allowed(user):
-        raise PermissionDenied(message)
-
-
-def _reads_finance(user: User) -> bool:
-    return user.is_finance or user.is_auditor
-
-
-def _pays(user: User) -> bool:
-    return user.is_finance
-
-
-def _reads_payments(user: User) -> bool:
-    return user.is_finance or user.is_auditor or user.is_reviewer
-
-
 # --- Rollups ---------------------------------------------------------------------------------
 ROLLUPS = "rollups"
 ROLLUP_SCOPE = "地区审核人、财政和督查可查看；经办人和管理员的列表为空，单条为 404。"
@@ -88,7 +76,7 @@ def _render_rollup(
     rollup = selectors.rollup_for(user, rollup_id)
     ready = rollup.status == RollupStatus.READY
     context = {
-        "show_error": user.is_reviewer or user.is_auditor,
+        "show_error": bool(can_read_rollup_error(user)),
         "lines": (
             rollup.lines.select_related("unit", "program").order_by(
                 "unit__sort_order", "unit_id", "program_id", "fund"
@@ -271,7 +259,7 @@ class PaymentListCreateApi(GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        _require(signed_in_user(request), _reads_payments, "您的角色不能查看拨付记录")
+        require(can_read_payments(signed_in_user(request)))
         query = PaymentFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         payments = self.get_queryset()
@@ -307,7 +295,7 @@ class PaymentListCreateApi(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         # Before the body is read: its references must not tell others what exists.
-        _require(signed_in_user(request), _pays, "只有财政人员可以登记拨付")
+        require(can_record_payment(signed_in_user(request)))
         body = PaymentInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -377,7 +365,7 @@ class AdvanceListApi(GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        _require(signed_in_user(request), _reads_finance, "您的角色不能查看拨付清单")
+        require(can_read_finance(signed_in_user(request)))
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(AdvanceSerializer(page, many=True).data)
 
@@ -414,7 +402,7 @@ class RecoveryListApi(GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        _require(signed_in_user(request), _reads_finance, "您的角色不能查看应追回款")
+        require(can_read_finance(signed_in_user(request)))
         query = RecoveryFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         if query.validated_data["settled"]:

@@ -29,8 +29,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from altay_skills import lock_objects
-from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
+from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.periods import quarter_bounds
+from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.models import Claim
 from finance import exports
@@ -43,8 +44,13 @@ from finance.models import (
     RollupLine,
     RollupStatus,
 )
+from finance.permissions import (
+    can_record_payment,
+    can_request_rollup,
+    can_settle_recovery,
+)
 from programs.models import fund_label
-from quarters.models import QuarterlyReport, ReportStatus, SpotCheck
+from quarters.models import ReportStatus, SpotCheck
 from trainees.id_numbers import mask_id_number
 
 logger = logging.getLogger(__name__)
@@ -59,16 +65,11 @@ PAYEE_LABELS = {
 # --- Request ---------------------------------------------------------------------------
 def rollup_request(*, quarter: str, actor: User) -> Rollup:
     """The reviewer sends a reviewed quarter to finance; the task is queued on commit."""
-    if not actor.is_reviewer:
-        raise PermissionDenied("只有地区审核人可以将季度汇总报送财政")
+    require(can_request_rollup(actor))
     if quarter_bounds(quarter) is None:
         raise DomainError("invalid_quarter", "季度格式应为“2020Q1”")
     quarter = quarter.strip().upper()
-    reports = QuarterlyReport.objects.filter(quarter=quarter)
-    if reports.filter(status=ReportStatus.SUBMITTED).exists():
-        raise Conflict("reports_under_review", f"{quarter}还有报表未审结，请先审结")
-    if not reports.filter(status=ReportStatus.CLOSED).exists():
-        raise Conflict("no_closed_reports", f"{quarter}没有已审结的报表")
+    require(can_request_rollup(actor, quarter))  # every report closed, one at least
     from finance.tasks import build_rollup
 
     with transaction.atomic():
@@ -437,8 +438,7 @@ def payment_record(
     reissue_of_id: int | None = None,
 ) -> Payment:
     """Finance records a payment or a failed attempt. Nothing is ever paid twice."""
-    if not actor.is_finance:
-        raise PermissionDenied("只有财政人员可以登记拨付")
+    require(can_record_payment(actor))
     if kind not in PaymentKind.values or status not in PaymentStatus.values:
         raise DomainError("invalid", "拨付类别或结果无效")
     if amount is None or amount <= 0 or amount != rules.to_fen(amount):
@@ -550,14 +550,12 @@ def recovery_for_rejection(*, claim: Claim, reason: str) -> Recovery | None:
 
 
 def recovery_settle(*, recovery_id: int, actor: User, reference: str = "") -> Recovery:
-    if not actor.is_finance:
-        raise PermissionDenied("只有财政人员可以登记追回")
+    require(can_settle_recovery(actor))
     with transaction.atomic():
         recovery = lock_objects.lock_recovery(recovery_id)
         if recovery is None:
             raise NotFound("未找到该应追回款")
-        if recovery.settled_at is not None:
-            raise Conflict("already_settled", "该笔款项已登记追回")
+        require(can_settle_recovery(actor, recovery))  # not settled yet
         recovery.settled_at = timezone.now()
         recovery.settled_by = actor
         recovery.settlement_reference = (reference or "").strip()

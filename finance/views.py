@@ -25,16 +25,24 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
-from altay_skills.errors import DomainError, NotFound, PermissionDenied
+from altay_skills.errors import DomainError, NotFound
 from altay_skills.periods import quarter_bounds
+from altay_skills.permissions import require, shown_on_page
 from claims import rules, workflow
 from claims.models import Claim
 from finance import selectors, services
 from finance.forms import PaymentForm, RecoverySettleForm, RollupRequestForm
 from finance.models import Payment, PaymentKind, PaymentStatus, Rollup, RollupStatus
+from finance.permissions import (
+    can_read_finance,
+    can_read_rollup_error,
+    can_record_payment,
+    can_request_rollup,
+)
 from programs.models import Unit, fund_label
 from quarters import views as quarter_views
 from quarters.models import ReportStatus, SpotCheck, SpotCheckResult
+from quarters.permissions import can_read_reports
 from quarters.selectors import reports_visible_to
 from quarters.views import last_ended_quarter
 
@@ -50,17 +58,13 @@ PAYMENT_STATE_LABELS = {
 TOTAL_KEYS = ("approved", "advance", "balance")
 
 
-def _reads_finance(user: User) -> bool:
-    return user.is_finance or user.is_auditor
-
-
 # --- The prefecture's quarter: each unit's report and the rollup --------------------------
 @login_required
 @require_GET
 @renders_domain_errors
 def report_list(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    quarter_views.require_report_reader(user)
+    require(can_read_reports(user))
     if user.is_clerk:
         return quarter_views.clerk_report_list(request)
     quarter = (request.GET.get("quarter") or "").strip().upper()
@@ -146,10 +150,9 @@ def render_quarter(
         "rollup": rollup,
         "under_review": under_review,
         "has_closed": has_closed,
+        # offered while the service would accept it and there is something to do
         "can_request": (
-            user.is_reviewer
-            and not under_review
-            and has_closed
+            bool(can_request_rollup(user, quarter))
             and (rollup is None or rollup.status == RollupStatus.FAILED)
         ),
         "counts": {
@@ -167,16 +170,13 @@ def render_quarter(
 @renders_domain_errors
 def rollup_request_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    if not user.is_reviewer:
-        raise PermissionDenied("只有地区审核人可以将季度汇总报送财政")
+    require(can_request_rollup(user))
     form = RollupRequestForm(request.POST)
     quarter = form.cleaned_data["quarter"] if form.is_valid() else ""
     try:
         rollup = services.rollup_request(quarter=quarter, actor=user)
     except DomainError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
-            raise
-        messages.error(request, exc.message)
+        messages.error(request, shown_on_page(exc).message)
         shown = quarter if quarter_bounds(quarter) else None
         return render_quarter(request, shown, status=exc.status_code)
     rollup.refresh_from_db()  # the task may already have run (eager Celery)
@@ -272,8 +272,8 @@ def rollup_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     rollup = selectors.rollup_for(user, pk)
     context: dict[str, Any] = {
         "rollup": rollup,
-        "show_error": user.is_reviewer or user.is_auditor,
-        "can_pay": user.is_finance,
+        "show_error": can_read_rollup_error(user),
+        "can_pay": can_record_payment(user),
         "today": timezone.localdate(),
     }
     if rollup.status == RollupStatus.READY:
@@ -321,7 +321,7 @@ def rollup_progress(request: AuthedRequest, pk: int) -> HttpResponse:
         "reporting/_rollup_progress.html",
         {
             "rollup": rollup,
-            "show_error": request.user.is_reviewer or request.user.is_auditor,
+            "show_error": can_read_rollup_error(request.user),
         },
     )
     if request.htmx and rollup.status in (RollupStatus.READY, RollupStatus.FAILED):
@@ -366,7 +366,7 @@ def _render_row(
     context = {
         "rollup": rollup,
         "row": row,
-        "can_pay": request.user.is_finance,
+        "can_pay": can_record_payment(request.user),
         "today": timezone.localdate(),
         "error": error,
         "posted": form.data if form is not None and error else None,
@@ -380,9 +380,7 @@ def _render_row(
 @require_GET
 @renders_domain_errors
 def finance_home(request: AuthedRequest) -> HttpResponse:
-    user = request.user
-    if not _reads_finance(user):
-        raise PermissionDenied("只有财政和督查可以查看拨付管理")
+    require(can_read_finance(request.user))
     return _render_finance(request)
 
 
@@ -405,7 +403,7 @@ def _render_finance(request: AuthedRequest, *, status: int = 200) -> HttpRespons
         "failed": failed,
         "recoveries": recoveries,
         "recovery_total": sum((r.amount for r in recoveries), ZERO),
-        "can_pay": request.user.is_finance,
+        "can_pay": can_record_payment(request.user),
         "today": timezone.localdate(),
     }
     return render(request, "reporting/finance.html", context, status=status)
@@ -425,8 +423,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
 @renders_domain_errors
 def payment_record_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    if not user.is_finance:
-        raise PermissionDenied("只有财政人员可以登记拨付")
+    require(can_record_payment(user))
     form = PaymentForm(request.POST)
     row_of = request.POST.get("rollup", "")
     in_row = bool(request.htmx and row_of.isdigit())
@@ -449,11 +446,9 @@ def payment_record_view(request: AuthedRequest) -> HttpResponse:
                 reissue_of_id=data["reissue_of"],
             )
         except DomainError as exc:
-            if isinstance(exc, PermissionDenied):
-                raise
-            if isinstance(exc, NotFound) and not in_row:
-                raise
-            error = exc
+            # in a row of the rollup page a missing claim is told in the row
+            shown = isinstance(exc, NotFound) and in_row
+            error = exc if shown else shown_on_page(exc)
     if in_row:
         claim_id = form.cleaned_data.get("claim") if form.is_valid() else None
         claim_id = claim_id or _int(request.POST.get("claim"))
@@ -503,9 +498,7 @@ def recovery_settle_view(request: AuthedRequest, pk: int) -> HttpResponse:
             recovery_id=pk, actor=request.user, reference=reference
         )
     except DomainError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
-            raise
-        messages.error(request, exc.message)
+        messages.error(request, shown_on_page(exc).message)
         return _render_finance(request, status=exc.status_code)
     messages.success(
         request,

@@ -24,6 +24,7 @@ from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
 from altay_skills.errors import NotFound
 from claims.apis import ClaimTransitionApi, transition_schema
 from claims.models import Claim
+from claims.permissions import actions_for_many
 from claims.selectors import claims_visible_to
 from claims.serializers import (
     ClaimSerializer,
@@ -388,16 +389,18 @@ class ClaimApproveBulkApi(APIView):
             actor=user,
             budget_reason=body.validated_data.get("budget_reason", ""),
         )
-        claims = (
+        claims = list(
             claims_visible_to(user)
             .filter(pk__in=[c.pk for c in approved])
             .select_related("reviewed_by")
             .prefetch_related("policy_entries")
             .order_by("pk")
         )
-        return Response(
-            ClaimSerializer(claims, many=True, context={"request": request}).data
-        )
+        context = {
+            "request": request,
+            "allowed_actions": actions_for_many(user, claims),
+        }
+        return Response(ClaimSerializer(claims, many=True, context=context).data)
 
 
 # --- The reviewer's decision on one claim (URLs under /api/claims/) -----------------

@@ -5,3 +5,11 @@ class QuartersConfig(AppConfig):
     verbose_name = "季度报表与审核"
     name = "quarters"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The reviewer's decisions, offered on the claim page and in the claim API
+        # (claims may not import this stage: see claims.permissions).
+        from claims.permissions import offer_decisions
+        from quarters.permissions import decisions_offered
+
+        offer_decisions(decisions_offered)

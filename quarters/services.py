@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from altay_skills import lock_objects
-from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
+from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.periods import quarter_bounds
+from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.audit import record_events
 from claims.models import Claim, ClaimAction, ClaimEvent
@@ -29,7 +30,6 @@ from claims.services import (
     claim_move,
     claim_transition,
     lock_claim,
-    require_unit_access,
 )
 from quarters.budgets import (
     approval_excess,
@@ -45,6 +45,15 @@ from quarters.models import (
     ReportStatus,
     SpotCheck,
     SpotCheckResult,
+)
+from quarters.permissions import (
+    can_build_report,
+    can_close_report,
+    can_decide,
+    can_discard_report,
+    can_draw_spot_checks,
+    can_record_spot_check,
+    can_submit_report,
 )
 from quarters.selectors import reports_visible_to
 
@@ -79,15 +88,8 @@ def _decide(
     with transaction.atomic():
         claim = lock_claim(claim_id, actor)
         transition = claim_transition(claim, action, actor, reason=reason)
-        if claim.created_by_id == actor.pk:
-            raise PermissionDenied("不能审核本人录入的申报（经办与审核须分离）")
-        if claim.report_id is None or claim.report.status != ReportStatus.SUBMITTED:
-            raise Conflict(
-                "not_in_report",
-                "只能审核已随季度报表报送、尚未审结的申报（五(一)）",
-            )
-        if action == "approve" and claim.spot_checks.filter(result="pending").exists():
-            raise Conflict("spot_check_pending", "该申报被抽查，请先登记材料核对结果")
+        # maker ≠ checker, in a submitted report, no pending spot check (approve)
+        require(can_decide(actor, claim, action))
         claim.reviewed_by = actor
         claim.reviewed_at = timezone.now()
         if action == "approve":
@@ -124,9 +126,7 @@ def _decide(
 def report_build(*, unit_id: str, quarter: str, actor: User) -> QuarterlyReport:
     """Build (or refresh) the unit's draft report for a quarter from its submitted claims
     not yet reported whose training ended by the quarter's end."""
-    if not actor.is_clerk:
-        raise PermissionDenied("只有县(市)经办人可以编制季度报表")
-    require_unit_access(actor, unit_id)
+    require(can_build_report(actor, unit_id))
     bounds = quarter_bounds(quarter)
     if bounds is None:
         raise DomainError("invalid_quarter", "季度格式应为“2020Q1”")
@@ -140,8 +140,8 @@ def report_build(*, unit_id: str, quarter: str, actor: User) -> QuarterlyReport:
             ).exclude(status=ReportStatus.DISCARDED)
         )
         created = report is None
-        if report is not None and report.status != ReportStatus.DRAFT:
-            raise Conflict("report_frozen", f"{quarter}季度报表已报送，不能再编制")
+        if report is not None:
+            require(can_build_report(actor, unit_id, report))  # still a draft
         if report is None:
             try:
                 with transaction.atomic():
@@ -171,10 +171,7 @@ def report_build(*, unit_id: str, quarter: str, actor: User) -> QuarterlyReport:
 def report_discard(*, report_id: int, actor: User) -> QuarterlyReport:
     with transaction.atomic():
         report = _lock_report(report_id, actor)
-        if not actor.is_clerk:
-            raise PermissionDenied("只有经办人可以作废本单位的报表草稿")
-        if report.status != ReportStatus.DRAFT:
-            raise Conflict("report_frozen", "已报送的报表不能作废")
+        require(can_discard_report(actor, report))
         moved = lock_objects.lock_claim_ids(Claim.objects.filter(report=report))
         Claim.objects.filter(pk__in=moved).update(report=None)
         report.status = ReportStatus.DISCARDED
@@ -192,10 +189,7 @@ def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
     """Freeze the report — claim list, count, control total — and send it on."""
     with transaction.atomic():
         report = _lock_report(report_id, actor)
-        if not actor.is_clerk:
-            raise PermissionDenied("只有经办人可以报送本单位的报表")
-        if report.status != ReportStatus.DRAFT:
-            raise Conflict("report_frozen", "该报表已报送")
+        require(can_submit_report(actor, report))
         claims = lock_objects.lock_claims(Claim.objects.filter(report=report))
         stray = [c.pk for c in claims if c.status != workflow.SUBMITTED]
         if stray:
@@ -251,12 +245,7 @@ def report_draw_spot_checks(
     """Draw a reproducible random sample of the report for document checking."""
     with transaction.atomic():
         report = _lock_report(report_id, actor)
-        if not actor.is_reviewer:
-            raise PermissionDenied("只有地区审核人可以抽查")
-        if report.status != ReportStatus.SUBMITTED:
-            raise Conflict("report_not_submitted", "只能对已报送、未审结的报表抽查")
-        if report.spot_check_seed:
-            raise Conflict("spot_checks_drawn", "该报表已抽样，种子已记录，不能重抽")
+        require(can_draw_spot_checks(actor, report))
         share = Decimal(share if share is not None else settings.SPOT_CHECK_SHARE)
         if not (Decimal("0") < share <= Decimal("1")):
             raise DomainError("invalid_share", "抽查比例应大于0且不超过100%")
@@ -283,8 +272,7 @@ def report_draw_spot_checks(
 def spot_check_record(
     *, spot_check_id: int, actor: User, result: str, note: str = ""
 ) -> SpotCheck:
-    if not actor.is_reviewer:
-        raise PermissionDenied("只有地区审核人可以登记抽查结果")
+    require(can_record_spot_check(actor))
     if result not in (SpotCheckResult.CONSISTENT, SpotCheckResult.INCONSISTENT):
         raise DomainError("invalid", "核对结果应为“材料相符”或“材料不符”")
     note = (note or "").strip()
@@ -298,8 +286,7 @@ def spot_check_record(
         lock_objects.lock_report(found[0]["report"])
         lock_objects.lock_claim_ids([found[0]["claim"]])
         check = lock_objects.lock_spot_check(spot_check_id)
-        if check.report.status != ReportStatus.SUBMITTED:
-            raise Conflict("report_not_submitted", "报表已审结，不能修改抽查结果")
+        require(can_record_spot_check(actor, check))
         check.result, check.note = result, note
         check.checked_by, check.checked_at = actor, timezone.now()
         check.save()
@@ -334,22 +321,8 @@ def report_close(*, report_id: int, actor: User) -> QuarterlyReport:
     """审结: every claim decided, spot checks drawn and every sampled claim decided."""
     with transaction.atomic():
         report = _lock_report(report_id, actor)
-        if not actor.is_reviewer:
-            raise PermissionDenied("只有地区审核人可以审结报表")
-        if report.status != ReportStatus.SUBMITTED:
-            raise Conflict("report_not_submitted", "只能审结已报送的报表")
-        if not report.spot_check_seed:
-            raise Conflict("spot_checks_missing", "请先随机抽查，再审结报表")
-        pending = report.claims.filter(status=workflow.SUBMITTED).count()
-        if pending:
-            raise Conflict("claims_undecided", f"报表中还有{pending}笔申报未审核")
-        # A sampled claim returned to its unit was decided here, even if it has since
-        # been resubmitted into a later report.
-        sampled_open = report.spot_checks.filter(
-            claim__report=report, claim__status=workflow.SUBMITTED
-        ).count()
-        if sampled_open:
-            raise Conflict("spot_checks_undecided", "抽查的申报尚未全部审核")
+        # submitted, sampled, every claim and every sampled claim decided
+        require(can_close_report(actor, report))
         report.status = ReportStatus.CLOSED
         report.closed_by = actor
         report.closed_at = timezone.now()

@@ -25,8 +25,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
-from altay_skills.errors import DomainError, NotFound, PermissionDenied
+from altay_skills.errors import DomainError, NotFound
 from altay_skills.periods import previous_quarter, quarter_of
+from altay_skills.permissions import require, shown_on_page
 from claims import rules, workflow
 from claims.forms import ReviewForm
 from claims.models import Claim
@@ -41,6 +42,15 @@ from quarters.models import (
     ReportStatus,
     SpotCheck,
     SpotCheckResult,
+)
+from quarters.permissions import (
+    can_approve,
+    can_build_report,
+    can_draw_spot_checks,
+    can_read_reports,
+    can_record_spot_check,
+    can_review_report,
+    can_submit_report,
 )
 from quarters.selectors import report_figures, report_for
 from quarters.selectors import reports_visible_to as _reports_visible_to
@@ -62,15 +72,6 @@ def recent_quarters(count: int = RECENT_QUARTERS) -> list[str]:
     while len(quarters) < count:
         quarters.append(previous_quarter(quarters[-1]))
     return quarters
-
-
-def _reads_reports(user: User) -> bool:
-    return user.is_clerk or user.is_reviewer or user.is_finance or user.is_auditor
-
-
-def require_report_reader(user: User) -> None:
-    if not _reads_reports(user):
-        raise PermissionDenied("您的角色不查看季度报表")
 
 
 class SpotCheckDrawForm(forms.Form):
@@ -194,13 +195,14 @@ def _render_report(
     figures, totals = _figures(report)
     claims = _claim_rows(report)
     checks = [row["check"] for row in claims if row["check"] is not None]
-    reviewing = user.is_reviewer and report.status == ReportStatus.SUBMITTED
+    reviewing = bool(can_review_report(user, report))
     context = {
         "report": report,
         "figures": figures,
         "totals": totals,
         "claims": claims,
-        "clerk_draft": user.is_clerk and report.status == ReportStatus.DRAFT,
+        # refresh, submit and discard: the unit's clerk, on a draft
+        "clerk_draft": bool(can_submit_report(user, report)),
         "reviewing": reviewing,
         # 七(五): before approving, what the pending claims would do to each fund's
         # budget (only funds with a budget entered can be exceeded).
@@ -230,7 +232,7 @@ def _percent(share: Decimal | str | None) -> str:
 @require_GET
 @renders_domain_errors
 def report_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    require_report_reader(request.user)
+    require(can_read_reports(request.user))
     return _render_report(request, _report(request.user, pk))
 
 
@@ -249,9 +251,7 @@ def _refused(
     request: AuthedRequest, pk: int, exc: DomainError, **extra: Any
 ) -> HttpResponse:
     """A refusal of the service: the report page again, with the reason and its 4xx."""
-    if isinstance(exc, NotFound | PermissionDenied):
-        raise exc
-    messages.error(request, exc.message)
+    messages.error(request, shown_on_page(exc).message)
     return _render_report(
         request, _report(request.user, pk), status=exc.status_code, **extra
     )
@@ -263,8 +263,7 @@ def _refused(
 @renders_domain_errors
 def report_build_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
-    if not user.is_clerk:
-        raise PermissionDenied("只有县(市)经办人可以编制季度报表")
+    require(can_build_report(user))
     quarter = (request.POST.get("quarter") or "").strip().upper()
     existing = (
         _reports_visible_to(user)
@@ -277,9 +276,7 @@ def report_build_view(request: AuthedRequest) -> HttpResponse:
             unit_id=user.unit_id or "", quarter=quarter, actor=user
         )
     except DomainError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
-            raise
-        messages.error(request, exc.message)
+        messages.error(request, shown_on_page(exc).message)
         return clerk_report_list(request, status=exc.status_code, quarter=quarter)
     attached = report.claims.count()
     if existing:
@@ -330,8 +327,7 @@ def report_discard_view(request: AuthedRequest, pk: int) -> HttpResponse:
 def report_approve_bulk_view(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
     report = _report(user, pk)
-    if not user.is_reviewer:
-        raise PermissionDenied("您的角色不能核准申报")
+    require(can_approve(user))
     in_report = set(
         report.claims.filter(status=workflow.SUBMITTED).values_list("pk", flat=True)
     )
@@ -358,8 +354,7 @@ def report_approve_bulk_view(request: AuthedRequest, pk: int) -> HttpResponse:
             budget_reason=request.POST.get("budget_reason", "").strip()[:500],
         )
     except DomainError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
-            raise
+        shown_on_page(exc)
         exc.message = f"批量核准未执行（全部或全不）：{exc.message}"
         return _refused(request, pk, exc)
     total = sum((c.approved_amount or Decimal(0) for c in approved), Decimal(0))
@@ -374,8 +369,7 @@ def report_approve_bulk_view(request: AuthedRequest, pk: int) -> HttpResponse:
 @renders_domain_errors
 def report_spot_checks_view(request: AuthedRequest, pk: int) -> HttpResponse:
     _report(request.user, pk)  # 404 first: not the user's to see
-    if not request.user.is_reviewer:
-        raise PermissionDenied("只有地区审核人可以抽查")
+    require(can_draw_spot_checks(request.user))
     form = SpotCheckDrawForm(request.POST)
     raw = request.POST.get("share", "")
     if not form.is_valid():
@@ -405,8 +399,7 @@ def report_spot_checks_view(request: AuthedRequest, pk: int) -> HttpResponse:
 @renders_domain_errors
 def spot_check_record_view(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
-    if not user.is_reviewer:
-        raise PermissionDenied("只有地区审核人可以登记抽查结果")
+    require(can_record_spot_check(user))
     form = SpotCheckRecordForm(request.POST)
     result = form.data.get("result", "")
     note = form.data.get("note", "")
@@ -422,9 +415,7 @@ def spot_check_record_view(request: AuthedRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except DomainError as exc:
-            if isinstance(exc, NotFound | PermissionDenied):
-                raise
-            error = exc
+            error = shown_on_page(exc)
     check = (
         SpotCheck.objects.select_related("report", "checked_by").filter(pk=pk).first()
     )
@@ -448,7 +439,7 @@ def spot_check_record_view(request: AuthedRequest, pk: int) -> HttpResponse:
             "error": error,
             "note": note if error else "",
             "result": result if error else "",
-            "reviewing": check.report.status == ReportStatus.SUBMITTED,
+            "reviewing": bool(can_record_spot_check(user, check)),
             "record_choices": RECORD_CHOICES,
         }
         return render(
@@ -506,9 +497,7 @@ def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
         extra = {"budget_reason": reason} if action == "approve" else {}
         REVIEW_ACTIONS[action](claim_id=pk, actor=request.user, reason=reason, **extra)
     except DomainError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
-            raise
-        messages.error(request, exc.message)
+        messages.error(request, shown_on_page(exc).message)
         claim = claim_for(request.user, pk)
         return render_claim_detail(
             request, claim, status=exc.status_code, review_form=form

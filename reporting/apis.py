@@ -5,7 +5,6 @@ The public endpoints need no login and carry counts and sums only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -15,9 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apis import signed_in_user
-from accounts.models import User
 from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
-from altay_skills.errors import PermissionDenied
 from reporting import selectors
 from reporting.serializers import (
     CatalogueEntrySerializer,
@@ -37,23 +34,6 @@ BAD_QUERY = OpenApiResponse(ValidationErrorSerializer, description="筛选条件
 ROLLUP_NOT_FOUND = OpenApiResponse(
     ErrorSerializer, description="汇总不存在或无权查看（经办人、管理员）"
 )
-
-
-def _require(user: User, allowed: Callable[[User], bool], message: str) -> None:
-    if not allowed(user):
-        raise PermissionDenied(message)
-
-
-def _reads_finance(user: User) -> bool:
-    return user.is_finance or user.is_auditor
-
-
-def _pays(user: User) -> bool:
-    return user.is_finance
-
-
-def _reads_payments(user: User) -> bool:
-    return user.is_finance or user.is_auditor or user.is_reviewer
 
 
 # --- Notices -------------------------------------------------------------------------------------

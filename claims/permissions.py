@@ -1,0 +1,138 @@
+"""Who may do what with a claim: ``can_<verb>(user, claim) -> Permission``.
+
+The services of ``claims`` raise with these answers (``altay_skills.permissions
+.require``), and the claim page, the claim API (``allowed_actions``) and the templates
+offer exactly the actions these allow — one answer, so a button is never offered that
+the service would refuse.
+
+The clerk's actions (create, edit, submit, withdraw) are decided here. The reviewer's
+decisions (approve, reject, return) need more than the transition table: the claim must
+sit in a submitted quarterly report, and a pending spot check stops an approval. Those
+are the quarter's rules (``quarters.permissions``), and this stage may not import a
+later one. So a later stage that decides on claims *offers* its actions here
+(``offer_decisions``), from its ``AppConfig.ready()`` — as finance hears
+``claims.signals.claim_moved`` — and ``actions_for`` adds what it offers to the clerk's.
+The claim page and the claim API therefore show the review buttons exactly when
+``quarters.permissions.can_decide`` (which ``quarters.services`` requires) allows them,
+without ``claims`` knowing what a report or a spot check is. A source answers for many
+claims at once, so a listed page asks each later stage once, not once per claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from accounts.models import User
+from altay_skills.permissions import ALLOWED, Permission, conflict, deny
+from claims import workflow
+from claims.models import Claim
+
+#: The actions this stage decides, in the order the page and the API list them.
+CLERK_ACTIONS = ("edit", "submit", "withdraw")
+
+#: What a later stage offers: claim id → the actions of its own it allows the user.
+DecisionSource = Callable[[User, Sequence[Claim]], Mapping[int, Sequence[str]]]
+_decision_sources: list[DecisionSource] = []
+
+
+def offer_decisions(source: DecisionSource) -> None:
+    """Register a later stage's decisions (called from its ``AppConfig.ready()``)."""
+    if source not in _decision_sources:
+        _decision_sources.append(source)
+
+
+# --- Filing ------------------------------------------------------------------------------
+def can_file_for_unit(user: User, unit_id: str | None) -> Permission:
+    """A clerk files, checks and reports for their own unit only (五(二)); the other
+    roles are stopped, where they must be, by their role."""
+    if user.is_authenticated and user.is_clerk and user.unit_id != unit_id:
+        return deny("经办人只能为本单位录入申报")
+    return ALLOWED
+
+
+def can_create(user: User, unit_id: str | None = None) -> Permission:
+    """Enter a claim (a draft): a county clerk, for their own unit."""
+    if not user.is_authenticated or not user.is_clerk or not user.unit_id:
+        return deny("只有县(市)经办人可以录入申报")
+    if unit_id is not None:
+        return can_file_for_unit(user, unit_id)
+    return ALLOWED
+
+
+# --- Moving a claim through the transition table -------------------------------------
+def can_move(user: User, claim: Claim | None, action: str) -> Permission:
+    """The transition table (``workflow``): the claim's status must have the action
+    (else 409 ``invalid_transition``) and the user's role must be the one that takes it
+    (else 403); a clerk acts on their own unit's claims only. Without a claim: the role.
+    """
+    label = workflow.ACTION_LABELS.get(action, action)
+    if claim is None:
+        roles = {
+            role
+            for (_, a), transition in workflow.TRANSITIONS.items()
+            if a == action
+            for role in transition.roles
+        }
+        if not user.is_authenticated or user.role not in roles:
+            return deny(f"您的角色不能{label}申报")
+        return ALLOWED
+    transition = workflow.transition_for(claim.status, action)
+    if transition is None:
+        status = workflow.STATUS_LABELS.get(claim.status, claim.status)
+        return conflict("invalid_transition", f"“{status}”状态的申报不能{label}")
+    if not user.is_authenticated or user.role not in transition.roles:
+        return deny(f"您的角色不能{label}申报")
+    if user.is_clerk and user.unit_id != claim.unit_id:
+        return deny("经办人只能办理本单位的申报")
+    return ALLOWED
+
+
+def can_edit(user: User, claim: Claim | None = None) -> Permission:
+    """Change a draft or a returned claim."""
+    return can_move(user, claim, "edit")
+
+
+def can_submit(user: User, claim: Claim | None = None) -> Permission:
+    """Submit a draft or a corrected returned claim (whether it is eligible is the
+    rules' answer, given when it is submitted: ``not_eligible``)."""
+    return can_move(user, claim, "submit")
+
+
+def can_withdraw(user: User, claim: Claim | None = None) -> Permission:
+    """Withdraw a claim before review: from a draft report it leaves the report; once
+    the report has gone to the prefecture it cannot be withdrawn."""
+    moved = can_move(user, claim, "withdraw")
+    if not moved or claim is None:
+        return moved
+    report = claim.report  # none without a query when the claim is in no report
+    if report is not None and not report.is_draft:
+        return conflict("in_report", "申报已随季度报表报送地区审核，不能撤回")
+    return ALLOWED
+
+
+CLERK_CHECKS: dict[str, Callable[[User, Claim], Permission]] = {
+    "edit": can_edit,
+    "submit": can_submit,
+    "withdraw": can_withdraw,
+}
+
+
+# --- What to offer ---------------------------------------------------------------------
+def actions_for(user: User, claim: Claim) -> list[str]:
+    """What this user may do next with this claim (the page's buttons, the API's
+    ``allowed_actions``): exactly the actions the services would accept now."""
+    return actions_for_many(user, [claim])[claim.pk]
+
+
+def actions_for_many(user: User, claims: Sequence[Claim]) -> dict[int, list[str]]:
+    """``actions_for`` of a list of claims: each later stage is asked once for all."""
+    offered = {
+        claim.pk: [a for a in CLERK_ACTIONS if CLERK_CHECKS[a](user, claim)]
+        for claim in claims
+    }
+    if not user.is_authenticated or not claims:
+        return offered
+    for source in _decision_sources:
+        for claim_id, actions in source(user, claims).items():
+            offered[claim_id].extend(actions)
+    return offered

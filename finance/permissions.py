@@ -1,0 +1,70 @@
+"""Who may do what with the quarter's money — ``can_<verb>(user, obj=None) -> Permission``.
+
+``finance.services`` raises with these answers; the finance page, the rollup page, the
+quarter overview and the finance API ask the same functions what to show and offer.
+Who may *see* a rollup at all is a read scope (``finance.selectors.rollups_visible_to``:
+anyone else gets a 404, as for a missing one), not a refusal.
+"""
+
+from __future__ import annotations
+
+from accounts.models import User
+from altay_skills.permissions import ALLOWED, Permission, conflict, deny
+from finance.models import Recovery
+from quarters.models import QuarterlyReport, ReportStatus
+
+
+def can_request_rollup(user: User, quarter: str | None = None) -> Permission:
+    """Send a reviewed quarter to finance: the reviewer, once every report of the
+    quarter is closed (and at least one is). ``quarter`` is normalised (``2020Q1``)."""
+    if not user.is_authenticated or not user.is_reviewer:
+        return deny("只有地区审核人可以将季度汇总报送财政")
+    if quarter is None:
+        return ALLOWED
+    reports = QuarterlyReport.objects.filter(quarter=quarter)
+    if reports.filter(status=ReportStatus.SUBMITTED).exists():
+        return conflict("reports_under_review", f"{quarter}还有报表未审结，请先审结")
+    if not reports.filter(status=ReportStatus.CLOSED).exists():
+        return conflict("no_closed_reports", f"{quarter}没有已审结的报表")
+    return ALLOWED
+
+
+def can_read_rollup_error(user: User) -> Permission:
+    """Why a rollup failed is shown to the reviewer (who requests it again) and the
+    auditor; finance is told to ask the reviewer."""
+    if user.is_authenticated and (user.is_reviewer or user.is_auditor):
+        return ALLOWED
+    return deny("汇总失败的原因只向地区审核人和督查显示")
+
+
+def can_read_finance(user: User) -> Permission:
+    """The finance lists — advances payable, recoveries, the finance page."""
+    if user.is_authenticated and (user.is_finance or user.is_auditor):
+        return ALLOWED
+    return deny("只有财政和督查可以查看拨付管理")
+
+
+def can_read_payments(user: User) -> Permission:
+    """The payments recorded (finance, the auditor, and the reviewer who sent them)."""
+    if user.is_authenticated and (
+        user.is_finance or user.is_auditor or user.is_reviewer
+    ):
+        return ALLOWED
+    return deny("您的角色不能查看拨付记录")
+
+
+def can_record_payment(user: User) -> Permission:
+    """Record a payment or a failed attempt: finance. What may be paid on a claim, and
+    how much, is the ledger's answer (``payment_record``: ``not_payable``…)."""
+    if user.is_authenticated and user.is_finance:
+        return ALLOWED
+    return deny("只有财政人员可以登记拨付")
+
+
+def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permission:
+    """Record an amount to recover as recovered: finance, once."""
+    if not user.is_authenticated or not user.is_finance:
+        return deny("只有财政人员可以登记追回")
+    if recovery is not None and recovery.settled_at is not None:
+        return conflict("already_settled", "该笔款项已登记追回")
+    return ALLOWED
