@@ -68,5 +68,8 @@ class User(AbstractUser):
 
     @property
     def sees_all_units(self) -> bool:
-        """Everyone but a county clerk reads every unit's claims."""
+        """Whether the claim list offers a choice of unit: to anyone but a county clerk,
+        who is held to their own. It grants nothing: which claims a role reads is
+        ``claims.selectors.unit_scoped``'s to say (the reviewer, finance and the auditor
+        every unit's; the administrator none)."""
         return not self.is_clerk

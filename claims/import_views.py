@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from claims import intake
+from claims.models import LIMIT_SLOTS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 100
@@ -98,6 +99,7 @@ def _start_page(
             "filename": filename[:100],
             "max_rows": intake.MAX_ROWS,
             "max_mb": intake.MAX_UPLOAD_BYTES // (1024 * 1024),
+            "annual_limit": LIMIT_SLOTS,
             "columns": intake.COLUMNS,
         },
         status=status,

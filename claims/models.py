@@ -52,10 +52,21 @@ class Payee(models.TextChoices):
     FAMILY = "family", _("学生家庭")
 
 
-#: The slots of the yearly limit: a counted live claim holds one of slots 1..LIMIT_SLOTS
-#: for (trainee, year of training end). The unique index makes a 4th live claim in a
-#: year impossible even for a raw INSERT; the service picks the slot under the trainee's
-#: row lock. It is the database's backstop of 五(二) 每人每年不超过3次.
+#: 五(二) 每人每年享受培训补贴不超过3次: the yearly limit, in slots — the one number
+#: the code holds for it. A counted live claim holds one of slots 1..LIMIT_SLOTS for
+#: (trainee, year of training end): the unique index below makes one more live claim in
+#: a year impossible even for a raw INSERT; the service picks the slot under the
+#: trainee's row lock; refusals say this number (never a typed one).
+#:
+#: Why a constant and not the slots derived from the dated policy term ``annual_limit``
+#: (programs' reference data, which ``claims.rules`` judges by and a person's history
+#: shows): the limit must hold in the database, under concurrent requests and raw
+#: writes, and a constraint holds a literal fixed by its migration — a policy row
+#: cannot size it. Slots derived from the row would leave the constraint a second
+#: number all the same, and a row above it would end in an IntegrityError instead of a
+#: refusal. So the number lives here; the policy term must say the same, which
+#: ``tests/claims/test_yearly_limit.py`` checks. Changing the limit is a migration of
+#: ``claim_limit_slot_in_range`` and a new dated policy entry, together.
 LIMIT_SLOTS = 3
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -271,12 +282,14 @@ class Claim(models.Model):
                 ),
                 name="claim_one_live_per_trade_level",
             ),
-            # 五(二) 每人每年不超过3次: a counted live claim holds one of three slots.
+            # 五(二) the yearly limit: a counted live claim holds one of LIMIT_SLOTS slots.
             models.UniqueConstraint(
                 fields=["trainee", "limit_year", "limit_slot"],
                 condition=Q(status__in=COUNTING),
                 name="claim_one_live_per_limit_slot",
             ),
+            # LIMIT_SLOTS goes into the migration as a literal (a constraint cannot
+            # read a setting or a policy row); its one source is LIMIT_SLOTS above.
             models.CheckConstraint(
                 condition=Q(limit_slot__isnull=True)
                 | (
@@ -305,10 +318,6 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"申报#{self.pk}"
-
-    @property
-    def is_editable(self) -> bool:
-        return self.status in workflow.EDITABLE
 
 
 class ClaimEvent(models.Model):

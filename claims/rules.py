@@ -25,9 +25,10 @@ FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 # --- Statuses that count (五(二), rule 9 of the digest) -------------------------------
-#: A claim counts toward the 3-a-year and the trade+level rules from the moment it is
+#: A claim counts toward the yearly limit and the trade+level rule from the moment it is
 #: submitted until it is rejected or withdrawn; pending ones count so that two units
-#: cannot race past a limit. A draft counts for nothing.
+#: cannot race past a limit. A draft counts for nothing. The one set of counted
+#: statuses: the dashboards' person-times count the same claims.
 COUNTING_STATUSES = frozenset({"submitted", "approved", "returned"})
 
 # --- Program-specific conditions, as the notice words them ---------------------------------
@@ -242,10 +243,6 @@ def lasts_months(start: date, end: date, months: int) -> bool:
     1 March → 30 April is two months; → 29 April is not; 31 December → 28 February is.
     """
     return end >= add_months(start, months) - timedelta(days=1)
-
-
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def term_in_force(

@@ -356,7 +356,7 @@ def _limit_conflict(exc: IntegrityError) -> DomainError:
     if "trade_level" in text or "trade_id" in text:  # PostgreSQL names it, SQLite not
         return Conflict("duplicate_trade_level", "同一职业同一等级不可重复享受补贴")
     if "limit_slot" in text:
-        return Conflict("annual_limit", "每人每年享受培训补贴不超过3次")
+        return Conflict("annual_limit", f"每人每年享受培训补贴不超过{LIMIT_SLOTS}次")
     if "submitted_within_cap" in text:
         return Conflict("over_cap", "已提交或已退回的申报须有补贴上限且不超过上限")
     return Conflict("constraint_violation", "数据不满足约束条件，未保存")
@@ -446,7 +446,9 @@ def claims_create_batch(
                 )
                 free = [s for s in range(1, LIMIT_SLOTS + 1) if s not in used]
                 if not free:
-                    raise Conflict("annual_limit", "每人每年享受培训补贴不超过3次")
+                    raise Conflict(
+                        "annual_limit", f"每人每年享受培训补贴不超过{LIMIT_SLOTS}次"
+                    )
                 claim.limit_year, claim.limit_slot = claim.training_end.year, free[0]
                 used.add(free[0])
         claims.append(claim)

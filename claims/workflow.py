@@ -1,7 +1,12 @@
-"""Who may move a claim from which status to which: one table, plain Python.
+"""Which action moves a claim from which status to which, and which role takes it: one
+table, plain Python.
 
-``(status, action) → (next status, roles)``. Services ask it before they change anything;
-nothing else decides a transition.
+``(status, action) → (next status, roles, whether a reason is needed)``. It answers for
+the status and the role only, and every service asks it before it changes a claim.
+It is not the whole of "may this be done": the unit, maker ≠ checker, the report a
+decision needs and a pending spot check are the permission functions'
+(``claims.permissions``, ``quarters.permissions``), and the budget's reason
+(七(五)) is ``quarters.services``' — all of them consulted by the service as well.
 """
 
 from __future__ import annotations
@@ -66,10 +71,6 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
         RETURNED, frozenset({REVIEWER}), needs_reason=True
     ),
 }
-
-#: Statuses whose fields a clerk may still change.
-EDITABLE = frozenset({DRAFT, RETURNED})
-FINAL = frozenset({APPROVED, REJECTED, WITHDRAWN})
 
 
 def transition_for(status: str, action: str) -> Transition | None:

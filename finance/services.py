@@ -522,7 +522,14 @@ def _amount_due(claim: Claim, kind: str) -> Decimal:
         ).aggregate(total=Sum("amount"))["total"]
         or ZERO
     )
-    return rules.to_fen(claim.approved_amount - paid_advance)
+    return balance_due(claim.approved_amount, paid_advance)
+
+
+def balance_due(approved_amount: Decimal, paid_advance: Decimal) -> Decimal:
+    """五(二): the balance of a claim is its approved amount less the advance already
+    paid on it. The rollup page offers it (``finance.views.payment_row``) and
+    ``payment_record`` checks it, from this one definition."""
+    return rules.to_fen(approved_amount - paid_advance)
 
 
 def _rollup_of(claim: Claim, kind: str) -> Rollup | None:

@@ -239,7 +239,7 @@ def payment_row(claim: Claim, *, kind: str | None = None) -> PaymentRow:
     )
     failed = {p.kind: p.pk for p in row.open_failures}
     if PaymentKind.BALANCE not in paid_kinds and claim.approved_amount is not None:
-        due = rules.to_fen(claim.approved_amount - paid_advance)
+        due = services.balance_due(claim.approved_amount, paid_advance)
         if due > 0:
             row.options[PaymentKind.BALANCE] = (
                 str(PaymentKind.BALANCE.label),

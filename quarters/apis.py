@@ -32,8 +32,8 @@ from claims.serializers import (
     RequiredReasonSerializer,
 )
 from quarters import services
-from quarters.models import QuarterlyReport, ReportItem, ReportStatus, SpotCheck
-from quarters.selectors import report_figures, reports_visible_to
+from quarters.models import QuarterlyReport, ReportStatus, SpotCheck
+from quarters.selectors import report_claims, report_figures, reports_visible_to
 from quarters.serializers import (
     BulkApproveSerializer,
     ReportBuildSerializer,
@@ -69,42 +69,23 @@ def _reports(user: User) -> QuerySet[QuarterlyReport]:
 
 
 def _report_claims(report: QuarterlyReport) -> list[dict[str, Any]]:
-    """A draft's attached claims, or a submitted report's frozen list, with the sample."""
-    checks = {
-        c.claim_id: c
-        for c in SpotCheck.objects.filter(report=report).select_related("checked_by")
-    }
-    related = ("trainee", "program")
-    if report.status in (ReportStatus.DRAFT, ReportStatus.DISCARDED):
-        frozen: list[tuple[Claim, Any, Any]] = [
-            (c, c.amount, c.advance)
-            for c in Claim.objects.filter(report=report)
-            .select_related(*related)
-            .order_by("pk")
-        ]
-    else:
-        frozen = [
-            (item.claim, item.amount, item.advance)
-            for item in ReportItem.objects.filter(report=report)
-            .select_related(*(f"claim__{name}" for name in related))
-            .order_by("claim_id")
-        ]
+    """The report's claims (``report_claims``) in the API's compact shape."""
     return [
         {
-            "id": claim.pk,
-            "status": claim.status,
-            "trainee_name": claim.trainee.name,
-            "trainee_id_number_masked": claim.trainee.id_number_masked,
-            "program": claim.program_id,
-            "program_name": claim.program.name,
-            "fund": claim.fund,
-            "amount": amount,
-            "advance": advance,
-            "approved_amount": claim.approved_amount,
-            "sampled": claim.pk in checks,
-            "spot_check": checks.get(claim.pk),
+            "id": row.claim.pk,
+            "status": row.claim.status,
+            "trainee_name": row.claim.trainee.name,
+            "trainee_id_number_masked": row.claim.trainee.id_number_masked,
+            "program": row.claim.program_id,
+            "program_name": row.claim.program.name,
+            "fund": row.claim.fund,
+            "amount": row.amount,
+            "advance": row.advance,
+            "approved_amount": row.claim.approved_amount,
+            "sampled": row.check is not None,
+            "spot_check": row.check,
         }
-        for claim, amount, advance in frozen
+        for row in report_claims(report)
     ]
 
 

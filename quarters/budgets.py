@@ -1,13 +1,17 @@
 """Fund budgets per unit and year, and approving against them (七(五): 目标任务和预算
 执行"双监控").
 
-- Finance enters each fund's yearly budget per unit (``budget_set``); each change is
-  kept by the model's history: who, when, the amount before and after.
+- Finance enters each fund's yearly budget per unit (``budget_set``, or a whole year's
+  grid at once with ``budgets_set``); each change is kept by the model's history: who,
+  when, the amount before and after.
 - ``budget_impact(claims)`` tells a reviewer, *before* approving, which (unit, year,
   fund) a selection would take past its budget and by how much.
-- ``claims.services.claim_approve`` asks ``approval_excess`` under the budget's row
+- ``quarters.services.claim_approve`` asks ``approval_excess`` under the budget's row
   lock and refuses (Conflict ``over_budget``) unless a reason is given; with one it
   approves and ``override_record`` keeps the reason.
+
+Whether money passes a budget is decided in one place, ``quarters.rules.budget_excess``;
+this module only gathers the figures it is asked about.
 
 The year is the calendar year in which the training ended (as 五(二) counts). A unit,
 year and fund without a budget row has no limit.
@@ -15,7 +19,7 @@ year and fund without a budget row has no limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,6 +36,7 @@ from claims import workflow
 from claims.models import Claim
 from claims.rules import ZERO, money, yuan
 from programs.models import UNFUNDED, Fund, Unit, fund_label
+from quarters import rules
 from quarters.models import BudgetOverride, FundBudget, QuarterlyReport
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -104,6 +109,63 @@ def budget_clear(*, unit_id: str, year: int, fund: str, actor: User) -> bool:
         budget._history_user = actor  # type: ignore[attr-defined]
         budget.delete()
     return True
+
+
+def budgets_set(
+    *,
+    year: int,
+    amounts: Mapping[tuple[str, str], str],
+    actor: User,
+    note: str = "",
+) -> int:
+    """Finance saves a year's budget grid, all or nothing: ``amounts`` maps (unit,
+    fund) to the amount typed, a blank one removing that budget (no limit again). A
+    cell whose amount did not change is left alone (a changed note alone rewrites
+    nothing). Returns how many budgets changed. When any cell is refused nothing is
+    saved: ``invalid_budgets`` with each refused cell's message in
+    ``detail["cells"]`` ((unit, fund) → message)."""
+    if not actor.is_finance:
+        raise PermissionDenied("只有财政人员可以录入资金预算")
+    current = {(b.unit_id, b.fund): b.amount for b in budgets_for_year(year)}
+    changed = 0
+    refused: dict[tuple[str, str], str] = {}
+    with transaction.atomic():
+        for (unit_id, fund), typed in amounts.items():
+            value = typed.strip().replace(",", "")
+            existing = current.get((unit_id, fund))
+            try:
+                if not value:
+                    if existing is not None:
+                        budget_clear(unit_id=unit_id, year=year, fund=fund, actor=actor)
+                        changed += 1
+                    continue
+                if existing is not None and _same_amount(existing, value):
+                    continue
+                budget_set(
+                    unit_id=unit_id,
+                    year=year,
+                    fund=fund,
+                    amount=value,
+                    actor=actor,
+                    note=note,
+                )
+                changed += 1
+            except DomainError as exc:
+                refused[(unit_id, fund)] = exc.message
+        if refused:  # raised inside the block: everything saved above rolls back
+            raise DomainError(
+                "invalid_budgets",
+                f"有{len(refused)}项预算填写有误，均未保存",
+                detail={"cells": refused},
+            )
+    return changed
+
+
+def _same_amount(existing: Decimal, typed: str) -> bool:
+    try:
+        return Decimal(typed) == existing
+    except ArithmeticError:
+        return False
 
 
 def budgets_for_year(year: int) -> QuerySet[FundBudget]:
@@ -179,18 +241,20 @@ class BudgetImpact:
         return self.approved + self.selection
 
     @property
+    def excess(self) -> rules.BudgetExcess | None:
+        return rules.budget_excess(self.budget, self.approved, self.selection)
+
+    @property
     def over_by(self) -> Decimal:
-        if self.budget is None:
-            return ZERO
-        return max(self.after - self.budget, ZERO)
+        return self.excess.over_by if self.excess else ZERO
 
     @property
     def is_over(self) -> bool:
-        return self.over_by > 0
+        return self.excess is not None
 
     @property
     def remaining_after(self) -> Decimal | None:
-        return None if self.budget is None else self.budget - self.after
+        return rules.budget_remaining(self.budget, self.approved, self.selection)
 
     def message(self) -> str:
         return (
@@ -267,7 +331,7 @@ def _keys_q(keys: Iterable[BudgetKey], prefix: str, *, year: str) -> Q:
     return q
 
 
-# --- The guard on approval (called by claims.services) --------------------------------
+# --- The guard on approval (called by quarters.services) ------------------------------
 def lock_budgets_for(claim_ids: Iterable[int]) -> None:
     """Lock, in id order, the budget rows the claims would draw on, so that two
     reviewers approving into one fund are served one after the other. Taken before the
@@ -283,24 +347,13 @@ def lock_budgets_for(claim_ids: Iterable[int]) -> None:
 
 
 @dataclass(frozen=True)
-class Excess:
-    """Approving a claim would take its fund past the budget."""
+class Excess(rules.BudgetExcess):
+    """Approving a claim would take its (unit, year, fund) past the budget."""
 
     unit: str
     unit_name: str
     year: int
     fund: str
-    budget: Decimal
-    approved: Decimal
-    amount: Decimal
-
-    @property
-    def after(self) -> Decimal:
-        return self.approved + self.amount
-
-    @property
-    def over_by(self) -> Decimal:
-        return self.after - self.budget
 
     def message(self) -> str:
         return (
@@ -332,7 +385,7 @@ def approval_excess(claim: Claim, amount: Decimal) -> Excess | None:
         .exclude(pk=claim.pk)
         .aggregate(total=Sum("approved_amount"))["total"]
     )
-    if approved + amount <= budget:
+    if rules.budget_excess(budget, approved, amount) is None:
         return None
     return Excess(
         unit=claim.unit_id,

@@ -38,7 +38,6 @@ from quarters import services
 from quarters.budgets import report_budget_impact
 from quarters.models import (
     QuarterlyReport,
-    ReportItem,
     ReportStatus,
     SpotCheck,
     SpotCheckResult,
@@ -52,7 +51,7 @@ from quarters.permissions import (
     can_review_report,
     can_submit_report,
 )
-from quarters.selectors import report_figures, report_for
+from quarters.selectors import report_claims, report_figures, report_for
 from quarters.selectors import reports_visible_to as _reports_visible_to
 
 #: How many quarters back the clerk's quarter box suggests.
@@ -144,44 +143,21 @@ def _figures(report: QuarterlyReport) -> tuple[list[dict[str, Any]], dict[str, A
 
 
 def _claim_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
-    """A draft's attached claims, or a submitted report's frozen list, with the sample."""
-    checks = {
-        c.claim_id: c
-        for c in SpotCheck.objects.filter(report=report).select_related("checked_by")
-    }
-    related = ("trainee", "program", "trade", "level", "institution")
-    if report.status in (ReportStatus.DRAFT, ReportStatus.DISCARDED):
-        frozen = [
-            (c, c.amount, c.advance)
-            for c in Claim.objects.filter(report=report)
-            .select_related(*related)
-            .order_by("pk")
-        ]
-    else:
-        frozen = [
-            (item.claim, item.amount, item.advance)
-            for item in ReportItem.objects.filter(report=report)
-            .select_related(*(f"claim__{name}" for name in related))
-            .order_by("claim_id")
-        ]
-    rows = []
-    for claim, amount, advance in frozen:
-        check = checks.get(claim.pk)
-        in_report = claim.report_id == report.pk
-        rows.append(
-            {
-                "claim": claim,
-                "amount": amount,
-                "advance": advance,
-                "in_report": in_report,
-                "decidable": in_report
-                and report.status == ReportStatus.SUBMITTED
-                and claim.status == workflow.SUBMITTED,
-                "check": check,
-                "fund_label": fund_label(claim.fund),
-            }
-        )
-    return rows
+    """The report's claims (``report_claims``), with what the page marks on each."""
+    return [
+        {
+            "claim": row.claim,
+            "amount": row.amount,
+            "advance": row.advance,
+            "in_report": row.in_report,
+            "decidable": row.in_report
+            and report.status == ReportStatus.SUBMITTED
+            and row.claim.status == workflow.SUBMITTED,
+            "check": row.check,
+            "fund_label": fund_label(row.claim.fund),
+        }
+        for row in report_claims(report)
+    ]
 
 
 def _render_report(

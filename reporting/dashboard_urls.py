@@ -3,18 +3,22 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from reporting import dashboard_views as views
+from reporting.dashboard_views import budgets_page, review_pages, roles
 
 app_name = "dashboards"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.index, name="index"),
-    path("prefecture/", views.prefecture, name="prefecture"),
-    path("unit/", views.unit, name="unit"),
-    path("finance/", views.finance, name="finance"),
-    path("anomalies/", views.anomalies, name="anomalies"),
-    path("budgets/", views.budgets_page, name="budgets"),
-    path("review/<int:year>/", views.review_page, name="review"),
-    path("review/<int:year>.xlsx", views.review_xlsx, name="review_xlsx"),
-    path("review/<int:year>/<str:code>/", views.review_unit_page, name="review_unit"),
+    path("", roles.index, name="index"),
+    path("prefecture/", roles.prefecture, name="prefecture"),
+    path("unit/", roles.unit, name="unit"),
+    path("finance/", roles.finance, name="finance"),
+    path("anomalies/", roles.anomalies, name="anomalies"),
+    path("budgets/", budgets_page.budgets_page, name="budgets"),
+    path("review/<int:year>/", review_pages.review_page, name="review"),
+    path("review/<int:year>.xlsx", review_pages.review_xlsx, name="review_xlsx"),
+    path(
+        "review/<int:year>/<str:code>/",
+        review_pages.review_unit_page,
+        name="review_unit",
+    ),
 ]

@@ -4,15 +4,20 @@ each dashboard costs a fixed number of queries however many claims there are.
 
 Definitions the pages state in their footnotes:
 
-- **Person-times (培训人次)** of a year: claims submitted or approved (still under review
-  or approved; not drafts, returned, rejected or withdrawn) whose training *ended* in that
-  calendar year — the year of 五(二)'s yearly limit. Program 11 (技能脱贫千校行动, a
-  school grant, not a training) is left out of person-times and rates but its money is
-  counted.
+- **Person-times (培训人次)** of a year: the claims that count toward 五(二)'s yearly
+  limit (``claims.rules.COUNTING_STATUSES``: submitted, approved, or returned to the
+  clerk for a correction — not drafts, rejected or withdrawn) whose training *ended* in
+  that calendar year — the year of the limit. So a person's person-times in a year are
+  the slots of the limit they hold. Program 11 (技能脱贫千校行动, a school grant, not a
+  training) is left out of person-times and rates but its money is counted.
 - **Requested**: ``amount_requested`` of those claims; **approved**: ``approved_amount``
   of the approved ones; **pending (committed)**: ``amount`` of the submitted ones;
   **paid**: payments recorded as paid on the year's claims (whatever their status).
 - **Employed** (就业) includes self-employment and flexible work (五(一)).
+- **Budgets** (七(五)) are compared with the money by ``quarters.rules`` alone, as the
+  approval guard compares them: a line is *over* when its approved money is past the
+  budget, and *would be over* when approving everything still pending would take it
+  past.
 """
 
 from __future__ import annotations
@@ -29,17 +34,20 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import ExtractMonth, ExtractQuarter, ExtractYear
 from django.utils import timezone
 
+from accounts.models import User
+from altay_skills.errors import NotFound
 from claims import workflow
 from claims.models import Claim, Employment
-from claims.rules import PROGRAMS_OUTSIDE_LIMITS, ZERO, money
+from claims.rules import COUNTING_STATUSES, PROGRAMS_OUTSIDE_LIMITS, ZERO, money
+from finance import selectors as finance_selectors
 from finance.models import Payment, PaymentStatus
 from programs.models import UNFUNDED, Fund, Unit, fund_label
-from quarters.models import FundBudget, QuarterlyReport, ReportStatus
+from quarters import budgets
+from quarters import rules as quarter_rules
+from quarters.models import BudgetOverride, FundBudget, QuarterlyReport, ReportStatus
 
 #: 一、目标任务: at least 10,000 subsidised training person-times a year (the notice).
 DEFAULT_ANNUAL_TARGET = 10_000
-#: Claims that count as person-times: under review at the prefecture, or approved.
-COUNTED_STATUSES = (workflow.SUBMITTED, workflow.APPROVED)
 #: The backlog's age bands, in days since the claim was submitted.
 BACKLOG_BANDS = (("fresh", "0–7天"), ("middle", "8–30天"), ("old", "30天以上"))
 
@@ -73,6 +81,15 @@ FUND_SHORT = {
 
 def fund_short(fund: str | None) -> str:
     return FUND_SHORT.get(fund or "", fund_label(fund, blank=UNFUNDED))
+
+
+_FUND_ORDER = {f: i for i, f in enumerate(Fund.values)}
+
+
+def fund_sort_key(fund: str | None) -> tuple[int, str]:
+    """The funds in the order of ``programs.models.Fund``, unknown ones and no fund
+    after them."""
+    return (_FUND_ORDER.get(fund or "", 99), fund or "")
 
 
 # --- The figures of one group ---------------------------------------------------------
@@ -132,7 +149,9 @@ QUARTER: dict[str, Key] = {"k_quarter": quarter_key}
 
 def year_claims(year: int, *, unit: str | None = None) -> QuerySet[Claim]:
     """The year's counted claims (see the module's definitions)."""
-    qs = Claim.objects.filter(status__in=COUNTED_STATUSES, training_end__year=year)
+    qs = Claim.objects.filter(
+        status__in=sorted(COUNTING_STATUSES), training_end__year=year
+    )
     if unit:
         qs = qs.filter(unit_id=unit)
     return qs
@@ -264,12 +283,9 @@ def by_program(year: int, *, unit: str | None = None) -> list[Row]:
 
 def by_fund(year: int, *, unit: str | None = None) -> list[Row]:
     figures = grouped(year, FUND, unit=unit)
-    order = {f: i for i, f in enumerate(Fund.values)}
     return [
         Row(fund, fund_label(fund, blank=UNFUNDED), f)
-        for (fund,), f in sorted(
-            figures.items(), key=lambda i: (order.get(i[0][0], 99), i[0][0] or "")
-        )
+        for (fund,), f in sorted(figures.items(), key=lambda i: fund_sort_key(i[0][0]))
     ]
 
 
@@ -375,9 +391,7 @@ class BudgetLine:
     @property
     def remaining(self) -> Decimal | None:
         """Budget less approved and pending: what is left if the pending are approved."""
-        if self.budget is None:
-            return None
-        return self.budget - self.approved - self.pending
+        return quarter_rules.budget_remaining(self.budget, self.approved, self.pending)
 
     @property
     def used_percent(self) -> Decimal | None:
@@ -387,24 +401,33 @@ class BudgetLine:
 
     @property
     def over(self) -> bool:
-        return self.budget is not None and self.approved + self.pending > self.budget
+        """The approved money is past the budget: only an approval with a stated
+        reason (or a budget lowered since) gets here, and any further approval into
+        the line is refused without one — what the approval guard says."""
+        return quarter_rules.budget_excess(self.budget, self.approved) is not None
+
+    @property
+    def pending_excess(self) -> quarter_rules.BudgetExcess | None:
+        """Approving everything still pending would take the line past the budget
+        (by ``over_by``): what ``quarters.budgets.budget_impact`` reports, and the bulk
+        approval refuses without a reason, for the same claims."""
+        return quarter_rules.budget_excess(self.budget, self.approved, self.pending)
 
 
 def budget_execution(
     year: int, all_units: Iterable[Unit], *, unit: str | None = None
 ) -> list[BudgetLine]:
     """Every (unit, fund) with a budget or money in the year: three queries."""
-    budgets = FundBudget.objects.filter(year=year)
+    entered = FundBudget.objects.filter(year=year)
     if unit:
-        budgets = budgets.filter(unit_id=unit)
-    amounts = {(b.unit_id, b.fund): b.amount for b in budgets}
+        entered = entered.filter(unit_id=unit)
+    amounts = {(b.unit_id, b.fund): b.amount for b in entered}
     figures = grouped(year, {**UNIT, **FUND}, unit=unit)
     names = {u.code: u.name for u in all_units}
     order = {code: i for i, code in enumerate(names)}
-    fund_order = {f: i for i, f in enumerate(Fund.values)}
     keys = sorted(
         set(amounts) | {k for k in figures if k[1]},
-        key=lambda k: (order.get(k[0], 99), fund_order.get(k[1], 99), k[1]),
+        key=lambda k: (order.get(k[0], 99), *fund_sort_key(k[1])),
     )
     return [
         BudgetLine(
@@ -444,15 +467,30 @@ class FundExecution:
 
     @property
     def remaining(self) -> Decimal | None:
-        if self.budget is None:
-            return None
-        return self.budget - self.budgeted_approved - self.budgeted_pending
+        return quarter_rules.budget_remaining(
+            self.budget, self.budgeted_approved, self.budgeted_pending
+        )
 
     @property
     def used_percent(self) -> Decimal | None:
         if self.budget is None:
             return None
         return percent(self.budgeted_approved + self.budgeted_pending, self.budget)
+
+    @property
+    def over(self) -> bool:
+        """The budgeted units' approved money, together, is past their budgets."""
+        return (
+            quarter_rules.budget_excess(self.budget, self.budgeted_approved) is not None
+        )
+
+    @property
+    def pending_excess(self) -> quarter_rules.BudgetExcess | None:
+        """Approving everything pending in the budgeted units would pass their
+        budgets, together."""
+        return quarter_rules.budget_excess(
+            self.budget, self.budgeted_approved, self.budgeted_pending
+        )
 
 
 def execution_by_fund(lines: Iterable[BudgetLine]) -> list[FundExecution]:
@@ -493,6 +531,37 @@ def execution_by_fund(lines: Iterable[BudgetLine]) -> list[FundExecution]:
         )
         for fund, f in funds.items()
     ]
+
+
+@dataclass
+class BudgetsOverview:
+    """What finance's budget page shows for a year: the budgets entered, their
+    execution per unit and per fund, their history and the approvals past them."""
+
+    year: int
+    years: list[int]
+    units: list[Unit]
+    entered: dict[tuple[str, str], Decimal]  # (unit, fund) → the budget entered
+    lines: list[BudgetLine]
+    funds: list[FundExecution]
+    changes: list[budgets.BudgetChange]
+    overrides: list[BudgetOverride]
+
+
+def budgets_overview(year: int) -> BudgetsOverview:
+    all_units = units()
+    lines = budget_execution(year, all_units)
+    return BudgetsOverview(
+        year=year,
+        # the years with data, this one, and next year's (to enter it ahead)
+        years=sorted(set(years_with_data()) | {year, timezone.localdate().year + 1}),
+        units=all_units,
+        entered={(b.unit_id, b.fund): b.amount for b in budgets.budgets_for_year(year)},
+        lines=lines,
+        funds=execution_by_fund(lines),
+        changes=budgets.budget_changes(year),
+        overrides=budgets.overrides(year),
+    )
 
 
 # --- Whole dashboards -----------------------------------------------------------------
@@ -616,6 +685,20 @@ def awaiting_action(unit: str, *, limit: int = 10) -> Awaiting:
     )
 
 
+def dashboard_unit(user: User, code: str = "") -> Unit:
+    """The unit whose dashboard ``user`` asks for by ``code`` (none asked: the first
+    unit). A clerk has only their own: another unit is a 404, like a missing one. Who
+    may look at all is the page's to check first."""
+    if user.is_clerk:
+        if code and code != user.unit_id:
+            raise NotFound("未找到该单位")
+        return Unit.objects.get(pk=user.unit_id)
+    unit = Unit.objects.filter(pk=code).first() if code else None
+    if code and unit is None:
+        raise NotFound("未找到该单位")
+    return unit or Unit.objects.order_by("sort_order", "code").first()  # type: ignore[return-value]
+
+
 def unit_dashboard(year: int, unit: Unit) -> UnitDashboard:
     today = timezone.localdate()
     return UnitDashboard(
@@ -641,17 +724,12 @@ class FailedPayments:
     payments: list[Payment]
 
 
-def failed_payments(*, limit: int = 20) -> FailedPayments:
-    """Failed payments not yet re-issued, of every year (finance's worklist)."""
-    open_failures = Payment.objects.filter(
-        status=PaymentStatus.FAILED, reissued_by__isnull=True
-    )
+def failed_payments_summary(*, limit: int = 20) -> FailedPayments:
+    """``finance.selectors.failed_payments`` (failed, not yet re-issued, of every year:
+    finance's worklist) counted and summed, the latest ``limit`` of them listed."""
+    open_failures = finance_selectors.failed_payments()
     summary = open_failures.aggregate(n=Count("id"), amount=Sum("amount"))
-    listed = list(
-        open_failures.select_related("claim", "claim__unit").order_by(
-            "-paid_on", "-pk"
-        )[:limit]
-    )
+    listed = list(open_failures.order_by("-paid_on", "-pk")[:limit])
     return FailedPayments(summary["n"], money(summary["amount"]), listed)
 
 
@@ -680,5 +758,5 @@ def finance_dashboard(year: int) -> FinanceDashboard:
         funds=by_fund(year),
         budget_lines=lines,
         budget_funds=execution_by_fund(lines),
-        failed=failed_payments(),
+        failed=failed_payments_summary(),
     )

@@ -40,7 +40,8 @@ from finance.exports import (
     money_cell,
     text_cell,
 )
-from programs.models import UNFUNDED, Fund, fund_label
+from programs.models import UNFUNDED, fund_label
+from quarters import rules as quarter_rules
 from quarters.budgets import MAX_YEAR, MIN_YEAR
 from quarters.models import FundBudget
 from reporting.dashboards import (
@@ -51,6 +52,7 @@ from reporting.dashboards import (
     Figures,
     annual_target,
     fund_short,
+    fund_sort_key,
     grouped,
     percent,
     units,
@@ -79,9 +81,23 @@ class FundLine:
 
     @property
     def remaining(self) -> Decimal | None:
-        if self.budget is None:
-            return None
-        return self.budget - self.figures.approved - self.figures.pending
+        return quarter_rules.budget_remaining(
+            self.budget, self.figures.approved, self.figures.pending
+        )
+
+    @property
+    def over(self) -> bool:
+        """Approved past the budget (``reporting.dashboards.BudgetLine.over``)."""
+        return (
+            quarter_rules.budget_excess(self.budget, self.figures.approved) is not None
+        )
+
+    @property
+    def pending_excess(self) -> quarter_rules.BudgetExcess | None:
+        """Approving everything pending would pass the budget."""
+        return quarter_rules.budget_excess(
+            self.budget, self.figures.approved, self.figures.pending
+        )
 
     @property
     def execution(self) -> Decimal | None:
@@ -163,13 +179,12 @@ def review_figures(year: int) -> Review:
         (b.unit_id, b.fund): b.amount for b in FundBudget.objects.filter(year=year)
     }
     skills = _skill_levels(year)
-    fund_order = {f: i for i, f in enumerate(Fund.values)}
     reviews = []
     for u in all_units:
         funds = sorted(
             {f for (code, f) in by_unit_fund if code == u.code and f}
             | {f for (code, f) in budgets if code == u.code},
-            key=lambda f: (fund_order.get(f, 99), f),
+            key=fund_sort_key,
         )
         certified, high = skills.get(u.code, (0, 0))
         reviews.append(
@@ -218,9 +233,8 @@ def _total(reviews: Sequence[UnitReview], target: int) -> UnitReview:
     for r in reviews:
         for line in r.funds:
             funds.setdefault(line.fund, []).append(line)
-    fund_order = {f: i for i, f in enumerate(Fund.values)}
     lines = []
-    for fund in sorted(funds, key=lambda f: (fund_order.get(f, 99), f)):
+    for fund in sorted(funds, key=fund_sort_key):
         budgets = [x.budget for x in funds[fund] if x.budget is not None]
         lines.append(
             FundLine(
@@ -365,7 +379,8 @@ def _summary_sheet(wb: Workbook, review: Review) -> None:
             text_cell(ws, "口径说明"),
             text_cell(
                 ws,
-                "培训人次：培训结束日期在本年度、已提交审核或已核准的申报（不含项目11）；"
+                "培训人次：培训结束日期在本年度、已提交审核、已核准或已退回待修改的申报"
+                "（即计入每人每年补贴次数的申报，不含项目11）；"
                 "就业含自主创业、灵活就业；高技能等级占比为取得等级证书者中三级/高级工及以上"
                 f"的比例，仅作对照（目标{HIGH_SKILL_TARGET}%）。",
             ),

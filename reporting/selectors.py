@@ -21,7 +21,13 @@ from finance.models import (
     RollupLine,
     RollupStatus,
 )
-from programs.models import Fund, Institution, PolicyEntry, PolicyKind, Program
+from programs.models import (
+    Institution,
+    PolicyEntry,
+    PolicyKind,
+    Program,
+    fund_label,
+)
 from quarters.models import QuarterlyReport, ReportStatus
 from reporting.models import Notice
 
@@ -73,9 +79,7 @@ def public_disclosure(*, quarter: str | None = None) -> Disclosure:
                 unit=g["unit__name"],
                 quarter=g["rollup__quarter"],
                 program=f"{g['program_id']}. {g['program__name']}",
-                fund=str(Fund(g["fund"]).label)
-                if g["fund"] in Fund.values
-                else g["fund"],
+                fund=fund_label(g["fund"], blank=""),
                 person_times=g["person_times"],
                 amount=amount,
             )
@@ -139,7 +143,7 @@ def program_catalogue(*, on: date | None = None) -> list[CatalogueEntry]:
             number=p.number,
             name=p.name,
             section=p.section,
-            fund=str(Fund(p.fund).label) if p.fund else "—",
+            fund=fund_label(p.fund),
             caps=caps.get(p.number, []) or ["标准由相关文件规定，尚未录入"],
             basis=p.subsidy_basis,
         )

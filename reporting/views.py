@@ -19,7 +19,7 @@ from accounts.models import User
 from accounts.views import AuthedRequest
 from altay_skills.periods import current_quarter, quarter_bounds
 from claims import rules
-from claims.models import Claim, ClaimEvent, ClaimStatus
+from claims.models import LIMIT_SLOTS, Claim, ClaimEvent, ClaimStatus
 from claims.rules import ZERO
 from claims.selectors import claims_visible_to
 from claims.workflow import STATUS_LABELS
@@ -69,6 +69,7 @@ def public_disclosure(request: HttpRequest) -> HttpResponse:
         "groups": groups,
         "by_unit": disclosure.by_unit if disclosure else [],
         "unpublished": bool(quarter and quarter not in quarters),
+        "annual_limit": LIMIT_SLOTS,
     }
     return render(request, "public/disclosure.html", context, status=status)
 

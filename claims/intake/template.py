@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from claims.models import Employment
+from claims.models import LIMIT_SLOTS, Employment
 from programs.models import Level, Program, Trade
 from trainees.id_numbers import check_char
 from trainees.models import Group
@@ -356,7 +356,8 @@ def _write_notes(ws: Any, font: Font, head_font: Font) -> None:
         ),
         ("6. 不得包含公式或宏；上传文件不超过5MB。", False),
         (
-            "7. 每行按与录入页面相同的规则检查：每人每年不超过3次、同一职业同一等级"
+            f"7. 每行按与录入页面相同的规则检查：每人每年不超过{LIMIT_SLOTS}次、"
+            "同一职业同一等级"
             "不可重复享受等，同一文件中的其他行也计算在内。",
             False,
         ),

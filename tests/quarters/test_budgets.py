@@ -20,6 +20,7 @@ from claims.models import Claim, ClaimEvent
 from quarters import budgets
 from quarters import services as quarter_services
 from quarters.models import BudgetOverride, FundBudget
+from reporting import dashboards
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory
 from tests.reporting.test_dashboards import A, B, Y, build_year
@@ -203,6 +204,98 @@ def test_the_existing_signatures_still_work(year, reviewer):
         claim_id=year.e2.pk, actor=reviewer, reason="材料齐全"
     )
     assert Claim.objects.filter(status="approved").count() == 8
+
+
+# --- The dashboard and the approval guard agree (one rule: quarters.rules) ----------------
+def budget_line(unit: str = A, fund: str = "special") -> dashboards.BudgetLine:
+    lines = dashboards.budget_execution(Y, dashboards.units())
+    return next(x for x in lines if (x.unit, x.fund) == (unit, fund))
+
+
+def test_a_fund_is_over_budget_on_the_dashboard_exactly_when_approvals_are_refused(
+    year, reviewer, finance
+):
+    # given 7,000.00 for A's special fund: 5,397.00 approved, E1–E3 4,800.00 pending
+    set_budget(finance, "7000")
+    line = budget_line()
+    # then approving everything pending would pass it by 3,197.00 — the dashboard's
+    # warning names the same figure the report's bulk approval is refused with
+    assert line.pending_excess is not None
+    assert line.pending_excess.over_by == Decimal("3197.00")
+    report = Claim.objects.get(pk=year.e1.pk).report
+    [impact] = budgets.report_budget_impact(report)
+    assert impact.over_by == line.pending_excess.over_by
+    # but the fund is not over budget: until issue 11 the dashboard marked this line
+    # "over" (approved + pending > budget) while approving E1 passed without a reason
+    assert not line.over
+    quarter_services.claim_approve(claim_id=year.e1.pk, actor=reviewer)
+    assert not BudgetOverride.objects.exists()
+    assert not budget_line().over  # 6,897.00 of 7,000.00
+    # when E2 would take it past: refused, and the fund is still not over
+    with pytest.raises(Conflict) as refused:
+        quarter_services.claim_approve(claim_id=year.e2.pk, actor=reviewer)
+    assert refused.value.code == "over_budget"
+    assert not budget_line().over
+    # with a reason it is approved, and from then on the dashboard shows the fund over
+    quarter_services.claim_approve(
+        claim_id=year.e2.pk, actor=reviewer, budget_reason="经财政局同意追加预算"
+    )
+    line = budget_line()
+    assert line.over and line.approved == Decimal("8497.00")
+    # and, over budget, any further approval into it is refused
+    with pytest.raises(Conflict):
+        quarter_services.claim_approve(claim_id=year.e3.pk, actor=reviewer)
+
+
+# --- The budget grid, saved at once ----------------------------------------------------------
+def test_the_budget_grid_is_saved_whole_and_counts_the_changes(finance):
+    set_budget(finance, "8000")
+    changed = budgets.budgets_set(
+        year=Y,
+        amounts={
+            (A, "special"): "8,000.00",  # unchanged: left alone
+            (B, "special"): "5000",
+            (A, "poverty"): "",  # blank and none entered: nothing to do
+        },
+        actor=finance,
+        note="年度预算批复",
+    )
+    assert changed == 1
+    assert {(b.unit_id, b.fund): b.amount for b in FundBudget.objects.all()} == {
+        (A, "special"): Decimal("8000.00"),
+        (B, "special"): Decimal("5000.00"),
+    }
+
+
+def test_a_blank_cell_of_the_grid_removes_the_budget(finance):
+    set_budget(finance, "8000")
+    assert budgets.budgets_set(year=Y, amounts={(A, "special"): " "}, actor=finance)
+    assert not FundBudget.objects.exists()
+
+
+def test_one_refused_cell_saves_nothing_and_names_each_refused_cell(finance):
+    set_budget(finance, "8000")
+    with pytest.raises(DomainError) as refused:
+        budgets.budgets_set(
+            year=Y,
+            amounts={
+                (A, "special"): "9000",
+                (B, "special"): "-1",
+                (B, "lottery"): "1",
+            },
+            actor=finance,
+        )
+    assert refused.value.code == "invalid_budgets"
+    assert set(refused.value.detail["cells"]) == {(B, "special"), (B, "lottery")}
+    assert FundBudget.objects.get().amount == Decimal("8000.00")
+
+
+@pytest.mark.parametrize("role", ["reviewer", "clerk", "auditor"])
+def test_only_finance_saves_the_grid(role, request):
+    with pytest.raises(PermissionDenied):
+        budgets.budgets_set(
+            year=Y, amounts={(A, "special"): "1"}, actor=request.getfixturevalue(role)
+        )
 
 
 # --- Two reviewers at the same moment (PostgreSQL) ------------------------------------------

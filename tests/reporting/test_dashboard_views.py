@@ -111,15 +111,15 @@ def chart(response, key):
 def test_the_prefecture_dashboard_shows_the_years_figures(client, year, reviewer):
     response = get(client, reviewer, url("prefecture", query=f"?year={Y}"))
     html = response.content.decode()
-    assert "9 / 10,000" in html
-    for figure in ("18,594.00", "10,794.00", "1,320.00", "7,800.00"):
+    assert "10 / 10,000" in html
+    for figure in ("19,994.00", "10,794.00", "1,320.00", "7,800.00"):
         assert figure in html
     assert chart(response, "months")["datasets"][0]["data"] == [
         0,
         0,
         6,
         0,
-        2,
+        3,
         1,
         0,
         0,
@@ -133,7 +133,7 @@ def test_the_prefecture_dashboard_shows_the_years_figures(client, year, reviewer
         dict(zip(units["labels"], units["datasets"][0]["data"], strict=True))[
             "阿勒泰市"
         ]
-        == 6
+        == 7
     )
     backlog = chart(response, "backlog")
     assert [d["data"][1] for d in backlog["datasets"]] == [1, 1, 1]  # 阿勒泰市
@@ -158,7 +158,7 @@ def test_a_clerks_dashboard_is_their_units(client, year):
     assert 'data-testid="returned">1<' in html
     assert 'data-testid="drafts-eligible">1<' in html
     assert "2020Q2" in html and "已报送" in html
-    assert "10,197.00" in html  # A's requested
+    assert "11,597.00" in html  # A's requested
 
 
 def test_the_finance_dashboard(client, year, finance):
@@ -171,7 +171,7 @@ def test_the_finance_dashboard(client, year, finance):
 
 def test_the_review_page_and_workbook(client, year, auditor):
     html = get(client, auditor, url("review", Y)).content.decode()
-    assert "9 / 10,000" in html and "未完成年度目标" in html
+    assert "10 / 10,000" in html and "未完成年度目标" in html
     response = get(client, auditor, url("review_xlsx", Y))
     assert response["Content-Type"].startswith(
         "application/vnd.openxmlformats-officedocument.spreadsheetml"
@@ -182,7 +182,7 @@ def test_the_review_page_and_workbook(client, year, auditor):
 
 def test_a_clerk_sees_their_units_review(client, year):
     html = get(client, year.clerk_a, url("review_unit", Y, A)).content.decode()
-    assert 'data-testid="unit-person-times">6<' in html
+    assert 'data-testid="unit-person-times">7<' in html
 
 
 # --- The budget form -----------------------------------------------------------------------------
@@ -219,7 +219,9 @@ def test_one_wrong_cell_saves_nothing(client, finance):
         {"year": str(Y), f"b-{A}-special": "12000", f"b-{B}-special": "-5"},
     )
     assert response.status_code == 400
-    assert "均未保存" in response.content.decode()
+    html = response.content.decode()
+    assert "均未保存" in html
+    assert "预算金额应为不小于0、最多两位小数的数" in html  # beside the refused cell
     assert not FundBudget.objects.exists()
 
 
@@ -251,7 +253,20 @@ def test_every_dashboard_shows_budget_execution(client, year, finance, reviewer)
         assert "-197.00" in html, name  # 10000 − 5397 approved − 4800 pending
 
 
+def test_a_line_past_its_budget_once_the_pending_are_approved_is_a_warning(
+    client, year, finance, reviewer
+):
+    # given 10,000 for A's special fund: 5,397 approved, 4,800 pending
+    client.force_login(finance)
+    client.post(url("budgets"), {"year": str(Y), f"b-{A}-special": "10000"})
+    html = get(client, reviewer, url("prefecture", query=f"?year={Y}")).content.decode()
+    # then the line warns (approving the pending would need a reason) — not "over":
+    # approving any one of E1–E3 alone passes
+    assert 'class="table-warning"' in html
+    assert 'class="table-danger"' not in html
+
+
 def test_another_clerk_in_the_unit_sees_the_same_dashboard(client, year):
     colleague = UserFactory(username="colleague", role="county_clerk", unit_id=A)
     response = get(client, colleague, url("unit", query=f"?year={Y}"))
-    assert response.context["dashboard"].total.person_times == 6
+    assert response.context["dashboard"].total.person_times == 7

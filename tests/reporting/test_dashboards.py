@@ -13,15 +13,16 @@ The year 2020 (``build_year``):
 - Finance: A0's advance 720.00 paid, A1's advance 719.60 failed, E1's advance 600.00
   paid.
 
-Hand-computed for 2020 (person-times = submitted or approved, training ended in 2020,
-program 11 left out):
+Hand-computed for 2020 (person-times = the claims that count toward the yearly limit —
+submitted, approved or returned — training ended in 2020, program 11 left out; R1,
+returned, counts like E1–E3):
 
 =========  ============  ======  ========  ===========  ==========  =========  =======
 unit       person-times  passed  employed  requested    approved    pending    paid
 =========  ============  ======  ========  ===========  ==========  =========  =======
-A 654301   6             5       6         10,197.00    5,397.00    4,800.00   1,320.00
+A 654301   7             6       7         11,597.00    5,397.00    4,800.00   1,320.00
 B 654322   3             3       3          8,397.00    5,397.00    3,000.00       0.00
-total      9             8       9         18,594.00   10,794.00    7,800.00   1,320.00
+total      10            9       10        19,994.00   10,794.00    7,800.00   1,320.00
 =========  ============  ======  ========  ===========  ==========  =========  =======
 """
 
@@ -245,16 +246,16 @@ def many_claims(
 def test_totals_of_the_year_match_the_hand_computed_ones(year):
     total = dashboards.totals(Y)
     assert total == dashboards.Figures(
-        person_times=9,
-        passed=8,
-        employed=9,
-        requested=Decimal("18594.00"),
+        person_times=10,
+        passed=9,
+        employed=10,
+        requested=Decimal("19994.00"),
         approved=Decimal("10794.00"),
         pending=Decimal("7800.00"),
         paid=Decimal("1320.00"),
         paid_on_approved=Decimal("720.00"),
     )
-    assert total.pass_rate == Decimal("88.9")
+    assert total.pass_rate == Decimal("90.0")
     assert total.employment_rate == Decimal("100.0")
     assert total.outstanding == Decimal("10074.00")
 
@@ -263,16 +264,16 @@ def test_figures_by_unit(year):
     rows = {r.key: r.figures for r in dashboards.by_unit(Y, dashboards.units())}
     assert len(rows) == 9  # every unit is listed, with or without claims
     assert rows[A] == dashboards.Figures(
-        person_times=6,
-        passed=5,
-        employed=6,
-        requested=Decimal("10197.00"),
+        person_times=7,
+        passed=6,
+        employed=7,
+        requested=Decimal("11597.00"),
         approved=Decimal("5397.00"),
         pending=Decimal("4800.00"),
         paid=Decimal("1320.00"),
         paid_on_approved=Decimal("720.00"),
     )
-    assert rows[A].pass_rate == Decimal("83.3")
+    assert rows[A].pass_rate == Decimal("85.7")
     assert rows[B].person_times == 3
     assert rows[B].requested == Decimal("8397.00")
     assert rows[B].pending == Decimal("3000.00")
@@ -286,7 +287,7 @@ def test_person_times_by_month_follow_the_training_end(year):
         2: 0,
         3: 6,
         4: 0,
-        5: 2,
+        5: 3,
         6: 1,
         7: 0,
         8: 0,
@@ -301,7 +302,7 @@ def test_person_times_by_month_follow_the_training_end(year):
 
 def test_program_11_counts_money_but_no_person_times(year):
     programs = {r.key: r.figures for r in dashboards.by_program(Y)}
-    assert programs[9].person_times == 9
+    assert programs[9].person_times == 10
     assert programs[11].person_times == 0
     assert programs[11].requested == Decimal("3000.00")
     funds = {r.key: r.figures for r in dashboards.by_fund(Y)}
@@ -333,7 +334,7 @@ def test_finance_by_quarter_and_fund(year):
     assert rows[(1, "special")].outstanding == Decimal("10074.00")
     assert rows[(2, "special")].pending == Decimal("4800.00")
     assert rows[(3, "poverty")].pending == Decimal("3000.00")
-    failed = dashboards.failed_payments()
+    failed = dashboards.failed_payments_summary()
     assert (failed.count, failed.amount) == (1, Decimal("719.60"))
 
 
@@ -350,7 +351,7 @@ def test_unit_dashboard_awaiting_and_reports(year):
         "2020Q3": "none",
         "2020Q4": "none",
     }
-    assert d.total.person_times == 6
+    assert d.total.person_times == 7
 
 
 def test_budget_execution_against_the_entered_budget(year, finance):
@@ -365,7 +366,10 @@ def test_budget_execution_against_the_entered_budget(year, finance):
         Decimal("4800.00"),
         Decimal("1320.00"),
     )
-    assert line.remaining == Decimal("-197.00") and line.over
+    # approving the pending would pass the budget (a warning); nothing approved is past it
+    assert line.remaining == Decimal("-197.00") and not line.over
+    assert line.pending_excess is not None
+    assert line.pending_excess.over_by == Decimal("197.00")
     assert lines[(B, "special")].budget is None  # no budget: no limit
     assert lines[(B, "special")].remaining is None
     funds = {f.fund: f for f in dashboards.execution_by_fund(lines.values())}
@@ -375,6 +379,7 @@ def test_budget_execution_against_the_entered_budget(year, finance):
     # the remaining counts only the units with a budget: B has no limit
     assert funds["special"].remaining == Decimal("-197.00")
     assert funds["special"].used_percent == Decimal("102.0")
+    assert not funds["special"].over and funds["special"].pending_excess is not None
 
 
 # --- A constant number of queries ------------------------------------------------------------

@@ -1,0 +1,62 @@
+"""The rules of the quarter stage, as plain Python: no Django import, ``Decimal`` only.
+
+七(五) 目标任务和预算执行"双监控": finance enters a fund's budget per unit and year; an
+approval that would take the approved money past it needs a stated reason. This module
+is the one place that compares money against a budget — the approval guard
+(``quarters.budgets.approval_excess``), what a selection would do before it is approved
+(``quarters.budgets.budget_impact``) and the dashboards' budget lines
+(``reporting.dashboards``, ``reporting.review``) all ask it, so a page cannot show a
+fund over budget while the approval guard lets the same figures pass.
+
+The figures: ``budget`` (None when none was entered: no limit), ``approved`` (the
+approved amounts already counted against it) and ``amount`` (what approving would add:
+one claim, a selection, or everything still awaiting a decision). Past the budget means
+strictly more than it: approving up to the budget exactly needs no reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class BudgetExcess:
+    """Approving ``amount`` on top of ``approved`` passes ``budget`` by ``over_by``."""
+
+    budget: Decimal
+    approved: Decimal
+    amount: Decimal
+
+    @property
+    def after(self) -> Decimal:
+        return self.approved + self.amount
+
+    @property
+    def over_by(self) -> Decimal:
+        return self.after - self.budget
+
+
+def budget_excess(
+    budget: Decimal | None, approved: Decimal, amount: Decimal = ZERO
+) -> BudgetExcess | None:
+    """七(五): would approving ``amount`` on top of ``approved`` take the money past
+    ``budget``? None when it stays within (equal to the budget is within) or when no
+    budget was entered. With ``amount`` zero: is the approved money past it already
+    (which only an approval with a stated reason, or a budget lowered afterwards, can
+    bring about)."""
+    if budget is None or approved + amount <= budget:
+        return None
+    return BudgetExcess(budget=budget, approved=approved, amount=amount)
+
+
+def budget_remaining(
+    budget: Decimal | None, approved: Decimal, pending: Decimal = ZERO
+) -> Decimal | None:
+    """What is left of ``budget`` once ``approved`` and ``pending`` are taken (negative
+    when they pass it); None when no budget was entered (no limit)."""
+    if budget is None:
+        return None
+    return budget - approved - pending

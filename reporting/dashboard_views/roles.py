@@ -1,0 +1,181 @@
+"""Each role's dashboard — the prefecture's, a unit's, finance's — and the anomalies."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from accounts.views import AuthedRequest, renders_domain_errors
+from altay_skills.errors import PermissionDenied
+from reporting import anomalies as anomaly_selectors
+from reporting import dashboards
+from reporting.dashboard_views.frame import (
+    context,
+    require,
+    sees_finance,
+    sees_prefecture,
+    year_asked,
+)
+from reporting.dashboard_views.panels import (
+    anomalies_panel,
+    backlog_panel,
+    budget_panel,
+    finance_kpis,
+    kpis,
+    money_panel,
+    month_panel,
+    paid_panel,
+    programs_panel,
+    quarter_fund_panel,
+    rates_panel,
+    target_panel,
+    unit_programs_panel,
+    units_panel,
+)
+
+
+# --- The entry ---------------------------------------------------------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def index(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    query = f"?{request.GET.urlencode()}" if request.GET else ""
+    if user.is_clerk:
+        return redirect(reverse("dashboards:unit") + query)
+    if user.is_finance:
+        return redirect(reverse("dashboards:finance") + query)
+    if sees_prefecture(user):
+        return redirect(reverse("dashboards:prefecture") + query)
+    raise PermissionDenied("您的角色没有统计看板")
+
+
+# --- Prefecture ------------------------------------------------------------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def prefecture(request: AuthedRequest) -> HttpResponse:
+    require(sees_prefecture(request.user), "只有地区审核人和督查可以查看全地区统计")
+    year = year_asked(request)
+    d = dashboards.prefecture_dashboard(year)
+    panels = [
+        target_panel(d.total, d.target),
+        month_panel(d.months),
+        units_panel(d.units, year, d.target),
+        money_panel("unit-money", "各单位金额：申请、核准、拨付", d.units, d.total),
+        programs_panel(d.programs),
+        money_panel(
+            "fund-money",
+            "按资金渠道：申请、核准、拨付",
+            d.funds,
+            d.total,
+            first="资金渠道",
+        ),
+        budget_panel("budget", "预算执行（按资金渠道，全地区）", d.budget_funds),
+        backlog_panel(d.backlog),
+        rates_panel("unit-rates", "各单位合格率、就业率", d.units),
+        rates_panel("program-rates", "各项目合格率、就业率", d.programs, first="项目"),
+    ]
+    return render(
+        request,
+        "dashboards/prefecture.html",
+        context(
+            request,
+            "dashboards:prefecture",
+            year=year,
+            years=d.years,
+            dashboard=d,
+            kpis=kpis(d.total, target=d.target),
+            panels=panels,
+            budget_lines=d.budget_lines,
+        ),
+    )
+
+
+# --- A unit ------------------------------------------------------------------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def unit(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    require(user.is_clerk or sees_finance(user), "您的角色不能查看单位统计")
+    chosen = dashboards.dashboard_unit(user, request.GET.get("unit", ""))
+    year = year_asked(request)
+    d = dashboards.unit_dashboard(year, chosen)
+    panels = [
+        month_panel(d.months, with_amount=True),
+        unit_programs_panel(d.programs),
+        money_panel(
+            "fund-money",
+            "按资金渠道：申请、核准、拨付",
+            d.funds,
+            d.total,
+            first="资金渠道",
+        ),
+        budget_panel("budget", "预算执行（按资金渠道）", d.budget_lines),
+    ]
+    return render(
+        request,
+        "dashboards/unit.html",
+        context(
+            request,
+            "dashboards:unit",
+            year=year,
+            years=d.years,
+            dashboard=d,
+            kpis=kpis(d.total),
+            panels=panels,
+            all_units=[] if user.is_clerk else dashboards.units(),
+        ),
+    )
+
+
+# --- Finance --------------------------------------------------------------------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def finance(request: AuthedRequest) -> HttpResponse:
+    require(sees_finance(request.user), "只有财政、地区审核人和督查可以查看资金统计")
+    year = year_asked(request)
+    d = dashboards.finance_dashboard(year)
+    panels = [
+        quarter_fund_panel(d),
+        paid_panel(d),
+        budget_panel("budget", "预算执行（按资金渠道，全地区）", d.budget_funds),
+    ]
+    return render(
+        request,
+        "dashboards/finance.html",
+        context(
+            request,
+            "dashboards:finance",
+            year=year,
+            years=d.years,
+            dashboard=d,
+            kpis=finance_kpis(d),
+            panels=panels,
+            budget_lines=d.budget_lines,
+        ),
+    )
+
+
+# --- Anomalies --------------------------------------------------------------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def anomalies(request: AuthedRequest) -> HttpResponse:
+    require(sees_prefecture(request.user), "只有地区审核人和督查可以查看异常线索")
+    found = anomaly_selectors.anomalies()
+    return render(
+        request,
+        "dashboards/anomalies.html",
+        context(
+            request,
+            "dashboards:anomalies",
+            found=found,
+            panels=[anomalies_panel(found)],
+        ),
+    )
