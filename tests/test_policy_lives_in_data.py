@@ -5,7 +5,16 @@ import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["accounts", "programs", "trainees", "claims", "reporting", "altay_skills"]
+APPS = [
+    "accounts",
+    "programs",
+    "trainees",
+    "claims",
+    "quarters",
+    "finance",
+    "reporting",
+    "altay_skills",
+]
 THE_DATA_MIGRATION = ROOT / "programs" / "migrations" / "0002_reference_data.py"
 CAP_FIGURES = {"1800", "2700", "3000", "4000", "5000", "6000", "300"}
 

@@ -33,9 +33,7 @@ class Command(BaseCommand):
                 f"报表审计链断裂 (report audit chain broken): {reports.broken}"
             )
             sys.exit(1)
-        self.stdout.write(
-            f"审计链完整：{claims.events} 条记录，{claims.claims} 笔申报"
-        )
+        self.stdout.write(f"审计链完整：{claims.events} 条记录，{claims.claims} 笔申报")
         self.stdout.write(
             f"报表审计链完整：{reports.events} 条记录，{reports.claims} 份报表"
         )
