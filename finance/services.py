@@ -62,6 +62,12 @@ PAYEE_LABELS = {
 }
 
 
+#: The registered name of ``finance.tasks.build_rollup`` (kept from before issue 11, so
+#: messages already queued still find it): services queue the task by name and never
+#: import the tasks module, which sits above them.
+BUILD_ROLLUP_TASK = "reporting.tasks.build_rollup"
+
+
 # --- Request ---------------------------------------------------------------------------
 def rollup_request(*, quarter: str, actor: User) -> Rollup:
     """The reviewer sends a reviewed quarter to finance; the task is queued on commit."""
@@ -70,8 +76,6 @@ def rollup_request(*, quarter: str, actor: User) -> Rollup:
         raise DomainError("invalid_quarter", "季度格式应为“2020Q1”")
     quarter = quarter.strip().upper()
     require(can_request_rollup(actor, quarter))  # every report closed, one at least
-    from finance.tasks import build_rollup
-
     with transaction.atomic():
         rollup, _ = lock_objects.lock_rollup_of_quarter(
             quarter, defaults={"requested_by": actor}
@@ -80,16 +84,16 @@ def rollup_request(*, quarter: str, actor: User) -> Rollup:
             rollup.status, rollup.error, rollup.progress = RollupStatus.QUEUED, "", 0
             rollup.save(update_fields=["status", "error", "progress"])
         if rollup.status != RollupStatus.READY:
-            transaction.on_commit(lambda: _enqueue(build_rollup, rollup.pk))
+            transaction.on_commit(lambda: _enqueue(rollup.pk))
     return rollup
 
 
-def _enqueue(task: Callable[..., object], rollup_id: int) -> None:
+def _enqueue(rollup_id: int) -> None:
     """Queue without ever failing or holding up the request (a bounded publish, see
-    reporting.outbox): if the broker is down the rollup stays queued for the sweep."""
+    altay_skills.outbox): if the broker is down the rollup stays queued for the sweep."""
     from altay_skills.outbox import send
 
-    if send(task.name, {"rollup_id": rollup_id}):  # type: ignore[attr-defined]
+    if send(BUILD_ROLLUP_TASK, {"rollup_id": rollup_id}):
         logger.warning("rollup %s: broker unavailable, left queued", rollup_id)
 
 
@@ -586,14 +590,12 @@ def payment_state(claim: Claim) -> str:
 
 def requeue_stuck_rollups(*, older_than_minutes: int = 10) -> int:
     """Queued or running rollups untouched for a while are queued again (idempotent)."""
-    from finance.tasks import build_rollup
-
     cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
     stuck = Rollup.objects.filter(
         status__in=[RollupStatus.QUEUED, RollupStatus.RUNNING], requested_at__lt=cutoff
     ).filter(Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
     count = 0
     for rollup in stuck:
-        _enqueue(build_rollup, rollup.pk)
+        _enqueue(rollup.pk)
         count += 1
     return count

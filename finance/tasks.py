@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from finance.services import BUILD_ROLLUP_TASK
+
 
 @shared_task(
-    name="reporting.tasks.build_rollup",
+    name=BUILD_ROLLUP_TASK,
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
