@@ -1,5 +1,6 @@
-"""Sign in and out. Names stay outside a namespace: settings.LOGIN_URL = "login",
-LOGOUT_REDIRECT_URL = "login" and Django's password views reverse them as they are."""
+"""Sign in and out, and the role changes. Names stay outside a namespace:
+settings.LOGIN_URL = "login", LOGOUT_REDIRECT_URL = "login" and Django's password views
+reverse them as they are."""
 
 from django.urls import URLPattern, URLResolver, path
 
@@ -17,5 +18,22 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "password/change/done/",
         views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
+    ),
+    # a change of role or unit: one administrator proposes, a second confirms
+    path("role-changes/", views.role_change_list, name="role_change_list"),
+    path(
+        "role-changes/propose/",
+        views.role_change_propose_view,
+        name="role_change_propose",
+    ),
+    path(
+        "role-changes/<int:pk>/confirm/",
+        views.role_change_confirm_view,
+        name="role_change_confirm",
+    ),
+    path(
+        "role-changes/<int:pk>/cancel/",
+        views.role_change_cancel_view,
+        name="role_change_cancel",
     ),
 ]

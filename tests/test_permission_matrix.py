@@ -17,13 +17,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 import pytest
 
 from accounts.models import User
+from accounts.services import role_change_propose
 from claims import services as claim_services
 from claims.models import Claim
 from finance import services
 from finance.models import Recovery
 from quarters import services as quarter_services
-from tests.factories import InstitutionFactory, TraineeFactory
+from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from tests.quarter_run import run_quarter
+from trainees.models import Trainee
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +58,8 @@ PASS = frozenset({200, 201, 302, 400, 409})
 #: Actions are tried with POST; every other route with GET.
 POST_ROUTES = {
     "accounts/logout/",
+    "accounts/role-changes/<int:pk>/cancel/",
+    "accounts/role-changes/<int:pk>/confirm/",
     "api/auth/token/",
     "api/claims/<int:pk>/approve/",
     "api/claims/<int:pk>/reject/",
@@ -96,6 +100,11 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "accounts/logout/": (302, 302, 302, 302, 302, 302, 302),
     "accounts/password/change/": (LOGIN, 200, 200, 200, 200, 200, 200),
     "accounts/password/change/done/": (LOGIN, 200, 200, 200, 200, 200, 200),
+    # role changes: administrators propose and confirm (never their own), the auditor reads
+    "accounts/role-changes/": (LOGIN, 403, 403, 403, 403, 200, 200),
+    "accounts/role-changes/propose/": (LOGIN, 403, 403, 403, 403, 403, 200),
+    "accounts/role-changes/<int:pk>/cancel/": (LOGIN, 403, 403, 403, 403, 403, PASS),
+    "accounts/role-changes/<int:pk>/confirm/": (LOGIN, 403, 403, 403, 403, 403, PASS),
     "api/advances/": (401, 403, 403, 403, 200, 200, 403),
     "api/auth/token/": (PASS, PASS, PASS, PASS, PASS, PASS, PASS),
     "api/claims/": (401, 200, 200, 200, 200, 200, 200),
@@ -183,6 +192,8 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "rollups/request/": (LOGIN, 403, 403, PASS, 403, 403, 403),
     "trainees/": (LOGIN, 200, 200, 200, 200, 200, 200),
     "trainees/<int:pk>/": (LOGIN, 200, 200, 200, 200, 200, 200),
+    # a person's facts: the clerk of the person's unit and the prefecture, never the admin
+    "trainees/<int:pk>/edit/": (LOGIN, 200, 403, 200, 403, 403, 403),
     "trainees/<int:pk>/id-number/": (LOGIN, 200, 403, 200, 200, 200, 403),
     "trainees/register/": (LOGIN, PASS, PASS, PASS, PASS, PASS, PASS),
 }
@@ -244,6 +255,17 @@ def world(
         data=claim_input(trainee_id=TraineeFactory().pk, **later), actor=clerk
     )
     claim_services.claim_submit(claim_id=pending.pk, actor=clerk)
+    # the person is unit 654301's; a role change another administrator proposed
+    Trainee.objects.filter(pk=own_claim.trainee_id).update(
+        registered_by_unit_id="654301"
+    )
+    role_change = role_change_propose(
+        actor=UserFactory(username="admin2", role="administrator", is_staff=True),
+        user_id=UserFactory(username="moving_user", role="finance_officer").pk,
+        role="auditor",
+        unit_code=None,
+        reason="调任督查",
+    )
     return {
         "users": {
             "anon": None,
@@ -262,12 +284,14 @@ def world(
         "trainee": own_claim.trainee_id,
         "rollup": rollup.pk,
         "recovery": Recovery.objects.get().pk,
+        "role_change": role_change.pk,
     }
 
 
 def fill(route: str, w: dict[str, Any]) -> str:
     """The route with its parameters replaced by unit 654301's objects."""
     kinds = [
+        ("accounts/role-changes/", "role_change"),
         ("api/trainees/", "trainee"),
         ("trainees/", "trainee"),
         ("api/claims/", "claim"),

@@ -1,56 +1,41 @@
-"""The real-name registry in the admin: ID numbers shown masked only (lists and the
-change page; the full number is typed once, on adding a person), and the record of
-full-number views, read-only."""
+"""The real-name registry in the admin, read-only for everyone (superusers included):
+a person is registered by ``trainee_register`` and their facts change only through
+``trainee_update_facts``, which checks who may and records why (issue 12, 3); nothing
+here bypasses either. ID numbers are shown masked only; the records of full-number
+views and of changes of facts are listed, read-only."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from claims.admin import ReadOnlyAdminMixin
 from programs.admin import AdministratorAccessMixin
 from trainees.id_numbers import normalize
-from trainees.models import Group, IdNumberReveal, Trainee
+from trainees.models import IdNumberReveal, Trainee, TraineeFactChange
 
 _ID_NUMBER_LIKE = re.compile(r"[0-9]{17}[0-9Xx]", re.ASCII)
 
 
-class TraineeForm(forms.ModelForm):
-    groups = forms.MultipleChoiceField(
-        label=_("人员类别"),
-        choices=Group.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
+class NoWritesMixin:
+    """Never added, changed or deleted here, by anyone (superusers included)."""
 
-    class Meta:
-        model = Trainee
-        fields = (
-            "id_number",
-            "name",
-            "household",
-            "groups",
-            "phone",
-            "registered_by_unit",
-        )
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
-    def clean_id_number(self) -> str:
-        return normalize(self.cleaned_data.get("id_number") or "")
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
-    def clean_groups(self) -> list[str]:
-        chosen = set(self.cleaned_data.get("groups") or [])
-        return [g for g in Group.values if g in chosen]
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Trainee)
-class TraineeAdmin(AdministratorAccessMixin):
-    form = TraineeForm
+class TraineeAdmin(NoWritesMixin, AdministratorAccessMixin):
     list_display = (
         "id_number_masked",
         "name",
@@ -67,33 +52,33 @@ class TraineeAdmin(AdministratorAccessMixin):
     search_fields = ("=id_number", "name")
     search_help_text = _("输入完整的18位身份证号码，或姓名。")
     list_select_related = ("registered_by_unit",)
+    # The number is never shown whole here (least privilege).
     fieldsets = (
         (
             _("实名信息"),
             {
-                "fields": ("id_number", "name", "birth_date", "sex"),
-                "description": _("出生日期和性别由身份证号码自动得出。"),
+                "fields": ("id_number_masked", "name", "birth_date", "sex"),
+                "description": _(
+                    "出生日期和性别由身份证号码自动得出。培训人员信息只能由本单位"
+                    "县(市)经办人或地区审核人在培训人员页面修改（须填写理由并留痕）。"
+                ),
             },
         ),
-        (_("类别与联系方式"), {"fields": ("household", "groups", "phone")}),
+        (_("类别与联系方式"), {"fields": ("household", "groups_display", "phone")}),
         (_("登记"), {"fields": ("registered_by_unit", "created_at", "updated_at")}),
     )
-
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        if obj is None:
-            return self.fieldsets
-        # A stored number is never changed nor shown whole here (least privilege).
-        (title, options), *rest = self.fieldsets
-        fields = tuple(
-            "id_number_masked" if f == "id_number" else f for f in options["fields"]
-        )
-        return ((title, {**options, "fields": fields}), *rest)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        readonly: tuple[str, ...] = ("birth_date", "sex", "created_at", "updated_at")
-        if obj is not None:
-            readonly = ("id_number_masked", *readonly)
-        return readonly
+    readonly_fields = (
+        "id_number_masked",
+        "name",
+        "birth_date",
+        "sex",
+        "household",
+        "groups_display",
+        "phone",
+        "registered_by_unit",
+        "created_at",
+        "updated_at",
+    )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Trainee], search_term: str
@@ -113,7 +98,7 @@ class TraineeAdmin(AdministratorAccessMixin):
 
 
 @admin.register(IdNumberReveal)
-class IdNumberRevealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IdNumberRevealAdmin(NoWritesMixin, admin.ModelAdmin):
     """Who saw which full ID number, when, why, from where: never added, changed or
     deleted here (the rows are written by ``id_number_reveal`` only)."""
 
@@ -131,3 +116,19 @@ class IdNumberRevealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "address",
     )
     readonly_fields = fields
+
+
+@admin.register(TraineeFactChange)
+class TraineeFactChangeAdmin(NoWritesMixin, admin.ModelAdmin):
+    """Every change of a person's facts (written by ``trainee_update_facts`` only); as
+    the reveals, for superusers, the auditor reads them on the person's page."""
+
+    list_display = ("at", "actor", "actor_role", "trainee", "fields_changed", "reason")
+    list_filter = ("actor_role",)
+    list_select_related = ("actor", "trainee")
+    fields = ("at", "actor", "actor_role", "trainee", "reason", "changes")
+    readonly_fields = fields
+
+    @admin.display(description=_("修改的字段"))
+    def fields_changed(self, obj: TraineeFactChange) -> str:
+        return "、".join(obj.changes) if isinstance(obj.changes, dict) else "—"

@@ -1,9 +1,11 @@
 """The real-name registry over the API: register, look up by number, read a person.
 
 The registry is prefecture-wide (a person may claim in any unit, 五(二)), so any
-signed-in user may look a person up; only clerks and administrators register. The full
-ID number goes in, never out: responses carry ``id_number_masked`` only, except the
-one audited POST ``/api/trainees/{id}/id-number/`` for the roles whose work needs it.
+signed-in user may look a person up; only clerks and administrators register, and only
+a clerk of the person's own unit or the prefecture changes their facts (PATCH, recorded
+with its reason). The full ID number goes in, never out: responses carry
+``id_number_masked`` only, except the one audited POST
+``/api/trainees/{id}/id-number/`` for the roles whose work needs it.
 """
 
 from __future__ import annotations
@@ -25,12 +27,17 @@ from trainees.serializers import (
     IdNumberRevealRequestSerializer,
     IdNumberRevealSerializer,
     TraineeDetailSerializer,
+    TraineeFactsChangeSerializer,
     TraineeHistoryQuerySerializer,
     TraineeLookupSerializer,
     TraineeRegisterSerializer,
     TraineeSerializer,
 )
-from trainees.services import id_number_reveal, trainee_register
+from trainees.services import (
+    id_number_reveal,
+    trainee_register,
+    trainee_update_facts,
+)
 
 TAG = "trainees"
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="未登录")
@@ -116,6 +123,38 @@ class TraineeDetailApi(APIView):
         return Response(
             TraineeDetailSerializer(trainee, context={"history": history}).data
         )
+
+    @extend_schema(
+        tags=[TAG],
+        summary="修改培训人员信息（留痕）",
+        description=(
+            "修改姓名、户籍类型、人员类别、联系电话或登记单位（单位代码）；"
+            "reason 必填。仅该人员登记单位的县(市)经办人或地区审核人可修改，"
+            "系统管理员不能修改。每次修改都记录修改人、时间、理由和改前改后的值；"
+            "身份证号码（及由其得出的出生日期、性别）不能修改。"
+        ),
+        request=TraineeFactsChangeSerializer,
+        responses={
+            200: TraineeSerializer,
+            400: OpenApiResponse(
+                ValidationErrorSerializer,
+                description="输入有误；未填写理由时 code 为 reason_required",
+            ),
+            401: UNAUTHENTICATED,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        user = signed_in_user(request)
+        trainee = trainee_for(user, pk)
+        body = TraineeFactsChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        trainee = trainee_update_facts(
+            actor=user, trainee_id=trainee.pk, reason=fields.pop("reason"), **fields
+        )
+        return Response(TraineeSerializer(trainee).data)
 
 
 class TraineeIdNumberApi(APIView):

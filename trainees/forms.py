@@ -1,4 +1,5 @@
-"""Forms of the registry pages: find a person by ID number, register a new one."""
+"""Forms of the registry pages: find a person by ID number, register a new one, change
+a person's facts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import re
 
 from django import forms
 
-from altay_skills.plain_text import single_line_text
+from altay_skills.plain_text import multi_line_text, single_line_text
+from programs.models import Unit
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
 from trainees.models import Group, Household
 
@@ -66,6 +68,43 @@ class TraineeRegistrationForm(forms.Form):
         if phone and not PHONE.fullmatch(phone):
             raise forms.ValidationError("联系电话只能包含半角数字、空格和连字符")
         return phone
+
+
+class TraineeFactsForm(TraineeRegistrationForm):
+    """Changing a registered person's facts: the number never changes; a reason is
+    required and recorded (``trainee_update_facts``)."""
+
+    id_number = None  # type: ignore[assignment]
+    registered_by_unit = forms.ModelChoiceField(
+        label="登记单位",
+        queryset=Unit.objects.order_by("sort_order", "code"),
+        empty_label=None,
+        help_text="改为其他单位后，该单位的经办人负责此人的实名信息。",
+    )
+    reason = forms.CharField(
+        label="修改理由",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[multi_line_text],
+        error_messages={"required": "请填写修改理由"},
+    )
+
+    def clean_reason(self) -> str:
+        return self.cleaned_data["reason"].strip()
+
+    def changed_facts(self) -> dict[str, object]:
+        """The facts the form changed, as ``trainee_update_facts`` takes them."""
+        facts: dict[str, object] = {}
+        for name in self.changed_data:
+            if name == "reason":
+                continue
+            value = self.cleaned_data[name]
+            if name == "registered_by_unit":
+                value = value.pk
+            elif name == "groups":
+                value = list(value)
+            facts[name] = value
+        return facts
 
 
 #: A page of this site: "/trainees/12/" or "/claims/7/", never another site or a query.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -165,3 +165,100 @@ class IdNumberReveal(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise RevealRecordIsFinal("身份证号码查看记录不能删除")
+
+
+#: A person's facts that may change after registration, and only through
+#: ``trainees.services.trainee_update_facts``. The ID number (and the birth date and
+#: sex it gives) never changes: it is the person.
+FACT_FIELDS = ("name", "household", "groups", "phone", "registered_by_unit")
+
+
+class FactChangeIsFinal(Exception):
+    """An attempt to rewrite the record of a change of a person's facts."""
+
+
+class _FactChangeQuerySet(models.QuerySet["TraineeFactChange"]):
+    def update(self, **kwargs: object) -> int:
+        raise FactChangeIsFinal("培训人员信息变更记录不能修改")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise FactChangeIsFinal("培训人员信息变更记录不能删除")
+
+
+class TraineeFactChange(models.Model):
+    """One change of a registered person's facts: who, in which role, when, why, and
+    ``changes`` as ``{field: [old, new]}`` (the unit as its code). Written in the same
+    transaction as the change itself; append-only like ``IdNumberReveal`` (on
+    PostgreSQL a trigger refuses UPDATE and DELETE). No full ID number is ever stored
+    here: the number is not a changeable fact, and any number typed into a fact is
+    masked before it is recorded.
+    """
+
+    trainee = models.ForeignKey(
+        Trainee,
+        verbose_name=_("培训人员"),
+        on_delete=models.PROTECT,
+        related_name="fact_changes",
+    )
+    actor = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("修改人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_role = models.CharField(_("修改时角色"), max_length=30)
+    at = models.DateTimeField(_("修改时间"), auto_now_add=True, db_index=True)
+    reason = models.TextField(_("修改理由"))
+    changes = models.JSONField(_("变更内容"))
+
+    objects = _FactChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("培训人员信息变更记录")
+        verbose_name_plural = _("培训人员信息变更记录")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reason=""),
+                name="traineefactchange_reason_required",
+                violation_error_message=_("请填写修改理由"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} → {self.trainee_id} @ {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise FactChangeIsFinal("培训人员信息变更记录不能修改")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise FactChangeIsFinal("培训人员信息变更记录不能删除")
+
+    def lines(self) -> list[tuple[str, str, str]]:
+        """``(field label, old, new)`` for each changed fact, in words."""
+        changes = self.changes if isinstance(self.changes, dict) else {}
+        return [
+            (_fact_label(field), _fact_text(field, old), _fact_text(field, new))
+            for field, (old, new) in changes.items()
+        ]
+
+
+def _fact_label(field: str) -> str:
+    try:
+        return str(getattr(Trainee._meta.get_field(field), "verbose_name", field))
+    except FieldDoesNotExist:  # a field since renamed: its stored name
+        return field
+
+
+def _fact_text(field: str, value: object) -> str:
+    if value in (None, "", []):
+        return "—"
+    if field == "household" and value in Household.values:
+        return str(Household(value).label)
+    if field == "groups" and isinstance(value, list):
+        return "、".join(
+            str(Group(g).label) if g in Group.values else str(g) for g in value
+        )
+    return str(value)

@@ -14,7 +14,8 @@ from claims import rules, workflow
 from claims.facts import policy_terms
 from claims.models import Claim
 from trainees.id_numbers import InvalidIdNumber, normalize, parse_id_number
-from trainees.models import IdNumberReveal, Trainee
+from trainees.models import IdNumberReveal, Trainee, TraineeFactChange
+from trainees.permissions import can_change_trainee_facts
 
 #: Roles that may ask to see a full ID number, each for the people its work touches:
 #: the clerk who enters and checks the number against the ID card (their unit's people),
@@ -149,4 +150,17 @@ __all__ = [
     "id_number_reveals_of",
     "subsidy_history",
     "trainee_by_id_number",
+    "trainee_fact_changes_of",
 ]
+
+
+def trainee_fact_changes_of(
+    user: User, trainee: Trainee
+) -> QuerySet[TraineeFactChange]:
+    """The recorded changes of a person's facts, for the auditor and for those who may
+    change them (``can_change_trainee_facts``)."""
+    if not user.is_authenticated or not (
+        user.is_auditor or can_change_trainee_facts(user, trainee)[0]
+    ):
+        return TraineeFactChange.objects.none()
+    return TraineeFactChange.objects.filter(trainee=trainee).select_related("actor")

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from altay_skills.plain_text import single_line_text
+from altay_skills.plain_text import multi_line_text, single_line_text
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
 from trainees.models import Group, Household, Trainee
 from trainees.selectors import SubsidyHistory
@@ -143,3 +143,46 @@ class IdNumberRevealRequestSerializer(serializers.Serializer):
 class IdNumberRevealSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="培训人员 id")
     id_number = serializers.CharField(help_text="完整的18位身份证号码")
+
+
+class TraineeFactsChangeSerializer(serializers.Serializer):
+    """``PATCH /api/trainees/{id}/``: the facts to change, each optional, and why."""
+
+    reason = serializers.CharField(
+        max_length=500,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        validators=[multi_line_text],
+        help_text="修改理由（必填，记入变更记录）",
+    )
+    name = serializers.CharField(
+        max_length=50, required=False, validators=[single_line_text]
+    )
+    household = serializers.ChoiceField(choices=Household.choices, required=False)
+    groups = serializers.ListField(
+        child=serializers.ChoiceField(choices=Group.choices),
+        required=False,
+        max_length=len(Group.values),
+    )
+    phone = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, validators=[single_line_text]
+    )
+    registered_by_unit = serializers.CharField(
+        max_length=10, required=False, help_text="登记单位代码，如 654301"
+    )
+
+    def validate_reason(self, value: str | None) -> str:
+        value = (value or "").strip()
+        if not value:
+            raise serializers.ValidationError("请填写修改理由", code="reason_required")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        fixed = sorted(set(data) - set(self.fields))
+        if fixed:
+            raise serializers.ValidationError(
+                {name: ["该字段不能修改"] for name in fixed}, code="read_only_field"
+            )
+        return attrs

@@ -1,4 +1,5 @@
-"""Registering a person in the real-name registry (实名制管理, 五(二))."""
+"""Registering a person in the real-name registry (实名制管理, 五(二)), changing their
+facts afterwards (recorded, with a reason), and the audited view of a full ID number."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -13,15 +15,25 @@ from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
-from altay_skills.lock_objects import lock_user
-from trainees.id_numbers import IdNumberFacts, InvalidIdNumber, parse_id_number
+from altay_skills.lock_objects import lock_trainees, lock_user
+from altay_skills.plain_text import multi_line_text, single_line_text
+from programs.models import Unit
+from trainees.id_numbers import (
+    IdNumberFacts,
+    InvalidIdNumber,
+    mask_id_numbers_in,
+    parse_id_number,
+)
 from trainees.models import (
+    FACT_FIELDS,
     Group,
     Household,
     IdNumberReveal,
     RevealChannel,
     Trainee,
+    TraineeFactChange,
 )
+from trainees.permissions import can_change_trainee_facts
 from trainees.selectors import id_number_reveal_refusal
 
 logger = logging.getLogger(__name__)
@@ -145,22 +157,11 @@ def _new_trainee(
 ) -> Trainee:
     """A person checked for registration (not saved). ``in_database=False`` leaves the
     uniqueness, the constraints and the unit to the database's own checks on insert."""
-    name = (name or "").strip()
-    if not name:
-        raise DomainError("invalid", "请填写姓名")
-    if household not in Household.values:
-        raise DomainError("invalid", "请选择户籍类型（农业或城镇）")
-    unknown = [g for g in groups if g not in Group.values]
-    if unknown:
-        raise DomainError("invalid", f"未知的人员类别：{'、'.join(unknown)}")
     trainee = Trainee(
         id_number=facts.number,
         birth_date=facts.birth_date,  # as Trainee.save() sets them; bulk_create does not
         sex=facts.sex,
-        name=name,
-        household=household,
-        groups=sorted(set(groups)),
-        phone=(phone or "").strip(),
+        **_checked_facts(name=name, household=household, groups=groups, phone=phone),
         registered_by_unit_id=actor.unit_id,
     )
     try:
@@ -175,6 +176,152 @@ def _new_trainee(
     except ValidationError as exc:
         raise DomainError("invalid", "；".join(exc.messages)) from None
     return trainee
+
+
+def _checked_facts(
+    *, name: str, household: str, groups: list[str], phone: str
+) -> dict[str, Any]:
+    """A person's facts as registration and every later change check them: the name
+    given, printable text only, a known household and groups (sorted, once each)."""
+    name = (name or "").strip()
+    phone = (phone or "").strip()
+    if not name:
+        raise DomainError("invalid", "请填写姓名")
+    if household not in Household.values:
+        raise DomainError("invalid", "请选择户籍类型（农业或城镇）")
+    if not isinstance(groups, list | tuple) or not all(
+        isinstance(g, str) for g in groups
+    ):
+        raise DomainError("invalid", "人员类别无效")
+    unknown = [g for g in groups if g not in Group.values]
+    if unknown:
+        raise DomainError("invalid", f"未知的人员类别：{'、'.join(unknown)}")
+    try:
+        single_line_text(name)
+        single_line_text(phone)
+    except ValidationError as exc:
+        raise DomainError("invalid", "；".join(exc.messages)) from None
+    return {
+        "name": name,
+        "household": household,
+        "groups": sorted(set(groups)),
+        "phone": phone,
+    }
+
+
+def trainee_update_facts(
+    *, actor: User, trainee_id: int, reason: str, **fields: Any
+) -> Trainee:
+    """Change a registered person's facts (``FACT_FIELDS``: name, household, groups,
+    phone, and ``registered_by_unit`` as a unit code), checked as registration checks
+    them, with a reason.
+
+    The only way a person's facts change (issue 12, 3): a county clerk of the person's
+    own unit or a prefecture reviewer (``can_change_trainee_facts``). The person's row
+    is locked, and the ``TraineeFactChange`` row (who, role, when, why,
+    ``{field: [old, new]}``) is written in the same transaction. The ID number never
+    changes here, and never reaches the record in full.
+    """
+    unknown = sorted(set(fields) - set(FACT_FIELDS))
+    if unknown:
+        if "id_number" in unknown:
+            raise DomainError("invalid", "身份证号码不能修改")
+        raise DomainError("invalid", f"不能修改的字段：{'、'.join(unknown)}")
+    reason = _checked_reason(reason, missing="请填写修改理由")
+    with transaction.atomic():
+        try:
+            lock_trainees([trainee_id])
+            trainee = Trainee.objects.filter(pk=trainee_id).first()
+        except (ValueError, TypeError):
+            trainee = None
+        if trainee is None:
+            raise NotFound("未找到该培训人员")
+        allowed, why = can_change_trainee_facts(actor, trainee)
+        if not allowed:
+            raise PermissionDenied(why)
+        before = _facts_of(trainee)
+        checked = _checked_facts(
+            name=fields.get("name", trainee.name),
+            household=fields.get("household", trainee.household),
+            groups=fields.get("groups", trainee.groups),
+            phone=fields.get("phone", trainee.phone),
+        )
+        for field, value in checked.items():
+            if field in fields:  # the others are checked, never rewritten
+                setattr(trainee, field, value)
+        if "registered_by_unit" in fields:
+            trainee.registered_by_unit = _unit(fields["registered_by_unit"])
+        after = _facts_of(trainee)
+        changes = {
+            field: [
+                _masked(before[field]),
+                _masked(after[field]),
+            ]
+            for field in FACT_FIELDS
+            if before[field] != after[field]
+        }
+        if not changes:
+            raise DomainError("no_change", "没有需要修改的信息")
+        try:
+            trainee.full_clean(validate_unique=False)
+        except ValidationError as exc:
+            raise DomainError("invalid", "；".join(exc.messages)) from None
+        trainee.save(update_fields=[*changes, "updated_at"])
+        TraineeFactChange.objects.create(
+            trainee=trainee,
+            actor=actor,
+            actor_role=actor.role,
+            reason=reason,
+            changes=changes,
+        )
+    logger.info(
+        "facts of trainee %s changed by user %s: %s",
+        trainee.pk,
+        actor.pk,
+        ", ".join(changes),
+    )
+    return trainee
+
+
+def _facts_of(trainee: Trainee) -> dict[str, Any]:
+    return {
+        "name": trainee.name,
+        "household": trainee.household,
+        "groups": list(trainee.groups),
+        "phone": trainee.phone,
+        "registered_by_unit": trainee.registered_by_unit_id,
+    }
+
+
+def _masked(value: Any) -> Any:
+    """A fact as the record keeps it: any ID number typed into it masked."""
+    if isinstance(value, str):
+        return mask_id_numbers_in(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _unit(code: Any) -> Unit:
+    if not isinstance(code, str) or not code.strip():
+        raise DomainError("invalid", "请选择登记单位")
+    unit = Unit.objects.filter(code=code.strip()).first()
+    if unit is None:
+        raise DomainError("invalid", f"单位代码无效：{code.strip()}")
+    return unit
+
+
+def _checked_reason(reason: str, *, missing: str) -> str:
+    reason = (reason or "").strip() if isinstance(reason, str | None) else ""
+    if not reason:
+        raise DomainError("reason_required", missing)
+    if len(reason) > MAX_REASON_LENGTH:
+        raise DomainError("invalid", f"理由不能超过{MAX_REASON_LENGTH}字")
+    try:
+        multi_line_text(reason)
+    except ValidationError as exc:
+        raise DomainError("invalid", "；".join(exc.messages)) from None
+    return reason
 
 
 def id_number_reveal(

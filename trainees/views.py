@@ -1,4 +1,5 @@
-"""The registry pages: find or register a person by ID number, and a person's page.
+"""The registry pages: find or register a person by ID number, a person's page, and
+the change of a person's facts (recorded, with a reason).
 
 The registry is prefecture-wide; a person's history shows to any clerk as counts and the
 trade/levels already subsidised, with the ID number masked (first 6 and last 4).
@@ -18,19 +19,30 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
-from altay_skills.errors import DomainError, PermissionDenied
+from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from claims.selectors import claims_visible_to
 from claims.workflow import STATUS_LABELS
-from trainees.forms import IdNumberForm, IdNumberRevealForm, TraineeRegistrationForm
+from trainees.forms import (
+    IdNumberForm,
+    IdNumberRevealForm,
+    TraineeFactsForm,
+    TraineeRegistrationForm,
+)
 from trainees.models import RevealChannel, Trainee
+from trainees.permissions import can_change_trainee_facts
 from trainees.selectors import (
     id_number_reveal_refusal,
     id_number_reveals_of,
     subsidy_history,
     trainee_by_id_number,
+    trainee_fact_changes_of,
     trainee_for,
 )
-from trainees.services import id_number_reveal, trainee_register
+from trainees.services import (
+    id_number_reveal,
+    trainee_register,
+    trainee_update_facts,
+)
 
 
 def _history_context(trainee: Trainee) -> dict[str, Any]:
@@ -146,7 +158,52 @@ def _detail_context(request: AuthedRequest, trainee: Trainee) -> dict[str, Any]:
         "own_claims": own_claims,
         "reveal": _reveal_context(request, trainee),
         "reveals": id_number_reveals_of(request.user, trainee)[:50],
+        "may_change_facts": can_change_trainee_facts(request.user, trainee)[0],
+        "fact_changes": trainee_fact_changes_of(request.user, trainee)[:50],
     }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@renders_domain_errors
+def trainee_edit_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Change a person's facts, with a reason (``trainee_update_facts`` records it):
+    offered to the clerk of the person's own unit and to the prefecture only."""
+    trainee = trainee_for(request.user, pk)
+    allowed, why = can_change_trainee_facts(request.user, trainee)
+    if not allowed:
+        raise PermissionDenied(why)
+    initial = {
+        "name": trainee.name,
+        "household": trainee.household,
+        "groups": list(trainee.groups),
+        "phone": trainee.phone,
+        "registered_by_unit": trainee.registered_by_unit_id,
+    }
+    status = 200
+    if request.method == "GET":
+        form = TraineeFactsForm(initial=initial)
+    else:
+        form = TraineeFactsForm(request.POST, initial=initial)
+        status = 400
+        if form.is_valid():
+            try:
+                trainee_update_facts(
+                    actor=request.user,
+                    trainee_id=trainee.pk,
+                    reason=form.cleaned_data["reason"],
+                    **form.changed_facts(),
+                )
+            except DomainError as exc:
+                if isinstance(exc, PermissionDenied | NotFound):
+                    raise
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            else:
+                messages.success(request, "已修改培训人员信息，修改记录已留存。")
+                return redirect("trainee_detail", pk=trainee.pk)
+    context = {"trainee": trainee, "form": form}
+    return render(request, "trainees/edit.html", context, status=status)
 
 
 def _reveal_context(

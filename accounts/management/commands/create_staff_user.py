@@ -1,4 +1,10 @@
-"""``create_staff_user USERNAME --role ROLE [--unit CODE] --password PW`` (api-contract.md)."""
+"""``create_staff_user USERNAME --role ROLE [--unit CODE] --password PW`` (api-contract.md).
+
+The operator's tool for setting up a new system (the first administrators, the demo
+users), run with shell access to the server. Once the system is running, a change of
+a user's role or unit is proposed by one administrator and confirmed by a second on the
+role-change page (``accounts.services``), which records both; this command does not.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,12 @@ from programs.models import Unit
 
 
 class Command(BaseCommand):
-    help = "Create or update a staff user with a role (and a unit for county clerks)."
+    help = (
+        "Create or update a staff user with a role (and a unit for county clerks). "
+        "For setting up a new system only: once it runs, a change of role or unit is "
+        "proposed by one administrator and confirmed by a second (角色变更), and is "
+        "recorded; this command records no role change."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
