@@ -20,8 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin_access import AdministratorAccessMixin
 from accounts.models import Role, RoleChange, User
-from programs.admin import AdministratorAccessMixin
 
 ROLE_UNIT_HELP = _("县(市)经办人须选择所属单位；其他角色可不填。")
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.models import Role
+from accounts.admin_access import AdministratorAccessMixin
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
 from programs.models import (
     Institution,
@@ -29,46 +29,6 @@ from programs.models import (
     Trade,
     Unit,
 )
-
-
-class AdministratorAccessMixin(admin.ModelAdmin):
-    """A staff user whose role is 系统管理员 maintains the catalogue without being
-    granted each Django model permission; everyone else goes by Django permissions.
-    """
-
-    @staticmethod
-    def is_role_administrator(request: HttpRequest) -> bool:
-        user = request.user
-        return bool(
-            user.is_active
-            and user.is_staff
-            and getattr(user, "role", "") == Role.ADMINISTRATOR
-        )
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.is_role_administrator(request) or super().has_module_permission(
-            request
-        )
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.is_role_administrator(request) or super().has_view_permission(
-            request, obj
-        )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return self.is_role_administrator(request) or super().has_add_permission(
-            request
-        )
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.is_role_administrator(request) or super().has_change_permission(
-            request, obj
-        )
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.is_role_administrator(request) or super().has_delete_permission(
-            request, obj
-        )
 
 
 class CodeReadonlyOnChangeMixin(admin.ModelAdmin):

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from programs.admin import AdministratorAccessMixin
+from accounts.admin_access import AdministratorAccessMixin
 from trainees.id_numbers import normalize
 from trainees.models import IdNumberReveal, Trainee, TraineeFactChange
 

@@ -16,7 +16,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import Role, User
-from programs.models import Unit
 
 
 class Command(BaseCommand):
@@ -43,7 +42,10 @@ class Command(BaseCommand):
         role, unit_code = opts["role"], opts["unit"]
         unit = None
         if unit_code:
-            unit = Unit.objects.filter(code=unit_code).first()
+            # The unit model through the user's own field: accounts sits below the
+            # catalogue (programs) and does not import it.
+            units = User._meta.get_field("unit").related_model._default_manager
+            unit = units.filter(code=unit_code).first()
             if unit is None:
                 raise CommandError(f"unknown unit code {unit_code!r}")
         if role == Role.COUNTY_CLERK and unit is None:
