@@ -234,6 +234,14 @@ class ReasonForm(forms.Form):
 
 
 class ReviewForm(ReasonForm):
+    #: Approving past a fund's budget (七(五)) needs its own stated reason; the
+    #: review comment never stands in for it (issue 12).
+    budget_override_reason = forms.CharField(
+        label="超预算核准理由",
+        max_length=500,
+        required=False,
+        validators=[multi_line_text],
+    )
     action = forms.ChoiceField(
         choices=[("approve", "核准"), ("reject", "驳回"), ("return", "退回")]
     )

@@ -206,6 +206,23 @@ class ReasonSerializer(serializers.Serializer):
         return (value or "").strip()
 
 
+class ApproveSerializer(ReasonSerializer):
+    """Approve: an optional comment, and — only to approve past a fund's budget
+    (七(五)) — the reason for it. The comment never stands in for that reason."""
+
+    budget_override_reason = serializers.CharField(
+        max_length=500,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        validators=[multi_line_text],
+        help_text="超预算核准理由：仅在核准后将超出资金预算时需要（七(五)）",
+    )
+
+    def validate_budget_override_reason(self, value: str | None) -> str:
+        return (value or "").strip()
+
+
 class RequiredReasonSerializer(ReasonSerializer):
     """Reject and return: a reason is required (五(一) review with reasons)."""
 

@@ -22,13 +22,13 @@ from accounts.apis import signed_in_user
 from accounts.models import User
 from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
 from altay_skills.errors import NotFound
-from claims.apis import ClaimTransitionApi, transition_schema
+from claims.apis import ClaimTransitionApi, render_claim, transition_schema
 from claims.models import Claim
 from claims.permissions import actions_for_many
 from claims.selectors import claims_visible_to
 from claims.serializers import (
+    ApproveSerializer,
     ClaimSerializer,
-    ReasonSerializer,
     RequiredReasonSerializer,
 )
 from quarters import services
@@ -386,24 +386,30 @@ class ClaimApproveBulkApi(APIView):
 
 # --- The reviewer's decision on one claim (URLs under /api/claims/) -----------------
 class ClaimApproveApi(ClaimTransitionApi):
-    reason_serializer = ReasonSerializer
+    reason_serializer = ApproveSerializer
 
     @staticmethod
     def move(*, claim_id: int, actor: User, reason: str) -> Claim:
-        # The reviewer's comment also states why approving past a fund's budget is
-        # justified (issue 5, 七(五)); without a budget problem it is just a comment.
-        return services.claim_approve(
-            claim_id=claim_id, actor=actor, reason=reason, budget_reason=reason
-        )
+        return services.claim_approve(claim_id=claim_id, actor=actor, reason=reason)
 
     @transition_schema(
         "核准申报",
         "地区审核人核准已提交的申报，核准金额为判定金额；不能审核本人录入的申报"
-        "（经办与审核分离，403）。",
-        body=ReasonSerializer,
+        "（经办与审核分离，403）。核准后将超出资金预算时返回 409（over_budget），"
+        "须填写 budget_override_reason 说明理由（七(五)）；reason 只是审核意见，"
+        "不能代替超预算理由。",
+        body=ApproveSerializer,
     )
     def post(self, request: Request, pk: int) -> Response:
-        return super().post(request, pk)
+        body = ApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.claim_approve(
+            claim_id=pk,
+            actor=signed_in_user(request),
+            reason=body.validated_data["reason"],
+            budget_reason=body.validated_data["budget_override_reason"],
+        )
+        return render_claim(request, pk)
 
 
 class ClaimRejectApi(ClaimTransitionApi):

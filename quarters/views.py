@@ -470,7 +470,11 @@ def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
     action = form.cleaned_data["action"]
     try:
         reason = form.cleaned_data["reason"]
-        extra = {"budget_reason": reason} if action == "approve" else {}
+        extra = (
+            {"budget_reason": form.cleaned_data["budget_override_reason"]}
+            if action == "approve"
+            else {}
+        )
         REVIEW_ACTIONS[action](claim_id=pk, actor=request.user, reason=reason, **extra)
     except DomainError as exc:
         messages.error(request, shown_on_page(exc).message)

@@ -158,6 +158,49 @@ def test_approving_past_the_budget_with_a_reason_keeps_it(year, reviewer, financ
     assert reason in event.reason
 
 
+def test_an_ordinary_comment_never_overrides_the_budget(year, reviewer, finance):
+    """Issue 12 (6): with a budget exceeded, approve {"reason": "同意"} was a 200 that
+    stored the comment as the over-budget reason. Only budget_override_reason counts."""
+    from rest_framework.test import APIClient
+
+    set_budget(finance, "6000")
+    api = APIClient()
+    api.force_authenticate(reviewer)
+    url = f"/api/claims/{year.e1.pk}/approve/"
+    # when the reviewer only comments
+    refused = api.post(url, {"reason": "同意"}, format="json")
+    # then the approval is refused as over budget, and nothing is written
+    assert refused.status_code == 409, refused.json()
+    assert refused.json()["code"] == "over_budget"
+    assert Claim.objects.get(pk=year.e1.pk).status == "submitted"
+    assert not BudgetOverride.objects.exists()
+    # and with the explicit reason it goes through, the reason kept apart
+    reason = "地区财政局已同意追加预算（阿地财函〔2020〕12号）"
+    approved = api.post(
+        url, {"reason": "同意", "budget_override_reason": reason}, format="json"
+    )
+    assert approved.status_code == 200, approved.json()
+    assert BudgetOverride.objects.get().reason == reason
+
+
+def test_the_claim_page_asks_for_the_budget_reason_apart(
+    year, reviewer, finance, client
+):
+    set_budget(finance, "6000")
+    client.force_login(reviewer)
+    url = f"/claims/{year.e1.pk}/review/"
+    client.post(url, {"action": "approve", "reason": "同意"})
+    assert Claim.objects.get(pk=year.e1.pk).status == "submitted"
+    page = client.get(f"/claims/{year.e1.pk}/")
+    assert 'name="budget_override_reason"' in page.text
+    client.post(
+        url,
+        {"action": "approve", "reason": "同意", "budget_override_reason": "追加预算"},
+    )
+    assert Claim.objects.get(pk=year.e1.pk).status == "approved"
+    assert BudgetOverride.objects.get().reason == "追加预算"
+
+
 def test_approving_within_the_budget_needs_no_reason(year, reviewer, finance):
     set_budget(finance, "6897")  # exactly reaching the budget is within it
     quarter_services.claim_approve(claim_id=year.e1.pk, actor=reviewer)
