@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.apis import TokenObtainApi
 from altay_skills.api import RedocView, api_not_found
 from claims import apis as claims
+from claims import registry_apis
 from finance import apis as finance
 from programs import apis as programs
 from quarters import apis as reports
@@ -25,11 +26,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
         programs.InstitutionListCreateApi.as_view(),
         name="api-institutions",
     ),
-    # the real-name registry
+    # the real-name registry (a person's page with their subsidy history is the claim
+    # stage's: claims.registry_apis)
     path("trainees/", trainees.TraineeListCreateApi.as_view(), name="api-trainees"),
     path(
         "trainees/<int:pk>/",
-        trainees.TraineeDetailApi.as_view(),
+        registry_apis.TraineeDetailApi.as_view(),
         name="api-trainee-detail",
     ),
     path(

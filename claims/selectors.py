@@ -1,12 +1,20 @@
 """Every read of claims goes through here, with the user's unit scope applied.
 
 A claim the user may not see is answered exactly like one that does not exist (404).
+
+A person's subsidy history (五(二): how many counted claims this year, the trade/levels
+already subsidised) is read here too, not in the registry (``trainees``): it is the
+person's claims, and the registry is an earlier stage that never imports this one. So is
+the claim part of the rule for seeing a full ID number (``claim_grounds_reveal``), which
+``ClaimsConfig.ready()`` hands to the registry.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
@@ -15,9 +23,11 @@ from django.db.models.functions import Cast
 
 from accounts.models import User
 from altay_skills.errors import NotFound
-from claims import workflow
+from claims import rules, workflow
+from claims.facts import policy_terms
 from claims.models import Claim, ClaimEvent
 from claims.rules import PriorClaim
+from trainees.models import Trainee
 
 
 def claims_visible_to(user: User) -> QuerySet[Claim]:
@@ -185,3 +195,87 @@ def prior_claims_of_many(trainee_ids: Sequence[int]) -> dict[int, list[PriorClai
             )
         )
     return history
+
+
+# --- A person's claims, as the registry's pages show them ---------------------------------
+@dataclass(frozen=True)
+class UsedTradeLevel:
+    trade: str
+    level: str
+    unit: str
+    year: int
+    status: str
+
+
+@dataclass(frozen=True)
+class SubsidyHistory:
+    """What a clerk may see of a person's subsidies in every unit."""
+
+    year: int
+    counted_this_year: int
+    annual_limit: int | None
+    used: list[UsedTradeLevel] = field(default_factory=list)
+    by_year: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def remaining_this_year(self) -> int | None:
+        if self.annual_limit is None:
+            return None
+        return max(0, self.annual_limit - self.counted_this_year)
+
+
+def subsidy_history(trainee: Trainee, *, year: int | None = None) -> SubsidyHistory:
+    """Counting claims (submitted, approved, returned) in every unit, one query.
+
+    Prefecture-wide on purpose (a person may claim in any unit, 五(二)): the history
+    shows counts and trade/levels, never another unit's claim itself.
+    """
+    year = year or date.today().year
+    claims = (
+        Claim.objects.filter(trainee=trainee, status__in=rules.COUNTING_STATUSES)
+        .select_related("unit", "trade", "level")
+        .order_by("training_end")
+    )
+    counted_this_year = 0
+    by_year: dict[int, int] = {}
+    used = []
+    for c in claims:
+        if not rules.counts_toward_limits(c.program_id):
+            continue
+        end_year = c.training_end.year
+        by_year[end_year] = by_year.get(end_year, 0) + 1
+        if end_year == year:
+            counted_this_year += 1
+        if c.trade is not None and c.level is not None:  # select_related: no query
+            used.append(
+                UsedTradeLevel(
+                    trade=c.trade.name,
+                    level=c.level.name,
+                    unit=c.unit.name,
+                    year=end_year,
+                    status=c.status,
+                )
+            )
+    term = rules.term_in_force(policy_terms(), "annual_limit", on=date(year, 12, 31))
+    return SubsidyHistory(
+        year=year,
+        counted_this_year=counted_this_year,
+        annual_limit=int(term.value) if term else None,
+        used=used,
+        by_year=by_year,
+    )
+
+
+def claim_grounds_reveal(user: User, trainee: Trainee) -> bool:
+    """Whether the person's claims make their full ID number ``user``'s business: for a
+    clerk, a claim their unit filed for the person; for the prefecture roles, a claim
+    beyond a draft (one that reached review and payment).
+
+    The registry asks this through ``trainees.selectors.id_number_reveal_refusal``
+    (registered by ``ClaimsConfig.ready()``); the role check and the registering unit
+    are the registry's own part of that rule.
+    """
+    claims = Claim.objects.filter(trainee=trainee)
+    if user.is_clerk:
+        return claims.filter(unit_id=user.unit_id).exists()
+    return claims.exclude(status=workflow.DRAFT).exists()

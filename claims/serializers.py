@@ -20,10 +20,12 @@ from altay_skills.plain_text import multi_line_text, single_line_text
 from claims import rules
 from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
 from claims.permissions import actions_for
+from claims.selectors import SubsidyHistory
 from claims.services import ClaimInput, input_of
 from claims.validators import training_date
 from programs.models import Fund, Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
+from trainees.serializers import TraineeSerializer
 
 #: 以工代训 is at most a few months; anything near 10 years is a typing error.
 MAX_WORK_IN_LIEU_MONTHS = 120
@@ -368,3 +370,35 @@ class ClaimEventSerializer(serializers.ModelSerializer):
             "changes",
         ]
         read_only_fields = fields
+
+
+# --- A person's subsidy history (the registry's person API, claims.registry_apis) ------
+class UsedTradeLevelSerializer(serializers.Serializer):
+    trade = serializers.CharField(help_text="职业(工种)名称")
+    level = serializers.CharField(help_text="等级名称")
+    unit = serializers.CharField(help_text="申报单位名称")
+    year = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class SubsidyHistorySerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    counted_this_year = serializers.IntegerField(
+        help_text="该年度已计次的培训补贴（含审核中）"
+    )
+    annual_limit = serializers.IntegerField(allow_null=True)
+    remaining_this_year = serializers.IntegerField(allow_null=True)
+    used = UsedTradeLevelSerializer(many=True, help_text="已享受或申请中的职业·等级")
+
+
+class TraineeDetailSerializer(TraineeSerializer):
+    history = serializers.SerializerMethodField()
+
+    class Meta(TraineeSerializer.Meta):
+        fields = [*TraineeSerializer.Meta.fields, "history"]
+        read_only_fields = fields
+
+    @extend_schema_field(SubsidyHistorySerializer)
+    def get_history(self, trainee: Trainee) -> dict[str, Any]:
+        history: SubsidyHistory = self.context["history"]
+        return SubsidyHistorySerializer(history).data

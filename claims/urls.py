@@ -1,11 +1,15 @@
 """The browser pages at the site root. Names stay outside a namespace: settings
 LOGIN_REDIRECT_URL = "home", and the spreadsheet import is included separately under
 "claims/import/" (it comes first in altay_skills/urls.py, so it is never shadowed here).
+
+Under "trainees/": the registry's pages that show a person's claims are this stage's
+(``registry_views``); registration and the change of a person's facts are the registry's
+own (``trainees.urls``).
 """
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from claims import views
+from claims import registry_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("claims/", views.claim_list, name="claim_list"),
@@ -16,5 +20,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("claims/<int:pk>/check/", views.claim_check_view, name="claim_check_edit"),
     path("claims/<int:pk>/submit/", views.claim_submit_view, name="claim_submit"),
     path("claims/<int:pk>/withdraw/", views.claim_withdraw_view, name="claim_withdraw"),
+    path("trainees/", registry_views.trainee_lookup, name="trainee_lookup"),
+    path("trainees/<int:pk>/", registry_views.trainee_detail, name="trainee_detail"),
+    path(
+        "trainees/<int:pk>/id-number/",
+        registry_views.trainee_id_number_reveal,
+        name="trainee_id_number_reveal",
+    ),
     path("trainees/", include("trainees.urls")),
 ]

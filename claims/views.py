@@ -29,12 +29,13 @@ from claims.selectors import (
     claim_events,
     claim_for,
     claims_listed,
+    subsidy_history,
     with_list_names,
 )
 from claims.workflow import ACTION_LABELS, STATUS_LABELS
 from programs.models import Fund, Program, Unit
 from trainees.models import Trainee
-from trainees.selectors import subsidy_history, trainee_for
+from trainees.selectors import trainee_for
 
 PAGE_SIZE = 50
 STATUSES = [s.value for s in ClaimStatus]

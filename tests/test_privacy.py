@@ -398,12 +398,12 @@ def test_the_admin_change_page_shows_the_number_masked(
 def test_a_500_page_and_its_log_never_show_the_number(
     client: Any, clerk: User, person: Trainee, settings: Any, monkeypatch: Any, caplog
 ):
-    from trainees import views
+    from claims import registry_views
 
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"unexpected for {person.id_number}")
 
-    monkeypatch.setattr(views, "subsidy_history", explode)
+    monkeypatch.setattr(registry_views, "subsidy_history", explode)
     settings.DEBUG = False
     client.raise_request_exception = False
     client.force_login(clerk)

@@ -22,13 +22,11 @@ from altay_skills.api import (
     ValidationErrorSerializer,
 )
 from trainees.models import RevealChannel
-from trainees.selectors import subsidy_history, trainee_by_id_number, trainee_for
+from trainees.selectors import trainee_by_id_number, trainee_for
 from trainees.serializers import (
     IdNumberRevealRequestSerializer,
     IdNumberRevealSerializer,
-    TraineeDetailSerializer,
     TraineeFactsChangeSerializer,
-    TraineeHistoryQuerySerializer,
     TraineeLookupSerializer,
     TraineeRegisterSerializer,
     TraineeSerializer,
@@ -99,30 +97,11 @@ class TraineeListCreateApi(APIView):
         )
 
 
-class TraineeDetailApi(APIView):
-    @extend_schema(
-        tags=[TAG],
-        summary="培训人员及其补贴记录",
-        description=(
-            "history 汇总该人员在全地区各单位已计次的培训补贴（已提交、已核准、已退回；"
-            "草稿、驳回、撤回不计），以及已享受或申请中的职业·等级（五(二)）。"
-        ),
-        parameters=[TraineeHistoryQuerySerializer],
-        responses={
-            200: TraineeDetailSerializer,
-            400: ValidationErrorSerializer,
-            401: UNAUTHENTICATED,
-            404: ErrorSerializer,
-        },
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        query = TraineeHistoryQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        trainee = trainee_for(signed_in_user(request), pk)
-        history = subsidy_history(trainee, year=query.validated_data.get("year"))
-        return Response(
-            TraineeDetailSerializer(trainee, context={"history": history}).data
-        )
+class TraineeFactsApi(APIView):
+    """PATCH a person's facts. The same path's GET (the person with their subsidy
+    history) reads claims, so it is the claim stage's: ``claims.registry_apis
+    .TraineeDetailApi`` extends this view and is what ``altay_skills.api_urls`` mounts
+    as ``api-trainee-detail``."""
 
     @extend_schema(
         tags=[TAG],

@@ -1,18 +1,30 @@
 """Reads of the registry. The registry is prefecture-wide; a person's history shows to
-any clerk as counts and used trade/levels, with the ID number masked."""
+any clerk as counts and used trade/levels, with the ID number masked.
+
+A person's subsidy history is their claims, so it is read by the claim stage
+(``claims.selectors.subsidy_history``), which this earlier stage never imports.
+
+Who may see a full ID number (``id_number_reveal_refusal``) is the registry's rule — it
+keeps the numbers, the masking, the reveal service and its audit rows — but one of its
+grounds is the claim stage's: "a claim of your unit for this person" (clerk) or "a claim
+of theirs beyond a draft" (the prefecture roles). That ground is *registered* by
+``ClaimsConfig.ready()`` (``ground_reveals(claims.selectors.claim_grounds_reveal)``), as
+``quarters`` offers its decisions to ``claims``. Kept here rather than moving the reveal
+service into ``claims`` because the reveal is about the ID number, not about a claim: the
+throttle, the ``IdNumberReveal`` row and the number itself stay in the one app that holds
+ID numbers, and the API and page that reveal need no claim code beyond this one answer.
+Without a registered ground the rule refuses (it fails closed): only the registering
+unit's clerk may see the number.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable
 
 from django.db.models import QuerySet
 
 from accounts.models import User
 from altay_skills.errors import NotFound
-from claims import rules, workflow
-from claims.facts import policy_terms
-from claims.models import Claim
 from trainees.id_numbers import InvalidIdNumber, normalize, parse_id_number
 from trainees.models import IdNumberReveal, Trainee, TraineeFactChange
 from trainees.permissions import can_change_trainee_facts
@@ -27,31 +39,16 @@ REVEALING_ROLES = frozenset(
     {"county_clerk", "prefecture_reviewer", "finance_officer", "auditor"}
 )
 
-
-@dataclass(frozen=True)
-class UsedTradeLevel:
-    trade: str
-    level: str
-    unit: str
-    year: int
-    status: str
+#: A later stage's answer to "does this person's record there make their full number
+#: this user's business?" (registered from its ``AppConfig.ready()``).
+RevealGround = Callable[[User, Trainee], bool]
+_reveal_grounds: list[RevealGround] = []
 
 
-@dataclass(frozen=True)
-class SubsidyHistory:
-    """What a clerk may see of a person's subsidies in every unit."""
-
-    year: int
-    counted_this_year: int
-    annual_limit: int | None
-    used: list[UsedTradeLevel] = field(default_factory=list)
-    by_year: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def remaining_this_year(self) -> int | None:
-        if self.annual_limit is None:
-            return None
-        return max(0, self.annual_limit - self.counted_this_year)
+def ground_reveals(ground: RevealGround) -> None:
+    """Register a later stage's ground for a reveal (called from ``AppConfig.ready()``)."""
+    if ground not in _reveal_grounds:
+        _reveal_grounds.append(ground)
 
 
 def trainees_visible_to(user: User) -> QuerySet[Trainee]:
@@ -73,66 +70,32 @@ def trainee_by_id_number(user: User, id_number: str) -> Trainee | None:
     return trainees_visible_to(user).filter(id_number=number).first()
 
 
-def subsidy_history(trainee: Trainee, *, year: int | None = None) -> SubsidyHistory:
-    """Counting claims (submitted, approved, returned) in every unit, one query."""
-    year = year or date.today().year
-    claims = (
-        Claim.objects.filter(trainee=trainee, status__in=rules.COUNTING_STATUSES)
-        .select_related("unit", "trade", "level")
-        .order_by("training_end")
-    )
-    counted_this_year = 0
-    by_year: dict[int, int] = {}
-    used = []
-    for c in claims:
-        if not rules.counts_toward_limits(c.program_id):
-            continue
-        end_year = c.training_end.year
-        by_year[end_year] = by_year.get(end_year, 0) + 1
-        if end_year == year:
-            counted_this_year += 1
-        if c.trade_id and c.level_id:
-            used.append(
-                UsedTradeLevel(
-                    trade=c.trade.name,
-                    level=c.level.name,
-                    unit=c.unit.name,
-                    year=end_year,
-                    status=c.status,
-                )
-            )
-    term = rules.term_in_force(policy_terms(), "annual_limit", on=date(year, 12, 31))
-    return SubsidyHistory(
-        year=year,
-        counted_this_year=counted_this_year,
-        annual_limit=int(term.value) if term else None,
-        used=used,
-        by_year=by_year,
-    )
-
-
 def id_number_reveal_refusal(user: User, trainee: Trainee) -> str | None:
     """Why ``user`` may not see ``trainee``'s full ID number, or None when they may.
 
     A clerk only for a person their unit registered or filed a claim for; the
     prefecture roles only for a person with a claim beyond a draft (one that reached
     review and payment): a person merely registered somewhere is nobody's business but
-    the registering unit's.
+    the registering unit's. The claim part is asked of the registered grounds
+    (``claims.selectors.claim_grounds_reveal``).
     """
     if not user.is_authenticated or not user.is_active:
         return "请先登录"
     if user.role not in REVEALING_ROLES:
         return "您的角色不能查看完整身份证号码"
-    claims = Claim.objects.filter(trainee=trainee)
     if user.is_clerk:
         if trainee.registered_by_unit_id == user.unit_id:
             return None
-        if claims.filter(unit_id=user.unit_id).exists():
+        if _grounded(user, trainee):
             return None
         return "只能查看本单位登记或申报人员的完整身份证号码"
-    if claims.exclude(status=workflow.DRAFT).exists():
+    if _grounded(user, trainee):
         return None
     return "该人员没有已提交的申报，无需查看完整身份证号码"
+
+
+def _grounded(user: User, trainee: Trainee) -> bool:
+    return any(ground(user, trainee) for ground in _reveal_grounds)
 
 
 def id_number_reveals_of(user: User, trainee: Trainee) -> QuerySet[IdNumberReveal]:
@@ -145,10 +108,9 @@ def id_number_reveals_of(user: User, trainee: Trainee) -> QuerySet[IdNumberRevea
 __all__ = [
     "REVEALING_ROLES",
     "InvalidIdNumber",
-    "SubsidyHistory",
+    "ground_reveals",
     "id_number_reveal_refusal",
     "id_number_reveals_of",
-    "subsidy_history",
     "trainee_by_id_number",
     "trainee_fact_changes_of",
 ]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from altay_skills.plain_text import multi_line_text, single_line_text
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
 from trainees.models import Group, Household, Trainee
-from trainees.selectors import SubsidyHistory
 
 
 class IdNumberField(serializers.CharField):
@@ -89,37 +87,6 @@ class TraineeSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
-
-
-class UsedTradeLevelSerializer(serializers.Serializer):
-    trade = serializers.CharField(help_text="职业(工种)名称")
-    level = serializers.CharField(help_text="等级名称")
-    unit = serializers.CharField(help_text="申报单位名称")
-    year = serializers.IntegerField()
-    status = serializers.CharField()
-
-
-class SubsidyHistorySerializer(serializers.Serializer):
-    year = serializers.IntegerField()
-    counted_this_year = serializers.IntegerField(
-        help_text="该年度已计次的培训补贴（含审核中）"
-    )
-    annual_limit = serializers.IntegerField(allow_null=True)
-    remaining_this_year = serializers.IntegerField(allow_null=True)
-    used = UsedTradeLevelSerializer(many=True, help_text="已享受或申请中的职业·等级")
-
-
-class TraineeDetailSerializer(TraineeSerializer):
-    history = serializers.SerializerMethodField()
-
-    class Meta(TraineeSerializer.Meta):
-        fields = [*TraineeSerializer.Meta.fields, "history"]
-        read_only_fields = fields
-
-    @extend_schema_field(SubsidyHistorySerializer)
-    def get_history(self, trainee: Trainee) -> dict[str, Any]:
-        history: SubsidyHistory = self.context["history"]
-        return SubsidyHistorySerializer(history).data
 
 
 class IdNumberRevealRequestSerializer(serializers.Serializer):
