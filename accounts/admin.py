@@ -211,6 +211,17 @@ class UserAdmin(AdministratorAccessMixin, SimpleHistoryAdmin, DjangoUserAdmin):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> Any:
+        # Setting another user's password lets the administrator sign in as them and
+        # do their duty (a reviewer's approval, finance's payment): only a superuser
+        # setting up the system may; everyone else changes their own password on the
+        # site's own page (/accounts/password/change/).
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A 系统管理员 who is not a superuser cannot take over a superuser's account.
         if obj is not None and obj.is_superuser and not request.user.is_superuser:

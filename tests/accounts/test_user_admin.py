@@ -173,3 +173,21 @@ def test_role_changes_are_listed_read_only_in_the_admin(
         client.get(reverse("admin:accounts_rolechange_changelist")).status_code == 200
     )
     assert client.get(reverse("admin:accounts_rolechange_add")).status_code == 403
+
+
+def test_an_administrator_cannot_set_another_users_password(client, staff_admin):
+    """Setting a reviewer's password would let the administrator sign in as the
+    reviewer and approve: only a superuser setting up the system may."""
+    from tests.factories import UserFactory
+
+    reviewer = UserFactory(role="prefecture_reviewer")
+    before = reviewer.password
+    client.force_login(staff_admin)
+    url = f"/admin/accounts/user/{reviewer.pk}/password/"
+    assert client.get(url).status_code == 403
+    response = client.post(
+        url, {"password1": "Nw-pass-8842!", "password2": "Nw-pass-8842!"}
+    )
+    assert response.status_code == 403
+    reviewer.refresh_from_db()
+    assert reviewer.password == before
