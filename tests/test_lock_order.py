@@ -20,17 +20,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Count
 
 import pytest
 
-from altay_skills.errors import DomainError
 from claims import intake, rules
 from claims import services as claim_services
 from claims.intake import save as intake_save
 from claims.models import Claim
 from quarters import services as quarter_services
+from tests import racing
 from tests.claims.test_imports import good_row, xlsx
 from tests.conftest import requires_postgres
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
@@ -75,32 +75,12 @@ IMPORTED, FOURTH = "4-10-01-05", "4-01-06-01"
 
 
 def race(calls: list[Callable[[], object]]) -> Counter[str]:
-    """Run ``calls`` on as many threads, released together; "ok", the code of a
-    ``DomainError``, or the error (a deadlock is ``OperationalError``)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-            result = "ok"
-        except DomainError as exc:
-            result = f"{exc.code}: {exc.message} {getattr(exc, 'detail', '')}"
-        except Exception as exc:  # a deadlock, or anything unclean: the test sees it
-            result = f"error: {type(exc).__name__}: {exc}"
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return Counter(outcomes)
+    """The shared race, with a refusal's message in full (a deadlock must show)."""
+    return racing.race(
+        calls,
+        describe=lambda exc: f"{exc.code}: {exc.message} {getattr(exc, 'detail', '')}",
+        join_timeout=120,
+    )
 
 
 @pytest.fixture

@@ -7,20 +7,16 @@ proposal exactly one applies it; the others get a clean refusal.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
-
-from django.db import connections
 
 import pytest
 
 from accounts import services
 from accounts.models import Role, RoleChange, User
-from altay_skills.errors import DomainError
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory
+from tests.racing import race
 
 pytestmark = [
     requires_postgres,
@@ -28,33 +24,6 @@ pytestmark = [
 ]
 
 ADMINS = 8
-
-
-def race(calls: list[Callable[[], object]]) -> Counter[str]:
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-            result = "ok"
-        except DomainError as exc:
-            result = exc.code
-        except Exception as exc:  # an unclean refusal: the test must see it
-            result = f"error: {type(exc).__name__}: {exc}"
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return Counter(outcomes)
 
 
 @pytest.fixture

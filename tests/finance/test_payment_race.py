@@ -9,24 +9,22 @@ paid twice. The database itself refuses a second paid row, even by raw SQL.
 from __future__ import annotations
 
 import functools
-import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 
 import pytest
 
-from altay_skills.errors import DomainError
 from finance import services
 from finance.models import Payment, Rollup
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory
 from tests.quarter_run import run_quarter
+from tests.racing import race
 
 pytestmark = [
     requires_postgres,
@@ -35,35 +33,6 @@ pytestmark = [
 
 WRITERS = 12
 PAID_ON = date(2020, 5, 10)
-
-
-def race(calls: list[Callable[[], object]]) -> Counter[str]:
-    """Run ``calls`` on as many threads, released together; count "ok" or the code of
-    the ``DomainError`` each one was refused with (anything else is a failure)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-            result = "ok"
-        except DomainError as exc:
-            result = exc.code
-        except Exception as exc:  # an unclean refusal: the test must see it
-            result = f"error: {type(exc).__name__}: {exc}"
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return Counter(outcomes)
 
 
 @pytest.fixture
