@@ -44,6 +44,11 @@ class ClaimAction(models.TextChoices):
     RETURN = "return", workflow.ACTION_LABELS["return"]
     REPORT = "report", workflow.ACTION_LABELS["report"]
     SPOT_CHECK = "spot_check", workflow.ACTION_LABELS["spot_check"]
+    OWED = "owed", workflow.ACTION_LABELS["owed"]
+    PAID = "paid", workflow.ACTION_LABELS["paid"]
+    FAILED = "failed", workflow.ACTION_LABELS["failed"]
+    RECOVERY = "recovery", workflow.ACTION_LABELS["recovery"]
+    RECOVERED = "recovered", workflow.ACTION_LABELS["recovered"]
 
 
 class Payee(models.TextChoices):

@@ -185,6 +185,10 @@ def claim_update(*, claim_id: int, data: ClaimInput, actor: User) -> Claim:
             _record(
                 claim, actor, "edit", claim.status, transition.target, changes=changes
             )
+            # a returned claim lowered below an advance paid on it owes the difference
+            claim_moved.send(
+                sender=Claim, claim=claim, action="edit", actor=actor, reason=""
+            )
     except IntegrityError as exc:
         # A returned claim still counts: the database refuses a duplicate trade and
         # level, or an amount above its cap. Answer 409, never a 500.

@@ -12,5 +12,6 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 #: Sent by ``claims.services.claim_move`` after the claim is saved and its event
-#: recorded. Keyword arguments: ``claim`` (locked), ``action``, ``actor``, ``reason``.
+#: recorded, and by ``claim_update`` after an edit (``action="edit"``). Keyword
+#: arguments: ``claim`` (locked), ``action``, ``actor``, ``reason``.
 claim_moved = Signal()

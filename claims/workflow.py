@@ -42,6 +42,13 @@ ACTION_LABELS = {
     "return": "退回",
     "report": "随季度报表报送",
     "spot_check": "抽查核对",
+    # the claim's money (finance.models.LedgerEntry): each ledger line is also a link
+    # of the claim's chain, so a payment or a recovery cannot be rewritten unnoticed
+    "owed": "核定应付",
+    "paid": "拨付",
+    "failed": "拨付失败",
+    "recovery": "应追回",
+    "recovered": "追回到账",
 }
 
 CLERK = "county_clerk"

@@ -31,6 +31,7 @@ from altay_skills.errors import Conflict
 from altay_skills.permissions import require
 from claims.selectors import claim_for
 from finance import selectors, services
+from finance.ledger import money_of, money_sums
 from finance.models import Payment, Recovery, Rollup, RollupStatus
 from finance.permissions import (
     can_read_finance,
@@ -38,6 +39,7 @@ from finance.permissions import (
     can_read_rollup_error,
     can_record_payment,
 )
+from finance.rules import payment_state_of
 from finance.serializers import (
     AdvanceSerializer,
     ClaimPaymentsSerializer,
@@ -227,11 +229,12 @@ PAYMENTS = "payments"
 
 
 def _payments() -> QuerySet[Payment]:
+    """Payments with their claim's ledger sums (``claim_payment_state`` reads them)."""
     return (
         Payment.objects.select_related(
             "claim", "claim__unit", "claim__trainee", "recorded_by", "reissued_by"
         )
-        .prefetch_related("claim__payments")
+        .annotate(**money_sums("claim__ledger__"))
         .order_by("-recorded_at", "-id")
     )
 
@@ -321,8 +324,9 @@ class ClaimPaymentsApi(APIView):
         tags=[PAYMENTS],
         summary="一笔申报的拨付情况",
         description=(
-            "能查看该申报的用户（经办人限本单位）可查看其拨付记录和拨付情况"
-            "（paid、partly_paid、failed、unpaid）。"
+            "能查看该申报的用户（经办人限本单位）可查看其拨付记录、拨付情况"
+            "（paid、partly_paid、failed、unpaid、recovering、recovered），以及由资金账目"
+            "得出的应付、已拨付、先行拨付、余额、应追回等金额（money）和账目本身（ledger）。"
         ),
         responses={
             200: ClaimPaymentsSerializer,
@@ -333,9 +337,12 @@ class ClaimPaymentsApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         claim = claim_for(signed_in_user(request), pk)
         payments = list(_payments().filter(claim=claim))
+        money = money_of(claim.pk)
         data = {
             "claim": claim.pk,
-            "payment_state": services.payment_state(claim),
+            "payment_state": payment_state_of(money),
+            "money": money.as_dict(),
+            "ledger": claim.ledger.select_related("event", "event__actor"),
             "payments": payments,
         }
         return Response(ClaimPaymentsSerializer(data).data)

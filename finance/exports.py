@@ -55,6 +55,7 @@ class SummaryRow:
     approved: Decimal
     advance: Decimal
     balance: Decimal
+    recovery: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class DisbursementLine:
     amount: Decimal
     advance: Decimal
     balance: Decimal
+    #: advanced beyond the approved amount, to be recovered (finance.ledger)
+    recovery: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -323,6 +326,7 @@ SUMMARY_HEADERS = (
     "核准金额（元）",
     "先行拨付（元）",
     "待拨余额（元）",
+    "应追回（元）",
 )
 LINE_HEADERS = (
     "申报编号",
@@ -339,8 +343,9 @@ LINE_HEADERS = (
     "核准金额（元）",
     "先行拨付（元）",
     "待拨余额（元）",
+    "应追回（元）",
 )
-LINE_KINDS = (INTEGER,) + (TEXT,) * 10 + (MONEY,) * 3
+LINE_KINDS = (INTEGER,) + (TEXT,) * 10 + (MONEY,) * 4
 SPOT_HEADERS = (
     "单位",
     "申报编号",
@@ -357,7 +362,7 @@ SPOT_KINDS = (TEXT, INTEGER, TEXT, TEXT, TEXT, MONEY, TEXT, TEXT)
 def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
     ws = wb.create_sheet("汇总")
     _prepare(
-        ws, _widths(SUMMARY_HEADERS, (8, 22, 26, 8, 8, 8, 14, 14, 14)), header_row=3
+        ws, _widths(SUMMARY_HEADERS, (8, 22, 26, 8, 8, 8, 14, 14, 14, 14)), header_row=3
     )
     ws.append([text_cell(ws, book.title, font=TITLE)])
     ws.append(
@@ -370,7 +375,7 @@ def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
         ]
     )
     ws.append(_header(ws, SUMMARY_HEADERS))
-    totals = [0, 0, 0, Decimal(0), Decimal(0), Decimal(0)]
+    totals = [0, 0, 0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)]
     for row in book.summary:
         figures = (
             row.trained,
@@ -379,6 +384,7 @@ def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
             row.approved,
             row.advance,
             row.balance,
+            row.recovery,
         )
         totals = [t + f for t, f in zip(totals, figures, strict=True)]
         ws.append(
@@ -392,6 +398,7 @@ def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
                 money_cell(ws, row.approved),
                 money_cell(ws, row.advance),
                 money_cell(ws, row.balance),
+                money_cell(ws, row.recovery),
             ]
         )
     total_cells = [
@@ -423,12 +430,14 @@ def _fund_sheet(wb: Workbook, sheet: FundSheet) -> None:
     ws = wb.create_sheet(sheet.label[:31])
     _prepare(
         ws,
-        _widths(LINE_HEADERS, (8, 14, 10, 24, 18, 28, 18, 30, 16, 12, 10, 12, 12, 12)),
+        _widths(
+            LINE_HEADERS, (8, 14, 10, 24, 18, 28, 18, 30, 16, 12, 10, 12, 12, 12, 12)
+        ),
         header_row=1,
     )
     ws.append(_header(ws, LINE_HEADERS))
     cells = _LineCells(ws, LINE_KINDS)
-    amount = advance = balance = Decimal(0)
+    amount = advance = balance = recovery = Decimal(0)
     count = 0
     append = ws.append
     for line in sheet.lines:
@@ -436,6 +445,7 @@ def _fund_sheet(wb: Workbook, sheet: FundSheet) -> None:
         amount += line.amount
         advance += line.advance
         balance += line.balance
+        recovery += line.recovery
         append(
             cells(
                 (
@@ -453,12 +463,15 @@ def _fund_sheet(wb: Workbook, sheet: FundSheet) -> None:
                     line.amount,
                     line.advance,
                     line.balance,
+                    line.recovery,
                 )
             )
         )
     total = [text_cell(ws, f"合计 {count} 笔", font=BOLD)]
     total += [text_cell(ws, "", font=BOLD) for _ in range(10)]
-    total += [money_cell(ws, v, font=BOLD) for v in (amount, advance, balance)]
+    total += [
+        money_cell(ws, v, font=BOLD) for v in (amount, advance, balance, recovery)
+    ]
     for cell in total:
         cell.fill = TOTAL_FILL
     ws.append(total)

@@ -101,6 +101,8 @@ class RollupLine(models.Model):
     approved = models.DecimalField(_("核准金额"), **MONEY)
     advance = models.DecimalField(_("先行拨付"), **MONEY)
     balance = models.DecimalField(_("待拨余额"), **MONEY)
+    #: paid as advance beyond what the claims are owed, to be recovered (finance.ledger)
+    recovery = models.DecimalField(_("应追回"), default=0, **MONEY)
 
     class Meta:
         db_table = "reporting_rollupline"  # kept from before the move (issue 11)
@@ -117,6 +119,9 @@ class RollupLine(models.Model):
                 & Q(balance__gte=0)
                 & Q(balance=F("approved") - F("advance")),
                 name="rollup_line_balanced",
+            ),
+            models.CheckConstraint(
+                condition=Q(recovery__gte=0), name="rollup_line_recovery_not_negative"
             ),
         ]
 
@@ -197,13 +202,16 @@ class Payment(models.Model):
 
 
 class Recovery(models.Model):
-    """An advance paid on a claim later rejected: to be recovered, listed until settled."""
+    """Money paid on a claim beyond what it is now owed (a withdrawal, a rejection, a
+    lower amount, an approval below the advance): to be recovered, listed for finance
+    until settled with a reference (五(二)). Opened by ``finance.ledger`` in the same
+    transaction as the change that made it owed; a claim may owe more than one."""
 
-    claim = models.OneToOneField(
+    claim = models.ForeignKey(
         "claims.Claim",
         verbose_name=_("申报"),
         on_delete=models.PROTECT,
-        related_name="recovery",
+        related_name="recoveries",
     )
     amount = models.DecimalField(_("应追回金额"), **MONEY)
     reason = models.TextField(_("原因"))
@@ -226,7 +234,99 @@ class Recovery(models.Model):
         ordering = ["settled_at", "-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_positive"),
+            models.CheckConstraint(
+                condition=Q(settled_at__isnull=True) | ~Q(settlement_reference=""),
+                name="recovery_settled_has_reference",
+                violation_error_message=_("登记追回须填写凭证号"),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"追回 {self.claim_id} {self.amount}"
+
+
+class LedgerKind(models.TextChoices):
+    """The lines of a claim's ledger; each is also the action of its chain event."""
+
+    OWED = "owed", _("核定应付")
+    PAID = "paid", _("拨付")
+    FAILED = "failed", _("拨付失败")
+    RECOVERY = "recovery", _("应追回")
+    RECOVERED = "recovered", _("追回到账")
+
+
+class LedgerEntry(models.Model):
+    """One line of a claim's money ledger: the one source of what a claim is owed,
+    was paid, failed to be paid and is to recover (``finance.rules.ClaimMoney``).
+
+    ``owed`` lines are signed changes of the entitlement, written by decisions (an
+    approval, a rejection, a withdrawal, a lower amount) and by the advance when it is
+    paid; the others are positive and written by finance. Every line is written with a
+    ``ClaimEvent`` of the same action whose ``changes`` repeat it, so the line is a link
+    of the claim's hash chain (``verify_audit`` compares the two); on PostgreSQL a
+    trigger refuses every UPDATE and DELETE of this table.
+    """
+
+    claim = models.ForeignKey(
+        "claims.Claim",
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="ledger",
+    )
+    event = models.OneToOneField(
+        "claims.ClaimEvent",
+        verbose_name=_("记录"),
+        on_delete=models.PROTECT,
+        related_name="ledger_entry",
+    )
+    kind = models.CharField(_("类别"), max_length=20, choices=LedgerKind.choices)
+    part = models.CharField(
+        _("款项"), max_length=20, choices=PaymentKind.choices, blank=True
+    )
+    amount = models.DecimalField(_("金额"), **MONEY)
+    payment = models.OneToOneField(
+        Payment,
+        verbose_name=_("拨付记录"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entry",
+    )
+    recovery = models.ForeignKey(
+        Recovery,
+        verbose_name=_("应追回款"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
+
+    class Meta:
+        verbose_name = _("资金账目")
+        verbose_name_plural = _("资金账目")
+        ordering = ["claim_id", "id"]
+        indexes = [models.Index(fields=["claim", "kind"], name="ledger_claim_kind")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(amount=0) & (Q(kind="owed") | Q(amount__gt=0)),
+                name="ledger_amount_signed_by_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["paid", "failed"])
+                | (Q(payment__isnull=False) & ~Q(part="")),
+                name="ledger_payment_line_has_payment",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["recovery", "recovered"])
+                | Q(recovery__isnull=False),
+                name="ledger_recovery_line_has_recovery",
+            ),
+            models.UniqueConstraint(
+                fields=["recovery", "kind"],
+                condition=Q(recovery__isnull=False),
+                name="ledger_recovery_opened_and_settled_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.kind} {self.part} {self.amount}"

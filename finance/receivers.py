@@ -10,7 +10,7 @@ from typing import Any
 
 from accounts.models import User
 from claims.models import Claim
-from finance.services import recovery_for_rejection
+from finance.ledger import ledger_follow
 
 
 def on_claim_moved(
@@ -22,6 +22,7 @@ def on_claim_moved(
     reason: str,
     **kwargs: Any,
 ) -> None:
-    """A rejected claim whose advance was paid owes it back (五(二))."""
-    if action == "reject":
-        recovery_for_rejection(claim=claim, reason=reason)
+    """Whatever the change — an approval, a rejection, a withdrawal, a lower amount —
+    the claim's ledger follows it, and what was paid beyond what it is now owed is
+    opened as a recovery at once (五(二))."""
+    ledger_follow(claim, action=action, actor=actor, reason=reason)

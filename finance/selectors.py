@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import rules, workflow
 from claims.models import Claim
+from finance.ledger import money_by, money_sums
 from finance.models import (
     Payment,
     PaymentStatus,
     Recovery,
     Rollup,
 )
+from finance.rules import ClaimMoney
 from quarters.models import ReportStatus
 
 ZERO = Decimal("0.00")
@@ -42,12 +44,14 @@ def rollup_for(user: User, rollup_id: int) -> Rollup:
 
 # --- Finance lists ---------------------------------------------------------------------------
 def advances_payable() -> QuerySet[Claim]:
-    """Claims in a submitted report whose advance (五(二)) is not yet paid."""
+    """Claims whose advance (五(二)) may be paid now: given one by the rules, in a
+    report submitted to the prefecture and not yet closed, not decided against, and
+    with nothing paid on them yet (the service checks the same, ``_amount_due``)."""
     return (
         Claim.objects.filter(
             status__in=[workflow.SUBMITTED, workflow.APPROVED],
             advance__gt=0,
-            report__status__in=[ReportStatus.SUBMITTED, ReportStatus.CLOSED],
+            report__status=ReportStatus.SUBMITTED,
         )
         .exclude(payments__kind="advance", payments__status=PaymentStatus.PAID)
         .exclude(payments__kind="balance", payments__status=PaymentStatus.PAID)
@@ -68,23 +72,19 @@ def failed_payments() -> QuerySet[Payment]:
 
 
 def payment_summary(rollup: Rollup) -> dict[str, object]:
-    """Paid against due for a rollup's claims, in SQL."""
+    """Owed against paid for a rollup's claims, from their ledgers (two queries)."""
     claims = Claim.objects.filter(
         status=workflow.APPROVED,
         report__quarter=rollup.quarter,
         report__status=ReportStatus.CLOSED,
     )
-    due = claims.aggregate(total=Sum("approved_amount"), n=Count("id"))
-    paid = Payment.objects.filter(
-        claim__in=claims, status=PaymentStatus.PAID
-    ).aggregate(total=Sum("amount"))
-    due_total = rules.to_fen(Decimal(due["total"] or 0))
-    paid_total = rules.to_fen(Decimal(paid["total"] or 0))
+    money = money_by(claims).get((), ClaimMoney())
     return {
-        "claims": due["n"],
-        "due": due_total,
-        "paid": paid_total,
-        "outstanding": due_total - paid_total,
+        "claims": claims.count(),
+        "due": rules.to_fen(money.owed),
+        "paid": rules.to_fen(money.paid - money.recovery),
+        "outstanding": rules.to_fen(money.due),
+        "to_recover": rules.to_fen(money.to_recover),
     }
 
 
@@ -103,5 +103,6 @@ def rollup_claims_for_payment(rollup: Rollup) -> QuerySet[Claim]:
         .prefetch_related(
             Prefetch("payments", queryset=Payment.objects.order_by("recorded_at", "id"))
         )
+        .annotate(**money_sums("ledger__"))
         .order_by("unit__sort_order", "unit_id", "pk")
     )

@@ -17,7 +17,10 @@ from rest_framework import serializers
 from altay_skills.plain_text import multi_line_text, single_line_text
 from claims.models import Claim, ClaimStatus, Payee
 from claims.serializers import money
+from finance import rules
+from finance.ledger import money_from
 from finance.models import (
+    LedgerKind,
     Payment,
     PaymentKind,
     PaymentStatus,
@@ -30,12 +33,7 @@ from finance.services import payment_state
 from programs.models import fund_label
 from quarters.serializers import QuarterField
 
-PAYMENT_STATES = [
-    ("paid", "已拨付"),
-    ("partly_paid", "部分拨付"),
-    ("failed", "拨付失败"),
-    ("unpaid", "未拨付"),
-]
+PAYMENT_STATES = list(rules.PAYMENT_STATES.items())
 
 
 def big_money(**kwargs: Any) -> serializers.DecimalField:
@@ -55,6 +53,9 @@ class RollupTotalsSerializer(serializers.Serializer):
     approved = big_money(help_text="核准金额")
     advance = big_money(help_text="先行拨付")
     balance = big_money(help_text="待拨余额")
+    recovery = big_money(
+        help_text="应追回（先行拨付高于核准金额的部分）", required=False
+    )
     lines = serializers.IntegerField(help_text="明细行数")
 
 
@@ -78,6 +79,7 @@ class RollupLineSerializer(serializers.ModelSerializer):
             "approved",
             "advance",
             "balance",
+            "recovery",
         ]
         read_only_fields = fields
 
@@ -274,13 +276,44 @@ class PaymentSerializer(serializers.ModelSerializer):
         serializers.ChoiceField(choices=PAYMENT_STATES, help_text="该申报的拨付情况")
     )
     def get_claim_payment_state(self, payment: Payment) -> str:
+        if hasattr(payment, "owed"):  # the claim's ledger sums, read with the list
+            return rules.payment_state_of(money_from(payment))
         return payment_state(payment.claim)
+
+
+class ClaimMoneySerializer(serializers.Serializer):
+    """A claim's figures from its ledger (finance.rules.ClaimMoney)."""
+
+    owed = serializers.CharField(help_text="应付（核准金额；未决申报为已先行拨付额度）")
+    paid = serializers.CharField(help_text="已拨付（含先行拨付与余额）")
+    advance = serializers.CharField(help_text="先行拨付（扣除应追回后）")
+    balance = serializers.CharField(help_text="余额（应付减先行拨付）")
+    due = serializers.CharField(help_text="尚待拨付")
+    failed = serializers.CharField(help_text="拨付失败且未重新拨付")
+    recovery = serializers.CharField(help_text="应追回（累计）")
+    recovered = serializers.CharField(help_text="已追回")
+    to_recover = serializers.CharField(help_text="尚待追回")
+
+
+class LedgerEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=LedgerKind.choices)
+    part = serializers.CharField(help_text="advance、balance 或空")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    payment = serializers.IntegerField(source="payment_id", allow_null=True)
+    recovery = serializers.IntegerField(source="recovery_id", allow_null=True)
+    at = serializers.DateTimeField(source="event.at")
+    actor = serializers.CharField(source="event.actor.username")
+    note = serializers.CharField(source="event.reason")
 
 
 class ClaimPaymentsSerializer(serializers.Serializer):
     claim = serializers.IntegerField()
+    money = ClaimMoneySerializer(help_text="由资金账目得出的各项金额")
+    ledger = LedgerEntrySerializer(many=True, help_text="资金账目（只增不改）")
     payment_state = serializers.ChoiceField(
-        choices=PAYMENT_STATES, help_text="paid、partly_paid、failed 或 unpaid"
+        choices=PAYMENT_STATES,
+        help_text="paid、partly_paid、failed、unpaid、recovering 或 recovered",
     )
     payments = PaymentSerializer(many=True)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -35,7 +35,16 @@ from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.models import Claim
 from finance import exports
+from finance.ledger import (
+    MONEY_FIELDS,
+    ledger_append,
+    money_by,
+    money_from,
+    money_of,
+    with_money,
+)
 from finance.models import (
+    LedgerKind,
     Payment,
     PaymentKind,
     PaymentStatus,
@@ -49,6 +58,7 @@ from finance.permissions import (
     can_request_rollup,
     can_settle_recovery,
 )
+from finance.rules import ClaimMoney, owed_with_advance, payment_state_of
 from programs.models import fund_label
 from quarters.models import ReportStatus, SpotCheck
 from trainees.id_numbers import mask_id_number
@@ -131,23 +141,22 @@ def rollup_claims(quarter: str) -> QuerySet[Claim]:
 
 
 def rollup_figures(quarter: str) -> list[dict[str, object]]:
-    """unit × program × fund, summed by the database."""
+    """unit × program × fund, summed by the database: the counts over the claims, the
+    money over their ledgers (``finance.ledger``), two queries."""
+    claims = rollup_claims(quarter)
     rows = (
-        rollup_claims(quarter)
-        .values("unit_id", "program_id", "fund")
+        claims.values("unit_id", "program_id", "fund")
         .annotate(
             trained=Count("id"),
             passed=Count("id", filter=Q(passed=True)),
             employed=Count("id", filter=~Q(employment="none")),
-            approved=Sum("approved_amount"),
-            advance=Sum("advance"),
         )
         .order_by("unit_id", "program_id", "fund")
     )
+    money = money_by(claims, "unit_id", "program_id", "fund")
     figures = []
     for row in rows:
-        approved = rules.to_fen(Decimal(row["approved"] or 0))
-        advance = rules.to_fen(Decimal(row["advance"] or 0))
+        m = money.get((row["unit_id"], row["program_id"], row["fund"]), ClaimMoney())
         figures.append(
             {
                 "unit": row["unit_id"],
@@ -156,9 +165,10 @@ def rollup_figures(quarter: str) -> list[dict[str, object]]:
                 "trained": row["trained"],
                 "passed": row["passed"],
                 "employed": row["employed"],
-                "approved": approved,
-                "advance": advance,
-                "balance": approved - advance,
+                "approved": rules.to_fen(m.owed),
+                "advance": rules.to_fen(m.advance),
+                "balance": rules.to_fen(m.balance),
+                "recovery": rules.to_fen(m.recovery),
             }
         )
     return figures
@@ -176,7 +186,15 @@ def totals_of(figures: list[dict[str, object]]) -> dict[str, object]:
             return sum(values)  # type: ignore[arg-type]
         return str(rules.to_fen(sum(values, ZERO)))  # type: ignore[arg-type]
 
-    keys = ("trained", "passed", "employed", "approved", "advance", "balance")
+    keys = (
+        "trained",
+        "passed",
+        "employed",
+        "approved",
+        "advance",
+        "balance",
+        "recovery",
+    )
     return {key: total(key) for key in keys} | {"lines": len(figures)}
 
 
@@ -220,6 +238,7 @@ def rollup_lines(rollup_id: int, figures: list[dict[str, object]]) -> list[Rollu
             approved=f["approved"],
             advance=f["advance"],
             balance=f["balance"],
+            recovery=f.get("recovery", ZERO),
         )
         for f in figures
     ]
@@ -308,9 +327,17 @@ def finance_workbook(
     summary: dict[tuple[str, str], list[object]] = {}
     for f in figures:
         key = (str(f["unit"]), str(f["fund"]))
-        row = summary.setdefault(key, [0, 0, 0, ZERO, ZERO, ZERO])
+        row = summary.setdefault(key, [0, 0, 0, ZERO, ZERO, ZERO, ZERO])
         for i, name in enumerate(
-            ("trained", "passed", "employed", "approved", "advance", "balance")
+            (
+                "trained",
+                "passed",
+                "employed",
+                "approved",
+                "advance",
+                "balance",
+                "recovery",
+            )
         ):
             row[i] += f[name]  # type: ignore[operator]
     summary_rows = [
@@ -324,6 +351,7 @@ def finance_workbook(
             approved=v[3],
             advance=v[4],
             balance=v[5],
+            recovery=v[6],
         )
         for (unit, fund), v in sorted(summary.items())
     ]
@@ -355,8 +383,7 @@ LINE_FIELDS = (
     "trade__name",
     "level__name",
     "training_end",
-    "approved_amount",
-    "advance",
+    *MONEY_FIELDS,
 )
 
 
@@ -364,8 +391,7 @@ def _lines(quarter: str, fund: str) -> Iterator[exports.DisbursementLine]:
     """The fund's lines streamed as plain rows over the joins (no six model instances
     per claim), in chunks, so 100,000 of them take the memory of one chunk."""
     rows = (
-        rollup_claims(quarter)
-        .filter(fund=fund)
+        with_money(rollup_claims(quarter).filter(fund=fund))
         .order_by("unit_id", "pk")
         .values_list(*LINE_FIELDS)
     )
@@ -383,10 +409,10 @@ def _lines(quarter: str, fund: str) -> Iterator[exports.DisbursementLine]:
         trade_name,
         level_name,
         training_end,
-        amount,
-        advance,
+        *sums,
     ) in rows.iterator(chunk_size=2000):
         individual = payee != "institution"
+        money = ClaimMoney(*sums)
         yield line(
             claim_id=pk,
             unit_name=unit_name,
@@ -399,9 +425,10 @@ def _lines(quarter: str, fund: str) -> Iterator[exports.DisbursementLine]:
             trade=trade_name or "",
             level=level_name or "",
             training_end=training_end.isoformat(),
-            amount=amount,
-            advance=advance,
-            balance=amount - advance,
+            amount=money.owed,
+            advance=money.advance,
+            balance=money.balance,
+            recovery=money.recovery,
         )
 
 
@@ -441,7 +468,9 @@ def payment_record(
     failure_reason: str = "",
     reissue_of_id: int | None = None,
 ) -> Payment:
-    """Finance records a payment or a failed attempt. Nothing is ever paid twice."""
+    """Finance records a payment or a failed attempt, and its ledger line (and, for an
+    advance paid, the entitlement it stands for). Nothing is ever paid twice, and only
+    what the ledger says is due."""
     require(can_record_payment(actor))
     if kind not in PaymentKind.values or status not in PaymentStatus.values:
         raise DomainError("invalid", "拨付类别或结果无效")
@@ -455,7 +484,8 @@ def payment_record(
     try:
         with transaction.atomic():
             claim = lock_objects.lock_claim(claim_id)
-            due = _amount_due(claim, kind)
+            money = money_of(claim.pk)
+            due = _amount_due(claim, kind, money)
             if amount != due:
                 raise DomainError(
                     "amount_mismatch", f"应拨金额为{rules.yuan(due)}元，登记金额不一致"
@@ -477,7 +507,7 @@ def payment_record(
                     raise DomainError(
                         "invalid_reference", "只能重新拨付本笔款项失败的记录"
                     )
-            return Payment.objects.create(
+            payment = Payment.objects.create(
                 claim=claim,
                 rollup=rollup,
                 kind=kind,
@@ -489,6 +519,8 @@ def payment_record(
                 reissue_of=reissue,
                 recorded_by=actor,
             )
+            _ledger_payment(claim, payment, money, actor)
+            return payment
     except Claim.DoesNotExist:
         raise NotFound("未找到该申报") from None
     except IntegrityError as exc:
@@ -502,38 +534,72 @@ def payment_record(
         raise
 
 
-def _amount_due(claim: Claim, kind: str) -> Decimal:
-    """Advance: the claim's advance (40% at most, 五(二)), payable once it is submitted
-    into a report; balance: the approved amount less any advance paid."""
+def _ledger_payment(
+    claim: Claim, payment: Payment, money: ClaimMoney, actor: User
+) -> None:
+    note = payment.reference or payment.failure_reason
+    if payment.status == PaymentStatus.FAILED:
+        ledger_append(
+            claim,
+            actor,
+            LedgerKind.FAILED,
+            payment.amount,
+            part=payment.kind,
+            payment=payment,
+            note=note,
+        )
+        return
+    if payment.kind == PaymentKind.ADVANCE:
+        entitled = owed_with_advance(money, payment.amount)
+        if entitled > 0:  # the advance paid is owed until the claim is decided
+            ledger_append(
+                claim, actor, LedgerKind.OWED, entitled, note="先行拨付（五(二)）"
+            )
+    ledger_append(
+        claim,
+        actor,
+        LedgerKind.PAID,
+        payment.amount,
+        part=payment.kind,
+        payment=payment,
+        note=note,
+    )
+
+
+def _amount_due(claim: Claim, kind: str, money: ClaimMoney) -> Decimal:
+    """Advance: the claim's advance (40% at most, 五(二)), payable while the claim is
+    undecided or approved in a report that has been submitted and is not yet closed,
+    and only if the rules gave it one; balance: what the ledger says is still due
+    once the claim is approved (approved less the advance that stands)."""
     if kind == PaymentKind.ADVANCE:
         if claim.advance <= 0:
             raise DomainError("no_advance", "该申报不属于可先行拨付的培训")
-        if claim.payments.filter(
-            kind=PaymentKind.BALANCE, status=PaymentStatus.PAID
-        ).exists():
+        if money.balance_paid > 0:
             raise Conflict("already_paid", "余额已拨付，不能再先行拨付")
+        if money.advance_paid > 0:
+            raise Conflict("already_paid", "先行拨付已拨付，不能重复拨付")
+        report = claim.report
         if (
             claim.status not in (workflow.SUBMITTED, workflow.APPROVED)
-            or claim.report_id is None
+            or report is None
+            or report.status != ReportStatus.SUBMITTED
         ):
-            raise Conflict("not_payable", "申报须已列入报送的季度报表方可先行拨付")
+            raise Conflict(
+                "not_payable",
+                "申报须在已报送、尚未审结的季度报表中方可先行拨付"
+                "（草稿报表中的申报不能先行拨付）",
+            )
         return claim.advance
     if claim.status != workflow.APPROVED or claim.approved_amount is None:
         raise Conflict("not_payable", "申报核准后方可拨付余额")
-    paid_advance = (
-        claim.payments.filter(
-            kind=PaymentKind.ADVANCE, status=PaymentStatus.PAID
-        ).aggregate(total=Sum("amount"))["total"]
-        or ZERO
-    )
-    return balance_due(claim.approved_amount, paid_advance)
-
-
-def balance_due(approved_amount: Decimal, paid_advance: Decimal) -> Decimal:
-    """五(二): the balance of a claim is its approved amount less the advance already
-    paid on it. The rollup page offers it (``finance.views.payment_row``) and
-    ``payment_record`` checks it, from this one definition."""
-    return rules.to_fen(approved_amount - paid_advance)
+    if money.due <= 0 and money.balance_paid > 0:
+        raise Conflict("already_paid", "该申报余额已拨付，不能重复拨付")
+    if money.due <= 0:
+        raise Conflict(
+            "nothing_due",
+            "该申报已无应拨余额（先行拨付已抵足核准金额，多拨部分应追回）",
+        )
+    return money.due
 
 
 def _rollup_of(claim: Claim, kind: str) -> Rollup | None:
@@ -547,45 +613,51 @@ def _rollup_of(claim: Claim, kind: str) -> Rollup | None:
     return rollup
 
 
-def recovery_for_rejection(*, claim: Claim, reason: str) -> Recovery | None:
-    """An advance paid on a claim now rejected becomes an amount to recover."""
-    paid = claim.payments.filter(
-        kind=PaymentKind.ADVANCE, status=PaymentStatus.PAID
-    ).aggregate(total=Sum("amount"))["total"]
-    if not paid:
-        return None
-    recovery, _ = Recovery.objects.get_or_create(
-        claim=claim, defaults={"amount": paid, "reason": reason or "申报被驳回"}
-    )
-    return recovery
-
-
 def recovery_settle(*, recovery_id: int, actor: User, reference: str = "") -> Recovery:
+    """Finance records that a recovery came back; the bank's reference is required."""
     require(can_settle_recovery(actor))
+    reference = (reference or "").strip()
+    claim_id = (
+        Recovery.objects.filter(pk=recovery_id)
+        .values_list("claim_id", flat=True)
+        .first()
+        if str(recovery_id).isdigit()
+        else None
+    )
+    if claim_id is None:
+        raise NotFound("未找到该应追回款")
     with transaction.atomic():
+        claim = lock_objects.lock_claim(claim_id)  # the claim, then its recovery
         recovery = lock_objects.lock_recovery(recovery_id)
         if recovery is None:
             raise NotFound("未找到该应追回款")
         require(can_settle_recovery(actor, recovery))  # not settled yet
+        if not reference:
+            raise DomainError("reference_required", "登记追回须填写追回凭证号")
+        if len(reference) > 60:
+            raise DomainError("invalid_reference", "追回凭证号最多60个字符")
         recovery.settled_at = timezone.now()
         recovery.settled_by = actor
-        recovery.settlement_reference = (reference or "").strip()
+        recovery.settlement_reference = reference
         recovery.save()
+        ledger_append(
+            claim,
+            actor,
+            LedgerKind.RECOVERED,
+            recovery.amount,
+            recovery=recovery,
+            note=reference,
+        )
     return recovery
 
 
 def payment_state(claim: Claim) -> str:
-    """paid · partly_paid · failed · unpaid, for the claim page and the finance list."""
-    payments = list(claim.payments.all())
-    paid = {p.kind for p in payments if p.status == PaymentStatus.PAID}
-    if PaymentKind.BALANCE in paid:
-        return "paid"
-    reissued = {p.reissue_of_id for p in payments if p.reissue_of_id}
-    if any(p.status == PaymentStatus.FAILED and p.pk not in reissued for p in payments):
-        return "failed"
-    if paid:
-        return "partly_paid"
-    return "unpaid"
+    """paid · partly_paid · failed · unpaid · recovering · recovered (``rules``), from
+    the claim's ledger: its annotated sums when the caller read them
+    (``ledger.with_money``), one query otherwise."""
+    if hasattr(claim, "owed"):
+        return payment_state_of(money_from(claim))
+    return payment_state_of(money_of(claim.pk))
 
 
 def requeue_stuck_rollups(*, older_than_minutes: int = 10) -> int:

@@ -32,6 +32,7 @@ from claims import rules, workflow
 from claims.models import Claim
 from finance import selectors, services
 from finance.forms import PaymentForm, RecoverySettleForm, RollupRequestForm
+from finance.ledger import money_from, money_of
 from finance.models import Payment, PaymentKind, PaymentStatus, Rollup, RollupStatus
 from finance.permissions import (
     can_read_finance,
@@ -39,6 +40,7 @@ from finance.permissions import (
     can_record_payment,
     can_request_rollup,
 )
+from finance.rules import PAYMENT_STATES, ClaimMoney, payment_state_of
 from programs.models import Unit, fund_label
 from quarters import views as quarter_views
 from quarters.models import ReportStatus, SpotCheck, SpotCheckResult
@@ -49,13 +51,8 @@ from quarters.views import last_ended_quarter
 #: Claims per page on the rollup page; lines to pay on the finance page.
 PAGE_SIZE = 50
 ZERO = Decimal("0.00")
-PAYMENT_STATE_LABELS = {
-    "paid": "已拨付",
-    "partly_paid": "部分拨付",
-    "failed": "拨付失败",
-    "unpaid": "未拨付",
-}
-TOTAL_KEYS = ("approved", "advance", "balance")
+PAYMENT_STATE_LABELS = PAYMENT_STATES
+TOTAL_KEYS = ("approved", "advance", "balance", "recovery")
 
 
 # --- The prefecture's quarter: each unit's report and the rollup --------------------------
@@ -198,6 +195,7 @@ class PaymentRow:
     payments: list[Payment]
     state: str
     paid: Decimal
+    money: ClaimMoney
     #: kind → (label, amount due, the failed payment a new one re-issues, or None)
     options: dict[str, tuple[str, Decimal, int | None]] = field(default_factory=dict)
     kind: str = ""
@@ -225,33 +223,25 @@ class PaymentRow:
 
 
 def payment_row(claim: Claim, *, kind: str | None = None) -> PaymentRow:
-    """What may still be paid on a claim, from its prefetched payments. The service
-    checks the same amounts again when the payment is recorded (五(二): never twice)."""
+    """What may still be paid on an approved claim of a ready rollup: the balance the
+    ledger says is due (``finance.ledger``; the advance is paid from the finance page
+    while the report is open). The service checks the same figure again."""
     payments = list(claim.payments.all())
-    paid = [p for p in payments if p.status == PaymentStatus.PAID]
-    paid_kinds = {p.kind for p in paid}
-    paid_advance = sum((p.amount for p in paid if p.kind == PaymentKind.ADVANCE), ZERO)
+    money = money_from(claim) if hasattr(claim, "owed") else money_of(claim.pk)
     row = PaymentRow(
         claim=claim,
         payments=payments,
-        state=services.payment_state(claim),
-        paid=sum((p.amount for p in paid), ZERO),
+        state=payment_state_of(money),
+        paid=money.paid,
+        money=money,
     )
     failed = {p.kind: p.pk for p in row.open_failures}
-    if PaymentKind.BALANCE not in paid_kinds and claim.approved_amount is not None:
-        due = services.balance_due(claim.approved_amount, paid_advance)
-        if due > 0:
-            row.options[PaymentKind.BALANCE] = (
-                str(PaymentKind.BALANCE.label),
-                due,
-                failed.get(PaymentKind.BALANCE),
-            )
-        if claim.advance > 0 and PaymentKind.ADVANCE not in paid_kinds:
-            row.options[PaymentKind.ADVANCE] = (
-                str(PaymentKind.ADVANCE.label),
-                claim.advance,
-                failed.get(PaymentKind.ADVANCE),
-            )
+    if claim.status == workflow.APPROVED and money.due > 0:
+        row.options[PaymentKind.BALANCE] = (
+            str(PaymentKind.BALANCE.label),
+            money.due,
+            failed.get(PaymentKind.BALANCE),
+        )
     if row.options:
         row.kind = kind if kind in row.options else next(iter(row.options))
     return row

@@ -166,3 +166,12 @@ def closed_quarter(claim_input: Any, reviewer: User) -> Any:
     from tests.quarter_run import run_quarter
 
     return run_quarter(claim_input, reviewer)
+
+
+@pytest.fixture
+def advanced_quarter(claim_input: Any, reviewer: User, finance: User) -> Any:
+    """``closed_quarter`` with the advances (五(二)) paid before the decisions: unit
+    654301's enterprise-run claims, 40% each; its rejected claim owes its advance back."""
+    from tests.quarter_run import run_quarter
+
+    return run_quarter(claim_input, reviewer, finance=finance)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -9,6 +10,7 @@ from typing import Any
 
 from claims import services
 from claims.models import Claim
+from finance.services import payment_record
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
@@ -24,7 +26,18 @@ class Quarter:
     rejected: list[Claim] = field(default_factory=list)
 
 
-def run_quarter(claim_input: Any, reviewer: Any, *, quarter: str = "2020Q1") -> Quarter:
+def run_quarter(
+    claim_input: Any,
+    reviewer: Any,
+    *,
+    quarter: str = "2020Q1",
+    finance: Any = None,
+    on_submitted: Callable[[QuarterlyReport], None] | None = None,
+    decide: bool = True,
+) -> Quarter:
+    """With ``finance``, the advances the rules give (unit 654301's enterprise-run
+    claims) are paid while the reports are with the prefecture, before any decision;
+    ``on_submitted`` is called with each report then. ``decide=False`` stops there."""
     result = Quarter(quarter)
     units = [
         (
@@ -57,6 +70,21 @@ def run_quarter(claim_input: Any, reviewer: Any, *, quarter: str = "2020Q1") -> 
         )
         report = quarter_services.report_submit(report_id=report.pk, actor=clerk)
         result.reports.append(report)
+        if finance is not None:
+            for claim in report.claims.filter(advance__gt=0).order_by("pk"):
+                payment_record(
+                    claim_id=claim.pk,
+                    kind="advance",
+                    amount=claim.advance,
+                    paid_on=date(2020, 4, 10),
+                    status="paid",
+                    actor=finance,
+                    reference=f"ADV-{claim.pk}",
+                )
+        if on_submitted is not None:
+            on_submitted(report)
+        if not decide:
+            continue
         quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
         for check in report.spot_checks.all():
             quarter_services.spot_check_record(

@@ -20,7 +20,8 @@ from django.db.models import Count, Sum
 import pytest
 
 from finance import services
-from finance.models import Payment, Rollup
+from finance.ledger import money_of
+from finance.models import Payment, Recovery, Rollup
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory
 from tests.quarter_run import run_quarter
@@ -48,28 +49,20 @@ def ready_quarter(claim_input: Any, reviewer: Any, settings: Any, tmp_path: Any)
 def due(claim: Any, kind: str) -> Decimal:
     if kind == "advance":
         return claim.advance
-    advanced = claim.payments.filter(kind="advance", status="paid").aggregate(
-        total=Sum("amount")
-    )["total"] or Decimal("0")
-    return claim.approved_amount - advanced
+    return money_of(claim.pk).due
 
 
-def test_racing_officers_pay_each_amount_exactly_once(ready_quarter: Any) -> None:
-    assert connection.vendor == "postgresql"
-    quarter, rollup = ready_quarter
-    officers = [
+def officers() -> list[Any]:
+    return [
         UserFactory(username=f"pay_race_{i}", role="finance_officer")
         for i in range(WRITERS)
     ]
-    # every advance first (enterprise-run claims), then every balance: 9 rounds
-    targets = [(c, "advance") for c in quarter.approved if c.advance > 0]
-    targets += [(c, "balance") for c in quarter.approved]
-    assert len(targets) >= 8
 
-    for claim, kind in targets:
-        amount = due(claim, kind)
 
-        calls = [
+def race_payment(claim: Any, kind: str, payers: list[Any]) -> Counter[str]:
+    amount = due(claim, kind)
+    return race(
+        [
             functools.partial(
                 services.payment_record,
                 claim_id=claim.pk,
@@ -79,15 +72,48 @@ def test_racing_officers_pay_each_amount_exactly_once(ready_quarter: Any) -> Non
                 status="paid",
                 actor=officer,
             )
-            for officer in officers
+            for officer in payers
         ]
-        outcome = race(calls)
+    )
+
+
+def test_racing_officers_pay_each_advance_exactly_once(
+    claim_input: Any, reviewer: Any
+) -> None:
+    """The advances race while the reports are with the prefecture (五(二))."""
+    assert connection.vendor == "postgresql"
+    payers = officers()
+    advanced: list[Any] = []
+
+    def pay_advances(report: Any) -> None:
+        for claim in report.claims.filter(advance__gt=0).order_by("pk"):
+            outcome = race_payment(claim, "advance", payers)
+            assert outcome == Counter({"ok": 1, "already_paid": WRITERS - 1}), (
+                claim.pk,
+                outcome,
+            )
+            advanced.append(claim)
+
+    run_quarter(claim_input, reviewer, on_submitted=pay_advances)
+    assert len(advanced) >= 4
+    for claim in advanced:
+        paid = Payment.objects.filter(claim=claim, kind="advance", status="paid")
+        assert paid.count() == 1 and paid.get().amount == claim.advance
+        assert money_of(claim.pk).advance_paid == claim.advance  # one ledger line
+
+
+def test_racing_officers_pay_each_balance_exactly_once(ready_quarter: Any) -> None:
+    assert connection.vendor == "postgresql"
+    quarter, rollup = ready_quarter
+    payers = officers()
+    for claim in quarter.approved:
+        amount = due(claim, "balance")
+        outcome = race_payment(claim, "balance", payers)
         assert outcome == Counter({"ok": 1, "already_paid": WRITERS - 1}), (
             claim.pk,
-            kind,
             outcome,
         )
-        paid = Payment.objects.filter(claim=claim, kind=kind, status="paid")
+        paid = Payment.objects.filter(claim=claim, kind="balance", status="paid")
         assert paid.count() == 1
         assert paid.get().rollup_id == rollup.pk
         assert paid.get().amount == amount
@@ -104,7 +130,63 @@ def test_racing_officers_pay_each_amount_exactly_once(ready_quarter: Any) -> Non
         total = Payment.objects.filter(claim=claim, status="paid").aggregate(
             total=Sum("amount")
         )["total"]
-        assert total == claim.approved_amount
+        assert total == claim.approved_amount == money_of(claim.pk).paid
+
+
+def test_a_return_racing_the_advance_never_loses_the_recovery(
+    claim_input: Any, reviewer: Any, clerk: Any
+) -> None:
+    """Officers pay a claim's advance while the reviewer returns it; then the clerk
+    withdraws it. Whichever came first, the advance is paid at most once, and whatever
+    was paid is to be recovered — never paid and simply gone."""
+    assert connection.vendor == "postgresql"
+    from claims import services as claim_services
+    from quarters import services as quarter_services
+
+    payers = officers()[:6]
+    rounds: list[Any] = []
+
+    def race_the_return(report: Any) -> None:
+        for claim in report.claims.filter(advance__gt=0).order_by("pk")[:3]:
+            calls = [
+                functools.partial(
+                    services.payment_record,
+                    claim_id=claim.pk,
+                    kind="advance",
+                    amount=claim.advance,
+                    paid_on=PAID_ON,
+                    status="paid",
+                    actor=officer,
+                )
+                for officer in payers
+            ]
+            calls.append(
+                functools.partial(
+                    quarter_services.claim_return,
+                    claim_id=claim.pk,
+                    actor=reviewer,
+                    reason="材料不全",
+                )
+            )
+            outcome = race(calls)
+            assert outcome["ok"] in (1, 2) and not any(
+                k.startswith("error") for k in outcome
+            ), outcome
+            rounds.append(claim)
+
+    run_quarter(claim_input, reviewer, on_submitted=race_the_return, decide=False)
+    assert rounds
+    for claim in rounds:
+        claim.refresh_from_db()
+        assert claim.status == "returned"
+        clerk_of_unit = claim.created_by
+        claim_services.claim_withdraw(claim_id=claim.pk, actor=clerk_of_unit)
+        paid = Payment.objects.filter(claim=claim, kind="advance", status="paid")
+        assert paid.count() <= 1
+        money = money_of(claim.pk)
+        assert money.owed == 0
+        assert money.recovery == money.paid == sum(p.amount for p in paid)
+        assert Recovery.objects.filter(claim=claim).count() == (1 if paid else 0)
 
 
 def test_the_database_refuses_a_second_payment_by_raw_sql(

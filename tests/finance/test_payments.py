@@ -77,16 +77,22 @@ def test_the_database_refuses_a_second_payment(ready, finance):
         )
 
 
-def test_advance_then_balance_pays_exactly_the_approved_amount(ready, finance):
-    claim = ready.approved[0]  # enterprise-run: 40% may be advanced
+@pytest.fixture
+def advanced(advanced_quarter, send):
+    send()
+    return advanced_quarter
+
+
+def test_advance_then_balance_pays_exactly_the_approved_amount(advanced, finance):
+    claim = advanced.approved[0]  # enterprise-run: its 40% advanced before approval
     assert claim.advance > 0
-    pay(claim, finance, kind="advance")
     assert services.payment_state(claim) == "partly_paid"
     with pytest.raises(DomainError, match="应拨金额"):
         pay(claim, finance, amount=claim.approved_amount)
     pay(claim, finance, amount=claim.approved_amount - claim.advance)
     total = sum(p.amount for p in claim.payments.filter(status="paid"))
     assert total == claim.approved_amount
+    assert services.payment_state(claim) == "paid"
 
 
 def test_a_failed_payment_is_reissued(ready, finance):
@@ -136,7 +142,9 @@ def test_an_advance_paid_on_a_claim_later_rejected_is_to_recover(
         recovery_id=recovery.pk, actor=finance, reference="退款001"
     )
     with pytest.raises(Conflict):
-        services.recovery_settle(recovery_id=recovery.pk, actor=finance)
+        services.recovery_settle(
+            recovery_id=recovery.pk, actor=finance, reference="退款002"
+        )
 
 
 def test_no_balance_before_the_rollup_is_ready(closed_quarter, finance):

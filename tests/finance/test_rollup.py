@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from altay_skills.errors import Conflict, PermissionDenied
 from claims.models import Claim
 from finance import services
+from finance.ledger import money_of
 from finance.models import Rollup, RollupLine
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def send(django_capture_on_commit_callbacks, reviewer):
 
 
 def test_rollup_lines_are_the_sql_figures_of_approved_claims(
-    closed_quarter, reviewer, send
+    advanced_quarter, reviewer, send
 ):
     rollup = send()
     rollup.refresh_from_db()  # eager Celery ran the task on commit
@@ -49,7 +50,20 @@ def test_rollup_lines_are_the_sql_figures_of_approved_claims(
     a = lines.get(unit_id="654301")
     assert (a.trained, a.passed, a.employed) == (3, 3, 3)
     assert a.balance == a.approved - a.advance
+    # the advances paid (40% of each), from the ledger; the rejected claim's came back
     assert a.advance == (a.approved * Decimal("0.4")).quantize(Decimal("0.01"))
+    assert a.recovery == 0
+    b = lines.get(unit_id="654322")  # no advance given, none paid: all is balance
+    assert (b.advance, b.balance) == (0, b.approved)
+
+
+def test_an_advance_never_paid_leaves_the_whole_amount_as_balance(
+    closed_quarter, reviewer, send
+):
+    # the rules gave unit 654301's claims an advance, but finance never paid it
+    rollup = send()
+    a = RollupLine.objects.get(rollup=rollup, unit_id="654301")
+    assert a.advance == 0 and a.balance == a.approved
 
 
 def test_running_twice_gives_the_same_rollup(closed_quarter, reviewer, send):
@@ -81,7 +95,7 @@ def test_a_killed_build_leaves_nothing_and_a_rerun_completes(
     assert rollup.status == "ready" and rollup.lines.count() == 2
 
 
-def test_the_workbook_reconciles_to_the_database(closed_quarter, reviewer, send):
+def test_the_workbook_reconciles_to_the_database(advanced_quarter, reviewer, send):
     rollup = send()
     rollup.refresh_from_db()
     wb = load_workbook(Path(settings.MEDIA_ROOT) / rollup.workbook)
@@ -92,8 +106,10 @@ def test_the_workbook_reconciles_to_the_database(closed_quarter, reviewer, send)
     assert [r[0] for r in lines] == [c.pk for c in approved]
     assert Decimal(str(total[11])) == sum(c.approved_amount for c in approved)
     for row, claim in zip(lines, approved, strict=True):
-        assert Decimal(str(row[11])) == claim.approved_amount
-        assert Decimal(str(row[12])) == claim.advance
+        money = money_of(claim.pk)  # the ledger: the advance actually paid
+        assert Decimal(str(row[11])) == claim.approved_amount == money.owed
+        assert Decimal(str(row[12])) == money.advance == claim.advance
+        assert Decimal(str(row[13])) == money.balance == claim.amount - claim.advance
         assert "*" in (row[4] or "*")  # never a full ID number
     assert rollup.totals["approved"] == str(sum(c.approved_amount for c in approved))
 

@@ -1,0 +1,246 @@
+"""A claim's money ledger: the one place its lines are written and summed.
+
+Every figure of a claim's money — owed, paid, advance, balance, due, failed, to recover —
+is ``finance.rules.ClaimMoney`` over the sums this module takes of its
+``LedgerEntry`` lines: the claim and finance pages, the API, the rollup and its workbook
+all read them here, so they cannot disagree.
+
+Lines are written only here and only under the claim's lock (the caller holds it:
+``claims.services.lock_claim`` or ``altay_skills.lock_objects.lock_claim``), each with
+the ``ClaimEvent`` that chains it into the claim's trail. ``ledger_follow`` runs inside
+every change of a claim (``finance.receivers``): when what the claim is owed falls below
+what was paid on it, the difference is opened as a recovery in that same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from claims import workflow
+from claims.audit import record_events
+from claims.models import Claim, ClaimEvent
+from finance import rules
+from finance.models import LedgerEntry, LedgerKind, Payment, PaymentKind, Recovery
+from finance.rules import ClaimMoney
+
+_MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+
+
+# --- The sums ------------------------------------------------------------------------------
+def _sum(prefix: str, condition: Q) -> Coalesce:
+    return Coalesce(
+        Sum(f"{prefix}amount", filter=condition),
+        Value(Decimal("0.00")),
+        output_field=_MONEY_FIELD,
+    )
+
+
+def money_sums(prefix: str = "") -> dict[str, Coalesce]:
+    """The sums of ``ClaimMoney``, as aggregates over ledger lines reached by
+    ``prefix`` (``""`` on ``LedgerEntry`` itself, ``"ledger__"`` from a claim)."""
+
+    def q(**kwargs: Any) -> Q:
+        return Q(**{f"{prefix}{k}": v for k, v in kwargs.items()})
+
+    return {
+        "owed": _sum(prefix, q(kind=LedgerKind.OWED)),
+        "advance_paid": _sum(prefix, q(kind=LedgerKind.PAID, part=PaymentKind.ADVANCE)),
+        "balance_paid": _sum(prefix, q(kind=LedgerKind.PAID, part=PaymentKind.BALANCE)),
+        "failed": _sum(
+            prefix,
+            q(kind=LedgerKind.FAILED, payment__reissued_by__isnull=True),
+        ),
+        "recovery": _sum(prefix, q(kind=LedgerKind.RECOVERY)),
+        "recovered": _sum(prefix, q(kind=LedgerKind.RECOVERED)),
+    }
+
+
+MONEY_FIELDS = tuple(money_sums())
+
+
+def money_from(row: Any) -> ClaimMoney:
+    """``ClaimMoney`` from a dict of the sums, or an object annotated with them."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return ClaimMoney(**{name: get(name) for name in MONEY_FIELDS})
+
+
+def money_of(claim_id: int) -> ClaimMoney:
+    """One claim's figures, from its ledger as it stands (one query)."""
+    return money_from(
+        LedgerEntry.objects.filter(claim_id=claim_id).aggregate(**money_sums())
+    )
+
+
+def with_money(claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """Claims annotated with their sums (read them with ``money_from(claim)``). Only
+    for querysets that join no other many-valued relation (the sums would multiply)."""
+    return claims.annotate(**money_sums("ledger__"))
+
+
+def money_by(
+    claims: QuerySet[Claim], *fields: str
+) -> dict[tuple[Any, ...], ClaimMoney]:
+    """The sums of ``claims``' ledgers grouped by claim ``fields`` (one query); with
+    no fields, their total under the key ``()``."""
+    entries = LedgerEntry.objects.filter(claim__in=claims)
+    if not fields:
+        return {(): money_from(entries.aggregate(**money_sums()))}
+    rows = (
+        entries.values(*(f"claim__{f}" for f in fields))
+        .annotate(**money_sums())
+        .order_by()
+    )
+    return {tuple(row[f"claim__{f}"] for f in fields): money_from(row) for row in rows}
+
+
+# --- The lines -----------------------------------------------------------------------------
+def ledger_append(
+    claim: Claim,
+    actor: User,
+    kind: str,
+    amount: Decimal,
+    *,
+    part: str = "",
+    payment: Payment | None = None,
+    recovery: Recovery | None = None,
+    note: str = "",
+) -> LedgerEntry:
+    """Append one line and its chain event; the claim is locked by the caller."""
+    changes = {
+        "amount": f"{amount:.2f}",
+        "part": part,
+        "payment": payment.pk if payment else None,
+        "recovery": recovery.pk if recovery else None,
+    }
+    (event,) = record_events(
+        [
+            ClaimEvent(
+                claim=claim,
+                actor=actor,
+                action=kind,
+                from_status=claim.status,
+                to_status=claim.status,
+                reason=note,
+                changes=changes,
+            )
+        ]
+    )
+    return LedgerEntry.objects.create(
+        claim=claim,
+        event=event,
+        kind=kind,
+        part=part,
+        amount=amount,
+        payment=payment,
+        recovery=recovery,
+    )
+
+
+def entry_matches_event(entry: LedgerEntry) -> bool:
+    """A line as its chain event recorded it (``verify_audit``): rewriting the ledger
+    table shows here, rewriting the event breaks the chain."""
+    event = entry.event
+    changes = event.changes or {}
+    return (
+        event.claim_id == entry.claim_id
+        and event.action == entry.kind
+        and changes.get("amount") == f"{entry.amount:.2f}"
+        and changes.get("part", "") == entry.part
+        and changes.get("payment") == entry.payment_id
+        and changes.get("recovery") == entry.recovery_id
+    )
+
+
+def ledger_verify() -> tuple[int, str | None]:
+    """Every line against its chain event, and every money event against its line:
+    (lines checked, the first mismatch described, or None)."""
+    count = 0
+    entries = LedgerEntry.objects.select_related("event").order_by("pk")
+    for entry in entries.iterator(chunk_size=2000):
+        count += 1
+        if not entry_matches_event(entry):
+            return count, (
+                f"ledger entry #{entry.pk} (claim #{entry.claim_id}) differs from "
+                f"its event #{entry.event_id}"
+            )
+    orphan = (
+        ClaimEvent.objects.filter(
+            action__in=LedgerKind.values, ledger_entry__isnull=True
+        )
+        .values_list("pk", "claim_id")
+        .first()
+    )
+    if orphan is not None:
+        return (
+            count,
+            f"event #{orphan[0]} (claim #{orphan[1]}) has lost its ledger entry",
+        )
+    return count, None
+
+
+#: Why a change leaves money to recover, by the change (the claim's action).
+RECOVERY_REASONS = {
+    "withdraw": "申报已撤回",
+    "reject": "申报被驳回",
+    "approve": "核准金额低于已先行拨付金额",
+    "edit": "申报金额调低至已先行拨付金额以下",
+}
+
+
+def ledger_follow(claim: Claim, *, action: str, actor: User, reason: str = "") -> None:
+    """After a change to a locked claim: its entitlement as the change left it, and a
+    recovery of whatever was paid beyond it (五(二)), in the caller's transaction."""
+    money = money_of(claim.pk)
+    owed = rules.owed_now(
+        status=claim.status,
+        amount=claim.amount,
+        approved_amount=claim.approved_amount,
+        owed=money.owed,
+    )
+    if owed != money.owed:
+        ledger_append(
+            claim,
+            actor,
+            LedgerKind.OWED,
+            owed - money.owed,
+            note=workflow.ACTION_LABELS.get(action, action),
+        )
+        money = replace(money, owed=owed)
+    why = RECOVERY_REASONS.get(action, "应付金额低于已拨付金额")
+    recovery_open(claim, money, actor, f"{why}：{reason}" if reason else why)
+
+
+def recovery_open(
+    claim: Claim, money: ClaimMoney, actor: User, reason: str
+) -> Recovery | None:
+    """Open what ``money`` says was paid beyond what is owed, if anything."""
+    amount = rules.recovery_needed(money)
+    if amount <= 0:
+        return None
+    recovery = Recovery.objects.create(claim=claim, amount=amount, reason=reason)
+    ledger_append(
+        claim, actor, LedgerKind.RECOVERY, amount, recovery=recovery, note=reason
+    )
+    return recovery
+
+
+__all__ = [
+    "MONEY_FIELDS",
+    "ClaimMoney",
+    "entry_matches_event",
+    "ledger_append",
+    "ledger_follow",
+    "ledger_verify",
+    "money_by",
+    "money_from",
+    "money_of",
+    "money_sums",
+    "recovery_open",
+    "with_money",
+]

@@ -1,0 +1,137 @@
+"""What a claim's ledger says it is owed, was paid and is to recover (五(二)): plain
+Python over the sums of its lines (``finance.models.LedgerEntry``), so that the pages,
+the API, the rollup and its workbook read one set of figures, computed one way.
+
+The notice, 五(二): 培训补贴资金实行“先培训后补贴”……对企业（机构）开展的项目制培训，
+可按不超过补贴资金总额的40%先行拨付，培训结束经审核合格后拨付剩余资金. An advance is
+therefore provisional: what a claim is finally owed is what the prefecture approved, and
+whatever was paid beyond it — the whole advance of a claim withdrawn or rejected, the part
+of it above a lower amount or a lower approval — is to be recovered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from claims import workflow
+
+ZERO = Decimal("0.00")
+
+#: Statuses whose claim is owed nothing, whatever was paid on it.
+OWED_NOTHING = frozenset({workflow.REJECTED, workflow.WITHDRAWN})
+
+
+@dataclass(frozen=True)
+class ClaimMoney:
+    """The sums of one claim's ledger lines (or of a group of claims: every figure is
+    a sum, so a group's figures are the sums of its claims')."""
+
+    owed: Decimal = ZERO
+    advance_paid: Decimal = ZERO
+    balance_paid: Decimal = ZERO
+    failed: Decimal = ZERO  # failed payments not re-issued
+    recovery: Decimal = ZERO  # opened, settled or not
+    recovered: Decimal = ZERO  # settled
+
+    @property
+    def paid(self) -> Decimal:
+        return self.advance_paid + self.balance_paid
+
+    @property
+    def advance(self) -> Decimal:
+        """The advance that stands: what was advanced less what is to come back. A
+        recovery only ever arises while the claim is undecided, before any balance
+        (an approved claim owes what it owes for good), so it comes out of the advance."""
+        return self.advance_paid - self.recovery
+
+    @property
+    def balance(self) -> Decimal:
+        """What the rollup pays on top of the advance: owed less the advance that
+        stands. Never negative: an advance above what is owed opens a recovery."""
+        return self.owed - self.advance
+
+    @property
+    def due(self) -> Decimal:
+        """What finance still has to pay: owed less paid, the recoveries counted as
+        coming back."""
+        return self.owed - self.paid + self.recovery
+
+    @property
+    def to_recover(self) -> Decimal:
+        """Recoveries opened and not yet settled."""
+        return self.recovery - self.recovered
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            name: f"{getattr(self, name):.2f}"
+            for name in (
+                "owed",
+                "paid",
+                "advance",
+                "balance",
+                "due",
+                "failed",
+                "recovery",
+                "recovered",
+                "to_recover",
+            )
+        }
+
+
+def owed_now(
+    *,
+    status: str,
+    amount: Decimal,
+    approved_amount: Decimal | None,
+    owed: Decimal,
+) -> Decimal:
+    """What a claim is owed after a change to it.
+
+    Approved: the approved amount. Withdrawn or rejected: nothing. Undecided (a draft,
+    submitted, returned): what its ledger already holds — the advance paid on it, which
+    is provisional — but never more than the claim now asks (a returned claim lowered to
+    500 yuan can no longer be owed the 720 advanced on it).
+    """
+    if status == workflow.APPROVED and approved_amount is not None:
+        return approved_amount
+    if status in OWED_NOTHING:
+        return ZERO
+    return min(owed, amount)
+
+
+def owed_with_advance(money: ClaimMoney, advance: Decimal) -> Decimal:
+    """The entitlement an advance being paid adds: the advance paid is owed at least
+    until the claim is decided (an approved claim is owed more already)."""
+    return max(advance - money.owed, ZERO)
+
+
+def recovery_needed(money: ClaimMoney) -> Decimal:
+    """Paid beyond what is owed and not yet opened as a recovery."""
+    return max(money.paid - money.recovery - money.owed, ZERO)
+
+
+#: A claim's payment state, for the pages and the API (``payment_state_of``).
+PAYMENT_STATES = {
+    "paid": "已拨付",
+    "partly_paid": "部分拨付",
+    "failed": "拨付失败",
+    "unpaid": "未拨付",
+    "recovering": "待追回",
+    "recovered": "已追回",
+}
+
+
+def payment_state_of(money: ClaimMoney) -> str:
+    """Money to come back first, then a failure to re-issue; then how far paid."""
+    if money.to_recover > 0:
+        return "recovering"
+    if money.failed > 0:
+        return "failed"
+    if money.paid <= 0:
+        return "unpaid"
+    if money.owed <= 0:
+        return "recovered"  # everything paid on it came back
+    if money.due <= 0:
+        return "paid"
+    return "partly_paid"

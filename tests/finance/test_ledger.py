@@ -1,0 +1,304 @@
+"""A claim's money ledger (issue 12, item 1): what is owed, paid, failed and to recover
+derived from one append-only ledger, a recovery opened at once whenever what is owed
+falls below what was paid, and every view of the figures equal."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+
+import pytest
+from openpyxl import load_workbook
+from rest_framework.test import APIClient
+
+from altay_skills.errors import Conflict, DomainError
+from claims import services as claim_services
+from claims.models import ClaimEvent
+from finance import services
+from finance.ledger import entry_matches_event, ledger_verify, money_of
+from finance.models import LedgerEntry, Recovery, RollupLine
+from finance.selectors import advances_payable, rollup_claims_for_payment
+from finance.views import payment_row
+from quarters import services as quarter_services
+from tests.conftest import requires_postgres
+
+pytestmark = pytest.mark.django_db
+PAID_ON = date(2020, 5, 10)
+D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def media(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def enterprise(institution):
+    institution.kind = "enterprise"  # project-based: 40% may be advanced (五(二))
+    institution.save()
+    return institution
+
+
+def submitted_claim(claim_input, clerk, **overrides):
+    draft = claim_services.claim_create(data=claim_input(**overrides), actor=clerk)
+    return claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
+
+
+def report_of(clerk, quarter="2020Q1", *, submit=True, reviewer=None):
+    report = quarter_services.report_build(
+        unit_id=clerk.unit_id, quarter=quarter, actor=clerk
+    )
+    if submit:
+        report = quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    if reviewer is not None:  # the spot checks drawn and found consistent
+        quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
+        for check in report.spot_checks.all():
+            quarter_services.spot_check_record(
+                spot_check_id=check.pk, actor=reviewer, result="consistent"
+            )
+    return report
+
+
+def pay(claim, finance, kind="advance", amount=None, **kw):
+    claim.refresh_from_db()
+    if amount is None:
+        amount = claim.advance if kind == "advance" else money_of(claim.pk).due
+    return services.payment_record(
+        claim_id=claim.pk,
+        kind=kind,
+        amount=amount,
+        paid_on=PAID_ON,
+        status=kw.pop("status", "paid"),
+        actor=finance,
+        **kw,
+    )
+
+
+def lower(claim, clerk, amount):
+    data = replace(claim_services.input_of(claim), amount_requested=D(amount))
+    return claim_services.claim_update(claim_id=claim.pk, data=data, actor=clerk)
+
+
+# --- (a) an advance only from a report the prefecture has ------------------------------
+def test_no_advance_on_a_claim_in_a_draft_report(
+    claim_input, clerk, finance, enterprise
+):
+    # given a claim in the unit's draft report (observed: its advance was paid → 201)
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk, submit=False)
+    claim.refresh_from_db()
+    assert claim.report_id is not None and claim.advance == D("720.00")
+    # then finance may not pay its advance, and it is not listed as payable
+    with pytest.raises(Conflict) as refused:
+        pay(claim, finance)
+    assert refused.value.code == "not_payable"
+    assert claim not in advances_payable()
+    # and the clerk's withdrawal leaves nothing paid, nothing owed
+    claim_services.claim_withdraw(claim_id=claim.pk, actor=clerk)
+    assert money_of(claim.pk) == money_of(claim.pk).__class__()
+    assert not Recovery.objects.filter(claim=claim).exists()
+
+
+def test_no_advance_for_a_claim_the_rules_gave_none(claim_input, clerk, finance):
+    claim = submitted_claim(claim_input, clerk)  # a training institution: no advance
+    report_of(clerk)
+    claim.refresh_from_db()
+    assert claim.advance == 0
+    with pytest.raises(DomainError) as refused:
+        pay(claim, finance, amount=D("720.00"))
+    assert refused.value.code == "no_advance"
+
+
+# --- (b) returned, then withdrawn ------------------------------------------------------
+def test_an_advance_on_a_claim_returned_then_withdrawn_is_recovered(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk)
+    pay(claim, finance)
+    assert money_of(claim.pk).advance == D("720.00")
+    quarter_services.claim_return(claim_id=claim.pk, actor=reviewer, reason="缺签到表")
+    assert not Recovery.objects.filter(claim=claim).exists()  # it may come back
+    # when the clerk withdraws it (observed: no recovery, the advance simply gone)
+    claim_services.claim_withdraw(claim_id=claim.pk, actor=clerk, reason="学员放弃")
+    # then the whole advance is to recover, opened in the withdrawal itself
+    recovery = Recovery.objects.get(claim=claim)
+    assert recovery.amount == D("720.00") and "撤回" in recovery.reason
+    money = money_of(claim.pk)
+    assert (money.owed, money.paid, money.to_recover, money.due) == (
+        0,
+        D("720.00"),
+        D("720.00"),
+        0,
+    )
+    assert services.payment_state(claim) == "recovering"
+    # settling needs the bank's reference
+    with pytest.raises(DomainError) as refused:
+        services.recovery_settle(recovery_id=recovery.pk, actor=finance)
+    assert refused.value.code == "reference_required"
+    services.recovery_settle(recovery_id=recovery.pk, actor=finance, reference="TH-01")
+    assert money_of(claim.pk).to_recover == 0
+    assert services.payment_state(claim) == "recovered"
+
+
+def test_a_rejection_after_an_advance_opens_its_recovery(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk, reviewer=reviewer)
+    pay(claim, finance)
+    quarter_services.claim_reject(
+        claim_id=claim.pk, actor=reviewer, reason="培训未完成"
+    )
+    assert Recovery.objects.get(claim=claim).amount == D("720.00")
+    assert money_of(claim.pk).owed == 0
+
+
+# --- (c) returned, lowered, approved -------------------------------------------------
+def test_a_lower_amount_after_an_advance_is_recovered_and_every_view_agrees(
+    claim_input,
+    clerk,
+    reviewer,
+    finance,
+    enterprise,
+    django_capture_on_commit_callbacks,
+):
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk)
+    pay(claim, finance)  # 720 of 1800
+    quarter_services.claim_return(claim_id=claim.pk, actor=reviewer, reason="金额有误")
+    claim.refresh_from_db()
+    # when the clerk lowers the amount to 500, below the 720 advanced
+    lower(claim, clerk, "500.00")
+    # then 220 is to recover at once: the claim can never again be owed more than 500
+    assert [r.amount for r in Recovery.objects.filter(claim=claim)] == [D("220.00")]
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    report = report_of(clerk, "2020Q2", reviewer=reviewer)
+    quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    quarter_services.report_close(report_id=report.pk, actor=reviewer)
+    claim.refresh_from_db()
+    assert claim.approved_amount == D("500.00")
+    # no second recovery: 720 paid, 220 to come back, 500 owed
+    money = money_of(claim.pk)
+    assert (money.owed, money.advance, money.balance, money.recovery, money.due) == (
+        D("500.00"),
+        D("500.00"),
+        0,
+        D("220.00"),
+        0,
+    )
+    # the balance API (observed: "应拨金额为-220.00元") has nothing to pay
+    with pytest.raises(Conflict) as refused:
+        pay(claim, finance, kind="balance", amount=D("280.00"))
+    assert refused.value.code == "nothing_due"
+    # the rollup, its workbook, the finance page and the API show the same figures
+    with django_capture_on_commit_callbacks(execute=True):
+        rollup = services.rollup_request(quarter="2020Q2", actor=reviewer)
+    rollup.refresh_from_db()
+    line = RollupLine.objects.get(rollup=rollup)
+    assert (line.approved, line.advance, line.balance, line.recovery) == (
+        D("500.00"),
+        D("500.00"),
+        0,
+        D("220.00"),
+    )
+    wb = load_workbook(Path(settings.MEDIA_ROOT) / rollup.workbook)
+    (row,) = list(
+        wb["职业技能提升行动专项资金"].iter_rows(min_row=2, values_only=True)
+    )[:-1]
+    assert [D(str(v)) for v in row[11:15]] == [D("500"), D("500"), D("0"), D("220")]
+    page = payment_row(rollup_claims_for_payment(rollup).get(pk=claim.pk))
+    assert page.money == money and not page.options  # nothing to pay on the page
+    client = APIClient()
+    client.force_authenticate(finance)
+    answer = client.get(f"/api/claims/{claim.pk}/payments/").json()
+    assert answer["money"] == money.as_dict()
+    assert answer["money"]["balance"] == "0.00"
+    assert answer["payment_state"] == "recovering"
+    kinds = [line["kind"] for line in answer["ledger"]]
+    assert kinds == ["owed", "paid", "owed", "recovery"]  # the approval: 500 already
+
+
+def test_a_lower_amount_still_above_the_advance_recovers_nothing(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk)
+    pay(claim, finance)
+    quarter_services.claim_return(claim_id=claim.pk, actor=reviewer, reason="金额有误")
+    claim.refresh_from_db()
+    lower(claim, clerk, "1000.00")
+    assert not Recovery.objects.filter(claim=claim).exists()
+    assert money_of(claim.pk).owed == D("720.00")
+
+
+def test_the_advance_counts_toward_the_balance(advanced_quarter, finance, reviewer):
+    services.rollup_request(quarter="2020Q1", actor=reviewer)
+    claim = advanced_quarter.approved[0]
+    money = money_of(claim.pk)
+    assert money.due == claim.approved_amount - claim.advance == money.balance
+    # the rejected claim of the same unit had its advance paid: it owes it back
+    rejected = next(c for c in advanced_quarter.rejected if c.unit_id == "654301")
+    assert Recovery.objects.get(claim=rejected).amount == rejected.advance
+
+
+# --- the ledger itself -------------------------------------------------------------------
+def test_every_line_is_a_link_of_the_claims_chain(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk, reviewer=reviewer)
+    payment = pay(claim, finance)
+    entries = list(LedgerEntry.objects.filter(claim=claim))
+    assert [(e.kind, e.amount) for e in entries] == [
+        ("owed", D("720.00")),
+        ("paid", D("720.00")),
+    ]
+    assert entries[1].payment == payment
+    for entry in entries:
+        event = ClaimEvent.objects.get(pk=entry.event_id)
+        assert event.claim_id == claim.pk and event.action == entry.kind
+        assert entry_matches_event(entry)
+    assert ledger_verify() == (2, None)
+    # a line rewritten in memory no longer matches its event
+    entries[1].amount = D("72.00")
+    assert not entry_matches_event(entries[1])
+
+
+@requires_postgres
+def test_the_database_refuses_to_rewrite_or_delete_a_ledger_line(
+    claim_input, clerk, finance, enterprise
+):
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk)
+    pay(claim, finance)
+    table = LedgerEntry._meta.db_table
+    for sql in (f"UPDATE {table} SET amount = 1", f"DELETE FROM {table}"):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
+    assert LedgerEntry.objects.filter(claim=claim).count() == 2
+
+
+def test_a_failed_advance_is_reissued_once(
+    claim_input, clerk, finance, enterprise
+) -> Any:
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk)
+    failed = pay(claim, finance, status="failed", failure_reason="账户冻结")
+    money = money_of(claim.pk)
+    assert (money.failed, money.paid, money.owed) == (D("720.00"), 0, 0)
+    assert services.payment_state(claim) == "failed"
+    pay(claim, finance, reissue_of_id=failed.pk)
+    money = money_of(claim.pk)
+    assert (money.failed, money.paid, money.owed) == (0, D("720.00"), D("720.00"))

@@ -1,0 +1,304 @@
+"""The ledger's invariants over random sequences of what clerks, the reviewer and
+finance do (issue 12, item 1): submit, report, pay, fail, re-issue, return, lower,
+withdraw, reject, approve, close and pay the balance, recover.
+
+After every step, for every claim: nothing is ever due below zero, no balance is
+negative, what was paid less what is to come back never exceeds what is owed, a claim
+withdrawn or rejected is owed nothing and an approved one exactly its approved amount,
+and the finance page, the API and the ledger's own sums give the same figures.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from rest_framework.test import APIClient
+
+from altay_skills.errors import DomainError
+from claims import services as claim_services
+from claims.models import Claim
+from finance import services
+from finance.ledger import money_of, with_money
+from finance.models import Payment, Recovery
+from finance.rules import ZERO
+from finance.views import payment_row
+from quarters import services as quarter_services
+from quarters.models import QuarterlyReport
+from tests.factories import InstitutionFactory, TraineeFactory
+
+pytestmark = pytest.mark.django_db
+PAID_ON = date(2020, 6, 30)
+QUARTERS = [f"{year}Q{q}" for year in (2020, 2021) for q in (1, 2, 3, 4)]
+#: Two claims of one person-free unit: few enough that random steps meet on them.
+TRADES = ["4-03-02-01", "6-31-01-03"]
+#: What the examples got done, over the whole run (the test checks the sequences
+#: reached the interesting paths, not only refusals).
+REACHED: Counter[str] = Counter()
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self, *, clerk: Any, reviewer: Any, finance: Any, data: Any) -> None:
+        super().__init__()
+        self.atomic = transaction.atomic()
+        self.atomic.__enter__()
+        self.clerk, self.reviewer, self.finance = clerk, reviewer, finance
+        self.quarters = list(QUARTERS)
+        institution = InstitutionFactory(unit_id=clerk.unit_id, kind="enterprise")
+        self.claims: list[int] = []
+        for trade in TRADES:
+            draft = claim_services.claim_create(
+                data=data(
+                    trainee_id=TraineeFactory(groups=["poor_labour"]).pk,
+                    institution_id=institution.pk,
+                    trade_id=trade,
+                ),
+                actor=clerk,
+            )
+            self.claims.append(draft.pk)
+        self.client = APIClient()
+        self.client.force_authenticate(finance)
+
+    def teardown(self) -> None:
+        transaction.set_rollback(True)
+        self.atomic.__exit__(None, None, None)
+
+    @initialize()
+    def claims_reported(self) -> None:
+        """Every example starts where money can move: the claims submitted and in a
+        report the prefecture has (the steps may return, resubmit and report again)."""
+        for pk in self.claims:
+            claim_services.claim_submit(claim_id=pk, actor=self.clerk)
+        self.report()
+
+    # --- steps: each tries what a user may try; a refusal is a fine outcome ------------
+    def attempt(self, call: Any, **kwargs: Any) -> None:
+        try:
+            with transaction.atomic():
+                call(**kwargs)
+            REACHED[call.__name__] += 1
+        except DomainError:
+            pass  # refused cleanly, nothing written (the atomic block rolled back)
+
+    def report(self) -> None:
+        """The clerk reports the submitted claims; the reviewer draws and clears the
+        spot checks (so a decision is not held up by one)."""
+        quarter = self.quarters.pop(0)
+        try:
+            with transaction.atomic():
+                report = quarter_services.report_build(
+                    unit_id=self.clerk.unit_id, quarter=quarter, actor=self.clerk
+                )
+                quarter_services.report_submit(report_id=report.pk, actor=self.clerk)
+                quarter_services.report_draw_spot_checks(
+                    report_id=report.pk, actor=self.reviewer
+                )
+                for check in report.spot_checks.all():
+                    quarter_services.spot_check_record(
+                        spot_check_id=check.pk, actor=self.reviewer, result="consistent"
+                    )
+            REACHED["report"] += 1
+        except DomainError:
+            pass
+
+    # Each step picks among the claims it applies to (a precondition keeps it out of
+    # the draw while there is none), so the random sequences go where money moves.
+    def pick(self, data: Any, claims: Any) -> int:
+        return data.draw(st.sampled_from(sorted(claims.values_list("pk", flat=True))))
+
+    def mine(self, **conditions: Any) -> Any:
+        return Claim.objects.filter(pk__in=self.claims, **conditions)
+
+    @precondition(lambda self: self.mine(status__in=["draft", "returned"]).exists())
+    @rule(data=st.data())
+    def submit(self, data: Any) -> None:
+        pk = self.pick(data, self.mine(status__in=["draft", "returned"]))
+        self.attempt(claim_services.claim_submit, claim_id=pk, actor=self.clerk)
+
+    @precondition(
+        lambda self: (
+            len(self.quarters) > 1
+            and self.mine(status="submitted", report__isnull=True).exists()
+        )
+    )
+    @rule()
+    def report_again(self) -> None:
+        self.report()
+
+    @precondition(
+        lambda self: self.mine(
+            advance__gt=0,
+            status__in=["submitted", "approved"],
+            report__status="submitted",
+        ).exists()
+    )
+    @rule(data=st.data(), fail=st.booleans())
+    def pay_advance(self, data: Any, fail: bool) -> None:
+        claim = Claim.objects.get(
+            pk=self.pick(
+                data,
+                self.mine(
+                    advance__gt=0,
+                    status__in=["submitted", "approved"],
+                    report__status="submitted",
+                ),
+            )
+        )
+        self.attempt(
+            services.payment_record,
+            claim_id=claim.pk,
+            kind="advance",
+            amount=claim.advance,
+            paid_on=PAID_ON,
+            status="failed" if fail else "paid",
+            failure_reason="账户冻结" if fail else "",
+            actor=self.finance,
+        )
+
+    def failures(self) -> Any:
+        return Payment.objects.filter(
+            claim_id__in=self.claims, status="failed", reissued_by__isnull=True
+        )
+
+    @precondition(lambda self: self.failures().exists())
+    @rule()
+    def reissue(self) -> None:
+        failed = self.failures().first()
+        self.attempt(
+            services.payment_record,
+            claim_id=failed.claim_id,
+            kind=failed.kind,
+            amount=failed.amount,
+            paid_on=PAID_ON,
+            status="paid",
+            actor=self.finance,
+            reissue_of_id=failed.pk,
+        )
+
+    @precondition(lambda self: self.mine(status="submitted").exists())
+    @rule(data=st.data(), action=st.sampled_from(["approve", "reject", "return"]))
+    def decide(self, data: Any, action: str) -> None:
+        call = {
+            "approve": quarter_services.claim_approve,
+            "reject": quarter_services.claim_reject,
+            "return": quarter_services.claim_return,
+        }[action]
+        pk = self.pick(data, self.mine(status="submitted"))
+        self.attempt(call, claim_id=pk, actor=self.reviewer, reason="审核")
+
+    @precondition(lambda self: self.mine(status__in=["draft", "returned"]).exists())
+    @rule(data=st.data(), amount=st.integers(min_value=100, max_value=1800))
+    def change_amount(self, data: Any, amount: int) -> None:
+        claim = Claim.objects.get(
+            pk=self.pick(data, self.mine(status__in=["draft", "returned"]))
+        )
+        data_in = replace(
+            claim_services.input_of(claim), amount_requested=Decimal(amount)
+        )
+        self.attempt(
+            claim_services.claim_update,
+            claim_id=claim.pk,
+            data=data_in,
+            actor=self.clerk,
+        )
+
+    @precondition(lambda self: self.mine(status__in=["draft", "returned"]).exists())
+    @rule(data=st.data())
+    def withdraw(self, data: Any) -> None:
+        pk = self.pick(data, self.mine(status__in=["draft", "returned"]))
+        self.attempt(claim_services.claim_withdraw, claim_id=pk, actor=self.clerk)
+
+    @rule()  # always open to try: the machine never runs out of steps
+    def close_and_roll_up(self) -> None:
+        for report in QuarterlyReport.objects.filter(status="submitted"):
+            self.attempt(
+                quarter_services.report_close, report_id=report.pk, actor=self.reviewer
+            )
+            self.attempt(
+                services.rollup_request, quarter=report.quarter, actor=self.reviewer
+            )
+
+    @precondition(lambda self: self.mine(status="approved").exists())
+    @rule(data=st.data())
+    def pay_balance(self, data: Any) -> None:
+        pk = self.pick(data, self.mine(status="approved"))
+        self.attempt(
+            services.payment_record,
+            claim_id=pk,
+            kind="balance",
+            amount=money_of(pk).due,
+            paid_on=PAID_ON,
+            status="paid",
+            actor=self.finance,
+        )
+
+    @precondition(
+        lambda self: Recovery.objects.filter(settled_at__isnull=True).exists()
+    )
+    @rule()
+    def recover(self) -> None:
+        recovery = Recovery.objects.filter(settled_at__isnull=True).first()
+        REACHED["recoveries opened"] += 1
+        self.attempt(
+            services.recovery_settle,
+            recovery_id=recovery.pk,
+            actor=self.finance,
+            reference=f"TH-{recovery.pk}",
+        )
+
+    # --- what must hold after every step --------------------------------------------------
+    @invariant()
+    def money_never_leaks(self) -> None:
+        for claim in with_money(Claim.objects.filter(pk__in=self.claims)):
+            money = money_of(claim.pk)
+            assert money.due >= ZERO, (claim.pk, money)
+            assert money.advance >= ZERO, (claim.pk, money)
+            assert money.paid - money.recovery <= money.owed, (claim.pk, money)
+            assert money.to_recover >= ZERO and money.failed >= ZERO
+            if claim.status in ("withdrawn", "rejected"):
+                assert money.owed == ZERO
+            if claim.status == "approved":
+                assert money.owed == claim.approved_amount
+                assert money.balance >= ZERO
+            # every view of the figures is the ledger's
+            assert payment_row(claim).money == money
+            answer = self.client.get(f"/api/claims/{claim.pk}/payments/").json()
+            assert answer["money"] == money.as_dict()
+
+
+def test_the_ledger_never_leaks_money(clerk, reviewer, finance, claim_input) -> None:
+    def machine() -> LedgerMachine:
+        return LedgerMachine(
+            clerk=clerk, reviewer=reviewer, finance=finance, data=claim_input
+        )
+
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            database=None,
+        ),
+    )
+    # the sequences went where the money moves, not only into refusals
+    for step in ("payment_record", "claim_return", "claim_update", "claim_withdraw"):
+        assert REACHED[step] > 0, REACHED
+    assert REACHED["recoveries opened"] > 0 and REACHED["recovery_settle"] > 0, REACHED
