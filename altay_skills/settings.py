@@ -31,6 +31,11 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The reverse proxies whose X-Forwarded-For is believed (addresses or networks; "*"
+# trusts any peer, for a proxy whose address is not fixed): the variable gunicorn.conf.py
+# reads for its own forwarded_allow_ips, so one setting names the proxy for both.
+# altay_skills/client_address.py reads it for the audit rows and the login lockout.
+TRUSTED_PROXIES = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1", "::1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -147,6 +152,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"  # Chinese page, status 429
+# The client behind the reverse proxy, not the proxy (else every address is 127.0.0.1).
+AXES_CLIENT_IP_CALLABLE = "altay_skills.client_address.client_address"
 
 # --- Language and time ---------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
+from altay_skills.client_address import client_address
 from altay_skills.errors import DomainError, PermissionDenied
 from claims.selectors import claims_visible_to, subsidy_history
 from claims.workflow import STATUS_LABELS
@@ -157,7 +158,7 @@ def trainee_id_number_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
                 channel=RevealChannel.PAGE,
                 source=form.cleaned_data["source"] or request.path,
-                address=request.META.get("REMOTE_ADDR"),
+                address=client_address(request),
             )
         except DomainError as exc:
             if isinstance(exc, PermissionDenied):

@@ -21,6 +21,7 @@ from altay_skills.api import (
     ErrorSerializer,
     ValidationErrorSerializer,
 )
+from altay_skills.client_address import client_address
 from trainees.models import RevealChannel
 from trainees.selectors import trainee_by_id_number, trainee_for
 from trainees.serializers import (
@@ -141,8 +142,10 @@ class TraineeIdNumberApi(APIView):
         tags=[TAG],
         summary="查看完整身份证号码（留痕）",
         description=(
-            "仅限工作需要的角色：本单位登记或申报该人员的经办人；该人员有已提交申报时的"
-            "审核人、财政和督查。理由必填；每次查看都记录查看人、时间、理由和来源，"
+            "仅限工作需要的角色：该人员所属单位（登记单位）的经办人，或本单位有该人员"
+            "已提交且未撤回、未驳回申报的经办人（草稿不算）；该人员有已提交申报时的"
+            "审核人、财政和督查。理由必填（不超过500字，不含控制字符）；每次查看都记录"
+            "查看人、时间、理由和来源地址（经受信任的反向代理时为客户端地址），"
             "每人每小时最多30次（超出返回 429）。只接受 POST，GET 不返回号码。"
         ),
         request=IdNumberRevealRequestSerializer,
@@ -168,7 +171,7 @@ class TraineeIdNumberApi(APIView):
             reason=body.validated_data["reason"],
             channel=RevealChannel.API,
             source=request.path,
-            address=request.META.get("REMOTE_ADDR"),
+            address=client_address(request),
         )
         response = Response({"id": trainee.pk, "id_number": number})
         response["Cache-Control"] = "no-store"
