@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,11 +30,10 @@ from accounts.permissions import (
 )
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from altay_skills.lock_objects import lock_user
-from altay_skills.plain_text import multi_line_text
+from altay_skills.plain_text import checked_reason
 
 logger = logging.getLogger(__name__)
 
-MAX_REASON_LENGTH = 500
 #: Session engines whose sessions are rows this service can find and end.
 _DATABASE_SESSION_ENGINES = {
     "django.contrib.sessions.backends.db",
@@ -54,7 +52,7 @@ def role_change_propose(
     """Propose that ``user_id`` gets ``role`` (and the unit ``unit_code``, required for
     a county clerk). Nothing changes for the user until a second administrator confirms.
     """
-    reason = _checked_reason(reason)
+    reason = checked_reason(reason, missing="请填写变更理由")
     if role not in Role.values:
         raise DomainError("invalid", "角色无效")
     with transaction.atomic():
@@ -136,19 +134,6 @@ def role_change_cancel(*, actor: User, change_id: int) -> RoleChange:
         change.save(update_fields=["status", "cancelled_by", "cancelled_at"])
     logger.info("role change %s cancelled by user %s", change.pk, actor.pk)
     return change
-
-
-def _checked_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("reason_required", "请填写变更理由")
-    if len(reason) > MAX_REASON_LENGTH:
-        raise DomainError("invalid", f"理由不能超过{MAX_REASON_LENGTH}字")
-    try:
-        multi_line_text(reason)
-    except ValidationError as exc:
-        raise DomainError("invalid", "；".join(exc.messages)) from None
-    return reason
 
 
 def _unit(code: str | None) -> Any:

@@ -12,9 +12,13 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 
+from altay_skills.errors import DomainError
+
 #: Unicode categories refused: controls, format characters (bidi overrides and
 #: isolates, zero-width spaces and joiners, BOM), surrogates, private use, unassigned.
 _REFUSED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+#: The longest reason a service keeps (a reveal, a change of facts or of a role).
+MAX_REASON_LENGTH = 500
 #: What a multi-line field (a reason, a note) may contain besides printable text.
 _LINE_BREAKS = {"\n", "\r", "\t"}
 
@@ -47,3 +51,19 @@ def single_line_text(value: str) -> None:
 def multi_line_text(value: str) -> None:
     """Validator for reasons and notes: printable characters and line breaks."""
     _refuse(value, multiline=True)
+
+
+def checked_reason(value: object, *, missing: str) -> str:
+    """A reason as every service keeps it, whatever the form or serializer in front
+    checked: given (``reason_required`` with ``missing`` when blank), at most
+    ``MAX_REASON_LENGTH`` characters, no hidden characters; stripped."""
+    reason = value.strip() if isinstance(value, str) else ""
+    if not reason:
+        raise DomainError("reason_required", missing)
+    if len(reason) > MAX_REASON_LENGTH:
+        raise DomainError("invalid", f"理由不能超过{MAX_REASON_LENGTH}字")
+    try:
+        multi_line_text(reason)
+    except ValidationError as exc:
+        raise DomainError("invalid", "；".join(exc.messages)) from None
+    return reason

@@ -268,8 +268,13 @@ def subsidy_history(trainee: Trainee, *, year: int | None = None) -> SubsidyHist
 
 def claim_grounds_reveal(user: User, trainee: Trainee) -> bool:
     """Whether the person's claims make their full ID number ``user``'s business: for a
-    clerk, a claim their unit filed for the person; for the prefecture roles, a claim
-    beyond a draft (one that reached review and payment).
+    clerk, a *live* claim of their unit for the person — submitted and not withdrawn or
+    rejected (``rules.COUNTING_STATUSES``: submitted, approved, returned); for the
+    prefecture roles, a claim beyond a draft (one that reached review and payment).
+
+    A draft never counts: anyone may type one, for anybody, for one yuan (issue 12, 4),
+    and a withdrawn or rejected claim is over. A returned claim was submitted and still
+    holds its place (it counts toward the limits too), so its unit keeps the ground.
 
     The registry asks this through ``trainees.selectors.id_number_reveal_refusal``
     (registered by ``ClaimsConfig.ready()``); the role check and the registering unit
@@ -277,5 +282,7 @@ def claim_grounds_reveal(user: User, trainee: Trainee) -> bool:
     """
     claims = Claim.objects.filter(trainee=trainee)
     if user.is_clerk:
-        return claims.filter(unit_id=user.unit_id).exists()
+        return claims.filter(
+            unit_id=user.unit_id, status__in=sorted(rules.COUNTING_STATUSES)
+        ).exists()
     return claims.exclude(status=workflow.DRAFT).exists()

@@ -16,6 +16,7 @@ import logging
 import re
 import zipfile
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,183 @@ def test_prefecture_roles_need_a_claim_past_a_draft(
                 channel="api",
                 source="/x/",
             )
+
+
+# --- Issue 12, 4: the full number to the person's own unit and to live claims only ------
+def _reveal_as(user: User, trainee: Trainee, reason: str = "核对") -> str:
+    return services.id_number_reveal(
+        trainee_id=trainee.pk, actor=user, reason=reason, channel="api", source="/"
+    )
+
+
+def _refused(user: User, trainee: Trainee) -> bool:
+    try:
+        _reveal_as(user, trainee)
+    except services.PermissionDenied:
+        return True
+    return False
+
+
+def _another_units_claim(
+    other_clerk: User, trainee: Trainee, institution: Any, claim_input: Any
+) -> Claim:
+    """A one-yuan draft by the clerk of 654322 for a person that unit never registered."""
+    return claim_services.claim_create(
+        data=claim_input(
+            trainee_id=trainee.pk,
+            unit_id="654322",
+            institution_id=institution.pk,
+            amount_requested=Decimal("1.00"),
+        ),
+        actor=other_clerk,
+    )
+
+
+def test_a_draft_of_another_unit_never_reveals_the_number(
+    client: Any, other_clerk: User, institution: Any, claim_input: Any
+) -> None:
+    """The observation: refused, a 1-yuan draft, asked again → 200; after withdrawing
+    the draft → still 200. Now refused throughout, by the page and the API alike."""
+    # given a person registered by 654301, and the clerk of 654322
+    stranger = TraineeFactory(registered_by_unit_id="654301")
+    client.force_login(other_clerk)
+
+    def api_status() -> int:
+        return client.post(
+            api_reveal_url(stranger),
+            {"reason": "核对"},
+            content_type="application/json",
+        ).status_code
+
+    assert api_status() == 403
+    # when that clerk types a one-yuan draft for the person
+    draft = _another_units_claim(other_clerk, stranger, institution, claim_input)
+    # then the full number is still refused, and not offered on the person's page
+    assert api_status() == 403
+    page = client.get(reverse("trainee_detail", args=[stranger.pk])).content.decode()
+    assert 'data-testid="reveal-button"' not in page
+    assert client.post(reveal_url(stranger), {"reason": "核对"}).status_code == 403
+    # and after the draft is withdrawn
+    claim_services.claim_withdraw(claim_id=draft.pk, actor=other_clerk)
+    assert api_status() == 403
+    assert not IdNumberReveal.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "revealed"),
+    [
+        ("draft", False),
+        ("submitted", True),
+        ("returned", True),
+        ("approved", True),
+        ("withdrawn", False),
+        ("rejected", False),
+    ],
+)
+def test_another_unit_sees_the_number_only_while_its_claim_is_live(
+    other_clerk: User,
+    reviewer: User,
+    institution: Any,
+    claim_input: Any,
+    status: str,
+    revealed: bool,
+) -> None:
+    """Live = submitted and not withdrawn or rejected (submitted, returned, approved):
+    the statuses that count toward the person's limits (``rules.COUNTING_STATUSES``)."""
+    from quarters import services as quarter_services
+    from tests.factories import send_to_prefecture
+
+    stranger = TraineeFactory(registered_by_unit_id="654301")
+    claim = _another_units_claim(other_clerk, stranger, institution, claim_input)
+    if status != "draft":
+        claim_services.claim_submit(claim_id=claim.pk, actor=other_clerk)
+    if status == "withdrawn":
+        claim_services.claim_withdraw(claim_id=claim.pk, actor=other_clerk)
+    if status in ("returned", "approved", "rejected"):
+        send_to_prefecture(claim)
+        decide = {
+            "returned": quarter_services.claim_return,
+            "rejected": quarter_services.claim_reject,
+        }.get(status)
+        if decide is None:
+            quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
+        else:
+            decide(claim_id=claim.pk, actor=reviewer, reason="材料不全")
+    assert Claim.objects.get(pk=claim.pk).status == status
+
+    assert _refused(other_clerk, stranger) is not revealed
+
+
+def test_the_person_s_own_unit_needs_no_claim(
+    clerk: User, other_clerk: User, institution: Any, claim_input: Any
+) -> None:
+    stranger = TraineeFactory(registered_by_unit_id="654301")
+    _another_units_claim(other_clerk, stranger, institution, claim_input)
+    assert _reveal_as(clerk, stranger) == stranger.id_number
+    assert _refused(other_clerk, stranger)
+
+
+def test_a_reveal_records_the_client_behind_the_trusted_proxy(
+    client: Any, clerk: User, person: Trainee
+) -> None:
+    """gunicorn leaves REMOTE_ADDR at the proxy's address (127.0.0.1): the client is
+    the address the proxy appended to X-Forwarded-For; whatever the client wrote to
+    its left is not believed."""
+    client.force_login(clerk)
+    forwarded = {
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_X_FORWARDED_FOR": "10.9.9.9, 203.0.113.7",
+    }
+
+    api = client.post(
+        api_reveal_url(person),
+        {"reason": "核对"},
+        content_type="application/json",
+        **forwarded,
+    )
+    page = client.post(reveal_url(person), {"reason": "核对"}, **forwarded)
+
+    assert (api.status_code, page.status_code) == (200, 200)
+    assert set(IdNumberReveal.objects.values_list("channel", "address")) == {
+        ("api", "203.0.113.7"),
+        ("page", "203.0.113.7"),
+    }
+
+
+def test_a_client_not_behind_a_trusted_proxy_cannot_name_its_address(
+    client: Any, clerk: User, person: Trainee
+) -> None:
+    client.force_login(clerk)
+    response = client.post(
+        api_reveal_url(person),
+        {"reason": "核对"},
+        content_type="application/json",
+        REMOTE_ADDR="198.51.100.20",
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+    )
+    assert response.status_code == 200
+    assert IdNumberReveal.objects.get().address == "198.51.100.20"
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["核对\u202e原件", "核对\x00", "\u200b", "核" * 501, " \n\t "],
+    ids=["bidi", "nul", "zero-width only", "too long", "blank"],
+)
+def test_a_reveal_s_reason_is_checked_like_every_other_reason(
+    client: Any, clerk: User, person: Trainee, reason: str
+) -> None:
+    client.force_login(clerk)
+    page = client.post(reveal_url(person), {"reason": reason})
+    api = client.post(
+        api_reveal_url(person), {"reason": reason}, content_type="application/json"
+    )
+    assert (page.status_code, api.status_code) == (400, 400)
+    for response in (page, api):
+        assert person.id_number not in response.content.decode()
+    with pytest.raises(services.DomainError):
+        _reveal_as(clerk, person, reason)
+    assert not IdNumberReveal.objects.exists()
 
 
 def test_a_clerk_may_reveal_a_person_their_unit_registered(clerk: User) -> None:

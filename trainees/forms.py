@@ -120,6 +120,7 @@ class IdNumberRevealForm(forms.Form):
         widget=forms.TextInput(
             attrs={"placeholder": "如：核对身份证原件、银行退票核对", "size": 30}
         ),
+        validators=[multi_line_text],
         error_messages={"required": "请填写查看完整身份证号码的理由"},
     )
     source = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -73,10 +73,12 @@ def trainee_by_id_number(user: User, id_number: str) -> Trainee | None:
 def id_number_reveal_refusal(user: User, trainee: Trainee) -> str | None:
     """Why ``user`` may not see ``trainee``'s full ID number, or None when they may.
 
-    A clerk only for a person their unit registered or filed a claim for; the
-    prefecture roles only for a person with a claim beyond a draft (one that reached
-    review and payment): a person merely registered somewhere is nobody's business but
-    the registering unit's. The claim part is asked of the registered grounds
+    A clerk only for a person of their own unit (the unit that registered them, or
+    that the prefecture has since assigned) or one their unit holds a live claim for
+    (submitted, not withdrawn or rejected: never a mere draft); the prefecture roles
+    only for a person with a claim beyond a draft (one that reached review and
+    payment): a person merely registered somewhere is nobody's business but the
+    registering unit's. The claim part is asked of the registered grounds
     (``claims.selectors.claim_grounds_reveal``).
     """
     if not user.is_authenticated or not user.is_active:
@@ -88,7 +90,7 @@ def id_number_reveal_refusal(user: User, trainee: Trainee) -> str | None:
             return None
         if _grounded(user, trainee):
             return None
-        return "只能查看本单位登记或申报人员的完整身份证号码"
+        return "只能查看本单位登记人员或本单位有已提交申报（未撤回、未驳回）人员的完整身份证号码"
     if _grounded(user, trainee):
         return None
     return "该人员没有已提交的申报，无需查看完整身份证号码"

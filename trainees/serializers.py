@@ -95,6 +95,7 @@ class IdNumberRevealRequestSerializer(serializers.Serializer):
         allow_blank=True,
         allow_null=True,
         default="",
+        validators=[multi_line_text],
         help_text="查看完整身份证号码的理由（必填，记入查看记录）",
     )
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from altay_skills.lock_objects import lock_trainees, lock_user
-from altay_skills.plain_text import multi_line_text, single_line_text
+from altay_skills.plain_text import checked_reason, single_line_text
 from programs.models import Unit
 from trainees.id_numbers import (
     IdNumberFacts,
@@ -42,7 +42,6 @@ REGISTRARS = {"county_clerk", "administrator"}
 #: Full ID numbers one person may ask to see in an hour: a clerk checking a day's
 #: claims needs a handful; a script harvesting the registry is stopped at this.
 REVEALS_PER_HOUR = 30
-MAX_REASON_LENGTH = 500
 MAX_SOURCE_LENGTH = 200
 
 
@@ -227,7 +226,7 @@ def trainee_update_facts(
         if "id_number" in unknown:
             raise DomainError("invalid", "身份证号码不能修改")
         raise DomainError("invalid", f"不能修改的字段：{'、'.join(unknown)}")
-    reason = _checked_reason(reason, missing="请填写修改理由")
+    reason = checked_reason(reason, missing="请填写修改理由")
     with transaction.atomic():
         try:
             lock_trainees([trainee_id])
@@ -311,19 +310,6 @@ def _unit(code: Any) -> Unit:
     return unit
 
 
-def _checked_reason(reason: str, *, missing: str) -> str:
-    reason = (reason or "").strip() if isinstance(reason, str | None) else ""
-    if not reason:
-        raise DomainError("reason_required", missing)
-    if len(reason) > MAX_REASON_LENGTH:
-        raise DomainError("invalid", f"理由不能超过{MAX_REASON_LENGTH}字")
-    try:
-        multi_line_text(reason)
-    except ValidationError as exc:
-        raise DomainError("invalid", "；".join(exc.messages)) from None
-    return reason
-
-
 def id_number_reveal(
     *,
     trainee_id: int,
@@ -340,11 +326,7 @@ def id_number_reveal(
     ``REVEALS_PER_HOUR`` by one person in an hour are refused (429). The actor's row is
     locked first, so one person's parallel requests cannot slip past the limit.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("reason_required", "请填写查看完整身份证号码的理由")
-    if len(reason) > MAX_REASON_LENGTH:
-        raise DomainError("invalid", f"理由不能超过{MAX_REASON_LENGTH}字")
+    reason = checked_reason(reason, missing="请填写查看完整身份证号码的理由")
     if channel not in RevealChannel.values:
         raise DomainError("invalid", "来源渠道无效")
     with transaction.atomic():
