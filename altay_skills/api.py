@@ -21,6 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from altay_skills import middleware
 from altay_skills.errors import DomainError
+from altay_skills.plain_text import MAX_REASON_LENGTH, multi_line_text
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: ("not_authenticated", "请先登录"),
@@ -159,3 +160,33 @@ class ValidationErrorSerializer(serializers.Serializer):
         child=serializers.JSONField(),
         help_text="字段名 → 错误说明列表",
     )
+
+
+# --- A reason in a body --------------------------------------------------------------------
+def reason_field(help_text: str) -> serializers.CharField:
+    """A body's ``reason``, as the service will check it (``plain_text.checked_reason``):
+    at most ``MAX_REASON_LENGTH`` characters, no hidden characters; blank is allowed
+    here so that ``ReasonBody`` answers ``reason_required`` rather than DRF's code."""
+    return serializers.CharField(
+        max_length=MAX_REASON_LENGTH,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        validators=[multi_line_text],
+        help_text=help_text,
+    )
+
+
+class ReasonBody(serializers.Serializer):
+    """A body whose ``reason`` is required: a missing or blank one is 400
+    ``reason_required`` with ``missing`` as the message. Subclasses name ``missing`` and
+    declare ``reason = reason_field("…")`` for the schema's help text."""
+
+    missing = "请填写理由"
+    reason = reason_field("理由（必填）")
+
+    def validate_reason(self, value: str | None) -> str:
+        value = (value or "").strip()
+        if not value:
+            raise serializers.ValidationError(self.missing, code="reason_required")
+        return value

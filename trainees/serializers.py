@@ -7,7 +7,8 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from altay_skills.plain_text import multi_line_text, single_line_text
+from altay_skills.api import ReasonBody, reason_field
+from altay_skills.plain_text import single_line_text
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
 from trainees.models import Group, Household, Trainee
 
@@ -89,23 +90,9 @@ class TraineeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class IdNumberRevealRequestSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=500,
-        allow_blank=True,
-        allow_null=True,
-        default="",
-        validators=[multi_line_text],
-        help_text="查看完整身份证号码的理由（必填，记入查看记录）",
-    )
-
-    def validate_reason(self, value: str | None) -> str:
-        value = (value or "").strip()
-        if not value:
-            raise serializers.ValidationError(
-                "请填写查看完整身份证号码的理由", code="reason_required"
-            )
-        return value
+class IdNumberRevealRequestSerializer(ReasonBody):
+    missing = "请填写查看完整身份证号码的理由"
+    reason = reason_field("查看完整身份证号码的理由（必填，记入查看记录）")
 
 
 class IdNumberRevealSerializer(serializers.Serializer):
@@ -113,17 +100,11 @@ class IdNumberRevealSerializer(serializers.Serializer):
     id_number = serializers.CharField(help_text="完整的18位身份证号码")
 
 
-class TraineeFactsChangeSerializer(serializers.Serializer):
+class TraineeFactsChangeSerializer(ReasonBody):
     """``PATCH /api/trainees/{id}/``: the facts to change, each optional, and why."""
 
-    reason = serializers.CharField(
-        max_length=500,
-        allow_blank=True,
-        allow_null=True,
-        default="",
-        validators=[multi_line_text],
-        help_text="修改理由（必填，记入变更记录）",
-    )
+    missing = "请填写修改理由"
+    reason = reason_field("修改理由（必填，记入变更记录）")
     name = serializers.CharField(
         max_length=50, required=False, validators=[single_line_text]
     )
@@ -139,12 +120,6 @@ class TraineeFactsChangeSerializer(serializers.Serializer):
     registered_by_unit = serializers.CharField(
         max_length=10, required=False, help_text="登记单位代码，如 654301"
     )
-
-    def validate_reason(self, value: str | None) -> str:
-        value = (value or "").strip()
-        if not value:
-            raise serializers.ValidationError("请填写修改理由", code="reason_required")
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         data = self.initial_data if isinstance(self.initial_data, dict) else {}
