@@ -26,6 +26,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         programs.InstitutionListCreateApi.as_view(),
         name="api-institutions",
     ),
+    path(
+        "institutions/<int:pk>/admit/",
+        programs.InstitutionAdmitApi.as_view(),
+        name="api-institution-admit",
+    ),
     # the real-name registry (a person's page with their subsidy history is the claim
     # stage's: claims.registry_apis)
     path("trainees/", trainees.TraineeListCreateApi.as_view(), name="api-trainees"),

@@ -15,6 +15,7 @@ skipping what it does not need, and the rows of one kind in primary-key order:
 6. **claims** — ``of=("self",)``, so a join in the filter locks nothing else.
 7. **spot check**, then the claim's **payments**, then its **recovery**.
 8. **rollup** — taken alone (building, requesting), never with a claim.
+9. **institution** — taken alone: admitting a provider to the catalogue (七(三)).
 
 Why one order: two transactions that lock the same rows in the same order queue behind
 each other; in opposite orders they deadlock. A bulk approval once locked people in
@@ -159,3 +160,10 @@ def lock_rollup_of_quarter(
 ) -> tuple[Any, bool]:
     """The quarter's rollup, locked, created with ``defaults`` if there is none yet."""
     return _rows("finance.Rollup").get_or_create(quarter=quarter, defaults=defaults)
+
+
+# --- 9. an institution ----------------------------------------------------------------------
+def lock_institution(institution_id: int) -> Any:
+    """One institution, locked (admitting it is served one at a time); ``None`` when
+    there is none."""
+    return _one("programs.Institution", institution_id)

@@ -170,6 +170,7 @@ def make_world() -> World:
         kind=InstitutionKind.TRAINING_INSTITUTION,
         credit_code=_fresh_credit_code(),
         unit_id=UNIT,
+        admitted=True,
     )
     now = timezone.now()
     report = QuarterlyReport.objects.create(

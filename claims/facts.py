@@ -52,4 +52,5 @@ def institution_facts(institution: Institution | None) -> InstitutionFacts | Non
         unit=institution.unit_id,
         certified_difficult=institution.certified_difficult,
         name=institution.name,
+        admitted=institution.admitted,
     )

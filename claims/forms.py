@@ -68,6 +68,8 @@ def institution_choices(unit_id: str | None, *, empty: str) -> Choices:
     )
     for inst in institutions:
         label = f"{inst.name}（{kinds.get(inst.kind, inst.kind)}）"
+        if not inst.admitted:  # 七(三): a draft may name it; it is not submitted
+            label += "（待认定）"
         if unit_id is None:
             group = inst.unit.name
         elif inst.unit_id == unit_id:

@@ -83,6 +83,9 @@ class InstitutionFacts:
     unit: str
     certified_difficult: bool = False
     name: str = ""
+    #: In the catalogue of 七(三) (培训评价机构目录); a provider a clerk proposed is not
+    #: until an administrator admits it.
+    admitted: bool = True
 
 
 @dataclass(frozen=True)
@@ -333,6 +336,7 @@ def decide(
     _check_dates(facts, today, j)
     _check_program_conditions(facts, trainee, program, j)
     _check_unit(facts, j)
+    _check_catalogue(facts, j)
     _check_history(facts, history, policy, j)
     cap = _cap(facts, program, policy, j) if program.claimable else None
     requested = to_fen(facts.amount_requested)
@@ -483,6 +487,22 @@ def _check_unit(facts: ClaimFacts, j: _Judgement) -> None:
             "wrong_unit",
             f"企业开展的培训须由企业所在地（{provider.unit}）人社部门申报审核",
             "五(二)",
+        )
+
+
+def _check_catalogue(facts: ClaimFacts, j: _Judgement) -> None:
+    """七(三) 对补贴性职业技能培训实施目录清单管理，公布…培训评价机构目录: the training
+    is subsidised only at a provider in the catalogue. A claim may name a provider a
+    clerk proposed and be kept as a draft; it is submitted once the provider is
+    admitted."""
+    provider = facts.institution
+    if provider is not None and not provider.admitted:
+        name = f"“{provider.name}”" if provider.name else ""
+        j.refuse(
+            "institution_not_admitted",
+            f"培训机构{name}尚未列入培训评价机构目录（待认定），"
+            "须经管理员认定后方可提交申报",
+            "七(三)",
         )
 
 

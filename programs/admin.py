@@ -11,14 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Count, Field, Max, Model, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_access import AdministratorAccessMixin
+from altay_skills.errors import DomainError
+from altay_skills.plain_text import multi_line_text
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
 from programs.models import (
     Institution,
@@ -29,6 +33,7 @@ from programs.models import (
     Trade,
     Unit,
 )
+from programs.services import institution_admit
 
 
 class CodeReadonlyOnChangeMixin(admin.ModelAdmin):
@@ -149,7 +154,6 @@ class InstitutionForm(forms.ModelForm):
             "credit_code",
             "unit",
             "certified_difficult",
-            "admitted",
         )
 
     def clean_credit_code(self) -> str:
@@ -175,8 +179,39 @@ class InstitutionForm(forms.ModelForm):
         return cleaned
 
 
+class InstitutionAdmitForm(forms.Form):
+    """Why the selected providers are admitted to the catalogue (the action's page)."""
+
+    reason = forms.CharField(
+        label=_("认定依据"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        validators=[multi_line_text],
+        help_text=_("如认定文件文号或会议纪要，记入每个机构的认定记录。"),
+        error_messages={"required": _("请填写认定依据（如认定文件文号）")},
+    )
+
+    def clean_reason(self) -> str:
+        return self.cleaned_data["reason"].strip()
+
+
+#: Set by ``programs.services`` only: the admin shows them and never writes them, not
+#: even through a history "revert" of an older version of the row.
+ADMISSION_FIELDS = (
+    "admitted",
+    "proposed_by",
+    "admitted_by",
+    "admitted_at",
+    "admission_reason",
+)
+
+
 @admin.register(Institution)
 class InstitutionAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
+    """A provider added here is a proposal like a clerk's (待认定); the action
+    "认定列入培训机构目录" admits the selected ones through ``institution_admit``
+    (another administrator than the one who proposed it, with the grounds)."""
+
     form = InstitutionForm
     list_display = (
         "name",
@@ -184,17 +219,88 @@ class InstitutionAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
         "credit_code",
         "unit",
         "certified_difficult",
-        "admitted",
+        "admission_status",
+        "proposed_by",
     )
-    list_filter = ("kind", "unit", "certified_difficult", "admitted")
+    list_filter = ("admitted", "kind", "unit", "certified_difficult")
     search_fields = ("name", "=credit_code")
-    list_select_related = ("unit",)
-    readonly_fields = ("created_at",)
+    list_select_related = ("unit", "proposed_by")
+    readonly_fields = (*ADMISSION_FIELDS, "created_at")
     fieldsets = (
         (None, {"fields": ("name", "kind", "credit_code", "unit")}),
-        (_("资格"), {"fields": ("certified_difficult", "admitted")}),
+        (_("资格"), {"fields": ("certified_difficult",)}),
+        (
+            _("培训评价机构目录（七(三)）"),
+            {
+                "fields": ADMISSION_FIELDS,
+                "description": _(
+                    "新登记的机构为“待认定”：不公开，以其为培训机构的申报不能提交。"
+                    "请在列表中勾选后使用“认定列入培训机构目录”操作（须由登记人以外的"
+                    "管理员认定）。"
+                ),
+            },
+        ),
         (_("记录"), {"fields": ("created_at",)}),
     )
+    actions = ["admit_selected"]
+
+    @admin.display(description=_("目录"), ordering="admitted")
+    def admission_status(self, obj: Institution) -> str:
+        return str(_("已认定")) if obj.admitted else str(_("待认定"))
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: Any, change: bool
+    ) -> None:
+        if not change:
+            obj.admitted = False
+            obj.proposed_by = request.user
+            obj.admitted_by = obj.admitted_at = None
+            obj.admission_reason = ""
+        else:
+            stored = Institution.objects.get(pk=obj.pk)
+            for field in ADMISSION_FIELDS:
+                attname = Institution._meta.get_field(field).attname
+                setattr(obj, attname, getattr(stored, attname))
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("认定列入培训机构目录（七(三)）"))
+    def admit_selected(
+        self, request: HttpRequest, queryset: QuerySet[Institution]
+    ) -> TemplateResponse | None:
+        form = InstitutionAdmitForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            admitted, refused = [], []
+            for institution in queryset.order_by("pk"):
+                try:
+                    institution_admit(
+                        institution_id=institution.pk,
+                        actor=request.user,  # type: ignore[arg-type]
+                        reason=form.cleaned_data["reason"],
+                    )
+                    admitted.append(institution.name)
+                except DomainError as exc:
+                    refused.append(f"{institution.name}：{exc.message}")
+            if admitted:
+                self.message_user(
+                    request,
+                    _("已认定列入培训机构目录：%(names)s")
+                    % {"names": "、".join(admitted)},
+                    messages.SUCCESS,
+                )
+            for line in refused:
+                self.message_user(request, line, messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("认定列入培训机构目录"),
+            "opts": self.model._meta,
+            "institutions": queryset.select_related("unit", "proposed_by"),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/programs/institution/admit.html", context
+        )
 
 
 # --- Policy entries -----------------------------------------------------------

@@ -18,8 +18,12 @@ from altay_skills.api import (
     ErrorSerializer,
     ValidationErrorSerializer,
 )
+from altay_skills.errors import NotFound
+from altay_skills.permissions import require
 from programs.models import Institution, Level, Program, Trade, Unit
+from programs.permissions import can_admit_institution
 from programs.serializers import (
+    InstitutionAdmitSerializer,
     InstitutionCreateSerializer,
     InstitutionFilterSerializer,
     InstitutionSerializer,
@@ -28,7 +32,7 @@ from programs.serializers import (
     TradeSerializer,
     UnitSerializer,
 )
-from programs.services import institution_create
+from programs.services import institution_admit, institution_create
 
 TAG = "reference"
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="未登录")
@@ -99,6 +103,9 @@ class InstitutionListCreateApi(APIView):
         description=(
             "经办人登记本单位的机构（unit 可省略），管理员可登记任何单位的机构；"
             "困难企业认定（certified_difficult）只能由管理员录入。"
+            "新登记的机构为“待认定”（admitted=false）：不在公开的培训机构目录中，"
+            "以其为培训机构的申报可保存为草稿，但须经另一位管理员认定"
+            "（POST /api/institutions/{id}/admit/）后方可提交。"
             "统一社会信用代码有误时返回 400，code 为 invalid_credit_code。"
         ),
         request=InstitutionCreateSerializer,
@@ -128,12 +135,52 @@ class InstitutionListCreateApi(APIView):
         )
 
 
+class InstitutionAdmitApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="认定培训机构列入目录（管理员）",
+        description=(
+            "七(三) 培训评价机构目录：系统管理员认定经办人登记的机构（不能认定本人登记的）。"
+            "认定依据必填，记入机构的认定人、认定时间和变更历史。"
+            "已认定的机构返回 409，code 为 already_admitted。"
+        ),
+        request=InstitutionAdmitSerializer,
+        responses={
+            200: InstitutionSerializer,
+            400: OpenApiResponse(
+                ValidationErrorSerializer,
+                description="未填写认定依据（reason_required）或含控制字符",
+            ),
+            401: UNAUTHENTICATED,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="已列入目录"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        user = signed_in_user(request)
+        require(can_admit_institution(user))  # the role first: 403, whatever the id
+        if not Institution.objects.filter(pk=pk).exists():
+            raise NotFound("未找到该培训机构/企业")
+        body = InstitutionAdmitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        institution = institution_admit(
+            institution_id=pk, actor=user, reason=body.validated_data["reason"]
+        )
+        return Response(InstitutionSerializer(institution).data)
+
+
 def _institutions(
-    *, unit: str | None = None, kind: str | None = None
+    *,
+    unit: str | None = None,
+    kind: str | None = None,
+    admitted: bool | None = None,
 ) -> QuerySet[Institution]:
     institutions = Institution.objects.select_related("unit")
     if unit:
         institutions = institutions.filter(unit_id=unit)
     if kind:
         institutions = institutions.filter(kind=kind)
+    if admitted is not None:
+        institutions = institutions.filter(admitted=admitted)
     return institutions

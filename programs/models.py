@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from simple_history.models import HistoricalRecords
@@ -185,7 +186,32 @@ class Institution(models.Model):
             "项目5（困难企业技能提升培训）仅适用于经县(市)人民政府认定的困难企业。"
         ),
     )
-    admitted = models.BooleanField(_("列入培训机构目录"), default=True)
+    #: 七(三) 培训评价机构目录: a clerk proposes a provider (待认定); an administrator
+    #: admits it (``programs.services.institution_admit``). Only admitted providers are
+    #: published, and a claim at one that is not is refused when submitted
+    #: (``institution_not_admitted``). Rows that existed before proposals did were
+    #: admitted; a new row starts as a proposal whoever creates it.
+    admitted = models.BooleanField(_("列入培训机构目录"), default=False)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    admitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("认定人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    admitted_at = models.DateTimeField(_("认定时间"), null=True, blank=True)
+    admission_reason = models.TextField(
+        _("认定依据"), blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     history = HistoricalRecords()
 
@@ -198,6 +224,19 @@ class Institution(models.Model):
                 condition=Q(certified_difficult=False) | Q(kind="enterprise"),
                 name="institution_only_enterprise_certified_difficult",
                 violation_error_message=_("只有企业可以被认定为困难企业"),
+            ),
+            models.CheckConstraint(
+                condition=Q(admitted=True)
+                | Q(admitted_by__isnull=True, admitted_at__isnull=True),
+                name="institution_proposal_not_yet_admitted",
+                violation_error_message=_("待认定的机构没有认定人和认定时间"),
+            ),
+            models.CheckConstraint(
+                condition=Q(admitted_by__isnull=True)
+                | Q(proposed_by__isnull=True)
+                | ~Q(admitted_by=F("proposed_by")),
+                name="institution_not_admitted_by_its_proposer",
+                violation_error_message=_("登记人不能认定自己登记的机构"),
             ),
         ]
 

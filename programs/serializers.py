@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from altay_skills.api import ReasonBody, reason_field
 from altay_skills.plain_text import single_line_text
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
 from programs.models import Institution, InstitutionKind, Level, Program, Trade, Unit
@@ -72,9 +73,18 @@ class InstitutionSerializer(serializers.ModelSerializer):
             "unit_name",
             "certified_difficult",
             "admitted",
+            "admission_status",
+            "admitted_at",
             "created_at",
         ]
         read_only_fields = fields
+
+    admission_status = serializers.SerializerMethodField(
+        help_text="七(三) 培训评价机构目录：已认定 / 待认定（经办人登记后须经管理员认定）"
+    )
+
+    def get_admission_status(self, obj: Institution) -> str:
+        return "已认定" if obj.admitted else "待认定"
 
 
 class InstitutionFilterSerializer(serializers.Serializer):
@@ -84,6 +94,19 @@ class InstitutionFilterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=InstitutionKind.choices, required=False, help_text="机构类型"
     )
+    admitted = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="true：已列入培训机构目录；false：待认定",
+    )
+
+
+class InstitutionAdmitSerializer(ReasonBody):
+    """The body of ``POST /api/institutions/{id}/admit/``."""
+
+    missing = "请填写认定依据（如认定文件文号）"
+    reason = reason_field("认定依据（必填，如认定文件文号），记入机构的认定记录")
 
 
 class InstitutionCreateSerializer(serializers.Serializer):

@@ -79,6 +79,7 @@ class InstitutionFactory(factory.django.DjangoModelFactory):
     credit_code = factory.LazyFunction(make_credit_code)
     unit_id = "654301"
     certified_difficult = False
+    admitted = True  # in the catalogue of 七(三), as every row before proposals was
 
 
 def past(days: int) -> date:

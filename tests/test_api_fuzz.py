@@ -44,6 +44,7 @@ from claims import services as claim_services
 from claims.models import Claim
 from finance import services
 from finance.models import Recovery, Rollup
+from programs.services import institution_create
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, SpotCheck
 from tests.factories import TraineeFactory, make_credit_code, make_id_number
@@ -74,6 +75,7 @@ ID_KINDS = {
     "/api/spot-checks/": "spot_check",
     "/api/rollups/": "rollup",
     "/api/recoveries/": "recovery",
+    "/api/institutions/": "institution",
 }
 
 
@@ -128,6 +130,7 @@ def valid_bodies(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "POST /api/reports/": {"quarter": "2020Q3"},
         "POST /api/reports/{id}/spot-checks/": {"share": "0.5"},
         "POST /api/rollups/": {"quarter": "2020Q2"},
+        "POST /api/institutions/{id}/admit/": {"reason": "阿地人社函〔2020〕1号"},
         "POST /api/spot-checks/{id}/": {"result": "consistent"},
     }
 
@@ -204,6 +207,13 @@ def world(
         unit_id="654301", quarter="2020Q3", actor=clerk
     )
     quarter_services.report_submit(report_id=open_report.pk, actor=clerk)
+    proposed = institution_create(
+        name="模糊测试拟认定学校",
+        kind="training_institution",
+        credit_code=make_credit_code(),
+        unit_id="654301",
+        actor=clerk,
+    )
     users = {
         "clerk": clerk,
         "reviewer": reviewer,
@@ -225,6 +235,8 @@ def world(
             "spot_check": list(SpotCheck.objects.values_list("pk", flat=True)),
             "rollup": list(Rollup.objects.values_list("pk", flat=True)),
             "recovery": list(Recovery.objects.values_list("pk", flat=True)),
+            # the provider the clerk proposed (待认定), and an admitted one
+            "institution": [proposed.pk, quarter.approved[0].institution_id],
         },
     }
 

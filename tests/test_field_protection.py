@@ -188,7 +188,11 @@ PROTECTED: dict[type, dict[str, Any]] = {
     },
     Institution: {
         "id": 987654,
-        "admitted": False,
+        "admitted": True,  # 七(三): only an administrator admits, by its own endpoint
+        "proposed_by": 1,
+        "admitted_by": 1,
+        "admitted_at": WHEN,
+        "admission_reason": "自行认定",
         "created_at": WHEN,
     },
     Payment: {
@@ -635,7 +639,9 @@ def attempt_institution_field(
         assert made is None
         return
     assert made is not None and made.pk != 987654
-    assert made.admitted is True and made.created_at.year != 2001
+    assert made.created_at.year != 2001
+    assert (made.admitted, made.admitted_by, made.admitted_at) == (False, None, None)
+    assert made.admission_reason == "" and made.proposed_by == actor
     if actor.is_clerk:  # a clerk: own unit only, never the certification
         assert made.unit_id == actor.unit_id and made.certified_difficult is False
     assert actor.is_clerk or actor.is_administrator

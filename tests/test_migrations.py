@@ -177,3 +177,38 @@ def test_a_database_of_the_old_layout_migrates_in_place_and_keeps_every_row(
     ).exists()
     # and the audit trail still verifies
     call_command("verify_audit", verbosity=0)
+
+
+# --- Issue 12, 7: providers registered before proposals existed stay in the catalogue --------
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_providers_registered_before_proposals_stay_admitted():
+    from programs.models import Institution
+    from tests.factories import make_credit_code
+
+    # given providers written before proposals existed (admitted by default then)
+    old = _migrate([("programs", "0003_chinese_constraint_messages")])
+    old_model = old.get_model("programs", "Institution")
+    before = old_model.objects.create(
+        name="旧目录内的学校",
+        kind="training_institution",
+        credit_code=make_credit_code(),
+        unit_id="654301",
+    )
+    left_out = old_model.objects.create(
+        name="旧目录外的学校",
+        kind="training_institution",
+        credit_code=make_credit_code(),
+        unit_id="654301",
+        admitted=False,
+    )
+
+    # when the database migrates forward
+    _migrate(_latest())
+
+    # then the first is still in the catalogue and the second still out; no one is
+    # named as having proposed or admitted either
+    rows = {
+        i.pk: (i.admitted, i.proposed_by_id, i.admitted_by_id)
+        for i in Institution.objects.filter(pk__in=[before.pk, left_out.pk])
+    }
+    assert rows == {before.pk: (True, None, None), left_out.pk: (False, None, None)}

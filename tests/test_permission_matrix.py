@@ -68,6 +68,7 @@ POST_ROUTES = {
     "api/claims/<int:pk>/withdraw/",
     "api/claims/approve-bulk/",
     "api/claims/check/",
+    "api/institutions/<int:pk>/admit/",
     "api/recoveries/<int:pk>/settle/",
     "api/reports/<int:pk>/close/",
     "api/reports/<int:pk>/discard/",
@@ -120,6 +121,8 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/claims/check/": (401, PASS, PASS, PASS, PASS, PASS, PASS),
     "api/docs/": (200, 200, 200, 200, 200, 200, 200),
     "api/institutions/": (401, 200, 200, 200, 200, 200, 200),
+    # 七(三): a clerk proposes a provider, an administrator (not the proposer) admits it
+    "api/institutions/<int:pk>/admit/": (401, 403, 403, 403, 403, 403, 200),
     "api/levels/": (401, 200, 200, 200, 200, 200, 200),
     "api/notifications/": (401, 200, 200, 200, 200, 200, 200),
     "api/payments/": (401, 403, 403, 200, 200, 200, 403),
@@ -285,6 +288,8 @@ def world(
         "rollup": rollup.pk,
         "recovery": Recovery.objects.get().pk,
         "role_change": role_change.pk,
+        # a provider the clerk proposed (待认定)
+        "institution": InstitutionFactory(admitted=False, proposed_by=clerk).pk,
     }
 
 
@@ -293,6 +298,7 @@ def fill(route: str, w: dict[str, Any]) -> str:
     kinds = [
         ("accounts/role-changes/", "role_change"),
         ("api/trainees/", "trainee"),
+        ("api/institutions/", "institution"),
         ("trainees/", "trainee"),
         ("api/claims/", "claim"),
         ("claims/<int", "claim"),
@@ -340,6 +346,7 @@ BODIES: dict[str, dict[str, str]] = {
     "api/spot-checks/<int:pk>/": {"result": "consistent"},
     "api/trainees/<int:pk>/id-number/": {"reason": "核对身份证原件"},
     "trainees/<int:pk>/id-number/": {"reason": "核对身份证原件"},
+    "api/institutions/<int:pk>/admit/": {"reason": "阿地人社函〔2020〕1号认定"},
     "claims/<int:pk>/review/": {"action": "reject", "reason": "材料不全"},
     "reports/spot-checks/<int:pk>/": {"result": "consistent"},
 }

@@ -55,6 +55,7 @@ CONTRACT_CODES = frozenset(
         "wrong_unit",
         "invalid_dates",
         "work_in_lieu_months_exceeded",
+        "institution_not_admitted",
     }
 )
 LEVELS = (
@@ -67,7 +68,7 @@ LEVELS = (
     "training_certificate",
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
-CLAUSE = re.compile(r"^[三四五]\([一二三四五]\)\d*$")
+CLAUSE = re.compile(r"^[三四五七]\([一二三四五]\)\d*$")
 
 # --- The 24 programs (domain.md, "The 24 programs"; sections from the notice) ---------
 PROGRAM_TABLE: dict[int, tuple[str, str, str | None]] = {
@@ -1153,6 +1154,10 @@ REFUSALS = {
     ),
     "work_in_lieu_program_5": Refusal(
         "work_in_lieu_months_exceeded", claim(5, work_in_lieu_months=1)
+    ),
+    # 七(三): a provider a clerk proposed, not yet admitted to the catalogue (issue 12, 7)
+    "institution_proposed_not_admitted": Refusal(
+        "institution_not_admitted", claim(9, institution=institution(admitted=False))
     ),
 }
 
