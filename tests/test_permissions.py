@@ -12,6 +12,7 @@ submission (``not_eligible``), not a permission, and is tested with the rules.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -48,7 +49,8 @@ REVIEWED = {"approve", "reject", "return"}
 
 #: What each role may do with a claim in each state: the rules, written out once, so
 #: that offering and accepting cannot agree on a mistake. ``maker`` is a reviewer who,
-#: as a clerk, entered the claim ``made_by_maker`` (经办与审核分离).
+#: as a clerk, entered the claim ``made_by_maker`` and edited and submitted the claim
+#: ``edited_by_maker`` that another clerk entered (经办与审核分离, issue 12).
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "clerk": {
         "draft": {"edit", "submit", "withdraw"},
@@ -59,6 +61,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "reviewer": {
         "in_submitted_report": REVIEWED,
         "made_by_maker": REVIEWED,
+        "edited_by_maker": REVIEWED,
         "spot_check_pending": {"reject", "return"},
         "spot_check_done": REVIEWED,
     },
@@ -75,6 +78,7 @@ STATES = (
     "returned",
     "in_submitted_report",
     "made_by_maker",
+    "edited_by_maker",
     "spot_check_pending",
     "spot_check_done",
     "approved",
@@ -129,6 +133,15 @@ def world(
     for state in ("in_submitted_report", "approved", "rejected", "returned"):
         claims[state] = _file(claim_input, clerk, "2020Q1")
     claims["made_by_maker"] = _file(claim_input, maker, "2020Q1")
+    claims["edited_by_maker"] = edited = _file(
+        claim_input, clerk, "2020Q1", submit=False
+    )
+    claim_services.claim_update(
+        claim_id=edited.pk,
+        data=replace(claim_services.input_of(edited), certificate_number="CERT-0009"),
+        actor=maker,
+    )
+    claim_services.claim_submit(claim_id=edited.pk, actor=maker)
     _report(clerk, "2020Q1")
     quarter_services.claim_approve(claim_id=claims["approved"].pk, actor=reviewer)
     quarter_services.claim_reject(
@@ -342,3 +355,70 @@ def test_a_page_shows_a_refusal_of_state_and_raises_one_of_access() -> None:
     assert shown_on_page(state) is state
     with pytest.raises(PermissionDenied):
         shown_on_page(PermissionDenied("不行"))
+
+
+# --- The role first (issue 12, 2) ----------------------------------------------------
+#: A role that may never take an action is refused for its role (403) whatever the
+#: claim's state; only a role that may take it hears about the state (409). On main the
+#: state was judged first: a clerk's ``approve/`` on their own draft was a 409.
+ROLE_FIRST = [
+    ("clerk", "draft", "approve"),
+    ("clerk", "draft", "reject"),
+    ("clerk", "draft", "return"),
+    ("clerk", "approved", "approve"),
+    ("finance", "draft", "approve"),
+    ("auditor", "withdrawn", "return"),
+    ("reviewer", "approved", "submit"),
+    ("reviewer", "approved", "withdraw"),
+    ("reviewer", "withdrawn", "edit"),
+    ("maker", "draft", "submit"),
+]
+
+
+@pytest.mark.parametrize(("role", "state", "action"), ROLE_FIRST)
+def test_a_role_that_never_takes_an_action_is_refused_for_its_role_first(
+    world: dict[str, Any], role: str, state: str, action: str
+) -> None:
+    user = world["users"][role]
+    pk = world["claims"][state]
+    client = APIClient()
+    client.force_authenticate(user)
+    before = Claim.objects.values_list("status", "updated_at").get(pk=pk)
+
+    if action == "edit":
+        response = client.patch(
+            f"/api/claims/{pk}/", {"amount_requested": "1.00"}, format="json"
+        )
+    else:
+        response = client.post(
+            f"/api/claims/{pk}/{action}/", {"reason": REASON}, format="json"
+        )
+
+    assert response.status_code == 403, response.json()
+    assert response.json()["code"] == "permission_denied"
+    assert Claim.objects.values_list("status", "updated_at").get(pk=pk) == before
+
+
+@pytest.mark.parametrize(
+    ("role", "state", "action"),
+    [
+        ("reviewer", "draft", "approve"),
+        ("reviewer", "approved", "reject"),
+        ("clerk", "approved", "withdraw"),
+        ("clerk", "submitted", "submit"),
+    ],
+)
+def test_a_role_that_takes_an_action_hears_about_the_state(
+    world: dict[str, Any], role: str, state: str, action: str
+) -> None:
+    client = APIClient()
+    client.force_authenticate(world["users"][role])
+
+    response = client.post(
+        f"/api/claims/{world['claims'][state]}/{action}/",
+        {"reason": REASON},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_transition"

@@ -1,0 +1,376 @@
+"""Segregation of duties (issue 12, 2): nobody decides a claim they made.
+
+Observed on main: clerk A creates claim X; clerk B of the same unit edits it, submits
+it, builds and submits the quarter's report; an administrator (two of them: one
+proposes, one confirms) makes B a reviewer; B draws the spot checks and approves X →
+200. The only maker-checker rule was ``reviewed_by ≠ created_by``.
+
+Now whoever created, edited, submitted or put a claim into a report, or built or
+submitted the report it is in, never approves, rejects, returns or records a spot check
+on it, nor draws the sample of that report — whatever their role is now
+(``quarters.permissions.can_decide`` on the facts ``quarters.selectors.claim_makers``
+reads under the claim's lock). The service, the claim page, the claim API and the bulk
+approval give one answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from accounts.models import Role, User
+from altay_skills.errors import PermissionDenied
+from claims import services
+from claims.models import Claim, ClaimEvent
+from claims.services import ClaimInput
+from quarters import services as quarter_services
+from quarters.models import QuarterlyReport, SpotCheck
+from tests.factories import TraineeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+REASON = "材料不全"
+
+
+def api(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def admins(db: Any) -> tuple[User, User]:
+    return (
+        UserFactory(username="admin_1", role=Role.ADMINISTRATOR, is_staff=True),
+        UserFactory(username="admin_2", role=Role.ADMINISTRATOR, is_staff=True),
+    )
+
+
+def make_reviewer(user: User, admins: tuple[User, User]) -> User:
+    """The role change as an administrator makes it: one proposes, another confirms."""
+    proposer, confirmer = admins
+    change = account_services.role_change_propose(
+        actor=proposer,
+        user_id=user.pk,
+        role=Role.PREFECTURE_REVIEWER,
+        unit_code=None,
+        reason="调任地区人社局审核岗",
+    )
+    account_services.role_change_confirm(actor=confirmer, change_id=change.pk)
+    return User.objects.get(pk=user.pk)
+
+
+def edit(claim: Claim, actor: User) -> Claim:
+    data = services.input_of(Claim.objects.get(pk=claim.pk))
+    return services.claim_update(
+        claim_id=claim.pk,
+        data=replace(data, certificate_number="CERT-0002"),
+        actor=actor,
+    )
+
+
+def build(actor: User) -> QuarterlyReport:
+    return quarter_services.report_build(
+        unit_id="654301", quarter="2020Q1", actor=actor
+    )
+
+
+def submit_report(report: QuarterlyReport, actor: User) -> QuarterlyReport:
+    return quarter_services.report_submit(report_id=report.pk, actor=actor)
+
+
+@pytest.fixture
+def observed(
+    clerk: User,
+    clerk_same_unit: User,
+    claim_input: Callable[..., ClaimInput],
+    admins: tuple[User, User],
+) -> tuple[Claim, QuarterlyReport, User]:
+    """The issue's repro: A creates X; B edits, submits, builds and submits the
+    report; B is then made a reviewer. Returns X, the report and B."""
+    x = services.claim_create(data=claim_input(), actor=clerk)
+    edit(x, clerk_same_unit)
+    services.claim_submit(claim_id=x.pk, actor=clerk_same_unit)
+    report = submit_report(build(clerk_same_unit), clerk_same_unit)
+    return x, report, make_reviewer(clerk_same_unit, admins)
+
+
+# --- The observation, step by step ------------------------------------------------
+def test_the_clerk_made_reviewer_cannot_approve_the_claim_they_handled(observed):
+    x, _, b = observed
+
+    response = api(b).post(f"/api/claims/{x.pk}/approve/", {}, format="json")
+
+    assert response.status_code == 403
+    assert "经办与审核须分离" in response.json()["message"]
+    x.refresh_from_db()
+    assert (x.status, x.reviewed_by_id) == ("submitted", None)
+    assert not ClaimEvent.objects.filter(claim=x, action="approve").exists()
+
+
+@pytest.mark.parametrize("action", ["reject", "return"])
+def test_nor_reject_or_return_it(observed, action):
+    x, _, b = observed
+
+    response = api(b).post(
+        f"/api/claims/{x.pk}/{action}/", {"reason": REASON}, format="json"
+    )
+
+    assert response.status_code == 403
+    x.refresh_from_db()
+    assert x.status == "submitted"
+
+
+def test_nor_draw_the_spot_checks_of_the_report_they_built(observed):
+    _, report, b = observed
+
+    response = api(b).post(
+        f"/api/reports/{report.pk}/spot-checks/", {"share": "1"}, format="json"
+    )
+
+    assert response.status_code == 403
+    report.refresh_from_db()
+    assert report.spot_check_seed == ""
+    assert not SpotCheck.objects.filter(report=report).exists()
+
+
+def test_nor_record_the_spot_check_of_the_claim(observed, reviewer):
+    x, report, b = observed
+    quarter_services.report_draw_spot_checks(
+        report_id=report.pk, actor=reviewer, share=Decimal("1")
+    )
+    check = SpotCheck.objects.get(claim=x)
+
+    response = api(b).post(
+        f"/api/spot-checks/{check.pk}/", {"result": "consistent"}, format="json"
+    )
+
+    assert response.status_code == 403
+    check.refresh_from_db()
+    assert (check.result, check.checked_by_id) == ("pending", None)
+
+
+def test_nor_approve_it_in_bulk_and_the_refusal_names_the_claim(observed):
+    x, _, b = observed
+
+    response = api(b).post(
+        "/api/claims/approve-bulk/", {"claims": [x.pk]}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert f"申报#{x.pk}" in response.json()["message"]
+    assert not Claim.objects.filter(status="approved").exists()
+
+
+def test_an_uninvolved_reviewer_still_decides_it(observed, reviewer):
+    x, report, _ = observed
+    quarter_services.report_draw_spot_checks(
+        report_id=report.pk, actor=reviewer, share=Decimal("1")
+    )
+    check = SpotCheck.objects.get(claim=x)
+    quarter_services.spot_check_record(
+        spot_check_id=check.pk, actor=reviewer, result="consistent"
+    )
+
+    response = api(reviewer).post(f"/api/claims/{x.pk}/approve/", {}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "approved"
+
+
+# --- Nothing is offered that would be refused --------------------------------------
+def test_the_claim_page_and_api_offer_the_maker_no_decision(client, observed):
+    x, _, b = observed
+
+    assert api(b).get(f"/api/claims/{x.pk}/").json()["allowed_actions"] == []
+    client.force_login(b)
+    page = client.get(f"/claims/{x.pk}/").content.decode()
+    assert 'data-testid="review-panel"' not in page
+    assert 'data-testid="approve"' not in page
+
+
+def test_the_report_page_offers_the_maker_no_review_panel(client, observed):
+    _, report, b = observed
+
+    client.force_login(b)
+    page = client.get(f"/reports/{report.pk}/").content.decode()
+
+    assert 'data-testid="spot-check-panel"' not in page
+    assert 'data-testid="approve-selected"' not in page
+    assert 'name="claims"' not in page
+
+
+def test_the_report_page_offers_no_checkbox_for_a_claim_the_reviewer_made(
+    client, clerk, claim_input, admins, reviewer
+):
+    # given a claim entered by a clerk later made a reviewer, in a report built and
+    # submitted by another clerk (so the reviewer may review the report)
+    maker = UserFactory(username="maker", role=Role.COUNTY_CLERK, unit_id="654301")
+    mine = services.claim_create(data=claim_input(), actor=maker)
+    services.claim_submit(claim_id=mine.pk, actor=maker)
+    other = services.claim_create(
+        data=claim_input(trainee_id=TraineeFactory().pk), actor=clerk
+    )
+    services.claim_submit(claim_id=other.pk, actor=clerk)
+    report = submit_report(build(clerk), clerk)
+    maker = make_reviewer(maker, admins)
+
+    client.force_login(maker)
+    page = client.get(f"/reports/{report.pk}/").content.decode()
+
+    assert f'data-testid="select-{other.pk}"' in page
+    assert f'data-testid="select-{mine.pk}"' not in page
+
+
+# --- Each act alone makes a maker ------------------------------------------------
+def _only_edited(x, a, b):
+    edit(x, b)
+    services.claim_submit(claim_id=x.pk, actor=a)
+    submit_report(build(a), a)
+
+
+def _only_submitted(x, a, b):
+    services.claim_submit(claim_id=x.pk, actor=b)
+    submit_report(build(a), a)
+
+
+def _only_built_the_report(x, a, b):
+    services.claim_submit(claim_id=x.pk, actor=a)
+    submit_report(build(b), a)
+
+
+def _only_submitted_the_report(x, a, b):
+    services.claim_submit(claim_id=x.pk, actor=a)
+    submit_report(build(a), b)
+
+
+def _only_put_it_into_a_discarded_draft(x, a, b):
+    services.claim_submit(claim_id=x.pk, actor=a)
+    draft = build(b)
+    quarter_services.report_discard(report_id=draft.pk, actor=b)
+    submit_report(build(a), a)
+
+
+def _only_refreshed_the_draft(x, a, b):
+    # a first builds the draft with another claim; b refreshes it, putting x in
+    other = services.claim_create(
+        data=replace(services.input_of(x), trainee_id=TraineeFactory().pk), actor=a
+    )
+    services.claim_submit(claim_id=other.pk, actor=a)
+    draft = build(a)
+    services.claim_submit(claim_id=x.pk, actor=a)
+    build(b)
+    submit_report(draft, a)
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        _only_edited,
+        _only_submitted,
+        _only_built_the_report,
+        _only_submitted_the_report,
+        _only_put_it_into_a_discarded_draft,
+        _only_refreshed_the_draft,
+    ],
+    ids=lambda f: f.__name__.strip("_"),
+)
+@pytest.mark.parametrize("decision", ["approve", "reject", "return"])
+def test_each_makers_act_alone_bars_every_decision(
+    clerk, clerk_same_unit, claim_input, admins, act, decision
+):
+    x = services.claim_create(data=claim_input(), actor=clerk)
+    act(x, clerk, clerk_same_unit)
+    b = make_reviewer(clerk_same_unit, admins)
+    decide = getattr(quarter_services, f"claim_{decision}")
+
+    with pytest.raises(PermissionDenied, match="经办与审核须分离"):
+        decide(claim_id=x.pk, actor=b, reason=REASON)
+
+    assert Claim.objects.get(pk=x.pk).status == "submitted"
+
+
+def test_deciding_does_not_make_a_maker(clerk, reviewer, claim_input):
+    """The reviewer who returned a claim decides it again once it is corrected and
+    reported anew: a decision, a spot check or the sample are not a maker's acts."""
+    x = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=x.pk, actor=clerk)
+    first = submit_report(build(clerk), clerk)
+    quarter_services.report_draw_spot_checks(
+        report_id=first.pk, actor=reviewer, share=Decimal("1")
+    )
+    quarter_services.spot_check_record(
+        spot_check_id=SpotCheck.objects.get(claim=x).pk,
+        actor=reviewer,
+        result="consistent",
+    )
+    quarter_services.claim_return(claim_id=x.pk, actor=reviewer, reason=REASON)
+    quarter_services.report_close(report_id=first.pk, actor=reviewer)
+    edit(x, clerk)
+    services.claim_submit(claim_id=x.pk, actor=clerk)
+    second = quarter_services.report_build(
+        unit_id="654301", quarter="2020Q2", actor=clerk
+    )
+    submit_report(second, clerk)
+
+    approved = quarter_services.claim_approve(claim_id=x.pk, actor=reviewer)
+
+    assert approved.status == "approved"
+
+
+# --- History ---------------------------------------------------------------------
+def test_a_role_change_rewrites_no_history(clerk, clerk_same_unit, claim_input, admins):
+    x = services.claim_create(data=claim_input(), actor=clerk)
+    edit(x, clerk_same_unit)
+    services.claim_submit(claim_id=x.pk, actor=clerk_same_unit)
+    report = submit_report(build(clerk_same_unit), clerk_same_unit)
+    trail = list(
+        ClaimEvent.objects.filter(claim=x).values_list("pk", "actor_id", "hash")
+    )
+    report_trail = list(report.events.values_list("pk", "actor_id", "hash"))
+
+    make_reviewer(clerk_same_unit, admins)
+
+    assert trail == list(
+        ClaimEvent.objects.filter(claim=x).values_list("pk", "actor_id", "hash")
+    )
+    assert report_trail == list(report.events.values_list("pk", "actor_id", "hash"))
+    report.refresh_from_db()
+    assert report.built_by_id == report.submitted_by_id == clerk_same_unit.pk
+
+
+# --- The bulk approval reads who made the selection once --------------------------
+def test_the_bulk_approval_reads_the_makers_of_its_selection_in_one_query(
+    clerk, reviewer, claim_input
+):
+    claims = []
+    for _ in range(4):
+        draft = services.claim_create(
+            data=claim_input(trainee_id=TraineeFactory().pk), actor=clerk
+        )
+        claims.append(services.claim_submit(claim_id=draft.pk, actor=clerk))
+    submit_report(build(clerk), clerk)
+
+    with CaptureQueriesContext(connection) as captured:
+        quarter_services.claims_approve_bulk(
+            claim_ids=[c.pk for c in claims], actor=reviewer
+        )
+
+    makers_reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT")
+        and '"claims_claimevent"."actor_id"' in q["sql"]
+        and "claims_claimevent" in q["sql"].split("FROM", 1)[1].split()[0]
+    ]
+    assert len(makers_reads) == 1, makers_reads
+    assert Claim.objects.filter(status="approved").count() == 4
