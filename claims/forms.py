@@ -244,6 +244,25 @@ class ReviewForm(ReasonForm):
         required=False,
         validators=[multi_line_text],
     )
+    #: Approving a claim whose spot check found the documents inconsistent (材料不符)
+    #: needs its own stated reason too; neither comment stands in for it (issue 12).
+    spot_check_override_reason = forms.CharField(
+        label="抽查不符仍予核准的理由",
+        max_length=500,
+        required=False,
+        validators=[multi_line_text],
+    )
     action = forms.ChoiceField(
         choices=[("approve", "核准"), ("reject", "驳回"), ("return", "退回")]
     )
+
+    def clean(self) -> dict[str, Any]:
+        """A rejection or a return states its reason (五(一)), as the API's
+        ``RequiredReasonSerializer`` asks: the input is judged before the claim."""
+        data = super().clean() or {}
+        if (
+            data.get("action") in ("reject", "return")
+            and not (data.get("reason") or "").strip()
+        ):
+            self.add_error("reason", "驳回或退回须填写理由")
+        return data

@@ -60,30 +60,35 @@ def can_create(user: User, unit_id: str | None = None) -> Permission:
 
 
 # --- Moving a claim through the transition table -------------------------------------
+def roles_for(action: str) -> frozenset[str]:
+    """The roles that take ``action`` from some status of the table: any other role
+    is refused the action for its role, before the claim's status is looked at."""
+    return frozenset(
+        role
+        for (_, name), transition in workflow.TRANSITIONS.items()
+        if name == action
+        for role in transition.roles
+    )
+
+
 def can_move(user: User, claim: Claim | None, action: str) -> Permission:
-    """The transition table (``workflow``): the claim's status must have the action
-    (else 409 ``invalid_transition``) and the user's role must be the one that takes it
-    (else 403); a clerk acts on their own unit's claims only. Without a claim: the role.
-    """
+    """The transition table (``workflow``), who before what: a role that never takes
+    the action is refused for its role (403) whatever the claim's state, and a clerk
+    acts on their own unit's claims only (403); only then must the claim's status have
+    the action (else 409 ``invalid_transition``). Without a claim: the role."""
     label = workflow.ACTION_LABELS.get(action, action)
+    if not user.is_authenticated or user.role not in roles_for(action):
+        return deny(f"您的角色不能{label}申报")
     if claim is None:
-        roles = {
-            role
-            for (_, a), transition in workflow.TRANSITIONS.items()
-            if a == action
-            for role in transition.roles
-        }
-        if not user.is_authenticated or user.role not in roles:
-            return deny(f"您的角色不能{label}申报")
         return ALLOWED
+    if user.is_clerk and user.unit_id != claim.unit_id:
+        return deny("经办人只能办理本单位的申报")
     transition = workflow.transition_for(claim.status, action)
     if transition is None:
         status = workflow.STATUS_LABELS.get(claim.status, claim.status)
         return conflict("invalid_transition", f"“{status}”状态的申报不能{label}")
-    if not user.is_authenticated or user.role not in transition.roles:
+    if user.role not in transition.roles:
         return deny(f"您的角色不能{label}申报")
-    if user.is_clerk and user.unit_id != claim.unit_id:
-        return deny("经办人只能办理本单位的申报")
     return ALLOWED
 
 

@@ -210,7 +210,8 @@ class ReasonSerializer(serializers.Serializer):
 
 class ApproveSerializer(ReasonSerializer):
     """Approve: an optional comment, and — only to approve past a fund's budget
-    (七(五)) — the reason for it. The comment never stands in for that reason."""
+    (七(五)), or a claim whose spot check found the documents inconsistent — the
+    reason for it. The comment never stands in for either reason (issue 12)."""
 
     budget_override_reason = serializers.CharField(
         max_length=500,
@@ -221,7 +222,22 @@ class ApproveSerializer(ReasonSerializer):
         help_text="超预算核准理由：仅在核准后将超出资金预算时需要（七(五)）",
     )
 
+    spot_check_override_reason = serializers.CharField(
+        max_length=500,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        validators=[multi_line_text],
+        help_text=(
+            "抽查不符仍予核准的理由：仅在该申报的抽查结果为材料不符、确需核准时需要；"
+            "随核准记录留存，列入督查清单"
+        ),
+    )
+
     def validate_budget_override_reason(self, value: str | None) -> str:
+        return (value or "").strip()
+
+    def validate_spot_check_override_reason(self, value: str | None) -> str:
         return (value or "").strip()
 
 

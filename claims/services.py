@@ -266,17 +266,25 @@ def claim_move(
     actor: User,
     *,
     reason: str = "",
+    changes: dict[str, Any] | None = None,
 ) -> ClaimEvent:
     """Apply a transition to a claim locked by ``lock_claim``: its status, its yearly
-    slot (freed when it stops counting), the save and the audit event, then tell the
-    later stages (``claim_moved``) inside the same transaction."""
+    slot (freed when it stops counting), the save and the audit event (with what the
+    later stage asks it to keep: ``changes``), then tell the later stages
+    (``claim_moved``) inside the same transaction."""
     from_status = claim.status
     claim.status = transition.target
     if claim.status not in rules.COUNTING_STATUSES:
         claim.limit_year = claim.limit_slot = None
     claim.save()
     event = _record(
-        claim, actor, action, from_status, claim.status, reason=(reason or "").strip()
+        claim,
+        actor,
+        action,
+        from_status,
+        claim.status,
+        reason=(reason or "").strip(),
+        changes=changes,
     )
     claim_moved.send(
         sender=Claim, claim=claim, action=action, actor=actor, reason=event.reason

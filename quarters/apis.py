@@ -286,7 +286,7 @@ class ReportSpotChecksApi(APIView):
         description=(
             "地区审核人按比例（省略时为系统默认比例）从已报送的报表中随机抽取申报核对"
             "材料，至少1笔；种子记录在报表上，据此可复现抽样。每张报表只抽一次"
-            "（再抽 409，code 为 spot_checks_drawn）。"
+            "（再抽 409，code 为 spot_checks_drawn）。编制或报送该报表的人不能抽查（403）。"
         ),
         request=SpotCheckDrawSerializer,
         responses={
@@ -316,8 +316,10 @@ class SpotCheckRecordApi(APIView):
         tags=[TAG],
         summary="登记抽查结果",
         description=(
-            "地区审核人登记被抽查申报的材料核对结果；材料不符须填写说明（缺少时 400，"
-            "code 为 reason_required）。报表审结后不能再改（409）。"
+            "地区审核人登记被抽查申报的材料核对结果，只登记一次（再次登记 409，code 为"
+            " spot_check_recorded）；材料不符须填写说明（缺少时 400，code 为"
+            " reason_required）。报表审结后不能再改（409）。录入、修改、提交或报送该申报，"
+            "或编制、报送其所在报表的人不能登记（403）。"
         ),
         request=SpotCheckRecordSerializer,
         responses={
@@ -326,7 +328,7 @@ class SpotCheckRecordApi(APIView):
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: OpenApiResponse(ErrorSerializer, description="抽查不存在"),
-            409: OpenApiResponse(ErrorSerializer, description="报表已审结"),
+            409: OpenApiResponse(ErrorSerializer, description="报表已审结或已登记"),
         },
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -348,8 +350,9 @@ class ClaimApproveBulkApi(APIView):
         summary="批量核准申报",
         description=(
             "地区审核人一次核准所选申报：全部核准，或一笔也不核准（任何一笔不能核准时"
-            "返回该笔的错误，message 以“申报#id：”开头，其余不变）。不能核准本人录入的"
-            "申报（403）。"
+            "返回该笔的错误，message 以“申报#id：”开头，其余不变）。不能核准本人录入、"
+            "修改、提交或报送的申报，或本人编制、报送的报表中的申报（403）；抽查结果为"
+            "材料不符的申报不能批量核准（409 spot_check_inconsistent），须逐笔填写理由。"
         ),
         request=BulkApproveSerializer,
         responses={
@@ -396,8 +399,10 @@ class ClaimApproveApi(ClaimTransitionApi):
         "核准申报",
         "地区审核人核准已提交的申报，核准金额为判定金额；不能审核本人录入的申报"
         "（经办与审核分离，403）。核准后将超出资金预算时返回 409（over_budget），"
-        "须填写 budget_override_reason 说明理由（七(五)）；reason 只是审核意见，"
-        "不能代替超预算理由。",
+        "须填写 budget_override_reason 说明理由（七(五)）；抽查结果为材料不符的申报"
+        "返回 409（spot_check_inconsistent），可驳回或退回，确需核准的须填写"
+        " spot_check_override_reason。reason 只是审核意见，不能代替这两项理由。"
+        "录入、修改、提交或报送该申报，或编制、报送其所在报表的人不能审核它（403）。",
         body=ApproveSerializer,
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -408,6 +413,7 @@ class ClaimApproveApi(ClaimTransitionApi):
             actor=signed_in_user(request),
             reason=body.validated_data["reason"],
             budget_reason=body.validated_data["budget_override_reason"],
+            spot_check_reason=body.validated_data["spot_check_override_reason"],
         )
         return render_claim(request, pk)
 

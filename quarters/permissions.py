@@ -9,11 +9,18 @@ in ``QuartersConfig.ready()``, so the claim's ``allowed_actions`` carry approve,
 and return exactly when ``can_decide`` — the check ``claim_approve``, ``claim_reject``
 and ``claim_return`` require — allows them (a claim whose spot check is still pending
 is not offered approval: the service would answer 409 ``spot_check_pending``).
+
+Duties are separated (经办与审核分离, issue 12): whoever created, edited, submitted or
+reported a claim, or built or submitted a report holding it
+(``quarters.selectors.claim_makers``), never decides it nor records its spot check,
+and whoever built or submitted a report never draws its sample, reviews or closes it
+(``report_makers``) — whatever their role is now. Every check answers *who* (the
+role, then the maker, 403) before *what* (the claim's or the report's state, 409).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
@@ -21,9 +28,40 @@ from claims import workflow
 from claims.models import Claim
 from claims.permissions import can_file_for_unit, can_move
 from quarters.models import QuarterlyReport, ReportStatus, SpotCheck, SpotCheckResult
+from quarters.selectors import claim_makers, report_makers
 
 #: The reviewer's decisions on a claim, in the order the page and the API list them.
 DECISIONS = ("approve", "reject", "return")
+
+CLAIM_MAKER = (
+    "不能审核本人录入、修改、提交或报送的申报，"
+    "也不能审核本人编制或报送的报表中的申报（经办与审核须分离）"
+)
+REPORT_MAKER = "不能审核本人编制或报送的报表（经办与审核须分离）"
+SPOT_CHECK_INCONSISTENT = (
+    "该申报抽查结果为材料不符，不能直接核准：请驳回或退回；确需核准的，"
+    "须另行填写抽查不符仍予核准的理由（spot_check_override_reason）"
+)
+
+
+def _maker_of_claim(
+    user: User, claim: Claim, makers: Collection[int] | None
+) -> Permission:
+    if makers is None:
+        makers = claim_makers([claim])[claim.pk]
+    if user.pk in makers or claim.created_by_id == user.pk:
+        return deny(CLAIM_MAKER)
+    return ALLOWED
+
+
+def _maker_of_report(
+    user: User, report: QuarterlyReport, makers: Collection[int] | None = None
+) -> Permission:
+    if makers is None:
+        makers = report_makers(report)
+    if user.pk in makers:
+        return deny(REPORT_MAKER)
+    return ALLOWED
 
 
 # --- The reviewer's decision on one claim ---------------------------------------------
@@ -32,30 +70,42 @@ def can_decide(
     claim: Claim | None,
     action: str,
     *,
-    spot_check_pending: bool | None = None,
+    makers: Collection[int] | None = None,
+    spot_checks: Collection[str] | None = None,
+    spot_check_override: bool = False,
 ) -> Permission:
-    """Approve, reject or return a claim: the transition table (status, role), then
-    maker ≠ checker (whoever entered a claim never decides it), then the claim must sit
-    in a submitted, not yet closed report (五(一)), and an approval waits for the
-    claim's pending spot check. ``spot_check_pending`` is that last fact when the caller
-    already read it (a list); otherwise it is read here."""
-    moved = can_move(user, claim, action)
-    if not moved or claim is None:
+    """Approve, reject or return a claim. Who first: the role (403 whatever the
+    claim's state: a clerk's approval of their own draft is refused for the role),
+    then maker ≠ checker — nobody decides a claim they made (``claim_makers``: created,
+    edited, submitted, reported, or built or submitted a report holding it), whatever
+    their role is now. Then what: the transition table's status (409), the claim must
+    sit in a submitted, not yet closed report (五(一)), and an approval waits for the
+    claim's pending spot check; a spot check found inconsistent (材料不符) stops an
+    approval unless ``spot_check_override`` (the reviewer's stated reason for
+    approving anyway; an ordinary comment never is one).
+
+    ``makers`` and ``spot_checks`` (the results of the claim's spot checks) are those
+    facts when the caller already read them (a list, a bulk approval, under the
+    claim's lock); otherwise they are read here."""
+    role = can_move(user, None, action)
+    if not role or claim is None:
+        return role
+    if not (own := _maker_of_claim(user, claim, makers)):
+        return own
+    if not (moved := can_move(user, claim, action)):
         return moved
-    if claim.created_by_id == user.pk:
-        return deny("不能审核本人录入的申报（经办与审核须分离）")
     report = claim.report  # none without a query when the claim is in no report
     if report is None or report.status != ReportStatus.SUBMITTED:
         return conflict(
             "not_in_report", "只能审核已随季度报表报送、尚未审结的申报（五(一)）"
         )
     if action == "approve":
-        if spot_check_pending is None:
-            spot_check_pending = claim.spot_checks.filter(
-                result=SpotCheckResult.PENDING
-            ).exists()
-        if spot_check_pending:
+        if spot_checks is None:
+            spot_checks = set(claim.spot_checks.values_list("result", flat=True))
+        if SpotCheckResult.PENDING in spot_checks:
             return conflict("spot_check_pending", "该申报被抽查，请先登记材料核对结果")
+        if SpotCheckResult.INCONSISTENT in spot_checks and not spot_check_override:
+            return conflict("spot_check_inconsistent", SPOT_CHECK_INCONSISTENT)
     return ALLOWED
 
 
@@ -71,23 +121,51 @@ def can_return(user: User, claim: Claim | None = None) -> Permission:
     return can_decide(user, claim, "return")
 
 
-def decisions_offered(user: User, claims: Sequence[Claim]) -> dict[int, list[str]]:
+def decisions_offered(
+    user: User,
+    claims: Sequence[Claim],
+    *,
+    makers: Mapping[int, Collection[int]] | None = None,
+) -> dict[int, list[str]]:
     """The decisions ``can_decide`` allows on each claim, for ``claims.permissions
-    .actions_for``: the pending spot checks of the claims that could be approved are
-    read in one query."""
-    offered = {
-        claim.pk: [
-            a for a in DECISIONS if can_decide(user, claim, a, spot_check_pending=False)
+    .actions_for``. The facts are read only for the claims the role and state leave
+    decidable, each kind in one query for all of them: who made them
+    (``claim_makers``, unless the caller read them: ``makers``) and their spot checks.
+    A claim whose spot check was found inconsistent is offered approval — through the
+    stated reason the claim page asks for and the service requires."""
+    offered: dict[int, list[str]] = {claim.pk: [] for claim in claims}
+    if not any(can_move(user, None, a) for a in DECISIONS):
+        return offered  # the role decides nothing: no query
+
+    def allowed(
+        claim: Claim, makers: Collection[int], spot_checks: Collection[str]
+    ) -> list[str]:
+        return [
+            a
+            for a in DECISIONS
+            if can_decide(
+                user,
+                claim,
+                a,
+                makers=makers,
+                spot_checks=spot_checks,
+                spot_check_override=True,
+            )
         ]
-        for claim in claims
-    }
-    approvable = [pk for pk, actions in offered.items() if "approve" in actions]
-    if approvable:
-        pending = SpotCheck.objects.filter(
-            claim_id__in=approvable, result=SpotCheckResult.PENDING
-        ).values_list("claim_id", flat=True)
-        for claim_id in set(pending):
-            offered[claim_id].remove("approve")
+
+    # the role and the state first, on no facts (no query)
+    open_ = [c for c in claims if allowed(c, (), ())]
+    if not open_:
+        return offered
+    if makers is None:
+        makers = claim_makers(open_)
+    results: dict[int, set[str]] = {c.pk: set() for c in open_}
+    for claim_id, result in SpotCheck.objects.filter(
+        claim_id__in=list(results)
+    ).values_list("claim_id", "result"):
+        results[claim_id].add(result)
+    for claim in open_:
+        offered[claim.pk] = allowed(claim, makers[claim.pk], results[claim.pk])
     return offered
 
 
@@ -148,12 +226,22 @@ def can_discard_report(user: User, report: QuarterlyReport | None = None) -> Per
 
 
 # --- The reviewer's work on a submitted report ----------------------------------------
-def can_review_report(user: User, report: QuarterlyReport | None = None) -> Permission:
+def can_review_report(
+    user: User,
+    report: QuarterlyReport | None = None,
+    *,
+    makers: Collection[int] | None = None,
+) -> Permission:
     """The reviewer's panels of a report (spot checks, bulk approval, closing): the
-    reviewer, on a submitted report not yet closed."""
+    reviewer who neither built nor submitted it, on a submitted report not yet
+    closed. ``makers`` is ``report_makers(report)`` when the caller read it."""
     if not user.is_authenticated or not user.is_reviewer:
         return deny("只有地区审核人可以审核报表")
-    if report is not None and report.status != ReportStatus.SUBMITTED:
+    if report is None:
+        return ALLOWED
+    if not (own := _maker_of_report(user, report, makers)):
+        return own
+    if report.status != ReportStatus.SUBMITTED:
         return conflict("report_not_submitted", "只能审核已报送、未审结的报表")
     return ALLOWED
 
@@ -161,11 +249,14 @@ def can_review_report(user: User, report: QuarterlyReport | None = None) -> Perm
 def can_draw_spot_checks(
     user: User, report: QuarterlyReport | None = None
 ) -> Permission:
-    """Draw the report's random sample (随机抽查), once: the seed is kept."""
+    """Draw the report's random sample (随机抽查), once: the seed is kept. Never by
+    whoever built or submitted the report (choosing what is checked is a review)."""
     if not user.is_authenticated or not user.is_reviewer:
         return deny("只有地区审核人可以抽查")
     if report is None:
         return ALLOWED
+    if not (own := _maker_of_report(user, report)):
+        return own
     if report.status != ReportStatus.SUBMITTED:
         return conflict("report_not_submitted", "只能对已报送、未审结的报表抽查")
     if report.spot_check_seed:
@@ -173,22 +264,43 @@ def can_draw_spot_checks(
     return ALLOWED
 
 
-def can_record_spot_check(user: User, check: SpotCheck | None = None) -> Permission:
-    """Record a sampled claim's document check, until its report is closed."""
+def can_record_spot_check(
+    user: User,
+    check: SpotCheck | None = None,
+    *,
+    makers: Collection[int] | None = None,
+) -> Permission:
+    """Record a sampled claim's document check, once, until its report is closed:
+    recording it is a decision on the claim, never taken by one of its makers
+    (``claim_makers``). Recorded, the result stands: an inconsistent finding is
+    answered by rejecting, returning or an approval with its stated reason, not by
+    recording it again."""
     if not user.is_authenticated or not user.is_reviewer:
         return deny("只有地区审核人可以登记抽查结果")
-    if check is not None and check.report.status != ReportStatus.SUBMITTED:
+    if check is None:
+        return ALLOWED
+    if not (own := _maker_of_claim(user, check.claim, makers)):
+        return own
+    if check.report.status != ReportStatus.SUBMITTED:
         return conflict("report_not_submitted", "报表已审结，不能修改抽查结果")
+    if check.result != SpotCheckResult.PENDING:
+        return conflict(
+            "spot_check_recorded",
+            f"该抽查已登记为“{check.get_result_display()}”，不能更改",
+        )
     return ALLOWED
 
 
 def can_close_report(user: User, report: QuarterlyReport | None = None) -> Permission:
-    """审结: a submitted report whose sample is drawn, every claim decided, and every
-    sampled claim decided. With the report, its claims are counted (two queries)."""
+    """审结: by a reviewer who neither built nor submitted it, a submitted report
+    whose sample is drawn, every claim decided, and every sampled claim decided. With
+    the report, its makers and its claims are read (three queries)."""
     if not user.is_authenticated or not user.is_reviewer:
         return deny("只有地区审核人可以审结报表")
     if report is None:
         return ALLOWED
+    if not (own := _maker_of_report(user, report)):
+        return own
     if report.status != ReportStatus.SUBMITTED:
         return conflict("report_not_submitted", "只能审结已报送的报表")
     if not report.spot_check_seed:

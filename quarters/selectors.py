@@ -5,16 +5,35 @@ A report the user may not see is answered exactly like one that does not exist (
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    JSONField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 
 from accounts.models import User
 from altay_skills.errors import NotFound
-from claims.models import Claim
+from claims.models import Claim, ClaimAction, ClaimEvent
 from claims.selectors import unit_scoped
-from quarters.models import QuarterlyReport, ReportItem, ReportStatus, SpotCheck
+from quarters.models import (
+    QuarterlyReport,
+    ReportAction,
+    ReportEvent,
+    ReportItem,
+    ReportStatus,
+    SpotCheck,
+    SpotCheckResult,
+)
 
 
 def reports_visible_to(user: User) -> QuerySet[QuarterlyReport]:
@@ -99,4 +118,169 @@ def report_claims(report: QuarterlyReport) -> list[ReportClaim]:
             in_report=claim.report_id == report.pk,
         )
         for claim, amount, advance in frozen
+    ]
+
+
+# --- Who made a claim or a report (经办与审核分离, issue 12) -----------------------------
+#: A claim's own trail: the acts of whoever made the claim what it is. A decision, a
+#: spot check or a payment is not among them: the reviewer who returned a claim decides
+#: it again once it is corrected.
+MAKER_ACTIONS = (
+    ClaimAction.CREATE,
+    ClaimAction.EDIT,
+    ClaimAction.SUBMIT,
+    ClaimAction.WITHDRAW,
+    ClaimAction.REPORT,
+)
+#: A report's trail: building (or refreshing) it and sending it on. Drawing and
+#: recording spot checks and closing are the reviewer's acts.
+REPORT_MAKER_ACTIONS = (ReportAction.BUILD, ReportAction.SUBMIT)
+
+
+def report_makers(report: QuarterlyReport) -> frozenset[int]:
+    """Who built, refreshed or submitted the report (one query): its ``built_by`` and
+    ``submitted_by``, and the actors of its build and submit events."""
+    actors = set(
+        ReportEvent.objects.filter(
+            report=report, action__in=REPORT_MAKER_ACTIONS
+        ).values_list("actor_id", flat=True)
+    )
+    actors.update((report.built_by_id, report.submitted_by_id))
+    return frozenset(actors - {None})
+
+
+def claim_makers(claims: Iterable[Claim]) -> dict[int, frozenset[int]]:
+    """Everyone who made each claim what it is, whatever their role is now: who
+    created, edited, submitted or withdrew it and who sent it in a report (its
+    ``ClaimEvent`` trail), who built, refreshed or submitted a report that holds or
+    held it (the report, its ``ReportItem`` and its trail), and who put it into a draft
+    later discarded (the draft's build events name the claims they took in).
+
+    One query (a ``UNION ALL``) for any number of claims; a service reads it under the
+    claims' row locks, so no maker can be added between the check and the decision."""
+    claims = list(claims)
+    makers: dict[int, set[int]] = {c.pk: {c.created_by_id} for c in claims}
+    if not makers:
+        return {}
+    ids = list(makers)
+    reports = {c.report_id for c in claims if c.report_id is not None}
+    no_list = Value(None, output_field=JSONField())
+
+    def rows(qs: QuerySet, claim: str, actor: str) -> QuerySet:  # type: ignore[type-arg]
+        return (
+            qs.annotate(m_claim=F(claim), m_actor=F(actor), m_list=no_list)
+            .order_by()
+            .values_list("m_claim", "m_actor", "m_list")
+        )
+
+    items = ReportItem.objects.filter(claim_id__in=ids)
+    report_trail = ReportEvent.objects.filter(action__in=REPORT_MAKER_ACTIONS)
+    found = rows(
+        ClaimEvent.objects.filter(claim_id__in=ids, action__in=MAKER_ACTIONS),
+        "claim_id",
+        "actor_id",
+    ).union(
+        rows(items, "claim_id", "report__built_by_id"),
+        rows(items, "claim_id", "report__submitted_by_id"),
+        rows(
+            report_trail.filter(report__items__claim_id__in=ids),
+            "report__items__claim_id",
+            "actor_id",
+        ),
+        # the report it sits in now (a draft has no items yet)
+        rows(
+            QuarterlyReport.objects.filter(pk__in=reports, claims__in=ids),
+            "claims__id",
+            "built_by_id",
+        ),
+        rows(
+            report_trail.filter(report_id__in=reports, report__claims__in=ids),
+            "report__claims__id",
+            "actor_id",
+        ),
+        # a discarded draft's claims are named by its build events only
+        ReportEvent.objects.filter(
+            report__unit_id__in={c.unit_id for c in claims},
+            report__status=ReportStatus.DISCARDED,
+            action=ReportAction.BUILD,
+        )
+        .annotate(
+            m_claim=Value(None, output_field=IntegerField()),
+            m_actor=F("actor_id"),
+            m_list=F("changes"),
+        )
+        .order_by()
+        .values_list("m_claim", "m_actor", "m_list"),
+        all=True,
+    )
+    for claim_id, actor_id, changes in found:
+        for pk in [claim_id] if claim_id is not None else _claims_in(changes):
+            if pk in makers:
+                makers[pk].add(actor_id)
+    return {pk: frozenset(actors - {None}) for pk, actors in makers.items()}
+
+
+def _claims_in(changes: Mapping[str, object] | None) -> list[int]:
+    taken = (changes or {}).get("claims_in")
+    return (
+        [pk for pk in taken if isinstance(pk, int)] if isinstance(taken, list) else []
+    )
+
+
+# --- Approvals that overrode a failed spot check (issue 12, 5) -------------------------
+@dataclass(frozen=True)
+class SpotCheckOverride:
+    """An approval of a claim whose spot check found the documents inconsistent
+    (材料不符), with the reviewer's stated reason and the findings it overrode."""
+
+    claim_id: int
+    unit_name: str
+    approved_amount: Decimal | None
+    at: datetime
+    actor_id: int
+    actor_name: str
+    reason: str
+    notes: list[str]
+
+
+def spot_check_overrides(*, limit: int = 200) -> list[SpotCheckOverride]:
+    """The approvals that overrode an inconsistent spot check, newest first: for the
+    auditor and the reviewers (the anomalies page). Read from the approvals' own
+    events (hash-chained, append-only) of the claims with such a finding — two
+    queries, whatever the number of claims."""
+    events = list(
+        ClaimEvent.objects.filter(
+            action=ClaimAction.APPROVE,
+            changes__has_key="spot_check_override",
+            claim_id__in=SpotCheck.objects.filter(
+                result=SpotCheckResult.INCONSISTENT
+            ).values("claim_id"),
+        )
+        .select_related("actor", "claim__unit")
+        .order_by("-at", "-pk")[:limit]
+    )
+    overridden = {
+        check_id: event.pk
+        for event in events
+        for check_id in event.changes["spot_check_override"].get("spot_checks", [])
+    }
+    notes: dict[int, list[str]] = {event.pk: [] for event in events}
+    for check_id, note in (
+        SpotCheck.objects.filter(pk__in=list(overridden))
+        .order_by("pk")
+        .values_list("pk", "note")
+    ):
+        notes[overridden[check_id]].append(note)
+    return [
+        SpotCheckOverride(
+            claim_id=event.claim_id,
+            unit_name=event.claim.unit.name,
+            approved_amount=event.claim.approved_amount,
+            at=event.at,
+            actor_id=event.actor_id,
+            actor_name=event.actor.get_full_name() or event.actor.username,
+            reason=event.changes["spot_check_override"].get("reason", ""),
+            notes=notes[event.pk],
+        )
+        for event in events
     ]

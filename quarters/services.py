@@ -11,7 +11,10 @@ stage decides whether the reviewer may take it.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -55,20 +58,37 @@ from quarters.permissions import (
     can_record_spot_check,
     can_submit_report,
 )
-from quarters.selectors import reports_visible_to
+from quarters.selectors import claim_makers, reports_visible_to
 
 
 # --- The reviewer's decision on one claim ------------------------------------------------
 def claim_approve(
-    *, claim_id: int, actor: User, reason: str = "", budget_reason: str = ""
+    *,
+    claim_id: int,
+    actor: User,
+    reason: str = "",
+    budget_reason: str = "",
+    spot_check_reason: str = "",
 ) -> Claim:
     """Approve a claim. If that takes its (unit, year of training end, fund) past the
     budget finance entered (七(五)), it is refused (``over_budget``) unless
     ``budget_reason`` says why; the reason is then kept on the event and in a
-    ``BudgetOverride``."""
+    ``BudgetOverride``. A claim whose spot check found the documents inconsistent
+    (材料不符) is refused (``spot_check_inconsistent``) unless ``spot_check_reason``
+    says why it is approved anyway; that reason is kept on the approval's event
+    (``changes["spot_check_override"]``), which the auditor's list reads
+    (``quarters.selectors.spot_check_overrides``). The review comment ``reason``
+    never stands in for either."""
     with transaction.atomic():
         lock_budgets_for([claim_id])  # the budget row first: see quarters.budgets
-        return _decide(claim_id, "approve", actor, reason, budget_reason=budget_reason)
+        return _decide(
+            claim_id,
+            "approve",
+            actor,
+            reason,
+            budget_reason=budget_reason,
+            spot_check_reason=spot_check_reason,
+        )
 
 
 def claim_reject(*, claim_id: int, actor: User, reason: str) -> Claim:
@@ -80,20 +100,52 @@ def claim_return(*, claim_id: int, actor: User, reason: str) -> Claim:
 
 
 def _decide(
-    claim_id: int, action: str, actor: User, reason: str, *, budget_reason: str = ""
+    claim_id: int,
+    action: str,
+    actor: User,
+    reason: str,
+    *,
+    budget_reason: str = "",
+    spot_check_reason: str = "",
+    makers: Collection[int] | None = None,
+    spot_checks: Collection[str] | None = None,
 ) -> Claim:
+    """One decision under the claim's lock. ``makers`` and ``spot_checks`` are the
+    claim's facts when a bulk approval read them for its whole selection, under the
+    same locks; otherwise ``can_decide`` reads them here, under this claim's lock —
+    so nobody can edit, submit or report it between the check and the decision."""
     reason = (reason or "").strip()
     budget_reason = (budget_reason or "").strip()
+    spot_check_reason = (spot_check_reason or "").strip()
     excess = None
     with transaction.atomic():
         claim = lock_claim(claim_id, actor)
+        # who (the role, maker ≠ checker), then what (the status, a submitted report,
+        # the spot checks): 403 before 409
+        require(
+            can_decide(
+                actor,
+                claim,
+                action,
+                makers=makers,
+                spot_checks=spot_checks,
+                spot_check_override=bool(spot_check_reason),
+            )
+        )
         transition = claim_transition(claim, action, actor, reason=reason)
-        # maker ≠ checker, in a submitted report, no pending spot check (approve)
-        require(can_decide(actor, claim, action))
         claim.reviewed_by = actor
         claim.reviewed_at = timezone.now()
+        changes: dict[str, Any] = {}
         if action == "approve":
             claim.approved_amount = claim.amount
+            overridden = _inconsistent_checks(claim) if spot_check_reason else []
+            if overridden:
+                changes["spot_check_override"] = {
+                    "spot_checks": overridden,
+                    "reason": spot_check_reason,
+                }
+                note = f"{SPOT_CHECK_OVERRIDE_NOTE}{spot_check_reason}"
+                reason = f"{reason}；{note}" if reason else note
             excess = approval_excess(claim, claim.amount)
             if excess is not None:
                 if not budget_reason:
@@ -114,12 +166,24 @@ def _decide(
                 reason = f"{reason}；{note}" if reason else note
         if action == "return":
             claim.report = None  # leaves the report and goes back to the clerk
-        claim_move(claim, action, transition, actor, reason=reason)
+        claim_move(claim, action, transition, actor, reason=reason, changes=changes)
         if excess is not None:
             override_record(
                 claim=claim, excess=excess, reason=budget_reason, actor=actor
             )
     return claim
+
+
+#: How an approval's event says it overrode an inconsistent spot check.
+SPOT_CHECK_OVERRIDE_NOTE = "抽查材料不符仍予核准理由："
+
+
+def _inconsistent_checks(claim: Claim) -> list[int]:
+    return sorted(
+        SpotCheck.objects.filter(
+            claim=claim, result=SpotCheckResult.INCONSISTENT
+        ).values_list("pk", flat=True)
+    )
 
 
 # --- The quarterly report (按季汇总, 五(一)) ----------------------------------------
@@ -336,8 +400,13 @@ def claims_approve_bulk(
 ) -> list[Claim]:
     """Approve a selection: all of it, or none (the message names the claim that failed).
 
-    A selection that would take a fund past its budget (七(五)) is refused as a whole
-    (``over_budget``, naming every fund) unless ``budget_reason`` is given.
+    Each claim is judged by ``can_decide`` first — its makers and its spot checks read
+    once for the whole selection, under the selection's locks — so a claim the
+    reviewer made, or whose spot check is pending or found inconsistent, refuses the
+    selection, naming it (an inconsistent finding is approved only one by one, with
+    its stated reason). A selection that would take a fund past its budget (七(五)) is
+    then refused as a whole (``over_budget``, naming every fund) unless
+    ``budget_reason`` is given.
     """
     ids = sorted(set(claim_ids))
     approved = []
@@ -349,11 +418,34 @@ def claims_approve_bulk(
             Claim.objects.filter(pk__in=ids).values_list("trainee_id", flat=True)
         )
         lock_objects.lock_claim_ids(ids)
-        over = [
-            i
-            for i in budget_impact(claims_visible_to(actor).filter(pk__in=ids))
-            if i.is_over
-        ]
+        selection = {
+            c.pk: c
+            for c in claims_visible_to(actor)
+            .filter(pk__in=ids)
+            .select_related("report")
+        }
+        makers = claim_makers(selection.values())
+        spot_checks: dict[int, set[str]] = {pk: set() for pk in selection}
+        for claim_id, result in SpotCheck.objects.filter(
+            claim_id__in=list(selection)
+        ).values_list("claim_id", "result"):
+            spot_checks[claim_id].add(result)
+        with _naming_the_claim() as naming:
+            for claim_id in ids:
+                naming.claim_id = claim_id
+                claim = selection.get(claim_id)
+                if claim is None:
+                    raise NotFound("未找到该申报")
+                require(
+                    can_decide(
+                        actor,
+                        claim,
+                        "approve",
+                        makers=makers[claim_id],
+                        spot_checks=spot_checks[claim_id],
+                    )
+                )
+        over = [i for i in budget_impact(selection.values()) if i.is_over]
         if over and not (budget_reason or "").strip():
             raise Conflict(
                 "over_budget",
@@ -373,18 +465,37 @@ def claims_approve_bulk(
                     for i in over
                 ],
             )
-        for claim_id in ids:
-            try:
+        with _naming_the_claim() as naming:
+            for claim_id in ids:
+                naming.claim_id = claim_id
                 approved.append(
-                    claim_approve(
-                        claim_id=claim_id, actor=actor, budget_reason=budget_reason
+                    _decide(
+                        claim_id,
+                        "approve",
+                        actor,
+                        "",
+                        budget_reason=budget_reason,
+                        makers=makers[claim_id],
+                        spot_checks=spot_checks[claim_id],
                     )
                 )
-            except DomainError as exc:
-                exc.message = f"申报#{claim_id}：{exc.message}"
-                exc.args = (exc.message,)
-                raise
     return approved
+
+
+class _Naming:
+    claim_id: int | None = None
+
+
+@contextmanager
+def _naming_the_claim() -> Iterator[_Naming]:
+    """A refusal inside a bulk approval names the claim it is about."""
+    naming = _Naming()
+    try:
+        yield naming
+    except DomainError as exc:
+        exc.message = f"申报#{naming.claim_id}：{exc.message}"
+        exc.args = (exc.message,)
+        raise
 
 
 def _lock_report(report_id: int, actor: User) -> QuarterlyReport:

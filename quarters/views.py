@@ -50,8 +50,14 @@ from quarters.permissions import (
     can_record_spot_check,
     can_review_report,
     can_submit_report,
+    decisions_offered,
 )
-from quarters.selectors import report_claims, report_figures, report_for
+from quarters.selectors import (
+    claim_makers,
+    report_claims,
+    report_figures,
+    report_for,
+)
 from quarters.selectors import reports_visible_to as _reports_visible_to
 
 #: How many quarters back the clerk's quarter box suggests.
@@ -142,21 +148,64 @@ def _figures(report: QuarterlyReport) -> tuple[list[dict[str, Any]], dict[str, A
     return rows, totals
 
 
-def _claim_rows(report: QuarterlyReport) -> list[dict[str, Any]]:
-    """The report's claims (``report_claims``), with what the page marks on each."""
+def _claim_rows(report: QuarterlyReport, reviewer: User | None) -> list[dict[str, Any]]:
+    """The report's claims (``report_claims``), with what the page marks on each:
+    whether it is still to decide (``decidable``); and for the ``reviewer`` of the
+    report, whether they may select it for the bulk approval (``selectable``:
+    ``decisions_offered`` allows approving it — never a claim they made — and its
+    spot check did not find the documents inconsistent: that is approved one by one,
+    with its reason) and record its pending spot check (``recordable``)."""
+    rows = report_claims(report)
+    decidable = {
+        row.claim.pk
+        for row in rows
+        if row.in_report
+        and report.status == ReportStatus.SUBMITTED
+        and row.claim.status == workflow.SUBMITTED
+    }
+    offered: dict[int, list[str]] = {}
+    recordable: set[int] = set()
+    if reviewer is not None:
+        for row in rows:
+            if row.in_report:
+                row.claim.report = report  # the claim's report, without a query each
+            if row.check is not None:
+                row.check.report, row.check.claim = report, row.claim
+        unchecked = [
+            row
+            for row in rows
+            if row.check is not None and row.check.result == SpotCheckResult.PENDING
+        ]
+        # who made the claims to decide or check, read once for both
+        asked = decidable | {row.claim.pk for row in unchecked}
+        makers = claim_makers(row.claim for row in rows if row.claim.pk in asked)
+        offered = decisions_offered(
+            reviewer,
+            [row.claim for row in rows if row.claim.pk in decidable],
+            makers=makers,
+        )
+        recordable = {
+            row.claim.pk
+            for row in unchecked
+            if can_record_spot_check(reviewer, row.check, makers=makers[row.claim.pk])
+        }
     return [
         {
             "claim": row.claim,
             "amount": row.amount,
             "advance": row.advance,
             "in_report": row.in_report,
-            "decidable": row.in_report
-            and report.status == ReportStatus.SUBMITTED
-            and row.claim.status == workflow.SUBMITTED,
+            "decidable": row.claim.pk in decidable,
+            "selectable": "approve" in offered.get(row.claim.pk, ())
+            and not (
+                row.check is not None
+                and row.check.result == SpotCheckResult.INCONSISTENT
+            ),
             "check": row.check,
+            "recordable": row.claim.pk in recordable,
             "fund_label": fund_label(row.claim.fund),
         }
-        for row in report_claims(report)
+        for row in rows
     ]
 
 
@@ -169,9 +218,9 @@ def _render_report(
 ) -> HttpResponse:
     user = request.user
     figures, totals = _figures(report)
-    claims = _claim_rows(report)
-    checks = [row["check"] for row in claims if row["check"] is not None]
     reviewing = bool(can_review_report(user, report))
+    claims = _claim_rows(report, user if reviewing else None)
+    checks = [row["check"] for row in claims if row["check"] is not None]
     context = {
         "report": report,
         "figures": figures,
@@ -179,6 +228,7 @@ def _render_report(
         "claims": claims,
         # refresh, submit and discard: the unit's clerk, on a draft
         "clerk_draft": bool(can_submit_report(user, report)),
+        # the reviewer who neither built nor submitted it (经办与审核分离)
         "reviewing": reviewing,
         # 七(五): before approving, what the pending claims would do to each fund's
         # budget (only funds with a budget entered can be exceeded).
@@ -464,14 +514,22 @@ REVIEW_DONE = {
 def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请选择审核操作；理由不超过500字。")
+        messages.error(
+            request,
+            "；".join(str(e) for errors in form.errors.values() for e in errors)
+            if "action" not in form.errors
+            else "请选择审核操作；理由不超过500字。",
+        )
         claim = claim_for(request.user, pk)
         return render_claim_detail(request, claim, status=400, review_form=form)
     action = form.cleaned_data["action"]
     try:
         reason = form.cleaned_data["reason"]
         extra = (
-            {"budget_reason": form.cleaned_data["budget_override_reason"]}
+            {
+                "budget_reason": form.cleaned_data["budget_override_reason"],
+                "spot_check_reason": form.cleaned_data["spot_check_override_reason"],
+            }
             if action == "approve"
             else {}
         )

@@ -18,6 +18,10 @@ one to fetch the claims of the groups found: a fixed number of queries in all.
   on claims that reached the prefecture (not drafts, not withdrawn).
 - **One phone number on many people**: ``ANOMALY_PHONE_MIN_TRAINEES`` (default 3) or more
   distinct trainees with the same phone number.
+- **Approved although a spot check found the documents inconsistent** (材料不符): the
+  approvals that overrode the finding with a stated reason
+  (``quarters.selectors.spot_check_overrides``, issue 12) — a decision taken, listed
+  for the auditor to look at.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from django.db.models.functions import (
 from claims import workflow
 from claims.models import Claim
 from claims.rules import COUNTING_STATUSES
+from quarters.selectors import SpotCheckOverride, spot_check_overrides
 from trainees.id_numbers import mask_id_number
 from trainees.models import Trainee
 
@@ -372,6 +377,7 @@ class Anomalies:
     bursts: list[Burst]
     ages: list[AgeOutlier]
     phones: list[SharedPhone]
+    spot_check_overrides: list[SpotCheckOverride]
     claims_per_day: int
     phone_min_trainees: int
     min_age: int = MIN_AGE
@@ -385,17 +391,19 @@ class Anomalies:
             + len(self.bursts)
             + len(self.ages)
             + len(self.phones)
+            + len(self.spot_check_overrides)
         )
 
 
 def anomalies() -> Anomalies:
-    """Every list (eight queries in all)."""
+    """Every list (ten queries in all)."""
     return Anomalies(
         certificates=shared_certificates(),
         overlaps=overlapping_trainings(),
         bursts=claim_bursts(),
         ages=age_outliers(),
         phones=shared_phones(),
+        spot_check_overrides=spot_check_overrides(limit=LIST_LIMIT),
         claims_per_day=claims_per_day_threshold(),
         phone_min_trainees=phone_threshold(),
     )

@@ -578,6 +578,11 @@ def anomalies_panel(found: Anomalies) -> Panel:
         ("bursts", f"同一机构单日申报≥{found.claims_per_day}笔", len(found.bursts)),
         ("ages", f"培训时年龄不在{found.min_age}—{found.max_age}岁", len(found.ages)),
         ("phones", f"同一电话号码≥{found.phone_min_trainees}人", len(found.phones)),
+        (
+            "spot-check-overrides",
+            "抽查材料不符仍予核准",
+            len(found.spot_check_overrides),
+        ),
     ]
     return Panel(
         key="anomalies",

@@ -368,9 +368,8 @@ def test_the_bulk_approval_reads_the_makers_of_its_selection_in_one_query(
     makers_reads = [
         q["sql"]
         for q in captured.captured_queries
-        if q["sql"].startswith("SELECT")
+        if q["sql"].lstrip("(").startswith("SELECT")
         and '"claims_claimevent"."actor_id"' in q["sql"]
-        and "claims_claimevent" in q["sql"].split("FROM", 1)[1].split()[0]
     ]
     assert len(makers_reads) == 1, makers_reads
     assert Claim.objects.filter(status="approved").count() == 4
