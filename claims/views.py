@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.selectors import role_labels_at
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError
 from altay_skills.permissions import require, shown_on_page
@@ -136,8 +137,11 @@ def _change_value(name: str, value: object) -> str:
 
 
 def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
+    events = list(events)
+    # the role each actor held then (a role change rewrites no history)
+    roles = role_labels_at([(event.actor, event.at) for event in events])
     rows = []
-    for event in events:
+    for event, role in zip(events, roles, strict=True):
         changes = []
         if event.action == "edit":
             changes = [
@@ -152,6 +156,7 @@ def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
             {
                 "at": event.at,
                 "actor": event.actor,
+                "actor_role": role,
                 "action": ACTION_LABELS.get(event.action, event.action),
                 "action_code": event.action,
                 "from_label": STATUS_LABELS.get(event.from_status, ""),

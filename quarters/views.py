@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from accounts.selectors import role_labels_at
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, NotFound
 from altay_skills.periods import previous_quarter, quarter_of
@@ -245,6 +246,14 @@ def _render_report(
         else _percent(settings.SPOT_CHECK_SHARE),
         "share_percent": _percent(report.spot_check_share),
         "record_choices": RECORD_CHOICES,
+        # each actor with the role they held then (a role change rewrites no history)
+        "trail": list(
+            zip(
+                report.trail,
+                role_labels_at([(e.actor, e.at) for e in report.trail]),
+                strict=True,
+            )
+        ),
     }
     return render(request, "claims/reports/detail.html", context, status=status)
 

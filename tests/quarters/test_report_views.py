@@ -491,10 +491,10 @@ def test_the_report_page_takes_a_constant_number_of_queries(
     few = _queries(client, reverse("report_detail", args=[small.pk]))
     many = _queries(client, reverse("report_detail", args=[large.pk]))
     assert few == many
-    # 9 + the budget impact (3, constant) + the report's trail (1) + who made the
-    # report and who made its claims (2: 经办与审核分离, issue 12) + the claims' spot
-    # checks (1: what the reviewer may approve)
-    with django_assert_max_num_queries(16):
+    # 9 + the budget impact (3, constant) + the report's trail (1) and the roles its
+    # actors held then (1) + who made the report and who made its claims (2:
+    # 经办与审核分离, issue 12) + the claims' spot checks (1: what may be approved)
+    with django_assert_max_num_queries(17):
         client.get(reverse("report_detail", args=[large.pk]))
 
 

@@ -348,6 +348,20 @@ def test_a_role_change_rewrites_no_history(clerk, clerk_same_unit, claim_input, 
     assert report.built_by_id == report.submitted_by_id == clerk_same_unit.pk
 
 
+def test_the_trails_show_the_role_held_when_acting(client, observed, reviewer):
+    x, report, b = observed
+    client.force_login(reviewer)
+
+    claim_page = client.get(f"/claims/{x.pk}/").content.decode()
+    report_page = client.get(f"/reports/{report.pk}/").content.decode()
+
+    # B edited, submitted and reported as a clerk; B is a reviewer only now
+    name = b.get_full_name() or b.username
+    for page in (claim_page, report_page):
+        assert f"{name}（县(市)经办人）" in page
+        assert f"{name}（地区审核人）" not in page
+
+
 # --- The bulk approval reads who made the selection once --------------------------
 def test_the_bulk_approval_reads_the_makers_of_its_selection_in_one_query(
     clerk, reviewer, claim_input
