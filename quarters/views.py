@@ -153,7 +153,7 @@ def _claim_rows(report: QuarterlyReport, reviewer: User | None) -> list[dict[str
     """The report's claims (``report_claims``), with what the page marks on each:
     whether it is still to decide (``decidable``); and for the ``reviewer`` of the
     report, whether they may select it for the bulk approval (``selectable``:
-    ``decisions_offered`` allows approving it — never a claim they made — and its
+    ``decisions_offered`` lets them decide it — never a claim they made — and its
     spot check did not find the documents inconsistent: that is approved one by one,
     with its reason) and record its pending spot check (``recordable``)."""
     rows = report_claims(report)
@@ -197,7 +197,9 @@ def _claim_rows(report: QuarterlyReport, reviewer: User | None) -> list[dict[str
             "advance": row.advance,
             "in_report": row.in_report,
             "decidable": row.claim.pk in decidable,
-            "selectable": "approve" in offered.get(row.claim.pk, ())
+            # any decision offered: the user may decide it (a pending spot check
+            # may be recorded in place, after which it is approved in the bulk)
+            "selectable": bool(offered.get(row.claim.pk))
             and not (
                 row.check is not None
                 and row.check.result == SpotCheckResult.INCONSISTENT
