@@ -367,10 +367,12 @@ class NotEligibleSerializer(serializers.Serializer):
 
 class ClaimEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", read_only=True)
-    changes = serializers.DictField(
-        child=serializers.ListField(child=serializers.JSONField(), min_length=2),
+    changes = serializers.JSONField(
         read_only=True,
-        help_text="字段 → [原值, 新值]",
+        help_text=(
+            "修改（edit）为 字段 → [原值, 新值]；资金账目（owed、paid、failed、recovery、"
+            "recovered）为该笔账目：amount、part、payment、recovery"
+        ),
     )
 
     class Meta:

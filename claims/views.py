@@ -136,6 +136,21 @@ def _change_value(name: str, value: object) -> str:
     return str(value)
 
 
+#: The claim's money lines in its trail (finance.models.LedgerEntry): their events
+#: carry the amount, and which part of the subsidy it is.
+MONEY_ACTIONS = frozenset({"owed", "paid", "failed", "recovery", "recovered"})
+MONEY_PARTS = {"advance": "先行拨付", "balance": "余额"}
+
+
+def _money_line(event: ClaimEvent) -> str:
+    if event.action not in MONEY_ACTIONS:
+        return ""
+    changes = event.changes or {}
+    part = MONEY_PARTS.get(changes.get("part") or "", "")
+    text = f"{part} {changes.get('amount', '')} 元".strip()
+    return f"{text}（{event.reason}）" if event.reason else text
+
+
 def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
     events = list(events)
     # the role each actor held then (a role change rewrites no history)
@@ -162,7 +177,7 @@ def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
                 "from_label": STATUS_LABELS.get(event.from_status, ""),
                 "to_label": STATUS_LABELS.get(event.to_status, event.to_status),
                 "to_status": event.to_status,
-                "reason": event.reason,
+                "reason": _money_line(event) or event.reason,
                 "changes": changes,
             }
         )

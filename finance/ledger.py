@@ -41,14 +41,16 @@ def _sum(prefix: str, condition: Q) -> Coalesce:
     )
 
 
-def money_sums(prefix: str = "") -> dict[str, Coalesce]:
+def money_sums(prefix: str = "", *, failed: bool = True) -> dict[str, Coalesce]:
     """The sums of ``ClaimMoney``, as aggregates over ledger lines reached by
-    ``prefix`` (``""`` on ``LedgerEntry`` itself, ``"ledger__"`` from a claim)."""
+    ``prefix`` (``""`` on ``LedgerEntry`` itself, ``"ledger__"`` from a claim).
+    ``failed=False`` leaves out the failures not re-issued (a join to the payments the
+    rollup's totals do not need)."""
 
     def q(**kwargs: Any) -> Q:
         return Q(**{f"{prefix}{k}": v for k, v in kwargs.items()})
 
-    return {
+    sums = {
         "owed": _sum(prefix, q(kind=LedgerKind.OWED)),
         "advance_paid": _sum(prefix, q(kind=LedgerKind.PAID, part=PaymentKind.ADVANCE)),
         "balance_paid": _sum(prefix, q(kind=LedgerKind.PAID, part=PaymentKind.BALANCE)),
@@ -59,6 +61,9 @@ def money_sums(prefix: str = "") -> dict[str, Coalesce]:
         "recovery": _sum(prefix, q(kind=LedgerKind.RECOVERY)),
         "recovered": _sum(prefix, q(kind=LedgerKind.RECOVERED)),
     }
+    if not failed:
+        del sums["failed"]
+    return sums
 
 
 MONEY_FIELDS = tuple(money_sums())
@@ -86,17 +91,17 @@ def with_money(claims: QuerySet[Claim]) -> QuerySet[Claim]:
 def money_by(
     claims: QuerySet[Claim], *fields: str
 ) -> dict[tuple[Any, ...], ClaimMoney]:
-    """The sums of ``claims``' ledgers grouped by claim ``fields`` (one query); with
-    no fields, their total under the key ``()``."""
-    entries = LedgerEntry.objects.filter(claim__in=claims)
+    """The sums of ``claims``' ledgers grouped by claim ``fields`` (one query, from the
+    claims: the planner keeps to the claims asked for); with no fields, their total
+    under the key ``()``. Failures are not summed here (``failed`` is 0)."""
+    sums = money_sums("ledger__", failed=False)
     if not fields:
-        return {(): money_from(entries.aggregate(**money_sums()))}
-    rows = (
-        entries.values(*(f"claim__{f}" for f in fields))
-        .annotate(**money_sums())
-        .order_by()
-    )
-    return {tuple(row[f"claim__{f}"] for f in fields): money_from(row) for row in rows}
+        return {(): ClaimMoney(**claims.aggregate(**sums))}
+    rows = claims.values(*fields).annotate(**sums).order_by()
+    return {
+        tuple(row[f] for f in fields): ClaimMoney(**{k: row[k] for k in sums})
+        for row in rows
+    }
 
 
 # --- The lines -----------------------------------------------------------------------------
