@@ -2,10 +2,12 @@
 
 Two ratios, each side doing the same work:
 
-1. *figures*: ``rollup_figures(quarter)`` (the ORM ``GROUP BY`` and the rounding to the
+1. *figures*: ``rollup_figures(quarter)`` (the ORM ``GROUP BY`` of the claims, the sums
+   of their ledgers — ``finance.ledger.money_by``, issue 12 — and the rounding to the
    fen) against one cursor running the hand-written ``GROUP BY`` with the same ``WHERE``
-   (approved claims in the quarter's closed reports) and fetching its rows;
-2. *stored*: the database part of ``reporting.services._build`` — ``rollup_figures`` +
+   (approved claims in the quarter's closed reports), each claim's ledger summed beside
+   it (what it is owed, the advance paid, the recoveries), and fetching its rows;
+2. *stored*: the database part of ``finance.services._build`` — ``rollup_figures`` +
    ``checksum_of`` + ``totals_of`` + the ``RollupLine`` bulk insert — against the bare
    ``GROUP BY`` plus one plain ``INSERT`` of the same lines; both in a transaction that
    is rolled back.
@@ -25,18 +27,43 @@ from django.db import connection, transaction
 
 from psycopg2.extras import execute_values
 
+#: The rollup's figures in one statement: the quarter's approved claims once, counted
+#: per unit × program × fund, and their ledger lines summed per the same key — the sums
+#: the rollup reads (``finance.rules.ClaimMoney``: approved = owed, advance = advance
+#: paid less recoveries, balance = approved less advance). At a million claims this
+#: form was the fastest of three (a ``LATERAL`` sum per claim took ×1.3 of it, a count
+#: of ``DISTINCT`` claims over the joined lines ×1.4).
 BARE_SQL = """
-SELECT c.unit_id, c.program_id, c.fund,
-       count(c.id) AS trained,
-       count(c.id) FILTER (WHERE c.passed) AS passed,
-       count(c.id) FILTER (WHERE c.employment <> 'none') AS employed,
-       sum(c.approved_amount) AS approved,
-       sum(c.advance) AS advance
-FROM claims_claim c
-JOIN claims_quarterlyreport r ON r.id = c.report_id
-WHERE c.status = 'approved' AND r.quarter = %s AND r.status = 'closed'
-GROUP BY c.unit_id, c.program_id, c.fund
-ORDER BY c.unit_id, c.program_id, c.fund
+WITH q AS (
+    SELECT c.id, c.unit_id, c.program_id, c.fund, c.passed, c.employment
+    FROM claims_claim c
+    JOIN claims_quarterlyreport r ON r.id = c.report_id
+    WHERE c.status = 'approved' AND r.quarter = %s AND r.status = 'closed'
+), counts AS (
+    SELECT unit_id, program_id, fund,
+           count(id) AS trained,
+           count(id) FILTER (WHERE passed) AS passed,
+           count(id) FILTER (WHERE employment <> 'none') AS employed
+    FROM q
+    GROUP BY unit_id, program_id, fund
+), money AS (
+    SELECT q.unit_id, q.program_id, q.fund,
+           sum(l.amount) FILTER (WHERE l.kind = 'owed') AS owed,
+           sum(l.amount) FILTER (WHERE l.kind = 'paid' AND l.part = 'advance')
+               AS advance_paid,
+           sum(l.amount) FILTER (WHERE l.kind = 'recovery') AS recovery
+    FROM q
+    JOIN finance_ledgerentry l ON l.claim_id = q.id
+    GROUP BY q.unit_id, q.program_id, q.fund
+)
+SELECT counts.unit_id, counts.program_id, counts.fund,
+       counts.trained, counts.passed, counts.employed,
+       money.owed, money.advance_paid, money.recovery
+FROM counts
+LEFT JOIN money ON money.unit_id = counts.unit_id
+    AND money.program_id = counts.program_id
+    AND money.fund IS NOT DISTINCT FROM counts.fund
+ORDER BY counts.unit_id, counts.program_id, counts.fund
 """
 
 
@@ -77,22 +104,24 @@ def bare_full(quarter: str, rollup_id: int) -> list[tuple]:
             values = [
                 (
                     rollup_id,
-                    unit,
-                    program,
-                    fund or "",
-                    trained,
-                    passed,
-                    employed,
-                    a,
-                    b,
-                    a - b,
+                    f["unit"],
+                    f["program"],
+                    f["fund"],
+                    f["trained"],
+                    f["passed"],
+                    f["employed"],
+                    f["approved"],
+                    f["advance"],
+                    f["balance"],
+                    f["recovery"],
                 )
-                for unit, program, fund, trained, passed, employed, a, b in rows
+                for f in as_figures(rows)
             ]
             execute_values(
                 cursor.cursor,
                 "INSERT INTO reporting_rollupline (rollup_id, unit_id, program_id, fund, "
-                "trained, passed, employed, approved, advance, balance) VALUES %s",
+                "trained, passed, employed, approved, advance, balance, recovery) "
+                "VALUES %s",
                 values,
             )
             raise Rollback
@@ -101,11 +130,15 @@ def bare_full(quarter: str, rollup_id: int) -> list[tuple]:
     return rows
 
 
+def fen(value: Decimal | None) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
 def as_figures(rows: list[tuple]) -> list[dict[str, object]]:
     out = []
-    for unit, program, fund, trained, passed, employed, approved, advance in rows:
-        approved = Decimal(approved or 0).quantize(Decimal("0.01"))
-        advance = Decimal(advance or 0).quantize(Decimal("0.01"))
+    for unit, program, fund, trained, passed, employed, owed, paid, back in rows:
+        approved, recovery = fen(owed), fen(back)
+        advance = fen(paid) - recovery
         out.append(
             {
                 "unit": unit,
@@ -117,6 +150,7 @@ def as_figures(rows: list[tuple]) -> list[dict[str, object]]:
                 "approved": approved,
                 "advance": advance,
                 "balance": approved - advance,
+                "recovery": recovery,
             }
         )
     return out

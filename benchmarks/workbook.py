@@ -3,11 +3,11 @@
 Three children, each a fresh ``python -m benchmarks.workbook <side> …`` process so its
 peak memory (``ru_maxrss``) is the writer's own:
 
-- ``bare``: ``Workbook(write_only=True)`` and ``ws.append`` of the 14 plain values of
+- ``bare``: ``Workbook(write_only=True)`` and ``ws.append`` of the 15 plain values of
   each line — the same cells, no styles;
-- ``writer``: ``reporting.exports.write_finance_workbook`` with one fund sheet of the
+- ``writer``: ``finance.exports.write_finance_workbook`` with one fund sheet of the
   same lines (styled, text-typed, formula-safe cells, summary and print set-up);
-- ``db``: end to end — Django, ``reporting.services._lines`` streaming approved claims of
+- ``db``: end to end — Django, ``finance.services._lines`` streaming approved claims of
   the closed quarters from PostgreSQL (plain rows over the joins, ``values_list`` and
   ``iterator(chunk_size=2000)``), 100,000 of them, into ``write_finance_workbook``.
 
@@ -121,6 +121,7 @@ def write_bare(lines: list[Any], path: str) -> None:
                 x.amount,
                 x.advance,
                 x.balance,
+                x.recovery,
             ]
         )
     wb.save(path)

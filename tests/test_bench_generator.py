@@ -2,7 +2,8 @@
 
 It loads by COPY with the keys and indexes lifted and rebuilt, so these tests check that
 what it leaves behind is what the application would have written: every constraint and
-index back in place, the counts asked for, and each claim's decision the rules' own.
+index back in place, the counts asked for, each claim's decision the rules' own, and each
+approved claim's money ledger (issue 12) chained into its trail, summed by the rollup.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ pytestmark = [
 ]
 
 SPEC_CLAIMS, SPEC_TRAINEES = 2_000, 400
+#: The tables whose keys and indexes the generator lifts for the load.
+LOADED = (
+    "claims_claim",
+    "claims_reportitem",
+    "claims_claimevent",
+    "finance_ledgerentry",
+    "reporting_payment",
+)
 
 
 def schema(table: str) -> tuple[set[tuple[str, bool]], set[tuple]]:
@@ -58,7 +67,7 @@ def schema(table: str) -> tuple[set[tuple[str, bool]], set[tuple]]:
 def generated_dataset() -> dict:
     from benchmarks.generate import Spec, generate
 
-    before = {t: schema(t) for t in ("claims_claim", "claims_reportitem")}
+    before = {t: schema(t) for t in LOADED}
     figures = generate(
         Spec(claims=SPEC_CLAIMS, trainees=SPEC_TRAINEES, institutions_per_unit=6),
         out=lambda _line: None,
@@ -169,6 +178,73 @@ def check_reports_are_frozen_with_their_items_and_the_past_is_closed(
     )["s"] > Decimal(0)
 
 
+def check_the_ledger_owes_what_was_approved_and_the_rollup_sums_it(
+    generated: dict,
+) -> None:
+    """Every approved claim's ledger owes its approved amount (issue 12: the rollup
+    reads the ledger, not the claim), half of those with an advance had it paid, and
+    each quarter's rollup figures add up to the approved amounts of its claims."""
+    from finance.ledger import money_from, with_money
+    from finance.models import LedgerEntry, Payment
+    from finance.services import rollup_claims, rollup_figures
+
+    rows = generated["rows"]
+    assert rows["ledger_entries"] == rows["claim_events"] == LedgerEntry.objects.count()
+    assert rows["payments"] == Payment.objects.count() > 0
+    approved = with_money(Claim.objects.filter(status="approved"))
+    advanced = 0
+    for claim in approved:
+        money = money_from(claim)
+        assert money.owed == claim.approved_amount, claim.pk
+        assert money.advance_paid in (Decimal("0.00"), claim.advance), claim.pk
+        assert money.balance_paid == money.failed == money.recovery == 0, claim.pk
+        advanced += money.advance_paid > 0
+    assert advanced == rows["payments"]
+    with_advance = approved.filter(advance__gt=0).count()
+    assert with_advance * 0.35 < advanced < with_advance * 0.65
+    assert not LedgerEntry.objects.exclude(claim__status="approved").exists()
+    closed = sorted(
+        set(
+            QuarterlyReport.objects.filter(status="closed").values_list(
+                "quarter", flat=True
+            )
+        )
+    )
+    assert len(closed) == 19
+    for quarter in closed:
+        figures = rollup_figures(quarter)
+        claims = rollup_claims(quarter)
+        expected = claims.aggregate(s=Sum("approved_amount"))["s"] or Decimal("0.00")
+        advance = Payment.objects.filter(claim__in=claims).aggregate(s=Sum("amount"))[
+            "s"
+        ] or Decimal("0.00")
+        assert sum(f["approved"] for f in figures) == expected > 0, quarter
+        assert sum(f["advance"] for f in figures) == advance, quarter
+        assert sum(f["balance"] for f in figures) == expected - advance, quarter
+        assert sum(f["trained"] for f in figures) == claims.count(), quarter
+
+
+def check_the_audit_chains_and_the_ledger_verify(generated: dict) -> None:
+    """``manage.py verify_audit`` on the generated data: every chain recomputes with
+    ``claims.audit``'s hashes and every ledger line matches its event."""
+    import io
+
+    from django.core.management import call_command
+
+    from claims.audit import verify
+    from finance.ledger import ledger_verify
+
+    verdict = verify()
+    assert verdict.broken is None, str(verdict.broken)
+    assert verdict.events == generated["rows"]["claim_events"]
+    lines, mismatch = ledger_verify()
+    assert mismatch is None
+    assert lines == generated["rows"]["ledger_entries"]
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert f"{lines} 条账目" in out.getvalue()
+
+
 def check_id_numbers_and_credit_codes_are_valid(generated: dict) -> None:
     from programs.credit_codes import validate_credit_code
     from programs.models import Institution
@@ -192,4 +268,6 @@ def test_a_small_generated_dataset_is_what_the_application_would_write():
     check_money_and_maker_checker_hold(generated)
     check_each_live_decision_is_what_the_rules_decide_today(generated)
     check_reports_are_frozen_with_their_items_and_the_past_is_closed(generated)
+    check_the_ledger_owes_what_was_approved_and_the_rollup_sums_it(generated)
+    check_the_audit_chains_and_the_ledger_verify(generated)
     check_id_numbers_and_credit_codes_are_valid(generated)
