@@ -340,7 +340,9 @@ class ClaimPaymentsApi(APIView):
         money = money_of(claim.pk)
         data = {
             "claim": claim.pk,
-            "payment_state": payment_state_of(money),
+            "payment_state": payment_state_of(
+                money, approved=claim.status == "approved"
+            ),
             "money": money.as_dict(),
             "ledger": claim.ledger.select_related("event", "event__actor"),
             "payments": payments,

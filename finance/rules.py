@@ -122,8 +122,9 @@ PAYMENT_STATES = {
 }
 
 
-def payment_state_of(money: ClaimMoney) -> str:
-    """Money to come back first, then a failure to re-issue; then how far paid."""
+def payment_state_of(money: ClaimMoney, *, approved: bool = True) -> str:
+    """Money to come back first, then a failure to re-issue; then how far paid. A
+    claim not yet approved is at most partly paid: only its advance can have been."""
     if money.to_recover > 0:
         return "recovering"
     if money.failed > 0:
@@ -132,6 +133,6 @@ def payment_state_of(money: ClaimMoney) -> str:
         return "unpaid"
     if money.owed <= 0:
         return "recovered"  # everything paid on it came back
-    if money.due <= 0:
+    if money.due <= 0 and approved:
         return "paid"
     return "partly_paid"

@@ -277,7 +277,9 @@ class PaymentSerializer(serializers.ModelSerializer):
     )
     def get_claim_payment_state(self, payment: Payment) -> str:
         if hasattr(payment, "owed"):  # the claim's ledger sums, read with the list
-            return rules.payment_state_of(money_from(payment))
+            return rules.payment_state_of(
+                money_from(payment), approved=payment.claim.status == "approved"
+            )
         return payment_state(payment.claim)
 
 

@@ -655,9 +655,8 @@ def payment_state(claim: Claim) -> str:
     """paid · partly_paid · failed · unpaid · recovering · recovered (``rules``), from
     the claim's ledger: its annotated sums when the caller read them
     (``ledger.with_money``), one query otherwise."""
-    if hasattr(claim, "owed"):
-        return payment_state_of(money_from(claim))
-    return payment_state_of(money_of(claim.pk))
+    money = money_from(claim) if hasattr(claim, "owed") else money_of(claim.pk)
+    return payment_state_of(money, approved=claim.status == workflow.APPROVED)
 
 
 def requeue_stuck_rollups(*, older_than_minutes: int = 10) -> int:

@@ -231,7 +231,7 @@ def payment_row(claim: Claim, *, kind: str | None = None) -> PaymentRow:
     row = PaymentRow(
         claim=claim,
         payments=payments,
-        state=payment_state_of(money),
+        state=payment_state_of(money, approved=claim.status == workflow.APPROVED),
         paid=money.paid,
         money=money,
     )

@@ -473,22 +473,14 @@ def test_no_exported_workbook_runs_user_text_as_a_formula(
     import io
 
     from finance import services as reporting_services
-    from finance.models import Rollup
+    from finance.models import Payment, Rollup
     from reporting import review
     from tests.quarter_run import run_quarter
 
     settings.MEDIA_ROOT = tmp_path
-    quarter = run_quarter(claim_input, reviewer)
-    approved = quarter.approved[0]
-    reporting_services.payment_record(
-        claim_id=approved.pk,
-        kind="advance" if approved.advance else "balance",
-        amount=approved.advance or approved.amount,
-        paid_on=date(2020, 5, 10),
-        status="paid",
-        reference="R-1",
-        actor=finance,
-    )
+    # the advances are paid while the reports are with the prefecture (五(二))
+    run_quarter(claim_input, reviewer, finance=finance)
+    assert Payment.objects.filter(kind="advance", status="paid").exists()
     taint_every_text_field()
     with django_capture_on_commit_callbacks(execute=True):
         reporting_services.rollup_request(quarter="2020Q1", actor=reviewer)

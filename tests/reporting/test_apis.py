@@ -24,6 +24,7 @@ from finance import services
 from finance.models import Payment, Recovery, Rollup, RollupLine
 from quarters import services as quarter_services
 from tests.factories import InstitutionFactory
+from tests.quarter_run import run_quarter
 from trainees.models import Trainee
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +145,7 @@ def test_a_ready_rollup_carries_totals_lines_and_payments(ready, reviewer):
         "approved": str(total),
         "advance": data["totals"]["advance"],
         "balance": str(total - Decimal(data["totals"]["advance"])),
+        "recovery": "0.00",
         "lines": 2,
     }
     assert [line["unit"] for line in data["lines"]] == ["654301", "654322"]
@@ -161,6 +163,7 @@ def test_a_ready_rollup_carries_totals_lines_and_payments(ready, reviewer):
         "approved",
         "advance",
         "balance",
+        "recovery",
     }
     db_line = RollupLine.objects.get(unit_id="654301")
     assert (line["unit_name"], line["approved"], line["balance"]) == (
@@ -435,11 +438,21 @@ def test_nothing_is_paid_twice(ready, finance):
     assert Payment.objects.count() == 1
 
 
-def test_an_advance_then_the_balance(ready, finance):
-    claim = ready.approved[0]  # enterprise-run: 40% may be advanced
+def test_an_advance_then_the_balance(claim_input, reviewer, finance, request_rollup):
     client = client_for(finance)
+    advances = {}
 
-    advance = client.post(PAYMENTS, payment_body(claim, "advance"), format="json")
+    def pay_the_advance(report):  # while the report is with the prefecture
+        claim = report.claims.filter(advance__gt=0).order_by("pk").first()
+        if claim is not None:
+            advances[claim.pk] = client.post(
+                PAYMENTS, payment_body(claim, "advance"), format="json"
+            )
+
+    quarter = run_quarter(claim_input, reviewer, on_submitted=pay_the_advance)
+    request_rollup()
+    claim = quarter.approved[0]  # enterprise-run: 40% advanced before the approval
+    state = client.get(f"/api/claims/{claim.pk}/payments/").json()["payment_state"]
     wrong = client.post(PAYMENTS, payment_body(claim), format="json")
     balance = client.post(
         PAYMENTS,
@@ -447,11 +460,24 @@ def test_an_advance_then_the_balance(ready, finance):
         format="json",
     )
 
-    assert advance.status_code == 201
-    assert advance.json()["claim_payment_state"] == "partly_paid"
+    assert list(advances) == [claim.pk]
+    assert advances[claim.pk].status_code == 201
+    assert state == "partly_paid"
     assert wrong.status_code == 400 and wrong.json()["code"] == "amount_mismatch"
     assert balance.status_code == 201
     assert balance.json()["claim_payment_state"] == "paid"
+
+
+def test_no_advance_once_the_report_is_closed(ready, finance):
+    claim = ready.approved[0]  # enterprise-run, but its report is closed
+
+    response = client_for(finance).post(
+        PAYMENTS, payment_body(claim, "advance"), format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_payable"
+    assert not Payment.objects.exists()
 
 
 def test_a_failed_payment_is_reissued(ready, finance):
@@ -767,7 +793,7 @@ def test_recoveries_are_listed_until_settled(recovery, finance):
     assert [(r["id"], r["amount"], r["settled"]) for r in listed] == [
         (recovery.pk, "720.00", False)
     ]
-    assert listed[0]["reason"] == "未完成"
+    assert listed[0]["reason"] == "申报被驳回：未完成"
     assert settled.status_code == 200
     assert (settled.json()["settled"], settled.json()["settled_by"]) == (
         True,
@@ -780,12 +806,19 @@ def test_recoveries_are_listed_until_settled(recovery, finance):
 
 def test_a_recovery_is_settled_once(recovery, finance):
     client = client_for(finance)
-    client.post(f"/api/recoveries/{recovery.pk}/settle/")
+    url = f"/api/recoveries/{recovery.pk}/settle/"
+    without = client.post(url)
+    first = client.post(url, {"reference": "退款001"})
 
-    response = client.post(f"/api/recoveries/{recovery.pk}/settle/")
+    response = client.post(url, {"reference": "退款002"})
 
+    assert without.status_code == 400
+    assert without.json()["code"] == "reference_required"
+    assert first.status_code == 200
     assert response.status_code == 409
     assert response.json()["code"] == "already_settled"
+    recovery.refresh_from_db()
+    assert recovery.settlement_reference == "退款001"
 
 
 @pytest.mark.parametrize("role", ["clerk", "reviewer", "auditor", "administrator"])

@@ -16,6 +16,7 @@ from finance import services
 from finance.models import Payment, Recovery, Rollup
 from quarters import services as quarter_services
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+from tests.quarter_run import run_quarter
 from trainees.models import Trainee
 
 pytestmark = pytest.mark.django_db
@@ -248,14 +249,34 @@ def test_finance_records_a_payment_in_its_row(client, ready, finance):
     assert Payment.objects.get().status == "paid"
 
 
-def test_the_row_follows_the_kind_chosen(client, ready, finance):
-    claim = ready.approved[0]  # enterprise-run: an advance of 40%
+def test_the_row_follows_the_kind_chosen(client, claim_input, reviewer, finance, send):
+    """The advance (五(二)) is offered on the finance page while the report is with the
+    prefecture; once the quarter is closed and rolled up, a claim's row offers only the
+    balance, whatever kind is asked for."""
     client.force_login(finance)
-    url = reverse("rollup_claim_row", args=[ready.rollup.pk, claim.pk])
-    html = html_of(client.get(url, {"kind": "advance"}, **HTMX))
-    assert f'name="amount" value="{claim.advance:.2f}"' in html
-    html = html_of(client.get(url, {"kind": "balance"}, **HTMX))
-    assert f'name="amount" value="{claim.approved_amount:.2f}"' in html
+    offered = {}
+
+    def while_open(report):
+        html = html_of(client.get(reverse("finance_home")))
+        for c in report.claims.filter(advance__gt=0):
+            offered[c.pk] = (
+                f'data-testid="advance-{c.pk}"' in html
+                and f'name="amount" value="{c.advance:.2f}"' in html
+            )
+
+    quarter = run_quarter(claim_input, reviewer, on_submitted=while_open)
+    rollup = send()
+    claim = quarter.approved[0]  # enterprise-run: an advance of 40%
+    assert claim.advance > 0 and offered[claim.pk] is True
+    assert f'data-testid="advance-{claim.pk}"' not in html_of(
+        client.get(reverse("finance_home"))
+    )
+    url = reverse("rollup_claim_row", args=[rollup.pk, claim.pk])
+    for kind in ("advance", "balance"):
+        html = html_of(client.get(url, {"kind": kind}, **HTMX))
+        assert f'name="amount" value="{claim.approved_amount:.2f}"' in html
+        assert 'value="advance"' not in html
+        assert 'value="balance" selected' in html
 
 
 def test_a_wrong_amount_is_refused_in_the_row(client, ready, finance):
@@ -317,31 +338,42 @@ def test_a_failed_payment_needs_a_reason_and_is_reissued(client, ready, finance)
     assert f'data-testid="failed-{claim.pk}"' not in html_of(response)
 
 
-def test_finance_pays_an_advance_and_then_the_balance(client, ready, finance):
-    claim = ready.approved[0]
+def test_finance_pays_an_advance_and_then_the_balance(
+    client, claim_input, reviewer, finance, send
+):
     client.force_login(finance)
-    html = html_of(client.get(reverse("finance_home")))
-    assert f'data-testid="advance-{claim.pk}"' in html
-    response = client.post(
-        reverse("payment_record"),
-        {
-            "claim": claim.pk,
-            "kind": "advance",
-            "amount": f"{claim.advance:.2f}",
-            "paid_on": PAID_ON.isoformat(),
-            "status": "paid",
-            "next": reverse("finance_home"),
-        },
-        follow=True,
-    )
-    html = html_of(response)
-    assert f"申报#{claim.pk}先行拨付" in html
-    assert f'data-testid="advance-{claim.pk}"' not in html
+    advanced = []
+
+    def pay_the_advance(report):  # while the report is with the prefecture
+        claim = report.claims.filter(advance__gt=0).order_by("pk").first()
+        if claim is None:
+            return
+        html = html_of(client.get(reverse("finance_home")))
+        assert f'data-testid="advance-{claim.pk}"' in html
+        response = client.post(
+            reverse("payment_record"),
+            {
+                "claim": claim.pk,
+                "kind": "advance",
+                "amount": f"{claim.advance:.2f}",
+                "paid_on": PAID_ON.isoformat(),
+                "status": "paid",
+                "next": reverse("finance_home"),
+            },
+            follow=True,
+        )
+        html = html_of(response)
+        assert f"申报#{claim.pk}先行拨付" in html
+        assert f'data-testid="advance-{claim.pk}"' not in html
+        advanced.append(claim.pk)
+
+    quarter = run_quarter(claim_input, reviewer, on_submitted=pay_the_advance)
+    rollup = send()
+    claim = quarter.approved[0]
+    assert advanced == [claim.pk]
     assert services.payment_state(claim) == "partly_paid"
     row = html_of(
-        client.get(
-            reverse("rollup_claim_row", args=[ready.rollup.pk, claim.pk]), **HTMX
-        )
+        client.get(reverse("rollup_claim_row", args=[rollup.pk, claim.pk]), **HTMX)
     )
     assert "部分拨付" in row
     balance = claim.approved_amount - claim.advance
@@ -394,7 +426,7 @@ def test_finance_settles_a_recovery(client, clerk, reviewer, finance, claim_inpu
     client.force_login(finance)
     html = html_of(client.get(reverse("finance_home")))
     assert f'data-testid="recovery-{claim.pk}"' in html
-    assert "虚假培训" in html
+    assert "申报被驳回：虚假培训" in html
     # when it is settled
     response = client.post(
         reverse("recovery_settle", args=[recovery.pk]),
@@ -406,7 +438,9 @@ def test_finance_settles_a_recovery(client, clerk, reviewer, finance, claim_inpu
     assert recovery.settlement_reference == "ZH-2020-9"
     assert "已登记追回" in html_of(response)
     assert f'data-testid="recovery-{claim.pk}"' not in html_of(response)
-    again = client.post(reverse("recovery_settle", args=[recovery.pk]))
+    again = client.post(
+        reverse("recovery_settle", args=[recovery.pk]), {"reference": "ZH-2020-9"}
+    )
     assert again.status_code == 409
     assert "该笔款项已登记追回" in html_of(again)
 
@@ -430,15 +464,38 @@ def test_only_finance_records_payments(request, client, ready, role):
     assert not Payment.objects.exists()
 
 
+@pytest.fixture
+def advance_payable(clerk, claim_input):
+    """An enterprise-run claim in a 2020Q2 report with the prefecture: its advance may
+    be paid (五(二))."""
+    school = InstitutionFactory(unit_id="654301", kind="enterprise")
+    draft = claim_services.claim_create(
+        data=claim_input(
+            institution_id=school.pk,
+            training_start=date(2020, 4, 1),
+            training_end=date(2020, 4, 30),
+        ),
+        actor=clerk,
+    )
+    claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id="654301", quarter="2020Q2", actor=clerk
+    )
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    draft.refresh_from_db()
+    return draft
+
+
 @pytest.mark.parametrize(("role", "code"), [("finance", 200), ("auditor", 200)])
 def test_the_finance_page_is_for_finance_and_the_auditor(
-    request, client, ready, role, code
+    request, client, ready, advance_payable, role, code
 ):
     client.force_login(request.getfixturevalue(role))
     response = client.get(reverse("finance_home"))
     assert response.status_code == code
     html = html_of(response)
-    assert "2020Q1" in html
+    assert 'data-testid="open-rollup-2020Q1"' in html  # the ready rollup
+    assert f'data-testid="advance-{advance_payable.pk}"' in html  # the open report
     assert ('data-testid="pay-form-' in html) is (role == "finance")
 
 
@@ -553,10 +610,10 @@ def test_the_rollup_page_takes_a_constant_number_of_queries(
     small = send("2020Q1")
     approved = close_quarter(claim_input, reviewer, quarter="2020Q2", per_unit=6)
     large = send("2020Q2")
-    services.payment_record(
+    services.payment_record(  # a row with a payment costs no more than one without
         claim_id=approved[0].pk,
-        kind="advance",
-        amount=approved[0].advance,
+        kind="balance",
+        amount=approved[0].approved_amount,
         paid_on=PAID_ON,
         status="paid",
         actor=finance,
