@@ -39,7 +39,13 @@ def approved(clerk, reviewer, claim_input):
 def test_a_claims_life_is_one_intact_chain(clerk, reviewer, claim_input):
     claim = approved(clerk, reviewer, claim_input)
     events = list(ClaimEvent.objects.filter(claim=claim).order_by("id"))
-    assert [e.action for e in events] == ["create", "submit", "report", "approve"]
+    assert [e.action for e in events] == [
+        "create",
+        "submit",
+        "report",
+        "approve",
+        "owed",  # the ledger line the approval wrote, chained like every event
+    ]
     assert events[0].prev_hash == ""
     for before, after in pairwise(events):
         assert after.prev_hash == before.hash
@@ -47,13 +53,14 @@ def test_a_claims_life_is_one_intact_chain(clerk, reviewer, claim_input):
         assert event.hash == audit.event_hash(event.prev_hash, event)
     code, output = verify_audit()
     assert code == 0
-    assert "审计链完整：4 条记录，1 笔申报" in output
+    assert "审计链完整：5 条记录，1 笔申报\n资金账目与审计链一致：1 条账目" in output
 
 
 def test_an_empty_trail_verifies(db):
     assert verify_audit() == (
         0,
-        "审计链完整：0 条记录，0 笔申报\n报表审计链完整：0 条记录，0 份报表\n",
+        "审计链完整：0 条记录，0 笔申报\n资金账目与审计链一致：0 条账目\n"
+        "报表审计链完整：0 条记录，0 份报表\n",
     )
 
 
@@ -67,7 +74,9 @@ def test_bulk_paths_chain_every_claim(clerk, claim_input):
         assert [e.prev_hash for e in events] == ["", events[0].hash, events[1].hash]
     code, output = verify_audit()
     assert code == 0
-    assert output.startswith("审计链完整：6 条记录，2 笔申报\n报表审计链完整：")
+    assert output.startswith(
+        "审计链完整：6 条记录，2 笔申报\n资金账目与审计链一致：0 条账目\n报表审计链完整："
+    )
 
 
 def test_a_rewritten_reason_is_named(clerk, reviewer, claim_input):

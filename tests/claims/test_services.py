@@ -134,6 +134,7 @@ def test_approve_records_the_reviewer_and_the_amount(clerk, reviewer, claim_inpu
         "submit",
         "report",
         "approve",
+        "owed",  # the approval's entitlement, a line of the claim's money ledger
     ]
 
 
