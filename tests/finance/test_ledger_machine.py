@@ -291,11 +291,12 @@ def test_the_ledger_never_leaks_money(clerk, reviewer, finance, claim_input) -> 
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=20,
+            max_examples=45,
             stateful_step_count=30,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
             database=None,
+            derandomize=True,  # the same sequences every run: the reach check is stable
         ),
     )
     # the sequences went where the money moves, not only into refusals
