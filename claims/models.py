@@ -131,6 +131,8 @@ class Claim(models.Model):
     training_end = models.DateField(_("培训结束日期"))
     project_based = models.BooleanField(_("项目制培训"), default=False)
     work_in_lieu_months = models.PositiveSmallIntegerField(_("以工代训月数"), default=0)
+    #: 三(一)1 针对一年内新招用员工: the date the enterprise hired the trainee.
+    hire_date = models.DateField(_("入职（录用）日期"), null=True, blank=True)
     passed = models.BooleanField(_("培训合格"), default=False)
     certificate_number = models.CharField(_("证书编号"), max_length=50, blank=True)
     employment = models.CharField(

@@ -50,6 +50,7 @@ class ClaimInput:
     passed: bool = False
     certificate_number: str = ""
     employment: str = "none"
+    hire_date: date | None = None
 
 
 INPUT_FIELDS = tuple(ClaimInput.__dataclass_fields__)

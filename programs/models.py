@@ -153,6 +153,9 @@ class InstitutionKind(models.TextChoices):
     TECHNICAL_SCHOOL = "technical_school", _("技工院校")
     TRAINING_INSTITUTION = "training_institution", _("职业培训机构")
     PUBLIC_TRAINING_BASE = "public_training_base", _("公共实训基地")
+    #: 三(二)9 企业、农民专业合作社和扶贫车间等各类生产经营主体 … 开展以工代训.
+    COOPERATIVE = "cooperative", _("农民专业合作社")
+    POVERTY_WORKSHOP = "poverty_workshop", _("扶贫车间")
 
 
 def _validate_credit_code(value: str) -> None:
@@ -185,6 +188,12 @@ class Institution(models.Model):
         help_text=_(
             "项目5（困难企业技能提升培训）仅适用于经县(市)人民政府认定的困难企业。"
         ),
+    )
+    #: 三(一)2 参保企业; 三(二)9 参保企业吸纳就业困难人员、零就业家庭成员 … 以工代训.
+    insured = models.BooleanField(
+        _("参保企业"),
+        default=False,
+        help_text=_("依法参加失业保险的企业（项目2、以工代训吸纳就业困难人员须为参保企业）。"),
     )
     #: 七(三) 培训评价机构目录: a clerk proposes a provider (待认定); an administrator
     #: admits it (``programs.services.institution_admit``). Only admitted providers are
@@ -254,17 +263,43 @@ class PolicyKind(models.TextChoices):
     WORK_IN_LIEU_MAX_MONTHS = "work_in_lieu_max_months", _("以工代训最长月数")
     ADVANCE_RATIO = "advance_ratio", _("先行拨付比例")
     ANNUAL_LIMIT = "annual_limit", _("每人每年补贴次数上限")
+    #: The period a document's terms are in force (the notice: the plan for 2019—2021).
+    PLAN_PERIOD = "plan_period", _("政策执行期")
+    SCHOOL_GRANT_MAX_YEARS = "school_grant_max_years", _("技工教育补助最多学年数")
+    SCHOOL_YEAR_START_MONTH = "school_year_start_month", _("学年起始月")
+    WORK_YEAR_START_MONTH = "work_year_start_month", _("工作年度起始月（上年）")
+    LIMIT_YEAR_START_MONTH = "limit_year_start_month", _("补贴次数年度起始月")
+    NEW_HIRE_MAX_MONTHS = "new_hire_max_months", _("新录用员工入职月数上限")
+    APPRENTICESHIP_MIN_MONTHS = "apprenticeship_min_months", _("新型学徒制最短月数")
+    APPRENTICESHIP_MAX_MONTHS = "apprenticeship_max_months", _("新型学徒制最长月数")
+    TOWN_WORK_MIN_MONTHS = "town_work_min_months", _("进城务工最短月数")
 
 
-#: Which value column each kind uses.
-POLICY_VALUE_FIELD = {
-    PolicyKind.CAP: "amount",
-    PolicyKind.WORK_IN_LIEU_MONTHLY: "amount",
-    PolicyKind.PROJECT_UPLIFT: "ratio",
-    PolicyKind.ADVANCE_RATIO: "ratio",
-    PolicyKind.WORK_IN_LIEU_MAX_MONTHS: "quantity",
-    PolicyKind.ANNUAL_LIMIT: "quantity",
+#: Which value column each kind uses (None: the entry's period is its content).
+AMOUNT_KINDS = ("cap", "work_in_lieu_monthly")
+RATIO_KINDS = ("project_uplift", "advance_ratio")
+QUANTITY_KINDS = (
+    "work_in_lieu_max_months",
+    "annual_limit",
+    "school_grant_max_years",
+    "school_year_start_month",
+    "work_year_start_month",
+    "limit_year_start_month",
+    "new_hire_max_months",
+    "apprenticeship_min_months",
+    "apprenticeship_max_months",
+    "town_work_min_months",
+)
+PERIOD_KINDS = ("plan_period",)
+POLICY_VALUE_FIELD: dict[str, str | None] = {
+    **dict.fromkeys(AMOUNT_KINDS, "amount"),
+    **dict.fromkeys(RATIO_KINDS, "ratio"),
+    **dict.fromkeys(QUANTITY_KINDS, "quantity"),
+    **dict.fromkeys(PERIOD_KINDS, None),
 }
+#: 三(二)9 县级人社部门商同级财政部门将培训补贴标准最高再上浮50%: the uplift is a
+#: county's decision, entered per unit, at most this ratio.
+UPLIFT_MAX_RATIO = Decimal("0.5")
 
 
 class PolicyEntry(models.Model):
@@ -290,6 +325,18 @@ class PolicyEntry(models.Model):
         null=True,
         blank=True,
         help_text=_("留空表示不分等级"),
+    )
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="policy_entries",
+        help_text=_(
+            "留空表示全地区适用；填写单位的标准优先于同类的全地区标准"
+            "（项目制上浮须为县(市)的决定）"
+        ),
     )
     kind = models.CharField(_("类别"), max_length=30, choices=PolicyKind.choices)
     amount = models.DecimalField(
@@ -339,25 +386,37 @@ class PolicyEntry(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(
-                        kind__in=["cap", "work_in_lieu_monthly"],
+                        kind__in=AMOUNT_KINDS,
                         amount__isnull=False,
                         ratio__isnull=True,
                         quantity__isnull=True,
                     )
                     | Q(
-                        kind__in=["project_uplift", "advance_ratio"],
+                        kind__in=RATIO_KINDS,
                         ratio__isnull=False,
                         amount__isnull=True,
                         quantity__isnull=True,
                     )
                     | Q(
-                        kind__in=["work_in_lieu_max_months", "annual_limit"],
+                        kind__in=QUANTITY_KINDS,
                         quantity__isnull=False,
+                        amount__isnull=True,
+                        ratio__isnull=True,
+                    )
+                    | Q(
+                        kind__in=PERIOD_KINDS,
+                        quantity__isnull=True,
                         amount__isnull=True,
                         ratio__isnull=True,
                     )
                 ),
                 name="policy_entry_value_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="project_uplift")
+                | Q(ratio__gt=0, ratio__lte=UPLIFT_MAX_RATIO),
+                name="policy_entry_uplift_at_most_half",
+                violation_error_message=_("项目制上浮比例须大于0且不超过50%"),
             ),
         ]
 
@@ -371,7 +430,8 @@ class PolicyEntry(models.Model):
 
     @property
     def value(self) -> Decimal | int | None:
-        return getattr(self, POLICY_VALUE_FIELD[PolicyKind(self.kind)])
+        field = POLICY_VALUE_FIELD[self.kind]
+        return getattr(self, field) if field else None
 
     def in_force_on(self, day: date) -> bool:
         return self.effective_from <= day and (
@@ -379,7 +439,7 @@ class PolicyEntry(models.Model):
         )
 
     def clean(self) -> None:
-        field = POLICY_VALUE_FIELD.get(PolicyKind(self.kind)) if self.kind else None
+        field = POLICY_VALUE_FIELD.get(self.kind) if self.kind else None
         if field and getattr(self, field) is None:
             raise ValidationError({field: _("该类别须填写此项")})
         for other in ("amount", "ratio", "quantity"):
@@ -387,9 +447,19 @@ class PolicyEntry(models.Model):
                 raise ValidationError({other: _("该类别不使用此项，请留空")})
         if self.effective_to and self.effective_to < self.effective_from:
             raise ValidationError({"effective_to": _("失效日期不能早于生效日期")})
+        if self.kind == PolicyKind.PROJECT_UPLIFT:
+            if not self.unit_id:
+                raise ValidationError(
+                    {"unit": _("项目制上浮由县级人社部门商同级财政部门决定，须填写单位")}
+                )
+            if self.ratio is not None and not 0 < self.ratio <= UPLIFT_MAX_RATIO:
+                raise ValidationError({"ratio": _("上浮比例须大于0且不超过0.5（50%）")})
         overlapping = (
             PolicyEntry.objects.filter(
-                program_id=self.program_id, level_id=self.level_id, kind=self.kind
+                program_id=self.program_id,
+                level_id=self.level_id,
+                unit_id=self.unit_id,
+                kind=self.kind,
             )
             .exclude(pk=self.pk)
             .filter(

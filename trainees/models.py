@@ -28,6 +28,13 @@ class Group(models.TextChoices):
     VETERAN = "veteran", _("退役军人")
     DISABLED = "disabled", _("残疾人")
     HARD_TO_EMPLOY = "hard_to_employ", _("就业困难人员")
+    #: 三(二)9 参保企业吸纳就业困难人员、零就业家庭成员就业并开展以工代训.
+    ZERO_EMPLOYMENT_FAMILY = "zero_employment_family", _("零就业家庭成员")
+
+
+class Residence(models.TextChoices):
+    URBAN = "urban", _("城市（城镇）")
+    RURAL = "rural", _("乡村")
 
 
 def validate_id_number(value: str) -> None:
@@ -56,13 +63,39 @@ class Trainee(models.Model):
         _("人员类别"), default=list, blank=True, validators=[validate_groups]
     )
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    #: 五(二) 户籍地、常住地、求职就业地均可落实补贴: the person's three places, each a
+    #: unit. The unit that registered the person is read as the household registration's
+    #: (a clerk registers the people of the unit's own register).
     registered_by_unit = models.ForeignKey(
         "programs.Unit",
-        verbose_name=_("登记单位"),
+        verbose_name=_("户籍地（登记单位）"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+    )
+    residence_unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("常住地"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    job_seeking_unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("求职就业地"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    #: 三(二)7 常住地在城市、户籍地在乡村 … 进城从事非农业生产6个月及以上.
+    residence = models.CharField(
+        _("常住地类型"), max_length=10, choices=Residence.choices, blank=True
+    )
+    months_in_town = models.PositiveSmallIntegerField(
+        _("进城从事非农业生产月数"), default=0
     )
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -170,7 +203,17 @@ class IdNumberReveal(models.Model):
 #: A person's facts that may change after registration, and only through
 #: ``trainees.services.trainee_update_facts``. The ID number (and the birth date and
 #: sex it gives) never changes: it is the person.
-FACT_FIELDS = ("name", "household", "groups", "phone", "registered_by_unit")
+FACT_FIELDS = (
+    "name",
+    "household",
+    "groups",
+    "phone",
+    "registered_by_unit",
+    "residence_unit",
+    "job_seeking_unit",
+    "residence",
+    "months_in_town",
+)
 
 
 class FactChangeIsFinal(Exception):
