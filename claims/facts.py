@@ -28,6 +28,7 @@ def policy_terms() -> list[PolicyTerm]:
                 source_document=e.source_document,
                 program=e.program_id,
                 level=e.level_id,
+                unit=e.unit_id,
             )
         )
     return terms

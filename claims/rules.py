@@ -164,6 +164,8 @@ class PolicyTerm:
     source_document: str = NOTICE
     program: int | None = None
     level: str | None = None
+    #: The unit whose own decision this is; None for the whole prefecture.
+    unit: str | None = None
 
     def in_force_on(self, day: date) -> bool:
         return self.effective_from <= day and (
