@@ -1,12 +1,14 @@
-"""The catalogue (programs, institutions, dated policy entries) as the rules engine's
-plain facts: the claim stage reads the catalogue, the catalogue knows nothing of claims."""
+"""The catalogue (programs, institutions, dated policy entries) and the registry's
+people as the rules engine's plain facts: the claim stage reads them, they know nothing
+of claims."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from claims.rules import InstitutionFacts, PolicyTerm, ProgramFacts
+from claims.rules import InstitutionFacts, PolicyTerm, ProgramFacts, TraineeFacts
 from programs.models import Institution, PolicyEntry, Program, fund_label
+from trainees.models import Trainee
 
 
 def policy_terms() -> list[PolicyTerm]:
@@ -54,4 +56,26 @@ def institution_facts(institution: Institution | None) -> InstitutionFacts | Non
         certified_difficult=institution.certified_difficult,
         name=institution.name,
         admitted=institution.admitted,
+        insured=institution.insured,
+    )
+
+
+def trainee_facts(trainee: Trainee) -> TraineeFacts:
+    """A registered person as the rules see them: groups, and the units of the three
+    places of 五(二) (household registration, residence, job seeking)."""
+    return TraineeFacts(
+        birth_date=trainee.birth_date,
+        household=trainee.household,
+        groups=frozenset(trainee.groups),
+        units=frozenset(
+            u
+            for u in (
+                trainee.registered_by_unit_id,
+                trainee.residence_unit_id,
+                trainee.job_seeking_unit_id,
+            )
+            if u
+        ),
+        residence=trainee.residence,
+        months_in_town=trainee.months_in_town,
     )

@@ -59,11 +59,37 @@ TARGET_GROUPS: dict[int, frozenset[str]] = {
         }
     ),
     10: frozenset({"poor_labour", "poor_family_child"}),
-    11: frozenset({"poor_labour", "poor_family_child"}),
 }
-#: 三(二)9 吸纳贫困劳动力 … 吸纳就业困难人员、零就业家庭成员就业并开展以工代训.
-WORK_IN_LIEU_GROUPS = frozenset({"poor_labour", "hard_to_employ"})
+#: 三(三)11 对有就读技工院校意愿的贫困家庭两后生开展3年学制的技工教育 … 给予每生每年
+#: 3000元补助: a child of a poor family who is a 两后生 (both), at a technical school,
+#: once a school year, for at most the 学制's years; the family is paid, never in advance.
+SCHOOL_GRANT_PROGRAM = 11
+SCHOOL_GRANT_GROUPS = frozenset({"poor_family_child", "two_after"})
+SCHOOL_GRANT_INSTITUTION = "technical_school"
+#: 三(二)9 企业、农民专业合作社和扶贫车间等各类生产经营主体吸纳贫困劳动力就业并开展以工代训的，
+#: 以及参保企业吸纳就业困难人员、零就业家庭成员就业并开展以工代训的: which employer
+#: may train whom in lieu of work.
+WORK_IN_LIEU_EMPLOYERS: dict[str, frozenset[str]] = {
+    "poor_labour": frozenset({"enterprise", "cooperative", "poverty_workshop"}),
+}
+#: … whose employer must be an insured enterprise (参保企业).
+WORK_IN_LIEU_INSURED_GROUPS = frozenset({"hard_to_employ", "zero_employment_family"})
+WORK_IN_LIEU_GROUPS = frozenset(WORK_IN_LIEU_EMPLOYERS) | WORK_IN_LIEU_INSURED_GROUPS
 WORK_IN_LIEU_PROGRAM = 9
+#: Training an enterprise gives its own staff or hires: 三(一)1 新录用员工岗前培训,
+#: 三(一)2 参保企业在岗职工, 三(一)3 企业高技能人才, 三(一)5 困难企业职工, 三(一)6 企业新型
+#: 学徒制 (and 以工代训). 五(二) 由企业所在县(市)人力资源和社会保障部门审核: such a claim is
+#: filed where the employer is; 对企业开展培训 … 可先行拨付40%.
+ENTERPRISE_STAFF_PROGRAMS = frozenset({1, 2, 3, 5, 6})
+#: Programs whose own condition already asks for the enterprise (2: insured, 5: certified
+#: difficult), so the place-of-claim check does not ask twice.
+OWN_EMPLOYER_CHECK = frozenset({2, 5})
+#: 三(一)1 针对一年内新招用员工.
+NEW_HIRE_PROGRAM = 1
+#: 三(一)2 参保企业在岗职工技能提升培训.
+INSURED_STAFF_PROGRAM = 2
+#: 三(一)6 参加1—2年的企业新型学徒制培训.
+APPRENTICESHIP_PROGRAM = 6
 #: 三(二)7 1980年及之后出生 … 户籍地在乡村.
 NEW_GENERATION_PROGRAM = 7
 NEW_GENERATION_BORN_FROM = date(1980, 1, 1)
@@ -74,6 +100,15 @@ PROJECT_UPLIFT_PROGRAM = 9
 PROJECT_UPLIFT_MONTHS = 2
 
 ENTERPRISE = "enterprise"
+#: 五(二) 培训机构开展项目制培训: a provider that is not an enterprise.
+TRAINING_PROVIDERS = frozenset(
+    {
+        "vocational_college",
+        "technical_school",
+        "training_institution",
+        "public_training_base",
+    }
+)
 
 
 # --- Facts in -------------------------------------------------------------------------------
@@ -86,6 +121,8 @@ class InstitutionFacts:
     #: In the catalogue of 七(三) (培训评价机构目录); a provider a clerk proposed is not
     #: until an administrator admits it.
     admitted: bool = True
+    #: 参保企业 (insured for unemployment).
+    insured: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +130,10 @@ class TraineeFacts:
     birth_date: date
     household: str  # "rural" | "urban"
     groups: frozenset[str] = frozenset()
+    #: 五(二) 户籍地、常住地、求职就业地: the units of the person's three places.
+    units: frozenset[str] = frozenset()
+    residence: str = ""  # "urban" | "rural" | "" (not recorded)
+    months_in_town: int = 0
 
 
 @dataclass(frozen=True)
@@ -128,6 +169,7 @@ class ClaimFacts:
     claim_id: int | None = None  # the claim itself, left out of its own history
     trade_name: str = ""
     level_name: str = ""
+    hire_date: date | None = None
 
     @property
     def is_work_in_lieu(self) -> bool:
@@ -147,6 +189,7 @@ class PriorClaim:
     unit_name: str = ""
     trade_name: str = ""
     level_name: str = ""
+    work_in_lieu_months: int = 0
 
 
 @dataclass(frozen=True)
@@ -250,6 +293,29 @@ def lasts_months(start: date, end: date, months: int) -> bool:
     return end >= add_months(start, months) - timedelta(days=1)
 
 
+def months_spanned(start: date, end: date) -> int:
+    """The calendar months a span has started in: 10 to 19 March is one, 31 January to
+    1 February two (三(二)9 以工代训 counts months of work; a month begun is a month)."""
+    return max(0, (end.year - start.year) * 12 + end.month - start.month + 1)
+
+
+def year_of(day: date, start_month: int) -> int:
+    """The year ``day`` falls in, for a year that begins on the 1st of ``start_month``,
+    named by the calendar year it ends in (start month 11: 1 November 2019 – 31 October
+    2020 is 2020; start month 1: the calendar year)."""
+    return day.year + 1 if start_month > 1 and day.month >= start_month else day.year
+
+
+def school_year_of(day: date, start_month: int) -> int:
+    """The school year ``day`` falls in, named by the calendar year it begins in
+    (start month 9: 1 September 2021 – 31 August 2022 is 2021, "2021/22学年")."""
+    return day.year if day.month >= start_month else day.year - 1
+
+
+def school_year_label(year: int) -> str:
+    return f"{year}/{(year + 1) % 100:02d}学年"
+
+
 def term_in_force(
     terms: Iterable[PolicyTerm],
     kind: str,
@@ -287,8 +353,9 @@ def carries_trade_level(facts: ClaimFacts) -> bool:
 
 
 def payee_of(facts: ClaimFacts) -> str:
-    """Who is paid: the provider for enterprise-run or project-based training."""
-    if facts.program in PROGRAMS_OUTSIDE_LIMITS:
+    """Who is paid: the family for the school grant (三(三)11 给予子女接受技工教育的贫困
+    家庭), the provider for enterprise-run or project-based training, else the trainee."""
+    if facts.program == SCHOOL_GRANT_PROGRAM:
         return "family"
     if is_enterprise_run(facts) or facts.project_based:
         return "institution"
@@ -298,6 +365,39 @@ def payee_of(facts: ClaimFacts) -> str:
 def is_enterprise_run(facts: ClaimFacts) -> bool:
     provider = facts.employer if facts.is_work_in_lieu else facts.institution
     return provider is not None and provider.kind == ENTERPRISE
+
+
+def trains_own_staff(facts: ClaimFacts) -> bool:
+    """Training an enterprise gives its own staff or hires (programs 1, 2, 3, 5, 6 and
+    以工代训): filed where the employer is, and may be advanced 40%."""
+    return facts.is_work_in_lieu or facts.program in ENTERPRISE_STAFF_PROGRAMS
+
+
+def employer_of(facts: ClaimFacts) -> InstitutionFacts | None:
+    """The enterprise whose staff are trained: the employer named on the claim, else
+    the enterprise that runs the training itself."""
+    if facts.employer is not None:
+        return facts.employer
+    if facts.institution is not None and facts.institution.kind == ENTERPRISE:
+        return facts.institution
+    return None
+
+
+def advance_allowed(facts: ClaimFacts) -> bool:
+    """五(二) 对企业开展培训或者培训机构开展项目制培训的，可先行拨付40%: an enterprise
+    training its own staff or hires, or a training provider's project-based training;
+    never the school grant of 三(三)11, which is no training."""
+    if facts.program == SCHOOL_GRANT_PROGRAM:
+        return False
+    if trains_own_staff(facts) and is_enterprise_run(facts):
+        return True
+    provider = facts.institution
+    return (
+        facts.project_based
+        and not facts.is_work_in_lieu
+        and provider is not None
+        and provider.kind in TRAINING_PROVIDERS
+    )
 
 
 # --- The decision -------------------------------------------------------------------------
@@ -336,10 +436,11 @@ def decide(
             program.clause,
         )
     _check_dates(facts, today, j)
-    _check_program_conditions(facts, trainee, program, j)
-    _check_unit(facts, j)
+    _check_program_conditions(facts, trainee, program, policy, j)
+    _check_unit(facts, trainee, j)
     _check_catalogue(facts, j)
     _check_history(facts, history, policy, j)
+    _check_school_years(facts, history, policy, j)
     cap = _cap(facts, program, policy, j) if program.claimable else None
     requested = to_fen(facts.amount_requested)
     if cap is None:
@@ -379,11 +480,15 @@ def _check_dates(facts: ClaimFacts, today: date, j: _Judgement) -> None:
 
 
 def _check_program_conditions(
-    facts: ClaimFacts, trainee: TraineeFacts, program: ProgramFacts, j: _Judgement
+    facts: ClaimFacts,
+    trainee: TraineeFacts,
+    program: ProgramFacts,
+    policy: Sequence[PolicyTerm],
+    j: _Judgement,
 ) -> None:
     number, clause = facts.program, program.clause
     if facts.is_work_in_lieu:
-        _check_work_in_lieu(facts, trainee, clause, j)
+        _check_work_in_lieu(facts, trainee, clause, policy, j)
     elif (
         carries_trade_level(facts)
         and program.claimable
@@ -429,19 +534,7 @@ def _check_program_conditions(
                 clause,
             )
     if number == NEW_GENERATION_PROGRAM:
-        if trainee.birth_date < NEW_GENERATION_BORN_FROM:
-            j.refuse(
-                "age_ineligible",
-                "新生代农民工须为1980年及之后出生"
-                f"（该人员出生于{trainee.birth_date.isoformat()}）",
-                clause,
-            )
-        if trainee.household != "rural":
-            j.refuse(
-                "target_group_required",
-                "新生代农民工须为户籍地在乡村的劳动力",
-                clause,
-            )
+        _check_new_generation(facts, trainee, clause, policy, j)
     if number == DIFFICULT_ENTERPRISE_PROGRAM:
         inst = facts.institution
         if inst is None or inst.kind != ENTERPRISE or not inst.certified_difficult:
@@ -450,10 +543,160 @@ def _check_program_conditions(
                 "项目5仅适用于经县(市)人民政府认定的困难企业组织的培训",
                 clause,
             )
+    if number == NEW_HIRE_PROGRAM:
+        _check_new_hire(facts, clause, policy, j)
+    if number == INSURED_STAFF_PROGRAM:
+        employer = employer_of(facts)
+        if employer is None or employer.kind != ENTERPRISE or not employer.insured:
+            j.refuse(
+                "enterprise_not_certified",
+                "项目2仅适用于参保企业组织本企业在岗职工开展的技能提升培训"
+                "（用人单位须为参保企业）",
+                clause,
+            )
+    if number == APPRENTICESHIP_PROGRAM:
+        _check_apprenticeship(facts, clause, policy, j)
+    if number == SCHOOL_GRANT_PROGRAM:
+        _check_school_grant(facts, trainee, clause, j)
+
+
+def _quantity(
+    policy: Sequence[PolicyTerm], kind: str, facts: ClaimFacts, j: _Judgement
+) -> int | None:
+    """A count of the policy (months, years) in force on the training end, or None."""
+    term = term_in_force(policy, kind, on=facts.training_end, program=facts.program)
+    if term is None:
+        return None
+    j.use(term)
+    return int(term.value)
+
+
+def _not_configured(what: str, facts: ClaimFacts, clause: str, j: _Judgement) -> None:
+    j.refuse(
+        "cap_not_configured",
+        f"{what}在{facts.training_end.isoformat()}没有生效的政策标准，须由管理员录入",
+        clause,
+    )
+
+
+def _check_new_generation(
+    facts: ClaimFacts,
+    trainee: TraineeFacts,
+    clause: str,
+    policy: Sequence[PolicyTerm],
+    j: _Judgement,
+) -> None:
+    """三(二)7 1980年及之后出生常住地在城市、户籍地在乡村的劳动力，进城从事非农业生产6个月
+    及以上的."""
+    if trainee.birth_date < NEW_GENERATION_BORN_FROM:
+        j.refuse(
+            "age_ineligible",
+            "新生代农民工须为1980年及之后出生"
+            f"（该人员出生于{trainee.birth_date.isoformat()}）",
+            clause,
+        )
+    if trainee.household != "rural":
+        j.refuse(
+            "target_group_required",
+            "新生代农民工须为户籍地在乡村的劳动力",
+            clause,
+        )
+    if trainee.residence != "urban":
+        j.refuse(
+            "target_group_required",
+            "新生代农民工须为常住地在城市（城镇）的劳动力（请在人员信息中登记常住地类型）",
+            clause,
+        )
+    least = _quantity(policy, "town_work_min_months", facts, j)
+    if least is None:
+        _not_configured("进城务工最短月数", facts, clause, j)
+    elif trainee.months_in_town < least:
+        j.refuse(
+            "target_group_required",
+            f"新生代农民工须进城从事非农业生产{least}个月及以上"
+            f"（登记为{trainee.months_in_town}个月）",
+            clause,
+        )
+
+
+def _check_new_hire(
+    facts: ClaimFacts, clause: str, policy: Sequence[PolicyTerm], j: _Judgement
+) -> None:
+    """三(一)1 针对一年内新招用员工 … 开展岗前培训: hired within the year before training."""
+    within = _quantity(policy, "new_hire_max_months", facts, j)
+    if within is None:
+        _not_configured("新录用员工入职月数上限", facts, clause, j)
+        return
+    hired = facts.hire_date
+    if hired is None:
+        j.refuse(
+            "target_group_required",
+            "项目1须填写该员工的入职（录用）日期",
+            clause,
+        )
+    elif hired > facts.training_start:
+        j.refuse(
+            "target_group_required",
+            f"入职日期{hired.isoformat()}晚于培训开始日期，岗前培训的对象须为已录用的员工",
+            clause,
+        )
+    elif facts.training_start >= add_months(hired, within):
+        j.refuse(
+            "target_group_required",
+            f"项目1只补贴{within}个月内新招用的员工（{hired.isoformat()}入职，"
+            f"{facts.training_start.isoformat()}开始培训）",
+            clause,
+        )
+
+
+def _check_apprenticeship(
+    facts: ClaimFacts, clause: str, policy: Sequence[PolicyTerm], j: _Judgement
+) -> None:
+    """三(一)6 参加1—2年的企业新型学徒制培训: the dates span one to two years."""
+    shortest = _quantity(policy, "apprenticeship_min_months", facts, j)
+    longest = _quantity(policy, "apprenticeship_max_months", facts, j)
+    if shortest is None or longest is None:
+        _not_configured("企业新型学徒制培训期限", facts, clause, j)
+        return
+    start, end = facts.training_start, facts.training_end
+    if end < start:
+        return  # the dates themselves are refused
+    if not lasts_months(start, end, shortest) or lasts_months(start, end, longest + 1):
+        j.refuse(
+            "invalid_dates",
+            f"企业新型学徒制培训期限须为{shortest}至{longest}个月"
+            f"（{start.isoformat()}至{end.isoformat()}）",
+            clause,
+        )
+
+
+def _check_school_grant(
+    facts: ClaimFacts, trainee: TraineeFacts, clause: str, j: _Judgement
+) -> None:
+    """三(三)11: a child of a poor family who is a 两后生, studying at a technical school."""
+    missing = SCHOOL_GRANT_GROUPS - trainee.groups
+    if missing:
+        names = "、".join(GROUP_NAMES[g] for g in sorted(SCHOOL_GRANT_GROUPS))
+        j.refuse(
+            "target_group_required",
+            f"技能脱贫千校行动的补助对象须同时为：{names}（就读技工院校的贫困家庭两后生）",
+            clause,
+        )
+    school = facts.institution
+    if school is None or school.kind != SCHOOL_GRANT_INSTITUTION:
+        j.refuse(
+            "institution_not_admitted",
+            "技能脱贫千校行动只补助在技工院校接受技工教育的学生，请选择技工院校",
+            clause,
+        )
 
 
 def _check_work_in_lieu(
-    facts: ClaimFacts, trainee: TraineeFacts, clause: str, j: _Judgement
+    facts: ClaimFacts,
+    trainee: TraineeFacts,
+    clause: str,
+    policy: Sequence[PolicyTerm],
+    j: _Judgement,
 ) -> None:
     if facts.program != WORK_IN_LIEU_PROGRAM:
         j.refuse(
@@ -462,32 +705,76 @@ def _check_work_in_lieu(
             clause,
         )
         return
-    employer = facts.employer
-    if employer is None or employer.kind != ENTERPRISE:
+    spanned = months_spanned(facts.training_start, facts.training_end)
+    if (
+        facts.training_end >= facts.training_start
+        and facts.work_in_lieu_months > spanned
+    ):
         j.refuse(
-            "enterprise_not_certified",
-            "以工代训须由吸纳就业的企业（用人单位）申报，请选择企业作为用人单位",
+            "work_in_lieu_months_exceeded",
+            f"以工代训月数（{facts.work_in_lieu_months}个月）超过起止日期所跨的月数"
+            f"（{facts.training_start.isoformat()}至{facts.training_end.isoformat()}，"
+            f"{spanned}个月）",
             clause,
         )
     if not (trainee.groups & WORK_IN_LIEU_GROUPS):
         j.refuse(
             "target_group_required",
-            "以工代训的对象须为建档立卡贫困劳动力或就业困难人员",
+            "以工代训的对象须为建档立卡贫困劳动力、就业困难人员或零就业家庭成员",
+            clause,
+        )
+        return
+    employer = facts.employer
+    if employer is None or not _employer_may_train(employer, trainee.groups):
+        j.refuse(
+            "enterprise_not_certified",
+            "以工代训的用人单位：吸纳贫困劳动力的须为企业、农民专业合作社或扶贫车间；"
+            "吸纳就业困难人员、零就业家庭成员的须为参保企业",
             clause,
         )
 
 
-def _check_unit(facts: ClaimFacts, j: _Judgement) -> None:
-    """五(二) 根据属地化管理原则，由企业所在县(市)人力资源和社会保障部门审核."""
-    provider = facts.employer if facts.is_work_in_lieu else facts.institution
-    if (
-        provider is not None
-        and provider.kind == ENTERPRISE
-        and provider.unit != facts.unit
-    ):
+def _employer_may_train(employer: InstitutionFacts, groups: frozenset[str]) -> bool:
+    """Whether this employer may train in lieu of work someone of these groups: any of
+    the person's groups that lets it suffices."""
+    for group, kinds in WORK_IN_LIEU_EMPLOYERS.items():
+        if group in groups and employer.kind in kinds:
+            return True
+    return bool(
+        groups & WORK_IN_LIEU_INSURED_GROUPS
+        and employer.kind == ENTERPRISE
+        and employer.insured
+    )
+
+
+def _check_unit(facts: ClaimFacts, trainee: TraineeFacts, j: _Judgement) -> None:
+    """五(二) 户籍地、常住地、求职就业地均可落实补贴 … 根据属地化管理原则，由企业所在县(市)
+    人力资源和社会保障部门审核: an enterprise's own staff are claimed where the
+    enterprise is; anyone else where the person is registered, lives or seeks work."""
+    if trains_own_staff(facts):
+        employer = employer_of(facts)
+        if employer is None:
+            # 以工代训, program 2 and program 5 refuse a missing enterprise themselves.
+            if facts.program not in OWN_EMPLOYER_CHECK and not facts.is_work_in_lieu:
+                j.refuse(
+                    "enterprise_not_certified",
+                    f"项目{facts.program}是企业对本企业职工（新录用人员）的培训，"
+                    "须填写用人单位（企业）",
+                    "五(二)",
+                )
+        elif employer.unit != facts.unit:
+            j.refuse(
+                "wrong_unit",
+                f"企业职工的培训补贴须由企业所在地（{employer.unit}）人社部门申报审核",
+                "五(二)",
+            )
+        return
+    if facts.unit not in trainee.units:
+        places = "、".join(sorted(trainee.units)) or "未登记"
         j.refuse(
             "wrong_unit",
-            f"企业开展的培训须由企业所在地（{provider.unit}）人社部门申报审核",
+            "须由该人员户籍地、常住地或求职就业地的人社部门申报"
+            f"（该人员登记的地方：{places}）",
             "五(二)",
         )
 
@@ -523,14 +810,17 @@ def _check_history(
         and p.claim_id != facts.claim_id
         and counts_toward_limits(p.program)
     ]
-    year = facts.training_end.year
+    start_month = limit_year_start_month(policy, facts.training_end)
+    year = year_of(facts.training_end, start_month)
     limit_term = term_in_force(policy, "annual_limit", on=facts.training_end)
     if limit_term is None:
         j.refuse("cap_not_configured", "未配置每人每年补贴次数上限", "五(二)")
     else:
         j.use(limit_term)
         limit = int(limit_term.value)
-        same_year = [p for p in counting if p.training_end.year == year]
+        same_year = [
+            p for p in counting if year_of(p.training_end, start_month) == year
+        ]
         if len(same_year) >= limit:
             j.refuse(
                 "annual_limit",
@@ -538,6 +828,8 @@ def _check_history(
                 f"每人每年不超过{limit}次",
                 limit_term.clause,
             )
+    if facts.is_work_in_lieu and facts.program == WORK_IN_LIEU_PROGRAM:
+        _check_work_in_lieu_total(facts, counting, policy, j)
     if carries_trade_level(facts) and facts.trade and facts.level:
         for p in counting:
             if p.trade == facts.trade and p.level == facts.level:
@@ -553,6 +845,81 @@ def _check_history(
                     "五(二)",
                 )
                 break
+
+
+def limit_year_start_month(policy: Sequence[PolicyTerm], on: date) -> int:
+    """五(二) 每人每年: the month the limit's year begins (policy data; without an entry
+    the calendar year, the plain meaning of 每年)."""
+    term = term_in_force(policy, "limit_year_start_month", on=on)
+    return int(term.value) if term is not None else 1
+
+
+def _check_work_in_lieu_total(
+    facts: ClaimFacts,
+    counting: Sequence[PriorClaim],
+    policy: Sequence[PolicyTerm],
+    j: _Judgement,
+) -> None:
+    """三(二)9 给予一定期限的职业培训补贴最长不超过6个月: per person, in all."""
+    longest = term_in_force(
+        policy, "work_in_lieu_max_months", on=facts.training_end, program=facts.program
+    )
+    if longest is None:
+        return  # the cap itself reports the missing term
+    before = sum(p.work_in_lieu_months for p in counting if p.work_in_lieu_months)
+    if before and before + facts.work_in_lieu_months > int(longest.value):
+        j.refuse(
+            "work_in_lieu_months_exceeded",
+            f"以工代训补贴每人最长不超过{int(longest.value)}个月：该人员已申报（含审核中）"
+            f"{before}个月，本次{facts.work_in_lieu_months}个月",
+            longest.clause,
+        )
+
+
+def _check_school_years(
+    facts: ClaimFacts,
+    history: Sequence[PriorClaim],
+    policy: Sequence[PolicyTerm],
+    j: _Judgement,
+) -> None:
+    """三(三)11 开展3年学制的技工教育 … 给予每生每年3000元补助: once a school year, for at
+    most the 学制's years."""
+    if facts.program != SCHOOL_GRANT_PROGRAM:
+        return
+    clause = f"三(三){SCHOOL_GRANT_PROGRAM}"
+    start = term_in_force(
+        policy, "school_year_start_month", on=facts.training_end, program=facts.program
+    )
+    most = term_in_force(
+        policy, "school_grant_max_years", on=facts.training_end, program=facts.program
+    )
+    if start is None or most is None:
+        _not_configured("技工教育补助的学年", facts, clause, j)
+        return
+    j.use(start)
+    j.use(most)
+    first_month = int(start.value)
+    year = school_year_of(facts.training_end, first_month)
+    granted = {
+        school_year_of(p.training_end, first_month)
+        for p in history
+        if p.program == SCHOOL_GRANT_PROGRAM
+        and p.status in COUNTING_STATUSES
+        and p.claim_id != facts.claim_id
+    }
+    if year in granted:
+        j.refuse(
+            "school_year_limit",
+            f"该学生{school_year_label(year)}已享受（含审核中）技工教育补助，每生每学年一次",
+            clause,
+        )
+    elif len(granted) >= int(most.value):
+        j.refuse(
+            "school_year_limit",
+            f"该学生已享受{len(granted)}个学年的技工教育补助，"
+            f"{int(most.value)}年学制每生至多{int(most.value)}个学年",
+            most.clause,
+        )
 
 
 def _cap(
@@ -662,9 +1029,12 @@ def _advance(
     facts: ClaimFacts, amount: Decimal, policy: Sequence[PolicyTerm], j: _Judgement
 ) -> Decimal:
     """五(二) 对企业开展培训或者培训机构开展项目制培训的，可先行拨付40%."""
-    if amount <= 0 or not (is_enterprise_run(facts) or facts.project_based):
+    if amount <= 0 or not advance_allowed(facts):
         j.explanation.append(
-            "非企业培训或项目制培训，不先行拨付，完成并审核后一次拨付。"
+            "技能脱贫千校行动补助不先行拨付，审核后拨付给学生家庭。"
+            if facts.program == SCHOOL_GRANT_PROGRAM
+            else "非企业对本企业职工的培训或培训机构的项目制培训，不先行拨付，"
+            "完成并审核后一次拨付。"
         )
         return ZERO
     term = term_in_force(
@@ -675,7 +1045,11 @@ def _advance(
         return ZERO
     j.use(term)
     advance = to_fen(amount * term.value)
-    who = "企业开展培训" if is_enterprise_run(facts) else "培训机构开展项目制培训"
+    who = (
+        "企业对本企业职工开展培训"
+        if trains_own_staff(facts) and is_enterprise_run(facts)
+        else "培训机构开展项目制培训"
+    )
     j.explanation.append(
         f"{who}，依据{term.clause}可先行拨付{term.value * 100:.0f}%：{yuan(advance)}元，"
         "余额在培训完成并审核后拨付。"
@@ -702,6 +1076,7 @@ GROUP_NAMES = {
     "veteran": "退役军人",
     "disabled": "残疾人",
     "hard_to_employ": "就业困难人员",
+    "zero_employment_family": "零就业家庭成员",
 }
 
 

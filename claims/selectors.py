@@ -178,9 +178,11 @@ def prior_claims_of_many(trainee_ids: Sequence[int]) -> dict[int, list[PriorClai
             "unit__name",
             "trade__name",
             "level__name",
+            "work_in_lieu_months",
         )
     )
-    for pk, trainee, program, status, end, trade, level, unit, tname, lname in rows:
+    for row in rows:
+        pk, trainee, program, status, end, trade, level, unit, tname, lname, wil = row
         history[trainee].append(
             PriorClaim(
                 claim_id=pk,
@@ -192,6 +194,7 @@ def prior_claims_of_many(trainee_ids: Sequence[int]) -> dict[int, list[PriorClai
                 unit_name=unit,
                 trade_name=tname or "",
                 level_name=lname or "",
+                work_in_lieu_months=wil or 0,
             )
         )
     return history

@@ -22,7 +22,12 @@ from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.audit import record_events
-from claims.facts import institution_facts, policy_terms, program_facts
+from claims.facts import (
+    institution_facts,
+    policy_terms,
+    program_facts,
+    trainee_facts,
+)
 from claims.models import LIMIT_SLOTS, Claim, ClaimEvent
 from claims.permissions import can_create, can_file_for_unit, can_move, can_withdraw
 from claims.selectors import claims_visible_to, prior_claims_of
@@ -89,11 +94,7 @@ def judge(data: ClaimInput, *, claim_id: int | None = None) -> rules.Decision:
     )
     return rules.decide(
         facts,
-        trainee=rules.TraineeFacts(
-            birth_date=trainee.birth_date,
-            household=trainee.household,
-            groups=frozenset(trainee.groups),
-        ),
+        trainee=trainee_facts(trainee),
         program=program_facts(program),
         history=prior_claims_of(trainee.pk, exclude_claim_id=claim_id),
         policy=policy_terms(),
@@ -133,6 +134,7 @@ def claim_facts(
         claim_id=claim_id,
         trade_name=trade.name if trade else "",
         level_name=level.name if level else "",
+        hire_date=data.hire_date,
     )
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from claims import rules, workflow
+from claims.facts import trainee_facts as facts_of_person
 from claims.intake.errors import problem_text
 from claims.intake.parse import Catalogue, ParsedRow, credit_code, parse_row
 from claims.intake.sheet import SheetData
@@ -105,11 +106,7 @@ def _judge_rows(
                         "clause": "五(二)",
                     }
                 )
-            trainee_facts = rules.TraineeFacts(
-                birth_date=person.birth_date,
-                household=person.household,
-                groups=frozenset(person.groups),
-            )
+            trainee_facts = facts_of_person(person)
         elif p.id_number and p.birth_date is not None:
             registers = True
             first = newcomers.setdefault(p.id_number, p)
@@ -118,6 +115,8 @@ def _judge_rows(
                 birth_date=p.birth_date,
                 household=first.household or "",
                 groups=frozenset(first.groups or ()),
+                # registered by this file, so by the importing clerk's unit
+                units=frozenset({cat.unit.code}),
             )
         decision: rules.Decision | None = None
         data: ClaimInput | None = None
@@ -180,6 +179,7 @@ def _judge_rows(
                         unit_name=f"本文件第{p.number}行",
                         trade_name=facts.trade_name,
                         level_name=facts.level_name,
+                        work_in_lieu_months=facts.work_in_lieu_months,
                     )
                 )
                 if person is not None:

@@ -4,16 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('claims', '0012_ledger'),
+        ("claims", "0012_ledger"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='claim',
-            name='hire_date',
-            field=models.DateField(blank=True, null=True, verbose_name='入职（录用）日期'),
+            model_name="claim",
+            name="hire_date",
+            field=models.DateField(
+                blank=True, null=True, verbose_name="入职（录用）日期"
+            ),
         ),
     ]
 
@@ -36,4 +37,6 @@ def place_people(apps, schema_editor):
 
 
 Migration.dependencies.append(("trainees", "0004_trainee_places"))
-Migration.operations.append(migrations.RunPython(place_people, migrations.RunPython.noop))
+Migration.operations.append(
+    migrations.RunPython(place_people, migrations.RunPython.noop)
+)

@@ -11,7 +11,7 @@ import ast
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -56,6 +56,7 @@ CONTRACT_CODES = frozenset(
         "invalid_dates",
         "work_in_lieu_months_exceeded",
         "institution_not_admitted",
+        "school_year_limit",
     }
 )
 LEVELS = (
@@ -162,6 +163,14 @@ NOTICE_POLICY = (
     term(9, "cap", "3000", "三(三)11", program=11),
     term(10, "advance_ratio", "0.40", "五(二)"),
     term(11, "annual_limit", "3", "五(二)"),
+    # The notice's own words read as counts (README "readings").
+    term(12, "school_grant_max_years", "3", "三(三)11", program=11),
+    term(13, "school_year_start_month", "9", "三(三)11", program=11),
+    term(14, "limit_year_start_month", "1", "五(二)"),
+    term(15, "new_hire_max_months", "12", "三(一)1", program=1),
+    term(16, "apprenticeship_min_months", "12", "三(一)6", program=6),
+    term(17, "apprenticeship_max_months", "24", "三(一)6", program=6),
+    term(18, "town_work_min_months", "6", "三(二)7", program=7),
 )
 #: Illustrative only: these caps are set by the documents the notice cites.
 EXTERNAL_CAPS = (
@@ -210,15 +219,29 @@ def person(**overrides: object) -> TraineeFacts:
         birth_date=date(1990, 5, 1),
         household="rural",
         groups=frozenset({"poor_labour"}),
+        units=frozenset({UNIT}),
+        residence="urban",
+        months_in_town=12,
     )
     return replace(facts, **overrides)
 
 
 #: What each claimable program needs beyond the common default to be eligible.
 MINIMAL: dict[int, dict[str, object]] = {
-    3: {"level": "senior"},
+    1: {"institution": enterprise(), "hire_date": date(2019, 9, 1)},
+    2: {"institution": enterprise(insured=True), "level": "intermediate"},
+    3: {"level": "senior", "employer": enterprise()},
     5: {"institution": enterprise(certified_difficult=True)},
-    11: {"trade": None, "level": None},
+    6: {"institution": enterprise(), "training_start": date(2019, 3, 1)},
+    11: {
+        "trade": None,
+        "level": None,
+        "institution": institution(kind="technical_school", name="阿勒泰技工学校"),
+    },
+}
+#: Who each program's default trainee is, where the common default would not do.
+MINIMAL_PERSON: dict[int, dict[str, object]] = {
+    11: {"groups": frozenset({"poor_family_child", "two_after"})},
 }
 
 
@@ -245,6 +268,7 @@ def work_in_lieu(**overrides: object) -> ClaimFacts:
     """以工代训: program 9, an enterprise as institution and employer; no trade."""
     base = {
         "work_in_lieu_months": 6,
+        "training_start": date(2019, 11, 1),
         "institution": enterprise(),
         "employer": enterprise(),
         "trade": None,
@@ -292,7 +316,7 @@ def judge(
 ) -> Decision:
     return rules.decide(
         facts,
-        trainee=trainee or person(),
+        trainee=trainee or person(**MINIMAL_PERSON.get(facts.program, {})),
         program=program_facts(facts.program),
         history=history,
         policy=policy,
@@ -776,16 +800,29 @@ def test_work_in_lieu_cap_is_300_a_month():
 
 
 def test_work_in_lieu_for_seven_months_is_refused_and_capped_at_six():
-    decision = judge(work_in_lieu(work_in_lieu_months=7))
+    decision = judge(
+        work_in_lieu(work_in_lieu_months=7, training_start=date(2019, 10, 1))
+    )
 
     assert decision.codes == ["work_in_lieu_months_exceeded"]
     assert decision.cap == money("1800.00")
     assert decision.amount == money("1800.00")
 
 
-@pytest.mark.parametrize("group", ["poor_labour", "hard_to_employ"])
-def test_work_in_lieu_trainee_of_a_work_in_lieu_group_is_eligible(group):
-    decision = judge(work_in_lieu(), trainee=person(groups=frozenset({group})))
+@pytest.mark.parametrize(
+    ("group", "employer"),
+    [
+        ("poor_labour", enterprise()),
+        ("poor_labour", institution(kind="cooperative", name="某农民专业合作社")),
+        ("poor_labour", institution(kind="poverty_workshop", name="某扶贫车间")),
+        ("hard_to_employ", enterprise(insured=True)),
+        ("zero_employment_family", enterprise(insured=True)),
+    ],
+)
+def test_work_in_lieu_trainee_of_a_work_in_lieu_group_is_eligible(group, employer):
+    decision = judge(
+        work_in_lieu(employer=employer), trainee=person(groups=frozenset({group}))
+    )
 
     assert decision.eligible, decision.violations
 
@@ -1061,7 +1098,7 @@ def test_payee_follows_who_ran_the_training(facts, payee):
 class Refusal:
     code: str
     facts: ClaimFacts
-    trainee: TraineeFacts = field(default_factory=person)
+    trainee: TraineeFacts | None = None  # None: the program's default trainee
     history: tuple[PriorClaim, ...] = ()
     policy: tuple[PolicyTerm, ...] = POLICY
     today: date = TODAY
@@ -1138,7 +1175,7 @@ REFUSALS = {
         "enterprise_not_certified", work_in_lieu(employer=institution())
     ),
     "enterprise_in_other_unit": Refusal(
-        "wrong_unit", claim(9, institution=enterprise(unit=OTHER_UNIT))
+        "wrong_unit", claim(3, employer=enterprise(unit=OTHER_UNIT))
     ),
     "difficult_enterprise_in_other_unit": Refusal(
         "wrong_unit",
@@ -1150,7 +1187,111 @@ REFUSALS = {
     ),
     "end_after_today": Refusal("invalid_dates", claim(9), today=date(2020, 4, 14)),
     "work_in_lieu_seven_months": Refusal(
-        "work_in_lieu_months_exceeded", work_in_lieu(work_in_lieu_months=7)
+        "work_in_lieu_months_exceeded",
+        work_in_lieu(work_in_lieu_months=7, training_start=date(2019, 9, 1)),
+    ),
+    # --- The notice read once more (issue 13) ---
+    "person_of_another_unit": Refusal(
+        "wrong_unit", claim(9), trainee=person(units=frozenset({OTHER_UNIT}))
+    ),
+    "person_with_no_place": Refusal(
+        "wrong_unit", claim(9), trainee=person(units=frozenset())
+    ),
+    "program_11_adult_poor_labourer": Refusal(
+        "target_group_required",
+        claim(11),
+        trainee=person(groups=frozenset({"poor_labour"})),
+    ),
+    "program_11_not_two_after": Refusal(
+        "target_group_required",
+        claim(11),
+        trainee=person(groups=frozenset({"poor_family_child"})),
+    ),
+    "program_11_not_a_technical_school": Refusal(
+        "institution_not_admitted", claim(11, institution=institution())
+    ),
+    "program_11_twice_a_school_year": Refusal(
+        "school_year_limit",
+        claim(11, **ending(date(2021, 6, 30))),
+        history=(
+            prior(program=11, trade=None, level=None, training_end=date(2021, 1, 10)),
+        ),
+    ),
+    "program_11_fourth_school_year": Refusal(
+        "school_year_limit",
+        claim(11, **ending(date(2021, 6, 30))),
+        history=tuple(
+            prior(
+                claim_id=900 + y,
+                program=11,
+                trade=None,
+                level=None,
+                training_end=date(y, 6, 30),
+            )
+            for y in (2018, 2019, 2020)
+        ),
+    ),
+    "work_in_lieu_more_months_than_the_dates_span": Refusal(
+        "work_in_lieu_months_exceeded",
+        work_in_lieu(training_start=date(2020, 4, 5), training_end=date(2020, 4, 15)),
+    ),
+    "work_in_lieu_seventh_month_in_all": Refusal(
+        "work_in_lieu_months_exceeded",
+        work_in_lieu(
+            work_in_lieu_months=3,
+            training_start=date(2020, 1, 1),
+            amount_requested=Decimal("900.00"),
+        ),
+        history=(
+            prior(
+                trade=None,
+                level=None,
+                work_in_lieu_months=4,
+                training_end=date(2019, 12, 31),
+            ),
+        ),
+    ),
+    "work_in_lieu_cooperative_for_the_hard_to_employ": Refusal(
+        "enterprise_not_certified",
+        work_in_lieu(employer=institution(kind="cooperative")),
+        trainee=person(groups=frozenset({"hard_to_employ"})),
+    ),
+    "work_in_lieu_uninsured_enterprise_for_zero_employment_family": Refusal(
+        "enterprise_not_certified",
+        work_in_lieu(employer=enterprise(insured=False)),
+        trainee=person(groups=frozenset({"zero_employment_family"})),
+    ),
+    "staff_training_filed_away_from_the_employer": Refusal(
+        "wrong_unit",
+        claim(3, unit=OTHER_UNIT, employer=enterprise()),
+        trainee=person(units=frozenset({UNIT, OTHER_UNIT})),
+    ),
+    "staff_training_without_an_employer": Refusal(
+        "enterprise_not_certified", claim(3, employer=None)
+    ),
+    "program_7_lives_in_the_country": Refusal(
+        "target_group_required", claim(7), trainee=person(residence="rural")
+    ),
+    "program_7_five_months_in_town": Refusal(
+        "target_group_required", claim(7), trainee=person(months_in_town=5)
+    ),
+    "program_1_no_hire_date": Refusal(
+        "target_group_required", claim(1, hire_date=None)
+    ),
+    "program_1_hired_over_a_year_before": Refusal(
+        "target_group_required", claim(1, hire_date=date(2019, 3, 1))
+    ),
+    "program_1_hired_after_training_began": Refusal(
+        "target_group_required", claim(1, hire_date=date(2020, 3, 2))
+    ),
+    "program_2_uninsured_enterprise": Refusal(
+        "enterprise_not_certified", claim(2, institution=enterprise(insured=False))
+    ),
+    "program_6_under_a_year": Refusal(
+        "invalid_dates", claim(6, training_start=date(2019, 6, 1))
+    ),
+    "program_6_over_two_years": Refusal(
+        "invalid_dates", claim(6, training_start=date(2018, 3, 1))
     ),
     "work_in_lieu_program_5": Refusal(
         "work_in_lieu_months_exceeded", claim(5, work_in_lieu_months=1)
@@ -1382,3 +1523,144 @@ def test_eligible_exactly_when_there_is_no_violation(facts, trainee, history, po
     assert decision.eligible is (decision.violations == ())
     assert decision.as_dict()["eligible"] is (decision.as_dict()["violations"] == [])
     assert set(decision.codes) <= CONTRACT_CODES
+
+
+# --- The notice read once more (issue 13): advances, school years, places -------------
+@pytest.mark.parametrize(
+    "facts",
+    [
+        claim(11, project_based=True),
+        claim(11, institution=enterprise(kind="enterprise")),
+    ],
+    ids=["project_flag", "enterprise_as_school"],
+)
+def test_program_11_is_never_advanced_and_pays_the_family(facts):
+    decision = judge(facts)
+
+    assert decision.advance == money("0.00")
+    assert decision.payee == "family"
+
+
+def test_enterprise_training_its_own_staff_is_advanced_40_percent():
+    decision = judge(claim(3, institution=enterprise(), employer=None))
+
+    assert decision.eligible, decision.violations
+    assert decision.advance == money("400.00")  # 40% of 1,000.00
+    assert decision.payee == "institution"
+
+
+def test_program_9_at_an_enterprise_that_is_not_its_staff_training_is_not_advanced():
+    # 五(二): an enterprise training its own staff (1, 2, 3, 5, 6, 以工代训) or a
+    # training provider's project; a program 9 course an enterprise runs is neither.
+    decision = judge(claim(9, institution=enterprise()))
+
+    assert decision.eligible, decision.violations
+    assert decision.advance == money("0.00")
+
+
+def test_project_training_by_a_training_provider_is_advanced():
+    decision = judge(claim(9, project_based=True))
+
+    assert decision.advance == to_fen(decision.amount * Decimal("0.40"))
+    assert decision.advance > 0
+
+
+@pytest.mark.parametrize("unit_field", ["household", "residence", "job_seeking"])
+def test_any_of_the_three_places_may_file(unit_field):
+    # 户籍地、常住地、求职就业地均可落实补贴
+    places = {"household": UNIT, "residence": OTHER_UNIT, "job_seeking": "654326"}
+    trainee = person(units=frozenset(places.values()))
+
+    decision = judge(claim(9, unit=places[unit_field]), trainee=trainee)
+
+    assert decision.eligible, decision.violations
+
+
+def test_the_technician_of_a_fuyun_enterprise_is_filed_by_fuyun_only():
+    # issue 13, 7: trained at a college in 阿勒泰市, employed by a 富蕴县 enterprise
+    employer = enterprise(unit=OTHER_UNIT)
+    trainee = person(units=frozenset({UNIT, OTHER_UNIT, "654326"}))
+    codes = {
+        unit: judge(claim(3, unit=unit, employer=employer), trainee=trainee).codes
+        for unit in (UNIT, OTHER_UNIT, "654326")
+    }
+
+    assert codes == {UNIT: ["wrong_unit"], OTHER_UNIT: [], "654326": ["wrong_unit"]}
+
+
+def test_program_11_once_in_each_of_three_school_years():
+    # 2021/22 is the school year from 1 September 2021 to 31 August 2022.
+    first = prior(
+        claim_id=901, program=11, trade=None, level=None, training_end=date(2020, 8, 31)
+    )
+    decision = judge(claim(11, **ending(date(2020, 9, 1))), history=(first,))
+
+    assert decision.eligible, decision.violations
+
+
+@given(
+    ends=st.lists(
+        st.dates(min_value=date(2019, 1, 1), max_value=date(2021, 6, 30)),
+        min_size=0,
+        max_size=5,
+    ),
+    end=st.dates(min_value=date(2019, 2, 1), max_value=date(2021, 6, 30)),
+)
+@settings(max_examples=200, deadline=None)
+def test_program_11_pays_once_a_school_year_for_at_most_three(ends, end):
+    history = tuple(
+        prior(claim_id=900 + i, program=11, trade=None, level=None, training_end=e)
+        for i, e in enumerate(ends)
+    )
+    facts = claim(11, **ending(end, days=10))
+
+    decision = judge(facts, history=history)
+
+    granted = {rules.school_year_of(e, 9) for e in ends}
+    year = rules.school_year_of(end, 9)
+    refused = year in granted or len(granted) >= 3
+    assert ("school_year_limit" in decision.codes) == refused
+    assert decision.advance == money("0.00")
+
+
+@given(
+    start=st.dates(min_value=date(2019, 1, 1), max_value=date(2020, 12, 31)),
+    days=st.integers(min_value=0, max_value=400),
+    months=st.integers(min_value=1, max_value=6),
+    before=st.integers(min_value=0, max_value=6),
+)
+@settings(max_examples=300, deadline=None)
+def test_work_in_lieu_months_fit_the_dates_and_six_in_all(start, days, months, before):
+    end = start + timedelta(days=days)
+    history = (
+        (prior(trade=None, level=None, work_in_lieu_months=before, training_end=start),)
+        if before
+        else ()
+    )
+    facts = work_in_lieu(
+        work_in_lieu_months=months,
+        training_start=start,
+        training_end=end,
+        amount_requested=Decimal(300 * months),
+    )
+
+    decision = judge(facts, history=history, today=date(2022, 6, 30))
+
+    too_many = months > rules.months_spanned(start, end) or before + months > 6
+    assert ("work_in_lieu_months_exceeded" in decision.codes) == too_many
+
+
+def test_months_spanned_counts_started_calendar_months():
+    assert rules.months_spanned(date(2020, 3, 10), date(2020, 3, 19)) == 1
+    assert rules.months_spanned(date(2020, 1, 31), date(2020, 2, 1)) == 2
+    assert rules.months_spanned(date(2019, 11, 1), date(2020, 4, 30)) == 6
+
+
+def test_years_named_by_their_boundaries():
+    # 六(二) the work year 2020 runs from 1 November 2019 to 31 October 2020.
+    assert rules.year_of(date(2019, 11, 1), 11) == 2020
+    assert rules.year_of(date(2020, 10, 31), 11) == 2020
+    assert rules.year_of(date(2020, 11, 1), 11) == 2021
+    assert rules.year_of(date(2020, 12, 31), 1) == 2020
+    assert rules.school_year_of(date(2022, 8, 31), 9) == 2021
+    assert rules.school_year_label(2021) == "2021/22学年"
