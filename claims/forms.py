@@ -90,11 +90,19 @@ class ClaimForm(forms.Form):
     level = forms.ChoiceField(label="职业技能等级", required=False)
     institution = forms.TypedChoiceField(label="培训机构/企业", coerce=int)
     employer = forms.TypedChoiceField(
-        label="用人单位（以工代训）",
+        label="用人单位（企业）",
         coerce=int,
         required=False,
         empty_value=None,
-        help_text="以工代训时填写吸纳就业并开展培训的企业；其他培训可留空。",
+        help_text="以工代训填吸纳就业的企业、合作社或扶贫车间；项目1、2、3、5、6填受训职工"
+        "所在企业（由企业所在县(市)申报）；其他培训可留空。",
+    )
+    hire_date = forms.DateField(
+        label="入职（录用）日期",
+        widget=DATE_WIDGET,
+        required=False,
+        validators=[training_date],
+        help_text="项目1（企业新录用员工岗前培训）填写，须在培训开始前一年内。",
     )
     training_start = forms.DateField(
         label="培训开始日期", widget=DATE_WIDGET, validators=[training_date]
@@ -202,6 +210,7 @@ class ClaimForm(forms.Form):
             passed=data["passed"],
             certificate_number=data["certificate_number"].strip(),
             employment=data["employment"],
+            hire_date=data.get("hire_date"),
         )
 
     @staticmethod
@@ -222,6 +231,7 @@ class ClaimForm(forms.Form):
             "certificate_number": claim.certificate_number,
             "employment": claim.employment,
             "amount_requested": claim.amount_requested,
+            "hire_date": claim.hire_date,
         }
 
 

@@ -113,7 +113,7 @@ class ClaimInputSerializer(serializers.Serializer):
         allow_null=True,
         required=False,
         default=None,
-        help_text="以工代训的用人单位",
+        help_text="用人单位（企业）：以工代训的吸纳单位；项目1、2、3、5、6为受训职工所在企业",
     )
     unit = serializers.PrimaryKeyRelatedField(
         queryset=Unit.objects.all(),
@@ -134,6 +134,13 @@ class ClaimInputSerializer(serializers.Serializer):
         choices=Employment.choices, default=Employment.NONE
     )
     amount_requested = money(min_value=0)
+    hire_date = serializers.DateField(
+        allow_null=True,
+        required=False,
+        default=None,
+        validators=[training_date],
+        help_text="入职（录用）日期：项目1（一年内新招用员工）须填写",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.context.get("dry_run"):
@@ -186,6 +193,7 @@ class ClaimInputSerializer(serializers.Serializer):
             "certificate_number",
             "employment",
             "amount_requested",
+            "hire_date",
         ):
             if name in data:
                 values[name] = data[name]
@@ -307,6 +315,7 @@ class ClaimSerializer(serializers.ModelSerializer):
             "certificate_number",
             "employment",
             "amount_requested",
+            "hire_date",
             # where it stands
             "status",
             "decision",

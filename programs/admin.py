@@ -154,6 +154,7 @@ class InstitutionForm(forms.ModelForm):
             "credit_code",
             "unit",
             "certified_difficult",
+            "insured",
         )
 
     def clean_credit_code(self) -> str:
@@ -176,6 +177,8 @@ class InstitutionForm(forms.ModelForm):
                 "certified_difficult",
                 _("只有企业可以被认定为困难企业，请先将类型设为“企业”。"),
             )
+        if cleaned.get("insured") and cleaned.get("kind") != InstitutionKind.ENTERPRISE:
+            self.add_error("insured", _("只有企业可以登记为参保企业。"))
         return cleaned
 
 
@@ -219,16 +222,17 @@ class InstitutionAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
         "credit_code",
         "unit",
         "certified_difficult",
+        "insured",
         "admission_status",
         "proposed_by",
     )
-    list_filter = ("admitted", "kind", "unit", "certified_difficult")
+    list_filter = ("admitted", "kind", "unit", "certified_difficult", "insured")
     search_fields = ("name", "=credit_code")
     list_select_related = ("unit", "proposed_by")
     readonly_fields = (*ADMISSION_FIELDS, "created_at")
     fieldsets = (
         (None, {"fields": ("name", "kind", "credit_code", "unit")}),
-        (_("资格"), {"fields": ("certified_difficult",)}),
+        (_("资格"), {"fields": ("certified_difficult", "insured")}),
         (
             _("培训评价机构目录（七(三)）"),
             {

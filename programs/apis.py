@@ -128,6 +128,7 @@ class InstitutionListCreateApi(APIView):
             credit_code=data["credit_code"],
             unit_id=data["unit"].code,
             certified_difficult=data["certified_difficult"],
+            insured=data["insured"],
             actor=signed_in_user(request),
         )
         return Response(

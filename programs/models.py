@@ -193,7 +193,9 @@ class Institution(models.Model):
     insured = models.BooleanField(
         _("参保企业"),
         default=False,
-        help_text=_("依法参加失业保险的企业（项目2、以工代训吸纳就业困难人员须为参保企业）。"),
+        help_text=_(
+            "依法参加失业保险的企业（项目2、以工代训吸纳就业困难人员须为参保企业）。"
+        ),
     )
     #: 七(三) 培训评价机构目录: a clerk proposes a provider (待认定); an administrator
     #: admits it (``programs.services.institution_admit``). Only admitted providers are
@@ -450,7 +452,11 @@ class PolicyEntry(models.Model):
         if self.kind == PolicyKind.PROJECT_UPLIFT:
             if not self.unit_id:
                 raise ValidationError(
-                    {"unit": _("项目制上浮由县级人社部门商同级财政部门决定，须填写单位")}
+                    {
+                        "unit": _(
+                            "项目制上浮由县级人社部门商同级财政部门决定，须填写单位"
+                        )
+                    }
                 )
             if self.ratio is not None and not 0 < self.ratio <= UPLIFT_MAX_RATIO:
                 raise ValidationError({"ratio": _("上浮比例须大于0且不超过0.5（50%）")})

@@ -72,6 +72,7 @@ class InstitutionSerializer(serializers.ModelSerializer):
             "unit",
             "unit_name",
             "certified_difficult",
+            "insured",
             "admitted",
             "admission_status",
             "admitted_at",
@@ -123,6 +124,10 @@ class InstitutionCreateSerializer(serializers.Serializer):
     )
     certified_difficult = serializers.BooleanField(
         default=False, help_text="县(市)政府认定的困难企业（仅管理员可设置）"
+    )
+    insured = serializers.BooleanField(
+        default=False,
+        help_text="参保企业（依法参加失业保险；认定时由管理员核实）",
     )
 
     def validate_credit_code(self, value: str) -> str:

@@ -28,6 +28,7 @@ def institution_create(
     credit_code: str,
     unit_id: str,
     certified_difficult: bool = False,
+    insured: bool = False,
     actor: User,
 ) -> Institution:
     """A clerk proposes a provider of their own unit; an administrator, of any unit.
@@ -47,6 +48,8 @@ def institution_create(
         raise DomainError("invalid_credit_code", exc.message) from None
     if kind not in InstitutionKind.values:
         raise DomainError("invalid", "机构类型无效")
+    if insured and kind != InstitutionKind.ENTERPRISE:
+        raise DomainError("invalid", "只有企业可以登记为参保企业")
     if not Unit.objects.filter(code=unit_id).exists():
         raise DomainError("invalid_reference", "所在单位不存在")
     if Institution.objects.filter(credit_code=code).exists():
@@ -57,6 +60,7 @@ def institution_create(
         credit_code=code,
         unit_id=unit_id,
         certified_difficult=certified_difficult,
+        insured=insured,
         admitted=False,
         proposed_by=actor,
     )

@@ -126,7 +126,10 @@ def administrator(db: Any) -> User:
 
 @pytest.fixture
 def trainee(db: Any) -> Trainee:
-    return TraineeFactory(groups=["poor_labour"])
+    # Registered in 阿勒泰市 (654301), living in 富蕴县 (654322): either unit may file
+    # for them (五(二) 户籍地、常住地、求职就业地均可落实补贴), which is what lets two
+    # units race for one person's limits.
+    return TraineeFactory(groups=["poor_labour"], residence_unit_id="654322")
 
 
 @pytest.fixture

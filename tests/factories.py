@@ -68,6 +68,8 @@ class TraineeFactory(factory.django.DjangoModelFactory):
     household = Household.RURAL
     groups = factory.LazyFunction(lambda: ["poor_labour"])
     phone = factory.Sequence(lambda n: f"139{n:08d}")
+    # 五(二) the household registration's unit: where the default clerk files.
+    registered_by_unit_id = "654301"
 
 
 class InstitutionFactory(factory.django.DjangoModelFactory):

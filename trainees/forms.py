@@ -10,7 +10,7 @@ from django import forms
 from altay_skills.plain_text import multi_line_text, single_line_text
 from programs.models import Unit
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
-from trainees.models import Group, Household
+from trainees.models import Group, Household, Residence
 
 PHONE = re.compile(r"[0-9][0-9 -]{4,18}[0-9]", re.ASCII)
 
@@ -59,6 +59,49 @@ class TraineeRegistrationForm(forms.Form):
         help_text="可多选；决定可申报的项目（如项目9、10、以工代训）。",
     )
     phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    residence_unit = forms.ModelChoiceField(
+        label="常住地",
+        queryset=Unit.objects.order_by("sort_order", "code"),
+        required=False,
+        empty_label="（未登记）",
+        help_text="户籍地、常住地、求职就业地的人社部门均可为其申报补贴（五(二)）。",
+    )
+    job_seeking_unit = forms.ModelChoiceField(
+        label="求职就业地",
+        queryset=Unit.objects.order_by("sort_order", "code"),
+        required=False,
+        empty_label="（未登记）",
+    )
+    residence = forms.ChoiceField(
+        label="常住地类型",
+        choices=[("", "（未登记）"), *Residence.choices],
+        required=False,
+        help_text="新生代农民工（项目7）须常住地在城市、户籍地在乡村。",
+    )
+    months_in_town = forms.IntegerField(
+        label="进城从事非农业生产月数",
+        min_value=0,
+        max_value=600,
+        required=False,
+        help_text="新生代农民工（项目7）须6个月及以上。",
+    )
+
+    def clean_months_in_town(self) -> int:
+        return self.cleaned_data.get("months_in_town") or 0
+
+    def places(self) -> dict[str, object]:
+        """The place facts as ``trainee_register`` takes them."""
+        data = self.cleaned_data
+        return {
+            "residence_unit": data["residence_unit"].pk
+            if data["residence_unit"]
+            else None,
+            "job_seeking_unit": (
+                data["job_seeking_unit"].pk if data["job_seeking_unit"] else None
+            ),
+            "residence": data["residence"],
+            "months_in_town": data["months_in_town"],
+        }
 
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
@@ -76,7 +119,7 @@ class TraineeFactsForm(TraineeRegistrationForm):
 
     id_number = None  # type: ignore[assignment]
     registered_by_unit = forms.ModelChoiceField(
-        label="登记单位",
+        label="户籍地（登记单位）",
         queryset=Unit.objects.order_by("sort_order", "code"),
         empty_label=None,
         help_text="改为其他单位后，该单位的经办人负责此人的实名信息。",
@@ -99,8 +142,8 @@ class TraineeFactsForm(TraineeRegistrationForm):
             if name == "reason":
                 continue
             value = self.cleaned_data[name]
-            if name == "registered_by_unit":
-                value = value.pk
+            if name in ("registered_by_unit", "residence_unit", "job_seeking_unit"):
+                value = value.pk if value is not None else None
             elif name == "groups":
                 value = list(value)
             facts[name] = value

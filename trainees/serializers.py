@@ -10,7 +10,7 @@ from rest_framework.fields import empty
 from altay_skills.api import ReasonBody, reason_field
 from altay_skills.plain_text import single_line_text
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
-from trainees.models import Group, Household, Trainee
+from trainees.models import Group, Household, Residence, Trainee
 
 
 class IdNumberField(serializers.CharField):
@@ -37,7 +37,39 @@ class IdNumberField(serializers.CharField):
             ) from None
 
 
-class TraineeRegisterSerializer(serializers.Serializer):
+class PlacesSerializer(serializers.Serializer):
+    """五(二) 户籍地、常住地、求职就业地 (the household's unit is the registering unit)
+    and 三(二)7's residence and months of non-farm work in town."""
+
+    residence_unit = serializers.CharField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="常住地单位代码，如 654322（可省略）",
+    )
+    job_seeking_unit = serializers.CharField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="求职就业地单位代码（可省略）",
+    )
+    residence = serializers.ChoiceField(
+        choices=Residence.choices,
+        required=False,
+        allow_blank=True,
+        help_text="常住地类型：urban（城市）或 rural（乡村）",
+    )
+    months_in_town = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=600,
+        help_text="进城从事非农业生产的月数（新生代农民工须6个月及以上）",
+    )
+
+
+class TraineeRegisterSerializer(PlacesSerializer):
     id_number = IdNumberField(help_text="18位居民身份证号码（末位可为X）")
     name = serializers.CharField(max_length=50, validators=[single_line_text])
     household = serializers.ChoiceField(choices=Household.choices)
@@ -85,6 +117,10 @@ class TraineeSerializer(serializers.ModelSerializer):
             "groups",
             "phone",
             "registered_by_unit",
+            "residence_unit",
+            "job_seeking_unit",
+            "residence",
+            "months_in_town",
             "created_at",
         ]
         read_only_fields = fields
@@ -100,7 +136,7 @@ class IdNumberRevealSerializer(serializers.Serializer):
     id_number = serializers.CharField(help_text="完整的18位身份证号码")
 
 
-class TraineeFactsChangeSerializer(ReasonBody):
+class TraineeFactsChangeSerializer(ReasonBody, PlacesSerializer):
     """``PATCH /api/trainees/{id}/``: the facts to change, each optional, and why."""
 
     missing = "请填写修改理由"
@@ -118,7 +154,7 @@ class TraineeFactsChangeSerializer(ReasonBody):
         max_length=20, required=False, allow_blank=True, validators=[single_line_text]
     )
     registered_by_unit = serializers.CharField(
-        max_length=10, required=False, help_text="登记单位代码，如 654301"
+        max_length=10, required=False, help_text="户籍地（登记单位）代码，如 654301"
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from trainees.models import (
     Group,
     Household,
     IdNumberReveal,
+    Residence,
     RevealChannel,
     Trainee,
     TraineeFactChange,
@@ -43,6 +44,15 @@ REGISTRARS = {"county_clerk", "administrator"}
 #: claims needs a handful; a script harvesting the registry is stopped at this.
 REVEALS_PER_HOUR = 30
 MAX_SOURCE_LENGTH = 200
+#: A working life's months: a larger number is a typing error.
+MAX_MONTHS_IN_TOWN = 600
+#: The place facts as the API names them → the model's attribute.
+PLACE_FIELDS = {
+    "residence_unit": "residence_unit_id",
+    "job_seeking_unit": "job_seeking_unit_id",
+    "residence": "residence",
+    "months_in_town": "months_in_town",
+}
 
 
 class TooManyReveals(DomainError):
@@ -63,6 +73,10 @@ def trainee_register(
     groups: list[str],
     phone: str = "",
     actor: User,
+    residence_unit: str | None = None,
+    job_seeking_unit: str | None = None,
+    residence: str = "",
+    months_in_town: int = 0,
 ) -> tuple[Trainee, bool]:
     """Register a person, or return the one already registered under that number.
 
@@ -78,7 +92,19 @@ def trainee_register(
     if existing is not None:
         return existing, False
     trainee = _new_trainee(
-        facts, name, household, groups, phone, actor, in_database=True
+        facts,
+        name,
+        household,
+        groups,
+        phone,
+        actor,
+        in_database=True,
+        places=_checked_places(
+            residence_unit=residence_unit,
+            job_seeking_unit=job_seeking_unit,
+            residence=residence,
+            months_in_town=months_in_town,
+        ),
     )
     try:
         with transaction.atomic():
@@ -153,6 +179,7 @@ def _new_trainee(
     actor: User,
     *,
     in_database: bool,
+    places: dict[str, Any] | None = None,
 ) -> Trainee:
     """A person checked for registration (not saved). ``in_database=False`` leaves the
     uniqueness, the constraints and the unit to the database's own checks on insert."""
@@ -162,6 +189,7 @@ def _new_trainee(
         sex=facts.sex,
         **_checked_facts(name=name, household=household, groups=groups, phone=phone),
         registered_by_unit_id=actor.unit_id,
+        **(places or {}),
     )
     try:
         if in_database:
@@ -208,6 +236,36 @@ def _checked_facts(
     }
 
 
+def _checked_places(
+    *,
+    residence_unit: Any = None,
+    job_seeking_unit: Any = None,
+    residence: Any = "",
+    months_in_town: Any = 0,
+) -> dict[str, Any]:
+    """五(二) 户籍地、常住地、求职就业地 and 三(二)7's facts, as the model stores them:
+    the two places as unit codes (optional), the kind of residence and the months of
+    non-farm work in town."""
+    if residence not in ("", *Residence.values):
+        raise DomainError("invalid", "常住地类型无效（城市或乡村）")
+    if (
+        isinstance(months_in_town, bool)
+        or not isinstance(months_in_town, int)
+        or not 0 <= months_in_town <= MAX_MONTHS_IN_TOWN
+    ):
+        raise DomainError(
+            "invalid", f"进城从事非农业生产月数须为0至{MAX_MONTHS_IN_TOWN}的整数"
+        )
+    return {
+        "residence_unit_id": _unit(residence_unit).code if residence_unit else None,
+        "job_seeking_unit_id": (
+            _unit(job_seeking_unit).code if job_seeking_unit else None
+        ),
+        "residence": residence,
+        "months_in_town": months_in_town,
+    }
+
+
 def trainee_update_facts(
     *, actor: User, trainee_id: int, reason: str, **fields: Any
 ) -> Trainee:
@@ -250,6 +308,15 @@ def trainee_update_facts(
                 setattr(trainee, field, value)
         if "registered_by_unit" in fields:
             trainee.registered_by_unit = _unit(fields["registered_by_unit"])
+        places = _checked_places(
+            **{
+                name: fields.get(name, getattr(trainee, attr))
+                for name, attr in PLACE_FIELDS.items()
+            }
+        )
+        for name, attr in PLACE_FIELDS.items():
+            if name in fields:
+                setattr(trainee, attr, places[attr])
         after = _facts_of(trainee)
         changes = {
             field: [
@@ -289,6 +356,10 @@ def _facts_of(trainee: Trainee) -> dict[str, Any]:
         "groups": list(trainee.groups),
         "phone": trainee.phone,
         "registered_by_unit": trainee.registered_by_unit_id,
+        "residence_unit": trainee.residence_unit_id,
+        "job_seeking_unit": trainee.job_seeking_unit_id,
+        "residence": trainee.residence,
+        "months_in_town": trainee.months_in_town,
     }
 
 

@@ -45,6 +45,7 @@ def trainee_register_view(request: AuthedRequest) -> HttpResponse:
             groups=list(data["groups"]),
             phone=data["phone"],
             actor=request.user,
+            **registration.places(),
         )
     except PermissionDenied:
         raise
@@ -80,6 +81,10 @@ def trainee_edit_view(request: AuthedRequest, pk: int) -> HttpResponse:
         "groups": list(trainee.groups),
         "phone": trainee.phone,
         "registered_by_unit": trainee.registered_by_unit_id,
+        "residence_unit": trainee.residence_unit_id,
+        "job_seeking_unit": trainee.job_seeking_unit_id,
+        "residence": trainee.residence,
+        "months_in_town": trainee.months_in_town,
     }
     status = 200
     if request.method == "GET":

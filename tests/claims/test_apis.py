@@ -787,7 +787,8 @@ def test_the_list_does_not_query_per_claim(
 
 # --- Work in lieu, end to end ---------------------------------------------------------
 def test_work_in_lieu_claim_through_the_api(clerk):
-    enterprise = InstitutionFactory(kind="enterprise", unit_id="654301")
+    # 三(二)9: the hard to employ are trained in lieu of work by an insured enterprise
+    enterprise = InstitutionFactory(kind="enterprise", unit_id="654301", insured=True)
     person = TraineeFactory(groups=["hard_to_employ"])
     sent = {
         "trainee": person.pk,

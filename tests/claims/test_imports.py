@@ -687,7 +687,9 @@ def test_a_refusal_at_save_time_stores_nothing_from_the_file(
         ),
     )
     assert all(r.ok for r in results_of(clerk_client, token).values())
-    # and, between check and save, another unit submits the same trade+level for row 5
+    # and, between check and save, another unit (where the person lives, 五(二))
+    # submits the same trade+level for row 5
+    Trainee.objects.filter(pk=trainee.pk).update(residence_unit_id="654322")
     inst_b = InstitutionFactory(unit_id="654322")
     rival = services.claim_create(
         data=services.ClaimInput(

@@ -5,36 +5,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('programs', '0005_issue13_readings'),
-        ('trainees', '0003_trainee_fact_change'),
+        ("programs", "0005_issue13_readings"),
+        ("trainees", "0003_trainee_fact_change"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='trainee',
-            name='job_seeking_unit',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.unit', verbose_name='求职就业地'),
+            model_name="trainee",
+            name="job_seeking_unit",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="programs.unit",
+                verbose_name="求职就业地",
+            ),
         ),
         migrations.AddField(
-            model_name='trainee',
-            name='months_in_town',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='进城从事非农业生产月数'),
+            model_name="trainee",
+            name="months_in_town",
+            field=models.PositiveSmallIntegerField(
+                default=0, verbose_name="进城从事非农业生产月数"
+            ),
         ),
         migrations.AddField(
-            model_name='trainee',
-            name='residence',
-            field=models.CharField(blank=True, choices=[('urban', '城市（城镇）'), ('rural', '乡村')], max_length=10, verbose_name='常住地类型'),
+            model_name="trainee",
+            name="residence",
+            field=models.CharField(
+                blank=True,
+                choices=[("urban", "城市（城镇）"), ("rural", "乡村")],
+                max_length=10,
+                verbose_name="常住地类型",
+            ),
         ),
         migrations.AddField(
-            model_name='trainee',
-            name='residence_unit',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.unit', verbose_name='常住地'),
+            model_name="trainee",
+            name="residence_unit",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="programs.unit",
+                verbose_name="常住地",
+            ),
         ),
         migrations.AlterField(
-            model_name='trainee',
-            name='registered_by_unit',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='programs.unit', verbose_name='户籍地（登记单位）'),
+            model_name="trainee",
+            name="registered_by_unit",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="programs.unit",
+                verbose_name="户籍地（登记单位）",
+            ),
         ),
     ]
