@@ -35,14 +35,15 @@ def run_quarter(
     on_submitted: Callable[[QuarterlyReport], None] | None = None,
     decide: bool = True,
 ) -> Quarter:
-    """With ``finance``, the advances the rules give (unit 654301's enterprise-run
-    claims) are paid while the reports are with the prefecture, before any decision;
-    ``on_submitted`` is called with each report then. ``decide=False`` stops there."""
+    """With ``finance``, the advances the rules give (unit 654301's project-based
+    claims at a training provider, 五(二)) are paid while the reports are with the
+    prefecture, before any decision; ``on_submitted`` is called with each report
+    then. ``decide=False`` stops there."""
     result = Quarter(quarter)
     units = [
         (
             UserFactory(username="q_clerk_a", role="county_clerk", unit_id="654301"),
-            InstitutionFactory(unit_id="654301", kind="enterprise"),
+            InstitutionFactory(unit_id="654301"),
         ),
         (
             UserFactory(username="q_clerk_b", role="county_clerk", unit_id="654322"),
@@ -51,7 +52,9 @@ def run_quarter(
     ]
     for clerk, inst in units:
         for i, trade in enumerate(TRADES):
-            person = TraineeFactory(groups=["poor_labour"])
+            person = TraineeFactory(
+                groups=["poor_labour"], registered_by_unit_id=clerk.unit_id
+            )
             draft = services.claim_create(
                 data=claim_input(
                     trainee_id=person.pk,
@@ -61,6 +64,7 @@ def run_quarter(
                     amount_requested=Decimal("1800.00") - i,
                     passed=i != 3,
                     employment="employed" if i != 2 else "flexible",
+                    project_based=clerk.unit_id == "654301",
                 ),
                 actor=clerk,
             )

@@ -664,10 +664,13 @@ def attempt_payment_field(
     role: str,
 ) -> None:
     clerk, actor = users["clerk"], users[role]
-    school = InstitutionFactory(unit_id="654301", kind="enterprise")
+    school = InstitutionFactory(unit_id="654301")
     person = TraineeFactory(groups=["poor_labour"])
     claim = claim_services.claim_create(
-        data=claim_input(trainee_id=person.pk, institution_id=school.pk), actor=clerk
+        data=claim_input(
+            trainee_id=person.pk, institution_id=school.pk, project_based=True
+        ),
+        actor=clerk,
     )
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
     report = quarter_services.report_build(

@@ -221,13 +221,14 @@ def world(
     clerk = User.objects.get(username="q_clerk_a")
     other_clerk = User.objects.get(username="q_clerk_b")
     own_claim = Claim.objects.filter(unit_id="654301").order_by("pk").first()
-    # a recovery: an enterprise-run claim whose advance was paid, then rejected
-    school = InstitutionFactory(unit_id="654301", kind="enterprise")
+    # a recovery: a project-based claim whose advance was paid, then rejected
+    school = InstitutionFactory(unit_id="654301")
     person = TraineeFactory(groups=["poor_labour"])
     claim = claim_services.claim_create(
         data=claim_input(
             trainee_id=person.pk,
             institution_id=school.pk,
+            project_based=True,
             training_start=date(2020, 4, 1),
             training_end=date(2020, 4, 30),
         ),

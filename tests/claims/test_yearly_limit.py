@@ -50,6 +50,15 @@ def test_every_yearly_limit_entered_is_the_number_of_slots():
     assert {e.quantity for e in entries} == {LIMIT_SLOTS}
 
 
+@pytest.mark.django_db
+def test_the_limit_year_entered_is_the_slots_calendar_year():
+    # The slots' unique key holds the calendar year of the training end; a limit year
+    # starting in another month would let the rules and the constraint disagree.
+    entries = PolicyEntry.objects.filter(kind="limit_year_start_month")
+    assert entries.exists()
+    assert {e.quantity for e in entries} == {1}
+
+
 def test_a_refusal_at_the_limit_says_the_number_of_the_slots(monkeypatch):
     # given the slots sized otherwise, the message follows (it is not typed)
     monkeypatch.setattr(services, "LIMIT_SLOTS", 5)

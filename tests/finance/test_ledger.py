@@ -41,9 +41,14 @@ def media(tmp_path, settings):
 
 @pytest.fixture
 def enterprise(institution):
-    institution.kind = "enterprise"  # project-based: 40% may be advanced (五(二))
-    institution.save()
+    """The provider whose claims here are project-based: 40% may be advanced (五(二))."""
     return institution
+
+
+@pytest.fixture
+def claim_input(claim_input):
+    """Project-based training by a training provider: advanced 40% (五(二))."""
+    return lambda **overrides: claim_input(**{"project_based": True, **overrides})
 
 
 def submitted_claim(claim_input, clerk, **overrides):

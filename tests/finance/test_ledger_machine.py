@@ -60,7 +60,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.atomic.__enter__()
         self.clerk, self.reviewer, self.finance = clerk, reviewer, finance
         self.quarters = list(QUARTERS)
-        institution = InstitutionFactory(unit_id=clerk.unit_id, kind="enterprise")
+        institution = InstitutionFactory(unit_id=clerk.unit_id)
         self.claims: list[int] = []
         for trade in TRADES:
             draft = claim_services.claim_create(
@@ -68,6 +68,7 @@ class LedgerMachine(RuleBasedStateMachine):
                     trainee_id=TraineeFactory(groups=["poor_labour"]).pk,
                     institution_id=institution.pk,
                     trade_id=trade,
+                    project_based=True,  # a provider's project: 40% advanced
                 ),
                 actor=clerk,
             )

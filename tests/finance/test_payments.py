@@ -120,10 +120,10 @@ def test_only_finance_records_payments(ready, reviewer):
 def test_an_advance_paid_on_a_claim_later_rejected_is_to_recover(
     claim_input, clerk, reviewer, finance, institution
 ):
-    # given an enterprise-run claim in a submitted report, its advance paid
-    institution.kind = "enterprise"
-    institution.save()
-    draft = claim_services.claim_create(data=claim_input(), actor=clerk)
+    # given a project-based claim in a submitted report, its advance paid
+    draft = claim_services.claim_create(
+        data=claim_input(project_based=True), actor=clerk
+    )
     claim = claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
     report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk

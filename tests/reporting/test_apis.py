@@ -707,10 +707,11 @@ def test_an_unpaid_claim_shows_unpaid(ready, finance):
 # --- Advances and recoveries ---------------------------------------------------------------
 @pytest.fixture
 def in_report(clerk, claim_input, institution):
-    """An enterprise-run claim in a submitted report: its advance may be paid."""
-    institution.kind = "enterprise"
-    institution.save()
-    draft = claim_services.claim_create(data=claim_input(), actor=clerk)
+    """A provider's project-based claim in a submitted report: its advance may be
+    paid (五(二))."""
+    draft = claim_services.claim_create(
+        data=claim_input(project_based=True), actor=clerk
+    )
     claim = claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
     report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk

@@ -82,7 +82,8 @@ def file_claim(
     claim_input: Any, clerk: User, *, submit: bool = True, **overrides: Any
 ) -> Claim:
     person = overrides.pop("trainee", None) or TraineeFactory(
-        groups=["poor_labour", "poor_family_child"]
+        groups=["poor_labour", "poor_family_child"],
+        registered_by_unit_id=clerk.unit_id,
     )
     claim = services.claim_create(
         data=claim_input(trainee_id=person.pk, unit_id=clerk.unit_id, **overrides),
@@ -203,7 +204,7 @@ def many_claims(
         for code in (A, B, "654321")
     ]
     places = {
-        c.unit_id: InstitutionFactory(unit_id=c.unit_id, kind="enterprise")
+        c.unit_id: InstitutionFactory(unit_id=c.unit_id)  # project-based: 40% advanced
         for c in clerks
     }
     sent: dict[str, list[Claim]] = {c.unit_id: [] for c in clerks}
@@ -220,6 +221,7 @@ def many_claims(
             passed=i % 4 != 0,
             employment="employed" if i % 5 else "flexible",
             certificate_number=f"M-{first_month}-{i}",
+            project_based=True,
         )
         if month < first_month + 3:
             sent[clerk.unit_id].append(claim)

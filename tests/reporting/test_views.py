@@ -61,12 +61,15 @@ def close_quarter(claim_input, reviewer, *, quarter="2020Q1", per_unit=2):
     approved = []
     for unit in ("654301", "654322"):
         clerk = UserFactory(username=f"clerk_{unit}", role="county_clerk", unit_id=unit)
-        school = InstitutionFactory(unit_id=unit, kind="enterprise")
+        school = InstitutionFactory(unit_id=unit)
         for _ in range(per_unit):
-            person = TraineeFactory(groups=["poor_labour"])
+            person = TraineeFactory(groups=["poor_labour"], registered_by_unit_id=unit)
             draft = claim_services.claim_create(
                 data=claim_input(
-                    trainee_id=person.pk, unit_id=unit, institution_id=school.pk
+                    trainee_id=person.pk,
+                    unit_id=unit,
+                    institution_id=school.pk,
+                    project_based=True,
                 ),
                 actor=clerk,
             )
@@ -402,10 +405,10 @@ def test_a_paid_balance_leaves_nothing_to_advance(client, ready, finance):
 
 
 def test_finance_settles_a_recovery(client, clerk, reviewer, finance, claim_input):
-    # given an enterprise-run claim whose advance was paid, then rejected
-    school = InstitutionFactory(unit_id="654301", kind="enterprise")
+    # given a project-based claim whose advance was paid, then rejected
+    school = InstitutionFactory(unit_id="654301")
     claim = claim_services.claim_create(
-        data=claim_input(institution_id=school.pk), actor=clerk
+        data=claim_input(institution_id=school.pk, project_based=True), actor=clerk
     )
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
     report = quarter_services.report_build(
@@ -466,12 +469,13 @@ def test_only_finance_records_payments(request, client, ready, role):
 
 @pytest.fixture
 def advance_payable(clerk, claim_input):
-    """An enterprise-run claim in a 2020Q2 report with the prefecture: its advance may
+    """A project-based claim in a 2020Q2 report with the prefecture: its advance may
     be paid (五(二))."""
-    school = InstitutionFactory(unit_id="654301", kind="enterprise")
+    school = InstitutionFactory(unit_id="654301")
     draft = claim_services.claim_create(
         data=claim_input(
             institution_id=school.pk,
+            project_based=True,
             training_start=date(2020, 4, 1),
             training_end=date(2020, 4, 30),
         ),
