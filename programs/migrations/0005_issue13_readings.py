@@ -275,6 +275,11 @@ def read_notice_again(apps, schema_editor):
     PolicyEntry.objects.filter(kind="project_uplift", unit__isnull=True).update(
         note="县级人社部门商同级财政部门决定后按单位录入；全地区的上浮条目不再适用（仅存历史）。"
     )
+    # The rows written above queue deferred FK checks; the indexes Django creates at the
+    # end of this migration cannot be built while they are pending (PostgreSQL:
+    # "cannot CREATE INDEX … because it has pending trigger events"): run them now.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def forget_readings(apps, schema_editor):
