@@ -57,7 +57,8 @@ format: venv-dev
 # Production settings and code: check --deploy under DEBUG=0 with no warnings, bandit,
 # and the OpenAPI schema valid with no warnings. CI runs it before `make test`.
 PROD_ENV = -u DJANGO_ALLOW_ASYNC_UNSAFE DEBUG=0 ALLOWED_HOSTS=altay.example.cn \
-	SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(48))')
+	SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(48))') \
+	AUDIT_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(48))')
 security: venv-dev
 	env $(PROD_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 	$(BIN)/bandit -c pyproject.toml -q -r accounts programs trainees claims quarters finance reporting altay_skills -x '*/migrations/*'

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
@@ -108,8 +109,23 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 DATA_DIR.mkdir(exist_ok=True)
+# Two roles on PostgreSQL (issue 14, item 10): DATABASE_URL is the application's role,
+# which owns nothing (altay_skills/db_roles.py grants it what it needs);
+# MIGRATION_DATABASE_URL is the owner of the tables, used only by the commands manage.py
+# names in OWNER_COMMANDS (migrate, db_roles, restore, …), which set
+# ALTAY_DATABASE_AS_OWNER. Without MIGRATION_DATABASE_URL both are DATABASE_URL.
+APP_DATABASE = env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+OWNER_DATABASE = (
+    env.db("MIGRATION_DATABASE_URL")
+    if env.str("MIGRATION_DATABASE_URL", default="")
+    else APP_DATABASE
+)
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+    "default": dict(
+        OWNER_DATABASE
+        if env.bool("ALTAY_DATABASE_AS_OWNER", default=False)
+        else APP_DATABASE
+    )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # A connection broken under a request (the server restarted, its backend terminated) is
@@ -349,6 +365,25 @@ API_DOCS_CSP_UPDATE = {
     },
 }
 
+# --- The audit trail (issue 14, item 10) ------------------------------------------------
+# Every link of the hash chains is an HMAC under AUDIT_KEY, a key the database does not
+# hold: whoever can write the tables (a superuser too) cannot forge a link. Production
+# refuses to start without one (32 characters or more); rotating it is `manage.py
+# audit_rekey` (README). A digest of every chain's head is written daily under
+# AUDIT_ANCHOR_DIR, outside the database (reporting.audit, a beat task).
+AUDIT_KEY = env.str("AUDIT_KEY", default="")
+if not AUDIT_KEY and DEBUG:
+    AUDIT_KEY = "dev-only-audit-key-do-not-use-in-production"  # nosec B105
+if not DEBUG and len(AUDIT_KEY) < 32:
+    raise ImproperlyConfigured(
+        "AUDIT_KEY must be set (32 characters or more) when DEBUG is off: the key of "
+        "the audit trail's hash chains, kept outside the database."
+    )
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(DATA_DIR / "backups")))
+AUDIT_ANCHOR_DIR = Path(
+    env.str("AUDIT_ANCHOR_DIR", default=str(BACKUP_DIR / "audit-anchors"))
+)
+
 # Upload limits for spreadsheet intake (issue 3 defends further before parsing).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -369,5 +404,10 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-outbox": {
         "task": "reporting.tasks.dispatch_outbox",
         "schedule": 60,
+    },
+    # The audit trail's heads, written outside the database (issue 14, item 10).
+    "anchor-audit-trail": {
+        "task": "reporting.tasks.anchor_audit_trail",
+        "schedule": crontab(hour=1, minute=30),
     },
 }

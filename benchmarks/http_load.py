@@ -224,6 +224,7 @@ def server_env(port: int, static_root: Path, secret_key: str) -> dict[str, str]:
     env.update(
         DEBUG="0",
         SECRET_KEY=secret_key,
+        AUDIT_KEY=secret_key,
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
         BIND_HOST="127.0.0.1",

@@ -1,10 +1,15 @@
 """The audit trail's hash chain: one chain per claim, append-only in the database.
 
 Each ``ClaimEvent`` stores ``prev_hash`` (the ``hash`` of the previous event of the same
-claim, ``""`` for the first) and ``hash = sha256(prev_hash + canonical JSON of the event)``.
-Rewriting an event breaks its own hash; deleting one from the middle breaks the next
-event's ``prev_hash``. ``python manage.py verify_audit`` walks every chain and names the
-first broken link.
+claim, ``""`` for the first) and ``hash = HMAC-SHA256(AUDIT_KEY, prev_hash + canonical
+JSON of the event)``. Rewriting an event breaks its own hash; deleting one from the
+middle breaks the next event's ``prev_hash``. The key lives in the environment, never in
+the database (settings.AUDIT_KEY): whoever can write the tables — a superuser with the
+triggers off too — cannot compute a link, so a forged, rewritten and re-hashed or
+inserted event is named by ``python manage.py verify_audit``. Events cut off at the end
+of a chain leave no broken link: the daily digest of every chain's head, written outside
+the database (``reporting.audit``), catches those, and a claim whose status disagrees
+with its last event (or that has none) is named too (``claims_out_of_step``).
 
 One chain per claim (not one global chain) keeps writers independent: ``record_events``
 locks the claims it writes for (``SELECT … FOR UPDATE``, a no-op where the service
@@ -13,23 +18,25 @@ writers on the same claim are serialised and a fork is refused by the unique
 ``(claim, prev_hash)`` constraint anyway.
 
 On PostgreSQL a trigger refuses every ``UPDATE`` and ``DELETE`` of ``claims_claimevent``
-(migration 0006), so the application cannot rewrite the trail even by raw SQL;
-``TRUNCATE`` is not blocked (the test database is flushed with it) and a superuser can
-disable the trigger. SQLite, the embedded demo default, has no trigger: there the chain
-only *detects* tampering.
+(migration 0006), and the application's role may only SELECT and INSERT it
+(``altay_skills.db_roles``): it owns no table, so it can neither TRUNCATE nor disable the
+trigger. SQLite, the embedded demo default, has neither: there the chain only *detects*
+tampering.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from altay_skills.lock_objects import lock_claim_ids
@@ -67,13 +74,16 @@ def canonical_json(body: dict[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def chain_hash(prev_hash: str, body: str) -> str:
-    """One link: sha256 over the previous hash and the event's canonical form (hex)."""
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+def chain_hash(prev_hash: str, body: str, *, key: str | None = None) -> str:
+    """One link: HMAC-SHA256 under the audit key (``settings.AUDIT_KEY`` unless
+    ``key`` is given) over the previous hash and the event's canonical form (hex)."""
+    secret = (settings.AUDIT_KEY if key is None else key).encode("utf-8")
+    message = (prev_hash + body).encode("utf-8")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
-def event_hash(prev_hash: str, event: Any) -> str:
-    """sha256 over the previous hash and the event's canonical form (hex)."""
+def event_hash(prev_hash: str, event: Any, *, key: str | None = None) -> str:
+    """The link of one claim event over the previous hash (``chain_hash``)."""
     body = canonical(
         claim_id=event.claim_id,
         actor_id=event.actor_id,
@@ -84,7 +94,7 @@ def event_hash(prev_hash: str, event: Any) -> str:
         reason=event.reason,
         changes=event.changes,
     )
-    return chain_hash(prev_hash, body)
+    return chain_hash(prev_hash, body, key=key)
 
 
 def latest_hashes(model: Any, claim_ids: Iterable[int]) -> dict[int, str]:
@@ -200,3 +210,32 @@ def verify() -> Verdict:
         "hash",
     )
     return walk(rows.iterator(chunk_size=2000))
+
+
+def claims_out_of_step() -> tuple[int, str | None]:
+    """Every claim against its trail: (claims checked, the first disagreement in
+    Chinese, or None). A claim's status is the ``to_status`` of its last event; a
+    claim without any event, or an empty trail beside existing claims, is named."""
+    from claims.models import Claim, ClaimEvent
+
+    total = Claim.objects.count()
+    if total and not ClaimEvent.objects.exists():
+        return total, f"审计记录为空，但数据库中有 {total} 笔申报"
+    last = ClaimEvent.objects.filter(claim_id=OuterRef("pk")).order_by("-id")
+    claims = (
+        Claim.objects.annotate(
+            last_event=Subquery(last.values("id")[:1]),
+            last_to=Subquery(last.values("to_status")[:1]),
+        )
+        .order_by("pk")
+        .values_list("pk", "status", "last_event", "last_to")
+    )
+    for pk, status, last_event, last_to in claims.iterator(chunk_size=5000):
+        if last_event is None:
+            return total, f"申报 #{pk} 没有任何审计记录"
+        if last_to != status:
+            return total, (
+                f"申报 #{pk} 的状态为 {status}，"
+                f"但其末条审计记录 #{last_event} 记为 {last_to or '(空)'}"
+            )
+    return total, None

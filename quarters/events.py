@@ -2,8 +2,8 @@
 service in its own transaction (Saleor's ``order/events.py``; Zulip's ``do_*``).
 
 The chain is a claim's (``claims.audit``): each event stores the ``hash`` of the
-report's previous event as ``prev_hash`` and ``hash = sha256(prev_hash + canonical
-JSON)``; the report's row lock (taken first by every report service, see
+report's previous event as ``prev_hash`` and ``hash = HMAC-SHA256(AUDIT_KEY, prev_hash +
+canonical JSON)``; the report's row lock (taken first by every report service, see
 ``altay_skills.lock_objects``) serialises the writers of one report, and the unique
 ``(report, prev_hash)`` refuses a fork anyway. On PostgreSQL a trigger refuses every
 UPDATE and DELETE of the table (migration 0002).
@@ -55,8 +55,9 @@ def report_event_record(
     return event
 
 
-def event_hash(prev_hash: str, event: Any) -> str:
-    """The link of one report event (``at`` in UTC with microseconds)."""
+def event_hash(prev_hash: str, event: Any, *, key: str | None = None) -> str:
+    """The link of one report event (``at`` in UTC with microseconds), keyed like a
+    claim's (``claims.audit.chain_hash``)."""
     body = canonical_json(
         {
             "report": event.report_id,
@@ -67,7 +68,7 @@ def event_hash(prev_hash: str, event: Any) -> str:
             "changes": event.changes if event.changes is not None else {},
         }
     )
-    return chain_hash(prev_hash, body)
+    return chain_hash(prev_hash, body, key=key)
 
 
 def verify() -> Verdict:

@@ -23,3 +23,12 @@ def check_submitted_claims(
     from reporting.notices import raise_claim_check_notices
 
     return run_once(outbox_id, lambda: raise_claim_check_notices(claim_ids))
+
+
+@shared_task(name="reporting.tasks.anchor_audit_trail")
+def anchor_audit_trail() -> str:
+    """Beat, daily: write a signed digest of every audit chain's head outside the
+    database (``reporting.audit``); returns the file written."""
+    from reporting.audit import anchor_write
+
+    return str(anchor_write())

@@ -49,6 +49,7 @@ def production_env(**extra: str) -> dict[str, str]:
         not in {
             "DEBUG",
             "SECRET_KEY",
+            "AUDIT_KEY",
             "DATABASE_URL",
             "REDIS_URL",
             "STATIC_ROOT",
@@ -58,6 +59,7 @@ def production_env(**extra: str) -> dict[str, str]:
     env.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(48)[:50],
+        AUDIT_KEY=secrets.token_urlsafe(48),
         ALLOWED_HOSTS=HOST,
         DJANGO_SETTINGS_MODULE="altay_skills.settings",
     )

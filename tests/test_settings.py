@@ -10,7 +10,16 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"}
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "AUDIT_KEY",
+            "DATABASE_URL",
+            "MIGRATION_DATABASE_URL",
+            "ALTAY_DATABASE_AS_OWNER",
+            "REDIS_URL",
+        }
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="altay_skills.settings")
     code = (
@@ -48,7 +57,59 @@ def test_the_default_is_sqlite_with_eager_celery_in_shanghai_in_chinese():
 def test_database_url_and_redis_url_switch_to_postgresql_and_a_real_broker():
     result = load_settings(
         SECRET_KEY="x" * 50,
+        AUDIT_KEY="k" * 32,
         DATABASE_URL="postgres://u@127.0.0.1:5432/x",
         REDIS_URL="redis://127.0.0.1:6379/0",
     )
     assert result.stdout.split()[:2] == ["django.db.backends.postgresql", "False"]
+
+
+# --- Issue 14, item 10: the audit key and the two database roles ------------------------
+def test_the_audit_key_is_required_when_debug_is_off():
+    """Production refuses to start without the key of the audit trail's chains (or with
+    a short one); with DEBUG on a fixed development key is used."""
+    for key in ({}, {"AUDIT_KEY": "short"}):
+        result = load_settings(SECRET_KEY="x" * 50, **key)
+        assert result.returncode != 0
+        assert "AUDIT_KEY must be set" in result.stderr
+    assert load_settings(SECRET_KEY="x" * 50, AUDIT_KEY="k" * 32).returncode == 0
+    assert load_settings(DEBUG="1").returncode == 0
+
+
+def database_user(*args: str, **env: str) -> str:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {"DATABASE_URL", "MIGRATION_DATABASE_URL", "ALTAY_DATABASE_AS_OWNER"}
+    }
+    clean.update(env, DEBUG="1", DJANGO_SETTINGS_MODULE="altay_skills.settings")
+    code = (
+        "import sys, manage; manage.connect_as_owner_for(['manage.py', *sys.argv[1:]]); "
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['USER'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_only_the_owner_commands_connect_as_the_owner():
+    urls = {
+        "DATABASE_URL": "postgres://altay_app:pw@127.0.0.1:5432/x",
+        "MIGRATION_DATABASE_URL": "postgres://altay_owner:pw@127.0.0.1:5432/x",
+    }
+    for command in ("migrate", "db_roles", "restore"):
+        assert database_user(command, **urls) == "altay_owner"
+    for command in ("runserver", "verify_audit", "shell", "backup"):
+        assert database_user(command, **urls) == "altay_app"
+    # without MIGRATION_DATABASE_URL every command uses DATABASE_URL
+    assert database_user("migrate", DATABASE_URL=urls["DATABASE_URL"]) == "altay_app"
