@@ -373,7 +373,7 @@ API_DOCS_CSP_UPDATE = {
 # AUDIT_ANCHOR_DIR, outside the database (reporting.audit, a beat task).
 AUDIT_KEY = env.str("AUDIT_KEY", default="")
 if not AUDIT_KEY and DEBUG:
-    AUDIT_KEY = "dev-only-audit-key-do-not-use-in-production"  # nosec B105
+    AUDIT_KEY = "dev-only-audit-key-do-not-use-in-production"
 if not DEBUG and len(AUDIT_KEY) < 32:
     raise ImproperlyConfigured(
         "AUDIT_KEY must be set (32 characters or more) when DEBUG is off: the key of "

@@ -475,3 +475,26 @@ def test_the_migration_rekeys_old_chains_and_refuses_a_broken_one(
         raw("DELETE FROM claims_claimevent", triggers_off=True)
         raw("DELETE FROM quarters_reportevent", triggers_off=True)
         _migrate([("claims", "0014_audit_hmac")])
+
+
+def test_audit_rekey_rotates_the_key_and_refuses_a_broken_trail(
+    clerk, reviewer, claim_input, settings, monkeypatch
+):
+    # given a trail under one key
+    claim = approved(clerk, reviewer, claim_input)
+    old_key = settings.AUDIT_KEY
+    settings.AUDIT_KEY = "the-new-key-" + "x" * 32
+    assert verify_audit()[0] == 1  # the new key does not verify the old links
+    monkeypatch.setenv("AUDIT_OLD_KEY", "a-wrong-old-key")
+    with pytest.raises(SystemExit):
+        call_command("audit_rekey", stdout=StringIO(), stderr=StringIO())
+    # when it is re-keyed from the old key
+    if on_postgres():
+        raw("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own transaction is still open
+    monkeypatch.setenv("AUDIT_OLD_KEY", old_key)
+    call_command("audit_rekey", stdout=StringIO())
+    # then the trail verifies under the new key, with a fresh anchor
+    code, output = verify_audit()
+    assert code == 0, output
+    assert "与锚定摘要一致" in output
+    assert ClaimEvent.objects.filter(claim=claim).count() == 5
