@@ -290,6 +290,8 @@ def forget_readings(apps, schema_editor):
     PolicyEntry.objects.filter(source_document=NOTICE, effective_to=PLAN_END).update(
         effective_to=None
     )
+    if schema_editor.connection.vendor == "postgresql":  # as above, before the ALTERs
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 Migration.operations.append(migrations.RunPython(read_notice_again, forget_readings))
