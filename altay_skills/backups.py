@@ -389,6 +389,8 @@ def _restore_postgres(alias: str, dump: Path) -> None:
             "--clean",
             "--if-exists",
             "--no-owner",
+            # the grants are the application role's of this server: db_roles sets them
+            "--no-privileges",
             "--single-transaction",
             f"--dbname={_conninfo(settings_dict)}",
             str(dump),

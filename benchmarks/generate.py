@@ -20,7 +20,8 @@ chains each into the claim's trail, as the application writes them — the appro
 the approved claims the rules gave an advance (五(二)), first the advance paid while the
 claim was in its submitted report (``finance.services.payment_record``: an ``owed``
 line of the advance, the ``Payment`` and its ``paid`` line), the approval then owing
-the rest. The hashes are ``claims.audit``'s own, so ``manage.py verify_audit`` passes.
+the rest. The hashes are ``claims.audit``'s own (keyed), so every chain and the ledger
+verify; ``manage.py verify_audit`` as a whole names the claims without a full trail.
 The other events (create, submit, report, decide: 3–4 a claim, 3–4 million SHA-256
 over canonical JSON) are left out — they would roughly double the generation time, and
 none of the operations measured reads them (the claim page reads one claim's events
@@ -913,7 +914,7 @@ def ledger_events(approvals: list[Approval], ref: Reference) -> Iterator[str]:
     entitlement, then the payment) and the approval owing the rest, chained with
     ``claims.audit.chain_hash`` from ``""`` (the claim's first events). The body of the
     first event of each shape and of every thousandth is checked against
-    ``claims.audit.canonical``; the test verifies every chain with ``verify_audit``.
+    ``claims.audit.canonical``; the test verifies every chain (``claims.audit.verify``).
     Payment ids are numbered in the order of ``approvals``, as ``ledger_payments``
     numbers them."""
     days = {q: MoneyDays.of(q) for q in {a.quarter for a in approvals}}

@@ -225,12 +225,10 @@ def check_the_ledger_owes_what_was_approved_and_the_rollup_sums_it(
 
 
 def check_the_audit_chains_and_the_ledger_verify(generated: dict) -> None:
-    """``manage.py verify_audit`` on the generated data: every chain recomputes with
-    ``claims.audit``'s hashes and every ledger line matches its event."""
-    import io
-
-    from django.core.management import call_command
-
+    """Every chain recomputes with ``claims.audit``'s (keyed) hashes and every ledger
+    line matches its event. ``verify_audit`` as a whole also wants every claim's status
+    to be its last event's (issue 14, 10): the dataset leaves the non-money events out
+    by design (benchmarks/generate.py), so the command is not run on it."""
     from claims.audit import verify
     from finance.ledger import ledger_verify
 
@@ -240,9 +238,6 @@ def check_the_audit_chains_and_the_ledger_verify(generated: dict) -> None:
     lines, mismatch = ledger_verify()
     assert mismatch is None
     assert lines == generated["rows"]["ledger_entries"]
-    out = io.StringIO()
-    call_command("verify_audit", stdout=out)
-    assert f"{lines} 条账目" in out.getvalue()
 
 
 def check_id_numbers_and_credit_codes_are_valid(generated: dict) -> None:
