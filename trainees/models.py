@@ -92,10 +92,15 @@ class Trainee(models.Model):
     )
     #: 三(二)7 常住地在城市、户籍地在乡村 … 进城从事非农业生产6个月及以上.
     residence = models.CharField(
-        _("常住地类型"), max_length=10, choices=Residence.choices, blank=True
+        _("常住地类型"),
+        max_length=10,
+        choices=Residence.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
     months_in_town = models.PositiveSmallIntegerField(
-        _("进城从事非农业生产月数"), default=0
+        _("进城从事非农业生产月数"), default=0, db_default=0
     )
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
             model_name="trainee",
             name="months_in_town",
             field=models.PositiveSmallIntegerField(
-                default=0, verbose_name="进城从事非农业生产月数"
+                default=0, db_default=0, verbose_name="进城从事非农业生产月数"
             ),
         ),
         migrations.AddField(
@@ -36,6 +36,8 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[("urban", "城市（城镇）"), ("rural", "乡村")],
+                default="",
+                db_default="",
                 max_length=10,
                 verbose_name="常住地类型",
             ),
