@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 import zipfile
@@ -11,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -814,6 +816,65 @@ def test_the_result_copy_marks_passing_rows(clerk_client, trainee, institution):
     ).value.date() == date(2020, 3, 1)
 
 
+def test_the_result_copy_masks_id_numbers_in_every_column(
+    clerk_client, trainee, institution
+):
+    """Issue 14 (2): 备注 and 其他 holding full ID numbers come back masked too."""
+    # given a file with two extra columns that hold other people's full ID numbers
+    spouse, child = make_id_number(date(1970, 1, 2)), make_id_number(date(2001, 3, 4))
+    headers = [*HEADERS, "备注", "其他"]
+    note, other = (f"{chr(ord('A') + len(HEADERS) + i)}3" for i in (0, 1))
+    data = xlsx(
+        [good_row(trainee, institution)],
+        headers=headers,
+        text_cells={note: f"配偶{spouse}，子女：{child}", other: child.lower()},
+    )
+    token, _ = checked(clerk_client, data)
+
+    # when the clerk downloads the result copy
+    copy = clerk_client.get(reverse("claims_import:result_xlsx", args=[token])).content
+
+    # then no full number is anywhere in it, and every one is shown masked
+    ws = load_workbook(io.BytesIO(copy)).active
+    texts = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+    for number in (trainee.id_number, spouse, child):
+        assert not any(number in t or number.lower() in t for t in texts), number
+        assert number.encode() not in _inflated(copy)
+    assert ws[note].value == (
+        f"配偶{spouse[:6]}********{spouse[-4:]}，子女：{child[:6]}********{child[-4:]}"
+    )
+    assert ws[other].value == f"{child[:6]}********{child[-4:]}"
+
+
+def test_an_id_number_typed_as_a_number_in_any_column_is_masked(
+    clerk_client, trainee, institution
+):
+    number = make_id_number(date(1980, 6, 7))
+    headers = [*HEADERS, "备注"]
+    note = f"{chr(ord('A') + len(HEADERS))}3"
+    wb = load_workbook(
+        io.BytesIO(xlsx([good_row(trainee, institution)], headers=headers))
+    )
+    wb.active[note].value = int(number)  # typed into a number cell
+    out = io.BytesIO()
+    wb.save(out)
+    token, _ = checked(clerk_client, out.getvalue())
+
+    copy = clerk_client.get(reverse("claims_import:result_xlsx", args=[token])).content
+
+    # Excel (and openpyxl) keep a number's first 15 or 16 digits: still the birth date
+    kept = str(int(float(number)))
+    assert load_workbook(io.BytesIO(copy)).active[note].value == (
+        f"{kept[:6]}********{kept[-4:]}"
+    )
+    assert number[6:14].encode() not in _inflated(copy)
+
+
+def _inflated(xlsx_bytes: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(xlsx_bytes)) as z:
+        return b"".join(z.read(name) for name in z.namelist())
+
+
 # --- 7. Who may import ----------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ["reviewer", "finance", "auditor", "administrator"])
 def test_non_clerks_are_forbidden(client, request, role):
@@ -858,6 +919,52 @@ def test_a_batch_expires_after_an_hour(clerk_client, trainee, institution, monke
         == 404
     )
     assert save(clerk_client, token, "draft").status_code == 404
+
+
+def test_an_expired_batch_copy_is_never_served(
+    clerk_client, trainee, institution, monkeypatch
+):
+    token, _ = checked(clerk_client, xlsx([good_row(trainee, institution)]))
+    later = time.time() + intake.PAYLOAD_TTL.total_seconds() + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    copy = clerk_client.get(reverse("claims_import:result_xlsx", args=[token]))
+
+    assert copy.status_code == 404
+
+
+def test_expired_staging_files_are_deleted_by_the_periodic_task(
+    clerk_client, trainee, institution, media
+):
+    """Issue 14 (2): the staging copy (full ID numbers, for the save) is deleted when
+    it expires by beat, not only when the next upload happens to purge."""
+    from altay_skills.celery import app
+    from claims.tasks import PURGE_IMPORTS_TASK
+
+    # given one batch checked two hours ago and one checked just now
+    old, _ = checked(clerk_client, xlsx([good_row(trainee, institution)]))
+    stale = time.time() - 2 * intake.PAYLOAD_TTL.total_seconds()
+    for path in stored_payloads(media):
+        os.utime(path, (stale, stale))
+    fresh, _ = checked(
+        clerk_client, xlsx([good_row(trainee, institution, trade=TRADES[1])])
+    )
+    assert any(old in p.name for p in stored_payloads(media))
+
+    # when beat's periodic task runs (no upload in between)
+    schedule = [e for e in settings.CELERY_BEAT_SCHEDULE.values()]
+    assert PURGE_IMPORTS_TASK in {e["task"] for e in schedule}
+    app.loader.import_default_modules()
+    app.tasks[PURGE_IMPORTS_TASK].delay()
+
+    # then the expired files are gone and the fresh batch is still there
+    names = [p.name for p in stored_payloads(media)]
+    assert not any(old in n for n in names), names
+    assert any(fresh in n for n in names)
+    assert (
+        clerk_client.get(reverse("claims_import:result", args=[fresh])).status_code
+        == 200
+    )
 
 
 def test_a_malformed_token_is_not_found(clerk_client):
