@@ -1,4 +1,10 @@
-"""The result copy: the clerk's own rows with 结果 / 原因 appended, ID numbers masked."""
+"""The result copy: the clerk's own rows with 结果 / 原因 appended, ID numbers masked.
+
+The copy travels (mail, USB sticks), so every cell is masked, not only the ID column: an
+ID number anywhere in any cell's text (备注, 其他, a title row, a reason), or a cell
+holding one as an 18-digit integer, comes back as its first 6 and last 4 characters
+(issue 14, item 2). The clerk corrects their own original file.
+"""
 
 from __future__ import annotations
 
@@ -59,7 +65,6 @@ def result_workbook(batch: ImportBatch) -> bytes:
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
-    id_column = sheet.columns.get("id_number")
     current = 0
     for row in sheet.rows:
         while current + 1 < row.number:
@@ -70,10 +75,6 @@ def result_workbook(batch: ImportBatch) -> bytes:
         for index, value in enumerate(row.values[:width]):
             if row.kind == "header":
                 cells.append(_safe_cell(ws, value, bold))
-            elif index == id_column and value is not None:
-                # The copy travels (mail, USB sticks): the ID number masked as on the
-                # page; the clerk corrects their own original file.
-                cells.append(_safe_cell(ws, _masked_cell(value), font))
             else:
                 cells.append(_safe_cell(ws, value, font, formats.get(index)))
         cells.extend(_safe_cell(ws, None, font) for _ in range(width - len(cells)))
@@ -99,14 +100,26 @@ def result_workbook(batch: ImportBatch) -> bytes:
     return out.getvalue()
 
 
-def _masked_cell(value: Any) -> str:
-    text = str(value).strip()
-    return mask_id_numbers_in(text) if len(text) != 18 else mask_id_number(text)
+def masked_value(value: Any) -> Any:
+    """``value`` with every ID number in it masked; an 18-digit number (an ID number
+    typed into a number cell) becomes the masked text."""
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 10**17 <= value < 10**18
+        and value == int(value)
+    ):
+        # Excel keeps 15 digits of a number: what is left still tells the birth date
+        return mask_id_number(str(int(value)))
+    if isinstance(value, str):
+        return mask_id_numbers_in(value)
+    return value
 
 
 def _safe_cell(
     ws: Any, value: Any, font: Font, number_format: str | None = None
 ) -> WriteOnlyCell:
+    value = masked_value(value)
     if isinstance(value, str):
         text = ILLEGAL_CHARACTERS_RE.sub("", value)
         if text.startswith(FORMULA_TRIGGERS):
