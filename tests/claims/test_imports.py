@@ -7,7 +7,7 @@ import os
 import re
 import time
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -23,7 +24,7 @@ from openpyxl import Workbook, load_workbook
 
 from accounts.models import User
 from claims import intake, services
-from claims.models import Claim, ClaimEvent
+from claims.models import Claim, ClaimEvent, ImportJob
 from tests.factories import InstitutionFactory, TraineeFactory, make_id_number
 from trainees.models import Trainee
 
@@ -118,8 +119,13 @@ def rezip(
     return out.getvalue()
 
 
-def upload(client: Any, data: bytes, name: str = "申报.xlsx") -> Any:
-    return client.post(START, {"file": SimpleUploadedFile(name, data)})
+def upload(
+    client: Any, data: bytes, name: str = "申报.xlsx", *, run: bool = True
+) -> Any:
+    """POST the file; the check queued on commit runs (eager Celery) unless ``run`` is
+    False, when it stays queued as behind a busy worker."""
+    with TestCase.captureOnCommitCallbacks(execute=run):
+        return client.post(START, {"file": SimpleUploadedFile(name, data)})
 
 
 def checked(client: Any, data: bytes) -> tuple[str, Any]:
@@ -221,10 +227,10 @@ def test_the_template_filled_in_passes_the_defences_and_the_checks(
     assert results_of(clerk_client, token)[3].ok
 
 
-def test_the_untouched_template_has_no_data_rows(clerk_client):
-    response = upload(clerk_client, clerk_client.get(TEMPLATE).content)
-    assert response.status_code == 400
-    assert "没有数据行" in response.content.decode()
+def test_the_untouched_template_has_no_data_rows(clerk_client, media):
+    assert "没有数据行" in refused(
+        clerk_client, clerk_client.get(TEMPLATE).content, media
+    )
 
 
 # --- 2. Checking and saving a good file -----------------------------------------------------------
@@ -488,9 +494,14 @@ def test_dates_as_text_and_amounts_as_text_are_read(clerk_client, trainee, insti
 
 # --- 4. Refusing a whole file before parsing: 400 and nothing stored ------------------------------
 def refused(client: Any, data: bytes, media: Path, *, name: str = "申报.xlsx") -> str:
+    """Refused before parsing (400 on the upload), or by the check (its page says why)."""
     before = Trainee.objects.count()
     response = upload(client, data, name)
-    assert response.status_code == 400
+    if response.status_code == 302:
+        response = client.get(response["Location"])
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 400
     assert Claim.objects.count() == 0
     assert Trainee.objects.count() == before
     assert not stored_payloads(media)
@@ -942,14 +953,14 @@ def test_expired_staging_files_are_deleted_by_the_periodic_task(
     from claims.tasks import PURGE_IMPORTS_TASK
 
     # given one batch checked two hours ago and one checked just now
-    old, _ = checked(clerk_client, xlsx([good_row(trainee, institution)]))
-    stale = time.time() - 2 * intake.PAYLOAD_TTL.total_seconds()
-    for path in stored_payloads(media):
-        os.utime(path, (stale, stale))
     fresh, _ = checked(
         clerk_client, xlsx([good_row(trainee, institution, trade=TRADES[1])])
     )
-    assert any(old in p.name for p in stored_payloads(media))
+    old, _ = checked(clerk_client, xlsx([good_row(trainee, institution)]))
+    stale = time.time() - 2 * intake.PAYLOAD_TTL.total_seconds()
+    for path in stored_payloads(media):
+        if old in path.name:
+            os.utime(path, (stale, stale))
 
     # when beat's periodic task runs (no upload in between)
     schedule = [e for e in settings.CELERY_BEAT_SCHEDULE.values()]
@@ -1052,3 +1063,171 @@ def test_an_entry_with_an_unsupported_compression_method_is_refused(
             start = found + 4
 
     assert "压缩方式" in refused(clerk_client, bytes(data), media)
+
+
+# --- Issue 14 (4): what a file may make the server walk, and the check off the web ---------------
+SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def with_sheet_xml(rows_xml: str, *, prefix: str = "") -> bytes:
+    """The template's workbook with its data sheet replaced by ``rows_xml`` (no
+    ``<dimension>``), a header row first; ``prefix`` writes every element namespaced."""
+    p = f"{prefix}:" if prefix else ""
+    xmlns = f'xmlns:{prefix}="{SHEET_NS}"' if prefix else f'xmlns="{SHEET_NS}"'
+    header = "".join(
+        f'<{p}c r="{chr(65 + i)}1" t="inlineStr"><{p}is><{p}t>{h}</{p}t></{p}is></{p}c>'
+        for i, h in enumerate(HEADERS)
+    )
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f"<{p}worksheet {xmlns}><{p}sheetData>"
+        f'<{p}row r="1">{header}</{p}row>{rows_xml}</{p}sheetData></{p}worksheet>'
+    )
+    base = xlsx([], example=False)
+    return rezip(base, replace={"xl/worksheets/sheet1.xml": xml.encode()})
+
+
+def junk_rows(rows: int, cells: int, *, prefix: str = "") -> str:
+    """``rows`` rows of ``cells`` numbers each, right of the template's columns."""
+    p = f"{prefix}:" if prefix else ""
+    return "".join(
+        f'<{p}row r="{r}">'
+        + "".join(
+            f'<{p}c r="A{chr(65 + i)}{r}"><{p}v>{r + i}</{p}v></{p}c>'
+            for i in range(cells)
+        )
+        + f"</{p}row>"
+        for r in range(2, rows + 2)
+    )
+
+
+def test_a_sheet_of_more_cells_than_the_cap_is_refused_unwalked(clerk_client, media):
+    """The file of the issue: 99,990 rows × 13 junk cells, no <dimension> (4.3 MB,
+    39.5 MB inflated): fewer rows than the row cap, 1.3 million cells."""
+    data = with_sheet_xml(junk_rows(99_990, 13))
+    assert len(data) < intake.MAX_UPLOAD_BYTES
+
+    message = refused(clerk_client, data, media)
+
+    assert "单元格" in message and str(intake.MAX_CELLS) in message
+
+
+def test_the_walk_counts_the_cells_the_census_cannot_see(
+    clerk_client, media, monkeypatch
+):
+    # given cells written with a namespace prefix (valid XML the count skips)
+    monkeypatch.setattr("claims.intake.sheet.MAX_CELLS", 300)
+    data = with_sheet_xml(junk_rows(50, 13, prefix="x"), prefix="x")
+
+    # then the walk still refuses the sheet at the cap
+    assert "单元格超过300个" in refused(clerk_client, data, media)
+
+
+def test_a_sheet_whose_dimension_names_fewer_rows_is_read_by_its_rows(
+    clerk_client, trainee, institution
+):
+    # given three rows in a sheet whose <dimension> says A1:R2 (header and example)
+    data = xlsx(
+        [good_row(trainee, institution, trade=t) for t in TRADES[:3]], example=False
+    )
+    xml = sheet_xml(data)
+    claimed = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:R2"/>', xml)
+    assert claimed != xml
+    data = rezip(data, replace={"xl/worksheets/sheet1.xml": claimed.encode()})
+
+    # when it is checked, then every row is read, none silently dropped
+    token, _ = checked(clerk_client, data)
+    assert sorted(results_of(clerk_client, token)) == [2, 3, 4]
+
+
+def test_the_upload_answers_before_the_check_and_the_page_shows_its_progress(
+    clerk_client, trainee, institution, media
+):
+    # given an upload whose check has not run yet (the worker busy elsewhere)
+    response = upload(clerk_client, xlsx([good_row(trainee, institution)]), run=False)
+
+    # then the answer came at once: the job queued, nothing read or kept but the file
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert (job.status, job.user_id, job.filename) == (
+        "queued",
+        clerk_client.user.pk,
+        "申报.xlsx",
+    )
+    assert [p.suffix for p in stored_payloads(media)] == [".upload"]
+    page = clerk_client.get(response["Location"])
+    html = page.content.decode()
+    progress_url = reverse("claims_import:progress", args=[job.token])
+    assert page.status_code == 200 and "正在检查导入文件" in html
+    assert f'hx-get="{progress_url}"' in html and 'data-status="queued"' in html
+
+    # when the task runs
+    intake.import_job_run(job_id=job.pk)
+
+    # then the polled part stops polling and reloads the page, which shows the result
+    polled = clerk_client.get(progress_url, HTTP_HX_REQUEST="true")
+    assert polled["HX-Refresh"] == "true"
+    assert "hx-get" not in polled.content.decode()
+    job.refresh_from_db()
+    assert (job.status, job.progress) == ("ready", 100)
+    assert [p.suffix for p in stored_payloads(media)] == [".json"]  # upload deleted
+    result = clerk_client.get(response["Location"]).content.decode()
+    assert "导入检查结果" in result and "保存为草稿" in result
+
+
+def test_a_second_upload_while_the_first_is_checked_is_refused_409(
+    clerk_client, client, other_clerk, trainee, institution, media
+):
+    data = xlsx([good_row(trainee, institution)])
+    assert upload(clerk_client, data, "第一批.xlsx", run=False).status_code == 302
+
+    second = upload(clerk_client, data, "第二批.xlsx")
+
+    assert second.status_code == 409
+    html = second.content.decode()
+    assert "第一批.xlsx" in html and "正在检查" in html
+    assert ImportJob.objects.filter(user=clerk_client.user).count() == 1
+    # another clerk is not held up
+    client.force_login(other_clerk)
+    assert upload(client, data).status_code == 302
+    # and once the first check is done the clerk may upload again
+    first = ImportJob.objects.get(user=clerk_client.user)
+    intake.import_job_run(job_id=first.pk)
+    assert upload(clerk_client, data, "第二批.xlsx").status_code == 302
+
+
+def test_a_check_whose_task_was_lost_does_not_hold_the_clerk_for_ever(
+    clerk_client, trainee, institution
+):
+    from claims.tasks import purge_expired_imports
+
+    data = xlsx([good_row(trainee, institution)])
+    upload(clerk_client, data, run=False)
+    lost = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=lost.pk).update(
+        created_at=lost.created_at - intake.jobs.STALE_AFTER - timedelta(seconds=1)
+    )
+
+    purge_expired_imports.delay()
+
+    lost.refresh_from_db()
+    assert lost.status == "failed" and "超时" in lost.message
+    assert upload(clerk_client, data).status_code == 302
+
+
+def test_the_reader_reports_its_progress_by_the_rows_of_the_sheet(trainee, institution):
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(intake.DATA_SHEET)
+    ws.append(HEADERS)
+    values = [good_row(trainee, institution).get(c.key) for c in intake.COLUMNS]
+    for _ in range(2_499):
+        ws.append(values)
+    out = io.BytesIO()
+    wb.save(out)
+    seen: list[tuple[int, int]] = []
+
+    intake.read_sheet(
+        out.getvalue(), progress=lambda walked, rows: seen.append((walked, rows))
+    )
+
+    assert seen == [(1_000, 2_500), (2_000, 2_500)]
