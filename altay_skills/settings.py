@@ -410,4 +410,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.anchor_audit_trail",
         "schedule": crontab(hour=1, minute=30),
     },
+    # The import's staging files (full ID numbers) deleted once they expire (issue 14).
+    "purge-expired-imports": {
+        "task": "claims.tasks.purge_expired_imports",
+        "schedule": 300,
+    },
 }

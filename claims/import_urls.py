@@ -15,5 +15,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
         import_views.import_result_xlsx,
         name="result_xlsx",
     ),
+    path("<str:token>/progress/", import_views.import_progress, name="progress"),
     path("<str:token>/save/", import_views.import_save, name="save"),
 ]

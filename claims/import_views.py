@@ -2,7 +2,10 @@
 
 Views only validate the request, call ``claims.intake`` and render; the services decide.
 The upload view checks the declared size before reading the body, and caps what it reads,
-so a large upload is refused before anything is parsed (see ``_UploadLimit``).
+so a large upload is refused before anything is parsed (see ``_UploadLimit``). It then
+only queues the check (``intake.import_start``) and answers at once; the result page
+shows the check's progress, polled every second as the rollup's page does, until the
+result is there (issue 14, item 4).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from altay_skills.errors import DomainError, NotFound, PermissionDenied
+from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from claims import intake
 from claims.models import LIMIT_SLOTS
 
@@ -145,14 +148,27 @@ def _import_start(request: HttpRequest) -> HttpResponse:
         return _start_page(request, error=_too_large(), status=400)
     data = upload.read(intake.MAX_UPLOAD_BYTES + 1)
     try:
-        batch = intake.import_check(data=data, filename=upload.name or "", actor=user)
+        job = intake.import_start(data=data, filename=upload.name or "", actor=user)
     except intake.ImportRefused as refused:
         return _start_page(
             request, error=refused.message, filename=upload.name or "", status=400
         )
+    except Conflict as busy:
+        return _start_page(
+            request, error=busy.message, filename=upload.name or "", status=409
+        )
     except PermissionDenied as denied:
         raise DjangoPermissionDenied(denied.message) from None
-    return redirect("claims_import:result", token=batch.token)
+    return redirect("claims_import:result", token=job.token)
+
+
+def _job_or_404(request: HttpRequest, token: str) -> Any:
+    try:
+        return intake.import_job(token=token, actor=_clerk(request))
+    except NotFound as missing:
+        raise Http404(missing.message) from None
+    except PermissionDenied as denied:
+        raise DjangoPermissionDenied(denied.message) from None
 
 
 def _batch_or_404(request: HttpRequest, token: str) -> intake.ImportBatch:
@@ -200,8 +216,27 @@ def _result_page(
 @require_GET
 @login_required
 def import_result(request: HttpRequest, token: str) -> HttpResponse:
+    """While the check runs: its progress; a refused file: why; then the result."""
     _clerk(request)
+    job = _job_or_404(request, token)
+    if job.active:
+        return render(request, "claims/import/checking.html", {"job": job})
+    if job.message:
+        return _start_page(request, error=job.message, filename=job.filename)
     return _result_page(request, _batch_or_404(request, token))
+
+
+@require_GET
+@login_required
+def import_progress(request: HttpRequest, token: str) -> HttpResponse:
+    """The polled part of the checking page: it polls itself again only while the
+    check is queued or running; once done, the whole page reloads with the result."""
+    _clerk(request)
+    job = _job_or_404(request, token)
+    response = render(request, "claims/import/_progress.html", {"job": job})
+    if request.htmx and not job.active:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_GET

@@ -367,3 +367,70 @@ class ClaimEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id} {self.action} {self.from_status}→{self.to_status}"
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("检查中")
+    READY = "ready", _("已完成")
+    FAILED = "failed", _("未通过")
+
+
+#: The statuses of a check still under way: at most one such job per clerk.
+IMPORT_JOB_ACTIVE = (ImportJobStatus.QUEUED, ImportJobStatus.RUNNING)
+
+
+class ImportJob(models.Model):
+    """The check of one uploaded spreadsheet, run by a Celery task off the web workers
+    (issue 14, item 4); its ``token`` names the staging files under
+    ``MEDIA_ROOT/imports/``. At most one queued or running job per clerk: a database
+    constraint, so two uploads racing each other cannot both start."""
+
+    token = models.CharField(_("标识"), max_length=64, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    filename = models.CharField(_("文件名"), max_length=200, blank=True)
+    status = models.CharField(
+        _("状态"),
+        max_length=10,
+        choices=ImportJobStatus.choices,
+        default=ImportJobStatus.QUEUED,
+    )
+    progress = models.PositiveSmallIntegerField(_("进度（%）"), default=0)
+    rows_read = models.PositiveIntegerField(_("已读取行数"), default=0)
+    message = models.TextField(_("未通过原因"), blank=True)
+    created_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导入检查")
+        verbose_name_plural = _("导入检查")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status__in=["queued", "running"]),
+                name="import_job_one_active_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="import_job_progress_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename or self.token[:8]} {self.status}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in IMPORT_JOB_ACTIVE

@@ -22,7 +22,14 @@ Three steps, three service functions:
    ``services.claims_create_batch`` writes the claims and their audit events. Any
    refusal rolls everything back and names the row.
 
-``result_workbook`` (``result``) gives the clerk their rows back with 结果 / 原因.
+``result_workbook`` (``result``) gives the clerk their rows back with 结果 / 原因, every
+ID number in every cell masked.
+
+Step 2 runs off the web workers (``jobs``, issue 14): ``import_start`` defends and keeps
+the upload and queues ``claims.tasks.check_import``, which runs ``import_job_run`` —
+the same reading and judging, reporting progress on an ``ImportJob`` that the clerk's
+page polls; one check at a time per clerk. Beat deletes expired staging files
+(``import_purge_expired``).
 
 A row whose ID number is not in the registry registers that person (name, 户籍类型 and
 人员类别 from the row) in the same all-or-nothing transaction; for a person already in
@@ -37,10 +44,17 @@ from claims.intake.archive import (
     inspect_archive,
 )
 from claims.intake.errors import ImportRefused, ImportSaveFailed
+from claims.intake.jobs import (
+    CHECK_IMPORT_TASK,
+    import_job,
+    import_job_run,
+    import_purge_expired,
+    import_start,
+)
 from claims.intake.judge import RowResult, check_sheet
 from claims.intake.result import result_workbook
 from claims.intake.save import SaveOutcome, import_save
-from claims.intake.sheet import SheetData, SheetRow, read_sheet
+from claims.intake.sheet import MAX_CELLS, SheetData, SheetRow, read_sheet
 from claims.intake.staging import PAYLOAD_TTL, ImportBatch, import_batch, import_check
 from claims.intake.template import (
     COLUMNS,
@@ -52,9 +66,11 @@ from claims.intake.template import (
 )
 
 __all__ = [
+    "CHECK_IMPORT_TASK",
     "COLUMNS",
     "DATA_SHEET",
     "LISTS_SHEET",
+    "MAX_CELLS",
     "MAX_ENTRIES",
     "MAX_ROWS",
     "MAX_UPLOAD_BYTES",
@@ -71,7 +87,11 @@ __all__ = [
     "column_key",
     "import_batch",
     "import_check",
+    "import_job",
+    "import_job_run",
+    "import_purge_expired",
     "import_save",
+    "import_start",
     "inspect_archive",
     "read_sheet",
     "result_workbook",

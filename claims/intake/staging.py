@@ -3,6 +3,8 @@
 ``import_check`` defends, reads and judges an upload and keeps the parsed sheet and the
 results in a file under ``MEDIA_ROOT/imports/``, keyed by a random token, bound to the
 clerk and their unit, for one hour (``PAYLOAD_TTL``); ``import_batch`` reads it back.
+A file past its hour is never served (``read_payload``) and is deleted by beat
+(``purge_expired_files``, through ``claims.tasks.purge_expired_imports``).
 """
 
 from __future__ import annotations
@@ -111,14 +113,19 @@ def write_payload(path: Path, payload: dict[str, Any]) -> None:
         raise
 
 
-def _purge_expired() -> None:
+def purge_expired_files() -> int:
+    """Delete every staging file (checked sheets with full ID numbers, uploads, a
+    writer's leftovers) older than ``PAYLOAD_TTL``; beat runs it (issue 14, item 2)."""
     limit = time.time() - PAYLOAD_TTL.total_seconds()
+    deleted = 0
     for path in _store_dir().iterdir():
         try:
             if path.stat().st_mtime < limit:
                 path.unlink(missing_ok=True)
+                deleted += 1
         except OSError:
             continue
+    return deleted
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,7 @@ class ImportBatch:
         return created + PAYLOAD_TTL
 
 
-def _payload(
+def payload_of(
     actor: User, filename: str, sheet: SheetData, results: Sequence[RowResult]
 ) -> dict[str, Any]:
     return {
@@ -199,9 +206,9 @@ def import_check(*, data: bytes, filename: str, actor: User) -> ImportBatch:
     inspect_archive(data)
     sheet = read_sheet(data)
     results = check_sheet(sheet, actor)
-    _purge_expired()
+    purge_expired_files()
     token = secrets.token_urlsafe(32)
-    payload = _payload(actor, Path(filename or "").name[:200], sheet, results)
+    payload = payload_of(actor, Path(filename or "").name[:200], sheet, results)
     write_payload(payload_path(token), payload)
     return _batch(token, payload)
 

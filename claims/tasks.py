@@ -1,0 +1,33 @@
+"""Celery tasks of the claims stage: thin, keyword ids, idempotent; the work lives in
+``claims.intake``."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from claims.intake.jobs import CHECK_IMPORT_TASK, SOFT_TIME_LIMIT, TIME_LIMIT
+
+PURGE_IMPORTS_TASK = "claims.tasks.purge_expired_imports"
+
+
+@shared_task(
+    name=CHECK_IMPORT_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=SOFT_TIME_LIMIT,
+    time_limit=TIME_LIMIT,
+)
+def check_import(*, job_id: int) -> str | None:
+    """Read and judge an uploaded spreadsheet off the web workers (issue 14, item 4)."""
+    from claims.intake import import_job_run
+
+    job = import_job_run(job_id=job_id)
+    return job.status if job is not None else None
+
+
+@shared_task(name=PURGE_IMPORTS_TASK)
+def purge_expired_imports() -> int:
+    """Beat: delete the import's staging files and jobs once they expire (issue 14)."""
+    from claims.intake import import_purge_expired
+
+    return import_purge_expired()
