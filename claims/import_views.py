@@ -234,7 +234,7 @@ def import_progress(request: HttpRequest, token: str) -> HttpResponse:
     _clerk(request)
     job = _job_or_404(request, token)
     response = render(request, "claims/import/_progress.html", {"job": job})
-    if request.htmx and not job.active:
+    if request.headers.get("HX-Request") == "true" and not job.active:
         response["HX-Refresh"] = "true"
     return response
 

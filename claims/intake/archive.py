@@ -92,7 +92,7 @@ def inspect_archive(data: bytes) -> None:
                         f"文件已损坏：部件“{entry.filename}”不是合法的XML"
                     )
             content_types = archive.read("[Content_Types].xml")
-        except _UNREADABLE_ZIP:
+        except UNREADABLE_ZIP:
             raise ImportRefused(
                 "文件已损坏或使用了不支持的压缩方式，无法读取"
             ) from None
@@ -117,7 +117,7 @@ def _check_content_types(raw: bytes) -> None:
 
 #: What reading a hostile or damaged zip entry may raise (unsupported compression methods
 #: raise NotImplementedError, a damaged stream zlib.error or BadZipFile).
-_UNREADABLE_ZIP = (
+UNREADABLE_ZIP = (
     zipfile.BadZipFile,
     NotImplementedError,
     RuntimeError,

@@ -121,7 +121,7 @@ def import_start(*, data: bytes, filename: str, actor: User) -> ImportJob:
             job = ImportJob.objects.create(
                 token=token,
                 user=actor,
-                unit_id=actor.unit_id,
+                unit_id=str(actor.unit_id),
                 filename=Path(filename or "").name[:200],
             )
             transaction.on_commit(lambda: _enqueue(job.pk))

@@ -3,25 +3,27 @@ refused, the header found, the example row set apart, at most ``MAX_ROWS`` data 
 
 What the parser may be made to walk is capped, cells as well as rows (issue 14, item
 4): a workbook of 99,990 rows × 13 junk cells (4.3 MB, 39.5 MB inflated) has no more
-rows than ``MAX_SHEET_ROWS`` and took 11 s to walk. Before parsing, the sheet's XML is
-counted (``_census``: one pass of C-speed ``bytes.count`` over the inflated part, about
-0.2 s for 40 MB) and a sheet of more than ``MAX_CELLS`` cells is refused unparsed; while
-walking, the cells of every row as openpyxl hands them over are counted against the same
-cap, so a sheet the count misjudged is refused there. The sheet's ``<dimension>`` is
-ignored (``reset_dimensions``): openpyxl stops at the row it names, so a sheet saying
-A1:R2 silently lost every later row; it is read by its rows.
+rows than ``MAX_SHEET_ROWS`` and took 11 s to walk. Before openpyxl opens the file, its
+XML is counted (``_census``: one pass of C-speed ``bytes.count`` over the inflated
+parts, about 0.2 s for 40 MB) and a workbook of more than ``MAX_CELLS`` cells is refused
+unparsed; while walking, the cells of every row as openpyxl hands them over are counted
+against the same cap, so a sheet the count misjudged is refused there. The sheet's
+``<dimension>`` is ignored (``reset_dimensions``): openpyxl stops at the row it names,
+so a sheet saying A1:R2 silently lost every later row; it is read by its rows.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import load_workbook
 
+from claims.intake.archive import UNREADABLE_ZIP
 from claims.intake.errors import ImportRefused
 from claims.intake.template import (
     COLUMN_BY_KEY,
@@ -72,6 +74,14 @@ def read_sheet(data: bytes, *, progress: Progress | None = None) -> SheetData:
     """Parse the (already inspected) workbook read-only; refuse formula cells and
     sheets of more than ``MAX_CELLS`` cells or ``MAX_SHEET_ROWS`` rows."""
     try:
+        rows_of = _census(data)
+    except ImportRefused:
+        raise
+    except UNREADABLE_ZIP:
+        raise ImportRefused(
+            "无法读取该Excel文件，请用Excel打开检查后重新保存再上传"
+        ) from None
+    try:
         wb = load_workbook(
             io.BytesIO(data),
             read_only=True,
@@ -85,7 +95,7 @@ def read_sheet(data: bytes, *, progress: Progress | None = None) -> SheetData:
             "无法读取该Excel文件，请用Excel打开检查后重新保存再上传"
         ) from None
     try:
-        return _read_data_sheet(wb, progress)
+        return _read_data_sheet(wb, rows_of, progress)
     except ImportRefused:
         raise
     except Exception:
@@ -95,45 +105,61 @@ def read_sheet(data: bytes, *, progress: Progress | None = None) -> SheetData:
         wb.close()
 
 
-def _too_many_cells(title: str) -> ImportRefused:
+def _too_many_cells(title: str = "") -> ImportRefused:
+    where = f"工作表“{title}”" if title else "文件"
     return ImportRefused(
-        f"工作表“{title}”的单元格超过{MAX_CELLS}个（含空白单元格），未予检查。"
-        "请只保留模板各列和需要导入的行，删除多余的行、列和格式后重新上传"
+        f"{where}的单元格超过{MAX_CELLS}个（含空白单元格），未予检查。"
+        "请只保留模板各列和需要导入的行，删除多余的行、列、工作表和格式后重新上传"
     )
 
 
-def _too_many_rows(title: str) -> ImportRefused:
-    return ImportRefused(
-        f"工作表“{title}”超过{MAX_SHEET_ROWS}行（含空行），请删除多余的行"
-    )
+def _too_many_rows(title: str = "") -> ImportRefused:
+    where = f"工作表“{title}”" if title else "文件中的工作表"
+    return ImportRefused(f"{where}超过{MAX_SHEET_ROWS}行（含空行），请删除多余的行")
 
 
-def _census(wb: Any, ws: Any) -> int:
-    """The sheet's ``<row>`` count (for progress) after refusing a sheet with more
-    ``<c>`` elements than ``MAX_CELLS`` or more rows than ``MAX_SHEET_ROWS`` — counted
-    in the raw XML, before a cell is parsed. Rows and cells written with a namespace
-    prefix are not counted here; the walk counts them (``_read_data_sheet``)."""
-    archive, path = getattr(wb, "_archive", None), getattr(ws, "_worksheet_path", None)
-    if archive is None or path is None:  # openpyxl's internals moved: the walk caps
-        return 0
-    cells = rows = 0
-    with archive.open(path) as source:
-        while chunk := source.read(1024 * 1024):
-            cells += chunk.count(b"<c ") + chunk.count(b"<c>")
-            rows += chunk.count(b"<row ") + chunk.count(b"<row>")
-            if cells > MAX_CELLS:
-                raise _too_many_cells(ws.title)
-            if rows > MAX_SHEET_ROWS:
-                raise _too_many_rows(ws.title)
-    return rows
+#: How a cell and a row begin in the raw XML, unprefixed or namespaced (``<x:c ``).
+_CELL_MARKS = (b"<c ", b"<c>", b":c ", b":c>")
+_ROW_MARKS = (b"<row ", b"<row>", b":row ", b":row>")
 
 
-def _read_data_sheet(wb: Any, progress: Progress | None = None) -> SheetData:
+def _census(data: bytes) -> dict[str, int]:
+    """Every XML part's row count (for progress), after refusing a workbook with more
+    cells in all than ``MAX_CELLS`` or a part with more rows than ``MAX_SHEET_ROWS``.
+
+    Counted in the raw XML before openpyxl opens the file: opening it read-only already
+    parses every sheet without a ``<dimension>`` to its end (18 s for the file of the
+    issue on a busy machine). A mark split across two chunks may go uncounted; the walk
+    counts again (``_read_data_sheet``).
+    """
+    rows_of: dict[str, int] = {}
+    cells = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for entry in archive.infolist():
+            if not entry.filename.lower().endswith(".xml"):
+                continue
+            rows = 0
+            with archive.open(entry) as source:
+                while chunk := source.read(1024 * 1024):
+                    cells += sum(chunk.count(mark) for mark in _CELL_MARKS)
+                    rows += sum(chunk.count(mark) for mark in _ROW_MARKS)
+                    if cells > MAX_CELLS:
+                        raise _too_many_cells()
+                    if rows > MAX_SHEET_ROWS:
+                        raise _too_many_rows()
+            rows_of[entry.filename] = rows
+    return rows_of
+
+
+def _read_data_sheet(
+    wb: Any, rows_of: dict[str, int], progress: Progress | None = None
+) -> SheetData:
     sheets = wb.worksheets
     if not sheets:
         raise ImportRefused("文件中没有工作表")
     ws = next((s for s in sheets if s.title == DATA_SHEET), sheets[0])
-    in_sheet = _census(wb, ws)
+    # the part openpyxl read the sheet from (an internal, hence the default)
+    in_sheet = rows_of.get(str(getattr(ws, "_worksheet_path", "")).lstrip("/"), 0)
     # Read by its rows, whatever its <dimension> says (openpyxl stops at its last row).
     ws.reset_dimensions()
     header_row = 0

@@ -1112,14 +1112,24 @@ def test_a_sheet_of_more_cells_than_the_cap_is_refused_unwalked(clerk_client, me
     assert "单元格" in message and str(intake.MAX_CELLS) in message
 
 
-def test_the_walk_counts_the_cells_the_census_cannot_see(
-    clerk_client, media, monkeypatch
-):
-    # given cells written with a namespace prefix (valid XML the count skips)
+def test_namespaced_cells_are_counted_too(clerk_client, media, monkeypatch):
+    # given cells written with a namespace prefix (<x:c>, valid XML)
     monkeypatch.setattr("claims.intake.sheet.MAX_CELLS", 300)
     data = with_sheet_xml(junk_rows(50, 13, prefix="x"), prefix="x")
 
-    # then the walk still refuses the sheet at the cap
+    # then they count against the cap as plain ones do
+    assert "单元格超过300个" in refused(clerk_client, data, media)
+
+
+def test_the_walk_counts_cells_again_whatever_the_census_saw(
+    clerk_client, media, monkeypatch
+):
+    # given a count before parsing that saw nothing (a mark split between two chunks)
+    monkeypatch.setattr("claims.intake.sheet._census", lambda data: {})
+    monkeypatch.setattr("claims.intake.sheet.MAX_CELLS", 300)
+    data = with_sheet_xml(junk_rows(50, 13))
+
+    # then walking the sheet refuses it at the same cap
     assert "单元格超过300个" in refused(clerk_client, data, media)
 
 
