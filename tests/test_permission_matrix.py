@@ -162,6 +162,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "claims/import/": (LOGIN, 200, 200, 403, 403, 403, 403),
     "claims/import/<str:token>/": (LOGIN, 404, 404, 403, 403, 403, 403),
     "claims/import/<str:token>/result.xlsx": (LOGIN, 404, 404, 403, 403, 403, 403),
+    "claims/import/<str:token>/progress/": (LOGIN, 404, 404, 403, 403, 403, 403),
     "claims/import/<str:token>/save/": (LOGIN, 404, 404, 403, 403, 403, 403),
     "claims/import/template.xlsx": (LOGIN, 200, 200, 403, 403, 403, 403),
     "claims/new/": (LOGIN, 200, 200, 403, 403, 403, 403),
