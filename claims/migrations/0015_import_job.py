@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0013_claim_hire_date"),
+        ("claims", "0014_audit_hmac"),
         ("programs", "0004_institution_admission"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
