@@ -193,6 +193,7 @@ class Institution(models.Model):
     insured = models.BooleanField(
         _("参保企业"),
         default=False,
+        db_default=False,
         help_text=_(
             "依法参加失业保险的企业（项目2、以工代训吸纳就业困难人员须为参保企业）。"
         ),

@@ -22,6 +22,7 @@ class Migration(migrations.Migration):
             name="insured",
             field=models.BooleanField(
                 default=False,
+                db_default=False,
                 help_text="依法参加失业保险的企业（项目2、以工代训吸纳就业困难人员须为参保企业）。",
                 verbose_name="参保企业",
             ),
@@ -45,6 +46,7 @@ class Migration(migrations.Migration):
             name="insured",
             field=models.BooleanField(
                 default=False,
+                db_default=False,
                 help_text="依法参加失业保险的企业（项目2、以工代训吸纳就业困难人员须为参保企业）。",
                 verbose_name="参保企业",
             ),
