@@ -177,12 +177,13 @@ def world(
         data=claim_input(trainee_id=TraineeFactory().pk, **later), actor=clerk
     )
     claim_services.claim_submit(claim_id=pending.pk, actor=clerk)
-    # a recovery: an enterprise's advance paid, then its claim rejected
-    enterprise = quarter.approved[0].institution_id  # run_quarter's 654301 enterprise
+    # a recovery: a provider's project advanced, then its claim rejected
+    provider = quarter.approved[0].institution_id  # run_quarter's 654301 provider
     advanced = claim_services.claim_create(
         data=claim_input(
             trainee_id=TraineeFactory().pk,
-            institution_id=enterprise,
+            institution_id=provider,
+            project_based=True,
             training_start=date(2020, 4, 1),
             training_end=date(2020, 4, 30),
         ),

@@ -55,6 +55,9 @@ WHEN = "2001-01-01T00:00:00Z"
 #: What each channel lets a user type, as its serializer, form or import declares it.
 #: ``guarded`` inputs are typed but limited by role (a clerk's own unit only; the
 #: certification of an enterprise in difficulty by an administrator only).
+#: 五(二) a person's places and 三(二)7's facts: given at registration like the rest.
+PLACES = ("residence_unit", "job_seeking_unit", "residence", "months_in_town")
+
 CHANNELS: dict[str, dict[str, Any]] = {
     "api claim": {
         "declared": lambda: set(ClaimInputSerializer().fields),
@@ -73,6 +76,7 @@ CHANNELS: dict[str, dict[str, Any]] = {
             "certificate_number",
             "employment",
             "amount_requested",
+            "hire_date",
         },
         "guarded": {"unit"},
     },
@@ -94,6 +98,7 @@ CHANNELS: dict[str, dict[str, Any]] = {
             "certificate_number",
             "employment",
             "amount_requested",
+            "hire_date",
         },
         "guarded": set(),
     },
@@ -123,17 +128,17 @@ CHANNELS: dict[str, dict[str, Any]] = {
     },
     "api trainee": {
         "declared": lambda: set(TraineeRegisterSerializer().fields),
-        "inputs": {"id_number", "name", "household", "groups", "phone"},
+        "inputs": {"id_number", "name", "household", "groups", "phone", *PLACES},
         "guarded": set(),
     },
     "trainee form": {
         "declared": lambda: set(TraineeRegistrationForm.base_fields),
-        "inputs": {"id_number", "name", "household", "groups", "phone"},
+        "inputs": {"id_number", "name", "household", "groups", "phone", *PLACES},
         "guarded": set(),
     },
     "api institution": {
         "declared": lambda: set(InstitutionCreateSerializer().fields),
-        "inputs": {"name", "kind", "credit_code"},
+        "inputs": {"name", "kind", "credit_code", "insured"},
         "guarded": {"unit", "certified_difficult"},
     },
     "api payment": {

@@ -112,7 +112,8 @@ def test_no_advance_on_a_claim_in_a_draft_report(
 
 
 def test_no_advance_for_a_claim_the_rules_gave_none(claim_input, clerk, finance):
-    claim = submitted_claim(claim_input, clerk)  # a training institution: no advance
+    # a training institution's course that is no project: no advance (五(二))
+    claim = submitted_claim(claim_input, clerk, project_based=False)
     report_of(clerk)
     claim.refresh_from_db()
     assert claim.advance == 0

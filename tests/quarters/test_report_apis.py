@@ -117,7 +117,7 @@ def other_unit_report(
     institution = InstitutionFactory(unit_id="654322")
     draft = services.claim_create(
         data=claim_input(
-            trainee_id=TraineeFactory().pk,
+            trainee_id=TraineeFactory(registered_by_unit_id="654322").pk,
             unit_id="654322",
             institution_id=institution.pk,
         ),

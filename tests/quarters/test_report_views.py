@@ -32,7 +32,9 @@ def submit_claims(clerk, claim_input, count, **overrides):
     """``count`` submitted claims of the clerk's unit, each for a new person."""
     claims = []
     for n in range(count):
-        person = TraineeFactory(groups=["poor_labour"])
+        person = TraineeFactory(
+            groups=["poor_labour"], registered_by_unit_id=clerk.unit_id
+        )
         data = claim_input(
             trainee_id=person.pk,
             trade_id=TRADES[n % len(TRADES)],

@@ -113,7 +113,7 @@ def build_year(claim_input: Any, reviewer: User, finance: User) -> Year:
     quarter = run_quarter(claim_input, reviewer, on_submitted=advances)
     clerk_a = User.objects.get(username="q_clerk_a")
     clerk_b = User.objects.get(username="q_clerk_b")
-    enterprise = quarter.approved[0].institution_id
+    provider = quarter.approved[0].institution_id  # a provider's projects: advanced
     may = {"training_start": date(2020, 5, 1), "training_end": date(2020, 5, 31)}
     june = {"training_start": date(2020, 6, 1), "training_end": date(2020, 6, 30)}
 
@@ -121,8 +121,9 @@ def build_year(claim_input: Any, reviewer: User, finance: User) -> Year:
         return file_claim(
             claim_input,
             clerk_a,
-            institution_id=enterprise,
+            institution_id=provider,
             amount_requested=Decimal(amount),
+            project_based=True,
             **kw,
         )
 
@@ -143,6 +144,10 @@ def build_year(claim_input: Any, reviewer: User, finance: User) -> Year:
     grant = file_claim(
         claim_input,
         clerk_b,
+        # 三(三)11: a poor family's 两后生 at a technical school
+        trainee=TraineeFactory(
+            groups=["poor_family_child", "two_after"], registered_by_unit_id=B
+        ),
         program_id=11,
         institution_id=school.pk,
         training_start=date(2019, 9, 1),
