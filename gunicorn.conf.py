@@ -21,6 +21,8 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
+# Every line of both logs masks ID numbers (first 6 and last 4), as Django's do.
+logger_class = "trainees.log_masking.GunicornLogger"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # No query strings and no referrer (they can carry ID numbers, e.g. /trainees/?q=…):
 # the client as the proxy saw it, time, method, path, status, bytes, milliseconds, agent.

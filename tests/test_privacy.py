@@ -13,7 +13,10 @@ from __future__ import annotations
 import inspect
 import io
 import logging
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -77,19 +80,35 @@ def test_masking_shows_the_first_six_and_the_last_four() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("号码 654301199005171234。", "号码 654301********1234。"),
+        ("号码 654301199005171238。", "号码 654301********1238。"),
         (
-            "Key (id_number)=(65430119900517123X)",
-            "Key (id_number)=(654301********123X)",
+            "Key (id_number)=(11010519491231002X)",
+            "Key (id_number)=(110105********002X)",
         ),
-        ("x65430119900517123xy", "x654301********123xy"),
-        ("６５４３０１１９９００５１７１２３４", "６５４３０１********１２３４"),
-        ("6543011990051712345 is 19 digits", "6543011990051712345 is 19 digits"),
+        ("x11010519491231002xy", "x110105********002xy"),
+        ("６５４３０１１９９００５１７１２３８", "６５４３０１********１２３８"),
+        ("6543011990051712385 is 19 digits", "6543011990051712385 is 19 digits"),
         ("bank ref 12345678901234567", "bank ref 12345678901234567"),
     ],
 )
 def test_id_numbers_in_free_text_are_masked(text: str, expected: str) -> None:
     assert mask_id_numbers_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Celery's own line: 18 digits after "0." are a run time, not a person.
+        "Task claims.tasks.x[1f0c] succeeded in 0.005795123456789043s: None",
+        "Task claims.tasks.x[1f0c] succeeded in 0.000123456789012345s: None",
+        "654301199005171234 has a wrong check digit",
+        "654301199002301236 is 30 February",  # check digit right, date impossible
+        "65430118991231001X was born before 1900",
+        "order 998877665544332211 of the bank",
+    ],
+)
+def test_numbers_that_are_not_id_numbers_are_left_alone(line: str) -> None:
+    assert mask_id_numbers_in(line) == line
 
 
 def _record(msg: str, *args: Any, exc: BaseException | None = None) -> Any:
@@ -135,6 +154,55 @@ def test_a_celery_worker_s_own_handlers_mask_too() -> None:
         assert mask_id_number(NUMBER) in handler.stream.getvalue()
     finally:
         logger.removeHandler(handler)
+
+
+#: Sets up logging as ``celery worker`` / ``celery beat`` do (Django loaded first, then
+#: Celery's own handlers), then writes a run time and an ID number through them.
+CELERY_LOGGING = """
+import logging, sys
+from celery.utils.log import get_task_logger
+from altay_skills.celery import app
+kind, number, schedule = sys.argv[1:]
+if kind == "beat":
+    beat = app.Beat(
+        loglevel="INFO", scheduler="celery.beat:PersistentScheduler", schedule=schedule
+    )
+    beat.init_loader()
+    beat.setup_logging()
+else:
+    app.Worker(loglevel="INFO", pool_cls="solo", quiet=True, hostname="probe@local")
+logging.getLogger("celery.app.trace").info(
+    "Task x[1] succeeded in 0.005795123456789043s: None"
+)
+logging.getLogger("probe").warning("person %s", number)
+get_task_logger("probe.task").warning("task for %s", number)
+"""
+
+
+@pytest.mark.parametrize("kind", ["worker", "beat"])
+def test_the_celery_worker_and_beat_mask_numbers_and_keep_run_times(
+    kind: str, tmp_path: Path
+) -> None:
+    """Issue 14 (1): the worker's and beat's own handlers mask ID numbers and leave
+    Celery's run times alone (``succeeded in 0.005795********9043s`` before)."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DEBUG": "1", "PYTHONPATH": str(root)}
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", CELERY_LOGGING, kind, NUMBER, str(tmp_path / "s")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    written = result.stdout + result.stderr
+    assert result.returncode == 0, written
+    assert NUMBER not in written
+    assert f"person {mask_id_number(NUMBER)}" in written
+    assert f"task for {mask_id_number(NUMBER)}" in written
+    assert "succeeded in 0.005795123456789043s" in written
 
 
 def test_no_task_takes_anything_but_ids() -> None:

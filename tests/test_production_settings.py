@@ -348,6 +348,38 @@ def test_gunicorn_serves_the_app_and_its_static_files_with_debug_off(gunicorn):
     assert "654301199001011234" not in written and "next=" not in written
 
 
+def test_gunicorn_s_access_and_error_logs_mask_id_numbers(gunicorn):
+    """Issue 14 (1): gunicorn writes its access log itself, outside Django's logging:
+    the path, the User-Agent and the referrer of a request are masked there too."""
+    port, server, log = gunicorn
+    number = "654301199501013773"  # valid: check character and birth date
+
+    # given a 404 whose path is an ID number, and a User-Agent and referrer holding one
+    status, _, _ = fetch(
+        port,
+        f"/trainees/{number}/",
+        headers={
+            "User-Agent": f"probe/1.0 ({number})",
+            "Referer": f"https://{HOST}/trainees/{number}/",
+        },
+    )
+    assert status in {302, 404}
+    # and a run of 18 digits that is no ID number (a wrong check character)
+    fetch(port, "/trainees/654301199501013774/")
+
+    # when the server stops and its log is read
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=35) == 0
+    log.seek(0)
+    written = log.read()
+
+    # then the number is masked wherever it was written, and only that number
+    assert number not in written
+    assert "/trainees/654301********3773/" in written
+    assert "probe/1.0 (654301********3773)" in written
+    assert "/trainees/654301199501013774/" in written
+
+
 # --- The browser keeps to the policy ------------------------------------------------------------
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];

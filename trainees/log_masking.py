@@ -7,11 +7,19 @@ formatted traceback (a PostgreSQL ``Key (id_number)=(…)`` detail, an exception
 quotes input) and the stack, so whatever formatter or handler follows sees the masked
 text only. A handler filter mutates the record in place: handlers after it on the same
 logger (a test's capture handler included) see it masked too.
+
+gunicorn writes its access and error logs itself, through handlers it sets up before
+Django (and its ``LOGGING``) is loaded: ``gunicorn.conf.py`` names ``GunicornLogger``
+as its ``logger_class``, which puts the same filter on them, so the request path, the
+User-Agent and the referrer of an access line are masked as well.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from gunicorn.glogging import Logger
 
 from trainees.id_numbers import mask_id_numbers_in
 
@@ -40,3 +48,13 @@ def mask_handlers_of(logger: logging.Logger) -> None:
     for handler in logger.handlers:
         if not any(isinstance(f, IdNumberMaskingFilter) for f in handler.filters):
             handler.addFilter(IdNumberMaskingFilter())
+
+
+class GunicornLogger(Logger):
+    """gunicorn's logger with every handler of its access and error logs masked
+    (``logger_class`` in ``gunicorn.conf.py``); ``setup`` runs again on a reload."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            mask_handlers_of(logger)
