@@ -1,9 +1,13 @@
-"""Plain text typed by people: no control, format (bidi, zero-width) or private characters.
+"""Plain text typed by people: no control, format (bidi, zero-width) or private characters,
+and no formula start.
 
 A name, a certificate number or a reason is shown on pages, printed in workbooks and
 matched against other records. Characters nobody can see make two spellings of one
 name look identical (U+200B), reorder what a reviewer reads (U+202E, U+2066) or break
-the database and the exports (NUL, ESC). One rule for the API, the forms and the import.
+the database and the exports (NUL, ESC). Text starting with = + - or @ is a formula to
+a spreadsheet that opens an export or a CSV (the workbook writers quote it as well).
+One rule, ``plain_text_problem``, for the API (serializers), the forms, the services
+(``checked_reason``) and the import (``claims.intake.parse``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ _REFUSED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 MAX_REASON_LENGTH = 500
 #: What a multi-line field (a reason, a note) may contain besides printable text.
 _LINE_BREAKS = {"\n", "\r", "\t"}
+#: A first character that makes a spreadsheet cell a formula (tab and CR are refused
+#: as controls on one line; a form or serializer strips them around a reason).
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def hidden_character_in(value: str, *, multiline: bool = False) -> str | None:
@@ -33,37 +40,51 @@ def hidden_character_in(value: str, *, multiline: bool = False) -> str | None:
     return None
 
 
-def _refuse(value: str, *, multiline: bool) -> None:
+def plain_text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """What is wrong with ``value`` as text a person typed, in Chinese, or None."""
+    if value.lstrip().startswith(FORMULA_STARTS):
+        return "不能以 = + - @ 等符号开头"
     found = hidden_character_in(value, multiline=multiline)
     if found:
-        raise ValidationError(
-            "含有不可见的控制字符或格式字符（%(char)s），请删除后重新输入",
-            code="invalid_characters",
-            params={"char": found},
-        )
+        return f"含有不可见的控制字符或格式字符（{found}），请删除后重新输入"
+    return None
+
+
+def _refuse(value: str, *, multiline: bool) -> None:
+    problem = plain_text_problem(value, multiline=multiline)
+    if problem:
+        raise ValidationError(problem, code="invalid_characters")
 
 
 def single_line_text(value: str) -> None:
-    """Validator for names, numbers and codes: printable characters only."""
+    """Validator for names, numbers and codes: printable characters only, no
+    formula start."""
     _refuse(value, multiline=False)
 
 
 def multi_line_text(value: str) -> None:
-    """Validator for reasons and notes: printable characters and line breaks."""
+    """Validator for reasons and notes: printable characters and line breaks, no
+    formula start."""
     _refuse(value, multiline=True)
+
+
+def checked_text(value: str, *, multiline: bool = False) -> str:
+    """``value`` as a service keeps it, whatever checked it before: DomainError
+    ``invalid`` with the Chinese reason when ``plain_text_problem`` finds one."""
+    problem = plain_text_problem(value, multiline=multiline)
+    if problem:
+        raise DomainError("invalid", problem)
+    return value
 
 
 def checked_reason(value: object, *, missing: str) -> str:
     """A reason as every service keeps it, whatever the form or serializer in front
     checked: given (``reason_required`` with ``missing`` when blank), at most
-    ``MAX_REASON_LENGTH`` characters, no hidden characters; stripped."""
+    ``MAX_REASON_LENGTH`` characters, no hidden characters, no formula start;
+    stripped."""
     reason = value.strip() if isinstance(value, str) else ""
     if not reason:
         raise DomainError("reason_required", missing)
     if len(reason) > MAX_REASON_LENGTH:
         raise DomainError("invalid", f"理由不能超过{MAX_REASON_LENGTH}字")
-    try:
-        multi_line_text(reason)
-    except ValidationError as exc:
-        raise DomainError("invalid", "；".join(exc.messages)) from None
-    return reason
+    return checked_text(reason, multiline=True)

@@ -22,7 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_access import AdministratorAccessMixin
 from altay_skills.errors import DomainError
-from altay_skills.plain_text import multi_line_text
+from altay_skills.plain_text import multi_line_text, single_line_text
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
 from programs.models import (
     Institution,
@@ -156,6 +156,10 @@ class InstitutionForm(forms.ModelForm):
             "certified_difficult",
             "insured",
         )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].validators.append(single_line_text)
 
     def clean_credit_code(self) -> str:
         raw = self.cleaned_data.get("credit_code") or ""
@@ -352,6 +356,12 @@ class PolicyEntryForm(forms.ModelForm):
             "is_demo",
             "note",
         )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("clause", "source_document"):
+            self.fields[name].validators.append(single_line_text)
+        self.fields["note"].validators.append(multi_line_text)
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -13,7 +13,7 @@ from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from altay_skills.lock_objects import lock_institution
 from altay_skills.permissions import require
-from altay_skills.plain_text import checked_reason
+from altay_skills.plain_text import checked_reason, checked_text
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
 from programs.models import Institution, InstitutionKind, Unit
 from programs.permissions import can_admit_institution, can_propose_institution
@@ -55,7 +55,7 @@ def institution_create(
     if Institution.objects.filter(credit_code=code).exists():
         raise DomainError("duplicate_credit_code", "该统一社会信用代码已登记")
     institution = Institution(
-        name=(name or "").strip(),
+        name=checked_text((name or "").strip()),
         kind=kind,
         credit_code=code,
         unit_id=unit_id,

@@ -15,13 +15,21 @@ from datetime import date
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.urls import URLPattern, URLResolver, get_resolver
 
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from altay_skills.plain_text import hidden_character_in
+from altay_skills.errors import DomainError
+from altay_skills.plain_text import (
+    checked_reason,
+    hidden_character_in,
+    multi_line_text,
+    plain_text_problem,
+    single_line_text,
+)
 from claims import services
 from claims.models import Claim
 from tests.factories import make_id_number
@@ -50,6 +58,12 @@ BAD_ID_NUMBERS = {
     "19 characters": VALID_ID + "1",
     "letter inside": VALID_ID[:10] + "A" + VALID_ID[11:],
     "NUL byte": VALID_ID[:9] + "\x00" + VALID_ID[10:],
+    # Issue 14 (9): the first two digits name a province of GB/T 2260.
+    "province 99": _with_check("99430119900517123"),
+    "province 00": _with_check("00430119900517123"),
+    "province 10": _with_check("10430119900517123"),
+    "province 66": _with_check("66430119900517123"),
+    "province 91": _with_check("91430119900517123"),
     "blank": "   ",
     "100k characters": "1" * 100_000,
 }
@@ -64,9 +78,20 @@ BAD_TEXT = {
     "zero-width space U+200B": "张\u200b三",
     "byte order mark": "\ufeff张三",
     "line separator U+2028": "张\u2028三",
+    "tag character U+E0041": "张\U000e0041三",
+    "private use U+E000": "张\ue000三",
     "100k characters": "张" * 100_000,
 }
 TEXT_IDS = list(BAD_TEXT)
+#: Text a spreadsheet would run as a formula (issue 14, 9): refused wherever people
+#: type text, as the import refuses it.
+FORMULA_TEXT = {
+    "=": "=1+1",
+    "@SUM": "@SUM(A1)",
+    "-2+3": "-2+3",
+    "+": "+cmd|' /C calc'!A0",
+}
+FORMULA_IDS = list(FORMULA_TEXT)
 
 BAD_AMOUNTS = {
     "negative": "-1.00",
@@ -189,6 +214,77 @@ def test_invisible_or_endless_text_in_a_name_is_refused(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("text", FORMULA_TEXT.values(), ids=FORMULA_IDS)
+def test_a_name_starting_like_a_formula_is_refused_by_the_api_and_the_form(
+    clerk: User, client: Any, text: str
+) -> None:
+    client.force_login(clerk)
+    before = counts()
+
+    body = refused_by_api(
+        api(clerk).post("/api/trainees/", trainee_body(name=text), format="json"),
+        "name",
+    )
+    page = client.post("/trainees/register/", trainee_body(name=text))
+
+    assert "= + - @" in str(body["fields"]["name"])
+    assert page.status_code == 400
+    assert "= + - @" in str(page.context["result"]["registration"].errors["name"])
+    assert counts() == before
+
+
+@pytest.mark.parametrize("text", FORMULA_TEXT.values(), ids=FORMULA_IDS)
+def test_the_one_text_validator_refuses_a_formula_start_everywhere(text: str) -> None:
+    """Serializers, forms, the import and the services ask the same function."""
+    assert "= + - @" in (plain_text_problem(text) or "")
+    assert "= + - @" in (plain_text_problem(text, multiline=True) or "")
+    for validate in (single_line_text, multi_line_text):
+        with pytest.raises(ValidationError):
+            validate(text)
+    with pytest.raises(DomainError):
+        checked_reason(text, missing="请填写理由")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["阿依古丽-买买提", "Ayguli Memet-Ömer", "1+1", "a@b.cn", "CERT-0001", "材料=原件"],
+)
+def test_the_signs_are_allowed_after_the_first_character(text: str) -> None:
+    assert plain_text_problem(text) is None
+
+
+@pytest.mark.django_db
+def test_the_admin_forms_refuse_a_formula_start_and_hidden_characters() -> None:
+    from programs.admin import InstitutionForm, PolicyEntryForm
+
+    fields = {
+        "name": InstitutionForm().fields["name"],
+        **{
+            name: PolicyEntryForm().fields[name]
+            for name in ("clause", "source_document", "note")
+        },
+    }
+
+    for name, field in fields.items():
+        for text in ("@SUM(A1)", "-2+3", "依据\u202e"):
+            with pytest.raises(ValidationError):
+                field.clean(text)
+        assert field.clean("阿行办发〔2019〕50号") == "阿行办发〔2019〕50号", name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", FORMULA_TEXT.values(), ids=FORMULA_IDS)
+def test_an_institution_name_starting_like_a_formula_is_refused(
+    clerk: User, text: str
+) -> None:
+    before = counts()
+    body = {"name": text, "kind": "training_institution", "credit_code": "x"}
+
+    refused_by_api(api(clerk).post("/api/institutions/", body, format="json"), "name")
+    assert counts() == before
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("text", BAD_TEXT.values(), ids=TEXT_IDS)
 def test_invisible_or_endless_text_in_an_institution_name_is_refused(
     clerk: User, text: str
@@ -241,6 +337,10 @@ CLAIM_FIELD_CASES = [
     *(
         pytest.param("certificate_number", v, id=f"certificate-{k}")
         for k, v in BAD_TEXT.items()
+    ),
+    *(
+        pytest.param("certificate_number", v, id=f"certificate-formula-{k}")
+        for k, v in FORMULA_TEXT.items()
     ),
     *(
         pytest.param("amount_requested", v, id=f"amount-{k}")
@@ -297,8 +397,10 @@ def claim_state(claim: Claim) -> tuple:
 @pytest.mark.parametrize("action", ["reject", "return"])
 @pytest.mark.parametrize(
     "reason",
-    [v for k, v in BAD_TEXT.items() if k != "line separator U+2028"] + ["  "],
-    ids=[k for k in TEXT_IDS if k != "line separator U+2028"] + ["blank"],
+    [v for k, v in BAD_TEXT.items() if k != "line separator U+2028"]
+    + ["  ", *FORMULA_TEXT.values()],
+    ids=[k for k in TEXT_IDS if k != "line separator U+2028"]
+    + ["blank", *(f"formula {k}" for k in FORMULA_IDS)],
 )
 def test_a_bad_reason_is_refused(
     pending_claim: Claim, reviewer: User, client: Any, action: str, reason: str

@@ -2,8 +2,10 @@
 
 Only ASCII digits are accepted: Python's ``\\d`` and ``str.isdigit()`` also take full-width
 and Arabic-Indic digits, which would let two spellings of one person through (stack.md).
-No restriction on the area code: it is where the person was *first* registered, and
-python-stdnum's ``cn.ric`` wrongly refuses 654301… for anyone born before 1984.
+The county part of the area code is not checked: it is where the person was *first*
+registered, codes change (Altay's were 6526xx before 1984) and python-stdnum's
+``cn.ric`` wrongly refuses 654301… for anyone born before 1984. The first two digits
+must name a province of GB/T 2260, which has not changed since 1997 (issue 14, 9).
 """
 
 from __future__ import annotations
@@ -20,6 +22,24 @@ _SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
 #: number typed by mistake is as personal as an ASCII one); masked only when valid.
 _ID_IN_TEXT = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 EARLIEST_BIRTH = date(1900, 1, 1)
+#: The provinces of GB/T 2260 (the first two digits of every area code): 11–15 华北,
+#: 21–23 东北, 31–37 华东, 41–46 中南, 50–54 西南, 61–65 西北, 71 台湾, and 81, 82, 83
+#: for the residence permits of residents of Hong Kong, Macao and Taiwan (港澳台居民
+#: 居住证, 2018), whose numbers follow GB 11643.
+PROVINCE_CODES = frozenset(
+    (
+        *range(11, 16),
+        *range(21, 24),
+        *range(31, 38),
+        *range(41, 47),
+        *range(50, 55),
+        *range(61, 66),
+        71,
+        81,
+        82,
+        83,
+    )
+)
 
 
 class InvalidIdNumber(ValueError):
@@ -59,6 +79,10 @@ def parse_id_number(raw: str, *, today: date | None = None) -> IdNumberFacts:
         raise InvalidIdNumber(f"身份证号码应为18位，当前为{len(number)}位")
     if not _SHAPE.fullmatch(number):
         raise InvalidIdNumber("身份证号码前17位须为半角数字，末位为半角数字或X")
+    if int(number[:2]) not in PROVINCE_CODES:
+        raise InvalidIdNumber(
+            f"身份证号码前两位（{number[:2]}）不是有效的省份代码，请核对后重新输入"
+        )
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:

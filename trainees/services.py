@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from altay_skills.lock_objects import lock_trainees, lock_user
-from altay_skills.plain_text import checked_reason, single_line_text
+from altay_skills.plain_text import checked_reason, checked_text
 from programs.models import Unit
 from trainees.id_numbers import (
     IdNumberFacts,
@@ -223,11 +223,8 @@ def _checked_facts(
     unknown = [g for g in groups if g not in Group.values]
     if unknown:
         raise DomainError("invalid", f"未知的人员类别：{'、'.join(unknown)}")
-    try:
-        single_line_text(name)
-        single_line_text(phone)
-    except ValidationError as exc:
-        raise DomainError("invalid", "；".join(exc.messages)) from None
+    checked_text(name)
+    checked_text(phone)
     return {
         "name": name,
         "household": household,

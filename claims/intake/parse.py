@@ -16,14 +16,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from accounts.models import User
-from altay_skills.plain_text import hidden_character_in
+from altay_skills.plain_text import plain_text_problem
 from claims import rules
 from claims.facts import policy_terms, program_facts
 from claims.intake.sheet import SheetRow
 from claims.intake.template import (
     COLUMN_BY_KEY,
     EMPLOYMENT_LABELS,
-    FORMULA_TRIGGERS,
     GROUP_LABELS,
     HOUSEHOLD_LABELS,
     YES_NO,
@@ -263,12 +262,9 @@ def _text(
             return ""
         value = int(value)
     text = str(value).strip()
-    if text.startswith(FORMULA_TRIGGERS):
-        p.fail(key, "不能以 = + - @ 等符号开头")
-        return ""
-    hidden = hidden_character_in(text)
-    if hidden:
-        p.fail(key, f"含有不可见的控制字符或格式字符（{hidden}），请删除后重新输入")
+    problem = plain_text_problem(text)
+    if problem:
+        p.fail(key, problem)
         return ""
     if len(text) > max_length:
         p.fail(key, f"不超过{max_length}个字")

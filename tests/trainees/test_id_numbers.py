@@ -37,6 +37,29 @@ def test_old_altay_area_codes_are_accepted():
 
 
 @pytest.mark.parametrize(
+    "province", ["00", "10", "16", "20", "39", "55", "66", "72", "99"]
+)
+def test_a_number_whose_first_two_digits_are_no_province_is_refused(province):
+    # Issue 14 (9): GB/T 2260's provinces; python-stdnum's own tests refuse 99….
+    body = f"{province}4301199005171{23}"
+    with pytest.raises(InvalidIdNumber, match="省份代码"):
+        parse_id_number(body + check_char(body))
+
+
+@pytest.mark.parametrize(
+    "area",
+    [
+        *("110105", "150102", "230102", "370102", "460105", "540102", "650102"),
+        *("710000", "810000", "820000", "830000", "659001", "652601", "652922"),
+    ],
+)
+def test_every_province_of_gb_t_2260_and_historical_counties_are_accepted(area):
+    # 81/82/83: Hong Kong, Macao, Taiwan residents' residence permits (港澳台居民居住证).
+    body = f"{area}19900517123"
+    assert parse_id_number(body + check_char(body)).area_code == area
+
+
+@pytest.mark.parametrize(
     ("raw", "fragment"),
     [
         (VALID[:-1] + ("0" if VALID[-1] != "0" else "1"), "校验位"),
