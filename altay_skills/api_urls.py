@@ -33,7 +33,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     # the real-name registry (a person's page with their subsidy history is the claim
     # stage's: claims.registry_apis)
-    path("trainees/", trainees.TraineeListCreateApi.as_view(), name="api-trainees"),
+    path("trainees/", registry_apis.TraineeListApi.as_view(), name="api-trainees"),
     path(
         "trainees/<int:pk>/",
         registry_apis.TraineeDetailApi.as_view(),

@@ -209,6 +209,27 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "altay_skills.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# Reads of the registry per user (trainees.apis.TraineeReadThrottle, issue 14, 3): DRF's
+# rate syntax, e.g. "600/hour"; past it 429 in Chinese with Retry-After.
+TRAINEE_READ_RATE = env.str("TRAINEE_READ_RATE", default="600/hour")
+# The throttle's counts: in Redis when there is one, so that gunicorn's workers share
+# one count per user (each process would otherwise count on its own); a short timeout,
+# and the throttle lets reads through while Redis is out of reach.
+_COUNTS_REDIS = env.str("REDIS_URL", default="")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _COUNTS_REDIS,
+        "KEY_PREFIX": "altay-throttle",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+    if _COUNTS_REDIS
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "throttle",
+    },
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Altay Skills API",
     "DESCRIPTION": "阿勒泰地区职业技能提升行动补贴申报 (阿行办发〔2019〕50号)",

@@ -289,3 +289,16 @@ def claim_grounds_reveal(user: User, trainee: Trainee) -> bool:
             unit_id=user.unit_id, status__in=sorted(rules.COUNTING_STATUSES)
         ).exists()
     return claims.exclude(status=workflow.DRAFT).exists()
+
+
+def claim_grounds_reads(user: User) -> QuerySet[Any]:
+    """The people a clerk may open by id although another unit registered them: those
+    with a live claim of the clerk's unit (``rules.COUNTING_STATUSES``, as for a
+    reveal: a draft anyone may type for anybody opens nothing). Registered by
+    ``ClaimsConfig.ready()`` with ``trainees.selectors.ground_reads``; the prefecture
+    roles read everyone anyway."""
+    if not user.is_clerk or not user.unit_id:
+        return Claim.objects.none().values("trainee_id")
+    return Claim.objects.filter(
+        unit_id=user.unit_id, status__in=sorted(rules.COUNTING_STATUSES)
+    ).values("trainee_id")

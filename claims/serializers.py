@@ -25,7 +25,7 @@ from claims.services import ClaimInput, input_of
 from claims.validators import training_date
 from programs.models import Fund, Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
-from trainees.serializers import TraineeSerializer
+from trainees.serializers import TraineeLimitedSerializer, TraineeSerializer
 
 #: 以工代训 is at most a few months; anything near 10 years is a typing error.
 MAX_WORK_IN_LIEU_MONTHS = 120
@@ -423,6 +423,23 @@ class TraineeDetailSerializer(TraineeSerializer):
 
     class Meta(TraineeSerializer.Meta):
         fields = [*TraineeSerializer.Meta.fields, "history"]
+        read_only_fields = fields
+
+    @extend_schema_field(SubsidyHistorySerializer)
+    def get_history(self, trainee: Trainee) -> dict[str, Any]:
+        history: SubsidyHistory = self.context["history"]
+        return SubsidyHistorySerializer(history).data
+
+
+class TraineeLimitedDetailSerializer(TraineeLimitedSerializer):
+    """A person outside the reader's unit with their subsidy history (issue 14, 3):
+    the masked number, the name, this year's count and the trades and levels already
+    subsidised — what the limits of 五(二) need."""
+
+    history = serializers.SerializerMethodField()
+
+    class Meta(TraineeLimitedSerializer.Meta):
+        fields = [*TraineeLimitedSerializer.Meta.fields, "history"]
         read_only_fields = fields
 
     @extend_schema_field(SubsidyHistorySerializer)

@@ -82,6 +82,23 @@ def _eager_celery_unless_asked(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_read_counts(settings: Any) -> None:
+    """Each test starts with no registry reads counted: the throttle counts in a cache
+    of this process (not CI's Redis, where an earlier run's counts of the same user ids
+    would still be), emptied."""
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "throttle-tests",
+        },
+    }
+    caches["throttle"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     """PBKDF2 costs ~0.3 s a user; tests need no protection against brute force."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -146,10 +146,11 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/spot-checks/<int:pk>/": (401, 403, 403, PASS, 403, 403, 403),
     "api/trades/": (401, 200, 200, 200, 200, 200, 200),
     "api/trainees/": (401, 400, 400, 400, 400, 400, 400),
-    "api/trainees/<int:pk>/": (401, 200, 200, 200, 200, 200, 200),
-    # the audited full ID number: the unit's clerk, reviewer, finance, auditor; the
-    # other unit's clerk sees the person (prefecture-wide registry) but not the number
-    "api/trainees/<int:pk>/id-number/": (401, 200, 403, 200, 200, 200, 403),
+    # by id the other unit's clerk opens nobody (issue 14, 3): they find a person by the
+    # full ID number and read the limited view; the prefecture reads every record
+    "api/trainees/<int:pk>/": (401, 200, 404, 200, 200, 200, 200),
+    # the audited full ID number: the unit's clerk, reviewer, finance, auditor
+    "api/trainees/<int:pk>/id-number/": (401, 200, 404, 200, 200, 200, 403),
     "api/units/": (401, 200, 200, 200, 200, 200, 200),
     "claims/": (LOGIN, 200, 200, 200, 200, 200, 200),
     "claims/<int:pk>/": (LOGIN, 200, 404, 200, 200, 200, 404),

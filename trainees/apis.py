@@ -10,10 +10,19 @@ with its reason). The full ID number goes in, never out: responses carry
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from redis.exceptions import RedisError
 from rest_framework import status
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.apis import signed_in_user
@@ -22,13 +31,13 @@ from altay_skills.api import (
     ValidationErrorSerializer,
 )
 from altay_skills.client_address import client_address
-from trainees.models import RevealChannel
-from trainees.selectors import trainee_by_id_number, trainee_for
+from trainees.models import RevealChannel, Trainee
+from trainees.selectors import shows_whole_record, trainee_in_scope
 from trainees.serializers import (
     IdNumberRevealRequestSerializer,
     IdNumberRevealSerializer,
     TraineeFactsChangeSerializer,
-    TraineeLookupSerializer,
+    TraineeLimitedSerializer,
     TraineeRegisterSerializer,
     TraineeSerializer,
 )
@@ -38,49 +47,76 @@ from trainees.services import (
     trainee_update_facts,
 )
 
+logger = logging.getLogger(__name__)
+
 TAG = "trainees"
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="未登录")
 BAD_INPUT = OpenApiResponse(
     ValidationErrorSerializer,
     description="输入有误；身份证号码无效时 code 为 invalid_id_number",
 )
+THROTTLED = OpenApiResponse(
+    ErrorSerializer, description="查询过于频繁（code 为 throttled，见 Retry-After）"
+)
+
+
+class TraineeReadThrottle(UserRateThrottle):
+    """Reads of the registry (GET) per user: ``settings.TRAINEE_READ_RATE``, 600 an hour
+    unless configured — a day's work of a busy clerk, far below walking the registry.
+    Past it the API answers 429 ``throttled`` in Chinese with ``Retry-After``.
+
+    Counted in the ``throttle`` cache (Redis when ``REDIS_URL`` is set, so every
+    gunicorn worker shares one count). Redis out of reach lets the read through (and
+    logs it): a limit must not turn an outage of the counter into one of the registry.
+    """
+
+    scope = "trainee_reads"
+
+    @property
+    def cache(self) -> BaseCache:  # type: ignore[override]
+        return caches["throttle"]
+
+    def get_rate(self) -> str:
+        return str(settings.TRAINEE_READ_RATE)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if request.method not in SAFE_METHODS:
+            return True
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:
+            logger.warning("trainee read throttle unavailable: %s", type(exc).__name__)
+            return True
+
+
+def person_data(user: Any, trainee: Trainee) -> dict[str, Any]:
+    """The person as ``user`` may read them: the whole record in their own unit and
+    for the prefecture, the limited one elsewhere (``shows_whole_record``)."""
+    if shows_whole_record(user, trainee):
+        return dict(TraineeSerializer(trainee).data)
+    return dict(TraineeLimitedSerializer(trainee).data)
 
 
 class TraineeListCreateApi(APIView):
-    @extend_schema(
-        tags=[TAG],
-        summary="按身份证号码查找培训人员",
-        description=(
-            "按完整身份证号码精确查找（全地区），返回0或1人的数组。"
-            "号码无效时返回 400，code 为 invalid_id_number。"
-        ),
-        parameters=[TraineeLookupSerializer],
-        responses={
-            200: TraineeSerializer(many=True),
-            400: BAD_INPUT,
-            401: UNAUTHENTICATED,
-        },
-    )
-    def get(self, request: Request) -> Response:
-        query = TraineeLookupSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        trainee = trainee_by_id_number(
-            signed_in_user(request), query.validated_data["id_number"]
-        )
-        found = [trainee] if trainee is not None else []
-        return Response(TraineeSerializer(found, many=True).data)
+    """Register (POST) here; the lookup (GET), which shows a person outside the
+    reader's unit with their history, is ``claims.registry_apis.TraineeListApi``."""
+
+    throttle_classes = [TraineeReadThrottle]
 
     @extend_schema(
         tags=[TAG],
         summary="登记培训人员（实名制）",
         description=(
             "新登记返回 201；该身份证号码已登记时返回 200 和已登记的人员（不重复登记、"
-            "不修改原记录）。出生日期和性别取自身份证号码。仅县(市)经办人和管理员可登记。"
+            "不修改原记录；他单位登记的人员只返回 id、脱敏身份证号码和姓名）。"
+            "出生日期和性别取自身份证号码。仅县(市)经办人和管理员可登记。"
         ),
         request=TraineeRegisterSerializer,
         responses={
             201: TraineeSerializer,
-            200: OpenApiResponse(TraineeSerializer, description="该号码已登记"),
+            200: OpenApiResponse(
+                TraineeSerializer, description="该号码已登记（他单位人员为精简视图）"
+            ),
             400: BAD_INPUT,
             401: UNAUTHENTICATED,
             403: ErrorSerializer,
@@ -89,11 +125,10 @@ class TraineeListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         body = TraineeRegisterSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        trainee, created = trainee_register(
-            **body.validated_data, actor=signed_in_user(request)
-        )
+        user = signed_in_user(request)
+        trainee, created = trainee_register(**body.validated_data, actor=user)
         return Response(
-            TraineeSerializer(trainee).data,
+            person_data(user, trainee),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -103,6 +138,8 @@ class TraineeFactsApi(APIView):
     history) reads claims, so it is the claim stage's: ``claims.registry_apis
     .TraineeDetailApi`` extends this view and is what ``altay_skills.api_urls`` mounts
     as ``api-trainee-detail``."""
+
+    throttle_classes = [TraineeReadThrottle]
 
     @extend_schema(
         tags=[TAG],
@@ -127,7 +164,7 @@ class TraineeFactsApi(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         user = signed_in_user(request)
-        trainee = trainee_for(user, pk)
+        trainee = trainee_in_scope(user, pk)
         body = TraineeFactsChangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         fields = dict(body.validated_data)
@@ -162,7 +199,7 @@ class TraineeIdNumberApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         user = signed_in_user(request)
-        trainee = trainee_for(user, pk)
+        trainee = trainee_in_scope(user, pk)
         body = IdNumberRevealRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         number = id_number_reveal(

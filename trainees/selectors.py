@@ -20,8 +20,9 @@ unit's clerk may see the number.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from altay_skills.errors import NotFound
@@ -49,6 +50,69 @@ def ground_reveals(ground: RevealGround) -> None:
     """Register a later stage's ground for a reveal (called from ``AppConfig.ready()``)."""
     if ground not in _reveal_grounds:
         _reveal_grounds.append(ground)
+
+
+#: Roles that read every person's whole record (phone, household, groups): the
+#: prefecture's reviewer, finance and auditor, who handle every unit's claims, and the
+#: administrator, who keeps the registry beside the reference data. A clerk reads the
+#: whole record of their own unit's people only (``shows_whole_record``).
+WHOLE_RECORD_ROLES = frozenset(
+    {"prefecture_reviewer", "finance_officer", "auditor", "administrator"}
+)
+
+#: A later stage's answer to "which people may this user open by id?" — the ids of the
+#: people its records of that user's name (a claim of the clerk's unit), as a queryset
+#: of trainee ids (registered from its ``AppConfig.ready()``, as ``ground_reveals``).
+ReadGround = Callable[[User], "QuerySet[Any]"]
+_read_grounds: list[ReadGround] = []
+
+
+def ground_reads(ground: ReadGround) -> None:
+    """Register a later stage's ground for opening a person by id."""
+    if ground not in _read_grounds:
+        _read_grounds.append(ground)
+
+
+def shows_whole_record(user: User, trainee: Trainee) -> bool:
+    """Whether ``user`` reads ``trainee``'s whole record, or only what the limits need
+    (issue 14, 3): the masked number, the name and the subsidy history (五(二)). A
+    clerk's own unit is the unit that registered the person (or that the prefecture
+    has since assigned); a person registered by no unit is nobody's own."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.role in WHOLE_RECORD_ROLES or user.is_superuser:
+        return True
+    return bool(
+        user.is_clerk
+        and trainee.registered_by_unit_id
+        and trainee.registered_by_unit_id == user.unit_id
+    )
+
+
+def trainees_in_scope(user: User) -> QuerySet[Trainee]:
+    """The people ``user`` may open by id over the API: every one for the whole-record
+    roles; for a clerk, their own unit's and those a later stage grounds (a claim of
+    their unit); for anyone else, those grounded only. Everyone else is found by the
+    full ID number (``trainee_by_id_number``), never by walking ids."""
+    if not user.is_authenticated or not user.is_active:
+        return Trainee.objects.none()
+    if user.role in WHOLE_RECORD_ROLES or user.is_superuser:
+        return Trainee.objects.all()
+    scope = Q(pk__in=[])
+    if user.is_clerk and user.unit_id:
+        scope |= Q(registered_by_unit_id=user.unit_id)
+    for ground in _read_grounds:
+        scope |= Q(pk__in=ground(user))
+    return Trainee.objects.filter(scope)
+
+
+def trainee_in_scope(user: User, trainee_id: int) -> Trainee:
+    """A person ``user`` may open by id, or ``NotFound`` — the same answer as a missing
+    id, so walking ids tells nothing about who is registered."""
+    try:
+        return trainees_in_scope(user).get(pk=trainee_id)
+    except (Trainee.DoesNotExist, ValueError, TypeError):
+        raise NotFound("未找到该培训人员") from None
 
 
 def trainees_visible_to(user: User) -> QuerySet[Trainee]:
@@ -109,12 +173,17 @@ def id_number_reveals_of(user: User, trainee: Trainee) -> QuerySet[IdNumberRevea
 
 __all__ = [
     "REVEALING_ROLES",
+    "WHOLE_RECORD_ROLES",
     "InvalidIdNumber",
+    "ground_reads",
     "ground_reveals",
     "id_number_reveal_refusal",
     "id_number_reveals_of",
+    "shows_whole_record",
     "trainee_by_id_number",
     "trainee_fact_changes_of",
+    "trainee_in_scope",
+    "trainees_in_scope",
 ]
 
 

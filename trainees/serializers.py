@@ -126,6 +126,19 @@ class TraineeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TraineeLimitedSerializer(serializers.ModelSerializer):
+    """A person outside the reader's unit (issue 14, 3): what the limits need and no
+    more — no phone, household, groups, birth date or sex. ``claims.serializers``
+    adds the subsidy history."""
+
+    id_number_masked = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Trainee
+        fields = ["id", "id_number_masked", "name"]
+        read_only_fields = fields
+
+
 class IdNumberRevealRequestSerializer(ReasonBody):
     missing = "请填写查看完整身份证号码的理由"
     reason = reason_field("查看完整身份证号码的理由（必填，记入查看记录）")

@@ -231,10 +231,13 @@ def test_detail_shows_the_history_of_every_unit(
         data=claim_input(trade_id="4-10-01-05"), actor=clerk
     )
 
-    response = client_for(other_clerk).get(f"{TRAINEES}{trainee.pk}/", {"year": 2020})
+    # another unit's clerk finds the person by number (issue 14, 3: not by id)
+    response = client_for(other_clerk).get(
+        TRAINEES, {"id_number": trainee.id_number, "year": 2020}
+    )
 
     assert response.status_code == 200
-    data = response.json()
+    [data] = response.json()
     assert data["id_number_masked"] == trainee.id_number_masked
     assert data["history"] == {
         "year": 2020,
@@ -254,6 +257,8 @@ def test_detail_shows_the_history_of_every_unit(
 
 
 def test_detail_defaults_to_this_year(clerk, trainee):
+    trainee.registered_by_unit_id = clerk.unit_id
+    trainee.save(update_fields=["registered_by_unit"])
     data = client_for(clerk).get(f"{TRAINEES}{trainee.pk}/").json()
 
     assert data["history"]["year"] == date.today().year

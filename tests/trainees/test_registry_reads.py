@@ -1,0 +1,197 @@
+"""Registry reads over the API (issue 14, 3): outside the person's own unit a clerk
+sees what the limits need — the masked number, the name, this year's count and the
+trades and levels already subsidised — never the phone, the household or the group
+flags; people are found by ID number, not by walking ids; reads are rate-limited per
+user (429 in Chinese)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from claims import services
+from tests.factories import InstitutionFactory, TraineeFactory, make_id_number
+from trainees.models import Trainee
+
+pytestmark = pytest.mark.django_db
+
+TRAINEES = "/api/trainees/"
+#: What a person outside the reader's unit shows: nothing a limit does not need.
+LIMITED = {"id", "id_number_masked", "name", "history"}
+PRIVATE = {"phone", "groups", "household", "birth_date", "sex"}
+
+
+def client_for(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def person(db: Any) -> Trainee:
+    """Registered by 阿勒泰市 (654301), poor labour and disabled, with a phone."""
+    return TraineeFactory(
+        registered_by_unit_id="654301",
+        groups=["poor_labour", "disabled"],
+        phone="13900000001",
+    )
+
+
+# --- Walking ids ------------------------------------------------------------------------
+def test_a_clerk_cannot_walk_the_ids_of_other_units_people(other_clerk, person):
+    # given 80 people of 阿勒泰市 and one id that does not exist
+    people = [person, *TraineeFactory.create_batch(79, registered_by_unit_id="654301")]
+    missing = max(p.pk for p in people) + 1000
+
+    # when a clerk of 布尔津县 walks the ids
+    answers = [client_for(other_clerk).get(f"{TRAINEES}{p.pk}/") for p in people]
+    nobody = client_for(other_clerk).get(f"{TRAINEES}{missing}/")
+
+    # then every one is a 404 exactly like a missing id
+    assert {a.status_code for a in answers} == {404}
+    assert {a.json()["code"] for a in answers} == {nobody.json()["code"]}
+    assert all(a.json() == nobody.json() for a in answers)
+
+
+def test_a_person_registered_by_no_unit_is_not_walkable_either(other_clerk):
+    nobody_s = TraineeFactory(registered_by_unit=None)
+
+    response = client_for(other_clerk).get(f"{TRAINEES}{nobody_s.pk}/")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", ["clerk", "reviewer", "finance", "auditor"])
+def test_the_own_unit_and_the_prefecture_read_the_whole_record(request, role, person):
+    response = client_for(request.getfixturevalue(role)).get(f"{TRAINEES}{person.pk}/")
+
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["phone"], sorted(data["groups"])) == (
+        "13900000001",
+        ["disabled", "poor_labour"],
+    )
+    assert "history" in data
+
+
+def test_a_live_claim_of_the_clerk_s_unit_opens_the_limited_view_by_id(
+    other_clerk, person, claim_input
+):
+    # given a draft of 布尔津县 for a person of 阿勒泰市: it opens nothing (anyone may
+    # type a draft for anybody)
+    school = InstitutionFactory(unit_id="654322")
+    draft = services.claim_create(
+        data=claim_input(
+            trainee_id=person.pk, unit_id="654322", institution_id=school.pk
+        ),
+        actor=other_clerk,
+    )
+    as_draft = client_for(other_clerk).get(f"{TRAINEES}{person.pk}/")
+
+    # when it is submitted
+    services.claim_submit(claim_id=draft.pk, actor=other_clerk)
+    response = client_for(other_clerk).get(f"{TRAINEES}{person.pk}/")
+
+    # then the person opens by id, in the limited view
+    assert as_draft.status_code == 404
+    assert response.status_code == 200
+    assert set(response.json()) == LIMITED
+
+
+def test_another_unit_cannot_change_or_reveal_by_walking_ids(other_clerk, person):
+    patch = client_for(other_clerk).patch(
+        f"{TRAINEES}{person.pk}/", {"name": "乙", "reason": "核对"}, format="json"
+    )
+    reveal = client_for(other_clerk).post(
+        f"{TRAINEES}{person.pk}/id-number/", {"reason": "核对"}, format="json"
+    )
+
+    assert (patch.status_code, reveal.status_code) == (404, 404)
+
+
+# --- Lookup by ID number -----------------------------------------------------------------
+def test_a_lookup_outside_the_unit_shows_what_the_limits_need(
+    clerk, other_clerk, person, claim_input
+):
+    # given a submitted claim of 阿勒泰市 in 2020
+    claim = services.claim_create(data=claim_input(trainee_id=person.pk), actor=clerk)
+    services.claim_submit(claim_id=claim.pk, actor=clerk)
+
+    # when a clerk of 布尔津县 looks the person up by number
+    response = client_for(other_clerk).get(
+        TRAINEES, {"id_number": person.id_number, "year": 2020}
+    )
+
+    # then the masked number, the name and the history; no phone, no flags
+    assert response.status_code == 200
+    [found] = response.json()
+    assert set(found) == LIMITED
+    assert not PRIVATE & set(found)
+    assert "13900000001" not in response.content.decode()
+    assert found["id_number_masked"] == person.id_number_masked
+    assert found["history"]["counted_this_year"] == 1
+    assert found["history"]["year"] == 2020
+    assert [(u["trade"], u["level"]) for u in found["history"]["used"]] == [
+        (claim.trade.name, claim.level.name)
+    ]
+
+
+def test_a_lookup_in_the_own_unit_shows_the_whole_record(clerk, person):
+    [found] = client_for(clerk).get(TRAINEES, {"id_number": person.id_number}).json()
+
+    assert found["phone"] == "13900000001"
+    assert sorted(found["groups"]) == ["disabled", "poor_labour"]
+
+
+def test_registering_a_known_number_of_another_unit_returns_the_limited_view(
+    other_clerk, person
+):
+    response = client_for(other_clerk).post(
+        TRAINEES,
+        {"id_number": person.id_number, "name": "别名", "household": "urban"},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["id"] == person.pk
+    assert not PRIVATE & set(response.json())
+    assert "13900000001" not in response.content.decode()
+
+
+# --- Rate limit ----------------------------------------------------------------------------
+def test_reads_are_limited_per_user_with_a_chinese_429(
+    clerk, clerk_same_unit, person, settings
+):
+    settings.TRAINEE_READ_RATE = "3/hour"
+    reader = client_for(clerk)
+    number = make_id_number(date(2001, 1, 1))
+
+    answers = [
+        reader.get(f"{TRAINEES}{person.pk}/"),
+        reader.get(TRAINEES, {"id_number": person.id_number}),
+        reader.get(TRAINEES, {"id_number": number}),
+        reader.get(f"{TRAINEES}{person.pk}/"),
+    ]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused["Content-Type"].startswith("application/json")
+    assert refused.json()["code"] == "throttled"
+    assert "频繁" in refused.json()["message"]
+    assert int(refused["Retry-After"]) > 0
+    # another user of the same unit is not held up; writes are not reads
+    assert client_for(clerk_same_unit).get(f"{TRAINEES}{person.pk}/").status_code == 200
+    changed = reader.patch(
+        f"{TRAINEES}{person.pk}/", {"name": "新名", "reason": "更正"}, format="json"
+    )
+    assert changed.status_code == 200
+
+
+def test_the_default_rate_is_600_reads_an_hour() -> None:
+    from django.conf import settings
+
+    assert settings.TRAINEE_READ_RATE == "600/hour"
