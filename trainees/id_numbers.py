@@ -125,8 +125,10 @@ def mask_id_numbers_in(text: str) -> str:
     """Every ID number in ``text``, masked (for logs). Only valid numbers (check
     character and birth date): a run time, a bank reference or a wrong number of 18
     digits is left as it is, so Celery's ``succeeded in 0.005795123456789043s`` stays
-    readable."""
+    readable. A trailing x is shown as X, as the registry keeps it."""
     return _ID_IN_TEXT.sub(
-        lambda m: mask_id_number(m.group()) if _is_id_number(m.group()) else m.group(),
+        lambda m: (
+            mask_id_number(m.group().upper()) if _is_id_number(m.group()) else m.group()
+        ),
         text,
     )

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from claims import services
-from tests.factories import InstitutionFactory, TraineeFactory, make_id_number
+from tests.factories import TraineeFactory, make_id_number
 from trainees.models import Trainee
 
 pytestmark = pytest.mark.django_db
@@ -79,14 +79,15 @@ def test_the_own_unit_and_the_prefecture_read_the_whole_record(request, role, pe
 
 
 def test_a_live_claim_of_the_clerk_s_unit_opens_the_limited_view_by_id(
-    other_clerk, person, claim_input
+    other_clerk, person, institution, claim_input
 ):
-    # given a draft of 布尔津县 for a person of 阿勒泰市: it opens nothing (anyone may
-    # type a draft for anybody)
-    school = InstitutionFactory(unit_id="654322")
+    # given a person of 阿勒泰市 seeking work in 布尔津县, and a draft of 布尔津县 for
+    # them: the draft opens nothing (anyone may type a draft for anybody)
+    person.job_seeking_unit_id = "654322"
+    person.save(update_fields=["job_seeking_unit"])
     draft = services.claim_create(
         data=claim_input(
-            trainee_id=person.pk, unit_id="654322", institution_id=school.pk
+            trainee_id=person.pk, unit_id="654322", institution_id=institution.pk
         ),
         actor=other_clerk,
     )
