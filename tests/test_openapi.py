@@ -91,6 +91,7 @@ def test_the_claim_components_carry_the_contract_fields(schema):
         "certificate_number",
         "employment",
         "amount_requested",
+        "hire_date",  # program 1 (issue 13)
     }
     assert claim >= body | {"id", "status", "decision"}
     assert decision >= {
