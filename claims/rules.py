@@ -110,6 +110,24 @@ TRAINING_PROVIDERS = frozenset(
     }
 )
 
+#: 标题、二 实施方案(2019—2021年): the period a document's terms are in force is a
+#: dated policy entry of this kind (the notice's: 2019-01-01 to 2021-12-31).
+PLAN_PERIOD = "plan_period"
+PLAN_CLAUSE = "标题、二"
+#: 三(三)10 经费从就业专项资金中列支，不足部分从职业技能提升行动专项经费中补充: the
+#: program's fund (its ``Program.fund``) while the unit's budget of that fund for the
+#: year has room, and this fund beyond it; decided at approval
+#: (``quarters.rules.charged_fund``).
+SHORTFALL_FUNDS: dict[int, str] = {10: "special"}
+
+
+def shortfall_fund_line(program: int) -> str:
+    """The decision's line on a program whose fund is fixed at approval."""
+    return (
+        f"项目{program}经费从就业专项资金列支，本单位当年就业专项资金预算不足的，"
+        "从职业技能提升行动专项资金补充：资金渠道在核准时按预算余额确定（三(三)10）。"
+    )
+
 
 # --- Facts in -------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -323,11 +341,15 @@ def term_in_force(
     on: date,
     program: int | None = None,
     level: str | None = None,
+    unit: str | None = None,
 ) -> PolicyTerm | None:
     """The most specific term of ``kind`` in force on ``on``.
 
-    A term for the program and level beats one for the program alone, which beats one
-    for every program. Among equals the latest ``effective_from`` wins.
+    A unit's own term (its county's decision) beats a prefecture-wide one of the same
+    kind; then a term for the program and level beats one for the program alone, which
+    beats one for every program. Among equals the latest ``effective_from`` wins. A
+    unit's term applies only to that unit: without ``unit`` only prefecture-wide terms
+    are read.
     """
     best: tuple[int, date, PolicyTerm] | None = None
     for term in terms:
@@ -337,7 +359,13 @@ def term_in_force(
             continue
         if term.level is not None and term.level != level:
             continue
-        rank = (term.program is not None) * 2 + (term.level is not None)
+        if term.unit is not None and term.unit != unit:
+            continue
+        rank = (
+            (term.unit is not None) * 4
+            + (term.program is not None) * 2
+            + (term.level is not None)
+        )
         if best is None or (rank, term.effective_from) > best[:2]:
             best = (rank, term.effective_from, term)
     return best[2] if best else None
@@ -436,6 +464,7 @@ def decide(
             program.clause,
         )
     _check_dates(facts, today, j)
+    in_plan = _check_plan_period(facts, policy, j)
     _check_program_conditions(facts, trainee, program, policy, j)
     _check_unit(facts, trainee, j)
     _check_catalogue(facts, j)
@@ -460,16 +489,82 @@ def decide(
     advance = _advance(facts, amount, policy, j)
     if program.fund:
         j.explanation.append(f"资金渠道：{program.fund_label or program.fund}。")
+    if program.number in SHORTFALL_FUNDS:
+        j.explanation.append(shortfall_fund_line(program.number))
+    violations = j.violations
+    if not in_plan:
+        # Outside the plan no figure is in force: "no cap configured" says nothing more.
+        violations = [v for v in violations if v.code != "cap_not_configured"]
     return Decision(
         cap=cap,
         amount=amount,
         advance=advance,
         fund=program.fund,
         payee=payee_of(facts),
-        violations=tuple(j.violations),
+        violations=tuple(violations),
         explanation=tuple(j.explanation),
         policy_entry_ids=tuple(j.entries),
     )
+
+
+def plan_periods(
+    policy: Iterable[PolicyTerm], *, program: int | None = None, unit: str | None = None
+) -> list[PolicyTerm]:
+    """Every period with terms (``plan_period``) that may apply to a claim of
+    ``program`` filed by ``unit``, in date order."""
+    return sorted(
+        (
+            t
+            for t in policy
+            if t.kind == PLAN_PERIOD
+            and (t.program is None or t.program == program)
+            and (t.unit is None or t.unit == unit)
+        ),
+        key=lambda t: (t.effective_from, t.entry_id),
+    )
+
+
+def _period_text(term: PolicyTerm) -> str:
+    end = term.effective_to.isoformat() if term.effective_to else "长期"
+    return f"{term.effective_from.isoformat()}至{end}（{term.source_document}）"
+
+
+def _check_plan_period(
+    facts: ClaimFacts, policy: Sequence[PolicyTerm], j: _Judgement
+) -> bool:
+    """标题、二 实施方案(2019—2021年): a document's terms are in force only for training
+    that ended within its period. Outside every period with terms (the notice's own, or
+    successor terms an administrator entered with their document) the claim is refused
+    with the periods known. True when the training end is inside one."""
+    on = facts.training_end
+    period = term_in_force(
+        policy, PLAN_PERIOD, on=on, program=facts.program, unit=facts.unit
+    )
+    if period is not None:
+        j.use(period)
+        j.explanation.append(
+            f"培训结束日期{on.isoformat()}在政策执行期{_period_text(period)}内。"
+        )
+        return True
+    known = plan_periods(policy, program=facts.program, unit=facts.unit)
+    if known:
+        earlier = [t for t in known if t.effective_from <= on]
+        nearest = earlier[-1] if earlier else known[0]
+        periods = "；".join(_period_text(t) for t in known)
+        j.refuse(
+            "policy_not_in_force",
+            f"培训结束日期{on.isoformat()}不在任何政策执行期内（已录入的执行期：{periods}）。"
+            "执行期外的培训须由管理员录入后续政策文件及其补贴标准后方可申报",
+            nearest.clause,
+        )
+    else:
+        j.refuse(
+            "policy_not_in_force",
+            f"尚未录入政策执行期，培训结束日期{on.isoformat()}没有生效的政策"
+            "（须由管理员录入政策文件及其执行期）",
+            PLAN_CLAUSE,
+        )
+    return False
 
 
 def _check_dates(facts: ClaimFacts, today: date, j: _Judgement) -> None:
@@ -939,7 +1034,9 @@ def _cap(
     ):
         # The level itself is refused; a cap for it would mean nothing.
         return None
-    term = term_in_force(policy, "cap", on=on, program=facts.program, level=facts.level)
+    term = term_in_force(
+        policy, "cap", on=on, program=facts.program, level=facts.level, unit=facts.unit
+    )
     if term is None:
         j.refuse(
             "cap_not_configured",
@@ -971,19 +1068,35 @@ def _project_uplift(
             f"项目制培训{span}不足{PROJECT_UPLIFT_MONTHS}个月，补贴标准不上浮。"
         )
         return base
+    # 县级人社部门商同级财政部门将培训补贴标准最高再上浮50%: a county's decision, so
+    # only the claim's unit's own entry counts (a prefecture-wide one is history).
     uplift = term_in_force(
-        policy, "project_uplift", on=facts.training_end, program=facts.program
+        policy,
+        "project_uplift",
+        on=facts.training_end,
+        program=facts.program,
+        unit=facts.unit,
     )
-    if uplift is None:
-        j.explanation.append("未配置项目制上浮比例，补贴标准不上浮。")
+    if uplift is None or uplift.unit != facts.unit:
+        j.explanation.append(
+            f"项目制培训{span}满{PROJECT_UPLIFT_MONTHS}个月，但申报单位（{facts.unit}）"
+            "在培训结束日期没有县级人社部门商同级财政部门作出的上浮决定，补贴标准不上浮。"
+        )
         return base
     j.use(uplift)
     cap = to_fen(base * (1 + uplift.value))
     j.explanation.append(
-        f"项目制培训{span}满{PROJECT_UPLIFT_MONTHS}个月，依据{uplift.clause}"
-        f"上浮{uplift.value * 100:.0f}%：{yuan(base)} × {1 + uplift.value:.2f} = {yuan(cap)}元。"
+        f"项目制培训{span}满{PROJECT_UPLIFT_MONTHS}个月，依据{uplift.clause}及"
+        f"申报单位（{facts.unit}）的上浮决定{uplift.source_document}，"
+        f"上浮{_plain(uplift.value * 100)}%：{yuan(base)} × {_plain(1 + uplift.value)}"
+        f" = {yuan(cap)}元。"
     )
     return cap
+
+
+def _plain(value: Decimal) -> str:
+    """A ratio's figure without trailing zeros: 50, 12.5, 1.125."""
+    return f"{value.normalize():f}"
 
 
 def _work_in_lieu_cap(
@@ -994,10 +1107,14 @@ def _work_in_lieu_cap(
 ) -> Decimal | None:
     on = facts.training_end
     monthly = term_in_force(
-        policy, "work_in_lieu_monthly", on=on, program=facts.program
+        policy, "work_in_lieu_monthly", on=on, program=facts.program, unit=facts.unit
     )
     longest = term_in_force(
-        policy, "work_in_lieu_max_months", on=on, program=facts.program
+        policy,
+        "work_in_lieu_max_months",
+        on=on,
+        program=facts.program,
+        unit=facts.unit,
     )
     if monthly is None or longest is None:
         j.refuse(

@@ -57,6 +57,7 @@ CONTRACT_CODES = frozenset(
         "work_in_lieu_months_exceeded",
         "institution_not_admitted",
         "school_year_limit",
+        "policy_not_in_force",
     }
 )
 LEVELS = (
@@ -69,7 +70,8 @@ LEVELS = (
     "training_certificate",
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
-CLAUSE = re.compile(r"^[三四五七]\([一二三四五]\)\d*$")
+#: A clause of the notice, or its title and 二 (the plan's years, 2019—2021).
+CLAUSE = re.compile(r"^(?:[三四五七]\([一二三四五]\)\d*|标题、二)$")
 
 # --- The 24 programs (domain.md, "The 24 programs"; sections from the notice) ---------
 PROGRAM_TABLE: dict[int, tuple[str, str, str | None]] = {
@@ -124,6 +126,7 @@ def program_facts(number: int) -> ProgramFacts:
 
 # --- The policy (dated terms) ---------------------------------------------------------
 FROM_2019 = date(2019, 1, 1)
+PLAN_END = date(2021, 12, 31)
 
 
 def term(
@@ -137,6 +140,7 @@ def term(
     effective_from: date = FROM_2019,
     effective_to: date | None = None,
     source: str = rules.NOTICE,
+    unit: str | None = None,
 ) -> PolicyTerm:
     return PolicyTerm(
         entry_id=entry_id,
@@ -148,6 +152,7 @@ def term(
         source_document=source,
         program=program,
         level=level,
+        unit=unit,
     )
 
 
@@ -171,6 +176,8 @@ NOTICE_POLICY = (
     term(16, "apprenticeship_min_months", "12", "三(一)6", program=6),
     term(17, "apprenticeship_max_months", "24", "三(一)6", program=6),
     term(18, "town_work_min_months", "6", "三(二)7", program=7),
+    # 标题、二: the plan for 2019—2021; its terms are in force for training ended then.
+    term(19, "plan_period", "0", "标题、二", effective_to=PLAN_END),
 )
 #: Illustrative only: these caps are set by the documents the notice cites.
 EXTERNAL_CAPS = (
@@ -180,7 +187,18 @@ EXTERNAL_CAPS = (
     term(107, "cap", "1600", "三(二)7", program=7, source="阿地人社发〔2018〕125号"),
     term(110, "cap", "1700", "三(三)10", program=10, source="阿地人社发〔2018〕125号"),
 )
-POLICY = NOTICE_POLICY + EXTERNAL_CAPS
+#: 三(二)9 县级人社部门商同级财政部门将培训补贴标准最高再上浮50%: the uplift is the
+#: county's decision (illustrative document number); term 6, prefecture-wide, is history.
+COUNTY_UPLIFT = term(
+    20,
+    "project_uplift",
+    "0.5",
+    "三(二)9",
+    program=9,
+    unit="654301",
+    source="阿市人社发〔2020〕1号",
+)
+POLICY = NOTICE_POLICY + EXTERNAL_CAPS + (COUNTY_UPLIFT,)
 CAPS = {1: "1200.00", 2: "1500.00", 3: "4000.00", 5: "1800.00", 6: "4000.00"}
 CAPS |= {7: "1600.00", 9: "1800.00", 10: "1700.00", 11: "3000.00"}
 
@@ -501,7 +519,8 @@ def test_program_9_uplift_uses_the_uplift_term():
 
     decision = judge(facts)
 
-    assert 6 in decision.policy_entry_ids
+    assert COUNTY_UPLIFT.entry_id in decision.policy_entry_ids
+    assert 6 not in decision.policy_entry_ids  # the prefecture-wide one is history
     assert any("2,700.00" in line for line in decision.explanation)
 
 
@@ -530,7 +549,7 @@ def test_uplift_term_for_every_program_still_raises_only_program_9():
     # given an uplift entered for every program rather than for program 9
     policy = (
         *without(POLICY, kind="project_uplift"),
-        term(304, "project_uplift", "0.5", "三(二)9"),
+        term(304, "project_uplift", "0.5", "三(二)9", unit=UNIT),
     )
     long_training = ending(date(2020, 6, 1), days=92)
     # when
@@ -904,9 +923,9 @@ def test_claim_ending_before_the_policy_takes_effect_has_no_cap():
 
     decision = judge(facts)
 
+    # before the plan's period: no term in force, refused as such (issue 13, 1)
     assert decision.cap is None
-    assert "cap_not_configured" in decision.codes
-    assert set(decision.codes) == {"cap_not_configured"}
+    assert decision.codes == ["policy_not_in_force"]
 
 
 def test_claim_ending_on_the_day_the_policy_takes_effect_has_a_cap():
@@ -1301,6 +1320,13 @@ REFUSALS = {
         "institution_not_admitted", claim(9, institution=institution(admitted=False))
     ),
 }
+# 标题、二: the plan for 2019—2021 ends; a training ended after it has no terms in force
+# until successor terms are entered (issue 13, 1).
+REFUSALS["after_the_plan"] = Refusal(
+    "policy_not_in_force",
+    claim(9, training_start=date(2022, 3, 1), training_end=date(2022, 3, 31)),
+    today=date(2023, 1, 1),
+)
 
 
 def test_refusal_table_walks_every_contract_code():
