@@ -478,6 +478,8 @@ class PolicyEntry(models.Model):
         if overlapping.exists():
             raise ValidationError(
                 _(
-                    "与已有的同项目、同等级、同类别标准生效期重叠：请先为旧标准填写失效日期。"
-                )
+                    "与已有的同项目、同等级、同单位、同类别标准生效期重叠："
+                    "请先为旧标准填写失效日期。"
+                ),
+                code="overlap",
             )

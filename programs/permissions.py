@@ -34,3 +34,11 @@ def can_admit_institution(
     if institution.admitted:
         return conflict("already_admitted", "该机构已列入培训机构目录")
     return ALLOWED
+
+
+def can_enter_policy(user: User) -> Permission:
+    """An administrator enters the dated policy entries (caps, ratios, periods, a
+    county's uplift decision); every signed-in user may read them."""
+    if not user.is_authenticated or not user.is_active or not user.is_administrator:
+        return deny("只有系统管理员可以录入政策标准")
+    return ALLOWED

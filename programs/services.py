@@ -4,8 +4,11 @@ an administrator), and its admission to the catalogue of 七(三) by an administ
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -15,8 +18,22 @@ from altay_skills.lock_objects import lock_institution
 from altay_skills.permissions import require
 from altay_skills.plain_text import checked_reason, checked_text
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
-from programs.models import Institution, InstitutionKind, Unit
-from programs.permissions import can_admit_institution, can_propose_institution
+from programs.models import (
+    POLICY_VALUE_FIELD,
+    UPLIFT_MAX_RATIO,
+    Institution,
+    InstitutionKind,
+    Level,
+    PolicyEntry,
+    PolicyKind,
+    Program,
+    Unit,
+)
+from programs.permissions import (
+    can_admit_institution,
+    can_enter_policy,
+    can_propose_institution,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +125,200 @@ def institution_admit(*, institution_id: int, actor: User, reason: str) -> Insti
         )
     logger.info("institution %s admitted by user %s", institution.pk, actor.pk)
     return institution
+
+
+# --- The dated policy (政策标准) ---------------------------------------------------------
+#: The kinds whose quantity is a month of the year.
+MONTH_KINDS = frozenset(
+    {
+        PolicyKind.SCHOOL_YEAR_START_MONTH,
+        PolicyKind.WORK_YEAR_START_MONTH,
+        PolicyKind.LIMIT_YEAR_START_MONTH,
+    }
+)
+
+
+def policy_entry_create(
+    *,
+    actor: User,
+    kind: str,
+    effective_from: date,
+    clause: str,
+    source_document: str,
+    program_id: int | None = None,
+    level_id: str | None = None,
+    unit_id: str | None = None,
+    amount: Decimal | None = None,
+    ratio: Decimal | None = None,
+    quantity: int | None = None,
+    effective_to: date | None = None,
+    note: str = "",
+) -> PolicyEntry:
+    """An administrator enters one dated policy entry with the document it comes from:
+    a cap, a ratio, a count, a period with terms (``plan_period``: successor terms
+    after the notice's 2019—2021), or a county's uplift decision (a ``project_uplift``
+    for its unit, 0 < rate ≤ 50%).
+
+    Refused (``DomainError``, Chinese message, nothing written): an unknown kind or
+    reference; a value that does not match the kind (a cap is an amount, a ratio a
+    ratio, a count a quantity, a period none); a month outside 1–12; an uplift without
+    a unit or outside (0, 0.5]; a period overlapping an entry of the same program,
+    level, unit and kind (``policy_overlap``: close the old one first). The entry's
+    history (simple_history) records who entered it.
+    """
+    require(can_enter_policy(actor))
+    if kind not in PolicyKind.values:
+        raise DomainError("invalid", "政策标准类别无效")
+    if program_id is not None and not Program.objects.filter(pk=program_id).exists():
+        raise DomainError("invalid_reference", "项目不存在")
+    if level_id is not None and not Level.objects.filter(pk=level_id).exists():
+        raise DomainError("invalid_reference", "等级不存在")
+    if unit_id is not None and not Unit.objects.filter(pk=unit_id).exists():
+        raise DomainError("invalid_reference", "单位不存在")
+    values = {"amount": amount, "ratio": ratio, "quantity": quantity}
+    field = POLICY_VALUE_FIELD[kind]
+    label = PolicyKind(kind).label
+    for name, value in values.items():
+        if name != field and value is not None:
+            raise DomainError(
+                "invalid_value", f"“{label}”不使用{_VALUE_NAMES[name]}，请留空"
+            )
+    if field is not None and values[field] is None:
+        raise DomainError("invalid_value", f"“{label}”须填写{_VALUE_NAMES[field]}")
+    if ratio is not None and not 0 < ratio <= 1:
+        raise DomainError("invalid_value", "比例须大于0且不超过1（如 0.40 表示 40%）")
+    if kind == PolicyKind.PROJECT_UPLIFT:
+        if unit_id is None:
+            raise DomainError(
+                "invalid_value",
+                "项目制上浮由县级人社部门商同级财政部门决定，须填写作出决定的单位",
+            )
+        if ratio is not None and ratio > UPLIFT_MAX_RATIO:
+            raise DomainError("invalid_value", "上浮比例须大于0且不超过0.5（50%）")
+    if kind in MONTH_KINDS and quantity is not None and not 1 <= quantity <= 12:
+        raise DomainError("invalid_value", "月份须为1—12")
+    if effective_to is not None and effective_to < effective_from:
+        raise DomainError("invalid_dates", "失效日期不能早于生效日期")
+    entry = PolicyEntry(
+        program_id=program_id,
+        level_id=level_id,
+        unit_id=unit_id,
+        kind=kind,
+        amount=amount,
+        ratio=ratio,
+        quantity=quantity,
+        effective_from=effective_from,
+        effective_to=effective_to,
+        clause=(clause or "").strip(),
+        source_document=(source_document or "").strip(),
+        note=(note or "").strip(),
+    )
+    with transaction.atomic():
+        _save_entry(entry, actor=actor, reason="管理员录入政策标准")
+    logger.info("policy entry %s (%s) entered by user %s", entry.pk, kind, actor.pk)
+    return entry
+
+
+_VALUE_NAMES = {"amount": "金额", "ratio": "比例", "quantity": "数量"}
+
+
+def _save_entry(entry: PolicyEntry, *, actor: User | None, reason: str) -> None:
+    """Validate (the model's rules and constraints) and save, or raise DomainError."""
+    try:
+        entry.full_clean()
+    except ValidationError as exc:
+        errors = getattr(exc, "error_dict", {}).get(NON_FIELD_ERRORS, [])
+        if any(e.code == "overlap" for e in errors):
+            raise DomainError("policy_overlap", "；".join(exc.messages)) from None
+        raise DomainError("invalid", "；".join(exc.messages)) from None
+    entry._history_user = actor  # type: ignore[attr-defined]
+    entry._change_reason = reason  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError:
+        raise DomainError(
+            "invalid", "政策标准不符合约束（数值与类别不符或超出范围）"
+        ) from None
+
+
+# --- Illustrative successor terms (demo and benchmark only) ----------------------------
+#: 阿行办发〔2019〕50号 is the plan for 2019—2021: its terms end 2021-12-31.
+PLAN_END = date(2021, 12, 31)
+ILLUSTRATIVE_SOURCE = "演示用后续政策（示例，非真实文件）"
+ILLUSTRATIVE_NOTE = (
+    "演示/基准测试用示意数据：阿行办发〔2019〕50号是2019—2021年的实施方案，"
+    "此后的补贴条件须由管理员按后续政策文件录入。本条沿用原方案的数值仅作示意，"
+    "不是真实政策。"
+)
+ILLUSTRATIVE_UPLIFT_SOURCE = "演示用县(市)上浮决定（示例，非真实文件）"
+ILLUSTRATIVE_UPLIFT_NOTE = (
+    "演示/基准测试用示意数据：项目制培训上浮须由县级人社部门商同级财政部门决定"
+    "（三(二)9），本条不是真实决定。"
+)
+
+
+def enter_illustrative_terms(
+    *,
+    uplift_units: Iterable[str] = (),
+    uplift_ratio: Decimal = UPLIFT_MAX_RATIO,
+    plan_end: date = PLAN_END,
+) -> int:
+    """For the demo and the benchmark only: illustrative policy entries, each marked
+    ``is_demo`` and named as such in its document and note, so that later years and
+    project-based uplifts can be shown. Returns how many were entered.
+
+    - **Successor terms**: every prefecture-wide entry whose term ended with the plan
+      (``plan_end``: the notice's own terms, its period among them) is continued,
+      open-ended, from the next day — the figures unchanged. A project uplift is never
+      continued (it is a county's decision).
+    - **County uplift decisions**: for each of ``uplift_units`` a ``project_uplift`` of
+      ``uplift_ratio`` for program 9 from the plan's start, open-ended.
+
+    Idempotent: an entry that would overlap one already there (entered by an
+    administrator, or by an earlier run) is skipped, theirs kept.
+    """
+    entered = 0
+    start = plan_end + timedelta(days=1)
+    with transaction.atomic():
+        for old in PolicyEntry.objects.filter(
+            effective_to=plan_end, unit__isnull=True, is_demo=False
+        ).exclude(kind=PolicyKind.PROJECT_UPLIFT):
+            entry = PolicyEntry(
+                program_id=old.program_id,
+                level_id=old.level_id,
+                kind=old.kind,
+                amount=old.amount,
+                ratio=old.ratio,
+                quantity=old.quantity,
+                effective_from=start,
+                effective_to=None,
+                clause=old.clause,
+                source_document=ILLUSTRATIVE_SOURCE,
+                is_demo=True,
+                note=ILLUSTRATIVE_NOTE,
+            )
+            entered += _enter_illustrative(entry)
+        for unit_id in uplift_units:
+            entry = PolicyEntry(
+                program_id=9,
+                unit_id=unit_id,
+                kind=PolicyKind.PROJECT_UPLIFT,
+                ratio=uplift_ratio,
+                effective_from=date(2019, 1, 1),
+                clause="三(二)9",
+                source_document=ILLUSTRATIVE_UPLIFT_SOURCE,
+                is_demo=True,
+                note=ILLUSTRATIVE_UPLIFT_NOTE,
+            )
+            entered += _enter_illustrative(entry)
+    return entered
+
+
+def _enter_illustrative(entry: PolicyEntry) -> int:
+    try:
+        with transaction.atomic():
+            _save_entry(entry, actor=None, reason="演示数据：示意性政策标准")
+    except DomainError:
+        return 0  # one already there for that period: keep it
+    return 1

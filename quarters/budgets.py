@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
@@ -34,7 +34,7 @@ from altay_skills.errors import DomainError, PermissionDenied
 from altay_skills.lock_objects import lock_budgets
 from claims import workflow
 from claims.models import Claim
-from claims.rules import ZERO, money, yuan
+from claims.rules import SHORTFALL_FUNDS, ZERO, money, yuan
 from programs.models import UNFUNDED, Fund, Unit, fund_label
 from quarters import rules
 from quarters.models import BudgetOverride, FundBudget, QuarterlyReport
@@ -277,18 +277,23 @@ def budget_impact(
     """For a selection of claims to approve: per (unit, year of training end, fund), the
     budget, what is already approved, what the selection adds, and how far past the
     budget that goes. Only the selection's submitted claims count (the others cannot be
-    approved). Three queries whatever the selection's size."""
-    selection = list(
+    approved). A program 10 claim is counted in the fund its approval would charge
+    (``approval_fund``: the claims approved in id order, as the bulk approval does).
+    Three queries whatever the selection's size."""
+    rows = list(
         _claim_ids(claims)
         .filter(status=workflow.SUBMITTED)
         .annotate(y=ExtractYear("training_end"))
-        .values("unit_id", "unit__name", "y", "fund")
-        .annotate(total=Sum("amount"), n=Count("id"))
-        .order_by("unit_id", "y", "fund")
+        .values("pk", "unit_id", "unit__name", "y", "fund", "program_id", "amount")
+        .order_by("pk")
     )
-    if not selection:
+    if not rows:
         return []
-    keys = {(r["unit_id"], r["y"], r["fund"]) for r in selection}
+    keys: set[BudgetKey] = set()
+    for r in rows:
+        keys.add((r["unit_id"], r["y"], r["fund"]))
+        if r["fund"] and r["program_id"] in SHORTFALL_FUNDS:
+            keys.add((r["unit_id"], r["y"], SHORTFALL_FUNDS[r["program_id"]]))
     budgets: dict[BudgetKey, Decimal] = {
         (b.unit_id, b.year, b.fund): b.amount
         for b in FundBudget.objects.filter(_keys_q(keys, "", year="year"))
@@ -302,18 +307,37 @@ def budget_impact(
         .annotate(total=Sum("approved_amount"))
         .order_by()
     }
+    running = dict(approved)  # approved so far, as the selection is approved in order
+    selection: dict[BudgetKey, tuple[Decimal, int]] = {}
+    names: dict[str, str] = {}
+    for r in rows:
+        unit, year, amount = r["unit_id"], r["y"], money(r["amount"])
+        names[unit] = r["unit__name"]
+        fund = rules.charged_fund(
+            r["program_id"],
+            r["fund"],
+            budget=budgets.get((unit, year, r["fund"])),
+            approved=running.get((unit, year, r["fund"]), ZERO),
+            amount=amount,
+        )
+        key = (unit, year, fund)
+        running[key] = running.get(key, ZERO) + amount
+        total, n = selection.get(key, (ZERO, 0))
+        selection[key] = (total + amount, n + 1)
     return [
         BudgetImpact(
-            unit=r["unit_id"],
-            unit_name=r["unit__name"],
-            year=r["y"],
-            fund=r["fund"] or "",
-            budget=budgets.get((r["unit_id"], r["y"], r["fund"])),
-            approved=approved.get((r["unit_id"], r["y"], r["fund"]), ZERO),
-            selection=money(r["total"]),
-            claims=int(r["n"]),
+            unit=unit,
+            unit_name=names[unit],
+            year=year,
+            fund=fund or "",
+            budget=budgets.get((unit, year, fund)),
+            approved=approved.get((unit, year, fund), ZERO),
+            selection=total,
+            claims=n,
         )
-        for r in selection
+        for (unit, year, fund), (total, n) in sorted(
+            selection.items(), key=lambda i: (i[0][0], i[0][1], i[0][2] or "")
+        )
     ]
 
 
@@ -335,15 +359,56 @@ def _keys_q(keys: Iterable[BudgetKey], prefix: str, *, year: str) -> Q:
 def lock_budgets_for(claim_ids: Iterable[int]) -> None:
     """Lock, in id order, the budget rows the claims would draw on, so that two
     reviewers approving into one fund are served one after the other. Taken before the
-    trainee and claim locks (``altay_skills.lock_objects``: one order, no deadlock)."""
-    keys = {
-        (r["unit_id"], r["training_end"].year, r["fund"])
-        for r in Claim.objects.filter(pk__in=list(claim_ids)).values(
-            "unit_id", "training_end", "fund"
-        )
-        if r["fund"]
-    }
+    trainee and claim locks (``altay_skills.lock_objects``: one order, no deadlock).
+    A claim whose fund is fixed at approval (program 10, 三(三)10) may draw on its own
+    fund or the shortfall fund: both rows are locked."""
+    keys: set[tuple[str, int, str]] = set()
+    for r in Claim.objects.filter(pk__in=list(claim_ids)).values(
+        "unit_id", "training_end", "fund", "program_id"
+    ):
+        if not r["fund"]:
+            continue
+        year = r["training_end"].year
+        keys.add((r["unit_id"], year, r["fund"]))
+        shortfall = SHORTFALL_FUNDS.get(r["program_id"])
+        if shortfall:
+            keys.add((r["unit_id"], year, shortfall))
     lock_budgets(keys)
+
+
+def _approved_in(claim: Claim, year: int, fund: str) -> Decimal:
+    """What is approved already in the claim's (unit, year, fund), the claim aside."""
+    return money(
+        Claim.objects.filter(
+            status=workflow.APPROVED,
+            unit_id=claim.unit_id,
+            training_end__year=year,
+            fund=fund,
+        )
+        .exclude(pk=claim.pk)
+        .aggregate(total=Sum("approved_amount"))["total"]
+    )
+
+
+def approval_fund(claim: Claim, amount: Decimal) -> str | None:
+    """The fund approving ``amount`` on this claim charges (三(三)10): for program 10
+    the employment fund while the unit's employment-fund budget for the year has room
+    for it, the special fund beyond (``quarters.rules.charged_fund``); any other
+    claim, its own fund. Called under the budget rows' lock (``lock_budgets_for``), so
+    two approvals cannot both take the last of the room."""
+    own = claim.program.fund if claim.program_id in SHORTFALL_FUNDS else claim.fund
+    if claim.program_id not in SHORTFALL_FUNDS or not own:
+        return claim.fund
+    year = claim.training_end.year
+    locked = lock_budgets([(claim.unit_id, year, own)])
+    budget = next((row.amount for row in locked.values()), None)
+    return rules.charged_fund(
+        claim.program_id,
+        own,
+        budget=budget,
+        approved=_approved_in(claim, year, own),
+        amount=amount,
+    )
 
 
 @dataclass(frozen=True)
@@ -375,16 +440,7 @@ def approval_excess(claim: Claim, amount: Decimal) -> Excess | None:
     budget = next((row.amount for row in locked.values()), None)
     if budget is None:
         return None
-    approved = money(
-        Claim.objects.filter(
-            status=workflow.APPROVED,
-            unit_id=claim.unit_id,
-            training_end__year=year,
-            fund=claim.fund,
-        )
-        .exclude(pk=claim.pk)
-        .aggregate(total=Sum("approved_amount"))["total"]
-    )
+    approved = _approved_in(claim, year, claim.fund)
     if rules.budget_excess(budget, approved, amount) is None:
         return None
     return Excess(

@@ -36,6 +36,7 @@ from claims.services import (
 )
 from quarters.budgets import (
     approval_excess,
+    approval_fund,
     budget_impact,
     lock_budgets_for,
     override_record,
@@ -146,6 +147,11 @@ def _decide(
                 }
                 note = f"{SPOT_CHECK_OVERRIDE_NOTE}{spot_check_reason}"
                 reason = f"{reason}；{note}" if reason else note
+            # 三(三)10: program 10's fund is fixed now, under the budget rows' lock
+            fund = approval_fund(claim, claim.amount)
+            if fund != claim.fund:
+                changes["fund"] = {"before": claim.fund, "after": fund}
+                claim.fund = fund
             excess = approval_excess(claim, claim.amount)
             if excess is not None:
                 if not budget_reason:
