@@ -31,6 +31,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         programs.InstitutionAdmitApi.as_view(),
         name="api-institution-admit",
     ),
+    path(
+        "policy-entries/",
+        programs.PolicyEntryListCreateApi.as_view(),
+        name="api-policy-entries",
+    ),
     # the real-name registry (a person's page with their subsidy history is the claim
     # stage's: claims.registry_apis)
     path("trainees/", registry_apis.TraineeListApi.as_view(), name="api-trainees"),

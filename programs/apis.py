@@ -20,19 +20,25 @@ from altay_skills.api import (
 )
 from altay_skills.errors import NotFound
 from altay_skills.permissions import require
-from programs.models import Institution, Level, Program, Trade, Unit
-from programs.permissions import can_admit_institution
+from programs.models import Institution, Level, PolicyEntry, Program, Trade, Unit
+from programs.permissions import can_admit_institution, can_enter_policy
 from programs.serializers import (
     InstitutionAdmitSerializer,
     InstitutionCreateSerializer,
     InstitutionFilterSerializer,
     InstitutionSerializer,
     LevelSerializer,
+    PolicyEntryCreateSerializer,
+    PolicyEntrySerializer,
     ProgramSerializer,
     TradeSerializer,
     UnitSerializer,
 )
-from programs.services import institution_admit, institution_create
+from programs.services import (
+    institution_admit,
+    institution_create,
+    policy_entry_create,
+)
 
 TAG = "reference"
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="未登录")
@@ -169,6 +175,68 @@ class InstitutionAdmitApi(APIView):
             institution_id=pk, actor=user, reason=body.validated_data["reason"]
         )
         return Response(InstitutionSerializer(institution).data)
+
+
+class PolicyEntryListCreateApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="政策标准列表",
+        description=(
+            "全部有日期的政策标准（过去、现行和将来的）：补贴上限、比例、次数、政策执行期"
+            "（plan_period）、县(市)的项目制上浮决定等。unit 为空表示全地区适用；"
+            "同类别的单位标准优先于全地区标准。申报按培训结束日期适用当日生效的标准。"
+        ),
+        responses={200: PolicyEntrySerializer(many=True), 401: UNAUTHENTICATED},
+    )
+    def get(self, request: Request) -> Response:
+        entries = PolicyEntry.objects.order_by(
+            "kind", "program_id", "level_id", "unit_id", "effective_from", "pk"
+        )
+        return Response(PolicyEntrySerializer(entries, many=True).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="录入政策标准（管理员）",
+        description=(
+            "录入一条有日期的政策标准及其依据文件。数值须与类别相符（cap、"
+            "work_in_lieu_monthly 填 amount；project_uplift、advance_ratio 填 ratio；"
+            "次数、月数、起始月份填 quantity；plan_period 不填数值，其生效期即"
+            "政策执行期）。项目制上浮（project_uplift）是县级人社部门商同级财政部门的"
+            "决定：须填写 unit，0<ratio≤0.5。与同项目、同等级、同单位、同类别标准的"
+            "生效期重叠时返回 400，code 为 policy_overlap。"
+        ),
+        request=PolicyEntryCreateSerializer,
+        responses={
+            201: PolicyEntrySerializer,
+            400: ValidationErrorSerializer,
+            401: UNAUTHENTICATED,
+            403: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        user = signed_in_user(request)
+        require(can_enter_policy(user))  # the role first: 403 before 400
+        body = PolicyEntryCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        entry = policy_entry_create(
+            actor=user,
+            kind=data["kind"],
+            program_id=data["program"].pk if data["program"] else None,
+            level_id=data["level"].pk if data["level"] else None,
+            unit_id=data["unit"].pk if data["unit"] else None,
+            amount=data["amount"],
+            ratio=data["ratio"],
+            quantity=data["quantity"],
+            effective_from=data["effective_from"],
+            effective_to=data["effective_to"],
+            clause=data["clause"],
+            source_document=data["source_document"],
+            note=data["note"],
+        )
+        return Response(
+            PolicyEntrySerializer(entry).data, status=status.HTTP_201_CREATED
+        )
 
 
 def _institutions(

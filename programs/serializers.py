@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -9,7 +10,16 @@ from rest_framework import serializers
 from altay_skills.api import ReasonBody, reason_field
 from altay_skills.plain_text import single_line_text
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
-from programs.models import Institution, InstitutionKind, Level, Program, Trade, Unit
+from programs.models import (
+    Institution,
+    InstitutionKind,
+    Level,
+    PolicyEntry,
+    PolicyKind,
+    Program,
+    Trade,
+    Unit,
+)
 
 
 class UnitSerializer(serializers.ModelSerializer):
@@ -147,3 +157,93 @@ class InstitutionCreateSerializer(serializers.Serializer):
                 )
             attrs["unit"] = actor.unit
         return attrs
+
+
+class PolicyEntrySerializer(serializers.ModelSerializer):
+    """A dated policy entry as ``GET /api/policy-entries/`` lists it."""
+
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = PolicyEntry
+        fields = [
+            "id",
+            "program",
+            "level",
+            "unit",
+            "kind",
+            "kind_label",
+            "amount",
+            "ratio",
+            "quantity",
+            "effective_from",
+            "effective_to",
+            "clause",
+            "source_document",
+            "is_demo",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class PolicyEntryCreateSerializer(serializers.Serializer):
+    """The body of ``POST /api/policy-entries/`` (api-contract.md "policy-entries")."""
+
+    program = serializers.PrimaryKeyRelatedField(
+        queryset=Program.objects.all(),
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="项目序号；留空表示适用于所有项目",
+    )
+    level = serializers.PrimaryKeyRelatedField(
+        queryset=Level.objects.all(),
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="等级代码；留空表示不分等级",
+    )
+    unit = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(),
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="单位代码；留空表示全地区适用（项目制上浮须填写作出决定的县(市)）",
+    )
+    kind = serializers.ChoiceField(choices=PolicyKind.choices)
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="金额（元）：cap、work_in_lieu_monthly",
+    )
+    ratio = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="比例：project_uplift（0<比例≤0.5）、advance_ratio",
+    )
+    quantity = serializers.IntegerField(
+        min_value=0,
+        max_value=32767,
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="数量：月数、次数、起始月份等",
+    )
+    effective_from = serializers.DateField()
+    effective_to = serializers.DateField(
+        allow_null=True, required=False, default=None, help_text="含当日；留空表示长期"
+    )
+    clause = serializers.CharField(max_length=50, validators=[single_line_text])
+    source_document = serializers.CharField(
+        max_length=100, validators=[single_line_text], help_text="依据文件文号"
+    )
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=1000
+    )
