@@ -54,6 +54,7 @@ from claims.audit import canonical, chain_hash
 from claims.facts import policy_terms, program_facts
 from programs.credit_codes import credit_code_check_char
 from programs.models import Level, PolicyEntry, Program, Trade, Unit
+from programs.services import enter_illustrative_terms
 from trainees.id_numbers import check_char
 
 SEED = 20191101
@@ -544,8 +545,9 @@ class Judge:
             (person.household, person.birth >= rules.NEW_GENERATION_BORN_FROM)
             if number == rules.NEW_GENERATION_PROGRAM
             else None,
-            # dates: only project-based training of program 9 names them (the uplift)
-            (facts.training_start, facts.training_end) if dated else None,
+            # dates: only project-based training of program 9 names them (the uplift,
+            # a decision of the claim's unit)
+            (facts.training_start, facts.training_end, facts.unit) if dated else None,
             facts.training_end.year,  # the policy in force (every term is dated)
         )
         hit = self.cache.get(key)
@@ -1085,6 +1087,9 @@ def generate(spec: Spec, out: Callable[[str], None] = print) -> dict[str, Any]:
     t = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(EMPTIED)} RESTART IDENTITY CASCADE")
+    # The notice's terms end with 2021; the dataset's later years are judged by
+    # illustrative successor terms, marked as such (is_demo, their document and note).
+    enter_illustrative_terms()
     ref = reference()
     make_users(ref)
     t = lap("truncate_and_users", t)

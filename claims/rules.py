@@ -470,7 +470,8 @@ def decide(
     _check_catalogue(facts, j)
     _check_history(facts, history, policy, j)
     _check_school_years(facts, history, policy, j)
-    cap = _cap(facts, program, policy, j) if program.claimable else None
+    # outside the plan no figure is in force: no cap, nothing to pay
+    cap = _cap(facts, program, policy, j) if program.claimable and in_plan else None
     requested = to_fen(facts.amount_requested)
     if cap is None:
         amount = ZERO
@@ -1214,3 +1215,17 @@ def spot_check_sample(claim_ids: Iterable[int], share: Decimal, seed: str) -> li
         return []
     size = min(len(population), max(1, math.ceil(len(population) * share)))
     return sorted(random.Random(seed).sample(population, size))  # noqa: S311 - not crypto
+
+
+# --- Years that do not begin in January (六(二)/(三), the work year) -------------------
+def year_span(year: int, start_month: int) -> tuple[date, date]:
+    """The first and last day of ``year`` for a year that begins on the 1st of
+    ``start_month`` and is named by the calendar year it ends in — the inverse of
+    ``year_of``. Start month 11: the work year 2020 is 1 November 2019 – 31 October
+    2020 (六(二) 每年11月中旬至次年10月底, reviewed in November, 六(三)); start month 1:
+    the calendar year."""
+    if start_month <= 1:
+        return date(year, 1, 1), date(year, 12, 31)
+    return date(year - 1, start_month, 1), date(year, start_month, 1) - timedelta(
+        days=1
+    )

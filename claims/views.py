@@ -68,6 +68,15 @@ def decision_from_rules(decision: rules.Decision) -> dict[str, Any]:
     }
 
 
+def _fund_note(claim: Claim) -> str:
+    """三(三)10: program 10's fund is fixed when it is approved."""
+    if claim.program_id not in rules.SHORTFALL_FUNDS or not claim.fund:
+        return ""
+    if claim.status == ClaimStatus.APPROVED:
+        return "核准时按本单位当年就业专项资金预算余额确定（三(三)10）"
+    return "暂按就业专项资金；核准时就业专项资金预算不足的，从技能提升专项资金补充（三(三)10）"
+
+
 def decision_from_claim(claim: Claim) -> dict[str, Any]:
     """The decision stored on a claim (as judged at its last save or submission)."""
     return {
@@ -76,6 +85,7 @@ def decision_from_claim(claim: Claim) -> dict[str, Any]:
         "amount": claim.amount,
         "advance": claim.advance,
         "fund_label": _label(Fund, claim.fund),
+        "fund_note": _fund_note(claim),
         "payee_label": _label(Payee, claim.payee),
         "violations": list(claim.violations or []),
         "explanation": list(claim.explanation or []),

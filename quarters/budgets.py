@@ -314,8 +314,8 @@ def budget_impact(
         unit, year, amount = r["unit_id"], r["y"], money(r["amount"])
         names[unit] = r["unit__name"]
         fund = rules.charged_fund(
-            r["program_id"],
             r["fund"],
+            SHORTFALL_FUNDS.get(r["program_id"]),
             budget=budgets.get((unit, year, r["fund"])),
             approved=running.get((unit, year, r["fund"]), ZERO),
             amount=amount,
@@ -403,8 +403,8 @@ def approval_fund(claim: Claim, amount: Decimal) -> str | None:
     locked = lock_budgets([(claim.unit_id, year, own)])
     budget = next((row.amount for row in locked.values()), None)
     return rules.charged_fund(
-        claim.program_id,
         own,
+        SHORTFALL_FUNDS[claim.program_id],
         budget=budget,
         approved=_approved_in(claim, year, own),
         amount=amount,

@@ -19,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from claims.rules import SHORTFALL_FUNDS
-
 ZERO = Decimal("0.00")
 
 
@@ -65,22 +63,20 @@ def budget_remaining(
 
 
 def charged_fund(
-    program: int,
     fund: str | None,
+    shortfall: str | None,
     *,
     budget: Decimal | None,
     approved: Decimal,
     amount: Decimal,
 ) -> str | None:
     """三(三)10 经费从就业专项资金中列支，不足部分从职业技能提升行动专项经费中补充: the
-    fund a claim of ``program`` is charged to when approved. For a program with a
-    shortfall fund (``claims.rules.SHORTFALL_FUNDS``, program 10): its own fund
-    (``fund``, the employment fund) while the unit's budget of it for the year has room
-    for the whole ``amount`` on top of what is ``approved`` already in it, else the
-    shortfall fund (the special fund); without a budget (no limit), its own fund. A
-    claim is charged to one fund whole: a payment line has one. Any other program: its
-    own fund."""
-    shortfall = SHORTFALL_FUNDS.get(program)
+    fund a claim is charged to when approved. With a ``shortfall`` fund (program 10:
+    ``claims.rules.SHORTFALL_FUNDS``), its own ``fund`` (the employment fund) while the
+    unit's ``budget`` of it for the year has room for the whole ``amount`` on top of
+    what is ``approved`` in it already, else the shortfall fund; without a budget (no
+    limit), its own fund. A claim is charged to one fund whole (a payment line has
+    one). Without a shortfall fund: its own fund."""
     if shortfall is None or fund is None:
         return fund
     if budget_excess(budget, approved, amount) is None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -36,7 +36,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.errors import NotFound
-from claims import workflow
+from claims import rules, workflow
+from claims.facts import policy_terms
 from claims.models import Claim, Employment
 from claims.rules import COUNTING_STATUSES, PROGRAMS_OUTSIDE_LIMITS, ZERO, money
 from finance import selectors as finance_selectors
@@ -147,11 +148,66 @@ MONTH: dict[str, Key] = {"k_month": month_key}
 QUARTER: dict[str, Key] = {"k_quarter": quarter_key}
 
 
-def year_claims(year: int, *, unit: str | None = None) -> QuerySet[Claim]:
-    """The year's counted claims (see the module's definitions)."""
-    qs = Claim.objects.filter(
-        status__in=sorted(COUNTING_STATUSES), training_end__year=year
+# --- The work year (六(二)/(三)) ------------------------------------------------------
+@dataclass(frozen=True)
+class WorkYear:
+    """The work year ``year`` of 六(二) (每年11月中旬至次年10月底), reviewed each November
+    (六(三)): 1 November of ``year``−1 to 31 October of ``year``. Its first month is
+    policy data (``work_year_start_month``); without an entry in force the calendar
+    year is counted, and the page says so."""
+
+    year: int
+    start: date
+    end: date
+    start_month: int
+    entry: str  # the entry's document and clause; "" without one
+
+    @property
+    def span(self) -> tuple[date, date]:
+        return (self.start, self.end)
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.isoformat()}至{self.end.isoformat()}"
+
+    @property
+    def note(self) -> str:
+        if not self.entry:
+            return (
+                f"未录入工作年度起始月（政策标准 work_year_start_month），"
+                f"按自然年统计：{self.label}。"
+            )
+        return (
+            f"年度目标和考核验收按工作年度统计（六(二)、六(三)）：{self.year}年度为"
+            f"{self.label}（依据{self.entry}）。"
+        )
+
+
+def work_year(year: int) -> WorkYear:
+    """The work year ``year``: the start month in force on 1 January of ``year`` (a
+    day inside the work year whatever month it begins)."""
+    term = rules.term_in_force(
+        policy_terms(), "work_year_start_month", on=date(year, 1, 1)
     )
+    start_month = int(term.value) if term is not None else 1
+    start, end = rules.year_span(year, start_month)
+    entry = f"{term.source_document} {term.clause}" if term is not None else ""
+    return WorkYear(year, start, end, start_month, entry)
+
+
+Span = tuple[date, date]
+
+
+def year_claims(
+    year: int, *, unit: str | None = None, span: Span | None = None
+) -> QuerySet[Claim]:
+    """The year's counted claims (see the module's definitions); with ``span``, those
+    whose training ended within it (the work year) instead of in the calendar year."""
+    qs = Claim.objects.filter(status__in=sorted(COUNTING_STATUSES))
+    if span is not None:
+        qs = qs.filter(training_end__range=span)
+    else:
+        qs = qs.filter(training_end__year=year)
     if unit:
         qs = qs.filter(unit_id=unit)
     return qs
@@ -170,14 +226,21 @@ def _claim_aggregates() -> dict[str, Any]:
 
 
 def grouped(
-    year: int, keys: Mapping[str, Key], *, unit: str | None = None
+    year: int,
+    keys: Mapping[str, Key],
+    *,
+    unit: str | None = None,
+    span: Span | None = None,
 ) -> dict[tuple[Any, ...], Figures]:
-    """The year's figures grouped by ``keys``: two queries (claims, payments)."""
+    """The year's figures grouped by ``keys``: two queries (claims, payments). With
+    ``span``, the claims whose training ended within it (the work year)."""
     names = list(keys)
-    claims = year_claims(year, unit=unit)
-    payments = Payment.objects.filter(
-        status=PaymentStatus.PAID, claim__training_end__year=year
-    )
+    claims = year_claims(year, unit=unit, span=span)
+    payments = Payment.objects.filter(status=PaymentStatus.PAID)
+    if span is not None:
+        payments = payments.filter(claim__training_end__range=span)
+    else:
+        payments = payments.filter(claim__training_end__year=year)
     if unit:
         payments = payments.filter(claim__unit_id=unit)
     paid_aggregates = {
@@ -226,8 +289,8 @@ def grouped(
     return result
 
 
-def totals(year: int, *, unit: str | None = None) -> Figures:
-    return grouped(year, {}, unit=unit).get((), EMPTY)
+def totals(year: int, *, unit: str | None = None, span: Span | None = None) -> Figures:
+    return grouped(year, {}, unit=unit, span=span).get((), EMPTY)
 
 
 # --- Years ----------------------------------------------------------------------------
@@ -578,18 +641,24 @@ class PrefectureDashboard:
     backlog: list[BacklogRow]
     budget_lines: list[BudgetLine]
     budget_funds: list[FundExecution] = field(default_factory=list)
+    #: The 10,000 target counts the work year (六(二)/(三)), not the calendar year.
+    work_year: WorkYear | None = None
+    work_year_total: Figures = EMPTY
 
     @property
     def progress(self) -> Decimal | None:
-        return percent(self.total.person_times, self.target)
+        return percent(self.work_year_total.person_times, self.target)
 
 
 def prefecture_dashboard(year: int) -> PrefectureDashboard:
     all_units = units()
     lines = budget_execution(year, all_units)
+    wy = work_year(year)
     return PrefectureDashboard(
         year=year,
         target=annual_target(),
+        work_year=wy,
+        work_year_total=totals(year, span=wy.span),
         years=years_with_data(),
         total=totals(year),
         months=by_month(year),

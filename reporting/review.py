@@ -50,12 +50,15 @@ from reporting.dashboards import (
     UNIT,
     ZERO,
     Figures,
+    Span,
+    WorkYear,
     annual_target,
     fund_short,
     fund_sort_key,
     grouped,
     percent,
     units,
+    work_year,
     year_claims,
 )
 
@@ -138,6 +141,8 @@ class Review:
     units: list[UnitReview]
     total: UnitReview
     generated_at: datetime
+    #: The period the review counts (六(二)/(三)): 1 November of year−1 to 31 October.
+    work_year: WorkYear | None = None
 
     @property
     def progress(self) -> Decimal | None:
@@ -151,10 +156,10 @@ class Review:
         return next((u for u in self.units if u.code == code), None)
 
 
-def _skill_levels(year: int) -> dict[str, tuple[int, int]]:
+def _skill_levels(year: int, span: Span) -> dict[str, tuple[int, int]]:
     """Per unit: passed trainings with a skill level, and those at 三级 or above."""
     rows = (
-        year_claims(year)
+        year_claims(year, span=span)
         .exclude(program_id__in=sorted(PROGRAMS_OUTSIDE_LIMITS))
         .filter(passed=True, level__rank__isnull=False)
         .values("unit_id")
@@ -173,12 +178,15 @@ def review_figures(year: int) -> Review:
         raise NotFound("未找到该年度")
     all_units = units()
     target = annual_target()
-    by_unit = grouped(year, UNIT)
+    wy = work_year(year)
+    # 六(二)/(三): the review counts the work year; the budgets (七(五)) are the
+    # calendar year's, as the approval guard counts them, so their lines are too.
+    by_unit = grouped(year, UNIT, span=wy.span)
     by_unit_fund = grouped(year, {**UNIT, **FUND})
     budgets = {
         (b.unit_id, b.fund): b.amount for b in FundBudget.objects.filter(year=year)
     }
-    skills = _skill_levels(year)
+    skills = _skill_levels(year, wy.span)
     reviews = []
     for u in all_units:
         funds = sorted(
@@ -211,6 +219,7 @@ def review_figures(year: int) -> Review:
         units=reviews,
         total=_total(reviews, target),
         generated_at=timezone.localtime(),
+        work_year=wy,
     )
 
 
@@ -331,6 +340,15 @@ def _summary_row(
     ]
 
 
+def _period(review: Review) -> str:
+    wy = review.work_year
+    if wy is None:
+        return f"{review.year}年"
+    return (
+        f"{wy.label}（{'工作年度' if wy.entry else '未录入工作年度起始月，按自然年'}）"
+    )
+
+
 def _title_rows(ws: WriteOnlyWorksheet, title: str, review: Review) -> None:
     ws.append([text_cell(ws, title, font=TITLE)])
     ws.append(
@@ -338,8 +356,8 @@ def _title_rows(ws: WriteOnlyWorksheet, title: str, review: Review) -> None:
             text_cell(
                 ws,
                 f"年度目标：全地区补贴性职业技能培训不少于{review.target:,}人次"
-                f"（阿行办发〔2019〕50号 一、目标任务）　生成时间："
-                f"{review.generated_at:%Y-%m-%d %H:%M}",
+                f"（阿行办发〔2019〕50号 一、目标任务）　统计期：{_period(review)}"
+                f"　生成时间：{review.generated_at:%Y-%m-%d %H:%M}",
             )
         ]
     )
@@ -379,8 +397,10 @@ def _summary_sheet(wb: Workbook, review: Review) -> None:
             text_cell(ws, "口径说明"),
             text_cell(
                 ws,
-                "培训人次：培训结束日期在本年度、已提交审核、已核准或已退回待修改的申报"
-                "（即计入每人每年补贴次数的申报，不含项目11）；"
+                f"统计期为工作年度（六(二)、六(三)）：{_period(review)}。"
+                "培训人次：培训结束日期在统计期内、已提交审核、已核准或已退回待修改的申报"
+                "（计入每人每年补贴次数的状态，不含项目11）；预算执行按培训结束日期所在"
+                "自然年（与核准时的预算控制一致）；"
                 "就业含自主创业、灵活就业；高技能等级占比为取得等级证书者中三级/高级工及以上"
                 f"的比例，仅作对照（目标{HIGH_SKILL_TARGET}%）。",
             ),

@@ -102,3 +102,28 @@ def send_to_prefecture(*claims: object) -> object:
         actor=first.created_by,
     )
     return quarter_services.report_submit(report_id=report.pk, actor=first.created_by)
+
+
+def county_uplift(
+    unit_id: str = "654301",
+    ratio: str = "0.5",
+    *,
+    document: str = "县(市)人社局、财政局项目制培训上浮决定（测试用）",
+) -> object:
+    """三(二)9 县级人社部门商同级财政部门将培训补贴标准最高再上浮50%: the county's
+    decision, a dated policy entry of its unit (issue 13, 4), from the plan's start."""
+    from datetime import date
+    from decimal import Decimal
+
+    from programs.models import PolicyEntry
+
+    return PolicyEntry.objects.create(
+        program_id=9,
+        unit_id=unit_id,
+        kind="project_uplift",
+        ratio=Decimal(ratio),
+        effective_from=date(2019, 1, 1),
+        effective_to=date(2021, 12, 31),
+        clause="三(二)9",
+        source_document=document,
+    )

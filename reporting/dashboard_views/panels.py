@@ -117,14 +117,26 @@ def series(
 
 
 # --- Panels shared by the pages ------------------------------------------------------------
-def kpis(total: Figures, *, target: int | None = None) -> list[dict[str, Any]]:
+def kpis(
+    total: Figures,
+    *,
+    target: int | None = None,
+    work_year: dashboards.WorkYear | None = None,
+    work_year_total: Figures | None = None,
+) -> list[dict[str, Any]]:
+    """The headline cards. With a target, the person-times card counts the work year
+    (六(二)/(三): ``work_year_total``), the money cards the calendar year."""
     cards = []
     if target is not None:
+        done = (work_year_total or total).person_times
+        label = "培训人次 / 年度目标"
+        if work_year is not None:
+            label = f"培训人次（工作年度 {work_year.label}）/ 年度目标"
         cards.append(
             {
-                "label": "培训人次 / 年度目标",
-                "value": f"{thousands(total.person_times)} / {thousands(target)}",
-                "progress": dashboards.percent(total.person_times, target),
+                "label": label,
+                "value": f"{thousands(done)} / {thousands(target)}",
+                "progress": dashboards.percent(done, target),
                 "key": "person-times",
             }
         )
@@ -145,12 +157,16 @@ def kpis(total: Figures, *, target: int | None = None) -> list[dict[str, Any]]:
     return cards
 
 
-def target_panel(total: Figures, target: int) -> Panel:
+def target_panel(
+    total: Figures, target: int, *, work_year: dashboards.WorkYear | None = None
+) -> Panel:
+    """The 10,000 person-times target; ``total`` is the work year's (六(二)/(三))."""
     done = total.person_times
     left = max(target - done, 0)
     return Panel(
         key="target",
-        title="年度目标进度（不少于1万人次）",
+        title="年度目标进度（不少于1万人次，按工作年度）",
+        note=work_year.note if work_year is not None else "",
         chart=chart(
             "doughnut",
             ["已完成", "尚差"],

@@ -62,7 +62,7 @@ def prefecture(request: AuthedRequest) -> HttpResponse:
     year = year_asked(request)
     d = dashboards.prefecture_dashboard(year)
     panels = [
-        target_panel(d.total, d.target),
+        target_panel(d.work_year_total, d.target, work_year=d.work_year),
         month_panel(d.months),
         units_panel(d.units, year, d.target),
         money_panel("unit-money", "各单位金额：申请、核准、拨付", d.units, d.total),
@@ -88,7 +88,12 @@ def prefecture(request: AuthedRequest) -> HttpResponse:
             year=year,
             years=d.years,
             dashboard=d,
-            kpis=kpis(d.total, target=d.target),
+            kpis=kpis(
+                d.total,
+                target=d.target,
+                work_year=d.work_year,
+                work_year_total=d.work_year_total,
+            ),
             panels=panels,
             budget_lines=d.budget_lines,
         ),

@@ -15,7 +15,12 @@ from claims.models import Claim, ClaimEvent
 from claims.services import ClaimInput
 from programs.models import Institution
 from quarters import services as quarter_services
-from tests.factories import InstitutionFactory, TraineeFactory, send_to_prefecture
+from tests.factories import (
+    InstitutionFactory,
+    TraineeFactory,
+    county_uplift,
+    send_to_prefecture,
+)
 from trainees.models import Trainee
 
 pytestmark = pytest.mark.django_db
@@ -331,6 +336,7 @@ def test_check_judges_history_from_the_database(clerk, submitted, body):
 
 
 def test_check_project_based_uplift_and_advance(clerk, body):
+    county_uplift("654301")  # the county's decision (issue 13, 4)
     sent = body(
         project_based=True,
         training_start=date(2020, 3, 1),

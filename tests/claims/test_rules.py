@@ -1690,3 +1690,220 @@ def test_years_named_by_their_boundaries():
     assert rules.year_of(date(2020, 12, 31), 1) == 2020
     assert rules.school_year_of(date(2022, 8, 31), 9) == 2021
     assert rules.school_year_label(2021) == "2021/22学年"
+
+
+# --- Issue 13, 1: the plan's period (标题、二 2019—2021) --------------------------------
+SUCCESSOR = (
+    term(
+        901,
+        "plan_period",
+        "0",
+        "标题、二",
+        effective_from=date(2022, 1, 1),
+        effective_to=date(2022, 12, 31),
+        source="阿地人社发〔2022〕1号",
+    ),
+    term(
+        902,
+        "cap",
+        "2000",
+        "三(二)9",
+        program=9,
+        effective_from=date(2022, 1, 1),
+        source="阿地人社发〔2022〕1号",
+    ),
+    term(903, "annual_limit", "3", "五(二)", effective_from=date(2022, 1, 1)),
+)
+
+
+@pytest.mark.parametrize(
+    ("end", "codes"),
+    [
+        (date(2018, 12, 31), ["policy_not_in_force"]),
+        (date(2019, 1, 1), []),
+        (date(2021, 12, 31), []),
+        (date(2022, 1, 1), ["policy_not_in_force"]),
+        (date(2023, 5, 1), ["policy_not_in_force"]),
+    ],
+)
+def test_the_notices_terms_are_in_force_for_training_ended_2019_to_2021(end, codes):
+    decision = judge(claim(9, **ending(end)), today=date(2024, 1, 1))
+
+    assert decision.codes == codes
+    if codes:
+        assert decision.cap is None
+        message = decision.violations[0].message
+        assert "2019-01-01至2021-12-31" in message and rules.NOTICE in message
+        assert decision.violations[0].clause == "标题、二"
+
+
+def test_successor_terms_with_their_document_are_in_force_in_their_period():
+    policy = POLICY + SUCCESSOR
+
+    inside = judge(
+        claim(9, **ending(date(2022, 6, 30))), policy=policy, today=date(2024, 1, 1)
+    )
+    after = judge(
+        claim(9, **ending(date(2023, 1, 1))), policy=policy, today=date(2024, 1, 1)
+    )
+
+    assert inside.eligible, inside.violations
+    assert inside.cap == money("2000.00")
+    assert 901 in inside.policy_entry_ids
+    assert after.codes == ["policy_not_in_force"]
+    assert (
+        "2022-01-01至2022-12-31（阿地人社发〔2022〕1号）" in after.violations[0].message
+    )
+
+
+def test_no_period_entered_at_all_refuses_every_claim():
+    policy = without(POLICY, kind="plan_period")
+
+    decision = judge(claim(9), policy=policy)
+
+    assert decision.codes == ["policy_not_in_force"]
+    assert "尚未录入政策执行期" in decision.violations[0].message
+
+
+def test_a_units_own_period_applies_to_that_unit_only():
+    own = term(
+        904,
+        "plan_period",
+        "0",
+        "标题、二",
+        effective_from=date(2022, 1, 1),
+        unit=OTHER_UNIT,
+        source="富蕴县人社发〔2022〕1号",
+    )
+    policy = (*POLICY, own)
+    facts = claim(9, **ending(date(2022, 3, 31)))
+
+    mine = judge(facts, policy=policy, today=date(2024, 1, 1))
+    theirs = judge(
+        replace(facts, unit=OTHER_UNIT, institution=institution(unit=OTHER_UNIT)),
+        policy=policy,
+        today=date(2024, 1, 1),
+    )
+
+    assert "policy_not_in_force" in mine.codes
+    assert "policy_not_in_force" not in theirs.codes
+
+
+@PROPERTY
+@given(facts=claims(), trainee=trainees, history=histories, policy=policies)
+def test_outside_the_plan_a_claim_is_refused_as_such_and_nothing_else_about_caps(
+    facts, trainee, history, policy
+):
+    decision = judge(facts, trainee=trainee, history=history, policy=policy)
+
+    in_plan = date(2019, 1, 1) <= facts.training_end <= date(2021, 12, 31)
+    assert ("policy_not_in_force" in decision.codes) is (not in_plan)
+    if not in_plan:
+        assert not decision.eligible
+        assert "cap_not_configured" not in decision.codes
+
+
+# --- Issue 13, 4: a unit's own term, and the uplift as the county's decision -----------
+def test_a_units_own_term_beats_a_prefecture_wide_one_of_the_same_kind():
+    wide = term(1, "cap", "1800", "x", program=9)
+    own = term(2, "cap", "2000", "x", unit=UNIT)  # for every program, but the unit's
+
+    assert (
+        term_in_force([wide, own], "cap", on=date(2020, 6, 1), program=9, unit=UNIT)
+        is own
+    )
+    assert (
+        term_in_force(
+            [wide, own], "cap", on=date(2020, 6, 1), program=9, unit=OTHER_UNIT
+        )
+        is wide
+    )
+    assert term_in_force([wide, own], "cap", on=date(2020, 6, 1), program=9) is wide
+
+
+def test_another_units_decision_never_applies():
+    policy = (
+        *without(POLICY, kind="project_uplift"),
+        term(305, "project_uplift", "0.5", "三(二)9", program=9, unit=OTHER_UNIT),
+    )
+
+    decision = judge(
+        claim(9, project_based=True, training_end=date(2020, 4, 30)), policy=policy
+    )
+
+    assert decision.cap == money("1800.00")
+    assert any("上浮决定" in line for line in decision.explanation)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "cap"), [("0.5", "2700.00"), ("0.25", "2250.00"), ("0.125", "2025.00")]
+)
+def test_the_countys_rate_and_document_decide_the_uplift(ratio, cap):
+    decision_term = term(
+        306,
+        "project_uplift",
+        ratio,
+        "三(二)9",
+        program=9,
+        unit=UNIT,
+        source="阿市人社发〔2020〕9号",
+    )
+    policy = (*without(POLICY, kind="project_uplift"), decision_term)
+
+    decision = judge(
+        claim(9, project_based=True, training_end=date(2020, 4, 30)), policy=policy
+    )
+
+    assert decision.cap == money(cap)
+    assert 306 in decision.policy_entry_ids
+    assert any("阿市人社发〔2020〕9号" in line for line in decision.explanation)
+
+
+@PROPERTY
+@given(facts=claims(), trainee=trainees, history=histories)
+def test_without_the_units_decision_the_cap_is_never_uplifted(facts, trainee, history):
+    # only a prefecture-wide uplift (history) and another unit's decision
+    policy = (
+        *without(POLICY, kind="project_uplift"),
+        term(6, "project_uplift", "0.5", "三(二)9", program=9),
+        term(307, "project_uplift", "0.5", "三(二)9", program=9, unit="654399"),
+    )
+    facts = replace(facts, unit=UNIT)
+
+    decision = judge(facts, trainee=trainee, history=history, policy=policy)
+
+    base = judge(
+        replace(facts, project_based=False),
+        trainee=trainee,
+        history=history,
+        policy=policy,
+    )
+    assert decision.cap == base.cap or facts.is_work_in_lieu
+    assert 6 not in decision.policy_entry_ids and 307 not in decision.policy_entry_ids
+
+
+# --- Issue 13, work year (六(二)/(三)) -------------------------------------------------
+@pytest.mark.parametrize(
+    ("year", "month", "span"),
+    [
+        (2020, 11, (date(2019, 11, 1), date(2020, 10, 31))),
+        (2021, 11, (date(2020, 11, 1), date(2021, 10, 31))),
+        (2020, 1, (date(2020, 1, 1), date(2020, 12, 31))),
+        (2021, 9, (date(2020, 9, 1), date(2021, 8, 31))),
+    ],
+)
+def test_the_work_year_runs_from_the_start_month_of_the_year_before(year, month, span):
+    assert rules.year_span(year, month) == span
+
+
+@given(
+    day=st.dates(min_value=date(2001, 1, 1), max_value=date(2099, 12, 31)),
+    month=st.integers(1, 12),
+)
+def test_year_span_is_the_inverse_of_year_of(day, month):
+    year = rules.year_of(day, month)
+    first, last = rules.year_span(year, month)
+
+    assert first <= day <= last
+    assert rules.year_of(first, month) == rules.year_of(last, month) == year
+    assert rules.year_of(first - timedelta(days=1), month) == year - 1

@@ -38,6 +38,7 @@ def test_create_saves_a_draft_with_its_decision_and_an_event(clerk, claim_input)
         True,
     )
     assert set(claim.policy_entries.values_list("kind", flat=True)) == {
+        "plan_period",  # 2019—2021: the notice's terms are in force (issue 13, 1)
         "cap",
         "annual_limit",
     }

@@ -37,10 +37,13 @@ TYPED_LIMIT = re.compile(r"(不超过|最多|上限)\s*3\s*次|3\s*次\s*/\s*年
 
 @pytest.mark.django_db
 def test_the_policy_term_in_force_is_the_number_of_slots():
-    for day in (date(2019, 1, 1), date(2020, 6, 30), date.today()):
+    # the plan's years (2019—2021): after them no term is in force until an
+    # administrator enters successor terms (issue 13, 1)
+    for day in (date(2019, 1, 1), date(2020, 6, 30), date(2021, 12, 31)):
         term = rules.term_in_force(policy_terms(), "annual_limit", on=day)
         assert term is not None and int(term.value) == LIMIT_SLOTS
         assert term.clause == "五(二)"
+    assert rules.term_in_force(policy_terms(), "annual_limit", on=date.today()) is None
 
 
 @pytest.mark.django_db

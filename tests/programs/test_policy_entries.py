@@ -69,3 +69,42 @@ def test_the_database_refuses_a_negative_cap():
             clause="x",
             source_document="x",
         )
+
+
+# --- Illustrative successor terms (demo and benchmark; issue 13, 1 and 4) ---------------
+def test_illustrative_terms_continue_the_notices_figures_marked_as_demo():
+    from programs.services import enter_illustrative_terms
+
+    ended = PolicyEntry.objects.filter(
+        effective_to=date(2021, 12, 31), unit__isnull=True
+    ).exclude(kind="project_uplift")
+
+    entered = enter_illustrative_terms(uplift_units=["654301"])
+
+    after = PolicyEntry.objects.filter(effective_from=date(2022, 1, 1))
+    assert entered == ended.count() + 1
+    assert sorted(after.values_list("kind", "program_id", "level_id")) == sorted(
+        ended.values_list("kind", "program_id", "level_id")
+    )
+    assert all(e.is_demo and e.effective_to is None for e in after)
+    assert all("演示" in e.source_document and "不是真实政策" in e.note for e in after)
+    uplift = PolicyEntry.objects.get(kind="project_uplift", unit_id="654301")
+    assert uplift.is_demo and uplift.ratio == Decimal("0.5")
+    # again: nothing new (an entry for the period is already there)
+    assert enter_illustrative_terms(uplift_units=["654301"]) == 0
+
+
+def test_illustrative_terms_never_replace_an_administrators_successor_terms():
+    from programs.services import enter_illustrative_terms
+
+    PolicyEntry.objects.create(
+        kind="plan_period",
+        effective_from=date(2022, 1, 1),
+        clause="标题、二",
+        source_document="阿行办发〔2022〕9号",
+    )
+
+    enter_illustrative_terms()
+
+    period = PolicyEntry.objects.get(kind="plan_period", effective_from__year=2022)
+    assert period.source_document == "阿行办发〔2022〕9号" and not period.is_demo

@@ -1,4 +1,5 @@
 from collections import Counter
+from datetime import date
 
 from django.core.management import call_command
 from django.db.models import F
@@ -55,11 +56,39 @@ def test_seed_demo_gives_every_role_and_every_status_and_is_idempotent():
 
 def test_demo_caps_are_marked_as_demo():
     call_command("seed_demo", verbosity=0)
-    demo = PolicyEntry.objects.filter(program__in=[1, 2, 6, 7, 10])
+    demo = PolicyEntry.objects.filter(program__in=[1, 2, 6, 7, 10], kind="cap")
     assert demo.exists()
     assert all(e.is_demo and "演示" in e.source_document for e in demo)
-    assert not PolicyEntry.objects.filter(
-        program__in=[3, 5, 9, 11], is_demo=True
+    # the notice's own figures are never demo data within its plan (2019—2021)
+    assert (
+        not PolicyEntry.objects.filter(
+            program__in=[3, 5, 9, 11], is_demo=True, effective_from__lt=date(2022, 1, 1)
+        )
+        .exclude(kind="project_uplift")
+        .exists()
+    )
+
+
+def test_the_demo_enters_illustrative_successor_terms_and_county_decisions():
+    call_command("seed_demo", verbosity=0)
+    # 标题、二: the notice's terms end 2021-12-31; the demo's later years are judged by
+    # illustrative successor terms, each marked as demo data in its document and note
+    after = PolicyEntry.objects.filter(effective_from=date(2022, 1, 1))
+    assert {"plan_period", "cap", "annual_limit", "advance_ratio"} <= set(
+        after.values_list("kind", flat=True)
+    )
+    assert all(
+        e.is_demo and "演示" in e.source_document and "不是真实政策" in e.note
+        for e in after
+    )
+    assert not after.filter(kind="project_uplift").exists()
+    # 三(二)9: the uplift is a county's decision, entered per unit (illustrative)
+    uplifts = PolicyEntry.objects.filter(kind="project_uplift", unit__isnull=False)
+    assert set(uplifts.values_list("unit_id", flat=True)) == {"654301", "654324"}
+    assert all(e.is_demo and "演示" in e.source_document for e in uplifts)
+    # a claim ended today can be judged in the demo
+    assert PolicyEntry.objects.filter(
+        kind="plan_period", effective_from__lte=date.today(), effective_to=None
     ).exists()
 
 

@@ -103,3 +103,54 @@ def test_the_remaining_is_negative_exactly_when_approving_the_pending_passes_it(
 
 def test_no_budget_leaves_nothing_remaining_to_count():
     assert budget_remaining(None, Decimal("1"), Decimal("2")) is None
+
+
+# --- 三(三)10: program 10's fund, fixed at approval (issue 13, 6) -----------------------
+from quarters.rules import charged_fund  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("budget", "approved", "amount", "fund"),
+    [
+        (None, "0", "1800", "employment"),  # no budget: no limit, its own fund
+        ("3000", "0", "1800", "employment"),
+        ("3000", "1200", "1800", "employment"),  # exactly the budget: within
+        ("3000", "1200.01", "1800", "special"),
+        ("3000", "3000", "0.01", "special"),
+        ("0", "0", "1800", "special"),
+        ("2500", "1800", "700", "employment"),  # a smaller claim fits what is left
+    ],
+)
+def test_program_10_is_charged_to_employment_while_the_budget_has_room(
+    budget, approved, amount, fund
+):
+    assert (
+        charged_fund(
+            "employment",
+            "special",
+            budget=None if budget is None else Decimal(budget),
+            approved=Decimal(approved),
+            amount=Decimal(amount),
+        )
+        == fund
+    )
+
+
+@given(fund=st.sampled_from(["special", "employment", "poverty", None]), b=yuan)
+def test_without_a_shortfall_fund_the_fund_is_the_programs_own(fund, b):
+    assert charged_fund(fund, None, budget=b, approved=b, amount=b) == fund
+
+
+@given(budget=st.one_of(st.none(), yuan), approved=yuan, amount=yuan)
+def test_the_own_fund_is_charged_exactly_when_it_stays_within_its_budget(
+    budget, approved, amount
+):
+    fund = charged_fund(
+        "employment", "special", budget=budget, approved=approved, amount=amount
+    )
+
+    within = budget_excess(budget, approved, amount) is None
+    assert fund == ("employment" if within else "special")
+    # charged to the employment fund, it is never taken past its budget
+    if fund == "employment" and budget is not None:
+        assert approved + amount <= budget

@@ -1,6 +1,8 @@
 """``python manage.py seed_demo``: demo users, institutions, trainees, claims and the
 illustrative external caps (api-contract.md, "Accounts"), all read from
-``programs/data/demo.json``.
+``programs/data/demo.json``; and, marked as demo data, illustrative successor terms
+after the notice's 2019—2021 and county uplift decisions
+(``programs.services.enter_illustrative_terms``).
 
 Idempotent, in one transaction:
 
@@ -41,6 +43,7 @@ from claims import services
 from claims.models import Claim, ClaimStatus
 from programs.credit_codes import credit_code_check_char
 from programs.models import Institution, PolicyEntry, PolicyKind, Unit
+from programs.services import enter_illustrative_terms
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport
 from trainees.id_numbers import check_char
@@ -71,6 +74,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self._users(data)
             self._demo_caps(data["demo_caps"])
+            # illustrative successor terms and county uplift decisions (is_demo)
+            self.created["illustrative terms"] += enter_illustrative_terms(
+                uplift_units=data["illustrative_terms"]["uplift_units"]
+            )
             institutions = self._institutions(data["institutions"])
             trainees = self._trainees(data["trainees"], data["area_codes"])
             self._claims(data["claims"], users, institutions, trainees)
