@@ -316,6 +316,7 @@ class InstitutionAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
 LOCKED_WHEN_USED = (
     "program",
     "level",
+    "unit",
     "kind",
     "amount",
     "ratio",
@@ -327,7 +328,9 @@ POLICY_HELP = _(
     "政策标准按生效期管理：调整标准时，请为旧标准填写“失效日期”（含当日），再新增一条"
     "自次日起生效的新标准，不要修改或删除旧标准。已被补贴申报引用的标准不能删除，"
     "其项目、等级、类别、数值和生效日期也不能修改；失效日期不能早于引用它的申报中"
-    "最晚的培训结束日期。"
+    "最晚的培训结束日期。“单位”留空表示全地区适用，填写单位的标准优先于同类的"
+    "全地区标准。阿行办发〔2019〕50号的标准适用于2019—2021年结束的培训；此后须录入"
+    "后续政策文件的“政策执行期”及其标准。"
 )
 
 
@@ -345,6 +348,7 @@ class PolicyEntryForm(forms.ModelForm):
         fields = (
             "program",
             "level",
+            "unit",
             "kind",
             "amount",
             "ratio",
@@ -411,6 +415,7 @@ class PolicyEntryAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
     list_display = (
         "program",
         "level",
+        "unit",
         "kind",
         "value_display",
         "effective_from",
@@ -421,14 +426,17 @@ class PolicyEntryAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
         "claim_count",
     )
     list_display_links = ("program", "kind", "value_display")
-    list_filter = ("kind", "program", "is_demo")
+    list_filter = ("kind", "program", "unit", "is_demo")
     search_fields = ("clause", "source_document", "note")
-    list_select_related = ("program", "level")
+    list_select_related = ("program", "level", "unit")
     date_hierarchy = "effective_from"
     fieldsets = (
         (
             _("适用范围"),
-            {"fields": ("program", "level", "kind"), "description": POLICY_HELP},
+            {
+                "fields": ("program", "level", "unit", "kind"),
+                "description": POLICY_HELP,
+            },
         ),
         (
             _("数值（按类别只填一项）"),
@@ -436,7 +444,9 @@ class PolicyEntryAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
                 "fields": ("amount", "ratio", "quantity"),
                 "description": _(
                     "补贴上限、以工代训每月上限填“金额”；项目制上浮、先行拨付填“比例”"
-                    "（0.40 表示 40%）；以工代训最长月数、每年次数上限填“数量”。"
+                    "（0.40 表示 40%）；以工代训最长月数、每年次数上限、各起始月份填"
+                    "“数量”；政策执行期不填数值（其生效期即执行期）。项目制上浮是县(市)"
+                    "的决定：须填写单位，比例不超过0.5。"
                 ),
             },
         ),

@@ -10,6 +10,10 @@ Definitions the pages state in their footnotes:
   that calendar year — the year of the limit. So a person's person-times in a year are
   the slots of the limit they hold. Program 11 (技能脱贫千校行动, a school grant, not a
   training) is left out of person-times and rates but its money is counted.
+- **The work year** (六(二)/(三)): the 10,000 person-times target and the November
+  review count the training ended from 1 November of Y−1 to 31 October of Y (the first
+  month is the policy entry ``work_year_start_month``; ``work_year``), not the
+  calendar year; the pages say which period they count.
 - **Requested**: ``amount_requested`` of those claims; **approved**: ``approved_amount``
   of the approved ones; **pending (committed)**: ``amount`` of the submitted ones;
   **paid**: payments recorded as paid on the year's claims (whatever their status).

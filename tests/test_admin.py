@@ -72,3 +72,29 @@ def test_no_claim_report_or_money_is_in_the_admin():
 )
 def test_an_administrator_reaches_no_claim_page_in_the_admin(admin_client_zh, path):
     assert admin_client_zh.get(path).status_code == 404
+
+
+def test_a_policy_entry_shows_and_takes_its_unit(admin_client_zh):
+    """Issue 13, 4: a county's own entry (its uplift decision) names its unit."""
+    add = reverse("admin:programs_policyentry_add")
+    assert 'name="unit"' in admin_client_zh.get(add).text
+    changelist = admin_client_zh.get(reverse("admin:programs_policyentry_changelist"))
+    assert "单位" in changelist.text
+
+    response = admin_client_zh.post(
+        add,
+        {
+            "program": "9",
+            "unit": "654322",
+            "kind": "project_uplift",
+            "ratio": "0.3",
+            "effective_from": "2020-01-01",
+            "clause": "三(二)9",
+            "source_document": "富人社发〔2020〕7号",
+        },
+    )
+
+    assert response.status_code == 302, response.text[-2000:]
+    assert PolicyEntry.objects.get(kind="project_uplift", unit_id="654322").ratio == (
+        PolicyEntry._meta.get_field("ratio").to_python("0.3")
+    )
