@@ -131,6 +131,15 @@ def valid_bodies(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "POST /api/reports/{id}/spot-checks/": {"share": "0.5"},
         "POST /api/rollups/": {"quarter": "2020Q2"},
         "POST /api/institutions/{id}/admit/": {"reason": "阿地人社函〔2020〕1号"},
+        "POST /api/policy-entries/": {
+            "kind": "project_uplift",
+            "program": 9,
+            "unit": "654322",
+            "ratio": "0.2",
+            "effective_from": "2020-01-01",
+            "clause": "三(二)9",
+            "source_document": "模糊测试文件",
+        },
         "POST /api/spot-checks/{id}/": {"result": "consistent"},
     }
 

@@ -19,6 +19,7 @@ CONTRACT_PATHS = {
     "/api/trades/": {"get"},
     "/api/levels/": {"get"},
     "/api/institutions/": {"get", "post"},
+    "/api/policy-entries/": {"get", "post"},
     "/api/trainees/": {"get", "post"},
     "/api/trainees/{id}/": {"get"},
     "/api/claims/": {"get", "post"},

@@ -127,6 +127,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/notifications/": (401, 200, 200, 200, 200, 200, 200),
     "api/payments/": (401, 403, 403, 200, 200, 200, 403),
     "api/programs/": (401, 200, 200, 200, 200, 200, 200),
+    # issue 13: every signed-in user reads the dated policy; only an administrator
+    # enters it (POST: tests/claims/test_plan_and_uplift.py)
+    "api/policy-entries/": (401, 200, 200, 200, 200, 200, 200),
     "api/public/disclosure/": (200, 200, 200, 200, 200, 200, 200),
     "api/public/institutions/": (200, 200, 200, 200, 200, 200, 200),
     "api/public/programs/": (200, 200, 200, 200, 200, 200, 200),
