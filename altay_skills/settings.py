@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "claims.models.ClaimStatus",
         "KindEnum": "programs.models.InstitutionKind",
+        "PolicyKindEnum": "programs.models.PolicyKind",
         "ReportStatusEnum": "quarters.models.ReportStatus",
         "SpotCheckResultEnum": "quarters.models.SpotCheckResult",
         "RollupStatusEnum": "finance.models.RollupStatus",

@@ -124,8 +124,10 @@ def program_catalogue(*, on: date | None = None) -> list[CatalogueEntry]:
         )
         .filter(effective_from__lte=on)
         .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on))
-        .select_related("level")
-        .order_by("program_id", "level__sort_order")
+        # the uplift is a county's decision (三(二)9): a prefecture-wide row is history
+        .exclude(kind=PolicyKind.PROJECT_UPLIFT, unit__isnull=True)
+        .select_related("level", "unit")
+        .order_by("program_id", "level__sort_order", "unit__sort_order")
     )
     caps: dict[int | None, list[str]] = {}
     for e in entries:
@@ -134,7 +136,10 @@ def program_catalogue(*, on: date | None = None) -> list[CatalogueEntry]:
         elif e.kind == PolicyKind.WORK_IN_LIEU_MONTHLY:
             text = f"以工代训每人每月不超过{rules.yuan(e.amount)}元"
         else:
-            text = f"项目制且培训2个月以上的上浮{e.ratio * 100:.0f}%"
+            text = (
+                f"{e.unit.name}决定：项目制且培训2个月以上的上浮"
+                f"{(e.ratio * 100).normalize():f}%"
+            )
         if e.is_demo:
             text += "（演示数据）"
         caps.setdefault(e.program_id, []).append(text)

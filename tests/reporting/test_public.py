@@ -1,11 +1,13 @@
 """The public side: fund use and catalogues, with no personal data anywhere."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from finance import services
 from reporting import selectors
+from tests.factories import county_uplift
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +37,24 @@ def test_disclosure_shows_nothing_before_a_rollup_is_ready(closed_quarter):
 
 
 def test_catalogue_lists_claimable_programs_with_caps_in_force():
-    catalogue = {e.number: e for e in selectors.program_catalogue()}
+    # within the notice's plan (2019—2021; issue 13, 1), with one county's uplift
+    county_uplift("654301")
+    catalogue = {e.number: e for e in selectors.program_catalogue(on=date(2021, 6, 30))}
     assert set(catalogue) == {1, 2, 3, 5, 6, 7, 9, 10, 11}
     assert catalogue[3].caps == [
         "三级/高级工 不超过4,000.00元/人",
         "二级/技师 不超过5,000.00元/人",
         "一级/高级技师 不超过6,000.00元/人",
     ]
-    assert "上浮50%" in " ".join(catalogue[9].caps)
+    # the uplift is the county's decision (issue 13, 4), named with its county
+    assert "阿勒泰市决定：项目制且培训2个月以上的上浮50%" in catalogue[9].caps
+    assert sum("上浮" in c for c in catalogue[9].caps) == 1
     assert catalogue[1].caps == ["标准由相关文件规定，尚未录入"]
+
+
+def test_after_the_plan_the_catalogue_lists_no_cap_until_successor_terms(db):
+    catalogue = {e.number: e for e in selectors.program_catalogue(on=date(2022, 1, 1))}
+    assert catalogue[3].caps == ["标准由相关文件规定，尚未录入"]
 
 
 def test_a_closed_cap_leaves_the_catalogue(db):
