@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import re
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 import django_filters
 
-from altay_skills.periods import quarter_bounds
+from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from claims.models import Claim, ClaimStatus
+
+
+def known_quarter(value: str) -> None:
+    """A quarter ``quarter_bounds`` knows: the API answers 400, the page says so."""
+    if value.strip() and quarter_bounds(value.strip().upper()) is None:
+        raise ValidationError(QUARTER_MESSAGE, code="invalid_quarter")
 
 
 class ClaimFilter(django_filters.FilterSet):
@@ -21,7 +28,7 @@ class ClaimFilter(django_filters.FilterSet):
     )
     trainee = django_filters.NumberFilter(field_name="trainee_id", label="培训人员")
     quarter = django_filters.CharFilter(
-        method="filter_quarter", label="季度（如2020Q1）"
+        method="filter_quarter", label="季度（如2020Q1）", validators=[known_quarter]
     )
     q = django_filters.CharFilter(method="filter_search", label="姓名或身份证号")
 

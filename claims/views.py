@@ -22,7 +22,7 @@ from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError
 from altay_skills.permissions import require, shown_on_page
 from claims import rules, services
-from claims.filters import ClaimFilter, quarter_bounds
+from claims.filters import QUARTER_MESSAGE, ClaimFilter, quarter_bounds
 from claims.forms import ClaimForm, ReasonForm, ReviewForm, institution_choices
 from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
 from claims.permissions import actions_for, can_create, can_edit
@@ -108,6 +108,7 @@ def claim_list(request: AuthedRequest) -> HttpResponse:
         "page": page,
         "filter_errors": errors,
         "bad_quarter": bad_quarter,
+        "quarter_message": QUARTER_MESSAGE,
         "params": request.GET,
         "status_choices": ClaimStatus.choices,
         "program_choices": Program.objects.filter(claimable=True).order_by("number"),
@@ -123,7 +124,9 @@ def claim_list(request: AuthedRequest) -> HttpResponse:
             for k in ("status", "program", "quarter", "q", "institution", "unit")
         ),
     }
-    return render(request, "claims/list.html", context)
+    return render(
+        request, "claims/list.html", context, status=400 if bad_quarter else 200
+    )
 
 
 # --- The claim page -------------------------------------------------------------------

@@ -12,11 +12,28 @@ of it above a lower amount or a lower approval — is to be recovered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from claims import workflow
 
 ZERO = Decimal("0.00")
+
+
+def payment_date_refusal(
+    paid_on: date, *, training_end: date, today: date
+) -> str | None:
+    """Why a payment cannot bear this date, or None. 先培训后补贴 (五(二)): nothing is
+    paid on a claim before its training ended (an advance included: a claim is made
+    only once the training is over), and nothing is recorded as paid in the future."""
+    if paid_on > today:
+        return "拨付日期不能晚于今天"
+    if paid_on < training_end:
+        return (
+            f"拨付日期不能早于培训结束日期（{training_end:%Y-%m-%d}），请核对拨付日期"
+        )
+    return None
+
 
 #: Statuses whose claim is owed nothing, whatever was paid on it.
 OWED_NOTHING = frozenset({workflow.REJECTED, workflow.WITHDRAWN})

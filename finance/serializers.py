@@ -183,7 +183,9 @@ class PaymentInputSerializer(serializers.Serializer):
     amount = money(
         min_value=Decimal("0.01"), help_text="拨付金额，须等于应拨金额（元，两位小数）"
     )
-    paid_on = serializers.DateField(help_text="拨付日期，不能晚于今天")
+    paid_on = serializers.DateField(
+        help_text="拨付日期：不早于培训结束日期，不晚于今天"
+    )
     status = serializers.ChoiceField(
         choices=PaymentStatus.choices, help_text="paid（已拨付）或 failed（拨付失败）"
     )

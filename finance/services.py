@@ -30,7 +30,7 @@ from django.utils import timezone
 from accounts.models import User
 from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
-from altay_skills.periods import quarter_bounds
+from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.models import Claim
@@ -58,7 +58,12 @@ from finance.permissions import (
     can_request_rollup,
     can_settle_recovery,
 )
-from finance.rules import ClaimMoney, owed_with_advance, payment_state_of
+from finance.rules import (
+    ClaimMoney,
+    owed_with_advance,
+    payment_date_refusal,
+    payment_state_of,
+)
 from programs.models import fund_label
 from quarters.models import ReportStatus, SpotCheck
 from trainees.id_numbers import mask_id_number
@@ -83,7 +88,7 @@ def rollup_request(*, quarter: str, actor: User) -> Rollup:
     """The reviewer sends a reviewed quarter to finance; the task is queued on commit."""
     require(can_request_rollup(actor))
     if quarter_bounds(quarter) is None:
-        raise DomainError("invalid_quarter", "季度格式应为“2020Q1”")
+        raise DomainError("invalid_quarter", QUARTER_MESSAGE)
     quarter = quarter.strip().upper()
     require(can_request_rollup(actor, quarter))  # every report closed, one at least
     with transaction.atomic():
@@ -476,7 +481,7 @@ def payment_record(
         raise DomainError("invalid", "拨付类别或结果无效")
     if amount is None or amount <= 0 or amount != rules.to_fen(amount):
         raise DomainError("invalid_amount", "拨付金额应为大于0、最多两位小数的数")
-    if paid_on > timezone.localdate():
+    if paid_on > timezone.localdate():  # before any lock: the claim cannot change it
         raise DomainError("invalid_dates", "拨付日期不能晚于今天")
     failure_reason = (failure_reason or "").strip()
     if status == PaymentStatus.FAILED and not failure_reason:
@@ -484,6 +489,11 @@ def payment_record(
     try:
         with transaction.atomic():
             claim = lock_objects.lock_claim(claim_id)
+            refusal = payment_date_refusal(
+                paid_on, training_end=claim.training_end, today=timezone.localdate()
+            )
+            if refusal:
+                raise DomainError("invalid_dates", refusal)
             money = money_of(claim.pk)
             due = _amount_due(claim, kind, money)
             if amount != due:

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, NotFound
-from altay_skills.periods import quarter_bounds
+from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require, shown_on_page
 from claims import rules, workflow
 from claims.models import Claim
@@ -89,7 +89,7 @@ def render_quarter(
     if quarter is None:
         quarter = quarters[0] if quarters else last_ended_quarter()
     if quarter_bounds(quarter) is None:
-        messages.error(request, "季度格式应为“2020Q1”")
+        messages.error(request, QUARTER_MESSAGE)
         quarter, status = quarters[0] if quarters else last_ended_quarter(), 400
     reports = list(
         reports_visible_to(user)

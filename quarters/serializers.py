@@ -13,7 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from altay_skills.periods import quarter_bounds
+from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.plain_text import multi_line_text
 from claims.models import ClaimStatus
 from claims.serializers import money
@@ -29,7 +29,7 @@ MAX_BULK = 1000
 class QuarterField(serializers.CharField):
     """A quarter as the notice counts them: ``2020Q1`` (case and spaces forgiven)."""
 
-    default_error_messages = {"invalid_quarter": "季度格式应为“2020Q1”（季度为1–4）"}
+    default_error_messages = {"invalid_quarter": QUARTER_MESSAGE}
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 10)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
-from altay_skills.periods import quarter_bounds
+from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.audit import record_events
@@ -199,7 +199,7 @@ def report_build(*, unit_id: str, quarter: str, actor: User) -> QuarterlyReport:
     require(can_build_report(actor, unit_id))
     bounds = quarter_bounds(quarter)
     if bounds is None:
-        raise DomainError("invalid_quarter", "季度格式应为“2020Q1”")
+        raise DomainError("invalid_quarter", QUARTER_MESSAGE)
     quarter = quarter.strip().upper()
     if bounds[0] > timezone.localdate():
         raise DomainError("invalid_quarter", "该季度尚未开始，不能编制报表")

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from accounts.views import AuthedRequest
-from altay_skills.periods import current_quarter, quarter_bounds
+from altay_skills.periods import QUARTER_MESSAGE, current_quarter, quarter_bounds
 from claims import rules
 from claims.models import LIMIT_SLOTS, Claim, ClaimEvent, ClaimStatus
 from claims.rules import ZERO
@@ -44,7 +44,7 @@ def public_disclosure(request: HttpRequest) -> HttpResponse:
     elif chosen:
         quarter = chosen
         if quarter_bounds(chosen) is None:
-            error, status, quarter = "季度格式应为“2020Q1”", 400, None
+            error, status, quarter = QUARTER_MESSAGE, 400, None
     else:
         quarter = quarters[0] if quarters else None
     disclosure = selectors.public_disclosure(quarter=quarter) if not error else None

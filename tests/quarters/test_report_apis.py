@@ -267,7 +267,7 @@ def test_a_bad_quarter_is_a_400_and_nothing_is_stored(clerk, submitted_claims, b
 
 
 def test_a_quarter_not_yet_begun_is_refused(clerk, submitted_claims):
-    response = client_for(clerk).post(REPORTS, {"quarter": "2999Q1"}, format="json")
+    response = client_for(clerk).post(REPORTS, {"quarter": "2099Q1"}, format="json")
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_quarter"
