@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import Context, Engine
+from django.views.decorators.csrf import csrf_exempt
 
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView
@@ -125,8 +126,12 @@ class RedocView(SpectacularRedocView):
         return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """An unknown path under ``/api/`` answers JSON, like every other API error."""
+    """An unknown path under ``/api/`` answers JSON, like every other API error.
+
+    Exempt from CSRF: it changes nothing, and a script's POST carries a token, not a
+    CSRF cookie (before, it answered Django's English CSRF page instead of this 404)."""
     return JsonResponse(
         {"code": "not_found", "message": "接口不存在（API 路径以 / 结尾）"},
         status=404,

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # An API body over API_MAX_BODY_BYTES: a JSON 413 before anything reads it.
+    "altay_skills.bodies.ApiBodyLimitMiddleware",
     "altay_skills.security.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -207,6 +209,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "altay_skills.api.exception_handler",
+    # JSON read with a size cap and a nesting limit (altay_skills.bodies).
+    "DEFAULT_PARSER_CLASSES": [
+        "altay_skills.bodies.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "COERCE_DECIMAL_TO_STRING": True,
 }
 # Reads of the registry per user (trainees.apis.TraineeReadThrottle, issue 14, 3): DRF's
@@ -405,6 +413,12 @@ BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(DATA_DIR / "backups")))
 AUDIT_ANCHOR_DIR = Path(
     env.str("AUDIT_ANCHOR_DIR", default=str(BACKUP_DIR / "audit-anchors"))
 )
+
+# An API body (JSON or form) is at most this; a larger one is a JSON 413, unread. The
+# largest real body (a bulk approval of 1,000 ids, a class's results) is a few KB.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# A CSRF failure under /api/ answers the API's JSON error, elsewhere Django's page.
+CSRF_FAILURE_VIEW = "altay_skills.error_pages.csrf_failure"
 
 # Upload limits for spreadsheet intake (issue 3 defends further before parsing).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

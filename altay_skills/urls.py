@@ -5,6 +5,12 @@ admin.site.site_header = "阿勒泰地区职业技能提升补贴管理系统"
 admin.site.site_title = "职业技能提升补贴"
 admin.site.index_title = "系统管理"
 
+# Under /api/ the API's JSON error, elsewhere the Chinese pages (altay_skills.error_pages).
+handler400 = "altay_skills.error_pages.bad_request"
+handler403 = "altay_skills.error_pages.permission_denied"
+handler404 = "altay_skills.error_pages.page_not_found"
+handler500 = "altay_skills.error_pages.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("altay_skills.api_urls")),

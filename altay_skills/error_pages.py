@@ -1,0 +1,70 @@
+"""The site's error handlers (``handler400`` … ``handler500``, ``CSRF_FAILURE_VIEW``):
+under ``/api/`` the API's JSON error — a ``code`` and a Chinese ``message`` — and
+elsewhere the Chinese pages of ``templates/``.
+
+DRF's own views answer their errors through ``altay_skills.api.exception_handler``; these
+answer what happens before or outside them: a body Django refuses while reading it (too
+many fields), a CSRF failure, a bug. With DEBUG off nothing of the exception is shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from django.views.csrf import csrf_failure as django_csrf_failure
+
+#: status → (code, message), the same codes as the API's exception handler.
+API_ERRORS = {
+    400: ("bad_request", "请求无效，未被处理"),
+    403: ("permission_denied", "您没有执行此操作的权限"),
+    404: ("not_found", "接口不存在（API 路径以 / 结尾）"),
+    500: ("server_error", "系统出现错误，已记录；请稍后重试，如仍有问题请联系管理员"),
+}
+CSRF_MESSAGE = (
+    "CSRF 校验失败：浏览器请刷新页面后重试；脚本请以 Authorization: Token <令牌> 发送"
+)
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_error(status: int, message: str | None = None) -> JsonResponse:
+    code, default = API_ERRORS[status]
+    return JsonResponse(
+        {"code": code, "message": message or default},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return api_error(400)
+    return defaults.bad_request(request, exception, template_name="400.html")
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return api_error(403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return api_error(404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return api_error(500)
+    return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpResponse:
+    if is_api(request):
+        return api_error(403, CSRF_MESSAGE)
+    return django_csrf_failure(request, reason, **kwargs)
