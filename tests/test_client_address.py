@@ -120,3 +120,98 @@ def test_behind_the_proxy_one_client_s_failures_do_not_lock_another(client) -> N
         HTTP_X_FORWARDED_FOR="203.0.113.9",
     )
     assert (locked.status_code, other.status_code) == (429, 302)
+
+
+# --- Issue 14 (7): every sign-in door counts failures per client, behind the proxy -------
+PASSWORD = "pw-Altay-2019"
+
+
+def _token(
+    client: Any, password: str, forwarded: str, remote: str = "127.0.0.1"
+) -> Any:
+    return client.post(
+        "/api/auth/token/",
+        {"username": "shared", "password": password},
+        content_type="application/json",
+        REMOTE_ADDR=remote,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+
+
+def _admin(
+    client: Any, password: str, forwarded: str, remote: str = "127.0.0.1"
+) -> Any:
+    return client.post(
+        "/admin/login/",
+        {"username": "shared", "password": password, "next": "/admin/"},
+        REMOTE_ADDR=remote,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_five_token_failures_via_the_proxy_lock_that_client_not_another(client) -> None:
+    UserFactory(username="shared")
+    for _ in range(5):
+        _token(client, "wrong", "203.0.113.66")
+
+    locked = _token(client, PASSWORD, "203.0.113.66")
+    other = _token(client, PASSWORD, "203.0.113.9")
+
+    assert (locked.status_code, other.status_code) == (429, 200)
+    assert locked.json()["code"] == "locked_out"
+    assert set(other.json()) == {"token"}
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_five_admin_failures_via_the_proxy_lock_that_client_not_another(client) -> None:
+    UserFactory(username="shared", role="administrator", is_staff=True)
+    for _ in range(5):
+        _admin(client, "wrong", "203.0.113.66")
+
+    locked = _admin(client, PASSWORD, "203.0.113.66")
+    other = _admin(client, PASSWORD, "203.0.113.9")
+
+    assert (locked.status_code, other.status_code) == (429, 302)
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_an_untrusted_peer_cannot_dodge_the_lockout_with_its_own_header(client) -> None:
+    """A client reaching the server directly writes whatever X-Forwarded-For it likes:
+    it is ignored, every failure counts against the peer itself."""
+    UserFactory(username="shared")
+    for i in range(3):
+        _token(client, "wrong", f"203.0.113.{i + 1}", remote="198.51.100.20")
+
+    again = _token(client, PASSWORD, "203.0.113.99", remote="198.51.100.20")
+    elsewhere = _token(client, PASSWORD, "203.0.113.99", remote="198.51.100.21")
+
+    assert (again.status_code, elsewhere.status_code) == (429, 200)
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=2)
+def test_the_lockout_is_recorded_with_the_client_and_logged_without_the_proxy(
+    client, caplog
+) -> None:
+    """The attempt rows (what the admin shows and the cool-off counts) name the client;
+    axes' own log lines mask addresses and user names (AXES_SENSITIVE_PARAMETERS), and
+    never name the proxy as the culprit."""
+    from axes.models import AccessAttempt
+
+    UserFactory(username="shared")
+    with caplog.at_level("WARNING", logger="axes"):
+        for _ in range(2):
+            _token(client, "wrong", "203.0.113.66")
+
+    logged = "\n".join(
+        r.getMessage() for r in caplog.records if r.name.startswith("axes")
+    )
+    assert "login failure" in logged
+    assert "127.0.0.1" not in logged
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {
+        "203.0.113.66"
+    }
