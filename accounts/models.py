@@ -252,3 +252,28 @@ class RoleChange(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RoleChangeIsFinal("角色变更记录不能删除")
+
+
+class ApiToken(models.Model):
+    """A script's API token (``POST /api/auth/token/``), stored only as its SHA-256
+    digest: the key is shown once, when issued, and can never be read back here or in
+    the admin. It ends at ``expires_at``, and with any change of the user's password,
+    role, unit or active status (``fingerprint``, ``accounts.tokens``)."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    digest = models.CharField(_("令牌摘要"), max_length=64, unique=True)
+    fingerprint = models.CharField(_("账户指纹"), max_length=64)
+    created_at = models.DateTimeField(_("签发时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("到期时间"), db_index=True)
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -20,14 +20,13 @@ from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 from django.utils import timezone
 
-from rest_framework.authtoken.models import Token
-
 from accounts.models import Role, RoleChange, RoleChangeStatus, User
 from accounts.permissions import (
     can_cancel_role_change,
     can_confirm_role_change,
     can_propose_role_change,
 )
+from accounts.tokens import tokens_revoke
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from altay_skills.lock_objects import lock_user
 from altay_skills.plain_text import checked_reason
@@ -114,7 +113,7 @@ def role_change_confirm(*, actor: User, change_id: int) -> RoleChange:
         change.confirmed_by = actor
         change.confirmed_at = timezone.now()
         change.save(update_fields=["status", "confirmed_by", "confirmed_at"])
-        Token.objects.filter(user=user).delete()
+        tokens_revoke(user=user)
         _end_sessions_of(user)
     logger.info("role change %s confirmed by user %s", change.pk, actor.pk)
     return change

@@ -34,6 +34,7 @@ from accounts.services import (
     role_change_confirm,
     role_change_propose,
 )
+from accounts.tokens import tokens_revoke
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
 
 ROLE_CHANGES_PER_PAGE = 50
@@ -66,6 +67,13 @@ class LogoutView(auth_views.LogoutView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     form_class = ChangePasswordForm
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        """A new password ends the user's API tokens (any other path that sets a
+        password ends them too: ``accounts.tokens.fingerprint``)."""
+        response = super().form_valid(form)
+        tokens_revoke(user=form.user)
+        return response
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):

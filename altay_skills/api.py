@@ -74,6 +74,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     for kind, (code, message) in _DRF_CODES.items():
         if isinstance(exc, kind):
+            if isinstance(exc, exceptions.AuthenticationFailed) and (
+                exc.detail != exc.default_detail
+            ):
+                message = str(exc.detail)  # accounts.authentication's own reason
             response.data = {"code": code, "message": message}
             break
     return response

@@ -4,7 +4,7 @@ from django.urls import URLPattern, URLResolver, path, re_path
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.apis import TokenObtainApi
+from accounts.apis import TokenLogoutApi, TokenObtainApi
 from altay_skills.api import RedocView, api_not_found
 from claims import apis as claims
 from claims import registry_apis
@@ -16,6 +16,7 @@ from trainees import apis as trainees
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
+    path("auth/logout/", TokenLogoutApi.as_view(), name="api-token-logout"),
     # reference data
     path("units/", programs.UnitListApi.as_view(), name="api-units"),
     path("programs/", programs.ProgramListApi.as_view(), name="api-programs"),

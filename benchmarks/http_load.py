@@ -148,9 +148,8 @@ def fixture(secret_key: str) -> Iterator[Fixture]:
     from django.contrib.sessions.models import Session
     from django.test.utils import override_settings
 
-    from rest_framework.authtoken.models import Token
-
     from accounts.models import Role, User
+    from accounts.tokens import token_create
     from claims.models import Claim
     from programs.models import Institution
 
@@ -161,9 +160,10 @@ def fixture(secret_key: str) -> Iterator[Fixture]:
     )
     clerk.set_unusable_password()
     clerk.save()
-    token = Token.objects.create(user=clerk)
     sessions = []
     with override_settings(SECRET_KEY=secret_key):
+        # the token's fingerprint is keyed with the server's SECRET_KEY too
+        token = token_create(user=clerk)
         for _ in range(SESSIONS):
             store = SessionStore()
             store[SESSION_KEY] = str(clerk.pk)
@@ -198,7 +198,7 @@ def fixture(secret_key: str) -> Iterator[Fixture]:
             }
         )
         yield Fixture(
-            token=token.key,
+            token=token,
             cookies=[f"{settings.SESSION_COOKIE_NAME}={key}" for key in sessions],
             check_body=body,
             prior_claims=Claim.objects.filter(trainee_id=latest)
@@ -208,7 +208,7 @@ def fixture(secret_key: str) -> Iterator[Fixture]:
         )
     finally:
         Session.objects.filter(session_key__in=sessions).delete()
-        token.delete()
+        clerk.api_tokens.all().delete()
         clerk.delete()
 
 

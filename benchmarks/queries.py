@@ -149,9 +149,9 @@ def _user(role: str, unit_id: str | None) -> User:
 
 
 def _token(user: User) -> str:
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import token_create
 
-    return str(Token.objects.create(user=user).key)
+    return token_create(user=user)
 
 
 def make_world() -> World:

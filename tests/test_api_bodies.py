@@ -17,10 +17,10 @@ from django.test import Client
 from django.urls import include, path
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.tokens import token_create
 
 # This module is also a urlconf (a view that fails): with the site's error handlers.
 from altay_skills.urls import (  # noqa: F401
@@ -66,7 +66,7 @@ def script(clerk: User) -> Client:
     return Client(
         enforce_csrf_checks=True,
         raise_request_exception=False,
-        headers={"Authorization": f"Token {Token.objects.create(user=clerk).key}"},
+        headers={"Authorization": f"Token {token_create(user=clerk)}"},
     )
 
 

@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from accounts import services
 from accounts.models import Role, RoleChange, RoleChangeIsFinal, User
 from accounts.permissions import can_confirm_role_change, can_propose_role_change
+from accounts.tokens import token_create
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from tests.conftest import requires_postgres
 from tests.factories import UserFactory
@@ -268,7 +268,7 @@ def test_confirming_ends_the_users_token_and_sessions(
     client: Any, admin_a: User, admin_b: User, clerk: User
 ) -> None:
     # given the clerk signed in and holding an API token
-    Token.objects.create(user=clerk)
+    token_create(user=clerk)
     client.force_login(clerk)
     other = UserFactory(username="bystander")
     client_other = type(client)()
@@ -277,7 +277,7 @@ def test_confirming_ends_the_users_token_and_sessions(
     # when
     services.role_change_confirm(actor=admin_b, change_id=change.pk)
     # then the clerk signs in again, under the new role; others stay signed in
-    assert not Token.objects.filter(user=clerk).exists()
+    assert not clerk.api_tokens.exists()
     owners = [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()]
     assert owners == [str(other.pk)]
     assert client.get(reverse("home")).status_code == 302

@@ -30,14 +30,15 @@ def test_a_token_opens_the_api_end_to_end(clerk):
     assert claims.status_code == 200 and claims.json()["count"] == 0
 
 
-def test_the_same_token_is_returned_twice(clerk):
+def test_each_request_returns_a_new_token(clerk):
+    """Issue 14 (8): before, the same key came back every time (it never changed)."""
     client = APIClient()
     body = {"username": "clerk_a", "password": PASSWORD}
 
     first = client.post(TOKEN, body, format="json").json()["token"]
     second = client.post(TOKEN, body, format="json").json()["token"]
 
-    assert first == second
+    assert first != second
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ from django.test import Client
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import token_create
 from altay_skills.models import OutboxMessage
 from claims import services
 from claims.models import Claim, ClaimEvent
@@ -115,7 +115,7 @@ def test_the_api_answers_503_saves_nothing_and_the_retry_works(
 ):
     # given the app under gunicorn (one worker) and a clerk with a draft
     base = start_web(workers=1, CONN_MAX_AGE=conn_max_age)
-    headers = {"Authorization": f"Token {Token.objects.create(user=clerk).key}"}
+    headers = {"Authorization": f"Token {token_create(user=clerk)}"}
     url = f"{base}/api/claims/{draft.pk}/submit/"
     assert requests.get(f"{base}/api/claims/", headers=headers).status_code == 200
 

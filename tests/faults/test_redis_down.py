@@ -23,8 +23,8 @@ import pytest
 import redis as redis_client
 import requests
 from django_celery_results.models import TaskResult
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import token_create
 from altay_skills import outbox
 from altay_skills.models import OutboxMessage
 from claims import services
@@ -103,7 +103,7 @@ def at_once(calls: list[Callable[[], T]]) -> list[T]:
 
 def submitting(base: str, clerk: Any, claim: Claim) -> Callable[[], tuple[int, float]]:
     """A clerk's submission through the API, timed from the clerk's side."""
-    token = Token.objects.get_or_create(user=clerk)[0].key
+    token = token_create(user=clerk)
 
     def submit() -> tuple[int, float]:
         began = time.monotonic()
