@@ -111,9 +111,12 @@ class ApiBodyLimitMiddleware:
             except ValueError:
                 declared = 0
             if declared > max_body_bytes():
-                return JsonResponse(
+                response = JsonResponse(
                     {"code": "request_too_large", "message": too_large_message()},
                     status=413,
                     json_dumps_params={"ensure_ascii": False},
                 )
+                # answered before CommonMiddleware, which would set it
+                response["Content-Length"] = str(len(response.content))
+                return response
         return self.get_response(request)

@@ -392,6 +392,66 @@ document.addEventListener("securitypolicyviolation", (e) => {
 EXPECTED_BLOCKS = {"https://cdn.redoc.ly/redoc/logo-mini.svg"}
 
 
+def test_gunicorn_answers_the_api_in_json_and_locks_out_per_client(gunicorn):
+    """Issue 14, items 5, 7 and 8 under gunicorn with DEBUG off: a deep or a 6 MB body,
+    a token's POST to a missing path — JSON 400, 413, 404; five failed sign-ins through
+    the proxy lock out that client only; a token opens the API and ends at logout."""
+    import json
+
+    port = gunicorn[0]
+
+    def api(path: str, body: str = "", **headers: str) -> tuple[int, Any]:
+        status, sent_headers, raw = fetch(
+            port,
+            path,
+            method="POST" if body else "GET",
+            body=body or None,
+            headers={"Content-Type": "application/json", **headers},
+        )
+        assert sent_headers["Content-Type"].startswith("application/json"), raw[:200]
+        return status, json.loads(raw)
+
+    def sign_in(password: str, client: str) -> tuple[int, Any]:
+        body = json.dumps({"username": "auditor1", "password": password})
+        return api("/api/auth/token/", body, **{"X-Forwarded-For": client})
+
+    deep = api("/api/auth/token/", "[" * 1000 + "]" * 1000)
+    assert (deep[0], deep[1]["code"]) == (400, "parse_error")
+    # 6 MB declared: the answer comes before a byte of the body is sent (as the proxy,
+    # which buffers the whole body, would then pass it on)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(
+            (
+                f"POST /api/auth/token/ HTTP/1.1\r\nHost: {HOST}\r\n"
+                "X-Forwarded-Proto: https\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {6 * 1024 * 1024}\r\nConnection: close\r\n\r\n"
+            ).encode()
+        )
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert b"application/json" in head
+    assert json.loads(body)["code"] == "request_too_large"
+
+    failures = [sign_in("wrong", "203.0.113.66")[0] for _ in range(5)]
+    locked = sign_in("Pw-for-the-gunicorn-test-2019", "203.0.113.66")
+    other = sign_in("Pw-for-the-gunicorn-test-2019", "203.0.113.9")
+    assert failures == [400, 400, 400, 400, 429]  # the fifth failure locks out
+    assert (locked[0], locked[1]["code"]) == (429, "locked_out")
+    assert other[0] == 200
+
+    auth = {"Authorization": f"Token {other[1]['token']}"}
+    missing = api("/api/no-such-thing/", "{}", **auth)
+    units = api("/api/units/", **auth)
+    assert (missing[0], missing[1]["code"]) == (404, "not_found")
+    assert units[0] == 200 and len(units[1]) == 9
+    ended, _, _ = fetch(port, "/api/auth/logout/", method="POST", headers=auth)
+    after = api("/api/units/", **auth)
+    assert (ended, after[0], after[1]["code"]) == (204, 401, "authentication_failed")
+
+
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_main_pages_cause_no_csp_violation_in_chromium(
