@@ -58,6 +58,15 @@ from programs.services import enter_illustrative_terms
 from trainees.id_numbers import check_char
 
 SEED = 20191101
+#: 三(二)9 以工代训 最长不超过6个月 and 三(三)11's school year from 1 September: the
+#: dataset keeps within them as the rules (with a person's history) would.
+WORK_IN_LIEU_MONTHS = 6
+
+
+def school_year(day: date) -> int:
+    return rules.school_year_of(day, 9)
+
+
 PASSWORD = "bench-Altay-2019"
 BENCH_USERS = "bench-"
 FIRST_YEAR, LAST_YEAR = 2019, 2023
@@ -314,8 +323,9 @@ def make_users(ref: Reference) -> None:
 GROUP_MIX = (
     (("poor_labour",), 45),
     (("poor_labour", "rural_transfer"), 10),
-    (("poor_family_child",), 12),
-    (("two_after", "poor_family_child"), 3),
+    (("poor_family_child",), 3),
+    # 三(三)11's pupils: a poor family's 两后生 (both groups)
+    (("two_after", "poor_family_child"), 12),
     (("rural_transfer",), 12),
     (("hard_to_employ",), 8),
     (("laid_off",), 5),
@@ -341,6 +351,7 @@ class Provider:
     difficult: bool
     name: str
     credit_code: str
+    insured: bool = False
 
 
 def make_people(spec: Spec, ref: Reference, rng: random.Random) -> list[Person]:
@@ -403,7 +414,7 @@ def make_providers(spec: Spec, ref: Reference) -> dict[str, list[Provider]]:
             suffix = "有限公司" if enterprise else "职业技能培训学校"
             name = f"{ref.unit_names[code]}{i + 1:03d}{suffix}"
             provider = Provider(
-                pid, code, kind, difficult, name, credit_code(area, pid)
+                pid, code, kind, difficult, name, credit_code(area, pid), enterprise
             )
             by_unit[code].append(provider)
             rows.append(
@@ -414,6 +425,7 @@ def make_providers(spec: Spec, ref: Reference) -> dict[str, list[Provider]]:
                     provider.credit_code,
                     difficult,
                     True,
+                    enterprise,  # every enterprise insured (参保企业)
                     stamp(date(2019, 1, 2)),
                     code,
                 )
@@ -427,6 +439,7 @@ def make_providers(spec: Spec, ref: Reference) -> dict[str, list[Provider]]:
             "credit_code",
             "certified_difficult",
             "admitted",
+            "insured",
             "created_at",
             "unit_id",
         ),
@@ -549,6 +562,12 @@ class Judge:
             # a decision of the claim's unit)
             (facts.training_start, facts.training_end, facts.unit) if dated else None,
             facts.training_end.year,  # the policy in force (every term is dated)
+            # issue 13: where it is filed against the person's place; 以工代训's
+            # months against the months its dates span
+            facts.unit == person.unit,
+            rules.months_spanned(facts.training_start, facts.training_end)
+            if facts.work_in_lieu_months
+            else None,
         )
         hit = self.cache.get(key)
         if hit is None:
@@ -556,7 +575,10 @@ class Judge:
             decision = rules.decide(
                 facts,
                 trainee=rules.TraineeFacts(
-                    person.birth, person.household, frozenset(person.groups)
+                    person.birth,
+                    person.household,
+                    frozenset(person.groups),
+                    units=frozenset({person.unit}),
                 ),
                 program=self.ref.programs[facts.program],
                 history=(),
@@ -603,11 +625,13 @@ def generate_claims(
     ``approvals`` (what the ledger of each approved claim holds)."""
     open_quarter = quarters(spec)[-1]
     counted: dict[tuple[int, int], int] = {}  # (person, year) → counted claims
+    wil_used: dict[int, int] = {}  # person → 以工代训 months counted
+    school_years: dict[int, set[int]] = {}  # person → school years granted (11)
     used: dict[int, set[tuple[str, str]]] = {}  # person → counted trade+level pairs
     program_mix = Weighted(PROGRAM_MIX)
     closed_mix, open_mix = Weighted(CLOSED_MIX), Weighted(OPEN_MIX)
     as_facts = {
-        p.id: rules.InstitutionFacts(p.kind, p.unit, p.difficult)
+        p.id: rules.InstitutionFacts(p.kind, p.unit, p.difficult, insured=p.insured)
         for ps in providers.values()
         for p in ps
     }
@@ -621,6 +645,10 @@ def generate_claims(
     difficult = {u: [p for p in ps if p.difficult] for u, ps in providers.items()}
     schools = {
         u: [p for p in ps if p.kind != "enterprise"] for u, ps in providers.items()
+    }
+    technical = {
+        u: [p for p in ps if p.kind == "technical_school"]
+        for u, ps in providers.items()
     }
     per_year = spec.claims // len(spec.years)
     claim_id = 0
@@ -642,7 +670,7 @@ def generate_claims(
                 person = people[rng.randrange(len(people))]
                 if not counts or counted.get((person.id, year), 0) < 3:
                     break
-            unit = person.unit if rng.random() < 0.85 else rng.choice(ref.units)
+            unit = person.unit  # 五(二): filed where the person is registered
             wil = 0
             project_based = False
             employer = None
@@ -651,14 +679,22 @@ def generate_claims(
                 wil = rng.randint(1, 6)
             elif program == 9 and rng.random() < 0.1:
                 wil = rng.randint(1, 6) if "poor_labour" in person.groups else 0
-            if program == 11 and not (
-                {"poor_labour", "poor_family_child"} & set(person.groups)
-            ):
+            if counts:  # 三(二)9 最长不超过6个月: per person, over all their claims
+                wil = min(wil, WORK_IN_LIEU_MONTHS - wil_used.get(person.id, 0))
+            if program == 11 and not set(person.groups) >= rules.SCHOOL_GRANT_GROUPS:
                 program = 3
+            if program == 11 and counts:  # 三(三)11: once a school year, three in all
+                granted = school_years.get(person.id, set())
+                if school_year(end) in granted or len(granted) >= 3:
+                    program = 3
             if wil:
                 institution = employer = rng.choice(enterprises[unit])
             elif program == 5:
                 institution = rng.choice(difficult[unit])
+            elif program == 3:  # 三(一)3: an enterprise training its own staff
+                institution = rng.choice(enterprises[unit])
+            elif program == 11:  # 三(三)11: at a technical school
+                institution = rng.choice(technical[unit] or schools[unit])
             elif rng.random() < 0.25:
                 institution = rng.choice(enterprises[unit])
             else:
@@ -671,6 +707,8 @@ def generate_claims(
                 last = calendar.monthrange(year, end.month)[1]
                 end = end.replace(day=15 if end.day <= 15 else last)
                 begin = end - timedelta(days=rng.choice((20, 45, 61, 75, 92)))
+            elif wil:  # 以工代训: the months claimed are the months the dates span
+                begin = rules.add_months(end.replace(day=1), 1 - wil)
             else:
                 begin = end - timedelta(days=rng.randrange(5, 60))
             if program != 11 and not wil:
@@ -722,10 +760,13 @@ def generate_claims(
             if decision.cap is None and status == "withdrawn":
                 status = "draft"
             counts = status in rules.COUNTING_STATUSES
+            if counts and program == 11:
+                school_years.setdefault(person.id, set()).add(school_year(end))
             slot = None
             if counts and rules.counts_toward_limits(program):
                 slot = counted.get((person.id, year), 0) + 1
                 counted[(person.id, year)] = slot
+                wil_used[person.id] = wil_used.get(person.id, 0) + wil
                 if trade and level:
                     used.setdefault(person.id, set()).add((trade, level))
             created = end + timedelta(days=rng.randrange(1, 15))

@@ -544,7 +544,7 @@ def _check_plan_period(
     if period is not None:
         j.use(period)
         j.explanation.append(
-            f"培训结束日期{on.isoformat()}在政策执行期{_period_text(period)}内。"
+            f"培训结束日期在政策执行期{_period_text(period)}内，按该期的标准审核。"
         )
         return True
     known = plan_periods(policy, program=facts.program, unit=facts.unit)
