@@ -123,6 +123,7 @@ CHANNELS: dict[str, dict[str, Any]] = {
             "certificate_number",
             "employment",
             "amount_requested",
+            "hire_date",
         },
         "guarded": set(),
     },

@@ -147,6 +147,7 @@ def _judge_rows(
                 passed=p.passed,
                 certificate_number=p.certificate_number,
                 employment=p.employment,
+                hire_date=p.hire_date,
             )
             facts = claim_facts(
                 claim,

@@ -106,6 +106,7 @@ class ParsedRow:
     employer: Institution | None = None
     training_start: date | None = None
     training_end: date | None = None
+    hire_date: date | None = None  # 三(一)1: optional, program 1
     project_based: bool = False
     work_in_lieu_months: int = 0
     passed: bool = False
@@ -217,6 +218,8 @@ def _parse_training(p: ParsedRow, get: Callable[[str], Any], cat: Catalogue) -> 
     p.employer = _institution(p, "employer", get("employer"), cat, False)
     p.training_start = _date(p, "training_start", get("training_start"))
     p.training_end = _date(p, "training_end", get("training_end"))
+    raw = get("hire_date")
+    p.hire_date = _date(p, "hire_date", raw) if raw is not None else None
     p.project_based = _yes_no(p, "project_based", get("project_based"))
     p.passed = _yes_no(p, "passed", get("passed"))
     p.work_in_lieu_months = _months(p, get("work_in_lieu_months"))

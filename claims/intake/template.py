@@ -101,6 +101,12 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("project_based", "项目制", "是或否，空白视为否", number_format="General"),
     Column(
+        "hire_date",
+        "入职日期",
+        "项目1（企业新录用员工岗前培训）填写员工的入职（录用）日期，其他项目不填",
+        number_format="yyyy-mm-dd",
+    ),
+    Column(
         "work_in_lieu_months",
         "以工代训月数",
         "以工代训的月数（整数），非以工代训填0或不填",
@@ -208,6 +214,7 @@ def template_workbook() -> bytes:
         "training_start": date(2020, 3, 1),
         "training_end": date(2020, 4, 30),
         "project_based": "是",
+        "hire_date": "",
         "work_in_lieu_months": 0,
         "passed": "是",
         "certificate_number": "S2020-0001",

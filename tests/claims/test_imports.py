@@ -1241,3 +1241,40 @@ def test_the_reader_reports_its_progress_by_the_rows_of_the_sheet(trainee, insti
     )
 
     assert seen == [(1_000, 2_500), (2_000, 2_500)]
+
+
+# --- Issue 13: program 1's hire date is a column of its own ----------------------------------
+def test_program_1_rows_carry_the_hire_date(clerk_client, trainee):
+    from datetime import date as day
+
+    from programs.models import PolicyEntry
+
+    PolicyEntry.objects.create(  # illustrative: program 1's cap is another document's
+        program_id=1,
+        kind="cap",
+        amount=1500,
+        effective_from=day(2019, 1, 1),
+        effective_to=day(2021, 12, 31),
+        clause="三(一)1",
+        source_document="（示例）新人社发〔2015〕44号",
+        is_demo=True,
+    )
+    enterprise = InstitutionFactory(kind="enterprise", unit_id="654301")
+    base = {
+        "program": "1 开展企业新录用员工岗前培训",
+        "institution": enterprise.credit_code,
+        "employer": enterprise.credit_code,
+        "amount_requested": 1500,
+    }
+    rows = [
+        good_row(trainee, enterprise, **base, hire_date=day(2019, 12, 1)),
+        good_row(trainee, enterprise, **base, trade=TRADES[1], hire_date=None),
+        good_row(trainee, enterprise, **base, trade=TRADES[2], hire_date="2018-01-01"),
+    ]
+
+    token, _ = checked(clerk_client, xlsx(rows))
+
+    results = results_of(clerk_client, token)
+    assert results[3].ok, results[3].reasons
+    assert "入职（录用）日期" in results[4].reasons
+    assert "12个月内新招用" in results[5].reasons
