@@ -660,7 +660,9 @@ def _quantity(
     policy: Sequence[PolicyTerm], kind: str, facts: ClaimFacts, j: _Judgement
 ) -> int | None:
     """A count of the policy (months, years) in force on the training end, or None."""
-    term = term_in_force(policy, kind, on=facts.training_end, program=facts.program)
+    term = term_in_force(
+        policy, kind, on=facts.training_end, program=facts.program, unit=facts.unit
+    )
     if term is None:
         return None
     j.use(term)
@@ -908,6 +910,8 @@ def _check_history(
     ]
     start_month = limit_year_start_month(policy, facts.training_end)
     year = year_of(facts.training_end, start_month)
+    # Prefecture-wide by nature (五(二): a person's claims in every unit count, and the
+    # yearly slots' constraint holds one number): a unit's entry of it is not read.
     limit_term = term_in_force(policy, "annual_limit", on=facts.training_end)
     if limit_term is None:
         j.refuse("cap_not_configured", "未配置每人每年补贴次数上限", "五(二)")
@@ -958,7 +962,11 @@ def _check_work_in_lieu_total(
 ) -> None:
     """三(二)9 给予一定期限的职业培训补贴最长不超过6个月: per person, in all."""
     longest = term_in_force(
-        policy, "work_in_lieu_max_months", on=facts.training_end, program=facts.program
+        policy,
+        "work_in_lieu_max_months",
+        on=facts.training_end,
+        program=facts.program,
+        unit=facts.unit,
     )
     if longest is None:
         return  # the cap itself reports the missing term
@@ -984,10 +992,18 @@ def _check_school_years(
         return
     clause = f"三(三){SCHOOL_GRANT_PROGRAM}"
     start = term_in_force(
-        policy, "school_year_start_month", on=facts.training_end, program=facts.program
+        policy,
+        "school_year_start_month",
+        on=facts.training_end,
+        program=facts.program,
+        unit=facts.unit,
     )
     most = term_in_force(
-        policy, "school_grant_max_years", on=facts.training_end, program=facts.program
+        policy,
+        "school_grant_max_years",
+        on=facts.training_end,
+        program=facts.program,
+        unit=facts.unit,
     )
     if start is None or most is None:
         _not_configured("技工教育补助的学年", facts, clause, j)
@@ -1156,7 +1172,11 @@ def _advance(
         )
         return ZERO
     term = term_in_force(
-        policy, "advance_ratio", on=facts.training_end, program=facts.program
+        policy,
+        "advance_ratio",
+        on=facts.training_end,
+        program=facts.program,
+        unit=facts.unit,
     )
     if term is None:
         j.explanation.append("未配置先行拨付比例，不先行拨付。")

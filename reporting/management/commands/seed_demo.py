@@ -155,6 +155,7 @@ class Command(BaseCommand):
                     credit_code=code,
                     unit_id=spec["unit"],
                     certified_difficult=spec.get("certified_difficult", False),
+                    insured=spec.get("insured", False),
                     admitted=spec.get("admitted", True),
                 )
                 institution.full_clean()
@@ -184,6 +185,11 @@ class Command(BaseCommand):
                     groups=list(spec["groups"]),
                     phone=phone,
                     registered_by_unit_id=spec["unit"],
+                    # 五(二) the person's other places; 三(二)7's facts
+                    residence_unit_id=spec.get("residence_unit"),
+                    job_seeking_unit_id=spec.get("job_seeking_unit"),
+                    residence=spec.get("residence", ""),
+                    months_in_town=spec.get("months_in_town", 0),
                 )
                 trainee.full_clean(exclude=["birth_date", "sex"])
                 trainee.save()
@@ -267,6 +273,9 @@ class Command(BaseCommand):
             passed=spec.get("passed", False),
             certificate_number=spec.get("certificate_number", ""),
             employment=spec.get("employment", "none"),
+            hire_date=(
+                date.fromisoformat(spec["hire_date"]) if spec.get("hire_date") else None
+            ),
         )
         claim = services.claim_create(data=data, actor=clerk)
         codes = sorted({v["code"] for v in claim.violations})
