@@ -5,6 +5,7 @@ so ``make run`` needs nothing installed. ``DATABASE_URL`` switches to PostgreSQL
 ``REDIS_URL`` to a Redis broker with a real worker.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -452,6 +453,6 @@ CELERY_BEAT_SCHEDULE = {
     # The import's staging files (full ID numbers) deleted once they expire (issue 14).
     "purge-expired-imports": {
         "task": "claims.tasks.purge_expired_imports",
-        "schedule": 300,
+        "schedule": timedelta(minutes=5),
     },
 }

@@ -164,6 +164,7 @@ def make_world() -> World:
         name=f"计数学员{_tag()}",
         household=Household.RURAL,
         groups=["poor_labour"],
+        registered_by_unit_id=UNIT,  # 五(二): the unit files for its own people
     )
     institution = Institution.objects.create(
         name=f"计数培训学校{_tag()}",

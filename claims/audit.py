@@ -41,6 +41,9 @@ from django.utils import timezone
 
 from altay_skills.lock_objects import lock_claim_ids
 
+#: Claims read per round trip when every claim is checked against its last event.
+CHUNK = 2_000
+
 
 def canonical(
     *,
@@ -230,7 +233,7 @@ def claims_out_of_step() -> tuple[int, str | None]:
         .order_by("pk")
         .values_list("pk", "status", "last_event", "last_to")
     )
-    for pk, status, last_event, last_to in claims.iterator(chunk_size=5000):
+    for pk, status, last_event, last_to in claims.iterator(chunk_size=CHUNK):
         if last_event is None:
             return total, f"申报 #{pk} 没有任何审计记录"
         if last_to != status:

@@ -38,6 +38,8 @@ from claims.models import ClaimEvent
 from quarters.models import ReportEvent
 
 FORMAT = "altay-audit-anchor/1"
+#: Rows read per round trip when the heads of every chain are collected.
+CHUNK = 2_000
 #: chain kind → (model, owner field, the owner's name in messages)
 CHAINS: dict[str, tuple[Any, str, str]] = {
     "claims": (ClaimEvent, "claim_id", "申报"),
@@ -72,12 +74,12 @@ def chain_heads(model: Any, owner: str) -> dict[str, list[Any]]:
     """owner id → [events, last event id, last hash], for every chain of ``model``."""
     heads: dict[str, list[Any]] = {}
     rows = model.objects.values(owner).annotate(n=Count("id"), last=Max("id"))
-    for row in rows.order_by(owner).iterator(chunk_size=5000):
+    for row in rows.order_by(owner).iterator(chunk_size=CHUNK):
         heads[str(row[owner])] = [row["n"], row["last"], ""]
     by_id = {head[1]: head for head in heads.values()}
     ids = sorted(by_id)
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
         for pk, digest in model.objects.filter(id__in=chunk).values_list("id", "hash"):
             by_id[pk][2] = digest
     return heads
@@ -130,7 +132,7 @@ def anchor_read(path: Path) -> dict[str, Any]:
     return dict(body)
 
 
-def _chunks(items: list[Any], size: int = 5000) -> Iterator[list[Any]]:
+def _chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

@@ -447,7 +447,9 @@ def test_another_unit_sees_the_number_only_while_its_claim_is_live(
     from quarters import services as quarter_services
     from tests.factories import send_to_prefecture
 
-    stranger = TraineeFactory(registered_by_unit_id="654301")
+    stranger = TraineeFactory(  # seeks work in 654322, so that unit may file (五(二))
+        registered_by_unit_id="654301", job_seeking_unit_id="654322"
+    )
     claim = _another_units_claim(other_clerk, stranger, institution, claim_input)
     if status != "draft":
         claim_services.claim_submit(claim_id=claim.pk, actor=other_clerk)
@@ -935,9 +937,11 @@ def test_a_whole_run_leaves_no_full_number_in_any_log_or_export(
             _row(api, "甲", school, "4-03-02-01"),
         ]
     )
-    uploaded = client.post(
-        reverse("claims_import:start"), {"file": SimpleUploadedFile("申报.xlsx", data)}
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the check's task
+        uploaded = client.post(
+            reverse("claims_import:start"),
+            {"file": SimpleUploadedFile("申报.xlsx", data)},
+        )
     assert uploaded.status_code == 302
     token = uploaded["Location"].rstrip("/").rsplit("/", 1)[-1]
     capture.page("import result", client.get(uploaded["Location"]))

@@ -121,6 +121,13 @@ def _is_id_number(run: str) -> bool:
     return check_char(digits[:17]) == digits[17]
 
 
+def mask_id_shaped_in(text: str) -> str:
+    """Every run shaped like an ID number in ``text``, masked whether or not it is valid
+    (for copies a user downloads: a number with a wrong check character is still some
+    person's number mistyped, and a copy has no run times to keep readable)."""
+    return _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group().upper()), text)
+
+
 def mask_id_numbers_in(text: str) -> str:
     """Every ID number in ``text``, masked (for logs). Only valid numbers (check
     character and birth date): a run time, a bank reference or a wrong number of 18

@@ -27,7 +27,7 @@ from claims.intake.template import (
     column_key,
     display_width,
 )
-from trainees.id_numbers import mask_id_number, mask_id_numbers_in
+from trainees.id_numbers import mask_id_number, mask_id_shaped_in
 
 RESULT_SHEET = "导入结果"
 RESULT_HEADERS = ("结果", "原因")
@@ -112,7 +112,7 @@ def masked_value(value: Any) -> Any:
         # Excel keeps 15 digits of a number: what is left still tells the birth date
         return mask_id_number(str(int(value)))
     if isinstance(value, str):
-        return mask_id_numbers_in(value)
+        return mask_id_shaped_in(value)
     return value
 
 

@@ -25,6 +25,8 @@ pytestmark = [
 
 WRITERS = 12
 ROUNDS = 8
+#: The second racing unit: the people live there (五(二)), so both units may file.
+B_UNIT = "654322"
 TRADES = [
     "6-31-01-03",
     "4-07-05-01",
@@ -97,7 +99,7 @@ def drafts(two_units, claim_input, trainee, trades):
 def test_racing_writers_never_pass_three_claims_a_year(two_units, claim_input):
     assert connection.vendor == "postgresql"
     for _ in range(ROUNDS):
-        person = TraineeFactory(groups=["poor_labour"])
+        person = TraineeFactory(groups=["poor_labour"], residence_unit_id=B_UNIT)
         outcome = race(drafts(two_units, claim_input, person, TRADES[:WRITERS]))
         assert outcome == Counter({"ok": 3, "not_eligible": WRITERS - 3}), outcome
         live = Claim.objects.filter(trainee=person, status="submitted")
@@ -107,7 +109,7 @@ def test_racing_writers_never_pass_three_claims_a_year(two_units, claim_input):
 
 def test_racing_writers_never_pass_one_trade_and_level(two_units, claim_input):
     for _ in range(ROUNDS):
-        person = TraineeFactory(groups=["poor_labour"])
+        person = TraineeFactory(groups=["poor_labour"], residence_unit_id=B_UNIT)
         outcome = race(drafts(two_units, claim_input, person, ["6-31-01-03"] * WRITERS))
         assert outcome == Counter({"ok": 1, "not_eligible": WRITERS - 1}), outcome
         assert Claim.objects.filter(trainee=person, status="submitted").count() == 1
@@ -116,14 +118,14 @@ def test_racing_writers_never_pass_one_trade_and_level(two_units, claim_input):
 def test_claims_of_different_people_do_not_block_each_other(two_units, claim_input):
     pairs = []
     for _ in range(WRITERS):
-        person = TraineeFactory(groups=["poor_labour"])
+        person = TraineeFactory(groups=["poor_labour"], residence_unit_id=B_UNIT)
         pairs += drafts(two_units, claim_input, person, ["6-31-01-03"])
     assert race(pairs) == Counter({"ok": WRITERS})
 
 
 def test_rules_hold_at_every_round_on_a_fresh_slot_year(two_units, claim_input):
     # A person with 3 live claims in 2020 can still be filed for in 2021, once per slot.
-    person = TraineeFactory(groups=["poor_labour"])
+    person = TraineeFactory(groups=["poor_labour"], residence_unit_id=B_UNIT)
     race(drafts(two_units, claim_input, person, TRADES[:3]))
     next_year = []
     for i, trade in enumerate(TRADES[3 : 3 + WRITERS - 3]):

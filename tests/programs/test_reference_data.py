@@ -122,11 +122,29 @@ def test_the_figures_the_notice_states_effective_2019():
         (11, None, "cap"): Decimal("3000.00"),
         (None, None, "advance_ratio"): Decimal("0.4000"),
         (None, None, "annual_limit"): 3,
+        # issue 13: the notice's own words read as counts and its plan's period
+        (None, None, "plan_period"): None,
+        (11, None, "school_grant_max_years"): 3,
+        (11, None, "school_year_start_month"): 9,
+        (None, None, "work_year_start_month"): 11,
+        (None, None, "limit_year_start_month"): 1,
+        (1, None, "new_hire_max_months"): 12,
+        (6, None, "apprenticeship_min_months"): 12,
+        (6, None, "apprenticeship_max_months"): 24,
+        (7, None, "town_work_min_months"): 6,
     }
 
 
+def test_the_notices_terms_end_with_its_plan():
+    # 实施方案(2019—2021年): every entry of the notice is in force 2019-01-01 to 2021-12-31
+    periods = {(e.effective_from, e.effective_to) for e in PolicyEntry.objects.all()}
+    assert periods == {(date(2019, 1, 1), date(2021, 12, 31))}
+
+
 def test_caps_set_by_other_documents_are_not_invented():
-    assert not PolicyEntry.objects.filter(program__in=[1, 2, 6, 7, 10]).exists()
+    assert not PolicyEntry.objects.filter(
+        program__in=[1, 2, 6, 7, 10], kind="cap"
+    ).exists()
     assert all(
         e.source_document == "阿行办发〔2019〕50号" for e in PolicyEntry.objects.all()
     )

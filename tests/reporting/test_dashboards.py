@@ -240,7 +240,8 @@ def many_claims(
                 claim_id=approved.pk,
                 kind="advance",
                 amount=approved.advance,
-                paid_on=date(2020, 6, 1),
+                # paid once the training ended (never before: issue 14, 6)
+                paid_on=max(date(2020, 6, 1), approved.training_end),
                 status="paid",
                 actor=finance,
             )
