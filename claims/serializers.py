@@ -420,10 +420,17 @@ class SubsidyHistorySerializer(serializers.Serializer):
 
 class TraineeDetailSerializer(TraineeSerializer):
     history = serializers.SerializerMethodField()
+    view = serializers.SerializerMethodField(
+        help_text="full：完整记录；limited：本单位以外的有限信息"
+    )
 
     class Meta(TraineeSerializer.Meta):
-        fields = [*TraineeSerializer.Meta.fields, "history"]
+        fields = [*TraineeSerializer.Meta.fields, "history", "view"]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "enum": ["full"]})
+    def get_view(self, trainee: Trainee) -> str:
+        return "full"
 
     @extend_schema_field(SubsidyHistorySerializer)
     def get_history(self, trainee: Trainee) -> dict[str, Any]:
@@ -437,10 +444,17 @@ class TraineeLimitedDetailSerializer(TraineeLimitedSerializer):
     subsidised — what the limits of 五(二) need."""
 
     history = serializers.SerializerMethodField()
+    view = serializers.SerializerMethodField(
+        help_text="full：完整记录；limited：本单位以外的有限信息"
+    )
 
     class Meta(TraineeLimitedSerializer.Meta):
-        fields = [*TraineeLimitedSerializer.Meta.fields, "history"]
+        fields = [*TraineeLimitedSerializer.Meta.fields, "history", "view"]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "enum": ["limited"]})
+    def get_view(self, trainee: Trainee) -> str:
+        return "limited"
 
     @extend_schema_field(SubsidyHistorySerializer)
     def get_history(self, trainee: Trainee) -> dict[str, Any]:

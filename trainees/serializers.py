@@ -104,6 +104,11 @@ class TraineeSerializer(serializers.ModelSerializer):
     """A person: birth date and sex come from the number, which is never shown whole."""
 
     id_number_masked = serializers.CharField(read_only=True)
+    residence = serializers.ChoiceField(
+        choices=[("", "未登记"), *Residence.choices],
+        read_only=True,
+        help_text="常住地类型：urban、rural，未登记为空",
+    )
 
     class Meta:
         model = Trainee

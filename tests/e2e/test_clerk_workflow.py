@@ -55,6 +55,7 @@ def office(db: object) -> dict[str, object]:
         name="努尔兰",
         id_number=make_id_number(date(1988, 7, 9), serial=301),
         groups=["poor_labour"],
+        job_seeking_unit_id="654322",  # 五(二): 富蕴县 may file for him too
     )
     base = services.ClaimInput(
         trainee_id=veteran.pk,

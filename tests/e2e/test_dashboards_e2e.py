@@ -23,6 +23,7 @@ from quarters.models import FundBudget
 from tests.factories import TraineeFactory, make_id_number
 from tests.reporting.test_dashboards import (
     A,
+    B,
     Y,
     build_year,
     file_claim,
@@ -57,7 +58,9 @@ def office(claim_input, reviewer, finance) -> Any:
         budget_reason="地区财政局同意追加预算，文件待补",
     )
     # Anomalies: one person's overlapping trainings, a 15-year-old, a shared phone.
-    person = TraineeFactory(name="阿依古丽", phone="13999990001")
+    person = TraineeFactory(
+        name="阿依古丽", phone="13999990001", registered_by_unit_id=B
+    )
     file_claim(claim_input, year.clerk_b, trainee=person, certificate_number="FY-01")
     file_claim(
         claim_input,
@@ -68,7 +71,9 @@ def office(claim_input, reviewer, finance) -> Any:
         training_start=date(2020, 3, 20),
         training_end=date(2020, 4, 20),
     )
-    young = TraineeFactory(name="小明", id_number=make_id_number(date(2005, 6, 1)))
+    young = TraineeFactory(
+        name="小明", id_number=make_id_number(date(2005, 6, 1)), registered_by_unit_id=B
+    )
     year.extra["young"] = file_claim(
         claim_input, year.clerk_b, trainee=young, certificate_number="FY-03"
     )

@@ -44,6 +44,7 @@ def office(db: object, settings: Any, tmp_path: Path) -> dict[str, Any]:
             name=name,
             id_number=make_id_number(date(1991, 4, 2 + n), serial=500 + n),
             groups=["poor_labour"],
+            residence_unit_id="654322",  # lives in 富蕴县: either unit may file (五(二))
         )
         for n, name in enumerate(["阿依古丽", "巴特尔"])
     ]

@@ -62,7 +62,7 @@ def quarter(db: object, settings: Any, tmp_path: Any) -> dict[str, Any]:
         )
         school = InstitutionFactory(name=school_name, unit_id=unit, kind=kind)
         for n in range(count):
-            person = TraineeFactory(groups=["poor_labour"])
+            person = TraineeFactory(groups=["poor_labour"], registered_by_unit_id=unit)
             draft = services.claim_create(
                 data=services.ClaimInput(
                     trainee_id=person.pk,

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 TRAINEES = "/api/trainees/"
 #: What a person outside the reader's unit shows: nothing a limit does not need.
-LIMITED = {"id", "id_number_masked", "name", "history"}
+LIMITED = {"id", "id_number_masked", "name", "history", "view"}  # view: "limited"
 PRIVATE = {"phone", "groups", "household", "birth_date", "sex"}
 
 
