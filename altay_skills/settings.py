@@ -117,9 +117,25 @@ DATA_DIR.mkdir(exist_ok=True)
 # names in OWNER_COMMANDS (migrate, db_roles, restore, …), which set
 # ALTAY_DATABASE_AS_OWNER. Without MIGRATION_DATABASE_URL both are DATABASE_URL.
 APP_DATABASE = env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
-OWNER_DATABASE = (
+
+
+def _same_database(a: dict, b: dict) -> bool:
+    """The owner's URL is the owner of *this* database: same engine, host, port, name."""
+    keys = ("ENGINE", "HOST", "PORT", "NAME")
+    return all(str(a.get(k) or "") == str(b.get(k) or "") for k in keys)
+
+
+_OWNER = (
     env.db("MIGRATION_DATABASE_URL")
     if env.str("MIGRATION_DATABASE_URL", default="")
+    else None
+)
+# An owner URL naming another database than DATABASE_URL is not this database's owner
+# (a command run with DATABASE_URL pointed elsewhere — a scratch SQLite, a restore
+# target — must never migrate the database the owner URL names): it is ignored.
+OWNER_DATABASE = (
+    _OWNER
+    if _OWNER is not None and _same_database(_OWNER, APP_DATABASE)
     else APP_DATABASE
 )
 DATABASES = {

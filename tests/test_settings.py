@@ -77,6 +77,14 @@ def test_the_audit_key_is_required_when_debug_is_off():
 
 
 def database_user(*args: str, **env: str) -> str:
+    return database_setting("USER", *args, **env)
+
+
+def database_name(*args: str, **env: str) -> str:
+    return database_setting("NAME", *args, **env)
+
+
+def database_setting(key: str, *args: str, **env: str) -> str:
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -87,7 +95,7 @@ def database_user(*args: str, **env: str) -> str:
     code = (
         "import sys, manage; manage.connect_as_owner_for(['manage.py', *sys.argv[1:]]); "
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.DATABASES['default']['USER'])"
+        f"print(s.DATABASES['default']['{key}'])"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -113,3 +121,23 @@ def test_only_the_owner_commands_connect_as_the_owner():
         assert database_user(command, **urls) == "altay_app"
     # without MIGRATION_DATABASE_URL every command uses DATABASE_URL
     assert database_user("migrate", DATABASE_URL=urls["DATABASE_URL"]) == "altay_app"
+
+
+def test_an_owner_url_of_another_database_is_never_used():
+    # CI exports MIGRATION_DATABASE_URL for its database; a command run against a
+    # scratch SQLite or another PostgreSQL database must not migrate that one.
+    owner = "postgres://altay_owner:pw@127.0.0.1:5432/altay_skills"
+    elsewhere = "postgres://altay_app:pw@127.0.0.1:5432/scratch"
+
+    assert (
+        database_user("migrate", DATABASE_URL=elsewhere, MIGRATION_DATABASE_URL=owner)
+        == "altay_app"
+    )
+    assert (
+        database_name(
+            "migrate",
+            DATABASE_URL="sqlite:////tmp/x.sqlite3",
+            MIGRATION_DATABASE_URL=owner,
+        )
+        == "/tmp/x.sqlite3"
+    )
