@@ -70,7 +70,7 @@ def desks(claim_input: Any) -> list[Desk]:
         ordinary, doubtful, earlier = (
             services.claim_create(
                 data=claim_input(
-                    trainee_id=TraineeFactory().pk,
+                    trainee_id=TraineeFactory(registered_by_unit_id=unit).pk,
                     unit_id=unit,
                     institution_id=school.pk,
                     certificate_number=cert,
