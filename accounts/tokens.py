@@ -7,6 +7,9 @@ account and by logging out (issue 14, 8).
   admin, not in a backup. A high-entropy key needs no slow hash: the digest is looked up
   by its unique index.
 - A token ends ``API_TOKEN_TTL_HOURS`` (8 by default) after it was issued.
+- A user holds at most ``API_TOKENS_PER_USER`` (10 by default) live tokens: issuing one
+  more ends the oldest, so a script that asks for a token on every run leaves no pile
+  of live keys behind.
 - A token carries a fingerprint of the account as it was issued: a keyed hash of the
   password hash, role, unit and active status. A password set by any path (the page,
   the admin, ``create_staff_user``), a role or unit changed, or the account switched
@@ -46,6 +49,9 @@ def token_create(*, user: User) -> str:
     """Issue a new token for ``user``; the key, returned here only."""
     now = timezone.now()
     ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
+    keep = max(settings.API_TOKENS_PER_USER - 1, 0)
+    oldest = ApiToken.objects.filter(user=user).order_by("-expires_at", "-pk")[keep:]
+    ApiToken.objects.filter(pk__in=list(oldest.values_list("pk", flat=True))).delete()
     key = secrets.token_urlsafe(32)
     ApiToken.objects.create(
         user=user,

@@ -177,6 +177,8 @@ LOGOUT_REDIRECT_URL = "login"
 # API tokens (accounts.tokens) end this many hours after they are issued, and with a
 # change of the user's password, role or unit, and at sign-out.
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=8)
+# Live tokens a user may hold at once; a new one beyond it ends the oldest.
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=10)
 
 # Sessions end after an hour without activity (a shared county office computer).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=3600)
@@ -240,6 +242,9 @@ REST_FRAMEWORK = {
 # Reads of the registry per user (trainees.apis.TraineeReadThrottle, issue 14, 3): DRF's
 # rate syntax, e.g. "600/hour"; past it 429 in Chinese with Retry-After.
 TRAINEE_READ_RATE = env.str("TRAINEE_READ_RATE", default="600/hour")
+#: How long finding a person by their full ID number lets a user open them by id
+#: (``trainees.models.TraineeFound``): a working day, as an API token lives.
+TRAINEE_FOUND_HOURS = env.int("TRAINEE_FOUND_HOURS", default=8)
 # The throttle's counts: in Redis when there is one, so that gunicorn's workers share
 # one count per user (each process would otherwise count on its own); a short timeout,
 # and the throttle lets reads through while Redis is out of reach.

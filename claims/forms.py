@@ -17,7 +17,7 @@ from claims.validators import training_date
 from programs.models import Institution, InstitutionKind, Level, Program, Trade
 from trainees.forms import IdNumberField
 from trainees.models import Trainee
-from trainees.selectors import trainee_by_id_number, trainee_for
+from trainees.selectors import trainee_by_id_number, trainee_in_scope
 
 #: The first digit of a code in the national occupational classification (2022).
 TRADE_MAJOR_GROUPS = {
@@ -184,7 +184,7 @@ class ClaimForm(forms.Form):
                 )
         elif pk:
             try:
-                self.resolved_trainee = trainee_for(self.user, pk)
+                self.resolved_trainee = trainee_in_scope(self.user, pk)
             except NotFound:
                 self.add_error("id_number", "所选培训人员不存在，请输入身份证号码")
         else:

@@ -47,6 +47,7 @@ from trainees.serializers import (
     TraineeLookupSerializer,
     TraineeSerializer,
 )
+from trainees.services import trainee_found
 
 #: A person as the reader may see them: the whole record, or the limited view.
 PERSON = PolymorphicProxySerializer(
@@ -96,6 +97,7 @@ class TraineeListApi(TraineeListCreateApi):
         trainee = trainee_by_id_number(user, query.validated_data["id_number"])
         if trainee is None:
             return Response([])
+        trainee_found(actor=user, trainee=trainee)
         if shows_whole_record(user, trainee):
             return Response([TraineeSerializer(trainee).data])
         return Response([_limited(trainee, period.validated_data.get("year"))])

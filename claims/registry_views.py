@@ -36,14 +36,15 @@ from trainees.permissions import can_change_trainee_facts
 from trainees.selectors import (
     id_number_reveal_refusal,
     id_number_reveals_of,
+    shows_whole_record,
     trainee_by_id_number,
     trainee_fact_changes_of,
-    trainee_for,
+    trainee_in_scope,
 )
-from trainees.services import id_number_reveal
+from trainees.services import id_number_reveal, trainee_found
 
 
-def _history_context(trainee: Trainee) -> dict[str, Any]:
+def _history_context(trainee: Trainee, user: User) -> dict[str, Any]:
     history = subsidy_history(trainee, year=timezone.localdate().year)
     used = [
         {
@@ -58,6 +59,9 @@ def _history_context(trainee: Trainee) -> dict[str, Any]:
     ]
     return {
         "trainee": trainee,
+        # Outside the person's own unit a clerk reads what the limits need: the masked
+        # number, the name and the history, not the groups or places (issue 14, 3).
+        "whole": shows_whole_record(user, trainee),
         "history": history,
         "used": used,
         "by_year": sorted(history.by_year.items(), reverse=True),
@@ -76,7 +80,8 @@ def _lookup_context(user: User, form: IdNumberForm) -> dict[str, Any]:
     if trainee is None:
         registration = TraineeRegistrationForm(initial={"id_number": number})
         return {"state": "new", "number": number, "registration": registration}
-    return {"state": "found", **_history_context(trainee)}
+    trainee_found(actor=user, trainee=trainee)
+    return {"state": "found", **_history_context(trainee, user)}
 
 
 @login_required
@@ -100,7 +105,7 @@ def trainee_lookup(request: AuthedRequest) -> HttpResponse:
 @login_required
 @renders_domain_errors
 def trainee_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    trainee = trainee_for(request.user, pk)
+    trainee = trainee_in_scope(request.user, pk)
     return render(request, "trainees/detail.html", _detail_context(request, trainee))
 
 
@@ -111,7 +116,7 @@ def _detail_context(request: AuthedRequest, trainee: Trainee) -> dict[str, Any]:
         .order_by("-training_end", "-id")[:50]
     )
     return {
-        **_history_context(trainee),
+        **_history_context(trainee, request.user),
         "own_claims": own_claims,
         "reveal": _reveal_context(request, trainee),
         "reveals": id_number_reveals_of(request.user, trainee)[:50],
@@ -145,7 +150,7 @@ def trainee_id_number_reveal(request: AuthedRequest, pk: int) -> HttpResponse:
     """POST only (a GET never reveals): the reason is required, the reveal is recorded
     (``IdNumberReveal``) before the number is sent, and the answer is never cached.
     htmx swaps the block in place; without it the person's page is shown again."""
-    trainee = trainee_for(request.user, pk)
+    trainee = trainee_in_scope(request.user, pk)
     form = IdNumberRevealForm(request.POST)
     number, error, status = "", "", 200
     if not form.is_valid():

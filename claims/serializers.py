@@ -25,6 +25,7 @@ from claims.services import ClaimInput, input_of
 from claims.validators import training_date
 from programs.models import Fund, Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
+from trainees.selectors import trainees_in_scope
 from trainees.serializers import TraineeLimitedSerializer, TraineeSerializer
 
 #: 以工代训 is at most a few months; anything near 10 years is a typing error.
@@ -79,6 +80,14 @@ def decision_of(claim: Claim) -> rules.Decision:
 
 
 # --- The body -------------------------------------------------------------------------
+#: The same answer for an id nobody holds and for a person the user has not found by
+#: their full number, so that walking ids tells nothing (issue 14, 3).
+TRAINEE_NOT_FOUND = (
+    "未找到该培训人员：请先按完整身份证号码查找或登记"
+    "（GET /api/trainees/?id_number= 或 POST /api/trainees/），再用返回的 id 申报"
+)
+
+
 class ClaimInputSerializer(serializers.Serializer):
     """The body of a claim (api-contract.md), for create, update and the dry run.
 
@@ -88,7 +97,14 @@ class ClaimInputSerializer(serializers.Serializer):
     the claim's values.
     """
 
-    trainee = serializers.PrimaryKeyRelatedField(queryset=Trainee.objects.all())
+    trainee = serializers.PrimaryKeyRelatedField(
+        queryset=Trainee.objects.all(),
+        help_text=(
+            "培训人员 id：本单位登记的人员、本单位有申报的人员，或近期按完整身份证号码"
+            "查到的人员（GET /api/trainees/?id_number= 或 POST /api/trainees/）"
+        ),
+        error_messages={"does_not_exist": TRAINEE_NOT_FOUND},
+    )
     program = serializers.PrimaryKeyRelatedField(
         queryset=Program.objects.all(), help_text="项目序号 1–24"
     )
@@ -141,6 +157,18 @@ class ClaimInputSerializer(serializers.Serializer):
         validators=[training_date],
         help_text="入职（录用）日期：项目1（一年内新招用员工）须填写",
     )
+
+    def validate_trainee(self, trainee: Trainee) -> Trainee:
+        """Only a person the user may open by id (``trainees_in_scope``): a claim, a
+        draft or a dry run for an id merely walked to would show the person's name and
+        history. A claim keeps its own trainee on update."""
+        if self.instance is not None and self.instance.trainee_id == trainee.pk:
+            return trainee
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not trainees_in_scope(user).filter(pk=trainee.pk).exists():
+            raise serializers.ValidationError(TRAINEE_NOT_FOUND, code="does_not_exist")
+        return trainee
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.context.get("dry_run"):

@@ -36,7 +36,7 @@ from claims.selectors import (
 from claims.workflow import ACTION_LABELS, STATUS_LABELS
 from programs.models import Fund, Program, Unit
 from trainees.models import Trainee
-from trainees.selectors import trainee_for
+from trainees.selectors import trainee_in_scope
 
 PAGE_SIZE = 50
 STATUSES = [s.value for s in ClaimStatus]
@@ -369,7 +369,7 @@ def _claim_form_get(request: AuthedRequest, claim: Claim | None) -> HttpResponse
             "work_in_lieu_months": 0,
         }
         if request.GET.get("trainee"):
-            trainee = trainee_for(user, request.GET["trainee"])  # type: ignore[arg-type]
+            trainee = trainee_in_scope(user, request.GET["trainee"])  # type: ignore[arg-type]
             initial["trainee"] = trainee.pk
         form = ClaimForm(initial=initial, user=user)
         context = _form_context(request, form, None, trainee=trainee)

@@ -16,12 +16,13 @@ from datetime import UTC
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.lock_objects import lock_report
 from claims.audit import Verdict, canonical_json, chain_hash, walk
-from quarters.models import QuarterlyReport, ReportAction, ReportEvent
+from quarters.models import QuarterlyReport, ReportAction, ReportEvent, ReportStatus
 
 
 def report_event_record(
@@ -86,3 +87,43 @@ def verify() -> Verdict:
         "hash",
     )
     return walk(rows.iterator(chunk_size=2000), owner="report_id", link=event_hash)
+
+
+#: The status each status-changing action leaves a report in; spot checks change none.
+STATUS_AFTER = {
+    ReportAction.BUILD: ReportStatus.DRAFT,
+    ReportAction.SUBMIT: ReportStatus.SUBMITTED,
+    ReportAction.DISCARD: ReportStatus.DISCARDED,
+    ReportAction.CLOSE: ReportStatus.CLOSED,
+}
+
+
+def reports_out_of_step() -> tuple[int, str | None]:
+    """Every report against its trail, as ``claims.audit.claims_out_of_step`` does for
+    claims: (reports checked, the first disagreement in Chinese, or None). A report's
+    status is what its last status-changing event left it in; a report without any
+    event is named, so a raw ``UPDATE … SET status='closed'`` is found."""
+    changing = [str(action) for action in STATUS_AFTER]
+    last = ReportEvent.objects.filter(
+        report_id=OuterRef("pk"), action__in=changing
+    ).order_by("-id")
+    reports = (
+        QuarterlyReport.objects.annotate(
+            last_event=Subquery(last.values("id")[:1]),
+            last_action=Subquery(last.values("action")[:1]),
+        )
+        .order_by("pk")
+        .values_list("pk", "status", "last_event", "last_action")
+    )
+    total = 0
+    for pk, status, last_event, last_action in reports.iterator(chunk_size=2000):
+        total += 1
+        if last_event is None:
+            return total, f"报表 #{pk} 没有任何审计记录"
+        expected = STATUS_AFTER[ReportAction(last_action)]
+        if status != expected:
+            return total, (
+                f"报表 #{pk} 的状态为 {status}，但其末条审计记录 #{last_event}"
+                f"（{ReportAction(last_action).label}）之后应为 {expected}"
+            )
+    return total, None

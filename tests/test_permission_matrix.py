@@ -202,10 +202,10 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "rollups/<int:pk>/progress/": (LOGIN, 404, 404, 200, 200, 200, 404),
     "rollups/request/": (LOGIN, 403, 403, PASS, 403, 403, 403),
     "trainees/": (LOGIN, 200, 200, 200, 200, 200, 200),
-    "trainees/<int:pk>/": (LOGIN, 200, 200, 200, 200, 200, 200),
+    "trainees/<int:pk>/": (LOGIN, 200, 404, 200, 200, 200, 200),
     # a person's facts: the clerk of the person's unit and the prefecture, never the admin
-    "trainees/<int:pk>/edit/": (LOGIN, 200, 403, 200, 403, 403, 403),
-    "trainees/<int:pk>/id-number/": (LOGIN, 200, 403, 200, 200, 200, 403),
+    "trainees/<int:pk>/edit/": (LOGIN, 200, 404, 200, 403, 403, 403),
+    "trainees/<int:pk>/id-number/": (LOGIN, 200, 404, 200, 200, 200, 403),
     "trainees/register/": (LOGIN, PASS, PASS, PASS, PASS, PASS, PASS),
 }
 

@@ -310,3 +310,38 @@ def _fact_text(field: str, value: object) -> str:
             str(Group(g).label) if g in Group.values else str(g) for g in value
         )
     return str(value)
+
+
+class TraineeFound(models.Model):
+    """A user found this person by their full ID number (issue 14, 3): the proof that
+    the person is their business, which lets them open the person by id for a while
+    (``trainees.selectors.trainees_in_scope``) — to file a claim for someone another
+    unit registered, say. Walking ids opens nobody; one row per user and person, its
+    time moved on each new finding (``trainees.services.trainee_found``)."""
+
+    user = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("查找人"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    trainee = models.ForeignKey(
+        Trainee,
+        verbose_name=_("培训人员"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("最近按身份证号码查到的时间"))
+
+    class Meta:
+        verbose_name = _("按身份证号码查到的人员")
+        verbose_name_plural = _("按身份证号码查到的人员")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "trainee"], name="trainee_found_once_per_user"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "at"], name="trainee_found_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.trainee_id} @ {self.at:%Y-%m-%d %H:%M}"

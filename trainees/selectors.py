@@ -20,14 +20,17 @@ unit's clerk may see the number.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.errors import NotFound
 from trainees.id_numbers import InvalidIdNumber, normalize, parse_id_number
-from trainees.models import IdNumberReveal, Trainee, TraineeFactChange
+from trainees.models import IdNumberReveal, Trainee, TraineeFactChange, TraineeFound
 from trainees.permissions import can_change_trainee_facts
 
 #: Roles that may ask to see a full ID number, each for the people its work touches:
@@ -90,15 +93,22 @@ def shows_whole_record(user: User, trainee: Trainee) -> bool:
 
 
 def trainees_in_scope(user: User) -> QuerySet[Trainee]:
-    """The people ``user`` may open by id over the API: every one for the whole-record
-    roles; for a clerk, their own unit's and those a later stage grounds (a claim of
-    their unit); for anyone else, those grounded only. Everyone else is found by the
-    full ID number (``trainee_by_id_number``), never by walking ids."""
+    """The people ``user`` may open by id — over the API, on the pages, or as the
+    trainee of a claim they file: every one for the whole-record roles; for a clerk,
+    their own unit's, those a later stage grounds (a claim of their unit) and those the
+    clerk found by their full ID number within ``settings.TRAINEE_FOUND_HOURS``
+    (``TraineeFound``); for anyone else, those grounded or found. Nobody is opened by
+    walking ids: first the full number (``trainee_by_id_number``), then the id."""
     if not user.is_authenticated or not user.is_active:
         return Trainee.objects.none()
     if user.role in WHOLE_RECORD_ROLES or user.is_superuser:
         return Trainee.objects.all()
-    scope = Q(pk__in=[])
+    since = timezone.now() - timedelta(hours=settings.TRAINEE_FOUND_HOURS)
+    scope = Q(
+        pk__in=TraineeFound.objects.filter(user=user, at__gte=since).values(
+            "trainee_id"
+        )
+    )
     if user.is_clerk and user.unit_id:
         scope |= Q(registered_by_unit_id=user.unit_id)
     for ground in _read_grounds:
@@ -115,23 +125,15 @@ def trainee_in_scope(user: User, trainee_id: int) -> Trainee:
         raise NotFound("未找到该培训人员") from None
 
 
-def trainees_visible_to(user: User) -> QuerySet[Trainee]:
-    if not user.is_authenticated or not user.is_active:
-        return Trainee.objects.none()
-    return Trainee.objects.all()
-
-
-def trainee_for(user: User, trainee_id: int) -> Trainee:
-    try:
-        return trainees_visible_to(user).get(pk=trainee_id)
-    except (Trainee.DoesNotExist, ValueError, TypeError):
-        raise NotFound("未找到该培训人员") from None
-
-
 def trainee_by_id_number(user: User, id_number: str) -> Trainee | None:
-    """The person with this number, or None. Raises ``InvalidIdNumber`` on a bad number."""
+    """The person with this full number, or None: the registry is prefecture-wide, so
+    any signed-in user may find anyone whose number they already hold (what they then
+    read is ``shows_whole_record``'s answer). The caller records the finding with
+    ``trainees.services.trainee_found``. Raises ``InvalidIdNumber`` on a bad number."""
+    if not user.is_authenticated or not user.is_active:
+        return None
     number = parse_id_number(normalize(id_number)).number
-    return trainees_visible_to(user).filter(id_number=number).first()
+    return Trainee.objects.filter(id_number=number).first()
 
 
 def id_number_reveal_refusal(user: User, trainee: Trainee) -> str | None:

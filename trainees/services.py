@@ -33,6 +33,7 @@ from trainees.models import (
     RevealChannel,
     Trainee,
     TraineeFactChange,
+    TraineeFound,
 )
 from trainees.permissions import can_change_trainee_facts
 from trainees.selectors import id_number_reveal_refusal
@@ -90,6 +91,7 @@ def trainee_register(
         raise DomainError("invalid_id_number", exc.message) from None
     existing = Trainee.objects.filter(id_number=facts.number).first()
     if existing is not None:
+        trainee_found(actor=actor, trainee=existing)
         return existing, False
     trainee = _new_trainee(
         facts,
@@ -111,8 +113,22 @@ def trainee_register(
             trainee.save()
     except IntegrityError:
         # Registered by someone else a moment ago: return theirs.
-        return Trainee.objects.get(id_number=facts.number), False
+        existing = Trainee.objects.get(id_number=facts.number)
+        trainee_found(actor=actor, trainee=existing)
+        return existing, False
     return trainee, True
+
+
+def trainee_found(*, actor: User, trainee: Trainee) -> None:
+    """Record that ``actor`` found ``trainee`` by their full ID number: for
+    ``settings.TRAINEE_FOUND_HOURS`` the actor may open the person by id (file a claim
+    for them, open their page) as ``trainees.selectors.trainees_in_scope`` reads it.
+    One row per user and person, its time moved on; no-op for an anonymous actor."""
+    if not actor.is_authenticated:
+        return
+    TraineeFound.objects.update_or_create(
+        user=actor, trainee=trainee, defaults={"at": timezone.now()}
+    )
 
 
 @dataclass(frozen=True)

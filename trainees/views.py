@@ -19,7 +19,7 @@ from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, NotFound, PermissionDenied
 from trainees.forms import IdNumberForm, TraineeFactsForm, TraineeRegistrationForm
 from trainees.permissions import can_change_trainee_facts
-from trainees.selectors import trainee_for
+from trainees.selectors import trainee_in_scope
 from trainees.services import trainee_register, trainee_update_facts
 
 
@@ -71,7 +71,7 @@ def trainee_register_view(request: AuthedRequest) -> HttpResponse:
 def trainee_edit_view(request: AuthedRequest, pk: int) -> HttpResponse:
     """Change a person's facts, with a reason (``trainee_update_facts`` records it):
     offered to the clerk of the person's own unit and to the prefecture only."""
-    trainee = trainee_for(request.user, pk)
+    trainee = trainee_in_scope(request.user, pk)
     allowed, why = can_change_trainee_facts(request.user, trainee)
     if not allowed:
         raise PermissionDenied(why)

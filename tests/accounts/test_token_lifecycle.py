@@ -58,6 +58,23 @@ def test_each_request_issues_a_new_token_and_each_works(clerk: User) -> None:
     assert units_status(first) == units_status(second) == 200
 
 
+def test_a_user_holds_at_most_the_configured_number_of_live_tokens(
+    clerk: User, settings: Any
+) -> None:
+    # given a cap of three live tokens
+    settings.API_TOKENS_PER_USER = 3
+    keys = [issue() for _ in range(5)]
+    # then the three newest work and the two oldest were ended
+    assert [units_status(k) for k in keys] == [401, 401, 200, 200, 200]
+    assert clerk.api_tokens.count() == 3
+
+
+def test_ten_live_tokens_by_default() -> None:
+    from django.conf import settings
+
+    assert settings.API_TOKENS_PER_USER == 10
+
+
 def test_a_token_lasts_eight_hours_by_default(clerk: User, settings: Any) -> None:
     assert settings.API_TOKEN_TTL_HOURS == 8
     key = issue()

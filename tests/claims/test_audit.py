@@ -67,8 +67,9 @@ def test_an_empty_trail_verifies(db, settings, tmp_path):
     assert verify_audit() == (
         0,
         "审计链完整：0 条记录，0 笔申报\n资金账目与审计链一致：0 条账目\n"
-        "报表审计链完整：0 条记录，0 份报表\n申报状态与末条审计记录一致：0 笔申报\n"
-        "锚定摘要：尚无（manage.py anchor_audit 或每日定时任务写入）\n",
+        "报表审计链完整：0 条记录，0 份报表\n"
+        "锚定摘要：尚无（manage.py anchor_audit 或每日定时任务写入）\n"
+        "申报状态与末条审计记录一致：0 笔申报\n报表状态与末条审计记录一致：0 份报表\n",
     )
 
 
@@ -325,6 +326,38 @@ def test_a_claim_without_any_event_is_named(clerk, claim_input):
     code, output = verify_audit()
     assert code == 1
     assert f"申报 #{bare.pk} 没有任何审计记录" in output
+
+
+def test_a_report_status_changed_without_an_event_is_named(clerk, claim_input):
+    # given a submitted report (its last status-changing event: submit)
+    _claim, report = submitted_and_reported(clerk, claim_input)
+    assert report.status == "submitted"
+    submit = report.events.get(action="submit")
+    assert verify_audit()[0] == 0
+    # when its status is moved by raw SQL, with no event
+    raw(
+        "UPDATE claims_quarterlyreport SET status = 'closed' WHERE id = %s",
+        [report.pk],
+    )
+    # then verify_audit names it
+    code, output = verify_audit()
+    assert code == 1
+    assert (
+        f"报表状态与审计记录不符：报表 #{report.pk} 的状态为 closed，"
+        f"但其末条审计记录 #{submit.pk}（报送）之后应为 submitted"
+    ) in output
+
+
+def test_a_report_without_any_event_is_named(clerk, claim_input):
+    _claim, report = submitted_and_reported(clerk, claim_input)
+    raw(
+        "DELETE FROM quarters_reportevent WHERE report_id = %s",
+        [report.pk],
+        triggers_off=True,
+    )
+    code, output = verify_audit()
+    assert code == 1
+    assert f"报表 #{report.pk} 没有任何审计记录" in output
 
 
 def submitted_and_reported(clerk, claim_input):

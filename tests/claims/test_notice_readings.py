@@ -45,7 +45,11 @@ def clerk_of(unit: str) -> User:
 
 
 def file_and_submit(user: User, body: dict[str, Any]) -> Any:
+    """As a client does: find the person by their full number (which lets the clerk
+    file for a person another unit registered, issue 14, 3), then file and submit."""
     client = client_for(user)
+    number = Trainee.objects.get(pk=body["trainee"]).id_number
+    assert client.get("/api/trainees/", {"id_number": number}).status_code == 200
     created = client.post(CLAIMS, body, format="json")
     assert created.status_code == 201, created.json()
     return client.post(f"{CLAIMS}{created.json()['id']}/submit/")

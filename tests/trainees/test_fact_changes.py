@@ -316,7 +316,12 @@ def test_the_page_is_not_offered_to_another_units_clerk(
     client: Any, other_clerk: User, person: Trainee
 ) -> None:
     client.force_login(other_clerk)
+    # not by walking ids (issue 14, 3) ...
+    assert client.get(reverse("trainee_edit", args=[person.pk])).status_code == 404
+    # ... and, once found by the full number, the page offers no change either
+    client.post(reverse("trainee_lookup"), {"id_number": person.id_number})
     detail = client.get(reverse("trainee_detail", args=[person.pk])).content.decode()
+    assert person.name in detail
     assert 'data-testid="edit-trainee"' not in detail
     assert client.get(reverse("trainee_edit", args=[person.pk])).status_code == 403
 

@@ -196,3 +196,117 @@ def test_the_default_rate_is_600_reads_an_hour() -> None:
     from django.conf import settings
 
     assert settings.TRAINEE_READ_RATE == "600/hour"
+
+
+# --- Found by number, then opened by id (pages, claims) -----------------------------------
+CLAIMS = "/api/claims/"
+
+
+def claim_body(person: Trainee, institution: Any, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "trainee": person.pk,
+        "program": 9,
+        "trade": "4-03-02-01",
+        "level": "intermediate",
+        "institution": institution.pk,
+        "unit": "654322",
+        "training_start": "2020-03-01",
+        "training_end": "2020-03-31",
+        "passed": True,
+        "certificate_number": "CERT-FOUND-1",
+        "employment": "employed",
+        "amount_requested": "1800.00",
+    }
+    return {**body, **overrides}
+
+
+@pytest.mark.parametrize("path", [CLAIMS, f"{CLAIMS}check/"])
+def test_a_claim_for_a_walked_id_is_refused_like_a_missing_one(
+    other_clerk, person, path
+):
+    # given another unit's institution and a clerk of 富蕴县 who never found the person
+    from tests.factories import InstitutionFactory
+
+    institution = InstitutionFactory(unit_id="654322")
+    client = client_for(other_clerk)
+    missing = person.pk + 1000
+
+    # when the clerk files (or dry-runs) a claim for the person's id, and for no one's
+    answer = client.post(path, claim_body(person, institution), format="json")
+    nobody = client.post(
+        path, claim_body(person, institution, trainee=missing), format="json"
+    )
+
+    # then both are the same 400, naming no one, and nothing is stored
+    assert (answer.status_code, nobody.status_code) == (400, 400)
+    assert answer.json()["fields"]["trainee"] == nobody.json()["fields"]["trainee"]
+    assert "请先按完整身份证号码查找" in answer.json()["fields"]["trainee"][0]
+    assert person.name not in answer.content.decode()
+    assert not services.Claim.objects.exists()
+
+
+def test_finding_a_person_by_full_number_lets_a_clerk_file_for_them(
+    other_clerk, person
+):
+    from tests.factories import InstitutionFactory
+
+    institution = InstitutionFactory(unit_id="654322")
+    client = client_for(other_clerk)
+    # given the clerk found the person by their full number (the limited view)
+    found = client.get(TRAINEES, {"id_number": person.id_number})
+    assert found.json()[0]["id"] == person.pk
+    # when they file for the id it returned
+    answer = client.post(CLAIMS, claim_body(person, institution), format="json")
+    # then the claim is stored for that person
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["trainee"] == person.pk
+
+
+def test_the_finding_lapses_after_the_configured_hours(other_clerk, person, settings):
+    from tests.factories import InstitutionFactory
+    from trainees.models import TraineeFound
+
+    settings.TRAINEE_FOUND_HOURS = 8
+    institution = InstitutionFactory(unit_id="654322")
+    client = client_for(other_clerk)
+    client.get(TRAINEES, {"id_number": person.id_number})
+    # when the finding is nine hours old
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    TraineeFound.objects.filter(user=other_clerk).update(
+        at=timezone.now() - timedelta(hours=9)
+    )
+    # then the id opens nothing again
+    assert client.get(f"{TRAINEES}{person.pk}/").status_code == 404
+    answer = client.post(CLAIMS, claim_body(person, institution), format="json")
+    assert answer.status_code == 400
+
+
+def test_the_person_page_is_not_walkable_and_shows_no_groups_outside_the_unit(
+    client, other_clerk, person
+):
+    # given a clerk of 富蕴县 signed in on the pages
+    client.force_login(other_clerk)
+    # when they walk to the person's page by id
+    walked = client.get(f"/trainees/{person.pk}/")
+    # then it is a 404 like a missing id, naming no one
+    assert walked.status_code == 404
+    assert person.name not in walked.content.decode()
+    # when they find the person by the full number on the lookup page
+    looked = client.post("/trainees/", {"id_number": person.id_number})
+    assert looked.status_code == 200
+    page = client.get(f"/trainees/{person.pk}/")
+    # then the page opens with what the limits need, not the groups or the phone
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert person.name in html and 'data-testid="limited-view"' in html
+    assert "建档立卡" not in html and "残疾" not in html
+    assert person.phone not in html and person.id_number not in html
+
+
+def test_the_own_unit_s_page_shows_the_groups(client, clerk, person):
+    client.force_login(clerk)
+    html = client.get(f"/trainees/{person.pk}/").content.decode()
+    assert "残疾" in html and 'data-testid="limited-view"' not in html

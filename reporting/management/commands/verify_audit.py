@@ -5,9 +5,10 @@ ledgers against the chain event that recorded it.
 Each link is an HMAC under the audit key (``claims.audit``), so a forged or re-hashed
 event is a broken link even when written by a superuser. Then every claim's status must
 be the ``to_status`` of its last event (a claim without events, or an empty trail beside
-claims, fails), and the trail must still hold every event the newest anchor — the daily
-digest of every chain's head written outside the database (``reporting.audit``) —
-counted, so events cut off the end of a chain or a truncated table are found.
+claims, fails); every report's status must be what its last status-changing event left
+it in; and the trail must still hold every event the newest anchor — the daily digest of
+every chain's head written outside the database (``reporting.audit``) — counted, so
+events cut off the end of a chain or a truncated table are found.
 
 Exit 0 with a summary when intact; exit 1 naming the first problem in Chinese. It lives
 in the last stage because it reads the trails of the claims and of the quarters alike.
@@ -22,6 +23,7 @@ from django.core.management.base import BaseCommand
 from claims.audit import claims_out_of_step
 from claims.audit import verify as verify_claims
 from finance.ledger import ledger_verify
+from quarters.events import reports_out_of_step
 from quarters.events import verify as verify_reports
 from reporting.audit import anchor_check
 
@@ -52,11 +54,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"报表审计链完整：{reports.events} 条记录，{reports.claims} 份报表"
         )
-        checked, out_of_step = claims_out_of_step()
-        if out_of_step is not None:
-            self.stderr.write(f"申报状态与审计记录不符：{out_of_step}")
-            sys.exit(1)
-        self.stdout.write(f"申报状态与末条审计记录一致：{checked} 笔申报")
         anchor = anchor_check()
         if anchor.problem is not None:
             self.stderr.write(f"审计记录与锚定摘要不符：{anchor.problem}")
@@ -69,3 +66,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"与锚定摘要一致：{anchor.path.name}，{anchor.chains} 条审计链"
             )
+        checked, out_of_step = claims_out_of_step()
+        if out_of_step is not None:
+            self.stderr.write(f"申报状态与审计记录不符：{out_of_step}")
+            sys.exit(1)
+        self.stdout.write(f"申报状态与末条审计记录一致：{checked} 笔申报")
+        checked, out_of_step = reports_out_of_step()
+        if out_of_step is not None:
+            self.stderr.write(f"报表状态与审计记录不符：{out_of_step}")
+            sys.exit(1)
+        self.stdout.write(f"报表状态与末条审计记录一致：{checked} 份报表")
