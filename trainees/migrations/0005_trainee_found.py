@@ -6,26 +6,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trainees', '0004_trainee_places'),
+        ("trainees", "0004_trainee_places"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TraineeFound',
+            name="TraineeFound",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(verbose_name='最近按身份证号码查到的时间')),
-                ('trainee', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='trainees.trainee', verbose_name='培训人员')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='查找人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("at", models.DateTimeField(verbose_name="最近按身份证号码查到的时间")),
+                (
+                    "trainee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="trainees.trainee",
+                        verbose_name="培训人员",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="查找人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '按身份证号码查到的人员',
-                'verbose_name_plural': '按身份证号码查到的人员',
-                'indexes': [models.Index(fields=['user', 'at'], name='trainee_found_user_at')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'trainee'), name='trainee_found_once_per_user')],
+                "verbose_name": "按身份证号码查到的人员",
+                "verbose_name_plural": "按身份证号码查到的人员",
+                "indexes": [
+                    models.Index(fields=["user", "at"], name="trainee_found_user_at")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "trainee"), name="trainee_found_once_per_user"
+                    )
+                ],
             },
         ),
     ]
