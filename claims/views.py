@@ -410,11 +410,13 @@ def claim_check_view(request: AuthedRequest, pk: int | None = None) -> HttpRespo
     form = ClaimForm(request.POST, user=user)
     context: dict[str, Any] = {"summary": None, "decision": None, "pending": None}
     if not form.is_valid():
+        # A form being filled in is the panel's ordinary state, not an error: 200,
+        # with what is missing (issue 15, item 1).
         context.update(
             pending=_pending(form),
             summary=_trainee_summary(form.resolved_trainee, form),
         )
-        return render(request, "claims/_decision.html", context, status=400)
+        return render(request, "claims/_decision.html", context)
     data = form.to_input(unit_id=unit_id)
     context["summary"] = _trainee_summary(form.resolved_trainee, form)
     try:

@@ -449,7 +449,8 @@ def payment_record_view(request: AuthedRequest) -> HttpResponse:
                 request,
                 rollup,
                 row,
-                status=error.status_code,
+                # an incomplete payment (400) is the row's state, shown in place
+                status=200 if error.status_code == 400 else error.status_code,
                 error=error.message,
                 form=form,
             )

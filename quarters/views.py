@@ -483,7 +483,8 @@ def spot_check_record_view(request: AuthedRequest, pk: int) -> HttpResponse:
             request,
             "claims/reports/_spot_check.html",
             context,
-            status=error.status_code if error else 200,
+            # an incomplete record (400) is the form's state, shown in place: 200
+            status=error.status_code if error and error.status_code != 400 else 200,
         )
     if error is not None:
         return _refused(request, check.report_id, error)

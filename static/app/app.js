@@ -50,4 +50,55 @@
     if (input) input.focus();
     trigger.classList.add("d-none");
   });
+  // An htmx answer htmx does not swap (403, 404, 5xx; 400 and 409 carry their reasons
+  // and are swapped, base.html) or no answer at all: say so in Chinese where the answer
+  // was going, or at the top of the page; the page itself and what was typed stay.
+  var FAILURES = {
+    403: "您无权进行此操作。",
+    404: "未找到该记录：可能已被删除，或不在您的办理范围内。",
+    413: "提交的内容过大。"
+  };
+
+  function htmxFailure(event, text) {
+    var target = event.detail && event.detail.target;
+    var box = document.createElement("div");
+    box.className = "alert alert-danger small py-2 my-2 htmx-failure";
+    box.setAttribute("role", "alert");
+    box.setAttribute("data-testid", "htmx-error");
+    box.textContent = text;
+    if (target && target.isConnected && target.tagName === "DIV") {
+      var earlier = target.querySelector(":scope > .htmx-failure");
+      if (earlier) earlier.remove();
+      target.prepend(box);
+      return;
+    }
+    var place = document.querySelector(".app-messages");
+    if (!place) {
+      place = document.createElement("div");
+      place.className = "app-messages";
+      var container = document.querySelector("main > div") || document.body;
+      container.prepend(place);
+    }
+    place.prepend(box);
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var text = FAILURES[status] ||
+      "服务器暂时无法处理（" + status + "），请稍后重试；已填写的内容仍保留在页面上。";
+    htmxFailure(event, text);
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    htmxFailure(event, "无法连接服务器，请检查网络后重试；已填写的内容仍保留在页面上。");
+  });
+
+  // A successful answer clears an earlier failure message of the same place.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !target.isConnected) return;
+    var earlier = target.querySelector(":scope > .htmx-failure");
+    if (earlier) earlier.remove();
+  });
 })();

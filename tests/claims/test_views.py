@@ -177,7 +177,8 @@ def test_an_incomplete_form_lists_what_is_missing(as_clerk, form_data):
         reverse("claim_check"), form_data(program="", training_end=""), **HTMX
     )
     html = html_of(response)
-    assert response.status_code == 400
+    # a form being filled in is the panel's state, not an error (issue 15, item 1)
+    assert response.status_code == 200
     assert "尚未填写：补贴项目、培训结束日期" in html
 
 
@@ -668,3 +669,15 @@ def test_the_panel_counts_the_year_the_training_ends(
     html = html_of(as_clerk.post(reverse("claim_check"), form_data()))
     # then the panel shows 2020's count, not this year's
     assert "2020年已享受" in html
+
+
+@pytest.mark.parametrize("debug", [True, False], ids=["DEBUG=1", "DEBUG=0"])
+def test_pages_load_htmx_without_django_htmx_debug_script(
+    as_clerk, settings, debug
+):
+    """django-htmx's debug script replaces the whole page with any 4xx/5xx answer to
+    an htmx request (issue 15, item 1): it is never loaded, in either mode."""
+    settings.DEBUG = debug
+    html = html_of(as_clerk.get(reverse("claim_create")))
+    assert "django_htmx/htmx-2.min.js" in html
+    assert "django-htmx.js" not in html
