@@ -216,6 +216,25 @@ class ClaimDetailApi(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=True)
 
+    @extend_schema(
+        tags=[TAG],
+        summary="删除草稿",
+        description=(
+            "经办人删除本单位的草稿（删除草稿）：此后列表、详情和统计中不再出现，"
+            "操作记录保留备查。非草稿返回 409（invalid_transition）。"
+        ),
+        responses={
+            204: None,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        services.claim_delete(claim_id=pk, actor=signed_in_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     def _update(self, request: Request, pk: int, *, partial: bool) -> Response:
         claim = claim_for(signed_in_user(request), pk)
         body = ClaimInputSerializer(

@@ -221,12 +221,12 @@ def claims_out_of_step() -> tuple[int, str | None]:
     claim without any event, or an empty trail beside existing claims, is named."""
     from claims.models import Claim, ClaimEvent
 
-    total = Claim.objects.count()
+    total = Claim.all_rows.count()  # deleted drafts keep their trail too
     if total and not ClaimEvent.objects.exists():
         return total, f"审计记录为空，但数据库中有 {total} 笔申报"
     last = ClaimEvent.objects.filter(claim_id=OuterRef("pk")).order_by("-id")
     claims = (
-        Claim.objects.annotate(
+        Claim.all_rows.annotate(
             last_event=Subquery(last.values("id")[:1]),
             last_to=Subquery(last.values("to_status")[:1]),
         )

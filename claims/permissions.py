@@ -28,7 +28,7 @@ from claims import workflow
 from claims.models import Claim
 
 #: The actions this stage decides, in the order the page and the API list them.
-CLERK_ACTIONS = ("edit", "submit", "withdraw")
+CLERK_ACTIONS = ("edit", "submit", "withdraw", "delete")
 
 #: What a later stage offers: claim id → the actions of its own it allows the user.
 DecisionSource = Callable[[User, Sequence[Claim]], Mapping[int, Sequence[str]]]
@@ -115,10 +115,18 @@ def can_withdraw(user: User, claim: Claim | None = None) -> Permission:
     return ALLOWED
 
 
+def can_delete(user: User, claim: Claim | None = None) -> Permission:
+    """Delete a draft (删除草稿): the clerk of its unit, while it is a draft (else 409).
+    Nothing has counted it, no report holds it; its row and trail stay for the audit.
+    """
+    return can_move(user, claim, "delete")
+
+
 CLERK_CHECKS: dict[str, Callable[[User, Claim], Permission]] = {
     "edit": can_edit,
     "submit": can_submit,
     "withdraw": can_withdraw,
+    "delete": can_delete,
 }
 
 

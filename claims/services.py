@@ -29,7 +29,13 @@ from claims.facts import (
     trainee_facts,
 )
 from claims.models import LIMIT_SLOTS, Claim, ClaimEvent
-from claims.permissions import can_create, can_file_for_unit, can_move, can_withdraw
+from claims.permissions import (
+    can_create,
+    can_delete,
+    can_file_for_unit,
+    can_move,
+    can_withdraw,
+)
 from claims.selectors import claims_visible_to, prior_claims_of
 from claims.signals import claim_moved
 from programs.models import Institution, Level, Program, Trade, Unit
@@ -248,6 +254,18 @@ def claim_withdraw(*, claim_id: int, actor: User, reason: str = "") -> Claim:
         if claim.report_id is not None:
             claim.report = None  # leaves the unit's draft report
         claim_move(claim, "withdraw", transition, actor, reason=reason)
+    return claim
+
+
+def claim_delete(*, claim_id: int, actor: User) -> Claim:
+    """The clerk deletes a draft (删除草稿): it leaves every list, count and report.
+    The trail cannot be deleted (migration 0006), so the row stays, status
+    ``deleted``, with the event that says who deleted it and when."""
+    with transaction.atomic():
+        claim = lock_claim(claim_id, actor)
+        require(can_delete(actor, claim))
+        transition = _transition(claim, "delete", actor)
+        claim_move(claim, "delete", transition, actor)
     return claim
 
 

@@ -19,6 +19,9 @@ APPROVED = "approved"
 REJECTED = "rejected"
 RETURNED = "returned"
 WITHDRAWN = "withdrawn"
+#: A draft its clerk deleted (删除草稿): the row and its trail stay, for the audit, but
+#: no reader sees it (``claims.models.Claim.objects``).
+DELETED = "deleted"
 
 STATUS_LABELS = {
     DRAFT: "草稿",
@@ -27,6 +30,7 @@ STATUS_LABELS = {
     REJECTED: "已驳回",
     RETURNED: "已退回",
     WITHDRAWN: "已撤回",
+    DELETED: "已删除",
 }
 
 #: Every action a claim's trail records — the transitions below and the rest — with
@@ -37,6 +41,7 @@ ACTION_LABELS = {
     "edit": "修改",
     "submit": "提交",
     "withdraw": "撤回",
+    "delete": "删除草稿",
     "approve": "核准",
     "reject": "驳回",
     "return": "退回",
@@ -68,6 +73,7 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     (DRAFT, "submit"): Transition(SUBMITTED, frozenset({CLERK})),
     (RETURNED, "submit"): Transition(SUBMITTED, frozenset({CLERK})),
     (DRAFT, "withdraw"): Transition(WITHDRAWN, frozenset({CLERK})),
+    (DRAFT, "delete"): Transition(DELETED, frozenset({CLERK})),
     (SUBMITTED, "withdraw"): Transition(WITHDRAWN, frozenset({CLERK})),
     (RETURNED, "withdraw"): Transition(WITHDRAWN, frozenset({CLERK})),
     (SUBMITTED, "approve"): Transition(APPROVED, frozenset({REVIEWER})),

@@ -79,7 +79,10 @@ POST_ROUTES = {
     "claims/<int:pk>/review/",
     "claims/<int:pk>/submit/",
     "claims/<int:pk>/withdraw/",
+    "claims/<int:pk>/delete/",
     "claims/check/",
+    "claims/trainee/",
+    "claims/register-trainee/",
     "claims/import/<str:token>/save/",
     "finance/payments/",
     "finance/recoveries/<int:pk>/settle/",
@@ -165,6 +168,11 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "claims/<int:pk>/review/": (LOGIN, 403, 404, PASS, 403, 403, 404),
     "claims/<int:pk>/submit/": (LOGIN, PASS, 404, 403, 403, 403, 404),
     "claims/<int:pk>/withdraw/": (LOGIN, PASS, 404, 403, 403, 403, 404),
+    # 删除草稿 (issue 15, item 4): the clerk of the draft's unit only
+    "claims/<int:pk>/delete/": (LOGIN, 302, 404, 403, 403, 403, 404),
+    # the claim form's registration in place (issue 15, item 3): the clerks
+    "claims/trainee/": (LOGIN, 200, 200, 403, 403, 403, 403),
+    "claims/register-trainee/": (LOGIN, 400, 400, 403, 403, 403, 403),
     "claims/check/": (LOGIN, PASS, PASS, 403, 403, 403, 403),
     "claims/import/": (LOGIN, 200, 200, 403, 403, 403, 403),
     "claims/import/<str:token>/": (LOGIN, 404, 404, 403, 403, 403, 403),
@@ -342,6 +350,7 @@ CLAIM_STATE = {
     "check": "draft",
     "submit": "draft",
     "withdraw": "pending",
+    "delete": "draft",
     "approve": "pending",
     "reject": "pending",
     "return": "pending",
@@ -400,3 +409,39 @@ def test_the_answer_for_each_route_and_role(
         assert status in expected, (path, status)
     else:
         assert status == expected, (path, status)
+
+
+#: Methods beside a route's own (tried on unit 654301's draft): route, method -> the
+#: answers for ROLES. DELETE of a claim is 删除草稿 (issue 15, item 4).
+OTHER_METHODS: dict[tuple[str, str], tuple[Any, ...]] = {
+    ("api/claims/<int:pk>/", "DELETE"): (401, 204, 404, 403, 403, 403, 404),
+}
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "role", "expected"),
+    [
+        pytest.param(route, method, role, answers[i], id=f"{method} {route}-{role}")
+        for (route, method), answers in OTHER_METHODS.items()
+        for i, role in enumerate(ROLES)
+    ],
+)
+def test_the_answer_for_other_methods(
+    client: Any,
+    world: dict[str, Any],
+    route: str,
+    method: str,
+    role: str,
+    expected: Any,
+) -> None:
+    user = world["users"][role]
+    if user is not None:
+        client.force_login(user)
+    path = "/" + route.replace("<int:pk>", str(world["draft"]))
+    response = client.generic(method, path)
+    assert response.status_code == expected, (path, response.status_code)
+    assert response.status_code == 204 or response["Content-Type"].startswith(
+        "application/json"
+    )
+    deleted = Claim.all_rows.get(pk=world["draft"]).status == "deleted"
+    assert deleted == (expected == 204)
