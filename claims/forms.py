@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.urls import reverse
 
 from accounts.models import User
 from altay_skills.errors import NotFound
@@ -154,7 +155,17 @@ class ClaimForm(forms.Form):
         fields["employer"].choices = institution_choices(  # type: ignore[attr-defined]
             user.unit_id, empty="无"
         )
-        fields["id_number"].widget.attrs["data-testid"] = "claim-id-number"
+        fields["id_number"].widget.attrs.update(
+            {
+                "data-testid": "claim-id-number",
+                # a valid number nobody has registered: the registration in place
+                "hx-post": reverse("claim_trainee"),
+                "hx-trigger": "input changed delay:600ms, change",
+                "hx-target": "#trainee-register",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
+        )
 
     def clean_amount_requested(self) -> Decimal:
         # At most two decimals passed validation: this only writes 1500 as 1500.00.
@@ -180,7 +191,7 @@ class ClaimForm(forms.Form):
             if self.resolved_trainee is None:
                 self.add_error(
                     "id_number",
-                    "该身份证号码尚未登记，请先在“培训人员”页面登记后再申报",
+                    "该身份证号码尚未登记：请在“培训人员”一栏补充信息，点“登记并继续”",
                 )
         elif pk:
             try:

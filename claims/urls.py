@@ -15,11 +15,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("claims/", views.claim_list, name="claim_list"),
     path("claims/new/", views.claim_create_view, name="claim_create"),
     path("claims/check/", views.claim_check_view, name="claim_check"),
+    path("claims/trainee/", views.claim_trainee_view, name="claim_trainee"),
+    path(
+        "claims/register-trainee/",
+        views.claim_register_trainee_view,
+        name="claim_register_trainee",
+    ),
     path("claims/<int:pk>/", views.claim_detail, name="claim_detail"),
     path("claims/<int:pk>/edit/", views.claim_edit_view, name="claim_edit"),
     path("claims/<int:pk>/check/", views.claim_check_view, name="claim_check_edit"),
     path("claims/<int:pk>/submit/", views.claim_submit_view, name="claim_submit"),
     path("claims/<int:pk>/withdraw/", views.claim_withdraw_view, name="claim_withdraw"),
+    path("claims/<int:pk>/delete/", views.claim_delete_view, name="claim_delete"),
     path("trainees/", registry_views.trainee_lookup, name="trainee_lookup"),
     path("trainees/<int:pk>/", registry_views.trainee_detail, name="trainee_detail"),
     path(

@@ -4,6 +4,7 @@ selector does the work, a template shows the result. No rule of the notice lives
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.contrib import messages
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from accounts.selectors import role_labels_at
 from accounts.views import AuthedRequest, renders_domain_errors
-from altay_skills.errors import DomainError
+from altay_skills.errors import DomainError, PermissionDenied
 from altay_skills.permissions import require, shown_on_page
 from claims import rules, services
 from claims.filters import QUARTER_MESSAGE, ClaimFilter, quarter_bounds
@@ -35,8 +36,10 @@ from claims.selectors import (
 )
 from claims.workflow import ACTION_LABELS, STATUS_LABELS
 from programs.models import Fund, Program, Unit
+from trainees.forms import IdNumberForm, TraineeRegistrationForm
 from trainees.models import Trainee
-from trainees.selectors import trainee_in_scope
+from trainees.selectors import trainee_by_id_number, trainee_in_scope
+from trainees.services import trainee_register
 
 PAGE_SIZE = 50
 STATUSES = [s.value for s in ClaimStatus]
@@ -259,6 +262,19 @@ def claim_withdraw_view(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect("claim_detail", pk=pk)
 
 
+@login_required
+@require_POST
+@renders_domain_errors
+def claim_delete_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    """删除草稿: the draft leaves the lists; its trail stays (``claim_delete``)."""
+    try:
+        services.claim_delete(claim_id=pk, actor=request.user)
+    except DomainError as exc:
+        return _refused(request, pk, exc)
+    messages.success(request, f"草稿#{pk}已删除。")
+    return redirect("claim_list")
+
+
 # --- The claim form -------------------------------------------------------------------
 def _trainee_summary(
     trainee: Trainee | None, form: ClaimForm | None = None
@@ -293,6 +309,35 @@ def _pending(form: ClaimForm) -> dict[str, Any]:
     return {"missing": list(dict.fromkeys(missing)), "problems": problems}
 
 
+#: The session's map of a new-claim form (its ``form_token``) to the draft it saved.
+FORM_DRAFTS = "claim_form_drafts"
+FORM_DRAFTS_KEPT = 20
+
+
+def _draft_of_form(request: AuthedRequest) -> Claim | None:
+    """The draft an earlier try of this very form saved (a refused submit, then a
+    reload, the back button or a second click): that draft is edited again, never a
+    new one created per try (issue 15, item 4)."""
+    token = request.POST.get("form_token", "")
+    pk = request.session.get(FORM_DRAFTS, {}).get(token)
+    if pk is None:
+        return None
+    try:
+        claim = claim_for(request.user, pk)
+    except DomainError:  # deleted meanwhile, or never this user's
+        return None
+    return claim if can_edit(request.user, claim) else None
+
+
+def _remember_draft(request: AuthedRequest, claim: Claim) -> None:
+    token = request.POST.get("form_token", "")
+    if not token:
+        return
+    drafts = dict(request.session.get(FORM_DRAFTS, {}))
+    drafts[token] = claim.pk
+    request.session[FORM_DRAFTS] = dict(list(drafts.items())[-FORM_DRAFTS_KEPT:])
+
+
 def _form_context(
     request: AuthedRequest,
     form: ClaimForm,
@@ -314,6 +359,8 @@ def _form_context(
         "decision": decision,
         "pending": None if decision or not form.is_bound else _pending(form),
         "summary": _trainee_summary(trainee or form.resolved_trainee),
+        "form_token": request.POST.get("form_token") or secrets.token_urlsafe(16),
+        "registration": _registration_in_place(request),
     }
 
 
@@ -325,6 +372,8 @@ def _claim_form_page(request: AuthedRequest, claim: Claim | None) -> HttpRespons
         return render_claim_detail(request, claim, status=editable.status)
     if request.method != "POST":
         return _claim_form_get(request, claim)
+    if claim is None:
+        claim = _draft_of_form(request)
     form = ClaimForm(request.POST, user=user)
     if not form.is_valid():
         context = _form_context(request, form, claim)
@@ -333,6 +382,7 @@ def _claim_form_page(request: AuthedRequest, claim: Claim | None) -> HttpRespons
     try:
         if claim is None:
             saved = services.claim_create(data=data, actor=user)
+            _remember_draft(request, saved)
         else:
             saved = services.claim_update(claim_id=claim.pk, data=data, actor=user)
     except DomainError as exc:
@@ -350,7 +400,8 @@ def _claim_form_page(request: AuthedRequest, claim: Claim | None) -> HttpRespons
         saved = claim_for(user, saved.pk)
         messages.error(
             request,
-            f"{exc.message}。申报#{saved.pk}已保存为草稿，请按下列原因修改后再提交。",
+            f"{exc.message}。申报#{saved.pk}已保存为草稿，请按“核定结果”所列原因"
+            "修改后再提交；不再需要的，可点“删除草稿”。",
         )
         context = _form_context(
             request, form, saved, decision=decision_from_claim(saved)
@@ -385,6 +436,99 @@ def _claim_form_get(request: AuthedRequest, claim: Claim | None) -> HttpResponse
     return render(request, "claims/form.html", context)
 
 
+# --- Registering a person from the claim form (issue 15, item 3) -----------------------
+REGISTRATION_FIELDS = tuple(TraineeRegistrationForm.base_fields)
+
+
+def _registration_in_place(
+    request: AuthedRequest, registration: TraineeRegistrationForm | None = None
+) -> TraineeRegistrationForm | None:
+    """The registration to offer beside the ID number typed on the claim form: only
+    for a valid number nobody has registered; filled with what was already typed."""
+    if request.method != "POST":
+        return None
+    number_form = IdNumberForm(request.POST)
+    if not number_form.is_valid():
+        return None
+    number = number_form.cleaned_data["id_number"]
+    if trainee_by_id_number(request.user, number) is not None:
+        return None
+    if registration is not None:
+        return registration
+    typed: dict[str, Any] = {
+        name: request.POST.get(name) for name in REGISTRATION_FIELDS
+    }
+    typed["groups"] = request.POST.getlist("groups")
+    return TraineeRegistrationForm(initial={**typed, "id_number": number})
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def claim_trainee_view(request: AuthedRequest) -> HttpResponse:
+    """As a number is typed on the claim form: the registration in place for a valid
+    number nobody has registered, else nothing (the panel says the rest)."""
+    _clerk_unit(request.user)
+    context = {"registration": _registration_in_place(request)}
+    return render(request, "claims/_trainee_register.html", context)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def claim_register_trainee_view(request: AuthedRequest) -> HttpResponse:
+    """登记并继续: register the person of the typed number with the registry's own form
+    and service, then give back the claim form with that person chosen and everything
+    else as typed (htmx: the person's card and the panel; without it: the page)."""
+    user = request.user
+    unit_id = _clerk_unit(user)
+    editing = request.POST.get("editing", "")
+    claim = claim_for(user, int(editing)) if editing.isdigit() else None
+    registration = TraineeRegistrationForm(request.POST)
+    trainee = None
+    if registration.is_valid():
+        data = registration.cleaned_data
+        try:
+            trainee, _ = trainee_register(
+                id_number=data["id_number"],
+                name=data["name"],
+                household=data["household"],
+                groups=list(data["groups"]),
+                phone=data["phone"],
+                actor=user,
+                **registration.places(),
+            )
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
+            registration.add_error(None, exc.message)
+    if trainee is None:
+        if request.htmx:  # the registration's state, shown in place: 200
+            form = ClaimForm(request.POST, user=user)
+            context = {
+                "form": form,
+                "summary": None,
+                "registration": _registration_in_place(request, registration),
+            }
+            return render(request, "claims/_trainee_card.html", context)
+        form = ClaimForm(request.POST, user=user)
+        form.is_valid()
+        context = _form_context(request, form, claim)
+        context["registration"] = _registration_in_place(request, registration)
+        return render(request, "claims/form.html", context, status=400)
+    posted = request.POST.copy()
+    posted["trainee"], posted["id_number"] = str(trainee.pk), ""
+    form = ClaimForm(posted, user=user)
+    panel, _status = _panel_context(user, form, claim, unit_id)
+    if request.htmx:
+        context = {**panel, "form": form, "registration": None, "oob_panel": True}
+        return render(request, "claims/_trainee_card.html", context)
+    messages.success(request, f"已登记培训人员：{trainee.name}，请继续填写申报。")
+    context = _form_context(request, form, claim, trainee=trainee)
+    context.update(panel, registration=None)
+    return render(request, "claims/form.html", context)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @renders_domain_errors
@@ -408,6 +552,14 @@ def claim_check_view(request: AuthedRequest, pk: int | None = None) -> HttpRespo
     unit_id = _clerk_unit(user)
     claim = claim_for(user, pk) if pk is not None else None
     form = ClaimForm(request.POST, user=user)
+    context, status = _panel_context(user, form, claim, unit_id)
+    return render(request, "claims/_decision.html", context, status=status)
+
+
+def _panel_context(
+    user: User, form: ClaimForm, claim: Claim | None, unit_id: str
+) -> tuple[dict[str, Any], int]:
+    """The decision panel for a form as it stands, and the answer's status."""
     context: dict[str, Any] = {"summary": None, "decision": None, "pending": None}
     if not form.is_valid():
         # A form being filled in is the panel's ordinary state, not an error: 200,
@@ -416,12 +568,12 @@ def claim_check_view(request: AuthedRequest, pk: int | None = None) -> HttpRespo
             pending=_pending(form),
             summary=_trainee_summary(form.resolved_trainee, form),
         )
-        return render(request, "claims/_decision.html", context)
+        return context, 200
     data = form.to_input(unit_id=unit_id)
     context["summary"] = _trainee_summary(form.resolved_trainee, form)
     try:
         context["decision"] = decision_from_rules(_judge(user, data, claim))
     except DomainError as exc:
         context["error"] = shown_on_page(exc)
-        return render(request, "claims/_decision.html", context, status=exc.status_code)
-    return render(request, "claims/_decision.html", context)
+        return context, exc.status_code
+    return context, 200

@@ -13,6 +13,17 @@
     }
   });
 
+  // Inside data-live-ignore (the registration on the claim form), typing never sends
+  // the form's live check: stopped on its way to the form's htmx trigger.
+  ["change", "input"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var target = event.target;
+      if (target.closest && target.closest("[data-live-ignore]")) {
+        event.stopPropagation();
+      }
+    }, true);
+  });
+
   // A text box with data-filter-select="<id>" narrows the options of that select.
   document.addEventListener("input", function (event) {
     var box = event.target;

@@ -672,9 +672,7 @@ def test_the_panel_counts_the_year_the_training_ends(
 
 
 @pytest.mark.parametrize("debug", [True, False], ids=["DEBUG=1", "DEBUG=0"])
-def test_pages_load_htmx_without_django_htmx_debug_script(
-    as_clerk, settings, debug
-):
+def test_pages_load_htmx_without_django_htmx_debug_script(as_clerk, settings, debug):
     """django-htmx's debug script replaces the whole page with any 4xx/5xx answer to
     an htmx request (issue 15, item 1): it is never loaded, in either mode."""
     settings.DEBUG = debug
