@@ -129,6 +129,8 @@ class ClaimForm(forms.Form):
         max_length=50,
         required=False,
         validators=[single_line_text],
+        # a certificate is issued on passing: typing one ticks 培训合格 (app.js)
+        widget=forms.TextInput(attrs={"data-implies-check": "id_passed"}),
     )
     employment = forms.ChoiceField(
         label="就业情况", choices=Employment.choices, initial=Employment.NONE
@@ -160,7 +162,7 @@ class ClaimForm(forms.Form):
                 "data-testid": "claim-id-number",
                 # a valid number nobody has registered: the registration in place
                 "hx-post": reverse("claim_trainee"),
-                "hx-trigger": "input changed delay:600ms, change",
+                "hx-trigger": "input changed delay:600ms",
                 "hx-target": "#trainee-register",
                 "hx-swap": "innerHTML",
                 "hx-sync": "this:replace",

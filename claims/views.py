@@ -469,7 +469,12 @@ def claim_trainee_view(request: AuthedRequest) -> HttpResponse:
     """As a number is typed on the claim form: the registration in place for a valid
     number nobody has registered, else nothing (the panel says the rest)."""
     _clerk_unit(request.user)
-    context = {"registration": _registration_in_place(request)}
+    registration = _registration_in_place(request)
+    shown_for = request.POST.get("registering_for", "")
+    if registration is not None and shown_for == registration.initial["id_number"]:
+        # already offered for this number: leave what is being typed there alone
+        return HttpResponse(status=204)
+    context = {"registration": registration}
     return render(request, "claims/_trainee_register.html", context)
 
 

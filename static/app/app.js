@@ -24,6 +24,37 @@
     }, true);
   });
 
+  // A box with data-implies-check="<id>" ticks that checkbox once it holds a value: a
+  // certificate number means the training was passed (the clerk may still untick it).
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    var targetId = box.getAttribute && box.getAttribute("data-implies-check");
+    if (!targetId || !box.value.trim()) return;
+    var check = document.getElementById(targetId);
+    if (check && !check.checked) {
+      check.checked = true;
+      check.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+
+  // data-choice-of="<id>" spells out the option chosen in that select in full: a
+  // phone cuts a long program name off inside the select itself.
+  function spellChoice(select) {
+    var out = document.querySelector('[data-choice-of="' + select.id + '"]');
+    if (!out) return;
+    var option = select.selectedOptions[0];
+    out.textContent = option && option.value ? "已选：" + option.textContent : "";
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.tagName === "SELECT" && event.target.id) spellChoice(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-choice-of]"), function (out) {
+      var select = document.getElementById(out.getAttribute("data-choice-of"));
+      if (select) spellChoice(select);
+    });
+  });
+
   // A text box with data-filter-select="<id>" narrows the options of that select.
   document.addEventListener("input", function (event) {
     var box = event.target;
