@@ -28,6 +28,7 @@ from accounts.models import User
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
 from claims import intake
 from claims.models import LIMIT_SLOTS
+from claims.selectors import import_institutions
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 100
@@ -64,8 +65,8 @@ def _claim_list_url() -> str:
 @require_GET
 @login_required
 def import_template(request: HttpRequest) -> HttpResponse:
-    _clerk(request)
-    return _attachment(intake.template_workbook(), "补贴申报导入模板.xlsx")
+    user = _clerk(request)
+    return _attachment(intake.template_workbook(user), "补贴申报导入模板.xlsx")
 
 
 class _UploadLimit(FileUploadHandler):
@@ -94,10 +95,12 @@ class _UploadLimit(FileUploadHandler):
 def _start_page(
     request: HttpRequest, *, error: str = "", filename: str = "", status: int = 200
 ) -> HttpResponse:
+    user = _clerk(request)
     return render(
         request,
         "claims/import/start.html",
         {
+            "institutions": import_institutions(user),
             "error": error,
             "filename": filename[:100],
             "max_rows": intake.MAX_ROWS,

@@ -27,6 +27,7 @@ from claims import rules, workflow
 from claims.facts import policy_terms
 from claims.models import Claim, ClaimEvent
 from claims.rules import PriorClaim
+from programs.models import Institution
 from trainees.models import Trainee
 
 
@@ -302,3 +303,16 @@ def claim_grounds_reads(user: User) -> QuerySet[Any]:
     return Claim.objects.filter(
         unit_id=user.unit_id, status__in=sorted(rules.COUNTING_STATUSES)
     ).values("trainee_id")
+
+
+def import_institutions(user: User) -> list[Institution]:
+    """The training institutions the import offers a clerk (issue 15, item 5): their
+    unit's, admitted to the catalogue (七(三)), by name. Other institutions are still
+    accepted by their code."""
+    if not user.unit_id:
+        return []
+    return list(
+        Institution.objects.filter(unit_id=user.unit_id, admitted=True).order_by(
+            "name", "credit_code"
+        )
+    )

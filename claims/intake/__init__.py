@@ -59,6 +59,7 @@ from claims.intake.staging import PAYLOAD_TTL, ImportBatch, import_batch, import
 from claims.intake.template import (
     COLUMNS,
     DATA_SHEET,
+    INSTITUTIONS_SHEET,
     LISTS_SHEET,
     MAX_ROWS,
     column_key,
@@ -69,6 +70,7 @@ __all__ = [
     "CHECK_IMPORT_TASK",
     "COLUMNS",
     "DATA_SHEET",
+    "INSTITUTIONS_SHEET",
     "LISTS_SHEET",
     "MAX_CELLS",
     "MAX_ENTRIES",

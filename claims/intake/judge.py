@@ -18,7 +18,12 @@ from accounts.models import User
 from claims import rules, workflow
 from claims.facts import trainee_facts as facts_of_person
 from claims.intake.errors import problem_text
-from claims.intake.parse import Catalogue, ParsedRow, credit_code, parse_row
+from claims.intake.parse import (
+    Catalogue,
+    ParsedRow,
+    institution_reference,
+    parse_row,
+)
 from claims.intake.sheet import SheetData
 from claims.selectors import prior_claims_of_many
 from claims.services import ClaimInput, claim_facts
@@ -246,12 +251,14 @@ def judge_sheet(
     if only is not None:
         rows = [r for r in rows if r.number in only]
     index = sheet.columns
-    codes = set()
+    codes, names = set(), set()
     for row in rows:
         for key in ("institution", "employer"):
             if key in index and index[key] < len(row.values):
-                codes.add(credit_code(row.values[index[key]]))
-    cat = Catalogue.load(actor, codes)
+                code, name = institution_reference(row.values[index[key]])
+                codes.add(code)
+                names.add(name)
+    cat = Catalogue.load(actor, codes, names)
     parsed = [parse_row(r, index, cat) for r in rows]
     people = _People.load(p.id_number for p in parsed if p.id_number)
     return _judge_rows(parsed, cat, people, today=timezone.localdate())

@@ -51,11 +51,14 @@ class Catalogue:
     levels: dict[str, Level]
     level_lookup: dict[str, str]
     institutions: dict[str, Institution]
+    institution_names: dict[str, list[Institution]]
     policy: list[rules.PolicyTerm]
     program_facts: dict[int, rules.ProgramFacts]
 
     @classmethod
-    def load(cls, actor: User, credit_codes: Iterable[str]) -> Catalogue:
+    def load(
+        cls, actor: User, credit_codes: Iterable[str], names: Iterable[str] = ()
+    ) -> Catalogue:
         programs = {p.number: p for p in Program.objects.all()}
         trades = {t.code: t for t in Trade.objects.all()}
         by_name: dict[str, list[Trade]] = defaultdict(list)
@@ -74,6 +77,13 @@ class Catalogue:
         institutions = {
             i.credit_code: i for i in Institution.objects.filter(credit_code__in=codes)
         }
+        by_institution_name: dict[str, list[Institution]] = defaultdict(list)
+        wanted = {n for n in names if n}
+        if wanted:
+            for institution in Institution.objects.filter(name__in=wanted).order_by(
+                "credit_code"
+            ):
+                by_institution_name[institution.name].append(institution)
         unit = actor.unit or Unit.objects.get(pk=actor.unit_id)
         return cls(
             unit=unit,
@@ -83,6 +93,7 @@ class Catalogue:
             levels=levels,
             level_lookup=lookup,
             institutions=institutions,
+            institution_names=dict(by_institution_name),
             policy=policy_terms(),
             program_facts={n: program_facts(p) for n, p in programs.items()},
         )
@@ -120,8 +131,22 @@ class ParsedRow:
         self.errors.append(f"【{COLUMN_BY_KEY[key].header}】{message}")
 
 
-def credit_code(value: Any) -> str:
-    return str(value).strip().upper() if value is not None else ""
+_CODE = re.compile(r"[0-9A-Za-z]{18}", re.ASCII)
+#: 名称（代码）, as the template's drop-down offers it; either kind of bracket.
+_NAME_AND_CODE = re.compile(r"(.*?)\s*[（(]\s*([0-9A-Za-z]{18})\s*[)）]\s*")
+
+
+def institution_reference(value: Any) -> tuple[str, str]:
+    """(credit code, name) a cell names an institution by: "名称（代码）" and a bare
+    code give the code, anything else is a name (issue 15, item 5)."""
+    if value is None:
+        return "", ""
+    text = str(value).strip()
+    if _CODE.fullmatch(text):
+        return text.upper(), ""
+    if match := _NAME_AND_CODE.fullmatch(text):
+        return match[2].upper(), ""
+    return "", text
 
 
 def parse_row(row: SheetRow, columns: dict[str, int], cat: Catalogue) -> ParsedRow:
@@ -278,18 +303,39 @@ def _text(
 def _institution(
     p: ParsedRow, key: str, value: Any, cat: Catalogue, required: bool
 ) -> Institution | None:
-    code = credit_code(value)
-    if not code:
+    code, name = institution_reference(value)
+    if not code and not name:
         if required:
             p.fail(key, "未填写")
         return None
-    institution = cat.institutions.get(code)
-    if institution is None:
+    if code:
+        institution = cat.institutions.get(code)
+        if institution is None:
+            p.fail(
+                key,
+                f"未找到统一社会信用代码为“{code}”的培训机构/企业"
+                "（请先在系统中登记该机构）",
+            )
+        return institution
+    found = cat.institution_names.get(name, [])
+    ours = [i for i in found if i.unit_id == cat.unit.code and i.admitted]
+    if len(ours) == 1:
+        return ours[0]
+    if len(found) == 1:
+        return found[0]
+    if not found:
         p.fail(
             key,
-            f"未找到统一社会信用代码为“{code}”的培训机构/企业（请先在系统中登记该机构）",
+            f"未找到名为“{name[:50]}”的培训机构/企业：请从下拉列表选择，"
+            "或填写18位统一社会信用代码",
         )
-    return institution
+    else:
+        p.fail(
+            key,
+            f"名为“{name[:50]}”的机构有{len(found)}个，无法确定：请从下拉列表选择"
+            "“名称（代码）”，或填写统一社会信用代码",
+        )
+    return None
 
 
 def _date(p: ParsedRow, key: str, value: Any) -> date | None:

@@ -21,8 +21,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from accounts.models import User
 from claims.models import LIMIT_SLOTS, Employment
-from programs.models import Level, Program, Trade
+from claims.selectors import import_institutions
+from programs.models import Institution, Level, Program, Trade
 from trainees.id_numbers import check_char
 from trainees.models import Group
 
@@ -33,6 +35,7 @@ TEMPLATE_ROWS = MAX_ROWS + 1  # validations cover the example row and 5,000 rows
 DATA_SHEET = "申报明细"
 NOTES_SHEET = "填写说明"
 LISTS_SHEET = "lists"
+INSTITUTIONS_SHEET = "培训机构"
 EXAMPLE_MARK = "示例"
 EXAMPLE_ID = "65430119900517001"  # 17 digits of a made-up person; the check digit added
 FONT_NAME = "宋体"
@@ -76,14 +79,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("level", "等级", "从下拉列表选择", aliases=("职业技能等级",)),
     Column(
         "institution",
-        "培训机构统一社会信用代码",
-        "开展培训的机构或企业的18位统一社会信用代码",
+        "培训机构",
+        "从下拉列表选择本单位列入目录的培训机构（名称和统一社会信用代码），"
+        "或填写机构名称或18位统一社会信用代码",
         True,
+        aliases=("培训机构统一社会信用代码", "培训机构名称", "培训机构代码"),
     ),
     Column(
         "employer",
         "用人单位统一社会信用代码",
-        "以工代训时填写吸纳就业的企业，其他情形可不填",
+        "以工代训时填写吸纳就业的企业（统一社会信用代码或名称），其他情形可不填",
     ),
     Column(
         "training_start",
@@ -182,9 +187,16 @@ def display_width(text: str) -> int:
 
 
 # --- The workbook ---------------------------------------------------------------------
-def template_workbook() -> bytes:
-    """The XLSX a clerk fills in, with the catalogue as it stands now."""
+def institution_label(institution: Institution) -> str:
+    """What the institution drop-down offers and the parser reads back: 名称（代码）."""
+    return f"{institution.name}（{institution.credit_code}）"
+
+
+def template_workbook(actor: User) -> bytes:
+    """The XLSX a clerk fills in, with the catalogue as it stands now and the training
+    institutions of the clerk's unit (issue 15, item 5)."""
     programs = list(Program.objects.filter(claimable=True).order_by("number"))
+    institutions = import_institutions(actor)
     trades = list(Trade.objects.filter(active=True).order_by("code"))
     levels = list(Level.objects.order_by("sort_order"))
     lists = {
@@ -195,6 +207,7 @@ def template_workbook() -> bytes:
         "yes_no": ["是", "否"],
         "household": ["农业", "城镇"],
         "groups": [str(label) for _, label in Group.choices],
+        "institution": [institution_label(i) for i in institutions],
     }
     example_program = next((x for x in lists["program"] if x.startswith("9 ")), "9")
     example_trade = next(
@@ -209,7 +222,11 @@ def template_workbook() -> bytes:
         "program": example_program,
         "trade": example_trade,
         "level": "四级/中级工",
-        "institution": "（培训机构18位代码）",
+        "institution": (
+            lists["institution"][0]
+            if lists["institution"]
+            else "（培训机构名称或代码）"
+        ),
         "employer": "",
         "training_start": date(2020, 3, 1),
         "training_end": date(2020, 4, 30),
@@ -281,6 +298,7 @@ def template_workbook() -> bytes:
         "yes_no": ("E", "是否"),
         "household": ("F", "户籍类型"),
         "groups": ("G", "人员类别"),
+        "institution": ("H", "培训机构"),
     }
     for name, (letter, title) in list_columns.items():
         lists_ws[f"{letter}1"] = title
@@ -288,7 +306,9 @@ def template_workbook() -> bytes:
             cell = lists_ws[f"{letter}{offset}"]
             cell.value = text
             cell.data_type = "s"
-        lists_ws.column_dimensions[letter].width = 40 if name == "trade" else 20
+        lists_ws.column_dimensions[letter].width = (
+            40 if name in ("trade", "institution") else 20
+        )
     lists_ws.sheet_state = "hidden"
 
     def list_range(name: str) -> str:
@@ -321,10 +341,11 @@ def template_workbook() -> bytes:
     validate("project_based", list_range("yes_no"), strict=True)
     validate("passed", list_range("yes_no"), strict=True)
     validate("household", list_range("household"), strict=True)
+    # a warning, not a stop: an institution of another unit is typed by its code
+    validate("institution", list_range("institution"), strict=False)
     for key in (
         "id_number",
         "name",
-        "institution",
         "training_start",
         "amount_requested",
     ):
@@ -337,6 +358,9 @@ def template_workbook() -> bytes:
         ws.add_data_validation(hint)
 
     _write_notes(wb.create_sheet(NOTES_SHEET, 1), font, head_font)
+    _write_institutions(
+        wb.create_sheet(INSTITUTIONS_SHEET, 2), institutions, font, head_font
+    )
     wb.active = 0
     out = io.BytesIO()
     wb.save(out)
@@ -379,3 +403,25 @@ def _write_notes(ws: Any, font: Font, head_font: Font) -> None:
         ws.append([f"{column.header}{required}：{column.prompt}"])
         ws.cell(row=ws.max_row, column=1).font = font
     ws.column_dimensions["A"].width = 110
+
+
+def _write_institutions(
+    ws: Any, institutions: list[Institution], font: Font, head_font: Font
+) -> None:
+    """A visible list of the unit's admitted institutions, the code beside the name."""
+    ws.append(["名称", "统一社会信用代码", "类型"])
+    for cell in ws[1]:
+        cell.font = head_font
+    for institution in institutions:
+        ws.append(
+            [institution.name, institution.credit_code, institution.get_kind_display()]
+        )
+        for cell in ws[ws.max_row]:
+            cell.font = font
+            cell.data_type = "s"
+    if not institutions:
+        ws.append(["本单位暂无列入目录的培训机构；其他机构请填写统一社会信用代码"])
+    ws.column_dimensions["A"].width = 44
+    ws.column_dimensions["B"].width = 24
+    ws.column_dimensions["C"].width = 16
+    ws.freeze_panes = "A2"
