@@ -245,9 +245,15 @@ def import_progress(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 @login_required
 def import_result_xlsx(request: HttpRequest, token: str) -> HttpResponse:
+    """The result copy; ``?rows=failing``: only the refused rows, to be corrected in
+    the copy and uploaded again (their 参考码 gives the masked numbers back)."""
     _clerk(request)
     batch = _batch_or_404(request, token)
     stem = (batch.filename.rsplit(".", 1)[0] or "导入") if batch.filename else "导入"
+    if request.GET.get("rows") == "failing":
+        return _attachment(
+            intake.result_workbook(batch, only_failing=True), f"{stem}_不通过的行.xlsx"
+        )
     return _attachment(intake.result_workbook(batch), f"{stem}_检查结果.xlsx")
 
 

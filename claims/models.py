@@ -451,3 +451,45 @@ class ImportJob(models.Model):
     @property
     def active(self) -> bool:
         return self.status in IMPORT_JOB_ACTIVE
+
+
+class ImportRowReference(models.Model):
+    """The 参考码 of one row of a checked import file (issue 15, item 2).
+
+    The result copy masks every ID number (issue 14, item 2); its 参考码 column lets a
+    corrected copy be uploaded again without retyping them: the reference resolves to
+    the row's number for the same clerk and unit until the staging files expire
+    (``claims.intake.references``). Kept here, not in the staging file, because that
+    file is deleted when the passing rows are saved, and the refused rows come back
+    after. The reference itself is never stored (only its SHA-256), and the number is
+    sealed under it: this table alone gives neither."""
+
+    digest = models.CharField(
+        _("参考码摘要"), max_length=64, unique=True, editable=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    row = models.PositiveIntegerField(_("原文件行号"))
+    sealed_id_number = models.CharField(
+        _("加封的身份证号码"), max_length=36, editable=False
+    )
+    created_at = models.DateTimeField(
+        _("检查时间"), default=timezone.now, db_index=True
+    )
+
+    class Meta:
+        verbose_name = _("导入行参考码")
+        verbose_name_plural = _("导入行参考码")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} 第{self.row}行"

@@ -461,8 +461,11 @@ def test_the_import_refuses_invisible_characters_naming_the_column(
     assert not results[3].ok and "【证书编号】含有不可见的" in results[3].reasons
     assert not results[4].ok and "【姓名】含有不可见的" in results[4].reasons
     after = counts()
-    # the check itself is a job on record (issue 14, 4); nothing else was written
+    # the check itself is a job on record (issue 14, 4), with a 参考码 per row of a
+    # valid ID number (issue 15, 2); nothing else was written
     assert after.pop("claims.ImportJob") == before.pop("claims.ImportJob") + 1
+    references = "claims.ImportRowReference"
+    assert after.pop(references) == before.pop(references) + 2
     assert after == before
 
 

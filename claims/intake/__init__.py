@@ -23,7 +23,9 @@ Three steps, three service functions:
    refusal rolls everything back and names the row.
 
 ``result_workbook`` (``result``) gives the clerk their rows back with 结果 / 原因, every
-ID number in every cell masked.
+ID number in every cell masked, and a 参考码 per row (``references``, issue 15): the
+copy, corrected and uploaded again, gets its numbers back for the same clerk within the
+hour, so nobody retypes a number they already gave.
 
 Step 2 runs off the web workers (``jobs``, issue 14): ``import_start`` defends and keeps
 the upload and queues ``claims.tasks.check_import``, which runs ``import_job_run`` —
@@ -52,6 +54,7 @@ from claims.intake.jobs import (
     import_start,
 )
 from claims.intake.judge import RowResult, check_sheet
+from claims.intake.references import issue_references, restore_id_numbers
 from claims.intake.result import result_workbook
 from claims.intake.save import SaveOutcome, import_save
 from claims.intake.sheet import MAX_CELLS, SheetData, SheetRow, read_sheet
@@ -62,6 +65,7 @@ from claims.intake.template import (
     INSTITUTIONS_SHEET,
     LISTS_SHEET,
     MAX_ROWS,
+    REFERENCE,
     column_key,
     template_workbook,
 )
@@ -77,6 +81,7 @@ __all__ = [
     "MAX_ROWS",
     "MAX_UPLOAD_BYTES",
     "PAYLOAD_TTL",
+    "REFERENCE",
     "XLSX_MAIN",
     "ImportBatch",
     "ImportRefused",
@@ -95,7 +100,9 @@ __all__ = [
     "import_save",
     "import_start",
     "inspect_archive",
+    "issue_references",
     "read_sheet",
+    "restore_id_numbers",
     "result_workbook",
     "template_workbook",
 ]

@@ -13,8 +13,9 @@ the tests) Celery runs eagerly: the task runs in the request, as before.
 
 A job whose task was lost (a broker restarted without its queue) would hold its clerk's
 slot: after ``STALE_AFTER`` it no longer does (``import_start``, and the beat task
-``purge_expired_imports`` marks it failed). Every staging file and job expires after
-``PAYLOAD_TTL`` and is deleted by beat (``import_purge_expired``); none is served after.
+``purge_expired_imports`` marks it failed). Every staging file, job and row reference
+(``references``) expires after ``PAYLOAD_TTL`` and is deleted by beat
+(``import_purge_expired``); none is served or resolved after.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ from altay_skills.errors import Conflict, NotFound
 from claims.intake.archive import inspect_archive
 from claims.intake.errors import ImportRefused
 from claims.intake.judge import check_sheet
+from claims.intake.references import (
+    issue_references,
+    purge_expired_references,
+    restore_id_numbers,
+)
 from claims.intake.sheet import read_sheet
 from claims.intake.staging import (
     PAYLOAD_TTL,
@@ -203,9 +209,11 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         inspect_archive(data)
         sheet = read_sheet(data, progress=report.reading)
         report.set(70, len(sheet.rows), force=True)
+        restore_id_numbers(sheet, job.user)
         results = check_sheet(sheet, job.user)
         report.set(95, force=True)
-        payload = payload_of(job.user, job.filename, sheet, results)
+        references = issue_references(sheet, job.user)
+        payload = payload_of(job.user, job.filename, sheet, results, references)
         write_payload(payload_path(job.token), payload)
     except ImportRefused as refused:
         _finish(job, message=refused.message)
@@ -235,9 +243,9 @@ def import_job(*, token: str, actor: User) -> ImportJob:
 
 
 def import_purge_expired() -> int:
-    """Beat: delete every staging file and job past ``PAYLOAD_TTL`` (the files hold
-    full ID numbers for the save), and free the slots of jobs whose task was lost.
-    Returns the number of files deleted."""
+    """Beat: delete every staging file, job and row reference past ``PAYLOAD_TTL``
+    (they hold full ID numbers, for the save and the corrected copy), and free the
+    slots of jobs whose task was lost. Returns the number of files deleted."""
     now = timezone.now()
     ImportJob.objects.filter(
         status__in=IMPORT_JOB_ACTIVE, created_at__lt=now - STALE_AFTER
@@ -247,4 +255,5 @@ def import_purge_expired() -> int:
         finished_at=now,
     )
     ImportJob.objects.filter(created_at__lt=now - PAYLOAD_TTL).delete()
+    purge_expired_references()
     return purge_expired_files()

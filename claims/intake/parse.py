@@ -25,11 +25,17 @@ from claims.intake.template import (
     EMPLOYMENT_LABELS,
     GROUP_LABELS,
     HOUSEHOLD_LABELS,
+    ID_MASKS,
     YES_NO,
 )
 from claims.models import Employment
 from programs.models import Institution, Level, Program, Trade, Unit
-from trainees.id_numbers import InvalidIdNumber, mask_id_number, parse_id_number
+from trainees.id_numbers import (
+    InvalidIdNumber,
+    mask_id_number,
+    mask_id_shaped_in,
+    parse_id_number,
+)
 from trainees.models import Group, Household
 
 _DATE_TEXT = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})", re.ASCII)
@@ -166,6 +172,22 @@ def _parse_person(p: ParsedRow, get: Callable[[str], Any]) -> None:
     raw_id = get("id_number")
     if raw_id is None:
         p.fail("id_number", "未填写")
+    elif isinstance(raw_id, str) and any(m in raw_id for m in ID_MASKS):
+        p.id_masked = mask_id_shaped_in(raw_id.strip())  # masked, whatever it holds
+        if get("reference") is not None:
+            p.fail(
+                "id_number",
+                "是检查结果中遮盖的号码，凭本行“参考码”未能找回原号码（参考码只在"
+                "您本人上传后1小时内有效，遮盖的号码和参考码都不能改动）：请填写完整的"
+                "18位身份证号码",
+            )
+        else:
+            p.fail(
+                "id_number",
+                "是检查结果中遮盖的号码，无法导入：请直接修改检查结果文件，保留其最后"
+                "一列“参考码”一并上传（系统凭参考码找回原号码，无需重新填写），"
+                "或填写完整的18位身份证号码",
+            )
     elif not isinstance(raw_id, str):
         p.fail(
             "id_number",

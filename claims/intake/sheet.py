@@ -219,7 +219,11 @@ def _read_data_sheet(
             continue
         # rows come as long as their last cell: pad to the header's width
         values = (values + [None] * len(headers))[: len(headers)]
-        known = [values[i] for i in columns.values() if i < len(values)]
+        known = [
+            values[i]
+            for key, i in columns.items()
+            if i < len(values) and key != "reference"
+        ]
         if not any(v is not None for v in known):
             continue  # only the result columns of an earlier copy, or notes
         id_value = values[columns["id_number"]]

@@ -16,7 +16,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
@@ -30,9 +30,10 @@ from accounts.models import User
 from altay_skills.errors import NotFound, PermissionDenied
 from claims.intake.archive import inspect_archive
 from claims.intake.judge import RowResult, check_sheet
+from claims.intake.references import issue_references, restore_id_numbers
+from claims.intake.retention import PAYLOAD_TTL
 from claims.intake.sheet import SheetData, SheetRow, read_sheet
 
-PAYLOAD_TTL = timedelta(hours=1)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}", re.ASCII)
 
 
@@ -137,6 +138,8 @@ class ImportBatch:
     created_at: float
     sheet: SheetData
     results: list[RowResult]
+    #: row number → its 参考码 in the result copy (``references``)
+    references: dict[int, str] = field(default_factory=dict)
 
     @property
     def passing(self) -> list[RowResult]:
@@ -155,7 +158,11 @@ class ImportBatch:
 
 
 def payload_of(
-    actor: User, filename: str, sheet: SheetData, results: Sequence[RowResult]
+    actor: User,
+    filename: str,
+    sheet: SheetData,
+    results: Sequence[RowResult],
+    references: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "version": 1,
@@ -165,6 +172,7 @@ def payload_of(
         "filename": filename,
         "sheet": _sheet_to_json(sheet),
         "results": [asdict(r) for r in results],
+        "references": {str(row): ref for row, ref in (references or {}).items()},
     }
 
 
@@ -189,6 +197,9 @@ def _batch(token: str, payload: dict[str, Any]) -> ImportBatch:
         created_at=payload["created_at"],
         sheet=sheet_from_json(payload["sheet"]),
         results=[RowResult.from_dict(r) for r in payload["results"]],
+        references={
+            int(row): ref for row, ref in payload.get("references", {}).items()
+        },
     )
 
 
@@ -205,10 +216,14 @@ def import_check(*, data: bytes, filename: str, actor: User) -> ImportBatch:
     require_clerk(actor)
     inspect_archive(data)
     sheet = read_sheet(data)
+    restore_id_numbers(sheet, actor)
     results = check_sheet(sheet, actor)
+    references = issue_references(sheet, actor)
     purge_expired_files()
     token = secrets.token_urlsafe(32)
-    payload = payload_of(actor, Path(filename or "").name[:200], sheet, results)
+    payload = payload_of(
+        actor, Path(filename or "").name[:200], sheet, results, references
+    )
     write_payload(payload_path(token), payload)
     return _batch(token, payload)
 

@@ -41,6 +41,8 @@ EXAMPLE_ID = "65430119900517001"  # 17 digits of a made-up person; the check dig
 FONT_NAME = "宋体"
 PAPER_A4 = "9"  # the paperSize code of A4 in SpreadsheetML
 
+#: Characters a masked ID number (654301********1234) is hidden with, as typed back.
+ID_MASKS = ("*", "＊")
 #: A text cell starting with one of these is a formula to Excel (or to a CSV reader).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -134,7 +136,15 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("phone", "联系电话", "仅首次登记的人员需填写，可不填"),
 )
-COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
+#: Not in the template: the result copy's last column, naming each row for the server
+#: (``references``), so a corrected copy keeps the ID numbers it masks (issue 15).
+REFERENCE = Column(
+    "reference",
+    "参考码",
+    "检查结果文件中每行的参考码：系统凭它找回该行遮盖的身份证号码，请勿修改",
+    aliases=("行参考码",),
+)
+COLUMN_BY_KEY = {c.key: c for c in (*COLUMNS, REFERENCE)}
 
 YES_NO = {"是": True, "否": False, "true": True, "false": False, "y": True, "n": False}
 EMPLOYMENT_LABELS = {str(label): code for code, label in Employment.choices}
@@ -165,7 +175,7 @@ def _norm_header(value: object) -> str:
 
 
 _HEADER_KEYS: dict[str, str] = {}
-for _column in COLUMNS:
+for _column in (*COLUMNS, REFERENCE):
     for _name in (_column.header, *_column.aliases):
         _HEADER_KEYS[_norm_header(_name)] = _column.key
 

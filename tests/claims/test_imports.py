@@ -801,11 +801,11 @@ def test_the_result_copy_appends_the_result_and_writes_user_text_as_text(
     assert "<f>" not in sheet_xml(copy) and "<f " not in sheet_xml(copy)
     ws = load_workbook(io.BytesIO(copy)).active
     header = [c.value for c in ws[1]]
-    assert header == [*HEADERS[: len(header) - 2], "结果", "原因"]
+    assert header == [*HEADERS, "结果", "原因", "参考码"]
     assert ws[name_cell].data_type == "s"
     assert ws[name_cell].value == '\'=HYPERLINK("http://evil","点我")'
     assert ws[cert_cell].value == "'@SUM(1+1)"
-    result_col = len(header) - 1
+    result_col = len(header) - 2
     assert ws.cell(row=2, column=result_col).value == "示例行"
     assert ws.cell(row=3, column=result_col).value == "不通过"
     assert ws.cell(row=4, column=result_col).value == "不通过"
