@@ -11,6 +11,7 @@ over the whole run is printed and must stay under a second.
 
 from __future__ import annotations
 
+import io
 import json
 import statistics
 import subprocess
@@ -26,12 +27,20 @@ from django.test import Client
 
 import pytest
 import requests
+from openpyxl import load_workbook
 
-from claims.models import ImportJob
-from tests.claims.test_imports import good_row, junk_rows, with_sheet_xml, xlsx
+from claims.models import Claim, ImportJob
+from tests.claims.test_imports import (
+    good_row,
+    junk_rows,
+    newcomer_row,
+    with_sheet_xml,
+    xlsx,
+)
 from tests.conftest import requires_redis
 from tests.factories import UserFactory
 from tests.faults.conftest import requires_shared_database, wait_for
+from trainees.models import Trainee
 
 pytestmark = [
     requires_shared_database,
@@ -151,6 +160,66 @@ def test_a_file_is_checked_by_the_worker_while_the_page_polls(
     copy = session.get(f"{base}/claims/import/{job.token}/result.xlsx", timeout=30)
     assert copy.status_code == 200 and trainee.id_number.encode() not in copy.content
     assert not list((tmp_path / "media" / "imports").glob("*.upload"))
+
+
+def test_a_corrected_copy_gets_its_numbers_back_on_the_worker(
+    trainee, institution, start_worker, start_web, settings, tmp_path
+):
+    """Issue 15, item 2, on gunicorn and a real worker: the references are written by
+    the worker's check and resolved by the next one, on the shared database."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    start_worker()
+    base = start_web(workers=3)
+    clerk = UserFactory(username="fix_clerk", role="county_clerk", unit_id="654301")
+    session = signed_in(base, clerk)
+    newcomer = newcomer_row(institution, trade="9-99-99-99 不存在")
+
+    def checked_by_worker(data: bytes, jobs: int) -> str:
+        code, _, location = uploading(base, session, data, "申报.xlsx")()
+        assert code == 302
+        wait_for(
+            lambda: (
+                ImportJob.objects.filter(user=clerk, status="ready").count() == jobs
+            ),
+            seconds=60,
+            what="the worker to check the file",
+            step=0.5,
+        )
+        return location.rstrip("/").rsplit("/", 1)[-1]
+
+    # given a file whose newcomer row is refused, checked by the worker
+    token = checked_by_worker(xlsx([good_row(trainee, institution), newcomer]), 1)
+    copy = session.get(
+        f"{base}/claims/import/{token}/result.xlsx?rows=failing", timeout=30
+    )
+    assert copy.status_code == 200
+    assert newcomer["id_number"].encode() not in copy.content
+    wb = load_workbook(io.BytesIO(copy.content))
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    # when its trade is corrected in the copy and the copy is uploaded again
+    ws.cell(
+        row=2, column=header.index("职业(工种)") + 1
+    ).value = "4-03-02-01 中式烹调师"
+    out = io.BytesIO()
+    wb.save(out)
+    again = checked_by_worker(out.getvalue(), 2)
+
+    # then the worker passes it, and saving registers the newcomer under their number
+    page = session.get(f"{base}/claims/import/{again}/", timeout=30).text
+    assert 'data-testid="count-passing">1<' in page and "新登记" in page
+    saved = session.post(
+        f"{base}/claims/import/{again}/save/",
+        data={
+            "mode": "draft",
+            "csrfmiddlewaretoken": session.cookies[django_settings.CSRF_COOKIE_NAME],
+        },
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert saved.status_code == 302
+    person = Trainee.objects.get(id_number=newcomer["id_number"])
+    assert Claim.objects.filter(trainee=person, status="draft").count() == 1
 
 
 def test_twelve_junk_uploads_at_once_leave_the_units_api_answering(
