@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0015_import_job"),
+        ("claims", "0016_deleted_drafts"),
         ("programs", "0005_issue13_readings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
