@@ -154,7 +154,7 @@ def test_a_claim_carries_read_only_extras(clerk, body, trainee):
     assert data["created_by"] == "clerk_a"
     assert data["created_at"] and data["submitted_at"] is None
     assert data["reviewed_by"] is None and data["approved_amount"] is None
-    assert data["allowed_actions"] == ["edit", "submit", "withdraw"]
+    assert data["allowed_actions"] == ["edit", "submit", "withdraw", "delete"]
 
 
 def test_the_full_id_number_is_never_in_a_claim(clerk, body, trainee):
