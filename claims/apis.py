@@ -46,7 +46,9 @@ from claims.serializers import (
     DecisionSerializer,
     NotEligibleSerializer,
     ReasonSerializer,
+    WarnedDecision,
 )
+from claims.warnings import warnings_for_claims
 from programs.models import PolicyEntry
 
 TAG = "claims"
@@ -111,6 +113,7 @@ class ClaimListCreateApi(GenericAPIView):
         context = {
             "request": request,
             "allowed_actions": actions_for_many(signed_in_user(request), page),
+            "warnings": warnings_for_claims([c.pk for c in page]),
         }
         data = ClaimSerializer(page, many=True, context=context).data
         return self.get_paginated_response(data)
@@ -162,11 +165,10 @@ class ClaimCheckApi(APIView):
             data=request.data, context={"request": request, "dry_run": True}
         )
         body.is_valid(raise_exception=True)
-        decision = services.claim_check(
-            data=body.claim_input(signed_in_user(request)),
-            actor=signed_in_user(request),
-        )
-        return Response(DecisionSerializer(decision).data)
+        data = body.claim_input(signed_in_user(request))
+        decision = services.claim_check(data=data, actor=signed_in_user(request))
+        warned = WarnedDecision(decision, services.input_warnings(data))
+        return Response(DecisionSerializer(warned).data)
 
 
 class ClaimDetailApi(APIView):

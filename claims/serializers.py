@@ -8,7 +8,8 @@ browser and the API cannot differ. ``status``, the decided amounts, the unit sco
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
 
@@ -23,6 +24,7 @@ from claims.permissions import actions_for
 from claims.selectors import SubsidyHistory
 from claims.services import ClaimInput, input_of
 from claims.validators import training_date
+from claims.warnings import ClaimWarning, warnings_for_claims
 from programs.models import Fund, Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
 from trainees.selectors import trainees_in_scope
@@ -44,8 +46,24 @@ class ViolationSerializer(serializers.Serializer):
     clause = serializers.CharField(help_text="通知条款，如 五(二)")
 
 
+class WarningSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="稳定的提示代码：training_overlap（培训时间与同一人员的其他申报重叠）、"
+        "certificate_reused（证书编号已用于其他申报）、age_unusual（培训开始时不在"
+        "16–65周岁之间）；今后可能增加，客户端须接受新的代码"
+    )
+    message = serializers.CharField()
+    claims = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="与之相关的其他申报 id（只给 id：无权查看的申报不透露其内容）",
+    )
+
+
 class DecisionSerializer(serializers.Serializer):
-    """A claim judged against 阿行办发〔2019〕50号: eligible exactly when no violation."""
+    """A claim judged against 阿行办发〔2019〕50号: eligible exactly when no violation.
+
+    ``warnings`` are facts to see before deciding that do not refuse the claim
+    (``claims.warnings``), judged from the database when the decision is read."""
 
     eligible = serializers.BooleanField()
     cap = money(allow_null=True, help_text="补贴上限")
@@ -60,6 +78,20 @@ class DecisionSerializer(serializers.Serializer):
     policy_entry_ids = serializers.ListField(
         child=serializers.IntegerField(), help_text="所依据的政策标准"
     )
+    warnings = WarningSerializer(
+        many=True, help_text="提示（不影响是否符合条件，审核前须核实）"
+    )
+
+
+@dataclass(frozen=True)
+class WarnedDecision:
+    """A decision of the rules with the warnings found beside it."""
+
+    decision: rules.Decision
+    warnings: Sequence[ClaimWarning]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.decision, name)
 
 
 def decision_of(claim: Claim) -> rules.Decision:
@@ -369,7 +401,13 @@ class ClaimSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(DecisionSerializer)
     def get_decision(self, claim: Claim) -> dict[str, Any]:
-        return self._decision.to_representation(decision_of(claim))
+        """The stored decision, with the claim's warnings as they stand now (a list
+        passes them all at once as ``context["warnings"]``, ``warnings_for_claims``)."""
+        found = self.context.get("warnings")
+        if found is None:
+            found = warnings_for_claims([claim.pk])
+        warned = WarnedDecision(decision_of(claim), found.get(claim.pk, []))
+        return self._decision.to_representation(warned)
 
     @cached_property
     def _decision(self) -> DecisionSerializer:

@@ -38,6 +38,7 @@ from claims.permissions import (
 )
 from claims.selectors import claims_visible_to, prior_claims_of
 from claims.signals import claim_moved
+from claims.warnings import ClaimWarning, warnings_for_claims, warnings_for_input
 from programs.models import Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
 
@@ -150,6 +151,20 @@ def claim_check(*, data: ClaimInput, actor: User) -> rules.Decision:
     return judge(data)
 
 
+def input_warnings(
+    data: ClaimInput, *, claim_id: int | None = None
+) -> list[ClaimWarning]:
+    """The warnings of a claim as entered, beside its decision (``claims.warnings``);
+    ``claim_id``: the claim being edited, left out of the comparison."""
+    return warnings_for_input(
+        trainee_id=data.trainee_id,
+        training_start=data.training_start,
+        training_end=data.training_end,
+        certificate_number=data.certificate_number,
+        claim_id=claim_id,
+    )
+
+
 def input_of(claim: Claim) -> ClaimInput:
     return ClaimInput(**{name: getattr(claim, name) for name in INPUT_FIELDS})
 
@@ -228,10 +243,14 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
             _record(claim, actor, "submit", from_status, claim.status)
             _queue_claim_checks([claim.pk])
     except _Refused as refused:
+        warnings = warnings_for_claims([claim_id])[claim_id]
         raise Conflict(
             "not_eligible",
             "申报不符合补贴条件，未能提交",
-            detail=refused.decision.as_dict(),
+            detail={
+                **refused.decision.as_dict(),
+                "warnings": [w.as_dict() for w in warnings],
+            },
         ) from None
     except IntegrityError as exc:
         raise _limit_conflict(exc) from None

@@ -31,6 +31,7 @@ from claims.serializers import (
     ClaimSerializer,
     RequiredReasonSerializer,
 )
+from claims.warnings import warnings_for_claims
 from quarters import services
 from quarters.models import QuarterlyReport, ReportStatus, SpotCheck
 from quarters.selectors import report_claims, report_figures, reports_visible_to
@@ -383,6 +384,7 @@ class ClaimApproveBulkApi(APIView):
         context = {
             "request": request,
             "allowed_actions": actions_for_many(user, claims),
+            "warnings": warnings_for_claims([c.pk for c in claims]),
         }
         return Response(ClaimSerializer(claims, many=True, context=context).data)
 

@@ -33,36 +33,28 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db.models import (
-    Count,
-    F,
-    FilteredRelation,
-    Q,
-    QuerySet,
-    Window,
-)
-from django.db.models.functions import (
-    ExtractDay,
-    ExtractMonth,
-    ExtractYear,
-    Trim,
-    TruncDate,
-    Upper,
-)
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import Trim, TruncDate
 
 from claims import workflow
 from claims.models import Claim
-from claims.rules import COUNTING_STATUSES
+from claims.warnings import (
+    LIVE,
+    MAX_AGE,
+    MIN_AGE,
+    age_number,
+    carrying_certificates,
+    overlapping_live_claims,
+    unusual_age,
+)
 from quarters.selectors import SpotCheckOverride, spot_check_overrides
 from trainees.id_numbers import mask_id_number
 from trainees.models import Trainee
 
-MIN_AGE, MAX_AGE = 16, 65
 DEFAULT_CLAIMS_PER_DAY = 20
 DEFAULT_PHONE_MIN_TRAINEES = 3
 #: The most items each list shows (the count above it is the full count).
 LIST_LIMIT = 200
-LIVE = sorted(COUNTING_STATUSES)
 
 
 def claims_per_day_threshold() -> int:
@@ -122,15 +114,9 @@ class SharedCertificate:
 
 
 def shared_certificates(*, limit: int = LIST_LIMIT) -> list[SharedCertificate]:
-    def keyed(qs: QuerySet[Claim]) -> QuerySet[Claim]:
-        return (
-            qs.exclude(status=workflow.WITHDRAWN)
-            .annotate(cert=Upper(Trim("certificate_number")))
-            .exclude(cert="")  # type: ignore[misc]  # an annotation, unknown to the stubs
-        )
-
+    """Claims sharing a certificate (``claims.warnings.carrying_certificates``)."""
     repeated = (
-        keyed(Claim.objects.all())
+        carrying_certificates(Claim.objects.all())
         .values("cert")  # type: ignore[misc]
         .annotate(n=Count("id"))
         .filter(n__gte=2)
@@ -138,7 +124,7 @@ def shared_certificates(*, limit: int = LIST_LIMIT) -> list[SharedCertificate]:
         .order_by()
     )
     groups: dict[str, list[ClaimRef]] = defaultdict(list)
-    found = keyed(_claims()).filter(cert__in=repeated)  # type: ignore[misc]
+    found = carrying_certificates(_claims()).filter(cert__in=repeated)  # type: ignore[misc]
     for c in found.order_by("cert", "pk"):  # type: ignore[misc]
         groups[c.cert].append(_ref(c))  # type: ignore[attr-defined]
     return [SharedCertificate(k, v) for k, v in groups.items()][:limit]
@@ -179,21 +165,10 @@ def _pair_ref(p: Mapping[str, Any], prefix: str, masked: str) -> ClaimRef:
 
 def overlapping_trainings(*, limit: int = LIST_LIMIT) -> list[Overlap]:
     """Pairs of one person's live claims whose periods intersect: a self-join of
-    claims on the trainee, ``a.start <= b.end and b.start <= a.end``, ``a.id < b.id``."""
-    other = "trainee__claims"
+    claims on the trainee (``claims.warnings.overlapping_live_claims``), ``a.id < b.id``."""
     pairs = (
         Claim.objects.filter(status__in=LIVE)
-        .annotate(
-            other=FilteredRelation(
-                other,
-                condition=Q(
-                    trainee__claims__status__in=LIVE,
-                    trainee__claims__training_start__lte=F("training_end"),
-                    trainee__claims__training_end__gte=F("training_start"),
-                    trainee__claims__id__gt=F("id"),
-                ),
-            )
-        )
+        .annotate(other=overlapping_live_claims(later_only=True))
         .filter(other__isnull=False)
         .values(
             "id",
@@ -291,24 +266,14 @@ class AgeOutlier:
     age: int
 
 
-def _date_number(path: str) -> Any:
-    """A date as the integer YYYYMMDD: two of them subtract to an age × 10000 + …"""
-    return ExtractYear(path) * 10000 + ExtractMonth(path) * 100 + ExtractDay(path)
-
-
 def age_outliers(*, limit: int = LIST_LIMIT) -> list[AgeOutlier]:
-    """Age in whole years at ``training_start``: (start − birth) as YYYYMMDD numbers,
-    divided by 10000 — exact for birthdays, in SQL on SQLite and PostgreSQL alike."""
+    """Age in whole years at ``training_start`` outside MIN_AGE–MAX_AGE
+    (``claims.warnings.age_number``), on claims that reached the prefecture."""
     qs = (
         _claims()
         .exclude(status__in=[workflow.DRAFT, workflow.WITHDRAWN])
-        .annotate(
-            age_number=_date_number("training_start")
-            - _date_number("trainee__birth_date")
-        )
-        .filter(
-            Q(age_number__lt=MIN_AGE * 10000) | Q(age_number__gte=(MAX_AGE + 1) * 10000)
-        )
+        .annotate(age_number=age_number(F("training_start"), F("trainee__birth_date")))
+        .filter(unusual_age())
         .order_by("training_start", "pk")[:limit]
     )
     return [

@@ -55,6 +55,7 @@ CONTRACT_DECISION_KEYS = {
     "fund",
     "violations",
     "explanation",
+    "warnings",
 }
 DECISION_EXTRAS = {"payee", "policy_entry_ids"}
 
@@ -786,8 +787,9 @@ def test_the_list_does_not_query_per_claim(
 
         # the page is read in a fixed number of queries: the count, the claims with
         # their person and institution, the policy entries' ids and the names of
-        # the program, trade, level, unit, users and report of the page (one query)
-        with django_assert_max_num_queries(4):
+        # the program, trade, level, unit, users and report of the page (one query),
+        # and the page's warnings (two: claims.warnings.warnings_for_claims)
+        with django_assert_max_num_queries(6):
             response = client.get(CLAIMS)
 
         listed = response.json()

@@ -1,0 +1,249 @@
+"""Warnings: what a person must see before deciding a claim that does not by itself
+refuse it (api-contract.md, a decision's ``warnings``). Findings, not refusals: the
+rules of 五(二) refuse what is certainly wrong (``claims.rules``); these are what is
+*probably* wrong and is checked by a person (五(一) 随机抽查, 七(五) 监督).
+
+Each anomaly that concerns one claim is defined here once. The reviewer's anomaly page
+(``reporting.anomalies``) lists them prefecture-wide with the same predicates; a
+claim's warnings name the claims it is found with:
+
+- ``training_overlap``: another live claim (submitted, approved or returned) of the
+  same person whose [start, end] training period intersects this one's.
+- ``certificate_reused``: the certificate number (trimmed, case-insensitive) is on
+  another claim that is not withdrawn.
+- ``age_unusual``: the person is younger than 16 or older than 65 (whole years) when
+  the training starts (birth date from the ID number). No other claim is involved.
+
+The other anomalies of that page concern a group, not a claim (an institution's claims
+of one day, one phone number on several people) or record a decision already taken (an
+approval that overrode a spot check), so they are not a claim's warnings.
+
+A warning names the other claims by id only, whatever their unit: that another claim
+exists is the fact to check, and its id is what the prefecture asks about; its person,
+unit and dates stay behind the user's scope (a page links only the ids the user may
+open).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateField,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import (
+    ExtractDay,
+    ExtractMonth,
+    ExtractYear,
+    Trim,
+    Upper,
+)
+
+from claims import workflow
+from claims.models import Claim
+from claims.rules import COUNTING_STATUSES
+from trainees.models import Trainee
+
+TRAINING_OVERLAP = "training_overlap"
+CERTIFICATE_REUSED = "certificate_reused"
+AGE_UNUSUAL = "age_unusual"
+
+#: The claims an overlap is looked for among: the live ones (a draft counts for
+#: nothing until submitted; a rejected or withdrawn training did not happen).
+LIVE = sorted(COUNTING_STATUSES)
+MIN_AGE, MAX_AGE = 16, 65
+
+
+@dataclass(frozen=True)
+class ClaimWarning:
+    code: str
+    message: str
+    #: the other claims it is found with (ids only; see the module's docstring)
+    claims: tuple[int, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "claims": list(self.claims)}
+
+
+# --- The definitions ------------------------------------------------------------------
+def certificate_key(expression: Any = "certificate_number") -> Upper:
+    """A certificate number as compared: trimmed, upper case."""
+    return Upper(Trim(expression))
+
+
+def carrying_certificates(claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """The claims whose certificate number counts, annotated with its key ``cert``."""
+    return (
+        claims.exclude(status=workflow.WITHDRAWN)
+        .annotate(cert=certificate_key())
+        .exclude(cert="")  # type: ignore[misc]  # an annotation, unknown to the stubs
+    )
+
+
+def overlaps(start: Any, end: Any, *, prefix: str = "") -> Q:
+    """Claims (at ``prefix``) whose period intersects [start, end], both ends included."""
+    return Q(
+        **{f"{prefix}training_start__lte": end, f"{prefix}training_end__gte": start}
+    )
+
+
+def overlapping_live_claims(*, later_only: bool) -> FilteredRelation:
+    """The same person's live claims overlapping each claim, as a relation to join
+    (``later_only``: only those with a greater id, each pair once)."""
+    prefix = "trainee__claims__"
+    other_id = (
+        Q(trainee__claims__id__gt=F("id"))
+        if later_only
+        else Q(trainee__claims__id__gt=F("id")) | Q(trainee__claims__id__lt=F("id"))
+    )
+    return FilteredRelation(
+        "trainee__claims",
+        condition=Q(trainee__claims__status__in=LIVE)
+        & overlaps(F("training_start"), F("training_end"), prefix=prefix)
+        & other_id,
+    )
+
+
+def _date_number(expression: Any) -> Any:
+    """A date as the integer YYYYMMDD: two of them subtract to an age × 10000 + …"""
+    return (
+        ExtractYear(expression) * 10000
+        + ExtractMonth(expression) * 100
+        + ExtractDay(expression)
+    )
+
+
+def age_number(start: Any, birth: Any) -> Any:
+    """Age in whole years at ``start`` × 10000 (+ the rest): exact for birthdays, in
+    SQL on SQLite and PostgreSQL alike."""
+    return _date_number(start) - _date_number(birth)
+
+
+def unusual_age(name: str = "age_number") -> Q:
+    """The annotation ``name`` (an ``age_number``) outside MIN_AGE–MAX_AGE."""
+    return Q(**{f"{name}__lt": MIN_AGE * 10000}) | Q(
+        **{f"{name}__gte": (MAX_AGE + 1) * 10000}
+    )
+
+
+# --- The messages ---------------------------------------------------------------------
+def _ids(ids: Collection[int]) -> str:
+    return "、".join(f"#{i}" for i in sorted(ids))
+
+
+def _overlap(ids: Collection[int]) -> ClaimWarning:
+    return ClaimWarning(
+        TRAINING_OVERLAP,
+        f"培训时间与该人员的其他申报（{_ids(ids)}）重叠：同一时间参加两项培训，请核实",
+        tuple(sorted(ids)),
+    )
+
+
+def _certificate(number: str, ids: Collection[int]) -> ClaimWarning:
+    return ClaimWarning(
+        CERTIFICATE_REUSED,
+        f"证书编号 {number.strip()} 已用于其他申报（{_ids(ids)}）：请核实证书是否重复使用",
+        tuple(sorted(ids)),
+    )
+
+
+def _age(number: int) -> ClaimWarning:
+    return ClaimWarning(
+        AGE_UNUSUAL,
+        f"培训开始时该人员{number // 10000}周岁，不在{MIN_AGE}–{MAX_AGE}周岁之间："
+        "请核实身份证号码和出生日期",
+    )
+
+
+# --- A claim's warnings ---------------------------------------------------------------
+def warnings_for_claims(claim_ids: Collection[int]) -> dict[int, list[ClaimWarning]]:
+    """The warnings of stored claims, as the database stands now: two queries for any
+    number of claims (a page, a report) — each claim with its age and the claims it
+    overlaps (a left join), then the claims that share their certificates."""
+    found: dict[int, list[ClaimWarning]] = {pk: [] for pk in claim_ids}
+    if not found:
+        return found
+    subjects = Claim.objects.filter(pk__in=list(found))
+    overlapping: dict[int, set[int]] = defaultdict(set)
+    ages: dict[int, int] = {}
+    for pk, other, age in subjects.annotate(
+        other=overlapping_live_claims(later_only=False),
+        age_number=age_number(F("training_start"), F("trainee__birth_date")),
+        unusual=ExpressionWrapper(unusual_age(), output_field=BooleanField()),
+    ).values_list("pk", "other__id", Case(When(unusual=True, then="age_number"))):
+        if other is not None:
+            overlapping[pk].add(other)
+        if age is not None:
+            ages[pk] = age
+    holders: dict[str, set[int]] = defaultdict(set)
+    keys: dict[int, str] = {}
+    for pk, cert in (
+        carrying_certificates(Claim.objects.all())
+        .filter(cert__in=carrying_certificates(subjects).values("cert"))  # type: ignore[misc]
+        .values_list("pk", "cert")
+    ):
+        holders[cert].add(pk)
+        if pk in found:
+            keys[pk] = cert
+    for pk, warnings in found.items():
+        if overlapping.get(pk):
+            warnings.append(_overlap(overlapping[pk]))
+        others = holders.get(keys.get(pk, ""), set()) - {pk}
+        if others:
+            warnings.append(_certificate(keys[pk], others))
+        if pk in ages:
+            warnings.append(_age(ages[pk]))
+    return found
+
+
+def warnings_for_input(
+    *,
+    trainee_id: int,
+    training_start: date,
+    training_end: date,
+    certificate_number: str,
+    claim_id: int | None = None,
+) -> list[ClaimWarning]:
+    """The warnings of a claim as entered (the dry run, the form): judged against the
+    database now, leaving out the claim being edited (``claim_id``)."""
+    others = Claim.objects.exclude(pk=claim_id) if claim_id else Claim.objects.all()
+    warnings = []
+    overlapping = set(
+        others.filter(trainee_id=trainee_id, status__in=LIVE)
+        .filter(overlaps(training_start, training_end))
+        .values_list("pk", flat=True)
+    )
+    if overlapping:
+        warnings.append(_overlap(overlapping))
+    if certificate_number.strip():
+        reused = set(
+            carrying_certificates(others)
+            .filter(cert=certificate_key(Value(certificate_number)))  # type: ignore[misc]
+            .values_list("pk", flat=True)
+        )
+        if reused:
+            warnings.append(_certificate(certificate_number, reused))
+    start = Value(training_start, output_field=DateField())
+    age = (
+        Trainee.objects.filter(pk=trainee_id)
+        .annotate(age_number=age_number(start, F("birth_date")))
+        .filter(unusual_age())
+        .values_list("age_number", flat=True)
+        .first()
+    )
+    if age is not None:
+        warnings.append(_age(age))
+    return warnings

@@ -1,0 +1,226 @@
+"""A claim's warnings (issue 15, 6): facts to see before deciding that do not refuse it
+— each anomaly of the reviewer's anomaly page that concerns one claim, found with the
+same definitions (``claims.warnings``), in the decision of the dry run, the claim and
+the list, naming the other claims by id only."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from rest_framework.test import APIClient
+
+from claims import services
+from claims.warnings import (
+    AGE_UNUSUAL,
+    CERTIFICATE_REUSED,
+    TRAINING_OVERLAP,
+    warnings_for_claims,
+    warnings_for_input,
+)
+from reporting import anomalies
+from tests.factories import TraineeFactory, make_id_number
+from tests.reporting.test_dashboards import file_claim
+
+pytestmark = pytest.mark.django_db
+MARCH = {"training_start": date(2020, 3, 1), "training_end": date(2020, 3, 31)}
+MID_MARCH = {"training_start": date(2020, 3, 15), "training_end": date(2020, 4, 15)}
+
+
+@pytest.fixture
+def filed(claim_input, clerk):
+    def make(*, by=None, **kw):
+        kw.setdefault("certificate_number", "")
+        return file_claim(claim_input, by or clerk, **{**MARCH, **kw})
+
+    return make
+
+
+def codes(found):
+    return {w.code: list(w.claims) for w in found}
+
+
+def body(claim_input, **kw):
+    data = claim_input(**kw)
+    return {
+        "trainee": data.trainee_id,
+        "program": data.program_id,
+        "trade": data.trade_id,
+        "level": data.level_id,
+        "institution": data.institution_id,
+        "unit": data.unit_id,
+        "training_start": data.training_start.isoformat(),
+        "training_end": data.training_end.isoformat(),
+        "passed": data.passed,
+        "certificate_number": data.certificate_number,
+        "employment": data.employment,
+        "amount_requested": str(data.amount_requested),
+    }
+
+
+def api(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+# --- The definitions ------------------------------------------------------------------
+def test_overlapping_trainings_warn_each_claim_naming_the_other(filed):
+    person = TraineeFactory()
+    march = filed(trainee=person)
+    mid = filed(trainee=person, trade_id="4-07-05-01", **MID_MARCH)
+    june = filed(
+        trainee=person,
+        trade_id="4-10-01-05",
+        training_start=date(2020, 6, 1),
+        training_end=date(2020, 6, 30),
+    )
+    found = warnings_for_claims([march.pk, mid.pk, june.pk])
+    assert codes(found[march.pk]) == {TRAINING_OVERLAP: [mid.pk]}
+    assert codes(found[mid.pk]) == {TRAINING_OVERLAP: [march.pk]}
+    assert found[june.pk] == []
+
+
+def test_a_draft_is_not_a_training_another_overlaps(filed):
+    person = TraineeFactory()
+    submitted = filed(trainee=person)
+    draft = filed(trainee=person, trade_id="4-07-05-01", submit=False, **MID_MARCH)
+    found = warnings_for_claims([submitted.pk, draft.pk])
+    # the draft sees the submitted claim; the submitted one ignores the draft
+    assert codes(found[draft.pk]) == {TRAINING_OVERLAP: [submitted.pk]}
+    assert found[submitted.pk] == []
+
+
+def test_a_reused_certificate_warns_trimmed_and_case_blind_not_withdrawn(filed, clerk):
+    first = filed(certificate_number="AL-2020-0001")
+    second = filed(certificate_number=" al-2020-0001 ", trade_id="4-07-05-01")
+    withdrawn = filed(certificate_number="AL-2020-0001", trade_id="4-10-01-05")
+    services.claim_withdraw(claim_id=withdrawn.pk, actor=clerk)
+    alone = filed(certificate_number="AL-2020-0002")
+    found = warnings_for_claims([first.pk, second.pk, alone.pk])
+    assert codes(found[first.pk]) == {CERTIFICATE_REUSED: [second.pk]}
+    assert codes(found[second.pk]) == {CERTIFICATE_REUSED: [first.pk]}
+    assert "AL-2020-0001" in found[first.pk][0].message
+    assert found[alone.pk] == []
+
+
+def test_an_age_outside_16_to_65_at_the_start_warns(filed):
+    young = TraineeFactory(id_number=make_id_number(date(2004, 3, 2)))
+    sixteen = TraineeFactory(id_number=make_id_number(date(2004, 3, 1)))
+    old = TraineeFactory(id_number=make_id_number(date(1954, 3, 1)))
+    claims = [filed(trainee=p) for p in (young, sixteen, old)]
+    found = warnings_for_claims([c.pk for c in claims])
+    assert codes(found[claims[0].pk]) == {AGE_UNUSUAL: []}
+    assert "15周岁" in found[claims[0].pk][0].message
+    assert found[claims[1].pk] == []
+    assert "66周岁" in found[claims[2].pk][0].message
+
+
+def test_the_warnings_and_the_anomaly_page_find_the_same_claims(filed):
+    person = TraineeFactory()
+    a = filed(trainee=person, certificate_number="X-1")
+    b = filed(
+        trainee=person, trade_id="4-07-05-01", certificate_number="X-1", **MID_MARCH
+    )
+    c = filed(certificate_number="X-2")
+    found = warnings_for_claims([a.pk, b.pk, c.pk])
+    warned = {
+        code: {pk for pk, ws in found.items() for w in ws if w.code == code}
+        for code in (TRAINING_OVERLAP, CERTIFICATE_REUSED)
+    }
+    listed_overlaps = {
+        ref.id for o in anomalies.overlapping_trainings() for ref in (o.first, o.second)
+    }
+    listed_certs = {ref.id for s in anomalies.shared_certificates() for ref in s.claims}
+    assert warned[TRAINING_OVERLAP] == listed_overlaps == {a.pk, b.pk}
+    assert warned[CERTIFICATE_REUSED] == listed_certs == {a.pk, b.pk}
+
+
+def test_the_input_being_edited_is_left_out(filed):
+    person = TraineeFactory()
+    claim = filed(trainee=person, certificate_number="Y-1")
+    as_entered = {
+        "trainee_id": person.pk,
+        "certificate_number": "y-1",
+        **MARCH,
+    }
+    assert codes(warnings_for_input(**as_entered)) == {
+        TRAINING_OVERLAP: [claim.pk],
+        CERTIFICATE_REUSED: [claim.pk],
+    }
+    assert warnings_for_input(**as_entered, claim_id=claim.pk) == []
+
+
+def test_warnings_of_a_page_take_a_fixed_number_of_queries(
+    filed, django_assert_max_num_queries
+):
+    person = TraineeFactory(id_number=make_id_number(date(2010, 1, 1)))
+    claims = [filed(trainee=person, certificate_number="Z-1", submit=False)]
+    claims += [filed(certificate_number="Z-1") for _ in range(5)]
+    with django_assert_max_num_queries(2):
+        warnings_for_claims([c.pk for c in claims])
+
+
+# --- In the API's decision ------------------------------------------------------------
+def test_the_dry_run_warns_of_an_overlapping_training(filed, claim_input, clerk):
+    person = TraineeFactory()
+    earlier = filed(trainee=person)
+    response = api(clerk).post(
+        "/api/claims/check/",
+        body(claim_input, trainee_id=person.pk, trade_id="4-07-05-01", **MID_MARCH),
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    [warning] = response.json()["warnings"]
+    assert warning["code"] == TRAINING_OVERLAP
+    assert warning["claims"] == [earlier.pk]
+    assert f"#{earlier.pk}" in warning["message"]
+    # a warning does not refuse the claim
+    assert response.json()["eligible"] is True
+
+
+def test_create_detail_and_list_carry_the_warnings(filed, claim_input, clerk):
+    first = filed(certificate_number="CERT-9")
+    client = api(clerk)
+    created = client.post(
+        "/api/claims/",
+        body(claim_input, certificate_number="cert-9", trade_id="4-07-05-01"),
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    new = created.json()["id"]
+    expected = [{"code": CERTIFICATE_REUSED, "claims": [first.pk]}]
+
+    def shape(ws):
+        return [{"code": w["code"], "claims": w["claims"]} for w in ws]
+
+    assert shape(created.json()["decision"]["warnings"]) == expected
+    detail = client.get(f"/api/claims/{new}/").json()
+    assert shape(detail["decision"]["warnings"]) == expected
+    listed = {c["id"]: c for c in client.get("/api/claims/").json()["results"]}
+    assert shape(listed[new]["decision"]["warnings"]) == expected
+    assert shape(listed[first.pk]["decision"]["warnings"]) == [
+        {"code": CERTIFICATE_REUSED, "claims": [new]}
+    ]
+
+
+def test_a_warning_names_another_units_claim_by_id_only(
+    filed, claim_input, clerk, other_clerk
+):
+    # given another unit's claim, for another person, with the same certificate
+    stranger = TraineeFactory(name="外单位学员甲", registered_by_unit_id="654322")
+    theirs = filed(by=other_clerk, trainee=stranger, certificate_number="SHARED-1")
+    mine = filed(certificate_number="SHARED-1")
+    client = api(clerk)
+    # when the clerk reads their own claim
+    response = client.get(f"/api/claims/{mine.pk}/")
+    # then the warning gives the other claim's id, and nothing of it
+    [warning] = response.json()["decision"]["warnings"]
+    assert warning["claims"] == [theirs.pk]
+    text = json.dumps(response.json(), ensure_ascii=False)
+    assert "外单位学员甲" not in text
+    assert theirs.unit.name not in text
+    assert stranger.id_number not in text
+    # and the claim itself stays out of reach
+    assert client.get(f"/api/claims/{theirs.pk}/").status_code == 404
