@@ -12,7 +12,7 @@ the claim part of the rule for seeing a full ID number (``claim_grounds_reveal``
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,6 +27,7 @@ from claims import rules, workflow
 from claims.facts import policy_terms
 from claims.models import Claim, ClaimEvent
 from claims.rules import PriorClaim
+from claims.warnings import ClaimWarning
 from programs.models import Institution
 from trainees.models import Trainee
 
@@ -135,6 +136,35 @@ def unit_scoped(qs: QuerySet[Any], user: User) -> QuerySet[Any]:
     return qs.none()
 
 
+def warnings_seen_by(
+    user: User, found: Mapping[int, Sequence[ClaimWarning]]
+) -> dict[int, list[dict[str, Any]]]:
+    """Claims' warnings as a page shows them to ``user``: each other claim by its id,
+    marked ``visible`` (a link) only when the user may open it (one query)."""
+    ids = {i for warnings in found.values() for w in warnings for i in w.claims}
+    visible = (
+        set(
+            unit_scoped(Claim.objects.filter(pk__in=ids), user).values_list(
+                "pk", flat=True
+            )
+        )
+        if ids
+        else set()
+    )
+    return {
+        pk: [
+            {
+                "code": w.code,
+                "label": w.label,
+                "message": w.message,
+                "claims": [{"id": i, "visible": i in visible} for i in w.claims],
+            }
+            for w in warnings
+        ]
+        for pk, warnings in found.items()
+    }
+
+
 def claim_for(user: User, claim_id: int) -> Claim:
     try:
         return claims_visible_to(user).get(pk=claim_id)
@@ -228,8 +258,11 @@ class SubsidyHistory:
         return max(0, self.annual_limit - self.counted_this_year)
 
 
-def subsidy_history(trainee: Trainee, *, year: int | None = None) -> SubsidyHistory:
-    """Counting claims (submitted, approved, returned) in every unit, one query.
+def subsidy_history(
+    trainee: Trainee, *, year: int | None = None, exclude_claim_id: int | None = None
+) -> SubsidyHistory:
+    """Counting claims (submitted, approved, returned) in every unit, one query;
+    ``exclude_claim_id``: the claim being edited, which the rules leave out too.
 
     Prefecture-wide on purpose (a person may claim in any unit, 五(二)): the history
     shows counts and trade/levels, never another unit's claim itself.
@@ -237,6 +270,7 @@ def subsidy_history(trainee: Trainee, *, year: int | None = None) -> SubsidyHist
     year = year or date.today().year
     claims = (
         Claim.objects.filter(trainee=trainee, status__in=rules.COUNTING_STATUSES)
+        .exclude(pk=exclude_claim_id)
         .select_related("unit", "trade", "level")
         .order_by("training_end")
     )

@@ -32,8 +32,10 @@ from claims.selectors import (
     claim_for,
     claims_listed,
     subsidy_history,
+    warnings_seen_by,
     with_list_names,
 )
+from claims.warnings import warnings_for_claims
 from claims.workflow import ACTION_LABELS, STATUS_LABELS
 from programs.models import Fund, Program, Unit
 from trainees.forms import IdNumberForm, TraineeRegistrationForm
@@ -57,9 +59,13 @@ def _label(choices: type[Any], value: str | None) -> str:
     return str(choices(value).label) if value in choices.values else (value or "—")
 
 
-def decision_from_rules(decision: rules.Decision) -> dict[str, Any]:
-    """A fresh decision (the dry run) as the decision panel shows it."""
+def decision_from_rules(
+    decision: rules.Decision, warnings: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A fresh decision (the dry run) as the decision panel shows it, with the
+    warnings found beside it (``warnings_seen_by``)."""
     return {
+        "warnings": warnings or [],
         "eligible": decision.eligible,
         "cap": decision.cap,
         "amount": decision.amount,
@@ -80,9 +86,13 @@ def _fund_note(claim: Claim) -> str:
     return "暂按就业专项资金；核准时就业专项资金预算不足的，从技能提升专项资金补充（三(三)10）"
 
 
-def decision_from_claim(claim: Claim) -> dict[str, Any]:
-    """The decision stored on a claim (as judged at its last save or submission)."""
+def decision_from_claim(
+    claim: Claim, warnings: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The decision stored on a claim (as judged at its last save or submission), with
+    its warnings as they stand now (``warnings_seen_by``)."""
     return {
+        "warnings": warnings or [],
         "eligible": claim.eligible,
         "cap": claim.cap,
         "amount": claim.amount,
@@ -211,7 +221,7 @@ def render_claim_detail(
     actions = set(actions_for(user, claim))
     context = {
         "claim": claim,
-        "decision": decision_from_claim(claim),
+        "decision": decision_from_claim(claim, claim_warnings(user, claim.pk)),
         "events": _event_rows(claim_events(user, claim.pk)),
         "actions": actions,
         # the reviewer's decisions, as quarters.permissions offers them
@@ -277,23 +287,43 @@ def claim_delete_view(request: AuthedRequest, pk: int) -> HttpResponse:
 
 # --- The claim form -------------------------------------------------------------------
 def _trainee_summary(
-    trainee: Trainee | None, form: ClaimForm | None = None
+    trainee: Trainee | None,
+    form: ClaimForm | None = None,
+    claim: Claim | None = None,
 ) -> dict[str, Any] | None:
     """The person's subsidies in the year the training ends: the year the 3-a-year
-    rule judges (五(二)); the current year until an end date is given."""
+    rule judges (五(二)) — the form's end date, else the edited claim's, else the
+    current year until one is given. The edited claim itself is left out, as the
+    rules leave it out (a returned claim still counts)."""
     if trainee is None:
         return None
     end = getattr(form, "cleaned_data", {}).get("training_end") if form else None
+    if end is None and claim is not None:
+        end = claim.training_end
     year = end.year if end else timezone.localdate().year
-    return {"trainee": trainee, "history": subsidy_history(trainee, year=year)}
+    history = subsidy_history(
+        trainee, year=year, exclude_claim_id=claim.pk if claim else None
+    )
+    return {"trainee": trainee, "history": history}
 
 
-def _judge(user: User, data: services.ClaimInput, claim: Claim | None) -> Any:
+def claim_warnings(user: User, claim_id: int) -> list[dict[str, Any]]:
+    """A stored claim's warnings, as ``user`` may see them."""
+    return warnings_seen_by(user, warnings_for_claims([claim_id]))[claim_id]
+
+
+def _judge(
+    user: User, data: services.ClaimInput, claim: Claim | None
+) -> dict[str, Any]:
+    """The decision panel's decision for the form's input, with its warnings."""
     if claim is None:
-        return services.claim_check(data=data, actor=user)
-    # Editing: leave the claim itself out of the person's history (a returned claim
-    # still counts), as claim_update and claim_submit do.
-    return services.judge(data, claim_id=claim.pk)
+        decision = services.claim_check(data=data, actor=user)
+    else:
+        # Editing: leave the claim itself out of the person's history (a returned
+        # claim still counts), as claim_update and claim_submit do.
+        decision = services.judge(data, claim_id=claim.pk)
+    found = services.input_warnings(data, claim_id=claim.pk if claim else None)
+    return decision_from_rules(decision, warnings_seen_by(user, {0: found})[0])
 
 
 def _pending(form: ClaimForm) -> dict[str, Any]:
@@ -358,7 +388,9 @@ def _form_context(
         "check_url": check_url,
         "decision": decision,
         "pending": None if decision or not form.is_bound else _pending(form),
-        "summary": _trainee_summary(trainee or form.resolved_trainee),
+        "summary": _trainee_summary(
+            trainee or form.resolved_trainee, form if form.is_bound else None, claim
+        ),
         "form_token": request.POST.get("form_token") or secrets.token_urlsafe(16),
         "registration": _registration_in_place(request),
     }
@@ -403,9 +435,8 @@ def _claim_form_page(request: AuthedRequest, claim: Claim | None) -> HttpRespons
             f"{exc.message}。申报#{saved.pk}已保存为草稿，请按“核定结果”所列原因"
             "修改后再提交；不再需要的，可点“删除草稿”。",
         )
-        context = _form_context(
-            request, form, saved, decision=decision_from_claim(saved)
-        )
+        decision = decision_from_claim(saved, claim_warnings(user, saved.pk))
+        context = _form_context(request, form, saved, decision=decision)
         return render(request, "claims/form.html", context, status=exc.status_code)
     messages.success(request, f"申报#{saved.pk}已提交，等待地区人社局审核。")
     return redirect("claim_detail", pk=saved.pk)
@@ -427,9 +458,9 @@ def _claim_form_get(request: AuthedRequest, claim: Claim | None) -> HttpResponse
         return render(request, "claims/form.html", context)
     form = ClaimForm(initial=ClaimForm.initial_for(claim), user=user)
     try:
-        decision = decision_from_rules(_judge(user, services.input_of(claim), claim))
+        decision = _judge(user, services.input_of(claim), claim)
     except DomainError:
-        decision = decision_from_claim(claim)
+        decision = decision_from_claim(claim, claim_warnings(user, claim.pk))
     context = _form_context(
         request, form, claim, decision=decision, trainee=claim.trainee
     )
@@ -571,13 +602,13 @@ def _panel_context(
         # with what is missing (issue 15, item 1).
         context.update(
             pending=_pending(form),
-            summary=_trainee_summary(form.resolved_trainee, form),
+            summary=_trainee_summary(form.resolved_trainee, form, claim),
         )
         return context, 200
     data = form.to_input(unit_id=unit_id)
-    context["summary"] = _trainee_summary(form.resolved_trainee, form)
+    context["summary"] = _trainee_summary(form.resolved_trainee, form, claim)
     try:
-        context["decision"] = decision_from_rules(_judge(user, data, claim))
+        context["decision"] = _judge(user, data, claim)
     except DomainError as exc:
         context["error"] = shown_on_page(exc)
         return context, exc.status_code

@@ -60,6 +60,11 @@ from trainees.models import Trainee
 TRAINING_OVERLAP = "training_overlap"
 CERTIFICATE_REUSED = "certificate_reused"
 AGE_UNUSUAL = "age_unusual"
+LABELS = {
+    TRAINING_OVERLAP: "培训时间重叠",
+    CERTIFICATE_REUSED: "证书编号重复",
+    AGE_UNUSUAL: "年龄异常",
+}
 
 #: The claims an overlap is looked for among: the live ones (a draft counts for
 #: nothing until submitted; a rejected or withdrawn training did not happen).
@@ -73,6 +78,10 @@ class ClaimWarning:
     message: str
     #: the other claims it is found with (ids only; see the module's docstring)
     claims: tuple[int, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.code, "提示")
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "claims": list(self.claims)}
@@ -140,8 +149,11 @@ def unusual_age(name: str = "age_number") -> Q:
 
 
 # --- The messages ---------------------------------------------------------------------
-def _ids(ids: Collection[int]) -> str:
-    return "、".join(f"#{i}" for i in sorted(ids))
+def _ids(ids: Collection[int], shown: int = 5) -> str:
+    """The other claims in a message: the first few (``claims`` lists them all)."""
+    ordered = sorted(ids)
+    named = "、".join(f"申报#{i}" for i in ordered[:shown])
+    return named if len(ordered) <= shown else f"{named}等{len(ordered)}笔申报"
 
 
 def _overlap(ids: Collection[int]) -> ClaimWarning:

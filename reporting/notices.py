@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
 
-from django.db.models.functions import Trim, Upper
 from django.utils import timezone
 
 from altay_skills.periods import previous_quarter, quarter_of
-from claims import workflow
 from claims.models import Claim
+from claims.warnings import (
+    CERTIFICATE_REUSED,
+    LIVE,
+    TRAINING_OVERLAP,
+    warnings_for_claims,
+)
 from programs.models import Unit
 from quarters.models import QuarterlyReport, ReportStatus
-from reporting.anomalies import LIVE
 from reporting.models import Notice
 
 
@@ -42,13 +43,21 @@ def raise_outstanding_report_notices() -> int:
     return created
 
 
+#: The warnings (``claims.warnings``) the prefecture is told of as claims arrive, and
+#: the kind of notice each raises.
+NOTICE_KINDS = {
+    TRAINING_OVERLAP: "overlapping_training",
+    CERTIFICATE_REUSED: "shared_certificate",
+}
+
+
 def raise_claim_check_notices(claim_ids: Sequence[int]) -> int:
     """Queued (through the outbox) when claims are submitted: tell the prefecture's
-    reviewers, as the claims arrive, of those that match a pattern of
-    ``reporting.anomalies`` — a certificate number already on another claim, or a
-    training that overlaps another live claim of the same person (often another
-    unit's). Keyed per claim and pattern, so a second run raises nothing new. Three
-    queries whatever the number of claims (the import submits thousands at once).
+    reviewers, as the claims arrive, of those with a warning of ``claims.warnings``
+    — a certificate number already on another claim, or a training that overlaps
+    another live claim of the same person (often another unit's). Keyed per claim
+    and pattern, so a second run raises nothing new. Three queries whatever the
+    number of claims (the import submits thousands at once), and one more to write.
     """
     claims = list(
         Claim.objects.filter(pk__in=claim_ids, status__in=LIVE).select_related(
@@ -57,56 +66,14 @@ def raise_claim_check_notices(claim_ids: Sequence[int]) -> int:
     )
     if not claims:
         return 0
-    certificates = {
-        c.pk: c.certificate_number.strip().upper()
-        for c in claims
-        if c.certificate_number.strip()
-    }
-    holders: dict[str, list[int]] = defaultdict(list)
-    for pk, cert in (
-        Claim.objects.exclude(status=workflow.WITHDRAWN)
-        .annotate(cert=Upper(Trim("certificate_number")))
-        .filter(cert__in=set(certificates.values()))
-        .order_by("pk")
-        .values_list("pk", "cert")
-    ):
-        holders[cert].append(pk)
-    periods: dict[int, list[tuple[int, date, date]]] = defaultdict(list)
-    for pk, trainee_id, start, end in (
-        Claim.objects.filter(
-            trainee_id__in={c.trainee_id for c in claims}, status__in=LIVE
-        )
-        .order_by("pk")
-        .values_list("pk", "trainee_id", "training_start", "training_end")
-    ):
-        periods[trainee_id].append((pk, start, end))
+    found = warnings_for_claims([c.pk for c in claims])
     notices: list[Notice] = []
     for c in claims:
         who = f"申报#{c.pk}（{c.unit.name}，{c.trainee.name}）"
-        cert = certificates.get(c.pk, "")
-        shared = [pk for pk in holders.get(cert, []) if pk != c.pk]
-        if shared:
-            notices.append(
-                _claim_notice(
-                    c,
-                    "shared_certificate",
-                    f"{who}的证书编号{cert}已用于{_claims_named(shared)}，请核查",
-                )
-            )
-        overlapping = [
-            pk
-            for pk, start, end in periods[c.trainee_id]
-            if pk != c.pk and start <= c.training_end and c.training_start <= end
-        ]
-        if overlapping:
-            notices.append(
-                _claim_notice(
-                    c,
-                    "overlapping_training",
-                    f"{who}的培训时间{c.training_start}至{c.training_end}"
-                    f"与该人员的{_claims_named(overlapping)}重叠，请核查",
-                )
-            )
+        for warning in found[c.pk]:
+            kind = NOTICE_KINDS.get(warning.code)
+            if kind is not None:
+                notices.append(_claim_notice(c, kind, f"{who}：{warning.message}"))
     existing = set(
         Notice.objects.filter(key__in=[n.key for n in notices]).values_list(
             "key", flat=True
@@ -126,8 +93,3 @@ def _claim_notice(claim: Claim, kind: str, text: str) -> Notice:
         text=text,
         link=f"/claims/{claim.pk}/",
     )
-
-
-def _claims_named(ids: list[int], shown: int = 5) -> str:
-    named = "、".join(f"申报#{pk}" for pk in ids[:shown])
-    return named if len(ids) <= shown else f"{named}等{len(ids)}笔申报"

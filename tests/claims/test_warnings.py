@@ -175,7 +175,7 @@ def test_the_dry_run_warns_of_an_overlapping_training(filed, claim_input, clerk)
     [warning] = response.json()["warnings"]
     assert warning["code"] == TRAINING_OVERLAP
     assert warning["claims"] == [earlier.pk]
-    assert f"#{earlier.pk}" in warning["message"]
+    assert f"申报#{earlier.pk}" in warning["message"]
     # a warning does not refuse the claim
     assert response.json()["eligible"] is True
 
