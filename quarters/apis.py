@@ -354,6 +354,9 @@ class ClaimApproveBulkApi(APIView):
             "返回该笔的错误，message 以“申报#id：”开头，其余不变）。不能核准本人录入、"
             "修改、提交或报送的申报，或本人编制、报送的报表中的申报（403）；抽查结果为"
             "材料不符的申报不能批量核准（409 spot_check_inconsistent），须逐笔填写理由。"
+            "所选申报中有提示（decision.warnings，如培训时间重叠、证书编号重复）的，"
+            "须在 warnings_confirmed 中列出全部这些申报的 id，否则一笔也不核准，返回 409"
+            "（warnings_unconfirmed），detail 为 [{claim, warnings}] 清单。"
         ),
         request=BulkApproveSerializer,
         responses={
@@ -362,7 +365,11 @@ class ClaimApproveBulkApi(APIView):
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: OpenApiResponse(ErrorSerializer, description="某笔申报不存在"),
-            409: OpenApiResponse(ErrorSerializer, description="某笔申报状态不能核准"),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="某笔申报状态不能核准，或有提示的申报未确认"
+                "（warnings_unconfirmed）",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -373,6 +380,7 @@ class ClaimApproveBulkApi(APIView):
             claim_ids=body.validated_data["claims"],
             actor=user,
             budget_reason=body.validated_data.get("budget_reason", ""),
+            warnings_confirmed=body.validated_data["warnings_confirmed"],
         )
         claims = list(
             claims_visible_to(user)

@@ -23,6 +23,7 @@ from django.db.models import (
 
 from accounts.models import User
 from altay_skills.errors import NotFound
+from claims import workflow
 from claims.models import Claim, ClaimAction, ClaimEvent
 from claims.selectors import unit_scoped
 from quarters.models import (
@@ -119,6 +120,17 @@ def report_claims(report: QuarterlyReport) -> list[ReportClaim]:
         )
         for claim, amount, advance in frozen
     ]
+
+
+def next_undecided_claim(report_id: int, *, after: int) -> int | None:
+    """The report's next claim still to decide after ``after`` (in the page's order,
+    by id), else its first; None when every claim is decided."""
+    pending = (
+        Claim.objects.filter(report_id=report_id, status=workflow.SUBMITTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return pending.filter(pk__gt=after).first() or pending.first()
 
 
 # --- Who made a claim or a report (经办与审核分离, issue 12) -----------------------------

@@ -106,6 +106,14 @@ class BulkApproveSerializer(serializers.Serializer):
         validators=[multi_line_text],
         help_text="核准后将超出资金预算时须说明的理由（七(五)），会被记录",
     )
+    warnings_confirmed = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        default=list,
+        max_length=MAX_BULK,
+        help_text="已逐笔核实其提示（warnings）的申报 id：所选申报中有提示的，"
+        "须全部列在这里才核准，否则返回 409 warnings_unconfirmed 及其清单",
+    )
 
 
 # --- What comes back --------------------------------------------------------------------

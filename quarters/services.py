@@ -34,6 +34,7 @@ from claims.services import (
     claim_transition,
     lock_claim,
 )
+from claims.warnings import warnings_for_claims
 from quarters.budgets import (
     approval_excess,
     approval_fund,
@@ -402,7 +403,11 @@ def report_close(*, report_id: int, actor: User) -> QuarterlyReport:
 
 
 def claims_approve_bulk(
-    *, claim_ids: list[int], actor: User, budget_reason: str = ""
+    *,
+    claim_ids: list[int],
+    actor: User,
+    budget_reason: str = "",
+    warnings_confirmed: Collection[int] = (),
 ) -> list[Claim]:
     """Approve a selection: all of it, or none (the message names the claim that failed).
 
@@ -412,7 +417,10 @@ def claims_approve_bulk(
     selection, naming it (an inconsistent finding is approved only one by one, with
     its stated reason). A selection that would take a fund past its budget (七(五)) is
     then refused as a whole (``over_budget``, naming every fund) unless
-    ``budget_reason`` is given.
+    ``budget_reason`` is given. A selection holding claims with warnings
+    (``claims.warnings``: an overlapping training, a reused certificate…) is refused
+    (``warnings_unconfirmed``, naming each with its warnings) unless every one of
+    them is in ``warnings_confirmed``: the reviewer saw the list and confirmed it.
     """
     ids = sorted(set(claim_ids))
     approved = []
@@ -451,6 +459,7 @@ def claims_approve_bulk(
                         spot_checks=spot_checks[claim_id],
                     )
                 )
+        _require_warnings_confirmed(ids, warnings_confirmed)
         over = [i for i in budget_impact(selection.values()) if i.is_over]
         if over and not (budget_reason or "").strip():
             raise Conflict(
@@ -486,6 +495,28 @@ def claims_approve_bulk(
                     )
                 )
     return approved
+
+
+def _require_warnings_confirmed(
+    claim_ids: list[int], confirmed: Collection[int]
+) -> None:
+    """Approving in bulk passes over each claim's page: the claims with warnings are
+    approved only once the reviewer has confirmed them by id (issue 15, 6)."""
+    warned = {pk: ws for pk, ws in warnings_for_claims(claim_ids).items() if ws}
+    unconfirmed = sorted(set(warned) - set(confirmed))
+    if not unconfirmed:
+        return
+    named = "；".join(
+        f"申报#{pk}（{'、'.join(w.label for w in warned[pk])}）" for pk in unconfirmed
+    )
+    raise Conflict(
+        "warnings_unconfirmed",
+        f"所选申报中有{len(unconfirmed)}笔有提示，请逐笔核实并确认后再核准：{named}",
+        detail=[
+            {"claim": pk, "warnings": [w.as_dict() for w in warned[pk]]}
+            for pk in unconfirmed
+        ],
+    )
 
 
 class _Naming:

@@ -32,8 +32,9 @@ from altay_skills.permissions import require, shown_on_page
 from claims import rules, workflow
 from claims.forms import ReviewForm
 from claims.models import Claim
-from claims.selectors import claim_for, claims_visible_to
+from claims.selectors import claim_for, claims_visible_to, warnings_seen_by
 from claims.views import render_claim_detail
+from claims.warnings import warnings_for_claims
 from programs.models import fund_label
 from quarters import services
 from quarters.budgets import report_budget_impact
@@ -55,6 +56,7 @@ from quarters.permissions import (
 )
 from quarters.selectors import (
     claim_makers,
+    next_undecided_claim,
     report_claims,
     report_figures,
     report_for,
@@ -218,11 +220,23 @@ def _render_report(
     *,
     status: int = 200,
     share: str | None = None,
+    confirm: dict[str, Any] | None = None,
 ) -> HttpResponse:
+    """``confirm``: a bulk approval refused for its warned claims — the page lists
+    them and offers to send the same selection again, confirmed."""
     user = request.user
     figures, totals = _figures(report)
     reviewing = bool(can_review_report(user, report))
     claims = _claim_rows(report, user if reviewing else None)
+    seen = warnings_seen_by(
+        user, warnings_for_claims([row["claim"].pk for row in claims])
+    )
+    for row in claims:
+        row["warnings"] = seen[row["claim"].pk]
+    if confirm is not None:
+        confirm["rows"] = [
+            row for row in claims if row["claim"].pk in confirm["warned"]
+        ]
     checks = [row["check"] for row in claims if row["check"] is not None]
     context = {
         "report": report,
@@ -241,6 +255,10 @@ def _render_report(
         if reviewing
         else [],
         "pending": sum(1 for row in claims if row["decidable"]),
+        "warned_pending": [
+            row["claim"].pk for row in claims if row["decidable"] and row["warnings"]
+        ],
+        "confirm": confirm,
         "sampled": len(checks),
         "unchecked": sum(1 for c in checks if c.result == SpotCheckResult.PENDING),
         "default_share": share
@@ -358,6 +376,11 @@ def report_discard_view(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 # --- The reviewer's actions -----------------------------------------------------------------
+def _ids_posted(request: AuthedRequest, name: str) -> list[int]:
+    """Claim ids of a form's field (repeated); anything else is left out."""
+    return [int(v) for v in request.POST.getlist(name) if v.isdigit() and len(v) < 12]
+
+
 @login_required
 @require_POST
 @renders_domain_errors
@@ -384,16 +407,26 @@ def report_approve_bulk_view(request: AuthedRequest, pk: int) -> HttpResponse:
             "not_in_report", f"申报#{stray[0]}不在本报表的待审申报中，未核准任何申报"
         )
         return _refused(request, pk, exc)
+    budget_reason = request.POST.get("budget_reason", "").strip()[:500]
     try:
         approved = services.claims_approve_bulk(
             claim_ids=ids,
             actor=user,
-            budget_reason=request.POST.get("budget_reason", "").strip()[:500],
+            budget_reason=budget_reason,
+            warnings_confirmed=_ids_posted(request, "warnings_confirmed"),
         )
     except DomainError as exc:
         shown_on_page(exc)
+        confirm = None
+        if exc.code == "warnings_unconfirmed":
+            # the list to confirm, and the same selection to send again with it
+            confirm = {
+                "claims": ids,
+                "warned": [entry["claim"] for entry in exc.detail],
+                "budget_reason": budget_reason,
+            }
         exc.message = f"批量核准未执行（全部或全不）：{exc.message}"
-        return _refused(request, pk, exc)
+        return _refused(request, pk, exc, confirm=confirm)
     total = sum((c.approved_amount or Decimal(0) for c in approved), Decimal(0))
     messages.success(
         request, f"已核准{len(approved)}笔申报，核准金额{rules.yuan(total)}元。"
@@ -535,6 +568,7 @@ def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
         claim = claim_for(request.user, pk)
         return render_claim_detail(request, claim, status=400, review_form=form)
     action = form.cleaned_data["action"]
+    report_id = claim_for(request.user, pk).report_id
     try:
         reason = form.cleaned_data["reason"]
         extra = (
@@ -552,5 +586,14 @@ def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
         return render_claim_detail(
             request, claim, status=exc.status_code, review_form=form
         )
-    messages.success(request, f"申报#{pk}{REVIEW_DONE[action]}")
-    return redirect("claim_detail", pk=pk)
+    done = f"申报#{pk}{REVIEW_DONE[action]}"
+    if report_id is None:
+        messages.success(request, done)
+        return redirect("claim_detail", pk=pk)
+    # decided from its report: back to the report, at the next claim to decide
+    following = next_undecided_claim(report_id, after=pk)
+    if following is None:
+        messages.success(request, f"{done}本报表已没有待审核的申报。")
+        return redirect(reverse("report_detail", args=[report_id]) + "#claims")
+    messages.success(request, f"{done}下一笔待审核：申报#{following}。")
+    return redirect(reverse("report_detail", args=[report_id]) + f"#claim-{following}")

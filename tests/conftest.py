@@ -158,7 +158,11 @@ def institution(db: Any) -> Institution:
 def claim_input(
     trainee: Trainee, institution: Institution
 ) -> Callable[..., ClaimInput]:
-    """A body that program 9's rules accept: 1800 yuan, 中式烹调师 · 四级, employed."""
+    """A body that program 9's rules accept: 1800 yuan, 中式烹调师 · 四级, employed.
+
+    Its certificate number is the person's, trade's and level's own unless given: one
+    number on two claims is a warning (``claims.warnings``) that bulk approval asks
+    the reviewer to confirm."""
 
     def build(**overrides: Any) -> ClaimInput:
         base = ClaimInput(
@@ -175,7 +179,11 @@ def claim_input(
             certificate_number="CERT-0001",
             employment="employed",
         )
-        return replace(base, **overrides)
+        built = replace(base, **overrides)
+        if "certificate_number" in overrides:
+            return built
+        number = f"CERT-{built.trainee_id:04d}-{built.trade_id}-{built.level_id}"
+        return replace(built, certificate_number=number)
 
     return build
 

@@ -2,10 +2,21 @@
 (function () {
   "use strict";
 
-  // A form with data-confirm asks before it is sent (撤回 and the like).
+  // A form with data-confirm asks before it is sent (撤回 and the like). A button with
+  // data-requires="<field id>" is refused first while that field is blank (驳回 and
+  // 退回 need a reason): the browser says so at the field, and nothing is asked.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var submitter = event.submitter;
+    var required = submitter && submitter.getAttribute("data-requires");
+    var field = required && document.getElementById(required);
+    if (field && !field.value.trim()) {
+      event.preventDefault();
+      field.setCustomValidity(submitter.getAttribute("data-requires-message") || "请填写此项");
+      field.reportValidity();
+      field.addEventListener("input", function () { field.setCustomValidity(""); }, { once: true });
+      return;
+    }
     var message = (submitter && submitter.getAttribute("data-confirm")) ||
       form.getAttribute("data-confirm");
     if (message && !window.confirm(message)) {

@@ -37,7 +37,12 @@ def test_the_live_panel_warns_of_a_reused_certificate(
     form_data,  # noqa: F811
 ):
     # given another person's claim with the certificate number about to be typed
-    other = file(clerk, claim_input, trainee_id=TraineeFactory().pk)
+    other = file(
+        clerk,
+        claim_input,
+        trainee_id=TraineeFactory().pk,
+        certificate_number=form_data()["certificate_number"],
+    )
     # when the clerk's form is checked
     html = html_of(as_clerk.post(reverse("claim_check"), form_data()))
     # then the panel says eligible, and beside it the warning linking the other claim
@@ -60,6 +65,7 @@ def test_a_claim_of_another_unit_is_named_not_linked(
         trainee_id=stranger.pk,
         unit_id="654322",
         institution_id=InstitutionFactory(unit_id="654322").pk,
+        certificate_number=form_data()["certificate_number"],
     )
     # when the clerk checks a claim carrying it
     html = html_of(as_clerk.post(reverse("claim_check"), form_data()))

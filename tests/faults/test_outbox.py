@@ -158,7 +158,11 @@ def test_the_reviewers_hear_of_a_certificate_used_twice_and_of_an_overlap(
         actor=other_clerk,
     )
     copied = services.claim_create(
-        data=claim_input(trainee_id=TraineeFactory().pk), actor=clerk
+        data=claim_input(
+            trainee_id=TraineeFactory().pk,
+            certificate_number=claim_input().certificate_number,
+        ),
+        actor=clerk,
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.claim_submit(claim_id=overlap.pk, actor=other_clerk)
@@ -170,7 +174,10 @@ def test_the_reviewers_hear_of_a_certificate_used_twice_and_of_an_overlap(
         f"shared_certificate:{copied.pk}",
     }
     assert f"申报#{earlier.pk}" in notices[f"overlapping_training:{overlap.pk}"].text
-    assert "CERT-0001" in notices[f"shared_certificate:{copied.pk}"].text
+    assert (
+        claim_input().certificate_number.upper()
+        in notices[f"shared_certificate:{copied.pk}"].text
+    )
     assert {n.role for n in notices.values()} == {"prefecture_reviewer"}
     assert notices[f"shared_certificate:{copied.pk}"].link == f"/claims/{copied.pk}/"
     # and checking again raises nothing new

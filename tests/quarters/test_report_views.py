@@ -496,7 +496,9 @@ def test_the_report_page_takes_a_constant_number_of_queries(
     # 9 + the budget impact (3, constant) + the report's trail (1) and the roles its
     # actors held then (1) + who made the report and who made its claims (2:
     # 经办与审核分离, issue 12) + the claims' spot checks (1: what may be approved)
-    with django_assert_max_num_queries(17):
+    # + the claims' warnings (2) and which of the claims they name the user may open
+    # (1, when any is named)
+    with django_assert_max_num_queries(20):
         client.get(reverse("report_detail", args=[large.pk]))
 
 

@@ -204,8 +204,11 @@ def test_bulk_approval_is_all_or_nothing(
             claim_ids=[c.pk for c in three_submitted], actor=clerk
         )
     assert all(c.status == "submitted" for c in submitted_report.claims.all())
+    # (one person's three trainings of March overlap: warnings, confirmed)
     approved = quarter_services.claims_approve_bulk(
-        claim_ids=[c.pk for c in three_submitted], actor=reviewer
+        claim_ids=[c.pk for c in three_submitted],
+        actor=reviewer,
+        warnings_confirmed=[c.pk for c in three_submitted],
     )
     assert {c.status for c in approved} == {"approved"}
 
