@@ -113,3 +113,41 @@ def test_the_demo_runs_quarters_through_review_to_finance():
     assert not Claim.objects.filter(
         status__in=["approved", "rejected"], report=None, report_items=None
     ).exists()
+
+
+def test_the_demo_fills_every_panel_a_newcomer_opens():
+    """Issue 15: a budget, an anomaly of each kind and a warned claim waiting for the
+    reviewer in a submitted report — every panel has something in it."""
+    from quarters.models import FundBudget
+    from reporting import anomalies
+
+    call_command("seed_demo", verbosity=0)
+    # a budget, which the reviewer's report shows the waiting claims against
+    assert FundBudget.objects.exists()
+    # every list of the anomaly page
+    found = anomalies.anomalies()
+    assert found.certificates, "one certificate on several claims"
+    assert found.overlaps, "overlapping trainings"
+    assert found.bursts, "a burst of claims"
+    assert found.ages, "an age outside 16–65"
+    assert found.phones, "one phone number on several people"
+    assert found.spot_check_overrides, "an approval past an inconsistent spot check"
+    # a warned claim of each code the decision carries, one of them to decide
+    from claims.warnings import warnings_for_claims
+
+    warned = {
+        pk: {w.code for w in ws}
+        for pk, ws in warnings_for_claims(
+            list(Claim.objects.values_list("pk", flat=True))
+        ).items()
+        if ws
+    }
+    codes = set().union(*warned.values())
+    assert codes >= {"training_overlap", "certificate_reused", "age_unusual"}
+    waiting = Claim.objects.filter(
+        pk__in=warned, status="submitted", report__status="submitted"
+    )
+    assert waiting.count() >= 2
+    # beside a claim without warnings in the same report (bulk approval asks)
+    report = waiting.first().report
+    assert report.claims.filter(status="submitted").exclude(pk__in=warned).exists()

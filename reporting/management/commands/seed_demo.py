@@ -14,6 +14,13 @@ Idempotent, in one transaction:
   are one scripted story (a 4th claim of a year is refused because of the 3 before
   it), so they are written all together or not at all.
 
+The story leaves every panel filled for a newcomer (issue 15): the funds' budgets that
+finance enters (七(五)), an anomaly of each kind of ``reporting.anomalies`` (a reused
+certificate, an overlapping training, a burst of one class entered at once, an age
+outside 16–65, one phone number on three people, an approval past an inconsistent spot
+check) and warned claims waiting for the reviewer in a submitted report beside one
+without warnings.
+
 Every claim goes through ``claims.services`` as the user who would act: the clerk of
 the claim's unit creates, edits, submits and withdraws it; a reviewer, never its
 maker, approves, rejects or returns it. Each claim states the violations expected at
@@ -45,7 +52,8 @@ from programs.credit_codes import credit_code_check_char
 from programs.models import Institution, PolicyEntry, PolicyKind, Unit
 from programs.services import enter_illustrative_terms
 from quarters import services as quarter_services
-from quarters.models import QuarterlyReport
+from quarters.budgets import budget_set
+from quarters.models import FundBudget, QuarterlyReport
 from trainees.id_numbers import check_char
 from trainees.models import Trainee
 
@@ -81,6 +89,7 @@ class Command(BaseCommand):
             institutions = self._institutions(data["institutions"])
             trainees = self._trainees(data["trainees"], data["area_codes"])
             self._claims(data["claims"], users, institutions, trainees)
+            self._budgets(data["budgets"], users)
         self._summary(data, trainees)
 
     # --- Users -----------------------------------------------------------------------
@@ -175,6 +184,7 @@ class Command(BaseCommand):
             # Draw in a fixed order whatever the database holds: the same numbers each run.
             number = _id_number(rng, spec, area_codes, seen)
             phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+            phone = spec.get("phone", phone)  # drawn all the same: the same sequence
             seen.add(number)
             trainee = Trainee.objects.filter(id_number=number).first()
             if trainee is None:
@@ -327,6 +337,12 @@ class Command(BaseCommand):
         for _, claim, _ in waiting:
             by_unit.setdefault(claim.unit_id, set()).add(quarter_of(claim.training_end))
         reviewer = users["reviewer"]
+        # a claim alone in its report is always in the sample (at least one is drawn)
+        findings = {
+            claim.pk: spec["spot_check"]
+            for spec, claim, _ in waiting
+            if "spot_check" in spec
+        }
         for unit_id, quarters in sorted(by_unit.items()):
             clerk = (
                 User.objects.filter(role=Role.COUNTY_CLERK, unit_id=unit_id)
@@ -351,11 +367,12 @@ class Command(BaseCommand):
                 for check in quarter_services.report_draw_spot_checks(
                     report_id=report.pk, actor=reviewer, share=Decimal("0.25")
                 ):
+                    finding = findings.get(check.claim_id, {})
                     quarter_services.spot_check_record(
                         spot_check_id=check.pk,
                         actor=reviewer,
-                        result="consistent",
-                        note="已核对花名册、签到表和证书复印件",
+                        result=finding.get("result", "consistent"),
+                        note=finding.get("note", "已核对花名册、签到表和证书复印件"),
                     )
 
     def _review_step(
@@ -374,10 +391,36 @@ class Command(BaseCommand):
             "reject": quarter_services.claim_reject,
             "return": quarter_services.claim_return,
         }[action]
+        # an approval past an inconsistent spot check states its own reason (issue 12)
+        extra = (
+            {"spot_check_reason": step["spot_check_reason"]}
+            if "spot_check_reason" in step
+            else {}
+        )
         claim = self._guard(
-            spec, lambda: move(claim_id=claim.pk, actor=actor, reason=reason)
+            spec, lambda: move(claim_id=claim.pk, actor=actor, reason=reason, **extra)
         )
         return spec, claim, steps
+
+    def _budgets(self, spec: dict[str, Any], users: dict[str, User]) -> None:
+        """Finance enters the funds' budgets (七(五)) after the story, so the reviewer
+        sees what the waiting claims would leave of them; entering the same figures
+        again changes nothing."""
+        finance = users[spec["entered_by"]]
+        for entry in spec["entries"]:
+            key = (entry["unit"], entry["year"], entry["fund"])
+            before = FundBudget.objects.filter(
+                unit_id=key[0], year=key[1], fund=key[2]
+            ).exists()
+            budget_set(
+                unit_id=entry["unit"],
+                year=entry["year"],
+                fund=entry["fund"],
+                amount=entry["amount"],
+                actor=finance,
+                note=entry.get("note", ""),
+            )
+            self.created["budgets"] += not before
 
     def _close_reports(self, users: dict[str, User]) -> None:
         reviewer = users["reviewer"]
