@@ -222,15 +222,21 @@ def test_a_reviewer_sees_waiting_claims_by_unit_and_returns_one(
     page.get_by_role("link", name=f"#{claim.pk}").click()
     expect(page.get_by_test_id("review-panel")).to_be_visible()
     screenshot(page, "10-reviewer-claim")
-    # A return without a reason is refused in Chinese; with one it goes back.
+    # A return without a reason is refused in Chinese before it is sent; with one
+    # it goes back, and the reviewer is taken back to the claim's report.
     page.get_by_test_id("return").click()
-    expect(page.locator(".alert-danger")).to_contain_text("驳回或退回须填写理由")
-    page.get_by_label("审核意见").fill("请补充培训签到表")
+    reason = page.get_by_label("审核意见")
+    assert reason.evaluate("el => el.validationMessage") == "退回须填写理由"
+    claim.refresh_from_db()
+    assert claim.status == "submitted"
+    reason.fill("请补充培训签到表")
     page.get_by_test_id("return").click()
-    expect(page.get_by_test_id("claim-status")).to_have_text("已退回")
-    expect(page.get_by_test_id("events")).to_contain_text("请补充培训签到表")
+    expect(page.locator(".alert-success")).to_contain_text("已退回经办人修改")
     claim.refresh_from_db()
     assert claim.status == "returned"
+    page.goto(f"{live_server.url}/claims/{claim.pk}/")
+    expect(page.get_by_test_id("claim-status")).to_have_text("已退回")
+    expect(page.get_by_test_id("events")).to_contain_text("请补充培训签到表")
     # A reviewer never files claims: the form answers with the 403 page.
     response = page.goto(f"{live_server.url}/claims/new/")
     assert response is not None and response.status == 403
