@@ -270,10 +270,11 @@ def subsidy_history(
     year = year or date.today().year
     claims = (
         Claim.objects.filter(trainee=trainee, status__in=rules.COUNTING_STATUSES)
-        .exclude(pk=exclude_claim_id)
         .select_related("unit", "trade", "level")
         .order_by("training_end")
     )
+    if exclude_claim_id is not None:
+        claims = claims.exclude(pk=exclude_claim_id)
     counted_this_year = 0
     by_year: dict[int, int] = {}
     used = []
