@@ -131,3 +131,11 @@ def test_the_edited_claim_is_not_counted_in_its_own_summary(
     quarter_services.claim_return(claim_id=returned.pk, actor=reviewer, reason="补材料")
     html = html_of(as_clerk.get(reverse("claim_edit", args=[returned.pk])))
     assert "2020年已享受 <strong>0</strong>" in html
+
+
+def test_the_list_shows_no_amount_for_an_ineligible_claim(as_clerk, clerk, claim_input):
+    refused = file(clerk, claim_input, submit=False, employment="none")
+    assert not refused.eligible and refused.amount > 0
+    html = html_of(as_clerk.get(reverse("claim_list")))
+    cell = html.split(f'data-testid="not-decided-{refused.pk}"', 1)[1].split("<", 1)[0]
+    assert cell == ">—"
