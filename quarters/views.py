@@ -378,7 +378,8 @@ def report_discard_view(request: AuthedRequest, pk: int) -> HttpResponse:
 # --- The reviewer's actions -----------------------------------------------------------------
 def _ids_posted(request: AuthedRequest, name: str) -> list[int]:
     """Claim ids of a form's field (repeated); anything else is left out."""
-    return [int(v) for v in request.POST.getlist(name) if v.isdigit() and len(v) < 12]
+    values = request.POST.getlist(name)
+    return [int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 12]
 
 
 @login_required

@@ -180,3 +180,17 @@ def test_reject_and_return_ask_for_the_reason_before_the_dialog(
     for action in ("reject", "return"):
         button = html.split(f'data-testid="{action}"', 1)[1].split(">", 1)[0]
         assert 'data-requires="review-reason"' in button
+
+
+def test_a_malformed_confirmation_is_no_confirmation(client, reviewer, warned_report):
+    report, claims = warned_report
+    client.force_login(reviewer)
+    response = client.post(
+        reverse("report_approve_bulk", args=[report.pk]),
+        {
+            "claims": [c.pk for c in claims],
+            "warnings_confirmed": ["²", "x", "9" * 40, str(claims[0].pk)],
+        },
+    )
+    assert response.status_code == 409
+    assert not Claim.objects.filter(status="approved").exists()
