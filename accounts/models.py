@@ -18,6 +18,9 @@ class Role(models.TextChoices):
     FINANCE_OFFICER = "finance_officer", _("财政")
     AUDITOR = "auditor", _("督查")
     ADMINISTRATOR = "administrator", _("系统管理员")
+    #: Issue 16: a training institution's own staff, bound to one institution; they
+    #: draft and file its classes and see nothing else.
+    INSTITUTION_STAFF = "institution_staff", _("培训机构人员")
 
 
 class User(AbstractUser):
@@ -30,6 +33,15 @@ class User(AbstractUser):
         blank=True,
         related_name="users",
     )
+    institution = models.ForeignKey(
+        "programs.Institution",
+        verbose_name=_("所属培训机构"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text=_("仅培训机构人员：只能看到和办理本机构的培训班"),
+    )
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta:
@@ -40,6 +52,16 @@ class User(AbstractUser):
                 condition=~Q(role="county_clerk") | Q(unit__isnull=False),
                 name="user_clerk_has_unit",
                 violation_error_message=_("县(市)经办人必须选择所属单位"),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(role="institution_staff", institution__isnull=False)
+                    | (~Q(role="institution_staff") & Q(institution__isnull=True))
+                ),
+                name="user_institution_only_for_staff",
+                violation_error_message=_(
+                    "培训机构人员必须选择所属培训机构，其他角色不能绑定培训机构"
+                ),
             ),
         ]
 
@@ -69,12 +91,16 @@ class User(AbstractUser):
         return self.role == Role.ADMINISTRATOR or self.is_superuser
 
     @property
+    def is_institution_staff(self) -> bool:
+        return self.role == Role.INSTITUTION_STAFF
+
+    @property
     def sees_all_units(self) -> bool:
         """Whether the claim list offers a choice of unit: to anyone but a county clerk,
         who is held to their own. It grants nothing: which claims a role reads is
         ``claims.selectors.unit_scoped``'s to say (the reviewer, finance and the auditor
         every unit's; the administrator none)."""
-        return not self.is_clerk
+        return not self.is_clerk and not self.is_institution_staff
 
 
 class RoleChangeStatus(models.TextChoices):

@@ -54,6 +54,13 @@ def role_change_propose(
     reason = checked_reason(reason, missing="请填写变更理由")
     if role not in Role.values:
         raise DomainError("invalid", "角色无效")
+    if role == Role.INSTITUTION_STAFF:
+        # A role change carries a unit, not an institution: the operator binds a
+        # person to an institution (create_staff_user --institution), recorded there.
+        raise DomainError(
+            "institution_required",
+            "培训机构人员须绑定培训机构，请由运维人员用 create_staff_user --institution 设置",
+        )
     with transaction.atomic():
         target = _locked_user(user_id)
         if target is None:
@@ -105,10 +112,11 @@ def role_change_confirm(*, actor: User, change_id: int) -> RoleChange:
             )
         user.role = change.to_role
         user.unit_id = change.to_unit_id
+        user.institution = None  # only institution staff are bound to one
         if not user.is_superuser:
             user.is_staff = change.to_role == Role.ADMINISTRATOR
         user._history_user = actor  # type: ignore[attr-defined]  # simple_history
-        user.save(update_fields=["role", "unit", "is_staff"])
+        user.save(update_fields=["role", "unit", "institution", "is_staff"])
         change.status = RoleChangeStatus.CONFIRMED
         change.confirmed_by = actor
         change.confirmed_at = timezone.now()

@@ -1,4 +1,5 @@
-"""``create_staff_user USERNAME --role ROLE [--unit CODE] --password PW`` (api-contract.md).
+"""``create_staff_user USERNAME --role ROLE [--unit CODE] [--institution ID] --password PW``
+(api-contract.md): ``--institution`` is required for ``institution_staff``.
 
 The operator's tool for setting up a new system (the first administrators, the demo
 users), run with shell access to the server. Once the system is running, a change of
@@ -30,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--unit", help="unit code, required for county_clerk")
+        parser.add_argument(
+            "--institution",
+            type=int,
+            help="institution id, required for institution_staff",
+        )
         parser.add_argument("--password", required=True)
         parser.add_argument("--name", default="", help="display name (姓名)")
         parser.add_argument(
@@ -50,6 +56,18 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown unit code {unit_code!r}")
         if role == Role.COUNTY_CLERK and unit is None:
             raise CommandError("--unit is required for county_clerk")
+        institution = None
+        if opts["institution"] is not None:
+            if role != Role.INSTITUTION_STAFF:
+                raise CommandError("--institution is only for institution_staff")
+            institutions = User._meta.get_field("institution").related_model
+            institution = institutions._default_manager.filter(
+                pk=opts["institution"]
+            ).first()
+            if institution is None:
+                raise CommandError(f"unknown institution id {opts['institution']}")
+        if role == Role.INSTITUTION_STAFF and institution is None:
+            raise CommandError("--institution is required for institution_staff")
         with transaction.atomic():
             user, created = User.objects.get_or_create(username=opts["username"])
             if not opts["skip_password_check"]:
@@ -59,6 +77,7 @@ class Command(BaseCommand):
                     raise CommandError("; ".join(exc.messages)) from exc
             user.role = role
             user.unit = unit
+            user.institution = institution
             user.is_staff = role == Role.ADMINISTRATOR
             user.is_superuser = False
             if opts["name"]:
@@ -66,6 +85,7 @@ class Command(BaseCommand):
             user.set_password(opts["password"])
             user.save()
         verb = "created" if created else "updated"
-        self.stdout.write(
-            f"{verb} {user.username} ({role}{', ' + unit_code if unit else ''})"
-        )
+        where = f", {unit_code}" if unit else ""
+        if institution is not None:
+            where = f", institution {institution.pk}"
+        self.stdout.write(f"{verb} {user.username} ({role}{where})")
