@@ -4,9 +4,16 @@ of claims."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
-from claims.rules import InstitutionFacts, PolicyTerm, ProgramFacts, TraineeFacts
+from claims.rules import (
+    AttendanceFacts,
+    InstitutionFacts,
+    PolicyTerm,
+    ProgramFacts,
+    TraineeFacts,
+)
 from programs.models import Institution, PolicyEntry, Program, fund_label
 from trainees.models import Trainee
 
@@ -79,3 +86,25 @@ def trainee_facts(trainee: Trainee) -> TraineeFacts:
         residence=trainee.residence,
         months_in_town=trainee.months_in_town,
     )
+
+
+#: A later stage that knows a claim's attendance (``classes``, issue 16): claim id →
+#: the attendance of the class the claim came from, or None. This stage may not import
+#: that one, so it registers from its ``AppConfig.ready()`` (as ``offer_decisions``).
+AttendanceSource = Callable[[int], AttendanceFacts | None]
+_attendance_sources: list[AttendanceSource] = []
+
+
+def offer_attendance(source: AttendanceSource) -> None:
+    if source not in _attendance_sources:
+        _attendance_sources.append(source)
+
+
+def attendance_of(claim_id: int) -> AttendanceFacts | None:
+    """The attendance a stored claim is judged with again (on submit, on a re-judging):
+    that of its class, when it came from one."""
+    for source in _attendance_sources:
+        found = source(claim_id)
+        if found is not None:
+            return found
+    return None

@@ -169,6 +169,25 @@ class ProgramFacts:
 
 
 @dataclass(frozen=True)
+class AttendanceFacts:
+    """The hours a person attended of a filed training class (issue 16), and the share
+    of the planned hours the class terms require (``classes.rules``: the notice leaves
+    the figure to practice; ``source`` says where it comes from). Given only for a claim
+    that comes from a class; a claim entered by hand carries none."""
+
+    planned_hours: Decimal
+    attended_hours: Decimal
+    threshold: Decimal  # e.g. Decimal("0.8"): 80% of the planned hours
+    source: str
+
+    @property
+    def share(self) -> Decimal:
+        if self.planned_hours <= 0:
+            return Decimal(0)
+        return self.attended_hours / self.planned_hours
+
+
+@dataclass(frozen=True)
 class ClaimFacts:
     program: int
     unit: str
@@ -188,6 +207,8 @@ class ClaimFacts:
     trade_name: str = ""
     level_name: str = ""
     hire_date: date | None = None
+    #: From the class the claim was created from (issue 16); None: entered by hand.
+    attendance: AttendanceFacts | None = None
 
     @property
     def is_work_in_lieu(self) -> bool:
@@ -468,6 +489,7 @@ def decide(
     _check_program_conditions(facts, trainee, program, policy, j)
     _check_unit(facts, trainee, j)
     _check_catalogue(facts, j)
+    _check_attendance(facts, j)
     _check_history(facts, history, policy, j)
     _check_school_years(facts, history, policy, j)
     # outside the plan no figure is in force: no cap, nothing to pay
@@ -566,6 +588,36 @@ def _check_plan_period(
             PLAN_CLAUSE,
         )
     return False
+
+
+#: 五(一) 有效甄别资金发放对象及其申请材料的真实性 … 对以虚假培训 … 套取骗取资金的行为,
+#: 要依法予以严惩: a subsidy pays for training that took place; how much of a class a
+#: person must attend is a term of the class rules (``AttendanceFacts.source``).
+ATTENDANCE_CLAUSE = "五(一)"
+
+
+def _percent(value: Decimal) -> str:
+    return _plain(to_fen(value * 100))
+
+
+def _check_attendance(facts: ClaimFacts, j: _Judgement) -> None:
+    """A claim from a training class: the hours attended must reach the required share
+    of the class's planned hours (``attendance_insufficient`` below it)."""
+    a = facts.attendance
+    if a is None:
+        return
+    hours = f"出勤{_plain(a.attended_hours)}学时，计划{_plain(a.planned_hours)}学时"
+    if a.share < a.threshold:
+        j.refuse(
+            "attendance_insufficient",
+            f"{hours}，出勤率{_percent(a.share)}%，低于要求的{_percent(a.threshold)}%"
+            f"（{a.source}）",
+            ATTENDANCE_CLAUSE,
+        )
+    else:
+        j.explanation.append(
+            f"{hours}，出勤率{_percent(a.share)}%，达到要求的{_percent(a.threshold)}%。"
+        )
 
 
 def _check_dates(facts: ClaimFacts, today: date, j: _Judgement) -> None:

@@ -23,6 +23,7 @@ from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.audit import record_events
 from claims.facts import (
+    attendance_of,
     institution_facts,
     policy_terms,
     program_facts,
@@ -75,10 +76,19 @@ def _input_values(data: ClaimInput) -> dict[str, Any]:
 
 
 # --- Judging -----------------------------------------------------------------------------
-def judge(data: ClaimInput, *, claim_id: int | None = None) -> rules.Decision:
+def judge(
+    data: ClaimInput,
+    *,
+    claim_id: int | None = None,
+    attendance: rules.AttendanceFacts | None = None,
+) -> rules.Decision:
     """The decision for these facts, with the person's history and the policy as they
     stand in the database now. Raises ``DomainError`` for a reference that does not exist.
+    A claim that came from a training class is judged with that class's attendance
+    (given, or found for a stored claim through ``claims.facts.attendance_of``).
     """
+    if attendance is None and claim_id is not None:
+        attendance = attendance_of(claim_id)
     trainee = _get(Trainee, data.trainee_id, "培训人员不存在")
     program = _get(Program, data.program_id, "项目不存在")
     institution = _get(Institution, data.institution_id, "培训机构/企业不存在")
@@ -98,6 +108,7 @@ def judge(data: ClaimInput, *, claim_id: int | None = None) -> rules.Decision:
         trade=trade,
         level=level,
         claim_id=claim_id,
+        attendance=attendance,
     )
     return rules.decide(
         facts,
@@ -118,6 +129,7 @@ def claim_facts(
     trade: Trade | None,
     level: Level | None,
     claim_id: int | None = None,
+    attendance: rules.AttendanceFacts | None = None,
 ) -> rules.ClaimFacts:
     """What the rules see of a claim: ``data`` with its references resolved. The one
     builder of ``rules.ClaimFacts``, for ``judge`` and the spreadsheet import alike, so
@@ -142,6 +154,7 @@ def claim_facts(
         trade_name=trade.name if trade else "",
         level_name=level.name if level else "",
         hire_date=data.hire_date,
+        attendance=attendance,
     )
 
 
@@ -170,18 +183,32 @@ def input_of(claim: Claim) -> ClaimInput:
 
 
 # --- Transitions ----------------------------------------------------------------------------
-def claim_create(*, data: ClaimInput, actor: User) -> Claim:
-    """A clerk saves a draft; it may be saved whatever its decision says."""
+def claim_create(
+    *,
+    data: ClaimInput,
+    actor: User,
+    attendance: rules.AttendanceFacts | None = None,
+    reason: str = "",
+) -> Claim:
+    """A clerk saves a draft; it may be saved whatever its decision says. A training
+    class's completion creates its claims here too (``classes.services``), with the
+    attendance of each person and the class named in ``reason``."""
     require(can_create(actor, data.unit_id))
     _require_ordered_dates(data)
     with transaction.atomic():
-        decision = judge(data)
+        decision = judge(data, attendance=attendance)
         claim = Claim(**asdict(data), created_by=actor)
         _apply_decision(claim, decision)
         claim.save()
         claim.policy_entries.set(decision.policy_entry_ids)
         _record(
-            claim, actor, "create", "", workflow.DRAFT, changes=_as_changes({}, data)
+            claim,
+            actor,
+            "create",
+            "",
+            workflow.DRAFT,
+            reason=reason,
+            changes=_as_changes({}, data),
         )
     return claim
 
