@@ -8,6 +8,7 @@ from accounts.apis import TokenLogoutApi, TokenObtainApi
 from altay_skills.api import RedocView, api_not_found
 from claims import apis as claims
 from claims import registry_apis
+from classes import apis as classes
 from finance import apis as finance
 from programs import apis as programs
 from quarters import apis as reports
@@ -93,6 +94,44 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "claims/<int:pk>/payments/",
         finance.ClaimPaymentsApi.as_view(),
         name="api-claim-payments",
+    ),
+    # training classes (issue 16): filing, roster, sessions, completion
+    path("classes/", classes.ClassListCreateApi.as_view(), name="api-classes"),
+    path(
+        "classes/<int:pk>/", classes.ClassDetailApi.as_view(), name="api-class-detail"
+    ),
+    path(
+        "classes/<int:pk>/roster/",
+        classes.ClassRosterApi.as_view(),
+        name="api-class-roster",
+    ),
+    path(
+        "classes/<int:pk>/file/", classes.ClassFileApi.as_view(), name="api-class-file"
+    ),
+    path(
+        "classes/<int:pk>/accept/",
+        classes.ClassAcceptApi.as_view(),
+        name="api-class-accept",
+    ),
+    path(
+        "classes/<int:pk>/return/",
+        classes.ClassReturnApi.as_view(),
+        name="api-class-return",
+    ),
+    path(
+        "classes/<int:pk>/start/",
+        classes.ClassStartApi.as_view(),
+        name="api-class-start",
+    ),
+    path(
+        "classes/<int:pk>/sessions/",
+        classes.ClassSessionApi.as_view(),
+        name="api-class-sessions",
+    ),
+    path(
+        "classes/<int:pk>/complete/",
+        classes.ClassCompleteApi.as_view(),
+        name="api-class-complete",
     ),
     # the county quarterly report and its spot checks
     path("reports/", reports.ReportListCreateApi.as_view(), name="api-reports"),

@@ -36,6 +36,7 @@ from django.db import connections, transaction
 APPEND_ONLY_TABLES = (
     "claims_claimevent",
     "quarters_reportevent",
+    "classes_classevent",
     "finance_ledgerentry",
     "trainees_idnumberreveal",
     "trainees_traineefactchange",

@@ -9,6 +9,8 @@ skipping what it does not need, and the rows of one kind in primary-key order:
 2. **user** — the actor's own row, a per-person mutex (``id_number_reveal``'s hourly
    limit).
 3. **budgets** (``FundBudget``, 七(五)) — approving into a fund is served one at a time.
+3a. **training class** (issue 16) — its roster, sessions and completion; then its
+   people (4) and the claims completion creates (6), never the other way round.
 4. **trainees** — the person's yearly limit and "one trade and level once" (五(二)):
    every claim of a person is created, moved or counted under the person's row.
 5. **report** (``QuarterlyReport``) — its claim list, its status and its trail.
@@ -92,6 +94,13 @@ def lock_budgets(keys: Iterable[BudgetKey]) -> dict[BudgetKey, Model]:
         (budget.unit_id, budget.year, budget.fund): budget
         for budget in _rows("quarters.FundBudget").filter(match)
     }
+
+
+# --- 3a. a training class ---------------------------------------------------------------
+def lock_training_class(class_id: int, *, among: QuerySet[Any] | None = None) -> Any:
+    """One class, locked (within ``among``, the user's scope, if given); ``None`` when
+    there is none."""
+    return _one("classes.TrainingClass", class_id, among)
 
 
 # --- 4. trainees --------------------------------------------------------------------------

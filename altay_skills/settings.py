@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "programs",
     "trainees",
     "claims",
+    "classes",
     "quarters",
     "finance",
     "reporting",

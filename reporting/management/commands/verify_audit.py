@@ -22,6 +22,8 @@ from django.core.management.base import BaseCommand
 
 from claims.audit import claims_out_of_step
 from claims.audit import verify as verify_claims
+from classes.events import classes_out_of_step
+from classes.events import verify as verify_classes
 from finance.ledger import ledger_verify
 from quarters.events import reports_out_of_step
 from quarters.events import verify as verify_reports
@@ -45,6 +47,12 @@ class Command(BaseCommand):
                 f"报表审计链断裂 (report audit chain broken): {reports.broken}"
             )
             sys.exit(1)
+        classes = verify_classes()
+        if classes.broken is not None:
+            self.stderr.write(
+                f"培训班审计链断裂 (class audit chain broken): {classes.broken}"
+            )
+            sys.exit(1)
         lines, mismatch = ledger_verify()
         if mismatch is not None:
             self.stderr.write(f"资金账目与审计链不符 (ledger mismatch): {mismatch}")
@@ -53,6 +61,9 @@ class Command(BaseCommand):
         self.stdout.write(f"资金账目与审计链一致：{lines} 条账目")
         self.stdout.write(
             f"报表审计链完整：{reports.events} 条记录，{reports.claims} 份报表"
+        )
+        self.stdout.write(
+            f"培训班审计链完整：{classes.events} 条记录，{classes.claims} 个培训班"
         )
         anchor = anchor_check()
         if anchor.problem is not None:
@@ -76,3 +87,8 @@ class Command(BaseCommand):
             self.stderr.write(f"报表状态与审计记录不符：{out_of_step}")
             sys.exit(1)
         self.stdout.write(f"报表状态与末条审计记录一致：{checked} 份报表")
+        checked, out_of_step = classes_out_of_step()
+        if out_of_step is not None:
+            self.stderr.write(f"培训班状态与审计记录不符：{out_of_step}")
+            sys.exit(1)
+        self.stdout.write(f"培训班状态与末条审计记录一致：{checked} 个培训班")

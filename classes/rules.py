@@ -1,0 +1,131 @@
+"""The terms of a training class (培训班, issue 16), as plain Python: no Django import.
+
+The notice (阿行办发〔2019〕50号) asks for real training and real trainees (五(一):
+有效甄别资金发放对象及其申请材料的真实性；以虚假培训、造假培训学员信息等套取骗取资金的行为
+要依法予以严惩) and for real-name management (五(二)), but it sets **no figure** for a
+class: how many people a class may hold, how long before its start a class must be
+filed, how much of it a person must attend. Those are left to practice. The figures
+below are the common practice of the region's and the country's platforms for
+subsidised classes (开班备案 a week ahead, at most 50 per class, 80% attendance); they
+are the system's reading, **not** the notice's, and are kept here — one place, each with
+where it comes from — until an administrator enters them as dated policy entries (that
+needs new kinds of ``programs.PolicyEntry``, a catalogue migration, not done yet).
+
+The status table of a class is here too: ``(status, action) → next status``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+#: Where the figures below come from (shown beside each refusal).
+PRACTICE = "通知未规定具体数值，按各地开班备案的通行做法（本系统暂定，可改为政策标准）"
+
+
+@dataclass(frozen=True)
+class ClassTerm:
+    value: Decimal
+    clause: str
+    source: str
+
+    @property
+    def whole(self) -> int:
+        return int(self.value)
+
+
+#: At most this many people on one class's roster (每班不超过50人).
+ROSTER_MAX = ClassTerm(Decimal(50), "五(二)", f"每班不超过50人；{PRACTICE}")
+#: A class is filed and accepted (开班备案) no later than this many days before it
+#: starts, so that the unit can check it before the training, not after.
+FILING_LEAD_DAYS = ClassTerm(Decimal(7), "五(一)", f"开班前至少7日完成备案；{PRACTICE}")
+#: A person must attend at least this share of the planned hours for the class's
+#: claim (``claims.rules`` ``attendance_insufficient``).
+ATTENDANCE_THRESHOLD = ClassTerm(
+    Decimal("0.8"), "五(一)", f"出勤不少于计划学时的80%；{PRACTICE}"
+)
+
+# --- Statuses and the table of moves -----------------------------------------------------
+DRAFT = "draft"
+FILED = "filed"
+ACCEPTED = "accepted"
+RETURNED = "returned"
+RUNNING = "running"
+COMPLETED = "completed"
+CANCELLED = "cancelled"
+
+STATUS_LABELS = {
+    DRAFT: "草稿",
+    FILED: "已报备",
+    ACCEPTED: "已备案",
+    RETURNED: "已退回",
+    RUNNING: "培训中",
+    COMPLETED: "已结业",
+    CANCELLED: "已取消",
+}
+
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (DRAFT, "file"): FILED,
+    (RETURNED, "file"): FILED,
+    (FILED, "accept"): ACCEPTED,
+    (FILED, "return"): RETURNED,
+    (ACCEPTED, "start"): RUNNING,
+    (RUNNING, "complete"): COMPLETED,
+    (DRAFT, "cancel"): CANCELLED,
+    (RETURNED, "cancel"): CANCELLED,
+    (FILED, "cancel"): CANCELLED,
+    (ACCEPTED, "cancel"): CANCELLED,
+}
+
+ACTION_LABELS = {
+    "create": "起草",
+    "roster": "编排名单",
+    "amend": "变更名单",
+    "file": "报备",
+    "accept": "备案",
+    "return": "退回",
+    "start": "开班",
+    "session": "记录课时",
+    "complete": "结业",
+    "cancel": "取消",
+}
+
+#: Where the roster may be set freely (the drafter's) and where only amended (audited).
+ROSTER_OPEN = frozenset({DRAFT, RETURNED})
+ROSTER_AMENDABLE = frozenset({ACCEPTED})
+
+
+def next_status(status: str, action: str) -> str | None:
+    return TRANSITIONS.get((status, action))
+
+
+# --- Rules -----------------------------------------------------------------------------------
+def roster_too_large(size: int, term: ClassTerm = ROSTER_MAX) -> str | None:
+    """The refusal of a roster above the term, or None."""
+    if size > term.whole:
+        return f"培训班名单{size}人，超过每班{term.whole}人的上限（{term.source}）"
+    return None
+
+
+def last_filing_day(planned_start: date, term: ClassTerm = FILING_LEAD_DAYS) -> date:
+    """The last day a class starting on ``planned_start`` may be filed and accepted."""
+    return planned_start - timedelta(days=term.whole)
+
+
+def filing_too_late(
+    planned_start: date, today: date, term: ClassTerm = FILING_LEAD_DAYS
+) -> str | None:
+    """The refusal of a filing or acceptance after the last day, or None."""
+    last = last_filing_day(planned_start, term)
+    if today > last:
+        return (
+            f"培训班计划{planned_start.isoformat()}开班，须在开班{term.whole}日前"
+            f"（{last.isoformat()}前）完成备案，现已逾期（{term.source}）"
+        )
+    return None
+
+
+def attended_hours(sessions: list[tuple[Decimal, bool]]) -> Decimal:
+    """A person's hours: the sum of the hours of the sessions they were present at."""
+    return sum((hours for hours, present in sessions if present), Decimal(0))

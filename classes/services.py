@@ -1,0 +1,477 @@
+"""Every change to a training class: one function each, one transaction, one audited
+``ClassEvent``.
+
+Rows are locked in the one order (``altay_skills.lock_objects``): the class first,
+then its people, then the claims its completion creates. Who may act is
+``classes.permissions``; the figures (roster size, filing lead days, attendance) are
+``classes.rules``; the claims are judged and created by ``claims.services`` exactly as
+a claim entered by hand, with the person's attendance as one more fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from altay_skills import lock_objects
+from altay_skills.errors import Conflict, DomainError, NotFound
+from altay_skills.permissions import require
+from claims import rules as claim_rules
+from claims.facts import policy_terms, program_facts, trainee_facts
+from claims.models import Claim, Employment
+from claims.selectors import prior_claims_of
+from claims.services import ClaimInput, claim_create, claim_facts, judge
+from classes import permissions, rules
+from classes.events import class_event_record
+from classes.models import ClassSession, RosterLine, TrainingClass
+from classes.selectors import (
+    attendance_facts,
+    attended_hours_of,
+    classes_visible_to,
+    live_roster,
+)
+from programs.models import Institution, Level, Program, Trade, Unit
+from trainees.models import Trainee
+
+
+@dataclass(frozen=True)
+class ClassInput:
+    """A class as drafted (api-contract.md "Training classes"), already parsed."""
+
+    institution_id: int
+    program_id: int
+    unit_id: str
+    planned_start: date
+    planned_end: date
+    hours: Decimal
+    location: str
+    trade_id: str | None = None
+    level_id: str | None = None
+    project_based: bool = False
+    teachers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """One person's result at completion."""
+
+    trainee_id: int
+    passed: bool
+    certificate_number: str = ""
+    level_id: str | None = None
+    employment: str = Employment.NONE
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+# --- Drafting ----------------------------------------------------------------------------
+def class_create(*, data: ClassInput, actor: User) -> TrainingClass:
+    """Draft a class (status ``draft``)."""
+    require(
+        permissions.can_create(
+            actor, unit_id=data.unit_id, institution_id=data.institution_id
+        )
+    )
+    if data.planned_end < data.planned_start:
+        raise DomainError("invalid_dates", "计划结业日期早于开班日期")
+    if data.hours <= 0:
+        raise DomainError("invalid_hours", "计划学时须大于0")
+    program = _get(Program, data.program_id, "项目不存在")
+    if not program.claimable:
+        raise DomainError(
+            "program_not_claimable",
+            f"项目{program.number}“{program.name}”不按人申报补贴，不能开办补贴培训班",
+        )
+    _get(Institution, data.institution_id, "培训机构不存在")
+    _get(Unit, data.unit_id, "备案单位不存在")
+    if data.trade_id:
+        _get(Trade, data.trade_id, "职业(工种)不存在")
+    if data.level_id:
+        _get(Level, data.level_id, "等级不存在")
+    with transaction.atomic():
+        cls = TrainingClass.objects.create(
+            institution_id=data.institution_id,
+            program_id=data.program_id,
+            trade_id=data.trade_id,
+            level_id=data.level_id,
+            unit_id=data.unit_id,
+            project_based=data.project_based,
+            planned_start=data.planned_start,
+            planned_end=data.planned_end,
+            hours=data.hours,
+            location=data.location,
+            teachers=list(data.teachers),
+            created_by=actor,
+        )
+        class_event_record(
+            training_class=cls,
+            actor=actor,
+            action="create",
+            from_status="",
+            changes={"class": _describe(cls)},
+        )
+    return cls
+
+
+def class_roster_set(
+    *, class_id: int, trainee_ids: list[int], actor: User
+) -> TrainingClass:
+    """Set the roster: freely while the class is a draft (or returned); once accepted,
+    only before it starts, as an amendment (a trainee leaves, one joins). Each live
+    line is pre-checked again (``roster_precheck``)."""
+    wanted = list(dict.fromkeys(trainee_ids))  # in order, once each
+    refusal = rules.roster_too_large(len(wanted))
+    if refusal:
+        raise DomainError("roster_too_large", refusal)
+    with transaction.atomic():
+        cls = _lock(class_id, actor)
+        require(permissions.can_set_roster(actor, cls))
+        amending = cls.status in rules.ROSTER_AMENDABLE
+        if amending and today() >= cls.planned_start:
+            raise Conflict("roster_frozen", "培训班已到开班日期，名单不能再变更")
+        people = {t.pk: t for t in Trainee.objects.filter(pk__in=wanted)}
+        missing = [pk for pk in wanted if pk not in people]
+        if missing:
+            raise DomainError(
+                "invalid_reference",
+                f"培训人员不存在：{', '.join(str(pk) for pk in missing)}",
+            )
+        lock_objects.lock_trainees(wanted)
+        current = {line.trainee_id: line for line in live_roster(cls.pk)}
+        removed = [pk for pk in current if pk not in people]
+        added = [pk for pk in wanted if pk not in current]
+        now = timezone.now()
+        for pk in removed:
+            line = current.pop(pk)
+            line.removed_at = now
+            line.save(update_fields=["removed_at"])
+        for pk in added:
+            current[pk] = RosterLine.objects.create(
+                training_class=cls, trainee=people[pk], added_at=now
+            )
+        for line in current.values():
+            line.precheck = roster_precheck(cls, people[line.trainee_id]).as_dict()
+            line.save(update_fields=["precheck"])
+        if amending and not (added or removed):
+            return cls
+        class_event_record(
+            training_class=cls,
+            actor=actor,
+            action="amend" if amending else "roster",
+            from_status=cls.status,
+            changes={"added": added, "removed": removed, "size": len(current)},
+        )
+    return cls
+
+
+def roster_precheck(cls: TrainingClass, trainee: Trainee) -> claim_rules.Decision:
+    """The decision the person's claim would get if the class completed as planned:
+    on its planned end, passed, with a certificate and a job, at full attendance —
+    judged by the claims' rules with the person's live history, so a fourth claim in a
+    year or a repeated trade and level shows before the training, not after."""
+    data = _claim_input(cls, trainee.pk, amount=Decimal("0.00"))
+    data = replace(
+        data, passed=True, certificate_number="（预计）", employment=Employment.EMPLOYED
+    )
+    full = attendance_facts(cls, trainee.pk, {trainee.pk: cls.hours})
+    facts = claim_facts(
+        data,
+        program=cls.program,
+        institution=cls.institution,
+        employer=None,
+        trade=cls.trade,
+        level=cls.level,
+        attendance=full,
+    )
+    context: dict[str, Any] = {
+        "trainee": trainee_facts(trainee),
+        "program": program_facts(cls.program),
+        "history": prior_claims_of(trainee.pk),
+        "policy": policy_terms(),
+        # judged as on the planned end: "not ended yet" is not what a pre-check asks
+        "today": max(cls.planned_end, today()),
+    }
+    first = claim_rules.decide(facts, **context)
+    if first.cap is None:
+        return first
+    return claim_rules.decide(replace(facts, amount_requested=first.cap), **context)
+
+
+# --- Filing and acceptance ----------------------------------------------------------------
+def class_file(*, class_id: int, actor: User) -> TrainingClass:
+    """File the class with its unit (报备), no later than the lead days before start."""
+    with transaction.atomic():
+        cls = _lock(class_id, actor)
+        require(permissions.can_file(actor, cls))
+        _require_in_time(cls)
+        if not live_roster(cls.pk).exists():
+            raise DomainError("roster_empty", "培训班名单为空，不能报备")
+        cls.filed_at = timezone.now()
+        cls.return_reason = ""
+        _move(cls, "file", actor, fields=["filed_at", "return_reason"])
+    return cls
+
+
+def class_accept(*, class_id: int, actor: User) -> TrainingClass:
+    """The unit's clerk accepts the filing (备案); the roster is frozen from now on
+    (a change before the start is an audited amendment)."""
+    with transaction.atomic():
+        cls = _lock(class_id, actor)
+        require(permissions.can_accept(actor, cls))
+        _require_in_time(cls)
+        cls.accepted_by = actor
+        cls.accepted_at = timezone.now()
+        _move(cls, "accept", actor, fields=["accepted_by", "accepted_at"])
+    return cls
+
+
+def class_return(*, class_id: int, actor: User, reason: str) -> TrainingClass:
+    """The unit's clerk returns the filing with a reason; it may be corrected and filed
+    again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("reason_required", "退回须填写理由")
+    with transaction.atomic():
+        cls = _lock(class_id, actor)
+        require(permissions.can_return(actor, cls))
+        cls.return_reason = reason
+        _move(cls, "return", actor, fields=["return_reason"], reason=reason)
+    return cls
+
+
+def class_start(*, class_id: int, actor: User) -> TrainingClass:
+    """The accepted class starts (开班), not before its planned start."""
+    with transaction.atomic():
+        cls = _lock(class_id, actor)
+        require(permissions.can_start(actor, cls))
+        if today() < cls.planned_start:
+            raise Conflict(
+                "class_not_started",
+                f"培训班计划{cls.planned_start.isoformat()}开班，尚未到开班日期",
+            )
+        cls.started_at = timezone.now()
+        _move(cls, "start", actor, fields=["started_at"])
+    return cls
+
+
+# --- Sessions ----------------------------------------------------------------------------
+def class_session_record(
+    *,
+    class_id: int,
+    on: date,
+    hours: Decimal,
+    present: list[int],
+    actor: User,
+) -> ClassSession:
+    """One session of a running class and who was present (people on its roster)."""
+    if hours <= 0:
+        raise DomainError("invalid_hours", "学时须大于0")
+    with transaction.atomic():
+        cls = _lock(class_id, actor)
+        require(permissions.can_record_session(actor, cls))
+        if not cls.planned_start <= on <= cls.planned_end:
+            raise DomainError(
+                "session_outside_class",
+                f"课次日期{on.isoformat()}不在培训班计划日期"
+                f"{cls.planned_start.isoformat()}至{cls.planned_end.isoformat()}内",
+            )
+        if on > today():
+            raise DomainError("session_in_future", "不能记录尚未发生的课次")
+        roster = set(live_roster(cls.pk).values_list("trainee_id", flat=True))
+        present_ids = list(dict.fromkeys(present))
+        outsiders = [pk for pk in present_ids if pk not in roster]
+        if outsiders:
+            raise DomainError(
+                "not_on_roster",
+                f"出勤人员不在培训班名单上：{', '.join(str(pk) for pk in outsiders)}",
+            )
+        session = ClassSession.objects.create(
+            training_class=cls, date=on, hours=hours, recorded_by=actor
+        )
+        session.present.set(present_ids)
+        class_event_record(
+            training_class=cls,
+            actor=actor,
+            action="session",
+            from_status=cls.status,
+            changes={
+                "session": session.pk,
+                "date": on.isoformat(),
+                "hours": str(hours),
+                "present": present_ids,
+            },
+        )
+    return session
+
+
+# --- Completion -----------------------------------------------------------------------------
+def class_complete(
+    *, class_id: int, results: list[ClassResult], actor: User
+) -> list[Claim]:
+    """Enter every person's result and create the class's claims in one step, all or
+    none: each claim is created by ``claims.services.claim_create`` and judged exactly
+    as a claim entered by hand, with the person's attended hours
+    (``attendance_insufficient`` below the class terms' share)."""
+    with transaction.atomic():
+        cls = _lock(class_id, actor)
+        require(permissions.can_complete(actor, cls))
+        if today() < cls.planned_end:
+            raise Conflict(
+                "class_not_ended",
+                f"培训班计划{cls.planned_end.isoformat()}结业，结业后方可办理",
+            )
+        lines = {line.trainee_id: line for line in live_roster(cls.pk)}
+        by_person = {}
+        for result in results:
+            if result.trainee_id in by_person:
+                raise DomainError(
+                    "duplicate_result", f"培训人员{result.trainee_id}的结果重复"
+                )
+            if result.trainee_id not in lines:
+                raise DomainError(
+                    "not_on_roster", f"培训人员{result.trainee_id}不在培训班名单上"
+                )
+            if result.employment not in Employment.values:
+                raise DomainError("invalid_employment", "就业情况无效")
+            if result.level_id:
+                _get(Level, result.level_id, "等级不存在")
+            by_person[result.trainee_id] = result
+        missing = [pk for pk in lines if pk not in by_person]
+        if missing:
+            raise DomainError(
+                "results_incomplete",
+                "名单上每个人都须填写结业结果，缺少："
+                + ", ".join(str(pk) for pk in missing),
+            )
+        lock_objects.lock_trainees(list(lines))
+        attended = attended_hours_of(cls.pk)
+        claims = []
+        for pk, line in lines.items():
+            result = by_person[pk]
+            attendance = attendance_facts(cls, pk, attended)
+            data = replace(
+                _claim_input(cls, pk, amount=Decimal("0.00")),
+                level_id=result.level_id or cls.level_id,
+                passed=result.passed,
+                certificate_number=result.certificate_number.strip(),
+                employment=result.employment,
+            )
+            # what the person may be paid: the cap their claim is judged under
+            cap = judge(data, attendance=attendance).cap
+            data = replace(data, amount_requested=cap or Decimal("0.00"))
+            claim = claim_create(
+                data=data,
+                actor=actor,
+                attendance=attendance,
+                reason=f"培训班#{cls.pk}结业",
+            )
+            line.passed = result.passed
+            line.certificate_number = data.certificate_number
+            line.level_achieved_id = data.level_id
+            line.employment = result.employment
+            line.claim = claim
+            line.save(
+                update_fields=[
+                    "passed",
+                    "certificate_number",
+                    "level_achieved",
+                    "employment",
+                    "claim",
+                ]
+            )
+            claims.append(claim)
+        cls.completed_at = timezone.now()
+        _move(
+            cls,
+            "complete",
+            actor,
+            fields=["completed_at"],
+            changes={"claims": [c.pk for c in claims]},
+        )
+    return claims
+
+
+# --- Internals ---------------------------------------------------------------------------
+def _lock(class_id: int, actor: User) -> TrainingClass:
+    """The class, locked, if the actor may see it (else 404, like a missing one)."""
+    visible = classes_visible_to(actor)
+    cls = lock_objects.lock_training_class(class_id, among=visible)
+    if cls is None:
+        raise NotFound("未找到该培训班")
+    return cls
+
+
+def _require_in_time(cls: TrainingClass) -> None:
+    refusal = rules.filing_too_late(cls.planned_start, today())
+    if refusal:
+        raise Conflict("filing_too_late", refusal)
+
+
+def _move(
+    cls: TrainingClass,
+    action: str,
+    actor: User,
+    *,
+    fields: list[str],
+    reason: str = "",
+    changes: dict[str, Any] | None = None,
+) -> None:
+    target = rules.next_status(cls.status, action)
+    assert target is not None  # the permission refused a status without the move
+    from_status = cls.status
+    cls.status = target
+    cls.save(update_fields=["status", *fields])
+    class_event_record(
+        training_class=cls,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        reason=reason,
+        changes=changes,
+    )
+
+
+def _claim_input(cls: TrainingClass, trainee_id: int, *, amount: Decimal) -> ClaimInput:
+    return ClaimInput(
+        trainee_id=trainee_id,
+        program_id=cls.program_id,
+        institution_id=cls.institution_id,
+        unit_id=cls.unit_id,
+        training_start=cls.planned_start,
+        training_end=cls.planned_end,
+        amount_requested=amount,
+        trade_id=cls.trade_id,
+        level_id=cls.level_id,
+        project_based=cls.project_based,
+    )
+
+
+def _describe(cls: TrainingClass) -> dict[str, Any]:
+    return {
+        "institution": cls.institution_id,
+        "program": cls.program_id,
+        "trade": cls.trade_id,
+        "level": cls.level_id,
+        "unit": cls.unit_id,
+        "project_based": cls.project_based,
+        "planned_start": cls.planned_start.isoformat(),
+        "planned_end": cls.planned_end.isoformat(),
+        "hours": str(cls.hours),
+        "location": cls.location,
+        "teachers": list(cls.teachers),
+    }
+
+
+def _get(model: Any, pk: object, message: str) -> Any:
+    try:
+        return model.objects.get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise DomainError("invalid_reference", message) from None

@@ -1,0 +1,452 @@
+"""Training classes (issue 16): each state change through its service, each refusal."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from accounts.models import User
+from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
+from claims import services as claim_services
+from claims.models import Claim, ClaimEvent
+from classes import events, rules, services
+from classes.models import ClassEvent, RosterLine, TrainingClass
+from programs.models import Institution
+from tests.classes.conftest import END, START, class_input
+from tests.factories import InstitutionFactory, TraineeFactory
+from trainees.models import Trainee
+
+pytestmark = pytest.mark.django_db
+
+
+def passed_all(people: list[Trainee]) -> list[services.ClassResult]:
+    return [
+        services.ClassResult(
+            trainee_id=p.pk,
+            passed=True,
+            certificate_number=f"CERT-{p.pk}",
+            employment="employed",
+        )
+        for p in people
+    ]
+
+
+def attend(
+    cls: TrainingClass,
+    actor: User,
+    present: list[Trainee],
+    *,
+    days: int,
+    skip: int = 0,
+) -> None:
+    """``days`` sessions of 10 hours from ``skip`` days after the start (recorded on
+    or after the day), ``present`` at each."""
+    for n in range(skip, skip + days):
+        services.class_session_record(
+            class_id=cls.pk,
+            on=START + timedelta(days=n),
+            hours=Decimal("10"),
+            present=[p.pk for p in present],
+            actor=actor,
+        )
+
+
+# --- Drafting and the roster ---------------------------------------------------------------
+def test_the_institutions_staff_drafts_a_class_of_their_own_institution_only(
+    clock: Any, staff: User, school: Institution
+) -> None:
+    cls = services.class_create(data=class_input(school), actor=staff)
+    assert cls.status == "draft"
+    assert cls.events.get().action == "create"
+
+    elsewhere = InstitutionFactory()
+    with pytest.raises(PermissionDenied):
+        services.class_create(data=class_input(elsewhere), actor=staff)
+
+
+def test_a_clerk_drafts_for_their_own_unit_only(
+    clock: Any, clerk: User, school: Institution
+) -> None:
+    with pytest.raises(PermissionDenied):
+        services.class_create(data=class_input(school, unit_id="654322"), actor=clerk)
+
+
+def test_a_roster_above_fifty_is_refused(
+    clock: Any, staff: User, school: Institution
+) -> None:
+    cls = services.class_create(data=class_input(school), actor=staff)
+    crowd = [TraineeFactory().pk for _ in range(rules.ROSTER_MAX.whole + 1)]
+
+    with pytest.raises(DomainError) as refused:
+        services.class_roster_set(class_id=cls.pk, trainee_ids=crowd, actor=staff)
+
+    assert refused.value.code == "roster_too_large"
+    assert "50" in refused.value.message
+    assert not RosterLine.objects.exists()
+
+
+def test_a_roster_of_fifty_is_accepted(
+    clock: Any, staff: User, school: Institution
+) -> None:
+    cls = services.class_create(data=class_input(school), actor=staff)
+    fifty = [TraineeFactory().pk for _ in range(rules.ROSTER_MAX.whole)]
+
+    services.class_roster_set(class_id=cls.pk, trainee_ids=fifty, actor=staff)
+
+    assert RosterLine.objects.filter(training_class=cls).count() == 50
+
+
+def test_each_roster_line_is_prechecked_with_the_persons_live_history(
+    clock: Any,
+    staff: User,
+    school: Institution,
+    clerk: User,
+    claim_input: Any,
+    people: list[Trainee],
+) -> None:
+    # given: one person already holds three submitted claims of 2020 (五(二): 3 a year)
+    busy = people[0]
+    for n, (trade, level) in enumerate(
+        [
+            ("4-03-02-01", "primary"),
+            ("4-10-01-01", "primary"),
+            ("4-10-01-05", "primary"),
+        ]
+    ):
+        made = claim_services.claim_create(
+            data=claim_input(
+                trainee_id=busy.pk,
+                trade_id=trade,
+                level_id=level,
+                training_start=date(2020, 1, 1 + n),
+                training_end=date(2020, 1, 20 + n),
+                certificate_number=f"C-{n}",
+            ),
+            actor=clerk,
+        )
+        clock(date(2020, 2, 1))
+        claim_services.claim_submit(claim_id=made.pk, actor=clerk)
+    cls = services.class_create(data=class_input(school), actor=staff)
+
+    # when
+    services.class_roster_set(
+        class_id=cls.pk, trainee_ids=[p.pk for p in people], actor=staff
+    )
+
+    # then: the fourth of the year shows before the training; the others pass
+    lines = {line.trainee_id: line.precheck for line in RosterLine.objects.all()}
+    assert [v["code"] for v in lines[busy.pk]["violations"]] == ["annual_limit"]
+    assert all(lines[p.pk]["eligible"] for p in people[1:])
+    assert lines[people[1].pk]["cap"] == "1800.00"
+
+
+def test_a_draft_roster_change_is_recorded(
+    clock: Any, staff: User, school: Institution, people: list[Trainee]
+) -> None:
+    cls = services.class_create(data=class_input(school), actor=staff)
+    services.class_roster_set(
+        class_id=cls.pk, trainee_ids=[p.pk for p in people], actor=staff
+    )
+    services.class_roster_set(class_id=cls.pk, trainee_ids=[people[0].pk], actor=staff)
+
+    last = cls.events.order_by("id").last()
+    assert last.action == "roster"
+    assert last.changes["removed"] == [people[1].pk, people[2].pk]
+    assert RosterLine.objects.filter(removed_at__isnull=True).count() == 1
+    assert RosterLine.objects.count() == 3  # the removed lines stay
+
+
+# --- Filing and acceptance ---------------------------------------------------------------
+def test_filing_later_than_seven_days_before_the_start_is_refused(
+    clock: Any, staff: User, school: Institution, people: list[Trainee]
+) -> None:
+    cls = services.class_create(data=class_input(school), actor=staff)
+    services.class_roster_set(class_id=cls.pk, trainee_ids=[people[0].pk], actor=staff)
+    clock(START - timedelta(days=6))
+
+    with pytest.raises(Conflict) as refused:
+        services.class_file(class_id=cls.pk, actor=staff)
+
+    assert refused.value.code == "filing_too_late"
+    assert "7日前" in refused.value.message
+    cls.refresh_from_db()
+    assert cls.status == "draft"
+
+
+def test_filing_on_the_last_day_is_in_time(
+    clock: Any, staff: User, school: Institution, people: list[Trainee]
+) -> None:
+    cls = services.class_create(data=class_input(school), actor=staff)
+    services.class_roster_set(class_id=cls.pk, trainee_ids=[people[0].pk], actor=staff)
+    clock(START - timedelta(days=7))
+
+    assert services.class_file(class_id=cls.pk, actor=staff).status == "filed"
+
+
+def test_an_acceptance_after_the_last_day_is_refused(
+    clock: Any, filed_class: TrainingClass, clerk: User
+) -> None:
+    clock(START - timedelta(days=6))
+
+    with pytest.raises(Conflict) as refused:
+        services.class_accept(class_id=filed_class.pk, actor=clerk)
+
+    assert refused.value.code == "filing_too_late"
+
+
+def test_an_empty_roster_is_not_filed(
+    clock: Any, staff: User, school: Institution
+) -> None:
+    cls = services.class_create(data=class_input(school), actor=staff)
+    with pytest.raises(DomainError) as refused:
+        services.class_file(class_id=cls.pk, actor=staff)
+    assert refused.value.code == "roster_empty"
+
+
+def test_whoever_drafted_a_class_does_not_accept_it(
+    clock: Any,
+    clerk: User,
+    clerk_same_unit: User,
+    school: Institution,
+    people: list[Trainee],
+) -> None:
+    cls = services.class_create(data=class_input(school), actor=clerk)
+    services.class_roster_set(class_id=cls.pk, trainee_ids=[people[0].pk], actor=clerk)
+    services.class_file(class_id=cls.pk, actor=clerk)
+
+    with pytest.raises(PermissionDenied):
+        services.class_accept(class_id=cls.pk, actor=clerk)
+    accepted = services.class_accept(class_id=cls.pk, actor=clerk_same_unit)
+
+    assert accepted.status == "accepted"
+    assert accepted.accepted_by == clerk_same_unit
+
+
+def test_institution_staff_do_not_accept_filings(
+    filed_class: TrainingClass, staff: User
+) -> None:
+    with pytest.raises(PermissionDenied):
+        services.class_accept(class_id=filed_class.pk, actor=staff)
+
+
+def test_another_units_clerk_finds_no_class(
+    filed_class: TrainingClass, other_clerk: User
+) -> None:
+    with pytest.raises(NotFound):
+        services.class_accept(class_id=filed_class.pk, actor=other_clerk)
+
+
+def test_a_returned_filing_carries_its_reason_and_may_be_filed_again(
+    filed_class: TrainingClass, clerk: User, staff: User
+) -> None:
+    with pytest.raises(DomainError) as refused:
+        services.class_return(class_id=filed_class.pk, actor=clerk, reason="  ")
+    assert refused.value.code == "reason_required"
+
+    returned = services.class_return(
+        class_id=filed_class.pk, actor=clerk, reason="授课教师资质未附"
+    )
+    assert (returned.status, returned.return_reason) == ("returned", "授课教师资质未附")
+    assert services.class_file(class_id=filed_class.pk, actor=staff).status == "filed"
+
+
+def test_a_filed_roster_is_frozen(
+    filed_class: TrainingClass, staff: User, people: list[Trainee]
+) -> None:
+    with pytest.raises(Conflict) as refused:
+        services.class_roster_set(
+            class_id=filed_class.pk, trainee_ids=[people[0].pk], actor=staff
+        )
+    assert refused.value.code == "roster_frozen"
+
+
+def test_an_accepted_roster_is_amended_before_the_start_with_a_record(
+    filed_class: TrainingClass,
+    clerk: User,
+    staff: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    services.class_accept(class_id=filed_class.pk, actor=clerk)
+    newcomer = TraineeFactory()
+    keep = [people[0].pk, people[1].pk, newcomer.pk]
+
+    services.class_roster_set(class_id=filed_class.pk, trainee_ids=keep, actor=staff)
+
+    amend = filed_class.events.order_by("id").last()
+    assert amend.action == "amend"
+    assert amend.changes["added"] == [newcomer.pk]
+    assert amend.changes["removed"] == [people[2].pk]
+    assert (amend.from_status, amend.to_status) == ("accepted", "accepted")
+
+    clock(START)
+    with pytest.raises(Conflict) as refused:
+        services.class_roster_set(
+            class_id=filed_class.pk, trainee_ids=keep[:1], actor=staff
+        )
+    assert refused.value.code == "roster_frozen"
+
+
+# --- Running, sessions, completion --------------------------------------------------------
+def test_a_class_does_not_start_before_its_planned_start(
+    filed_class: TrainingClass, clerk: User, staff: User
+) -> None:
+    services.class_accept(class_id=filed_class.pk, actor=clerk)
+    with pytest.raises(Conflict) as refused:
+        services.class_start(class_id=filed_class.pk, actor=staff)
+    assert refused.value.code == "class_not_started"
+
+
+def test_only_people_on_the_roster_are_present(
+    running_class: TrainingClass, staff: User
+) -> None:
+    stranger = TraineeFactory()
+    with pytest.raises(DomainError) as refused:
+        services.class_session_record(
+            class_id=running_class.pk,
+            on=START,
+            hours=Decimal("4"),
+            present=[stranger.pk],
+            actor=staff,
+        )
+    assert refused.value.code == "not_on_roster"
+
+
+def test_completion_creates_the_claims_judged_like_hand_entered_ones(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    # given: ten sessions of 10 hours; the third person misses three of them (70%)
+    clock(END)
+    attend(running_class, staff, people, days=7)
+    attend(running_class, staff, people[:2], days=3, skip=7)
+    clock(END + timedelta(days=1))
+
+    # when
+    claims = services.class_complete(
+        class_id=running_class.pk, results=passed_all(people), actor=clerk
+    )
+
+    # then: a draft claim each, judged with the person's attended hours
+    running_class.refresh_from_db()
+    assert running_class.status == "completed"
+    assert [c.trainee_id for c in claims] == [p.pk for p in people]
+    assert all(c.status == "draft" for c in claims)
+    full, also_full, short = claims
+    assert full.eligible and full.amount_requested == Decimal("1800.00")
+    assert also_full.eligible
+    assert [v["code"] for v in short.violations] == ["attendance_insufficient"]
+    assert "80%" in short.violations[0]["message"]
+    assert short.violations[0]["clause"] == "五(一)"
+    assert ClaimEvent.objects.get(claim=full).reason == f"培训班#{running_class.pk}结业"
+    # submitting judges again with the class's attendance: the short one is refused
+    assert claim_services.claim_submit(claim_id=full.pk, actor=clerk).status == (
+        "submitted"
+    )
+    with pytest.raises(Conflict) as refused:
+        claim_services.claim_submit(claim_id=short.pk, actor=clerk)
+    assert refused.value.code == "not_eligible"
+    codes = [v["code"] for v in refused.value.detail["violations"]]
+    assert codes == ["attendance_insufficient"]
+
+
+def test_completion_is_all_or_none(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    clock(END)
+    attend(running_class, staff, people, days=10)
+    clock(END + timedelta(days=1))
+    results = passed_all(people)
+    bad = services.ClassResult(
+        trainee_id=people[2].pk, passed=True, level_id="no-such-level"
+    )
+
+    with pytest.raises(DomainError) as refused:
+        services.class_complete(
+            class_id=running_class.pk, results=[*results[:2], bad], actor=clerk
+        )
+    assert refused.value.code == "invalid_reference"
+    with pytest.raises(DomainError) as incomplete:
+        services.class_complete(
+            class_id=running_class.pk, results=results[:2], actor=clerk
+        )
+    assert incomplete.value.code == "results_incomplete"
+
+    assert not Claim.objects.exists()
+    running_class.refresh_from_db()
+    assert running_class.status == "running"
+    assert not RosterLine.objects.filter(claim__isnull=False).exists()
+
+
+def test_completion_fails_whole_when_one_claim_cannot_be_created(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: the second claim's creation fails half-way through the completion
+    clock(END)
+    attend(running_class, staff, people, days=10)
+    clock(END + timedelta(days=1))
+    real = services.claim_create
+    made: list[int] = []
+
+    def failing_second(**kwargs: Any) -> Claim:
+        if made:
+            raise DomainError("invalid_reference", "模拟失败")
+        claim = real(**kwargs)
+        made.append(claim.pk)
+        return claim
+
+    monkeypatch.setattr(services, "claim_create", failing_second)
+
+    with pytest.raises(DomainError):
+        services.class_complete(
+            class_id=running_class.pk, results=passed_all(people), actor=clerk
+        )
+
+    # then: the first claim was rolled back with the rest
+    assert made and not Claim.all_rows.filter(pk__in=made).exists()
+    assert TrainingClass.objects.get(pk=running_class.pk).status == "running"
+
+
+def test_completion_waits_for_the_planned_end(
+    running_class: TrainingClass, clerk: User, people: list[Trainee]
+) -> None:
+    with pytest.raises(Conflict) as refused:
+        services.class_complete(
+            class_id=running_class.pk, results=passed_all(people), actor=clerk
+        )
+    assert refused.value.code == "class_not_ended"
+
+
+# --- The trail -----------------------------------------------------------------------------
+def test_every_change_is_chained_and_a_rewritten_event_is_named(
+    running_class: TrainingClass, staff: User, people: list[Trainee]
+) -> None:
+    attend(running_class, staff, people, days=1)  # on the start day itself
+    actions = list(running_class.events.order_by("id").values_list("action", flat=True))
+    assert actions == ["create", "roster", "file", "accept", "start", "session"]
+    assert events.verify().broken is None
+    assert events.classes_out_of_step() == (1, None)
+
+    first = ClassEvent.objects.order_by("id").first()
+    if first is None:  # pragma: no cover
+        raise AssertionError
+    try:
+        ClassEvent.objects.filter(pk=first.pk).update(reason="改写")
+    except Exception:  # PostgreSQL's trigger refuses the rewrite itself
+        return
+    assert events.verify().broken.claim_id == running_class.pk
