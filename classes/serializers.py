@@ -19,11 +19,17 @@ from classes.services import ClassInput, ClassResult
 from trainees.serializers import TraineeLimitedSerializer
 
 HOURS = {"max_digits": 6, "decimal_places": 1}
+#: ids beyond the database's bigint are nobody (a 400, never an overflow)
+ID = {"min_value": 1, "max_value": 2**63 - 1}
 
 
 class ClassInputSerializer(serializers.Serializer):
-    institution = serializers.IntegerField(required=False, help_text="培训机构 id")
-    program = serializers.IntegerField(help_text="项目编号 1…24")
+    institution = serializers.IntegerField(
+        required=False, help_text="培训机构 id", **ID
+    )
+    program = serializers.IntegerField(
+        help_text="项目编号 1…24", min_value=1, max_value=99
+    )
     trade = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=20
     )
@@ -79,7 +85,7 @@ class ClassInputSerializer(serializers.Serializer):
 
 class RosterBodySerializer(serializers.Serializer):
     trainees = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(**ID),
         allow_empty=True,
         max_length=500,  # the policy term (50) is the service's refusal
         help_text="培训人员 id 列表",
@@ -98,12 +104,12 @@ class SessionBodySerializer(serializers.Serializer):
         min_value=Decimal("0.5"), max_value=Decimal(24), **HOURS
     )
     present = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=True, max_length=500
+        child=serializers.IntegerField(**ID), allow_empty=True, max_length=500
     )
 
 
 class ResultSerializer(serializers.Serializer):
-    trainee = serializers.IntegerField(min_value=1)
+    trainee = serializers.IntegerField(**ID)
     passed = serializers.BooleanField()
     certificate_number = serializers.CharField(
         max_length=50, allow_blank=True, default="", validators=[single_line_text]

@@ -38,6 +38,7 @@ from classes.selectors import (
 )
 from programs.models import Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
+from trainees.selectors import trainees_in_scope
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,22 @@ def class_roster_set(
         amending = cls.status in rules.ROSTER_AMENDABLE
         if amending and today() >= cls.planned_start:
             raise Conflict("roster_frozen", "培训班已到开班日期，名单不能再变更")
-        people = {t.pk: t for t in Trainee.objects.filter(pk__in=wanted)}
+        current = {line.trainee_id: line for line in live_roster(cls.pk)}
+        # Nobody is put on a roster by walking ids: the people the actor may open
+        # (found by their full ID number, their unit's, ...), and those already on it.
+        people = {
+            t.pk: t
+            for t in Trainee.objects.filter(pk__in=wanted).filter(
+                pk__in=trainees_in_scope(actor).values("pk")
+            )
+        }
+        people.update(
+            {
+                line.trainee_id: line.trainee
+                for line in current.values()
+                if line.trainee_id in wanted
+            }
+        )
         missing = [pk for pk in wanted if pk not in people]
         if missing:
             raise DomainError(
@@ -145,7 +161,6 @@ def class_roster_set(
                 f"培训人员不存在：{', '.join(str(pk) for pk in missing)}",
             )
         lock_objects.lock_trainees(wanted)
-        current = {line.trainee_id: line for line in live_roster(cls.pk)}
         removed = [pk for pk in current if pk not in people]
         added = [pk for pk in wanted if pk not in current]
         now = timezone.now()

@@ -18,6 +18,7 @@ from classes.models import TrainingClass
 from programs.models import Institution
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from trainees.models import Trainee
+from trainees.services import trainee_found
 
 START = date(2020, 4, 1)
 END = date(2020, 5, 31)
@@ -49,9 +50,17 @@ def staff(school: Institution) -> User:
     )
 
 
+def found_by(user: User, *people: Trainee) -> list[Trainee]:
+    """``user`` found these people by their full ID numbers (what opens them by id)."""
+    for person in people:
+        trainee_found(actor=user, trainee=person)
+    return list(people)
+
+
 @pytest.fixture
-def people(db: Any) -> list[Trainee]:
-    return [TraineeFactory(groups=["poor_labour"]) for _ in range(3)]
+def people(staff: User) -> list[Trainee]:
+    """Three people of unit 654301 whom the institution's staff found by number."""
+    return found_by(staff, *(TraineeFactory(groups=["poor_labour"]) for _ in range(3)))
 
 
 def class_input(school: Institution, **overrides: Any) -> services.ClassInput:
