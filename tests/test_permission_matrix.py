@@ -4,32 +4,39 @@ The routes come from the URL resolver, so a new endpoint without an entry in
 ``MATRIX`` fails ``test_every_route_has_an_entry``. Roles: anonymous, the clerk of
 the objects' unit (654301), a clerk of another unit (654322, for whom the objects
 are another unit's: a 404), the prefecture reviewer, finance, the auditor and the
-administrator.
+administrator; and the staff of the training institution whose class the world holds
+(``institution_staff``, issue 16: ``STAFF``, one answer per route).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
 import pytest
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.services import role_change_propose
 from claims import services as claim_services
 from claims.models import Claim
+from classes import services as class_services
 from finance import services
 from finance.models import Recovery
 from quarters import services as quarter_services
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from tests.quarter_run import run_quarter
 from trainees.models import Trainee
+from trainees.services import trainee_found
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ("anon", "clerk", "other_clerk", "reviewer", "finance", "auditor", "admin")
+#: The institution's staff (issue 16): answered apart (``STAFF``) so the table above
+#: keeps its shape.
+STAFF_ROLE = "staff"
 SKIP_PREFIXES = ("admin/", "static/", "media/")
 
 
@@ -69,6 +76,12 @@ POST_ROUTES = {
     "api/claims/<int:pk>/withdraw/",
     "api/claims/approve-bulk/",
     "api/claims/check/",
+    "api/classes/<int:pk>/accept/",
+    "api/classes/<int:pk>/complete/",
+    "api/classes/<int:pk>/file/",
+    "api/classes/<int:pk>/return/",
+    "api/classes/<int:pk>/sessions/",
+    "api/classes/<int:pk>/start/",
     "api/institutions/<int:pk>/admit/",
     "api/recoveries/<int:pk>/settle/",
     "api/reports/<int:pk>/close/",
@@ -98,6 +111,8 @@ POST_ROUTES = {
     "trainees/register/",
     "api/trainees/<int:pk>/id-number/",
 }
+#: Tried with PUT (a JSON body from ``BODIES``).
+PUT_ROUTES = {"api/classes/<int:pk>/roster/"}
 #: route -> the answer for (anon, clerk, other_clerk, reviewer, finance, auditor, admin).
 MATRIX: dict[str, tuple[Any, ...]] = {
     "": (LOGIN, 200, 200, 200, 200, 200, 200),
@@ -125,6 +140,18 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/claims/<int:pk>/withdraw/": (401, PASS, 404, 403, 403, 403, 404),
     "api/claims/approve-bulk/": (401, 400, 400, PASS, 400, 400, 400),
     "api/claims/check/": (401, PASS, PASS, PASS, PASS, PASS, PASS),
+    # training classes (issue 16), on a class the institution's staff filed: drafted
+    # by the institution or the unit's clerk, decided by the unit's clerk; read by the
+    # prefecture; another unit's clerk and the administrator find nothing (404)
+    "api/classes/": (401, 200, 200, 200, 200, 200, 200),
+    "api/classes/<int:pk>/": (401, 200, 404, 200, 200, 200, 404),
+    "api/classes/<int:pk>/roster/": (401, PASS, 404, 403, 403, 403, 404),
+    "api/classes/<int:pk>/file/": (401, PASS, 404, 403, 403, 403, 404),
+    "api/classes/<int:pk>/accept/": (401, 200, 404, 403, 403, 403, 404),
+    "api/classes/<int:pk>/return/": (401, 200, 404, 403, 403, 403, 404),
+    "api/classes/<int:pk>/start/": (401, PASS, 404, 403, 403, 403, 404),
+    "api/classes/<int:pk>/sessions/": (401, PASS, 404, 403, 403, 403, 404),
+    "api/classes/<int:pk>/complete/": (401, PASS, 404, 403, 403, 403, 404),
     "api/docs/": (200, 200, 200, 200, 200, 200, 200),
     "api/institutions/": (401, 200, 200, 200, 200, 200, 200),
     # 七(三): a clerk proposes a provider, an administrator (not the proposer) admits it
@@ -217,6 +244,126 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "trainees/register/": (LOGIN, PASS, PASS, PASS, PASS, PASS, PASS),
 }
 
+#: route -> the answer for the training institution's staff (issue 16): their own
+#: institution's classes (drafting, roster, filing, starting, sessions; never accepting,
+#: returning or completing), the reference data and public pages; no claim, report,
+#: person, dashboard or money page (lists empty, records 404, pages 403).
+STAFF: dict[str, Any] = {
+    "": 200,
+    "accounts/login/": 302,
+    "accounts/logout/": 302,
+    "accounts/password/change/": 200,
+    "accounts/password/change/done/": 200,
+    "accounts/role-changes/": 403,
+    "accounts/role-changes/<int:pk>/cancel/": 403,
+    "accounts/role-changes/<int:pk>/confirm/": 403,
+    "accounts/role-changes/propose/": 403,
+    "api/advances/": 403,
+    "api/auth/logout/": 401,
+    "api/auth/token/": PASS,
+    "api/claims/": 200,
+    "api/claims/<int:pk>/": 404,
+    "api/claims/<int:pk>/approve/": 404,
+    "api/claims/<int:pk>/events/": 404,
+    "api/claims/<int:pk>/payments/": 404,
+    "api/claims/<int:pk>/reject/": 404,
+    "api/claims/<int:pk>/return/": 404,
+    "api/claims/<int:pk>/submit/": 404,
+    "api/claims/<int:pk>/withdraw/": 404,
+    "api/claims/approve-bulk/": PASS,
+    "api/claims/check/": PASS,
+    "api/classes/": 200,
+    "api/classes/<int:pk>/": 200,
+    "api/classes/<int:pk>/accept/": 403,
+    "api/classes/<int:pk>/complete/": 403,
+    "api/classes/<int:pk>/file/": PASS,
+    "api/classes/<int:pk>/return/": 403,
+    "api/classes/<int:pk>/roster/": PASS,
+    "api/classes/<int:pk>/sessions/": PASS,
+    "api/classes/<int:pk>/start/": PASS,
+    "api/docs/": 200,
+    "api/institutions/": 200,
+    "api/institutions/<int:pk>/admit/": 403,
+    "api/levels/": 200,
+    "api/notifications/": 200,
+    "api/payments/": 403,
+    "api/policy-entries/": 200,
+    "api/programs/": 200,
+    "api/public/disclosure/": 200,
+    "api/public/institutions/": 200,
+    "api/public/programs/": 200,
+    "api/recoveries/": 403,
+    "api/recoveries/<int:pk>/settle/": 403,
+    "api/redoc/": 200,
+    "api/reports/": 200,
+    "api/reports/<int:pk>/": 404,
+    "api/reports/<int:pk>/close/": 404,
+    "api/reports/<int:pk>/discard/": 404,
+    "api/reports/<int:pk>/spot-checks/": 404,
+    "api/reports/<int:pk>/submit/": 404,
+    "api/rollups/": 200,
+    "api/rollups/<int:pk>/": 404,
+    "api/rollups/<int:pk>/xlsx/": 404,
+    "api/schema/": 200,
+    "api/spot-checks/<int:pk>/": 403,
+    "api/trades/": 200,
+    "api/trainees/": 400,
+    "api/trainees/<int:pk>/": 404,
+    "api/trainees/<int:pk>/id-number/": 404,
+    "api/units/": 200,
+    "claims/": 200,
+    "claims/<int:pk>/": 404,
+    "claims/<int:pk>/check/": 403,
+    "claims/<int:pk>/delete/": 404,
+    "claims/<int:pk>/edit/": 404,
+    "claims/<int:pk>/review/": 404,
+    "claims/<int:pk>/submit/": 404,
+    "claims/<int:pk>/withdraw/": 404,
+    "claims/check/": 403,
+    "claims/import/": 403,
+    "claims/import/<str:token>/": 403,
+    "claims/import/<str:token>/progress/": 403,
+    "claims/import/<str:token>/result.xlsx": 403,
+    "claims/import/<str:token>/save/": 403,
+    "claims/import/template.xlsx": 403,
+    "claims/new/": 403,
+    "claims/register-trainee/": 403,
+    "claims/trainee/": 403,
+    "dashboards/": 403,
+    "dashboards/anomalies/": 403,
+    "dashboards/budgets/": 403,
+    "dashboards/finance/": 403,
+    "dashboards/prefecture/": 403,
+    "dashboards/review/<int:year>.xlsx": 403,
+    "dashboards/review/<int:year>/": 403,
+    "dashboards/review/<int:year>/<str:code>/": 403,
+    "dashboards/unit/": 403,
+    "finance/": 403,
+    "finance/payments/": 403,
+    "finance/recoveries/<int:pk>/settle/": 403,
+    "public/disclosure/": 200,
+    "public/institutions/": 200,
+    "public/programs/": 200,
+    "reports/": 403,
+    "reports/<int:pk>/": 403,
+    "reports/<int:pk>/approve/": 404,
+    "reports/<int:pk>/close/": 404,
+    "reports/<int:pk>/discard/": 404,
+    "reports/<int:pk>/spot-checks/": 404,
+    "reports/<int:pk>/submit/": 404,
+    "reports/build/": 403,
+    "reports/spot-checks/<int:pk>/": 403,
+    "rollups/<int:pk>/": 404,
+    "rollups/<int:pk>/claims/<int:claim_id>/": 404,
+    "rollups/<int:pk>/progress/": 404,
+    "rollups/request/": 403,
+    "trainees/": 200,
+    "trainees/<int:pk>/": 404,
+    "trainees/<int:pk>/edit/": 404,
+    "trainees/<int:pk>/id-number/": 404,
+    "trainees/register/": PASS,
+}
+
 
 @pytest.fixture
 def world(
@@ -266,6 +413,35 @@ def world(
     )
     quarter_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="虚假培训")
     own_report = quarter.reports[0]
+    # a training class the institution's staff drafted and filed (issue 16)
+    school = InstitutionFactory(unit_id="654301")
+    staff = UserFactory(
+        username="matrix_staff",
+        role=Role.INSTITUTION_STAFF,
+        unit_id=None,
+        institution=school,
+    )
+    soon = date.today() + timedelta(days=30)
+    training_class = class_services.class_create(
+        data=class_services.ClassInput(
+            institution_id=school.pk,
+            program_id=9,
+            unit_id="654301",
+            planned_start=soon,
+            planned_end=soon + timedelta(days=30),
+            hours=Decimal("80"),
+            location="阿勒泰市",
+            trade_id="4-03-02-01",
+            level_id="intermediate",
+            project_based=True,
+        ),
+        actor=staff,
+    )
+    trainee_found(actor=staff, trainee=person)
+    class_services.class_roster_set(
+        class_id=training_class.pk, trainee_ids=[person.pk], actor=staff
+    )
+    class_services.class_file(class_id=training_class.pk, actor=staff)
     # a draft and a submitted claim, for the actions that need them
     later = {"training_start": date(2020, 7, 1), "training_end": date(2020, 7, 31)}
     draft = claim_services.claim_create(
@@ -295,7 +471,9 @@ def world(
             "finance": finance,
             "auditor": auditor,
             "admin": administrator,
+            STAFF_ROLE: staff,
         },
+        "class": training_class.pk,
         "claim": own_claim.pk,
         "draft": draft.pk,
         "pending": pending.pk,
@@ -318,6 +496,7 @@ def fill(route: str, w: dict[str, Any]) -> str:
         ("api/institutions/", "institution"),
         ("trainees/", "trainee"),
         ("api/claims/", "claim"),
+        ("api/classes/", "class"),
         ("claims/<int", "claim"),
         ("api/reports/", "report"),
         ("reports/spot-checks/", "spot_check"),
@@ -341,6 +520,8 @@ def fill(route: str, w: dict[str, Any]) -> str:
 
 
 def method_of(route: str) -> str:
+    if route in PUT_ROUTES:
+        return "PUT"
     return "POST" if route in POST_ROUTES else "GET"
 
 
@@ -361,6 +542,16 @@ CLAIM_STATE = {
 BODIES: dict[str, dict[str, str]] = {
     "api/claims/<int:pk>/reject/": {"reason": "材料不全"},
     "api/claims/<int:pk>/return/": {"reason": "材料不全"},
+    "api/classes/<int:pk>/return/": {"reason": "授课教师资质未附"},
+    "api/classes/<int:pk>/roster/": {"trainees": []},
+    "api/classes/<int:pk>/sessions/": {
+        "date": "2020-01-01",
+        "hours": "1",
+        "present": [],
+    },
+    "api/classes/<int:pk>/complete/": {
+        "results": [{"trainee": 1, "passed": True, "employment": "none"}]
+    },
     "api/spot-checks/<int:pk>/": {"result": "consistent"},
     "api/trainees/<int:pk>/id-number/": {"reason": "核对身份证原件"},
     "trainees/<int:pk>/id-number/": {"reason": "核对身份证原件"},
@@ -374,6 +565,9 @@ CASES = [
     pytest.param(route, role, MATRIX[route][i], id=f"{route or '/'}-{role}")
     for route in sorted(MATRIX)
     for i, role in enumerate(ROLES)
+] + [
+    pytest.param(route, STAFF_ROLE, STAFF[route], id=f"{route or '/'}-{STAFF_ROLE}")
+    for route in sorted(STAFF)
 ]
 
 
@@ -381,8 +575,9 @@ def test_every_route_has_an_entry() -> None:
     routes = resolver_routes()
     assert routes - set(MATRIX) == set(), "routes without an entry in MATRIX"
     assert set(MATRIX) - routes == set(), "stale entries in MATRIX"
-    assert set(MATRIX) >= POST_ROUTES
-    assert set(BODIES) <= POST_ROUTES
+    assert set(MATRIX) >= POST_ROUTES | PUT_ROUTES
+    assert set(BODIES) <= POST_ROUTES | PUT_ROUTES
+    assert set(STAFF) == set(MATRIX), "the institution's staff: one answer per route"
 
 
 @pytest.mark.parametrize(("route", "role", "expected"), CASES)
@@ -393,7 +588,10 @@ def test_the_answer_for_each_route_and_role(
     if user is not None:
         client.force_login(user)
     path = fill(route, world)
-    if method_of(route) == "POST":
+    if method_of(route) == "PUT":
+        body = BODIES.get(route, {})
+        response = client.put(path, body, content_type="application/json")
+    elif method_of(route) == "POST":
         body = BODIES.get(route, {})
         if route.startswith("api/"):
             response = client.post(path, body, content_type="application/json")
