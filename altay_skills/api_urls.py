@@ -119,6 +119,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="api-class-return",
     ),
     path(
+        "classes/<int:pk>/cancel/",
+        classes.ClassCancelApi.as_view(),
+        name="api-class-cancel",
+    ),
+    path(
         "classes/<int:pk>/start/",
         classes.ClassStartApi.as_view(),
         name="api-class-start",

@@ -66,6 +66,8 @@ KEY_MODELS = (
     "trainees.Trainee",
     "claims.Claim",
     "claims.ClaimEvent",
+    "classes.TrainingClass",
+    "classes.ClassEvent",
     "quarters.QuarterlyReport",
     "quarters.SpotCheck",
     "finance.Rollup",

@@ -195,6 +195,25 @@ class ClassReturnApi(_ClassMoveApi):
         return super().post(request, pk)
 
 
+class ClassCancelApi(_ClassMoveApi):
+    def move(self, request: Request, pk: int) -> None:
+        body = ReturnBodySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.class_cancel(
+            class_id=pk,
+            actor=signed_in_user(request),
+            reason=body.validated_data["reason"],
+        )
+
+    @_move_schema(
+        "取消培训班",
+        "培训机构人员或本单位经办人取消尚未开班的培训班，须填写理由。",
+        ReturnBodySerializer,
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)
+
+
 class ClassStartApi(_ClassMoveApi):
     def move(self, request: Request, pk: int) -> None:
         services.class_start(class_id=pk, actor=signed_in_user(request))

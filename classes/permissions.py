@@ -130,6 +130,14 @@ def can_complete(user: User, cls: TrainingClass) -> Permission:
     return _moves(cls, "complete")
 
 
+def can_cancel(user: User, cls: TrainingClass) -> Permission:
+    """Cancel a class before it runs: its drafting side or the unit's clerk."""
+    side = _drafting_side(user, cls)
+    if not side:
+        return side
+    return _moves(cls, "cancel")
+
+
 CHECKS = {
     "roster": can_set_roster,
     "file": can_file,
@@ -138,6 +146,7 @@ CHECKS = {
     "start": can_start,
     "sessions": can_record_session,
     "complete": can_complete,
+    "cancel": can_cancel,
 }
 
 

@@ -277,6 +277,19 @@ def class_start(*, class_id: int, actor: User) -> TrainingClass:
     return cls
 
 
+def class_cancel(*, class_id: int, actor: User, reason: str) -> TrainingClass:
+    """Cancel a class that has not started (草稿, 已报备, 已退回, 已备案), with a reason.
+    Its roster and trail stay; nothing is claimed from it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("reason_required", "取消须填写理由")
+    with transaction.atomic():
+        cls = _lock(class_id, actor)
+        require(permissions.can_cancel(actor, cls))
+        _move(cls, "cancel", actor, fields=[], reason=reason)
+    return cls
+
+
 # --- Sessions ----------------------------------------------------------------------------
 def class_session_record(
     *,

@@ -315,6 +315,33 @@ def test_an_accepted_roster_is_amended_before_the_start_with_a_record(
     assert refused.value.code == "roster_frozen"
 
 
+def test_a_class_is_cancelled_before_it_runs_with_a_reason(
+    filed_class: TrainingClass, staff: User, clerk: User, clock: Any
+) -> None:
+    with pytest.raises(DomainError) as refused:
+        services.class_cancel(class_id=filed_class.pk, actor=staff, reason="")
+    assert refused.value.code == "reason_required"
+
+    cancelled = services.class_cancel(
+        class_id=filed_class.pk, actor=staff, reason="报名人数不足"
+    )
+
+    assert cancelled.status == "cancelled"
+    last = cancelled.events.order_by("id").last()
+    assert (last.action, last.reason) == ("cancel", "报名人数不足")
+    with pytest.raises(Conflict) as again:
+        services.class_accept(class_id=filed_class.pk, actor=clerk)
+    assert again.value.code == "invalid_transition"
+
+
+def test_a_running_class_is_not_cancelled(
+    running_class: TrainingClass, staff: User
+) -> None:
+    with pytest.raises(Conflict) as refused:
+        services.class_cancel(class_id=running_class.pk, actor=staff, reason="停办")
+    assert refused.value.code == "invalid_transition"
+
+
 # --- Running, sessions, completion --------------------------------------------------------
 def test_a_class_does_not_start_before_its_planned_start(
     filed_class: TrainingClass, clerk: User, staff: User
