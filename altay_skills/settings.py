@@ -285,6 +285,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "finance.models.PaymentStatus",
         "PaymentKindEnum": "finance.models.PaymentKind",
         "PaymentStateEnum": "finance.serializers.PAYMENT_STATES",
+        "ClassStatusEnum": "classes.models.ClassStatus",
     },
 }
 

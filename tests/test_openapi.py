@@ -52,6 +52,16 @@ CONTRACT_PATHS = {
     "/api/public/disclosure/": {"get"},
     "/api/public/programs/": {"get"},
     "/api/public/institutions/": {"get"},
+    # training classes (issue 16)
+    "/api/classes/": {"get", "post"},
+    "/api/classes/{id}/": {"get"},
+    "/api/classes/{id}/roster/": {"put"},
+    "/api/classes/{id}/file/": {"post"},
+    "/api/classes/{id}/accept/": {"post"},
+    "/api/classes/{id}/return/": {"post"},
+    "/api/classes/{id}/start/": {"post"},
+    "/api/classes/{id}/sessions/": {"post"},
+    "/api/classes/{id}/complete/": {"post"},
 }
 PUBLIC_PATHS = [path for path in CONTRACT_PATHS if path.startswith("/api/public/")]
 
