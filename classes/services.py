@@ -172,8 +172,11 @@ def class_roster_set(
             current[pk] = RosterLine.objects.create(
                 training_class=cls, trainee=people[pk], added_at=now
             )
+        overlaps = overlapping_classes(cls, list(current))
         for line in current.values():
-            line.precheck = roster_precheck(cls, people[line.trainee_id]).as_dict()
+            precheck = roster_precheck(cls, people[line.trainee_id]).as_dict()
+            precheck["warnings"] = overlaps.get(line.trainee_id, [])
+            line.precheck = precheck
             line.save(update_fields=["precheck"])
         if amending and not (added or removed):
             return cls
@@ -218,6 +221,39 @@ def roster_precheck(cls: TrainingClass, trainee: Trainee) -> claim_rules.Decisio
     if first.cap is None:
         return first
     return claim_rules.decide(replace(facts, amount_requested=first.cap), **context)
+
+
+def overlapping_classes(
+    cls: TrainingClass, trainee_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Trainee id → a warning for each other live class (not cancelled, not completed)
+    whose planned dates overlap this one's: one person cannot sit two classes at
+    once. Worth a look before filing, not a refusal (the dates may be a plan)."""
+    others = (
+        RosterLine.objects.filter(
+            trainee_id__in=trainee_ids,
+            removed_at__isnull=True,
+            training_class__planned_start__lte=cls.planned_end,
+            training_class__planned_end__gte=cls.planned_start,
+        )
+        .exclude(training_class=cls)
+        .exclude(training_class__status__in=[rules.CANCELLED, rules.COMPLETED])
+        .values_list(
+            "trainee_id", "training_class__planned_start", "training_class__planned_end"
+        )
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for trainee_id, start, end in others:
+        found.setdefault(trainee_id, []).append(
+            {
+                "code": "class_overlap",
+                "message": (
+                    f"该人员同时在另一培训班的名单上（计划{start.isoformat()}至"
+                    f"{end.isoformat()}），培训时间重叠"
+                ),
+            }
+        )
+    return found
 
 
 # --- Filing and acceptance ----------------------------------------------------------------

@@ -168,6 +168,41 @@ def test_nobody_is_put_on_a_roster_by_walking_ids(
     assert not RosterLine.objects.exists()
 
 
+def test_a_person_on_two_overlapping_classes_is_flagged(
+    clock: Any, staff: User, school: Institution, people: list[Trainee]
+) -> None:
+    # given: a first class with the person on it, and a second one a month later
+    first = services.class_create(data=class_input(school), actor=staff)
+    services.class_roster_set(
+        class_id=first.pk, trainee_ids=[people[0].pk], actor=staff
+    )
+    later = START + timedelta(days=61)
+    apart = services.class_create(
+        data=class_input(school, planned_start=later, planned_end=later), actor=staff
+    )
+    overlapping = services.class_create(
+        data=class_input(school, planned_start=END, planned_end=END), actor=staff
+    )
+
+    # when
+    for cls in (apart, overlapping):
+        services.class_roster_set(
+            class_id=cls.pk, trainee_ids=[people[0].pk, people[1].pk], actor=staff
+        )
+
+    # then: only the overlapping class warns, and only about the person on both
+    def warnings(cls: TrainingClass, person: Trainee) -> list[str]:
+        line = RosterLine.objects.get(training_class=cls, trainee=person)
+        return [w["code"] for w in line.precheck["warnings"]]
+
+    assert warnings(overlapping, people[0]) == ["class_overlap"]
+    assert warnings(overlapping, people[1]) == []
+    assert warnings(apart, people[0]) == []
+    assert RosterLine.objects.get(
+        training_class=overlapping, trainee=people[0]
+    ).precheck["eligible"]
+
+
 def test_a_draft_roster_change_is_recorded(
     clock: Any, staff: User, school: Institution, people: list[Trainee]
 ) -> None:
