@@ -8,7 +8,12 @@ computed in SQL and an iterator of lines; this module only lays them out.
   it starts with = + - @ TAB or CR, so formula injection is impossible (stack.md);
 - ID and credit-code columns as text ``@`` (Excel keeps only 15 digits of a number);
 - yuan as ``#,##0.00``; 宋体 11; widths count a Chinese character as 2; frozen header;
-  A4 landscape, fit to width, header repeated on every printed page.
+- printed on A4 landscape, readable: every sheet opens with a title row (the book, the
+  quarter, the fund, 金额单位：元) repeated with the header row on every printed page, and
+  the detail sheets print at a fixed 83% (11 pt → 9.1 pt) on columns narrow enough that
+  a line fits the page's width, long names wrapping, down as many pages as needed, each
+  numbered "第 N 页 共 M 页" (fit-to-width shrank a detail sheet's fifteen columns to
+  about 5 pt).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 FEN = Decimal("0.01")
@@ -39,6 +46,12 @@ TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 THIN = Side(style="thin", color="999999")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+WRAP = Alignment(vertical="top", wrap_text=True)
+TOP = Alignment(vertical="top")
+
+SUBTITLE = Font(name="宋体", size=12, bold=True)
+#: The height (pt) of one line of 宋体 11; a row whose text wraps gets one per line.
+LINE_HEIGHT = 14.5
 
 
 # --- Figures in ----------------------------------------------------------------------------
@@ -231,6 +244,8 @@ class _StyledCell(Cell):
         ]
         if quoted:
             plain.quotePrefix = True
+        # a long name wraps inside its printed column; the line reads along its top
+        plain.alignment = WRAP if kind == TEXT else TOP
         super().__init__(ws, row=1, column=column, style_array=plain._style)
         self.style_id = Cell.style_id.fget(self)  # type: ignore[attr-defined,misc]
 
@@ -248,7 +263,9 @@ class _LineCells:
     renamed, this row would too, with the same result.
     """
 
-    def __init__(self, ws: WriteOnlyWorksheet, kinds: Sequence[str]) -> None:
+    def __init__(
+        self, ws: WriteOnlyWorksheet, kinds: Sequence[str], widths: Sequence[int]
+    ) -> None:
         self._plain = [
             _StyledCell(ws, i, kind, quoted=False) for i, kind in enumerate(kinds, 1)
         ]
@@ -256,6 +273,8 @@ class _LineCells:
             _StyledCell(ws, i, kind, quoted=True) for i, kind in enumerate(kinds, 1)
         ]
         self._text = [i for i, kind in enumerate(kinds) if kind == TEXT]
+        self._room = {i: max(widths[i] - 1, 1) for i in self._text}
+        self._lines = 1
         self._integer = [i for i, kind in enumerate(kinds) if kind == INTEGER]
         self._money = [i for i, kind in enumerate(kinds) if kind == MONEY]
         self._row: list[Cell] = list(self._plain)
@@ -267,14 +286,21 @@ class _LineCells:
             return WriteOnlyWorksheet._values_to_row(self._ws, values, row_idx)
         for cell in self._row:
             cell.row = row_idx
+        dimensions = self._ws.row_dimensions
+        dimensions.pop(row_idx - 1, None)  # written: no need to keep it
+        if self._lines > 1:  # a wrapped name: a row tall enough to print it whole
+            dimensions[row_idx].height = LINE_HEIGHT * self._lines + 1
         return self._row
 
     def __call__(self, values: Sequence[object]) -> list[Cell]:
         """The row to append for ``values``; valid until the next call."""
-        row, plain, quoted = self._row, self._plain, self._quoted
+        row, plain, quoted, room = self._row, self._plain, self._quoted, self._room
+        lines = 1
         for i in self._text:
             value = values[i]
             text = "" if value is None else str(value)
+            if len(text) * 2 > room[i]:  # may not fit on one line
+                lines = max(lines, -(-display_width(text) // room[i]))
             cell = quoted[i] if text.startswith(FORMULA_LEADS) else plain[i]
             cell.value = text
             cell.data_type = "s"
@@ -284,7 +310,13 @@ class _LineCells:
         for i in self._money:
             amount: Decimal = values[i]  # type: ignore[assignment]
             plain[i].value = amount.quantize(FEN, rounding=ROUND_HALF_UP)
+        self._lines = lines
         return row
+
+
+def _wrapped(cell: WriteOnlyCell) -> WriteOnlyCell:
+    cell.alignment = WRAP
+    return cell
 
 
 def _header(ws: WriteOnlyWorksheet, names: Sequence[str]) -> list[WriteOnlyCell]:
@@ -299,20 +331,54 @@ def _header(ws: WriteOnlyWorksheet, names: Sequence[str]) -> list[WriteOnlyCell]
 
 
 def _prepare(ws: WriteOnlyWorksheet, widths: Sequence[int], *, header_row: int) -> None:
-    """Column widths, frozen header and print set-up: before any row is written."""
+    """Column widths, frozen header and print set-up: before any row is written.
+
+    The rows down to the header (title and header) repeat on every printed page, the
+    sheet is fitted to the page's width and runs down as many pages as it needs, and
+    the footer numbers them.
+    """
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = f"A{header_row + 1}"
-    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.print_title_rows = f"1:{header_row}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.2
+    ws.page_margins.top = ws.page_margins.bottom = 0.45
+    ws.page_margins.header = ws.page_margins.footer = 0.2
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
+    ws.oddFooter.center.size = 9
 
 
 def _widths(headers: Sequence[str], samples: Sequence[int]) -> list[int]:
     return [max(display_width(h), s) + 2 for h, s in zip(headers, samples, strict=True)]
+
+
+def lines_needed(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column ``width`` units wide (one for padding)."""
+    room = max(int(width) - 1, 1)
+    return max(-(-display_width(text) // room), 1)
+
+
+def _title_row(ws: WriteOnlyWorksheet, text: str, *, font: Font = SUBTITLE) -> None:
+    ws.row_dimensions[1].height = 22
+    ws.append([text_cell(ws, text, font=font)])
+
+
+def _header_row(
+    ws: WriteOnlyWorksheet, row: int, names: Sequence[str], widths: Sequence[int]
+) -> None:
+    lines = max(lines_needed(n, w) for n, w in zip(names, widths, strict=True))
+    ws.row_dimensions[row].height = LINE_HEIGHT * lines + 2
+    ws.append(_header(ws, names))
+
+
+def _detail_title(book: FinanceWorkbook, what: str) -> str:
+    return f"{book.title}　季度：{book.quarter}　{what}　金额单位：元"
 
 
 # --- Sheets --------------------------------------------------------------------------------
@@ -361,20 +427,19 @@ SPOT_KINDS = (TEXT, INTEGER, TEXT, TEXT, TEXT, MONEY, TEXT, TEXT)
 
 def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
     ws = wb.create_sheet("汇总")
-    _prepare(
-        ws, _widths(SUMMARY_HEADERS, (8, 22, 26, 8, 8, 8, 14, 14, 14, 14)), header_row=3
-    )
-    ws.append([text_cell(ws, book.title, font=TITLE)])
+    widths = SUMMARY_WIDTHS
+    _prepare(ws, widths, header_row=3)
+    _title_row(ws, book.title, font=TITLE)
     ws.append(
         [
             text_cell(
                 ws,
                 f"季度：{book.quarter}　生成时间：{book.generated_at}"
-                f"　校验码：{book.checksum}",
+                f"　校验码：{book.checksum}　金额单位：元",
             )
         ]
     )
-    ws.append(_header(ws, SUMMARY_HEADERS))
+    _header_row(ws, 3, SUMMARY_HEADERS, widths)
     totals = [0, 0, 0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)]
     for row in book.summary:
         figures = (
@@ -412,31 +477,58 @@ def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
         cell.fill = TOTAL_FILL
     ws.append(total_cells)
     ws.append([])
+    capitals = 3 + len(book.summary) + 3  # title, line, header, rows, total, blank
+    label_lines = lines_needed("核准金额合计（大写）", widths[0])
+    for row in (capitals, capitals + 1):
+        ws.row_dimensions[row].height = LINE_HEIGHT * label_lines + 2
     ws.append(
         [
-            text_cell(ws, "核准金额合计（大写）", font=BOLD),
+            _wrapped(text_cell(ws, "核准金额合计（大写）", font=BOLD)),
             text_cell(ws, f"人民币{rmb_capitals(totals[3])}", font=BOLD),
         ]
     )
     ws.append(
         [
-            text_cell(ws, "待拨余额合计（大写）", font=BOLD),
+            _wrapped(text_cell(ws, "待拨余额合计（大写）", font=BOLD)),
             text_cell(ws, f"人民币{rmb_capitals(totals[5])}", font=BOLD),
         ]
     )
 
 
-def _fund_sheet(wb: Workbook, sheet: FundSheet) -> None:
+#: The detail sheets print at 90% (宋体 11 → 9.9 pt) in two halves, each one page
+#: wide: who is paid (A–G) and for what (H–O), the claim number repeated on both; page
+#: order "over, then down", so each half of the same lines follows the other. Fitted to
+#: one page's width, the fifteen columns printed at about 5 pt. Widths in digits of
+#: 宋体 11 (a Chinese character takes two), each half 122, to fit A4 landscape at 90%
+#: also where a wider stand-in font replaces 宋体 (LibreOffice without SimSun). Names
+#: wrap onto more lines; numbers and codes keep their line.
+PRINT_SCALE = 90
+LINE_WIDTHS = (8, 12, 14, 20, 20, 28, 20, 24, 14, 12, 12, 13, 13, 13, 13)
+LINE_HALF = 7  # the column after which the second half starts
+SPOT_WIDTHS = (12, 8, 10, 20, 30, 14, 10, 20)
+#: 126 in all: fitted to the page's width, 宋体 11 prints at 9 pt or more
+SUMMARY_WIDTHS = (8, 16, 26, 8, 8, 8, 13, 13, 13, 13)
+
+
+def _fund_sheet(wb: Workbook, book: FinanceWorkbook, sheet: FundSheet) -> None:
     ws = wb.create_sheet(sheet.label[:31])
-    _prepare(
-        ws,
-        _widths(
-            LINE_HEADERS, (8, 14, 10, 24, 18, 28, 18, 30, 16, 12, 10, 12, 12, 12, 12)
-        ),
-        header_row=1,
+    _prepare(ws, LINE_WIDTHS, header_row=2)
+    ws.page_setup.scale = PRINT_SCALE
+    ws.page_setup.pageOrder = "overThenDown"
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
+    ws.print_title_cols = "A:A"
+    ws.col_breaks.append(Break(id=LINE_HALF))
+    # the title in B1 (it spreads over the empty cells to its right) and again in
+    # the second half's first cell, so that both printed halves carry it
+    title = _detail_title(book, f"资金渠道：{sheet.label}")
+    ws.row_dimensions[1].height = 22
+    ws.append(
+        [None, text_cell(ws, title, font=SUBTITLE)]
+        + [None] * (LINE_HALF - 2)
+        + [text_cell(ws, f"{title}（续）", font=SUBTITLE)]
     )
-    ws.append(_header(ws, LINE_HEADERS))
-    cells = _LineCells(ws, LINE_KINDS)
+    _header_row(ws, 2, LINE_HEADERS, LINE_WIDTHS)
+    cells = _LineCells(ws, LINE_KINDS, LINE_WIDTHS)
     amount = advance = balance = recovery = Decimal(0)
     count = 0
     append = ws.append
@@ -467,7 +559,8 @@ def _fund_sheet(wb: Workbook, sheet: FundSheet) -> None:
                 )
             )
         )
-    total = [text_cell(ws, f"合计 {count} 笔", font=BOLD)]
+    ws.row_dimensions[2 + count + 1].height = LINE_HEIGHT * 2 + 2
+    total = [_wrapped(text_cell(ws, f"合计 {count} 笔", font=BOLD))]
     total += [text_cell(ws, "", font=BOLD) for _ in range(10)]
     total += [
         money_cell(ws, v, font=BOLD) for v in (amount, advance, balance, recovery)
@@ -477,12 +570,13 @@ def _fund_sheet(wb: Workbook, sheet: FundSheet) -> None:
     ws.append(total)
 
 
-def _spot_sheet(wb: Workbook, lines: Iterable[SpotCheckLine]) -> None:
+def _spot_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
     ws = wb.create_sheet("抽查")
-    _prepare(ws, _widths(SPOT_HEADERS, (14, 8, 10, 18, 30, 12, 8, 20)), header_row=1)
-    ws.append(_header(ws, SPOT_HEADERS))
-    cells = _LineCells(ws, SPOT_KINDS)
-    for line in lines:
+    _prepare(ws, SPOT_WIDTHS, header_row=2)
+    _title_row(ws, _detail_title(book, "抽查"))
+    _header_row(ws, 2, SPOT_HEADERS, SPOT_WIDTHS)
+    cells = _LineCells(ws, SPOT_KINDS, SPOT_WIDTHS)
+    for line in book.spot_checks:
         ws.append(
             cells(
                 (
@@ -502,8 +596,12 @@ def _spot_sheet(wb: Workbook, lines: Iterable[SpotCheckLine]) -> None:
 def write_finance_workbook(book: FinanceWorkbook, target: str | IO[bytes]) -> None:
     """Stream the workbook to a path or a binary file object."""
     wb = Workbook(write_only=True)
+    # The book's default font is 宋体 11 too: Excel and LibreOffice measure a column's
+    # width in digits of the default font, so the widths above hold in both.
+    wb._fonts = IndexedList([FONT])  # type: ignore[attr-defined]
+    wb._named_styles["Normal"].font = FONT  # type: ignore[attr-defined]
     _summary_sheet(wb, book)
     for sheet in book.funds:
-        _fund_sheet(wb, sheet)
-    _spot_sheet(wb, book.spot_checks)
+        _fund_sheet(wb, book, sheet)
+    _spot_sheet(wb, book)
     wb.save(target)

@@ -101,19 +101,61 @@ def test_sheets_headers_and_frozen_panes():
     wb = build([line(1)])
     assert wb.sheetnames == ["汇总", "职业技能提升行动专项资金", "抽查"]
     fund = wb["职业技能提升行动专项资金"]
-    assert fund["A1"].value == "申报编号" and fund.freeze_panes == "A2"
+    assert fund["A2"].value == "申报编号" and fund.freeze_panes == "A3"
     assert fund.page_setup.orientation == "landscape"
-    assert fund.print_title_rows == "$1:$1"
+    assert fund.print_title_rows == "$1:$2"  # the title row and the header
     assert wb["汇总"].freeze_panes == "A4"
+    assert wb["汇总"].print_title_rows == "$1:$3"
+
+
+def test_each_sheet_opens_with_a_title_row_naming_quarter_fund_and_unit():
+    wb = build([line(1)])
+    fund = wb["职业技能提升行动专项资金"]
+    title = fund["B1"].value
+    assert "2020Q1" in title and "职业技能提升行动专项资金" in title
+    assert "金额单位：元" in title
+    assert fund["H1"].value == f"{title}（续）"  # the second printed half has it too
+    assert "2020Q1" in wb["抽查"]["A1"].value
+    assert wb["抽查"]["A2"].value == "单位"
+    assert "金额单位：元" in wb["汇总"]["A2"].value
+
+
+def test_detail_sheets_print_readable_in_two_halves_on_a4_landscape():
+    """Fitted to one page's width the fifteen columns printed at about 5 pt: they print
+    at 90% in two halves (who is paid, for what), the claim number on both."""
+    fund = build([line(1)])["职业技能提升行动专项资金"]
+    setup = fund.page_setup
+    assert int(setup.paperSize) == 9 and setup.orientation == "landscape"  # A4
+    assert int(setup.scale) == 90 and not fund.sheet_properties.pageSetUpPr.fitToPage
+    assert setup.pageOrder == "overThenDown"
+    assert fund.print_title_cols == "$A:$A"
+    assert [b.id for b in fund.col_breaks.brk] == [7]
+    assert "&P" in fund.oddFooter.center.text and "&N" in fund.oddFooter.center.text
+    # each half's columns fit A4 landscape at 90% (digits of 宋体 11, 7.2 pt each
+    # where a wider stand-in font replaces 宋体)
+    widths = [fund.column_dimensions[c].width for c in "ABCDEFGHIJKLMNO"]
+    printable = (841.9 - 2 * 0.2 * 72) / 0.9
+    assert sum(widths[:7]) * 7.2 <= printable
+    assert (widths[0] + sum(widths[7:])) * 7.2 <= printable
+
+
+def test_a_long_name_wraps_onto_a_taller_row():
+    long_name = "阿勒泰地区职业技术学院继续教育与职业技能培训中心"
+    fund = build([line(1), line(2, institution_name=long_name)])[
+        "职业技能提升行动专项资金"
+    ]
+    assert fund.cell(row=4, column=6).alignment.wrap_text
+    assert fund.row_dimensions[3].height is None  # one line: the default height
+    assert fund.row_dimensions[4].height >= 2 * 14.5
 
 
 def test_money_is_numeric_in_yuan_format_and_ids_are_text():
     fund = build([line(1)])["职业技能提升行动专项资金"]
-    amount = fund.cell(row=2, column=12)
+    amount = fund.cell(row=3, column=12)
     assert amount.value == 1800 and amount.number_format == "#,##0.00"
-    masked = fund.cell(row=2, column=5)
+    masked = fund.cell(row=3, column=5)
     assert masked.data_type == "s" and masked.number_format == "@"
-    assert fund.cell(row=2, column=4).font.name == "宋体"
+    assert fund.cell(row=3, column=4).font.name == "宋体"
 
 
 @pytest.mark.parametrize(
@@ -123,7 +165,7 @@ def test_user_text_is_never_a_formula(payload):
     fund = build([line(1, payee_name=payload, trade=payload)])[
         "职业技能提升行动专项资金"
     ]
-    cell = fund.cell(row=2, column=4)
+    cell = fund.cell(row=3, column=4)
     assert cell.data_type == "s"
     assert cell.value == payload
     assert cell.quotePrefix is True
@@ -140,8 +182,8 @@ def test_fund_sheet_total_equals_its_lines():
         for n in range(1, 8)
     ]
     fund = build(lines)["职业技能提升行动专项资金"]
-    total = fund.cell(row=9, column=12)
-    assert fund.cell(row=9, column=1).value == "合计 7 笔"
+    total = fund.cell(row=10, column=12)
+    assert fund.cell(row=10, column=1).value == "合计 7 笔"
     assert Decimal(str(total.value)) == Decimal("8641.85")
 
 
@@ -167,7 +209,7 @@ def test_spot_checks_sheet():
         )
     ]
     sheet = build([line(1)], spot)["抽查"]
-    assert [c.value for c in sheet[2]][:3] == ["阿勒泰市", 7, "学员7"]
+    assert [c.value for c in sheet[3]][:3] == ["阿勒泰市", 7, "学员7"]
 
 
 def test_each_line_has_its_own_values_and_styles():
@@ -179,7 +221,7 @@ def test_each_line_has_its_own_values_and_styles():
         line(3, payee_name="-3", credit_code="+7"),
     ]
     fund = build(lines)["职业技能提升行动专项资金"]
-    rows = list(fund.iter_rows(min_row=2, max_row=4))
+    rows = list(fund.iter_rows(min_row=3, max_row=5))
     assert [r[0].value for r in rows] == [1, 2, 3]
     assert [r[3].value for r in rows] == ["=1+1", "学员2", "-3"]
     assert [r[3].quotePrefix for r in rows] == [True, False, True]

@@ -217,7 +217,7 @@ def test_a_lower_amount_after_an_advance_is_recovered_and_every_view_agrees(
     )
     wb = load_workbook(Path(settings.MEDIA_ROOT) / rollup.workbook)
     (row,) = list(
-        wb["职业技能提升行动专项资金"].iter_rows(min_row=2, values_only=True)
+        wb["职业技能提升行动专项资金"].iter_rows(min_row=3, values_only=True)
     )[:-1]
     assert [D(str(v)) for v in row[11:15]] == [D("500"), D("500"), D("0"), D("220")]
     page = payment_row(rollup_claims_for_payment(rollup).get(pk=claim.pk))

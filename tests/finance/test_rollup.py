@@ -100,7 +100,7 @@ def test_the_workbook_reconciles_to_the_database(advanced_quarter, reviewer, sen
     rollup.refresh_from_db()
     wb = load_workbook(Path(settings.MEDIA_ROOT) / rollup.workbook)
     sheet = wb["职业技能提升行动专项资金"]
-    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
     lines, total = rows[:-1], rows[-1]
     approved = Claim.objects.filter(status="approved").order_by("unit_id", "pk")
     assert [r[0] for r in lines] == [c.pk for c in approved]

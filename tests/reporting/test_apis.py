@@ -329,7 +329,7 @@ def test_the_workbook_downloads_and_reconciles_to_the_database(request, role, re
     assert response["X-Workbook-SHA256"] == ready.rollup.workbook_sha256
     book = load_workbook(io.BytesIO(body))
     sheet = book["职业技能提升行动专项资金"]
-    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
     lines, total = rows[:-1], rows[-1]
     approved = Claim.objects.filter(status="approved").order_by("unit_id", "pk")
     assert [r[0] for r in lines] == [c.pk for c in approved]

@@ -73,7 +73,7 @@ def test_a_whole_quarter_end_to_end(claim_input, reviewer, finance, worker):
     assert Decimal(str(total_row[6])) == db_total
     assert total_row[3] == approved.count() == len(quarter.approved)
     fund_rows = list(
-        wb["职业技能提升行动专项资金"].iter_rows(min_row=2, values_only=True)
+        wb["职业技能提升行动专项资金"].iter_rows(min_row=3, values_only=True)
     )
     assert sorted(r[0] for r in fund_rows[:-1]) == sorted(c.pk for c in approved)
     # and finance records the payments
