@@ -20,6 +20,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.functions import ExtractQuarter, ExtractYear
 
 from accounts.models import User
 from altay_skills.errors import NotFound
@@ -39,6 +40,32 @@ from quarters.models import (
 
 def reports_visible_to(user: User) -> QuerySet[QuarterlyReport]:
     return unit_scoped(QuarterlyReport.objects.select_related("unit"), user)
+
+
+def quarters_to_report(user: User) -> list[str]:
+    """The quarters (newest first) in which the user's submitted claims not yet on a
+    report ended their training: the quarters a report built now would hold."""
+    claims = unit_scoped(
+        Claim.objects.filter(status=workflow.SUBMITTED, report__isnull=True), user
+    )
+    found = (
+        claims.annotate(y=ExtractYear("training_end"), q=ExtractQuarter("training_end"))
+        .values_list("y", "q")
+        .distinct()
+        .order_by()
+    )
+    return [f"{y}Q{q}" for y, q in sorted(found, reverse=True) if y and q]
+
+
+def latest_report_quarter(user: User) -> str | None:
+    """The quarter of the user's latest report (discarded ones aside), if any."""
+    return (
+        reports_visible_to(user)
+        .exclude(status=ReportStatus.DISCARDED)
+        .order_by("-quarter")
+        .values_list("quarter", flat=True)
+        .first()
+    )
 
 
 def report_for(user: User, report_id: int) -> QuarterlyReport:

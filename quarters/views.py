@@ -8,7 +8,7 @@ a form parses the input, a service of ``claims.services`` decides, a template sh
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -56,7 +56,9 @@ from quarters.permissions import (
 )
 from quarters.selectors import (
     claim_makers,
+    latest_report_quarter,
     next_undecided_claim,
+    quarters_to_report,
     report_claims,
     report_figures,
     report_for,
@@ -74,12 +76,24 @@ def last_ended_quarter() -> str:
     return previous_quarter(quarter_of(timezone.localdate()))
 
 
-def recent_quarters(count: int = RECENT_QUARTERS) -> list[str]:
-    """The current quarter and the ones before it, newest first."""
+def recent_quarters(
+    count: int = RECENT_QUARTERS, *, with_data: Sequence[str] = ()
+) -> list[str]:
+    """The quarters holding data, then the current quarter and the ones before it,
+    newest first."""
     quarters = [quarter_of(timezone.localdate())]
     while len(quarters) < count:
         quarters.append(previous_quarter(quarters[-1]))
-    return quarters
+    return sorted(set(quarters) | set(with_data), reverse=True)
+
+
+def quarter_to_build(user: User, *, to_report: Sequence[str]) -> str:
+    """The quarter the report builder offers: the latest one holding claims not yet
+    reported (the demo's are 2020–2021, long before today), else the user's latest
+    report's, else the last quarter that has ended."""
+    if to_report:
+        return to_report[0]
+    return latest_report_quarter(user) or last_ended_quarter()
 
 
 class SpotCheckDrawForm(forms.Form):
@@ -127,10 +141,11 @@ def clerk_report_list(
         .filter(status=workflow.SUBMITTED, report__isnull=True)
         .aggregate(n=Count("pk"), amount=Sum("amount"))
     )
+    to_report = quarters_to_report(user)
     context = {
         "rows": rows,
-        "quarter": quarter or last_ended_quarter(),
-        "recent_quarters": recent_quarters(),
+        "quarter": quarter or quarter_to_build(user, to_report=to_report),
+        "recent_quarters": recent_quarters(with_data=to_report),
         "unreported": {"n": figures["n"], "amount": rules.money(figures["amount"])},
     }
     return render(request, "claims/reports/list.html", context, status=status)

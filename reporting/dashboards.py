@@ -33,7 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.expressions import Combinable
 from django.db.models.functions import ExtractMonth, ExtractQuarter, ExtractYear
 from django.utils import timezone
@@ -44,6 +44,7 @@ from claims import rules, workflow
 from claims.facts import policy_terms
 from claims.models import Claim, Employment
 from claims.rules import COUNTING_STATUSES, PROGRAMS_OUTSIDE_LIMITS, ZERO, money
+from claims.selectors import unit_scoped
 from finance import selectors as finance_selectors
 from finance.models import Payment, PaymentStatus
 from programs.models import UNFUNDED, Fund, Unit, fund_label
@@ -311,6 +312,27 @@ def years_with_data() -> list[int]:
         FundBudget.objects.values_list("year", flat=True).distinct().order_by()
     )
     return sorted(y for y in claim_years | budget_years if y)
+
+
+def latest_year_with_data(user: User) -> int:
+    """The year a dashboard opens on for ``user``: the latest year, not after this one,
+    in which a claim within the user's scope ended its training (drafts aside), else
+    the latest year a budget was set for, else this year. Data older than this year
+    (the demo's 2020–2021) opens on its own year, not on an empty page."""
+    this_year = timezone.localdate().year
+    claims = unit_scoped(Claim.objects.exclude(status=workflow.DRAFT), user)
+    latest = (
+        claims.filter(training_end__year__lte=this_year)
+        .aggregate(y=Max(ExtractYear("training_end")))
+        .get("y")
+    )
+    if latest is None:
+        latest = (
+            FundBudget.objects.filter(year__lte=this_year)
+            .aggregate(y=Max("year"))
+            .get("y")
+        )
+    return int(latest) if latest else this_year
 
 
 # --- Rows as the pages show them ------------------------------------------------------

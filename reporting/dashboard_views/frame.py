@@ -37,8 +37,11 @@ def parse_year(raw: str) -> int | None:
 
 
 def year_asked(request: AuthedRequest) -> int:
-    """``?year=``, else the current year (the demo data is 2020–2021: pick it)."""
-    return parse_year(request.GET.get("year", "")) or timezone.localdate().year
+    """``?year=``, else the latest year holding data in the user's scope (this year's
+    page would be empty when the data is older, as the demo's 2020–2021 is)."""
+    return parse_year(request.GET.get("year", "")) or dashboards.latest_year_with_data(
+        request.user
+    )
 
 
 def year_posted(request: AuthedRequest) -> int:
