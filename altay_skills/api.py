@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import Context, Engine
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from drf_spectacular.utils import extend_schema
@@ -121,6 +122,11 @@ _REDOC_HEAD = """{% extends "drf_spectacular/redoc.html" %}{% block head %}
 
 class RedocView(SpectacularRedocView):
     """ReDoc served entirely from this server (the sidecar's bundle, system fonts)."""
+
+    @staticmethod
+    def _redoc_standalone() -> str:
+        # the sidecar's bundle with its one outside address (Redocly's logo) made local
+        return reverse("api-redoc-bundle")
 
     @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -5,6 +5,7 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import TokenLogoutApi, TokenObtainApi
+from altay_skills import assets
 from altay_skills.api import RedocView, api_not_found
 from claims import apis as claims
 from claims import registry_apis
@@ -217,6 +218,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="api-docs",
     ),
     path("redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("redoc/redoc.standalone.js", assets.redoc_bundle, name="api-redoc-bundle"),
     # anything else under /api/ answers JSON, not the HTML 404 page
     re_path(r"^.*$", api_not_found),
 ]

@@ -9,9 +9,12 @@ many fields), a CSRF failure, a bug. With DEBUG off nothing of the exception is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
 
@@ -68,3 +71,33 @@ def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpR
     if is_api(request):
         return api_error(403, CSRF_MESSAGE)
     return django_csrf_failure(request, reason, **kwargs)
+
+
+class NotFoundPageMiddleware:
+    """Under DEBUG too, a page that does not exist is the Chinese 404 page (or the
+    API's JSON 404), not Django's technical page in English.
+
+    With DEBUG off ``handler404`` answers already. With it on, Django answers an
+    unmatched path and a view's ``Http404`` with its technical page, before any
+    handler: this middleware resolves the path first and catches the view's
+    ``Http404``. It sits inside CommonMiddleware, whose APPEND_SLASH still turns a
+    404 for ``/claims`` into a redirect to ``/claims/``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.DEBUG:
+            try:
+                resolve(request.path_info, getattr(request, "urlconf", None))
+            except Resolver404 as exc:
+                return page_not_found(request, exc)
+        return self.get_response(request)
+
+    def process_exception(
+        self, request: HttpRequest, exc: Exception
+    ) -> HttpResponse | None:
+        if settings.DEBUG and isinstance(exc, Http404):
+            return page_not_found(request, exc)
+        return None

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # The Chinese 404 page under DEBUG too (Django's technical page is English).
+    "altay_skills.error_pages.NotFoundPageMiddleware",
     # Last, so that it sees a view's exception first: the database out of reach is a
     # 503 in Chinese, never a 500 traceback.
     "altay_skills.middleware.DatabaseUnavailableMiddleware",
@@ -265,14 +267,20 @@ CACHES = {
     },
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Altay Skills API",
-    "DESCRIPTION": "阿勒泰地区职业技能提升行动补贴申报 (阿行办发〔2019〕50号)",
+    "TITLE": "阿勒泰地区职业技能提升补贴申报系统 API",
+    "DESCRIPTION": "阿勒泰地区职业技能提升行动补贴申报（阿行办发〔2019〕50号）的接口说明。",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # every field a real example, the tags described (Swagger UI made up
+    # "program": 9223372036854776000 and "cap": "-307832430.")
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "altay_skills.openapi.fill_examples",
+    ],
     # One name per choice set: several models have a "status" or a "kind". The
     # claim's and the institution's keep the names they were first published under.
     "ENUM_NAME_OVERRIDES": {

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from altay_skills import assets
+
 admin.site.site_header = "阿勒泰地区职业技能提升补贴管理系统"
 admin.site.site_title = "职业技能提升补贴"
 admin.site.index_title = "系统管理"
@@ -12,6 +14,7 @@ handler404 = "altay_skills.error_pages.page_not_found"
 handler500 = "altay_skills.error_pages.server_error"
 
 urlpatterns = [
+    path("favicon.ico", assets.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/", include("altay_skills.api_urls")),
     path("accounts/", include("accounts.urls")),

@@ -1,0 +1,109 @@
+"""What a newcomer meets besides the pages themselves (issue 15, item 12): the API
+docs' title, tags and examples in Chinese or real values, nothing fetched from outside,
+a favicon, and the Chinese 404 page under DEBUG as well."""
+
+import json
+import re
+
+from django.test import Client
+
+import pytest
+from rest_framework.test import APIClient
+
+from altay_skills import assets
+
+pytestmark = pytest.mark.django_db
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture
+def schema():
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def test_the_api_docs_title_and_tags_are_chinese(schema):
+    assert HAN.search(schema["info"]["title"])
+    tags = [
+        tag
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict)
+        for tag in operation.get("tags", [])
+    ]
+    assert tags and all(HAN.search(t) for t in tags)
+    assert all(HAN.search(t["description"]) for t in schema["tags"])
+
+
+def scalar_properties(node, found):
+    if isinstance(node, list):
+        for item in node:
+            scalar_properties(item, found)
+    elif isinstance(node, dict):
+        for name, prop in (node.get("properties") or {}).items():
+            if isinstance(prop, dict) and prop.get("type") in (
+                "string",
+                "integer",
+                "number",
+                "boolean",
+            ):
+                found.append((name, prop))
+        for key, value in node.items():
+            if key != "example":
+                scalar_properties(value, found)
+    return found
+
+
+def test_every_field_of_the_schema_has_a_real_example(schema):
+    """Swagger UI made up "program": 9223372036854776000 and "cap": "-307832430."."""
+    found = scalar_properties(schema, [])
+    assert len(found) > 200
+    missing = [name for name, prop in found if "example" not in prop]
+    assert not missing
+    for name, prop in found:
+        example = prop["example"]
+        if prop["type"] == "integer":
+            assert isinstance(example, int) and 0 <= example < 10**6, name
+        if prop.get("format") == "decimal":
+            assert re.fullmatch(r"\d{1,9}\.\d{2}", example), (name, example)
+    programs = {
+        p["example"] for n, p in found if n == "program" and p["type"] == "integer"
+    }
+    assert programs == {9}
+
+
+def test_redoc_fetches_nothing_from_outside():
+    page = Client().get("/api/redoc/").content.decode()
+    assert "/api/redoc/redoc.standalone.js" in page
+    response = Client().get("/api/redoc/redoc.standalone.js")
+    assert response.status_code == 200
+    bundle = response.content.decode()
+    assert "cdn.redoc.ly" not in bundle and "Redoc" in bundle
+    assert assets.REDOC_LOGO.startswith("https://")  # the address it had
+
+
+def test_the_favicon_is_served():
+    response = Client().get("/favicon.ico", follow=True)
+    assert response.status_code == 200
+    body = (
+        b"".join(response.streaming_content) if response.streaming else response.content
+    )
+    assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_missing_page_is_the_chinese_404_even_under_debug(settings, debug, clerk):
+    settings.DEBUG = debug
+    client = Client()
+    client.force_login(clerk)
+    for path in ("/no-such-page/", "/claims/999999999/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        html = response.content.decode()
+        assert "未找到该页面或记录" in html, path
+        assert "Page not found" not in html and "URLconf" not in html
+    # the API keeps its JSON 404, and a path missing its slash is still redirected
+    answer = client.get("/api/no-such-thing/")
+    assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+    assert client.get("/dashboards").status_code == 301
