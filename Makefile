@@ -25,9 +25,13 @@ venv-dev: $(VENV)/.dev
 
 # SQLite + eager Celery unless DATABASE_URL / REDIS_URL are set; with REDIS_URL a real
 # worker (and beat) run beside the server and stop with it.
+# It prints what a person needs: the logins (seed_demo) and the address; migrate is quiet.
 run: venv
-	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py seed_demo
+	@DEBUG=1 $(PY) manage.py migrate --noinput -v 0
+	@DEBUG=1 $(PY) manage.py seed_demo
+	@echo ""
+	@echo "打开 http://$(HOST):$(PORT)/ ，用上面的账号登录（演示密码 altay-demo-2019）；Ctrl+C 停止。"
+	@echo ""
 	@if [ -n "$$REDIS_URL" ]; then \
 	  echo "Starting a Celery worker and beat on $$REDIS_URL"; \
 	  DEBUG=1 $(BIN)/celery -A altay_skills worker -B --loglevel=INFO --concurrency=2 & \

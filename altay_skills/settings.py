@@ -305,7 +305,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Eager without Redis; the memory transport named with a host, or kombu warns "No
+# hostname was supplied" on the first publish (make run printed it).
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = "django-db"
@@ -373,6 +375,11 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # Tasks run inside the command or request that queued them: a line per task
+    # ("Task … succeeded in …", fifty of them in seed_demo) says nothing to a person.
+    # A worker (REDIS_URL set) keeps logging each task.
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}  # type: ignore[index]
 
 # --- Production hardening (issue 6) -------------------------------------------------------
 # `DEBUG=0 SECRET_KEY=… ALLOWED_HOSTS=… manage.py check --deploy --fail-level WARNING` is

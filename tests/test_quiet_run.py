@@ -1,0 +1,35 @@
+"""`make run` prints what a person needs — the logins and the address — and little
+else (issue 15, item 13): seed_demo printed kombu's "No hostname was supplied" warning
+and fifty Celery "Task … succeeded" lines."""
+
+import io
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_prints_the_logins_and_no_log_lines(
+    capfd, django_capture_on_commit_callbacks
+):
+    out = io.StringIO()
+    # the tasks queued on commit run (eagerly, as under `make run`)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        call_command("seed_demo", stdout=out)
+    assert len(callbacks) > 10
+    console = capfd.readouterr()  # what the logging handlers wrote to the terminal
+    for noise in ("No hostname was supplied", "celery.app.trace", "succeeded in"):
+        assert noise not in console.err + console.out
+    printed = out.getvalue()
+    assert "altay-demo-2019" in printed and "clerk_654301" in printed
+
+
+def test_make_run_migrates_quietly_and_says_where_to_go():
+    recipe = (Path(settings.BASE_DIR) / "Makefile").read_text(encoding="utf-8")
+    run = recipe.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "migrate --noinput -v 0" in run
+    assert "http://$(HOST):$(PORT)/" in run
