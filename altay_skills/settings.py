@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
-    "axes",
+    "altay_skills.apps.AxesConfig",  # django-axes, named in Chinese
     "django_celery_results",
     "django_celery_beat",
     "csp",

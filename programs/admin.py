@@ -128,10 +128,10 @@ class ProgramAdmin(
 class TradeAdmin(
     CodeReadonlyOnChangeMixin, AdministratorAccessMixin, SimpleHistoryAdmin
 ):
+    # the English name stays in the form and the search, not in the Chinese list
     list_display = (
         "code",
         "name",
-        "name_en",
         "edition",
         "lowest_rank",
         "highest_rank",

@@ -107,3 +107,40 @@ def test_a_missing_page_is_the_chinese_404_even_under_debug(settings, debug, cle
     answer = client.get("/api/no-such-thing/")
     assert answer.status_code == 404 and answer.json()["code"] == "not_found"
     assert client.get("/dashboards").status_code == 301
+
+
+def test_the_compiled_translations_match_their_source():
+    """locale/zh_Hans: django.mo is compiled from django.po (msgfmt) and committed."""
+    import gettext
+    from pathlib import Path
+
+    from django.conf import settings
+
+    folder = Path(settings.BASE_DIR) / "locale/zh_Hans/LC_MESSAGES"
+    source = (folder / "django.po").read_text(encoding="utf-8")
+    pairs = re.findall(r'^msgid "(.+)"\nmsgstr "(.+)"$', source, flags=re.M)
+    assert len(pairs) > 30
+    with (folder / "django.mo").open("rb") as compiled:
+        catalogue = gettext.GNUTranslations(compiled)
+    for msgid, msgstr in pairs:
+        assert catalogue.gettext(msgid) == msgstr, msgid
+
+
+def test_the_admin_shows_staff_what_they_maintain_in_chinese():
+    from tests.factories import UserFactory
+
+    admin_user = UserFactory(
+        username="admin_x", role="administrator", is_staff=True, is_superuser=True
+    )
+    client = Client()
+    client.force_login(admin_user)
+    html = client.get("/admin/").content.decode()
+    assert "登录保护" in html and "登录尝试" in html
+    for hidden in (
+        "django_celery_results",
+        "django_celery_beat",
+        "accesslog",
+        "/group/",
+    ):
+        assert hidden not in html
+    assert "Model name" not in html and "模型名称" in html
