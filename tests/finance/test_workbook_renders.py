@@ -175,7 +175,7 @@ def test_a_long_fund_sheet_prints_readable_with_its_header_on_every_page(tmp_pat
         else:
             assert "核准金额" in text and "应追回" in text and "（续）" in text
             assert "统一社会信用代码" not in text
-        assert re.search(r"第 \d+ 页 共 \d+ 页", text)
+        assert re.search(r"第\s*\d+\s*页\s*共\s*\d+\s*页", text)
     # every claim is on a page of each half: none is cut off at a page's edge
     left = "\n".join(pages[i] for i in fund_pages[0::2])
     right = "\n".join(pages[i] for i in fund_pages[1::2])
