@@ -9,11 +9,10 @@ computed in SQL and an iterator of lines; this module only lays them out.
 - ID and credit-code columns as text ``@`` (Excel keeps only 15 digits of a number);
 - yuan as ``#,##0.00``; 宋体 11; widths count a Chinese character as 2; frozen header;
 - printed on A4 landscape, readable: every sheet opens with a title row (the book, the
-  quarter, the fund, 金额单位：元) repeated with the header row on every printed page, and
-  the detail sheets print at a fixed 83% (11 pt → 9.1 pt) on columns narrow enough that
-  a line fits the page's width, long names wrapping, down as many pages as needed, each
-  numbered "第 N 页 共 M 页" (fit-to-width shrank a detail sheet's fifteen columns to
-  about 5 pt).
+  quarter, the fund, 金额单位：元) repeated with the header row on every printed page,
+  pages numbered "第 N 页 共 M 页"; a fund sheet prints at 90% (9.9 pt) in two halves,
+  each one page wide, down as many pages as needed, long names wrapping onto taller rows
+  (fitted to one page's width, its fifteen columns printed at about 5 pt).
 """
 
 from __future__ import annotations
