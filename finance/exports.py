@@ -478,8 +478,8 @@ def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
     ws.append([])
     capitals = 3 + len(book.summary) + 3  # title, line, header, rows, total, blank
     label_lines = lines_needed("核准金额合计（大写）", widths[0])
-    for row in (capitals, capitals + 1):
-        ws.row_dimensions[row].height = LINE_HEIGHT * label_lines + 2
+    for row_number in (capitals, capitals + 1):
+        ws.row_dimensions[row_number].height = LINE_HEIGHT * label_lines + 2
     ws.append(
         [
             _wrapped(text_cell(ws, "核准金额合计（大写）", font=BOLD)),
