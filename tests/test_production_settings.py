@@ -531,7 +531,9 @@ def test_the_main_pages_cause_no_csp_violation_in_chromium(
             collect()
             page.goto(f"{base}/api/redoc/")
             expect(
-                page.locator("h1", has_text="Altay Skills API").first
+                page.locator(
+                    "h1", has_text="阿勒泰地区职业技能提升补贴申报系统 API"
+                ).first
             ).to_be_visible()
             collect()
         finally:
