@@ -65,7 +65,7 @@ PROD_ENV = -u DJANGO_ALLOW_ASYNC_UNSAFE DEBUG=0 ALLOWED_HOSTS=altay.example.cn \
 	AUDIT_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(48))')
 security: venv-dev
 	env $(PROD_ENV) $(PY) manage.py check --deploy --fail-level WARNING
-	$(BIN)/bandit -c pyproject.toml -q -r accounts programs trainees claims quarters finance reporting altay_skills -x '*/migrations/*'
+	$(BIN)/bandit -c pyproject.toml -q -r accounts programs trainees claims quarters finance reporting classes altay_skills -x '*/migrations/*'
 	env $(PROD_ENV) $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 # The database (pg_dump, or a SQLite copy) and MEDIA_ROOT in one archive, and back.

@@ -128,8 +128,8 @@ EXAMPLES: dict[str, Any] = {
     "certificate_number": "1965430120200331001",
     "phone": "13899912345",
     "username": "clerk_654301",
-    "password": "altay-demo-2019",
-    "token": "3f1c0b6e2d9a4c7e8b5f1a2d3c4e5f60",
+    "password": "（账号的密码）",  # nosec B105 - a placeholder in the API docs
+    "token": "3f1c0b6e2d9a4c7e8b5f1a2d3c4e5f60",  # nosec B105 - made up
     "fund": "special",
     "fund_label": "职业技能提升行动专项资金",
     "clause": "三(三)9",
