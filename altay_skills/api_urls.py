@@ -62,6 +62,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="api-claim-events",
     ),
     path(
+        "claims/<int:pk>/documents/",
+        claims.ClaimDocumentsApi.as_view(),
+        name="api-claim-documents",
+    ),
+    path(
+        "documents/<int:pk>/",
+        claims.DocumentDownloadApi.as_view(),
+        name="api-document",
+    ),
+    path(
         "claims/<int:pk>/submit/",
         claims.ClaimSubmitApi.as_view(),
         name="api-claim-submit",

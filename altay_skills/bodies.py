@@ -11,6 +11,7 @@ refused when parsed (400). The deepest body the API takes is a class's results
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
@@ -27,6 +28,21 @@ MAX_DEPTH = 32
 
 def max_body_bytes() -> int:
     return int(getattr(settings, "API_MAX_BODY_BYTES", 1024 * 1024))
+
+
+#: The API routes that take an evidence file (issue 16, multipart ``kind`` + ``file``):
+#: their body may be the file's limit (10 MB) plus the form's envelope.
+UPLOAD_PATH = re.compile(r"^/api/(claims|classes)/[0-9]+/documents/$")
+
+
+def upload_body_bytes() -> int:
+    return int(
+        getattr(settings, "API_UPLOAD_MAX_BODY_BYTES", 10 * 1024 * 1024 + 256 * 1024)
+    )
+
+
+def upload_too_large_message() -> str:
+    return "文件超过10 MB的上限，未被接收"
 
 
 def too_large_message() -> str:
@@ -99,7 +115,8 @@ def _depth_exceeds(data: Any, limit: int) -> bool:
 
 
 class ApiBodyLimitMiddleware:
-    """A body under ``/api/`` declared larger than the limit: 413, JSON, unread."""
+    """A body under ``/api/`` declared larger than the limit: 413, JSON, unread. An
+    evidence upload's route (``UPLOAD_PATH``) has the file's limit instead."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -110,9 +127,12 @@ class ApiBodyLimitMiddleware:
                 declared = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 declared = 0
-            if declared > max_body_bytes():
+            upload = UPLOAD_PATH.match(request.path) is not None
+            limit = upload_body_bytes() if upload else max_body_bytes()
+            if declared > limit:
+                message = upload_too_large_message() if upload else too_large_message()
                 response = JsonResponse(
-                    {"code": "request_too_large", "message": too_large_message()},
+                    {"code": "request_too_large", "message": message},
                     status=413,
                     json_dumps_params={"ensure_ascii": False},
                 )

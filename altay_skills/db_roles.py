@@ -40,6 +40,8 @@ APPEND_ONLY_TABLES = (
     "finance_ledgerentry",
     "trainees_idnumberreveal",
     "trainees_traineefactchange",
+    "claims_document",
+    "claims_documentdownload",
 )
 #: Tables the application may only read.
 READ_ONLY_TABLES = ("django_migrations",)

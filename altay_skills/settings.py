@@ -7,6 +7,7 @@ so ``make run`` needs nothing installed. ``DATABASE_URL`` switches to PostgreSQL
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -211,8 +212,43 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=DATA_DIR / "media")
+# Evidence documents (issue 16, claims.evidence) are kept through the "documents"
+# storage: by default the filesystem under MEDIA_ROOT/documents/ (nothing to set up;
+# no URL serves it: there is no MEDIA_URL route, a download goes through the scoped,
+# audited view). DOCUMENT_STORAGE=s3 keeps them in an S3-compatible bucket instead
+# (django-storages with boto3; MinIO, Ceph, a cloud's object store), private, read
+# back through the same view (README, "Documents (issue 16)").
+DOCUMENT_STORAGE = env.str("DOCUMENT_STORAGE", default="filesystem")
+if DOCUMENT_STORAGE == "s3":
+    DOCUMENTS_STORAGE: dict[str, Any] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("DOCUMENT_S3_BUCKET"),
+            "endpoint_url": env.str("DOCUMENT_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("DOCUMENT_S3_REGION", default=None),
+            "access_key": env.str("DOCUMENT_S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env.str("DOCUMENT_S3_SECRET_ACCESS_KEY", default=None),
+            "location": env.str("DOCUMENT_S3_PREFIX", default=""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif DOCUMENT_STORAGE == "filesystem":
+    DOCUMENTS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+else:
+    raise ImproperlyConfigured(
+        f"DOCUMENT_STORAGE must be 'filesystem' or 's3', not {DOCUMENT_STORAGE!r}"
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "documents": DOCUMENTS_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -294,6 +330,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentKindEnum": "finance.models.PaymentKind",
         "PaymentStateEnum": "finance.serializers.PAYMENT_STATES",
         "ClassStatusEnum": "classes.models.ClassStatus",
+        "DocumentKindEnum": "claims.models.DocumentKind",
     },
 }
 
@@ -459,6 +496,9 @@ AUDIT_ANCHOR_DIR = Path(
 # An API body (JSON or form) is at most this; a larger one is a JSON 413, unread. The
 # largest real body (a bulk approval of 1,000 ids, a class's results) is a few KB.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# An evidence upload (POST /api/claims/{id}/documents/, issue 16): the file's 10 MB and
+# the multipart envelope; the file itself is held to 10 MB by claims.evidence.
+API_UPLOAD_MAX_BODY_BYTES = 10 * 1024 * 1024 + 256 * 1024
 # A CSRF failure under /api/ answers the API's JSON error, elsewhere Django's page.
 CSRF_FAILURE_VIEW = "altay_skills.error_pages.csrf_failure"
 

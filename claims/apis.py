@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -29,6 +30,7 @@ from altay_skills.api import (
     ErrorSerializer,
     ValidationErrorSerializer,
 )
+from altay_skills.client_address import client_address
 from claims import services
 from claims.filters import ClaimFilter
 from claims.models import Claim
@@ -44,6 +46,8 @@ from claims.serializers import (
     ClaimInputSerializer,
     ClaimSerializer,
     DecisionSerializer,
+    DocumentSerializer,
+    DocumentUploadSerializer,
     NotEligibleSerializer,
     ReasonSerializer,
     WarnedDecision,
@@ -345,3 +349,76 @@ class ClaimWithdrawApi(ClaimTransitionApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         return super().post(request, pk)
+
+
+# --- Evidence (issue 16) ------------------------------------------------------------------
+DOCUMENT_REFUSED = OpenApiResponse(
+    ErrorSerializer,
+    description="文件未被接收：不是PDF、JPEG或PNG（按内容识别）、图片像素过多、"
+    "PDF含有脚本、启动动作或嵌入文件等（code 为 document_refused），"
+    "或类别无效（字段错误）",
+)
+
+
+class ClaimDocumentsApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="上传申报的证明材料",
+        description="经办人为本单位处于草稿、已退回或已提交状态的申报上传材料"
+        "（multipart：kind、file）。只接收PDF、JPEG、PNG（按文件内容识别，与文件名"
+        "无关），不超过10 MB（超过返回 413）；图片重新编码去除元数据；含脚本、"
+        "启动动作或嵌入文件的PDF被拒绝。文件的SHA-256写入该申报的审计链"
+        "（attach_document）。已核准、已驳回、已撤回的申报不能再上传（409）。",
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={
+            201: DocumentSerializer,
+            400: DOCUMENT_REFUSED,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            413: OpenApiResponse(ErrorSerializer, description="文件超过10 MB"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        # The service checks the scope (404) and the permission (403, 409) before the
+        # kind and the file (400), so a refusal for the claim is never hidden behind
+        # the body's; the serializer above documents the body.
+        document = services.claim_attach_document(
+            claim_id=pk,
+            kind=request.data.get("kind"),
+            upload=request.data.get("file"),
+            actor=signed_in_user(request),
+        )
+        return Response(DocumentSerializer(document).data, status=201)
+
+
+class DocumentDownloadApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="下载证明材料",
+        description="按申报的查看范围下载材料（其他单位的材料与不存在的一样返回 "
+        "404）；每次下载都记录下载人、角色、时间和来源地址。文件从不通过公开地址提供。",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                description="文件本身（application/pdf、image/jpeg 或 image/png）"
+            ),
+            401: UNAUTHENTICATED,
+            404: OpenApiResponse(ErrorSerializer, description="材料不存在或无权查看"),
+        },
+    )
+    def get(self, request: Request, pk: int) -> FileResponse:
+        document, handle = services.document_download(
+            document_id=pk,
+            actor=signed_in_user(request),
+            address=client_address(request),
+        )
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"材料{document.pk}-{document.get_kind_display()}.{document.extension}",
+            content_type=document.content_type,
+        )
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

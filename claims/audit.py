@@ -242,3 +242,55 @@ def claims_out_of_step() -> tuple[int, str | None]:
                 f"但其末条审计记录 #{last_event} 记为 {last_to or '(空)'}"
             )
     return total, None
+
+
+def documents_verify() -> tuple[int, str | None]:
+    """Every evidence document (issue 16) against its stored file and the chain:
+    (documents checked, the first problem in Chinese, or None).
+
+    The stored file is read and hashed again: a file replaced or edited in the store
+    (the disk under ``MEDIA_ROOT``, or the bucket) no longer has the SHA-256 its record
+    holds, and a file gone is missing. The record's hash must be the one its claim's
+    ``attach_document`` event carries (a link of the HMAC chain, checked by
+    ``verify``), so rewriting the row to the new file's hash is found as well, and an
+    event naming a document that is not there."""
+    from claims import evidence
+    from claims.models import ClaimEvent, Document, DocumentKind
+
+    chained: dict[int, tuple[int, str]] = {}
+    events = ClaimEvent.objects.filter(action="attach_document").values_list(
+        "claim_id", "changes"
+    )
+    for claim_id, changes in events.iterator(chunk_size=CHUNK):
+        if isinstance(changes, dict) and isinstance(changes.get("document"), int):
+            chained[changes["document"]] = (claim_id, str(changes.get("sha256", "")))
+    labels = dict(DocumentKind.choices)
+    checked = 0
+    documents = Document.objects.order_by("pk").values_list(
+        "pk", "claim_id", "kind", "sha256", "stored_as"
+    )
+    for pk, claim_id, kind, sha256, stored_as in documents.iterator(chunk_size=CHUNK):
+        checked += 1
+        owner = f"申报 #{claim_id} 的" if claim_id is not None else ""
+        name = f"{owner}材料 #{pk}（{labels.get(kind, kind)}）"
+        if claim_id is not None:
+            link = chained.pop(pk, None)
+            if link is None:
+                return checked, f"{name}在审计链中没有上传记录"
+            if link != (claim_id, sha256):
+                return checked, (
+                    f"{name}的记录与审计链不符：链中为申报 #{link[0]}、"
+                    f"SHA-256 {link[1]}，记录为 SHA-256 {sha256}"
+                )
+        found = evidence.stored_sha256(stored_as)
+        if found is None:
+            return checked, f"{name}的文件缺失：{stored_as}"
+        if found != sha256:
+            return checked, (
+                f"{name}的文件已被替换或改动：{stored_as}，"
+                f"记录的 SHA-256 为 {sha256}，存储中的文件为 {found}"
+            )
+    if chained:
+        pk, (claim_id, _) = min(chained.items())
+        return checked, f"申报 #{claim_id} 的审计链记录了材料 #{pk}，但该材料记录不存在"
+    return checked, None

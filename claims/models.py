@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -46,6 +47,7 @@ class ClaimAction(models.TextChoices):
     RETURN = "return", workflow.ACTION_LABELS["return"]
     REPORT = "report", workflow.ACTION_LABELS["report"]
     SPOT_CHECK = "spot_check", workflow.ACTION_LABELS["spot_check"]
+    ATTACH_DOCUMENT = "attach_document", workflow.ACTION_LABELS["attach_document"]
     OWED = "owed", workflow.ACTION_LABELS["owed"]
     PAID = "paid", workflow.ACTION_LABELS["paid"]
     FAILED = "failed", workflow.ACTION_LABELS["failed"]
@@ -493,3 +495,125 @@ class ImportRowReference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} 第{self.row}行"
+
+
+class DocumentKind(models.TextChoices):
+    """What a document is evidence of (issue 16; api-contract.md names the values)."""
+
+    ROSTER = "roster", _("花名册")
+    ATTENDANCE = "attendance", _("签到表")
+    CERTIFICATE = "certificate", _("证书")
+    EMPLOYMENT = "employment", _("劳动合同或就业证明")
+    ID_CARD = "id_card", _("身份证复印件")
+    OTHER = "other", _("其他")
+
+
+class RecordIsFinal(Exception):
+    """An attempt to rewrite or delete a document's record or a download's."""
+
+
+class _FinalQuerySet(models.QuerySet[Any]):
+    def update(self, **kwargs: object) -> int:
+        raise RecordIsFinal("材料记录不能修改")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise RecordIsFinal("材料记录不能删除")
+
+
+class Document(models.Model):
+    """One evidence file (issue 16): checked and stored by ``claims.evidence``, its
+    SHA-256 a link of the claim's hash chain (the ``attach_document`` event). Kept for
+    good: a document is never replaced or deleted — a corrected copy is another
+    document. ``unit`` is the scope (``claims.selectors.documents_visible_to``): the
+    unit of the claim it belongs to."""
+
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    claim = models.ForeignKey(
+        Claim,
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+    )
+    kind = models.CharField(_("材料类别"), max_length=20, choices=DocumentKind.choices)
+    content_type = models.CharField(_("文件类型"), max_length=40)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    #: the storage's name of the file: random, never the uploader's file name
+    stored_as = models.CharField(_("存储名"), max_length=200, unique=True)
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+
+    objects = _FinalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("证明材料")
+        verbose_name_plural = _("证明材料")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"材料#{self.pk} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise RecordIsFinal("材料记录不能修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RecordIsFinal("材料记录不能删除")
+
+    @property
+    def extension(self) -> str:
+        return self.stored_as.rsplit(".", 1)[-1]
+
+
+class DocumentDownload(models.Model):
+    """One download of a document: who, in which role, when, from where. Append-only
+    like ``IdNumberReveal``; written by ``claims.services.document_download`` before
+    the file is sent."""
+
+    document = models.ForeignKey(
+        Document,
+        verbose_name=_("材料"),
+        on_delete=models.PROTECT,
+        related_name="downloads",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("下载人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_role = models.CharField(_("下载时角色"), max_length=30)
+    at = models.DateTimeField(_("下载时间"), default=timezone.now, db_index=True)
+    address = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+
+    objects = _FinalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("材料下载记录")
+        verbose_name_plural = _("材料下载记录")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} → 材料#{self.document_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise RecordIsFinal("材料下载记录不能修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RecordIsFinal("材料下载记录不能删除")

@@ -149,3 +149,25 @@ def actions_for_many(user: User, claims: Sequence[Claim]) -> dict[int, list[str]
         for claim_id, actions in source(user, claims).items():
             offered[claim_id].extend(actions)
     return offered
+
+
+# --- Evidence (issue 16) -----------------------------------------------------------------
+#: While a claim may take evidence: being prepared (draft, returned) or under review
+#: (submitted — a reviewer may ask for a missing paper). Never once it is decided
+#: (approved, rejected), withdrawn or deleted: what a decision stood on stays as it was.
+DOCUMENT_STATUSES = frozenset({workflow.DRAFT, workflow.RETURNED, workflow.SUBMITTED})
+
+
+def can_attach_document(user: User, claim: Claim | None = None) -> Permission:
+    """Attach a document to a claim: the county clerk of its unit (403 otherwise),
+    while the claim is a draft, returned or submitted (409 otherwise)."""
+    if not user.is_authenticated or not user.is_clerk or not user.unit_id:
+        return deny("只有县(市)经办人可以上传申报材料")
+    if claim is None:
+        return ALLOWED
+    if user.unit_id != claim.unit_id:
+        return deny("经办人只能为本单位的申报上传材料")
+    if claim.status not in DOCUMENT_STATUSES:
+        status = workflow.STATUS_LABELS.get(claim.status, claim.status)
+        return conflict("documents_closed", f"“{status}”状态的申报不能再上传材料")
+    return ALLOWED

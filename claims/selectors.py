@@ -25,7 +25,7 @@ from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import rules, workflow
 from claims.facts import policy_terms
-from claims.models import Claim, ClaimEvent
+from claims.models import Claim, ClaimEvent, Document
 from claims.rules import PriorClaim
 from claims.warnings import ClaimWarning
 from programs.models import Institution
@@ -350,4 +350,32 @@ def import_institutions(user: User) -> list[Institution]:
         Institution.objects.filter(unit_id=user.unit_id, admitted=True).order_by(
             "name", "credit_code"
         )
+    )
+
+
+# --- Evidence (issue 16) -----------------------------------------------------------------
+def documents_visible_to(user: User) -> QuerySet[Document]:
+    """The documents the user may open: the claim's scope (``unit_scoped`` on the
+    document's unit, which is its claim's), a deleted draft's left out like the draft."""
+    qs = Document.objects.select_related("claim").exclude(
+        claim__status=workflow.DELETED
+    )
+    return unit_scoped(qs, user)
+
+
+def document_for(user: User, document_id: int) -> Document:
+    """One document the user may open; another unit's answers like a missing one."""
+    try:
+        return documents_visible_to(user).get(pk=document_id)
+    except (Document.DoesNotExist, ValueError, TypeError):
+        raise NotFound("未找到该材料") from None
+
+
+def claim_documents(user: User, claim: Claim) -> list[Document]:
+    """A claim's documents, oldest first, as the user may see them."""
+    return list(
+        documents_visible_to(user)
+        .filter(claim_id=claim.pk)
+        .select_related("uploaded_by")
+        .order_by("uploaded_at", "id")
     )

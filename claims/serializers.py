@@ -19,7 +19,15 @@ from rest_framework import serializers
 from accounts.models import User
 from altay_skills.plain_text import multi_line_text, single_line_text
 from claims import rules
-from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
+from claims.models import (
+    Claim,
+    ClaimEvent,
+    ClaimStatus,
+    Document,
+    DocumentKind,
+    Employment,
+    Payee,
+)
 from claims.permissions import actions_for
 from claims.selectors import SubsidyHistory
 from claims.services import ClaimInput, input_of
@@ -526,3 +534,29 @@ class TraineeLimitedDetailSerializer(TraineeLimitedSerializer):
     def get_history(self, trainee: Trainee) -> dict[str, Any]:
         history: SubsidyHistory = self.context["history"]
         return SubsidyHistorySerializer(history).data
+
+
+# --- Evidence (issue 16) -----------------------------------------------------------------
+class DocumentUploadSerializer(serializers.Serializer):
+    """``POST /api/claims/{id}/documents/`` (multipart): what the document is and the
+    file. The file's type is read from its content (``claims.evidence``), never from
+    its name or the Content-Type sent."""
+
+    kind = serializers.ChoiceField(
+        choices=DocumentKind.choices,
+        help_text="材料类别：roster 花名册、attendance 签到表、certificate 证书、"
+        "employment 劳动合同或就业证明、id_card 身份证复印件、other 其他",
+    )
+    file = serializers.FileField(
+        allow_empty_file=True,  # refused by the checker, with its own message
+        help_text="PDF、JPEG或PNG，不超过10 MB；图片会重新编码以去除元数据",
+    )
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    """A stored document as the API names it (api-contract.md)."""
+
+    class Meta:
+        model = Document
+        fields = ["id", "kind", "sha256", "size", "content_type"]
+        read_only_fields = fields

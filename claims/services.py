@@ -20,7 +20,7 @@ from accounts.models import User
 from altay_skills import lock_objects, outbox
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
-from claims import rules, workflow
+from claims import evidence, rules, workflow
 from claims.audit import record_events
 from claims.facts import (
     attendance_of,
@@ -29,15 +29,28 @@ from claims.facts import (
     program_facts,
     trainee_facts,
 )
-from claims.models import LIMIT_SLOTS, Claim, ClaimEvent
+from claims.models import (
+    LIMIT_SLOTS,
+    Claim,
+    ClaimEvent,
+    Document,
+    DocumentDownload,
+    DocumentKind,
+)
 from claims.permissions import (
+    can_attach_document,
     can_create,
     can_delete,
     can_file_for_unit,
     can_move,
     can_withdraw,
 )
-from claims.selectors import claims_visible_to, prior_claims_of
+from claims.selectors import (
+    claim_for,
+    claims_visible_to,
+    document_for,
+    prior_claims_of,
+)
 from claims.signals import claim_moved
 from claims.warnings import ClaimWarning, warnings_for_claims, warnings_for_input
 from programs.models import Institution, Level, Program, Trade, Unit
@@ -481,6 +494,86 @@ def _text(value: object) -> object:
     if value is None or isinstance(value, bool | int | str):
         return value
     return str(value)
+
+
+# --- Evidence (issue 16) ------------------------------------------------------------------
+def claim_attach_document(
+    *, claim_id: int, kind: str | None, upload: Any, actor: User
+) -> Document:
+    """The clerk attaches a document to a claim of their unit: checked by content
+    (``claims.evidence``), stored, recorded, and its SHA-256 made a link of the claim's
+    hash chain — an ``attach_document`` event, from and to the claim's status, whose
+    changes name the document, its kind and its hash — all in one transaction. A file
+    stored for a transaction that fails is removed again."""
+    # Scope (404) and permission (403/409) before the body and the file are read.
+    require(can_attach_document(actor, claim_for(actor, claim_id)))
+    if kind not in DocumentKind.values:
+        raise DomainError(
+            "invalid_kind",
+            "材料类别无效，应为："
+            + "、".join(f"{v}（{label}）" for v, label in DocumentKind.choices),
+        )
+    if upload is None or not hasattr(upload, "read"):
+        raise DomainError("file_required", "请选择要上传的文件（file）")
+    checked = evidence.checked_upload(upload)
+    stored = evidence.store(checked, folder=f"claims/{claim_id}")
+    try:
+        with transaction.atomic():
+            claim = lock_claim(claim_id, actor)
+            require(can_attach_document(actor, claim))
+            document = Document(
+                unit_id=claim.unit_id,
+                claim=claim,
+                kind=kind,
+                content_type=checked.content_type,
+                sha256=checked.sha256,
+                size=checked.size,
+                stored_as=stored,
+                original_name=checked.original_name,
+                uploaded_by=actor,
+            )
+            document.save()
+            _record(
+                claim,
+                actor,
+                "attach_document",
+                claim.status,
+                claim.status,
+                changes=document_changes(document),
+            )
+    except BaseException:
+        evidence.discard(stored)
+        raise
+    return document
+
+
+def document_changes(document: Document) -> dict[str, Any]:
+    """What the chain keeps of a document: enough for ``verify_audit`` to hold the
+    stored file and the row to it."""
+    return {
+        "document": document.pk,
+        "kind": document.kind,
+        "sha256": document.sha256,
+        "size": document.size,
+        "content_type": document.content_type,
+    }
+
+
+def document_download(
+    *, document_id: int, actor: User, address: str | None = None
+) -> tuple[Document, Any]:
+    """Open a document for ``actor`` (another unit's: 404) and record the download
+    (``DocumentDownload``) before a byte is sent. A file missing from the store is a
+    404 that says so (``verify_audit`` names it too)."""
+    document = document_for(actor, document_id)
+    try:
+        handle = evidence.open_stored(document.stored_as)
+    except (FileNotFoundError, OSError):
+        raise NotFound("该材料的文件已不在存储中，请联系管理员") from None
+    DocumentDownload.objects.create(
+        document=document, actor=actor, actor_role=actor.role, address=address
+    )
+    return document, handle
 
 
 # --- Many claims at once (spreadsheet import) ------------------------------------------------

@@ -47,6 +47,8 @@ ACTION_LABELS = {
     "return": "退回",
     "report": "随季度报表报送",
     "spot_check": "抽查核对",
+    # evidence (issue 16): a document attached, its SHA-256 a link of the chain
+    "attach_document": "上传材料",
     # the claim's money (finance.models.LedgerEntry): each ledger line is also a link
     # of the claim's chain, so a payment or a recovery cannot be rewritten unnoticed
     "owed": "核定应付",

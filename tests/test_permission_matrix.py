@@ -10,13 +10,16 @@ administrator; and the staff of the training institution whose class the world h
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
 import pytest
+from PIL import Image
 
 from accounts.models import Role, User
 from accounts.services import role_change_propose
@@ -32,6 +35,14 @@ from trainees.models import Trainee
 from trainees.services import trainee_found
 
 pytestmark = pytest.mark.django_db
+
+
+#: A small PNG (an evidence document for the download route).
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (0, 0, 0)).save(out, format="PNG")
+    return out.getvalue()
+
 
 ROLES = ("anon", "clerk", "other_clerk", "reviewer", "finance", "auditor", "admin")
 #: The institution's staff (issue 16): answered apart (``STAFF``) so the table above
@@ -70,6 +81,7 @@ POST_ROUTES = {
     "api/auth/logout/",
     "api/auth/token/",
     "api/claims/<int:pk>/approve/",
+    "api/claims/<int:pk>/documents/",
     "api/claims/<int:pk>/reject/",
     "api/claims/<int:pk>/return/",
     "api/claims/<int:pk>/submit/",
@@ -94,6 +106,7 @@ POST_ROUTES = {
     "claims/<int:pk>/submit/",
     "claims/<int:pk>/withdraw/",
     "claims/<int:pk>/delete/",
+    "claims/<int:pk>/documents/",
     "claims/check/",
     "claims/trainee/",
     "claims/register-trainee/",
@@ -134,6 +147,10 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/claims/<int:pk>/": (401, 200, 404, 200, 200, 200, 404),
     "api/claims/<int:pk>/approve/": (401, 403, 404, PASS, 403, 403, 404),
     "api/claims/<int:pk>/events/": (401, 200, 404, 200, 200, 200, 404),
+    # evidence (issue 16): the unit's clerk uploads (a body without a file: 400, after
+    # the scope and the role); everyone who sees the claim downloads, audited
+    "api/claims/<int:pk>/documents/": (401, 400, 404, 403, 403, 403, 404),
+    "api/documents/<int:pk>/": (401, 200, 404, 200, 200, 200, 404),
     "api/claims/<int:pk>/payments/": (401, 200, 404, 200, 200, 200, 404),
     "api/claims/<int:pk>/reject/": (401, 403, 404, PASS, 403, 403, 404),
     "api/claims/<int:pk>/return/": (401, 403, 404, PASS, 403, 403, 404),
@@ -199,6 +216,8 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "claims/<int:pk>/withdraw/": (LOGIN, PASS, 404, 403, 403, 403, 404),
     # 删除草稿 (issue 15, item 4): the clerk of the draft's unit only
     "claims/<int:pk>/delete/": (LOGIN, 302, 404, 403, 403, 403, 404),
+    # the claim page's upload form (issue 16): the clerk of the claim's unit
+    "claims/<int:pk>/documents/": (LOGIN, 400, 404, 403, 403, 403, 404),
     # the claim form's registration in place (issue 15, item 3): the clerks
     "claims/trainee/": (LOGIN, 200, 200, 403, 403, 403, 403),
     "claims/register-trainee/": (LOGIN, 400, 400, 403, 403, 403, 403),
@@ -454,6 +473,13 @@ def world(
         data=claim_input(trainee_id=TraineeFactory().pk, **later), actor=clerk
     )
     claim_services.claim_submit(claim_id=pending.pk, actor=clerk)
+    # an evidence document of unit 654301's draft (issue 16)
+    document = claim_services.claim_attach_document(
+        claim_id=draft.pk,
+        kind="attendance",
+        upload=SimpleUploadedFile("sheet.png", png(), content_type="image/png"),
+        actor=clerk,
+    )
     # the person is unit 654301's; a role change another administrator proposed
     Trainee.objects.filter(pk=own_claim.trainee_id).update(
         registered_by_unit_id="654301"
@@ -486,6 +512,7 @@ def world(
         "rollup": rollup.pk,
         "recovery": Recovery.objects.get().pk,
         "role_change": role_change.pk,
+        "document": document.pk,
         # a provider the clerk proposed (待认定)
         "institution": InstitutionFactory(admitted=False, proposed_by=clerk).pk,
     }
@@ -500,6 +527,7 @@ def fill(route: str, w: dict[str, Any]) -> str:
         ("trainees/", "trainee"),
         ("api/claims/", "claim"),
         ("api/classes/", "class"),
+        ("api/documents/", "document"),
         ("claims/<int", "claim"),
         ("api/reports/", "report"),
         ("reports/spot-checks/", "spot_check"),
@@ -535,6 +563,7 @@ CLAIM_STATE = {
     "submit": "draft",
     "withdraw": "pending",
     "delete": "draft",
+    "documents": "draft",
     "approve": "pending",
     "reject": "pending",
     "return": "pending",

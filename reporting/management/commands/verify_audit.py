@@ -1,6 +1,7 @@
 """``manage.py verify_audit``: recompute every hash chain of the audit trail — each claim's
 events and each quarterly report's events — and check each line of the claims' money
-ledgers against the chain event that recorded it.
+ledgers against the chain event that recorded it, and each evidence document's stored
+file against the SHA-256 its ``attach_document`` event recorded (issue 16).
 
 Each link is an HMAC under the audit key (``claims.audit``), so a forged or re-hashed
 event is a broken link even when written by a superuser. Then every claim's status must
@@ -20,7 +21,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from claims.audit import claims_out_of_step
+from claims.audit import claims_out_of_step, documents_verify
 from claims.audit import verify as verify_claims
 from classes.events import classes_out_of_step
 from classes.events import verify as verify_classes
@@ -82,6 +83,11 @@ class Command(BaseCommand):
             self.stderr.write(f"申报状态与审计记录不符：{out_of_step}")
             sys.exit(1)
         self.stdout.write(f"申报状态与末条审计记录一致：{checked} 笔申报")
+        checked, problem = documents_verify()
+        if problem is not None:
+            self.stderr.write(f"证明材料与审计链不符：{problem}")
+            sys.exit(1)
+        self.stdout.write(f"证明材料与存储文件、审计链一致：{checked} 份材料")
         checked, out_of_step = reports_out_of_step()
         if out_of_step is not None:
             self.stderr.write(f"报表状态与审计记录不符：{out_of_step}")
