@@ -27,6 +27,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("claims/<int:pk>/submit/", views.claim_submit_view, name="claim_submit"),
     path("claims/<int:pk>/withdraw/", views.claim_withdraw_view, name="claim_withdraw"),
     path("claims/<int:pk>/delete/", views.claim_delete_view, name="claim_delete"),
+    path(
+        "claims/<int:pk>/documents/",
+        views.claim_document_upload_view,
+        name="claim_document_upload",
+    ),
     path("trainees/", registry_views.trainee_lookup, name="trainee_lookup"),
     path("trainees/<int:pk>/", registry_views.trainee_detail, name="trainee_detail"),
     path(

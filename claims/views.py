@@ -25,9 +25,17 @@ from altay_skills.permissions import require, shown_on_page
 from claims import rules, services
 from claims.filters import QUARTER_MESSAGE, ClaimFilter, quarter_bounds
 from claims.forms import ClaimForm, ReasonForm, ReviewForm, institution_choices
-from claims.models import Claim, ClaimEvent, ClaimStatus, Employment, Payee
-from claims.permissions import actions_for, can_create, can_edit
+from claims.models import (
+    Claim,
+    ClaimEvent,
+    ClaimStatus,
+    DocumentKind,
+    Employment,
+    Payee,
+)
+from claims.permissions import actions_for, can_attach_document, can_create, can_edit
 from claims.selectors import (
+    claim_documents,
     claim_events,
     claim_for,
     claims_listed,
@@ -177,6 +185,15 @@ def _money_line(event: ClaimEvent) -> str:
     return f"{text}（{event.reason}）" if event.reason else text
 
 
+def _document_line(event: ClaimEvent) -> str:
+    """An attached document, as its trail shows it: which, what, and its hash."""
+    if event.action != "attach_document":
+        return ""
+    changes = event.changes or {}
+    kind = _label(DocumentKind, str(changes.get("kind", "")))
+    return f"材料#{changes.get('document', '')} {kind}，SHA-256 {changes.get('sha256', '')}"
+
+
 def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
     events = list(events)
     # the role each actor held then (a role change rewrites no history)
@@ -203,7 +220,7 @@ def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
                 "from_label": STATUS_LABELS.get(event.from_status, ""),
                 "to_label": STATUS_LABELS.get(event.to_status, event.to_status),
                 "to_status": event.to_status,
-                "reason": _money_line(event) or event.reason,
+                "reason": _money_line(event) or _document_line(event) or event.reason,
                 "changes": changes,
             }
         )
@@ -228,6 +245,9 @@ def render_claim_detail(
         "can_review": bool(actions & {"approve", "reject", "return"}),
         "review_form": review_form or ReviewForm(),
         "withdraw_form": ReasonForm(),
+        "documents": claim_documents(user, claim),
+        "can_upload": bool(can_attach_document(user, claim)),
+        "document_kinds": DocumentKind.choices,
     }
     return render(request, "claims/detail.html", context, status=status)
 
@@ -283,6 +303,28 @@ def claim_delete_view(request: AuthedRequest, pk: int) -> HttpResponse:
         return _refused(request, pk, exc)
     messages.success(request, f"草稿#{pk}已删除。")
     return redirect("claim_list")
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def claim_document_upload_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The claim page's upload form (issue 16): the same service as the API."""
+    try:
+        document = services.claim_attach_document(
+            claim_id=pk,
+            kind=request.POST.get("kind"),
+            upload=request.FILES.get("file"),
+            actor=request.user,
+        )
+    except DomainError as exc:
+        return _refused(request, pk, exc)
+    messages.success(
+        request,
+        f"材料#{document.pk}（{document.get_kind_display()}）已上传，"
+        f"SHA-256 {document.sha256[:16]}… 已记入审计链。",
+    )
+    return redirect("claim_detail", pk=pk)
 
 
 # --- The claim form -------------------------------------------------------------------
