@@ -41,9 +41,9 @@ from quarters.serializers import (
     ReportDetailSerializer,
     ReportFilterSerializer,
     ReportSerializer,
-    ReportSpotCheckSerializer,
     SpotCheckDrawResultSerializer,
     SpotCheckDrawSerializer,
+    SpotCheckRecordedSerializer,
     SpotCheckRecordSerializer,
 )
 
@@ -320,11 +320,13 @@ class SpotCheckRecordApi(APIView):
             "地区审核人登记被抽查申报的材料核对结果，只登记一次（再次登记 409，code 为"
             " spot_check_recorded）；材料不符须填写说明（缺少时 400，code 为"
             " reason_required）。报表审结后不能再改（409）。录入、修改、提交或报送该申报，"
-            "或编制、报送其所在报表的人不能登记（403）。"
+            "或编制、报送其所在报表的人不能登记（403）。documents 列出核对过的该申报证明材料 id"
+            "（选填；不属于该申报的 id 返回 400，code 为 invalid_document），其 id 与"
+            " SHA-256 一并记入审计链。"
         ),
         request=SpotCheckRecordSerializer,
         responses={
-            200: ReportSpotCheckSerializer,
+            200: SpotCheckRecordedSerializer,
             400: BAD_BODY,
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
@@ -340,9 +342,10 @@ class SpotCheckRecordApi(APIView):
             actor=signed_in_user(request),
             result=body.validated_data["result"],
             note=body.validated_data["note"],
+            documents=body.validated_data["documents"],
         )
         check = SpotCheck.objects.select_related("checked_by").get(pk=check.pk)
-        return Response(ReportSpotCheckSerializer(check).data)
+        return Response(SpotCheckRecordedSerializer(check).data)
 
 
 class ClaimApproveBulkApi(APIView):

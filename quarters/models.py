@@ -215,6 +215,14 @@ class SpotCheck(models.Model):
         related_name="+",
     )
     checked_at = models.DateTimeField(_("核对时间"), null=True, blank=True)
+    #: the claim's evidence documents the reviewer examined for this record (issue
+    #: 16); their ids and SHA-256 also go into the claim's and the report's trails
+    documents_examined = models.ManyToManyField(
+        "claims.Document",
+        verbose_name=_("已核对材料"),
+        blank=True,
+        related_name="spot_checks",
+    )
 
     class Meta:
         db_table = "claims_spotcheck"  # kept from before the move (issue 11)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -26,7 +27,7 @@ from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import workflow
 from claims.models import Claim, ClaimAction, ClaimEvent
-from claims.selectors import unit_scoped
+from claims.selectors import documents_visible_to, unit_scoped
 from quarters.models import (
     QuarterlyReport,
     ReportAction,
@@ -323,3 +324,29 @@ def spot_check_overrides(*, limit: int = 200) -> list[SpotCheckOverride]:
         )
         for event in events
     ]
+
+
+def with_spot_check_evidence(user: User, checks: Iterable[SpotCheck]) -> None:
+    """Attach to each spot check the evidence documents of its claim the user may open
+    (``check.evidence``, oldest first) and the ids of those its record names as
+    examined (``check.examined_ids``), in two queries whatever the number of checks
+    (issue 16: the documents beside the record)."""
+    checks = list(checks)
+    by_claim: dict[int, list[Any]] = {c.claim_id: [] for c in checks}
+    if by_claim:
+        for document in (
+            documents_visible_to(user)
+            .filter(claim_id__in=list(by_claim))
+            .order_by("uploaded_at", "id")
+        ):
+            by_claim[document.claim_id].append(document)
+    examined: dict[int, set[int]] = {c.pk: set() for c in checks}
+    if examined:
+        through = SpotCheck.documents_examined.through
+        for check_id, document_id in through.objects.filter(
+            spotcheck_id__in=list(examined)
+        ).values_list("spotcheck_id", "document_id"):
+            examined[check_id].add(document_id)
+    for check in checks:
+        check.evidence = by_claim[check.claim_id]  # type: ignore[attr-defined]
+        check.examined_ids = examined[check.pk]  # type: ignore[attr-defined]

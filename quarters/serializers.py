@@ -88,6 +88,14 @@ class SpotCheckRecordSerializer(serializers.Serializer):
         help_text="核对说明；材料不符时必填",
     )
 
+    documents = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        default=list,
+        max_length=200,
+        help_text="核对过的该申报证明材料 id（选填，issue 16）",
+    )
+
     def validate_note(self, value: str | None) -> str:
         return (value or "").strip()
 
@@ -144,6 +152,16 @@ class ReportSpotCheckSerializer(serializers.ModelSerializer):
     class Meta:
         model = SpotCheck
         fields = ["id", "report", "claim", "result", "note", "checked_by", "checked_at"]
+        read_only_fields = fields
+
+
+class SpotCheckRecordedSerializer(ReportSpotCheckSerializer):
+    """A spot check as recorded, with the evidence documents examined (issue 16)."""
+
+    documents_examined = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta(ReportSpotCheckSerializer.Meta):
+        fields = [*ReportSpotCheckSerializer.Meta.fields, "documents_examined"]
         read_only_fields = fields
 
 

@@ -27,7 +27,7 @@ from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.audit import record_events
-from claims.models import Claim, ClaimAction, ClaimEvent
+from claims.models import Claim, ClaimAction, ClaimEvent, Document
 from claims.selectors import claims_visible_to
 from claims.services import (
     claim_move,
@@ -341,8 +341,16 @@ def report_draw_spot_checks(
 
 
 def spot_check_record(
-    *, spot_check_id: int, actor: User, result: str, note: str = ""
+    *,
+    spot_check_id: int,
+    actor: User,
+    result: str,
+    note: str = "",
+    documents: Collection[int] = (),
 ) -> SpotCheck:
+    """Record a sampled claim's document check, naming the claim's evidence documents
+    examined (issue 16: ``documents``, ids of the claim's own documents; their ids and
+    SHA-256 go into the claim's and the report's trails with the result)."""
     require(can_record_spot_check(actor))
     if result not in (SpotCheckResult.CONSISTENT, SpotCheckResult.INCONSISTENT):
         raise DomainError("invalid", "核对结果应为“材料相符”或“材料不符”")
@@ -358,9 +366,20 @@ def spot_check_record(
         lock_objects.lock_claim_ids([found[0]["claim"]])
         check = lock_objects.lock_spot_check(spot_check_id)
         require(can_record_spot_check(actor, check))
+        examined = _examined_documents(check, documents)
         check.result, check.note = result, note
         check.checked_by, check.checked_at = actor, timezone.now()
         check.save()
+        check.documents_examined.set(examined)
+        claim_changes: dict[str, Any] = {"spot_check": result}
+        report_changes: dict[str, Any] = {
+            "spot_check": check.pk,
+            "claim": check.claim_id,
+            "result": result,
+        }
+        if examined:
+            named = [{"document": d.pk, "sha256": d.sha256} for d in examined]
+            claim_changes["documents"] = report_changes["documents"] = named
         record_events(
             [
                 ClaimEvent(
@@ -370,7 +389,7 @@ def spot_check_record(
                     from_status=check.claim.status,
                     to_status=check.claim.status,
                     reason=note,
-                    changes={"spot_check": result},
+                    changes=claim_changes,
                 )
             ]
         )
@@ -379,13 +398,27 @@ def spot_check_record(
             actor=actor,
             action=ReportAction.RECORD_SPOT_CHECK,
             reason=note,
-            changes={
-                "spot_check": check.pk,
-                "claim": check.claim_id,
-                "result": result,
-            },
+            changes=report_changes,
         )
     return check
+
+
+def _examined_documents(check: SpotCheck, ids: Collection[int]) -> list[Document]:
+    """The claim's own documents named by ``ids`` (any other id: 400)."""
+    wanted = set(ids)
+    if not wanted:
+        return []
+    found = list(
+        Document.objects.filter(claim_id=check.claim_id, pk__in=wanted).order_by("pk")
+    )
+    if len(found) != len(wanted):
+        missing = sorted(wanted - {d.pk for d in found})
+        raise DomainError(
+            "invalid_document",
+            f"所选材料不属于申报#{check.claim_id}："
+            + "、".join(f"#{i}" for i in missing),
+        )
+    return found
 
 
 def report_close(*, report_id: int, actor: User) -> QuarterlyReport:

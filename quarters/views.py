@@ -62,6 +62,7 @@ from quarters.selectors import (
     report_claims,
     report_figures,
     report_for,
+    with_spot_check_evidence,
 )
 from quarters.selectors import reports_visible_to as _reports_visible_to
 
@@ -113,6 +114,17 @@ RECORD_CHOICES = [
 class SpotCheckRecordForm(forms.Form):
     result = forms.ChoiceField(choices=RECORD_CHOICES)
     note = forms.CharField(max_length=2000, required=False)
+    #: the claim's evidence documents examined (issue 16): their ids, checked boxes
+    documents = forms.Field(required=False, widget=forms.SelectMultiple)
+
+    def clean_documents(self) -> list[int]:
+        values = self.cleaned_data.get("documents") or []
+        if len(values) > 200 or not all(
+            isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= 18
+            for v in values
+        ):
+            raise forms.ValidationError("所选材料无效")
+        return [int(v) for v in values]
 
 
 # --- The list: the clerk's reports, or the reviewer's quarter --------------------------
@@ -253,6 +265,7 @@ def _render_report(
             row for row in claims if row["claim"].pk in confirm["warned"]
         ]
     checks = [row["check"] for row in claims if row["check"] is not None]
+    with_spot_check_evidence(user, checks)  # the claim's documents beside the record
     context = {
         "report": report,
         "figures": figures,
@@ -491,7 +504,10 @@ def spot_check_record_view(request: AuthedRequest, pk: int) -> HttpResponse:
     note = form.data.get("note", "")
     error: DomainError | None = None
     if not form.is_valid():
-        error = DomainError("invalid", "请选择“材料相符”或“材料不符”；说明不超过2000字")
+        error = DomainError(
+            "invalid",
+            "请选择“材料相符”或“材料不符”；说明不超过2000字；材料须为该申报的",
+        )
     else:
         try:
             services.spot_check_record(
@@ -499,6 +515,7 @@ def spot_check_record_view(request: AuthedRequest, pk: int) -> HttpResponse:
                 actor=user,
                 result=form.cleaned_data["result"],
                 note=form.cleaned_data["note"],
+                documents=form.cleaned_data["documents"],
             )
         except DomainError as exc:
             error = shown_on_page(exc)
@@ -507,6 +524,7 @@ def spot_check_record_view(request: AuthedRequest, pk: int) -> HttpResponse:
     )
     if check is None:
         raise NotFound("未找到该抽查")
+    with_spot_check_evidence(user, [check])
     if request.htmx:
         report = check.report
         results = dict(
