@@ -18,6 +18,11 @@ one to fetch the claims of the groups found: a fixed number of queries in all.
   on claims that reached the prefecture (not drafts, not withdrawn).
 - **One phone number on many people**: ``ANOMALY_PHONE_MIN_TRAINEES`` (default 3) or more
   distinct trainees with the same phone number.
+- **One sign-in sheet on claims of different classes** (issue 16): the same attendance
+  file (the SHA-256 of what was stored) attached to claims that are not withdrawn and
+  do not share one class — a different institution or training period. Claims of one
+  class may well carry the class's one sheet; the same sheet for another class or
+  another period was not signed there.
 - **Approved although a spot check found the documents inconsistent** (材料不符): the
   approvals that overrode the finding with a stated reason
   (``quarters.selectors.spot_check_overrides``, issue 12) — a decision taken, listed
@@ -37,7 +42,7 @@ from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import Trim, TruncDate
 
 from claims import workflow
-from claims.models import Claim
+from claims.models import Claim, Document, DocumentKind
 from claims.warnings import (
     LIVE,
     MAX_AGE,
@@ -334,6 +339,51 @@ def shared_phones(*, limit: int = LIST_LIMIT) -> list[SharedPhone]:
     return [SharedPhone(k, v) for k, v in groups.items()][:limit]
 
 
+# --- One sign-in sheet on claims of different classes (issue 16) -----------------------
+@dataclass(frozen=True)
+class SharedSheet:
+    sha256: str
+    claims: list[ClaimRef]
+    document_ids: list[int]
+
+
+def shared_sign_in_sheets(*, limit: int = LIST_LIMIT) -> list[SharedSheet]:
+    """Attendance files with one SHA-256 on two or more claims (not withdrawn, not
+    deleted) that do not all share one institution and training period: two queries,
+    the repeated hashes grouped in SQL, their claims read once."""
+    sheets = Document.objects.filter(
+        kind=DocumentKind.ATTENDANCE, claim__isnull=False
+    ).exclude(claim__status__in=[workflow.WITHDRAWN, workflow.DELETED])
+    repeated = (
+        sheets.values("sha256")
+        .annotate(n=Count("claim_id", distinct=True))
+        .filter(n__gte=2)
+        .values("sha256")
+        .order_by()
+    )
+    found = sheets.filter(sha256__in=repeated).select_related(
+        "claim__unit", "claim__trainee", "claim__institution"
+    )
+    claims: dict[str, dict[int, Claim]] = defaultdict(dict)
+    documents: dict[str, list[int]] = defaultdict(list)
+    for document in found.order_by("sha256", "claim_id", "pk"):
+        assert document.claim is not None  # filtered above
+        claims[document.sha256][document.claim.pk] = document.claim
+        documents[document.sha256].append(document.pk)
+    result = []
+    for sha256, by_id in claims.items():
+        classes = {
+            (c.institution_id, c.training_start, c.training_end) for c in by_id.values()
+        }
+        if len(classes) > 1:
+            result.append(
+                SharedSheet(
+                    sha256, [_ref(c) for c in by_id.values()], documents[sha256]
+                )
+            )
+    return result[:limit]
+
+
 # --- All of them ----------------------------------------------------------------------
 @dataclass
 class Anomalies:
@@ -347,6 +397,7 @@ class Anomalies:
     phone_min_trainees: int
     min_age: int = MIN_AGE
     max_age: int = MAX_AGE
+    sign_in_sheets: list[SharedSheet] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -357,11 +408,12 @@ class Anomalies:
             + len(self.ages)
             + len(self.phones)
             + len(self.spot_check_overrides)
+            + len(self.sign_in_sheets)
         )
 
 
 def anomalies() -> Anomalies:
-    """Every list (ten queries in all)."""
+    """Every list (twelve queries in all)."""
     return Anomalies(
         certificates=shared_certificates(),
         overlaps=overlapping_trainings(),
@@ -371,4 +423,5 @@ def anomalies() -> Anomalies:
         spot_check_overrides=spot_check_overrides(limit=LIST_LIMIT),
         claims_per_day=claims_per_day_threshold(),
         phone_min_trainees=phone_threshold(),
+        sign_in_sheets=shared_sign_in_sheets(),
     )

@@ -137,3 +137,52 @@ def test_all_lists_together(filed):
     filed(certificate_number="X-1", amount_requested=Decimal("1700.00"))
     found = anomalies.anomalies()
     assert (len(found.certificates), found.total) == (1, 1)
+
+
+# --- One sign-in sheet on claims of different classes (issue 16) ------------------------
+def _sheet(claim, clerk, colour=(0, 0, 0)):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (12, 8), colour).save(out, format="PNG")
+    return services.claim_attach_document(
+        claim_id=claim.pk,
+        kind="attendance",
+        upload=SimpleUploadedFile("签到表.png", out.getvalue()),
+        actor=clerk,
+    )
+
+
+def test_one_sign_in_sheet_on_claims_of_two_classes_is_listed(
+    filed, clerk, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    april = {"training_start": date(2020, 4, 1), "training_end": date(2020, 4, 30)}
+    march_class = [filed(), filed()]  # one class: the same institution and period
+    other_class = filed(**april)
+    for claim in march_class:
+        _sheet(claim, clerk)
+    assert anomalies.shared_sign_in_sheets() == []  # one class shares its sheet
+    sheet = _sheet(other_class, clerk)  # the same file for another period
+    _sheet(filed(**april), clerk, colour=(9, 9, 9))  # another sheet: not listed
+    (found,) = anomalies.shared_sign_in_sheets()
+    assert found.sha256 == sheet.sha256
+    assert sorted(c.id for c in found.claims) == sorted(
+        [*(c.pk for c in march_class), other_class.pk]
+    )
+    assert anomalies.anomalies().total == 1
+
+
+def test_a_withdrawn_claims_sheet_is_not_listed(filed, clerk, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    first = filed()
+    second = filed(training_start=date(2020, 4, 1), training_end=date(2020, 4, 30))
+    _sheet(first, clerk)
+    _sheet(second, clerk)
+    assert len(anomalies.shared_sign_in_sheets()) == 1
+    services.claim_withdraw(claim_id=second.pk, actor=clerk)
+    assert anomalies.shared_sign_in_sheets() == []
