@@ -12,21 +12,28 @@ import subprocess
 import sys
 import tarfile
 import uuid
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command, get_commands
 from django.db import connection
 from django.db.models import Sum
 
+import pikepdf
 import pytest
+from PIL import Image
 
 from altay_skills import backups
-from claims.models import Claim, ClaimEvent
+from claims import evidence
+from claims import services as claim_services
+from claims.models import Claim, ClaimEvent, Document
 from finance import services as reporting
 from finance.models import Rollup
+from tests.factories import TraineeFactory
 from tests.quarter_run import run_quarter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +73,17 @@ def snapshot() -> dict[str, Any]:
                 else None,
             }
         )
+    documents = [
+        {
+            "id": d.pk,
+            "sha256": d.sha256,
+            "stored_as": d.stored_as,
+            "file_sha256": evidence.stored_sha256(d.stored_as),
+        }
+        for d in Document.objects.order_by("pk")
+    ]
     return {
+        "documents": documents,
         "claims": Claim.objects.count(),
         "claims_by_status": dict(
             sorted(
@@ -117,9 +134,37 @@ def restored_snapshot(**env: str) -> dict[str, Any]:
 def quarter_on_file(
     claim_input, reviewer, settings, tmp_path, django_capture_on_commit_callbacks
 ) -> Rollup:
-    """A closed quarter, its rollup built with its workbook, and another stored file."""
+    """A closed quarter, its rollup built with its workbook, another stored file, and
+    a draft with two evidence documents (issue 16: stored under MEDIA_ROOT/documents/).
+    """
     settings.MEDIA_ROOT = tmp_path / "media"
-    run_quarter(claim_input, reviewer)
+    quarter = run_quarter(claim_input, reviewer)
+    clerk = quarter.approved[0].created_by
+    draft = claim_services.claim_create(
+        data=claim_input(
+            trainee_id=TraineeFactory(groups=["poor_labour"]).pk,
+            unit_id=clerk.unit_id,
+            training_start=date(2020, 7, 1),
+            training_end=date(2020, 7, 31),
+        ),
+        actor=clerk,
+    )
+    image = io.BytesIO()
+    Image.new("RGB", (30, 20), (1, 2, 3)).save(image, format="PNG")
+    pdf = io.BytesIO()
+    with pikepdf.new() as blank:
+        blank.add_blank_page()
+        blank.save(pdf)
+    for kind, name, body in (
+        ("attendance", "签到表.png", image.getvalue()),
+        ("roster", "花名册.pdf", pdf.getvalue()),
+    ):
+        claim_services.claim_attach_document(
+            claim_id=draft.pk,
+            kind=kind,
+            upload=SimpleUploadedFile(name, body),
+            actor=clerk,
+        )
     with django_capture_on_commit_callbacks(execute=True):
         rollup = reporting.rollup_request(quarter="2020Q1", actor=reviewer)
     rollup.refresh_from_db()
@@ -146,7 +191,11 @@ def check_manifest(manifest: dict[str, Any], rollup: Rollup) -> None:
     assert manifest["engine"] == connection.vendor
     assert manifest["created_at"]
     assert "0001_initial" in manifest["migrations"]["claims"][0]
-    assert manifest["counts"]["claims.Claim"] == Claim.objects.count() == 8
+    # the quarter's 8 claims and the draft holding the evidence documents
+    assert manifest["counts"]["claims.Claim"] == Claim.objects.count() == 9
+    for document in Document.objects.all():  # the documents are in the archive
+        member = manifest["members"][f"media/{document.stored_as}"]
+        assert member["sha256"] == document.sha256
     assert manifest["counts"]["claims.ClaimEvent"] == ClaimEvent.objects.count()
     workbook = f"media/{rollup.workbook}"
     assert manifest["members"][workbook]["sha256"] == rollup.workbook_sha256
@@ -159,7 +208,9 @@ def check_manifest(manifest: dict[str, Any], rollup: Rollup) -> None:
 def test_a_postgres_backup_restores_into_an_empty_database(quarter_on_file, tmp_path):
     rollup = quarter_on_file
     source = snapshot()
-    assert source["claims"] == 8 and source["rollups"][0]["file_sha256"]
+    assert source["claims"] == 9 and source["rollups"][0]["file_sha256"]
+    assert len(source["documents"]) == 2
+    assert all(d["file_sha256"] == d["sha256"] for d in source["documents"])
     archive, manifest = back_up(tmp_path)
     check_manifest(manifest, rollup)
     assert set(manifest["members"]) >= {"database.pgdump"}
@@ -190,6 +241,9 @@ def test_a_postgres_backup_restores_into_an_empty_database(quarter_on_file, tmp_
         assert "row counts match the manifest" in restored.stdout
 
         assert restored_snapshot(**where) == json.loads(json.dumps(source))
+        for document in source["documents"]:  # each evidence file, byte for byte
+            body = (tmp_path / "restored-media" / document["stored_as"]).read_bytes()
+            assert hashlib.sha256(body).hexdigest() == document["sha256"]
         workbook = tmp_path / "restored-media" / rollup.workbook
         assert hashlib.sha256(workbook.read_bytes()).hexdigest() == (
             rollup.workbook_sha256
@@ -211,6 +265,7 @@ def test_a_postgres_backup_restores_into_an_empty_database(quarter_on_file, tmp_
         if "verify_audit" in get_commands():  # the hash chain over the audit trail
             audit = manage("verify_audit", **where)
             assert audit.returncode == 0, audit.stdout + audit.stderr
+            assert "证明材料与存储文件、审计链一致：2 份材料" in audit.stdout
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -234,6 +289,12 @@ def test_a_sqlite_backup_restores_into_a_new_file(quarter_on_file, tmp_path):
     restored = manage("restore", str(archive), **where)
     assert restored.returncode == 0, restored.stderr
     assert restored_snapshot(**where) == json.loads(json.dumps(source))
+    for document in source["documents"]:  # each evidence file, byte for byte
+        body = (tmp_path / "restored-media" / document["stored_as"]).read_bytes()
+        assert hashlib.sha256(body).hexdigest() == document["sha256"]
+    audit = manage("verify_audit", **where)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "证明材料与存储文件、审计链一致：2 份材料" in audit.stdout
     again = manage("restore", str(archive), **where)
     assert again.returncode != 0 and "not empty" in again.stderr
     assert manage("restore", "--force", str(archive), **where).returncode == 0
