@@ -9,7 +9,7 @@ audit event — the same functions the browser calls.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from django.db.models import Prefetch, QuerySet
@@ -384,10 +384,11 @@ class ClaimDocumentsApi(APIView):
         # The service checks the scope (404) and the permission (403, 409) before the
         # kind and the file (400), so a refusal for the claim is never hidden behind
         # the body's; the serializer above documents the body.
+        body = request.data if isinstance(request.data, Mapping) else {}
         document = services.claim_attach_document(
             claim_id=pk,
-            kind=request.data.get("kind"),
-            upload=request.data.get("file"),
+            kind=body.get("kind"),
+            upload=body.get("file"),
             actor=signed_in_user(request),
         )
         return Response(DocumentSerializer(document).data, status=201)

@@ -162,7 +162,7 @@ def _reencoded(raw: bytes, content_type: str) -> bytes:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(raw))
+            image: Image.Image = Image.open(io.BytesIO(raw))
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise DocumentRefused(

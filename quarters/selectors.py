@@ -339,7 +339,8 @@ def with_spot_check_evidence(user: User, checks: Iterable[SpotCheck]) -> None:
             .filter(claim_id__in=list(by_claim))
             .order_by("uploaded_at", "id")
         ):
-            by_claim[document.claim_id].append(document)
+            if document.claim_id is not None:  # filtered on claims above
+                by_claim[document.claim_id].append(document)
     examined: dict[int, set[int]] = {c.pk: set() for c in checks}
     if examined:
         through = SpotCheck.documents_examined.through

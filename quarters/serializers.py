@@ -158,7 +158,9 @@ class ReportSpotCheckSerializer(serializers.ModelSerializer):
 class SpotCheckRecordedSerializer(ReportSpotCheckSerializer):
     """A spot check as recorded, with the evidence documents examined (issue 16)."""
 
-    documents_examined = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    documents_examined: serializers.Field = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
 
     class Meta(ReportSpotCheckSerializer.Meta):
         fields = [*ReportSpotCheckSerializer.Meta.fields, "documents_examined"]
