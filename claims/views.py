@@ -220,7 +220,9 @@ def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
                 "from_label": STATUS_LABELS.get(event.from_status, ""),
                 "to_label": STATUS_LABELS.get(event.to_status, event.to_status),
                 "to_status": event.to_status,
-                "reason": _money_line(event) or _document_line(event) or event.reason,
+                "reason": _money_line(event) or event.reason,
+                # what the event attached (not a reason): the document and its hash
+                "detail": _document_line(event),
                 "changes": changes,
             }
         )
