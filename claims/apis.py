@@ -16,6 +16,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
 
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -395,17 +396,26 @@ class ClaimDocumentsApi(APIView):
 
 
 class DocumentDownloadApi(APIView):
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # A client asking for the file's type still gets its errors as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
     @extend_schema(
         tags=[TAG],
         summary="下载证明材料",
         description="按申报的查看范围下载材料（其他单位的材料与不存在的一样返回 "
         "404）；每次下载都记录下载人、角色、时间和来源地址。文件从不通过公开地址提供。",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                description="文件本身（application/pdf、image/jpeg 或 image/png）"
+            **{
+                (200, media): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="文件本身"
+                )
+                for media in ("application/pdf", "image/jpeg", "image/png")
+            },
+            (401, "application/json"): UNAUTHENTICATED,
+            (404, "application/json"): OpenApiResponse(
+                ErrorSerializer, description="材料不存在或无权查看，或文件已不在存储中"
             ),
-            401: UNAUTHENTICATED,
-            404: OpenApiResponse(ErrorSerializer, description="材料不存在或无权查看"),
         },
     )
     def get(self, request: Request, pk: int) -> FileResponse:

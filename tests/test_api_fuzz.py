@@ -16,11 +16,13 @@ run, e.g. ``FUZZ_EXAMPLES=60 pytest tests/test_api_fuzz.py``.
 
 from __future__ import annotations
 
+import io
 import os
 from collections import Counter
 from datetime import date
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -31,6 +33,7 @@ import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
+from PIL import Image
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -76,6 +79,7 @@ ID_KINDS = {
     "/api/rollups/": "rollup",
     "/api/recoveries/": "recovery",
     "/api/institutions/": "institution",
+    "/api/documents/": "document",
 }
 
 
@@ -213,6 +217,15 @@ def world(
     quarter_services.claim_reject(
         claim_id=advanced.pk, actor=reviewer, reason="虚假培训"
     )
+    # an evidence document of the clerk's draft (issue 16), for the download
+    image = io.BytesIO()
+    Image.new("RGB", (6, 4), (5, 5, 5)).save(image, format="PNG")
+    document = claim_services.claim_attach_document(
+        claim_id=draft.pk,
+        kind="attendance",
+        upload=SimpleUploadedFile("sheet.png", image.getvalue()),
+        actor=clerk,
+    )
     open_report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q3", actor=clerk
     )
@@ -248,6 +261,7 @@ def world(
             "recovery": list(Recovery.objects.values_list("pk", flat=True)),
             # the provider the clerk proposed (待认定), and an admitted one
             "institution": [proposed.pk, quarter.approved[0].institution_id],
+            "document": [document.pk],
         },
     }
 
