@@ -43,7 +43,7 @@ from tests.factories import TraineeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ACTIONS = ("edit", "submit", "withdraw", "approve", "reject", "return")
+ACTIONS = ("edit", "submit", "withdraw", "delete", "approve", "reject", "return")
 ROLES = ("clerk", "other_clerk", "reviewer", "maker", "finance", "auditor")
 REVIEWED = {"approve", "reject", "return"}
 
@@ -53,7 +53,8 @@ REVIEWED = {"approve", "reject", "return"}
 #: ``edited_by_maker`` that another clerk entered (经办与审核分离, issue 12).
 EXPECTED: dict[str, dict[str, set[str]]] = {
     "clerk": {
-        "draft": {"edit", "submit", "withdraw"},
+        # 删除草稿 (issue 15, 4): a draft only
+        "draft": {"edit", "submit", "withdraw", "delete"},
         "submitted": {"withdraw"},
         "in_draft_report": {"withdraw"},
         "returned": {"edit", "submit", "withdraw"},
@@ -195,6 +196,7 @@ SERVICES: dict[str, Callable[[int, User], object]] = {
     ),
     "submit": lambda pk, user: claim_services.claim_submit(claim_id=pk, actor=user),
     "withdraw": lambda pk, user: claim_services.claim_withdraw(claim_id=pk, actor=user),
+    "delete": lambda pk, user: claim_services.claim_delete(claim_id=pk, actor=user),
     "approve": lambda pk, user: quarter_services.claim_approve(claim_id=pk, actor=user),
     "reject": lambda pk, user: quarter_services.claim_reject(
         claim_id=pk, actor=user, reason=REASON

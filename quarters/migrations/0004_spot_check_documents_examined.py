@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("claims", "0018_documents"),
-        ("quarters", "0002_reportevent"),
+        ("quarters", "0003_report_trail_backfill"),
     ]
 
     operations = [
