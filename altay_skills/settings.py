@@ -410,6 +410,8 @@ LOGGING = {
         },
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # pikepdf (the evidence PDFs' check) says hello at import on every command
+        "pikepdf": {"level": "WARNING"},
     },
 }
 if CELERY_TASK_ALWAYS_EAGER:

@@ -33,3 +33,25 @@ def test_make_run_migrates_quietly_and_says_where_to_go():
     run = recipe.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "migrate --noinput -v 0" in run
     assert "http://$(HOST):$(PORT)/" in run
+
+
+def test_a_command_under_make_run_s_settings_logs_nothing_at_start():
+    """A library that says hello at import (pikepdf's "logger bridge initialized", once
+    per command) is noise in every `make run` and `manage.py` line."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DEBUG": "1"}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert " INFO " not in done.stderr + done.stdout
