@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import re
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -74,6 +75,9 @@ PDF_REFUSED_NAMES = {
     "/EmbeddedFile": "含有嵌入文件",
     "/EmbeddedFiles": "含有嵌入文件",
     "/FileAttachment": "含有附件",
+    # an XFA form carries its own scripts in XML; rich media plays Flash or video
+    "/XFA": "含有XFA动态表单（可携带脚本）",
+    "/RichMedia": "含有富媒体内容",
 }
 #: Action types (``/S``) that are refused wherever they occur (an /OpenAction, an
 #: annotation's or a page's additional actions).
@@ -81,7 +85,24 @@ PDF_REFUSED_ACTIONS = {
     "/JavaScript": "含有JavaScript脚本",
     "/Launch": "含有启动外部程序的动作（Launch）",
     "/GoToE": "含有指向嵌入文件的动作",
+    # actions that reach out of the file: send the form, read data in, open another
+    # file or a web address (a link the reader clicks is a /URI action too — a proof
+    # of employment or a certificate has no need of one)
+    "/SubmitForm": "含有向外部提交表单的动作",
+    "/ImportData": "含有导入外部数据的动作",
+    "/GoToR": "含有打开其他文件的动作",
+    "/URI": "含有访问网络地址的动作",
+    "/Sound": "含有播放声音的动作",
+    "/Movie": "含有播放影片的动作",
+    "/Rendition": "含有播放媒体的动作",
 }
+
+
+#: A PDF's start: the header line, comment lines (the binary marker), then its first
+#: object — nothing else in between.
+PDF_START = re.compile(
+    rb"%PDF-\d\.\d[^\r\n]*[\r\n]+(?:%[^\r\n]*[\r\n]+)*\s*\d+\s+\d+\s+obj\b"
+)
 
 
 class DocumentRefused(DomainError):
@@ -140,6 +161,12 @@ def checked_upload(upload: IO[bytes] | Any) -> CheckedFile:
         )
     content_type, extension = ACCEPTED[found]
     if content_type == "application/pdf":
+        if not PDF_START.match(raw):
+            # what comes before the first object is not what pikepdf checks (an HTML
+            # page behind the header, say): never kept
+            raise DocumentRefused(
+                "PDF文件须以“%PDF-”文件头开始、紧接其对象，文件头与对象之间不能有其他内容"
+            )
         _check_pdf(raw)
         content = raw
     else:

@@ -201,15 +201,18 @@ def warnings_for_claims(claim_ids: Collection[int]) -> dict[int, list[ClaimWarni
         if age is not None:
             ages[pk] = age
     holders: dict[str, set[int]] = defaultdict(set)
-    keys: dict[int, str] = {}
+    keys: dict[int, str] = dict(
+        carrying_certificates(subjects).values_list("pk", "cert")  # type: ignore[misc]
+    )
+    # the others: claims that reached the prefecture (LIVE), not a draft typed anywhere
+    # — a draft proves nothing, and counting drafts would let any clerk probe whether a
+    # certificate number exists in another unit
     for pk, cert in (
-        carrying_certificates(Claim.objects.all())
-        .filter(cert__in=carrying_certificates(subjects).values("cert"))  # type: ignore[misc]
+        carrying_certificates(Claim.objects.filter(status__in=LIVE))
+        .filter(cert__in=set(keys.values()))  # type: ignore[misc]
         .values_list("pk", "cert")
     ):
         holders[cert].add(pk)
-        if pk in found:
-            keys[pk] = cert
     for pk, warnings in found.items():
         if overlapping.get(pk):
             warnings.append(_overlap(overlapping[pk]))
@@ -242,7 +245,7 @@ def warnings_for_input(
         warnings.append(_overlap(overlapping))
     if certificate_number.strip():
         reused = set(
-            carrying_certificates(others)
+            carrying_certificates(others.filter(status__in=LIVE))
             .filter(cert=certificate_key(Value(certificate_number)))  # type: ignore[misc]
             .values_list("pk", flat=True)
         )

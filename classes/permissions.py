@@ -13,7 +13,11 @@ from __future__ import annotations
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
 from classes import rules
-from classes.models import TrainingClass
+from classes.models import ClassAction, ClassEvent, TrainingClass
+
+#: What the drafting side writes: whoever wrote any of it for a class never accepts
+#: that class's filing (经办与审核分离, as for a claim: issue 12).
+DRAFTING_ACTIONS = (ClassAction.CREATE, ClassAction.ROSTER, ClassAction.FILE)
 
 
 def _signed_in(user: User) -> bool:
@@ -94,9 +98,18 @@ def can_accept(user: User, cls: TrainingClass) -> Permission:
     clerk = _unit_clerk(user, cls, "为培训班备案")
     if not clerk:
         return clerk
-    if cls.created_by_id == user.pk:
-        return deny("起草培训班的人不能为其备案，须由本单位另一位经办人办理")
+    if cls.created_by_id == user.pk or _drafted_by(user, cls):
+        return deny(
+            "起草、编排名单或报送备案的人不能为该培训班备案，须由本单位另一位经办人办理"
+        )
     return _moves(cls, "accept")
+
+
+def _drafted_by(user: User, cls: TrainingClass) -> bool:
+    """Whether ``user`` set the class's roster or filed it (its trail says)."""
+    return ClassEvent.objects.filter(
+        training_class_id=cls.pk, actor_id=user.pk, action__in=DRAFTING_ACTIONS
+    ).exists()
 
 
 def can_return(user: User, cls: TrainingClass) -> Permission:

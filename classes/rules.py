@@ -129,3 +129,27 @@ def filing_too_late(
 def attended_hours(sessions: list[tuple[Decimal, bool]]) -> Decimal:
     """A person's hours: the sum of the hours of the sessions they were present at."""
     return sum((hours for hours, present in sessions if present), Decimal(0))
+
+
+#: A day has 24 hours: the sessions recorded for one date never add up to more.
+HOURS_IN_A_DAY = Decimal(24)
+
+
+def session_hours_refusal(
+    *,
+    hours: Decimal,
+    same_day: Decimal,
+    recorded: Decimal,
+    planned: Decimal,
+    on: date,
+) -> str | None:
+    """The refusal of a session of ``hours`` on ``on``, or None: the day's sessions
+    (``same_day`` recorded already) stay within 24 hours, and the class's sessions
+    (``recorded`` already) within its planned hours — so that nobody's attendance can
+    be inflated past the plan by recording more time than a day or the class holds
+    (the attendance share of ``ATTENDANCE_SHARE`` is measured against the plan)."""
+    if same_day + hours > HOURS_IN_A_DAY:
+        return f"{on.isoformat()}已记录{same_day}学时，再记{hours}学时超过一天24小时"
+    if recorded + hours > planned:
+        return f"已记录{recorded}学时，再记{hours}学时超过培训班计划的{planned}学时"
+    return None

@@ -349,6 +349,18 @@ def class_session_record(
             )
         if on > today():
             raise DomainError("session_in_future", "不能记录尚未发生的课次")
+        sessions = ClassSession.objects.filter(training_class=cls)
+        refusal = rules.session_hours_refusal(
+            hours=hours,
+            same_day=sum(
+                sessions.filter(date=on).values_list("hours", flat=True), Decimal(0)
+            ),
+            recorded=sum(sessions.values_list("hours", flat=True), Decimal(0)),
+            planned=Decimal(cls.hours),
+            on=on,
+        )
+        if refusal is not None:
+            raise DomainError("session_hours_exceeded", refusal)
         roster = set(live_roster(cls.pk).values_list("trainee_id", flat=True))
         present_ids = list(dict.fromkeys(present))
         outsiders = [pk for pk in present_ids if pk not in roster]

