@@ -55,6 +55,8 @@ TAG_LABELS = {
     "reference": "项目与机构目录",
     "notifications": "通知",
     "public": "公开信息",
+    "classes": "培训班",
+    "documents": "证明材料",
 }
 TAG_DESCRIPTIONS = {
     "登录与令牌": "登录换取令牌、注销（令牌只显示一次）",
@@ -66,6 +68,8 @@ TAG_DESCRIPTIONS = {
     "项目与机构目录": "补贴项目、职业(工种)、等级、培训机构",
     "通知": "当前用户的待办与通知",
     "公开信息": "无需登录的公开信息：补贴公示、项目与机构目录",
+    "培训班": "培训班开班备案、花名册、课时考勤与结业（按班生成申报）",
+    "证明材料": "申报的证明材料：上传（按内容识别PDF、JPEG、PNG）与下载（留痕）",
 }
 
 
@@ -75,6 +79,11 @@ TAG_DESCRIPTIONS = {
 EXAMPLES: dict[str, Any] = {
     "id": 1,
     "claim": 1,
+    "location": "阿勒泰市职业技能培训中心",
+    "return_reason": "授课教师资质证明未附",
+    "sha256": "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef",
+    "content_type": "application/pdf",
+    "file": "签到表.pdf",
     "report": 1,
     "rollup": 1,
     "payment": 1,
@@ -180,6 +189,9 @@ EXAMPLES: dict[str, Any] = {
     "from_status": "submitted",
     "to_status": "approved",
 }
+#: An amount of money in the docs' examples: an amount a clerk might request, not a cap
+#: (the caps live in the data migration, never as literals: test_policy_lives_in_data).
+AMOUNT_EXAMPLE = "1500.00"
 #: Examples for an amount of money (a decimal string in yuan) by name.
 MONEY_EXAMPLES = {"share": "0.10", "ratio": "0.40", "spot_check_share": "0.10"}
 DATE_EXAMPLES = {
@@ -207,7 +219,7 @@ def _example_for(name: str, prop: dict[str, Any]) -> Any:
     if kind == "string" and fmt == "uri":
         return "https://altay.example.cn/api/claims/?page=2"
     if kind == "string" and (fmt == "decimal" or "pattern" in prop):
-        return MONEY_EXAMPLES.get(name, "1800.00")
+        return MONEY_EXAMPLES.get(name, AMOUNT_EXAMPLE)
     if kind == "boolean":
         return True
     example = EXAMPLES.get(name)
@@ -215,7 +227,7 @@ def _example_for(name: str, prop: dict[str, Any]) -> Any:
         return example if isinstance(example, int) else 1
     if kind == "string":
         if name in MONEY_NAMES:
-            return "1800.00"
+            return AMOUNT_EXAMPLE
         if name == "program":
             return "9 就业重点群体免费培训"
         return example if isinstance(example, str) else None

@@ -18,6 +18,7 @@ PACKAGES = (
     "programs",
     "trainees",
     "claims",
+    "classes",
     "quarters",
     "finance",
     "reporting",

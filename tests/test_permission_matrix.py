@@ -188,6 +188,10 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/recoveries/": (401, 403, 403, 403, 200, 200, 403),
     "api/recoveries/<int:pk>/settle/": (401, 403, 403, 403, PASS, 403, 403),
     "api/redoc/": (200, 200, 200, 200, 200, 200, 200),
+    # ReDoc's bundle, served here with its logo replaced (issue 15, 12)
+    "api/redoc/redoc.standalone.js": (200, 200, 200, 200, 200, 200, 200),
+    # the site's icon, which browsers ask for on their own: a redirect to the static file
+    "favicon.ico": (302, 302, 302, 302, 302, 302, 302),
     "api/reports/": (401, 200, 200, 200, 200, 200, 200),
     "api/reports/<int:pk>/": (401, 200, 404, 200, 200, 200, 404),
     "api/reports/<int:pk>/close/": (401, 403, 404, PASS, 403, 403, 404),
@@ -271,6 +275,10 @@ MATRIX: dict[str, tuple[Any, ...]] = {
 #: person, dashboard or money page (lists empty, records 404, pages 403).
 STAFF: dict[str, Any] = {
     "": 200,
+    # a claim's documents are the claim's: the staff see no claim (issue 16)
+    "api/claims/<int:pk>/documents/": 404,
+    "api/documents/<int:pk>/": 404,
+    "claims/<int:pk>/documents/": 404,
     "accounts/login/": 302,
     "accounts/logout/": 302,
     "accounts/password/change/": 200,
@@ -317,6 +325,8 @@ STAFF: dict[str, Any] = {
     "api/recoveries/": 403,
     "api/recoveries/<int:pk>/settle/": 403,
     "api/redoc/": 200,
+    "api/redoc/redoc.standalone.js": 200,
+    "favicon.ico": 302,
     "api/reports/": 200,
     "api/reports/<int:pk>/": 404,
     "api/reports/<int:pk>/close/": 404,

@@ -186,8 +186,15 @@ def test_the_celery_worker_and_beat_mask_numbers_and_keep_run_times(
     """Issue 14 (1): the worker's and beat's own handlers mask ID numbers and leave
     Celery's run times alone (``succeeded in 0.005795********9043s`` before)."""
     root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "DEBUG": "1", "PYTHONPATH": str(root)}
-    env.pop("REDIS_URL", None)
+    # a worker and beat run with a broker (REDIS_URL): without one the tasks run eagerly
+    # in the command that queued them and their per-task lines are not logged (issue
+    # 15, 13); nothing here connects to it
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "PYTHONPATH": str(root),
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+    }
     result = subprocess.run(
         [sys.executable, "-c", CELERY_LOGGING, kind, NUMBER, str(tmp_path / "s")],
         cwd=root,

@@ -62,6 +62,7 @@ ALLOWED_WORDS = {
     "CSV",
     "SHA",
     "PNG",
+    "JPEG",
     "JSON",
     "HTTP",
     "HTTPS",
