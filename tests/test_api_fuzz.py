@@ -20,6 +20,7 @@ import io
 import os
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -57,7 +58,7 @@ pytestmark = pytest.mark.django_db
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
-ROLES = ["anon", "clerk", "reviewer", "finance", "auditor", "administrator"]
+ROLES = ["anon", "clerk", "reviewer", "finance", "auditor", "administrator", "staff"]
 
 
 def _schema() -> Any:
@@ -80,6 +81,7 @@ ID_KINDS = {
     "/api/recoveries/": "recovery",
     "/api/institutions/": "institution",
     "/api/documents/": "document",
+    "/api/classes/": "class",
 }
 
 
@@ -226,6 +228,25 @@ def world(
         upload=SimpleUploadedFile("sheet.png", image.getvalue()),
         actor=clerk,
     )
+    # a training class of 654301 (issue 16), drafted by the clerk
+    from classes import services as class_services
+
+    training_class = class_services.class_create(
+        data=class_services.ClassInput(
+            institution_id=provider,
+            program_id=9,
+            unit_id="654301",
+            planned_start=date(2020, 9, 1),
+            planned_end=date(2020, 10, 31),
+            hours=Decimal("100"),
+            location="阿勒泰市职业技能培训中心",
+            trade_id="4-03-02-01",
+            level_id="intermediate",
+            project_based=True,
+            teachers=["王老师"],
+        ),
+        actor=clerk,
+    )
     open_report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q3", actor=clerk
     )
@@ -243,6 +264,13 @@ def world(
         "finance": finance,
         "auditor": auditor,
         "administrator": administrator,
+        # the training institution's staff (issue 16), of the class's institution
+        "staff": User.objects.create_user(
+            username="fuzz_staff",
+            password="pw-Altay-2019",
+            role=Role.INSTITUTION_STAFF,
+            institution_id=provider,
+        ),
     }
     return {
         "tokens": {role: token_create(user=u) for role, u in users.items()},
@@ -262,6 +290,7 @@ def world(
             # the provider the clerk proposed (待认定), and an admitted one
             "institution": [proposed.pk, quarter.approved[0].institution_id],
             "document": [document.pk],
+            "class": [training_class.pk],
         },
     }
 
