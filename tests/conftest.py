@@ -203,3 +203,28 @@ def advanced_quarter(claim_input: Any, reviewer: User, finance: User) -> Any:
     from tests.quarter_run import run_quarter
 
     return run_quarter(claim_input, reviewer, finance=finance)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """pytest-django's sort again, after pytest regrouped session-scoped parameters
+    (pytest-playwright's ``browser_name``) and moved browser tests among the database
+    tests (tests/test_suite_order.py). The sort is stable: each group keeps its order."""
+    items.sort(key=database_order)
+
+
+def database_order(item: pytest.Item) -> int:
+    """0: a test on the kept database (rolled back); 1: transactional (ends by emptying
+    the database); 2: no database. The order pytest-django sorts by."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", [])
+    transactional = "transactional_db" in fixtures or "live_server" in fixtures
+    if marker is not None:
+        transactional = transactional or bool(
+            marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+        )
+    if transactional:
+        return 1
+    if marker is not None or "db" in fixtures:
+        return 0
+    return 2

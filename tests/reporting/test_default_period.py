@@ -30,10 +30,10 @@ def client_of(user) -> Client:
 
 
 @pytest.mark.parametrize(
-    "page", ["/dashboards/unit/", "/dashboards/prefecture/", "/dashboards/finance/"]
+    "path", ["/dashboards/unit/", "/dashboards/prefecture/", "/dashboards/finance/"]
 )
 def test_dashboards_open_on_the_latest_year_with_claims(
-    page, claim_input, clerk, reviewer, settings
+    path, claim_input, clerk, reviewer, settings
 ):
     # given claims that ended in 2020 and 2021 only (years before today)
     submitted(claim_input, clerk)
@@ -45,13 +45,13 @@ def test_dashboards_open_on_the_latest_year_with_claims(
         certificate_number="CERT-2021",
         trainee_id=someone_else(),
     )
-    user = clerk if page == "/dashboards/unit/" else reviewer
+    user = clerk if path == "/dashboards/unit/" else reviewer
     # when the dashboard opens without a year
-    response = client_of(user).get(page)
+    response = client_of(user).get(path)
     # then it shows 2021, and a year asked for still wins
     assert response.status_code == 200
     assert response.context["year"] == 2021
-    assert client_of(user).get(page, {"year": "2020"}).context["year"] == 2020
+    assert client_of(user).get(path, {"year": "2020"}).context["year"] == 2020
 
 
 def test_the_year_is_scoped_to_the_user(claim_input, clerk, reviewer):
