@@ -201,7 +201,10 @@ AXES_CLIENT_IP_CALLABLE = "altay_skills.client_address.client_address"
 
 # --- Language and time ---------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+# The staff pages and the API answer in Chinese whatever the browser prefers (issue 19):
+# a clerk whose browser asks for English got "This field is required." inside Chinese
+# pages. One language, so LocaleMiddleware always activates it.
+LANGUAGES = [("zh-hans", _("简体中文"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

@@ -144,3 +144,29 @@ def test_the_admin_shows_staff_what_they_maintain_in_chinese():
     ):
         assert hidden not in html
     assert "Model name" not in html and "模型名称" in html
+
+
+@pytest.mark.parametrize("preferred", ["en", "en-US,en;q=0.9", "fr", "ru,en;q=0.5"])
+def test_the_staff_pages_answer_in_chinese_whatever_the_browser_prefers(
+    preferred, clerk
+):
+    # a clerk whose browser prefers English sends the claim form empty
+    client = Client(HTTP_ACCEPT_LANGUAGE=preferred)
+    client.force_login(clerk)
+    response = client.post("/claims/new/", {})
+    # then the form's own messages are Chinese, not "This field is required."
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "This field is required" not in body
+    assert "该字段是必填项" in body
+    assert response["Content-Language"] == "zh-hans"
+
+
+def test_the_api_answers_in_chinese_whatever_the_client_prefers(clerk):
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_authenticate(clerk)
+    response = client.post("/api/claims/", {}, format="json")
+    assert response.status_code == 400
+    text = json.dumps(response.json(), ensure_ascii=False)
+    assert "This field is required" not in text
+    assert "该字段是必填项" in text
