@@ -72,6 +72,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz for the proxy and the monitoring, before the Host check, the
+    # HTTPS redirect, the session and the login (altay_skills.health).
+    "altay_skills.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # An API body over API_MAX_BODY_BYTES: a JSON 413 before anything reads it.
