@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from altay_skills.task_retries import RETRY_TRANSIENT
 from claims.intake.jobs import CHECK_IMPORT_TASK, SOFT_TIME_LIMIT, TIME_LIMIT
 
 PURGE_IMPORTS_TASK = "claims.tasks.purge_expired_imports"
@@ -16,6 +17,7 @@ PURGE_IMPORTS_TASK = "claims.tasks.purge_expired_imports"
     reject_on_worker_lost=True,
     soft_time_limit=SOFT_TIME_LIMIT,
     time_limit=TIME_LIMIT,
+    **RETRY_TRANSIENT,
 )
 def check_import(*, job_id: int) -> str | None:
     """Read and judge an uploaded spreadsheet off the web workers (issue 14, item 4)."""

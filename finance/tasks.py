@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from altay_skills.task_retries import RETRY_TRANSIENT
 from finance.services import BUILD_ROLLUP_TASK
 
 
@@ -14,7 +15,7 @@ from finance.services import BUILD_ROLLUP_TASK
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=3,
+    **RETRY_TRANSIENT,
 )
 def build_rollup(self: object, *, rollup_id: int) -> str:
     from finance.services import rollup_build

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from altay_skills.task_retries import RETRY_TRANSIENT
+
 
 @shared_task(name="reporting.tasks.notify_outstanding_reports")
 def notify_outstanding_reports() -> int:
@@ -25,7 +27,7 @@ def check_submitted_claims(
     return run_once(outbox_id, lambda: raise_claim_check_notices(claim_ids))
 
 
-@shared_task(name="reporting.tasks.anchor_audit_trail")
+@shared_task(name="reporting.tasks.anchor_audit_trail", **RETRY_TRANSIENT)
 def anchor_audit_trail() -> str:
     """Beat, daily: write a signed digest of every audit chain's head outside the
     database (``reporting.audit``); returns the file written."""
