@@ -290,24 +290,29 @@ TRAINEE_READ_RATE = env.str("TRAINEE_READ_RATE", default="600/hour")
 #: How long finding a person by their full ID number lets a user open them by id
 #: (``trainees.models.TraineeFound``): a working day, as an API token lives.
 TRAINEE_FOUND_HOURS = env.int("TRAINEE_FOUND_HOURS", default=8)
-# The throttle's counts: in Redis when there is one, so that gunicorn's workers share
-# one count per user (each process would otherwise count on its own); a short timeout,
-# and the throttle lets reads through while Redis is out of reach.
+# One shared cache (issue 19): in Redis when there is one, so that gunicorn's workers
+# share one count per user for the throttle (each process would otherwise count on its
+# own) and one worker's answer for /readyz; a short timeout, and the throttle lets reads
+# through while Redis is out of reach. Local memory only for `make run`. (Axes counts
+# failed logins in the database, shared already.)
 _COUNTS_REDIS = env.str("REDIS_URL", default="")
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": {
+
+
+def _shared_cache(prefix: str) -> dict[str, object]:
+    if not _COUNTS_REDIS:
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": prefix,
+        }
+    return {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": _COUNTS_REDIS,
-        "KEY_PREFIX": "altay-throttle",
+        "KEY_PREFIX": f"altay-{prefix}",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
-    if _COUNTS_REDIS
-    else {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "throttle",
-    },
-}
+
+
+CACHES = {"default": _shared_cache("default"), "throttle": _shared_cache("throttle")}
 SPECTACULAR_SETTINGS = {
     "TITLE": "阿勒泰地区职业技能提升补贴申报系统 API",
     "DESCRIPTION": "阿勒泰地区职业技能提升行动补贴申报（阿行办发〔2019〕50号）的接口说明。",

@@ -141,3 +141,33 @@ def test_an_owner_url_of_another_database_is_never_used():
         )
         == "/tmp/x.sqlite3"
     )
+
+
+# --- Issue 19: one shared cache ---------------------------------------------------------
+def cache_backends(**env: str) -> list[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DEBUG"}}
+    clean.update(env, DEBUG="1", DJANGO_SETTINGS_MODULE="altay_skills.settings")
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(*(s.CACHES[a]['BACKEND'].rsplit('.', 1)[1] for a in ('default', 'throttle')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.split()
+
+
+def test_every_cache_is_the_shared_redis_when_there_is_one():
+    # gunicorn's workers must share one count per user, one worker's ping answer…
+    assert cache_backends(REDIS_URL="redis://127.0.0.1:6379/0") == [
+        "RedisCache",
+        "RedisCache",
+    ]
+    # make run, with nothing installed: each process its own memory
+    assert cache_backends() == ["LocMemCache", "LocMemCache"]
