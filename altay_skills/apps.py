@@ -4,9 +4,16 @@ from axes.apps import AppConfig as AxesAppConfig
 
 
 class AltaySkillsConfig(AppConfig):
+    default = True  # apps.py holds two configs: this one is the app's own
     verbose_name = "系统核心"
     name = "altay_skills"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # a task names the request that queued it (issue 19)
+        from altay_skills.request_context import connect_task_signals
+
+        connect_task_signals()
 
 
 class AxesConfig(AxesAppConfig):

@@ -75,6 +75,9 @@ MIDDLEWARE = [
     # /healthz and /readyz for the proxy and the monitoring, before the Host check, the
     # HTTPS redirect, the session and the login (altay_skills.health).
     "altay_skills.health.HealthCheckMiddleware",
+    # A request id for every log line of the request and its tasks, and one line per
+    # request with route, user and duration (altay_skills.request_context).
+    "altay_skills.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # An API body over API_MAX_BODY_BYTES: a JSON 413 before anything reads it.
@@ -384,14 +387,23 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Every handler masks ID numbers (first 6 and last 4) in messages, arguments and
 # tracebacks (trainees.log_masking). Django's own "django" handlers (a second console,
 # mail_admins, neither filtered) are replaced: its records reach the root handler.
+# JSON lines a machine can read (issue 19) with DEBUG off, readable lines under make run:
+# LOG_FORMAT=json|plain. Every handler masks ID numbers and names the request (its id,
+# user and route; a task's name and id) — trainees.log_masking,
+# altay_skills.request_context.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "mask_id_numbers": {"()": "trainees.log_masking.IdNumberMaskingFilter"},
+        "request_context": {"()": "altay_skills.request_context.RequestContextFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "trainees.log_masking.JsonFormatter"},
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -401,8 +413,8 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["mask_id_numbers"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context", "mask_id_numbers"],
         },
         # runserver's request lines carry query strings (?trainee=<ID number>)
         "django.server": {
@@ -423,6 +435,10 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # pikepdf (the evidence PDFs' check) says hello at import on every command
         "pikepdf": {"level": "WARNING"},
+        # one line per request: runserver writes its own under make run
+        "altay_skills.requests": {
+            "level": "INFO" if LOG_FORMAT == "json" else "WARNING"
+        },
     },
 }
 if CELERY_TASK_ALWAYS_EAGER:

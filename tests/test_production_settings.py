@@ -380,6 +380,46 @@ def test_gunicorn_s_access_and_error_logs_mask_id_numbers(gunicorn):
     assert "/trainees/654301199501013774/" in written
 
 
+def test_gunicorn_writes_json_lines_naming_the_request(gunicorn):
+    """Issue 19: with DEBUG off every line is JSON — gunicorn's access line and the
+    application's own — and both carry the request id the response answered; the
+    application's names the route and the duration; ID numbers are masked in every field."""
+    import json
+
+    port, server, log = gunicorn
+    number = "654301199501013773"
+    status, headers, _ = fetch(port, f"/trainees/{number}/")
+    request_id = headers["X-Request-ID"]
+    assert status in {302, 404} and len(request_id) == 32
+    # an id the proxy gave is kept; junk is replaced
+    _, headers, _ = fetch(port, "/healthz", headers={"X-Request-ID": "proxy-1234abcd"})
+    _, kept, _ = fetch(
+        port, "/accounts/login/", headers={"X-Request-ID": "proxy-1234abcd"}
+    )
+    _, replaced, _ = fetch(port, "/accounts/login/", headers={"X-Request-ID": "<x y>"})
+    assert kept["X-Request-ID"] == "proxy-1234abcd"
+    assert replaced["X-Request-ID"] != "<x y>"
+
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(timeout=35) == 0
+    log.seek(0)
+    lines = [
+        json.loads(line) for line in log.read().splitlines() if line.startswith("{")
+    ]
+    mine = [line for line in lines if line.get("request_id") == request_id]
+    by_logger = {line["logger"]: line for line in mine}
+    assert set(by_logger) >= {"gunicorn.access", "altay_skills.requests"}, mine
+    access, application = (
+        by_logger["gunicorn.access"],
+        by_logger["altay_skills.requests"],
+    )
+    assert access["path"] == application["path"] == "/trainees/654301********3773/"
+    assert application["route"].endswith("trainee_detail")
+    assert application["status"] == status
+    assert isinstance(application["duration_ms"], float)
+    assert number not in json.dumps(lines)
+
+
 # --- The browser keeps to the policy ------------------------------------------------------------
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
