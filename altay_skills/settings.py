@@ -441,6 +441,34 @@ LOGGING = {
         },
     },
 }
+# --- Errors reach a person (issue 19, trainees.error_reports) -----------------------------
+# SENTRY_DSN: a self-hosted Sentry or GlitchTip in the prefecture's network, every event
+# scrubbed (no ID number, no request body). Without it, ADMINS ("a@x.cn,b@x.cn") get a
+# mail for each ERROR line, masked the same way, through EMAIL_HOST.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+ADMINS = [("", address) for address in env.list("ADMINS", default=[])]
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="altay-skills@localhost")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_EXCEPTION_REPORTER_FILTER = "trainees.error_reports.NoBodyReporterFilter"
+if SENTRY_DSN:
+    from trainees.error_reports import start_sentry
+
+    start_sentry(
+        SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production")
+    )
+elif ADMINS and not DEBUG:
+    LOGGING["handlers"]["mail_admins"] = {  # type: ignore[index]
+        "level": "ERROR",
+        "class": "trainees.error_reports.MaskedAdminEmailHandler",
+        "filters": ["request_context", "mask_id_numbers"],
+    }
+    LOGGING["root"]["handlers"].append("mail_admins")  # type: ignore[index]
+
 if CELERY_TASK_ALWAYS_EAGER:
     # Tasks run inside the command or request that queued them: a line per task
     # ("Task … succeeded in …", fifty of them in seed_demo) says nothing to a person.
