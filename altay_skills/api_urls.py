@@ -140,6 +140,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="api-class-start",
     ),
     path(
+        "classes/<int:pk>/documents/",
+        classes.ClassDocumentsApi.as_view(),
+        name="api-class-documents",
+    ),
+    path(
         "classes/<int:pk>/sessions/",
         classes.ClassSessionApi.as_view(),
         name="api-class-sessions",

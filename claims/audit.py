@@ -244,6 +244,18 @@ def claims_out_of_step() -> tuple[int, str | None]:
     return total, None
 
 
+#: A later stage whose documents are links of its own chains (``classes``): document id
+#: → (the owner as a message names it, e.g. "培训班 #3 的"; the SHA-256 its chain
+#: recorded, or None when its chain has none). Registered from ``AppConfig.ready()``.
+DocumentChains = Callable[[], dict[int, tuple[str, str | None]]]
+_document_chains: list[DocumentChains] = []
+
+
+def offer_document_chains(source: DocumentChains) -> None:
+    if source not in _document_chains:
+        _document_chains.append(source)
+
+
 def documents_verify() -> tuple[int, str | None]:
     """Every evidence document (issue 16) against its stored file and the chain:
     (documents checked, the first problem in Chinese, or None).
@@ -266,6 +278,9 @@ def documents_verify() -> tuple[int, str | None]:
     for claim_id, changes in events.iterator(chunk_size=CHUNK):
         if isinstance(changes, dict) and isinstance(changes.get("document"), int):
             chained[changes["document"]] = (claim_id, str(changes.get("sha256", "")))
+    owned: dict[int, tuple[str, str | None]] = {}
+    for source in _document_chains:
+        owned.update(source())
     labels = dict(DocumentKind.choices)
     checked = 0
     documents = Document.objects.order_by("pk").values_list(
@@ -273,8 +288,19 @@ def documents_verify() -> tuple[int, str | None]:
     )
     for pk, claim_id, kind, sha256, stored_as in documents.iterator(chunk_size=CHUNK):
         checked += 1
+        other = owned.pop(pk, None)
         owner = f"申报 #{claim_id} 的" if claim_id is not None else ""
+        if claim_id is None and other is not None:
+            owner = other[0]
         name = f"{owner}材料 #{pk}（{labels.get(kind, kind)}）"
+        if claim_id is None and other is not None:
+            if other[1] is None:
+                return checked, f"{name}在审计链中没有上传记录"
+            if other[1] != sha256:
+                return checked, (
+                    f"{name}的记录与审计链不符：链中为 SHA-256 {other[1]}，"
+                    f"记录为 SHA-256 {sha256}"
+                )
         if claim_id is not None:
             link = chained.pop(pk, None)
             if link is None:
@@ -295,4 +321,7 @@ def documents_verify() -> tuple[int, str | None]:
     if chained:
         pk, (claim_id, _) = min(chained.items())
         return checked, f"申报 #{claim_id} 的审计链记录了材料 #{pk}，但该材料记录不存在"
+    if owned:
+        pk, (owner, _) = min(owned.items())
+        return checked, f"{owner}审计链记录了材料 #{pk}，但该材料记录不存在"
     return checked, None

@@ -12,7 +12,7 @@ the claim part of the rule for seeing a full ID number (``claim_grounds_reveal``
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -354,13 +354,33 @@ def import_institutions(user: User) -> list[Institution]:
 
 
 # --- Evidence (issue 16) -----------------------------------------------------------------
+#: A later stage whose documents some users open beyond the unit scope (``classes``:
+#: institution staff, their institution's classes' documents): user → a subquery of
+#: document ids, or None. This stage may not import that one, so it registers from its
+#: ``AppConfig.ready()`` (as ``claims.facts.offer_attendance``).
+DocumentReads = Callable[[User], QuerySet[Any] | None]
+_document_reads: list[DocumentReads] = []
+
+
+def offer_document_reads(source: DocumentReads) -> None:
+    if source not in _document_reads:
+        _document_reads.append(source)
+
+
 def documents_visible_to(user: User) -> QuerySet[Document]:
-    """The documents the user may open: the claim's scope (``unit_scoped`` on the
-    document's unit, which is its claim's), a deleted draft's left out like the draft."""
+    """The documents the user may open: the owner's scope (``unit_scoped`` on the
+    document's unit, which is its claim's or its class's; a class's documents to its
+    institution's staff too, ``offer_document_reads``), a deleted draft's left out like
+    the draft."""
     qs = Document.objects.select_related("claim").exclude(
         claim__status=workflow.DELETED
     )
-    return unit_scoped(qs, user)
+    scoped = unit_scoped(qs, user)
+    for source in _document_reads:
+        ids = source(user)
+        if ids is not None:
+            scoped = scoped | qs.filter(pk__in=ids)
+    return scoped
 
 
 def document_for(user: User, document_id: int) -> Document:

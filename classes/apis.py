@@ -5,6 +5,7 @@ like a missing one) and every change through one service of ``classes.services``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,12 +19,15 @@ from rest_framework.views import APIView
 
 from accounts.apis import signed_in_user
 from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
+from altay_skills.errors import DomainError
+from claims.apis import DOCUMENT_REFUSED
 from claims.selectors import claims_visible_to
-from claims.serializers import ClaimSerializer
+from claims.serializers import ClaimSerializer, DocumentSerializer
 from classes import services
 from classes.models import TrainingClass
 from classes.selectors import class_for, classes_visible_to
 from classes.serializers import (
+    ClassDocumentUploadSerializer,
     ClassInputSerializer,
     ClassListSerializer,
     ClassSerializer,
@@ -227,7 +231,10 @@ class ClassSessionApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="记录课次与出勤",
-        description="培训中的培训班记录一次课：日期、学时和出勤人员（须在名单上）。",
+        description=(
+            "培训中的培训班记录一次课：日期、学时和出勤人员（须在名单上）；"
+            "sign_in_sheet 可选，为已上传到本培训班、尚未关联课次的签到表材料 id。"
+        ),
         request=SessionBodySerializer,
         responses={201: ClassSerializer, **ERRORS},
     )
@@ -241,8 +248,56 @@ class ClassSessionApi(APIView):
             hours=v["hours"],
             present=v["present"],
             actor=signed_in_user(request),
+            sign_in_sheet_id=v.get("sign_in_sheet"),
         )
         return render_class(request, pk, code=status.HTTP_201_CREATED)
+
+
+class ClassDocumentsApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="上传培训班的证明材料",
+        description=(
+            "培训机构人员或本单位经办人为未取消的培训班上传材料（multipart：kind、file，"
+            "签到表可附 session 关联课次）。与申报材料同一套检查：只接收PDF、JPEG、PNG"
+            "（按文件内容识别），不超过10 MB（超过返回 413），图片重新编码去除元数据，"
+            "含脚本、启动动作或嵌入文件的PDF被拒绝。文件的SHA-256写入该培训班的审计链"
+            "（attach_document）；下载经 GET /api/documents/{id}/，按培训班的查看范围。"
+        ),
+        request={"multipart/form-data": ClassDocumentUploadSerializer},
+        responses={
+            201: DocumentSerializer,
+            400: DOCUMENT_REFUSED,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            413: OpenApiResponse(ErrorSerializer, description="文件超过10 MB"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        # The service checks the scope (404) and the permission (403, 409) before the
+        # kind and the file (400); the serializer above documents the body.
+        body = request.data if isinstance(request.data, Mapping) else {}
+        session = body.get("session")
+        document = services.class_attach_document(
+            class_id=pk,
+            kind=body.get("kind"),
+            upload=body.get("file"),
+            actor=signed_in_user(request),
+            session_id=_session_id(session),
+        )
+        return Response(DocumentSerializer(document).data, status=201)
+
+
+def _session_id(value: object) -> int | None:
+    """The multipart ``session`` field: empty is none; anything but an id is a 400."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) < 2**63:
+        raise DomainError("invalid_reference", "课次 session 应为课次 id")
+    return int(text)
 
 
 class ClassCompleteApi(APIView):

@@ -9,7 +9,17 @@ class ClassesConfig(AppConfig):
     def ready(self) -> None:
         # A claim that came from a class is judged again (on submit) with the class's
         # attendance; claims may not import this stage, so it asks through this.
+        # The same for a class's documents: who beyond the unit scope may open them
+        # (the institution's staff), and the chain each one's hash is a link of.
+        from claims.audit import offer_document_chains
         from claims.facts import offer_attendance
-        from classes.selectors import attendance_of_claim
+        from claims.selectors import offer_document_reads
+        from classes.selectors import (
+            attendance_of_claim,
+            class_document_chains,
+            class_document_reads,
+        )
 
         offer_attendance(attendance_of_claim)
+        offer_document_reads(class_document_reads)
+        offer_document_chains(class_document_chains)

@@ -36,6 +36,7 @@ class ClassAction(models.TextChoices):
     SESSION = "session", rules.ACTION_LABELS["session"]
     COMPLETE = "complete", rules.ACTION_LABELS["complete"]
     CANCEL = "cancel", rules.ACTION_LABELS["cancel"]
+    ATTACH_DOCUMENT = "attach_document", rules.ACTION_LABELS["attach_document"]
 
 
 HOURS = {"max_digits": 6, "decimal_places": 1}
@@ -239,6 +240,42 @@ class ClassSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.training_class_id} {self.date}"
+
+
+class ClassDocument(models.Model):
+    """A class's evidence document (issue 16): the ``claims.Document`` (checked and
+    stored by ``claims.evidence``, its unit the class's, no claim) tied to its class
+    and, for a sign-in sheet, to the session it records. Its SHA-256 is a link of the
+    class's hash chain (the ``attach_document`` event)."""
+
+    training_class = models.ForeignKey(
+        TrainingClass,
+        verbose_name=_("培训班"),
+        on_delete=models.PROTECT,
+        related_name="documents",
+    )
+    document = models.OneToOneField(
+        "claims.Document",
+        verbose_name=_("材料"),
+        on_delete=models.PROTECT,
+        related_name="class_link",
+    )
+    session = models.ForeignKey(
+        ClassSession,
+        verbose_name=_("课次"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+    )
+
+    class Meta:
+        verbose_name = _("培训班材料")
+        verbose_name_plural = _("培训班材料")
+        ordering = ["training_class_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.training_class_id}:{self.document_id}"
 
 
 class ClassEvent(models.Model):

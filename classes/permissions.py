@@ -151,6 +151,18 @@ def can_cancel(user: User, cls: TrainingClass) -> Permission:
     return _moves(cls, "cancel")
 
 
+def can_attach_document(user: User, cls: TrainingClass) -> Permission:
+    """Upload a class's evidence (roster, sign-in sheet, certificate, ...): its
+    drafting side (the institution's staff, the unit's clerks) while the class is not
+    cancelled — a completed class still takes its certificates."""
+    side = _drafting_side(user, cls)
+    if not side:
+        return side
+    if cls.status == rules.CANCELLED:
+        return conflict("invalid_transition", "已取消的培训班不能再上传材料")
+    return ALLOWED
+
+
 CHECKS = {
     "roster": can_set_roster,
     "file": can_file,
@@ -160,6 +172,7 @@ CHECKS = {
     "sessions": can_record_session,
     "complete": can_complete,
     "cancel": can_cancel,
+    "documents": can_attach_document,
 }
 
 

@@ -89,6 +89,7 @@ ACTION_LABELS = {
     "session": "记录课时",
     "complete": "结业",
     "cancel": "取消",
+    "attach_document": "上传材料",
 }
 
 #: Where the roster may be set freely (the drafter's) and where only amended (audited).

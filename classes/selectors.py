@@ -8,15 +8,26 @@ none. A class the user may not see is answered exactly like a missing one (404).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from altay_skills.errors import NotFound
+from claims.models import Document, DocumentKind
 from claims.rules import AttendanceFacts
+from claims.selectors import documents_visible_to
 from classes import rules
-from classes.models import ClassEvent, ClassSession, RosterLine, TrainingClass
+from classes.models import (
+    ClassDocument,
+    ClassEvent,
+    ClassSession,
+    RosterLine,
+    TrainingClass,
+)
 
 
 def classes_visible_to(user: User) -> QuerySet[TrainingClass]:
@@ -94,3 +105,118 @@ def attendance_of_claim(claim_id: int) -> AttendanceFacts | None:
         return None
     cls = line.training_class
     return attendance_facts(cls, line.trainee_id, attended_hours_of(cls.pk))
+
+
+# --- Evidence (issue 16) -----------------------------------------------------------------
+def class_document_reads(user: User) -> QuerySet[ClassDocument] | None:
+    """The class documents institution staff may open beyond the unit scope of
+    ``claims.selectors.documents_visible_to``: their institution's classes' (a clerk's
+    unit scope and the prefecture's already cover a class's documents, whose unit is the
+    class's). Registered by ``ClassesConfig.ready()``; ids, as a subquery."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if not user.is_institution_staff:
+        return None
+    return ClassDocument.objects.filter(
+        training_class__institution_id=user.institution_id
+    ).values("document_id")
+
+
+def class_documents(user: User, class_id: int) -> list[Document]:
+    """A class's documents as the user may open them, oldest first; each carries
+    ``session_id`` (the session a sign-in sheet records, or None)."""
+    links = dict(
+        ClassDocument.objects.filter(training_class_id=class_id).values_list(
+            "document_id", "session_id"
+        )
+    )
+    documents = list(
+        documents_visible_to(user)
+        .filter(pk__in=list(links))
+        .select_related("uploaded_by")
+        .order_by("uploaded_at", "id")
+    )
+    for document in documents:
+        document.session_id = links[document.pk]  # type: ignore[attr-defined]
+    return documents
+
+
+def class_documents_of_claims(claim_ids: Iterable[int]) -> dict[int, set[int]]:
+    """claim id → the ids of the documents of the class the claim came from (its
+    roster line's class), for the reviewer's spot check (one query)."""
+    found: dict[int, set[int]] = defaultdict(set)
+    rows = ClassDocument.objects.filter(
+        training_class__roster__claim_id__in=list(claim_ids)
+    ).values_list("training_class__roster__claim_id", "document_id")
+    for claim_id, document_id in rows:
+        found[claim_id].add(document_id)
+    return found
+
+
+def class_document_chains() -> dict[int, tuple[str, str | None]]:
+    """document id → (its class, as a trail names it; the SHA-256 its class's
+    ``attach_document`` event chained, or None), for every class document and every
+    such event (``claims.audit.documents_verify``, registered by
+    ``ClassesConfig.ready()``). A database not yet migrated to classes 0002 holds
+    none."""
+    if ClassDocument._meta.db_table not in connection.introspection.table_names():
+        return {}
+    found: dict[int, tuple[str, str | None]] = {}
+    for class_id, document_id in ClassDocument.objects.values_list(
+        "training_class_id", "document_id"
+    ).iterator(chunk_size=2000):
+        found[document_id] = (f"培训班 #{class_id} 的", None)
+    events = ClassEvent.objects.filter(action="attach_document").values_list(
+        "training_class_id", "changes"
+    )
+    for class_id, changes in events.iterator(chunk_size=2000):
+        if isinstance(changes, dict) and isinstance(changes.get("document"), int):
+            owner = f"培训班 #{class_id} 的"
+            linked = found.get(changes["document"])
+            if linked is not None and linked[0] != owner:
+                owner = f"{linked[0]}（审计链中为培训班 #{class_id}）"
+            found[changes["document"]] = (owner, str(changes.get("sha256", "")))
+    return found
+
+
+@dataclass(frozen=True)
+class SharedClassSheet:
+    """One sign-in sheet file (one SHA-256) uploaded for two or more sessions or
+    classes: a sheet is signed at one session of one class."""
+
+    sha256: str
+    #: (document id, class id, session id or None, session date or None)
+    uploads: list[tuple[int, int, int | None, object]]
+
+
+def shared_class_sign_in_sheets(*, limit: int = 200) -> list[SharedClassSheet]:
+    """Sign-in sheets (class documents of kind ``attendance``) whose one SHA-256 was
+    uploaded for two or more classes, or for two or more sessions: the repeated
+    hashes grouped in SQL, their uploads read once (two queries)."""
+    sheets = ClassDocument.objects.filter(document__kind=DocumentKind.ATTENDANCE)
+    grouped = (
+        sheets.values("document__sha256")
+        .annotate(
+            classes=Count("training_class_id", distinct=True),
+            sessions=Count("session_id", distinct=True),
+        )
+        .filter(Q(classes__gte=2) | Q(sessions__gte=2))
+        .order_by()
+    )
+    repeated = list(grouped.values_list("document__sha256", flat=True)[:limit])
+    if not repeated:
+        return []
+    uploads: dict[str, list[tuple[int, int, int | None, object]]] = defaultdict(list)
+    for sha256, document_id, class_id, session_id, on in (
+        sheets.filter(document__sha256__in=repeated)
+        .order_by("document__sha256", "training_class_id", "document_id")
+        .values_list(
+            "document__sha256",
+            "document_id",
+            "training_class_id",
+            "session_id",
+            "session__date",
+        )
+    ):
+        uploads[sha256].append((document_id, class_id, session_id, on))
+    return [SharedClassSheet(k, v) for k, v in uploads.items()][:limit]

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from altay_skills.plain_text import multi_line_text, single_line_text
-from claims.models import Employment
+from claims.models import DocumentKind, Employment
 from claims.serializers import ClaimSerializer
 from classes.models import ClassSession, ClassStatus, TrainingClass
 from classes.permissions import actions_for
@@ -106,6 +106,12 @@ class SessionBodySerializer(serializers.Serializer):
     present = serializers.ListField(
         child=serializers.IntegerField(**ID), allow_empty=True, max_length=500
     )
+    sign_in_sheet = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="该课次的签到表：已上传到本培训班、尚未关联课次的签到表材料 id（可选）",
+        **ID,
+    )
 
 
 class ResultSerializer(serializers.Serializer):
@@ -159,6 +165,24 @@ class SessionSerializer(serializers.ModelSerializer):
 
     def get_present(self, session: ClassSession) -> list[int]:
         return sorted(p.pk for p in session.present.all())
+
+
+class ClassDocumentUploadSerializer(serializers.Serializer):
+    """``POST /api/classes/{id}/documents/`` (multipart): what the document is, the
+    file, and for a sign-in sheet optionally the session it records."""
+
+    kind = serializers.ChoiceField(
+        choices=DocumentKind.choices,
+        help_text="材料类别：roster 花名册、attendance 签到表、certificate 证书、"
+        "employment 劳动合同或就业证明、id_card 身份证复印件、other 其他",
+    )
+    file = serializers.FileField(
+        allow_empty_file=True,  # refused by the checker, with its own message
+        help_text="PDF、JPEG或PNG，不超过10 MB；图片会重新编码以去除元数据",
+    )
+    session = serializers.IntegerField(
+        required=False, help_text="签到表所记录的课次 id（可选）", **ID
+    )
 
 
 class ClassSerializer(serializers.ModelSerializer):

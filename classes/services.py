@@ -22,17 +22,25 @@ from accounts.models import User
 from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
+from claims import evidence
 from claims import rules as claim_rules
 from claims.facts import policy_terms, program_facts, trainee_facts
-from claims.models import Claim, Employment
+from claims.models import Claim, Document, DocumentKind, Employment
 from claims.selectors import prior_claims_of
-from claims.services import ClaimInput, claim_create, claim_facts, judge
+from claims.services import (
+    ClaimInput,
+    claim_create,
+    claim_facts,
+    document_changes,
+    judge,
+)
 from classes import permissions, rules
 from classes.events import class_event_record
-from classes.models import ClassSession, RosterLine, TrainingClass
+from classes.models import ClassDocument, ClassSession, RosterLine, TrainingClass
 from classes.selectors import (
     attendance_facts,
     attended_hours_of,
+    class_for,
     classes_visible_to,
     live_roster,
 )
@@ -334,10 +342,56 @@ def class_session_record(
     hours: Decimal,
     present: list[int],
     actor: User,
+    sign_in_sheet: Any = None,
+    sign_in_sheet_id: int | None = None,
 ) -> ClassSession:
-    """One session of a running class and who was present (people on its roster)."""
+    """One session of a running class and who was present (people on its roster),
+    with its sign-in sheet if one is given: a file uploaded with the session (checked
+    and stored as every document, ``class_attach_document``) or a sheet already
+    uploaded for the class and not yet tied to a session (``sign_in_sheet_id``). All
+    or none: a refused sheet records no session."""
     if hours <= 0:
         raise DomainError("invalid_hours", "学时须大于0")
+    if sign_in_sheet is not None and sign_in_sheet_id is not None:
+        raise DomainError(
+            "invalid_sign_in_sheet", "签到表只能上传一个文件或选择一份已上传的材料"
+        )
+    if sign_in_sheet is not None:
+        require(permissions.can_record_session(actor, class_for(actor, class_id)))
+        checked = evidence.checked_upload(sign_in_sheet)
+        stored = evidence.store(checked, folder=f"classes/{class_id}")
+        try:
+            return _session_record(
+                class_id=class_id,
+                on=on,
+                hours=hours,
+                present=present,
+                actor=actor,
+                sheet=(checked, stored),
+            )
+        except BaseException:
+            evidence.discard(stored)
+            raise
+    return _session_record(
+        class_id=class_id,
+        on=on,
+        hours=hours,
+        present=present,
+        actor=actor,
+        sheet_id=sign_in_sheet_id,
+    )
+
+
+def _session_record(
+    *,
+    class_id: int,
+    on: date,
+    hours: Decimal,
+    present: list[int],
+    actor: User,
+    sheet: tuple[evidence.CheckedFile, str] | None = None,
+    sheet_id: int | None = None,
+) -> ClassSession:
     with transaction.atomic():
         cls = _lock(class_id, actor)
         require(permissions.can_record_session(actor, cls))
@@ -369,23 +423,147 @@ def class_session_record(
                 "not_on_roster",
                 f"出勤人员不在培训班名单上：{', '.join(str(pk) for pk in outsiders)}",
             )
+        named = None
+        if sheet_id is not None:
+            named = (
+                ClassDocument.objects.select_for_update()
+                .select_related("document")
+                .filter(training_class=cls, document_id=sheet_id)
+                .first()
+            )
+            if named is None or named.document.kind != DocumentKind.ATTENDANCE:
+                raise DomainError(
+                    "invalid_sign_in_sheet", f"材料#{sheet_id}不是本培训班的签到表"
+                )
+            if named.session_id is not None:
+                raise DomainError(
+                    "invalid_sign_in_sheet",
+                    f"签到表材料#{sheet_id}已用于另一课次，每份签到表只记录一次课",
+                )
         session = ClassSession.objects.create(
             training_class=cls, date=on, hours=hours, recorded_by=actor
         )
         session.present.set(present_ids)
+        changes: dict[str, Any] = {
+            "session": session.pk,
+            "date": on.isoformat(),
+            "hours": str(hours),
+            "present": present_ids,
+        }
+        if named is not None:
+            named.session = session
+            named.save(update_fields=["session"])
+            changes["sign_in_sheet"] = named.document_id
+            changes["sha256"] = named.document.sha256
         class_event_record(
             training_class=cls,
             actor=actor,
             action="session",
             from_status=cls.status,
-            changes={
-                "session": session.pk,
-                "date": on.isoformat(),
-                "hours": str(hours),
-                "present": present_ids,
-            },
+            changes=changes,
         )
+        if sheet is not None:
+            _attach(
+                cls,
+                checked=sheet[0],
+                stored=sheet[1],
+                kind=DocumentKind.ATTENDANCE,
+                session=session,
+                actor=actor,
+            )
     return session
+
+
+# --- Evidence (issue 16) -------------------------------------------------------------------
+def class_attach_document(
+    *,
+    class_id: int,
+    kind: str | None,
+    upload: Any,
+    actor: User,
+    session_id: int | None = None,
+) -> Document:
+    """Attach a document to a class (a sign-in sheet to one of its sessions): the same
+    checks and store as a claim's (``claims.evidence``, one code path), the record a
+    ``claims.Document`` of the class's unit tied to the class (``ClassDocument``), its
+    SHA-256 a link of the class's hash chain (an ``attach_document`` event), all in
+    one transaction; a file stored for a transaction that fails is removed again."""
+    # Scope (404) and permission (403/409) before the body and the file are read.
+    require(permissions.can_attach_document(actor, class_for(actor, class_id)))
+    if kind not in DocumentKind.values:
+        raise DomainError(
+            "invalid_kind",
+            "材料类别无效，应为："
+            + "、".join(f"{v}（{label}）" for v, label in DocumentKind.choices),
+        )
+    if upload is None or not hasattr(upload, "read"):
+        raise DomainError("file_required", "请选择要上传的文件（file）")
+    checked = evidence.checked_upload(upload)
+    stored = evidence.store(checked, folder=f"classes/{class_id}")
+    try:
+        with transaction.atomic():
+            cls = _lock(class_id, actor)
+            require(permissions.can_attach_document(actor, cls))
+            session = None
+            if session_id is not None:
+                session = ClassSession.objects.filter(
+                    training_class=cls, pk=session_id
+                ).first()
+                if session is None:
+                    raise DomainError(
+                        "invalid_reference", f"课次#{session_id}不属于本培训班"
+                    )
+                if kind != DocumentKind.ATTENDANCE:
+                    raise DomainError("invalid_kind", "只有签到表可以关联到课次")
+            document = _attach(
+                cls,
+                checked=checked,
+                stored=stored,
+                kind=kind,
+                session=session,
+                actor=actor,
+            )
+    except BaseException:
+        evidence.discard(stored)
+        raise
+    return document
+
+
+def _attach(
+    cls: TrainingClass,
+    *,
+    checked: evidence.CheckedFile,
+    stored: str,
+    kind: str,
+    session: ClassSession | None,
+    actor: User,
+) -> Document:
+    """Record a checked, stored file as the class's document and chain its hash (the
+    caller holds the class's lock, in its transaction)."""
+    document = Document(
+        unit_id=cls.unit_id,
+        claim=None,
+        kind=kind,
+        content_type=checked.content_type,
+        sha256=checked.sha256,
+        size=checked.size,
+        stored_as=stored,
+        original_name=checked.original_name,
+        uploaded_by=actor,
+    )
+    document.save()
+    ClassDocument.objects.create(training_class=cls, document=document, session=session)
+    class_event_record(
+        training_class=cls,
+        actor=actor,
+        action="attach_document",
+        from_status=cls.status,
+        changes={
+            **document_changes(document),
+            "session": session.pk if session is not None else None,
+        },
+    )
+    return document
 
 
 # --- Completion -----------------------------------------------------------------------------
