@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("claims/import/", include("claims.import_urls")),
     path("reports/", include("quarters.urls")),
+    path("classes/", include("classes.urls")),
     path("dashboards/", include("reporting.dashboard_urls")),
     path("", include("finance.urls")),
     path("", include("reporting.urls")),

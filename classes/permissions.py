@@ -61,6 +61,21 @@ def _unit_clerk(user: User, cls: TrainingClass | None, what: str) -> Permission:
     return ALLOWED
 
 
+def can_list(user: User) -> Permission:
+    """Open the class pages: the roles that see classes (``classes_visible_to``)."""
+    if not _signed_in(user):
+        return deny("请先登录")
+    if (
+        user.is_clerk
+        or user.is_institution_staff
+        or user.is_reviewer
+        or user.is_finance
+        or user.is_auditor
+    ):
+        return ALLOWED
+    return deny("您的角色不能查看培训班")
+
+
 def can_create(
     user: User, *, unit_id: str | None = None, institution_id: int | None = None
 ) -> Permission:

@@ -28,6 +28,7 @@ from altay_skills.errors import NotFound
 from claims import workflow
 from claims.models import Claim, ClaimAction, ClaimEvent
 from claims.selectors import documents_visible_to, unit_scoped
+from classes.selectors import class_documents_of_claims
 from quarters.models import (
     QuarterlyReport,
     ReportAction,
@@ -334,13 +335,19 @@ def with_spot_check_evidence(user: User, checks: Iterable[SpotCheck]) -> None:
     checks = list(checks)
     by_claim: dict[int, list[Any]] = {c.claim_id: [] for c in checks}
     if by_claim:
+        # the claim's own documents, then those of the class it came from
+        of_class = class_documents_of_claims(list(by_claim))
+        class_ids = {pk for ids in of_class.values() for pk in ids}
         for document in (
             documents_visible_to(user)
-            .filter(claim_id__in=list(by_claim))
+            .filter(Q(claim_id__in=list(by_claim)) | Q(pk__in=class_ids))
             .order_by("uploaded_at", "id")
         ):
-            if document.claim_id is not None:  # filtered on claims above
+            if document.claim_id is not None:
                 by_claim[document.claim_id].append(document)
+            for claim_id, ids in of_class.items():
+                if document.pk in ids:
+                    by_claim[claim_id].append(document)
     examined: dict[int, set[int]] = {c.pk: set() for c in checks}
     if examined:
         through = SpotCheck.documents_examined.through

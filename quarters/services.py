@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -35,6 +36,7 @@ from claims.services import (
     lock_claim,
 )
 from claims.warnings import warnings_for_claims
+from classes.selectors import class_documents_of_claims
 from quarters.budgets import (
     approval_excess,
     approval_fund,
@@ -408,8 +410,12 @@ def _examined_documents(check: SpotCheck, ids: Collection[int]) -> list[Document
     wanted = set(ids)
     if not wanted:
         return []
+    # the claim's own documents, and those of the class it came from (issue 16)
+    of_class = class_documents_of_claims([check.claim_id]).get(check.claim_id, set())
     found = list(
-        Document.objects.filter(claim_id=check.claim_id, pk__in=wanted).order_by("pk")
+        Document.objects.filter(
+            Q(claim_id=check.claim_id) | Q(pk__in=of_class), pk__in=wanted
+        ).order_by("pk")
     )
     if len(found) != len(wanted):
         missing = sorted(wanted - {d.pk for d in found})

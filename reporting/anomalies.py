@@ -23,6 +23,10 @@ one to fetch the claims of the groups found: a fixed number of queries in all.
   do not share one class — a different institution or training period. Claims of one
   class may well carry the class's one sheet; the same sheet for another class or
   another period was not signed there.
+- **One sign-in sheet for two sessions or classes** (issue 16): a class's sign-in sheet
+  (one SHA-256) uploaded for two or more of its sessions, or for two or more classes
+  (``classes.selectors.shared_class_sign_in_sheets``) — a sheet is signed at one
+  session of one class.
 - **Approved although a spot check found the documents inconsistent** (材料不符): the
   approvals that overrode the finding with a stated reason
   (``quarters.selectors.spot_check_overrides``, issue 12) — a decision taken, listed
@@ -52,6 +56,7 @@ from claims.warnings import (
     overlapping_live_claims,
     unusual_age,
 )
+from classes.selectors import SharedClassSheet, shared_class_sign_in_sheets
 from quarters.selectors import SpotCheckOverride, spot_check_overrides
 from trainees.id_numbers import mask_id_number
 from trainees.models import Trainee
@@ -398,6 +403,7 @@ class Anomalies:
     min_age: int = MIN_AGE
     max_age: int = MAX_AGE
     sign_in_sheets: list[SharedSheet] = field(default_factory=list)
+    class_sign_in_sheets: list[SharedClassSheet] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -409,6 +415,7 @@ class Anomalies:
             + len(self.phones)
             + len(self.spot_check_overrides)
             + len(self.sign_in_sheets)
+            + len(self.class_sign_in_sheets)
         )
 
 
@@ -424,4 +431,5 @@ def anomalies() -> Anomalies:
         claims_per_day=claims_per_day_threshold(),
         phone_min_trainees=phone_threshold(),
         sign_in_sheets=shared_sign_in_sheets(),
+        class_sign_in_sheets=shared_class_sign_in_sheets(limit=LIST_LIMIT),
     )

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -98,6 +98,9 @@ def public_institutions(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
     user = request.user
+    if user.is_institution_staff:
+        # the institution's staff work on their classes: their landing page (issue 16)
+        return redirect("class_list")
     if user.is_clerk:
         context = _clerk_home(user)
     elif user.is_reviewer:

@@ -595,6 +595,11 @@ def anomalies_panel(found: Anomalies) -> Panel:
         ("ages", f"培训时年龄不在{found.min_age}—{found.max_age}岁", len(found.ages)),
         ("phones", f"同一电话号码≥{found.phone_min_trainees}人", len(found.phones)),
         (
+            "class-sign-in-sheets",
+            "同一签到表用于多个课次或培训班",
+            len(found.class_sign_in_sheets),
+        ),
+        (
             "spot-check-overrides",
             "抽查材料不符仍予核准",
             len(found.spot_check_overrides),

@@ -1,0 +1,284 @@
+"""The class pages (issue 16): the list in each role's scope, the forms of each action
+through the services, the completion typed or imported from a sheet, and bad input
+answered in Chinese (never a 500)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.test import Client
+
+import pytest
+from openpyxl import Workbook
+
+from accounts.models import Role
+from claims.models import Claim
+from classes import services
+from classes.models import ClassDocument, TrainingClass
+from tests.claims.test_documents import EXE, png_bytes
+from tests.classes.conftest import END, START, class_input
+from tests.factories import InstitutionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def as_user(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_staff_land_on_their_class_list_and_see_only_their_institution(
+    filed_class, staff, clerk, other_clerk, reviewer, school
+):
+    other_school = InstitutionFactory(unit_id="654301")
+    other_staff = UserFactory(
+        username="other_staff",
+        role=Role.INSTITUTION_STAFF,
+        unit_id=None,
+        institution=other_school,
+    )
+    response = as_user(staff).get("/")
+    assert response.status_code == 302 and response["Location"] == "/classes/"
+    page = as_user(staff).get("/classes/").content.decode()
+    assert f"培训班#{filed_class.pk}" in page and "培训班</a>" in page
+    assert (
+        f"培训班#{filed_class.pk}"
+        not in as_user(other_staff).get("/classes/").content.decode()
+    )
+    assert as_user(other_staff).get(f"/classes/{filed_class.pk}/").status_code == 404
+    assert (
+        f"培训班#{filed_class.pk}" in as_user(clerk).get("/classes/").content.decode()
+    )
+    assert (
+        f"培训班#{filed_class.pk}"
+        not in as_user(other_clerk).get("/classes/").content.decode()
+    )
+    assert as_user(other_clerk).get(f"/classes/{filed_class.pk}/").status_code == 404
+    assert (
+        f"培训班#{filed_class.pk}"
+        in as_user(reviewer).get("/classes/").content.decode()
+    )
+
+
+def test_the_staff_draft_a_class_and_set_its_roster_by_id_number(clock, staff, people):
+    client = as_user(staff)
+    assert client.get("/classes/new/").status_code == 200
+    response = client.post(
+        "/classes/new/",
+        {
+            "unit": "654301",
+            "program": "9",
+            "trade": "4-03-02-01",
+            "level": "intermediate",
+            "project_based": "on",
+            "planned_start": "2020-04-01",
+            "planned_end": "2020-05-31",
+            "hours": "100",
+            "location": "阿勒泰市职业技能培训中心",
+            "teachers": "王老师、李老师",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    cls = TrainingClass.objects.get()
+    assert cls.teachers == ["王老师", "李老师"]
+    assert cls.institution_id == staff.institution_id
+    numbers = "\n".join(p.id_number for p in people[:2])
+    response = client.post(
+        f"/classes/{cls.pk}/roster/",
+        {"id_numbers": numbers, "trainee": [str(people[2].pk)]},
+    )
+    assert response.status_code == 302, response.content.decode()
+    page = client.get(f"/classes/{cls.pk}/").content.decode()
+    assert page.count('data-testid="roster-row"') == 3
+    assert "通过" in page
+
+
+def test_bad_input_is_answered_in_chinese(clock, staff, filed_class):
+    client = as_user(staff)
+    response = client.post(
+        "/classes/new/",
+        {
+            "unit": "654301",
+            "program": "9",
+            "planned_start": "2020-05-01",
+            "planned_end": "2020-04-01",
+            "hours": "-1",
+            "location": "",
+        },
+    )
+    assert response.status_code == 400
+    assert "计划结业日期不能早于开班日期" in response.content.decode()
+    cls = services.class_create(data=class_input(filed_class.institution), actor=staff)
+    response = client.post(
+        f"/classes/{cls.pk}/roster/", {"id_numbers": "123", "trainee": ["x"]}
+    )
+    assert response.status_code == 400
+    assert "所选人员无效" in response.content.decode()
+    response = client.post(
+        f"/classes/{cls.pk}/roster/", {"id_numbers": "110101199003071234"}
+    )
+    assert response.status_code == 400
+    # a move the class's state refuses: the page again with the reason
+    response = client.post(f"/classes/{filed_class.pk}/start/")
+    assert response.status_code == 409
+    assert "不能开班" in response.content.decode()
+    assert client.post("/classes/999999/file/").status_code == 404
+
+
+def test_the_clerk_accepts_or_returns_with_a_reason(filed_class, clerk, staff):
+    client = as_user(clerk)
+    page = client.get(f"/classes/{filed_class.pk}/").content.decode()
+    assert 'data-testid="accept-class"' in page
+    assert (
+        'data-testid="accept-class"'
+        not in as_user(staff).get(f"/classes/{filed_class.pk}/").content.decode()
+    )
+    response = client.post(f"/classes/{filed_class.pk}/return/", {"reason": ""})
+    assert response.status_code == 400
+    assert "退回须填写理由" in response.content.decode()
+    response = client.post(
+        f"/classes/{filed_class.pk}/return/", {"reason": "授课教师资质未附"}
+    )
+    assert response.status_code == 302
+    filed_class.refresh_from_db()
+    assert filed_class.status == "returned"
+    assert as_user(staff).post(f"/classes/{filed_class.pk}/file/").status_code == 302
+    assert client.post(f"/classes/{filed_class.pk}/accept/").status_code == 302
+    filed_class.refresh_from_db()
+    assert filed_class.status == "accepted"
+
+
+def test_a_session_with_its_sheet_then_completion_on_the_page(
+    running_class, staff, clerk, clock
+):
+    people = list(running_class.roster.values_list("trainee_id", flat=True))
+    client = as_user(staff)
+    clock(END)
+    response = client.post(
+        f"/classes/{running_class.pk}/sessions/",
+        {
+            "date": "2020-04-01",
+            "hours": "24",
+            "present": [str(p) for p in people],
+            "sign_in_sheet": io.BytesIO(EXE),
+        },
+    )
+    assert response.status_code == 400
+    assert "只接收PDF、JPEG或PNG" in response.content.decode()
+    assert not running_class.sessions.exists()
+    sheet = io.BytesIO(png_bytes())
+    sheet.name = "签到表.png"
+    for day in range(1, 6):
+        body = {
+            "date": f"2020-04-0{day}",
+            "hours": "20",
+            "present": [str(p) for p in people],
+        }
+        if day == 1:
+            body["sign_in_sheet"] = sheet
+        response = client.post(f"/classes/{running_class.pk}/sessions/", body)
+        assert response.status_code == 302, response.content.decode()
+    link = ClassDocument.objects.get()
+    page = client.get(f"/classes/{running_class.pk}/").content.decode()
+    assert f'data-testid="sheet-{link.document_id}"' in page
+    response = client.post(
+        f"/classes/{running_class.pk}/sessions/", {"date": "x", "hours": "1"}
+    )
+    assert response.status_code == 400
+    # the staff may not complete; the clerk may
+    assert client.get(f"/classes/{running_class.pk}/complete/").status_code == 403
+    clerk_client = as_user(clerk)
+    form = {}
+    for pk in people:
+        form[f"passed_{pk}"] = "yes"
+        form[f"certificate_{pk}"] = f"CERT-{pk}"
+        form[f"employment_{pk}"] = "employed"
+    form[f"passed_{people[0]}"] = ""
+    response = clerk_client.post(f"/classes/{running_class.pk}/complete/", form)
+    assert response.status_code == 400
+    assert "请选择是否合格" in response.content.decode()
+    form[f"passed_{people[0]}"] = "no"
+    response = clerk_client.post(f"/classes/{running_class.pk}/complete/", form)
+    assert response.status_code == 302, response.content.decode()
+    assert Claim.objects.filter(roster_line__training_class=running_class).count() == 3
+
+
+def completion_sheet(rows: list[list[Any]]) -> io.BytesIO:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["身份证号码", "是否合格", "证书编号", "取得等级", "就业情况"])
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    out.seek(0)
+    out.name = "结业结果.xlsx"
+    return out
+
+
+def test_completion_imported_from_a_sheet_all_or_none(running_class, clerk, clock):
+    clock(END)
+    lines = list(running_class.roster.select_related("trainee"))
+    client = as_user(clerk)
+    bad = completion_sheet(
+        [[lines[0].trainee.id_number, "也许", "", "", "就业"]]
+        + [[line.trainee.id_number, "是", "C1", "", "就业"] for line in lines[1:]]
+        + [["110101199003071234", "是", "", "", "就业"]]
+    )
+    response = client.post(
+        f"/classes/{running_class.pk}/complete/import/", {"sheet": bad}
+    )
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "第2行" in text and "是否合格" in text and "一行也未采用" in text
+    assert not Claim.objects.exists()
+    response = client.post(
+        f"/classes/{running_class.pk}/complete/import/",
+        {"sheet": io.BytesIO(b"not a workbook")},
+    )
+    assert response.status_code == 400
+    good = completion_sheet(
+        [
+            [line.trainee.id_number, "是", f"C{line.pk}", "中级工", "就业"]
+            for line in lines
+        ]
+    )
+    response = client.post(
+        f"/classes/{running_class.pk}/complete/import/", {"sheet": good}
+    )
+    assert response.status_code == 302, response.content.decode()
+    running_class.refresh_from_db()
+    assert running_class.status == "completed"
+    assert Claim.objects.count() == len(lines)
+
+
+def test_cancel_with_a_reason(clock, staff, school):
+    cls = services.class_create(
+        data=class_input(
+            school,
+            planned_start=date(2020, 6, 1),
+            planned_end=END.replace(month=6, day=30),
+        ),
+        actor=staff,
+    )
+    client = as_user(staff)
+    assert client.post(f"/classes/{cls.pk}/cancel/", {"reason": ""}).status_code == 400
+    assert (
+        client.post(
+            f"/classes/{cls.pk}/cancel/", {"reason": "报名人数不足"}
+        ).status_code
+        == 302
+    )
+    cls.refresh_from_db()
+    assert cls.status == "cancelled"
+    assert START  # the fixtures' dates
