@@ -229,6 +229,7 @@ def render_class_detail(
         "last_filing_day": rules.last_filing_day(cls.planned_start),
         "lead_note": _lead_note(),
         "attendance_term": rules.ATTENDANCE_THRESHOLD,
+        "attendance_percent": int(rules.ATTENDANCE_THRESHOLD.value * 100),
     }
     return render(request, "classes/detail.html", context, status=status)
 
@@ -305,8 +306,9 @@ def _event_rows(events: QuerySet[ClassEvent]) -> list[dict[str, Any]]:
 @login_required
 @renders_domain_errors
 def class_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    cls = class_for(request.user, pk)  # another's or a missing class: 404 first
     require(permissions.can_list(request.user))
-    return render_class_detail(request, class_for(request.user, pk))
+    return render_class_detail(request, cls)
 
 
 def _refused(request: AuthedRequest, pk: int, exc: DomainError) -> HttpResponse:
@@ -359,7 +361,11 @@ def class_session_view(request: AuthedRequest, pk: int) -> HttpResponse:
     """记录课次: date, hours, who was present (checkboxes of the roster), and the
     sign-in sheet uploaded with it (optional), all or none."""
     user = request.user
-    class_for(user, pk)
+    cls = class_for(user, pk)
+    try:  # the role (403) and the class's state (409) before the body
+        require(permissions.can_record_session(user, cls))
+    except DomainError as exc:
+        return _refused(request, pk, exc)
     form = SessionForm(request.POST)
     if not form.is_valid():
         problems = "；".join(
@@ -526,6 +532,7 @@ def _completion_page(
         "employment_choices": Employment.choices,
         "import_form": ImportForm(),
         "attendance_term": rules.ATTENDANCE_THRESHOLD,
+        "attendance_percent": int(rules.ATTENDANCE_THRESHOLD.value * 100),
     }
     return render(request, "classes/complete.html", context, status=status)
 

@@ -62,6 +62,7 @@ CONTRACT_PATHS = {
     "/api/classes/{id}/start/": {"post"},
     "/api/classes/{id}/sessions/": {"post"},
     "/api/classes/{id}/complete/": {"post"},
+    "/api/classes/{id}/documents/": {"post"},
 }
 PUBLIC_PATHS = [path for path in CONTRACT_PATHS if path.startswith("/api/public/")]
 
