@@ -490,6 +490,7 @@ def decide(
     _check_unit(facts, trainee, j)
     _check_catalogue(facts, j)
     _check_attendance(facts, j)
+    _check_class_required(facts, j)
     _check_history(facts, history, policy, j)
     _check_school_years(facts, history, policy, j)
     # outside the plan no figure is in force: no cap, nothing to pay
@@ -617,6 +618,34 @@ def _check_attendance(facts: ClaimFacts, j: _Judgement) -> None:
     else:
         j.explanation.append(
             f"{hours}，出勤率{_percent(a.share)}%，达到要求的{_percent(a.threshold)}%。"
+        )
+
+
+#: 三(二)9 通过项目制方式开展培训 and 五(二) 培训机构开展项目制培训: a project the
+#: government buys from a provider is a class — filed before it starts, its roster, its
+#: attendance (issue 16) — so a project-based claim of program 9 comes from a filed
+#: class's completion, never typed in person by person. Other programs (以工代训 and
+#: enterprise training among them) may still be claimed one by one.
+CLASS_REQUIRED_PROGRAMS = frozenset({PROJECT_UPLIFT_PROGRAM})
+CLASS_REQUIRED_CLAUSE = "三(二)9"
+
+
+def _check_class_required(facts: ClaimFacts, j: _Judgement) -> None:
+    """A project-based claim of program 9 that did not come from a class's completion
+    (it carries no attendance: ``AttendanceFacts`` are given only for those) is
+    refused with ``class_required``."""
+    if (
+        facts.program in CLASS_REQUIRED_PROGRAMS
+        and facts.project_based
+        and not facts.is_work_in_lieu
+        and facts.attendance is None
+    ):
+        j.refuse(
+            "class_required",
+            f"项目{facts.program}的项目制培训（三(二)9 通过项目制方式开展培训，五(二) "
+            "培训机构开展项目制培训）须由开班前备案的培训班结业生成申报，不能逐人录入："
+            "请通过培训班办理开班备案、考勤和结业",
+            CLASS_REQUIRED_CLAUSE,
         )
 
 

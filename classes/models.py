@@ -37,6 +37,8 @@ class ClassAction(models.TextChoices):
     COMPLETE = "complete", rules.ACTION_LABELS["complete"]
     CANCEL = "cancel", rules.ACTION_LABELS["cancel"]
     ATTACH_DOCUMENT = "attach_document", rules.ACTION_LABELS["attach_document"]
+    #: finance paid the class's advance (``finance.services.class_advance_pay``)
+    ADVANCE = "advance", rules.ACTION_LABELS["advance"]
 
 
 HOURS = {"max_digits": 6, "decimal_places": 1}

@@ -90,6 +90,7 @@ ACTION_LABELS = {
     "complete": "结业",
     "cancel": "取消",
     "attach_document": "上传材料",
+    "advance": "先行拨付",
 }
 
 #: Where the roster may be set freely (the drafter's) and where only amended (audited).

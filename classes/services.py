@@ -44,6 +44,7 @@ from classes.selectors import (
     classes_visible_to,
     live_roster,
 )
+from classes.signals import class_completed
 from programs.models import Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
 from trainees.selectors import trainees_in_scope
@@ -649,6 +650,10 @@ def class_complete(
             actor,
             fields=["completed_at"],
             changes={"claims": [c.pk for c in claims]},
+        )
+        # finance puts the class's advance on its claims (finance.receivers)
+        class_completed.send(
+            sender=TrainingClass, training_class=cls, claims=claims, actor=actor
         )
     return claims
 

@@ -26,7 +26,14 @@ from claims import workflow
 from claims.audit import record_events
 from claims.models import Claim, ClaimEvent
 from finance import rules
-from finance.models import LedgerEntry, LedgerKind, Payment, PaymentKind, Recovery
+from finance.models import (
+    ClassAdvance,
+    LedgerEntry,
+    LedgerKind,
+    Payment,
+    PaymentKind,
+    Recovery,
+)
 from finance.rules import ClaimMoney
 
 _MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
@@ -189,6 +196,55 @@ def ledger_verify() -> tuple[int, str | None]:
     return count, None
 
 
+def class_advance_changes(advance: ClassAdvance) -> dict[str, object]:
+    """What a class's trail keeps of its advance (its ``advance`` event's changes):
+    ``class_advances_verify`` holds the row to it."""
+    return {
+        "advance": advance.pk,
+        "amount": f"{advance.amount:.2f}",
+        "ratio": f"{advance.ratio}",
+        "expected_total": f"{advance.expected_total:.2f}",
+        "paid_on": advance.paid_on.isoformat(),
+        "reference": advance.reference,
+    }
+
+
+def class_advances_verify() -> tuple[int, str | None]:
+    """Every class advance (issue 16) against the ``advance`` event of its class's
+    chain, and its shares against it: (advances checked, the first mismatch, or
+    None). A rewritten amount, date or reference shows here; a rewritten event breaks
+    the class's chain; shares that do not add up to the advance are named."""
+    from classes.models import ClassEvent
+
+    recorded = {
+        (event.changes or {}).get("advance"): (event.training_class_id, event.changes)
+        for event in ClassEvent.objects.filter(action="advance").only(
+            "training_class_id", "changes"
+        )
+    }
+    shares = dict(
+        Payment.objects.filter(class_advance__isnull=False)
+        .values("class_advance_id")
+        .annotate(total=Sum("amount"))
+        .values_list("class_advance_id", "total")
+    )
+    count = 0
+    for advance in ClassAdvance.objects.order_by("pk").iterator(chunk_size=2000):
+        count += 1
+        where = f"培训班 #{advance.training_class_id} 的先行拨付 #{advance.pk}"
+        class_id, changes = recorded.get(advance.pk, (None, None))
+        if class_id != advance.training_class_id or changes != class_advance_changes(
+            advance
+        ):
+            return count, f"{where}与其审计记录不符"
+        if (
+            advance.allocated_at is not None
+            and shares.get(advance.pk) != advance.amount
+        ):
+            return count, f"{where}分摊到申报的金额合计与拨付金额不符"
+    return count, None
+
+
 #: Why a change leaves money to recover, by the change (the claim's action).
 RECOVERY_REASONS = {
     "withdraw": "申报已撤回",
@@ -238,6 +294,8 @@ def recovery_open(
 __all__ = [
     "MONEY_FIELDS",
     "ClaimMoney",
+    "class_advance_changes",
+    "class_advances_verify",
     "entry_matches_event",
     "ledger_append",
     "ledger_follow",

@@ -162,6 +162,16 @@ class Payment(models.Model):
     paid_on = models.DateField(_("拨付日期"))
     reference = models.CharField(_("凭证号"), max_length=60, blank=True)
     failure_reason = models.TextField(_("失败原因"), blank=True)
+    #: the share of a training class's advance this payment carries (issue 16): paid
+    #: to the institution when the class started, put on the claim at completion
+    class_advance = models.ForeignKey(
+        "finance.ClassAdvance",
+        verbose_name=_("培训班先行拨付"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shares",
+    )
     reissue_of = models.OneToOneField(
         "self",
         verbose_name=_("重新拨付自"),
@@ -243,6 +253,57 @@ class Recovery(models.Model):
 
     def __str__(self) -> str:
         return f"追回 {self.claim_id} {self.amount}"
+
+
+class ClassAdvance(models.Model):
+    """The advance of a project-based training class (五(二) 培训机构开展项目制培训的，
+    可按不超过补贴资金总额的40%先行拨付; issue 16): paid to the class's institution once
+    the class is accepted and has started, ``ratio`` (the dated ``advance_ratio``) of
+    the roster's expected total — each roster line's pre-check amount, nothing for a
+    line the pre-check refuses. Paid once (one row per class, finance's
+    ``class_advance_pay`` with the class's ``advance`` event); at the class's completion
+    it is split over the claims created, each carrying its share in its ledger
+    (``shares``: a ``Payment`` of kind ``advance`` per claim), and what a claim is not
+    owed of its share is opened as a recovery at once."""
+
+    training_class = models.OneToOneField(
+        "classes.TrainingClass",
+        verbose_name=_("培训班"),
+        on_delete=models.PROTECT,
+        related_name="advance",
+    )
+    ratio = models.DecimalField(_("先行拨付比例"), max_digits=5, decimal_places=4)
+    expected_total = models.DecimalField(_("名单预计补贴总额"), **MONEY)
+    amount = models.DecimalField(_("先行拨付金额"), **MONEY)
+    #: trainee id → the pre-check amount counted for them, as paid on
+    expected = models.JSONField(_("各人预计补贴"), default=dict)
+    paid_on = models.DateField(_("拨付日期"))
+    reference = models.CharField(_("凭证号"), max_length=60, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    allocated_at = models.DateTimeField(_("分摊到申报时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("培训班先行拨付")
+        verbose_name_plural = _("培训班先行拨付")
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="class_advance_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__lte=F("expected_total")),
+                name="class_advance_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"培训班#{self.training_class_id} 先行拨付 {self.amount}"
 
 
 class LedgerKind(models.TextChoices):

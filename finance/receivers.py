@@ -10,7 +10,9 @@ from typing import Any
 
 from accounts.models import User
 from claims.models import Claim
+from classes.models import TrainingClass
 from finance.ledger import ledger_follow
+from finance.services import class_advance_allocate
 
 
 def on_claim_moved(
@@ -26,3 +28,17 @@ def on_claim_moved(
     the claim's ledger follows it, and what was paid beyond what it is now owed is
     opened as a recovery at once (五(二))."""
     ledger_follow(claim, action=action, actor=actor, reason=reason)
+
+
+def on_class_completed(
+    sender: type[TrainingClass],
+    *,
+    training_class: TrainingClass,
+    claims: list[Claim],
+    actor: User,
+    **kwargs: Any,
+) -> None:
+    """A project-based class completed: its advance, paid when it started, is split
+    over the claims it created, and what they are not owed of it is to be recovered
+    (五(二), issue 16), in the completion's transaction."""
+    class_advance_allocate(training_class=training_class, claims=claims, actor=actor)

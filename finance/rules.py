@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 from claims import workflow
 
@@ -36,7 +37,7 @@ def payment_date_refusal(
 
 
 #: Statuses whose claim is owed nothing, whatever was paid on it.
-OWED_NOTHING = frozenset({workflow.REJECTED, workflow.WITHDRAWN})
+OWED_NOTHING = frozenset({workflow.REJECTED, workflow.WITHDRAWN, workflow.DELETED})
 
 
 @dataclass(frozen=True)
@@ -153,3 +154,51 @@ def payment_state_of(money: ClaimMoney, *, approved: bool = True) -> str:
     if money.due <= 0 and approved:
         return "paid"
     return "partly_paid"
+
+
+# --- A training class's advance (issue 16) ----------------------------------------------
+FEN = Decimal("0.01")
+K = TypeVar("K")
+
+
+def class_advance_amount(expected: list[Decimal], ratio: Decimal) -> Decimal:
+    """五(二) 培训机构开展项目制培训的，可按不超过补贴资金总额的40%先行拨付: the ratio of
+    the roster's expected total (each line's pre-check amount), half-up to the fen
+    once, on the total — not the sum of 40% of each line."""
+    total = sum(expected, ZERO)
+    return (total * ratio).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def advance_shares(
+    amount: Decimal, weights: list[tuple[K, Decimal]]
+) -> dict[K, Decimal]:
+    """Split ``amount`` over the keys in proportion to their weights (each person's
+    expected amount when the advance was paid), each share rounded **down** to the fen
+    and the fen left over put on one line — the one of the largest weight, the first
+    of them in the given order — so that the shares add up to ``amount`` exactly and
+    the same input always gives the same split. With no weight at all, evenly (the
+    same remainder rule)."""
+    if not weights:
+        return {}
+    total = sum((w for _, w in weights), ZERO)
+    if total <= 0:
+        weights = [(key, Decimal(1)) for key, _ in weights]
+        total = Decimal(len(weights))
+    shares = {
+        key: (amount * w / total).quantize(FEN, rounding=ROUND_DOWN)
+        for key, w in weights
+    }
+    heaviest = max(range(len(weights)), key=lambda i: (weights[i][1], -i))
+    key = weights[heaviest][0]
+    shares[key] += amount - sum(shares.values(), ZERO)
+    return shares
+
+
+def share_owed(share: Decimal, *, eligible: bool, amount: Decimal) -> Decimal:
+    """What a claim created at a class's completion is owed of its share of the class's
+    advance while it is undecided: its share, never more than the claim's amount, and
+    nothing when the rules refuse it (an unfinished, failed or refused trainee). The
+    rest is recovered at once (``finance.ledger.recovery_open``)."""
+    if not eligible:
+        return ZERO
+    return min(share, max(amount, ZERO))

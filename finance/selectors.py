@@ -5,6 +5,7 @@ Every figure is an SQL aggregate.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet
@@ -12,15 +13,19 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import rules, workflow
+from claims.facts import policy_terms
 from claims.models import Claim
+from classes import rules as class_rules
+from classes.models import RosterLine, TrainingClass
 from finance.ledger import money_by, money_sums
 from finance.models import (
+    ClassAdvance,
     Payment,
     PaymentStatus,
     Recovery,
     Rollup,
 )
-from finance.rules import ClaimMoney
+from finance.rules import ClaimMoney, class_advance_amount
 from quarters.models import ReportStatus
 
 ZERO = Decimal("0.00")
@@ -106,3 +111,85 @@ def rollup_claims_for_payment(rollup: Rollup) -> QuerySet[Claim]:
         .annotate(**money_sums("ledger__"))
         .order_by("unit__sort_order", "unit_id", "pk")
     )
+
+
+# --- Training classes' advances (issue 16) -------------------------------------------------
+@dataclass(frozen=True)
+class ClassAdvanceDue:
+    """What a class's advance would be now: the ratio in force, each live roster
+    line's expected amount (its pre-check's amount; nothing where the pre-check
+    refuses the person), their total and the advance."""
+
+    ratio: Decimal
+    expected: dict[int, Decimal]
+    total: Decimal
+    amount: Decimal
+    clause: str = "五(二)"
+
+
+def class_advance_due(cls: TrainingClass) -> ClassAdvanceDue | None:
+    """The advance the class's roster stands for, or None when no ``advance_ratio`` is
+    in force on its planned end (the policy of the training's end decides, as for a
+    claim). Reads the roster's stored pre-checks (``classes.services.roster_precheck``,
+    set with the roster and frozen with it at acceptance)."""
+    term = rules.term_in_force(
+        policy_terms(),
+        "advance_ratio",
+        on=cls.planned_end,
+        program=cls.program_id,
+        unit=cls.unit_id,
+    )
+    if term is None:
+        return None
+    expected = {
+        line.trainee_id: _expected_of(line.precheck)
+        for line in RosterLine.objects.filter(
+            training_class_id=cls.pk, removed_at__isnull=True
+        ).order_by("id")
+    }
+    return ClassAdvanceDue(
+        ratio=term.value,
+        expected=expected,
+        total=sum(expected.values(), ZERO),
+        amount=class_advance_amount(list(expected.values()), term.value),
+        clause=term.clause,
+    )
+
+
+def _expected_of(precheck: dict[str, object]) -> Decimal:
+    """A roster line's expected amount: what its pre-check would pay, 0 if refused."""
+    if not precheck or not precheck.get("eligible"):
+        return ZERO
+    try:
+        return rules.to_fen(Decimal(str(precheck.get("amount") or "0")))
+    except ArithmeticError:
+        return ZERO
+
+
+@dataclass(frozen=True)
+class ClassDue:
+    training_class: TrainingClass
+    due: ClassAdvanceDue | None
+
+
+def classes_due_advance() -> list[ClassDue]:
+    """Project-based classes accepted and started (``running``) whose advance has not
+    been paid, oldest start first, each with what it would be now."""
+    classes = (
+        TrainingClass.objects.filter(
+            project_based=True, status=class_rules.RUNNING, advance__isnull=True
+        )
+        .select_related("institution", "unit", "program", "trade", "level")
+        .order_by("planned_start", "pk")
+    )
+    return [ClassDue(cls, class_advance_due(cls)) for cls in classes]
+
+
+def class_advances_paid() -> QuerySet[ClassAdvance]:
+    """The class advances paid, newest first."""
+    return ClassAdvance.objects.select_related(
+        "training_class",
+        "training_class__institution",
+        "training_class__unit",
+        "recorded_by",
+    ).order_by("-recorded_at", "-id")

@@ -34,16 +34,22 @@ from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require
 from claims import rules, workflow
 from claims.models import Claim
+from classes import rules as class_rules
+from classes.events import class_event_record
+from classes.models import TrainingClass
 from finance import exports
 from finance.ledger import (
     MONEY_FIELDS,
+    class_advance_changes,
     ledger_append,
     money_by,
     money_from,
     money_of,
+    recovery_open,
     with_money,
 )
 from finance.models import (
+    ClassAdvance,
     LedgerKind,
     Payment,
     PaymentKind,
@@ -60,10 +66,13 @@ from finance.permissions import (
 )
 from finance.rules import (
     ClaimMoney,
+    advance_shares,
     owed_with_advance,
     payment_date_refusal,
     payment_state_of,
+    share_owed,
 )
+from finance.selectors import class_advance_due
 from programs.models import fund_label
 from quarters.models import ReportStatus, SpotCheck
 from trainees.id_numbers import mask_id_number
@@ -680,3 +689,164 @@ def requeue_stuck_rollups(*, older_than_minutes: int = 10) -> int:
         _enqueue(rollup.pk)
         count += 1
     return count
+
+
+# --- A training class's advance (五(二), issue 16) -----------------------------------------
+def class_advance_refusal(cls: TrainingClass) -> DomainError | None:
+    """Why the class's advance cannot be paid now, or None: a project-based class,
+    accepted and started (``running``), not paid yet."""
+    if not cls.project_based:
+        return Conflict(
+            "not_project_based",
+            "非项目制培训班不先行拨付（五(二)：培训机构开展项目制培训的，可先行拨付40%）",
+        )
+    if ClassAdvance.objects.filter(training_class_id=cls.pk).exists():
+        return Conflict("already_paid", "该培训班的先行拨付已拨付，不能重复拨付")
+    if cls.status != class_rules.RUNNING:
+        label = class_rules.STATUS_LABELS.get(cls.status, cls.status)
+        return Conflict(
+            "class_not_running",
+            f"培训班须已备案并已开班方可先行拨付（当前状态：{label}）",
+        )
+    return None
+
+
+def class_advance_pay(
+    *,
+    class_id: int,
+    actor: User,
+    paid_on: date | None = None,
+    reference: str = "",
+    amount: Decimal | None = None,
+) -> ClassAdvance:
+    """Finance pays a project-based class's advance to its institution (五(二)): once
+    the class is accepted and has started, the ratio in force of the roster's expected
+    total, once. One transaction: the class locked (``lock_objects`` 3a, nothing else),
+    the advance row and the class's ``advance`` event. ``amount``, when given, must be
+    the amount due (what the page showed)."""
+    require(can_record_payment(actor))
+    today = timezone.localdate()
+    paid_on = paid_on or today
+    if paid_on > today:
+        raise DomainError("invalid_dates", "拨付日期不能晚于今天")
+    reference = (reference or "").strip()
+    if len(reference) > 60:
+        raise DomainError("invalid_reference", "凭证号最多60个字符")
+    try:
+        with transaction.atomic():
+            cls = lock_objects.lock_training_class(class_id)
+            if cls is None:
+                raise NotFound("未找到该培训班")
+            refusal = class_advance_refusal(cls)
+            if refusal is not None:
+                raise refusal
+            started = timezone.localdate(cls.started_at) if cls.started_at else None
+            if started is not None and paid_on < started:
+                raise DomainError(
+                    "invalid_dates",
+                    f"拨付日期不能早于开班日期（{started.isoformat()}）",
+                )
+            due = class_advance_due(cls)
+            if due is None:
+                raise Conflict(
+                    "not_payable", "培训结束日期没有生效的先行拨付比例，不能先行拨付"
+                )
+            if due.amount <= 0:
+                raise Conflict(
+                    "nothing_due",
+                    "培训班名单中没有预审可获补贴的人员，没有可先行拨付的金额",
+                )
+            if amount is not None and amount != due.amount:
+                raise DomainError(
+                    "amount_mismatch",
+                    f"应拨金额为{rules.yuan(due.amount)}元，登记金额不一致",
+                )
+            advance = ClassAdvance.objects.create(
+                training_class=cls,
+                ratio=due.ratio,
+                expected_total=due.total,
+                amount=due.amount,
+                expected={str(k): f"{v:.2f}" for k, v in due.expected.items()},
+                paid_on=paid_on,
+                reference=reference,
+                recorded_by=actor,
+            )
+            class_event_record(
+                training_class=cls,
+                actor=actor,
+                action="advance",
+                from_status=cls.status,
+                changes=class_advance_changes(advance),
+            )
+            return advance
+    except IntegrityError as exc:
+        if "training_class" in str(exc) or "classadvance" in str(exc).lower():
+            raise Conflict(
+                "already_paid", "该培训班的先行拨付已拨付，不能重复拨付"
+            ) from None
+        raise
+
+
+def class_advance_allocate(
+    *, training_class: TrainingClass, claims: list[Claim], actor: User
+) -> list[Payment]:
+    """At a class's completion (``finance.receivers``, inside its transaction, the
+    class and its people locked): its advance split over the claims created, in
+    proportion to what each person was expected to get when it was paid
+    (``finance.rules.advance_shares``: to the fen, exactly the advance in all). Each
+    claim carries its share as an advance payment in its ledger, owed as long as the
+    claim may be paid it (``share_owed``); the rest — a person who did not complete, a
+    claim the rules refuse or one below its share — is opened as a recovery at once."""
+    advance = (
+        ClassAdvance.objects.filter(training_class_id=training_class.pk)
+        .select_related("recorded_by")
+        .first()
+    )
+    if advance is None or advance.allocated_at is not None or not claims:
+        return []
+    lock_objects.lock_claim_ids([c.pk for c in claims])  # 6, after the class's people
+    shares = advance_shares(
+        advance.amount,
+        [(c.pk, Decimal(advance.expected.get(str(c.trainee_id), "0"))) for c in claims],
+    )
+    reference = advance.reference or f"培训班#{training_class.pk}先行拨付"
+    note = f"培训班#{training_class.pk}先行拨付分摊（五(二)）"
+    payments = []
+    for claim in claims:
+        share = shares[claim.pk]
+        if share <= 0:
+            continue
+        payment = Payment.objects.create(
+            claim=claim,
+            kind=PaymentKind.ADVANCE,
+            amount=share,
+            status=PaymentStatus.PAID,
+            paid_on=advance.paid_on,
+            reference=reference,
+            class_advance=advance,
+            recorded_by=advance.recorded_by,
+        )
+        owed = share_owed(share, eligible=claim.eligible, amount=claim.amount)
+        if owed > 0:
+            ledger_append(claim, actor, LedgerKind.OWED, owed, note=note)
+        ledger_append(
+            claim,
+            actor,
+            LedgerKind.PAID,
+            share,
+            part=PaymentKind.ADVANCE,
+            payment=payment,
+            note=note,
+        )
+        recovery_open(claim, money_of(claim.pk), actor, _share_recovery_reason(claim))
+        payments.append(payment)
+    advance.allocated_at = timezone.now()
+    advance.save(update_fields=["allocated_at"])
+    return payments
+
+
+def _share_recovery_reason(claim: Claim) -> str:
+    if not claim.eligible:
+        codes = "、".join(v.get("message", "") for v in claim.violations[:2])
+        return f"培训班结业生成的申报不符合补贴条件，分摊的先行拨付应追回：{codes}"
+    return "培训班结业生成的申报金额低于分摊的先行拨付，差额应追回"

@@ -25,7 +25,7 @@ from claims.audit import claims_out_of_step, documents_verify
 from claims.audit import verify as verify_claims
 from classes.events import classes_out_of_step
 from classes.events import verify as verify_classes
-from finance.ledger import ledger_verify
+from finance.ledger import class_advances_verify, ledger_verify
 from quarters.events import reports_out_of_step
 from quarters.events import verify as verify_reports
 from reporting.audit import anchor_check
@@ -58,8 +58,13 @@ class Command(BaseCommand):
         if mismatch is not None:
             self.stderr.write(f"资金账目与审计链不符 (ledger mismatch): {mismatch}")
             sys.exit(1)
+        advances, problem = class_advances_verify()
+        if problem is not None:
+            self.stderr.write(f"培训班先行拨付与审计链不符：{problem}")
+            sys.exit(1)
         self.stdout.write(f"审计链完整：{claims.events} 条记录，{claims.claims} 笔申报")
         self.stdout.write(f"资金账目与审计链一致：{lines} 条账目")
+        self.stdout.write(f"培训班先行拨付与审计链一致：{advances} 笔")
         self.stdout.write(
             f"报表审计链完整：{reports.events} 条记录，{reports.claims} 份报表"
         )

@@ -1,0 +1,287 @@
+"""A project-based class's advance (五(二), issue 16): paid to the institution once the
+class is accepted and has started, 40% of the roster's expected total; at completion
+split over the claims to the fen, and what fewer completing leaves unowed recovered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
+from typing import Any
+
+from django.core.management import call_command
+
+import pytest
+
+from accounts.models import User
+from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
+from claims.models import ClaimEvent
+from classes import services
+from classes.models import ClassEvent, TrainingClass
+from finance import selectors as finance_selectors
+from finance import services as finance_services
+from finance.ledger import money_of
+from finance.models import ClassAdvance, LedgerKind, Payment, Recovery
+from programs.models import Institution
+from tests.classes.conftest import END, START, class_input, found_by
+from tests.classes.test_services import attend, passed_all
+from tests.factories import TraineeFactory
+from trainees.models import Trainee
+
+pytestmark = pytest.mark.django_db
+
+ADVANCE = Decimal("2160.00")  # 40% of three people's 1800 yuan
+
+
+def pay(cls: TrainingClass, finance: User, **kwargs: Any) -> ClassAdvance:
+    return finance_services.class_advance_pay(
+        class_id=cls.pk, actor=finance, reference="ADV-CLASS-1", **kwargs
+    )
+
+
+def complete(
+    cls: TrainingClass, staff: User, clerk: User, people: list[Trainee], clock: Any
+) -> list[Any]:
+    """Ten full sessions for the first two people, seven for the others (70%, below
+    the 80% of the class terms); everyone passed and employed."""
+    clock(END)
+    attend(cls, staff, people, days=7)
+    attend(cls, staff, people[:2], days=3, skip=7)
+    clock(END + timedelta(days=1))
+    return services.class_complete(
+        class_id=cls.pk, results=passed_all(people), actor=clerk
+    )
+
+
+def test_the_advance_is_refused_before_the_class_starts(
+    filed_class: TrainingClass, clerk: User, finance: User, clock: Any
+) -> None:
+    with pytest.raises(Conflict) as filed:
+        pay(filed_class, finance)
+    assert filed.value.code == "class_not_running"
+    services.class_accept(class_id=filed_class.pk, actor=clerk)
+    with pytest.raises(Conflict) as accepted:
+        pay(filed_class, finance)
+    assert accepted.value.code == "class_not_running"
+    assert "已开班" in accepted.value.message
+    assert not ClassAdvance.objects.exists()
+
+
+def test_the_advance_is_refused_for_a_class_that_is_not_project_based(
+    clock: Any,
+    staff: User,
+    school: Institution,
+    people: list[Trainee],
+    clerk: User,
+    finance: User,
+) -> None:
+    cls = services.class_create(
+        data=class_input(school, project_based=False), actor=staff
+    )
+    services.class_roster_set(
+        class_id=cls.pk, trainee_ids=[p.pk for p in people], actor=staff
+    )
+    services.class_file(class_id=cls.pk, actor=staff)
+    services.class_accept(class_id=cls.pk, actor=clerk)
+    clock(START)
+    services.class_start(class_id=cls.pk, actor=staff)
+
+    with pytest.raises(Conflict) as refused:
+        pay(cls, finance)
+    assert refused.value.code == "not_project_based"
+    assert "五(二)" in refused.value.message
+
+
+def test_the_advance_is_paid_once_at_start_with_its_event(
+    running_class: TrainingClass, finance: User, clerk: User, clock: Any
+) -> None:
+    advance = pay(running_class, finance, amount=ADVANCE)
+
+    assert advance.amount == ADVANCE
+    assert advance.expected_total == Decimal("5400.00")
+    assert advance.ratio == Decimal("0.4")
+    assert sorted(advance.expected.values()) == ["1800.00"] * 3
+    event = ClassEvent.objects.filter(training_class=running_class).last()
+    assert event is not None and event.action == "advance"
+    assert event.from_status == event.to_status == "running"
+    assert event.changes["amount"] == "2160.00"
+    assert event.changes["advance"] == advance.pk
+
+    with pytest.raises(Conflict) as twice:
+        pay(running_class, finance, amount=ADVANCE)
+    assert twice.value.code == "already_paid"
+    assert ClassAdvance.objects.count() == 1
+
+
+def test_the_advance_asks_finance_the_amount_due_and_a_date_after_the_start(
+    running_class: TrainingClass, finance: User, clerk: User, clock: Any
+) -> None:
+    with pytest.raises(PermissionDenied):
+        pay(running_class, clerk)
+    with pytest.raises(DomainError) as wrong:
+        pay(running_class, finance, amount=Decimal("2000.00"))
+    assert wrong.value.code == "amount_mismatch"
+    assert "2,160.00" in wrong.value.message
+    with pytest.raises(DomainError) as early:
+        pay(running_class, finance, paid_on=START - timedelta(days=1))
+    assert early.value.code == "invalid_dates"
+    with pytest.raises(DomainError) as future:
+        pay(running_class, finance, paid_on=START + timedelta(days=1))
+    assert future.value.code == "invalid_dates"
+    with pytest.raises(NotFound):
+        finance_services.class_advance_pay(class_id=999999, actor=finance)
+    assert not ClassAdvance.objects.exists()
+
+
+def test_every_completing_shares_exactly_the_advance_paid(
+    running_class: TrainingClass,
+    finance: User,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    pay(running_class, finance)
+    clock(END)
+    attend(running_class, staff, people, days=10)
+    clock(END + timedelta(days=1))
+
+    claims = services.class_complete(
+        class_id=running_class.pk, results=passed_all(people), actor=clerk
+    )
+
+    shares = [money_of(c.pk) for c in claims]
+    assert [m.advance_paid for m in shares] == [Decimal("720.00")] * 3
+    assert sum(m.advance_paid for m in shares) == ADVANCE
+    assert all(m.owed == Decimal("720.00") and m.recovery == 0 for m in shares)
+    assert not Recovery.objects.exists()
+    payments = Payment.objects.filter(class_advance__training_class=running_class)
+    assert payments.count() == 3
+    assert {p.reference for p in payments} == {"ADV-CLASS-1"}
+    assert ClassAdvance.objects.get().allocated_at is not None
+
+
+def test_fewer_completing_owe_their_shares_back_at_once(
+    running_class: TrainingClass,
+    finance: User,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    pay(running_class, finance)
+
+    # the third person attended 70%: their claim is refused, their share comes back
+    claims = complete(running_class, staff, clerk, people, clock)
+
+    full, _, short = claims
+    assert not short.eligible
+    assert money_of(full.pk).advance_paid == Decimal("720.00")
+    assert money_of(short.pk).advance_paid == Decimal("720.00")
+    assert money_of(short.pk).owed == 0
+    (recovery,) = Recovery.objects.all()
+    assert recovery.claim_id == short.pk
+    assert recovery.amount == Decimal("720.00")
+    assert "出勤" in recovery.reason
+    total = sum((money_of(c.pk).advance for c in claims), Decimal(0))
+    assert total == ADVANCE - recovery.amount  # the advance that stands
+    # each line is a link of the claim's chain, and the whole trail verifies
+    kinds = list(
+        ClaimEvent.objects.filter(claim=short)
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert kinds == ["create", LedgerKind.PAID, LedgerKind.RECOVERY]
+    out = StringIO()
+    call_command("verify_audit", stdout=out, stderr=StringIO())  # exit 1 raises
+    assert "培训班先行拨付与审计链一致：1 笔" in out.getvalue()
+
+
+def test_the_shares_round_to_the_fen_and_add_up_to_the_advance(
+    clock: Any, staff: User, school: Institution, clerk: User, finance: User
+) -> None:
+    # seven people, 40% of 7 × 1800 = 5040.00; the split itself to the fen, with its
+    # remainder, is finance.rules.advance_shares (tests/finance/test_class_advance_rules)
+    people = found_by(
+        staff, *(TraineeFactory(groups=["poor_labour"]) for _ in range(7))
+    )
+    cls = services.class_create(data=class_input(school), actor=staff)
+    services.class_roster_set(
+        class_id=cls.pk, trainee_ids=[p.pk for p in people], actor=staff
+    )
+    services.class_file(class_id=cls.pk, actor=staff)
+    services.class_accept(class_id=cls.pk, actor=clerk)
+    clock(START)
+    services.class_start(class_id=cls.pk, actor=staff)
+    advance = pay(cls, finance)
+    assert advance.amount == Decimal("5040.00")
+
+    clock(END)
+    attend(cls, staff, people, days=10)
+    clock(END + timedelta(days=1))
+    claims = services.class_complete(
+        class_id=cls.pk, results=passed_all(people), actor=clerk
+    )
+
+    paid = [money_of(c.pk).advance_paid for c in claims]
+    assert sum(paid, Decimal(0)) == advance.amount
+    assert all(p == p.quantize(Decimal("0.01")) for p in paid)
+
+
+def test_verify_audit_names_an_advance_row_changed_behind_the_trail(
+    running_class: TrainingClass, finance: User, clock: Any
+) -> None:
+    advance = pay(running_class, finance)
+    clean_out, clean_err = StringIO(), StringIO()
+    call_command("verify_audit", stdout=clean_out, stderr=clean_err)
+    assert "先行拨付" in clean_out.getvalue()
+
+    ClassAdvance.objects.filter(pk=advance.pk).update(amount=Decimal("2100.00"))
+    err = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("verify_audit", stdout=StringIO(), stderr=err)
+    assert f"培训班 #{running_class.pk}" in err.getvalue()
+
+
+def test_a_class_completed_without_its_advance_paid_puts_nothing_on_its_claims(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    claims = complete(running_class, staff, clerk, people, clock)
+
+    assert all(money_of(c.pk).paid == 0 for c in claims)
+    assert not Payment.objects.exists()
+
+
+def test_classes_due_an_advance_are_listed_for_finance(
+    running_class: TrainingClass, finance: User, clock: Any
+) -> None:
+    due = finance_selectors.classes_due_advance()
+    assert [(item.training_class.pk, item.due.amount) for item in due] == [
+        (running_class.pk, ADVANCE)
+    ]
+    pay(running_class, finance)
+    assert finance_selectors.classes_due_advance() == []
+
+
+def test_deleting_a_class_claim_holding_a_share_recovers_it(
+    running_class: TrainingClass,
+    finance: User,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    from claims import services as claim_services
+
+    pay(running_class, finance)
+    full, *_ = complete(running_class, staff, clerk, people, clock)
+
+    claim_services.claim_delete(claim_id=full.pk, actor=clerk)
+
+    recovery = Recovery.objects.get(claim=full)
+    assert recovery.amount == Decimal("720.00")
+    assert money_of(full.pk).owed == 0
