@@ -154,6 +154,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         classes.ClassCompleteApi.as_view(),
         name="api-class-complete",
     ),
+    path(
+        "classes/<int:pk>/advance/",
+        finance.ClassAdvanceApi.as_view(),
+        name="api-class-advance",
+    ),
     # the county quarterly report and its spot checks
     path("reports/", reports.ReportListCreateApi.as_view(), name="api-reports"),
     path(

@@ -43,6 +43,8 @@ from finance.rules import payment_state_of
 from finance.serializers import (
     AdvanceSerializer,
     ClaimPaymentsSerializer,
+    ClassAdvanceInputSerializer,
+    ClassAdvanceSerializer,
     PaymentFilterSerializer,
     PaymentInputSerializer,
     PaymentSerializer,
@@ -446,3 +448,50 @@ class RecoverySettleApi(APIView):
             reference=body.validated_data["reference"],
         )
         return Response(RecoverySerializer(_recoveries().get(pk=recovery.pk)).data)
+
+
+# --- A training class's advance (issue 16) --------------------------------------------------
+class ClassAdvanceApi(APIView):
+    @extend_schema(
+        tags=[PAYMENTS],
+        summary="培训班先行拨付（项目制培训，五(二)）",
+        description=(
+            "财政向项目制培训班的培训机构先行拨付：培训班已备案并已开班（running）后，"
+            "按培训结束日期有效的先行拨付比例（40%）乘以名单预计补贴总额（各人预审"
+            "核定金额之和，预审不通过的人员不计）拨付一次，记入培训班的审计链。"
+            "结业生成申报时按各人预计金额分摊到各申报的资金账目（精确到分，尾差记在"
+            "预计金额最大的第一人），未结业、不合格或申报不符合条件人员的分摊额即时"
+            "转为应追回款。非项目制培训班 409（not_project_based），未开班 409"
+            "（class_not_running），已拨付 409（already_paid），金额与应拨金额不一致 400"
+            "（amount_mismatch），拨付日期早于开班日期或晚于今天 400（invalid_dates）。"
+        ),
+        request=ClassAdvanceInputSerializer,
+        responses={
+            201: ClassAdvanceSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: OpenApiResponse(ErrorSerializer, description="培训班不存在"),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="非项目制、尚未开班、已拨付或没有可拨付的金额",
+            ),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        # Before the body is read: whether a class exists is not told to others.
+        require(can_record_payment(signed_in_user(request)))
+        body = ClassAdvanceInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        advance = services.class_advance_pay(
+            class_id=pk,
+            actor=signed_in_user(request),
+            paid_on=data["paid_on"],
+            reference=data["reference"],
+            amount=data["amount"],
+        )
+        advance = selectors.class_advances_paid().get(pk=advance.pk)
+        return Response(
+            ClassAdvanceSerializer(advance).data, status=status.HTTP_201_CREATED
+        )

@@ -12,6 +12,15 @@ from finance.models import PaymentKind, PaymentStatus
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def error_text(form: forms.Form) -> str:
+    """A form's problems as one Chinese sentence for the page's message."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        parts.append(f"{label or name}：{'；'.join(str(e) for e in errors)}")
+    return "登记未保存。" + "；".join(parts)
+
+
 class PaymentForm(forms.Form):
     """One payment, or one failed attempt, on one claim (``payment_record``)."""
 
@@ -33,12 +42,7 @@ class PaymentForm(forms.Form):
     )
 
     def error_text(self) -> str:
-        """The form's problems as one Chinese sentence for the page's message."""
-        parts = []
-        for name, errors in self.errors.items():
-            label = self.fields[name].label if name in self.fields else ""
-            parts.append(f"{label or name}：{'；'.join(str(e) for e in errors)}")
-        return "登记未保存。" + "；".join(parts)
+        return error_text(self)
 
 
 class RecoverySettleForm(forms.Form):
@@ -55,3 +59,19 @@ class RollupRequestForm(forms.Form):
 
     def clean_quarter(self) -> str:
         return self.cleaned_data["quarter"].strip().upper()
+
+
+class ClassAdvanceForm(forms.Form):
+    """A training class's advance (``class_advance_pay``): the amount shown is checked
+    against the amount due."""
+
+    amount = forms.DecimalField(
+        label="金额（元）", max_digits=14, decimal_places=2, min_value=0
+    )
+    paid_on = forms.DateField(label="拨付日期", widget=DATE_WIDGET)
+    reference = forms.CharField(
+        label="凭证号", max_length=60, required=False, validators=[single_line_text]
+    )
+
+    def error_text(self) -> str:
+        return error_text(self)

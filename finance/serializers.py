@@ -20,6 +20,7 @@ from claims.serializers import money
 from finance import rules
 from finance.ledger import money_from
 from finance.models import (
+    ClassAdvance,
     LedgerKind,
     Payment,
     PaymentKind,
@@ -417,3 +418,69 @@ class RecoverySettleSerializer(serializers.Serializer):
         validators=[single_line_text],
         help_text="追回凭证号",
     )
+
+
+# --- A training class's advance (issue 16) --------------------------------------------------
+class ClassAdvanceInputSerializer(serializers.Serializer):
+    paid_on = serializers.DateField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="拨付日期：不早于开班日期，不晚于今天；不填为今天",
+    )
+    reference = serializers.CharField(
+        max_length=60,
+        allow_blank=True,
+        default="",
+        validators=[single_line_text],
+        help_text="凭证号",
+    )
+    amount = money(
+        min_value=Decimal("0.01"),
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="拨付金额（元，两位小数）：填写时须等于应拨金额（核对用）",
+    )
+
+
+class ClassAdvanceSerializer(serializers.ModelSerializer):
+    training_class = serializers.IntegerField(
+        source="training_class_id", read_only=True, help_text="培训班 id"
+    )
+    institution = serializers.IntegerField(
+        source="training_class.institution_id",
+        read_only=True,
+        help_text="收款的培训机构 id",
+    )
+    institution_name = serializers.CharField(
+        source="training_class.institution.name", read_only=True
+    )
+    ratio = serializers.DecimalField(
+        max_digits=5, decimal_places=4, read_only=True, help_text="先行拨付比例"
+    )
+    expected_total = big_money(
+        read_only=True, help_text="名单预计补贴总额（各人预审核定金额之和）"
+    )
+    amount = big_money(read_only=True, help_text="先行拨付金额")
+    recorded_by = serializers.CharField(
+        source="recorded_by.username", read_only=True, help_text="登记人"
+    )
+
+    class Meta:
+        model = ClassAdvance
+        fields = [
+            "id",
+            "training_class",
+            "institution",
+            "institution_name",
+            "ratio",
+            "expected_total",
+            "amount",
+            "paid_on",
+            "reference",
+            "recorded_by",
+            "recorded_at",
+            "allocated_at",
+        ]
+        read_only_fields = fields

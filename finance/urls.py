@@ -19,6 +19,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("finance/", views.finance_home, name="finance_home"),
     path("finance/payments/", views.payment_record_view, name="payment_record"),
     path(
+        "finance/classes/<int:pk>/advance/",
+        views.class_advance_view,
+        name="class_advance_pay",
+    ),
+    path(
         "finance/recoveries/<int:pk>/settle/",
         views.recovery_settle_view,
         name="recovery_settle",

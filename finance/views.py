@@ -31,7 +31,12 @@ from altay_skills.permissions import require, shown_on_page
 from claims import rules, workflow
 from claims.models import Claim
 from finance import selectors, services
-from finance.forms import PaymentForm, RecoverySettleForm, RollupRequestForm
+from finance.forms import (
+    ClassAdvanceForm,
+    PaymentForm,
+    RecoverySettleForm,
+    RollupRequestForm,
+)
 from finance.ledger import money_from, money_of
 from finance.models import Payment, PaymentKind, PaymentStatus, Rollup, RollupStatus
 from finance.permissions import (
@@ -393,6 +398,8 @@ def _render_finance(request: AuthedRequest, *, status: int = 200) -> HttpRespons
         "failed": failed,
         "recoveries": recoveries,
         "recovery_total": sum((r.amount for r in recoveries), ZERO),
+        "classes_due": selectors.classes_due_advance(),
+        "class_advances": list(selectors.class_advances_paid()[:20]),
         "can_pay": can_record_payment(request.user),
         "today": timezone.localdate(),
     }
@@ -494,5 +501,34 @@ def recovery_settle_view(request: AuthedRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         f"申报#{recovery.claim_id}的应追回款{rules.yuan(recovery.amount)}元已登记追回。",
+    )
+    return redirect("finance_home")
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def class_advance_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Finance pays a project-based class's advance (``class_advance_pay``)."""
+    require(can_record_payment(request.user))
+    form = ClassAdvanceForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise DomainError("invalid", form.error_text())
+        data = form.cleaned_data
+        advance = services.class_advance_pay(
+            class_id=pk,
+            actor=request.user,
+            paid_on=data["paid_on"],
+            reference=data["reference"],
+            amount=data["amount"],
+        )
+    except DomainError as exc:
+        messages.error(request, shown_on_page(exc).message)
+        return _render_finance(request, status=exc.status_code)
+    messages.success(
+        request,
+        f"培训班#{advance.training_class_id}的先行拨付{rules.yuan(advance.amount)}元"
+        "已登记。",
     )
     return redirect("finance_home")

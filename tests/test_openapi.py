@@ -63,6 +63,7 @@ CONTRACT_PATHS = {
     "/api/classes/{id}/sessions/": {"post"},
     "/api/classes/{id}/complete/": {"post"},
     "/api/classes/{id}/documents/": {"post"},
+    "/api/classes/{id}/advance/": {"post"},
 }
 PUBLIC_PATHS = [path for path in CONTRACT_PATHS if path.startswith("/api/public/")]
 

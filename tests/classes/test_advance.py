@@ -285,3 +285,82 @@ def test_deleting_a_class_claim_holding_a_share_recovers_it(
     recovery = Recovery.objects.get(claim=full)
     assert recovery.amount == Decimal("720.00")
     assert money_of(full.pk).owed == 0
+
+
+# --- The API and the finance page ---------------------------------------------------------
+def api(user: User | None) -> Any:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def test_finance_pays_a_class_advance_through_the_api(
+    running_class: TrainingClass,
+    finance: User,
+    clerk: User,
+    staff: User,
+    auditor: User,
+    clock: Any,
+) -> None:
+    path = f"/api/classes/{running_class.pk}/advance/"
+    body = {"paid_on": START.isoformat(), "reference": "ADV-7", "amount": "2160.00"}
+    assert api(None).post(path, body, format="json").status_code == 401
+    for other in (clerk, staff, auditor):
+        refused = api(other).post(path, body, format="json")
+        assert refused.status_code == 403, other.role
+        assert refused["Content-Type"].startswith("application/json")
+    bad = api(finance).post(path, {**body, "paid_on": "not a date"}, format="json")
+    assert bad.status_code == 400
+
+    paid = api(finance).post(path, body, format="json")
+
+    assert paid.status_code == 201, paid.json()
+    data = paid.json()
+    assert data["amount"] == "2160.00" and data["expected_total"] == "5400.00"
+    assert data["training_class"] == running_class.pk
+    assert data["institution"] == running_class.institution_id
+    assert data["paid_on"] == START.isoformat() and data["reference"] == "ADV-7"
+    again = api(finance).post(path, body, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "already_paid"
+    missing = api(finance).post("/api/classes/999999/advance/", {}, format="json")
+    assert missing.status_code == 404
+
+
+def test_the_finance_page_lists_the_class_due_and_pays_it(
+    running_class: TrainingClass, finance: User, auditor: User, clock: Any
+) -> None:
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(auditor)
+    shown = browser.get("/finance/").content.decode()
+    assert f'data-testid="class-advance-{running_class.pk}"' in shown
+    assert "2,160.00" in shown or "2160.00" in shown
+    assert f"class-advance-pay-{running_class.pk}" not in shown  # read-only
+    assert browser.post(
+        f"/finance/classes/{running_class.pk}/advance/",
+        {"amount": "2160.00", "paid_on": START.isoformat()},
+    ).status_code in (403, 404)
+
+    browser.force_login(finance)
+    page = browser.get("/finance/").content.decode()
+    assert f"class-advance-pay-{running_class.pk}" in page
+    wrong = browser.post(
+        f"/finance/classes/{running_class.pk}/advance/",
+        {"amount": "2000.00", "paid_on": START.isoformat()},
+    )
+    assert wrong.status_code == 400
+    assert "应拨金额为2,160.00元" in wrong.content.decode()
+    done = browser.post(
+        f"/finance/classes/{running_class.pk}/advance/",
+        {"amount": "2160.00", "paid_on": START.isoformat(), "reference": "ADV-8"},
+        follow=True,
+    )
+    assert done.status_code == 200
+    text = done.content.decode()
+    assert f"培训班#{running_class.pk}的先行拨付2,160.00元已登记" in text
+    assert f'data-testid="class-advance-{running_class.pk}"' not in text
+    assert 'data-testid="class-advances-paid"' in text
