@@ -14,6 +14,10 @@ claim's warnings name the claims it is found with:
 - ``age_unusual``: the person is younger than 16 or older than 65 (whole years) when
   the training starts (birth date from the ID number). No other claim is involved.
 
+A later stage may add warnings of its own to a claim's (``offer_warnings``): a claim
+created by a training class's completion carries the class's (``classes.warnings``: the
+person on two classes at once, a class where everyone attended everything and passed).
+
 The other anomalies of that page concern a group, not a claim (an institution's claims
 of one day, one phone number on several people) or record a decision already taken (an
 approval that overrode a spot check), so they are not a claim's warnings.
@@ -27,7 +31,7 @@ open).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -81,7 +85,7 @@ class ClaimWarning:
 
     @property
     def label(self) -> str:
-        return LABELS.get(self.code, "提示")
+        return LABELS.get(self.code) or _offered_labels.get(self.code, "提示")
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "claims": list(self.claims)}
@@ -172,12 +176,27 @@ def _certificate(number: str, ids: Collection[int]) -> ClaimWarning:
     )
 
 
-def _age(number: int) -> ClaimWarning:
+def age_warning(number: int) -> ClaimWarning:
     return ClaimWarning(
         AGE_UNUSUAL,
         f"培训开始时该人员{number // 10000}周岁，不在{MIN_AGE}–{MAX_AGE}周岁之间："
         "请核实身份证号码和出生日期",
     )
+
+
+# --- Warnings a later stage knows ------------------------------------------------------
+#: claim ids → the warnings a later stage finds for them (``classes.warnings``, issue
+#: 16). This stage may not import that one, so it registers from its
+#: ``AppConfig.ready()`` (as ``claims.facts.offer_attendance``).
+WarningSource = Callable[[Collection[int]], dict[int, list[ClaimWarning]]]
+_warning_sources: list[WarningSource] = []
+_offered_labels: dict[str, str] = {}
+
+
+def offer_warnings(source: WarningSource, labels: dict[str, str]) -> None:
+    if source not in _warning_sources:
+        _warning_sources.append(source)
+    _offered_labels.update(labels)
 
 
 # --- A claim's warnings ---------------------------------------------------------------
@@ -220,7 +239,10 @@ def warnings_for_claims(claim_ids: Collection[int]) -> dict[int, list[ClaimWarni
         if others:
             warnings.append(_certificate(keys[pk], others))
         if pk in ages:
-            warnings.append(_age(ages[pk]))
+            warnings.append(age_warning(ages[pk]))
+    for source in _warning_sources:
+        for pk, more in source(list(found)).items():
+            found[pk].extend(more)
     return found
 
 
@@ -260,5 +282,5 @@ def warnings_for_input(
         .first()
     )
     if age is not None:
-        warnings.append(_age(age))
+        warnings.append(age_warning(age))
     return warnings

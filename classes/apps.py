@@ -23,3 +23,8 @@ class ClassesConfig(AppConfig):
         offer_attendance(attendance_of_claim)
         offer_document_reads(class_document_reads)
         offer_document_chains(class_document_chains)
+        # ... and its warnings carry the class's (issue 16: classes.warnings)
+        from claims.warnings import offer_warnings
+        from classes.warnings import LABELS, warnings_for_class_claims
+
+        offer_warnings(warnings_for_class_claims, LABELS)

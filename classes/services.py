@@ -45,6 +45,7 @@ from classes.selectors import (
     live_roster,
 )
 from classes.signals import class_completed
+from classes.warnings import overlapping_classes, roster_ages
 from programs.models import Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
 from trainees.selectors import trainees_in_scope
@@ -182,9 +183,12 @@ def class_roster_set(
                 training_class=cls, trainee=people[pk], added_at=now
             )
         overlaps = overlapping_classes(cls, list(current))
+        ages = roster_ages(cls, list(current))
         for line in current.values():
             precheck = roster_precheck(cls, people[line.trainee_id]).as_dict()
             precheck["warnings"] = overlaps.get(line.trainee_id, [])
+            if line.trainee_id in ages:
+                precheck["warnings"].append(ages[line.trainee_id].as_dict())
             line.precheck = precheck
             line.save(update_fields=["precheck"])
         if amending and not (added or removed):
@@ -230,39 +234,6 @@ def roster_precheck(cls: TrainingClass, trainee: Trainee) -> claim_rules.Decisio
     if first.cap is None:
         return first
     return claim_rules.decide(replace(facts, amount_requested=first.cap), **context)
-
-
-def overlapping_classes(
-    cls: TrainingClass, trainee_ids: list[int]
-) -> dict[int, list[dict[str, Any]]]:
-    """Trainee id → a warning for each other live class (not cancelled, not completed)
-    whose planned dates overlap this one's: one person cannot sit two classes at
-    once. Worth a look before filing, not a refusal (the dates may be a plan)."""
-    others = (
-        RosterLine.objects.filter(
-            trainee_id__in=trainee_ids,
-            removed_at__isnull=True,
-            training_class__planned_start__lte=cls.planned_end,
-            training_class__planned_end__gte=cls.planned_start,
-        )
-        .exclude(training_class=cls)
-        .exclude(training_class__status__in=[rules.CANCELLED, rules.COMPLETED])
-        .values_list(
-            "trainee_id", "training_class__planned_start", "training_class__planned_end"
-        )
-    )
-    found: dict[int, list[dict[str, Any]]] = {}
-    for trainee_id, start, end in others:
-        found.setdefault(trainee_id, []).append(
-            {
-                "code": "class_overlap",
-                "message": (
-                    f"该人员同时在另一培训班的名单上（计划{start.isoformat()}至"
-                    f"{end.isoformat()}），培训时间重叠"
-                ),
-            }
-        )
-    return found
 
 
 # --- Filing and acceptance ----------------------------------------------------------------

@@ -27,6 +27,10 @@ one to fetch the claims of the groups found: a fixed number of queries in all.
   (one SHA-256) uploaded for two or more of its sessions, or for two or more classes
   (``classes.selectors.shared_class_sign_in_sheets``) — a sheet is signed at one
   session of one class.
+- **Training classes** (issue 16, defined in ``classes.warnings``): a person on the
+  rosters of two classes whose planned periods meet; a person on a roster younger
+  than 16 or older than 65 on the class's planned start; a completed class in which
+  every person attended exactly 100% of the planned hours and every one passed.
 - **Approved although a spot check found the documents inconsistent** (材料不符): the
   approvals that overrode the finding with a stated reason
   (``quarters.selectors.spot_check_overrides``, issue 12) — a decision taken, listed
@@ -57,6 +61,14 @@ from claims.warnings import (
     unusual_age,
 )
 from classes.selectors import SharedClassSheet, shared_class_sign_in_sheets
+from classes.warnings import (
+    ClassOverlap,
+    PerfectClass,
+    RosterAge,
+    class_overlaps,
+    perfect_class_list,
+    roster_age_outliers,
+)
 from quarters.selectors import SpotCheckOverride, spot_check_overrides
 from trainees.id_numbers import mask_id_number
 from trainees.models import Trainee
@@ -404,6 +416,9 @@ class Anomalies:
     max_age: int = MAX_AGE
     sign_in_sheets: list[SharedSheet] = field(default_factory=list)
     class_sign_in_sheets: list[SharedClassSheet] = field(default_factory=list)
+    class_overlaps: list[ClassOverlap] = field(default_factory=list)
+    roster_ages: list[RosterAge] = field(default_factory=list)
+    perfect_classes: list[PerfectClass] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -416,11 +431,14 @@ class Anomalies:
             + len(self.spot_check_overrides)
             + len(self.sign_in_sheets)
             + len(self.class_sign_in_sheets)
+            + len(self.class_overlaps)
+            + len(self.roster_ages)
+            + len(self.perfect_classes)
         )
 
 
 def anomalies() -> Anomalies:
-    """Every list (twelve queries in all)."""
+    """Every list (nineteen queries in all)."""
     return Anomalies(
         certificates=shared_certificates(),
         overlaps=overlapping_trainings(),
@@ -432,4 +450,7 @@ def anomalies() -> Anomalies:
         phone_min_trainees=phone_threshold(),
         sign_in_sheets=shared_sign_in_sheets(),
         class_sign_in_sheets=shared_class_sign_in_sheets(limit=LIST_LIMIT),
+        class_overlaps=class_overlaps(limit=LIST_LIMIT),
+        roster_ages=roster_age_outliers(limit=LIST_LIMIT),
+        perfect_classes=perfect_class_list(limit=LIST_LIMIT),
     )

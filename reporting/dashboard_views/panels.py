@@ -604,6 +604,13 @@ def anomalies_panel(found: Anomalies) -> Panel:
             "抽查材料不符仍予核准",
             len(found.spot_check_overrides),
         ),
+        ("class-overlaps", "同一人在两个培训班时间重叠", len(found.class_overlaps)),
+        (
+            "roster-ages",
+            f"培训班名单年龄不在{found.min_age}—{found.max_age}岁",
+            len(found.roster_ages),
+        ),
+        ("perfect-classes", "培训班全员满勤且全部合格", len(found.perfect_classes)),
     ]
     return Panel(
         key="anomalies",
