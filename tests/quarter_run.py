@@ -13,6 +13,7 @@ from claims.models import Claim
 from finance.services import payment_record
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport
+from tests.class_run import claim_through_class
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 
 TRADES = ["6-31-01-03", "4-07-05-01", "4-10-01-05", "4-01-06-01"]
@@ -35,8 +36,9 @@ def run_quarter(
     on_submitted: Callable[[QuarterlyReport], None] | None = None,
     decide: bool = True,
 ) -> Quarter:
-    """With ``finance``, the advances the rules give (unit 654301's project-based
-    claims at a training provider, 五(二)) are paid while the reports are with the
+    """Unit 654301's claims are project-based (a training provider's, run as classes:
+    ``tests.class_run``), unit 654322's not. With ``finance``, the advances the rules
+    give (unit 654301's, 五(二)) are paid while the reports are with the
     prefecture, before any decision; ``on_submitted`` is called with each report
     then. ``decide=False`` stops there."""
     result = Quarter(quarter)
@@ -55,18 +57,21 @@ def run_quarter(
             person = TraineeFactory(
                 groups=["poor_labour"], registered_by_unit_id=clerk.unit_id
             )
-            draft = services.claim_create(
-                data=claim_input(
-                    trainee_id=person.pk,
-                    trade_id=trade,
-                    unit_id=clerk.unit_id,
-                    institution_id=inst.pk,
-                    amount_requested=Decimal("1800.00") - i,
-                    passed=i != 3,
-                    employment="employed" if i != 2 else "flexible",
-                    project_based=clerk.unit_id == "654301",
-                ),
-                actor=clerk,
+            data = claim_input(
+                trainee_id=person.pk,
+                trade_id=trade,
+                unit_id=clerk.unit_id,
+                institution_id=inst.pk,
+                amount_requested=Decimal("1800.00") - i,
+                passed=i != 3,
+                employment="employed" if i != 2 else "flexible",
+                project_based=clerk.unit_id == "654301",
+            )
+            # a project-based claim of program 9 comes from a class (issue 16)
+            draft = (
+                claim_through_class(data, clerk=clerk)
+                if data.project_based
+                else services.claim_create(data=data, actor=clerk)
             )
             services.claim_submit(claim_id=draft.pk, actor=clerk)
         report = quarter_services.report_build(

@@ -27,6 +27,7 @@ from finance.models import LedgerEntry, Recovery, RollupLine
 from finance.selectors import advances_payable, rollup_claims_for_payment
 from finance.views import payment_row
 from quarters import services as quarter_services
+from tests.class_run import claim_through_class
 from tests.conftest import requires_postgres
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,12 @@ def claim_input(claim_input):
 
 
 def submitted_claim(claim_input, clerk, **overrides):
-    draft = claim_services.claim_create(data=claim_input(**overrides), actor=clerk)
+    """A project-based claim comes from its class (``class_required``, issue 16)."""
+    data = claim_input(**overrides)
+    if data.project_based:
+        draft = claim_through_class(data, clerk=clerk)
+    else:
+        draft = claim_services.claim_create(data=data, actor=clerk)
     return claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
 
 

@@ -41,6 +41,7 @@ from finance.rules import ZERO
 from finance.views import payment_row
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport
+from tests.class_run import claim_through_class
 from tests.factories import InstitutionFactory, TraineeFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,14 +64,15 @@ class LedgerMachine(RuleBasedStateMachine):
         institution = InstitutionFactory(unit_id=clerk.unit_id)
         self.claims: list[int] = []
         for trade in TRADES:
-            draft = claim_services.claim_create(
-                data=data(
+            # a provider's project, run as a class (issue 16): 40% advanced
+            draft = claim_through_class(
+                data(
                     trainee_id=TraineeFactory(groups=["poor_labour"]).pk,
                     institution_id=institution.pk,
                     trade_id=trade,
-                    project_based=True,  # a provider's project: 40% advanced
+                    project_based=True,
                 ),
-                actor=clerk,
+                clerk=clerk,
             )
             self.claims.append(draft.pk)
         self.client = APIClient()

@@ -13,6 +13,7 @@ from claims import services as claim_services
 from finance import services
 from finance.models import Payment, Recovery
 from quarters import services as quarter_services
+from tests.class_run import claim_through_class
 
 pytestmark = pytest.mark.django_db
 PAID_ON = date(2020, 5, 10)
@@ -121,9 +122,7 @@ def test_an_advance_paid_on_a_claim_later_rejected_is_to_recover(
     claim_input, clerk, reviewer, finance, institution
 ):
     # given a project-based claim in a submitted report, its advance paid
-    draft = claim_services.claim_create(
-        data=claim_input(project_based=True), actor=clerk
-    )
+    draft = claim_through_class(claim_input(project_based=True), clerk=clerk)
     claim = claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
     report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk

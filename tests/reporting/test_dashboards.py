@@ -47,6 +47,7 @@ from finance import services as reporting_services
 from quarters import services as quarter_services
 from quarters.budgets import budget_set
 from reporting import dashboards
+from tests.class_run import claim_through_class
 from tests.factories import (
     InstitutionFactory,
     TraineeFactory,
@@ -85,10 +86,12 @@ def file_claim(
         groups=["poor_labour", "poor_family_child"],
         registered_by_unit_id=clerk.unit_id,
     )
-    claim = services.claim_create(
-        data=claim_input(trainee_id=person.pk, unit_id=clerk.unit_id, **overrides),
-        actor=clerk,
-    )
+    data = claim_input(trainee_id=person.pk, unit_id=clerk.unit_id, **overrides)
+    # a provider's project-based claim comes from its class (issue 16)
+    if data.project_based:
+        claim = claim_through_class(data, clerk=clerk)
+    else:
+        claim = services.claim_create(data=data, actor=clerk)
     if submit:
         claim = services.claim_submit(claim_id=claim.pk, actor=clerk)
     return claim
