@@ -8,6 +8,8 @@ import pytest
 
 from accounts.models import User
 from claims.models import Claim, ClaimEvent
+from classes.models import ClassEvent, RosterLine, TrainingClass
+from finance.models import ClassAdvance
 from programs.models import PolicyEntry
 from trainees.models import Trainee
 
@@ -26,6 +28,9 @@ def snapshot():
         Claim.objects.count(),
         ClaimEvent.objects.count(),
         PolicyEntry.objects.count(),
+        TrainingClass.objects.count(),
+        ClassEvent.objects.count(),
+        ClassAdvance.objects.count(),
     )
 
 
@@ -41,6 +46,7 @@ def test_seed_demo_gives_every_role_and_every_status_and_is_idempotent():
         "finance_officer",
         "auditor",
         "administrator",
+        "institution_staff",
     }
     statuses = Counter(Claim.objects.values_list("status", flat=True))
     assert set(statuses) == {
@@ -151,3 +157,48 @@ def test_the_demo_fills_every_panel_a_newcomer_opens():
     # beside a claim without warnings in the same report (bulk approval asks)
     report = waiting.first().report
     assert report.claims.filter(status="submitted").exclude(pk__in=warned).exists()
+
+
+def test_the_demo_shows_a_class_at_each_status_and_the_running_ones_advance():
+    """Issue 16: every status of a class, with rosters and sessions; the project-based
+    claims of program 9 come from completed classes; the running project-based class
+    has its advance paid; the classes' anomalies each have an example."""
+    from io import StringIO
+
+    from django.core.management import call_command as run
+
+    from reporting.anomalies import anomalies
+
+    call_command("seed_demo", verbosity=0)
+
+    statuses = Counter(TrainingClass.objects.values_list("status", flat=True))
+    assert set(statuses) == {
+        "draft",
+        "filed",
+        "accepted",
+        "returned",
+        "running",
+        "completed",
+        "cancelled",
+    }
+    assert not TrainingClass.objects.filter(roster__isnull=True).exists()
+    for cls in TrainingClass.objects.filter(status__in=["running", "completed"]):
+        assert cls.sessions.exists(), cls
+    # no project-based claim of program 9 that did not come from a class
+    hand_made = Claim.objects.filter(
+        program_id=9, project_based=True, roster_line__isnull=True
+    )
+    assert not hand_made.exists()
+    completed = RosterLine.objects.filter(
+        training_class__status="completed", claim__isnull=False
+    )
+    assert completed.count() == TrainingClass.objects.filter(status="completed").count()
+    (advance,) = ClassAdvance.objects.all()
+    assert advance.training_class.status == "running"
+    assert advance.training_class.project_based
+    assert advance.amount > 0
+    found = anomalies()
+    assert found.class_overlaps and found.roster_ages and found.perfect_classes
+    out = StringIO()
+    run("verify_audit", stdout=out, stderr=StringIO())
+    assert "培训班先行拨付与审计链一致：1 笔" in out.getvalue()

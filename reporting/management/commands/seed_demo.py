@@ -21,6 +21,17 @@ outside 16–65, one phone number on three people, an approval past an inconsist
 check) and warned claims waiting for the reviewer in a submitted report beside one
 without warnings.
 
+Training classes (issue 16): the project-based claims of program 9 come from classes
+(``class_required``), so each such claim of the story is played as its class — drafted
+and filed by the institution's staff eight days before its start, accepted by the
+unit's clerk, started, its session recorded, completed — on the story's own dates
+("today" is set to each step's date for the class services, which date-check every
+step; a real run takes the same steps on the days they happen). Beside them, one class
+at each other status (draft, filed, accepted, returned, running, cancelled), dated from
+the day the demo is loaded; the running one is project-based and its advance is paid
+(五(二)). They are added once, with the claims or, for a database seeded before
+classes existed, when no demo class exists yet.
+
 Every claim goes through ``claims.services`` as the user who would act: the clerk of
 the claim's unit creates, edits, submits and withdraws it; a reviewer, never its
 maker, approves, rejects or returns it. Each claim states the violations expected at
@@ -33,21 +44,28 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Role, User
 from altay_skills.errors import DomainError
 from altay_skills.periods import next_quarter, quarter_bounds, quarter_of
 from claims import services
 from claims.models import Claim, ClaimStatus
+from classes import services as class_services
+from classes.models import TrainingClass
+from finance.services import class_advance_pay
 from programs.credit_codes import credit_code_check_char
 from programs.models import Institution, PolicyEntry, PolicyKind, Unit
 from programs.services import enter_illustrative_terms
@@ -56,6 +74,7 @@ from quarters.budgets import budget_set
 from quarters.models import FundBudget, QuarterlyReport
 from trainees.id_numbers import check_char
 from trainees.models import Trainee
+from trainees.services import trainee_found
 
 DEMO_FILE = Path(__file__).resolve().parents[3] / "programs" / "data" / "demo.json"
 ID_SEED = 2019
@@ -87,8 +106,13 @@ class Command(BaseCommand):
                 uplift_units=data["illustrative_terms"]["uplift_units"]
             )
             institutions = self._institutions(data["institutions"])
+            users |= self._institution_staff(data, institutions)
             trainees = self._trainees(data["trainees"], data["area_codes"])
+            self.class_of: dict[str, str] = {
+                s["institution"]: s["username"] for s in data["institution_staff"]
+            }
             self._claims(data["claims"], users, institutions, trainees)
+            self._classes(users, institutions, trainees)
             self._budgets(data["budgets"], users)
         self._summary(data, trainees)
 
@@ -111,6 +135,26 @@ class Command(BaseCommand):
                     unit=units.get(unit_code) if unit_code else None,
                     is_staff=spec.get("is_staff", False),
                     is_superuser=spec.get("is_superuser", False),
+                )
+                user.set_password(data["password"])
+                user.save()
+                self.created["users"] += 1
+            users[user.username] = user
+        return users
+
+    def _institution_staff(
+        self, data: dict[str, Any], institutions: dict[str, Institution]
+    ) -> dict[str, User]:
+        """The institutions' own staff (issue 16), each bound to one institution."""
+        users: dict[str, User] = {}
+        for spec in data["institution_staff"]:
+            user = User.objects.filter(username=spec["username"]).first()
+            if user is None:
+                user = User(
+                    username=spec["username"],
+                    first_name=spec.get("first_name", ""),
+                    role=Role.INSTITUTION_STAFF,
+                    institution=institutions[spec["institution"]],
                 )
                 user.set_password(data["password"])
                 user.save()
@@ -287,7 +331,10 @@ class Command(BaseCommand):
                 date.fromisoformat(spec["hire_date"]) if spec.get("hire_date") else None
             ),
         )
-        claim = services.claim_create(data=data, actor=clerk)
+        if data.project_based and data.program_id == 9:
+            claim = self._class_claim(spec, data, clerk, users)
+        else:
+            claim = services.claim_create(data=data, actor=clerk)
         codes = sorted({v["code"] for v in claim.violations})
         expected = sorted(spec.get("expect", []))
         if codes != expected:
@@ -297,6 +344,187 @@ class Command(BaseCommand):
             )
         self.created["claims"] += 1
         return claim
+
+    # --- Training classes (issue 16) -------------------------------------------------------
+    def _class_claim(
+        self,
+        spec: dict[str, Any],
+        data: services.ClaimInput,
+        clerk: User,
+        users: dict[str, User],
+    ) -> Claim:
+        """A project-based claim of program 9, as its class creates it: the class on
+        the claim's dates, the person on its roster, one session (everyone present
+        when the spec says ``perfect``, else 90% of the hours), completed by the
+        unit's clerk with the spec's result."""
+        staff = users[self.class_of[spec["institution"]]]
+        start, end = data.training_start, data.training_end
+        hours = Decimal("40")
+        with on_day(start - timedelta(days=8)):
+            cls = self._class_filed(
+                staff, data, [data.trainee_id], start=start, end=end, hours=hours
+            )
+            class_services.class_accept(class_id=cls.pk, actor=clerk)
+        with on_day(start):
+            class_services.class_start(class_id=cls.pk, actor=staff)
+        attended = hours if spec.get("perfect") else hours * Decimal("0.9")
+        with on_day(end):
+            for day, part in enumerate((Decimal(20), attended - Decimal(20))):
+                class_services.class_session_record(
+                    class_id=cls.pk,
+                    on=start + timedelta(days=day),
+                    hours=part,
+                    present=[data.trainee_id],
+                    actor=staff,
+                )
+        with on_day(end + timedelta(days=1)):
+            (claim,) = class_services.class_complete(
+                class_id=cls.pk,
+                results=[
+                    class_services.ClassResult(
+                        trainee_id=data.trainee_id,
+                        passed=data.passed,
+                        certificate_number=data.certificate_number,
+                        level_id=data.level_id,
+                        employment=data.employment,
+                    )
+                ],
+                actor=clerk,
+            )
+        self.created["classes"] += 1
+        if claim.amount_requested != data.amount_requested:
+            claim = services.claim_update(
+                claim_id=claim.pk,
+                data=replace(
+                    services.input_of(claim), amount_requested=data.amount_requested
+                ),
+                actor=clerk,
+            )
+        return claim
+
+    def _class_filed(
+        self,
+        staff: User,
+        data: services.ClaimInput,
+        people: list[int],
+        *,
+        start: date,
+        end: date,
+        hours: Decimal,
+        location: str = "阿勒泰地区公共实训基地",
+        file: bool = True,
+    ) -> TrainingClass:
+        """A project-based class drafted by ``staff`` with ``data``'s program, trade,
+        level and unit, ``people`` on its roster (found by their ID numbers), filed."""
+        for person in Trainee.objects.filter(pk__in=people):
+            trainee_found(actor=staff, trainee=person)
+        cls = class_services.class_create(
+            data=class_services.ClassInput(
+                institution_id=staff.institution_id,
+                program_id=data.program_id,
+                unit_id=data.unit_id,
+                planned_start=start,
+                planned_end=end,
+                hours=hours,
+                location=location,
+                trade_id=data.trade_id,
+                level_id=data.level_id,
+                project_based=True,
+                teachers=["王老师", "古丽娜尔老师"],
+            ),
+            actor=staff,
+        )
+        class_services.class_roster_set(
+            class_id=cls.pk, trainee_ids=people, actor=staff
+        )
+        if file:
+            class_services.class_file(class_id=cls.pk, actor=staff)
+        return cls
+
+    def _classes(
+        self,
+        users: dict[str, User],
+        institutions: dict[str, Institution],
+        trainees: dict[str, Trainee],
+    ) -> None:
+        """One class at each status the completed ones do not show, dated from today:
+        a draft (with a person over 65 on its roster), a filed and an accepted class
+        sharing a person (an overlap), a returned and a cancelled one, and a running
+        project-based class whose advance finance has paid (五(二))."""
+        if TrainingClass.objects.filter(location__endswith=DEMO_CLASS_MARK).exists():
+            self.stdout.write("classes: the demo classes exist; none added")
+            return
+        staff = users[self.class_of["public_base"]]
+        clerk, finance = users["clerk_654301"], users["finance"]
+        k = [trainees[f"k{n:02d}"].pk for n in range(1, 7)]
+        data = services.ClaimInput(
+            trainee_id=k[0],
+            program_id=9,
+            institution_id=staff.institution_id,
+            unit_id="654301",
+            training_start=date.today(),
+            training_end=date.today(),
+            amount_requested=Decimal("0"),
+            trade_id="4-07-05-01",
+            level_id="intermediate",
+        )
+        today = timezone.localdate()
+        soon, later = today + timedelta(days=30), today + timedelta(days=75)
+        where = f"阿勒泰市职业技能培训中心{DEMO_CLASS_MARK}"
+
+        def filed(people: list[int], *, file: bool = True) -> TrainingClass:
+            return self._class_filed(
+                staff,
+                data,
+                people,
+                start=soon,
+                end=later,
+                hours=Decimal("120"),
+                location=where,
+                file=file,
+            )
+
+        filed([k[0], trainees["t39"].pk], file=False)  # draft
+        filed([k[1], k[2]])  # filed, waiting for the clerk
+        accepted = filed([k[2], k[3]])
+        class_services.class_accept(class_id=accepted.pk, actor=clerk)
+        returned = filed([k[4]])
+        class_services.class_return(
+            class_id=returned.pk,
+            actor=clerk,
+            reason="授课教师资质证明未附，请补充后重新报备",
+        )
+        cancelled = filed([k[5]], file=False)
+        class_services.class_cancel(
+            class_id=cancelled.pk, actor=staff, reason="报名人数不足，本期不开班"
+        )
+        # running: filed three weeks ago, started a week ago, its advance paid
+        started = today - timedelta(days=7)
+        with on_day(started - timedelta(days=14)):
+            running = self._class_filed(
+                staff,
+                data,
+                [k[0], k[1], k[4], k[5]],
+                start=started,
+                end=today + timedelta(days=25),
+                hours=Decimal("160"),
+                location=where,
+            )
+            class_services.class_accept(class_id=running.pk, actor=clerk)
+        with on_day(started):
+            class_services.class_start(class_id=running.pk, actor=staff)
+        with on_day(started + timedelta(days=1)):
+            class_services.class_session_record(
+                class_id=running.pk,
+                on=started,
+                hours=Decimal("8"),
+                present=[k[0], k[1], k[4], k[5]],
+                actor=staff,
+            )
+        class_advance_pay(
+            class_id=running.pk, actor=finance, reference="演示-培训班先行拨付-001"
+        )
+        self.created["classes"] += 6
 
     def _clerk_steps(
         self,
@@ -501,15 +729,17 @@ class Command(BaseCommand):
             f"Trainees / 培训人员: {Trainee.objects.count()}"
         )
         out(f"Logins / 登录账号（password / 密码: {data['password']}）:")
-        if self.created["users"] < len(data["users"]):
+        if self.created["users"] < len(data["users"]) + len(data["institution_staff"]):
             out(
                 "  (accounts that existed before were left as they were / 已有账号未改动)"
             )
-        for spec in data["users"]:
+        for spec in [*data["users"], *data["institution_staff"]]:
             user = User.objects.filter(username=spec["username"]).first()
             if user is None:
                 continue
             where = f" {user.unit.name}" if user.unit else ""
+            if user.institution_id:
+                where = f" {user.institution.name}"
             out(
                 f"  {user.username:<14} {user.get_role_display()}{where}"
                 f" — {user.first_name}"
@@ -538,6 +768,19 @@ def _id_number(
         number = first17 + check_char(first17)
         if number not in seen:
             return number
+
+
+#: The location of the classes at each status (``_classes``): how a rerun finds them.
+DEMO_CLASS_MARK = "（演示）"
+
+
+@contextmanager
+def on_day(day: date) -> Iterator[None]:
+    """ "Today" is ``day`` for the class services, which date-check each step (filed
+    seven days ahead, started on the day, completed after the end): the demo's
+    classes are played on their story's dates."""
+    with mock.patch("django.utils.timezone.localdate", return_value=day):
+        yield
 
 
 def quarter_end(quarter: str) -> date:
