@@ -51,6 +51,7 @@ from finance.models import Recovery, Rollup
 from programs.services import institution_create
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, SpotCheck
+from tests.class_run import claim_through_class
 from tests.factories import TraineeFactory, make_credit_code, make_id_number
 from tests.quarter_run import run_quarter
 
@@ -194,15 +195,16 @@ def world(
     claim_services.claim_submit(claim_id=pending.pk, actor=clerk)
     # a recovery: a provider's project advanced, then its claim rejected
     provider = quarter.approved[0].institution_id  # run_quarter's 654301 provider
-    advanced = claim_services.claim_create(
-        data=claim_input(
+    # a provider's project of program 9 comes from its class (issue 16)
+    advanced = claim_through_class(
+        claim_input(
             trainee_id=TraineeFactory().pk,
             institution_id=provider,
             project_based=True,
             training_start=date(2020, 4, 1),
             training_end=date(2020, 4, 30),
         ),
-        actor=clerk,
+        clerk=clerk,
     )
     claim_services.claim_submit(claim_id=advanced.pk, actor=clerk)
     q2 = quarter_services.report_build(unit_id="654301", quarter="2020Q2", actor=clerk)

@@ -29,6 +29,7 @@ from classes import services as class_services
 from finance import services
 from finance.models import Recovery
 from quarters import services as quarter_services
+from tests.class_run import claim_through_class
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from tests.quarter_run import run_quarter
 from trainees.models import Trainee
@@ -89,6 +90,7 @@ POST_ROUTES = {
     "api/claims/approve-bulk/",
     "api/claims/check/",
     "api/classes/<int:pk>/accept/",
+    "api/classes/<int:pk>/advance/",
     "api/classes/<int:pk>/cancel/",
     "api/classes/<int:pk>/complete/",
     "api/classes/<int:pk>/file/",
@@ -121,6 +123,7 @@ POST_ROUTES = {
     "claims/register-trainee/",
     "claims/import/<str:token>/save/",
     "finance/payments/",
+    "finance/classes/<int:pk>/advance/",
     "finance/recoveries/<int:pk>/settle/",
     "reports/<int:pk>/approve/",
     "reports/<int:pk>/close/",
@@ -197,6 +200,9 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "classes/<int:pk>/documents/": (LOGIN, 400, 404, 403, 403, 403, 404),
     "classes/<int:pk>/complete/": (LOGIN, PASS, 404, 403, 403, 403, 404),
     "classes/<int:pk>/complete/import/": (LOGIN, PASS, 404, 403, 403, 403, 404),
+    # a class's advance (五(二)): finance only, whatever the class (the class here is
+    # filed, not running: 409); every other role 403 before the body or the class
+    "api/classes/<int:pk>/advance/": (401, 403, 403, 403, PASS, 403, 403),
     "api/docs/": (200, 200, 200, 200, 200, 200, 200),
     "api/institutions/": (401, 200, 200, 200, 200, 200, 200),
     # 七(三): a clerk proposes a provider, an administrator (not the proposer) admits it
@@ -270,6 +276,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "dashboards/unit/": (LOGIN, 200, 200, 200, 200, 200, 403),
     "finance/": (LOGIN, 403, 403, 403, 200, 200, 403),
     "finance/payments/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    "finance/classes/<int:pk>/advance/": (LOGIN, 403, 403, 403, PASS, 403, 403),
     "finance/recoveries/<int:pk>/settle/": (LOGIN, 403, 403, 403, PASS, 403, 403),
     "public/disclosure/": (200, 200, 200, 200, 200, 200, 200),
     "public/institutions/": (200, 200, 200, 200, 200, 200, 200),
@@ -331,6 +338,7 @@ STAFF: dict[str, Any] = {
     "api/classes/": 200,
     "api/classes/<int:pk>/": 200,
     "api/classes/<int:pk>/accept/": 403,
+    "api/classes/<int:pk>/advance/": 403,
     "api/classes/<int:pk>/cancel/": 200,
     "api/classes/<int:pk>/complete/": 403,
     "api/classes/<int:pk>/file/": PASS,
@@ -413,6 +421,7 @@ STAFF: dict[str, Any] = {
     "dashboards/unit/": 403,
     "finance/": 403,
     "finance/payments/": 403,
+    "finance/classes/<int:pk>/advance/": 403,
     "finance/recoveries/<int:pk>/settle/": 403,
     "public/disclosure/": 200,
     "public/institutions/": 200,
@@ -460,15 +469,16 @@ def world(
     # a recovery: a project-based claim whose advance was paid, then rejected
     school = InstitutionFactory(unit_id="654301")
     person = TraineeFactory(groups=["poor_labour"])
-    claim = claim_services.claim_create(
-        data=claim_input(
+    # a provider's project of program 9 comes from its class (issue 16)
+    claim = claim_through_class(
+        claim_input(
             trainee_id=person.pk,
             institution_id=school.pk,
             project_based=True,
             training_start=date(2020, 4, 1),
             training_end=date(2020, 4, 30),
         ),
-        actor=clerk,
+        clerk=clerk,
     )
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
     report = quarter_services.report_build(
@@ -589,6 +599,7 @@ def fill(route: str, w: dict[str, Any]) -> str:
         ("rollups/", "rollup"),
         ("api/recoveries/", "recovery"),
         ("finance/recoveries/", "recovery"),
+        ("finance/classes/", "class"),
     ]
     path = route
     if "<int:pk>" in path:
