@@ -60,6 +60,7 @@ CONTRACT_CODES = frozenset(
         "school_year_limit",
         "policy_not_in_force",
         "attendance_insufficient",
+        "class_required",
     }
 )
 LEVELS = (
@@ -508,7 +509,13 @@ def test_program_2_refuses_other_levels(level):
     ],
 )
 def test_project_based_program_9_uplift_starts_at_two_months(start, end, cap):
-    facts = claim(9, project_based=True, training_start=start, training_end=end)
+    facts = claim(
+        9,
+        project_based=True,
+        training_start=start,
+        training_end=end,
+        attendance=attended("100"),  # from its class (issue 16)
+    )
 
     decision = judge(facts)
 
@@ -564,7 +571,12 @@ def test_uplift_term_for_every_program_still_raises_only_program_9():
 
 def test_project_based_program_9_without_uplift_term_stays_at_base():
     policy = without(POLICY, kind="project_uplift")
-    facts = claim(9, project_based=True, training_end=date(2020, 5, 31))
+    facts = claim(
+        9,
+        project_based=True,
+        training_end=date(2020, 5, 31),
+        attendance=attended("100"),
+    )
 
     decision = judge(facts, policy=policy)
 
@@ -1362,6 +1374,37 @@ def test_attendance_reaches_the_threshold_inclusive(hours: str, eligible: bool):
         assert "80%" in violation.message and "开班备案" in violation.message
 
 
+# 三(二)9 通过项目制方式开展培训 (issue 16): a project-based claim of program 9 comes from
+# a filed class's completion (it carries the class's attendance), never by hand.
+REFUSALS["project_based_program_9_by_hand"] = Refusal(
+    "class_required", claim(9, project_based=True)
+)
+
+
+def test_a_project_based_claim_of_program_9_must_come_from_a_class():
+    by_hand = judge(claim(9, project_based=True))
+    from_class = judge(claim(9, project_based=True, attendance=attended("100")))
+
+    (violation,) = by_hand.violations
+    assert violation.code == "class_required"
+    assert violation.clause == "三(二)9"
+    assert "培训班" in violation.message and "备案" in violation.message
+    assert from_class.eligible, from_class.violations
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        claim(9),  # program 9 not project-based: one by one
+        claim(7, project_based=True),  # another program's project
+        work_in_lieu(),  # 以工代训 is the employer's, no class
+    ],
+    ids=["program-9-not-project", "program-7-project", "work-in-lieu"],
+)
+def test_other_claims_may_still_be_entered_one_by_one(facts):
+    assert "class_required" not in judge(facts).codes
+
+
 def test_a_claim_entered_by_hand_carries_no_attendance():
     decision = judge(claim(9))
 
@@ -1452,6 +1495,7 @@ def test_decision_as_dict_follows_the_contract():
         project_based=True,
         training_end=date(2020, 4, 30),
         amount_requested=money("2700.00"),
+        attendance=attended("100"),
     )
 
     as_dict = judge(facts).as_dict()
