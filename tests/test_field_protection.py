@@ -41,6 +41,7 @@ from programs.credit_codes import credit_code_check_char
 from programs.models import Institution
 from programs.serializers import InstitutionCreateSerializer
 from quarters import services as quarter_services
+from tests.class_run import claim_through_class
 from tests.factories import InstitutionFactory, TraineeFactory, make_id_number
 from trainees.forms import TraineeRegistrationForm
 from trainees.models import Trainee
@@ -672,11 +673,9 @@ def attempt_payment_field(
     clerk, actor = users["clerk"], users[role]
     school = InstitutionFactory(unit_id="654301")
     person = TraineeFactory(groups=["poor_labour"])
-    claim = claim_services.claim_create(
-        data=claim_input(
-            trainee_id=person.pk, institution_id=school.pk, project_based=True
-        ),
-        actor=clerk,
+    claim = claim_through_class(
+        claim_input(trainee_id=person.pk, institution_id=school.pk, project_based=True),
+        clerk=clerk,
     )
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
     report = quarter_services.report_build(

@@ -347,12 +347,15 @@ def test_check_project_based_uplift_and_advance(clerk, body):
 
     data = client_for(clerk).post(CHECK, sent, format="json").json()
 
+    # the dry run shows what the project is worth, and that a project-based claim of
+    # program 9 comes from a filed class, not by hand (class_required, issue 16)
     assert (data["eligible"], data["cap"], data["advance"], data["payee"]) == (
-        True,
+        False,
         "2700.00",
         "1080.00",
         "institution",
     )
+    assert [v["code"] for v in data["violations"]] == ["class_required"]
 
 
 def test_check_refuses_bad_input_with_400(clerk, body):

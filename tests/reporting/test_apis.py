@@ -24,6 +24,7 @@ from finance import services
 from finance.models import Payment, Recovery, Rollup, RollupLine
 from programs.services import enter_illustrative_terms
 from quarters import services as quarter_services
+from tests.class_run import claim_through_class
 from tests.factories import InstitutionFactory
 from tests.quarter_run import run_quarter
 from trainees.models import Trainee
@@ -710,9 +711,7 @@ def test_an_unpaid_claim_shows_unpaid(ready, finance):
 def in_report(clerk, claim_input, institution):
     """A provider's project-based claim in a submitted report: its advance may be
     paid (五(二))."""
-    draft = claim_services.claim_create(
-        data=claim_input(project_based=True), actor=clerk
-    )
+    draft = claim_through_class(claim_input(project_based=True), clerk=clerk)
     claim = claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
     report = quarter_services.report_build(
         unit_id="654301", quarter="2020Q1", actor=clerk

@@ -16,6 +16,7 @@ from finance import services
 from finance.models import Payment, Recovery, Rollup
 from programs.services import enter_illustrative_terms
 from quarters import services as quarter_services
+from tests.class_run import claim_through_class
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from tests.quarter_run import run_quarter
 from trainees.models import Trainee
@@ -65,14 +66,14 @@ def close_quarter(claim_input, reviewer, *, quarter="2020Q1", per_unit=2):
         school = InstitutionFactory(unit_id=unit)
         for _ in range(per_unit):
             person = TraineeFactory(groups=["poor_labour"], registered_by_unit_id=unit)
-            draft = claim_services.claim_create(
-                data=claim_input(
+            draft = claim_through_class(
+                claim_input(
                     trainee_id=person.pk,
                     unit_id=unit,
                     institution_id=school.pk,
                     project_based=True,
                 ),
-                actor=clerk,
+                clerk=clerk,
             )
             claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
         report = quarter_services.report_build(
@@ -408,8 +409,8 @@ def test_a_paid_balance_leaves_nothing_to_advance(client, ready, finance):
 def test_finance_settles_a_recovery(client, clerk, reviewer, finance, claim_input):
     # given a project-based claim whose advance was paid, then rejected
     school = InstitutionFactory(unit_id="654301")
-    claim = claim_services.claim_create(
-        data=claim_input(institution_id=school.pk, project_based=True), actor=clerk
+    claim = claim_through_class(
+        claim_input(institution_id=school.pk, project_based=True), clerk=clerk
     )
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
     report = quarter_services.report_build(
@@ -473,14 +474,14 @@ def advance_payable(clerk, claim_input):
     """A project-based claim in a 2020Q2 report with the prefecture: its advance may
     be paid (五(二))."""
     school = InstitutionFactory(unit_id="654301")
-    draft = claim_services.claim_create(
-        data=claim_input(
+    draft = claim_through_class(
+        claim_input(
             institution_id=school.pk,
             project_based=True,
             training_start=date(2020, 4, 1),
             training_end=date(2020, 4, 30),
         ),
-        actor=clerk,
+        clerk=clerk,
     )
     claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
     report = quarter_services.report_build(
