@@ -203,7 +203,9 @@ def offer_warnings(source: WarningSource, labels: dict[str, str]) -> None:
 def warnings_for_claims(claim_ids: Collection[int]) -> dict[int, list[ClaimWarning]]:
     """The warnings of stored claims, as the database stands now: two queries for any
     number of claims (a page, a report) — each claim with its age and the claims it
-    overlaps (a left join), then the claims that share their certificates."""
+    overlaps (a left join), then the claims that share their certificates — and those
+    of the later stages' sources (``offer_warnings``: one more query when none of the
+    claims came from a class, four when some did)."""
     found: dict[int, list[ClaimWarning]] = {pk: [] for pk in claim_ids}
     if not found:
         return found
