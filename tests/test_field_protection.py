@@ -205,6 +205,8 @@ PROTECTED: dict[type, dict[str, Any]] = {
     Payment: {
         "id": 987654,
         "rollup": 1,
+        # a class's advance share is put on a claim only at the class's completion
+        "class_advance": 1,
         "recorded_by": "<reviewer>",
         "recorded_at": WHEN,
     },

@@ -64,7 +64,6 @@ class Command(BaseCommand):
             sys.exit(1)
         self.stdout.write(f"审计链完整：{claims.events} 条记录，{claims.claims} 笔申报")
         self.stdout.write(f"资金账目与审计链一致：{lines} 条账目")
-        self.stdout.write(f"培训班先行拨付与审计链一致：{advances} 笔")
         self.stdout.write(
             f"报表审计链完整：{reports.events} 条记录，{reports.claims} 份报表"
         )
@@ -103,3 +102,4 @@ class Command(BaseCommand):
             self.stderr.write(f"培训班状态与审计记录不符：{out_of_step}")
             sys.exit(1)
         self.stdout.write(f"培训班状态与末条审计记录一致：{checked} 个培训班")
+        self.stdout.write(f"培训班先行拨付与审计链一致：{advances} 笔")
