@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("classes", "0001_initial"),
+        ("classes", "0002_class_documents"),
     ]
 
     operations = [
@@ -24,6 +24,7 @@ class Migration(migrations.Migration):
                     ("session", "记录课时"),
                     ("complete", "结业"),
                     ("cancel", "取消"),
+                    ("attach_document", "上传材料"),
                     ("advance", "先行拨付"),
                 ],
                 max_length=20,
