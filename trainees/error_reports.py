@@ -33,7 +33,9 @@ def _masked(value: Any) -> Any:
     return value
 
 
-def scrubbed(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+def scrubbed(
+    event: dict[str, Any], hint: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Sentry's ``before_send``: the event with no body, cookie or credential, every
     string masked."""
     request = event.get("request")
