@@ -455,13 +455,9 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = 10
 DEFAULT_EXCEPTION_REPORTER_FILTER = "trainees.error_reports.NoBodyReporterFilter"
-if SENTRY_DSN:
-    from trainees.error_reports import start_sentry
-
-    start_sentry(
-        SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production")
-    )
-elif ADMINS and not DEBUG:
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+# Sentry starts with the apps (trainees.apps: its scrubbing is the ID-number masking).
+if ADMINS and not SENTRY_DSN and not DEBUG:
     LOGGING["handlers"]["mail_admins"] = {  # type: ignore[index]
         "level": "ERROR",
         "class": "trainees.error_reports.MaskedAdminEmailHandler",

@@ -15,6 +15,14 @@ class TraineesConfig(AppConfig):
 
         after_setup_logger.connect(_mask_celery_handlers, weak=False)
         after_setup_task_logger.connect(_mask_celery_handlers, weak=False)
+        # Errors to the prefecture's own Sentry, scrubbed (issue 19), in the web and
+        # the worker alike: both load the apps.
+        from django.conf import settings
+
+        if settings.SENTRY_DSN:
+            from trainees.error_reports import start_sentry
+
+            start_sentry(settings.SENTRY_DSN, environment=settings.SENTRY_ENVIRONMENT)
 
 
 def _mask_celery_handlers(logger: Any = None, **kwargs: Any) -> None:
