@@ -35,3 +35,12 @@ limit_request_fields = 100
 # The proxy's X-Forwarded-* are trusted from the loopback only (gunicorn's default).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proc_name = "altay-skills"
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A finished worker's metrics files are merged, not counted live (issue 19:
+    altay_skills.metrics, PROMETHEUS_MULTIPROC_DIR)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

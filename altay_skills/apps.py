@@ -11,9 +11,10 @@ class AltaySkillsConfig(AppConfig):
 
     def ready(self) -> None:
         # a task names the request that queued it (issue 19)
-        from altay_skills.request_context import connect_task_signals
+        from altay_skills import metrics, request_context
 
-        connect_task_signals()
+        request_context.connect_task_signals()
+        metrics.connect_task_signals()
 
 
 class AxesConfig(AxesAppConfig):

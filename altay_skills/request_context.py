@@ -27,6 +27,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
+from altay_skills import metrics
+
 logger = logging.getLogger("altay_skills.requests")
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
@@ -63,6 +65,10 @@ class RequestContextMiddleware:
         try:
             response = self.get_response(request)
             response[HEADER] = request_id
+            seconds = time.monotonic() - started
+            metrics.request_observed(
+                _route(request), request.method or "", response.status_code, seconds
+            )
             logger.info(
                 "%s %s %s",
                 request.method,
@@ -72,7 +78,7 @@ class RequestContextMiddleware:
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
-                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                    "duration_ms": round(seconds * 1000, 1),
                 },
             )
             return response

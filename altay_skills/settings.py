@@ -75,6 +75,8 @@ MIDDLEWARE = [
     # /healthz and /readyz for the proxy and the monitoring, before the Host check, the
     # HTTPS redirect, the session and the login (altay_skills.health).
     "altay_skills.health.HealthCheckMiddleware",
+    # /metrics for the monitoring network only (altay_skills.metrics)
+    "altay_skills.metrics.MetricsMiddleware",
     # A request id for every log line of the request and its tasks, and one line per
     # request with route, user and duration (altay_skills.request_context).
     "altay_skills.request_context.RequestContextMiddleware",
@@ -441,6 +443,12 @@ LOGGING = {
         },
     },
 }
+# --- Metrics (issue 19, altay_skills.metrics) ----------------------------------------------
+# Who may read /metrics: the TCP peer's address (the monitoring host, or nginx's loopback
+# when it passes /metrics on from the monitoring network only).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_COLLECTORS = ["reporting.metrics.StagesCollector"]
+
 # --- Errors reach a person (issue 19, trainees.error_reports) -----------------------------
 # SENTRY_DSN: a self-hosted Sentry or GlitchTip in the prefecture's network, every event
 # scrubbed (no ID number, no request body). Without it, ADMINS ("a@x.cn,b@x.cn") get a

@@ -57,11 +57,14 @@ def test_the_web_worker_and_beat_start_from_their_units_and_the_service_is_ready
     private_redis: Any, tmp_path: Path, settings: Any
 ) -> None:
     port = free_port()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
     env = app_environment(private_redis, settings) | {
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
         "LOG_FORMAT": "json",
         "STATIC_ROOT": str(tmp_path / "static"),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
     processes = {}
     logs = {name: tmp_path / f"{name}.log" for name in ("web", "worker", "beat")}
@@ -91,6 +94,18 @@ def test_the_web_worker_and_beat_start_from_their_units_and_the_service_is_ready
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {
             "status": "ok"
         }
+        # the two workers' counts are summed at every scrape, whichever worker answers
+        for _ in range(12):
+            assert requests.get(
+                f"http://127.0.0.1:{port}/accounts/login/", timeout=5
+            ).ok
+        sample = re.compile(
+            r'^altay_http_requests_total\{method="GET",route="login",status="200"\} (\S+)$',
+            re.M,
+        )
+        for _ in range(4):
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            assert float(sample.search(text).group(1)) == 12.0
     finally:
         for process in processes.values():
             process.send_signal(signal.SIGTERM)
