@@ -149,3 +149,4 @@ def test_only_one_beat_and_the_proxy_passes_what_the_app_needs():
     ):
         assert f"proxy_set_header {header};" in site
     assert "location /media/ { return 404; }" in site
+    assert "location = /metrics { return 404; }" in site
