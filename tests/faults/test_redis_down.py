@@ -51,7 +51,9 @@ CHECK_TASK = "reporting.tasks.check_submitted_claims"
 @dataclass
 class Desk:
     """A clerk with two drafts: an ordinary one, and one whose certificate number is
-    already on another person's claim (``earlier``) — what the reviewers' check flags."""
+    already on another person's submitted claim (``earlier``) — what the reviewers'
+    check flags (a certificate warns against claims that reached the prefecture only,
+    not against another draft)."""
 
     clerk: Any
     ordinary: Claim
@@ -79,6 +81,7 @@ def desks(claim_input: Any) -> list[Desk]:
             )
             for cert in (f"CERT-OK-{i:03d}", *[f"CERT-TWICE-{i:03d}"] * 2)
         )
+        services.claim_submit(claim_id=earlier.pk, actor=clerk)
         found.append(Desk(clerk, ordinary, doubtful, earlier))
     return found
 
@@ -124,11 +127,12 @@ def test_clerks_submit_while_redis_is_down_and_the_work_runs_once_it_is_back(
     worker = start_worker()
     clerks = desks(claim_input)
     # and, Redis up, their ordinary claims submitted at once: the checks run at once
-    # and find nothing to tell (this also warms every gunicorn worker)
+    # and find nothing to tell (this also warms every gunicorn worker); the earlier
+    # claims' checks too (the doubtful ones are still drafts)
     up = at_once([submitting(web_server, d.clerk, d.ordinary) for d in clerks])
     assert [code for code, _ in up] == [200] * CLERKS
     wait_for(
-        lambda: OutboxMessage.objects.filter(status="done").count() == CLERKS,
+        lambda: OutboxMessage.objects.filter(status="done").count() == 2 * CLERKS,
         seconds=30,
         what="the worker to check the ordinary claims",
     )
@@ -195,7 +199,7 @@ def test_clerks_submit_while_redis_is_down_and_the_work_runs_once_it_is_back(
     wait_for(
         lambda: (
             TaskResult.objects.filter(task_name=CHECK_TASK, status="SUCCESS").count()
-            == 3 * CLERKS
+            == 4 * CLERKS
         ),
         seconds=30,
         what="the worker to take the repeated deliveries",
