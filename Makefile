@@ -7,18 +7,27 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format typecheck bench clean venv venv-dev messages security backup restore
+.PHONY: run test lint format typecheck bench clean venv venv-dev messages security backup restore upgrade
 
-# Install into .venv; reinstall only when the requirements change.
-$(VENV)/.runtime: requirements.txt
+# Install into .venv from the locks: every package, transitive included, pinned with its
+# hashes (pip --require-hashes refuses anything else); reinstall only when a lock changes.
+# requirements*.txt name what the project asks for; `make upgrade` re-resolves the locks.
+$(VENV)/.runtime: requirements.lock
 	@test -x $(PY) || $(shell command -v $(PYTHON) || echo python3) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	@touch $@
+
+# Re-resolve both locks from requirements*.txt at the newest versions they allow
+# (pip-tools, itself locked); then `make test` and commit the locks.
+PIP_COMPILE = $(BIN)/pip-compile --generate-hashes --allow-unsafe --strip-extras \
+	--no-header --no-emit-index-url --no-emit-find-links --quiet
+upgrade: venv-dev
+	$(PIP_COMPILE) --upgrade -o requirements.lock requirements.txt
+	$(PIP_COMPILE) --upgrade -o requirements-dev.lock requirements-dev.txt
 
 venv: $(VENV)/.runtime
 venv-dev: $(VENV)/.dev
