@@ -120,7 +120,9 @@ def worker() -> str:
         return ""
     from altay_skills.celery import app
 
-    answers = app.control.ping(timeout=WORKER_PING_TIMEOUT)
+    # a connection of its own, to the broker configured now (no pooled one)
+    with app.connection_for_write() as connection:
+        answers = app.control.ping(timeout=WORKER_PING_TIMEOUT, connection=connection)
     if not answers:
         return "没有后台任务进程（Celery worker）应答"
     store.set(_WORKER_KEY, len(answers), timeout=WORKER_PING_SECONDS)

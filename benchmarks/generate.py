@@ -517,6 +517,16 @@ CLAIM_COLUMNS = (
 )
 
 
+#: what a generated class-made claim attended: 108 of 120 planned hours (90%), against
+#: the classes' 80% term
+CLASS_ATTENDANCE = rules.AttendanceFacts(
+    planned_hours=Decimal(120),
+    attended_hours=Decimal(108),
+    threshold=Decimal("0.8"),
+    source="classes.rules（生成的演示数据）",
+)
+
+
 class Judge:
     """``rules.decide`` once per distinct combination of the facts it reads."""
 
@@ -752,6 +762,11 @@ def generate_claims(
                 employment=employment,
                 level_name=ref.levels.get(level or "", ""),
                 trade_name=trade or "",
+                # program 9's project-based claims come from a class's completion
+                # (class_required, issue 16): they carry its attendance
+                attendance=CLASS_ATTENDANCE
+                if project_based and program in rules.CLASS_REQUIRED_PROGRAMS
+                else None,
             )
             decision, violations, explanation, entries = judge.decide(facts, person)
             if not decision.eligible and status != "draft":

@@ -4,6 +4,7 @@ a Content-Security-Policy the pages keep to, no debug pages, gunicorn with white
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import secrets
@@ -344,7 +345,17 @@ def test_gunicorn_serves_the_app_and_its_static_files_with_debug_off(gunicorn):
     assert server.wait(timeout=35) == 0  # a graceful stop
     log.seek(0)
     written = log.read()
-    assert '"GET /accounts/login/ HTTP/1.1" 200' in written
+    # (JSON lines with DEBUG off, issue 19)
+    access = [
+        json.loads(line)
+        for line in written.splitlines()
+        if line.startswith('{"') and '"gunicorn.access"' in line
+    ]
+    assert {
+        "method": "GET",
+        "path": "/accounts/login/",
+        "status": "200",
+    }.items() <= next(a for a in access if a["path"] == "/accounts/login/").items()
     assert "654301199001011234" not in written and "next=" not in written
 
 

@@ -80,7 +80,7 @@ CODES = ".field-code, code, kbd"
 #: The demo's login names (shown where a person is named by their account).
 LOGIN_WORDS = {
     word
-    for user in DEMO["users"]
+    for user in DEMO["users"] + DEMO["institution_staff"]
     for word in re.findall(r"[A-Za-z]{3,}", user["username"])
 }
 #: A word of three or more Latin letters; not a piece of a code (letters and digits
