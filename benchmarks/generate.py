@@ -517,16 +517,6 @@ CLAIM_COLUMNS = (
 )
 
 
-#: what a generated class-made claim attended: 108 of 120 planned hours (90%), against
-#: the classes' 80% term
-CLASS_ATTENDANCE = rules.AttendanceFacts(
-    planned_hours=Decimal(120),
-    attended_hours=Decimal(108),
-    threshold=Decimal("0.8"),
-    source="classes.rules（生成的演示数据）",
-)
-
-
 class Judge:
     """``rules.decide`` once per distinct combination of the facts it reads."""
 
@@ -710,7 +700,11 @@ def generate_claims(
             else:
                 institution = rng.choice(schools[unit])
             if program == 9 and not wil:
-                project_based = rng.random() < 0.3
+                # program 9's project-based claims come from a filed class's
+                # completion (class_required, issue 16); the generator makes no
+                # classes, so its claims of program 9 are not project-based (the draw
+                # stays, so that the rest of the data is what it was)
+                rng.random()
             if (
                 project_based
             ):  # project classes end together: the 15th or the month's end
@@ -762,11 +756,6 @@ def generate_claims(
                 employment=employment,
                 level_name=ref.levels.get(level or "", ""),
                 trade_name=trade or "",
-                # program 9's project-based claims come from a class's completion
-                # (class_required, issue 16): they carry its attendance
-                attendance=CLASS_ATTENDANCE
-                if project_based and program in rules.CLASS_REQUIRED_PROGRAMS
-                else None,
             )
             decision, violations, explanation, entries = judge.decide(facts, person)
             if not decision.eligible and status != "draft":
