@@ -56,7 +56,7 @@ TASK_SECONDS = Histogram(
     "altay_celery_task_seconds",
     "Time a Celery task ran",
     ["task"],
-    buckets=(0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900),
+    buckets=(0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 5 * 60, 15 * 60),  # to a quarter hour
 )
 
 

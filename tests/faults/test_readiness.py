@@ -14,6 +14,7 @@ import pytest
 
 from altay_skills import health
 from altay_skills.celery import app
+from tests.faults.conftest import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +40,14 @@ def test_ready_only_while_a_worker_answers_and_the_broker_is_up(
         "message": "没有后台任务进程（Celery worker）应答",
         "ms": checks["worker"]["ms"],
     }
-    # when a worker starts, it answers the ping: ready
+    # when a worker starts, it answers the ping: ready (a worker that has just said
+    # "ready." may take a moment to answer its first ping on a busy machine)
     start_worker(name="ready")
-    status, checks = readiness()
-    assert status == 200, checks
+    status, checks = wait_for(
+        lambda: (answer := readiness())[0] == 200 and answer,
+        seconds=30,
+        what="/readyz to find the worker",
+    )
     assert checks["worker"]["ok"] and checks["broker"]["ok"]
     # and the answer is remembered, so polling does not ping the workers each time
     assert caches["default"].get(health._WORKER_KEY) == 1
