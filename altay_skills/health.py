@@ -120,7 +120,8 @@ def worker() -> str:
         return ""
     from altay_skills.celery import app
 
-    # a connection of its own, to the broker configured now (no pooled one)
+    # the replies are read on a connection of its own; the ping itself is published
+    # through the app's producer pool (made for the broker this process uses)
     with app.connection_for_write() as connection:
         answers = app.control.ping(timeout=WORKER_PING_TIMEOUT, connection=connection)
     if not answers:

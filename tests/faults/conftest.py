@@ -120,10 +120,26 @@ def broker(private_redis: PrivateRedis) -> Iterator[str]:
     """This process publishes to the private Redis (the outbox opens a connection of
     its own for every publish, so no pooled connection to the old URL is reused)."""
     before = (app.conf.broker_url, app.conf.task_always_eager)
+    forget_broker_pools()
     app.conf.broker_url = private_redis.url
     app.conf.task_always_eager = False
     yield private_redis.url
+    forget_broker_pools()
     app.conf.broker_url, app.conf.task_always_eager = before
+
+
+def forget_broker_pools() -> None:
+    """Drop the app's connection and producer pools, as Celery does after a fork.
+
+    They are made for the broker the process used first and kept: a control ping
+    (``/readyz``) reads its replies on the connection it is given but *publishes*
+    through the producer pool, so after an earlier test in the same process had used
+    the suite's broker the ping went there and the private worker never heard it.
+    """
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def database_url_of_tests() -> str:

@@ -25,13 +25,6 @@ def readiness() -> tuple[int, dict[str, Any]]:
     return response.status_code, json.loads(response.content)["checks"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="Under .ci/run (-n 2, the application's database role, the suite's REDIS_URL) "
-    "the private worker never answers this process's ping although it passes alone with "
-    "the same settings; not yet found why (issue 19 note). /readyz's worker check itself "
-    "is exercised by tests/faults/test_deployment_units.py, which passes in CI.",
-)
 def test_ready_only_while_a_worker_answers_and_the_broker_is_up(
     broker: str,
     private_redis: Any,
