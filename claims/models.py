@@ -78,7 +78,7 @@ class Payee(models.TextChoices):
 #: ``claim_limit_slot_in_range`` and a new dated policy entry, together.
 LIMIT_SLOTS = 3
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
 COUNTING = sorted(COUNTING_STATUSES)  # a stable order for migrations
 
 

@@ -4,6 +4,7 @@ people, sessions with attendance, completion that creates the class's claims."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -41,7 +42,7 @@ class ClassAction(models.TextChoices):
     ADVANCE = "advance", rules.ACTION_LABELS["advance"]
 
 
-HOURS = {"max_digits": 6, "decimal_places": 1}
+HOURS: dict[str, Any] = {"max_digits": 6, "decimal_places": 1}
 
 
 class TrainingClass(models.Model):

@@ -18,9 +18,9 @@ from classes.selectors import attended_hours_of, class_sessions, live_roster
 from classes.services import ClassInput, ClassResult
 from trainees.serializers import TraineeLimitedSerializer
 
-HOURS = {"max_digits": 6, "decimal_places": 1}
+HOURS: dict[str, Any] = {"max_digits": 6, "decimal_places": 1}
 #: ids beyond the database's bigint are nobody (a 400, never an overflow)
-ID = {"min_value": 1, "max_value": 2**63 - 1}
+ID: dict[str, Any] = {"min_value": 1, "max_value": 2**63 - 1}
 
 
 class ClassInputSerializer(serializers.Serializer):

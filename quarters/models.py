@@ -7,6 +7,8 @@ the models here, so an existing database migrates without copying a row.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -17,8 +19,11 @@ from simple_history.models import HistoricalRecords
 
 from programs.models import Fund
 
-MONEY = {"max_digits": 12, "decimal_places": 2}  # as a claim's amounts
-BUDGET_MONEY = {"max_digits": 14, "decimal_places": 2}  # a fund's yearly sums
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}  # as a claim's amounts
+BUDGET_MONEY: dict[str, Any] = {
+    "max_digits": 14,
+    "decimal_places": 2,
+}  # a fund's yearly sums
 TRAIL_LENGTH = 20  # events of a report shown on its page
 
 
