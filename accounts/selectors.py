@@ -54,7 +54,8 @@ def role_labels_at(acts: Sequence[tuple[User, datetime]]) -> list[str]:
         .order_by("confirmed_at", "pk")
         .values_list("user_id", "confirmed_at", "from_role")
     ):
-        changes[user_id].append((confirmed_at, from_role))
+        if confirmed_at is not None:  # set on every confirmed change
+            changes[user_id].append((confirmed_at, from_role))
     labels = dict(Role.choices)
     roles = []
     for user, at in acts:

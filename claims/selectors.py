@@ -84,7 +84,7 @@ def with_list_names(claims: list[Claim]) -> list[Claim]:
     queries does not grow with the page."""
     legs = []
     for relation, shown in LIST_NAMES.items():
-        field = Claim._meta.get_field(relation)
+        field: Any = Claim._meta.get_field(relation)  # a foreign key of LIST_NAMES
         keys = {getattr(c, field.attname) for c in claims} - {None}
         if keys:
             legs.append(
@@ -102,7 +102,7 @@ def with_list_names(claims: list[Claim]) -> list[Claim]:
     found = {(of, key): v for of, key, v in legs[0].union(*legs[1:], all=True)}
     for relation, shown in LIST_NAMES.items():
         field = Claim._meta.get_field(relation)
-        model = field.related_model
+        model: Any = field.related_model
         for claim in claims:
             key = getattr(claim, field.attname)
             if (relation, str(key)) not in found:

@@ -392,7 +392,9 @@ def lock_claim(claim_id: int, actor: User, *, also_trainee: int | None = None) -
     current = visible.filter(pk=claim_id).values_list("trainee_id", flat=True).first()
     if current is None:
         raise NotFound("未找到该申报")
-    locked = lock_objects.lock_trainees({current, also_trainee} - {None})
+    locked = lock_objects.lock_trainees(
+        {t for t in (current, also_trainee) if t is not None}
+    )
     if also_trainee is not None and also_trainee not in locked:
         raise DomainError("invalid_reference", "培训人员不存在")
     claim = lock_objects.lock_claim(claim_id)
@@ -604,6 +606,8 @@ def claims_create_batch(
         status__in=rules.COUNTING_STATUSES,
         limit_slot__isnull=False,
     ).values_list("trainee_id", "limit_year", "limit_slot"):
+        assert year is not None  # a slot is held with its year
+        assert slot is not None
         taken.setdefault((trainee_id, year), set()).add(slot)
     claims = []
     for data, decision in items:

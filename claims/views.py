@@ -5,12 +5,12 @@ selector does the work, a template shows the result. No rule of the notice lives
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -194,7 +194,7 @@ def _document_line(event: ClaimEvent) -> str:
     return f"材料#{changes.get('document', '')} {kind}，SHA-256 {changes.get('sha256', '')}"
 
 
-def _event_rows(events: QuerySet[ClaimEvent]) -> list[dict[str, Any]]:
+def _event_rows(events: Iterable[ClaimEvent]) -> list[dict[str, Any]]:
     events = list(events)
     # the role each actor held then (a role change rewrites no history)
     roles = role_labels_at([(event.actor, event.at) for event in events])
@@ -585,7 +585,7 @@ def claim_register_trainee_view(request: AuthedRequest) -> HttpResponse:
     if trainee is None:
         if request.htmx:  # the registration's state, shown in place: 200
             form = ClaimForm(request.POST, user=user)
-            context = {
+            context: dict[str, Any] = {
                 "form": form,
                 "summary": None,
                 "registration": _registration_in_place(request, registration),

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -38,7 +39,7 @@ def classes_visible_to(user: User) -> QuerySet[TrainingClass]:
         return qs.none()
     if user.is_clerk:
         return qs.filter(unit_id=user.unit_id)
-    if user.is_institution_staff:
+    if user.is_institution_staff and user.institution_id is not None:
         return qs.filter(institution_id=user.institution_id)
     if user.is_reviewer or user.is_finance or user.is_auditor:
         return qs
@@ -108,14 +109,14 @@ def attendance_of_claim(claim_id: int) -> AttendanceFacts | None:
 
 
 # --- Evidence (issue 16) -----------------------------------------------------------------
-def class_document_reads(user: User) -> QuerySet[ClassDocument] | None:
+def class_document_reads(user: User) -> QuerySet[ClassDocument, Any] | None:
     """The class documents institution staff may open beyond the unit scope of
     ``claims.selectors.documents_visible_to``: their institution's classes' (a clerk's
     unit scope and the prefecture's already cover a class's documents, whose unit is the
     class's). Registered by ``ClassesConfig.ready()``; ids, as a subquery."""
     if not user.is_authenticated or not user.is_active:
         return None
-    if not user.is_institution_staff:
+    if not user.is_institution_staff or user.institution_id is None:
         return None
     return ClassDocument.objects.filter(
         training_class__institution_id=user.institution_id

@@ -127,7 +127,9 @@ class ResultSerializer(serializers.Serializer):
 
 
 class CompleteBodySerializer(serializers.Serializer):
-    results = ResultSerializer(many=True, allow_empty=False, max_length=500)
+    results: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=ResultSerializer(), allow_empty=False, max_length=500
+    )
 
     def results_given(self) -> list[ClassResult]:
         return [
@@ -222,12 +224,12 @@ class ClassSerializer(serializers.ModelSerializer):
 
     def get_roster(self, cls: TrainingClass) -> list[dict[str, Any]]:
         context = {"attended": attended_hours_of(cls.pk)}
-        return RosterLineSerializer(
-            live_roster(cls.pk), many=True, context=context
-        ).data
+        return list(
+            RosterLineSerializer(live_roster(cls.pk), many=True, context=context).data
+        )
 
     def get_sessions(self, cls: TrainingClass) -> list[dict[str, Any]]:
-        return SessionSerializer(class_sessions(cls.pk), many=True).data
+        return list(SessionSerializer(class_sessions(cls.pk), many=True).data)
 
     def get_allowed_actions(self, cls: TrainingClass) -> list[str]:
         request = self.context.get("request")

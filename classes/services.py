@@ -186,9 +186,10 @@ def class_roster_set(
         ages = roster_ages(cls, list(current))
         for line in current.values():
             precheck = roster_precheck(cls, people[line.trainee_id]).as_dict()
-            precheck["warnings"] = overlaps.get(line.trainee_id, [])
+            warnings = list(overlaps.get(line.trainee_id, []))
             if line.trainee_id in ages:
-                precheck["warnings"].append(ages[line.trainee_id].as_dict())
+                warnings.append(ages[line.trainee_id].as_dict())
+            precheck["warnings"] = warnings
             line.precheck = precheck
             line.save(update_fields=["precheck"])
         if amending and not (added or removed):

@@ -369,9 +369,9 @@ def class_session_view(request: AuthedRequest, pk: int) -> HttpResponse:
     form = SessionForm(request.POST)
     if not form.is_valid():
         problems = "；".join(
-            f"{form.fields[name].label}：{'，'.join(errs)}"
+            f"{form.fields[name].label}：{'，'.join(map(str, errs))}"
             if name in form.fields
-            else "，".join(errs)
+            else "，".join(map(str, errs))
             for name, errs in form.errors.items()
         )
         return _refused(request, pk, DomainError("invalid_session", problems))

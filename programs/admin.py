@@ -266,9 +266,9 @@ class InstitutionAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
             obj.admission_reason = ""
         else:
             stored = Institution.objects.get(pk=obj.pk)
+            columns = {f.name: f.attname for f in Institution._meta.concrete_fields}
             for field in ADMISSION_FIELDS:
-                attname = Institution._meta.get_field(field).attname
-                setattr(obj, attname, getattr(stored, attname))
+                setattr(obj, columns[field], getattr(stored, columns[field]))
         super().save_model(request, obj, form, change)
 
     @admin.action(description=_("认定列入培训机构目录（七(三)）"))

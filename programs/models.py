@@ -463,9 +463,10 @@ class PolicyEntry(models.Model):
                 raise ValidationError({"ratio": _("上浮比例须大于0且不超过0.5（50%）")})
         overlapping = (
             PolicyEntry.objects.filter(
-                program_id=self.program_id,
-                level_id=self.level_id,
-                unit_id=self.unit_id,
+                # None matches NULL: an entry for every program, level or unit
+                Q(program_id=self.program_id),
+                Q(level_id=self.level_id),
+                Q(unit_id=self.unit_id),
                 kind=self.kind,
             )
             .exclude(pk=self.pk)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
@@ -83,7 +83,8 @@ def budget_set(
         raise DomainError("invalid_reference", "单位不存在")
     note = (note or "").strip()[:200]
     with transaction.atomic():
-        budget = next(iter(lock_budgets([(unit_id, year, fund)]).values()), None)
+        locked = lock_budgets([(unit_id, year, fund)])
+        budget = cast(FundBudget | None, next(iter(locked.values()), None))
         if budget is None:
             budget = FundBudget(unit_id=unit_id, year=year, fund=fund)
         elif budget.amount == value and budget.note == note:
@@ -401,7 +402,7 @@ def approval_fund(claim: Claim, amount: Decimal) -> str | None:
         return claim.fund
     year = claim.training_end.year
     locked = lock_budgets([(claim.unit_id, year, own)])
-    budget = next((row.amount for row in locked.values()), None)
+    budget = next((cast(FundBudget, row).amount for row in locked.values()), None)
     return rules.charged_fund(
         own,
         SHORTFALL_FUNDS[claim.program_id],
@@ -437,7 +438,7 @@ def approval_excess(claim: Claim, amount: Decimal) -> Excess | None:
         return None
     year = claim.training_end.year
     locked = lock_budgets([(claim.unit_id, year, claim.fund)])
-    budget = next((row.amount for row in locked.values()), None)
+    budget = next((cast(FundBudget, row).amount for row in locked.values()), None)
     if budget is None:
         return None
     approved = _approved_in(claim, year, claim.fund)

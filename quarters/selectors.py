@@ -99,7 +99,7 @@ def report_figures(report: QuarterlyReport) -> list[dict[str, object]]:
         )
         .order_by("fund", "program_id")
     )
-    return list(rows)
+    return [dict(row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -181,13 +181,13 @@ REPORT_MAKER_ACTIONS = (ReportAction.BUILD, ReportAction.SUBMIT)
 def report_makers(report: QuarterlyReport) -> frozenset[int]:
     """Who built, refreshed or submitted the report (one query): its ``built_by`` and
     ``submitted_by``, and the actors of its build and submit events."""
-    actors = set(
+    actors: set[int | None] = set(
         ReportEvent.objects.filter(
             report=report, action__in=REPORT_MAKER_ACTIONS
         ).values_list("actor_id", flat=True)
     )
     actors.update((report.built_by_id, report.submitted_by_id))
-    return frozenset(actors - {None})
+    return frozenset(actor for actor in actors if actor is not None)
 
 
 def claim_makers(claims: Iterable[Claim]) -> dict[int, frozenset[int]]:

@@ -33,9 +33,7 @@ def _masked(value: Any) -> Any:
     return value
 
 
-def scrubbed(
-    event: dict[str, Any], hint: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def scrubbed(event: Any, hint: Any = None) -> Any:
     """Sentry's ``before_send``: the event with no body, cookie or credential, every
     string masked."""
     request = event.get("request")
@@ -83,7 +81,7 @@ class NoBodyReporterFilter(SafeExceptionReporterFilter):
 
 
 class MaskedAdminEmailHandler(AdminEmailHandler):
-    def send_mail(self, subject: str, message: str, *args: Any, **kwargs: Any) -> None:
+    def send_mail(self, subject: Any, message: Any, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("html_message"):
             kwargs["html_message"] = mask_id_numbers_in(kwargs["html_message"])
         super().send_mail(

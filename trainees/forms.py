@@ -4,6 +4,7 @@ a person's facts."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 
@@ -89,7 +90,7 @@ class TraineeRegistrationForm(forms.Form):
     def clean_months_in_town(self) -> int:
         return self.cleaned_data.get("months_in_town") or 0
 
-    def places(self) -> dict[str, object]:
+    def places(self) -> dict[str, Any]:
         """The place facts as ``trainee_register`` takes them."""
         data = self.cleaned_data
         return {

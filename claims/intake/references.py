@@ -91,6 +91,8 @@ def issue_references(sheet: SheetData, actor: User) -> dict[int, str]:
     references: dict[int, str] = {}
     keep: list[ImportRowReference] = []
     now = timezone.now()
+    unit_id = actor.unit_id
+    assert unit_id is not None  # only a county clerk imports
     for row in sheet.data_rows:
         number = staged_number(row, sheet)
         if number is None:
@@ -101,7 +103,7 @@ def issue_references(sheet: SheetData, actor: User) -> dict[int, str]:
             ImportRowReference(
                 digest=_digest(reference),
                 user_id=actor.pk,
-                unit_id=actor.unit_id,
+                unit_id=unit_id,
                 row=row.number,
                 sealed_id_number=seal(number, reference),
                 created_at=now,

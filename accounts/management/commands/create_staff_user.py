@@ -46,7 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         role, unit_code = opts["role"], opts["unit"]
-        unit = None
+        unit: Any = None
         if unit_code:
             # The unit model through the user's own field: accounts sits below the
             # catalogue (programs) and does not import it.
@@ -56,7 +56,7 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown unit code {unit_code!r}")
         if role == Role.COUNTY_CLERK and unit is None:
             raise CommandError("--unit is required for county_clerk")
-        institution = None
+        institution: Any = None
         if opts["institution"] is not None:
             if role != Role.INSTITUTION_STAFF:
                 raise CommandError("--institution is only for institution_staff")
