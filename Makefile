@@ -79,7 +79,7 @@ security: venv-dev
 
 # The database (pg_dump, or a SQLite copy) and MEDIA_ROOT in one archive, and back.
 # Run with the production environment (DATABASE_URL, MEDIA_ROOT, SECRET_KEY or DEBUG=1).
-#   make backup [FILE=path.tar.gz]   (default .data/backups/…)   make restore FILE=… [FORCE=1]
+#   make backup [FILE=path.tar.gz]   (default BACKUP_DIR, .data/backups/…)  make restore FILE=… [FORCE=1]
 backup: venv
 	$(PY) manage.py backup $(if $(FILE),--output "$(FILE)",)
 

@@ -300,7 +300,7 @@ def read_archive(archive: Path | str, staging: Path) -> dict[str, Any]:
                     "the archive does not match its manifest: "
                     f"missing {sorted(listed - present)}, unlisted {sorted(present - listed)}"
                 )
-            tar.extractall(staging, filter="data")  # members checked above
+            _unpack(tar, members, staging)
     except (tarfile.TarError, EOFError, OSError, json.JSONDecodeError) as exc:
         raise BackupError(f"cannot read {archive}: {exc}") from exc
     for name, expected in manifest["members"].items():
@@ -308,6 +308,26 @@ def read_archive(archive: Path | str, staging: Path) -> dict[str, Any]:
         if digest != expected["sha256"] or size != expected["size"]:
             raise BackupError(f"{name}: SHA-256 does not match the manifest")
     return manifest
+
+
+def _unpack(
+    tar: tarfile.TarFile, members: list[tarfile.TarInfo], staging: Path
+) -> None:
+    """The checked members' contents written under ``staging`` — folders and regular
+    files only, no mode, owner or link carried over: what ``extractall(filter="data")``
+    gives, by hand, because Debian 12's python3.11 (3.11.2) predates extraction filters
+    (3.11.4) and refused the restore (found by deploy/rehearse.sh)."""
+    for member in members:
+        target = staging / member.name
+        if member.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        source = tar.extractfile(member)
+        if source is None:
+            raise BackupError(f"{member.name} is not a regular file")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with source, target.open("wb") as out:
+            shutil.copyfileobj(source, out)
 
 
 def _check_member(member: tarfile.TarInfo) -> None:

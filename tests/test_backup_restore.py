@@ -377,3 +377,17 @@ def test_restore_verify_only_changes_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "archive intact" in result.stdout
     assert not (tmp_path / "untouched.sqlite3").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_without_output_is_written_into_backup_dir(
+    tmp_path: Path, settings: Any
+) -> None:
+    # given the installation's BACKUP_DIR (the timer's unit names no --output)
+    settings.BACKUP_DIR = tmp_path / "backups"
+    settings.BACKUP_DIR.mkdir()
+    # when the backup runs as the unit starts it
+    call_command("backup", verbosity=0)
+    # then the archive is where the rotation and the off-host copy look for it
+    [archive] = settings.BACKUP_DIR.glob("altay-skills-*.tar.gz")
+    assert tarfile.is_tarfile(archive)

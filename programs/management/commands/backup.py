@@ -23,16 +23,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--output",
             "-o",
-            help="the archive to write (default: .data/backups/altay-skills-<time>.tar.gz)",
+            help="the archive to write (default: BACKUP_DIR/altay-skills-<time>.tar.gz)",
         )
         parser.add_argument("--database", default="default", help="database alias")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         self.verbosity = int(opts["verbosity"])
+        # BACKUP_DIR, where the timer's rotation and the off-host copy look
         output = opts["output"] or str(
-            Path(settings.BASE_DIR)
-            / ".data"
-            / "backups"
+            Path(settings.BACKUP_DIR)
             / f"altay-skills-{timezone.localtime():%Y%m%d-%H%M%S}.tar.gz"
         )
         try:
