@@ -136,7 +136,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--workbook-repeat",
         type=int,
         default=1,
-        help="fresh-process runs per workbook side (each writes 100,000 lines)",
+        help="fresh-process runs per workbook side (each writes --workbook-lines)",
+    )
+    parser.add_argument(
+        "--workbook-lines",
+        type=int,
+        default=100_000,
+        help="approved special-fund lines each workbook side writes (default 100,000)",
     )
     args = parser.parse_args(argv)
     args.parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -186,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             r, repeat=a.repeat
         ),
         "workbook": lambda r, a: importlib.import_module("benchmarks.workbook").run(
-            r, repeat=a.workbook_repeat
+            r, repeat=a.workbook_repeat, limit=a.workbook_lines
         ),
         "imports": lambda r, a: importlib.import_module("benchmarks.imports").run(
             r, repeat=a.repeat

@@ -3,11 +3,17 @@
 A leaf: no Django import, no database. The rollup service hands it the figures it
 computed in SQL and an iterator of lines; this module only lays them out.
 
-- write_only mode, so 100,000 lines stream through in constant memory;
-- every text cell is written as text (``data_type = "s"``) with Excel's quote prefix when
-  it starts with = + - @ TAB or CR, so formula injection is impossible (stack.md);
+Written with XlsxWriter through its public API only (issue 19):
+
+- ``constant_memory`` mode: each row goes to disk once the next one starts, so 100,000
+  lines stream through in constant memory; rows are written once, in order;
+- every text cell is written as a string (``write_string``, never ``write``), with
+  Excel's quote prefix when it starts with = + - @ TAB or CR, so formula injection is
+  impossible (stack.md); a text that XlsxWriter would take for its own rich-string
+  markup (``<r>…</r>``) is written as a rich string of its pieces, escaped;
 - ID and credit-code columns as text ``@`` (Excel keeps only 15 digits of a number);
-- yuan as ``#,##0.00``; 宋体 11; widths count a Chinese character as 2; frozen header;
+- yuan as ``#,##0.00``; 宋体 11, also as the book's default font; widths count a
+  Chinese character as 2; frozen header;
 - printed on A4 landscape, readable: every sheet opens with a title row (the book, the
   quarter, the fund, 金额单位：元) repeated with the header row on every printed page,
   pages numbered "第 N 页 共 M 页"; a fund sheet prints at 90% (9.9 pt) in two halves,
@@ -23,32 +29,32 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO
 
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.indexed_list import IndexedList
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.pagebreak import Break
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 FEN = Decimal("0.01")
 YUAN_FORMAT = "#,##0.00"
 TEXT_FORMAT = "@"
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
-FONT = Font(name="宋体", size=11)
-BOLD = Font(name="宋体", size=11, bold=True)
-TITLE = Font(name="宋体", size=14, bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
-THIN = Side(style="thin", color="999999")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-WRAP = Alignment(vertical="top", wrap_text=True)
-TOP = Alignment(vertical="top")
-
-SUBTITLE = Font(name="宋体", size=12, bold=True)
+#: A style: XlsxWriter format properties, as a hashable tuple (one ``Format`` each).
+Style = tuple[tuple[str, object], ...]
+FONT_NAME = "宋体"
+#: 宋体 by its name, not as the theme's font (a theme font is drawn in the theme's
+#: Latin font, Calibri, wherever the text is not Chinese)
+FONT: Style = (("font_name", FONT_NAME), ("font_size", 11), ("font_scheme", "none"))
+BOLD: Style = (*FONT, ("bold", True))
+TITLE: Style = (("font_name", FONT_NAME), ("font_size", 14), ("font_scheme", "none"))
+TITLE += (("bold", True),)
+SUBTITLE: Style = (("font_name", FONT_NAME), ("font_size", 12), ("font_scheme", "none"))
+SUBTITLE += (("bold", True),)
+HEADER_FILL: Style = (("pattern", 1), ("bg_color", "#DDEBF7"))
+TOTAL_FILL: Style = (("pattern", 1), ("bg_color", "#F2F2F2"))
+BOX: Style = (("border", 1), ("border_color", "#999999"))
+CENTER: Style = (("align", "center"), ("valign", "vcenter"), ("text_wrap", True))
+WRAP: Style = (("valign", "top"), ("text_wrap", True))
+TOP: Style = (("valign", "top"),)
 #: The height (pt) of one line of 宋体 11; a row whose text wraps gets one per line.
 LINE_HEIGHT = 14.5
 
@@ -195,133 +201,205 @@ def display_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
-def text_cell(
-    ws: WriteOnlyWorksheet, value: object, *, font: Font = FONT
-) -> WriteOnlyCell:
+TEXT, INTEGER, MONEY, NUMBER = "text", "integer", "money", "number"
+#: the number format of each kind of cell (a NUMBER cell names its own)
+KIND_FORMATS = {TEXT: TEXT_FORMAT, INTEGER: "0", MONEY: YUAN_FORMAT}
+
+
+@dataclass
+class Cell:
+    """One cell to write: its value, kind and style (font, fill, alignment, border)."""
+
+    value: object
+    kind: str = TEXT
+    font: Style = FONT
+    number_format: str = TEXT_FORMAT
+    fill: Style = ()
+    alignment: Style = ()
+    border: Style = ()
+
+
+def text_cell(value: object, *, font: Style = FONT) -> Cell:
     """A cell that Excel shows as the text it is, never evaluates."""
-    text = "" if value is None else str(value)
-    cell = WriteOnlyCell(ws, value=text)
-    cell.data_type = "s"
-    cell.number_format = TEXT_FORMAT
-    if text.startswith(FORMULA_LEADS):
-        cell.quotePrefix = True
-    cell.font = font
-    return cell
+    return Cell("" if value is None else str(value), TEXT, font, TEXT_FORMAT)
 
 
-def money_cell(
-    ws: WriteOnlyWorksheet, value: Decimal, *, font: Font = FONT
-) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value.quantize(FEN, rounding=ROUND_HALF_UP))
-    cell.number_format = YUAN_FORMAT
-    cell.font = font
-    return cell
+def money_cell(value: Decimal, *, font: Style = FONT) -> Cell:
+    return Cell(value.quantize(FEN, rounding=ROUND_HALF_UP), MONEY, font, YUAN_FORMAT)
 
 
-def int_cell(ws: WriteOnlyWorksheet, value: int, *, font: Font = FONT) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=int(value))
-    cell.number_format = "0"
-    cell.font = font
-    return cell
+def int_cell(value: int, *, font: Style = FONT) -> Cell:
+    return Cell(int(value), INTEGER, font, "0")
 
 
-TEXT, INTEGER, MONEY = "text", "integer", "money"
+def number_cell(value: Decimal, number_format: str, *, font: Style = FONT) -> Cell:
+    return Cell(value, NUMBER, font, number_format)
 
 
-class _StyledCell(Cell):
-    """A cell whose style is fixed before it is first written: its style id is looked
-    up once (``Cell.style_id`` hashes the style into the workbook's table on each read)."""
-
-    __slots__ = ("style_id",)
-
-    def __init__(self, ws: WriteOnlyWorksheet, column: int, kind: str, quoted: bool):
-        # the style as text_cell / int_cell / money_cell set it, on a plain cell first
-        plain = WriteOnlyCell(ws)
-        plain.font = FONT
-        plain.number_format = {TEXT: TEXT_FORMAT, INTEGER: "0", MONEY: YUAN_FORMAT}[
-            kind
-        ]
-        if quoted:
-            plain.quotePrefix = True
-        # a long name wraps inside its printed column; the line reads along its top
-        plain.alignment = WRAP if kind == TEXT else TOP
-        super().__init__(ws, row=1, column=column, style_array=plain._style)
-        self.style_id = Cell.style_id.fget(self)  # type: ignore[attr-defined,misc]
+def _is_rich_markup(text: str) -> bool:
+    """XlsxWriter writes a string that starts with ``<r>`` and ends with ``</r>`` into
+    the sheet as it is (its own rich-string markup), unescaped."""
+    return text.startswith("<r>") and text.endswith("</r>")
 
 
-class _LineCells:
-    """The cells of one line, styled once per column and refilled for every line.
+class Book:
+    """An XlsxWriter workbook in constant_memory mode, its formats made once each."""
 
-    A write_only sheet serializes a row the moment it is appended, so the same cell
-    objects can carry each line: no ``Font`` hashed into the workbook's style table for
-    every cell (a third of the writer's time at 100,000 lines), no cell built per value.
+    def __init__(self, target: str | IO[bytes]) -> None:
+        self.workbook = Workbook(
+            target,
+            {
+                "constant_memory": True,
+                # text is written with write_string only; these keep write() from
+                # reading a text as a formula, a link or a number, were it ever used
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                # Excel and LibreOffice measure a column's width in digits of the
+                # book's default font: 宋体 11, so the widths below hold in both
+                "default_format_properties": dict(FONT),
+            },
+        )
+        self._formats: dict[tuple[Style, str, bool], Format] = {}
+
+    def format(
+        self, style: Style, number_format: str, *, quoted: bool = False
+    ) -> Format:
+        key = (style, number_format, quoted)
+        made = self._formats.get(key)
+        if made is None:
+            properties: dict[str, object] = dict(style)
+            properties["num_format"] = number_format
+            if quoted:
+                properties["quote_prefix"] = True
+            made = self._formats[key] = self.workbook.add_format(properties)
+        return made
+
+    def cell_format(self, cell: Cell, *, quoted: bool = False) -> Format:
+        style = cell.font + cell.fill + cell.alignment + cell.border
+        return self.format(style, cell.number_format, quoted=quoted)
+
+    def sheet(self, title: str) -> Sheet:
+        return Sheet(self, self.workbook.add_worksheet(title))
+
+    def close(self) -> None:
+        self.workbook.close()
+
+
+class Sheet:
+    """A worksheet written row after row: ``append`` writes the next row."""
+
+    def __init__(self, book: Book, worksheet: Worksheet) -> None:
+        self.book = book
+        self.worksheet = worksheet
+        #: the next row to write, 0-based
+        self.row = 0
+
+    def height(self, row_number: int, height: float) -> None:
+        """The height (pt) of row ``row_number`` (1-based), set before it is written."""
+        self.worksheet.set_row(row_number - 1, height)
+
+    def append(self, cells: Sequence[Cell | None]) -> None:
+        ws, row, book = self.worksheet, self.row, self.book
+        for col, cell in enumerate(cells):
+            if cell is None:
+                continue
+            value = cell.value
+            if cell.kind == TEXT:
+                text = str(value)
+                fmt = book.cell_format(cell, quoted=text.startswith(FORMULA_LEADS))
+                write_text(ws, row, col, text, fmt)
+            else:  # INTEGER, MONEY, NUMBER: the value as the cell made it
+                ws.write_number(row, col, value, book.cell_format(cell))
+        self.row += 1
+
+
+def write_text(ws: Worksheet, row: int, col: int, text: str, fmt: Format) -> None:
+    """A string cell (an empty text: a blank cell with the style)."""
+    if not text:
+        ws.write_blank(row, col, None, fmt)
+    elif _is_rich_markup(text):
+        # the same text as three escaped pieces (the fewest a rich string takes) in
+        # the cell's font, so that it is shown, not parsed
+        ws.write_rich_string(
+            row, col, fmt, text[:1], fmt, text[1:2], fmt, text[2:], fmt
+        )
+    else:
+        ws.write_string(row, col, text, fmt)
+
+
+class LineWriter:
+    """Writes the lines of a detail sheet: one format per column (plain and quoted),
+    made once, and each value written straight through XlsxWriter's typed writers.
+
     The cells written are the ones :func:`text_cell`, :func:`int_cell` and
-    :func:`money_cell` make. The sheet is also handed this row ready placed (openpyxl's
-    ``_values_to_row`` would try each cell as a value first, fail, and build a spare
-    cell after it); any other row goes the ordinary way, and were that private hook
-    renamed, this row would too, with the same result.
+    :func:`money_cell` make, a long name wrapping inside its printed column, the line
+    reading along its top; a row whose names wrap is made tall enough to print whole.
     """
 
     def __init__(
-        self, ws: WriteOnlyWorksheet, kinds: Sequence[str], widths: Sequence[int]
+        self, sheet: Sheet, kinds: Sequence[str], widths: Sequence[int]
     ) -> None:
+        book = sheet.book
+        self._sheet = sheet
         self._plain = [
-            _StyledCell(ws, i, kind, quoted=False) for i, kind in enumerate(kinds, 1)
+            book.format(FONT + (WRAP if kind == TEXT else TOP), KIND_FORMATS[kind])
+            for kind in kinds
         ]
         self._quoted = [
-            _StyledCell(ws, i, kind, quoted=True) for i, kind in enumerate(kinds, 1)
+            book.format(FONT + WRAP, TEXT_FORMAT, quoted=True) for _ in kinds
         ]
         self._text = [i for i, kind in enumerate(kinds) if kind == TEXT]
         self._room = {i: max(widths[i] - 1, 1) for i in self._text}
-        self._lines = 1
         self._integer = [i for i, kind in enumerate(kinds) if kind == INTEGER]
         self._money = [i for i, kind in enumerate(kinds) if kind == MONEY]
-        self._row: list[Cell] = list(self._plain)
-        self._ws = ws
-        ws._values_to_row = self._placed  # type: ignore[method-assign]
 
-    def _placed(self, values: Sequence[object], row_idx: int) -> Iterable[object]:
-        if values is not self._row:
-            return WriteOnlyWorksheet._values_to_row(self._ws, values, row_idx)
-        for cell in self._row:
-            cell.row = row_idx
-        dimensions = self._ws.row_dimensions
-        dimensions.pop(row_idx - 1, None)  # written: no need to keep it
-        if self._lines > 1:  # a wrapped name: a row tall enough to print it whole
-            dimensions[row_idx].height = LINE_HEIGHT * self._lines + 1
-        return self._row
-
-    def __call__(self, values: Sequence[object]) -> list[Cell]:
-        """The row to append for ``values``; valid until the next call."""
-        row, plain, quoted, room = self._row, self._plain, self._quoted, self._room
+    def __call__(self, values: Sequence[object]) -> None:
+        sheet = self._sheet
+        ws, row = sheet.worksheet, sheet.row
+        plain, quoted, room = self._plain, self._quoted, self._room
+        texts = []
         lines = 1
         for i in self._text:
             value = values[i]
             text = "" if value is None else str(value)
             if len(text) * 2 > room[i]:  # may not fit on one line
                 lines = max(lines, -(-display_width(text) // room[i]))
-            cell = quoted[i] if text.startswith(FORMULA_LEADS) else plain[i]
-            cell.value = text
-            cell.data_type = "s"
-            row[i] = cell
+            texts.append((i, text))
+        if lines > 1:  # a wrapped name: a row tall enough to print it whole
+            ws.set_row(row, LINE_HEIGHT * lines + 1)
+        write_string = ws.write_string
+        for i, text in texts:
+            if not text or _is_rich_markup(text):
+                write_text(ws, row, i, text, plain[i])
+            elif text.startswith(FORMULA_LEADS):
+                write_string(row, i, text, quoted[i])
+            else:
+                write_string(row, i, text, plain[i])
+        write_number = ws.write_number
         for i in self._integer:
-            plain[i].value = int(values[i])  # type: ignore[call-overload]
+            write_number(row, i, int(values[i]), plain[i])  # type: ignore[call-overload]
         for i in self._money:
             amount: Decimal = values[i]  # type: ignore[assignment]
-            plain[i].value = amount.quantize(FEN, rounding=ROUND_HALF_UP)
-        self._lines = lines
-        return row
+            write_number(row, i, amount.quantize(FEN, rounding=ROUND_HALF_UP), plain[i])
+        sheet.row = row + 1
 
 
-def _wrapped(cell: WriteOnlyCell) -> WriteOnlyCell:
+def _wrapped(cell: Cell) -> Cell:
     cell.alignment = WRAP
     return cell
 
 
-def _header(ws: WriteOnlyWorksheet, names: Sequence[str]) -> list[WriteOnlyCell]:
+def _filled(cells: list[Cell], fill: Style) -> list[Cell]:
+    for cell in cells:
+        cell.fill = fill
+    return cells
+
+
+def _header(names: Sequence[str]) -> list[Cell]:
     cells = []
     for name in names:
-        cell = text_cell(ws, name, font=BOLD)
+        cell = text_cell(name, font=BOLD)
         cell.fill = HEADER_FILL
         cell.alignment = CENTER
         cell.border = BOX
@@ -329,28 +407,30 @@ def _header(ws: WriteOnlyWorksheet, names: Sequence[str]) -> list[WriteOnlyCell]
     return cells
 
 
-def _prepare(ws: WriteOnlyWorksheet, widths: Sequence[int], *, header_row: int) -> None:
+#: A column width of n digits is stored as n: 7 pixels a digit at Excel's default
+#: metrics, the ones XlsxWriter converts with (``set_column`` would add the padding).
+DIGIT_PIXELS = 7
+
+
+def _prepare(sheet: Sheet, widths: Sequence[int], *, header_row: int) -> None:
     """Column widths, frozen header and print set-up: before any row is written.
 
     The rows down to the header (title and header) repeat on every printed page, the
     sheet is fitted to the page's width and runs down as many pages as it needs, and
     the footer numbers them.
     """
-    for index, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    ws.freeze_panes = f"A{header_row + 1}"
-    ws.print_title_rows = f"1:{header_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins.left = ws.page_margins.right = 0.2
-    ws.page_margins.top = ws.page_margins.bottom = 0.45
-    ws.page_margins.header = ws.page_margins.footer = 0.2
-    ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
-    ws.oddFooter.center.size = 9
+    ws = sheet.worksheet
+    for index, width in enumerate(widths):
+        ws.set_column_pixels(index, index, width * DIGIT_PIXELS)
+    ws.freeze_panes(header_row, 0)
+    ws.repeat_rows(0, header_row - 1)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.2, right=0.2, top=0.45, bottom=0.45)
+    ws.set_header("", {"margin": 0.2})
+    ws.set_footer("&C&9第 &P 页 共 &N 页", {"margin": 0.2})
+    ws.center_horizontally()
 
 
 def _widths(headers: Sequence[str], samples: Sequence[int]) -> list[int]:
@@ -363,17 +443,17 @@ def lines_needed(text: str, width: float) -> int:
     return max(-(-display_width(text) // room), 1)
 
 
-def _title_row(ws: WriteOnlyWorksheet, text: str, *, font: Font = SUBTITLE) -> None:
-    ws.row_dimensions[1].height = 22
-    ws.append([text_cell(ws, text, font=font)])
+def _title_row(sheet: Sheet, text: str, *, font: Style = SUBTITLE) -> None:
+    sheet.height(1, 22)
+    sheet.append([text_cell(text, font=font)])
 
 
 def _header_row(
-    ws: WriteOnlyWorksheet, row: int, names: Sequence[str], widths: Sequence[int]
+    sheet: Sheet, row: int, names: Sequence[str], widths: Sequence[int]
 ) -> None:
     lines = max(lines_needed(n, w) for n, w in zip(names, widths, strict=True))
-    ws.row_dimensions[row].height = LINE_HEIGHT * lines + 2
-    ws.append(_header(ws, names))
+    sheet.height(row, LINE_HEIGHT * lines + 2)
+    sheet.append(_header(names))
 
 
 def _detail_title(book: FinanceWorkbook, what: str) -> str:
@@ -424,72 +504,74 @@ SPOT_HEADERS = (
 SPOT_KINDS = (TEXT, INTEGER, TEXT, TEXT, TEXT, MONEY, TEXT, TEXT)
 
 
-def _summary_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
-    ws = wb.create_sheet("汇总")
+def _summary_sheet(wb: Book, book: FinanceWorkbook) -> None:
+    ws = wb.sheet("汇总")
     widths = SUMMARY_WIDTHS
     _prepare(ws, widths, header_row=3)
     _title_row(ws, book.title, font=TITLE)
     ws.append(
         [
             text_cell(
-                ws,
                 f"季度：{book.quarter}　生成时间：{book.generated_at}"
                 f"　校验码：{book.checksum}　金额单位：元",
             )
         ]
     )
     _header_row(ws, 3, SUMMARY_HEADERS, widths)
-    totals = [0, 0, 0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)]
+    counts = [0, 0, 0]  # trained, passed, employed
+    sums = [Decimal(0)] * 4  # approved, advance, balance, recovery
     for row in book.summary:
-        figures = (
-            row.trained,
-            row.passed,
-            row.employed,
-            row.approved,
-            row.advance,
-            row.balance,
-            row.recovery,
-        )
-        totals = [t + f for t, f in zip(totals, figures, strict=True)]
+        counts = [
+            t + f
+            for t, f in zip(
+                counts, (row.trained, row.passed, row.employed), strict=True
+            )
+        ]
+        sums = [
+            t + f
+            for t, f in zip(
+                sums,
+                (row.approved, row.advance, row.balance, row.recovery),
+                strict=True,
+            )
+        ]
         ws.append(
             [
-                text_cell(ws, row.unit_code),
-                text_cell(ws, row.unit_name),
-                text_cell(ws, row.fund_label),
-                int_cell(ws, row.trained),
-                int_cell(ws, row.passed),
-                int_cell(ws, row.employed),
-                money_cell(ws, row.approved),
-                money_cell(ws, row.advance),
-                money_cell(ws, row.balance),
-                money_cell(ws, row.recovery),
+                text_cell(row.unit_code),
+                text_cell(row.unit_name),
+                text_cell(row.fund_label),
+                int_cell(row.trained),
+                int_cell(row.passed),
+                int_cell(row.employed),
+                money_cell(row.approved),
+                money_cell(row.advance),
+                money_cell(row.balance),
+                money_cell(row.recovery),
             ]
         )
     total_cells = [
-        text_cell(ws, "", font=BOLD),
-        text_cell(ws, "合计", font=BOLD),
-        text_cell(ws, "", font=BOLD),
+        text_cell("", font=BOLD),
+        text_cell("合计", font=BOLD),
+        text_cell("", font=BOLD),
     ]
-    total_cells += [int_cell(ws, t, font=BOLD) for t in totals[:3]]
-    total_cells += [money_cell(ws, t, font=BOLD) for t in totals[3:]]
-    for cell in total_cells:
-        cell.fill = TOTAL_FILL
-    ws.append(total_cells)
+    total_cells += [int_cell(t, font=BOLD) for t in counts]
+    total_cells += [money_cell(t, font=BOLD) for t in sums]
+    ws.append(_filled(total_cells, TOTAL_FILL))
     ws.append([])
     capitals = 3 + len(book.summary) + 3  # title, line, header, rows, total, blank
     label_lines = lines_needed("核准金额合计（大写）", widths[0])
     for row_number in (capitals, capitals + 1):
-        ws.row_dimensions[row_number].height = LINE_HEIGHT * label_lines + 2
+        ws.height(row_number, LINE_HEIGHT * label_lines + 2)
     ws.append(
         [
-            _wrapped(text_cell(ws, "核准金额合计（大写）", font=BOLD)),
-            text_cell(ws, f"人民币{rmb_capitals(totals[3])}", font=BOLD),
+            _wrapped(text_cell("核准金额合计（大写）", font=BOLD)),
+            text_cell(f"人民币{rmb_capitals(sums[0])}", font=BOLD),
         ]
     )
     ws.append(
         [
-            _wrapped(text_cell(ws, "待拨余额合计（大写）", font=BOLD)),
-            text_cell(ws, f"人民币{rmb_capitals(totals[5])}", font=BOLD),
+            _wrapped(text_cell("待拨余额合计（大写）", font=BOLD)),
+            text_cell(f"人民币{rmb_capitals(sums[2])}", font=BOLD),
         ]
     )
 
@@ -509,98 +591,85 @@ SPOT_WIDTHS = (12, 8, 10, 20, 30, 14, 10, 20)
 SUMMARY_WIDTHS = (8, 16, 26, 8, 8, 8, 13, 13, 13, 13)
 
 
-def _fund_sheet(wb: Workbook, book: FinanceWorkbook, sheet: FundSheet) -> None:
-    ws = wb.create_sheet(sheet.label[:31])
+def _fund_sheet(wb: Book, book: FinanceWorkbook, sheet: FundSheet) -> None:
+    ws = wb.sheet(sheet.label[:31])
     _prepare(ws, LINE_WIDTHS, header_row=2)
-    ws.page_setup.scale = PRINT_SCALE
-    ws.page_setup.pageOrder = "overThenDown"
-    ws.sheet_properties.pageSetUpPr.fitToPage = False
-    ws.print_title_cols = "A:A"
-    ws.col_breaks.append(Break(id=LINE_HALF))
+    worksheet = ws.worksheet
+    worksheet.set_print_scale(PRINT_SCALE)  # and no longer fitted to the page's width
+    worksheet.print_across()  # page order: over, then down
+    worksheet.repeat_columns(0)
+    worksheet.set_v_pagebreaks([LINE_HALF])
     # the title in B1 (it spreads over the empty cells to its right) and again in
     # the second half's first cell, so that both printed halves carry it
     title = _detail_title(book, f"资金渠道：{sheet.label}")
-    ws.row_dimensions[1].height = 22
+    ws.height(1, 22)
     ws.append(
-        [None, text_cell(ws, title, font=SUBTITLE)]
+        [None, text_cell(title, font=SUBTITLE)]
         + [None] * (LINE_HALF - 2)
-        + [text_cell(ws, f"{title}（续）", font=SUBTITLE)]
+        + [text_cell(f"{title}（续）", font=SUBTITLE)]
     )
     _header_row(ws, 2, LINE_HEADERS, LINE_WIDTHS)
-    cells = _LineCells(ws, LINE_KINDS, LINE_WIDTHS)
+    write_line = LineWriter(ws, LINE_KINDS, LINE_WIDTHS)
     amount = advance = balance = recovery = Decimal(0)
     count = 0
-    append = ws.append
     for line in sheet.lines:
         count += 1
         amount += line.amount
         advance += line.advance
         balance += line.balance
         recovery += line.recovery
-        append(
-            cells(
-                (
-                    line.claim_id,
-                    line.unit_name,
-                    line.payee_kind,
-                    line.payee_name,
-                    line.id_number_masked,
-                    line.institution_name,
-                    line.credit_code,
-                    line.program,
-                    line.trade,
-                    line.level,
-                    line.training_end,
-                    line.amount,
-                    line.advance,
-                    line.balance,
-                    line.recovery,
-                )
+        write_line(
+            (
+                line.claim_id,
+                line.unit_name,
+                line.payee_kind,
+                line.payee_name,
+                line.id_number_masked,
+                line.institution_name,
+                line.credit_code,
+                line.program,
+                line.trade,
+                line.level,
+                line.training_end,
+                line.amount,
+                line.advance,
+                line.balance,
+                line.recovery,
             )
         )
-    ws.row_dimensions[2 + count + 1].height = LINE_HEIGHT * 2 + 2
-    total = [_wrapped(text_cell(ws, f"合计 {count} 笔", font=BOLD))]
-    total += [text_cell(ws, "", font=BOLD) for _ in range(10)]
-    total += [
-        money_cell(ws, v, font=BOLD) for v in (amount, advance, balance, recovery)
-    ]
-    for cell in total:
-        cell.fill = TOTAL_FILL
-    ws.append(total)
+    ws.height(2 + count + 1, LINE_HEIGHT * 2 + 2)
+    total = [_wrapped(text_cell(f"合计 {count} 笔", font=BOLD))]
+    total += [text_cell("", font=BOLD) for _ in range(10)]
+    total += [money_cell(v, font=BOLD) for v in (amount, advance, balance, recovery)]
+    ws.append(_filled(total, TOTAL_FILL))
 
 
-def _spot_sheet(wb: Workbook, book: FinanceWorkbook) -> None:
-    ws = wb.create_sheet("抽查")
+def _spot_sheet(wb: Book, book: FinanceWorkbook) -> None:
+    ws = wb.sheet("抽查")
     _prepare(ws, SPOT_WIDTHS, header_row=2)
     _title_row(ws, _detail_title(book, "抽查"))
     _header_row(ws, 2, SPOT_HEADERS, SPOT_WIDTHS)
-    cells = _LineCells(ws, SPOT_KINDS, SPOT_WIDTHS)
+    write_line = LineWriter(ws, SPOT_KINDS, SPOT_WIDTHS)
     for line in book.spot_checks:
-        ws.append(
-            cells(
-                (
-                    line.unit_name,
-                    line.claim_id,
-                    line.trainee_name,
-                    line.id_number_masked,
-                    line.program,
-                    line.amount,
-                    line.status,
-                    line.seed,
-                )
+        write_line(
+            (
+                line.unit_name,
+                line.claim_id,
+                line.trainee_name,
+                line.id_number_masked,
+                line.program,
+                line.amount,
+                line.status,
+                line.seed,
             )
         )
 
 
 def write_finance_workbook(book: FinanceWorkbook, target: str | IO[bytes]) -> None:
     """Stream the workbook to a path or a binary file object."""
-    wb = Workbook(write_only=True)
-    # The book's default font is 宋体 11 too: Excel and LibreOffice measure a column's
-    # width in digits of the default font, so the widths above hold in both.
-    wb._fonts = IndexedList([FONT])  # type: ignore[attr-defined]
-    wb._named_styles["Normal"].font = FONT  # type: ignore[attr-defined]
+    wb = Book(target)
     _summary_sheet(wb, book)
     for sheet in book.funds:
         _fund_sheet(wb, book, sheet)
     _spot_sheet(wb, book)
-    wb.save(target)
+    wb.close()

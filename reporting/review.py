@@ -23,11 +23,6 @@ from typing import IO
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
 from altay_skills.errors import NotFound
 from claims.rules import PROGRAMS_OUTSIDE_LIMITS
 from finance import exports
@@ -36,8 +31,13 @@ from finance.exports import (
     FONT,
     TITLE,
     TOTAL_FILL,
+    Book,
+    Cell,
+    Sheet,
+    Style,
     int_cell,
     money_cell,
+    number_cell,
     text_cell,
 )
 from programs.models import UNFUNDED, fund_label
@@ -295,48 +295,40 @@ SHARE_FORMAT = "0.00%"  # a unit's share of the prefecture's target is small
 
 
 def percent_cell(
-    ws: WriteOnlyWorksheet,
     value: Decimal | None,
     *,
-    font: Font = FONT,
+    font: Style = FONT,
     number_format: str = PERCENT_FORMAT,
-) -> WriteOnlyCell:
+) -> Cell:
     """A percentage (e.g. 87.5) as Excel's 0.875 shown "87.5%"; blank when undefined."""
     if value is None:
-        return text_cell(ws, "—", font=font)
-    cell = WriteOnlyCell(ws, value=value / 100)
-    cell.number_format = number_format
-    cell.font = font
-    return cell
+        return text_cell("—", font=font)
+    return number_cell(value / 100, number_format, font=font)
 
 
-def _optional_money(
-    ws: WriteOnlyWorksheet, value: Decimal | None, *, font: Font = FONT
-) -> WriteOnlyCell:
+def _optional_money(value: Decimal | None, *, font: Style = FONT) -> Cell:
     if value is None:
-        return text_cell(ws, "未设预算", font=font)
-    return money_cell(ws, value, font=font)
+        return text_cell("未设预算", font=font)
+    return money_cell(value, font=font)
 
 
-def _summary_row(
-    ws: WriteOnlyWorksheet, r: UnitReview, *, font: Font = FONT
-) -> list[WriteOnlyCell]:
+def _summary_row(r: UnitReview, *, font: Style = FONT) -> list[Cell]:
     f = r.figures
     return [
-        text_cell(ws, r.code, font=font),
-        text_cell(ws, r.name, font=font),
-        int_cell(ws, f.person_times, font=font),
-        percent_cell(ws, r.share_of_target, font=font, number_format=SHARE_FORMAT),
-        int_cell(ws, f.passed, font=font),
-        percent_cell(ws, f.pass_rate, font=font),
-        int_cell(ws, f.employed, font=font),
-        percent_cell(ws, f.employment_rate, font=font),
-        percent_cell(ws, r.high_skill_share, font=font),
-        money_cell(ws, f.requested, font=font),
-        money_cell(ws, f.approved, font=font),
-        money_cell(ws, f.pending, font=font),
-        money_cell(ws, f.paid, font=font),
-        _optional_money(ws, r.budget, font=font),
+        text_cell(r.code, font=font),
+        text_cell(r.name, font=font),
+        int_cell(f.person_times, font=font),
+        percent_cell(r.share_of_target, font=font, number_format=SHARE_FORMAT),
+        int_cell(f.passed, font=font),
+        percent_cell(f.pass_rate, font=font),
+        int_cell(f.employed, font=font),
+        percent_cell(f.employment_rate, font=font),
+        percent_cell(r.high_skill_share, font=font),
+        money_cell(f.requested, font=font),
+        money_cell(f.approved, font=font),
+        money_cell(f.pending, font=font),
+        money_cell(f.paid, font=font),
+        _optional_money(r.budget, font=font),
     ]
 
 
@@ -349,12 +341,11 @@ def _period(review: Review) -> str:
     )
 
 
-def _title_rows(ws: WriteOnlyWorksheet, title: str, review: Review) -> None:
-    ws.append([text_cell(ws, title, font=TITLE)])
+def _title_rows(ws: Sheet, title: str, review: Review) -> None:
+    ws.append([text_cell(title, font=TITLE)])
     ws.append(
         [
             text_cell(
-                ws,
                 f"年度目标：全地区补贴性职业技能培训不少于{review.target:,}人次"
                 f"（阿行办发〔2019〕50号 一、目标任务）　统计期：{_period(review)}"
                 f"　生成时间：{review.generated_at:%Y-%m-%d %H:%M}",
@@ -363,8 +354,8 @@ def _title_rows(ws: WriteOnlyWorksheet, title: str, review: Review) -> None:
     )
 
 
-def _summary_sheet(wb: Workbook, review: Review) -> None:
-    ws = wb.create_sheet("汇总")
+def _summary_sheet(wb: Book, review: Review) -> None:
+    ws = wb.sheet("汇总")
     exports._prepare(
         ws,
         exports._widths(
@@ -373,10 +364,10 @@ def _summary_sheet(wb: Workbook, review: Review) -> None:
         header_row=3,
     )
     _title_rows(ws, f"{review.year}年度职业技能提升行动考核验收汇总表", review)
-    ws.append(exports._header(ws, SUMMARY_HEADERS))
+    ws.append(exports._header(SUMMARY_HEADERS))
     for r in review.units:
-        ws.append(_summary_row(ws, r))
-    total = _summary_row(ws, review.total, font=BOLD)
+        ws.append(_summary_row(r))
+    total = _summary_row(review.total, font=BOLD)
     for cell in total:
         cell.fill = TOTAL_FILL
     ws.append(total)
@@ -384,9 +375,8 @@ def _summary_sheet(wb: Workbook, review: Review) -> None:
     met = "已完成" if review.target_met else "未完成"
     ws.append(
         [
-            text_cell(ws, "年度目标完成情况", font=BOLD),
+            text_cell("年度目标完成情况", font=BOLD),
             text_cell(
-                ws,
                 f"{review.total.figures.person_times:,}/{review.target:,}人次，{met}",
                 font=BOLD,
             ),
@@ -394,9 +384,8 @@ def _summary_sheet(wb: Workbook, review: Review) -> None:
     )
     ws.append(
         [
-            text_cell(ws, "口径说明"),
+            text_cell("口径说明"),
             text_cell(
-                ws,
                 f"统计期为工作年度（六(二)、六(三)）：{_period(review)}。"
                 "培训人次：培训结束日期在统计期内、已提交审核、已核准或已退回待修改的申报"
                 "（计入每人每年补贴次数的状态，不含项目11）；预算执行按培训结束日期所在"
@@ -408,8 +397,8 @@ def _summary_sheet(wb: Workbook, review: Review) -> None:
     )
 
 
-def _unit_sheet(wb: Workbook, review: Review, r: UnitReview) -> None:
-    ws = wb.create_sheet(exports.sheet_title(f"{r.code}{r.name}"))
+def _unit_sheet(wb: Book, review: Review, r: UnitReview) -> None:
+    ws = wb.sheet(exports.sheet_title(f"{r.code}{r.name}"))
     exports._prepare(
         ws,
         exports._widths(FUND_HEADERS, (26, 14, 14, 14, 14, 14, 14, 10)),
@@ -419,68 +408,67 @@ def _unit_sheet(wb: Workbook, review: Review, r: UnitReview) -> None:
     f = r.figures
     ws.append(
         [
-            text_cell(ws, "培训人次", font=BOLD),
-            int_cell(ws, f.person_times),
-            text_cell(ws, "占年度目标", font=BOLD),
-            percent_cell(ws, r.share_of_target, number_format=SHARE_FORMAT),
+            text_cell("培训人次", font=BOLD),
+            int_cell(f.person_times),
+            text_cell("占年度目标", font=BOLD),
+            percent_cell(r.share_of_target, number_format=SHARE_FORMAT),
         ]
     )
     ws.append(
         [
-            text_cell(ws, "合格人数", font=BOLD),
-            int_cell(ws, f.passed),
-            text_cell(ws, "合格率", font=BOLD),
-            percent_cell(ws, f.pass_rate),
+            text_cell("合格人数", font=BOLD),
+            int_cell(f.passed),
+            text_cell("合格率", font=BOLD),
+            percent_cell(f.pass_rate),
         ]
     )
     ws.append(
         [
-            text_cell(ws, "就业人数", font=BOLD),
-            int_cell(ws, f.employed),
-            text_cell(ws, "就业率", font=BOLD),
-            percent_cell(ws, f.employment_rate),
+            text_cell("就业人数", font=BOLD),
+            int_cell(f.employed),
+            text_cell("就业率", font=BOLD),
+            percent_cell(f.employment_rate),
         ]
     )
     ws.append(
         [
-            text_cell(ws, "高技能等级证书", font=BOLD),
-            int_cell(ws, r.high_skill),
-            text_cell(ws, "占取得等级证书", font=BOLD),
-            percent_cell(ws, r.high_skill_share),
+            text_cell("高技能等级证书", font=BOLD),
+            int_cell(r.high_skill),
+            text_cell("占取得等级证书", font=BOLD),
+            percent_cell(r.high_skill_share),
         ]
     )
     ws.append([])
-    ws.append(exports._header(ws, FUND_HEADERS))
+    ws.append(exports._header(FUND_HEADERS))
     for line in r.funds:
-        ws.append(_fund_row(ws, line))
+        ws.append(_fund_row(line))
     total = FundLine("", r.budget, f)
-    cells = _fund_row(ws, total, font=BOLD)
-    cells[0] = text_cell(ws, "合计", font=BOLD)
+    cells = _fund_row(total, font=BOLD)
+    cells[0] = text_cell("合计", font=BOLD)
     for cell in cells:
         cell.fill = TOTAL_FILL
     ws.append(cells)
 
 
-def _fund_row(
-    ws: WriteOnlyWorksheet, line: FundLine, *, font: Font = FONT
-) -> list[WriteOnlyCell]:
+def _fund_row(line: FundLine, *, font: Style = FONT) -> list[Cell]:
     f = line.figures
     return [
-        text_cell(ws, line.label, font=font),
-        _optional_money(ws, line.budget, font=font),
-        money_cell(ws, f.requested, font=font),
-        money_cell(ws, f.approved, font=font),
-        money_cell(ws, f.pending, font=font),
-        money_cell(ws, f.paid, font=font),
-        _optional_money(ws, line.remaining, font=font),
-        percent_cell(ws, line.execution, font=font),
+        text_cell(line.label, font=font),
+        _optional_money(line.budget, font=font),
+        money_cell(f.requested, font=font),
+        money_cell(f.approved, font=font),
+        money_cell(f.pending, font=font),
+        money_cell(f.paid, font=font),
+        _optional_money(line.remaining, font=font),
+        percent_cell(line.execution, font=font),
     ]
 
 
 def write_review_workbook(review: Review, target: str | IO[bytes]) -> None:
-    """A summary sheet, then one sheet per unit; streamed (write_only)."""
-    wb = Workbook(write_only=True)
+    """A summary sheet, then one sheet per unit; streamed (XlsxWriter's
+    constant_memory, through finance.exports)."""
+    wb = Book(target)
     _summary_sheet(wb, review)
     for r in review.units:
         _unit_sheet(wb, review, r)
-    wb.save(target)
+    wb.close()

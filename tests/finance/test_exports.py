@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils.escape import unescape
 
 from finance.exports import (
     DisbursementLine,
@@ -97,6 +98,33 @@ def build(lines, spot=()):
     return load_workbook(out)
 
 
+def build_summary_named(unit_name):
+    book = FinanceWorkbook(
+        title="拨付表",
+        quarter="2020Q1",
+        generated_at="2020-04-10 10:00",
+        checksum="abc123",
+        summary=[
+            SummaryRow(
+                "654301",
+                unit_name,
+                "职业技能提升行动专项资金",
+                1,
+                1,
+                1,
+                Decimal("1.00"),
+                Decimal("0.00"),
+                Decimal("1.00"),
+            )
+        ],
+        funds=[],
+    )
+    out = io.BytesIO()
+    write_finance_workbook(book, out)
+    out.seek(0)
+    return load_workbook(out)["汇总"]
+
+
 def test_sheets_headers_and_frozen_panes():
     wb = build([line(1)])
     assert wb.sheetnames == ["汇总", "职业技能提升行动专项资金", "抽查"]
@@ -167,8 +195,36 @@ def test_user_text_is_never_a_formula(payload):
     ]
     cell = fund.cell(row=3, column=4)
     assert cell.data_type == "s"
-    assert cell.value == payload
+    # a control character is stored as the _xHHHH_ escape Excel and LibreOffice read
+    # back (XlsxWriter's inline strings); openpyxl leaves the escape as it is
+    assert unescape(cell.value) == payload
     assert cell.quotePrefix is True
+
+
+RICH_MARKUP = (
+    '<r><t>a</t></r></is></c><c r="Z3"><f>1+1</f></c>'
+    '<c r="Z4" t="inlineStr"><is><r><t>b</t></r>'
+)
+
+
+@pytest.mark.parametrize("payload", ["<r><t>x</t></r>", RICH_MARKUP])
+def test_text_like_the_writers_own_markup_stays_text(payload):
+    """XlsxWriter copies a string that starts with <r> and ends with </r> into the
+    sheet unescaped (its rich-string markup): such a text must still be just text."""
+    fund = build([line(1, payee_name=payload), line(2, payee_name=payload)])[
+        "职业技能提升行动专项资金"
+    ]
+    assert fund.max_column == 15  # no cell injected beside the line
+    assert not [c for row in fund.iter_rows() for c in row if c.data_type == "f"]
+    cells = [fund.cell(row=r, column=4) for r in (3, 4)]
+    assert [c.value for c in cells] == [payload, payload]
+    assert all(c.data_type == "s" and c.font.name == "宋体" for c in cells)
+
+
+def test_summary_text_like_the_writers_own_markup_stays_text():
+    summary = build_summary_named(RICH_MARKUP)
+    assert summary.max_column == 10
+    assert summary["B4"].value == RICH_MARKUP
 
 
 def test_fund_sheet_total_equals_its_lines():
