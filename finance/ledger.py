@@ -78,8 +78,12 @@ MONEY_FIELDS = tuple(money_sums())
 
 def money_from(row: Any) -> ClaimMoney:
     """``ClaimMoney`` from a dict of the sums, or an object annotated with them."""
-    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
-    return ClaimMoney(**{name: get(name) for name in MONEY_FIELDS})
+    sums: dict[str, Decimal] = (
+        {name: row[name] for name in MONEY_FIELDS if name in row}
+        if isinstance(row, dict)
+        else {name: getattr(row, name) for name in MONEY_FIELDS}
+    )
+    return ClaimMoney(**sums)
 
 
 def money_of(claim_id: int) -> ClaimMoney:

@@ -7,12 +7,23 @@ here, so an existing database migrates without copying a row.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+
+class MoneyField(TypedDict):
+    """A ``DecimalField``'s size for an amount in yuan (typed, so that ``**MONEY``
+    names the two keyword arguments it fills)."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: MoneyField = {"max_digits": 14, "decimal_places": 2}
 
 
 class RollupStatus(models.TextChoices):

@@ -17,10 +17,11 @@ import logging
 import os
 import re
 import zipfile
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -154,7 +155,22 @@ def rollup_claims(quarter: str) -> QuerySet[Claim]:
     )
 
 
-def rollup_figures(quarter: str) -> list[dict[str, object]]:
+class RollupFigure(TypedDict):
+    """One unit × program × fund of a quarter's rollup."""
+
+    unit: str
+    program: int
+    fund: str
+    trained: int
+    passed: int
+    employed: int
+    approved: Decimal
+    advance: Decimal
+    balance: Decimal
+    recovery: Decimal
+
+
+def rollup_figures(quarter: str) -> list[RollupFigure]:
     """unit × program × fund, summed by the database: the counts over the claims, the
     money over their ledgers (``finance.ledger``), two queries."""
     claims = rollup_claims(quarter)
@@ -168,7 +184,7 @@ def rollup_figures(quarter: str) -> list[dict[str, object]]:
         .order_by("unit_id", "program_id", "fund")
     )
     money = money_by(claims, "unit_id", "program_id", "fund")
-    figures = []
+    figures: list[RollupFigure] = []
     for row in rows:
         m = money.get((row["unit_id"], row["program_id"], row["fund"]), ClaimMoney())
         figures.append(
@@ -188,28 +204,25 @@ def rollup_figures(quarter: str) -> list[dict[str, object]]:
     return figures
 
 
-def checksum_of(figures: list[dict[str, object]]) -> str:
+def checksum_of(figures: Sequence[RollupFigure]) -> str:
     canonical = json.dumps(figures, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def totals_of(figures: list[dict[str, object]]) -> dict[str, object]:
-    def total(key: str) -> object:
-        values = [f[key] for f in figures]
-        if key in ("trained", "passed", "employed"):
-            return sum(values)  # type: ignore[arg-type]
-        return str(rules.to_fen(sum(values, ZERO)))  # type: ignore[arg-type]
+def totals_of(figures: Sequence[RollupFigure]) -> dict[str, object]:
+    def money(values: Iterator[Decimal]) -> str:
+        return str(rules.to_fen(sum(values, ZERO)))
 
-    keys = (
-        "trained",
-        "passed",
-        "employed",
-        "approved",
-        "advance",
-        "balance",
-        "recovery",
-    )
-    return {key: total(key) for key in keys} | {"lines": len(figures)}
+    return {
+        "trained": sum(f["trained"] for f in figures),
+        "passed": sum(f["passed"] for f in figures),
+        "employed": sum(f["employed"] for f in figures),
+        "approved": money(f["approved"] for f in figures),
+        "advance": money(f["advance"] for f in figures),
+        "balance": money(f["balance"] for f in figures),
+        "recovery": money(f["recovery"] for f in figures),
+        "lines": len(figures),
+    }
 
 
 def _build(rollup: Rollup) -> Rollup:
@@ -238,7 +251,7 @@ def _build(rollup: Rollup) -> Rollup:
     return locked
 
 
-def rollup_lines(rollup_id: int, figures: list[dict[str, object]]) -> list[RollupLine]:
+def rollup_lines(rollup_id: int, figures: Sequence[RollupFigure]) -> list[RollupLine]:
     """The stored lines of a rollup's figures (one per unit × program × fund)."""
     return [
         RollupLine(
@@ -273,7 +286,7 @@ def workbook_path(rollup: Rollup, checksum: str) -> Path:
 # --- The workbook -------------------------------------------------------------------------
 def write_workbook(
     rollup: Rollup,
-    figures: list[dict[str, object]],
+    figures: Sequence[RollupFigure],
     checksum: str,
     path: Path,
     *,
@@ -307,9 +320,9 @@ def _remove_orphaned_partials(path: Path) -> None:
 
 
 def _pinned(workbook: bytes, when: datetime) -> bytes:
-    """The workbook with its clock readings set to the rollup's request time: openpyxl
-    stamps each zip entry and the document's modified time with the moment of saving,
-    which would give every run a different digest."""
+    """The workbook with its clock readings set to the rollup's request time: the
+    writer stamps the document's created and modified times (and may stamp each zip
+    entry) with the moment of saving, which would give every run a different digest."""
     stamp = timezone.localtime(when).replace(microsecond=0)
     iso = stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     out = io.BytesIO()
@@ -333,41 +346,38 @@ def _pinned(workbook: bytes, when: datetime) -> bytes:
 
 
 def finance_workbook(
-    rollup: Rollup, figures: list[dict[str, object]], checksum: str
+    rollup: Rollup, figures: Sequence[RollupFigure], checksum: str
 ) -> exports.FinanceWorkbook:
     from programs.models import Unit
 
     units = dict(Unit.objects.values_list("code", "name"))
-    summary: dict[tuple[str, str], list[object]] = {}
+    counts: dict[tuple[str, str], list[int]] = {}  # trained, passed, employed
+    sums: dict[tuple[str, str], list[Decimal]] = {}  # approved … recovery
     for f in figures:
         key = (str(f["unit"]), str(f["fund"]))
-        row = summary.setdefault(key, [0, 0, 0, ZERO, ZERO, ZERO, ZERO])
-        for i, name in enumerate(
-            (
-                "trained",
-                "passed",
-                "employed",
-                "approved",
-                "advance",
-                "balance",
-                "recovery",
-            )
-        ):
-            row[i] += f[name]  # type: ignore[operator]
+        c = counts.setdefault(key, [0, 0, 0])
+        c[0] += f["trained"]
+        c[1] += f["passed"]
+        c[2] += f["employed"]
+        m = sums.setdefault(key, [ZERO, ZERO, ZERO, ZERO])
+        m[0] += f["approved"]
+        m[1] += f["advance"]
+        m[2] += f["balance"]
+        m[3] += f["recovery"]
     summary_rows = [
         exports.SummaryRow(
             unit_code=unit,
             unit_name=units.get(unit, unit),
             fund_label=fund_label(fund),
-            trained=v[0],
-            passed=v[1],
-            employed=v[2],
-            approved=v[3],
-            advance=v[4],
-            balance=v[5],
-            recovery=v[6],
+            trained=c[0],
+            passed=c[1],
+            employed=c[2],
+            approved=sums[(unit, fund)][0],
+            advance=sums[(unit, fund)][1],
+            balance=sums[(unit, fund)][2],
+            recovery=sums[(unit, fund)][3],
         )
-        for (unit, fund), v in sorted(summary.items())
+        for (unit, fund), c in sorted(counts.items())
     ]
     funds = sorted({str(f["fund"]) for f in figures})
     return exports.FinanceWorkbook(
@@ -622,9 +632,10 @@ def _amount_due(claim: Claim, kind: str, money: ClaimMoney) -> Decimal:
 
 
 def _rollup_of(claim: Claim, kind: str) -> Rollup | None:
-    if claim.report_id is None:
+    report = claim.report  # None without a query when the claim has none
+    if report is None:
         return None
-    rollup = Rollup.objects.filter(quarter=claim.report.quarter).first()
+    rollup = Rollup.objects.filter(quarter=report.quarter).first()
     if kind == PaymentKind.BALANCE and (
         rollup is None or rollup.status != RollupStatus.READY
     ):
@@ -680,7 +691,7 @@ def payment_state(claim: Claim) -> str:
 
 def requeue_stuck_rollups(*, older_than_minutes: int = 10) -> int:
     """Queued or running rollups untouched for a while are queued again (idempotent)."""
-    cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
     stuck = Rollup.objects.filter(
         status__in=[RollupStatus.QUEUED, RollupStatus.RUNNING], requested_at__lt=cutoff
     ).filter(Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
