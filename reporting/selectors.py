@@ -71,7 +71,7 @@ def public_disclosure(*, quarter: str | None = None) -> Disclosure:
         .order_by("-rollup__quarter", "unit_id", "program_id", "fund")
     )
     result = Disclosure()
-    units: dict[str, list[object]] = {}
+    units: dict[str, tuple[int, Decimal]] = {}
     for g in grouped:
         amount = rules.to_fen(Decimal(g["amount"] or 0))
         result.rows.append(
@@ -84,12 +84,14 @@ def public_disclosure(*, quarter: str | None = None) -> Disclosure:
                 amount=amount,
             )
         )
-        unit = units.setdefault(g["unit__name"], [0, ZERO])
-        unit[0] += g["person_times"]  # type: ignore[operator]
-        unit[1] += amount  # type: ignore[operator]
+        person_times, unit_amount = units.get(g["unit__name"], (0, ZERO))
+        units[g["unit__name"]] = (
+            person_times + g["person_times"],
+            unit_amount + amount,
+        )
         result.person_times += g["person_times"]
         result.amount += amount
-    result.by_unit = [(name, int(v[0]), v[1]) for name, v in units.items()]  # type: ignore[call-overload]
+    result.by_unit = [(name, n, a) for name, (n, a) in units.items()]
     return result
 
 
@@ -131,14 +133,20 @@ def program_catalogue(*, on: date | None = None) -> list[CatalogueEntry]:
     )
     caps: dict[int | None, list[str]] = {}
     for e in entries:
+        # the table's check constraint: an amount kind has its amount, a ratio kind
+        # its ratio; the uplifts without a unit were excluded above
         if e.kind == PolicyKind.CAP:
+            assert e.amount is not None
             text = f"{e.level.name + ' ' if e.level else ''}不超过{rules.yuan(e.amount)}元/人"
         elif e.kind == PolicyKind.WORK_IN_LIEU_MONTHLY:
+            assert e.amount is not None
             text = f"以工代训每人每月不超过{rules.yuan(e.amount)}元"
         else:
+            assert e.ratio is not None
+            assert e.unit is not None
             text = (
                 f"{e.unit.name}决定：项目制且培训2个月以上的上浮"
-                f"{(e.ratio * 100).normalize():f}%"
+                f"{(Decimal(e.ratio) * 100).normalize():f}%"
             )
         if e.is_demo:
             text += "（演示数据）"
@@ -216,13 +224,13 @@ def notifications_for(user: User, *, limit: int = 20) -> list[Notification]:
         for n in Notice.objects.filter(role="prefecture_reviewer")[:limit]:
             items.append(Notification(n.text, n.link, "secondary"))
     if user.is_finance:
-        for r in Rollup.objects.filter(status=RollupStatus.READY).order_by(
+        for rollup in Rollup.objects.filter(status=RollupStatus.READY).order_by(
             "-finished_at"
         )[:5]:
             items.append(
                 Notification(
-                    f"{r.quarter}季度汇总已生成，可下载拨付表并登记拨付",
-                    f"/rollups/{r.pk}/",
+                    f"{rollup.quarter}季度汇总已生成，可下载拨付表并登记拨付",
+                    f"/rollups/{rollup.pk}/",
                     "success",
                 )
             )

@@ -84,6 +84,15 @@ CLERK_ACTIONS = frozenset({"submit", "withdraw", "update"})
 REVIEWER_ACTIONS = frozenset({"approve", "reject", "return"})
 
 
+def institution_of(staff: User) -> int:
+    """The institution a demo institution-staff account belongs to."""
+    if staff.institution_id is None:
+        raise CommandError(
+            f"{staff.username} 不属于任何培训机构 (not an institution's staff)"
+        )
+    return staff.institution_id
+
+
 class Command(BaseCommand):
     help = (
         "Load demo users, institutions, trainees, claims and illustrative external "
@@ -420,7 +429,7 @@ class Command(BaseCommand):
             trainee_found(actor=staff, trainee=person)
         cls = class_services.class_create(
             data=class_services.ClassInput(
-                institution_id=staff.institution_id,
+                institution_id=institution_of(staff),
                 program_id=data.program_id,
                 unit_id=data.unit_id,
                 planned_start=start,
@@ -460,7 +469,7 @@ class Command(BaseCommand):
         data = services.ClaimInput(
             trainee_id=k[0],
             program_id=9,
-            institution_id=staff.institution_id,
+            institution_id=institution_of(staff),
             unit_id="654301",
             training_start=date.today(),
             training_end=date.today(),
@@ -577,6 +586,11 @@ class Command(BaseCommand):
                 .order_by("username")
                 .first()
             )
+            if clerk is None:
+                raise CommandError(
+                    f"{unit_id} 没有县级经办人账号，无法报送季度报表 "
+                    "(no county clerk to build the unit's reports)"
+                )
             for quarter in sorted(quarters):
                 while (
                     QuarterlyReport.objects.filter(unit_id=unit_id, quarter=quarter)
@@ -738,7 +752,7 @@ class Command(BaseCommand):
             if user is None:
                 continue
             where = f" {user.unit.name}" if user.unit else ""
-            if user.institution_id:
+            if user.institution is not None:
                 where = f" {user.institution.name}"
             out(
                 f"  {user.username:<14} {user.get_role_display()}{where}"
