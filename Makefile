@@ -88,7 +88,7 @@ restore: venv
 	$(PY) manage.py restore "$(FILE)" $(if $(FORCE),--force,)
 
 typecheck: venv-dev
-	DEBUG=1 $(BIN)/mypy accounts programs trainees claims quarters finance reporting altay_skills
+	DEBUG=1 $(BIN)/mypy accounts programs trainees claims classes quarters finance reporting altay_skills
 
 # Performance at scale (issue 7), on PostgreSQL only: generates 1,000,000 claims into
 # BENCH_DATABASE_URL (created if missing) unless DATABASE_URL is set, then prints every
