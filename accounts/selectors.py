@@ -54,7 +54,7 @@ def role_labels_at(acts: Sequence[tuple[User, datetime]]) -> list[str]:
         .order_by("confirmed_at", "pk")
         .values_list("user_id", "confirmed_at", "from_role")
     ):
-        if confirmed_at is not None:  # set on every confirmed change
+        if confirmed_at is not None:  # always, by the table's check constraint
             changes[user_id].append((confirmed_at, from_role))
     labels = dict(Role.choices)
     roles = []

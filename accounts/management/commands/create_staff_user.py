@@ -76,8 +76,9 @@ class Command(BaseCommand):
                 except ValidationError as exc:
                     raise CommandError("; ".join(exc.messages)) from exc
             user.role = role
-            user.unit = unit
-            user.institution = institution
+            # by key: the models come through the user's own fields (see above)
+            user.unit_id = unit.pk if unit is not None else None
+            user.institution_id = institution.pk if institution is not None else None
             user.is_staff = role == Role.ADMINISTRATOR
             user.is_superuser = False
             if opts["name"]:
