@@ -77,6 +77,18 @@ security: venv-dev
 	$(BIN)/bandit -c pyproject.toml -q -r accounts programs trainees claims quarters finance reporting classes altay_skills -x '*/migrations/*'
 	env $(PROD_ENV) $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+# The visitor languages' catalogues (issue 17): extract the strings of the templates and
+# code into locale/ug and locale/kk_Arab (GNU gettext's xgettext/msgmerge), then compile
+# every django.po to the django.mo committed beside it (msgfmt), so `make run` needs no
+# gettext. tests/test_translations.py fails when a .mo is older than its .po or when a
+# string of a public or trainee page has no translation. (locale/zh_Hans is written by
+# hand: Chinese for the few English strings of installed packages.)
+MESSAGES_IGNORE = --ignore='.venv/*' --ignore='tests/*' --ignore='benchmarks/*' \
+	--ignore='staticfiles/*' --ignore='.data/*' --ignore='node_modules/*'
+messages: venv
+	DEBUG=1 $(PY) manage.py makemessages -l ug -l kk_Arab --no-obsolete $(MESSAGES_IGNORE)
+	DEBUG=1 $(PY) manage.py compilemessages --ignore='.venv/*' --ignore='staticfiles/*'
+
 # The database (pg_dump, or a SQLite copy) and MEDIA_ROOT in one archive, and back.
 # Run with the production environment (DATABASE_URL, MEDIA_ROOT, SECRET_KEY or DEBUG=1).
 #   make backup [FILE=path.tar.gz]   (default BACKUP_DIR, .data/backups/…)  make restore FILE=… [FORCE=1]

@@ -11,7 +11,9 @@ class AltaySkillsConfig(AppConfig):
 
     def ready(self) -> None:
         # a task names the request that queued it (issue 19)
-        from altay_skills import metrics, request_context
+        from altay_skills import languages, metrics, request_context
+
+        languages.register_languages()
 
         request_context.connect_task_signals()
         metrics.connect_task_signals()

@@ -21,6 +21,20 @@ from altay_skills.errors import DomainError
 #: Unicode categories refused: controls, format characters (bidi overrides and
 #: isolates, zero-width spaces and joiners, BOM), surrogates, private use, unassigned.
 _REFUSED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+#: The two format characters Uyghur and Kazakh text legitimately contain (issue 17):
+#: the zero-width non-joiner (U+200C, keeps two letters from joining) and the Arabic
+#: letter mark (U+061C). Admitted only between two Arabic-script letters, where they
+#: change how a word is drawn and cannot reorder or hide anything else.
+_ARABIC_WORD_MARKS = {"\u200c", "\u061c"}
+#: The Unicode blocks of the Arabic script (Arabic, Supplement, Extended-A, the
+#: presentation forms A and B).
+_ARABIC_BLOCKS = (
+    (0x0600, 0x06FF),
+    (0x0750, 0x077F),
+    (0x08A0, 0x08FF),
+    (0xFB50, 0xFDFF),
+    (0xFE70, 0xFEFF),
+)
 #: The longest reason a service keeps (a reveal, a change of facts or of a role).
 MAX_REASON_LENGTH = 500
 #: What a multi-line field (a reason, a note) may contain besides printable text.
@@ -30,10 +44,30 @@ _LINE_BREAKS = {"\n", "\r", "\t"}
 FORMULA_STARTS = ("=", "+", "-", "@")
 
 
+def _arabic_letter(char: str) -> bool:
+    """An Arabic-script letter or the vowel sign on one (a combining mark)."""
+    code = ord(char)
+    return unicodedata.category(char)[0] in "LM" and any(
+        low <= code <= high for low, high in _ARABIC_BLOCKS
+    )
+
+
+def _inside_arabic_word(value: str, index: int) -> bool:
+    return (
+        0 < index < len(value) - 1
+        and _arabic_letter(value[index - 1])
+        and _arabic_letter(value[index + 1])
+    )
+
+
 def hidden_character_in(value: str, *, multiline: bool = False) -> str | None:
-    """The first character of ``value`` a person cannot see or type, as ``U+XXXX``."""
-    for char in value:
+    """The first character of ``value`` a person cannot see or type, as ``U+XXXX``
+    (the zero-width non-joiner and the Arabic letter mark pass between two
+    Arabic-script letters)."""
+    for index, char in enumerate(value):
         if multiline and char in _LINE_BREAKS:
+            continue
+        if char in _ARABIC_WORD_MARKS and _inside_arabic_word(value, index):
             continue
         if unicodedata.category(char) in _REFUSED:
             return f"U+{ord(char):04X}"

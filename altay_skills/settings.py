@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 import environ
 from celery.schedules import crontab
@@ -86,7 +85,7 @@ MIDDLEWARE = [
     "altay_skills.bodies.ApiBodyLimitMiddleware",
     "altay_skills.security.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "altay_skills.languages.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -116,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "altay_skills.languages.visitor_languages",
             ],
         },
     },
@@ -211,8 +211,18 @@ AXES_CLIENT_IP_CALLABLE = "altay_skills.client_address.client_address"
 LANGUAGE_CODE = "zh-hans"
 # The staff pages and the API answer in Chinese whatever the browser prefers (issue 19):
 # a clerk whose browser asks for English got "This field is required." inside Chinese
-# pages. One language, so LocaleMiddleware always activates it.
-LANGUAGES = [("zh-hans", _("简体中文"))]
+# pages. The pages trainees and the public read follow the visitor's choice among
+# three languages (issue 17): altay_skills.languages.LanguageMiddleware decides by
+# path. Each language is named in its own script (the switcher shows them so).
+# ``kk-arab`` is Kazakh in the Arabic-based script used in China (Django's ``kk`` is
+# Cyrillic); AltaySkillsConfig.ready adds it to Django's LANG_INFO.
+LANGUAGES = [
+    ("zh-hans", "简体中文"),
+    ("ug", "ئۇيغۇرچە"),
+    ("kk-arab", "قازاقشا"),
+]
+# Django reads the direction from the part before "-": "kk" here is only ever kk-arab.
+LANGUAGES_BIDI = ["he", "ar", "ar-dz", "ckb", "fa", "ug", "ur", "kk"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

@@ -117,6 +117,8 @@ class ProgramAdmin(
     ordering = ("number",)
     fieldsets = (
         (None, {"fields": ("number", "section", "name", "fund", "claimable")}),
+        # read on the public and trainee pages (issue 17, docs/translations.md)
+        (_("公开页面的译名"), {"fields": ("name_ug", "name_kk_arab")}),
         (_("补贴依据"), {"fields": ("subsidy_basis",)}),
         (_("牵头单位与责任单位"), {"fields": ("lead_units", "responsible_units")}),
     )

@@ -10,10 +10,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from simple_history.models import HistoricalRecords
 
+from altay_skills.plain_text import single_line_text
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
 
 
@@ -39,7 +41,44 @@ def fund_label(fund: str | None, *, blank: str = "—") -> str:
     return fund or blank
 
 
-class Unit(models.Model):
+#: The field holding a reference row's name in each visitor language (issue 17); a
+#: blank one falls back to the Chinese ``name``.
+NAME_FIELDS = {"ug": "name_ug", "kk-arab": "name_kk_arab"}
+
+
+def name_field(language: str | None = None) -> str:
+    """The name field to show in ``language`` (the active one by default)."""
+    return NAME_FIELDS.get(language or get_language() or "", "name")
+
+
+class LocalNames(models.Model):
+    """A reference row's name in Uyghur and in Kazakh (Arabic script), shown on the
+    public and trainee pages; kept beside the row (and maintained in the admin) like
+    ``Trade.name_en``, not in the gettext catalogue: rows are data an administrator
+    adds to, and a new row must be translatable without a release."""
+
+    name_ug = models.CharField(
+        _("名称（维吾尔文）"), max_length=150, blank=True, validators=[single_line_text]
+    )
+    name_kk_arab = models.CharField(
+        _("名称（哈萨克文）"),
+        max_length=150,
+        blank=True,
+        validators=[single_line_text],
+    )
+
+    name: str  # each table's own Chinese name field
+
+    class Meta:
+        abstract = True
+
+    def local_name(self, language: str | None = None) -> str:
+        """The name in ``language`` (the active one by default), else the Chinese."""
+        field = name_field(language)
+        return str(getattr(self, field) or self.name)
+
+
+class Unit(LocalNames):
     """A county-level submitting unit (or the prefecture level itself)."""
 
     code = models.CharField(_("代码"), max_length=6, primary_key=True)
@@ -61,7 +100,7 @@ class Unit(models.Model):
         return f"{self.name}（{self.code}）"
 
 
-class Program(models.Model):
+class Program(LocalNames):
     """One of the 24 numbered items of 三 and 四 of the notice."""
 
     number = models.PositiveSmallIntegerField(_("序号"), primary_key=True)
@@ -91,7 +130,7 @@ class Program(models.Model):
         return f"{self.number}. {self.name}"
 
 
-class Level(models.Model):
+class Level(LocalNames):
     """职业技能等级, or the two certificates that are not a level."""
 
     code = models.CharField(_("代码"), max_length=30, primary_key=True)
@@ -110,7 +149,7 @@ class Level(models.Model):
         return self.name
 
 
-class Trade(models.Model):
+class Trade(LocalNames):
     """职业(工种) with its code in the national occupational classification."""
 
     code = models.CharField(_("职业编码"), max_length=20, primary_key=True)

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from claims import rules
@@ -27,6 +28,7 @@ from programs.models import (
     PolicyKind,
     Program,
     fund_label,
+    name_field,
 )
 from quarters.models import QuarterlyReport, ReportStatus
 from reporting.models import Notice
@@ -58,13 +60,17 @@ def public_disclosure(*, quarter: str | None = None) -> Disclosure:
     lines = RollupLine.objects.filter(rollup__status=RollupStatus.READY)
     if quarter:
         lines = lines.filter(rollup__quarter=quarter)
+    # names in the visitor's language (issue 17), the Chinese where none is entered
+    local = name_field()
     grouped = (
         lines.values(
             "unit__name",
+            f"unit__{local}",
             "unit_id",
             "rollup__quarter",
             "program_id",
             "program__name",
+            f"program__{local}",
             "fund",
         )
         .annotate(person_times=Sum("trained"), amount=Sum("approved"))
@@ -74,21 +80,20 @@ def public_disclosure(*, quarter: str | None = None) -> Disclosure:
     units: dict[str, tuple[int, Decimal]] = {}
     for g in grouped:
         amount = rules.to_fen(Decimal(g["amount"] or 0))
+        unit_name = g[f"unit__{local}"] or g["unit__name"]
+        program_name = g[f"program__{local}"] or g["program__name"]
         result.rows.append(
             DisclosureRow(
-                unit=g["unit__name"],
+                unit=unit_name,
                 quarter=g["rollup__quarter"],
-                program=f"{g['program_id']}. {g['program__name']}",
+                program=f"{g['program_id']}. {program_name}",
                 fund=fund_label(g["fund"], blank=""),
                 person_times=g["person_times"],
                 amount=amount,
             )
         )
-        person_times, unit_amount = units.get(g["unit__name"], (0, ZERO))
-        units[g["unit__name"]] = (
-            person_times + g["person_times"],
-            unit_amount + amount,
-        )
+        person_times, unit_amount = units.get(unit_name, (0, ZERO))
+        units[unit_name] = (person_times + g["person_times"], unit_amount + amount)
         result.person_times += g["person_times"]
         result.amount += amount
     result.by_unit = [(name, n, a) for name, (n, a) in units.items()]
@@ -131,33 +136,42 @@ def program_catalogue(*, on: date | None = None) -> list[CatalogueEntry]:
         .select_related("level", "unit")
         .order_by("program_id", "level__sort_order", "unit__sort_order")
     )
+    # read on the public pages in the visitor's language (issue 17)
     caps: dict[int | None, list[str]] = {}
     for e in entries:
         # the table's check constraint: an amount kind has its amount, a ratio kind
         # its ratio; the uplifts without a unit were excluded above
-        if e.kind == PolicyKind.CAP:
+        if e.kind == PolicyKind.CAP and e.level:
             assert e.amount is not None
-            text = f"{e.level.name + ' ' if e.level else ''}不超过{rules.yuan(e.amount)}元/人"
+            text = _("%(level)s 不超过%(amount)s元/人") % {
+                "level": e.level.local_name(),
+                "amount": rules.yuan(e.amount),
+            }
+        elif e.kind == PolicyKind.CAP:
+            assert e.amount is not None
+            text = _("不超过%(amount)s元/人") % {"amount": rules.yuan(e.amount)}
         elif e.kind == PolicyKind.WORK_IN_LIEU_MONTHLY:
             assert e.amount is not None
-            text = f"以工代训每人每月不超过{rules.yuan(e.amount)}元"
+            text = _("以工代训每人每月不超过%(amount)s元") % {
+                "amount": rules.yuan(e.amount)
+            }
         else:
             assert e.ratio is not None
             assert e.unit is not None
-            text = (
-                f"{e.unit.name}决定：项目制且培训2个月以上的上浮"
-                f"{(Decimal(e.ratio) * 100).normalize():f}%"
-            )
+            text = _("%(unit)s决定：项目制且培训2个月以上的上浮%(percent)s%%") % {
+                "unit": e.unit.local_name(),
+                "percent": f"{(Decimal(e.ratio) * 100).normalize():f}",
+            }
         if e.is_demo:
-            text += "（演示数据）"
+            text += _("（演示数据）")
         caps.setdefault(e.program_id, []).append(text)
     return [
         CatalogueEntry(
             number=p.number,
-            name=p.name,
+            name=p.local_name(),
             section=p.section,
             fund=fund_label(p.fund),
-            caps=caps.get(p.number, []) or ["标准由相关文件规定，尚未录入"],
+            caps=caps.get(p.number, []) or [_("标准由相关文件规定，尚未录入")],
             basis=p.subsidy_basis,
         )
         for p in Program.objects.filter(claimable=True).order_by("number")

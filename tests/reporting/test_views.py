@@ -566,7 +566,7 @@ def test_the_disclosure_filters_by_quarter(client, ready):
     html = html_of(client.get("/public/disclosure/", {"quarter": "all"}))
     assert "全部季度" in html
     html = html_of(client.get("/public/disclosure/", {"quarter": "2019Q4"}))
-    assert "2019Q4 的数据尚未公开" in html
+    assert "2019Q4</bdi> 的数据尚未公开" in html
     response = client.get("/public/disclosure/", {"quarter": "2020Q9"})
     assert response.status_code == 400
 
