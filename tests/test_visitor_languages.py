@@ -14,7 +14,8 @@ from django.utils import translation
 import pytest
 
 from altay_skills.languages import is_visitor_path
-from programs.models import Level, Program, Unit, name_field
+from altay_skills.plain_text import plain_text_problem
+from programs.models import Level, Program, Trade, Unit, name_field
 
 pytestmark = pytest.mark.django_db
 
@@ -147,10 +148,21 @@ def test_every_reference_row_a_public_page_names_has_both_translations():
         *Unit.objects.all(),
         *Level.objects.all(),
         *Program.objects.filter(claimable=True),
+        *Trade.objects.filter(active=True),
     ]
-    assert len(rows) > 20
+    assert len(rows) > 90
     missing = [str(r) for r in rows if not (r.name_ug and r.name_kk_arab)]
     assert not missing
+
+
+def test_the_translated_names_are_plain_arabic_script_text():
+    han = re.compile(r"[\u4e00-\u9fff]")
+    arabic = re.compile(r"[\u0600-\u06ff]")
+    for model in (Unit, Level, Program, Trade):
+        for row in model.objects.exclude(name_ug=""):
+            for name in (row.name_ug, row.name_kk_arab):
+                assert plain_text_problem(name) is None, name
+                assert arabic.search(name) and not han.search(name), name
 
 
 def test_a_reference_name_falls_back_to_the_chinese():
