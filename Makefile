@@ -82,11 +82,13 @@ security: venv-dev
 # every django.po to the django.mo committed beside it (msgfmt), so `make run` needs no
 # gettext. tests/test_translations.py fails when a .mo is older than its .po or when a
 # string of a public or trainee page has no translation. (locale/zh_Hans is written by
-# hand: Chinese for the few English strings of installed packages.)
+# hand: Chinese for the few English strings of installed packages; locale/packages/kk_Arab
+# is Django's and DRF's Cyrillic Kazakh transliterated to the Arabic script.)
 MESSAGES_IGNORE = --ignore='.venv/*' --ignore='tests/*' --ignore='benchmarks/*' \
 	--ignore='staticfiles/*' --ignore='.data/*' --ignore='node_modules/*'
 messages: venv
 	DEBUG=1 $(PY) manage.py makemessages -l ug -l kk_Arab --no-obsolete $(MESSAGES_IGNORE)
+	DEBUG=1 $(PY) manage.py transliterate_kazakh
 	DEBUG=1 $(PY) manage.py compilemessages --ignore='.venv/*' --ignore='staticfiles/*'
 
 # The database (pg_dump, or a SQLite copy) and MEDIA_ROOT in one archive, and back.

@@ -223,7 +223,10 @@ LANGUAGES = [
 ]
 # Django reads the direction from the part before "-": "kk" here is only ever kk-arab.
 LANGUAGES_BIDI = ["he", "ar", "ar-dz", "ckb", "fa", "ug", "ur", "kk"]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The project's catalogues first, then Django's and DRF's Kazakh transliterated to the
+# Arabic script (manage.py transliterate_kazakh): without it a kk-arab page took their
+# Cyrillic kk catalogues, gettext's fallback from kk_Arab to kk.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale/packages"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
