@@ -14,10 +14,14 @@ skipping what it does not need, and the rows of one kind in primary-key order:
 4. **trainees** — the person's yearly limit and "one trade and level once" (五(二)):
    every claim of a person is created, moved or counted under the person's row.
 5. **report** (``QuarterlyReport``) — its claim list, its status and its trail.
+5a. **payment batch** (issue 18) — marking it sent, cancelling it, recording the bank's
+   answer: the batch first, then the claims its lines pay (6).
 6. **claims** — ``of=("self",)``, so a join in the filter locks nothing else.
 7. **spot check**, then the claim's **payments**, then its **recovery**.
-8. **rollup** — taken alone (building, requesting), never with a claim.
+8. **rollup** — taken alone (building, requesting, building a payment batch from it),
+   never with a claim.
 9. **institution** — taken alone: admitting a provider to the catalogue (七(三)).
+10. **payee account change** (issue 18) — taken alone: confirming a new bank account.
 
 Why one order: two transactions that lock the same rows in the same order queue behind
 each other; in opposite orders they deadlock. A bulk approval once locked people in
@@ -121,6 +125,12 @@ def lock_report(
     return rows.first()
 
 
+# --- 5a. a payment batch --------------------------------------------------------------------
+def lock_payment_batch(batch_id: int) -> Any:
+    """One payment batch, locked; ``None`` when there is none."""
+    return _one("finance.PaymentBatch", batch_id)
+
+
 # --- 6. claims ----------------------------------------------------------------------------
 def lock_claims(claims: Iterable[int] | QuerySet[Any]) -> list[Any]:
     """Lock claims — ids, or a queryset of them — in id order; the claims."""
@@ -176,3 +186,9 @@ def lock_institution(institution_id: int) -> Any:
     """One institution, locked (admitting it is served one at a time); ``None`` when
     there is none."""
     return _one("programs.Institution", institution_id)
+
+
+# --- 10. a payee account change -------------------------------------------------------------
+def lock_payee_account_change(change_id: int) -> Any:
+    """One proposed account change, locked; ``None`` when there is none."""
+    return _one("finance.PayeeAccountChange", change_id)

@@ -308,6 +308,9 @@ TRAINEE_READ_RATE = env.str("TRAINEE_READ_RATE", default="600/hour")
 #: How long finding a person by their full ID number lets a user open them by id
 #: (``trainees.models.TraineeFound``): a working day, as an API token lives.
 TRAINEE_FOUND_HOURS = env.int("TRAINEE_FOUND_HOURS", default=8)
+#: A payee account changed within this many days is flagged on the payment batch that
+#: pays it (issue 18: a changed account is the classic way to redirect money).
+PAYEE_ACCOUNT_RECENT_DAYS = env.int("PAYEE_ACCOUNT_RECENT_DAYS", default=30)
 # One shared cache (issue 19): in Redis when there is one, so that gunicorn's workers
 # share one count per user for the throttle (each process would otherwise count on its
 # own) and one worker's answer for /readyz; a short timeout, and the throttle lets reads

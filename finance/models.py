@@ -402,3 +402,376 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id} {self.kind} {self.part} {self.amount}"
+
+
+# --- The bank loop (issue 18) -----------------------------------------------------------------
+class PayeeAccount(models.Model):
+    """Where a payee is paid: a trainee's card (the 一卡通 or social-security card
+    account) or an institution's settlement account. Written only by a confirmed
+    ``PayeeAccountChange``; shown masked (last 4) to everyone but finance."""
+
+    trainee = models.OneToOneField(
+        "trainees.Trainee",
+        verbose_name=_("培训人员"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payee_account",
+    )
+    institution = models.OneToOneField(
+        "programs.Institution",
+        verbose_name=_("培训机构/企业"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payee_account",
+    )
+    bank = models.CharField(_("开户银行"), max_length=20)
+    number = models.CharField(_("银行账号"), max_length=32)
+    holder = models.CharField(_("户名"), max_length=100)
+    changed_at = models.DateTimeField(_("变更生效时间"))
+
+    class Meta:
+        verbose_name = _("收款账户")
+        verbose_name_plural = _("收款账户")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trainee__isnull=True) ^ Q(institution__isnull=True),
+                name="payee_account_one_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__regex=r"^[0-9]{8,32}$"),
+                name="payee_account_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.holder} {self.masked}"
+
+    @property
+    def masked(self) -> str:
+        return "****" + self.number[-4:]
+
+
+class AccountChangeStatus(models.TextChoices):
+    PROPOSED = "proposed", _("待财政确认")
+    CONFIRMED = "confirmed", _("已确认")
+    REFUSED = "refused", _("已退回")
+
+
+class PayeeAccountChange(models.Model):
+    """A new or changed account: entered by one person (the unit's clerk for a
+    trainee), in force only once a second (finance) confirms it. The row is the
+    audit: who, when, the old and new numbers masked (``old_masked``, ``new_masked``);
+    the full new number is kept for finance to apply."""
+
+    trainee = models.ForeignKey(
+        "trainees.Trainee",
+        verbose_name=_("培训人员"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    institution = models.ForeignKey(
+        "programs.Institution",
+        verbose_name=_("培训机构/企业"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    bank = models.CharField(_("开户银行"), max_length=20)
+    number = models.CharField(_("银行账号"), max_length=32)
+    holder = models.CharField(_("户名"), max_length=100)
+    old_masked = models.CharField(_("原账号（遮蔽）"), max_length=40, blank=True)
+    new_masked = models.CharField(_("新账号（遮蔽）"), max_length=40)
+    reason = models.TextField(_("变更原因"), blank=True)
+    document = models.ForeignKey(
+        "claims.Document",
+        verbose_name=_("本人签字的申请"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=AccountChangeStatus.choices,
+        default=AccountChangeStatus.PROPOSED,
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("确认人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("收款账户变更")
+        verbose_name_plural = _("收款账户变更")
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trainee__isnull=True) ^ Q(institution__isnull=True),
+                name="payee_change_one_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                name="payee_change_two_people",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.holder} {self.old_masked} → {self.new_masked}"
+
+
+class TemplateFormat(models.TextChoices):
+    CSV = "csv", _("CSV")
+    XLSX = "xlsx", _("XLSX")
+    FIXED = "fixed", _("定长文本")
+
+
+class TemplateEncoding(models.TextChoices):
+    UTF8 = "utf-8", _("UTF-8")
+    GBK = "gbk", _("GBK")
+
+
+class TemplatePurpose(models.TextChoices):
+    BATCH = "batch", _("代发文件")
+    RESULT = "result", _("回盘文件")
+
+
+class BankTemplate(models.Model):
+    """A bank's file layout, held as data (an administrator defines it).
+
+    ``fields``: the columns in order, each ``{"name", "title", "width", "align",
+    "pad"}`` — ``name`` one of the line's values (``seq``, ``reference``, ``account``,
+    ``holder``, ``amount``, ``bank``, ``id_number_masked``, ``purpose``; in a result
+    file also ``status``, ``bank_date``, ``bank_reference``, ``reason``), ``width`` the
+    width in bytes of the encoding for fixed-width text. ``header``/``trailer``: a line
+    with ``{count}``, ``{total}``, ``{date}``, ``{batch}`` filled in (empty: none).
+    ``paid_values``: the status texts of a result line that mean paid."""
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    purpose = models.CharField(
+        _("用途"),
+        max_length=10,
+        choices=TemplatePurpose.choices,
+        default=TemplatePurpose.BATCH,
+    )
+    bank = models.CharField(_("代发银行"), max_length=20)
+    format = models.CharField(_("格式"), max_length=10, choices=TemplateFormat.choices)
+    encoding = models.CharField(
+        _("编码"), max_length=10, choices=TemplateEncoding.choices
+    )
+    delimiter = models.CharField(_("分隔符"), max_length=3, default=",", blank=True)
+    fields = models.JSONField(_("字段"), default=list)
+    header = models.CharField(_("首行"), max_length=200, blank=True)
+    trailer = models.CharField(_("尾行"), max_length=200, blank=True)
+    column_titles = models.BooleanField(_("输出列标题"), default=False)
+    date_format = models.CharField(_("日期格式"), max_length=20, default="%Y%m%d")
+    amount_unit = models.CharField(
+        _("金额单位"),
+        max_length=10,
+        choices=[("yuan", _("元（两位小数）")), ("fen", _("分（整数）"))],
+        default="yuan",
+    )
+    paid_values = models.JSONField(_("表示成功的状态值"), default=list, blank=True)
+    result_template = models.ForeignKey(
+        "self",
+        verbose_name=_("回盘模板"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"purpose": TemplatePurpose.RESULT},
+    )
+
+    class Meta:
+        verbose_name = _("银行文件模板")
+        verbose_name_plural = _("银行文件模板")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BatchStatus(models.TextChoices):
+    BUILT = "built", _("已生成")
+    SENT = "sent", _("已报送银行")
+    SETTLED = "settled", _("已回盘")
+    CANCELLED = "cancelled", _("已作废")
+
+
+class PaymentBatch(models.Model):
+    """A file for the bank: a ready rollup's payable lines of one kind, in one bank
+    template. The file's bytes are kept, so a download is byte for byte the file
+    sent; its SHA-256, count and total are recorded with it."""
+
+    rollup = models.ForeignKey(
+        Rollup, verbose_name=_("汇总"), on_delete=models.PROTECT, related_name="batches"
+    )
+    kind = models.CharField(_("类别"), max_length=20, choices=PaymentKind.choices)
+    template = models.ForeignKey(
+        BankTemplate,
+        verbose_name=_("银行模板"),
+        on_delete=models.PROTECT,
+        related_name="batches",
+    )
+    status = models.CharField(
+        _("状态"), max_length=20, choices=BatchStatus.choices, default=BatchStatus.BUILT
+    )
+    count = models.PositiveIntegerField(_("笔数"))
+    total = models.DecimalField(_("总金额"), **MONEY)
+    sha256 = models.CharField(_("文件摘要"), max_length=64)
+    content = models.BinaryField(_("文件内容"))
+    filename = models.CharField(_("文件名"), max_length=120)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("生成人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("报送人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(_("报送时间"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("代发批次")
+        verbose_name_plural = _("代发批次")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="batch_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"批次#{self.pk} {self.rollup.quarter} {self.get_kind_display()}"
+
+
+class BatchLineStatus(models.TextChoices):
+    PENDING = "pending", _("待回盘")
+    PAID = "paid", _("已拨付")
+    FAILED = "failed", _("拨付失败")
+    CANCELLED = "cancelled", _("已作废")
+
+
+class PaymentBatchLine(models.Model):
+    """One payment in a batch: the claim, what is paid, to which account (a snapshot
+    as written in the file). ``open`` while the batch may still pay it: a line is in at
+    most one open batch (the partial unique index ``batch_line_once_open``)."""
+
+    batch = models.ForeignKey(
+        PaymentBatch,
+        verbose_name=_("批次"),
+        on_delete=models.PROTECT,
+        related_name="lines",
+    )
+    seq = models.PositiveIntegerField(_("序号"))
+    claim = models.ForeignKey(
+        "claims.Claim",
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="batch_lines",
+    )
+    kind = models.CharField(_("类别"), max_length=20, choices=PaymentKind.choices)
+    amount = models.DecimalField(_("金额"), **MONEY)
+    reference = models.CharField(_("业务编号"), max_length=40, unique=True)
+    bank = models.CharField(_("开户银行"), max_length=20)
+    account = models.CharField(_("银行账号"), max_length=32)
+    holder = models.CharField(_("户名"), max_length=100)
+    account_recent = models.BooleanField(_("账户近期变更"), default=False)
+    reissue_of = models.ForeignKey(
+        Payment,
+        verbose_name=_("重新拨付自"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    open = models.BooleanField(_("未结"), default=True)
+    status = models.CharField(
+        _("结果"),
+        max_length=20,
+        choices=BatchLineStatus.choices,
+        default=BatchLineStatus.PENDING,
+    )
+    payment = models.OneToOneField(
+        Payment,
+        verbose_name=_("拨付记录"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batch_line",
+    )
+
+    class Meta:
+        verbose_name = _("代发明细")
+        verbose_name_plural = _("代发明细")
+        ordering = ["batch_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "kind"],
+                condition=Q(open=True),
+                name="batch_line_once_open",
+                violation_error_message=_("该笔款项已在另一个未结批次中"),
+            ),
+            models.UniqueConstraint(fields=["batch", "seq"], name="batch_line_seq"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="batch_line_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount}"
+
+
+class PaymentResult(models.Model):
+    """A bank result file recorded against a batch: its bytes' SHA-256 is unique, so
+    the same file uploaded twice records once."""
+
+    batch = models.ForeignKey(
+        PaymentBatch,
+        verbose_name=_("批次"),
+        on_delete=models.PROTECT,
+        related_name="results",
+    )
+    sha256 = models.CharField(_("文件摘要"), max_length=64, unique=True)
+    content = models.BinaryField(_("文件内容"))
+    paid = models.PositiveIntegerField(_("成功笔数"))
+    failed = models.PositiveIntegerField(_("失败笔数"))
+    total_paid = models.DecimalField(_("成功金额"), **MONEY)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("银行回盘")
+        verbose_name_plural = _("银行回盘")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"回盘 {self.batch_id} {self.sha256[:12]}"

@@ -68,3 +68,59 @@ def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permiss
     if recovery is not None and recovery.settled_at is not None:
         return conflict("already_settled", "该笔款项已登记追回")
     return ALLOWED
+
+
+# --- The bank loop (issue 18) -----------------------------------------------------------------
+def can_read_full_account(user: User) -> Permission:
+    """A payee's whole bank account number: finance only; everyone else sees the last
+    four digits."""
+    if user.is_authenticated and user.is_finance:
+        return ALLOWED
+    return deny("只有财政人员可以查看完整银行账号")
+
+
+def can_propose_account_change(user: User) -> Permission:
+    """Enter a payee's new bank account: the unit's clerk (a trainee of their unit, an
+    institution of their unit) or finance; it is in force once a second person of
+    finance confirms it."""
+    if user.is_authenticated and (user.is_clerk or user.is_finance):
+        return ALLOWED
+    return deny("只有县(市)经办人或财政人员可以录入收款账户")
+
+
+def can_confirm_account_change(user: User, change: object | None = None) -> Permission:
+    """Confirm a proposed account: finance, and never the person who entered it."""
+    if not user.is_authenticated or not user.is_finance:
+        return deny("只有财政人员可以确认收款账户变更")
+    if change is None:
+        return ALLOWED
+    if getattr(change, "proposed_by_id", None) == user.pk:
+        return conflict(
+            "same_person", "录入人不能确认自己录入的账户变更，须由另一人确认"
+        )
+    if getattr(change, "status", "") != "proposed":
+        return conflict("already_decided", "该账户变更已处理")
+    return ALLOWED
+
+
+def can_list_bank_templates(user: User) -> Permission:
+    """The bank templates: finance (who builds batches) and the administrator (who
+    defines them)."""
+    if user.is_authenticated and (user.is_finance or user.is_administrator):
+        return ALLOWED
+    return deny("只有财政人员和管理员可以查看银行模板")
+
+
+def can_manage_batches(user: User) -> Permission:
+    """Build a payment batch, mark it sent, cancel it, record the bank's answer:
+    finance."""
+    if user.is_authenticated and user.is_finance:
+        return ALLOWED
+    return deny("只有财政人员可以办理代发批次")
+
+
+def can_read_batches(user: User) -> Permission:
+    """The batches and the reconciliation: finance and the auditor."""
+    if user.is_authenticated and (user.is_finance or user.is_auditor):
+        return ALLOWED
+    return deny("只有财政和督查可以查看代发批次与对账")

@@ -1,0 +1,590 @@
+"""The bank loop (issue 18): payee accounts, payment batches in a bank's own file, and
+the bank's answer recorded through ``finance.services.payment_record`` — the ledger
+stays the one record of what was paid.
+
+Lock order (``altay_skills.lock_objects``): building a batch locks its rollup alone
+(8), so two officers building from one rollup at once are served one after the other
+and the second finds the lines already in an open batch (and the partial unique index
+``batch_line_once_open`` would refuse them anyway). Recording a result locks the batch
+(5a), then every claim it pays in id order (6), then ``payment_record`` takes each
+claim again (already held) and its payments (7).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from altay_skills import lock_objects
+from altay_skills.errors import Conflict, DomainError, NotFound
+from altay_skills.permissions import require
+from claims import workflow
+from claims.models import Claim
+from finance import bank_files
+from finance.bank_rules import BANKS, account_refusal, mask_account, normalise_account
+from finance.ledger import money_from, with_money
+from finance.models import (
+    AccountChangeStatus,
+    BankTemplate,
+    BatchLineStatus,
+    BatchStatus,
+    PayeeAccount,
+    PayeeAccountChange,
+    Payment,
+    PaymentBatch,
+    PaymentBatchLine,
+    PaymentKind,
+    PaymentResult,
+    PaymentStatus,
+    Rollup,
+    RollupStatus,
+    TemplatePurpose,
+)
+from finance.permissions import (
+    can_confirm_account_change,
+    can_manage_batches,
+    can_propose_account_change,
+)
+from finance.services import _amount_due, payment_record
+from programs.models import Institution
+from trainees.selectors import trainee_in_scope
+
+ZERO = Decimal("0.00")
+OPEN_STATUSES = (BatchStatus.BUILT, BatchStatus.SENT)
+
+
+# --- Accounts ------------------------------------------------------------------------------------
+def account_change_propose(
+    *,
+    actor: User,
+    bank: str,
+    number: str,
+    holder: str,
+    trainee_id: int | None = None,
+    institution_id: int | None = None,
+    reason: str = "",
+    document_id: int | None = None,
+) -> PayeeAccountChange:
+    """One person enters a payee's new account (a trainee's: the unit's clerk, with the
+    person's signed request as a document when there is one); it is not in force until
+    a second person, of finance, confirms it (``account_change_confirm``)."""
+    require(can_propose_account_change(actor))
+    if (trainee_id is None) == (institution_id is None):
+        raise DomainError("invalid", "请指定培训人员或培训机构/企业之一")
+    number = normalise_account(number)
+    refusal = account_refusal(bank, number)
+    if refusal:
+        raise DomainError("invalid_account", refusal)
+    holder = (holder or "").strip()
+    if not holder or len(holder) > 100:
+        raise DomainError("invalid_holder", "户名不能为空，最多100个字符")
+    current: PayeeAccount | None
+    if trainee_id is not None:
+        trainee = trainee_in_scope(actor, trainee_id)
+        current = PayeeAccount.objects.filter(trainee=trainee).first()
+        owner: dict[str, Any] = {"trainee": trainee}
+    else:
+        institution = Institution.objects.filter(pk=institution_id).first()
+        if institution is None or (
+            actor.is_clerk and institution.unit_id != actor.unit_id
+        ):
+            raise NotFound("未找到该培训机构/企业")
+        current = PayeeAccount.objects.filter(institution=institution).first()
+        owner = {"institution": institution}
+    if current is not None and current.number == number and current.bank == bank:
+        raise Conflict("unchanged", "新账号与现有账号相同")
+    return PayeeAccountChange.objects.create(
+        **owner,
+        bank=bank,
+        number=number,
+        holder=holder,
+        old_masked=mask_account(current.number) if current else "",
+        new_masked=mask_account(number),
+        reason=(reason or "").strip(),
+        document_id=document_id,
+        proposed_by=actor,
+    )
+
+
+def account_change_confirm(*, change_id: int, actor: User) -> PayeeAccount:
+    """A second person (finance, not the one who entered it) puts the account in
+    force; the change row keeps who and when, the old and new numbers masked."""
+    require(can_confirm_account_change(actor))
+    with transaction.atomic():
+        change = lock_objects.lock_payee_account_change(change_id)
+        if change is None:
+            raise NotFound("未找到该账户变更")
+        require(can_confirm_account_change(actor, change))
+        now = timezone.now()
+        owner = (
+            {"trainee_id": change.trainee_id}
+            if change.trainee_id
+            else {"institution_id": change.institution_id}
+        )
+        account, _ = PayeeAccount.objects.update_or_create(
+            **owner,
+            defaults={
+                "bank": change.bank,
+                "number": change.number,
+                "holder": change.holder,
+                "changed_at": now,
+            },
+        )
+        change.status = AccountChangeStatus.CONFIRMED
+        change.decided_by = actor
+        change.decided_at = now
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+        return account
+
+
+def account_change_refuse(*, change_id: int, actor: User) -> PayeeAccountChange:
+    """Finance sends a proposed account back; nothing changes."""
+    require(can_confirm_account_change(actor))
+    with transaction.atomic():
+        change = lock_objects.lock_payee_account_change(change_id)
+        if change is None:
+            raise NotFound("未找到该账户变更")
+        require(can_confirm_account_change(actor, change))
+        change.status = AccountChangeStatus.REFUSED
+        change.decided_by = actor
+        change.decided_at = timezone.now()
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+        return change
+
+
+def payee_account_of(claim: Claim) -> PayeeAccount | None:
+    """Where a claim is paid: its institution's account when the institution is the
+    payee, the person's otherwise (a trainee or a student's family)."""
+    if claim.payee == "institution":
+        return PayeeAccount.objects.filter(institution_id=claim.institution_id).first()
+    return PayeeAccount.objects.filter(trainee_id=claim.trainee_id).first()
+
+
+# --- Batches -------------------------------------------------------------------------------------
+def _candidates(quarter: str, kind: str) -> Any:
+    """The claims a ready rollup may pay of ``kind``: a balance, the approved claims of
+    its closed reports; an advance, the quarter's claims given one (the service's
+    ``_amount_due`` decides, claim by claim, what is due now)."""
+    claims = Claim.objects.filter(report__quarter=quarter)
+    if kind == PaymentKind.BALANCE:
+        claims = claims.filter(status=workflow.APPROVED)
+    else:
+        claims = claims.filter(advance__gt=0)
+    return with_money(
+        claims.select_related("report", "trainee", "institution")
+    ).order_by("unit_id", "pk")
+
+
+@dataclass
+class BatchPlan:
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    #: claim id -> why it is not in the batch (no account, awaiting a correction)
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+def batch_plan(rollup_quarter: str, kind: str) -> BatchPlan:
+    """What a batch of ``kind`` would pay now: every line due, not paid, not in an
+    open batch, with an account — and, after a failure, only once the account was
+    changed since (a failed line is payable again after its correction)."""
+    plan = BatchPlan()
+    in_open = set(
+        PaymentBatchLine.objects.filter(open=True, kind=kind).values_list(
+            "claim_id", flat=True
+        )
+    )
+    claims = [c for c in _candidates(rollup_quarter, kind) if c.pk not in in_open]
+    failures: dict[int, Payment] = {}
+    for p in Payment.objects.filter(
+        claim_id__in=[c.pk for c in claims],
+        kind=kind,
+        status=PaymentStatus.FAILED,
+        reissued_by__isnull=True,
+    ).order_by("recorded_at", "pk"):
+        failures[p.claim_id] = p
+    recent = timezone.now() - timedelta(days=settings.PAYEE_ACCOUNT_RECENT_DAYS)
+    accounts: dict[tuple[str, int], PayeeAccount] = {}
+    for a in PayeeAccount.objects.filter(trainee_id__in={c.trainee_id for c in claims}):
+        accounts[("trainee", a.trainee_id)] = a
+    for a in PayeeAccount.objects.filter(
+        institution_id__in={c.institution_id for c in claims}
+    ):
+        accounts[("institution", a.institution_id)] = a
+    for claim in claims:
+        try:
+            due = _amount_due(claim, kind, money_from(claim))
+        except DomainError:
+            continue
+        key = (
+            ("institution", claim.institution_id)
+            if claim.payee == "institution"
+            else ("trainee", claim.trainee_id)
+        )
+        account = accounts.get(key)
+        if account is None:
+            plan.skipped[claim.pk] = "无收款账户"
+            continue
+        failed = failures.get(claim.pk)
+        if failed is not None and account.changed_at <= failed.recorded_at:
+            plan.skipped[claim.pk] = "上次拨付失败，待更正收款账户"
+            continue
+        payee_name = (
+            claim.institution.name
+            if claim.payee == "institution"
+            else claim.trainee.name
+        )
+        plan.lines.append(
+            {
+                "claim_id": claim.pk,
+                "amount": due,
+                "bank": account.bank,
+                "account": account.number,
+                "holder": account.holder,
+                "payee_name": payee_name,
+                "account_recent": account.changed_at >= recent,
+                "reissue_of": failed,
+            }
+        )
+    return plan
+
+
+PURPOSES = {
+    PaymentKind.ADVANCE: "职业技能培训补贴先行拨付",
+    PaymentKind.BALANCE: "职业技能培训补贴",
+}
+
+
+def batch_build(
+    *, rollup_id: int, kind: str, template_id: int, actor: User
+) -> PaymentBatch:
+    """Finance builds a batch from a ready rollup: every payable line of ``kind`` not
+    paid and not in another open batch, written in the bank's template; the file's
+    bytes, SHA-256, count and total are kept."""
+    require(can_manage_batches(actor))
+    if kind not in PaymentKind.values:
+        raise DomainError("invalid", "拨付类别无效（advance 或 balance）")
+    template = BankTemplate.objects.filter(
+        pk=template_id, purpose=TemplatePurpose.BATCH
+    ).first()
+    if template is None:
+        raise DomainError("invalid_template", "银行模板无效")
+    try:
+        with transaction.atomic():
+            try:
+                rollup = lock_objects.lock_rollup(rollup_id)
+            except (Rollup.DoesNotExist, ValueError, TypeError):
+                raise NotFound("未找到该汇总") from None
+            if rollup.status != RollupStatus.READY:
+                raise Conflict("rollup_not_ready", "汇总尚未生成，不能生成代发批次")
+            plan = batch_plan(rollup.quarter, kind)
+            if not plan.lines:
+                raise Conflict(
+                    "nothing_payable",
+                    "没有可列入批次的款项（均已拨付、已在未结批次中或缺少收款账户）",
+                )
+            total = sum((line["amount"] for line in plan.lines), ZERO)
+            batch = PaymentBatch.objects.create(
+                rollup=rollup,
+                kind=kind,
+                template=template,
+                count=len(plan.lines),
+                total=total,
+                sha256="",
+                content=b"",
+                filename="",
+                created_by=actor,
+            )
+            rows = []
+            for seq, line in enumerate(plan.lines, start=1):
+                reference = f"P{batch.pk:07d}{seq:06d}"
+                rows.append(
+                    PaymentBatchLine(
+                        batch=batch,
+                        seq=seq,
+                        claim_id=line["claim_id"],
+                        kind=kind,
+                        amount=line["amount"],
+                        reference=reference,
+                        bank=line["bank"],
+                        account=line["account"],
+                        holder=line["holder"],
+                        account_recent=line["account_recent"],
+                        reissue_of=line["reissue_of"],
+                    )
+                )
+            PaymentBatchLine.objects.bulk_create(rows)
+            day = timezone.localdate()
+            try:
+                content = bank_files.render(
+                    template,
+                    [
+                        {
+                            "seq": r.seq,
+                            "reference": r.reference,
+                            "account": r.account,
+                            "holder": r.holder,
+                            "amount": r.amount,
+                            "bank": BANKS.get(r.bank, BANKS["other"]).name,
+                            "purpose": PURPOSES[kind],
+                        }
+                        for r in rows
+                    ],
+                    day=day,
+                    batch=str(batch.pk),
+                )
+            except bank_files.FileError as exc:
+                raise DomainError("invalid_template", str(exc)) from None
+            batch.content = content
+            batch.sha256 = hashlib.sha256(content).hexdigest()
+            ext = (
+                "xlsx"
+                if template.format == "xlsx"
+                else ("csv" if template.format == "csv" else "txt")
+            )
+            batch.filename = f"代发{rollup.quarter}-{kind}-{batch.pk}.{ext}"
+            batch.save(update_fields=["content", "sha256", "filename"])
+            return batch
+    except IntegrityError as exc:
+        if "batch_line_once_open" in str(exc) or "claim_id" in str(exc):
+            raise Conflict(
+                "already_in_batch", "有款项已在另一个未结批次中，请刷新后重试"
+            ) from None
+        raise
+
+
+def _batch(batch_id: int) -> PaymentBatch:
+    batch = lock_objects.lock_payment_batch(batch_id)
+    if batch is None:
+        raise NotFound("未找到该代发批次")
+    return batch
+
+
+def batch_mark_sent(*, batch_id: int, actor: User) -> PaymentBatch:
+    """Finance marks the file handed to the bank; from then on it cannot be cancelled."""
+    require(can_manage_batches(actor))
+    with transaction.atomic():
+        batch = _batch(batch_id)
+        if batch.status != BatchStatus.BUILT:
+            raise Conflict(
+                "batch_not_built", "只有已生成、尚未报送的批次可以标记为已报送"
+            )
+        batch.status = BatchStatus.SENT
+        batch.sent_by = actor
+        batch.sent_at = timezone.now()
+        batch.save(update_fields=["status", "sent_by", "sent_at"])
+        return batch
+
+
+def batch_cancel(*, batch_id: int, actor: User) -> PaymentBatch:
+    """A batch not yet sent is cancelled: its lines leave it and are payable again."""
+    require(can_manage_batches(actor))
+    with transaction.atomic():
+        batch = _batch(batch_id)
+        if batch.status != BatchStatus.BUILT:
+            raise Conflict("batch_sent", "批次已报送银行，不能作废")
+        batch.lines.update(open=False, status=BatchLineStatus.CANCELLED)
+        batch.status = BatchStatus.CANCELLED
+        batch.cancelled_at = timezone.now()
+        batch.save(update_fields=["status", "cancelled_at"])
+        return batch
+
+
+# --- The bank's answer ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResultOutcome:
+    paid: int
+    failed: int
+    total_paid: Decimal
+    unmatched: list[str]
+    repeated: bool = False
+
+
+def _bank_date(text: str, pattern: str) -> date | None:
+    for fmt in (pattern, "%Y%m%d", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _match(
+    batch: PaymentBatch, template: BankTemplate, read: bank_files.ReadFile
+) -> tuple[list[tuple[PaymentBatchLine, dict[str, Any]]], list[str]]:
+    """Each result line to the batch line it answers (by reference, else by account
+    and amount), and what does not fit."""
+    lines = list(batch.lines.order_by("seq"))
+    by_ref = {line.reference: line for line in lines}
+    problems = list(read.problems)
+    matched: list[tuple[PaymentBatchLine, dict[str, Any]]] = []
+    seen: set[int] = set()
+    for row in read.lines:
+        where = f"第{row['line']}行"
+        line = by_ref.get(row.get("reference") or "")
+        if line is None and not row.get("reference"):
+            same = [
+                x
+                for x in lines
+                if x.account == row.get("account") and x.amount == row.get("amount")
+            ]
+            line = same[0] if len(same) == 1 else None
+        if line is None:
+            problems.append(
+                f"{where}与批次中的任何一笔都不对应（业务编号 {row.get('reference') or '无'}）"
+            )
+            continue
+        if line.pk in seen or line.status != BatchLineStatus.PENDING:
+            problems.append(f"{where}重复回复了业务编号 {line.reference}")
+            continue
+        seen.add(line.pk)
+        if row.get("amount") is not None and row["amount"] != line.amount:
+            problems.append(
+                f"{where}金额 {row['amount']:.2f} 与批次金额 {line.amount:.2f} 不符"
+            )
+            continue
+        paid = (row.get("status") or "") in (template.paid_values or [])
+        if (
+            paid
+            and _bank_date(row.get("bank_date") or "", template.date_format) is None
+        ):
+            problems.append(f"{where}入账日期无法识别")
+            continue
+        if not paid and not row.get("reason"):
+            problems.append(f"{where}失败但没有失败原因")
+            continue
+        matched.append((line, row | {"paid": paid}))
+    if read.count is not None and read.count != len(read.lines):
+        problems.append(f"尾行笔数 {read.count} 与明细行数 {len(read.lines)} 不符")
+    if read.total is not None:
+        listed = sum((r["amount"] or ZERO for r in read.lines), ZERO)
+        if read.total != listed:
+            problems.append(f"尾行总金额 {read.total:.2f} 与明细合计 {listed:.2f} 不符")
+    return matched, problems
+
+
+def batch_result_record(*, batch_id: int, content: bytes, actor: User) -> ResultOutcome:
+    """Finance uploads the bank's result file: every line matched to the batch and
+    recorded — paid with the bank's date and reference, failed with its reason — in
+    one transaction through ``payment_record``. A line matching nothing, answered
+    twice, or totals that disagree: all listed, nothing recorded. The same file again
+    changes nothing (its SHA-256 is recorded once)."""
+    require(can_manage_batches(actor))
+    if not content:
+        raise DomainError("invalid_file", "请上传银行回盘文件")
+    digest = hashlib.sha256(content).hexdigest()
+    with transaction.atomic():
+        batch = _batch(batch_id)
+        earlier = PaymentResult.objects.filter(sha256=digest).first()
+        if earlier is not None:
+            if earlier.batch_id != batch.pk:
+                raise Conflict("result_of_other_batch", "该回盘文件已登记到另一个批次")
+            return ResultOutcome(
+                earlier.paid, earlier.failed, earlier.total_paid, [], repeated=True
+            )
+        if batch.status == BatchStatus.CANCELLED:
+            raise Conflict("batch_cancelled", "批次已作废")
+        if batch.status == BatchStatus.BUILT:
+            raise Conflict("batch_not_sent", "批次尚未标记为已报送银行，不能登记回盘")
+        template = batch.template.result_template
+        if template is None:
+            raise Conflict("no_result_template", "该银行模板没有配置回盘模板")
+        try:
+            read = bank_files.parse(template, content)
+        except bank_files.FileError as exc:
+            raise DomainError("invalid_file", str(exc)) from None
+        matched, problems = _match(batch, template, read)
+        if problems:
+            raise Conflict(
+                "result_unmatched",
+                "回盘文件与批次不符，未登记任何拨付，请核对后重新上传",
+                detail={"unmatched": problems},
+            )
+        if not matched:
+            raise DomainError("invalid_file", "回盘文件没有明细行")
+        lock_objects.lock_claim_ids([line.claim_id for line, _ in matched])
+        today = timezone.localdate()
+        paid = failed = 0
+        total_paid = ZERO
+        for line, row in matched:
+            if row["paid"]:
+                day = _bank_date(row["bank_date"], template.date_format) or today
+            else:
+                day = _bank_date(row.get("bank_date") or "", template.date_format)
+                day = min(day or today, today)
+            try:
+                payment = payment_record(
+                    claim_id=line.claim_id,
+                    kind=line.kind,
+                    amount=line.amount,
+                    paid_on=day,
+                    status=PaymentStatus.PAID if row["paid"] else PaymentStatus.FAILED,
+                    actor=actor,
+                    reference=(row.get("bank_reference") or line.reference)[:60],
+                    failure_reason="" if row["paid"] else row["reason"],
+                    reissue_of_id=line.reissue_of_id,
+                )
+            except DomainError as exc:
+                raise Conflict(
+                    exc.code,
+                    f"业务编号 {line.reference}：{exc.message}；未登记任何拨付",
+                ) from None
+            line.payment = payment
+            line.open = False
+            line.status = (
+                BatchLineStatus.PAID if row["paid"] else BatchLineStatus.FAILED
+            )
+            line.save(update_fields=["payment", "open", "status"])
+            if row["paid"]:
+                paid += 1
+                total_paid += line.amount
+            else:
+                failed += 1
+        if not batch.lines.filter(status=BatchLineStatus.PENDING).exists():
+            batch.status = BatchStatus.SETTLED
+            batch.save(update_fields=["status"])
+        PaymentResult.objects.create(
+            batch=batch,
+            sha256=digest,
+            content=content,
+            paid=paid,
+            failed=failed,
+            total_paid=total_paid,
+            uploaded_by=actor,
+        )
+        return ResultOutcome(paid, failed, total_paid, [])
+
+
+# --- The reconciliation workbook ------------------------------------------------------------------
+def reconciliation_workbook(rollup: Any, rows: list[Any]) -> bytes:
+    """The reconciliation of a rollup as a workbook for the bureau's accounts: the
+    page's figures, cell for cell (amounts as numbers with two decimals)."""
+    from openpyxl import Workbook
+
+    from finance.selectors import RECONCILIATION_COLUMNS
+    from programs.models import fund_label
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "对账"
+    sheet.append([f"{rollup.quarter} 补贴资金拨付对账表"])
+    sheet.append([title for _, title in RECONCILIATION_COLUMNS])
+    for row in rows:
+        cells: list[Any] = [fund_label(row.fund, blank="合计") if row.fund else "合计"]
+        cells.append(row.claims)
+        for name, _ in RECONCILIATION_COLUMNS[2:]:
+            cells.append(getattr(row, name))
+        sheet.append(cells)
+    for line in sheet.iter_rows(min_row=3, min_col=3):
+        for cell in line:
+            cell.number_format = "#,##0.00"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

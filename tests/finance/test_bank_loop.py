@@ -1,0 +1,263 @@
+"""Issue 18: a quarter paid through the bank's own files, and the bank's answer closes
+the books — accounts entered by one person and confirmed by another, a batch in a bank
+template, a result file with a failure, the account corrected, the line re-issued, and
+the reconciliation equal to its workbook to the fen."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from altay_skills.errors import Conflict, DomainError
+from finance import payouts, selectors, services
+from finance.ledger import money_of
+from finance.models import (
+    BankTemplate,
+    Payment,
+    PayeeAccountChange,
+    PaymentBatchLine,
+    PaymentResult,
+)
+from tests.bank_run import (
+    CSV_TEMPLATE,
+    FIXED_TEMPLATE,
+    card,
+    clerk_of,
+    give_account,
+    result_file,
+)
+from tests.factories import UserFactory
+from tests.quarter_run import run_quarter
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ready(claim_input: Any, reviewer: Any, finance: Any, settings: Any, tmp_path: Any):
+    """A closed quarter, its rollup ready, every approved claim's payee an account."""
+    settings.MEDIA_ROOT = tmp_path
+    quarter = run_quarter(claim_input, reviewer)
+    rollup = services.rollup_request(quarter="2020Q1", actor=reviewer)
+    rollup = services.rollup_build(rollup_id=rollup.pk)
+    assert rollup.status == "ready"
+    for i, claim in enumerate(quarter.approved, start=1):
+        give_account(claim, finance, n=i)
+    return quarter, rollup
+
+
+def template(name: str) -> BankTemplate:
+    return BankTemplate.objects.get(name=name)
+
+
+def test_a_quarter_paid_through_batches_with_a_failure_corrected_and_reissued(
+    ready: Any, finance: Any
+) -> None:
+    quarter, rollup = ready
+    due = {c.pk: money_of(c.pk).due for c in quarter.approved}
+    payable = {pk: amount for pk, amount in due.items() if amount > 0}
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    assert batch.count == len(payable)
+    assert batch.total == sum(payable.values())
+    assert batch.sha256 == hashlib.sha256(bytes(batch.content)).hexdigest()
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+
+    failing = batch.lines.order_by("seq").first()
+    content = result_file(batch, failures={failing.reference: "户名与账号不符"})
+    outcome = payouts.batch_result_record(
+        batch_id=batch.pk, content=content, actor=finance
+    )
+    assert (outcome.paid, outcome.failed) == (batch.count - 1, 1)
+    assert outcome.total_paid == batch.total - failing.amount
+    failed_payment = Payment.objects.get(claim_id=failing.claim_id, status="failed")
+    assert failed_payment.failure_reason == "户名与账号不符"
+
+    # the failed line waits for its account to be corrected
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_build(
+            rollup_id=rollup.pk,
+            kind="balance",
+            template_id=template(FIXED_TEMPLATE).pk,
+            actor=finance,
+        )
+    assert refused.value.code == "nothing_payable"
+    second_finance = UserFactory(username="finance_b", role="finance_officer")
+    claim = failed_payment.claim
+    give_account(claim, second_finance, n=900, holder="更正后户名")
+
+    reissue = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(FIXED_TEMPLATE).pk,
+        actor=finance,
+    )
+    line = reissue.lines.get()
+    assert line.claim_id == claim.pk
+    assert line.reissue_of_id == failed_payment.pk
+    assert line.account_recent
+    payouts.batch_mark_sent(batch_id=reissue.pk, actor=finance)
+    payouts.batch_result_record(
+        batch_id=reissue.pk, content=result_file(reissue), actor=finance
+    )
+    paid = Payment.objects.get(claim_id=claim.pk, status="paid", kind="balance")
+    assert paid.reissue_of_id == failed_payment.pk
+
+    rows = selectors.reconciliation(rollup)
+    total = rows[-1]
+    assert total.paid == sum(m.paid for m in map(money_of, due))
+    assert total.due == Decimal("0.00")
+    assert total.failed == Decimal("0.00")
+    assert total.in_open_batches == Decimal("0.00")
+    book = load_workbook(io.BytesIO(payouts.reconciliation_workbook(rollup, rows)))
+    sheet = book.active
+    for excel_row, row in zip(
+        sheet.iter_rows(min_row=3, values_only=True), rows, strict=True
+    ):
+        figures = [Decimal(str(v)).quantize(Decimal("0.01")) for v in excel_row[2:]]
+        assert figures == [
+            row.owed,
+            row.in_open_batches,
+            row.paid,
+            row.failed,
+            row.due,
+            row.to_recover,
+        ]
+
+
+def test_the_same_result_file_twice_records_once(ready: Any, finance: Any) -> None:
+    _, rollup = ready
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    content = result_file(batch)
+    first = payouts.batch_result_record(
+        batch_id=batch.pk, content=content, actor=finance
+    )
+    again = payouts.batch_result_record(
+        batch_id=batch.pk, content=content, actor=finance
+    )
+    assert again.repeated and (again.paid, again.total_paid) == (
+        first.paid,
+        first.total_paid,
+    )
+    assert Payment.objects.filter(status="paid", kind="balance").count() == first.paid
+    assert PaymentResult.objects.count() == 1
+
+
+def test_an_unmatched_line_records_nothing(ready: Any, finance: Any) -> None:
+    _, rollup = ready
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    content = result_file(batch).replace(b"P0000", b"X0000", 1)
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_result_record(batch_id=batch.pk, content=content, actor=finance)
+    assert refused.value.code == "result_unmatched"
+    assert refused.value.detail["unmatched"]
+    assert not Payment.objects.filter(kind="balance").exists()
+
+
+def test_a_line_in_an_open_batch_is_not_batched_again(ready: Any, finance: Any) -> None:
+    _, rollup = ready
+    payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_build(
+            rollup_id=rollup.pk,
+            kind="balance",
+            template_id=template(FIXED_TEMPLATE).pk,
+            actor=finance,
+        )
+    assert refused.value.code == "nothing_payable"
+
+
+def test_a_cancelled_batch_frees_its_lines_and_a_sent_one_cannot_be_cancelled(
+    ready: Any, finance: Any
+) -> None:
+    _, rollup = ready
+    kwargs = {
+        "rollup_id": rollup.pk,
+        "kind": "balance",
+        "template_id": template(CSV_TEMPLATE).pk,
+        "actor": finance,
+    }
+    first = payouts.batch_build(**kwargs)
+    payouts.batch_cancel(batch_id=first.pk, actor=finance)
+    second = payouts.batch_build(**kwargs)
+    assert second.count == first.count
+    payouts.batch_mark_sent(batch_id=second.pk, actor=finance)
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_cancel(batch_id=second.pk, actor=finance)
+    assert refused.value.code == "batch_sent"
+    assert PaymentBatchLine.objects.filter(open=True).count() == second.count
+
+
+def test_an_account_change_needs_a_second_person(
+    ready: Any, finance: Any, trainee: Any
+) -> None:
+    change = payouts.account_change_propose(
+        actor=finance,
+        trainee_id=trainee.pk,
+        bank="xjnx",
+        number=card(77),
+        holder=trainee.name,
+    )
+    with pytest.raises(Conflict) as refused:
+        payouts.account_change_confirm(change_id=change.pk, actor=finance)
+    assert refused.value.code == "same_person"
+
+
+def test_an_account_change_is_audited_masked(ready: Any, finance: Any) -> None:
+    quarter, _ = ready
+    claim = quarter.approved[0]
+    before = payouts.payee_account_of(claim).number
+    give_account(claim, UserFactory(role="finance_officer"), n=555)
+    change = PayeeAccountChange.objects.order_by("-pk").first()
+    assert change.old_masked == "****" + before[-4:]
+    assert change.new_masked == "****" + card(555)[-4:]
+    assert change.proposed_by == clerk_of(claim.unit_id)
+
+
+@pytest.mark.parametrize(
+    ("bank", "number", "code"),
+    [
+        ("xjnx", "62284800000000001X", "invalid_account"),
+        ("xjnx", "6228480000000001", "invalid_account"),  # Luhn digit wrong
+        ("icbc", "12345", "invalid_account"),
+        ("nosuchbank", "6228480000000000017", "invalid_account"),
+    ],
+)
+def test_a_bad_account_number_is_refused_in_chinese(
+    finance: Any, trainee: Any, bank: str, number: str, code: str
+) -> None:
+    with pytest.raises(DomainError) as refused:
+        payouts.account_change_propose(
+            actor=finance,
+            trainee_id=trainee.pk,
+            bank=bank,
+            number=number,
+            holder="张三",
+        )
+    assert refused.value.code == code
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in refused.value.message)
