@@ -209,6 +209,32 @@ urlpatterns: list[URLPattern | URLResolver] = [
         finance.RecoverySettleApi.as_view(),
         name="api-recovery-settle",
     ),
+    # the bank loop (issue 18): templates, batches, the bank's answer
+    path(
+        "bank-templates/",
+        finance.BankTemplateListApi.as_view(),
+        name="api-bank-templates",
+    ),
+    path(
+        "payment-batches/",
+        finance.PaymentBatchCreateApi.as_view(),
+        name="api-payment-batches",
+    ),
+    path(
+        "payment-batches/<int:pk>/file/",
+        finance.PaymentBatchFileApi.as_view(),
+        name="api-payment-batch-file",
+    ),
+    path(
+        "payment-batches/<int:pk>/sent/",
+        finance.PaymentBatchSentApi.as_view(),
+        name="api-payment-batch-sent",
+    ),
+    path(
+        "payment-batches/<int:pk>/result/",
+        finance.PaymentBatchResultApi.as_view(),
+        name="api-payment-batch-result",
+    ),
     path(
         "notifications/",
         reporting.NotificationListApi.as_view(),

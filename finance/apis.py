@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -27,13 +27,24 @@ from rest_framework.views import APIView
 
 from accounts.apis import signed_in_user
 from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
-from altay_skills.errors import Conflict
+from altay_skills.errors import Conflict, DomainError
 from altay_skills.permissions import require
 from claims.selectors import claim_for
-from finance import selectors, services
+from finance import payouts, selectors, services
 from finance.ledger import money_of, money_sums
-from finance.models import Payment, Recovery, Rollup, RollupStatus
+from finance.models import (
+    BankTemplate,
+    Payment,
+    PaymentBatch,
+    Recovery,
+    Rollup,
+    RollupStatus,
+    TemplatePurpose,
+)
 from finance.permissions import (
+    can_list_bank_templates,
+    can_manage_batches,
+    can_read_batches,
     can_read_finance,
     can_read_payments,
     can_read_rollup_error,
@@ -42,11 +53,17 @@ from finance.permissions import (
 from finance.rules import payment_state_of
 from finance.serializers import (
     AdvanceSerializer,
+    BankTemplateSerializer,
     ClaimPaymentsSerializer,
     ClassAdvanceInputSerializer,
     ClassAdvanceSerializer,
+    PaymentBatchInputSerializer,
+    PaymentBatchSerializer,
+    PaymentBatchStateSerializer,
     PaymentFilterSerializer,
     PaymentInputSerializer,
+    PaymentResultInputSerializer,
+    PaymentResultSerializer,
     PaymentSerializer,
     RecoveryFilterSerializer,
     RecoverySerializer,
@@ -494,4 +511,170 @@ class ClassAdvanceApi(APIView):
         advance = selectors.class_advances_paid().get(pk=advance.pk)
         return Response(
             ClassAdvanceSerializer(advance).data, status=status.HTTP_201_CREATED
+        )
+
+
+# --- The bank loop (issue 18) -----------------------------------------------------------------
+BATCHES = "payment-batches"
+BATCH_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="代发批次不存在")
+
+
+class BankTemplateListApi(APIView):
+    @extend_schema(
+        tags=[BATCHES],
+        summary="银行文件模板列表",
+        description="财政和管理员可查看代发银行模板（管理员在后台维护）：CSV、XLSX或"
+        "定长文本，UTF-8或GBK编码。只列代发模板；回盘模板随代发模板配置。",
+        responses={
+            200: BankTemplateSerializer(many=True),
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        require(can_list_bank_templates(signed_in_user(request)))
+        templates = BankTemplate.objects.filter(purpose=TemplatePurpose.BATCH).order_by(
+            "name"
+        )
+        return Response(BankTemplateSerializer(templates, many=True).data)
+
+
+class PaymentBatchCreateApi(APIView):
+    @extend_schema(
+        tags=[BATCHES],
+        summary="生成代发批次",
+        description=(
+            "财政从已生成的地区汇总生成一个代发批次：该类别（advance 先行拨付、balance "
+            "余额拨付）所有应拨、未拨付、不在其他未结批次中且有收款账户的款项，按所选"
+            "银行模板写成银行文件，记录文件的SHA-256、笔数和总金额。上次拨付失败的款项"
+            "须在收款账户更正（两人确认）后才重新列入，并关联失败记录。汇总未生成 409"
+            "（rollup_not_ready），没有可列入的款项 409（nothing_payable），同时生成时"
+            "款项已被另一批次列入 409（already_in_batch）。"
+        ),
+        request=PaymentBatchInputSerializer,
+        responses={
+            201: PaymentBatchSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: ROLLUP_NOT_FOUND,
+            409: OpenApiResponse(ErrorSerializer, description="状态冲突"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        actor = signed_in_user(request)
+        require(can_manage_batches(actor))
+        body = PaymentBatchInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        batch = payouts.batch_build(
+            rollup_id=body.validated_data["rollup"],
+            kind=body.validated_data["kind"],
+            template_id=body.validated_data["bank_template"],
+            actor=actor,
+        )
+        return Response(PaymentBatchSerializer(batch).data, status=201)
+
+
+def _batch_for(request: Request, pk: int) -> PaymentBatch:
+    require(can_read_batches(signed_in_user(request)))
+    return selectors.batch_for(pk)
+
+
+class PaymentBatchFileApi(APIView):
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # A client asking for the file's type still gets its errors as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        tags=[BATCHES],
+        summary="下载代发批次的银行文件",
+        description="财政和督查下载批次文件：与生成时逐字节相同（响应头 X-Content-SHA256 "
+        "为其摘要）。",
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: BATCH_NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, pk: int) -> Any:
+        batch = _batch_for(request, pk)
+        content = bytes(batch.content)
+        response = HttpResponse(
+            content, content_type=_BATCH_TYPES[batch.template.format]
+        )
+        response["Content-Disposition"] = _attachment(
+            batch.filename, f"batch-{batch.pk}.{batch.filename.rsplit('.', 1)[-1]}"
+        )
+        response["X-Content-SHA256"] = batch.sha256
+        return response
+
+
+_BATCH_TYPES = {"csv": "text/csv", "fixed": "text/plain", "xlsx": XLSX}
+
+
+class PaymentBatchSentApi(APIView):
+    @extend_schema(
+        tags=[BATCHES],
+        summary="标记代发批次已报送银行",
+        description="财政将已生成的批次标记为已报送银行；此后不能作废。已报送、已回盘"
+        "或已作废的批次 409（batch_not_built）。",
+        request=None,
+        responses={
+            200: PaymentBatchStateSerializer,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: BATCH_NOT_FOUND,
+            409: OpenApiResponse(ErrorSerializer, description="批次状态不允许"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        batch = payouts.batch_mark_sent(batch_id=pk, actor=signed_in_user(request))
+        return Response(PaymentBatchStateSerializer(batch).data)
+
+
+class PaymentBatchResultApi(APIView):
+    @extend_schema(
+        tags=[BATCHES],
+        summary="上传银行回盘文件",
+        description=(
+            "财政上传银行的回盘文件（multipart：file），按回盘模板读取，逐行按业务编号"
+            "（无编号时按账号加金额）对应到批次明细，在一个事务中登记：成功的按银行入账"
+            "日期和流水号登记拨付，失败的登记失败原因。有不对应的行、重复回复的行或合计"
+            "不符时全部列出（detail.unmatched），不登记任何一笔，409（result_unmatched）。"
+            "同一文件再次上传不改变任何内容，返回第一次登记的结果。批次未报送 409"
+            "（batch_not_sent），已作废 409（batch_cancelled）。"
+        ),
+        request={"multipart/form-data": PaymentResultInputSerializer},
+        responses={
+            200: PaymentResultSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: BATCH_NOT_FOUND,
+            409: OpenApiResponse(
+                ErrorSerializer, description="回盘与批次不符或状态冲突"
+            ),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        actor = signed_in_user(request)
+        require(can_manage_batches(actor))
+        upload = request.data.get("file") if hasattr(request.data, "get") else None
+        if upload is None or not hasattr(upload, "read"):
+            raise DomainError(
+                "invalid_file", "请以 multipart 字段 file 上传银行回盘文件"
+            )
+        outcome = payouts.batch_result_record(
+            batch_id=pk, content=upload.read(), actor=actor
+        )
+        return Response(
+            PaymentResultSerializer(
+                {
+                    "paid": outcome.paid,
+                    "failed": outcome.failed,
+                    "unmatched": outcome.unmatched,
+                    "total_paid": outcome.total_paid,
+                }
+            ).data
         )

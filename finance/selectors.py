@@ -23,6 +23,7 @@ from finance.models import (
     LedgerEntry,
     LedgerKind,
     Payment,
+    PaymentBatch,
     PaymentBatchLine,
     PaymentStatus,
     Recovery,
@@ -283,3 +284,22 @@ def reconciliation(rollup: Rollup) -> list[ReconciliationRow]:
         },
     )
     return [*rows, total]
+
+
+def batch_for(batch_id: int) -> PaymentBatch:
+    """One payment batch (the caller checked the reader may see batches)."""
+    try:
+        return PaymentBatch.objects.select_related("template", "rollup").get(
+            pk=batch_id
+        )
+    except (PaymentBatch.DoesNotExist, ValueError, TypeError):
+        raise NotFound("未找到该代发批次") from None
+
+
+def batches() -> QuerySet[PaymentBatch]:
+    """Every batch, newest first, with what its list shows."""
+    return (
+        PaymentBatch.objects.select_related("rollup", "template", "created_by")
+        .defer("content")
+        .order_by("-created_at", "-id")
+    )

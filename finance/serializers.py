@@ -20,9 +20,11 @@ from claims.serializers import money
 from finance import rules
 from finance.ledger import money_from
 from finance.models import (
+    BankTemplate,
     ClassAdvance,
     LedgerKind,
     Payment,
+    PaymentBatch,
     PaymentKind,
     PaymentStatus,
     Recovery,
@@ -484,3 +486,57 @@ class ClassAdvanceSerializer(serializers.ModelSerializer):
             "allocated_at",
         ]
         read_only_fields = fields
+
+
+# --- The bank loop (issue 18) -----------------------------------------------------------------
+class BankTemplateSerializer(serializers.ModelSerializer):
+    """A bank template as the API names it: ``{"id", "name", "format", "encoding"}``."""
+
+    class Meta:
+        model = BankTemplate
+        fields = ["id", "name", "format", "encoding"]
+        read_only_fields = fields
+
+
+class PaymentBatchInputSerializer(serializers.Serializer):
+    rollup = serializers.IntegerField(min_value=1, help_text="已生成的地区汇总 id")
+    kind = serializers.ChoiceField(
+        choices=PaymentKind.choices,
+        help_text="advance（先行拨付）或 balance（余额拨付）",
+    )
+    bank_template = serializers.IntegerField(
+        min_value=1, help_text="代发银行模板 id（GET /api/bank-templates/）"
+    )
+
+
+class PaymentBatchSerializer(serializers.ModelSerializer):
+    """A batch built: ``{"id", "count", "total", "sha256"}``."""
+
+    class Meta:
+        model = PaymentBatch
+        fields = ["id", "count", "total", "sha256"]
+        read_only_fields = fields
+
+
+class PaymentBatchStateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PaymentBatch
+        fields = ["id", "status", "count", "total", "sha256", "sent_at"]
+        read_only_fields = fields
+
+
+class PaymentResultInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="银行回盘文件（按批次模板配置的回盘模板读取）"
+    )
+
+
+class PaymentResultSerializer(serializers.Serializer):
+    paid = serializers.IntegerField(help_text="登记为已拨付的笔数")
+    failed = serializers.IntegerField(help_text="登记为拨付失败的笔数")
+    unmatched = serializers.ListField(
+        child=serializers.CharField(), help_text="不对应的回盘行（登记成功时为空）"
+    )
+    total_paid = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="已拨付金额合计（元）"
+    )

@@ -4,7 +4,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from finance import views
+from finance import batch_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/", views.report_list, name="report_list"),
@@ -27,5 +27,46 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "finance/recoveries/<int:pk>/settle/",
         views.recovery_settle_view,
         name="recovery_settle",
+    ),
+    # the bank loop (issue 18)
+    path("finance/batches/", batch_views.batch_list, name="batch_list"),
+    path("finance/batches/build/", batch_views.batch_build_view, name="batch_build"),
+    path("finance/batches/<int:pk>/", batch_views.batch_detail, name="batch_detail"),
+    path("finance/batches/<int:pk>/file/", batch_views.batch_file, name="batch_file"),
+    path(
+        "finance/batches/<int:pk>/sent/", batch_views.batch_sent_view, name="batch_sent"
+    ),
+    path(
+        "finance/batches/<int:pk>/cancel/",
+        batch_views.batch_cancel_view,
+        name="batch_cancel",
+    ),
+    path(
+        "finance/batches/<int:pk>/result/",
+        batch_views.batch_result_view,
+        name="batch_result",
+    ),
+    path(
+        "rollups/<int:pk>/reconciliation/",
+        batch_views.reconciliation_view,
+        name="rollup_reconciliation",
+    ),
+    path(
+        "rollups/<int:pk>/reconciliation/xlsx/",
+        batch_views.reconciliation_xlsx,
+        name="rollup_reconciliation_xlsx",
+    ),
+    path(
+        "finance/accounts/", batch_views.account_change_list, name="account_change_list"
+    ),
+    path(
+        "finance/accounts/propose/",
+        batch_views.account_change_propose_view,
+        name="account_change_propose",
+    ),
+    path(
+        "finance/accounts/<int:pk>/confirm/",
+        batch_views.account_change_confirm_view,
+        name="account_change_confirm",
     ),
 ]

@@ -26,9 +26,10 @@ from accounts.services import role_change_propose
 from claims import services as claim_services
 from claims.models import Claim
 from classes import services as class_services
-from finance import services
-from finance.models import Recovery
+from finance import payouts, services
+from finance.models import BankTemplate, Recovery
 from quarters import services as quarter_services
+from tests.bank_run import CSV_TEMPLATE, card, give_account
 from tests.class_run import claim_through_class
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from tests.quarter_run import run_quarter
@@ -125,6 +126,15 @@ POST_ROUTES = {
     "finance/payments/",
     "finance/classes/<int:pk>/advance/",
     "finance/recoveries/<int:pk>/settle/",
+    "finance/batches/build/",
+    "finance/batches/<int:pk>/sent/",
+    "finance/batches/<int:pk>/cancel/",
+    "finance/batches/<int:pk>/result/",
+    "finance/accounts/propose/",
+    "finance/accounts/<int:pk>/confirm/",
+    "api/payment-batches/",
+    "api/payment-batches/<int:pk>/sent/",
+    "api/payment-batches/<int:pk>/result/",
     "reports/<int:pk>/approve/",
     "reports/<int:pk>/close/",
     "reports/<int:pk>/discard/",
@@ -219,6 +229,11 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/public/programs/": (200, 200, 200, 200, 200, 200, 200),
     "api/recoveries/": (401, 403, 403, 403, 200, 200, 403),
     "api/recoveries/<int:pk>/settle/": (401, 403, 403, 403, PASS, 403, 403),
+    "api/bank-templates/": (401, 403, 403, 403, 200, 403, 200),
+    "api/payment-batches/": (401, 403, 403, 403, PASS, 403, 403),
+    "api/payment-batches/<int:pk>/file/": (401, 403, 403, 403, 200, 200, 403),
+    "api/payment-batches/<int:pk>/sent/": (401, 403, 403, 403, 200, 403, 403),
+    "api/payment-batches/<int:pk>/result/": (401, 403, 403, 403, 400, 403, 403),
     "api/redoc/": (200, 200, 200, 200, 200, 200, 200),
     # ReDoc's bundle, served here with its logo replaced (issue 15, 12)
     "api/redoc/redoc.standalone.js": (200, 200, 200, 200, 200, 200, 200),
@@ -278,6 +293,20 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "finance/payments/": (LOGIN, 403, 403, 403, PASS, 403, 403),
     "finance/classes/<int:pk>/advance/": (LOGIN, 403, 403, 403, PASS, 403, 403),
     "finance/recoveries/<int:pk>/settle/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    # the bank loop (issue 18): batches and reconciliation for finance (the auditor
+    # reads), account changes entered by a clerk or finance, confirmed by finance
+    "finance/batches/": (LOGIN, 403, 403, 403, 200, 200, 403),
+    "finance/batches/build/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    "finance/batches/<int:pk>/": (LOGIN, 403, 403, 403, 200, 200, 403),
+    "finance/batches/<int:pk>/file/": (LOGIN, 403, 403, 403, 200, 200, 403),
+    "finance/batches/<int:pk>/sent/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    "finance/batches/<int:pk>/cancel/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    "finance/batches/<int:pk>/result/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    "finance/accounts/": (LOGIN, 200, 200, 403, 200, 403, 403),
+    "finance/accounts/propose/": (LOGIN, PASS, PASS, 403, PASS, 403, 403),
+    "finance/accounts/<int:pk>/confirm/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    "rollups/<int:pk>/reconciliation/": (LOGIN, 403, 403, 403, 200, 200, 403),
+    "rollups/<int:pk>/reconciliation/xlsx/": (LOGIN, 403, 403, 403, 200, 200, 403),
     "public/disclosure/": (200, 200, 200, 200, 200, 200, 200),
     "public/institutions/": (200, 200, 200, 200, 200, 200, 200),
     "public/programs/": (200, 200, 200, 200, 200, 200, 200),
@@ -423,6 +452,23 @@ STAFF: dict[str, Any] = {
     "finance/payments/": 403,
     "finance/classes/<int:pk>/advance/": 403,
     "finance/recoveries/<int:pk>/settle/": 403,
+    "finance/batches/": 403,
+    "finance/batches/build/": 403,
+    "finance/batches/<int:pk>/": 403,
+    "finance/batches/<int:pk>/file/": 403,
+    "finance/batches/<int:pk>/sent/": 403,
+    "finance/batches/<int:pk>/cancel/": 403,
+    "finance/batches/<int:pk>/result/": 403,
+    "finance/accounts/": 403,
+    "finance/accounts/propose/": 403,
+    "finance/accounts/<int:pk>/confirm/": 403,
+    "rollups/<int:pk>/reconciliation/": 403,
+    "rollups/<int:pk>/reconciliation/xlsx/": 403,
+    "api/bank-templates/": 403,
+    "api/payment-batches/": 403,
+    "api/payment-batches/<int:pk>/file/": 403,
+    "api/payment-batches/<int:pk>/sent/": 403,
+    "api/payment-batches/<int:pk>/result/": 403,
     "public/disclosure/": 200,
     "public/institutions/": 200,
     "public/programs/": 200,
@@ -552,6 +598,22 @@ def world(
         unit_code=None,
         reason="调任督查",
     )
+    # a batch of the rollup's balances; an account the clerk entered (issue 18)
+    for i, approved in enumerate(quarter.approved, start=1):
+        give_account(approved, finance, n=i)
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=BankTemplate.objects.get(name=CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    account_change = payouts.account_change_propose(
+        actor=clerk,
+        trainee_id=own_claim.trainee_id,
+        bank="xjnx",
+        number=card(4242),
+        holder="张三",
+    )
     return {
         "users": {
             "anon": None,
@@ -573,6 +635,8 @@ def world(
         "rollup": rollup.pk,
         "recovery": Recovery.objects.get().pk,
         "role_change": role_change.pk,
+        "batch": batch.pk,
+        "account_change": account_change.pk,
         "document": document.pk,
         # a provider the clerk proposed (待认定)
         "institution": InstitutionFactory(admitted=False, proposed_by=clerk).pk,
@@ -600,6 +664,9 @@ def fill(route: str, w: dict[str, Any]) -> str:
         ("api/recoveries/", "recovery"),
         ("finance/recoveries/", "recovery"),
         ("finance/classes/", "class"),
+        ("api/payment-batches/", "batch"),
+        ("finance/batches/", "batch"),
+        ("finance/accounts/", "account_change"),
     ]
     path = route
     if "<int:pk>" in path:

@@ -18,8 +18,8 @@ from finance import payouts, selectors, services
 from finance.ledger import money_of
 from finance.models import (
     BankTemplate,
-    Payment,
     PayeeAccountChange,
+    Payment,
     PaymentBatchLine,
     PaymentResult,
 )

@@ -1,0 +1,302 @@
+"""The bank loop's staff pages (issue 18), in Chinese: payment batches (list, build,
+download, mark sent, cancel, upload the bank's result), payee account changes (entered
+by one person, confirmed by a second) and the reconciliation of a rollup per fund with
+its workbook. Each action calls one service of ``finance.payouts``."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.views import AuthedRequest, renders_domain_errors
+from altay_skills.errors import DomainError
+from altay_skills.permissions import require, shown_on_page
+from claims import rules
+from finance import payouts, selectors
+from finance.bank_rules import BANKS
+from finance.models import (
+    AccountChangeStatus,
+    BankTemplate,
+    BatchStatus,
+    PayeeAccountChange,
+    PaymentKind,
+    Rollup,
+    RollupStatus,
+    TemplatePurpose,
+)
+from finance.permissions import (
+    can_confirm_account_change,
+    can_manage_batches,
+    can_propose_account_change,
+    can_read_batches,
+    can_read_full_account,
+)
+from programs.models import fund_label
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILE_TYPES = {"csv": "text/csv", "fixed": "text/plain", "xlsx": XLSX}
+
+
+def _int(value: object) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 12 else None
+
+
+# --- Batches ---------------------------------------------------------------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def batch_list(request: AuthedRequest) -> HttpResponse:
+    require(can_read_batches(request.user))
+    return _render_batches(request)
+
+
+def _render_batches(request: AuthedRequest, *, status: int = 200) -> HttpResponse:
+    context = {
+        "batches": list(selectors.batches()[:100]),
+        "rollups": list(
+            Rollup.objects.filter(status=RollupStatus.READY).order_by("-quarter")
+        ),
+        "templates": list(
+            BankTemplate.objects.filter(purpose=TemplatePurpose.BATCH).order_by("name")
+        ),
+        "kinds": PaymentKind.choices,
+        "can_manage": bool(can_manage_batches(request.user)),
+    }
+    return render(request, "finance/batches.html", context, status=status)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def batch_build_view(request: AuthedRequest) -> HttpResponse:
+    require(can_manage_batches(request.user))
+    try:
+        rollup_id, template_id = (
+            _int(request.POST.get("rollup")),
+            _int(request.POST.get("bank_template")),
+        )
+        if rollup_id is None or template_id is None:
+            raise DomainError("invalid", "请选择汇总和银行模板")
+        batch = payouts.batch_build(
+            rollup_id=rollup_id,
+            kind=request.POST.get("kind", ""),
+            template_id=template_id,
+            actor=request.user,
+        )
+    except DomainError as exc:
+        messages.error(request, shown_on_page(exc).message)
+        return _render_batches(request, status=exc.status_code)
+    messages.success(
+        request,
+        f"批次#{batch.pk}已生成：{batch.count}笔，共{rules.yuan(batch.total)}元。",
+    )
+    return redirect("batch_detail", pk=batch.pk)
+
+
+@login_required
+@require_GET
+@renders_domain_errors
+def batch_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    require(can_read_batches(request.user))
+    return _render_batch(request, pk)
+
+
+def _render_batch(
+    request: AuthedRequest, pk: int, *, status: int = 200
+) -> HttpResponse:
+    batch = selectors.batch_for(pk)
+    full = bool(can_read_full_account(request.user))
+    lines = [
+        {
+            "line": line,
+            "account": line.account if full else "****" + line.account[-4:],
+            "bank": BANKS.get(line.bank, BANKS["other"]).name,
+        }
+        for line in batch.lines.select_related("claim", "payment").order_by("seq")
+    ]
+    context = {
+        "batch": batch,
+        "lines": lines,
+        "flagged": sum(1 for x in lines if x["line"].account_recent),
+        "results": list(batch.results.select_related("uploaded_by")),
+        "can_manage": bool(can_manage_batches(request.user)),
+        "built": batch.status == BatchStatus.BUILT,
+        "sent": batch.status == BatchStatus.SENT,
+    }
+    return render(request, "finance/batch_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+@renders_domain_errors
+def batch_file(request: AuthedRequest, pk: int) -> HttpResponse:
+    require(can_read_batches(request.user))
+    batch = selectors.batch_for(pk)
+    response = HttpResponse(
+        bytes(batch.content), content_type=FILE_TYPES[batch.template.format]
+    )
+    ext = batch.filename.rsplit(".", 1)[-1]
+    response["Content-Disposition"] = (
+        f'attachment; filename="batch-{batch.pk}.{ext}"; '
+        f"filename*=UTF-8''{quote(batch.filename)}"
+    )
+    response["X-Content-SHA256"] = batch.sha256
+    return response
+
+
+def _batch_action(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
+    require(can_manage_batches(request.user))
+    try:
+        if action == "sent":
+            payouts.batch_mark_sent(batch_id=pk, actor=request.user)
+            messages.success(request, f"批次#{pk}已标记为已报送银行。")
+        elif action == "cancel":
+            payouts.batch_cancel(batch_id=pk, actor=request.user)
+            messages.success(request, f"批次#{pk}已作废，其中款项可重新列入批次。")
+        else:
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise DomainError("invalid_file", "请选择银行回盘文件")
+            outcome = payouts.batch_result_record(
+                batch_id=pk, content=upload.read(), actor=request.user
+            )
+            if outcome.repeated:
+                messages.info(request, "该回盘文件已登记过，本次未作任何改动。")
+            else:
+                messages.success(
+                    request,
+                    f"回盘已登记：成功{outcome.paid}笔（{rules.yuan(outcome.total_paid)}"
+                    f"元），失败{outcome.failed}笔。",
+                )
+    except DomainError as exc:
+        shown = shown_on_page(exc)
+        messages.error(request, shown.message)
+        for problem in (
+            (shown.detail or {}).get("unmatched", [])
+            if isinstance(shown.detail, dict)
+            else []
+        ):
+            messages.warning(request, problem)
+        return _render_batch(request, pk, status=exc.status_code)
+    return redirect("batch_detail", pk=pk)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def batch_sent_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _batch_action(request, pk, "sent")
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def batch_cancel_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _batch_action(request, pk, "cancel")
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def batch_result_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _batch_action(request, pk, "result")
+
+
+# --- Reconciliation ----------------------------------------------------------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def reconciliation_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    require(can_read_batches(request.user))
+    rollup = selectors.rollup_for(request.user, pk)
+    rows = selectors.reconciliation(rollup)
+    context = {
+        "rollup": rollup,
+        "rows": [(fund_label(r.fund) if r.fund else "合计", r) for r in rows],
+    }
+    return render(request, "finance/reconciliation.html", context)
+
+
+@login_required
+@require_GET
+@renders_domain_errors
+def reconciliation_xlsx(request: AuthedRequest, pk: int) -> HttpResponse:
+    require(can_read_batches(request.user))
+    rollup = selectors.rollup_for(request.user, pk)
+    content = payouts.reconciliation_workbook(rollup, selectors.reconciliation(rollup))
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = (
+        f'attachment; filename="reconciliation-{rollup.quarter}.xlsx"'
+    )
+    return response
+
+
+# --- Payee accounts ----------------------------------------------------------------------------
+@login_required
+@require_GET
+@renders_domain_errors
+def account_change_list(request: AuthedRequest) -> HttpResponse:
+    require(can_propose_account_change(request.user))
+    return _render_accounts(request)
+
+
+def _render_accounts(request: AuthedRequest, *, status: int = 200) -> HttpResponse:
+    changes = PayeeAccountChange.objects.select_related(
+        "trainee", "institution", "proposed_by", "decided_by"
+    )
+    if request.user.is_clerk:
+        changes = changes.filter(proposed_by__unit_id=request.user.unit_id)
+    context = {
+        "changes": list(changes[:100]),
+        "banks": [(code, rule.name) for code, rule in BANKS.items()],
+        "can_confirm": bool(can_confirm_account_change(request.user)),
+        "proposed": AccountChangeStatus.PROPOSED,
+    }
+    return render(request, "finance/accounts.html", context, status=status)
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def account_change_propose_view(request: AuthedRequest) -> HttpResponse:
+    require(can_propose_account_change(request.user))
+    try:
+        owner = request.POST.get("owner", "")
+        owner_id = _int(request.POST.get("owner_id"))
+        if owner not in ("trainee", "institution") or owner_id is None:
+            raise DomainError("invalid", "请选择收款人类别并填写其编号")
+        change = payouts.account_change_propose(
+            actor=request.user,
+            bank=request.POST.get("bank", ""),
+            number=request.POST.get("number", ""),
+            holder=request.POST.get("holder", ""),
+            reason=request.POST.get("reason", ""),
+            **{f"{owner}_id": owner_id},
+        )
+    except DomainError as exc:
+        messages.error(request, shown_on_page(exc).message)
+        return _render_accounts(request, status=exc.status_code)
+    messages.success(
+        request, f"账户变更已录入（新账号 {change.new_masked}），待财政另一人确认。"
+    )
+    return redirect("account_change_list")
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def account_change_confirm_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    require(can_confirm_account_change(request.user))
+    try:
+        account = payouts.account_change_confirm(change_id=pk, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, shown_on_page(exc).message)
+        return _render_accounts(request, status=exc.status_code)
+    messages.success(request, f"收款账户 {account.masked} 已确认生效。")
+    return redirect("account_change_list")
