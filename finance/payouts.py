@@ -27,6 +27,7 @@ from accounts.models import User
 from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
+from altay_skills.plain_text import checked_text
 from claims import workflow
 from claims.models import Claim
 from finance import bank_files
@@ -84,9 +85,10 @@ def account_change_propose(
     refusal = account_refusal(bank, number)
     if refusal:
         raise DomainError("invalid_account", refusal)
-    holder = (holder or "").strip()
+    holder = checked_text((holder or "").strip())
     if not holder or len(holder) > 100:
         raise DomainError("invalid_holder", "户名不能为空，最多100个字符")
+    reason = checked_text((reason or "").strip()[:2000], multiline=True)
     current: PayeeAccount | None
     if trainee_id is not None:
         trainee = trainee_in_scope(actor, trainee_id)
@@ -109,7 +111,7 @@ def account_change_propose(
         holder=holder,
         old_masked=mask_account(current.number) if current else "",
         new_masked=mask_account(number),
-        reason=(reason or "").strip(),
+        reason=reason,
         document_id=document_id,
         proposed_by=actor,
     )

@@ -57,7 +57,20 @@ def test_policy_entry_change_page_shows_history(admin_client_zh):
 def test_no_claim_report_or_money_is_in_the_admin():
     """Issue 12 (3): the admin shows administrators reference data and users only."""
     registered = {m._meta.app_label for m in admin.site._registry}
-    assert not registered & {"claims", "quarters", "finance", "reporting"}
+    assert not registered & {"claims", "quarters", "reporting"}
+    # issue 18: the bank templates are reference data (a bank's file layout), the
+    # only finance model an administrator maintains; no money is registered
+    finance = {
+        m.__name__ for m in admin.site._registry if m._meta.app_label == "finance"
+    }
+    assert finance == {"BankTemplate"}
+
+
+def test_the_bank_templates_answer_in_chinese(admin_client_zh):
+    url = reverse("admin:finance_banktemplate_changelist")
+    response = admin_client_zh.get(url)
+    assert response.status_code == 200
+    assert "农信一卡通代发" in response.text
 
 
 @pytest.mark.parametrize(

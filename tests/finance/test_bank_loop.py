@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from altay_skills.errors import Conflict, DomainError
-from finance import payouts, selectors, services
+from finance import payouts, selectors
 from finance.ledger import money_of
 from finance.models import (
     BankTemplate,
@@ -32,22 +32,8 @@ from tests.bank_run import (
     result_file,
 )
 from tests.factories import UserFactory
-from tests.quarter_run import run_quarter
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ready(claim_input: Any, reviewer: Any, finance: Any, settings: Any, tmp_path: Any):
-    """A closed quarter, its rollup ready, every approved claim's payee an account."""
-    settings.MEDIA_ROOT = tmp_path
-    quarter = run_quarter(claim_input, reviewer)
-    rollup = services.rollup_request(quarter="2020Q1", actor=reviewer)
-    rollup = services.rollup_build(rollup_id=rollup.pk)
-    assert rollup.status == "ready"
-    for i, claim in enumerate(quarter.approved, start=1):
-        give_account(claim, finance, n=i)
-    return quarter, rollup
 
 
 def template(name: str) -> BankTemplate:
