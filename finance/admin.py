@@ -97,9 +97,14 @@ class BankTemplateForm(forms.ModelForm):
 @admin.register(BankTemplate)
 class BankTemplateAdmin(AdministratorAccessMixin):
     form = BankTemplateForm
-    list_display = ("name", "purpose", "bank", "format", "encoding", "amount_unit")
+    list_display = ("name", "purpose", "bank_name", "format", "encoding", "amount_unit")
     list_filter = ("purpose", "format", "encoding")
     search_fields = ("name",)
+
+    @admin.display(description="代发银行")
+    def bank_name(self, obj: BankTemplate) -> str:
+        rule = BANKS.get(obj.bank)
+        return rule.name if rule else obj.bank
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False  # a batch keeps its template (PROTECT); never removed

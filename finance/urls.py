@@ -32,7 +32,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("finance/batches/", batch_views.batch_list, name="batch_list"),
     path("finance/batches/build/", batch_views.batch_build_view, name="batch_build"),
     path("finance/batches/<int:pk>/", batch_views.batch_detail, name="batch_detail"),
-    path("finance/batches/<int:pk>/file/", batch_views.batch_file, name="batch_file"),
+    path(
+        "finance/batches/<int:pk>/download/",
+        batch_views.batch_file,
+        name="batch_file",
+    ),
     path(
         "finance/batches/<int:pk>/sent/", batch_views.batch_sent_view, name="batch_sent"
     ),

@@ -60,6 +60,8 @@ ALLOWED_WORDS = {
     "WPS",
     "PDF",
     "CSV",
+    "GBK",
+    "UTF",
     "SHA",
     "PNG",
     "JPEG",

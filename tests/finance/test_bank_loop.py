@@ -247,3 +247,22 @@ def test_a_bad_account_number_is_refused_in_chinese(
         )
     assert refused.value.code == code
     assert any("\u4e00" <= ch <= "\u9fff" for ch in refused.value.message)
+
+
+def test_the_database_refuses_a_line_in_two_open_batches(
+    ready: Any, finance: Any
+) -> None:
+    from django.db import IntegrityError, transaction
+
+    _, rollup = ready
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    line = batch.lines.order_by("seq").first()
+    line.pk = None
+    line.seq, line.reference = 999, "DUPLICATE-LINE"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        line.save()
