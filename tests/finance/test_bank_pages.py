@@ -1,0 +1,124 @@
+"""Issue 18's staff pages, in Chinese: build a batch, download it, mark it sent, upload
+the bank's result; the reconciliation page and its workbook; an account entered by a
+clerk and confirmed by finance; masked accounts for the auditor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+import pytest
+
+from finance.models import BankTemplate, PayeeAccountChange, PaymentBatch
+from tests.bank_run import CSV_TEMPLATE, card, result_file
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_batch_loop_through_the_pages(
+    ready: Any, finance: Any, auditor: Any, client: Any
+) -> None:
+    _, rollup = ready
+    client.force_login(finance)
+    template = BankTemplate.objects.get(name=CSV_TEMPLATE)
+    built = client.post(
+        "/finance/batches/build/",
+        {"rollup": rollup.pk, "kind": "balance", "bank_template": template.pk},
+    )
+    batch = PaymentBatch.objects.get()
+    assert (
+        built.status_code == 302
+        and built["Location"] == f"/finance/batches/{batch.pk}/"
+    )
+    page = client.get(f"/finance/batches/{batch.pk}/")
+    assert "下载银行文件" in page.text and "标记已报送银行" in page.text
+    line = batch.lines.order_by("seq").first()
+    assert line.account in page.text  # finance sees the whole number
+    download = client.get(f"/finance/batches/{batch.pk}/download/")
+    assert download.content == bytes(batch.content)
+    assert client.post(f"/finance/batches/{batch.pk}/sent/").status_code == 302
+    upload = client.post(
+        f"/finance/batches/{batch.pk}/result/",
+        {"file": SimpleUploadedFile("r.csv", result_file(batch))},
+        follow=True,
+    )
+    assert "回盘已登记" in upload.text
+    reconciliation = client.get(f"/rollups/{rollup.pk}/reconciliation/")
+    assert "合计" in reconciliation.text
+    workbook = client.get(f"/rollups/{rollup.pk}/reconciliation/xlsx/")
+    assert workbook.status_code == 200
+
+    client.force_login(auditor)
+    masked = client.get(f"/finance/batches/{batch.pk}/")
+    assert line.account not in masked.text
+    assert "****" + line.account[-4:] in masked.text
+    assert "标记已报送银行" not in masked.text
+
+
+def test_a_bad_result_file_lists_its_problems_on_the_page(
+    ready: Any, finance: Any, client: Any
+) -> None:
+    _, rollup = ready
+    client.force_login(finance)
+    template = BankTemplate.objects.get(name=CSV_TEMPLATE)
+    client.post(
+        "/finance/batches/build/",
+        {"rollup": rollup.pk, "kind": "balance", "bank_template": template.pk},
+    )
+    batch = PaymentBatch.objects.get()
+    client.post(f"/finance/batches/{batch.pk}/sent/")
+    content = result_file(batch).replace(b"P0000", b"X0000", 1)
+    answer = client.post(
+        f"/finance/batches/{batch.pk}/result/",
+        {"file": SimpleUploadedFile("r.csv", content)},
+    )
+    assert answer.status_code == 409
+    assert "未登记任何拨付" in answer.text
+    assert "与批次中的任何一笔都不对应" in answer.text
+
+
+def test_an_account_entered_by_a_clerk_is_confirmed_by_finance_on_the_page(
+    clerk: Any, finance: Any, trainee: Any, client: Any
+) -> None:
+    from trainees.models import Trainee
+
+    Trainee.objects.filter(pk=trainee.pk).update(registered_by_unit_id="654301")
+    client.force_login(clerk)
+    entered = client.post(
+        "/finance/accounts/propose/",
+        {
+            "owner": "trainee",
+            "owner_id": trainee.pk,
+            "bank": "xjnx",
+            "number": card(31),
+            "holder": trainee.name,
+        },
+    )
+    assert entered.status_code == 302
+    change = PayeeAccountChange.objects.get()
+    listing = client.get("/finance/accounts/")
+    assert card(31) not in listing.text and change.new_masked in listing.text
+    client.force_login(finance)
+    confirmed = client.post(f"/finance/accounts/{change.pk}/confirm/")
+    assert confirmed.status_code == 302
+    change.refresh_from_db()
+    assert change.status == "confirmed" and change.decided_by == finance
+
+
+def test_a_bad_account_number_on_the_page_is_refused_in_chinese(
+    finance: Any, trainee: Any, client: Any
+) -> None:
+    client.force_login(finance)
+    answer = client.post(
+        "/finance/accounts/propose/",
+        {
+            "owner": "trainee",
+            "owner_id": trainee.pk,
+            "bank": "xjnx",
+            "number": "6228480000000001",
+            "holder": trainee.name,
+        },
+    )
+    assert answer.status_code == 400
+    assert "校验位不正确" in answer.text
