@@ -30,6 +30,7 @@ from altay_skills.permissions import require
 from altay_skills.plain_text import checked_text
 from claims import workflow
 from claims.models import Claim
+from claims.selectors import document_for
 from finance import bank_files
 from finance.bank_rules import BANKS, account_refusal, mask_account, normalise_account
 from finance.ledger import money_from, with_money
@@ -89,6 +90,8 @@ def account_change_propose(
     if not holder or len(holder) > 100:
         raise DomainError("invalid_holder", "户名不能为空，最多100个字符")
     reason = checked_text((reason or "").strip()[:2000], multiline=True)
+    if document_id is not None:
+        document_id = document_for(actor, document_id).pk  # 404 unless the actor's
     current: PayeeAccount | None
     if trainee_id is not None:
         trainee = trainee_in_scope(actor, trainee_id)
@@ -482,6 +485,20 @@ def batch_result_record(*, batch_id: int, content: bytes, actor: User) -> Result
     if not content:
         raise DomainError("invalid_file", "请上传银行回盘文件")
     digest = hashlib.sha256(content).hexdigest()
+    try:
+        return _result_record(batch_id, content, digest, actor)
+    except IntegrityError as exc:
+        if "sha256" not in str(exc):
+            raise
+        # the same file recorded at this moment against another batch
+        raise Conflict(
+            "result_of_other_batch", "该回盘文件已登记到另一个批次"
+        ) from None
+
+
+def _result_record(
+    batch_id: int, content: bytes, digest: str, actor: User
+) -> ResultOutcome:
     with transaction.atomic():
         batch = _batch(batch_id)
         earlier = PaymentResult.objects.filter(sha256=digest).first()
