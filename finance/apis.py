@@ -600,17 +600,12 @@ class PaymentBatchFileApi(APIView):
     def get(self, request: Request, pk: int) -> Any:
         batch = _batch_for(request, pk)
         content = bytes(batch.content)
-        response = HttpResponse(
-            content, content_type=_BATCH_TYPES[batch.template.format]
-        )
+        response = HttpResponse(content, content_type="application/octet-stream")
         response["Content-Disposition"] = _attachment(
             batch.filename, f"batch-{batch.pk}.{batch.filename.rsplit('.', 1)[-1]}"
         )
         response["X-Content-SHA256"] = batch.sha256
         return response
-
-
-_BATCH_TYPES = {"csv": "text/csv", "fixed": "text/plain", "xlsx": XLSX}
 
 
 class PaymentBatchSentApi(APIView):

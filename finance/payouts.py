@@ -58,6 +58,7 @@ from finance.permissions import (
 )
 from finance.services import _amount_due, payment_record
 from programs.models import Institution
+from quarters.models import ReportStatus
 from trainees.selectors import trainee_in_scope
 
 ZERO = Decimal("0.00")
@@ -177,11 +178,13 @@ def payee_account_of(claim: Claim) -> PayeeAccount | None:
 # --- Batches -------------------------------------------------------------------------------------
 def _candidates(quarter: str, kind: str) -> Any:
     """The claims a ready rollup may pay of ``kind``: a balance, the approved claims of
-    its closed reports; an advance, the quarter's claims given one (the service's
-    ``_amount_due`` decides, claim by claim, what is due now)."""
+    its closed reports (the rollup's own claims); an advance, the quarter's claims
+    given one (the service's ``_amount_due`` decides, claim by claim, what is due)."""
     claims = Claim.objects.filter(report__quarter=quarter)
     if kind == PaymentKind.BALANCE:
-        claims = claims.filter(status=workflow.APPROVED)
+        claims = claims.filter(
+            status=workflow.APPROVED, report__status=ReportStatus.CLOSED
+        )
     else:
         claims = claims.filter(advance__gt=0)
     return with_money(

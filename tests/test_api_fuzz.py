@@ -46,11 +46,12 @@ from accounts.models import Role, User
 from accounts.tokens import token_create, token_user
 from claims import services as claim_services
 from claims.models import Claim
-from finance import services
-from finance.models import Recovery, Rollup
+from finance import payouts, services
+from finance.models import BankTemplate, Recovery, Rollup
 from programs.services import institution_create
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, SpotCheck
+from tests.bank_run import CSV_TEMPLATE, give_account
 from tests.class_run import claim_through_class
 from tests.factories import TraineeFactory, make_credit_code, make_id_number
 from tests.quarter_run import run_quarter
@@ -83,6 +84,7 @@ ID_KINDS = {
     "/api/institutions/": "institution",
     "/api/documents/": "document",
     "/api/classes/": "class",
+    "/api/payment-batches/": "batch",
 }
 
 
@@ -137,6 +139,11 @@ def valid_bodies(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "POST /api/reports/": {"quarter": "2020Q3"},
         "POST /api/reports/{id}/spot-checks/": {"share": "0.5"},
         "POST /api/rollups/": {"quarter": "2020Q2"},
+        "POST /api/payment-batches/": {
+            "rollup": w["rollup"],
+            "kind": "balance",
+            "bank_template": w["bank_template"],
+        },
         "POST /api/institutions/{id}/admit/": {"reason": "阿地人社函〔2020〕1号"},
         "POST /api/policy-entries/": {
             "kind": "project_uplift",
@@ -260,6 +267,14 @@ def world(
         unit_id="654301",
         actor=clerk,
     )
+    # a payment batch of the rollup's balances (issue 18)
+    for i, approved in enumerate(quarter.approved, start=1):
+        give_account(approved, finance, n=i)
+    csv_template = BankTemplate.objects.get(name=CSV_TEMPLATE).pk
+    rollup_id = Rollup.objects.get(quarter="2020Q1").pk
+    batch = payouts.batch_build(
+        rollup_id=rollup_id, kind="balance", template_id=csv_template, actor=finance
+    )
     users = {
         "clerk": clerk,
         "reviewer": reviewer,
@@ -278,6 +293,8 @@ def world(
         "tokens": {role: token_create(user=u) for role, u in users.items()},
         "users": users,
         "claim": quarter.approved[0].pk,
+        "rollup": rollup_id,
+        "bank_template": csv_template,
         "draft": draft.pk,
         "pending": pending.pk,
         "institution": quarter.approved[0].institution_id,
@@ -293,6 +310,7 @@ def world(
             "institution": [proposed.pk, quarter.approved[0].institution_id],
             "document": [document.pk],
             "class": [training_class.pk],
+            "batch": [batch.pk],
         },
     }
 
