@@ -61,7 +61,7 @@ class BankTemplateForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         allowed = RESULT_FIELDS if data.get("purpose") == "result" else BATCH_FIELDS
         columns = data.get("fields")
         if not isinstance(columns, list) or not columns:

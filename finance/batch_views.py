@@ -5,6 +5,7 @@ its workbook. Each action calls one service of ``finance.payouts``."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -112,7 +113,7 @@ def _render_batch(
 ) -> HttpResponse:
     batch = selectors.batch_for(pk)
     full = bool(can_read_full_account(request.user))
-    lines = [
+    lines: list[dict[str, Any]] = [
         {
             "line": line,
             "account": line.account if full else "****" + line.account[-4:],

@@ -99,7 +99,11 @@ def account_change_propose(
         current = PayeeAccount.objects.filter(trainee=trainee).first()
         owner: dict[str, Any] = {"trainee": trainee}
     else:
-        institution = Institution.objects.filter(pk=institution_id).first()
+        institution = (
+            Institution.objects.filter(pk=institution_id).first()
+            if institution_id is not None
+            else None
+        )
         if institution is None or (
             actor.is_clerk and institution.unit_id != actor.unit_id
         ):
@@ -219,7 +223,7 @@ def batch_plan(rollup_quarter: str, kind: str) -> BatchPlan:
     ).order_by("recorded_at", "pk"):
         failures[p.claim_id] = p
     recent = timezone.now() - timedelta(days=settings.PAYEE_ACCOUNT_RECENT_DAYS)
-    accounts: dict[tuple[str, int], PayeeAccount] = {}
+    accounts: dict[tuple[str, int | None], PayeeAccount] = {}
     for a in PayeeAccount.objects.filter(trainee_id__in={c.trainee_id for c in claims}):
         accounts[("trainee", a.trainee_id)] = a
     for a in PayeeAccount.objects.filter(
@@ -264,7 +268,7 @@ def batch_plan(rollup_quarter: str, kind: str) -> BatchPlan:
     return plan
 
 
-PURPOSES = {
+PURPOSES: dict[str, str] = {
     PaymentKind.ADVANCE: "职业技能培训补贴先行拨付",
     PaymentKind.BALANCE: "职业技能培训补贴",
 }
@@ -539,8 +543,8 @@ def _result_record(
             if row["paid"]:
                 day = _bank_date(row["bank_date"], template.date_format) or today
             else:
-                day = _bank_date(row.get("bank_date") or "", template.date_format)
-                day = min(day or today, today)
+                given = _bank_date(row.get("bank_date") or "", template.date_format)
+                day = min(given or today, today)
             try:
                 payment = payment_record(
                     claim_id=line.claim_id,
