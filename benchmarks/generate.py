@@ -1065,19 +1065,23 @@ def load_ledger(approvals: list[Approval], ref: Reference) -> tuple[int, int, in
 
 
 # --- The whole load -------------------------------------------------------------------------
+#: The tables ``--reuse`` counts (all of them must exist for a dataset to be there).
+COUNTED = (
+    "claims_claim",
+    "trainees_trainee",
+    "programs_institution",
+    "claims_quarterlyreport",
+    "claims_reportitem",
+    "claims_claimevent",
+    "finance_ledgerentry",
+    "reporting_payment",
+)
+
+
 def counts_now() -> dict[str, int]:
     with connection.cursor() as cursor:
         out = {}
-        for table in (
-            "claims_claim",
-            "trainees_trainee",
-            "programs_institution",
-            "claims_quarterlyreport",
-            "claims_reportitem",
-            "claims_claimevent",
-            "finance_ledgerentry",
-            "reporting_payment",
-        ):
+        for table in COUNTED:
             cursor.execute(f"SELECT count(*) FROM {table}")
             out[table] = cursor.fetchone()[0]
     return out
@@ -1099,9 +1103,13 @@ def ledger_complete() -> bool:
 
 
 def dataset_matches(spec: Spec) -> bool:
-    """``--reuse``: the database already holds a dataset of this size."""
+    """``--reuse``: the database already holds a dataset of this size. A new or empty
+    database (no tables yet, issue 20) holds none: the run then migrates and generates."""
     from accounts.models import User
 
+    tables = set(connection.introspection.table_names())
+    if not tables.issuperset(COUNTED):
+        return False
     now = counts_now()
     return (
         now["claims_claim"] == spec.claims
