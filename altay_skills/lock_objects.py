@@ -17,6 +17,10 @@ skipping what it does not need, and the rows of one kind in primary-key order:
 5a. **payment batch** (issue 18) — marking it sent, cancelling it, recording the bank's
    answer: the batch first, then the claims its lines pay (6).
 6. **claims** — ``of=("self",)``, so a join in the filter locks nothing else.
+6a. **claim summaries** (``claims.models.ClaimSummary``, issue 20) — upserted by
+   ``Claim.save`` right after the claim's own row, the rows of one change in key
+   order; ``rebuild_summaries`` takes the whole table (``lock_claim_summaries``) so
+   that no transition adds to a row it is rewriting.
 7. **spot check**, then the claim's **payments**, then its **recovery**.
 8. **rollup** — taken alone (building, requesting, building a payment batch from it),
    never with a claim.
@@ -186,6 +190,19 @@ def lock_institution(institution_id: int) -> Any:
     """One institution, locked (admitting it is served one at a time); ``None`` when
     there is none."""
     return _one("programs.Institution", institution_id)
+
+
+# --- 6a. the claim summaries, whole (their rebuild) ----------------------------------------
+def lock_claim_summaries() -> None:
+    """Hold off every transition's summary upsert until the rebuild commits (PostgreSQL
+    ``EXCLUSIVE``: reads go on, writes wait). On SQLite writers are serialised anyway."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    table = apps.get_model("claims.ClaimSummary")._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
 
 
 # --- 10. a payee account change -------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import ExtractYear, Trim, Upper
+from django.db import connections, models, router, transaction
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Coalesce, ExtractYear, Trim, TruncMonth, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -90,6 +92,124 @@ class KeptClaims(models.Manager["Claim"]):
 
     def get_queryset(self) -> models.QuerySet[Claim]:
         return super().get_queryset().exclude(status=workflow.DELETED)
+
+    def bulk_create(
+        self, objs: Iterable[Claim], *args: Any, **kwargs: Any
+    ) -> list[Claim]:
+        """The spreadsheet import's claims, counted into the summaries in the same
+        transaction (``bulk_create`` calls no ``save``)."""
+        using = kwargs.get("using") or router.db_for_write(Claim)
+        with transaction.atomic(using=using, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            summaries_apply([(c.summary_entry(), 1) for c in created], using=using)
+        for claim in created:
+            claim._summary_was = claim.summary_entry()
+        return created
+
+
+# --- Claim summaries (issue 20) ----------------------------------------------------------
+#: A summary row's key: (month of training end, unit, program, fund ("" for none),
+#: status, level code ("" for none)); its figures: (claims, passed, employed, requested,
+#: approved_amount, amount). ``None``: the claim is in no summary (a deleted draft).
+SummaryKey = tuple[date, str, int, str, str, str]
+SummaryFigures = tuple[int, int, int, Decimal, Decimal, Decimal]
+SummaryEntry = tuple[SummaryKey, SummaryFigures] | None
+#: The claim's fields a summary row reads: a save that writes none of them moves nothing.
+SUMMARY_FIELDS = frozenset(
+    {
+        "training_end",
+        "unit",
+        "unit_id",
+        "program",
+        "program_id",
+        "fund",
+        "status",
+        "level",
+        "level_id",
+        "passed",
+        "employment",
+        "amount_requested",
+        "approved_amount",
+        "amount",
+    }
+)
+_SUMMARY_ATTNAMES = (
+    "training_end",
+    "unit_id",
+    "program_id",
+    "fund",
+    "status",
+    "level_id",
+    "passed",
+    "employment",
+    "amount_requested",
+    "approved_amount",
+    "amount",
+)
+_UNKNOWN: Any = object()  # the stored entry was not loaded (deferred fields)
+_SUMMARY_COLUMNS = ("month", "unit_id", "program_id", "fund", "status", "level")
+_SUMMARY_SUMS = ("claims", "passed", "employed", "requested", "approved", "amount")
+
+
+def summary_entry_of(values: dict[str, Any]) -> SummaryEntry:
+    """The summary row a claim with these field values counts in, and what it adds."""
+    if values["status"] == workflow.DELETED:
+        return None
+    end: date = values["training_end"]
+    key: SummaryKey = (
+        end.replace(day=1),
+        values["unit_id"],
+        int(values["program_id"]),
+        values["fund"] or "",
+        values["status"],
+        values["level_id"] or "",
+    )
+    figures: SummaryFigures = (
+        1,
+        1 if values["passed"] else 0,
+        0 if values["employment"] == Employment.NONE else 1,
+        Decimal(values["amount_requested"] or 0),
+        Decimal(values["approved_amount"] or 0),
+        Decimal(values["amount"] or 0),
+    )
+    return key, figures
+
+
+def _upsert_sql(rows: int) -> str:
+    """``INSERT … VALUES (…) × rows ON CONFLICT (key) DO UPDATE SET sum = sum + new``:
+    the names are this module's constants, every value a parameter."""
+    table = ClaimSummary._meta.db_table
+    columns = ", ".join((*_SUMMARY_COLUMNS, *_SUMMARY_SUMS))
+    one = "(" + ", ".join(["%s"] * (len(_SUMMARY_COLUMNS) + len(_SUMMARY_SUMS))) + ")"
+    values = ", ".join([one] * rows)
+    key = ", ".join(_SUMMARY_COLUMNS)
+    add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in _SUMMARY_SUMS)
+    return f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({key}) DO UPDATE SET {add}"  # noqa: S608, E501
+
+
+def summaries_apply(
+    changes: Sequence[tuple[SummaryEntry, int]], *, using: str = "default"
+) -> None:
+    """Add each entry (sign +1) or take it away (−1) in one UPSERT (``INSERT … ON
+    CONFLICT DO UPDATE SET n = n + excluded.n``): concurrent transitions add to the
+    row instead of overwriting each other. The rows are written in key order, so two
+    transactions moving claims between the same two rows lock them in the same order
+    (``altay_skills/lock_objects.py``, 6a) and never deadlock on them. Call it inside
+    the transaction that changes the claims."""
+    totals: dict[SummaryKey, list[Any]] = {}
+    for entry, sign in changes:
+        if entry is None:
+            continue
+        key, figures = entry
+        row = totals.setdefault(key, [0, 0, 0, Decimal(0), Decimal(0), Decimal(0)])
+        for i, value in enumerate(figures):
+            row[i] += sign * value
+    rows = [(*key, *figures) for key, figures in sorted(totals.items()) if any(figures)]
+    if not rows:
+        return
+    sql = _upsert_sql(len(rows))
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
 
 
 class Claim(models.Model):
@@ -344,6 +464,58 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"申报#{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, and move the claim between the summaries (``ClaimSummary``) in the
+        same transaction: out of the row it counted in as loaded, into its row now."""
+        fields = kwargs.get("update_fields")
+        if fields is not None and not SUMMARY_FIELDS & set(fields):
+            super().save(*args, **kwargs)
+            return
+        using = kwargs.get("using") or router.db_for_write(Claim, instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            was: SummaryEntry = None
+            if not self._state.adding:
+                was = self._summary_was
+                if was is _UNKNOWN:  # loaded without its fields: read what is stored
+                    stored = (
+                        Claim.all_rows.using(using)
+                        .filter(pk=self.pk)
+                        .values(*_SUMMARY_ATTNAMES)
+                        .first()
+                    )
+                    was = summary_entry_of(stored) if stored else None
+            super().save(*args, **kwargs)
+            now = self.summary_entry()
+            if now != was:
+                summaries_apply([(was, -1), (now, 1)], using=using)
+        self._summary_was = now
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        using = kwargs.get("using") or router.db_for_write(Claim, instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            stored = (
+                Claim.all_rows.using(using)
+                .filter(pk=self.pk)
+                .values(*_SUMMARY_ATTNAMES)
+                .first()
+            )
+            result = super().delete(*args, **kwargs)
+            if stored:
+                summaries_apply([(summary_entry_of(stored), -1)], using=using)
+        return result
+
+    _summary_was: SummaryEntry = _UNKNOWN
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Claim:
+        claim = super().from_db(db, field_names, values)
+        if not claim.get_deferred_fields() & set(_SUMMARY_ATTNAMES):
+            claim._summary_was = claim.summary_entry()
+        return claim
+
+    def summary_entry(self) -> SummaryEntry:
+        return summary_entry_of({f: getattr(self, f) for f in _SUMMARY_ATTNAMES})
 
 
 class ClaimEvent(models.Model):
@@ -617,3 +789,119 @@ class DocumentDownload(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RecordIsFinal("材料下载记录不能删除")
+
+
+class ClaimSummary(models.Model):
+    """Counts and sums of the claims per month of training end × unit × program ×
+    fund × status × level (issue 20), kept by ``Claim.save``/``bulk_create``/``delete``
+    in the transaction that changes the claims (``summaries_apply``): the dashboards
+    and the November review read these instead of scanning a year of claims.
+    ``manage.py rebuild_summaries`` recomputes them from the claims and says whether
+    they differed. Deleted drafts count nowhere. A row may fall to zero claims (every
+    claim moved on): readers skip such groups."""
+
+    month = models.DateField(_("培训结束月份"))
+    unit = models.ForeignKey(
+        "programs.Unit",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    program = models.ForeignKey(
+        "programs.Program",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    fund = models.CharField(_("资金渠道"), max_length=30, blank=True, default="")
+    status = models.CharField(_("状态"), max_length=20)
+    level = models.CharField(_("等级（空为无）"), max_length=30, blank=True, default="")
+    claims = models.IntegerField(_("申报数"), default=0)
+    passed = models.IntegerField(_("合格数"), default=0)
+    employed = models.IntegerField(_("就业数"), default=0)
+    requested = models.DecimalField(
+        _("申请金额"), max_digits=16, decimal_places=2, default=Decimal("0.00")
+    )
+    approved = models.DecimalField(
+        _("核准金额"), max_digits=16, decimal_places=2, default=Decimal("0.00")
+    )
+    amount = models.DecimalField(
+        _("核定金额"), max_digits=16, decimal_places=2, default=Decimal("0.00")
+    )
+
+    class Meta:
+        verbose_name = _("申报汇总")
+        verbose_name_plural = _("申报汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "unit", "program", "fund", "status", "level"],
+                name="claim_summary_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.unit_id} {self.program_id} {self.status}"
+
+
+def summaries_fresh(using: str = "default") -> dict[SummaryKey, SummaryFigures]:
+    """Every summary figure aggregated afresh over the claims (deleted drafts aside):
+    what the kept rows must equal."""
+    rows = (
+        Claim.all_rows.using(using)
+        .exclude(status=workflow.DELETED)
+        .annotate(
+            k_month=TruncMonth("training_end"),
+            k_fund=Coalesce("fund", Value("")),
+            k_level=Coalesce("level_id", Value("")),
+        )
+        .values("k_month", "unit_id", "program_id", "k_fund", "status", "k_level")
+        .annotate(
+            n=Count("id"),
+            n_passed=Count("id", filter=Q(passed=True)),
+            n_employed=Count("id", filter=~Q(employment=Employment.NONE)),
+            s_requested=Sum("amount_requested"),
+            s_approved=Sum("approved_amount"),
+            s_amount=Sum("amount"),
+        )
+        .order_by()
+    )
+    return {
+        (
+            r["k_month"],
+            r["unit_id"],
+            r["program_id"],
+            r["k_fund"],
+            r["status"],
+            r["k_level"],
+        ): (
+            r["n"],
+            r["n_passed"],
+            r["n_employed"],
+            _fen(r["s_requested"]),
+            _fen(r["s_approved"]),
+            _fen(r["s_amount"]),
+        )
+        for r in rows
+    }
+
+
+def summaries_stored(using: str = "default") -> dict[SummaryKey, SummaryFigures]:
+    """The kept summary rows (those fallen to nothing left out)."""
+    return {
+        (r[0], r[1], r[2], r[3], r[4], r[5]): (
+            r[6],
+            r[7],
+            r[8],
+            _fen(r[9]),
+            _fen(r[10]),
+            _fen(r[11]),
+        )
+        for r in ClaimSummary.objects.using(using).values_list(
+            *_SUMMARY_COLUMNS, *_SUMMARY_SUMS
+        )
+        if any(r[6:])
+    }
+
+
+def _fen(value: Decimal | None) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))

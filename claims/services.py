@@ -33,9 +33,12 @@ from claims.models import (
     LIMIT_SLOTS,
     Claim,
     ClaimEvent,
+    ClaimSummary,
     Document,
     DocumentDownload,
     DocumentKind,
+    summaries_fresh,
+    summaries_stored,
 )
 from claims.permissions import (
     can_attach_document,
@@ -676,3 +679,46 @@ def _queue_claim_checks(claim_ids: list[int]) -> None:
     """In the submitting transaction: the reviewers' checks of the claims, queued
     through the outbox so that a broker that is down loses nothing."""
     outbox.enqueue("reporting.tasks.check_submitted_claims", claim_ids=claim_ids)
+
+
+# --- The claim summaries (issue 20) -----------------------------------------------------------
+@dataclass(frozen=True)
+class SummaryRebuild:
+    rows: int  # summary rows written
+    differed: int  # keys whose kept figures were not the claims' own (0: all equal)
+
+
+def summaries_rebuild() -> SummaryRebuild:
+    """Recompute every claim summary from the claims, under the summaries' table lock
+    (no transition adds to a row while it is rewritten), and say how many differed."""
+    with transaction.atomic():
+        lock_objects.lock_claim_summaries()
+        fresh = summaries_fresh()
+        stored = summaries_stored()
+        differed = sum(
+            1
+            for key in fresh.keys() | stored.keys()
+            if fresh.get(key) != stored.get(key)
+        )
+        ClaimSummary.objects.all().delete()
+        ClaimSummary.objects.bulk_create(
+            [
+                ClaimSummary(
+                    month=key[0],
+                    unit_id=key[1],
+                    program_id=key[2],
+                    fund=key[3],
+                    status=key[4],
+                    level=key[5],
+                    claims=figures[0],
+                    passed=figures[1],
+                    employed=figures[2],
+                    requested=figures[3],
+                    approved=figures[4],
+                    amount=figures[5],
+                )
+                for key, figures in sorted(fresh.items())
+            ],
+            batch_size=1000,
+        )
+    return SummaryRebuild(rows=len(fresh), differed=differed)
