@@ -18,6 +18,12 @@ Definitions the pages state in their footnotes:
   of the approved ones; **pending (committed)**: ``amount`` of the submitted ones;
   **paid**: payments recorded as paid on the year's claims (whatever their status).
 - **Employed** (就业) includes self-employment and flexible work (五(一)).
+- **Where the claims' figures come from** (issue 20): ``claims.models.ClaimSummary``,
+  the counts and sums per month of training end × unit × program × fund × status ×
+  level kept in the transaction of every change to a claim — a dashboard reads a few
+  hundred summary rows, never a year of claims. A period is whole months (the work
+  year is), so the month of training end decides as the date did. The payments are
+  still summed over the payments of the year's claims.
 - **Budgets** (七(五)) are compared with the money by ``quarters.rules`` alone, as the
   approval guard compares them: a line is *over* when its approved money is past the
   budget, and *would be over* when approving everything still pending would take it
@@ -33,16 +39,22 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.expressions import Combinable
-from django.db.models.functions import ExtractMonth, ExtractQuarter, ExtractYear
+from django.db.models.functions import (
+    Coalesce,
+    ExtractMonth,
+    ExtractQuarter,
+    ExtractYear,
+    NullIf,
+)
 from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import rules, workflow
 from claims.facts import policy_terms
-from claims.models import Claim, Employment
+from claims.models import Claim, ClaimSummary
 from claims.rules import COUNTING_STATUSES, PROGRAMS_OUTSIDE_LIMITS, ZERO, money
 from claims.selectors import unit_scoped
 from finance import selectors as finance_selectors
@@ -218,14 +230,51 @@ def year_claims(
     return qs
 
 
+#: What each grouping key reads off a summary row (``ClaimSummary``): the claims'
+#: own values (a fund kept as "" for none is read back as none).
+SUMMARY_KEYS: dict[str, Combinable] = {
+    "k_unit": F("unit_id"),
+    "k_fund": NullIf(F("fund"), Value("")),
+    "k_program": F("program_id"),
+    "k_name": F("program__name"),
+    "k_month": ExtractMonth("month"),
+    "k_quarter": ExtractQuarter("month"),
+}
+
+
+def month_span(span: Span) -> Span:
+    """``span`` as the months of training end it covers: whole months only (a work
+    year is), which the summaries are kept by."""
+    start, end = span
+    if start.day != 1 or (end + timedelta(days=1)).day != 1:
+        raise ValueError(f"a period of whole months is needed, not {start}–{end}")
+    return start, end
+
+
+def year_summaries(
+    year: int, *, unit: str | None = None, span: Span | None = None
+) -> QuerySet[ClaimSummary]:
+    """The summary rows of ``year_claims(year, unit=unit, span=span)``: the counted
+    statuses, the months of the year (or of the span)."""
+    qs = ClaimSummary.objects.filter(status__in=sorted(COUNTING_STATUSES))
+    if span is not None:
+        qs = qs.filter(month__range=month_span(span))
+    else:
+        qs = qs.filter(month__year=year)
+    if unit:
+        qs = qs.filter(unit_id=unit)
+    return qs
+
+
 def _claim_aggregates() -> dict[str, Any]:
     trained = ~Q(program_id__in=sorted(PROGRAMS_OUTSIDE_LIMITS))
     return {
-        "person_times": Count("id", filter=trained),
-        "passed": Count("id", filter=trained & Q(passed=True)),
-        "employed": Count("id", filter=trained & ~Q(employment=Employment.NONE)),
-        "requested": Sum("amount_requested"),
-        "approved": Sum("approved_amount", filter=Q(status=workflow.APPROVED)),
+        "n_claims": Coalesce(Sum("claims"), 0),
+        "person_times": Coalesce(Sum("claims", filter=trained), 0),
+        "passed": Coalesce(Sum("passed", filter=trained), 0),
+        "employed": Coalesce(Sum("employed", filter=trained), 0),
+        "requested": Sum("requested"),
+        "approved": Sum("approved", filter=Q(status=workflow.APPROVED)),
         "pending": Sum("amount", filter=Q(status=workflow.SUBMITTED)),
     }
 
@@ -237,10 +286,11 @@ def grouped(
     unit: str | None = None,
     span: Span | None = None,
 ) -> dict[tuple[Any, ...], Figures]:
-    """The year's figures grouped by ``keys``: two queries (claims, payments). With
-    ``span``, the claims whose training ended within it (the work year)."""
+    """The year's figures grouped by ``keys``: two queries (the claims' summaries, the
+    payments). With ``span``, the claims whose training ended within it (the work
+    year) instead of in the calendar year."""
     names = list(keys)
-    claims = year_claims(year, unit=unit, span=span)
+    claims = year_summaries(year, unit=unit, span=span)
     payments = Payment.objects.filter(status=PaymentStatus.PAID)
     if span is not None:
         payments = payments.filter(claim__training_end__range=span)
@@ -256,9 +306,10 @@ def grouped(
     paid_rows: list[dict[str, Any]]
     if names:
         rows = list(
-            claims.annotate(**{n: k("") for n, k in keys.items()})
+            claims.annotate(**{n: SUMMARY_KEYS[n] for n in names})
             .values(*names)
             .annotate(**_claim_aggregates())
+            .filter(n_claims__gt=0)  # a group whose claims all moved on is no group
             .order_by()
         )
         paid_rows = list(
@@ -299,11 +350,16 @@ def totals(year: int, *, unit: str | None = None, span: Span | None = None) -> F
 
 
 # --- Years ----------------------------------------------------------------------------
+def _kept_summaries() -> QuerySet[ClaimSummary]:
+    """Summary rows that hold claims, drafts aside."""
+    return ClaimSummary.objects.exclude(status=workflow.DRAFT).filter(claims__gt=0)
+
+
 def years_with_data() -> list[int]:
     """Years in which some claim's training ended (drafts aside) or a budget was set."""
     claim_years = set(
-        Claim.objects.exclude(status=workflow.DRAFT)
-        .annotate(y=ExtractYear("training_end"))
+        _kept_summaries()
+        .annotate(y=ExtractYear("month"))
         .values_list("y", flat=True)
         .distinct()
         .order_by()
@@ -320,10 +376,10 @@ def latest_year_with_data(user: User) -> int:
     the latest year a budget was set for, else this year. Data older than this year
     (the demo's 2020–2021) opens on its own year, not on an empty page."""
     this_year = timezone.localdate().year
-    claims = unit_scoped(Claim.objects.exclude(status=workflow.DRAFT), user)
+    claims = unit_scoped(_kept_summaries(), user)
     latest = (
-        claims.filter(training_end__year__lte=this_year)
-        .aggregate(y=Max(ExtractYear("training_end")))
+        claims.filter(month__year__lte=this_year)
+        .aggregate(y=Max(ExtractYear("month")))
         .get("y")
     )
     if latest is None:

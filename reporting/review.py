@@ -20,7 +20,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO
 
-from django.db.models import Count, Q
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from altay_skills.errors import NotFound
@@ -40,7 +41,7 @@ from finance.exports import (
     number_cell,
     text_cell,
 )
-from programs.models import UNFUNDED, fund_label
+from programs.models import UNFUNDED, Level, fund_label
 from quarters import rules as quarter_rules
 from quarters.budgets import MAX_YEAR, MIN_YEAR
 from quarters.models import FundBudget
@@ -59,7 +60,7 @@ from reporting.dashboards import (
     percent,
     units,
     work_year,
-    year_claims,
+    year_summaries,
 )
 
 #: 一、目标任务: by 2021 high-skilled workers at 30% of skilled workers.
@@ -157,15 +158,18 @@ class Review:
 
 
 def _skill_levels(year: int, span: Span) -> dict[str, tuple[int, int]]:
-    """Per unit: passed trainings with a skill level, and those at 三级 or above."""
+    """Per unit: passed trainings with a skill level, and those at 三级 or above (off
+    the claims' summaries, whose rows keep the level)."""
+    ranked = Level.objects.filter(rank__isnull=False).values("code")
+    high = Level.objects.filter(rank__lte=HIGH_SKILL_MAX_RANK).values("code")
     rows = (
-        year_claims(year, span=span)
+        year_summaries(year, span=span)
         .exclude(program_id__in=sorted(PROGRAMS_OUTSIDE_LIMITS))
-        .filter(passed=True, level__rank__isnull=False)
+        .filter(level__in=ranked)
         .values("unit_id")
         .annotate(
-            certified=Count("id"),
-            high=Count("id", filter=Q(level__rank__lte=HIGH_SKILL_MAX_RANK)),
+            certified=Coalesce(Sum("passed"), 0),
+            high=Coalesce(Sum("passed", filter=Q(level__in=high)), 0),
         )
         .order_by()
     )
