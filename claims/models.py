@@ -477,6 +477,15 @@ class Claim(models.Model):
             was: SummaryEntry = None
             if not self._state.adding:
                 was = self._summary_was
+                if isinstance(was, tuple) and len(was) == len(_SUMMARY_ATTNAMES):
+                    # as loaded by from_db (a deferred field: _UNKNOWN, read below)
+                    was = (
+                        _UNKNOWN
+                        if _UNKNOWN in was
+                        else summary_entry_of(
+                            dict(zip(_SUMMARY_ATTNAMES, was, strict=True))
+                        )
+                    )
                 if was is _UNKNOWN:  # loaded without its fields: read what is stored
                     stored = (
                         Claim.all_rows.using(using)
@@ -505,13 +514,16 @@ class Claim(models.Model):
                 summaries_apply([(summary_entry_of(stored), -1)], using=using)
         return result
 
-    _summary_was: SummaryEntry = _UNKNOWN
+    #: the summary entry as last saved, or the summarised fields as loaded
+    _summary_was: Any = _UNKNOWN
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Claim:
+        """Keep the summarised fields as loaded (a tuple: cheap for the lists that load
+        thousands of claims and save none); the entry is worked out only on save."""
         claim = super().from_db(db, field_names, values)
-        if not claim.get_deferred_fields() & set(_SUMMARY_ATTNAMES):
-            claim._summary_was = claim.summary_entry()
+        loaded = claim.__dict__
+        claim._summary_was = tuple(loaded.get(f, _UNKNOWN) for f in _SUMMARY_ATTNAMES)
         return claim
 
     def summary_entry(self) -> SummaryEntry:

@@ -176,7 +176,7 @@ def test_a_deleted_draft_leaves_its_summary_row_at_nothing(claim_input, clerk):
 
 
 @requires_postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_submissions_racing_on_one_summary_row_both_count(claim_input):
     clerk = UserFactory(username="race_clerk", role="county_clerk", unit_id="654301")
     drafts = [
