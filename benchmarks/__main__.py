@@ -1,6 +1,8 @@
 """``python -m benchmarks [--only generate,rollup,…] [--claims N] [--reuse]``.
 
-Parts, in order: generate · plans · rollup · workbook · imports · queries · http.
+Parts, in order: generate · plans · rollup · workbook · imports · summaries · queries ·
+http (``summaries``: the dashboards and the review off the claim summaries, and the
+cost of keeping them per transition — issue 20).
 ``queries`` and ``http`` live in ``benchmarks/queries.py`` and ``benchmarks/http_load.py``
 (each a ``run(results)``); a part whose module is missing is reported as missing.
 Every figure goes into ``bench-results/bench-<timestamp>.json`` and ``latest.json``.
@@ -22,7 +24,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-PARTS = ("generate", "plans", "rollup", "workbook", "imports", "queries", "http")
+PARTS = (
+    "generate",
+    "plans",
+    "rollup",
+    "workbook",
+    "imports",
+    "summaries",
+    "queries",
+    "http",
+)
 EXTERNAL = {"queries": "benchmarks.queries", "http": "benchmarks.http_load"}
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/altay_bench"
 RESULTS = Path("bench-results")
@@ -195,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
             r, repeat=a.workbook_repeat, limit=a.workbook_lines
         ),
         "imports": lambda r, a: importlib.import_module("benchmarks.imports").run(
+            r, repeat=a.repeat
+        ),
+        "summaries": lambda r, a: importlib.import_module("benchmarks.summaries").run(
             r, repeat=a.repeat
         ),
     }
