@@ -32,7 +32,9 @@ Definitions the pages state in their footnotes:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -279,6 +281,56 @@ def _claim_aggregates() -> dict[str, Any]:
     }
 
 
+#: The payments read once per page (``one_payment_read``): (year, unit, span) → rows.
+_PAID_MEMO: ContextVar[dict[tuple[Any, ...], list[dict[str, Any]]] | None] = ContextVar(
+    "paid_memo", default=None
+)
+
+
+@contextmanager
+def one_payment_read() -> Iterator[None]:
+    """Within it, the payments of a (year, unit, period) are read once, at the finest
+    grouping, and every grouping of the page adds them up from those rows."""
+    token = _PAID_MEMO.set({})
+    try:
+        yield
+    finally:
+        _PAID_MEMO.reset(token)
+
+
+def _paid_rows(year: int, unit: str | None, span: Span | None) -> list[dict[str, Any]]:
+    """The paid payments on the year's claims (whatever their status), summed per
+    unit × fund × program × month of training end × claim status: one query, or none
+    when this page read them already."""
+    memo = _PAID_MEMO.get()
+    if memo is not None and (year, unit, span) in memo:
+        return memo[(year, unit, span)]
+    payments = Payment.objects.filter(status=PaymentStatus.PAID)
+    if span is not None:
+        payments = payments.filter(claim__training_end__range=span)
+    else:
+        payments = payments.filter(claim__training_end__year=year)
+    if unit:
+        payments = payments.filter(claim__unit_id=unit)
+    rows = list(
+        payments.values(
+            k_unit=F("claim__unit_id"),
+            k_fund=F("claim__fund"),
+            k_program=F("claim__program_id"),
+            k_name=F("claim__program__name"),
+            k_month=ExtractMonth("claim__training_end"),
+            k_status=F("claim__status"),
+        )
+        .annotate(paid=Sum("amount"))
+        .order_by()
+    )
+    for r in rows:
+        r["k_quarter"] = (r["k_month"] - 1) // 3 + 1
+    if memo is not None:
+        memo[(year, unit, span)] = rows
+    return rows
+
+
 def grouped(
     year: int,
     keys: Mapping[str, Key],
@@ -291,19 +343,7 @@ def grouped(
     year) instead of in the calendar year."""
     names = list(keys)
     claims = year_summaries(year, unit=unit, span=span)
-    payments = Payment.objects.filter(status=PaymentStatus.PAID)
-    if span is not None:
-        payments = payments.filter(claim__training_end__range=span)
-    else:
-        payments = payments.filter(claim__training_end__year=year)
-    if unit:
-        payments = payments.filter(claim__unit_id=unit)
-    paid_aggregates = {
-        "paid": Sum("amount"),
-        "paid_on_approved": Sum("amount", filter=Q(claim__status=workflow.APPROVED)),
-    }
     rows: list[dict[str, Any]]
-    paid_rows: list[dict[str, Any]]
     if names:
         rows = list(
             claims.annotate(**{n: SUMMARY_KEYS[n] for n in names})
@@ -312,19 +352,18 @@ def grouped(
             .filter(n_claims__gt=0)  # a group whose claims all moved on is no group
             .order_by()
         )
-        paid_rows = list(
-            payments.annotate(**{n: k("claim__") for n, k in keys.items()})
-            .values(*names)
-            .annotate(**paid_aggregates)
-            .order_by()
-        )
     else:  # one row for everything (``values()`` without names means every field)
         rows = [claims.aggregate(**_claim_aggregates())]
-        paid_rows = [payments.aggregate(**paid_aggregates)]
-    paid = {
-        tuple(r[n] for n in names): (money(r["paid"]), money(r["paid_on_approved"]))
-        for r in paid_rows
-    }
+    sums: dict[tuple[Any, ...], tuple[Decimal, Decimal]] = {}
+    for r in _paid_rows(year, unit, span):
+        key = tuple(r["k_quarter"] if n == "k_quarter" else r[n] for n in names)
+        total, on_approved = sums.get(key, (ZERO, ZERO))
+        amount = Decimal(r["paid"] or 0)
+        sums[key] = (
+            total + amount,
+            on_approved + (amount if r["k_status"] == workflow.APPROVED else ZERO),
+        )
+    paid = {key: (money(t), money(a)) for key, (t, a) in sums.items()}
     result: dict[tuple[Any, ...], Figures] = {}
     for r in rows:
         key = tuple(r[n] for n in names)
@@ -693,6 +732,7 @@ class BudgetsOverview:
     overrides: list[BudgetOverride]
 
 
+@one_payment_read()
 def budgets_overview(year: int) -> BudgetsOverview:
     all_units = units()
     lines = budget_execution(year, all_units)
@@ -732,6 +772,7 @@ class PrefectureDashboard:
         return percent(self.work_year_total.person_times, self.target)
 
 
+@one_payment_read()
 def prefecture_dashboard(year: int) -> PrefectureDashboard:
     all_units = units()
     lines = budget_execution(year, all_units)
@@ -850,6 +891,7 @@ def dashboard_unit(user: User, code: str = "") -> Unit:
     return unit or Unit.objects.order_by("sort_order", "code").first()  # type: ignore[return-value]
 
 
+@one_payment_read()
 def unit_dashboard(year: int, unit: Unit) -> UnitDashboard:
     today = timezone.localdate()
     return UnitDashboard(
@@ -897,6 +939,7 @@ class FinanceDashboard:
     failed: FailedPayments
 
 
+@one_payment_read()
 def finance_dashboard(year: int) -> FinanceDashboard:
     all_units = units()
     lines = budget_execution(year, all_units)
