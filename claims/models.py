@@ -202,6 +202,7 @@ def summaries_apply(
             continue
         key, figures = entry
         row = totals.setdefault(key, [0, 0, 0, Decimal(0), Decimal(0), Decimal(0)])
+        value: Any  # a count or a sum (int or Decimal)
         for i, value in enumerate(figures):
             row[i] += sign * value
     rows = [(*key, *figures) for key, figures in sorted(totals.items()) if any(figures)]
@@ -518,7 +519,9 @@ class Claim(models.Model):
     _summary_was: Any = _UNKNOWN
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Claim:
+    def from_db(  # type: ignore[override]  # the stubs type it for Model, not Self
+        cls, db: str | None, field_names: Any, values: Any
+    ) -> Claim:
         """Keep the summarised fields as loaded (a tuple: cheap for the lists that load
         thousands of claims and save none); the entry is worked out only on save."""
         claim = super().from_db(db, field_names, values)

@@ -312,8 +312,9 @@ def _paid_rows(year: int, unit: str | None, span: Span | None) -> list[dict[str,
         payments = payments.filter(claim__training_end__year=year)
     if unit:
         payments = payments.filter(claim__unit_id=unit)
-    rows = list(
-        payments.values(
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in payments.values(
             k_unit=F("claim__unit_id"),
             k_fund=F("claim__fund"),
             k_program=F("claim__program_id"),
@@ -323,7 +324,7 @@ def _paid_rows(year: int, unit: str | None, span: Span | None) -> list[dict[str,
         )
         .annotate(paid=Sum("amount"))
         .order_by()
-    )
+    ]
     for r in rows:
         r["k_quarter"] = (r["k_month"] - 1) // 3 + 1
     if memo is not None:
