@@ -8,6 +8,7 @@ from accounts.apis import TokenLogoutApi, TokenObtainApi
 from altay_skills import assets
 from altay_skills.api import RedocView, api_not_found
 from claims import apis as claims
+from claims import confirmation_apis as confirmations
 from claims import registry_apis
 from classes import apis as classes
 from finance import apis as finance
@@ -51,6 +52,22 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "trainees/<int:pk>/id-number/",
         trainees.TraineeIdNumberApi.as_view(),
         name="api-trainee-id-number",
+    ),
+    # the trainee's confirmation (issue 17): no login, rate-limited
+    path(
+        "confirmations/<str:code>/",
+        confirmations.ConfirmationApi.as_view(),
+        name="api-confirmation",
+    ),
+    path(
+        "trainee-grievances/",
+        confirmations.GrievanceListApi.as_view(),
+        name="api-trainee-grievances",
+    ),
+    path(
+        "trainee-grievances/<int:pk>/finding/",
+        confirmations.GrievanceFindingApi.as_view(),
+        name="api-trainee-grievance-finding",
     ),
     # claims
     path("claims/", claims.ClaimListCreateApi.as_view(), name="api-claims"),

@@ -21,6 +21,8 @@ skipping what it does not need, and the rows of one kind in primary-key order:
    ``Claim.save`` right after the claim's own row, the rows of one change in key
    order; ``rebuild_summaries`` takes the whole table (``lock_claim_summaries``) so
    that no transition adds to a row it is rewriting.
+6b. **trainee confirmation** (issue 17) — after its claim: the trainee's answer, the
+   grievance it opens and the unit's finding.
 7. **spot check**, then the claim's **payments**, then its **recovery**.
 8. **rollup** — taken alone (building, requesting, building a payment batch from it),
    never with a claim.
@@ -155,6 +157,11 @@ def lock_claim_ids(claims: Iterable[int] | QuerySet[Any]) -> list[int]:
 def lock_claim(claim_id: int) -> Any:
     """One claim, locked; ``Claim.DoesNotExist`` when there is none."""
     return _rows("claims.Claim").get(pk=claim_id)
+
+
+def lock_confirmation(confirmation_id: int) -> Any:
+    """One trainee confirmation, locked (its claim first); ``None`` if missing."""
+    return _one("claims.TraineeConfirmation", confirmation_id)
 
 
 # --- 7. a claim's spot check, payments, recovery --------------------------------------------

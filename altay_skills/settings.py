@@ -311,6 +311,32 @@ TRAINEE_FOUND_HOURS = env.int("TRAINEE_FOUND_HOURS", default=8)
 #: A payee account changed within this many days is flagged on the payment batch that
 #: pays it (issue 18: a changed account is the classic way to redirect money).
 PAYEE_ACCOUNT_RECENT_DAYS = env.int("PAYEE_ACCOUNT_RECENT_DAYS", default=30)
+# Trainee confirmation (issue 17). The address the codes' links and QR codes open.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Anonymous requests to /t/<code>/ and /api/confirmations/ per address (DRF rate).
+CONFIRMATION_RATE = env.str("CONFIRMATION_RATE", default="30/hour")
+# Wrong last-4 answers a code takes before it is locked, and for how long.
+CONFIRMATION_MAX_FAILURES = env.int("CONFIRMATION_MAX_FAILURES", default=5)
+CONFIRMATION_LOCK_MINUTES = env.int("CONFIRMATION_LOCK_MINUTES", default=60)
+# Working days (weekdays: no holiday calendar is installed) the unit has to record a
+# finding on a trainee's "not me" before it shows as overdue.
+TRAINEE_GRIEVANCE_WORKING_DAYS = env.int("TRAINEE_GRIEVANCE_WORKING_DAYS", default=5)
+# Text messages (altay_skills.sms): console, file or the HTTP gateway.
+SMS_BACKEND = env.str(
+    "SMS_BACKEND",
+    default="altay_skills.sms.ConsoleBackend"
+    if DEBUG
+    else "altay_skills.sms.HttpGatewayBackend",
+)
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(DATA_DIR / "sms.jsonl"))
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_KEY = env.str("SMS_GATEWAY_KEY", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+SMS_SIGN_NAME = env.str("SMS_SIGN_NAME", default="阿勒泰人社")
+SMS_TEMPLATES = {
+    "claim": env.str("SMS_TEMPLATE_CLAIM", default=""),
+    "class_completed": env.str("SMS_TEMPLATE_CLASS_COMPLETED", default=""),
+}
 # One shared cache (issue 19): in Redis when there is one, so that gunicorn's workers
 # share one count per user for the throttle (each process would otherwise count on its
 # own) and one worker's answer for /readyz; a short timeout, and the throttle lets reads

@@ -920,3 +920,153 @@ def summaries_stored(using: str = "default") -> dict[SummaryKey, SummaryFigures]
 
 def _fen(value: Decimal | None) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
+# --- Trainee confirmation (issue 17) ------------------------------------------------------
+class ConfirmationStatus(models.TextChoices):
+    PENDING = "pending", _("未答复")
+    CONFIRMED = "confirmed", _("本人确认参加")
+    DISPUTED = "disputed", _("本人否认参加")
+
+
+class TraineeConfirmation(models.Model):
+    """The trainee's "was this you?" for one claim (a class's roster line reaches it
+    through the claim its completion created). The code itself is not stored: it is
+    derived from ``nonce`` with the server's key (``claims.confirmation_codes``), and
+    the lookup goes by ``code_digest``, so a copy of the database yields no code and
+    the table cannot be walked."""
+
+    claim = models.OneToOneField(
+        Claim,
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="confirmation",
+    )
+    nonce = models.CharField(_("随机数"), max_length=32, editable=False)
+    code_digest = models.CharField(
+        _("确认码摘要"), max_length=64, unique=True, editable=False
+    )
+    #: attended hours as the class recorded them (None for a claim entered by hand)
+    hours_attended = models.DecimalField(
+        _("出勤学时"), max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    status = models.CharField(
+        _("确认状态"),
+        max_length=20,
+        choices=ConfirmationStatus.choices,
+        default=ConfirmationStatus.PENDING,
+        db_index=True,
+    )
+    created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(_("验证失败次数"), default=0)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+    sms_sent_at = models.DateTimeField(_("短信发送时间"), null=True, blank=True)
+    sms_reference = models.CharField(_("短信网关编号"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("培训人员确认")
+        verbose_name_plural = _("培训人员确认")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=ConfirmationStatus.PENDING)
+                | Q(answered_at__isnull=False),
+                name="confirmation_answer_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"确认#{self.pk}（申报#{self.claim_id}）"
+
+
+class GrievanceOutcome(models.TextChoices):
+    UPHELD = "upheld", _("属实（本人未参加）")
+    DISMISSED = "dismissed", _("不属实（已核实本人参加）")
+
+
+class TraineeGrievance(models.Model):
+    """Opened when the trainee answers "not me": holds the claim's balance (and the
+    remaining payments of its class) until the unit records a finding."""
+
+    confirmation = models.OneToOneField(
+        TraineeConfirmation,
+        verbose_name=_("培训人员确认"),
+        on_delete=models.PROTECT,
+        related_name="grievance",
+    )
+    claim = models.ForeignKey(
+        Claim,
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="grievances",
+    )
+    opened_at = models.DateTimeField(_("提出时间"), default=timezone.now)
+    due_on = models.DateField(_("核查期限"))
+    outcome = models.CharField(
+        _("核查结论"), max_length=20, choices=GrievanceOutcome.choices, blank=True
+    )
+    finding = models.TextField(_("核查情况"), blank=True)
+    found_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核查人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    found_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("培训人员申诉")
+        verbose_name_plural = _("培训人员申诉")
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(outcome="", found_by__isnull=True, found_at__isnull=True)
+                    | (
+                        ~Q(outcome="")
+                        & Q(found_by__isnull=False, found_at__isnull=False)
+                    )
+                ),
+                name="grievance_finding_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"申诉#{self.pk}（申报#{self.claim_id}）"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.outcome
+
+
+class ConfirmationEvent(models.Model):
+    """The trail of a confirmation: issued, answered (no user: the trainee, with the
+    address masked), a grievance's finding (the user who recorded it)."""
+
+    confirmation = models.ForeignKey(
+        TraineeConfirmation,
+        verbose_name=_("培训人员确认"),
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    action = models.CharField(_("操作"), max_length=30)
+    reason = models.TextField(_("理由"), blank=True)
+    changes = models.JSONField(_("内容"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("确认记录")
+        verbose_name_plural = _("确认记录")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.confirmation_id}:{self.action}"

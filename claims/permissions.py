@@ -21,6 +21,7 @@ claims at once, so a listed page asks each later stage once, not once per claim.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
@@ -170,4 +171,20 @@ def can_attach_document(user: User, claim: Claim | None = None) -> Permission:
     if claim.status not in DOCUMENT_STATUSES:
         status = workflow.STATUS_LABELS.get(claim.status, claim.status)
         return conflict("documents_closed", f"“{status}”状态的申报不能再上传材料")
+    return ALLOWED
+
+
+def can_find_grievance(user: User, grievance: Any = None) -> Permission:
+    """Record the finding on a trainee's "not me" (issue 17): the county clerk of the
+    claim's unit or the prefecture reviewer; once only (409 ``already_found``)."""
+    if not user.is_authenticated or not (
+        (user.is_clerk and user.unit_id) or user.is_reviewer
+    ):
+        return deny("只有申报所属单位的经办人或地区审核人可以录入申诉核查结论")
+    if grievance is None:
+        return ALLOWED
+    if user.is_clerk and user.unit_id != grievance.claim.unit_id:
+        return deny("经办人只能核查本单位申报的申诉")
+    if grievance.outcome:
+        return conflict("already_found", "该申诉已录入核查结论，不能重复录入")
     return ALLOWED

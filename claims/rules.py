@@ -1330,3 +1330,23 @@ def year_span(year: int, start_month: int) -> tuple[date, date]:
     return date(year - 1, start_month, 1), date(year, start_month, 1) - timedelta(
         days=1
     )
+
+
+# --- Trainee confirmation (issue 17) ---------------------------------------------------
+def grievance_due(opened: date, working_days: int) -> date:
+    """The day by which the unit must record its finding on a trainee's "not me":
+    ``working_days`` weekdays after the day it was opened (Saturdays and Sundays
+    skipped; public holidays are not known here — no calendar package is installed, so
+    a holiday week gives the unit fewer real working days)."""
+    day = opened
+    left = working_days
+    while left > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day
+
+
+def last4_matches(id_number: str, typed: str) -> bool:
+    """The last four characters of the ID number, a final x read as X."""
+    return bool(typed) and id_number[-4:].upper() == typed.strip().upper()

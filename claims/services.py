@@ -22,6 +22,7 @@ from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
 from claims import evidence, rules, workflow
 from claims.audit import record_events
+from claims.confirmations import confirmation_issue, confirmations_issue_many
 from claims.facts import (
     attendance_of,
     institution_facts,
@@ -285,6 +286,8 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
             claim.policy_entries.set(decision.policy_entry_ids)
             _record(claim, actor, "submit", from_status, claim.status)
             _queue_claim_checks([claim.pk])
+            # the trainee is asked "was this you?" (issue 17); once per claim
+            confirmation_issue(claim=claim, actor=actor)
     except _Refused as refused:
         warnings = warnings_for_claims([claim_id])[claim_id]
         raise Conflict(
@@ -670,6 +673,7 @@ def claims_create_batch(
             record_events(events)
             if submit:
                 _queue_claim_checks([claim.pk for claim in claims])
+                confirmations_issue_many(claims=claims, actor=actor)
     except IntegrityError as exc:
         raise _limit_conflict(exc) from None
     return claims

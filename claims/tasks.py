@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from altay_skills.task_retries import RETRY_TRANSIENT
+from altay_skills.sms import SmsTransientError
+from altay_skills.task_retries import RETRY_TRANSIENT, TRANSIENT_ERRORS
 from claims.intake.jobs import CHECK_IMPORT_TASK, SOFT_TIME_LIMIT, TIME_LIMIT
 
 PURGE_IMPORTS_TASK = "claims.tasks.purge_expired_imports"
@@ -33,3 +34,27 @@ def purge_expired_imports() -> int:
     from claims.intake import import_purge_expired
 
     return import_purge_expired()
+
+
+@shared_task(
+    name="claims.tasks.send_confirmation_sms",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(SmsTransientError, *TRANSIENT_ERRORS),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=6,
+)
+def send_confirmation_sms(
+    *, confirmation_id: int, outbox_id: int | None = None
+) -> str | None:
+    """The trainee's confirmation code by text message (issue 17), once: the outbox
+    row and the confirmation's ``sms_sent_at`` are marked in one transaction; a
+    gateway that answers 5xx or is out of reach is tried again with backoff."""
+    from altay_skills.outbox import run_once
+    from claims.confirmations import confirmation_sms_send
+
+    return run_once(
+        outbox_id, lambda: confirmation_sms_send(confirmation_id=confirmation_id)
+    )

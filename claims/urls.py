@@ -9,9 +9,26 @@ own (``trainees.urls``).
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from claims import registry_views, views
+from claims import confirmation_views, registry_views, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    # the trainee's confirmation (issue 17): /t/<code>/ needs no login
+    path(
+        "t/<str:code>/",
+        confirmation_views.trainee_confirmation,
+        name="trainee_confirmation",
+    ),
+    path(
+        "claims/<int:pk>/confirmation-slip/",
+        confirmation_views.claim_confirmation_slip,
+        name="claim_confirmation_slip",
+    ),
+    path("grievances/", confirmation_views.grievance_list, name="grievance_list"),
+    path(
+        "grievances/<int:pk>/finding/",
+        confirmation_views.grievance_finding_view,
+        name="grievance_finding",
+    ),
     path("claims/", views.claim_list, name="claim_list"),
     path("claims/new/", views.claim_create_view, name="claim_create"),
     path("claims/check/", views.claim_check_view, name="claim_check"),

@@ -24,6 +24,7 @@ from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
 from claims import evidence
 from claims import rules as claim_rules
+from claims.confirmations import confirmation_issue
 from claims.facts import policy_terms, program_facts, trainee_facts
 from claims.models import Claim, Document, DocumentKind, Employment
 from claims.selectors import prior_claims_of
@@ -605,6 +606,10 @@ def class_complete(
             line.level_achieved_id = data.level_id
             line.employment = result.employment
             line.claim = claim
+            # the trainee is asked "was this you?" with the hours recorded (issue 17)
+            confirmation_issue(
+                claim=claim, actor=actor, hours_attended=attendance.attended_hours
+            )
             line.save(
                 update_fields=[
                     "passed",

@@ -34,10 +34,11 @@ from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require
 from claims import rules, workflow
+from claims.confirmations import disputed_claim_ids
 from claims.models import Claim
 from classes import rules as class_rules
 from classes.events import class_event_record
-from classes.models import TrainingClass
+from classes.models import RosterLine, TrainingClass
 from finance import exports
 from finance.ledger import (
     MONEY_FIELDS,
@@ -621,6 +622,9 @@ def _amount_due(claim: Claim, kind: str, money: ClaimMoney) -> Decimal:
         return claim.advance
     if claim.status != workflow.APPROVED or claim.approved_amount is None:
         raise Conflict("not_payable", "申报核准后方可拨付余额")
+    held = trainee_dispute_refusal(claim)
+    if held is not None:
+        raise held
     if money.due <= 0 and money.balance_paid > 0:
         raise Conflict("already_paid", "该申报余额已拨付，不能重复拨付")
     if money.due <= 0:
@@ -629,6 +633,31 @@ def _amount_due(claim: Claim, kind: str, money: ClaimMoney) -> Decimal:
             "该申报已无应拨余额（先行拨付已抵足核准金额，多拨部分应追回）",
         )
     return money.due
+
+
+def trainee_dispute_refusal(claim: Claim) -> DomainError | None:
+    """409 ``trainee_disputed`` while the claim's trainee, or anyone on the roster of
+    the class that created it, said "not me" and no finding released it (issue 17)."""
+    held = [claim.pk]
+    line = RosterLine.objects.filter(claim_id=claim.pk).first()
+    if line is not None:
+        held = list(
+            RosterLine.objects.filter(
+                training_class_id=line.training_class_id, claim__isnull=False
+            ).values_list("claim_id", flat=True)
+        )
+    disputed = disputed_claim_ids(held)
+    if claim.pk in disputed:
+        return Conflict(
+            "trainee_disputed",
+            "培训人员本人表示未参加此培训，申诉核查结论录入前不能拨付余额",
+        )
+    if disputed:
+        return Conflict(
+            "trainee_disputed",
+            "同一培训班有培训人员表示未参加培训，申诉核查结论录入前暂停拨付该班其余款项",
+        )
+    return None
 
 
 def _rollup_of(claim: Claim, kind: str) -> Rollup | None:

@@ -19,7 +19,9 @@ from accounts.models import User
 from accounts.views import AuthedRequest
 from altay_skills.periods import QUARTER_MESSAGE, current_quarter, quarter_bounds
 from claims import rules
+from claims.confirmations import grievances_overdue_for
 from claims.models import LIMIT_SLOTS, Claim, ClaimEvent, ClaimStatus
+from claims.permissions import can_find_grievance
 from claims.rules import ZERO
 from claims.selectors import claims_visible_to
 from claims.workflow import STATUS_LABELS
@@ -108,6 +110,8 @@ def home(request: AuthedRequest) -> HttpResponse:
     else:
         context = _summary_home(user)
     context["notifications"] = notifications_for(user)
+    if can_find_grievance(user):  # the clerk's and the reviewer's (issue 17)
+        context["overdue_grievances"] = grievances_overdue_for(user).count()
     return render(request, "claims/home.html", context)
 
 

@@ -24,7 +24,8 @@ from PIL import Image
 from accounts.models import Role, User
 from accounts.services import role_change_propose
 from claims import services as claim_services
-from claims.models import Claim
+from claims.confirmations import code_for, confirmation_answer
+from claims.models import Claim, TraineeConfirmation, TraineeGrievance
 from classes import services as class_services
 from finance import payouts, services
 from finance.models import BankTemplate, Recovery
@@ -146,6 +147,8 @@ POST_ROUTES = {
     "trainees/<int:pk>/id-number/",
     "trainees/register/",
     "api/trainees/<int:pk>/id-number/",
+    "api/trainee-grievances/<int:pk>/finding/",
+    "grievances/<int:pk>/finding/",
 }
 #: Tried with PUT (a JSON body from ``BODIES``).
 PUT_ROUTES = {"api/classes/<int:pk>/roster/"}
@@ -225,6 +228,15 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     # enters it (POST: tests/claims/test_plan_and_uplift.py)
     "api/policy-entries/": (401, 200, 200, 200, 200, 200, 200),
     "api/public/disclosure/": (200, 200, 200, 200, 200, 200, 200),
+    # the trainee's confirmation (issue 17): no login; the matrix's code is no code
+    "api/confirmations/<str:code>/": (404, 404, 404, 404, 404, 404, 404),
+    "t/<str:code>/": (404, 404, 404, 404, 404, 404, 404),
+    "claims/<int:pk>/confirmation-slip/": (LOGIN, 200, 404, 200, 200, 200, 404),
+    # a trainee's "not me": the unit's clerk or the reviewer records the finding
+    "api/trainee-grievances/": (401, 200, 200, 200, 403, 403, 403),
+    "api/trainee-grievances/<int:pk>/finding/": (401, PASS, 404, PASS, 403, 403, 403),
+    "grievances/": (LOGIN, 200, 200, 200, 403, 403, 403),
+    "grievances/<int:pk>/finding/": (LOGIN, PASS, 404, PASS, 403, 403, 403),
     "api/public/institutions/": (200, 200, 200, 200, 200, 200, 200),
     "api/public/programs/": (200, 200, 200, 200, 200, 200, 200),
     "api/recoveries/": (401, 403, 403, 403, 200, 200, 403),
@@ -341,6 +353,14 @@ STAFF: dict[str, Any] = {
     # a claim's documents are the claim's: the staff see no claim (issue 16)
     "api/claims/<int:pk>/documents/": 404,
     "api/documents/<int:pk>/": 404,
+    # the trainee's confirmation (issue 17): the staff see no claim nor grievance
+    "api/confirmations/<str:code>/": 404,
+    "t/<str:code>/": 404,
+    "claims/<int:pk>/confirmation-slip/": 404,
+    "api/trainee-grievances/": 403,
+    "api/trainee-grievances/<int:pk>/finding/": 403,
+    "grievances/": 403,
+    "grievances/<int:pk>/finding/": 403,
     "claims/<int:pk>/documents/": 404,
     "accounts/login/": 302,
     "accounts/logout/": 302,
@@ -580,6 +600,13 @@ def world(
         data=claim_input(trainee_id=TraineeFactory().pk, **later), actor=clerk
     )
     claim_services.claim_submit(claim_id=pending.pk, actor=clerk)
+    # the pending claim's trainee said "not me" (issue 17): a grievance to find
+    asked = TraineeConfirmation.objects.get(claim_id=pending.pk)
+    confirmation_answer(
+        code=code_for(asked),
+        answer="disputed",
+        id_last4=Trainee.objects.get(pk=pending.trainee_id).id_number[-4:],
+    )
     # an evidence document of unit 654301's draft (issue 16)
     document = claim_services.claim_attach_document(
         claim_id=draft.pk,
@@ -638,6 +665,7 @@ def world(
         "batch": batch.pk,
         "account_change": account_change.pk,
         "document": document.pk,
+        "grievance": TraineeGrievance.objects.get(claim_id=pending.pk).pk,
         # a provider the clerk proposed (待认定)
         "institution": InstitutionFactory(admitted=False, proposed_by=clerk).pk,
     }
@@ -667,6 +695,8 @@ def fill(route: str, w: dict[str, Any]) -> str:
         ("api/payment-batches/", "batch"),
         ("finance/batches/", "batch"),
         ("finance/accounts/", "account_change"),
+        ("api/trainee-grievances/", "grievance"),
+        ("grievances/", "grievance"),
     ]
     path = route
     if "<int:pk>" in path:
@@ -723,6 +753,14 @@ BODIES: dict[str, dict[str, str]] = {
     "api/institutions/<int:pk>/admit/": {"reason": "阿地人社函〔2020〕1号认定"},
     "claims/<int:pk>/review/": {"action": "reject", "reason": "材料不全"},
     "reports/spot-checks/<int:pk>/": {"result": "consistent"},
+    "api/trainee-grievances/<int:pk>/finding/": {
+        "outcome": "dismissed",
+        "reason": "经核实本人参加",
+    },
+    "grievances/<int:pk>/finding/": {
+        "outcome": "dismissed",
+        "reason": "经核实本人参加",
+    },
 }
 
 

@@ -12,6 +12,7 @@ from altay_skills.plain_text import multi_line_text, single_line_text
 from programs.models import Unit
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
 from trainees.models import Group, Household, Residence
+from trainees.phones import validate_phone
 
 PHONE = re.compile(r"[0-9][0-9 -]{4,18}[0-9]", re.ASCII)
 
@@ -109,6 +110,8 @@ class TraineeRegistrationForm(forms.Form):
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"].strip()
+        if phone and PHONE.fullmatch(phone):
+            validate_phone(phone)
         if phone and not PHONE.fullmatch(phone):
             raise forms.ValidationError("联系电话只能包含半角数字、空格和连字符")
         return phone

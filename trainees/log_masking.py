@@ -25,7 +25,14 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from trainees.id_numbers import mask_id_numbers_in
+from altay_skills.sms import mask_phones_in
+from trainees.id_numbers import mask_id_numbers_in as _mask_ids
+
+
+def mask_id_numbers_in(text: str) -> str:
+    """ID numbers and mobile phone numbers masked (issue 17: phones too)."""
+    return mask_phones_in(_mask_ids(text))
+
 
 _TRACEBACKS = logging.Formatter()
 

@@ -11,6 +11,7 @@ from altay_skills.api import ReasonBody, reason_field
 from altay_skills.plain_text import single_line_text
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
 from trainees.models import Group, Household, Residence, Trainee
+from trainees.phones import validate_phone
 
 
 class IdNumberField(serializers.CharField):
@@ -83,7 +84,7 @@ class TraineeRegisterSerializer(PlacesSerializer):
         required=False,
         allow_blank=True,
         default="",
-        validators=[single_line_text],
+        validators=[single_line_text, validate_phone],
     )
 
 
@@ -169,7 +170,10 @@ class TraineeFactsChangeSerializer(ReasonBody, PlacesSerializer):
         max_length=len(Group.values),
     )
     phone = serializers.CharField(
-        max_length=20, required=False, allow_blank=True, validators=[single_line_text]
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        validators=[single_line_text, validate_phone],
     )
     registered_by_unit = serializers.CharField(
         max_length=10, required=False, help_text="户籍地（登记单位）代码，如 654301"
