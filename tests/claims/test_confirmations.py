@@ -1,0 +1,424 @@
+"""The trainee's "was this you?" (issue 17): the code, the SMS sent once from the
+outbox through a local HTTP gateway, the answer by API and page, the limits, and the
+grievance that holds the money until the unit's finding."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import date
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from django.urls import reverse
+
+import pytest
+
+from altay_skills.errors import Conflict
+from altay_skills.models import OutboxMessage, OutboxStatus
+from altay_skills.sms import mask_phones_in
+from claims import confirmation_codes as codes
+from claims import rules
+from claims import services as claim_services
+from claims.confirmations import (
+    code_for,
+    confirmation_answer,
+    confirmation_shares,
+    grievance_find,
+)
+from claims.models import (
+    Claim,
+    ConfirmationEvent,
+    ConfirmationStatus,
+    TraineeConfirmation,
+    TraineeGrievance,
+)
+from claims.tasks import send_confirmation_sms
+from classes.models import RosterLine
+from finance import services as finance_services
+from tests.factories import TraineeFactory, UserFactory
+from trainees.log_masking import IdNumberMaskingFilter
+from trainees.phones import sms_number, validate_phone
+
+pytestmark = pytest.mark.django_db
+PAID_ON = date(2020, 5, 10)
+
+
+def submitted(claim_input: Any, clerk: Any, **person: Any) -> Claim:
+    trainee = TraineeFactory(**person)
+    claim = claim_services.claim_create(
+        data=claim_input(trainee_id=trainee.pk), actor=clerk
+    )
+    return claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+
+
+def code_of(claim: Claim) -> str:
+    return code_for(TraineeConfirmation.objects.get(claim_id=claim.pk))
+
+
+def last4(claim: Claim) -> str:
+    return claim.trainee.id_number[-4:]
+
+
+def wrong4(claim: Claim) -> str:
+    right = last4(claim)
+    return "0000" if right != "0000" else "1111"
+
+
+# --- The code ------------------------------------------------------------------------------
+def test_submitting_a_claim_issues_one_code_not_stored_in_clear(claim_input, clerk):
+    claim = submitted(claim_input, clerk)
+    confirmation = TraineeConfirmation.objects.get(claim_id=claim.pk)
+    code = code_for(confirmation)
+    assert codes.normalized(code) == code
+    assert confirmation.code_digest == codes.digest_of(code)
+    row = TraineeConfirmation.objects.filter(pk=confirmation.pk).values().get()
+    assert all(code not in str(value) for value in row.values())
+
+
+def test_a_typed_code_forgives_case_spaces_and_the_dash():
+    assert codes.normalized("abcde-fghjk") == "ABCDEFGHJK"
+    assert codes.normalized(" ABCDE FGHJK ") == "ABCDEFGHJK"
+    assert codes.normalized("ABCDE0GHJK") is None  # 0 is not in the alphabet
+
+
+def test_grievance_deadline_counts_weekdays_only():
+    friday = date(2026, 12, 4)
+    assert rules.grievance_due(friday, 5) == date(2026, 12, 11)
+
+
+# --- SMS through the outbox with a local HTTP gateway ---------------------------------------
+class Gateway:
+    """A local stand-in for the SMS gateway: answers ``statuses`` in turn (then 200)."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.received: list[dict[str, Any]] = []
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length))
+                gateway.received.append(
+                    {
+                        "body": body,
+                        "key": self.headers.get("Idempotency-Key"),
+                        "auth": self.headers.get("Authorization"),
+                    }
+                )
+                status = gateway.statuses.pop(0) if gateway.statuses else 200
+                answer = json.dumps({"message_id": f"m{len(gateway.received)}"})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(answer.encode())
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/send"
+
+    def __enter__(self) -> Gateway:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def gateway_settings(settings):
+    settings.SMS_BACKEND = "altay_skills.sms.HttpGatewayBackend"
+    settings.SMS_GATEWAY_KEY = "test-key"
+    settings.SMS_SIGN_NAME = "阿勒泰人社"
+    settings.SMS_TEMPLATES = {"claim": "TPL_CLAIM", "class_completed": "TPL_CLASS"}
+    return settings
+
+
+def test_the_sms_is_sent_once_and_retried_after_a_5xx(
+    claim_input, clerk, gateway_settings, django_capture_on_commit_callbacks
+):
+    with Gateway([503]) as gateway:
+        gateway_settings.SMS_GATEWAY_URL = gateway.url
+        with django_capture_on_commit_callbacks(execute=True):
+            claim = submitted(claim_input, clerk, phone="13912345678")
+        confirmation = TraineeConfirmation.objects.get(claim_id=claim.pk)
+        message = OutboxMessage.objects.get(task="claims.tasks.send_confirmation_sms")
+        # a second delivery of the same message sends nothing
+        send_confirmation_sms(confirmation_id=confirmation.pk, outbox_id=message.pk)
+    assert len(gateway.received) == 2  # the 503, then the retry
+    first, second = gateway.received
+    assert first["key"] == second["key"] == f"confirmation-{confirmation.pk}"
+    assert second["auth"] == "Bearer test-key"
+    assert second["body"]["template_id"] == "TPL_CLAIM"
+    assert second["body"]["sign_name"] == "阿勒泰人社"
+    assert second["body"]["phone"] == "+8613912345678"
+    assert second["body"]["params"]["code"] == codes.grouped(code_for(confirmation))
+    confirmation.refresh_from_db()
+    message.refresh_from_db()
+    assert confirmation.sms_sent_at is not None
+    assert confirmation.sms_reference == "m2"
+    assert message.status == OutboxStatus.DONE
+
+
+def test_the_file_backend_writes_one_line_per_message(
+    claim_input, clerk, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.SMS_BACKEND = "altay_skills.sms.FileBackend"
+    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    with django_capture_on_commit_callbacks(execute=True):
+        claim = submitted(claim_input, clerk, phone="13912345678")
+    lines = (tmp_path / "sms.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) == 1
+    assert codes.grouped(code_of(claim)) in json.loads(lines[0])["text"]
+
+
+def test_no_sms_is_queued_for_a_landline(claim_input, clerk):
+    submitted(claim_input, clerk, phone="0906-2123456")
+    assert not OutboxMessage.objects.filter(
+        task="claims.tasks.send_confirmation_sms"
+    ).exists()
+
+
+def test_phone_numbers_are_validated():
+    validate_phone("13912345678")
+    validate_phone("0906-2123456")
+    with pytest.raises(Exception, match="联系电话无效"):
+        validate_phone("12345")
+    assert sms_number("139 1234 5678") == "+8613912345678"
+    assert sms_number("0906-2123456") is None
+
+
+def test_phone_numbers_are_masked_in_logs():
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "sms to %s", ("13912345678",), None
+    )
+    IdNumberMaskingFilter().filter(record)
+    assert record.getMessage() == "sms to 139****5678"
+    assert mask_phones_in("to +8613912345678") == "to 139****5678"
+
+
+# --- The answer by API ----------------------------------------------------------------------
+def test_the_api_shows_only_masked_personal_data(client, claim_input, clerk):
+    claim = submitted(claim_input, clerk, name="张三丰")
+    response = client.get(f"/api/confirmations/{code_of(claim)}/")
+    assert response.status_code == 200
+    body = response.json()
+    text = json.dumps(body, ensure_ascii=False)
+    assert body["name_masked"] == "张*丰"
+    assert body["id_number_masked"] == claim.trainee.id_number_masked
+    assert claim.trainee.id_number not in text
+    assert "张三丰" not in text
+    assert claim.trainee.phone not in text
+    assert body["amount_claimed"] == "1800.00"
+
+
+def test_confirming_by_api(client, claim_input, clerk):
+    claim = submitted(claim_input, clerk)
+    url = f"/api/confirmations/{code_of(claim)}/"
+    body = {"answer": "confirmed", "id_last4": last4(claim)}
+    response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json()["status"] == "confirmed"
+    again = client.post(url, body, content_type="application/json")
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_answered"
+
+
+def test_a_wrong_last4_is_refused_in_chinese_and_repeated_ones_lock_the_code(
+    client, claim_input, clerk, settings
+):
+    settings.CONFIRMATION_MAX_FAILURES = 3
+    claim = submitted(claim_input, clerk)
+    url = f"/api/confirmations/{code_of(claim)}/"
+    wrong = {"answer": "confirmed", "id_last4": wrong4(claim)}
+    answers = [
+        client.post(url, wrong, content_type="application/json") for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [400, 400, 429]
+    assert answers[0].json()["code"] == "id_mismatch"
+    assert "身份证号码后四位不正确" in answers[0].json()["message"]
+    assert answers[2].json()["code"] == "confirmation_locked"
+    right = {"answer": "confirmed", "id_last4": last4(claim)}
+    locked = client.post(url, right, content_type="application/json")
+    assert locked.status_code == 429
+    assert TraineeConfirmation.objects.get(claim_id=claim.pk).status == "pending"
+
+
+def test_an_unknown_code_is_a_chinese_404(client):
+    response = client.get("/api/confirmations/ABCDEFGHJK/")
+    assert response.status_code == 404
+    assert "确认码无效" in response.json()["message"]
+
+
+def test_a_loop_of_anonymous_requests_is_rate_limited(client, settings):
+    settings.CONFIRMATION_RATE = "5/minute"
+    statuses = [
+        client.get(f"/api/confirmations/ABCDEFGH{i:02d}/").status_code for i in range(6)
+    ]
+    assert statuses[:5] == [404] * 5
+    assert statuses[5] == 429
+    page = client.get("/t/ABCDEFGHJK/")
+    assert page.status_code == 429
+    assert "请求过于频繁" in page.content.decode()
+
+
+# --- The dispute and the money --------------------------------------------------------------
+@pytest.fixture
+def ready(closed_quarter, reviewer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        finance_services.rollup_request(quarter="2020Q1", actor=reviewer)
+    return closed_quarter
+
+
+def pay_balance(claim: Claim, finance: Any) -> Any:
+    claim.refresh_from_db()
+    money = finance_services.money_of(claim.pk)
+    return finance_services.payment_record(
+        claim_id=claim.pk,
+        kind="balance",
+        amount=money.due,
+        paid_on=PAID_ON,
+        status="paid",
+        actor=finance,
+    )
+
+
+def hand_claim(quarter: Any) -> Claim:
+    return next(c for c in quarter.approved if c.unit_id == "654322")
+
+
+def dispute(claim: Claim) -> TraineeGrievance:
+    confirmation_answer(code=code_of(claim), answer="disputed", id_last4=last4(claim))
+    return TraineeGrievance.objects.get(claim_id=claim.pk)
+
+
+def test_a_dispute_holds_the_balance_and_a_dismissal_releases_it(ready, finance):
+    claim = hand_claim(ready)
+    grievance = dispute(claim)
+    with pytest.raises(Conflict) as refused:
+        pay_balance(claim, finance)
+    assert refused.value.code == "trainee_disputed"
+    clerk = UserFactory(role="county_clerk", unit_id=claim.unit_id)
+    grievance_find(
+        grievance_id=grievance.pk,
+        outcome="dismissed",
+        reason="经核实本人参加，签到表与本人签名一致",
+        actor=clerk,
+    )
+    assert pay_balance(claim, finance).status == "paid"
+    finding = ConfirmationEvent.objects.get(action="finding_dismissed")
+    assert (finding.actor, finding.reason[:4]) == (clerk, "经核实本")
+
+
+def test_an_upheld_finding_keeps_the_hold(ready, finance, reviewer):
+    claim = hand_claim(ready)
+    grievance = dispute(claim)
+    grievance_find(
+        grievance_id=grievance.pk, outcome="upheld", reason="本人未参加", actor=reviewer
+    )
+    with pytest.raises(Conflict, match="未参加"):
+        pay_balance(claim, finance)
+
+
+def test_a_dispute_holds_the_remaining_payments_of_its_class(ready, finance):
+    first, second = [c for c in ready.approved if c.unit_id == "654301"][:2]
+    line = RosterLine.objects.get(claim_id=first.pk)
+    # two people on one class's roster
+    RosterLine.objects.filter(claim_id=second.pk).update(
+        training_class_id=line.training_class_id
+    )
+    dispute(first)
+    with pytest.raises(Conflict) as refused:
+        pay_balance(second, finance)
+    assert refused.value.code == "trainee_disputed"
+
+
+def test_the_finding_api_records_once_and_only_in_scope(
+    client, claim_input, clerk, other_clerk
+):
+    claim = submitted(claim_input, clerk)
+    grievance = dispute(claim)
+    url = f"/api/trainee-grievances/{grievance.pk}/finding/"
+    body = {"outcome": "dismissed", "reason": "经核实本人参加"}
+    client.force_login(other_clerk)
+    assert client.post(url, body, content_type="application/json").status_code == 404
+    client.force_login(clerk)
+    done = client.post(url, body, content_type="application/json")
+    assert done.status_code == 200
+    assert done.json()["outcome"] == "dismissed"
+    again = client.post(url, body, content_type="application/json")
+    assert (again.status_code, again.json()["code"]) == (409, "already_found")
+
+
+def test_an_overdue_grievance_shows_on_the_clerk_home(
+    client, claim_input, clerk, reviewer
+):
+    claim = submitted(claim_input, clerk)
+    grievance = dispute(claim)
+    TraineeGrievance.objects.filter(pk=grievance.pk).update(due_on=date(2020, 1, 1))
+    for user in (clerk, reviewer):
+        client.force_login(user)
+        page = client.get("/").content.decode()
+        assert 'data-testid="overdue-grievances"' in page
+
+
+# --- The page and the slip ------------------------------------------------------------------
+def test_the_page_confirms_and_shows_masked_data_only(client, claim_input, clerk):
+    claim = submitted(claim_input, clerk, name="李小明", phone="13912345678")
+    url = reverse("trainee_confirmation", args=[code_of(claim)])
+    page = client.get(url).content.decode()
+    assert "是我本人参加" in page and "我没有参加此培训" in page
+    for secret in (claim.trainee.id_number, "李小明", "13912345678"):
+        assert secret not in page
+    assert claim.trainee.id_number_masked in page
+    answered = client.post(url, {"answer": "confirmed", "id_last4": last4(claim)})
+    assert answered.status_code == 200
+    assert 'data-testid="confirmation-done"' in answered.content.decode()
+    status = TraineeConfirmation.objects.get(claim_id=claim.pk).status
+    assert status == ConfirmationStatus.CONFIRMED
+
+
+def test_the_page_disputes_and_opens_a_grievance(client, claim_input, clerk):
+    claim = submitted(claim_input, clerk)
+    url = reverse("trainee_confirmation", args=[code_of(claim)])
+    client.post(url, {"answer": "disputed", "id_last4": last4(claim)})
+    assert TraineeGrievance.objects.filter(claim_id=claim.pk, outcome="").exists()
+
+
+def test_the_page_refuses_a_wrong_last4_in_chinese(client, claim_input, clerk):
+    claim = submitted(claim_input, clerk)
+    url = reverse("trainee_confirmation", args=[code_of(claim)])
+    answered = client.post(url, {"answer": "confirmed", "id_last4": wrong4(claim)})
+    assert answered.status_code == 400
+    assert "身份证号码后四位不正确" in answered.content.decode()
+
+
+def test_the_slip_carries_the_code_and_a_qr(client, claim_input, clerk):
+    claim = submitted(claim_input, clerk)
+    client.force_login(clerk)
+    page = client.get(f"/claims/{claim.pk}/confirmation-slip/").content.decode()
+    assert codes.grouped(code_of(claim)) in page
+    assert "<svg" in page
+    assert claim.trainee.id_number not in page
+
+
+# --- Shares ---------------------------------------------------------------------------------
+def test_the_shares_of_confirmed_disputed_and_unanswered(claim_input, clerk):
+    claims = [submitted(claim_input, clerk) for _ in range(4)]
+    confirmation_answer(
+        code=code_of(claims[0]), answer="confirmed", id_last4=last4(claims[0])
+    )
+    dispute(claims[1])
+    shares = confirmation_shares(Claim.objects.all())
+    assert (shares["asked"], shares["confirmed"], shares["disputed"]) == (4, 1, 1)
+    assert shares["unanswered_share"] == Decimal("50.00")
