@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import NotFound
+from claims.confirmations import confirmation_shares
 from claims.rules import yuan
 from reporting import dashboards, review
 from reporting.dashboard_views.frame import context, require, sees_finance
@@ -126,6 +127,12 @@ def _review_funds_panel(u: review.UnitReview) -> Panel:
     )
 
 
+def _confirmations(r: review.Review, unit: str | None = None) -> dict[str, object]:
+    """The trainees' answers (issue 17) over the review's work year."""
+    span = r.work_year.span if r.work_year else None
+    return confirmation_shares(dashboards.year_claims(r.year, unit=unit, span=span))
+
+
 @login_required
 @require_GET
 @renders_domain_errors
@@ -143,6 +150,7 @@ def review_page(request: AuthedRequest, year: int) -> HttpResponse:
             review=r,
             panels=[_review_units_panel(r)],
             high_skill_target=review.HIGH_SKILL_TARGET,
+            confirmations=_confirmations(r),
         ),
     )
 
@@ -169,6 +177,7 @@ def review_unit_page(request: AuthedRequest, year: int, code: str) -> HttpRespon
             panels=[_review_funds_panel(u)],
             high_skill_target=review.HIGH_SKILL_TARGET,
             is_clerk=request.user.is_clerk,
+            confirmations=_confirmations(r, unit=code),
         ),
     )
 

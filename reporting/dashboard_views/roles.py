@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import PermissionDenied
+from claims.confirmations import confirmation_shares
 from reporting import anomalies as anomaly_selectors
 from reporting import dashboards
 from reporting.dashboard_views.frame import (
@@ -96,6 +97,7 @@ def prefecture(request: AuthedRequest) -> HttpResponse:
             ),
             panels=panels,
             budget_lines=d.budget_lines,
+            confirmations=confirmation_shares(dashboards.year_claims(year)),
         ),
     )
 
@@ -134,6 +136,9 @@ def unit(request: AuthedRequest) -> HttpResponse:
             kpis=kpis(d.total),
             panels=panels,
             all_units=[] if user.is_clerk else dashboards.units(),
+            confirmations=confirmation_shares(
+                dashboards.year_claims(year, unit=chosen.code)
+            ),
         ),
     )
 

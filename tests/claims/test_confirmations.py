@@ -422,3 +422,18 @@ def test_the_shares_of_confirmed_disputed_and_unanswered(claim_input, clerk):
     shares = confirmation_shares(Claim.objects.all())
     assert (shares["asked"], shares["confirmed"], shares["disputed"]) == (4, 1, 1)
     assert shares["unanswered_share"] == Decimal("50.00")
+
+
+def test_the_shares_are_on_the_dashboards_and_the_review(
+    client, claim_input, clerk, reviewer
+):
+    claim = submitted(claim_input, clerk)
+    dispute(claim)
+    client.force_login(clerk)
+    unit_page = client.get("/dashboards/unit/?year=2020").content.decode()
+    assert 'data-testid="confirmation-shares"' in unit_page
+    client.force_login(reviewer)
+    for url in ("/dashboards/prefecture/?year=2020", "/dashboards/review/2020/"):
+        page = client.get(url).content.decode()
+        assert 'data-testid="confirmation-shares"' in page
+        assert "否认参加" in page
