@@ -202,3 +202,17 @@ def test_the_demo_shows_a_class_at_each_status_and_the_running_ones_advance():
     out = StringIO()
     run("verify_audit", stdout=out, stderr=StringIO())
     assert "培训班先行拨付与审计链一致：1 笔" in out.getvalue()
+
+
+def test_the_demo_has_codes_one_confirmed_and_one_disputed():
+    """Issue 17: the submitted demo claims carry codes; one trainee confirmed, one
+    said "not me" (an open grievance), and a second run changes nothing."""
+    from claims.models import TraineeConfirmation, TraineeGrievance
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    statuses = list(TraineeConfirmation.objects.values_list("status", flat=True))
+    assert statuses.count("confirmed") == 1
+    assert statuses.count("disputed") == 1
+    assert statuses.count("pending") >= 1
+    assert TraineeGrievance.objects.filter(outcome="").count() == 1

@@ -62,7 +62,8 @@ from accounts.models import Role, User
 from altay_skills.errors import DomainError
 from altay_skills.periods import next_quarter, quarter_bounds, quarter_of
 from claims import services
-from claims.models import Claim, ClaimStatus
+from claims.confirmations import code_for, confirmation_answer
+from claims.models import Claim, ClaimStatus, ConfirmationStatus, TraineeConfirmation
 from classes import services as class_services
 from classes.models import TrainingClass
 from finance.services import class_advance_pay
@@ -123,6 +124,7 @@ class Command(BaseCommand):
             self._claims(data["claims"], users, institutions, trainees)
             self._classes(users, institutions, trainees)
             self._budgets(data["budgets"], users)
+            self._confirmations(trainees)
         self._summary(data, trainees)
 
     # --- Users -----------------------------------------------------------------------
@@ -718,6 +720,28 @@ class Command(BaseCommand):
             self.created["payments"] += 1
 
     # --- Summary --------------------------------------------------------------------------
+    # --- Trainee confirmation (issue 17) ----------------------------------------------
+    def _confirmations(self, trainees: dict[str, Trainee]) -> None:
+        """Every submitted demo claim has its code (issued on submission); one trainee
+        confirms and another says "not me" (a grievance to find), once."""
+        asked = TraineeConfirmation.objects.filter(
+            claim__trainee__in=list(trainees.values())
+        ).select_related("claim__trainee")
+        if asked.exclude(status=ConfirmationStatus.PENDING).exists():
+            return
+        pending = list(
+            asked.filter(claim__status=ClaimStatus.SUBMITTED).order_by("pk")[:2]
+        )
+        for confirmation, answer in zip(
+            pending, ("confirmed", "disputed"), strict=False
+        ):
+            confirmation_answer(
+                code=code_for(confirmation),
+                answer=answer,
+                id_last4=confirmation.claim.trainee.id_number[-4:],
+            )
+            self.created[f"trainee answers ({answer})"] += 1
+
     def _summary(self, data: dict[str, Any], trainees: dict[str, Trainee]) -> None:
         out = self.stdout.write
         added = (
@@ -742,6 +766,18 @@ class Command(BaseCommand):
             f"Institutions / 机构: {Institution.objects.count()}  "
             f"Trainees / 培训人员: {Trainee.objects.count()}"
         )
+        open_codes = [
+            code_for(c)
+            for c in TraineeConfirmation.objects.filter(
+                claim__trainee__in=list(trainees.values()),
+                status=ConfirmationStatus.PENDING,
+            ).order_by("pk")[:3]
+        ]
+        if open_codes:
+            out(
+                "Trainee confirmation / 培训人员确认: "
+                + "  ".join(f"/t/{code}/" for code in open_codes)
+            )
         out(f"Logins / 登录账号（password / 密码: {data['password']}）:")
         if self.created["users"] < len(data["users"]) + len(data["institution_staff"]):
             out(
