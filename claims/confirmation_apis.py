@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -29,6 +29,13 @@ from claims.models import GrievanceOutcome, TraineeGrievance
 from claims.permissions import can_find_grievance
 
 TAG = "培训人员确认"
+CODE = OpenApiParameter(
+    "code",
+    str,
+    OpenApiParameter.PATH,
+    description="确认码（10位，可带连字符，如 ABCDE-FGHJK）",
+    pattern="^[2-9A-HJ-NP-Za-hj-np-z]{5}-?[2-9A-HJ-NP-Za-hj-np-z]{5}$",
+)
 THROTTLED = OpenApiResponse(
     ErrorSerializer,
     description="请求过于频繁（throttled）或确认码已锁定（confirmation_locked）",
@@ -70,6 +77,7 @@ class ConfirmationApi(APIView):
         tags=[TAG],
         summary="查看以本人名义申报的培训（无需登录）",
         description="凭确认码查看申报的项目、机构、日期、出勤学时和申请金额；只显示脱敏信息。",
+        parameters=[CODE],
         responses={200: ConfirmationSerializer, 404: ErrorSerializer, 429: THROTTLED},
         auth=[],
     )
@@ -86,6 +94,7 @@ class ConfirmationApi(APIView):
             "申报单位提出申诉，核查结论录入前暂停拨付余额。"
         ),
         request=ConfirmationAnswerSerializer,
+        parameters=[CODE],
         responses={
             200: ConfirmationSerializer,
             400: ValidationErrorSerializer,

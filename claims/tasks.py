@@ -42,7 +42,7 @@ def purge_expired_imports() -> int:
     reject_on_worker_lost=True,
     autoretry_for=(SmsTransientError, *TRANSIENT_ERRORS),
     retry_backoff=2,
-    retry_backoff_max=300,
+    retry_backoff_max=5 * 60,  # at most five minutes apart
     retry_jitter=True,
     max_retries=6,
 )

@@ -85,6 +85,7 @@ ID_KINDS = {
     "/api/documents/": "document",
     "/api/classes/": "class",
     "/api/payment-batches/": "batch",
+    "/api/trainee-grievances/": "grievance",
 }
 
 
@@ -275,6 +276,16 @@ def world(
     batch = payouts.batch_build(
         rollup_id=rollup_id, kind="balance", template_id=csv_template, actor=finance
     )
+    # a trainee of a submitted claim said "not me" (issue 17): a grievance to find
+    from claims.confirmations import code_for, confirmation_answer
+    from claims.models import TraineeConfirmation, TraineeGrievance
+
+    asked = TraineeConfirmation.objects.filter(claim__status="submitted").first()
+    confirmation_answer(
+        code=code_for(asked),
+        answer="disputed",
+        id_last4=asked.claim.trainee.id_number[-4:],
+    )
     users = {
         "clerk": clerk,
         "reviewer": reviewer,
@@ -311,6 +322,7 @@ def world(
             "document": [document.pk],
             "class": [training_class.pk],
             "batch": [batch.pk],
+            "grievance": list(TraineeGrievance.objects.values_list("pk", flat=True)),
         },
     }
 
