@@ -1,0 +1,93 @@
+"""The trainee's "was this you?" on a phone (issue 17), in real Chromium under the
+settings ``make run`` uses (DEBUG=1) and the production ones: one trainee confirms with
+the last four characters of their ID number, another says "not me", which opens a
+grievance; the page fits a phone's width and shows the masked ID number only."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from accounts.models import Role
+from claims import services
+from claims.confirmations import code_for
+from claims.models import ConfirmationStatus, TraineeConfirmation, TraineeGrievance
+from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "locale": "zh-CN",
+}
+
+
+@pytest.fixture(params=[True, False], ids=["DEBUG=1", "DEBUG=0"])
+def debug(request: pytest.FixtureRequest, settings: Any) -> bool:
+    settings.DEBUG = request.param
+    return bool(request.param)
+
+
+def submitted_claims(count: int) -> list[Any]:
+    clerk = UserFactory(role=Role.COUNTY_CLERK, unit_id="654301")
+    school = InstitutionFactory(name="阿勒泰市职业技能培训学校", unit_id="654301")
+    claims = []
+    for _ in range(count):
+        person = TraineeFactory(name="王小红", registered_by_unit_id="654301")
+        claim = services.claim_create(
+            data=services.ClaimInput(
+                trainee_id=person.pk,
+                program_id=9,
+                institution_id=school.pk,
+                unit_id="654301",
+                training_start=date(2020, 3, 1),
+                training_end=date(2020, 3, 31),
+                amount_requested=Decimal("1800.00"),
+                trade_id="4-03-02-01",
+                level_id="intermediate",
+                passed=True,
+                certificate_number=f"CERT-{person.pk}",
+                employment="employed",
+            ),
+            actor=clerk,
+        )
+        claims.append(services.claim_submit(claim_id=claim.pk, actor=clerk))
+    return claims
+
+
+def test_a_trainee_confirms_and_another_disputes_on_a_phone(
+    live_server, debug, browser: Browser
+) -> None:
+    confirming, disputing = submitted_claims(2)
+    for claim, button in (
+        (confirming, "是我本人参加"),
+        (disputing, "我没有参加此培训"),
+    ):
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        code = code_for(TraineeConfirmation.objects.get(claim_id=claim.pk))
+        page.goto(f"{live_server.url}/t/{code}/")
+        facts = page.get_by_test_id("confirmation-facts")
+        expect(facts).to_contain_text(claim.trainee.id_number_masked)
+        expect(facts).to_contain_text("1800.00")
+        assert claim.trainee.id_number not in page.content()
+        assert "王小红" not in page.content()
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 390, f"the page is {wide}px wide on a 390px phone"
+        page.get_by_label("请输入您身份证号码的后四位").fill(
+            claim.trainee.id_number[-4:]
+        )
+        page.get_by_role("button", name=button).click()
+        expect(page.get_by_test_id("confirmation-done")).to_be_visible()
+        context.close()
+    statuses = dict(TraineeConfirmation.objects.values_list("claim_id", "status"))
+    assert statuses[confirming.pk] == ConfirmationStatus.CONFIRMED
+    assert statuses[disputing.pk] == ConfirmationStatus.DISPUTED
+    assert TraineeGrievance.objects.filter(claim_id=disputing.pk).exists()
