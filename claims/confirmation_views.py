@@ -11,26 +11,21 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-
-import segno
 
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, NotFound
 from altay_skills.permissions import require, shown_on_page
-from claims import confirmation_codes as codes
 from claims.confirmation_throttle import ConfirmationThrottle
 from claims.confirmations import (
-    code_for,
     confirmation_answer,
     confirmation_by_code,
-    confirmation_link,
     grievance_find,
     grievances_visible_to,
     mask_name,
     public_view,
+    slip_of,
 )
 from claims.models import GrievanceOutcome, TraineeConfirmation
 from claims.permissions import can_find_grievance
@@ -73,10 +68,6 @@ def trainee_confirmation(request: HttpRequest, code: str) -> HttpResponse:
     return _page(request, context, status=status)
 
 
-def _qr_svg(link: str) -> str:
-    return segno.make(link, error="m").svg_inline(scale=4, dark="#000")
-
-
 @login_required
 @require_GET
 @renders_domain_errors
@@ -91,16 +82,6 @@ def claim_confirmation_slip(request: AuthedRequest, pk: int) -> HttpResponse:
         "public/confirmation_slips.html",
         {"slips": [slip_of(confirmation)]},
     )
-
-
-def slip_of(confirmation: TraineeConfirmation) -> dict[str, Any]:
-    link = confirmation_link(confirmation)
-    return {
-        "view": public_view(confirmation),
-        "code": codes.grouped(code_for(confirmation)),
-        "link": link,
-        "qr": mark_safe(_qr_svg(link)),  # noqa: S308 (segno's own SVG, no user text)
-    }
 
 
 @login_required

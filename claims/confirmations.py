@@ -19,7 +19,10 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+import segno
 
 from accounts.models import User
 from altay_skills import lock_objects, outbox
@@ -365,3 +368,17 @@ def confirmation_shares(claims: QuerySet[Claim]) -> dict[str, object]:
             rules.to_fen(Decimal(100) * counts[key] / asked) if asked else None
         )
     return result
+
+
+# --- The printed slip -----------------------------------------------------------------------
+def slip_of(confirmation: TraineeConfirmation) -> dict[str, object]:
+    """What the slip prints: the masked facts, the code and a QR code of the link,
+    drawn here by segno as inline SVG (no outside service)."""
+    link = confirmation_link(confirmation)
+    qr = segno.make(link, error="m").svg_inline(scale=4, dark="#000")
+    return {
+        "view": public_view(confirmation),
+        "code": codes.grouped(code_for(confirmation)),
+        "link": link,
+        "qr": mark_safe(qr),  # noqa: S308 (segno's own SVG, no user text)
+    }

@@ -9,6 +9,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.class_list, name="class_list"),
     path("new/", views.class_create_view, name="class_create"),
     path("<int:pk>/", views.class_detail, name="class_detail"),
+    path(
+        "<int:pk>/confirmation-slips/",
+        views.class_confirmation_slips,
+        name="class_confirmation_slips",
+    ),
     path("<int:pk>/roster/", views.class_roster_view, name="class_roster"),
     path("<int:pk>/file/", views.class_file_view, name="class_file"),
     path("<int:pk>/accept/", views.class_accept_view, name="class_accept"),

@@ -22,7 +22,8 @@ from accounts.selectors import role_labels_at
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError
 from altay_skills.permissions import require, shown_on_page
-from claims.models import DocumentKind, Employment
+from claims.confirmations import slip_of
+from claims.models import DocumentKind, Employment, TraineeConfirmation
 from claims.selectors import claims_visible_to
 from classes import permissions, rules, services
 from classes.completion_sheet import results_from_sheet
@@ -301,6 +302,23 @@ def _event_rows(events: QuerySet[ClassEvent]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+@login_required
+@renders_domain_errors
+def class_confirmation_slips(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The slips of a completed class's people (issue 17): the institution prints
+    them and hands each person theirs."""
+    cls = class_for(request.user, pk)  # another's or a missing class: 404 first
+    require(permissions.can_list(request.user))
+    asked = TraineeConfirmation.objects.filter(
+        claim__roster_line__training_class_id=cls.pk
+    ).select_related("claim__trainee", "claim__program", "claim__institution")
+    return render(
+        request,
+        "public/confirmation_slips.html",
+        {"slips": [slip_of(c) for c in asked.order_by("pk")], "training_class": cls},
+    )
 
 
 @login_required

@@ -203,6 +203,8 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "classes/": (LOGIN, 200, 200, 200, 200, 200, 403),
     "classes/new/": (LOGIN, 200, 200, 403, 403, 403, 403),
     "classes/<int:pk>/": (LOGIN, 200, 404, 200, 200, 200, 404),
+    # the class's slips (issue 17): whoever sees the class prints them
+    "classes/<int:pk>/confirmation-slips/": (LOGIN, 200, 404, 200, 200, 200, 404),
     "classes/<int:pk>/roster/": (LOGIN, PASS, 404, 403, 403, 403, 404),
     "classes/<int:pk>/file/": (LOGIN, PASS, 404, 403, 403, 403, 404),
     "classes/<int:pk>/accept/": (LOGIN, 302, 404, 403, 403, 403, 404),
@@ -399,6 +401,7 @@ STAFF: dict[str, Any] = {
     "classes/": 200,
     "classes/new/": 200,
     "classes/<int:pk>/": 200,
+    "classes/<int:pk>/confirmation-slips/": 200,
     "classes/<int:pk>/roster/": PASS,
     "classes/<int:pk>/file/": PASS,
     "classes/<int:pk>/accept/": 403,

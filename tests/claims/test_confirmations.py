@@ -437,3 +437,19 @@ def test_the_shares_are_on_the_dashboards_and_the_review(
         page = client.get(url).content.decode()
         assert 'data-testid="confirmation-shares"' in page
         assert "否认参加" in page
+
+
+def test_a_completed_class_prints_its_peoples_slips(closed_quarter, client):
+    claim = next(c for c in closed_quarter.approved if c.unit_id == "654301")
+    line = RosterLine.objects.select_related("training_class").get(claim_id=claim.pk)
+    confirmation = TraineeConfirmation.objects.get(claim_id=claim.pk)
+    assert confirmation.hours_attended is not None  # the class recorded them
+    staff = UserFactory(
+        role="institution_staff",
+        unit_id=None,
+        institution_id=line.training_class.institution_id,
+    )
+    client.force_login(staff)
+    page = client.get(f"/classes/{line.training_class_id}/confirmation-slips/")
+    assert page.status_code == 200
+    assert codes.grouped(code_for(confirmation)) in page.content.decode()
