@@ -188,6 +188,11 @@ EXAMPLES: dict[str, Any] = {
     "status": "used",
     "from_status": "submitted",
     "to_status": "approved",
+    # the trainee's confirmation (issue 17)
+    "name_masked": "张*丰",
+    "status_label": "未答复",
+    "id_last4": "123X",
+    "finding": "经核实本人参加，签到表与本人签名一致",
 }
 #: An amount of money in the docs' examples: an amount a clerk might request, not a cap
 #: (the caps live in the data migration, never as literals: test_policy_lives_in_data).

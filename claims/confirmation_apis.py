@@ -46,7 +46,7 @@ class ConfirmationSerializer(serializers.Serializer):
     name_masked = serializers.CharField(help_text="姓名（中间字隐去）")
     id_number_masked = serializers.CharField(help_text="身份证号码（前6后4）")
     program = serializers.CharField()
-    institution = serializers.CharField()
+    institution_name = serializers.CharField(source="institution")
     unit = serializers.CharField()
     training_start = serializers.DateField()
     training_end = serializers.DateField()
