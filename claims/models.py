@@ -920,6 +920,8 @@ def summaries_stored(using: str = "default") -> dict[SummaryKey, SummaryFigures]
 
 def _fen(value: Decimal | None) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
 # --- Trainee confirmation (issue 17) ------------------------------------------------------
 class ConfirmationStatus(models.TextChoices):
     PENDING = "pending", _("未答复")

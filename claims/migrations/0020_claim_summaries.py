@@ -56,7 +56,7 @@ def fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0018_documents"),
+        ("claims", "0019_trainee_confirmation"),
         ("programs", "0005_issue13_readings"),
     ]
 
