@@ -14,6 +14,7 @@ from classes import apis as classes
 from finance import apis as finance
 from programs import apis as programs
 from quarters import apis as reports
+from quarters import public_apis as public_notice
 from reporting import apis as reporting
 from trainees import apis as trainees
 
@@ -68,6 +69,33 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "trainee-grievances/<int:pk>/finding/",
         confirmations.GrievanceFindingApi.as_view(),
         name="api-trainee-grievance-finding",
+    ),
+    # the public notice (公示, issue 17): no login
+    path(
+        "public/notices/",
+        public_notice.PublicNoticeListApi.as_view(),
+        name="api-public-notices",
+    ),
+    path(
+        "public/challenge/",
+        public_notice.PublicChallengeApi.as_view(),
+        name="api-public-challenge",
+    ),
+    path(
+        "public/objections/",
+        public_notice.PublicObjectionLodgeApi.as_view(),
+        name="api-public-objections",
+    ),
+    path(
+        "public/objections/<str:reference>/",
+        public_notice.PublicObjectionOutcomeApi.as_view(),
+        name="api-public-objection",
+    ),
+    path("objections/", reports.ObjectionListApi.as_view(), name="api-objections"),
+    path(
+        "objections/<int:pk>/finding/",
+        reports.ObjectionFindingApi.as_view(),
+        name="api-objection-finding",
     ),
     # claims
     path("claims/", claims.ClaimListCreateApi.as_view(), name="api-claims"),

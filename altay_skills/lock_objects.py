@@ -23,7 +23,8 @@ skipping what it does not need, and the rows of one kind in primary-key order:
    that no transition adds to a row it is rewriting.
 6b. **trainee confirmation** (issue 17) — after its claim: the trainee's answer, the
    grievance it opens and the unit's finding.
-7. **spot check**, then the claim's **payments**, then its **recovery**.
+7. **spot check**, then the claim's **payments**, then its **recovery**; a claim's
+   **objection** (公示异议, issue 17) after the claim.
 8. **rollup** — taken alone (building, requesting, building a payment batch from it),
    never with a claim.
 9. **institution** — taken alone: admitting a provider to the catalogue (七(三)).
@@ -167,6 +168,11 @@ def lock_confirmation(confirmation_id: int) -> Any:
 # --- 7. a claim's spot check, payments, recovery --------------------------------------------
 def lock_spot_check(spot_check_id: int) -> Any:
     return _one("quarters.SpotCheck", spot_check_id)
+
+
+def lock_objection(objection_id: int) -> Any:
+    """One objection to a public notice, locked (its claim is locked first)."""
+    return _one("quarters.Objection", objection_id)
 
 
 def lock_payments_of(claim_id: int) -> list[Any]:

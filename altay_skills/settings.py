@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "django_celery_beat",
     "csp",
+    "captcha",  # django-simple-captcha: the challenge of anonymous objections (issue 17)
     "altay_skills",
     "accounts",
     "programs",
@@ -337,6 +338,17 @@ SMS_TEMPLATES = {
     "claim": env.str("SMS_TEMPLATE_CLAIM", default=""),
     "class_completed": env.str("SMS_TEMPLATE_CLASS_COMPLETED", default=""),
 }
+# Public notice (公示, issue 17): anonymous objections per client address (DRF's rate
+# syntax, counted in the shared "throttle" cache), how long the public lists are cached
+# (a lodged objection or a finding refreshes them at once), and the challenge: drawn by
+# django-simple-captcha on this server, no outside service. CAPTCHA_TEST_MODE (answer
+# "passed") is for a development machine only; the tests answer the real challenge.
+OBJECTION_RATE = env.str("OBJECTION_RATE", default="5/hour")
+PUBLIC_NOTICE_CACHE_SECONDS = env.int("PUBLIC_NOTICE_CACHE_SECONDS", default=120)
+CAPTCHA_TEST_MODE = env.bool("CAPTCHA_TEST_MODE", default=False)
+CAPTCHA_LENGTH = 4
+CAPTCHA_TIMEOUT = 10  # minutes
+CAPTCHA_LETTER_ROTATION = (-25, 25)
 # One shared cache (issue 19): in Redis when there is one, so that gunicorn's workers
 # share one count per user for the throttle (each process would otherwise count on its
 # own) and one worker's answer for /readyz; a short timeout, and the throttle lets reads

@@ -24,6 +24,9 @@ urlpatterns = [
     path("dashboards/", include("reporting.dashboard_urls")),
     path("", include("finance.urls")),
     path("", include("reporting.urls")),
+    path("", include("quarters.public_urls")),
+    # the challenge's pictures (django-simple-captcha, issue 17): drawn here, no CDN
+    path("captcha/", include("captcha.urls")),
     path("", include("quarters.review_urls")),
     path("", include("claims.urls")),
 ]

@@ -77,6 +77,7 @@ from finance.rules import (
 from finance.selectors import class_advance_due
 from programs.models import fund_label
 from quarters.models import ReportStatus, SpotCheck
+from quarters.permissions import balance_after_notice
 from trainees.id_numbers import mask_id_number
 
 logger = logging.getLogger(__name__)
@@ -625,6 +626,8 @@ def _amount_due(claim: Claim, kind: str, money: ClaimMoney) -> Decimal:
     held = trainee_dispute_refusal(claim)
     if held is not None:
         raise held
+    # the public notice (公示, issue 17): closed, and no objection open or upheld
+    require(balance_after_notice(claim, timezone.localdate()))
     if money.due <= 0 and money.balance_paid > 0:
         raise Conflict("already_paid", "该申报余额已拨付，不能重复拨付")
     if money.due <= 0:

@@ -315,6 +315,9 @@ class PolicyKind(models.TextChoices):
     APPRENTICESHIP_MIN_MONTHS = "apprenticeship_min_months", _("新型学徒制最短月数")
     APPRENTICESHIP_MAX_MONTHS = "apprenticeship_max_months", _("新型学徒制最长月数")
     TOWN_WORK_MIN_MONTHS = "town_work_min_months", _("进城务工最短月数")
+    #: How long a unit's claims stay on public notice (公示) once its quarterly report
+    #: is submitted, in working days (issue 17; quarters.notices).
+    NOTICE_WORKING_DAYS = "notice_working_days", _("公示期（工作日）")
 
 
 #: Which value column each kind uses (None: the entry's period is its content).
@@ -331,6 +334,7 @@ QUANTITY_KINDS = (
     "apprenticeship_min_months",
     "apprenticeship_max_months",
     "town_work_min_months",
+    "notice_working_days",
 )
 PERIOD_KINDS = ("plan_period",)
 POLICY_VALUE_FIELD: dict[str, str | None] = {

@@ -22,6 +22,7 @@ from accounts.apis import signed_in_user
 from accounts.models import User
 from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
 from altay_skills.errors import NotFound
+from altay_skills.permissions import require
 from claims.apis import ClaimTransitionApi, render_claim, transition_schema
 from claims.models import Claim
 from claims.permissions import actions_for_many
@@ -34,9 +35,17 @@ from claims.serializers import (
 from claims.warnings import warnings_for_claims
 from quarters import services
 from quarters.models import QuarterlyReport, ReportStatus, SpotCheck
-from quarters.selectors import report_claims, report_figures, reports_visible_to
+from quarters.permissions import can_read_objections
+from quarters.selectors import (
+    objections_visible_to,
+    report_claims,
+    report_figures,
+    reports_visible_to,
+)
 from quarters.serializers import (
     BulkApproveSerializer,
+    ObjectionFindingSerializer,
+    ObjectionSerializer,
     ReportBuildSerializer,
     ReportDetailSerializer,
     ReportFilterSerializer,
@@ -462,3 +471,64 @@ class ClaimReturnApi(ClaimTransitionApi):
     )
     def post(self, request: Request, pk: int) -> Response:
         return super().post(request, pk)
+
+
+# --- Objections to the public notice (公示, issue 17) -----------------------------------------
+class ObjectionListApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="公示异议及核查结论",
+        description=(
+            "公示期间收到的异议、核查结论和核查人。经办人看本单位的；地区审核人、财政和"
+            "督查看全部单位的。可按 status（open、upheld、dismissed）筛选。"
+        ),
+        responses={
+            200: ObjectionSerializer(many=True),
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        user = signed_in_user(request)
+        require(can_read_objections(user))
+        objections = objections_visible_to(user)
+        wanted = request.query_params.get("status", "")
+        if wanted in ("open", "upheld", "dismissed"):
+            objections = objections.filter(status=wanted)
+        return Response(ObjectionSerializer(objections[:500], many=True).data)
+
+
+class ObjectionFindingApi(APIView):
+    @extend_schema(
+        tags=[TAG],
+        summary="登记异议核查结论",
+        description=(
+            "本单位经办人或地区审核人登记公示异议的核查结论：outcome 为 upheld（异议成立）"
+            "或 dismissed（异议不成立），reason 必填。异议成立且申报仍待审核时，申报按"
+            " claim_action 退回经办人（return，默认）或驳回（reject），理由为核查结论；"
+            "已核准的申报则不能拨付余额（409 objection_upheld）。已登记过的异议 409"
+            "（objection_decided）。"
+        ),
+        request=ObjectionFindingSerializer,
+        responses={
+            200: ObjectionSerializer,
+            400: BAD_BODY,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: OpenApiResponse(ErrorSerializer, description="异议不存在或无权查看"),
+            409: OpenApiResponse(ErrorSerializer, description="已登记核查结论"),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = ObjectionFindingSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = signed_in_user(request)
+        objection = services.objection_find(
+            objection_id=pk,
+            outcome=body.validated_data["outcome"],
+            reason=body.validated_data["reason"],
+            claim_action=body.validated_data["claim_action"],
+            actor=user,
+        )
+        objection = objections_visible_to(user).get(pk=objection.pk)
+        return Response(ObjectionSerializer(objection).data)

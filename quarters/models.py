@@ -7,6 +7,7 @@ the models here, so an existing database migrates without copying a row.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -249,6 +250,7 @@ class ReportAction(models.TextChoices):
     DRAW_SPOT_CHECKS = "draw_spot_checks", _("随机抽查")
     RECORD_SPOT_CHECK = "record_spot_check", _("登记抽查结果")
     CLOSE = "close", _("审结")
+    OBJECTION_FINDING = "objection_finding", _("登记异议核查结论")
 
 
 class ReportEvent(models.Model):
@@ -307,6 +309,9 @@ class ReportEvent(models.Model):
             )
         if "seed" in changes:
             return f"抽取{len(changes.get('claims', []))}笔申报核对材料"
+        if "objection" in changes:
+            label = ObjectionStatus(changes["outcome"]).label
+            return f"申报#{changes.get('claim')}的异议{changes['objection']}：{label}"
         if "result" in changes:
             label = SpotCheckResult(changes["result"]).label
             return f"申报#{changes.get('claim')}：{label}"
@@ -410,3 +415,139 @@ class BudgetOverride(models.Model):
 
     def __str__(self) -> str:
         return f"超预算 {self.claim_id} {self.unit_id} {self.year} {self.fund}"
+
+
+# --- Public notice (公示, issue 17) ---------------------------------------------------------
+class PublicNotice(models.Model):
+    """A submitted report's claims on public notice for a number of working days (a
+    dated policy term, ``notice_working_days``), counted on the Chinese calendar of
+    public holidays and adjusted working days (``quarters.notices``).
+
+    Open while today is before ``closes_on``; a claim's balance is not paid before then
+    (``notice_open``)."""
+
+    report = models.OneToOneField(
+        QuarterlyReport,
+        verbose_name=_("报表"),
+        on_delete=models.PROTECT,
+        related_name="notice",
+    )
+    unit = models.ForeignKey(
+        "programs.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    quarter = models.CharField(_("季度"), max_length=6)
+    opened_on = models.DateField(_("公示开始日期"))
+    closes_on = models.DateField(
+        _("公示结束日期"), help_text=_("当日起公示结束（不含当日）")
+    )
+    working_days = models.PositiveSmallIntegerField(_("公示期（工作日）"))
+    policy_entry = models.ForeignKey(
+        "programs.PolicyEntry",
+        verbose_name=_("依据的政策标准"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    #: False when the calendar package had no data for a year the notice spans: those
+    #: days were counted Monday to Friday (README: "公示").
+    calendar_covered = models.BooleanField(_("节假日历已覆盖"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("公示")
+        verbose_name_plural = _("公示")
+        ordering = ["-quarter", "unit_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_on__gte=F("opened_on")),
+                name="notice_closes_after_opening",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"公示 {self.unit_id} {self.quarter}"
+
+    def is_open_on(self, day: date) -> bool:
+        return self.opened_on <= day < self.closes_on
+
+
+class ObjectionStatus(models.TextChoices):
+    OPEN = "open", _("待核查")
+    UPHELD = "upheld", _("异议成立")
+    DISMISSED = "dismissed", _("异议不成立")
+
+
+class Objection(models.Model):
+    """An objection to one line of a public notice, lodged by anyone (signed in or
+    not), answered by the unit's clerk or the reviewer with a finding. The lodger looks
+    the outcome up with ``reference``. No address or other trace of the lodger is kept
+    beyond the contact they chose to give."""
+
+    notice = models.ForeignKey(
+        PublicNotice,
+        verbose_name=_("公示"),
+        on_delete=models.PROTECT,
+        related_name="objections",
+    )
+    line = models.ForeignKey(
+        ReportItem,
+        verbose_name=_("公示明细"),
+        on_delete=models.PROTECT,
+        related_name="objections",
+    )
+    claim = models.ForeignKey(
+        "claims.Claim",
+        verbose_name=_("申报"),
+        on_delete=models.PROTECT,
+        related_name="objections",
+    )
+    reference = models.CharField(_("查询码"), max_length=16, unique=True)
+    text = models.TextField(_("异议内容"))
+    contact = models.CharField(_("联系方式"), max_length=100, blank=True)
+    lodged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("提出人（已登录）"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    lodged_at = models.DateTimeField(_("提出时间"))
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=ObjectionStatus.choices,
+        default=ObjectionStatus.OPEN,
+    )
+    finding = models.TextField(_("核查结论"), blank=True)
+    #: what an upheld finding did to the claim: "reject", "return" or "" (the claim
+    #: was no longer awaiting a decision)
+    claim_action = models.CharField(_("对申报的处理"), max_length=10, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核查人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("异议")
+        verbose_name_plural = _("异议")
+        ordering = ["-lodged_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(decided_by__isnull=True))
+                | (~Q(status="open") & Q(decided_by__isnull=False) & ~Q(finding="")),
+                name="objection_finding_when_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"异议 {self.reference}"

@@ -21,14 +21,29 @@ role, then the maker, 403) before *what* (the claim's or the report's state, 409
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import date, timedelta
+
+from django.db.models import Q
 
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
 from claims import workflow
 from claims.models import Claim
 from claims.permissions import can_file_for_unit, can_move
-from quarters.models import QuarterlyReport, ReportStatus, SpotCheck, SpotCheckResult
-from quarters.selectors import claim_makers, report_makers
+from quarters.models import (
+    Objection,
+    ObjectionStatus,
+    PublicNotice,
+    QuarterlyReport,
+    ReportStatus,
+    SpotCheck,
+    SpotCheckResult,
+)
+from quarters.selectors import (
+    claim_makers,
+    claims_with_open_objections,
+    report_makers,
+)
 
 #: The reviewer's decisions on a claim, in the order the page and the API list them.
 DECISIONS = ("approve", "reject", "return")
@@ -36,6 +51,10 @@ DECISIONS = ("approve", "reject", "return")
 CLAIM_MAKER = (
     "不能审核本人录入、修改、提交或报送的申报，"
     "也不能审核本人编制或报送的报表中的申报（经办与审核须分离）"
+)
+OBJECTION_OPEN = (
+    "该申报在公示期间收到异议，尚未核查；"
+    "须由本单位经办人或地区审核人登记核查结论后方可核准"
 )
 REPORT_MAKER = "不能审核本人编制或报送的报表（经办与审核须分离）"
 SPOT_CHECK_INCONSISTENT = (
@@ -73,6 +92,7 @@ def can_decide(
     makers: Collection[int] | None = None,
     spot_checks: Collection[str] | None = None,
     spot_check_override: bool = False,
+    open_objection: bool | None = None,
 ) -> Permission:
     """Approve, reject or return a claim. Who first: the role (403 whatever the
     claim's state: a clerk's approval of their own draft is refused for the role),
@@ -86,7 +106,9 @@ def can_decide(
 
     ``makers`` and ``spot_checks`` (the results of the claim's spot checks) are those
     facts when the caller already read them (a list, a bulk approval, under the
-    claim's lock); otherwise they are read here."""
+    claim's lock); otherwise they are read here. So is ``open_objection``: an objection
+    lodged against the claim on its public notice and not yet found stops an approval
+    (``objection_open``, issue 17) — rejecting or returning it is still allowed."""
     role = can_move(user, None, action)
     if not role or claim is None:
         return role
@@ -106,6 +128,10 @@ def can_decide(
             return conflict("spot_check_pending", "该申报被抽查，请先登记材料核对结果")
         if SpotCheckResult.INCONSISTENT in spot_checks and not spot_check_override:
             return conflict("spot_check_inconsistent", SPOT_CHECK_INCONSISTENT)
+        if open_objection is None:
+            open_objection = bool(claims_with_open_objections([claim.pk]))
+        if open_objection:
+            return conflict("objection_open", OBJECTION_OPEN)
     return ALLOWED
 
 
@@ -138,7 +164,10 @@ def decisions_offered(
         return offered  # the role decides nothing: no query
 
     def allowed(
-        claim: Claim, makers: Collection[int], spot_checks: Collection[str]
+        claim: Claim,
+        makers: Collection[int],
+        spot_checks: Collection[str],
+        open_objection: bool = False,
     ) -> list[str]:
         return [
             a
@@ -150,6 +179,7 @@ def decisions_offered(
                 makers=makers,
                 spot_checks=spot_checks,
                 spot_check_override=True,
+                open_objection=open_objection,
             )
         ]
 
@@ -164,8 +194,11 @@ def decisions_offered(
         claim_id__in=list(results)
     ).values_list("claim_id", "result"):
         results[claim_id].add(result)
+    objected = claims_with_open_objections(results)
     for claim in open_:
-        offered[claim.pk] = allowed(claim, makers[claim.pk], results[claim.pk])
+        offered[claim.pk] = allowed(
+            claim, makers[claim.pk], results[claim.pk], claim.pk in objected
+        )
     return offered
 
 
@@ -315,4 +348,61 @@ def can_close_report(user: User, report: QuarterlyReport | None = None) -> Permi
     ).count()
     if sampled_open:
         return conflict("spot_checks_undecided", "抽查的申报尚未全部审核")
+    return ALLOWED
+
+
+# --- Public notice and objections (公示, issue 17) -------------------------------------------
+def can_record_finding(user: User, objection: Objection | None = None) -> Permission:
+    """Record the finding on an objection: the clerk of the notice's unit or the
+    reviewer (who), while it is still open (what)."""
+    if not user.is_authenticated or not (user.is_clerk or user.is_reviewer):
+        return deny("只有本单位经办人或地区审核人可以登记异议核查结论")
+    if objection is None:
+        return ALLOWED
+    if user.is_clerk and objection.notice.unit_id != user.unit_id:
+        return deny("经办人只能核查本单位公示的异议")
+    if objection.status != ObjectionStatus.OPEN:
+        return conflict("objection_decided", "该异议已登记核查结论")
+    return ALLOWED
+
+
+def can_read_objections(user: User) -> Permission:
+    """The list of objections and findings: the clerks (their unit's), the reviewer,
+    finance and the auditor."""
+    if user.is_authenticated and (
+        user.is_clerk or user.is_reviewer or user.is_finance or user.is_auditor
+    ):
+        return ALLOWED
+    return deny("您的角色不查看公示异议")
+
+
+def balance_after_notice(claim: Claim, today: date) -> Permission:
+    """The balance of a claim waits for its public notice to close (``notice_open``)
+    and for every objection lodged against it to be found (``objection_open``); an
+    objection upheld on a claim already approved holds it (``objection_upheld``). A
+    claim reported before notices existed (no notice) is not held. Advances are not
+    affected: they are paid while the report is with the prefecture (五(二))."""
+    if claim.report_id is None:
+        return ALLOWED
+    notice = PublicNotice.objects.filter(report_id=claim.report_id).first()
+    if notice is not None and today < notice.closes_on:
+        last_day = notice.closes_on - timedelta(days=1)
+        return conflict(
+            "notice_open",
+            f"该申报所在的{notice.quarter}季度公示至{last_day:%Y年%m月%d日}结束，"
+            "公示期满后方可拨付余额",
+        )
+    # an open objection holds wherever it was lodged; an upheld one, on this notice
+    # (an upheld finding that returned the claim does not hold its next report)
+    statuses = set(
+        Objection.objects.filter(claim_id=claim.pk)
+        .filter(Q(status=ObjectionStatus.OPEN) | Q(notice__report_id=claim.report_id))
+        .values_list("status", flat=True)
+    )
+    if ObjectionStatus.OPEN in statuses:
+        return conflict(
+            "objection_open", "该申报有尚未核查的公示异议，登记核查结论后方可拨付余额"
+        )
+    if ObjectionStatus.UPHELD in statuses:
+        return conflict("objection_upheld", "该申报的公示异议经核查成立，不能拨付余额")
     return ALLOWED

@@ -16,7 +16,9 @@ strictly more than it: approving up to the budget exactly needs no reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 ZERO = Decimal("0.00")
@@ -82,3 +84,30 @@ def charged_fund(
     if budget_excess(budget, approved, amount) is None:
         return fund
     return shortfall
+
+
+# --- Public notice (公示, issue 17) ---------------------------------------------------------
+def notice_closes_on(
+    opened_on: date, working_days: int, is_working_day: Callable[[date], bool]
+) -> date:
+    """The day a public notice opened on ``opened_on`` is over: the day after its
+    ``working_days``-th working day, the opening day counted when it is a working day
+    (公示期自报送之日起计算, 遇节假日顺延). No working days: closed when it opens."""
+    day, counted = opened_on, 0
+    while counted < working_days:
+        if is_working_day(day):
+            counted += 1
+        day += timedelta(days=1)
+    return day
+
+
+def masked_name(name: str) -> str:
+    """A name on a public notice: the first and last characters, the middle masked
+    (张三丰 → 张*丰, 欧阳小明 → 欧**明); two characters keep the first (张三 → 张*),
+    one is masked whole."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    if len(name) == 2:
+        return f"{name[0]}*"
+    return f"{name[0]}{'*' * (len(name) - 2)}{name[-1]}"

@@ -5,12 +5,16 @@ A report the user may not see is answered exactly like one that does not exist (
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import caches
+from django.db import transaction
 from django.db.models import (
     Count,
     F,
@@ -22,14 +26,21 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import ExtractQuarter, ExtractYear
+from django.utils import timezone
 
 from accounts.models import User
-from altay_skills.errors import NotFound
+from altay_skills.errors import Conflict, NotFound
 from claims import workflow
+from claims.facts import policy_terms
 from claims.models import Claim, ClaimAction, ClaimEvent
+from claims.rules import term_in_force
 from claims.selectors import documents_visible_to, unit_scoped
 from classes.selectors import class_documents_of_claims
+from programs.models import PolicyKind
 from quarters.models import (
+    Objection,
+    ObjectionStatus,
+    PublicNotice,
     QuarterlyReport,
     ReportAction,
     ReportEvent,
@@ -38,6 +49,8 @@ from quarters.models import (
     SpotCheck,
     SpotCheckResult,
 )
+from quarters.rules import masked_name
+from trainees.id_numbers import mask_id_number
 
 
 def reports_visible_to(user: User) -> QuerySet[QuarterlyReport]:
@@ -358,3 +371,234 @@ def with_spot_check_evidence(user: User, checks: Iterable[SpotCheck]) -> None:
     for check in checks:
         check.evidence = by_claim[check.claim_id]  # type: ignore[attr-defined]
         check.examined_ids = examined[check.pk]  # type: ignore[attr-defined]
+
+
+# --- Public notice (公示, issue 17) ---------------------------------------------------------
+#: The cache key whose value is the generation of every public notice: a notice opened,
+#: an objection lodged or found bumps it, so the cached public lists are stale at once.
+NOTICE_GENERATION_KEY = "public-notices:generation"
+
+
+def notice_period(unit_id: str, on: date) -> tuple[int, int | None]:
+    """The working days a unit's notice opened on ``on`` runs for, and the policy entry
+    they come from (``notice_working_days``, a dated term; a unit's own beats the
+    prefecture's). Without a term in force the report cannot go on notice: 409."""
+    term = term_in_force(
+        policy_terms(), PolicyKind.NOTICE_WORKING_DAYS, on=on, unit=unit_id
+    )
+    if term is None:
+        raise Conflict(
+            "notice_period_missing",
+            "未设置公示期（政策标准“公示期（工作日）”），请管理员录入后再报送",
+        )
+    return int(term.value), term.entry_id
+
+
+@dataclass(frozen=True)
+class PublicLine:
+    """One claim as a public notice shows it: nothing personal beyond the masked forms."""
+
+    line: int
+    name: str
+    id_number: str
+    institution: str
+    program: str
+    trade: str
+    level: str
+    amount: Decimal
+    objections_open: int
+
+
+@dataclass(frozen=True)
+class PublicNoticeView:
+    id: int
+    unit: str
+    unit_name: str
+    quarter: str
+    opened_on: date
+    closes_on: date
+    last_day: date
+    is_open: bool
+    working_days: int
+    calendar_covered: bool
+    line_count: int
+    total: Decimal
+    lines: list[PublicLine]
+
+
+def notice_generation() -> int:
+    """The notices' generation; a new one (the clock's nanoseconds) when the cache has
+    none, so entries of an earlier generation are never read again."""
+    cache = caches["default"]
+    return int(cache.get_or_set(NOTICE_GENERATION_KEY, time.time_ns(), None))
+
+
+def notice_generation_bump() -> None:
+    """Now (so this transaction's own reads are fresh) and again once it commits (so a
+    list read meanwhile by someone else, without this change, is not kept)."""
+    cache = caches["default"]
+
+    def bump() -> None:
+        try:
+            cache.incr(NOTICE_GENERATION_KEY)
+        except ValueError:  # not there (expired, cleared): a new generation
+            cache.set(NOTICE_GENERATION_KEY, time.time_ns(), None)
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def public_notices(
+    *, unit: str = "", quarter: str = "", with_lines: bool = True
+) -> list[PublicNoticeView]:
+    """Open and closed notices, newest quarter first, by unit and quarter, cached for
+    ``PUBLIC_NOTICE_CACHE_SECONDS`` under the notices' generation and today's date (a
+    notice closes at midnight)."""
+    today = timezone.localdate()
+    key = (
+        f"public-notices:{notice_generation()}:{today.isoformat()}:"
+        f"{unit}:{quarter}:{int(with_lines)}"
+    )
+    cache = caches["default"]
+    found = cache.get(key)
+    if found is None:
+        found = _public_notices(unit=unit, quarter=quarter, with_lines=with_lines)
+        cache.set(key, found, settings.PUBLIC_NOTICE_CACHE_SECONDS)
+    return list(found)
+
+
+def _public_notices(
+    *, unit: str, quarter: str, with_lines: bool
+) -> list[PublicNoticeView]:
+    today = timezone.localdate()
+    notices = PublicNotice.objects.select_related("unit").annotate(
+        line_count=Count("report__items", distinct=True),
+        total=Sum("report__items__amount"),
+    )
+    if unit:
+        notices = notices.filter(unit_id=unit)
+    if quarter:
+        notices = notices.filter(quarter=quarter)
+    notices = notices.order_by("-quarter", "unit__sort_order", "unit_id")
+    lines: dict[int, list[PublicLine]] = {}
+    if with_lines:
+        lines = _public_lines([n.report_id for n in notices])
+    return [
+        PublicNoticeView(
+            id=n.pk,
+            unit=n.unit_id,
+            unit_name=n.unit.name,
+            quarter=n.quarter,
+            opened_on=n.opened_on,
+            closes_on=n.closes_on,
+            last_day=n.closes_on - timedelta(days=1),
+            is_open=n.is_open_on(today),
+            working_days=n.working_days,
+            calendar_covered=n.calendar_covered,
+            line_count=n.line_count,
+            total=n.total or Decimal(0),
+            lines=lines.get(n.report_id, []),
+        )
+        for n in notices
+    ]
+
+
+def _public_lines(report_ids: list[int]) -> dict[int, list[PublicLine]]:
+    rows = (
+        ReportItem.objects.filter(report_id__in=report_ids)
+        .annotate(
+            open_objections=Count(
+                "objections", filter=Q(objections__status=ObjectionStatus.OPEN)
+            )
+        )
+        .order_by("report_id", "pk")
+        .values_list(
+            "pk",
+            "report_id",
+            "claim__trainee__name",
+            "claim__trainee__id_number",
+            "claim__institution__name",
+            "program_id",
+            "program__name",
+            "claim__trade__name",
+            "claim__level__name",
+            "amount",
+            "open_objections",
+        )
+    )
+    found: dict[int, list[PublicLine]] = {}
+    for (
+        pk,
+        report_id,
+        name,
+        id_number,
+        institution,
+        program_id,
+        program_name,
+        trade,
+        level,
+        amount,
+        open_objections,
+    ) in rows:
+        found.setdefault(report_id, []).append(
+            PublicLine(
+                line=pk,
+                name=masked_name(name or ""),
+                id_number=mask_id_number(id_number or ""),
+                institution=institution or "",
+                program=f"{program_id} {program_name}",
+                trade=trade or "",
+                level=level or "",
+                amount=amount,
+                objections_open=open_objections,
+            )
+        )
+    return found
+
+
+def public_notice(notice_id: int) -> PublicNoticeView | None:
+    """One notice with its lines, through the same cache as the lists."""
+    unit_quarter = (
+        PublicNotice.objects.filter(pk=notice_id)
+        .values_list("unit_id", "quarter")
+        .first()
+    )
+    if unit_quarter is None:
+        return None
+    found = public_notices(unit=unit_quarter[0], quarter=unit_quarter[1])
+    return next((n for n in found if n.id == notice_id), None)
+
+
+def objection_by_reference(reference: str) -> Objection | None:
+    """The objection its lodger looks up by the reference code they were given."""
+    reference = (reference or "").strip().upper()
+    if not reference or len(reference) > 16:
+        return None
+    return (
+        Objection.objects.select_related("notice", "notice__unit")
+        .filter(reference=reference)
+        .first()
+    )
+
+
+def objections_visible_to(user: User) -> QuerySet[Objection]:
+    """The objections a user may read: a clerk their unit's; the reviewer, finance and
+    the auditor every unit's (the auditor's list of objections and findings)."""
+    if not user.is_authenticated or not user.is_active:
+        return Objection.objects.none()
+    qs = Objection.objects.select_related(
+        "notice", "notice__unit", "claim", "decided_by", "lodged_by"
+    )
+    if user.is_clerk:
+        return qs.filter(notice__unit_id=user.unit_id)
+    if user.is_reviewer or user.is_finance or user.is_auditor:
+        return qs
+    return qs.none()
+
+
+def claims_with_open_objections(claim_ids: Iterable[int]) -> set[int]:
+    return set(
+        Objection.objects.filter(
+            claim_id__in=list(claim_ids), status=ObjectionStatus.OPEN
+        ).values_list("claim_id", flat=True)
+    )

@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
-from altay_skills.plain_text import multi_line_text
+from altay_skills.plain_text import multi_line_text, single_line_text
 from claims.models import ClaimStatus
 from claims.serializers import money
 from programs.models import fund_label
@@ -279,3 +279,125 @@ class SpotCheckDrawResultSerializer(serializers.Serializer):
         child=serializers.IntegerField(), help_text="被抽查的申报 id"
     )
     spot_checks = ReportSpotCheckSerializer(many=True)
+
+
+# --- Public notice and objections (公示, issue 17) -------------------------------------------
+class PublicNoticeQuerySerializer(serializers.Serializer):
+    unit = serializers.CharField(
+        required=False, allow_blank=True, max_length=6, help_text="单位代码，如 654301"
+    )
+    quarter = QuarterField(required=False, allow_blank=True)
+
+    def validate_unit(self, value: str) -> str:
+        value = value.strip()
+        if value and not (value.isascii() and value.isdigit() and len(value) == 6):
+            raise serializers.ValidationError("单位代码应为6位数字，如 654301")
+        return value
+
+
+class PublicLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="公示明细编号（提出异议时填写）")
+    name = serializers.CharField(help_text="姓名（中间隐去，如 张*三）")
+    id_number = serializers.CharField(help_text="身份证号码（仅显示前6位和后4位）")
+    institution = serializers.CharField()
+    program = serializers.CharField()
+    trade = serializers.CharField()
+    level = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    objections_open = serializers.IntegerField(help_text="待核查的异议数")
+
+
+class PublicNoticeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    unit = serializers.CharField()
+    unit_name = serializers.CharField()
+    quarter = serializers.CharField()
+    opened_on = serializers.DateField(help_text="公示开始日期")
+    last_day = serializers.DateField(help_text="公示最后一天")
+    is_open = serializers.BooleanField(help_text="是否在公示期内")
+    working_days = serializers.IntegerField(help_text="公示期（工作日）")
+    calendar_covered = serializers.BooleanField(
+        help_text="节假日历是否覆盖公示期（否：按周一至周五计算）"
+    )
+    line_count = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    lines = PublicLineSerializer(many=True)
+
+
+class ChallengeSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=40, help_text="验证码的 key")
+    answer = serializers.CharField(max_length=20, help_text="图中的字符")
+
+
+class ChallengeIssuedSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    image_url = serializers.CharField()
+
+
+class ObjectionLodgeSerializer(serializers.Serializer):
+    notice = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    line = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    text = serializers.CharField(
+        max_length=500, validators=[multi_line_text], help_text="哪里不对（必填）"
+    )
+    contact = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[single_line_text],
+        help_text="联系方式（选填）",
+    )
+    challenge = ChallengeSerializer(help_text="验证码：key 与图中的字符")
+
+
+class ObjectionLodgedSerializer(serializers.Serializer):
+    reference = serializers.CharField(help_text="查询码：凭此查询核查结果")
+
+
+class ObjectionOutcomeSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    quarter = serializers.CharField(source="notice.quarter")
+    unit_name = serializers.CharField(source="notice.unit.name")
+    line = serializers.IntegerField(source="line_id")
+    lodged_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=["open", "upheld", "dismissed"])
+    status_label = serializers.CharField(source="get_status_display")
+    finding = serializers.CharField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class ObjectionFindingSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=["upheld", "dismissed"],
+        error_messages={
+            "invalid_choice": "核查结论应为 upheld（异议成立）或 dismissed（异议不成立）"
+        },
+    )
+    reason = serializers.CharField(
+        max_length=500, validators=[multi_line_text], help_text="核查结论的理由（必填）"
+    )
+    claim_action = serializers.ChoiceField(
+        choices=["return", "reject"],
+        required=False,
+        default="return",
+        help_text="异议成立时对仍待审核的申报：return 退回经办人（默认）或 reject 驳回",
+    )
+
+
+class ObjectionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    notice = serializers.IntegerField(source="notice_id")
+    unit = serializers.CharField(source="notice.unit_id")
+    quarter = serializers.CharField(source="notice.quarter")
+    claim = serializers.IntegerField(source="claim_id")
+    line = serializers.IntegerField(source="line_id")
+    text = serializers.CharField()
+    contact = serializers.CharField()
+    lodged_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    finding = serializers.CharField()
+    claim_action = serializers.CharField()
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)

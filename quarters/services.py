@@ -26,6 +26,7 @@ from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require
+from altay_skills.plain_text import checked_reason, checked_text
 from claims import rules, workflow
 from claims.audit import record_events
 from claims.models import Claim, ClaimAction, ClaimEvent, Document
@@ -46,6 +47,9 @@ from quarters.budgets import (
 )
 from quarters.events import report_event_record
 from quarters.models import (
+    Objection,
+    ObjectionStatus,
+    PublicNotice,
     QuarterlyReport,
     ReportAction,
     ReportItem,
@@ -59,10 +63,21 @@ from quarters.permissions import (
     can_decide,
     can_discard_report,
     can_draw_spot_checks,
+    can_record_finding,
     can_record_spot_check,
     can_submit_report,
 )
-from quarters.selectors import claim_makers, reports_visible_to
+from quarters.rules import notice_closes_on
+from quarters.selectors import (
+    claim_makers,
+    claims_with_open_objections,
+    notice_generation_bump,
+    notice_period,
+    objections_visible_to,
+    reports_visible_to,
+)
+from quarters.working_days import covered as calendar_covers
+from quarters.working_days import is_working_day
 
 
 # --- The reviewer's decision on one claim ------------------------------------------------
@@ -113,6 +128,7 @@ def _decide(
     spot_check_reason: str = "",
     makers: Collection[int] | None = None,
     spot_checks: Collection[str] | None = None,
+    open_objection: bool | None = None,
 ) -> Claim:
     """One decision under the claim's lock. ``makers`` and ``spot_checks`` are the
     claim's facts when a bulk approval read them for its whole selection, under the
@@ -134,6 +150,7 @@ def _decide(
                 makers=makers,
                 spot_checks=spot_checks,
                 spot_check_override=bool(spot_check_reason),
+                open_objection=open_objection,
             )
         )
         transition = claim_transition(claim, action, actor, reason=reason)
@@ -300,6 +317,7 @@ def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
                 for c in claims
             ]
         )
+        notice = _notice_open(report)
         report_event_record(
             report=report,
             actor=actor,
@@ -307,9 +325,184 @@ def report_submit(*, report_id: int, actor: User) -> QuarterlyReport:
             changes={
                 "claim_count": report.claim_count,
                 "control_total": str(report.control_total),
+                "notice": {
+                    "opened_on": notice.opened_on.isoformat(),
+                    "closes_on": notice.closes_on.isoformat(),
+                    "working_days": notice.working_days,
+                    "calendar_covered": notice.calendar_covered,
+                },
             },
         )
     return report
+
+
+# --- Public notice and objections (公示, issue 17) -------------------------------------------
+def _notice_open(report: QuarterlyReport) -> PublicNotice:
+    """The submitted report's claims go on public notice from today for the working days
+    of the policy term in force (``notice_period``), counted on the Chinese calendar."""
+    opened_on = timezone.localdate()
+    working_days, entry_id = notice_period(report.unit_id, opened_on)
+    closes_on = notice_closes_on(opened_on, working_days, is_working_day)
+    notice = PublicNotice.objects.create(
+        report=report,
+        unit_id=report.unit_id,
+        quarter=report.quarter,
+        opened_on=opened_on,
+        closes_on=closes_on,
+        working_days=working_days,
+        policy_entry_id=entry_id,
+        calendar_covered=calendar_covers(opened_on, closes_on),
+    )
+    notice_generation_bump()
+    return notice
+
+
+#: The reference code's letters: no 0/O, 1/I/L to misread.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_LENGTH = 12
+MAX_CONTACT_LENGTH = 100
+
+
+def objection_lodge(
+    *,
+    notice_id: int,
+    line_id: int,
+    text: str,
+    contact: str = "",
+    actor: User | None,
+) -> Objection:
+    """Anyone lodges an objection to one line of an open notice (``actor`` is None for a
+    member of the public; the challenge and the rate limit are the page's and the
+    API's). The text is checked like every reason; the contact, if given, is one line.
+    The claim's row is locked so an approval cannot pass between the objection and its
+    check (``can_decide``: ``objection_open``)."""
+    text = checked_reason(text, missing="请填写异议内容（哪里不对）")
+    contact = (contact or "").strip() if isinstance(contact, str) else ""
+    if len(contact) > MAX_CONTACT_LENGTH:
+        raise DomainError("invalid", f"联系方式不能超过{MAX_CONTACT_LENGTH}个字符")
+    checked_text(contact)
+    notice = PublicNotice.objects.filter(pk=_int_or_none(notice_id)).first()
+    if notice is None:
+        raise NotFound("未找到该公示")
+    line = ReportItem.objects.filter(
+        pk=_int_or_none(line_id), report_id=notice.report_id
+    ).first()
+    if line is None:
+        raise NotFound("该公示中没有这一行")
+    if not notice.is_open_on(timezone.localdate()):
+        raise Conflict("notice_closed", "公示期已结束，不能再提出异议")
+    signed_in = actor if actor is not None and actor.is_authenticated else None
+    with transaction.atomic():
+        lock_objects.lock_claim_ids([line.claim_id])
+        objection = Objection.objects.create(
+            notice=notice,
+            line=line,
+            claim_id=line.claim_id,
+            reference="".join(
+                secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH)
+            ),
+            text=text,
+            contact=contact,
+            lodged_by=signed_in,
+            lodged_at=timezone.now(),
+        )
+        notice_generation_bump()
+    return objection
+
+
+def objection_find(
+    *,
+    objection_id: int,
+    outcome: str,
+    reason: str,
+    actor: User,
+    claim_action: str = "return",
+) -> Objection:
+    """The clerk of the notice's unit or the reviewer records the finding on an
+    objection. Upheld: the claim, if it still awaits the reviewer's decision in this
+    notice's report, is returned to the clerk (or rejected: ``claim_action``) with the
+    finding as its reason; dismissed: the reason is kept. Either way the report's trail
+    keeps the objection (its reference, when and what was lodged), the finding and who
+    made it; an upheld finding on a claim approved already holds its balance
+    (``balance_after_notice``)."""
+    require(can_record_finding(actor))
+    if outcome not in (ObjectionStatus.UPHELD, ObjectionStatus.DISMISSED):
+        raise DomainError(
+            "invalid", "核查结论应为“异议成立”（upheld）或“异议不成立”（dismissed）"
+        )
+    if claim_action not in ("reject", "return"):
+        raise DomainError(
+            "invalid", "异议成立时对申报的处理应为驳回（reject）或退回（return）"
+        )
+    reason = checked_reason(reason, missing="请填写核查结论的理由")
+    found = (
+        objections_visible_to(actor)
+        .filter(pk=_int_or_none(objection_id))
+        .values_list("notice__report_id", "claim_id", "claim__trainee_id")
+        .first()
+    )
+    if found is None:
+        raise NotFound("未找到该异议")
+    report_id, claim_id, trainee_id = found
+    with transaction.atomic():
+        # the one order: the person, the report (its trail), the claim, the objection
+        lock_objects.lock_trainees([trainee_id])
+        report = lock_objects.lock_report(report_id)
+        claim = lock_objects.lock_claim(claim_id)
+        objection = lock_objects.lock_objection(objection_id)
+        require(can_record_finding(actor, objection))
+        objection.status = outcome
+        objection.finding = reason
+        objection.decided_by = actor
+        objection.decided_at = timezone.now()
+        moved = ""
+        if (
+            outcome == ObjectionStatus.UPHELD
+            and claim.status == workflow.SUBMITTED
+            and claim.report_id == report_id
+        ):
+            transition = workflow.transition_for(claim.status, claim_action)
+            assert transition is not None  # submitted: both are in the table
+            claim.reviewed_by = actor
+            claim.reviewed_at = timezone.now()
+            if claim_action == "return":
+                claim.report = None
+            claim_move(
+                claim,
+                claim_action,
+                transition,
+                actor,
+                reason=f"公示异议成立（查询码{objection.reference}）：{reason}",
+                changes={"objection": objection.reference},
+            )
+            moved = claim_action
+        objection.claim_action = moved
+        objection.save()
+        report_event_record(
+            report=report,
+            actor=actor,
+            action=ReportAction.OBJECTION_FINDING,
+            reason=reason,
+            changes={
+                "objection": objection.reference,
+                "claim": claim_id,
+                "line": objection.line_id,
+                "lodged_at": objection.lodged_at.isoformat(),
+                "text": objection.text,
+                "outcome": outcome,
+                "claim_action": moved,
+            },
+        )
+        notice_generation_bump()
+    return objection
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
 
 
 def report_draw_spot_checks(
@@ -483,6 +676,7 @@ def claims_approve_bulk(
             claim_id__in=list(selection)
         ).values_list("claim_id", "result"):
             spot_checks[claim_id].add(result)
+        objected = claims_with_open_objections(selection)
         with _naming_the_claim() as naming:
             for claim_id in ids:
                 naming.claim_id = claim_id
@@ -496,6 +690,7 @@ def claims_approve_bulk(
                         "approve",
                         makers=makers[claim_id],
                         spot_checks=spot_checks[claim_id],
+                        open_objection=claim_id in objected,
                     )
                 )
         _require_warnings_confirmed(ids, warnings_confirmed)
@@ -531,6 +726,7 @@ def claims_approve_bulk(
                         budget_reason=budget_reason,
                         makers=makers[claim_id],
                         spot_checks=spot_checks[claim_id],
+                        open_objection=claim_id in objected,
                     )
                 )
     return approved

@@ -10,6 +10,7 @@ from quarters import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("build/", views.report_build_view, name="report_build"),
+    path("objections/", views.objection_list_view, name="objection_list"),
     path("<int:pk>/", views.report_detail, name="report_detail"),
     path("<int:pk>/submit/", views.report_submit_view, name="report_submit"),
     path("<int:pk>/discard/", views.report_discard_view, name="report_discard"),

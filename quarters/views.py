@@ -21,7 +21,11 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
 from accounts.models import User
 from accounts.selectors import role_labels_at
@@ -38,6 +42,7 @@ from claims.warnings import warnings_for_claims
 from programs.models import fund_label
 from quarters import services
 from quarters.budgets import report_budget_impact
+from quarters.forms import ObjectionFindingForm
 from quarters.models import (
     QuarterlyReport,
     ReportStatus,
@@ -48,7 +53,9 @@ from quarters.permissions import (
     can_approve,
     can_build_report,
     can_draw_spot_checks,
+    can_read_objections,
     can_read_reports,
+    can_record_finding,
     can_record_spot_check,
     can_review_report,
     can_submit_report,
@@ -58,6 +65,7 @@ from quarters.selectors import (
     claim_makers,
     latest_report_quarter,
     next_undecided_claim,
+    objections_visible_to,
     quarters_to_report,
     report_claims,
     report_figures,
@@ -631,3 +639,47 @@ def claim_review_view(request: AuthedRequest, pk: int) -> HttpResponse:
         return redirect(reverse("report_detail", args=[report_id]) + "#claims")
     messages.success(request, f"{done}下一笔待审核：申报#{following}。")
     return redirect(reverse("report_detail", args=[report_id]) + f"#claim-{following}")
+
+
+# --- Objections to the public notice (公示, issue 17) -----------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+@renders_domain_errors
+def objection_list_view(request: AuthedRequest) -> HttpResponse:
+    """The objections and their findings (the auditor's list; the clerk's of their unit)
+    and, for the clerk of the unit and the reviewer, the finding form of each open one."""
+    user = request.user
+    require(can_read_objections(user))
+    status = 200
+    if request.method == "POST":
+        form = ObjectionFindingForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise DomainError("invalid", "请选择核查结论并填写理由（不超过500字）")
+            services.objection_find(
+                objection_id=_int(request.POST.get("objection")),
+                outcome=form.cleaned_data["outcome"],
+                reason=form.cleaned_data["reason"],
+                claim_action=form.cleaned_data["claim_action"] or "return",
+                actor=user,
+            )
+        except DomainError as exc:
+            messages.error(request, shown_on_page(exc).message)
+            status = exc.status_code
+        else:
+            messages.success(request, "核查结论已登记")
+            return redirect("objection_list")
+    objections = list(objections_visible_to(user)[:500])
+    context = {
+        "objections": objections,
+        "can_find": bool(can_record_finding(user)),
+        "finding_form": ObjectionFindingForm(auto_id=False),
+    }
+    return render(request, "claims/reports/objections.html", context, status=status)
+
+
+def _int(value: object) -> int:
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        raise NotFound("未找到该异议")
+    return int(text)

@@ -17,8 +17,10 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 import pytest
+from captcha.models import CaptchaStore
 from PIL import Image
 
 from accounts.models import Role, User
@@ -30,6 +32,7 @@ from classes import services as class_services
 from finance import payouts, services
 from finance.models import BankTemplate, Recovery
 from quarters import services as quarter_services
+from quarters.models import Objection
 from tests.bank_run import CSV_TEMPLATE, card, give_account
 from tests.class_run import claim_through_class
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
@@ -149,6 +152,8 @@ POST_ROUTES = {
     "api/trainees/<int:pk>/id-number/",
     "api/trainee-grievances/<int:pk>/finding/",
     "grievances/<int:pk>/finding/",
+    "api/public/objections/",
+    "api/objections/<int:pk>/finding/",
 }
 #: Tried with PUT (a JSON body from ``BODIES``).
 PUT_ROUTES = {"api/classes/<int:pk>/roster/"}
@@ -239,6 +244,16 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/trainee-grievances/<int:pk>/finding/": (401, PASS, 404, PASS, 403, 403, 403),
     "grievances/": (LOGIN, 200, 200, 200, 403, 403, 403),
     "grievances/<int:pk>/finding/": (LOGIN, PASS, 404, PASS, 403, 403, 403),
+    # the public notice (issue 17): read by anyone; an objection without a body is 400
+    # for anyone (no login, no role); the outcome by its reference code
+    "api/public/notices/": (200, 200, 200, 200, 200, 200, 200),
+    "api/public/challenge/": (200, 200, 200, 200, 200, 200, 200),
+    "api/public/objections/": (400, 400, 400, 400, 400, 400, 400),
+    "api/public/objections/<str:reference>/": (200, 200, 200, 200, 200, 200, 200),
+    # objections and findings: read by the unit's clerk and the prefecture; found by
+    # the unit's clerk or the reviewer (another unit's clerk finds nothing: 404)
+    "api/objections/": (401, 200, 200, 200, 200, 200, 403),
+    "api/objections/<int:pk>/finding/": (401, 200, 404, 200, 403, 403, 403),
     "api/public/institutions/": (200, 200, 200, 200, 200, 200, 200),
     "api/public/programs/": (200, 200, 200, 200, 200, 200, 200),
     "api/recoveries/": (401, 403, 403, 403, 200, 200, 403),
@@ -322,6 +337,25 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "rollups/<int:pk>/reconciliation/": (LOGIN, 403, 403, 403, 200, 200, 403),
     "rollups/<int:pk>/reconciliation/xlsx/": (LOGIN, 403, 403, 403, 200, 200, 403),
     "public/disclosure/": (200, 200, 200, 200, 200, 200, 200),
+    "public/notices/": (200, 200, 200, 200, 200, 200, 200),
+    "public/notices/<int:pk>/": (200, 200, 200, 200, 200, 200, 200),
+    "public/notices/<int:pk>/lines/<int:line>/objection/": (
+        200,
+        200,
+        200,
+        200,
+        200,
+        200,
+        200,
+    ),
+    "public/objections/": (200, 200, 200, 200, 200, 200, 200),
+    "reports/objections/": (LOGIN, 200, 200, 200, 200, 200, 403),
+    # the challenge's pictures (django-simple-captcha): anyone; no sound generator is
+    # installed (404), and a new challenge is drawn only for a script's request (404)
+    r"captcha/image/(?P<key>\w+)/$": (200, 200, 200, 200, 200, 200, 200),
+    r"captcha/image/(?P<key>\w+)@2/$": (200, 200, 200, 200, 200, 200, 200),
+    r"captcha/audio/(?P<key>\w+).wav$": (404, 404, 404, 404, 404, 404, 404),
+    "captcha/refresh/$": (404, 404, 404, 404, 404, 404, 404),
     "public/institutions/": (200, 200, 200, 200, 200, 200, 200),
     "public/programs/": (200, 200, 200, 200, 200, 200, 200),
     "reports/": (LOGIN, 200, 200, 200, 200, 200, 403),
@@ -421,6 +455,12 @@ STAFF: dict[str, Any] = {
     "api/policy-entries/": 200,
     "api/programs/": 200,
     "api/public/disclosure/": 200,
+    "api/public/notices/": 200,
+    "api/public/challenge/": 200,
+    "api/public/objections/": 400,
+    "api/public/objections/<str:reference>/": 200,
+    "api/objections/": 403,
+    "api/objections/<int:pk>/finding/": 403,
     "api/public/institutions/": 200,
     "api/public/programs/": 200,
     "api/recoveries/": 403,
@@ -493,6 +533,15 @@ STAFF: dict[str, Any] = {
     "api/payment-batches/<int:pk>/sent/": 403,
     "api/payment-batches/<int:pk>/result/": 403,
     "public/disclosure/": 200,
+    "public/notices/": 200,
+    "public/notices/<int:pk>/": 200,
+    "public/notices/<int:pk>/lines/<int:line>/objection/": 200,
+    "public/objections/": 200,
+    "reports/objections/": 403,
+    r"captcha/image/(?P<key>\w+)/$": 200,
+    r"captcha/image/(?P<key>\w+)@2/$": 200,
+    r"captcha/audio/(?P<key>\w+).wav$": 404,
+    "captcha/refresh/$": 404,
     "public/institutions/": 200,
     "public/programs/": 200,
     "reports/": 403,
@@ -644,7 +693,24 @@ def world(
         number=card(4242),
         holder="张三",
     )
+    # the public notice of the quarter's report (issue 17) and an objection to its
+    # first line, not yet found
+    notice = own_report.notice
+    line = own_report.items.order_by("pk").first()
+    objection = Objection.objects.create(
+        notice=notice,
+        line=line,
+        claim_id=line.claim_id,
+        reference="MATRIX2345AB",
+        text="此人未参加培训",
+        lodged_at=timezone.now(),
+    )
     return {
+        "notice": notice.pk,
+        "line": line.pk,
+        "objection": objection.pk,
+        "reference": objection.reference,
+        "captcha": CaptchaStore.generate_key(),
         "users": {
             "anon": None,
             "clerk": clerk,
@@ -700,6 +766,8 @@ def fill(route: str, w: dict[str, Any]) -> str:
         ("finance/accounts/", "account_change"),
         ("api/trainee-grievances/", "grievance"),
         ("grievances/", "grievance"),
+        ("public/notices/", "notice"),
+        ("api/objections/", "objection"),
     ]
     path = route
     if "<int:pk>" in path:
@@ -710,6 +778,9 @@ def fill(route: str, w: dict[str, Any]) -> str:
     path = path.replace("<int:claim_id>", str(w["claim"]))
     path = path.replace("<int:year>", "2020").replace("<str:code>", "654301")
     path = path.replace("<str:token>", w.get("token", "nosuchtoken"))
+    path = path.replace("<int:line>", str(w["line"]))
+    path = path.replace("<str:reference>", w["reference"])
+    path = path.replace("(?P<key>\\w+)", w["captcha"]).replace("$", "")
     return "/" + path
 
 
@@ -763,6 +834,10 @@ BODIES: dict[str, dict[str, str]] = {
     "grievances/<int:pk>/finding/": {
         "outcome": "dismissed",
         "reason": "经核实本人参加",
+    },
+    "api/objections/<int:pk>/finding/": {
+        "outcome": "dismissed",
+        "reason": "经核实，该学员确已参加培训",
     },
 }
 

@@ -1,0 +1,58 @@
+"""The objection form of the public notice page (公示, issue 17): what is wrong, an
+optional contact, and the challenge (django-simple-captcha, drawn on this server)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from captcha.fields import CaptchaField
+
+from altay_skills.plain_text import multi_line_text, single_line_text
+from quarters.throttles import CHALLENGE_FAILED
+
+
+class ObjectionForm(forms.Form):
+    text = forms.CharField(
+        label=_("哪里不对"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "form-control"}),
+        validators=[multi_line_text],
+        error_messages={"required": _("请填写异议内容（哪里不对）")},
+    )
+    contact = forms.CharField(
+        label=_("联系方式（选填）"),
+        max_length=100,
+        required=False,
+        validators=[single_line_text],
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    challenge = CaptchaField(
+        label=_("验证码"),
+        error_messages={
+            "invalid": CHALLENGE_FAILED,
+            "required": _("请输入图中的字符"),
+        },
+    )
+
+
+class ObjectionFindingForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("核查结论"),
+        choices=[("upheld", _("异议成立")), ("dismissed", _("异议不成立"))],
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    claim_action = forms.ChoiceField(
+        label=_("异议成立时对申报的处理"),
+        choices=[("return", _("退回经办人")), ("reject", _("驳回"))],
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    reason = forms.CharField(
+        label=_("理由"),
+        max_length=500,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "class": "form-control form-control-sm"}
+        ),
+        validators=[multi_line_text],
+    )
