@@ -72,7 +72,7 @@ from programs.models import Institution, PolicyEntry, PolicyKind, Unit
 from programs.services import enter_illustrative_terms
 from quarters import services as quarter_services
 from quarters.budgets import budget_set
-from quarters.models import FundBudget, QuarterlyReport
+from quarters.models import FundBudget, Objection, PublicNotice, QuarterlyReport
 from trainees.id_numbers import check_char
 from trainees.models import Trainee
 from trainees.services import trainee_found
@@ -125,6 +125,7 @@ class Command(BaseCommand):
             self._classes(users, institutions, trainees)
             self._budgets(data["budgets"], users)
             self._confirmations(trainees)
+            self._objections(users)
         self._summary(data, trainees)
 
     # --- Users -----------------------------------------------------------------------
@@ -576,6 +577,11 @@ class Command(BaseCommand):
         for _, claim, _ in waiting:
             by_unit.setdefault(claim.unit_id, set()).add(quarter_of(claim.training_end))
         reviewer = users["reviewer"]
+        # the public notice (issue 17): the latest quarter's reports go on notice today
+        # (open); the earlier ones were sent a month ago (their notices have closed, so
+        # finance may pay their balances)
+        latest = max((q for qs in by_unit.values() for q in qs), default="")
+        today = timezone.localdate()
         # a claim alone in its report is always in the sample (at least one is drawn)
         findings = {
             claim.pk: spec["spot_check"]
@@ -606,7 +612,9 @@ class Command(BaseCommand):
                 if not report.claims.exists():
                     quarter_services.report_discard(report_id=report.pk, actor=clerk)
                     continue
-                quarter_services.report_submit(report_id=report.pk, actor=clerk)
+                sent_on = today if quarter >= latest else today - timedelta(days=30)
+                with on_day(sent_on):
+                    quarter_services.report_submit(report_id=report.pk, actor=clerk)
                 self.created["reports"] += 1
                 for check in quarter_services.report_draw_spot_checks(
                     report_id=report.pk, actor=reviewer, share=Decimal("0.25")
@@ -718,6 +726,44 @@ class Command(BaseCommand):
                 failure_reason="收款账户户名不符" if status == "failed" else "",
             )
             self.created["payments"] += 1
+
+    # --- The public notice (公示, issue 17) ------------------------------------------------------
+    def _objections(self, users: dict[str, User]) -> None:
+        """An open notice with an objection waiting for its finding, and a closed one
+        whose objection was lodged during its notice and dismissed by the reviewer."""
+        if Objection.objects.exists():
+            return
+        today = timezone.localdate()
+        notices = list(PublicNotice.objects.order_by("opened_on", "pk"))
+        open_ = next((n for n in notices if n.is_open_on(today)), None)
+        closed = next((n for n in notices if not n.is_open_on(today)), None)
+        if open_ is not None:
+            line = open_.report.items.order_by("pk").first()
+            quarter_services.objection_lodge(
+                notice_id=open_.pk,
+                line_id=line.pk,
+                text="该学员培训期间在外地务工，未见其参加培训（演示）",
+                contact="",
+                actor=None,
+            )
+            self.created["objections"] += 1
+        if closed is not None:
+            line = closed.report.items.order_by("pk").first()
+            with on_day(closed.opened_on):
+                objection = quarter_services.objection_lodge(
+                    notice_id=closed.pk,
+                    line_id=line.pk,
+                    text="名单中的培训机构与实际不符（演示）",
+                    contact="",
+                    actor=None,
+                )
+            quarter_services.objection_find(
+                objection_id=objection.pk,
+                outcome="dismissed",
+                reason="经核对培训合同和签到表，培训机构无误（演示）",
+                actor=users["reviewer"],
+            )
+            self.created["objections"] += 1
 
     # --- Summary --------------------------------------------------------------------------
     # --- Trainee confirmation (issue 17) ----------------------------------------------
