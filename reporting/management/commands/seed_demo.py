@@ -736,7 +736,15 @@ class Command(BaseCommand):
         today = timezone.localdate()
         notices = list(PublicNotice.objects.order_by("opened_on", "pk"))
         open_ = next((n for n in notices if n.is_open_on(today)), None)
-        closed = next((n for n in notices if not n.is_open_on(today)), None)
+        # closed now, and open on its first day (a notice of no working day never was)
+        closed = next(
+            (
+                n
+                for n in notices
+                if not n.is_open_on(today) and n.is_open_on(n.opened_on)
+            ),
+            None,
+        )
         if open_ is not None:
             line = open_.report.items.order_by("pk").first()
             quarter_services.objection_lodge(
