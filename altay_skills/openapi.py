@@ -193,6 +193,12 @@ EXAMPLES: dict[str, Any] = {
     "status_label": "未答复",
     "id_last4": "123X",
     "finding": "经核实本人参加，签到表与本人签名一致",
+    # the public notice (issue 17)
+    "key": "d767944688923dc8cca189f2c2e2ce37cc53d041",
+    "image_url": "/captcha/image/d767944688923dc8cca189f2c2e2ce37cc53d041/",
+    "answer": "KXQM",
+    "contact": "13899912345",
+    "decided_by": "马建华",
 }
 #: An amount of money in the docs' examples: an amount a clerk might request, not a cap
 #: (the caps live in the data migration, never as literals: test_policy_lives_in_data).

@@ -395,6 +395,7 @@ SPECTACULAR_SETTINGS = {
         "PolicyKindEnum": "programs.models.PolicyKind",
         "ReportStatusEnum": "quarters.models.ReportStatus",
         "SpotCheckResultEnum": "quarters.models.SpotCheckResult",
+        "ObjectionStatusEnum": "quarters.models.ObjectionStatus",
         "RollupStatusEnum": "finance.models.RollupStatus",
         "PaymentStatusEnum": "finance.models.PaymentStatus",
         "PaymentKindEnum": "finance.models.PaymentKind",

@@ -78,7 +78,7 @@ def public_objection_new(request: HttpRequest, pk: int, line: int) -> HttpRespon
                     line_id=found.line,
                     text=form.cleaned_data["text"],
                     contact=form.cleaned_data["contact"],
-                    actor=request.user,
+                    actor=request.user if request.user.is_authenticated else None,
                 )
             except NotFound:
                 raise

@@ -18,7 +18,13 @@ from altay_skills.plain_text import multi_line_text, single_line_text
 from claims.models import ClaimStatus
 from claims.serializers import money
 from programs.models import fund_label
-from quarters.models import QuarterlyReport, ReportStatus, SpotCheck, SpotCheckResult
+from quarters.models import (
+    ObjectionStatus,
+    QuarterlyReport,
+    ReportStatus,
+    SpotCheck,
+    SpotCheckResult,
+)
 
 #: The largest id a database integer column holds: anything above is no record.
 MAX_ID = 2**63 - 1
@@ -297,12 +303,16 @@ class PublicNoticeQuerySerializer(serializers.Serializer):
 
 class PublicLineSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="公示明细编号（提出异议时填写）")
-    name = serializers.CharField(help_text="姓名（中间隐去，如 张*三）")
-    id_number = serializers.CharField(help_text="身份证号码（仅显示前6位和后4位）")
-    institution = serializers.CharField()
+    name_masked = serializers.CharField(
+        source="name", help_text="姓名（中间隐去，如 张*三）"
+    )
+    id_number_masked = serializers.CharField(
+        source="id_number", help_text="身份证号码（仅显示前6位和后4位）"
+    )
+    institution_name = serializers.CharField(source="institution")
     program = serializers.CharField()
-    trade = serializers.CharField()
-    level = serializers.CharField()
+    trade_name = serializers.CharField(source="trade")
+    level_name = serializers.CharField(source="level")
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     objections_open = serializers.IntegerField(help_text="待核查的异议数")
 
@@ -361,7 +371,7 @@ class ObjectionOutcomeSerializer(serializers.Serializer):
     unit_name = serializers.CharField(source="notice.unit.name")
     line = serializers.IntegerField(source="line_id")
     lodged_at = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=["open", "upheld", "dismissed"])
+    status = serializers.ChoiceField(choices=ObjectionStatus.choices)
     status_label = serializers.CharField(source="get_status_display")
     finding = serializers.CharField()
     decided_at = serializers.DateTimeField(allow_null=True)
@@ -396,8 +406,8 @@ class ObjectionSerializer(serializers.Serializer):
     text = serializers.CharField()
     contact = serializers.CharField()
     lodged_at = serializers.DateTimeField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=ObjectionStatus.choices)
     finding = serializers.CharField()
-    claim_action = serializers.CharField()
+    claim_action = serializers.ChoiceField(choices=["", "return", "reject"])
     decided_by = serializers.CharField(source="decided_by.username", allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)

@@ -391,7 +391,6 @@ def objection_lodge(
         raise NotFound("该公示中没有这一行")
     if not notice.is_open_on(timezone.localdate()):
         raise Conflict("notice_closed", "公示期已结束，不能再提出异议")
-    signed_in = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
         lock_objects.lock_claim_ids([line.claim_id])
         objection = Objection.objects.create(
@@ -403,7 +402,7 @@ def objection_lodge(
             ),
             text=text,
             contact=contact,
-            lodged_by=signed_in,
+            lodged_by=actor,
             lodged_at=timezone.now(),
         )
         notice_generation_bump()

@@ -187,17 +187,18 @@ def test_the_public_api_lists_each_line_masked(noticed: Any) -> None:
     [notice] = answer.json()
     assert notice["is_open"] is True
     assert notice["last_day"] == "2026-10-10"
-    line = next(x for x in notice["lines"] if x["name"] == "张*三")
+    line = next(x for x in notice["lines"] if x["name_masked"] == "张*三")
     person = claims[0].trainee
-    assert line["id_number"] == f"{person.id_number[:6]}********{person.id_number[-4:]}"
+    masked = f"{person.id_number[:6]}********{person.id_number[-4:]}"
+    assert line["id_number_masked"] == masked
     assert set(line) == {
         "line",
-        "name",
-        "id_number",
-        "institution",
+        "name_masked",
+        "id_number_masked",
+        "institution_name",
         "program",
-        "trade",
-        "level",
+        "trade_name",
+        "level_name",
         "amount",
         "objections_open",
     }
