@@ -99,10 +99,10 @@ def test_submitting_writes_one_event_with_the_frozen_count_and_total(
     quarter_services.report_submit(report_id=report.pk, actor=clerk)
 
     assert trail(report) == [("build", "clerk_a"), ("submit", "clerk_a")]
-    assert report.events.get(action="submit").changes == {
-        "claim_count": 3,
-        "control_total": "5400.00",
-    }
+    changes = report.events.get(action="submit").changes
+    notice = changes.pop("notice")  # the public notice it opened (issue 17)
+    assert changes == {"claim_count": 3, "control_total": "5400.00"}
+    assert set(notice) == {"opened_on", "closes_on", "working_days", "calendar_covered"}
 
 
 def test_the_reviewers_actions_each_write_one_event(clerk, reviewer, submitted_claims):

@@ -501,7 +501,8 @@ def test_the_report_page_takes_a_constant_number_of_queries(
     # + the sampled claims' evidence documents and those examined (2: issue 16)
     # + the documents of the classes those claims came from (1: issue 16)
     # + whether any of the claims came from a class (1: classes.warnings, issue 16)
-    with django_assert_max_num_queries(24):
+    # + which of the claims have an open objection to the public notice (1: issue 17)
+    with django_assert_max_num_queries(25):
         client.get(reverse("report_detail", args=[large.pk]))
 
 
