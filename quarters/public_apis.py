@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -39,6 +39,8 @@ from quarters.throttles import (
 )
 
 PUBLIC = "public"
+#: A reference code as ``services.objection_lodge`` draws it.
+REFERENCE_PATTERN = f"^[{services.REFERENCE_ALPHABET}]{{{services.REFERENCE_LENGTH}}}$"
 BAD_BODY = OpenApiResponse(ValidationErrorSerializer, description="输入有误")
 
 
@@ -135,6 +137,15 @@ class PublicObjectionOutcomeApi(_PublicApi):
             "status：open 待核查，upheld 异议成立，dismissed 异议不成立；finding 为核查结论。"
             "不显示提出人的联系方式和申报人的信息。"
         ),
+        parameters=[
+            OpenApiParameter(
+                "reference",
+                str,
+                OpenApiParameter.PATH,
+                description="提出异议时取得的查询码（12位字母数字）",
+                pattern=REFERENCE_PATTERN,
+            )
+        ],
         responses={
             200: ObjectionOutcomeSerializer,
             404: OpenApiResponse(ErrorSerializer, description="查询码不存在"),

@@ -27,6 +27,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 
 import hypothesis
 import pytest
@@ -50,7 +51,7 @@ from finance import payouts, services
 from finance.models import BankTemplate, Recovery, Rollup
 from programs.services import institution_create
 from quarters import services as quarter_services
-from quarters.models import QuarterlyReport, SpotCheck
+from quarters.models import Objection, QuarterlyReport, SpotCheck
 from tests.bank_run import CSV_TEMPLATE, give_account
 from tests.class_run import claim_through_class
 from tests.factories import TraineeFactory, make_credit_code, make_id_number
@@ -86,6 +87,7 @@ ID_KINDS = {
     "/api/classes/": "class",
     "/api/payment-batches/": "batch",
     "/api/trainee-grievances/": "grievance",
+    "/api/objections/": "objection",
 }
 
 
@@ -156,6 +158,10 @@ def valid_bodies(w: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "source_document": "模糊测试文件",
         },
         "POST /api/spot-checks/{id}/": {"result": "consistent"},
+        "POST /api/objections/{id}/finding/": {
+            "outcome": "dismissed",
+            "reason": "经核实，该学员确已参加培训",
+        },
     }
 
 
@@ -261,6 +267,16 @@ def world(
         unit_id="654301", quarter="2020Q3", actor=clerk
     )
     quarter_services.report_submit(report_id=open_report.pk, actor=clerk)
+    # an objection to the open report's public notice, not yet found (issue 17)
+    line = open_report.items.order_by("pk").first()
+    objection = Objection.objects.create(
+        notice=open_report.notice,
+        line=line,
+        claim_id=line.claim_id,
+        reference="FUZZ2345ABCD",
+        text="此人未参加培训",
+        lodged_at=timezone.now(),
+    )
     proposed = institution_create(
         name="模糊测试拟认定学校",
         kind="training_institution",
@@ -323,6 +339,7 @@ def world(
             "class": [training_class.pk],
             "batch": [batch.pk],
             "grievance": list(TraineeGrievance.objects.values_list("pk", flat=True)),
+            "objection": [objection.pk],
         },
     }
 
