@@ -430,7 +430,8 @@ def notice_generation() -> int:
     """The notices' generation; a new one (the clock's nanoseconds) when the cache has
     none, so entries of an earlier generation are never read again."""
     cache = caches["default"]
-    return int(cache.get_or_set(NOTICE_GENERATION_KEY, time.time_ns(), None))
+    generation = cache.get_or_set(NOTICE_GENERATION_KEY, time.time_ns(), None)
+    return int(generation) if generation is not None else time.time_ns()
 
 
 def notice_generation_bump() -> None:

@@ -381,12 +381,19 @@ def objection_lodge(
     if len(contact) > MAX_CONTACT_LENGTH:
         raise DomainError("invalid", f"联系方式不能超过{MAX_CONTACT_LENGTH}个字符")
     checked_text(contact)
-    notice = PublicNotice.objects.filter(pk=_int_or_none(notice_id)).first()
+    notice_key, line_key = _int_or_none(notice_id), _int_or_none(line_id)
+    notice = (
+        PublicNotice.objects.filter(pk=notice_key).first()
+        if notice_key is not None
+        else None
+    )
     if notice is None:
         raise NotFound("未找到该公示")
-    line = ReportItem.objects.filter(
-        pk=_int_or_none(line_id), report_id=notice.report_id
-    ).first()
+    line = (
+        ReportItem.objects.filter(pk=line_key, report_id=notice.report_id).first()
+        if line_key is not None
+        else None
+    )
     if line is None:
         raise NotFound("该公示中没有这一行")
     if not notice.is_open_on(timezone.localdate()):
@@ -434,9 +441,10 @@ def objection_find(
             "invalid", "异议成立时对申报的处理应为驳回（reject）或退回（return）"
         )
     reason = checked_reason(reason, missing="请填写核查结论的理由")
+    objection_key = _int_or_none(objection_id)
     found = (
         objections_visible_to(actor)
-        .filter(pk=_int_or_none(objection_id))
+        .filter(pk=objection_key if objection_key is not None else 0)
         .values_list("notice__report_id", "claim_id", "claim__trainee_id")
         .first()
     )

@@ -44,7 +44,7 @@ def remove_notice_period(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("programs", "0005_issue13_readings"),
+        ("programs", "0006_issue17_local_names"),
     ]
 
     operations = [

@@ -747,6 +747,7 @@ class Command(BaseCommand):
         )
         if open_ is not None:
             line = open_.report.items.order_by("pk").first()
+            assert line is not None  # a report on notice lists its claims
             quarter_services.objection_lodge(
                 notice_id=open_.pk,
                 line_id=line.pk,
@@ -757,6 +758,7 @@ class Command(BaseCommand):
             self.created["objections"] += 1
         if closed is not None:
             line = closed.report.items.order_by("pk").first()
+            assert line is not None  # a report on notice lists its claims
             with on_day(closed.opened_on):
                 objection = quarter_services.objection_lodge(
                     notice_id=closed.pk,
