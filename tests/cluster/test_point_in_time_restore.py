@@ -301,3 +301,59 @@ def test_a_database_is_restored_to_a_moment_between_two_claims(
         f"\npoint-in-time restore: target {moment}; claim A there, claim B not; "
         f"recovered in {recovered_in:.1f} s, whole test {time.monotonic() - started:.1f} s"
     )
+
+
+def a_base_backup_labelled(folder: Path, label: str) -> Path:
+    """A base backup's directory as base-backup.sh leaves it, its label the one thing
+    read: on a server in China its START TIME says CST, which date(1) reads as US
+    Central."""
+    import io
+    import tarfile
+
+    folder.mkdir()
+    body = (
+        "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n"
+        "START TIME: 2020-04-01 09:30:00 CST\n"
+        f"LABEL: {label}\n"
+    ).encode()
+    with tarfile.open(folder / "base.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("backup_label")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    (folder / "backup_manifest").write_text("{}")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("moment", "refused"),
+    [
+        ("2020-04-01 09:00:00+08", True),  # 01:00 UTC: before the 01:30 backup
+        ("2020-04-01 10:00:00+08", False),  # 02:00 UTC: after it
+    ],
+)
+def test_a_base_backup_newer_than_the_moment_is_refused_before_anything_is_touched(
+    tmp_path: Path, moment: str, refused: bool
+) -> None:
+    base = a_base_backup_labelled(tmp_path / "base", "altay-base-20200401T013000Z")
+    (tmp_path / "wal-archive").mkdir()
+    done = subprocess.run(
+        [
+            str(PITR / "restore-to-time.sh"),
+            "--cluster",
+            f"{VERSION}/pitr_no_such_cluster",
+            "--base-backup",
+            str(base),
+            "--wal-archive",
+            str(tmp_path / "wal-archive"),
+            "--time",
+            moment,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 1
+    # refused on the label's UTC time; else it went on, to find no such cluster
+    assert ("take an older one" in done.stderr) is refused, done.stderr
+    assert ("no cluster" in done.stderr) is not refused, done.stderr
