@@ -173,7 +173,8 @@ def settings_from_the_shipped_file(cluster: Cluster) -> str:
 
 
 def base_backup_unit(cluster: Cluster) -> list[str]:
-    """The nightly unit's command line, with this test's port, directories and clone."""
+    """The nightly unit's command line, with this test's port, directories and clone,
+    keeping one base backup instead of two (so the retention deletes an old one)."""
     unit = (
         ROOT / "deploy" / "systemd" / "altay-skills-pg-basebackup.service"
     ).read_text()
@@ -185,6 +186,7 @@ def base_backup_unit(cluster: Cluster) -> list[str]:
         "--port": str(cluster.port),
         "--backups": str(cluster.backups),
         "--wal-archive": str(cluster.archive),
+        "--keep": "1",
     }
     assert set(ours) <= set(words)
     command = [str(PITR / "base-backup.sh")]
@@ -250,9 +252,13 @@ def test_a_database_is_restored_to_a_moment_between_two_claims(
     migrated = cluster.manage("migrate", "--noinput", "-v", "0")
     assert migrated.returncode == 0, migrated.stderr
     cluster.shell("pitr_claims.setup()")
+    old = cluster.backups / "base-20200101T013000Z"  # a base backup past 14 days
+    old.mkdir()
+    shutil.chown(old, "postgres", "postgres")
     run("runuser", "-u", "postgres", "--", *base_backup_unit(cluster))
     [base] = cluster.backups.glob("base-*")
-    # the archive keeps only what a kept base backup needs: from its history file on
+    assert base != old and (base / "base.tar.gz").is_file()
+    # the archive keeps only what the kept base backup needs: from its history file on
     [history] = cluster.archive.glob("*.backup")
     kept = sorted(p.name for p in cluster.archive.iterdir() if len(p.name) == 24)
     assert kept and kept[0] == history.name[:24]
