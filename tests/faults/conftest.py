@@ -136,8 +136,8 @@ def forget_broker_pools() -> None:
     through the producer pool, so after an earlier test in the same process had used
     the suite's broker the ping went there and the private worker never heard it.
     """
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # references only: the pools themselves are kombu's, shared by URL, and closing
+    # one would leave a closed pool behind for the next user of that broker
     app._pool = None
     app.amqp._producer_pool = None
 
