@@ -43,10 +43,12 @@ def test_a_submit_writes_its_outbox_row_in_its_own_transaction(
         services.claim_submit(claim_id=refused.pk, actor=clerk)
     with django_capture_on_commit_callbacks() as published:
         services.claim_submit(claim_id=draft.pk, actor=clerk)
-    # then only the accepted one has queued work, published once it commits
-    message = OutboxMessage.objects.get()
-    assert (message.task, message.kwargs) == (CHECK_TASK, {"claim_ids": [draft.pk]})
-    assert message.status == "pending" and len(published) == 1
+    # then only the accepted one has queued work (its check, and the trainee's text
+    # message of issue 17), each published once it commits
+    messages = {m.task: m for m in OutboxMessage.objects.all()}
+    assert messages[CHECK_TASK].kwargs == {"claim_ids": [draft.pk]}
+    assert all(m.status == "pending" for m in messages.values())
+    assert len(published) == len(messages) == 2
 
 
 def test_the_work_runs_on_commit_and_marks_its_message_done(
@@ -55,7 +57,7 @@ def test_the_work_runs_on_commit_and_marks_its_message_done(
     draft = services.claim_create(data=claim_input(), actor=clerk)
     with django_capture_on_commit_callbacks(execute=True):
         services.claim_submit(claim_id=draft.pk, actor=clerk)
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(task=CHECK_TASK)
     assert (message.status, message.attempts) == ("done", 1)
     assert message.done_at is not None and message.published_at is not None
 
