@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import Context, Engine
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 
 from drf_spectacular.utils import extend_schema
@@ -26,14 +28,14 @@ from altay_skills.errors import DomainError
 from altay_skills.plain_text import MAX_REASON_LENGTH, multi_line_text
 
 _DRF_CODES = {
-    exceptions.NotAuthenticated: ("not_authenticated", "请先登录"),
-    exceptions.AuthenticationFailed: ("authentication_failed", "身份验证失败"),
-    exceptions.PermissionDenied: ("permission_denied", "您没有执行此操作的权限"),
-    exceptions.NotFound: ("not_found", "未找到该记录"),
-    exceptions.MethodNotAllowed: ("method_not_allowed", "不支持该请求方法"),
-    exceptions.Throttled: ("throttled", "请求过于频繁，请稍后再试"),
-    exceptions.UnsupportedMediaType: ("unsupported_media_type", "不支持的内容类型"),
-    exceptions.ParseError: ("parse_error", "请求内容无法解析"),
+    exceptions.NotAuthenticated: ("not_authenticated", _("请先登录")),
+    exceptions.AuthenticationFailed: ("authentication_failed", _("身份验证失败")),
+    exceptions.PermissionDenied: ("permission_denied", _("您没有执行此操作的权限")),
+    exceptions.NotFound: ("not_found", _("未找到该记录")),
+    exceptions.MethodNotAllowed: ("method_not_allowed", _("不支持该请求方法")),
+    exceptions.Throttled: ("throttled", _("请求过于频繁，请稍后再试")),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", _("不支持的内容类型")),
+    exceptions.ParseError: ("parse_error", _("请求内容无法解析")),
 }
 
 #: Domain errors whose ``detail`` is a claim decision: the body names it ``decision``
@@ -68,7 +70,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = _first_code(exc.get_codes())
         response.data = {
             "code": code if code in _DOMAIN_VALIDATION_CODES else "invalid",
-            "message": "提交的数据有误，请检查标注的字段",
+            "message": gettext("提交的数据有误，请检查标注的字段"),
             "fields": fields,
         }
         response.status_code = status.HTTP_400_BAD_REQUEST
@@ -79,7 +81,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 exc.detail != exc.default_detail
             ):
                 message = str(exc.detail)  # accounts.authentication's own reason
-            response.data = {"code": code, "message": message}
+            response.data = {"code": code, "message": str(message)}
             break
     return response
 

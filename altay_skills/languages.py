@@ -130,8 +130,20 @@ VISITOR_TEMPLATE_DIRS = (
 )
 #: Python modules whose gettext strings are read on those pages (their catalogue
 #: entries must be translated too), besides the choice labels the pages show.
-VISITOR_SOURCE_FILES = ("reporting/selectors.py",)
+VISITOR_SOURCE_FILES = (
+    "reporting/selectors.py",
+    "quarters/public_views.py",
+    "quarters/forms.py",
+    "quarters/throttles.py",
+    "claims/confirmations.py",
+    "claims/confirmation_views.py",
+    "altay_skills/api.py",
+)
 #: The choice classes whose labels those pages show, as "module.Class".
-VISITOR_CHOICES = ("programs.models.Fund", "programs.models.InstitutionKind")
+VISITOR_CHOICES = (
+    "programs.models.Fund",
+    "programs.models.InstitutionKind",
+    "claims.models.ConfirmationStatus",
+)
 #: The catalogues of the visitor languages other than Chinese (the source language).
 VISITOR_CATALOGUES = {"ug": "locale/ug", "kk-arab": "locale/kk_Arab"}

@@ -61,7 +61,7 @@ def trainee_confirmation(request: HttpRequest, code: str) -> HttpResponse:
             )
             context["answered"] = confirmation.status
         except DomainError as exc:
-            context["form_error"] = _(exc.message)
+            context["form_error"] = exc.message
             status = exc.status_code
             confirmation = confirmation_by_code(code)
     context["view"] = public_view(confirmation)

@@ -55,7 +55,7 @@ class TooManyAttempts(DomainError):
     def __init__(self) -> None:
         super().__init__(
             "confirmation_locked",
-            "身份证号码后四位错误次数过多，该确认码已暂时锁定，请稍后再试",
+            _("身份证号码后四位错误次数过多，该确认码已暂时锁定，请稍后再试"),
         )
 
 
@@ -240,10 +240,10 @@ def confirmation_answer(
     past ``CONFIRMATION_MAX_FAILURES`` the code is locked for
     ``CONFIRMATION_LOCK_MINUTES``."""
     if answer not in (ConfirmationStatus.CONFIRMED, ConfirmationStatus.DISPUTED):
-        raise DomainError("invalid", "请选择“是我本人参加”或“我没有参加此培训”")
+        raise DomainError("invalid", _("请选择“是我本人参加”或“我没有参加此培训”"))
     typed = (id_last4 or "").strip()
     if not (len(typed) == 4 and typed.isascii() and typed[:3].isdigit()):
-        raise DomainError("invalid_id_last4", "请输入身份证号码的后四位")
+        raise DomainError("invalid_id_last4", _("请输入身份证号码的后四位"))
     found = confirmation_by_code(code)
     refused: DomainError | None = None
     with transaction.atomic():
@@ -263,7 +263,7 @@ def confirmation_answer(
                 fields.append("locked_until")
                 refused = TooManyAttempts()
             else:
-                refused = DomainError("id_mismatch", "身份证号码后四位不正确")
+                refused = DomainError("id_mismatch", _("身份证号码后四位不正确"))
             confirmation.save(update_fields=fields)
             ConfirmationEvent.objects.create(
                 confirmation=confirmation, action="wrong_id_last4"
@@ -271,7 +271,7 @@ def confirmation_answer(
         elif confirmation.status != ConfirmationStatus.PENDING:
             raise Conflict(
                 "already_answered",
-                "该确认码已答复，如需更正请联系当地人力资源和社会保障部门",
+                _("该确认码已答复，如需更正请联系当地人力资源和社会保障部门"),
             )
         else:
             confirmation.status = answer

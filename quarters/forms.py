@@ -3,13 +3,27 @@ optional contact, and the challenge (django-simple-captcha, drawn on this server
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from captcha.fields import CaptchaField
+from captcha.fields import CaptchaField, CaptchaTextInput
 
 from altay_skills.plain_text import multi_line_text, single_line_text
 from quarters.throttles import CHALLENGE_FAILED
+
+
+class ChallengeInput(CaptchaTextInput):
+    """The challenge's picture with an alternative text in the visitor's language
+    (the package's own says "captcha")."""
+
+    template_name = "quarters/captcha_widget.html"
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["alt"] = _("验证码图片：请输入图中的字符")
+        return context
 
 
 class ObjectionForm(forms.Form):
@@ -29,6 +43,7 @@ class ObjectionForm(forms.Form):
     )
     challenge = CaptchaField(
         label=_("验证码"),
+        widget=ChallengeInput(),
         error_messages={
             "invalid": CHALLENGE_FAILED,
             "required": _("请输入图中的字符"),

@@ -1,5 +1,5 @@
 """The public notice pages (公示, issue 17): no login, nothing personal beyond the masked
-forms, every string through gettext (the three languages of issue 17 come later).
+forms, every string through gettext, in the visitor's language (issue 17).
 
 ``/public/notices/`` the open and closed notices by unit and quarter;
 ``/public/notices/<id>/`` one notice's lines; ``/public/notices/<id>/lines/<line>/
@@ -70,7 +70,7 @@ def public_objection_new(request: HttpRequest, pk: int, line: int) -> HttpRespon
     if request.method == "POST":
         form = ObjectionForm(request.POST)
         if not ObjectionThrottle().allow_request(request, None):
-            context["error"], status = _(THROTTLED), 429
+            context["error"], status = str(THROTTLED), 429
         elif form.is_valid():
             try:
                 objection = services.objection_lodge(

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from altay_skills import lock_objects
@@ -376,10 +377,13 @@ def objection_lodge(
     API's). The text is checked like every reason; the contact, if given, is one line.
     The claim's row is locked so an approval cannot pass between the objection and its
     check (``can_decide``: ``objection_open``)."""
-    text = checked_reason(text, missing="请填写异议内容（哪里不对）")
+    text = checked_reason(text, missing=_("请填写异议内容（哪里不对）"))
     contact = (contact or "").strip() if isinstance(contact, str) else ""
     if len(contact) > MAX_CONTACT_LENGTH:
-        raise DomainError("invalid", f"联系方式不能超过{MAX_CONTACT_LENGTH}个字符")
+        raise DomainError(
+            "invalid",
+            _("联系方式不能超过%(n)s个字符") % {"n": MAX_CONTACT_LENGTH},
+        )
     checked_text(contact)
     notice_key, line_key = _int_or_none(notice_id), _int_or_none(line_id)
     notice = (
@@ -388,16 +392,16 @@ def objection_lodge(
         else None
     )
     if notice is None:
-        raise NotFound("未找到该公示")
+        raise NotFound(_("未找到该公示"))
     line = (
         ReportItem.objects.filter(pk=line_key, report_id=notice.report_id).first()
         if line_key is not None
         else None
     )
     if line is None:
-        raise NotFound("该公示中没有这一行")
+        raise NotFound(_("该公示中没有这一行"))
     if not notice.is_open_on(timezone.localdate()):
-        raise Conflict("notice_closed", "公示期已结束，不能再提出异议")
+        raise Conflict("notice_closed", _("公示期已结束，不能再提出异议"))
     with transaction.atomic():
         lock_objects.lock_claim_ids([line.claim_id])
         objection = Objection.objects.create(

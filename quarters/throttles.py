@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
+from django.utils.translation import gettext_lazy as _
 
 from captcha.helpers import captcha_image_url
 from captcha.models import CaptchaStore
@@ -70,5 +71,6 @@ def challenge_new() -> dict[str, str]:
     return {"key": key, "image_url": captcha_image_url(key)}
 
 
-CHALLENGE_FAILED = "验证码不正确或已过期，请看清图中字符后重新输入（已换一张）"
-THROTTLED = "提交异议过于频繁，请稍后再试"
+#: Shown to the visitor in their language (issue 17): lazy, translated where shown.
+CHALLENGE_FAILED = _("验证码不正确或已过期，请看清图中字符后重新输入（已换一张）")
+THROTTLED = _("提交异议过于频繁，请稍后再试")
