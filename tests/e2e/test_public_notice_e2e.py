@@ -1,8 +1,11 @@
 """The public notice of a quarter and an objection lodged and found (issue 17), in
 Chromium, under the settings ``make run`` uses (DEBUG=1) and the production ones
-(DEBUG=0): the list, the notice's masked lines, the objection form with its challenge
-(a picture drawn by this server), the reference code, and the outcome once the reviewer
-has recorded the finding."""
+(DEBUG=0), in each of the three visitor languages (Chinese under both settings, Uyghur
+under DEBUG=1, Kazakh under production): the list, the notice's masked lines, the
+objection form with its challenge (a picture drawn by this server), the reference code,
+and the outcome once the reviewer has recorded the finding. In Uyghur and Kazakh the
+page reads right to left (the computed ``direction``) and the screenshots
+``public-notice-<language>-…png`` show it."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from django.utils import translation
 
 import pytest
 from captcha.models import CaptchaStore
@@ -31,10 +36,24 @@ pytestmark = [
 NAMES = ["努尔兰", "古丽娜尔"]
 
 
-@pytest.fixture(params=[True, False], ids=["DEBUG=1", "DEBUG=0"])
-def debug(request: pytest.FixtureRequest, settings: Any) -> bool:
-    settings.DEBUG = request.param
-    return bool(request.param)
+#: (DEBUG, language): each language once, Chinese under both settings.
+CASES = [(True, "zh-hans"), (False, "zh-hans"), (True, "ug"), (False, "kk-arab")]
+
+
+@pytest.fixture(params=CASES, ids=[f"DEBUG={int(d)}-{lang}" for d, lang in CASES])
+def case(request: pytest.FixtureRequest, settings: Any) -> tuple[bool, str]:
+    settings.DEBUG = request.param[0]
+    return request.param
+
+
+def t(language: str, message: str) -> str:
+    """What the page shows for ``message`` in ``language``."""
+    with translation.override(language):
+        return translation.gettext(message)
+
+
+def direction_of(page: Page) -> str:
+    return str(page.evaluate("getComputedStyle(document.documentElement).direction"))
 
 
 @pytest.fixture
@@ -73,40 +92,56 @@ def noticed(db: object) -> dict[str, Any]:
 
 
 def test_the_public_reads_the_notice_and_lodges_an_objection(
-    debug: bool,
+    case: tuple[bool, str],
     noticed: dict[str, Any],
     live_server: Any,
     page: Page,
     screenshot: Callable[[Page, str], Path],
 ) -> None:
-    label = "debug" if debug else "production"
+    debug, language = case
+    label = f"{language}-{'debug' if debug else 'production'}"
+    rtl = language != "zh-hans"
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{live_server.url}/public/notices/")
+    page.goto(f"{live_server.url}/public/notices/?lang={language}")
+    assert direction_of(page) == ("rtl" if rtl else "ltr")
     open_notices = page.get_by_test_id("open-notices")
-    expect(open_notices).to_contain_text("富蕴县")
-    open_notices.get_by_role("link", name="查看").click()
+    expect(open_notices).to_contain_text(
+        "富蕴县" if language == "zh-hans" else "2020Q1"
+    )
+    open_notices.get_by_role("link", name=t(language, "查看")).click()
+    assert direction_of(page) == ("rtl" if rtl else "ltr")
     lines = page.get_by_test_id("notice-lines")
     expect(lines).to_contain_text("努*兰")
     expect(lines).to_contain_text("古**尔")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        t(language, "补贴对象公示")
+    )
     text = page.inner_text("body")
     for person in noticed["people"]:
         assert person.name not in text
         assert person.id_number not in text
     assert f"{person.id_number[:6]}********{person.id_number[-4:]}" in text
+    if rtl:  # the masked ID number stays left to right inside the mirrored table
+        cell = page.locator("td.id-number").first
+        assert cell.evaluate("e => getComputedStyle(e).direction") == "ltr"
     screenshot(page, f"public-notice-{label}")
-    lines.get_by_role("link", name="提出异议").first.click()
+    lines.get_by_role("link", name=t(language, "提出异议")).first.click()
+    assert direction_of(page) == ("rtl" if rtl else "ltr")
     form = page.get_by_test_id("objection-form")
-    expect(form.locator("img.captcha")).to_be_visible()
+    picture = form.locator("img.captcha")
+    expect(picture).to_be_visible()
+    assert picture.get_attribute("alt") == t(language, "验证码图片：请输入图中的字符")
     page.fill("#id_text", "培训期间本人在外地务工，未参加培训")
     key = page.input_value("input[name=challenge_0]")
     page.fill("input[name=challenge_1]", CaptchaStore.objects.get(hashkey=key).response)
     screenshot(page, f"public-objection-form-{label}")
-    form.get_by_role("button", name="提交异议").click()
+    form.get_by_role("button", name=t(language, "提交异议")).click()
     reference = page.get_by_test_id("objection-reference").inner_text()
     objection = Objection.objects.get(reference=reference)
-    page.get_by_role("link", name="查询核查结果").click()
-    expect(page.get_by_test_id("objection-status")).to_have_text("待核查")
+    page.get_by_role("link", name=t(language, "查询核查结果")).click()
+    assert direction_of(page) == ("rtl" if rtl else "ltr")
+    expect(page.get_by_test_id("objection-status")).to_have_text(t(language, "待核查"))
     quarter_services.objection_find(
         objection_id=objection.pk,
         outcome="dismissed",
@@ -114,7 +149,9 @@ def test_the_public_reads_the_notice_and_lodges_an_objection(
         actor=noticed["reviewer"],
     )
     page.reload()
-    expect(page.get_by_test_id("objection-status")).to_have_text("异议不成立")
+    expect(page.get_by_test_id("objection-status")).to_have_text(
+        t(language, "异议不成立")
+    )
     expect(page.get_by_test_id("objection-outcome")).to_contain_text("本人确已参训")
     screenshot(page, f"public-objection-outcome-{label}")
     assert errors == []
