@@ -75,13 +75,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         }
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
-    for kind, (code, message) in _DRF_CODES.items():
+    for kind, (code, lazy_message) in _DRF_CODES.items():
         if isinstance(exc, kind):
+            message = str(lazy_message)  # in the visitor's language on their paths
             if isinstance(exc, exceptions.AuthenticationFailed) and (
                 exc.detail != exc.default_detail
             ):
                 message = str(exc.detail)  # accounts.authentication's own reason
-            response.data = {"code": code, "message": str(message)}
+            response.data = {"code": code, "message": message}
             break
     return response
 

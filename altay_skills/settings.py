@@ -319,8 +319,9 @@ CONFIRMATION_RATE = env.str("CONFIRMATION_RATE", default="30/hour")
 # Wrong last-4 answers a code takes before it is locked, and for how long.
 CONFIRMATION_MAX_FAILURES = env.int("CONFIRMATION_MAX_FAILURES", default=5)
 CONFIRMATION_LOCK_MINUTES = env.int("CONFIRMATION_LOCK_MINUTES", default=60)
-# Working days (weekdays: no holiday calendar is installed) the unit has to record a
-# finding on a trainee's "not me" before it shows as overdue.
+# Chinese working days (altay_skills.working_days: holidays and 调休, as the public
+# notice counts) the unit has to record a finding on a trainee's "not me" before it
+# shows as overdue.
 TRAINEE_GRIEVANCE_WORKING_DAYS = env.int("TRAINEE_GRIEVANCE_WORKING_DAYS", default=5)
 # Text messages (altay_skills.sms): console, file or the HTTP gateway.
 SMS_BACKEND = env.str(

@@ -30,6 +30,7 @@ from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
 from altay_skills.plain_text import checked_reason
 from altay_skills.sms import SmsMessage, mask_phone, sms_backend
+from altay_skills.working_days import is_working_day
 from claims import confirmation_codes as codes
 from claims import rules
 from claims.models import (
@@ -287,7 +288,9 @@ def confirmation_answer(
                     claim_id=confirmation.claim_id,
                     opened_at=now,
                     due_on=rules.grievance_due(
-                        timezone.localdate(), settings.TRAINEE_GRIEVANCE_WORKING_DAYS
+                        timezone.localdate(),
+                        settings.TRAINEE_GRIEVANCE_WORKING_DAYS,
+                        is_working_day,
                     ),
                 )
     if refused is not None:

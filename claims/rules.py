@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -1333,16 +1333,19 @@ def year_span(year: int, start_month: int) -> tuple[date, date]:
 
 
 # --- Trainee confirmation (issue 17) ---------------------------------------------------
-def grievance_due(opened: date, working_days: int) -> date:
+def grievance_due(
+    opened: date, working_days: int, is_working_day: Callable[[date], bool]
+) -> date:
     """The day by which the unit must record its finding on a trainee's "not me":
-    ``working_days`` weekdays after the day it was opened (Saturdays and Sundays
-    skipped; public holidays are not known here — no calendar package is installed, so
-    a holiday week gives the unit fewer real working days)."""
+    the ``working_days``-th working day after the day it was opened (the opening day
+    not counted). ``is_working_day`` is China's calendar
+    (``altay_skills.working_days``: public holidays off, the weekend days worked in
+    exchange (调休) on), the same the public notice counts by."""
     day = opened
     left = working_days
     while left > 0:
         day += timedelta(days=1)
-        if day.weekday() < 5:
+        if is_working_day(day):
             left -= 1
     return day
 

@@ -116,7 +116,7 @@ class PublicObjectionLodgeApi(_PublicApi):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if not challenge_passed(data["challenge"]["key"], data["challenge"]["answer"]):
-            raise DomainError("challenge_failed", CHALLENGE_FAILED)
+            raise DomainError("challenge_failed", str(CHALLENGE_FAILED))
         objection = services.objection_lodge(
             notice_id=data["notice"],
             line_id=data["line"],

@@ -28,6 +28,8 @@ from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require
 from altay_skills.plain_text import checked_reason, checked_text
+from altay_skills.working_days import covered as calendar_covers
+from altay_skills.working_days import is_working_day
 from claims import rules, workflow
 from claims.audit import record_events
 from claims.models import Claim, ClaimAction, ClaimEvent, Document
@@ -77,8 +79,6 @@ from quarters.selectors import (
     objections_visible_to,
     reports_visible_to,
 )
-from quarters.working_days import covered as calendar_covers
-from quarters.working_days import is_working_day
 
 
 # --- The reviewer's decision on one claim ------------------------------------------------

@@ -19,6 +19,7 @@ import pytest
 from altay_skills.errors import Conflict
 from altay_skills.models import OutboxMessage, OutboxStatus
 from altay_skills.sms import mask_phones_in
+from altay_skills.working_days import is_working_day
 from claims import confirmation_codes as codes
 from claims import rules
 from claims import services as claim_services
@@ -84,9 +85,31 @@ def test_a_typed_code_forgives_case_spaces_and_the_dash():
     assert codes.normalized("ABCDE0GHJK") is None  # 0 is not in the alphabet
 
 
-def test_grievance_deadline_counts_weekdays_only():
+def test_grievance_deadline_skips_the_weekend():
     friday = date(2026, 12, 4)
-    assert rules.grievance_due(friday, 5) == date(2026, 12, 11)
+    assert rules.grievance_due(friday, 5, is_working_day) == date(2026, 12, 11)
+
+
+def test_grievance_deadline_counts_chinese_working_days_over_national_day_2026():
+    """National Day 2026: 1–7 October off, Saturday 10 October worked (调休). Opened on
+    Wednesday 30 September, the five working days are 8, 9, 10, 12 and 13 October (plain
+    weekdays would have ended on 7 October, in the middle of the holiday)."""
+    opened = date(2026, 9, 30)
+    assert rules.grievance_due(opened, 5, is_working_day) == date(2026, 10, 13)
+    weekdays = rules.grievance_due(opened, 5, lambda d: d.weekday() < 5)
+    assert weekdays == date(2026, 10, 7)
+
+
+def test_a_not_me_during_national_day_is_due_after_the_holiday(
+    monkeypatch, claim_input, clerk
+):
+    """The service counts by the same calendar: a "not me" answered on 30 September
+    2026 is due on 13 October."""
+    claim = submitted(claim_input, clerk)
+    monkeypatch.setattr(
+        "claims.confirmations.timezone.localdate", lambda *a: date(2026, 9, 30)
+    )
+    assert dispute(claim).due_on == date(2026, 10, 13)
 
 
 # --- SMS through the outbox with a local HTTP gateway ---------------------------------------

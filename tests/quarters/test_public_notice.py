@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from altay_skills.errors import Conflict
+from altay_skills.working_days import is_working_day, working_day
 from claims import services
 from claims.models import Claim, ClaimEvent
 from claims.services import ClaimInput
@@ -39,7 +40,6 @@ from quarters.models import (
     ReportAction,
     ReportEvent,
 )
-from quarters.working_days import is_working_day, working_day
 from tests.factories import TraineeFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.public_notice]

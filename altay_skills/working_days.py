@@ -3,7 +3,11 @@ holidays and the weekend days worked in exchange (调休) the State Council anno
 year. The package covers the years it was released for (1.11.0: 2004–2026); for a day
 past them it answers Monday to Friday and says so (``covered``), and the notice keeps
 that it was counted so (``PublicNotice.calendar_covered``). Upgrade the package when
-the next year's schedule is published (usually in November)."""
+the next year's schedule is published (usually in November).
+
+Here, below every app, so that both the public notice (quarters) and the deadline of a
+trainee's "not me" (claims, below quarters) count the same days; plain Python (no
+Django), so the pure rules take ``is_working_day`` as an argument."""
 
 from __future__ import annotations
 
