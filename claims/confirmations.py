@@ -220,9 +220,9 @@ def public_view(confirmation: TraineeConfirmation) -> PublicView:
     return PublicView(
         name_masked=mask_name(claim.trainee.name),
         id_number_masked=claim.trainee.id_number_masked,
-        program=claim.program.name,
+        program=claim.program.local_name(),
         institution=claim.institution.name if claim.institution_id else "",
-        unit=claim.unit.name,
+        unit=claim.unit.local_name(),
         training_start=claim.training_start,
         training_end=claim.training_end,
         hours_attended=confirmation.hours_attended,

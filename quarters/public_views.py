@@ -39,9 +39,10 @@ def public_notice_list(request: HttpRequest) -> HttpResponse:
         "notices": notices,
         "open_notices": [n for n in notices if n.is_open],
         "closed_notices": [n for n in notices if not n.is_open],
-        "units": Unit.objects.order_by("sort_order", "code").values_list(
-            "code", "name"
-        ),
+        "units": [
+            (u.code, u.local_name())
+            for u in Unit.objects.order_by("sort_order", "code")
+        ],
         "unit": unit,
         "quarter": quarter,
         "error": error,

@@ -36,7 +36,7 @@ from claims.models import Claim, ClaimAction, ClaimEvent
 from claims.rules import term_in_force
 from claims.selectors import documents_visible_to, unit_scoped
 from classes.selectors import class_documents_of_claims
-from programs.models import PolicyKind
+from programs.models import PolicyKind, name_field
 from quarters.models import (
     Objection,
     ObjectionStatus,
@@ -458,7 +458,7 @@ def public_notices(
     today = timezone.localdate()
     key = (
         f"public-notices:{notice_generation()}:{today.isoformat()}:"
-        f"{unit}:{quarter}:{int(with_lines)}"
+        f"{unit}:{quarter}:{int(with_lines)}:{name_field()}"
     )
     cache = caches["default"]
     found = cache.get(key)
@@ -488,7 +488,7 @@ def _public_notices(
         PublicNoticeView(
             id=n.pk,
             unit=n.unit_id,
-            unit_name=n.unit.name,
+            unit_name=n.unit.local_name(),
             quarter=n.quarter,
             opened_on=n.opened_on,
             closes_on=n.closes_on,
@@ -505,6 +505,9 @@ def _public_notices(
 
 
 def _public_lines(report_ids: list[int]) -> dict[int, list[PublicLine]]:
+    """The lines of the notices, the program, trade and level named in the visitor's
+    language (``name_ug``/``name_kk_arab`` beside the rows, else the Chinese)."""
+    local = name_field()
     rows = (
         ReportItem.objects.filter(report_id__in=report_ids)
         .annotate(
@@ -525,6 +528,9 @@ def _public_lines(report_ids: list[int]) -> dict[int, list[PublicLine]]:
             "claim__level__name",
             "amount",
             "open_objections",
+            f"program__{local}",
+            f"claim__trade__{local}",
+            f"claim__level__{local}",
         )
     )
     found: dict[int, list[PublicLine]] = {}
@@ -540,6 +546,9 @@ def _public_lines(report_ids: list[int]) -> dict[int, list[PublicLine]]:
         level,
         amount,
         open_objections,
+        program_local,
+        trade_local,
+        level_local,
     ) in rows:
         found.setdefault(report_id, []).append(
             PublicLine(
@@ -547,9 +556,9 @@ def _public_lines(report_ids: list[int]) -> dict[int, list[PublicLine]]:
                 name=masked_name(name or ""),
                 id_number=mask_id_number(id_number or ""),
                 institution=institution or "",
-                program=f"{program_id} {program_name}",
-                trade=trade or "",
-                level=level or "",
+                program=f"{program_id} {program_local or program_name}",
+                trade=trade_local or trade or "",
+                level=level_local or level or "",
                 amount=amount,
                 objections_open=open_objections,
             )

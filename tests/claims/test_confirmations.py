@@ -435,6 +435,31 @@ def test_the_slip_carries_the_code_and_a_qr(client, claim_input, clerk):
     assert claim.trainee.id_number not in page
 
 
+def test_the_page_speaks_uyghur_with_the_program_and_unit_named_in_uyghur(
+    client, claim_input, clerk
+):
+    claim = submitted(claim_input, clerk)
+    page = client.get(f"/t/{code_of(claim)}/?lang=ug").content.decode()
+    assert 'dir="rtl"' in page
+    assert claim.program.name_ug in page and claim.unit.name_ug in page
+    assert claim.program.name not in page
+
+
+def test_a_wrong_last4_is_refused_in_kazakh_on_the_kazakh_page(
+    client, claim_input, clerk
+):
+    claim = submitted(claim_input, clerk)
+    answer = client.post(
+        f"/t/{code_of(claim)}/?lang=kk-arab",
+        {"answer": "confirmed", "id_last4": wrong4(claim)},
+    )
+    assert answer.status_code == 400
+    assert (
+        "جەكە كۋالىك ٴنومىرىنىڭ سوڭعى ٴتورت تاڭباسى دۇرىس ەمەس"
+        in answer.content.decode()
+    )
+
+
 # --- Shares ---------------------------------------------------------------------------------
 def test_the_shares_of_confirmed_disputed_and_unanswered(claim_input, clerk):
     claims = [submitted(claim_input, clerk) for _ in range(4)]

@@ -610,3 +610,56 @@ def test_the_page_form_refuses_a_wrong_challenge(noticed: Any, client: Any) -> N
     )
     assert posted.status_code == 400
     assert not Objection.objects.exists()
+
+
+# --- The visitor's language (issue 17) -------------------------------------------------------
+def test_the_notice_page_names_unit_program_and_level_in_the_visitor_language(
+    noticed: Any, client: Any
+) -> None:
+    report, claims = noticed
+    unit, program = claims[0].unit, claims[0].program
+    html = client.get(f"/public/notices/{report.notice.pk}/?lang=ug").content.decode()
+    assert 'dir="rtl"' in html
+    assert unit.name_ug in html and program.name_ug in html
+    assert claims[0].level.name_ug in html
+    zh = client.get(f"/public/notices/{report.notice.pk}/?lang=zh-hans").content
+    assert program.name in zh.decode() and program.name_ug not in zh.decode()
+
+
+def test_a_wrong_challenge_is_refused_in_the_visitor_language(noticed: Any) -> None:
+    report, claims = noticed
+    client = api()
+    client.cookies["django_language"] = "kk-arab"
+    drawn = challenge()
+    wrong = lodge(client, report, claims[0], challenge={**drawn, "answer": "zzzz"})
+    assert wrong.status_code == 400
+    assert wrong.json()["code"] == "challenge_failed"
+    assert re.search(r"[\u0600-\u06ff]", wrong.json()["message"])
+
+
+def test_the_staff_read_the_service_s_refusal_in_chinese(
+    noticed: Any, reviewer: User
+) -> None:
+    """The service's message is translated where it is raised, in the language the
+    request activated: Chinese on a staff path (LanguageMiddleware), Kazakh on a
+    visitor's."""
+    from django.utils import translation
+
+    from altay_skills.errors import NotFound
+
+    for language, message in (("zh-hans", "该公示中没有这一行"), ("kk-arab", None)):
+        with translation.override(language), pytest.raises(NotFound) as refused:
+            quarter_services.objection_lodge(
+                notice_id=report_notice_id(noticed),
+                line_id=0,
+                text="不对",
+                actor=reviewer,
+            )
+        if message:
+            assert refused.value.message == message
+        else:
+            assert re.search(r"[\u0600-\u06ff]", refused.value.message)
+
+
+def report_notice_id(noticed: Any) -> int:
+    return int(noticed[0].notice.pk)
