@@ -403,6 +403,9 @@ SPECTACULAR_SETTINGS = {
         "PaymentStateEnum": "finance.serializers.PAYMENT_STATES",
         "ClassStatusEnum": "classes.models.ClassStatus",
         "DocumentKindEnum": "claims.models.DocumentKind",
+        # a finding's outcome, upheld or dismissed: a trainee's "not me" and a public
+        # objection share the two values (issue 17)
+        "FindingOutcomeEnum": "claims.models.GrievanceOutcome",
     },
 }
 
