@@ -16,13 +16,16 @@ from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
 
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from accounts.apis import signed_in_user
@@ -32,7 +35,7 @@ from altay_skills.api import (
     ValidationErrorSerializer,
 )
 from altay_skills.client_address import client_address
-from claims import services
+from claims import listing, services
 from claims.filters import ClaimFilter
 from claims.models import Claim
 from claims.permissions import actions_for_many
@@ -91,10 +94,80 @@ def render_claim(
     )
 
 
+class ClaimKeysetPagination(BasePagination):
+    """The claim list's pages (issue 20): the contract's ``count``, ``next``,
+    ``previous`` and ``results``, plus ``count_is_estimate``. ``next`` and
+    ``previous`` carry a ``cursor``; ``page`` (old links) is served up to
+    ``listing.OFFSET_PAGES``."""
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["count", "count_is_estimate", "results"],
+            "properties": {
+                "count": {
+                    "type": "integer",
+                    "example": 123,
+                    "description": (
+                        "符合筛选条件的申报数。按单位、项目、状态、季度筛选（或不筛选）时"
+                        "取自申报汇总，精确；其余筛选在 "
+                        f"{listing.EXACT_COUNT_CAP} 条以内精确计数，超过时为数据库估计值"
+                        "（count_is_estimate 为 true）。"
+                    ),
+                },
+                "count_is_estimate": {
+                    "type": "boolean",
+                    "example": False,
+                    "description": "count 是否为估计值（超过精确计数上限时）。",
+                },
+                "next": {
+                    **link,
+                    "example": "http://api.example.org/api/claims/?cursor=WyJuIiwi",
+                },
+                "previous": {
+                    **link,
+                    "example": "http://api.example.org/api/claims/?cursor=WyJwIiwi",
+                },
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "翻页位置：取自上一次回答的 next 或 previous 链接，不透明。",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "page",
+                "required": False,
+                "in": "query",
+                "description": (
+                    f"旧的页码（每页 {listing.PAGE_SIZE} 条），仅支持 1 至 "
+                    f"{listing.OFFSET_PAGES}；更深的页码返回 400 page_too_deep，"
+                    "请改用 next / previous 链接。"
+                ),
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
+
+
+def _link(request: Request, at: listing.Cursor | None) -> str | None:
+    if at is None:
+        return None
+    url = remove_query_param(request.build_absolute_uri(), "page")
+    return replace_query_param(url, "cursor", at.encode())
+
+
 class ClaimListCreateApi(GenericAPIView):
     serializer_class = ClaimSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ClaimFilter
+    pagination_class = ClaimKeysetPagination
 
     def get_queryset(self) -> QuerySet[Claim]:
         return _claims(signed_in_user(self.request))
@@ -104,7 +177,9 @@ class ClaimListCreateApi(GenericAPIView):
         summary="申报列表",
         description=(
             f"{SCOPE}可按状态、项目、单位、培训机构、培训人员、季度（培训结束日期所在季度，"
-            "如 2020Q1）和 q（姓名或完整身份证号码）筛选。分页返回。"
+            "如 2020Q1）和 q（姓名或完整身份证号码）筛选。按录入时间从新到旧分页返回，"
+            "每页 50 条；翻页用回答中的 next / previous 链接（游标），页码 page 只支持"
+            "前 10 页。count 见其说明（可能为估计值，count_is_estimate 标明）。"
         ),
         responses={
             200: ClaimSerializer(many=True),
@@ -113,15 +188,36 @@ class ClaimListCreateApi(GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
-        claims = self.filter_queryset(self.get_queryset())
-        page = with_list_names(list(self.paginate_queryset(claims) or []))
+        filterset = DjangoFilterBackend().get_filterset(
+            request, self.get_queryset(), self
+        )
+        assert filterset is not None  # filterset_class is set
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        user = signed_in_user(request)
+        listed = listing.list_page(
+            user,
+            filterset.qs,
+            filterset.form.cleaned_data,
+            cursor=request.query_params.get("cursor"),
+            page=request.query_params.get("page"),
+        )
+        page = with_list_names(listed.rows)
         context = {
             "request": request,
             "allowed_actions": actions_for_many(signed_in_user(request), page),
             "warnings": warnings_for_claims([c.pk for c in page]),
         }
         data = ClaimSerializer(page, many=True, context=context).data
-        return self.get_paginated_response(data)
+        return Response(
+            {
+                "count": listed.count,
+                "count_is_estimate": listed.count_is_estimate,
+                "next": _link(request, listed.next),
+                "previous": _link(request, listed.previous),
+                "results": data,
+            }
+        )
 
     @extend_schema(
         tags=[TAG],

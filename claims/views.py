@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +21,7 @@ from accounts.selectors import role_labels_at
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, PermissionDenied
 from altay_skills.permissions import require, shown_on_page
-from claims import rules, services
+from claims import listing, rules, services
 from claims.filters import QUARTER_MESSAGE, ClaimFilter, quarter_bounds
 from claims.forms import ClaimForm, ReasonForm, ReviewForm, institution_choices
 from claims.models import (
@@ -51,7 +50,6 @@ from trainees.models import Trainee
 from trainees.selectors import trainee_by_id_number, trainee_in_scope
 from trainees.services import trainee_register
 
-PAGE_SIZE = 50
 STATUSES = [s.value for s in ClaimStatus]
 
 
@@ -117,16 +115,34 @@ def decision_from_claim(
 # --- The list ---------------------------------------------------------------------------
 @login_required
 def claim_list(request: AuthedRequest) -> HttpResponse:
+    """The claim list, newest first, one keyset page at a time (issue 20): 上一页 and
+    下一页 carry a cursor; old ``?page=N`` links are served up to
+    ``listing.OFFSET_PAGES``, deeper ones answer 400 with the first page and why."""
     user = request.user
     claim_filter = ClaimFilter(request.GET or None, queryset=claims_listed(user))
+    claims = claim_filter.qs
     errors = claim_filter.form.errors if claim_filter.is_bound else {}
+    filters = claim_filter.form.cleaned_data if claim_filter.is_bound else {}
     quarter = request.GET.get("quarter", "").strip()
     bad_quarter = bool(quarter) and quarter_bounds(quarter.upper()) is None
-    claims = claim_filter.qs.order_by("-created_at", "-id")
-    page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = with_list_names(list(page.object_list))
+    page_error = ""
+    try:
+        listed = listing.list_page(
+            user,
+            claims,
+            filters,
+            cursor=request.GET.get("cursor"),
+            page=request.GET.get("page"),
+        )
+    except DomainError as refused:  # a cursor or page number it cannot serve
+        page_error = refused.message
+        listed = listing.list_page(user, claims, filters, cursor=None, page=None)
+    listed.rows = with_list_names(listed.rows)
     context = {
-        "page": page,
+        "listed": listed,
+        "next_cursor": listed.next.encode() if listed.next else "",
+        "previous_cursor": listed.previous.encode() if listed.previous else "",
+        "page_error": page_error,
         "filter_errors": errors,
         "bad_quarter": bad_quarter,
         "quarter_message": QUARTER_MESSAGE,
@@ -136,9 +152,7 @@ def claim_list(request: AuthedRequest) -> HttpResponse:
         "institution_groups": institution_choices(
             user.unit_id if user.is_clerk else None, empty=""
         )[1:],
-        "page_range": page.paginator.get_elided_page_range(
-            page.number, on_each_side=2, on_ends=1
-        ),
+        "page_size": listing.PAGE_SIZE,
         "units": Unit.objects.order_by("sort_order") if user.sees_all_units else [],
         "filtered": any(
             request.GET.get(k)
@@ -146,7 +160,10 @@ def claim_list(request: AuthedRequest) -> HttpResponse:
         ),
     }
     return render(
-        request, "claims/list.html", context, status=400 if bad_quarter else 200
+        request,
+        "claims/list.html",
+        context,
+        status=400 if bad_quarter or page_error else 200,
     )
 
 

@@ -38,7 +38,9 @@ MAX_QUERIES = {
     "POST /api/claims/<id>/submit/": 35,
     # the page's warnings ask once whether any claim came from a class (issue 16)
     "GET /api/claims/ (clerk)": 9,
-    "GET /api/claims/?trainee=": 9,
+    # + the planner's estimate of a count the summaries cannot answer (PostgreSQL,
+    # issue 20: asked whatever the count, so that it stays constant)
+    "GET /api/claims/?trainee=": 10,
     "GET /api/claims/<id>/": 8,
     "GET /api/claims/<id>/events/": 8,
     "GET /claims/ (clerk)": 16,

@@ -710,7 +710,9 @@ def three_claims(
 def test_the_list_is_paginated(clerk, three_claims):
     data = client_for(clerk).get(CLAIMS).json()
 
-    assert set(data) == {"count", "next", "previous", "results"}
+    # the contract's four keys, and whether the count is an estimate (issue 20)
+    assert set(data) == {"count", "count_is_estimate", "next", "previous", "results"}
+    assert data["count_is_estimate"] is False
     assert data["count"] == 3 and data["next"] is None and data["previous"] is None
     assert {c["id"] for c in data["results"]} == {
         three_claims[k].pk for k in ("q1", "q2", "q4")
