@@ -192,7 +192,9 @@ def walk_role(
     shapes: dict[str, int] = {}
     while queue and len(walk.pages) < PER_ROLE:
         path = queue.popleft()
-        key = path.split("?")[0] if "page=" in path else path
+        # a list's further pages (page numbers, keyset cursors) are one page to walk
+        paged = "page=" in path or "cursor=" in path
+        key = path.split("?")[0] if paged else path
         if key in seen or shapes.get(shape(key), 0) >= PER_SHAPE:
             continue
         seen.add(key)
