@@ -34,6 +34,7 @@ from finance.permissions import (
     can_confirm_account_change,
     can_manage_batches,
     can_propose_account_change,
+    can_read_account_changes,
     can_read_batches,
     can_read_full_account,
 )
@@ -243,7 +244,7 @@ def reconciliation_xlsx(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_GET
 @renders_domain_errors
 def account_change_list(request: AuthedRequest) -> HttpResponse:
-    require(can_propose_account_change(request.user))
+    require(can_read_account_changes(request.user))
     return _render_accounts(request)
 
 
@@ -257,6 +258,7 @@ def _render_accounts(request: AuthedRequest, *, status: int = 200) -> HttpRespon
         "changes": list(changes[:100]),
         "banks": [(code, rule.name) for code, rule in BANKS.items()],
         "can_confirm": bool(can_confirm_account_change(request.user)),
+        "can_propose": bool(can_propose_account_change(request.user)),
         "proposed": AccountChangeStatus.PROPOSED,
     }
     return render(request, "finance/accounts.html", context, status=status)

@@ -88,6 +88,14 @@ def can_propose_account_change(user: User) -> Permission:
     return deny("只有县(市)经办人或财政人员可以录入收款账户")
 
 
+def can_read_account_changes(user: User) -> Permission:
+    """The account changes with their trail (numbers masked): who may enter one, and the
+    auditor, who sees everything and changes nothing."""
+    if user.is_authenticated and (user.is_clerk or user.is_finance or user.is_auditor):
+        return ALLOWED
+    return deny("只有县(市)经办人、财政人员和督查可以查看收款账户变更")
+
+
 def can_confirm_account_change(user: User, change: object | None = None) -> Permission:
     """Confirm a proposed account: finance, and never the person who entered it."""
     if not user.is_authenticated or not user.is_finance:

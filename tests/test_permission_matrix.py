@@ -331,7 +331,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "finance/batches/<int:pk>/sent/": (LOGIN, 403, 403, 403, PASS, 403, 403),
     "finance/batches/<int:pk>/cancel/": (LOGIN, 403, 403, 403, PASS, 403, 403),
     "finance/batches/<int:pk>/result/": (LOGIN, 403, 403, 403, PASS, 403, 403),
-    "finance/accounts/": (LOGIN, 200, 200, 403, 200, 403, 403),
+    "finance/accounts/": (LOGIN, 200, 200, 403, 200, 200, 403),
     "finance/accounts/propose/": (LOGIN, PASS, PASS, 403, PASS, 403, 403),
     "finance/accounts/<int:pk>/confirm/": (LOGIN, 403, 403, 403, PASS, 403, 403),
     "rollups/<int:pk>/reconciliation/": (LOGIN, 403, 403, 403, 200, 200, 403),
