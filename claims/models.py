@@ -184,7 +184,7 @@ def _upsert_sql(rows: int) -> str:
     values = ", ".join([one] * rows)
     key = ", ".join(_SUMMARY_COLUMNS)
     add = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in _SUMMARY_SUMS)
-    return f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({key}) DO UPDATE SET {add}"  # noqa: S608, E501
+    return f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT ({key}) DO UPDATE SET {add}"  # noqa: S608, E501  # nosec B608: names from the model, values as %s parameters
 
 
 def summaries_apply(
