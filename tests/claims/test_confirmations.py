@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from django.urls import reverse
+from django.utils import translation
 
 import pytest
 
@@ -45,6 +46,10 @@ from trainees.phones import sms_number, validate_phone
 
 pytestmark = pytest.mark.django_db
 PAID_ON = date(2020, 5, 10)
+SLIP_INSTRUCTION = (
+    "请用手机扫描二维码或打开下方网址，核对以您名义申报的培训信息。"
+    "如您没有参加此培训，请选择“我没有参加此培训”。"
+)
 
 
 def submitted(claim_input: Any, clerk: Any, **person: Any) -> Claim:
@@ -500,4 +505,11 @@ def test_a_completed_class_prints_its_peoples_slips(closed_quarter, client):
     client.force_login(staff)
     page = client.get(f"/classes/{line.training_class_id}/confirmation-slips/")
     assert page.status_code == 200
-    assert codes.grouped(code_for(confirmation)) in page.content.decode()
+    html = page.content.decode()
+    assert codes.grouped(code_for(confirmation)) in html
+    # the staff page is Chinese; each slip tells the trainee in the other two as well
+    for language in ("ug", "kk-arab"):
+        with translation.override(language):
+            told = translation.gettext(SLIP_INSTRUCTION)
+        assert told != SLIP_INSTRUCTION
+        assert f'lang="{language}" dir="rtl"' in html and told in html
