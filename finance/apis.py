@@ -515,7 +515,7 @@ class ClassAdvanceApi(APIView):
 
 
 # --- The bank loop (issue 18) -----------------------------------------------------------------
-BATCHES = "payment-batches"
+BATCHES = "代发批次与回盘"
 BATCH_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="代发批次不存在")
 
 
