@@ -227,9 +227,23 @@ class LedgerMachine(RuleBasedStateMachine):
         pk = self.pick(data, self.mine(status__in=["draft", "returned"]))
         self.attempt(claim_services.claim_withdraw, claim_id=pk, actor=self.clerk)
 
-    @rule()  # always open to try: the machine never runs out of steps
+    def closable(self) -> Any:
+        """Submitted reports none of whose claims waits for a decision."""
+        return QuarterlyReport.objects.filter(status="submitted").exclude(
+            claims__status="submitted"
+        )
+
+    # Drawn only where closing can succeed: a step that is always open but moves nothing
+    # (a close refused while claims wait) lets hypothesis's swarm testing, which switches
+    # whole rules off for an example, spin one example on it for all its steps and starve
+    # the decisions the rest of the run needs. The refusal has its own test
+    # (tests/quarters/test_report_apis.py, claims_undecided). An example whose enabled
+    # rules all wait on a disabled one is discarded and another generated in its place;
+    # one that has truly run its course rests (below).
+    @precondition(lambda self: self.closable().exists())
+    @rule()
     def close_and_roll_up(self) -> None:
-        for report in QuarterlyReport.objects.filter(status="submitted"):
+        for report in self.closable():
             self.attempt(
                 quarter_services.report_close, report_id=report.pk, actor=self.reviewer
             )
@@ -265,6 +279,21 @@ class LedgerMachine(RuleBasedStateMachine):
             reference=f"TH-{recovery.pk}",
         )
 
+    def at_an_end(self) -> bool:
+        """No other step applies: every claim has gone as far as it can."""
+        return not any(
+            all(condition(self) for condition in step.preconditions)
+            for step in type(self).setup_state().rules
+            if step.function.__name__ != "rest"
+        )
+
+    @precondition(at_an_end)
+    @rule()
+    def rest(self) -> None:
+        """The example has run its course (claims withdrawn, rejected or paid and the
+        quarter closed); hypothesis still wants a step, and this one moves nothing."""
+        REACHED["examples run to an end"] += 1
+
     # --- what must hold after every step --------------------------------------------------
     @invariant()
     def money_never_leaks(self) -> None:
@@ -294,10 +323,11 @@ def test_the_ledger_never_leaks_money(clerk, reviewer, finance, claim_input) -> 
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=45,
+            max_examples=60,
             stateful_step_count=30,
             deadline=None,
-            suppress_health_check=[HealthCheck.too_slow],
+            # examples left with no rule to draw are discarded (see close_and_roll_up)
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             database=None,
             derandomize=True,  # the same sequences every run: the reach check is stable
         ),
