@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -128,14 +128,23 @@ def confirmation_link(confirmation: TraineeConfirmation) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
+def sms_link(confirmation: TraineeConfirmation) -> str:
+    """The link a text message carries: the page opens in the message's language."""
+    language = confirmation.claim.trainee.message_language
+    link = confirmation_link(confirmation)
+    return link if language == settings.LANGUAGE_CODE else f"{link}?lang={language}"
+
+
 def sms_text(confirmation: TraineeConfirmation) -> str:
-    return _(
-        "您的职业技能培训补贴确认码为%(code)s。请打开%(link)s核对以本人名义申报的"
-        "培训信息，如未参加请选择“我没有参加此培训”。"
-    ) % {
-        "code": codes.grouped(code_for(confirmation)),
-        "link": confirmation_link(confirmation),
-    }
+    """The message in the trainee's language (``Trainee.message_language``)."""
+    with translation.override(confirmation.claim.trainee.message_language):
+        return _(
+            "您的职业技能培训补贴确认码为%(code)s。请打开%(link)s核对以本人名义申报的"
+            "培训信息，如未参加请选择“我没有参加此培训”。"
+        ) % {
+            "code": codes.grouped(code_for(confirmation)),
+            "link": sms_link(confirmation),
+        }
 
 
 def confirmation_sms_send(*, confirmation_id: int) -> str | None:
@@ -154,9 +163,10 @@ def confirmation_sms_send(*, confirmation_id: int) -> str | None:
     message = SmsMessage(
         to=number,
         template=template,
-        params={"code": codes.grouped(code), "link": confirmation_link(confirmation)},
+        params={"code": codes.grouped(code), "link": sms_link(confirmation)},
         text=sms_text(confirmation),
         idempotency_key=f"confirmation-{confirmation.pk}",
+        language=trainee.message_language,
     )
     reference = sms_backend().send(message)
     confirmation.sms_sent_at = timezone.now()
@@ -355,22 +365,82 @@ def disputed_claim_ids(claim_ids: list[int]) -> set[int]:
 
 
 # --- Shares (dashboards, the November review) ---------------------------------------------
-def confirmation_shares(claims: QuerySet[Claim]) -> dict[str, object]:
-    """Of the claims given that asked their trainee: how many confirmed, disputed,
-    never answered, and each as a share (a percentage to one decimal)."""
-    counts = TraineeConfirmation.objects.filter(claim__in=claims).aggregate(
-        asked=Count("pk"),
-        confirmed=Count("pk", filter=Q(status=ConfirmationStatus.CONFIRMED)),
-        disputed=Count("pk", filter=Q(status=ConfirmationStatus.DISPUTED)),
-        unanswered=Count("pk", filter=Q(status=ConfirmationStatus.PENDING)),
-    )
-    asked = counts["asked"] or 0
-    result: dict[str, object] = dict(counts)
-    for key in ("confirmed", "disputed", "unanswered"):
-        result[f"{key}_share"] = (
-            rules.to_fen(Decimal(100) * counts[key] / asked) if asked else None
+@dataclass(frozen=True)
+class ConfirmationShares:
+    """Of the claims that asked their trainee: how many confirmed, disputed, never
+    answered; each share a percentage to the hundredth (none when nobody was asked)."""
+
+    confirmed: int = 0
+    disputed: int = 0
+    unanswered: int = 0
+
+    @property
+    def asked(self) -> int:
+        return self.confirmed + self.disputed + self.unanswered
+
+    def share(self, count: int) -> Decimal | None:
+        return rules.to_fen(Decimal(100) * count / self.asked) if self.asked else None
+
+    @property
+    def confirmed_share(self) -> Decimal | None:
+        return self.share(self.confirmed)
+
+    @property
+    def disputed_share(self) -> Decimal | None:
+        return self.share(self.disputed)
+
+    @property
+    def unanswered_share(self) -> Decimal | None:
+        return self.share(self.unanswered)
+
+    def __add__(self, other: ConfirmationShares) -> ConfirmationShares:
+        return ConfirmationShares(
+            confirmed=self.confirmed + other.confirmed,
+            disputed=self.disputed + other.disputed,
+            unanswered=self.unanswered + other.unanswered,
         )
-    return result
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "asked": self.asked,
+            **{
+                f"{key}{part}": getattr(self, f"{key}{part}")
+                for key in ("confirmed", "disputed", "unanswered")
+                for part in ("", "_share")
+            },
+        }
+
+
+_ANSWER_COUNTS = {
+    "confirmed": Count("pk", filter=Q(status=ConfirmationStatus.CONFIRMED)),
+    "disputed": Count("pk", filter=Q(status=ConfirmationStatus.DISPUTED)),
+    "unanswered": Count("pk", filter=Q(status=ConfirmationStatus.PENDING)),
+}
+
+
+def confirmation_shares(claims: QuerySet[Claim]) -> dict[str, object]:
+    """The answers of the given claims' trainees, as the dashboards show them."""
+    counts = TraineeConfirmation.objects.filter(claim__in=claims).aggregate(
+        **_ANSWER_COUNTS
+    )
+    return ConfirmationShares(**counts).as_dict()
+
+
+def confirmation_shares_by_unit(
+    claims: QuerySet[Claim],
+) -> dict[str, ConfirmationShares]:
+    """The same per unit of the claims, in one query (the November review's sheets)."""
+    rows = (
+        TraineeConfirmation.objects.filter(claim__in=claims)
+        .values("claim__unit_id")
+        .annotate(**_ANSWER_COUNTS)
+        .values_list("claim__unit_id", *_ANSWER_COUNTS)
+        .order_by()
+    )
+    return {
+        unit: ConfirmationShares(confirmed, disputed, unanswered)
+        for unit, confirmed, disputed, unanswered in rows
+    }
 
 
 # --- The printed slip -----------------------------------------------------------------------

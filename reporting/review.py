@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from altay_skills.errors import NotFound
+from claims.confirmations import ConfirmationShares, confirmation_shares_by_unit
 from claims.rules import PROGRAMS_OUTSIDE_LIMITS
 from finance import exports
 from finance.exports import (
@@ -61,6 +62,7 @@ from reporting.dashboards import (
     percent,
     units,
     work_year,
+    year_claims,
     year_summaries,
 )
 
@@ -121,6 +123,8 @@ class UnitReview:
     high_skill: int  # of which 三级 or above
     target: int
     funds: list[FundLine] = field(default_factory=list)
+    #: What the unit's trainees answered to "was this you?" (issue 17).
+    confirmations: ConfirmationShares = field(default_factory=ConfirmationShares)
 
     @property
     def share_of_target(self) -> Decimal | None:
@@ -179,7 +183,7 @@ def _skill_levels(year: int, span: Span) -> dict[str, tuple[int, int]]:
 
 @one_payment_read()
 def review_figures(year: int) -> Review:
-    """Every unit's review for the year: seven queries whatever the number of claims."""
+    """Every unit's review for the year: eight queries whatever the number of claims."""
     if not MIN_YEAR <= year <= MAX_YEAR:  # a year the database cannot filter on: 404
         raise NotFound("未找到该年度")
     all_units = units()
@@ -193,6 +197,7 @@ def review_figures(year: int) -> Review:
         (b.unit_id, b.fund): b.amount for b in FundBudget.objects.filter(year=year)
     }
     skills = _skill_levels(year, wy.span)
+    answers = confirmation_shares_by_unit(year_claims(year, span=wy.span))
     reviews = []
     for u in all_units:
         funds = sorted(
@@ -209,6 +214,7 @@ def review_figures(year: int) -> Review:
                 certified=certified,
                 high_skill=high,
                 target=target,
+                confirmations=answers.get(u.code, ConfirmationShares()),
                 funds=[
                     FundLine(
                         f,
@@ -266,6 +272,7 @@ def _total(reviews: Sequence[UnitReview], target: int) -> UnitReview:
         high_skill=sum(r.high_skill for r in reviews),
         target=target,
         funds=lines,
+        confirmations=sum((r.confirmations for r in reviews), ConfirmationShares()),
     )
 
 
@@ -285,6 +292,9 @@ SUMMARY_HEADERS = (
     "待审金额（元）",
     "已拨付（元）",
     "预算（元）",
+    "学员本人确认",
+    "本人否认参加",
+    "学员未答复",
 )
 FUND_HEADERS = (
     "资金渠道",
@@ -335,6 +345,9 @@ def _summary_row(r: UnitReview, *, font: Style = FONT) -> list[Cell]:
         money_cell(f.pending, font=font),
         money_cell(f.paid, font=font),
         _optional_money(r.budget, font=font),
+        percent_cell(r.confirmations.confirmed_share, font=font),
+        percent_cell(r.confirmations.disputed_share, font=font),
+        percent_cell(r.confirmations.unanswered_share, font=font),
     ]
 
 
@@ -365,7 +378,8 @@ def _summary_sheet(wb: Book, review: Review) -> None:
     exports._prepare(
         ws,
         exports._widths(
-            SUMMARY_HEADERS, (8, 22, 8, 10, 8, 8, 8, 8, 12, 14, 14, 14, 14, 14)
+            SUMMARY_HEADERS,
+            (8, 22, 8, 10, 8, 8, 8, 8, 12, 14, 14, 14, 14, 14, 12, 12, 10),
         ),
         header_row=3,
     )
@@ -397,7 +411,8 @@ def _summary_sheet(wb: Book, review: Review) -> None:
                 "（计入每人每年补贴次数的状态，不含项目11）；预算执行按培训结束日期所在"
                 "自然年（与核准时的预算控制一致）；"
                 "就业含自主创业、灵活就业；高技能等级占比为取得等级证书者中三级/高级工及以上"
-                f"的比例，仅作对照（目标{HIGH_SKILL_TARGET}%）。",
+                f"的比例，仅作对照（目标{HIGH_SKILL_TARGET}%）；"
+                "学员本人确认、否认、未答复为统计期内已向学员发出确认的申报中各自的占比。",
             ),
         ]
     )
@@ -454,6 +469,16 @@ def _unit_sheet(wb: Book, review: Review, r: UnitReview) -> None:
     for cell in cells:
         cell.fill = TOTAL_FILL
     ws.append(cells)
+    ws.append([])
+    ws.append([text_cell("学员本人确认（是否本人参加培训）", font=BOLD)])
+    answers = r.confirmations
+    for label, count, share in (
+        ("本人确认参加", answers.confirmed, answers.confirmed_share),
+        ("本人否认参加", answers.disputed, answers.disputed_share),
+        ("未答复", answers.unanswered, answers.unanswered_share),
+    ):
+        ws.append([text_cell(label), int_cell(count), percent_cell(share)])
+    ws.append([text_cell("已发出确认"), int_cell(answers.asked)])
 
 
 def _fund_row(line: FundLine, *, font: Style = FONT) -> list[Cell]:

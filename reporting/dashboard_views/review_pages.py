@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import NotFound
-from claims.confirmations import confirmation_shares
+from claims.confirmations import ConfirmationShares
 from claims.rules import yuan
 from reporting import dashboards, review
 from reporting.dashboard_views.frame import context, require, sees_finance
@@ -128,9 +128,10 @@ def _review_funds_panel(u: review.UnitReview) -> Panel:
 
 
 def _confirmations(r: review.Review, unit: str | None = None) -> dict[str, object]:
-    """The trainees' answers (issue 17) over the review's work year."""
-    span = r.work_year.span if r.work_year else None
-    return confirmation_shares(dashboards.year_claims(r.year, unit=unit, span=span))
+    """The trainees' answers (issue 17) over the review's work year, as the review
+    counted them (the same figures as its workbook)."""
+    line = r.unit(unit) if unit else r.total
+    return (line.confirmations if line else ConfirmationShares()).as_dict()
 
 
 @login_required

@@ -4,6 +4,7 @@ grievance that holds the money until the unit's finding."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -11,11 +12,14 @@ from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
 import pytest
+from openpyxl import load_workbook
 
 from altay_skills.errors import Conflict
 from altay_skills.models import OutboxMessage, OutboxStatus
@@ -29,6 +33,7 @@ from claims.confirmations import (
     confirmation_answer,
     confirmation_shares,
     grievance_find,
+    sms_text,
 )
 from claims.models import (
     Claim,
@@ -40,6 +45,7 @@ from claims.models import (
 from claims.tasks import send_confirmation_sms
 from classes.models import RosterLine
 from finance import services as finance_services
+from reporting import review
 from tests.factories import TraineeFactory, UserFactory
 from trainees.log_masking import IdNumberMaskingFilter
 from trainees.phones import sms_number, validate_phone
@@ -208,6 +214,53 @@ def test_the_file_backend_writes_one_line_per_message(
     lines = (tmp_path / "sms.jsonl").read_text("utf-8").splitlines()
     assert len(lines) == 1
     assert codes.grouped(code_of(claim)) in json.loads(lines[0])["text"]
+
+
+@pytest.mark.parametrize(
+    ("language", "template", "words"),
+    [
+        ("ug", "TPL_CLAIM_UG", "جەزملەشتۈرۈش كودىڭىز"),
+        ("kk-arab", "TPL_CLAIM", "راستاۋ كودىڭىز"),  # no Kazakh id: the Chinese one
+        ("zh-hans", "TPL_CLAIM", "确认码为"),
+    ],
+)
+def test_the_sms_goes_in_the_trainees_language(
+    claim_input,
+    clerk,
+    gateway_settings,
+    django_capture_on_commit_callbacks,
+    language,
+    template,
+    words,
+):
+    """The text, its link (the page opens in that language) and the gateway's
+    template are the language the clerk recorded for the person."""
+    gateway_settings.SMS_TEMPLATES = {
+        "claim": "TPL_CLAIM",
+        "claim:ug": "TPL_CLAIM_UG",
+        "claim:kk-arab": "",
+    }
+    with Gateway([]) as gateway:
+        gateway_settings.SMS_GATEWAY_URL = gateway.url
+        with django_capture_on_commit_callbacks(execute=True):
+            claim = submitted(
+                claim_input, clerk, phone="13912345678", message_language=language
+            )
+    [sent] = gateway.received
+    assert sent["body"]["template_id"] == template
+    assert sent["body"]["language"] == language
+    link = sent["body"]["params"]["link"]
+    assert link.endswith(
+        f"/t/{code_of(claim)}/" if language == "zh-hans" else f"?lang={language}"
+    )
+    confirmation = TraineeConfirmation.objects.get(claim_id=claim.pk)
+    assert words in sms_text(confirmation)
+    assert link in sms_text(confirmation)
+    # the link opens the trainee's page in that language
+    address = urlsplit(link)
+    page = Client().get(f"{address.path}?{address.query}")
+    assert page.status_code == 200
+    assert f'lang="{language}"' in page.content.decode()
 
 
 def test_no_sms_is_queued_for_a_landline(claim_input, clerk):
@@ -490,6 +543,42 @@ def test_the_shares_are_on_the_dashboards_and_the_review(
         page = client.get(url).content.decode()
         assert 'data-testid="confirmation-shares"' in page
         assert "否认参加" in page
+
+
+def test_the_november_review_workbook_carries_each_units_shares(claim_input, clerk):
+    """The review counts the trainees' answers per unit and in total, and its
+    workbook prints them: a column each on the summary, a block on the unit's sheet."""
+    claims = [submitted(claim_input, clerk) for _ in range(4)]
+    confirmation_answer(
+        code=code_of(claims[0]), answer="confirmed", id_last4=last4(claims[0])
+    )
+    dispute(claims[1])
+    r = review.review_figures(2020)
+    unit = r.unit(clerk.unit_id)
+    assert unit is not None
+    assert (unit.confirmations.confirmed, unit.confirmations.disputed) == (1, 1)
+    assert unit.confirmations.unanswered_share == Decimal("50.00")
+    assert r.total.confirmations == unit.confirmations  # the only unit with claims
+    out = io.BytesIO()
+    review.write_review_workbook(r, out)
+    out.seek(0)
+    wb = load_workbook(out)
+    summary = [[c.value for c in row] for row in wb["汇总"].iter_rows()]
+    header = summary[2]
+    assert header[-3:] == ["学员本人确认", "本人否认参加", "学员未答复"]
+    row = next(v for v in summary if v[0] == clerk.unit_id)
+    assert row[-3:] == [0.25, 0.25, 0.5]
+    other = next(v for v in summary if v[0] and v[0] != clerk.unit_id and v[2] == 0)
+    assert other[-3:] == ["—", "—", "—"]  # nobody asked: no share, not 0%
+    sheet = next(ws for ws in wb.worksheets if ws.title.startswith(clerk.unit_id))
+    values = [[c.value for c in row][:3] for row in sheet.iter_rows()]
+    block = values.index(["学员本人确认（是否本人参加培训）", None, None])
+    assert values[block + 1 : block + 5] == [
+        ["本人确认参加", 1, 0.25],
+        ["本人否认参加", 1, 0.25],
+        ["未答复", 2, 0.5],
+        ["已发出确认", 4, None],
+    ]
 
 
 def test_a_completed_class_prints_its_peoples_slips(closed_quarter, client):
