@@ -335,9 +335,17 @@ SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_KEY = env.str("SMS_GATEWAY_KEY", default="")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
 SMS_SIGN_NAME = env.str("SMS_SIGN_NAME", default="阿勒泰人社")
+# One template id a text and language (a gateway registers each wording); a language
+# without its own id falls back to the Chinese one (altay_skills.sms.template_id).
 SMS_TEMPLATES = {
     "claim": env.str("SMS_TEMPLATE_CLAIM", default=""),
     "class_completed": env.str("SMS_TEMPLATE_CLASS_COMPLETED", default=""),
+    "claim:ug": env.str("SMS_TEMPLATE_CLAIM_UG", default=""),
+    "class_completed:ug": env.str("SMS_TEMPLATE_CLASS_COMPLETED_UG", default=""),
+    "claim:kk-arab": env.str("SMS_TEMPLATE_CLAIM_KK_ARAB", default=""),
+    "class_completed:kk-arab": env.str(
+        "SMS_TEMPLATE_CLASS_COMPLETED_KK_ARAB", default=""
+    ),
 }
 # Public notice (公示, issue 17): anonymous objections per client address (DRF's rate
 # syntax, counted in the shared "throttle" cache), how long the public lists are cached

@@ -51,6 +51,19 @@ class SmsMessage:
     params: dict[str, str] = field(default_factory=dict)
     text: str = ""  # the rendered text, for the console and file backends
     idempotency_key: str = ""
+    language: str = "zh-hans"  # the trainee's (trainees.models.MessageLanguage)
+
+
+def template_id(message: SmsMessage) -> str:
+    """The gateway's id of the message's template in its language: a gateway
+    registers one template a text, so each language has its own
+    (``SMS_TEMPLATES["claim:ug"]``); a language without one falls back to the
+    template's Chinese id."""
+    templates = settings.SMS_TEMPLATES
+    return str(
+        templates.get(f"{message.template}:{message.language}")
+        or templates.get(message.template, "")
+    )
 
 
 class SmsError(Exception):
@@ -90,6 +103,7 @@ class FileBackend:
             "params": message.params,
             "text": message.text,
             "key": message.idempotency_key,
+            "language": message.language,
         }
         with path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -97,18 +111,19 @@ class FileBackend:
 
 
 class HttpGatewayBackend:
-    """POST JSON ``{"phone", "sign_name", "template_id", "params"}`` with the key in
+    """POST JSON ``{"phone", "sign_name", "template_id", "params", "language"}``
+    (``template_id`` the language's: :func:`template_id`) with the key in
     ``Authorization: Bearer …`` and ``Idempotency-Key`` (a gateway that honours it drops
     a repeat); the answer's ``message_id`` is kept."""
 
     def send(self, message: SmsMessage) -> str:
-        templates = settings.SMS_TEMPLATES
         body = json.dumps(
             {
                 "phone": message.to,
                 "sign_name": settings.SMS_SIGN_NAME,
-                "template_id": templates.get(message.template, ""),
+                "template_id": template_id(message),
                 "params": message.params,
+                "language": message.language,
             },
             ensure_ascii=False,
         ).encode()

@@ -11,7 +11,7 @@ from django import forms
 from altay_skills.plain_text import multi_line_text, single_line_text
 from programs.models import Unit
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
-from trainees.models import Group, Household, Residence
+from trainees.models import Group, Household, MessageLanguage, Residence
 from trainees.phones import validate_phone
 
 PHONE = re.compile(r"[0-9][0-9 -]{4,18}[0-9]", re.ASCII)
@@ -61,6 +61,13 @@ class TraineeRegistrationForm(forms.Form):
         help_text="可多选；决定可申报的项目（如项目9、10、以工代训）。",
     )
     phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    message_language = forms.ChoiceField(
+        label="短信语言",
+        choices=MessageLanguage.choices,
+        initial=MessageLanguage.ZH_HANS,
+        required=False,
+        help_text="学员确认短信（是否本人参加培训）用此语言发送。",
+    )
     residence_unit = forms.ModelChoiceField(
         label="常住地",
         queryset=Unit.objects.order_by("sort_order", "code"),
@@ -88,13 +95,23 @@ class TraineeRegistrationForm(forms.Form):
         help_text="新生代农民工（项目7）须6个月及以上。",
     )
 
+    def clean_message_language(self) -> str:
+        """Left out of a post: the person's language as it was (Chinese when new)."""
+        return str(
+            self.cleaned_data.get("message_language")
+            or self.initial.get("message_language")
+            or MessageLanguage.ZH_HANS
+        )
+
     def clean_months_in_town(self) -> int:
         return self.cleaned_data.get("months_in_town") or 0
 
     def places(self) -> dict[str, Any]:
-        """The place facts as ``trainee_register`` takes them."""
+        """The place facts, and the messages' language, as ``trainee_register``
+        takes them."""
         data = self.cleaned_data
         return {
+            "message_language": data["message_language"],
             "residence_unit": data["residence_unit"].pk
             if data["residence_unit"]
             else None,

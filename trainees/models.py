@@ -49,6 +49,15 @@ def validate_groups(value: object) -> None:
         raise ValidationError(_("人员类别无效"), code="invalid_groups")
 
 
+class MessageLanguage(models.TextChoices):
+    """The languages a trainee's text messages are sent in: the three of the pages
+    trainees read (``settings.LANGUAGES``, issue 17)."""
+
+    ZH_HANS = "zh-hans", "简体中文"
+    UG = "ug", "维吾尔文（ئۇيغۇرچە）"
+    KK_ARAB = "kk-arab", "哈萨克文（قازاقشا）"
+
+
 class Trainee(models.Model):
     id_number = models.CharField(
         _("身份证号码"), max_length=18, unique=True, validators=[validate_id_number]
@@ -63,6 +72,14 @@ class Trainee(models.Model):
         _("人员类别"), default=list, blank=True, validators=[validate_groups]
     )
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    #: The language of the confirmation text messages (issue 17): the clerk records
+    #: the one the person reads.
+    message_language = models.CharField(
+        _("短信语言"),
+        max_length=10,
+        choices=MessageLanguage.choices,
+        default=MessageLanguage.ZH_HANS,
+    )
     #: 五(二) 户籍地、常住地、求职就业地均可落实补贴: the person's three places, each a
     #: unit. The unit that registered the person is read as the household registration's
     #: (a clerk registers the people of the unit's own register).
@@ -213,6 +230,7 @@ FACT_FIELDS = (
     "household",
     "groups",
     "phone",
+    "message_language",
     "registered_by_unit",
     "residence_unit",
     "job_seeking_unit",

@@ -10,7 +10,7 @@ from rest_framework.fields import empty
 from altay_skills.api import ReasonBody, reason_field
 from altay_skills.plain_text import single_line_text
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
-from trainees.models import Group, Household, Residence, Trainee
+from trainees.models import Group, Household, MessageLanguage, Residence, Trainee
 from trainees.phones import validate_phone
 
 
@@ -68,6 +68,11 @@ class PlacesSerializer(serializers.Serializer):
         max_value=600,
         help_text="进城从事非农业生产的月数（新生代农民工须6个月及以上）",
     )
+    message_language = serializers.ChoiceField(
+        choices=MessageLanguage.choices,
+        required=False,
+        help_text="学员确认短信的语言：zh-hans（默认）、ug（维吾尔文）、kk-arab（哈萨克文）",
+    )
 
 
 class TraineeRegisterSerializer(PlacesSerializer):
@@ -122,6 +127,7 @@ class TraineeSerializer(serializers.ModelSerializer):
             "household",
             "groups",
             "phone",
+            "message_language",
             "registered_by_unit",
             "residence_unit",
             "job_seeking_unit",

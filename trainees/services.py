@@ -29,6 +29,7 @@ from trainees.models import (
     Group,
     Household,
     IdNumberReveal,
+    MessageLanguage,
     Residence,
     RevealChannel,
     Trainee,
@@ -78,6 +79,7 @@ def trainee_register(
     job_seeking_unit: str | None = None,
     residence: str = "",
     months_in_town: int = 0,
+    message_language: str = MessageLanguage.ZH_HANS,
 ) -> tuple[Trainee, bool]:
     """Register a person, or return the one already registered under that number.
 
@@ -101,12 +103,15 @@ def trainee_register(
         phone,
         actor,
         in_database=True,
-        places=_checked_places(
-            residence_unit=residence_unit,
-            job_seeking_unit=job_seeking_unit,
-            residence=residence,
-            months_in_town=months_in_town,
-        ),
+        places={
+            **_checked_places(
+                residence_unit=residence_unit,
+                job_seeking_unit=job_seeking_unit,
+                residence=residence,
+                months_in_town=months_in_town,
+            ),
+            "message_language": _checked_language(message_language),
+        },
     )
     try:
         with transaction.atomic():
@@ -279,6 +284,13 @@ def _checked_places(
     }
 
 
+def _checked_language(value: Any) -> str:
+    """The language of the person's text messages: one of ``MessageLanguage``."""
+    if value not in MessageLanguage.values:
+        raise DomainError("invalid", "短信语言无效（简体中文、维吾尔文或哈萨克文）")
+    return str(value)
+
+
 def trainee_update_facts(
     *, actor: User, trainee_id: int, reason: str, **fields: Any
 ) -> Trainee:
@@ -330,6 +342,8 @@ def trainee_update_facts(
         for name, attr in PLACE_FIELDS.items():
             if name in fields:
                 setattr(trainee, attr, places[attr])
+        if "message_language" in fields:
+            trainee.message_language = _checked_language(fields["message_language"])
         after = _facts_of(trainee)
         changes = {
             field: [
@@ -368,6 +382,7 @@ def _facts_of(trainee: Trainee) -> dict[str, Any]:
         "household": trainee.household,
         "groups": list(trainee.groups),
         "phone": trainee.phone,
+        "message_language": trainee.message_language,
         "registered_by_unit": trainee.registered_by_unit_id,
         "residence_unit": trainee.residence_unit_id,
         "job_seeking_unit": trainee.job_seeking_unit_id,

@@ -80,6 +80,7 @@ def trainee_edit_view(request: AuthedRequest, pk: int) -> HttpResponse:
         "household": trainee.household,
         "groups": list(trainee.groups),
         "phone": trainee.phone,
+        "message_language": trainee.message_language,
         "registered_by_unit": trainee.registered_by_unit_id,
         "residence_unit": trainee.residence_unit_id,
         "job_seeking_unit": trainee.job_seeking_unit_id,

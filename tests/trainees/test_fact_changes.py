@@ -211,6 +211,30 @@ def test_patching_a_person_changes_facts_with_a_reason(
     assert TraineeFactChange.objects.get().reason == "本人来电更正"
 
 
+def test_the_language_of_a_persons_text_messages_is_a_recorded_fact(
+    clerk: User, person: Trainee
+) -> None:
+    response = api(clerk).patch(
+        f"/api/trainees/{person.pk}/",
+        {"message_language": "ug", "reason": "本人要求用维吾尔文接收短信"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["message_language"] == "ug"
+    assert TraineeFactChange.objects.get().changes == {
+        "message_language": ["zh-hans", "ug"]
+    }
+    refused = api(clerk).patch(
+        f"/api/trainees/{person.pk}/",
+        {"message_language": "kk", "reason": "哈萨克文"},  # Cyrillic Kazakh: not ours
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert "message_language" in refused.json()["fields"]
+    person.refresh_from_db()
+    assert person.message_language == "ug"
+
+
 def test_patching_without_a_reason_is_400_reason_required(
     clerk: User, person: Trainee
 ) -> None:

@@ -85,6 +85,37 @@ def test_a_clerk_registers_a_trainee(clerk_client, clerk):
     assert trainee.id_number_masked in page and number not in page
 
 
+def test_a_clerk_records_the_language_of_a_persons_text_messages(clerk_client):
+    number = make_id_number(date(1996, 4, 5), sex="M")
+    clerk_client.post(
+        reverse("trainee_register"),
+        {
+            "id_number": number,
+            "name": "叶尔兰",
+            "household": "rural",
+            "phone": "13912345679",
+            "message_language": "kk-arab",
+        },
+    )
+    trainee = Trainee.objects.get(id_number=number)
+    assert trainee.message_language == "kk-arab"
+    page = clerk_client.get(reverse("trainee_detail", args=[trainee.pk]))
+    assert "哈萨克文（قازاقشا）" in page.content.decode()
+    # an edit that leaves the choice out of its post keeps the language
+    clerk_client.post(
+        reverse("trainee_edit", args=[trainee.pk]),
+        {
+            "name": "叶尔兰",
+            "household": "urban",
+            "phone": "13912345679",
+            "registered_by_unit": trainee.registered_by_unit_id,
+            "reason": "户籍类型更正",
+        },
+    )
+    trainee.refresh_from_db()
+    assert (trainee.household, trainee.message_language) == ("urban", "kk-arab")
+
+
 def test_registration_with_missing_fields_is_refused_and_stores_nothing(clerk_client):
     number = make_id_number(date(1995, 2, 3))
     response = clerk_client.post(
