@@ -280,6 +280,7 @@ def account_change_propose_view(request: AuthedRequest) -> HttpResponse:
             number=request.POST.get("number", ""),
             holder=request.POST.get("holder", ""),
             reason=request.POST.get("reason", ""),
+            request_file=request.FILES.get("request_file"),
             **{f"{owner}_id": owner_id},
         )
     except DomainError as exc:

@@ -28,8 +28,8 @@ from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
 from altay_skills.plain_text import checked_text
-from claims import workflow
-from claims.models import Claim
+from claims import evidence, workflow
+from claims.models import Claim, Document, DocumentKind
 from claims.selectors import document_for
 from finance import bank_files
 from finance.bank_rules import BANKS, account_refusal, mask_account, normalise_account
@@ -76,10 +76,16 @@ def account_change_propose(
     institution_id: int | None = None,
     reason: str = "",
     document_id: int | None = None,
+    request_file: Any = None,
 ) -> PayeeAccountChange:
     """One person enters a payee's new account (a trainee's: the unit's clerk, with the
     person's signed request as a document when there is one); it is not in force until
-    a second person, of finance, confirms it (``account_change_confirm``)."""
+    a second person, of finance, confirms it (``account_change_confirm``).
+
+    The signed request is either a document already stored (``document_id``, one the
+    actor may open) or uploaded with the change (``request_file``): checked by content
+    as every evidence file is (``claims.evidence``), stored, and its record written in
+    the change's transaction — a file stored for a change that fails is removed."""
     require(can_propose_account_change(actor))
     if (trainee_id is None) == (institution_id is None):
         raise DomainError("invalid", "请指定培训人员或培训机构/企业之一")
@@ -91,6 +97,8 @@ def account_change_propose(
     if not holder or len(holder) > 100:
         raise DomainError("invalid_holder", "户名不能为空，最多100个字符")
     reason = checked_text((reason or "").strip()[:2000], multiline=True)
+    if document_id is not None and request_file is not None:
+        raise DomainError("invalid", "签字申请只能上传文件或选择已有材料之一")
     if document_id is not None:
         document_id = document_for(actor, document_id).pk  # 404 unless the actor's
     current: PayeeAccount | None
@@ -112,17 +120,43 @@ def account_change_propose(
         owner = {"institution": institution}
     if current is not None and current.number == number and current.bank == bank:
         raise Conflict("unchanged", "新账号与现有账号相同")
-    return PayeeAccountChange.objects.create(
-        **owner,
-        bank=bank,
-        number=number,
-        holder=holder,
-        old_masked=mask_account(current.number) if current else "",
-        new_masked=mask_account(number),
-        reason=reason,
-        document_id=document_id,
-        proposed_by=actor,
+    checked = evidence.checked_upload(request_file) if request_file else None
+    unit_id = actor.unit_id or (
+        owner["trainee"].registered_by_unit_id
+        if "trainee" in owner
+        else owner["institution"].unit_id
     )
+    stored = evidence.store(checked, folder=f"accounts/{unit_id}") if checked else None
+    try:
+        with transaction.atomic():
+            if checked is not None and stored is not None:
+                document = Document(
+                    unit_id=unit_id,
+                    kind=DocumentKind.OTHER,
+                    content_type=checked.content_type,
+                    sha256=checked.sha256,
+                    size=checked.size,
+                    stored_as=stored,
+                    original_name=checked.original_name,
+                    uploaded_by=actor,
+                )
+                document.save()
+                document_id = document.pk
+            return PayeeAccountChange.objects.create(
+                **owner,
+                bank=bank,
+                number=number,
+                holder=holder,
+                old_masked=mask_account(current.number) if current else "",
+                new_masked=mask_account(number),
+                reason=reason,
+                document_id=document_id,
+                proposed_by=actor,
+            )
+    except BaseException:
+        if stored is not None:
+            evidence.discard(stored)
+        raise
 
 
 def account_change_confirm(*, change_id: int, actor: User) -> PayeeAccount:

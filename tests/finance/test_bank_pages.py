@@ -122,3 +122,77 @@ def test_a_bad_account_number_on_the_page_is_refused_in_chinese(
     )
     assert answer.status_code == 400
     assert "校验位不正确" in answer.text
+
+
+def test_the_signed_request_is_uploaded_with_the_change_and_opened_by_finance(
+    clerk: Any, finance: Any, trainee: Any, client: Any, settings: Any, tmp_path: Any
+) -> None:
+    """The clerk attaches the person's signed request to the change on the page; the
+    file is checked and stored like any evidence, and the finance officer who is to
+    confirm the change opens it from the list."""
+    from claims.models import Document
+    from tests.claims.test_documents import pdf_bytes
+    from trainees.models import Trainee
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    Trainee.objects.filter(pk=trainee.pk).update(registered_by_unit_id="654301")
+    signed = pdf_bytes()
+    client.force_login(clerk)
+    entered = client.post(
+        "/finance/accounts/propose/",
+        {
+            "owner": "trainee",
+            "owner_id": trainee.pk,
+            "bank": "xjnx",
+            "number": card(32),
+            "holder": trainee.name,
+            "reason": "本人换卡",
+            "request_file": SimpleUploadedFile(
+                "申请.pdf", signed, content_type="application/pdf"
+            ),
+        },
+    )
+    assert entered.status_code == 302
+    change = PayeeAccountChange.objects.get()
+    document = Document.objects.get(pk=change.document_id)
+    assert (document.claim_id, document.unit_id, document.kind) == (
+        None,
+        "654301",
+        "other",
+    )
+    client.force_login(finance)
+    listing = client.get("/finance/accounts/")
+    assert f'href="/api/documents/{document.pk}/"' in listing.text
+    opened = client.get(f"/api/documents/{document.pk}/")
+    assert opened.status_code == 200
+    assert b"".join(opened.streaming_content) == signed
+
+
+def test_a_refused_request_file_writes_nothing(
+    clerk: Any, trainee: Any, client: Any, settings: Any, tmp_path: Any
+) -> None:
+    from pathlib import Path
+
+    from claims.models import Document
+    from trainees.models import Trainee
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    Trainee.objects.filter(pk=trainee.pk).update(registered_by_unit_id="654301")
+    client.force_login(clerk)
+    answer = client.post(
+        "/finance/accounts/propose/",
+        {
+            "owner": "trainee",
+            "owner_id": trainee.pk,
+            "bank": "xjnx",
+            "number": card(33),
+            "holder": trainee.name,
+            "request_file": SimpleUploadedFile(
+                "申请.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf"
+            ),
+        },
+    )
+    assert answer.status_code == 400
+    assert not PayeeAccountChange.objects.exists()
+    assert not Document.objects.exists()
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
