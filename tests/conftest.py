@@ -234,8 +234,33 @@ def advanced_quarter(claim_input: Any, reviewer: User, finance: User) -> Any:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """pytest-django's sort again, after pytest regrouped session-scoped parameters
     (pytest-playwright's ``browser_name``) and moved browser tests among the database
-    tests (tests/test_suite_order.py). The sort is stable: each group keeps its order."""
+    tests (tests/test_suite_order.py). The sort is stable: each group keeps its order.
+
+    Every transactional test must also put the database back (``serialized_rollback``):
+    its closing flush runs the post-migrate handlers unless it does, which write the
+    content types again, and every later ``serialized_rollback`` test on that worker
+    then fails to load its own copy of them (the CI cascade of "duplicate key …
+    django_content_type" after ``test_a_backup_without_output_is_written_into_backup_dir``).
+    """
+    careless = [item.nodeid for item in items if not_put_back(item)]
+    if careless:
+        raise pytest.UsageError(
+            "transactional tests without serialized_rollback=True: "
+            + ", ".join(careless[:5])
+        )
     items.sort(key=database_order)
+
+
+def not_put_back(item: pytest.Item) -> bool:
+    """A transactional test that leaves the database as its flush left it."""
+    if database_order(item) != 1:
+        return False
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", [])
+    return not (
+        (marker is not None and marker.kwargs.get("serialized_rollback"))
+        or "django_db_serialized_rollback" in fixtures
+    )
 
 
 def database_order(item: pytest.Item) -> int:

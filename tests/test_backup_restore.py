@@ -379,7 +379,7 @@ def test_restore_verify_only_changes_nothing(tmp_path):
     assert not (tmp_path / "untouched.sqlite3").exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_backup_without_output_is_written_into_backup_dir(
     tmp_path: Path, settings: Any
 ) -> None:
