@@ -40,6 +40,10 @@ def remove_notice_period(apps, schema_editor):
     apps.get_model("programs", "PolicyEntry").objects.filter(
         kind="notice_working_days"
     ).delete()
+    # the constraint is dropped next, in this transaction: fire the deletion's deferred
+    # checks now, or PostgreSQL refuses to alter a table with pending trigger events
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
