@@ -130,12 +130,28 @@ CHANNELS: dict[str, dict[str, Any]] = {
     },
     "api trainee": {
         "declared": lambda: set(TraineeRegisterSerializer().fields),
-        "inputs": {"id_number", "name", "household", "groups", "phone", *PLACES},
+        "inputs": {
+            "id_number",
+            "name",
+            "household",
+            "groups",
+            "phone",
+            "message_language",
+            *PLACES,
+        },
         "guarded": set(),
     },
     "trainee form": {
         "declared": lambda: set(TraineeRegistrationForm.base_fields),
-        "inputs": {"id_number", "name", "household", "groups", "phone", *PLACES},
+        "inputs": {
+            "id_number",
+            "name",
+            "household",
+            "groups",
+            "phone",
+            "message_language",
+            *PLACES,
+        },
         "guarded": set(),
     },
     "api institution": {
