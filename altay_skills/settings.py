@@ -637,6 +637,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Share of each quarterly report drawn for document checking (随机抽查, 五(一)).
 SPOT_CHECK_SHARE = env.str("SPOT_CHECK_SHARE", default="0.10")
 
+# How often the anomaly lists are computed for their page (reporting.anomaly_snapshots).
+ANOMALY_REFRESH_SECONDS = env.int("ANOMALY_REFRESH_SECONDS", default=300)
+
 CELERY_BEAT_SCHEDULE = {
     "outstanding-reports": {
         "task": "reporting.tasks.notify_outstanding_reports",
@@ -655,6 +658,11 @@ CELERY_BEAT_SCHEDULE = {
     "anchor-audit-trail": {
         "task": "reporting.tasks.anchor_audit_trail",
         "schedule": crontab(hour=1, minute=30),
+    },
+    # The anomaly lists' snapshot, which the page reads (issue 20).
+    "refresh-anomalies": {
+        "task": "reporting.tasks.refresh_anomalies",
+        "schedule": ANOMALY_REFRESH_SECONDS,
     },
     # The import's staging files (full ID numbers) deleted once they expire (issue 14).
     "purge-expired-imports": {

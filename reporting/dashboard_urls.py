@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("unit/", roles.unit, name="unit"),
     path("finance/", roles.finance, name="finance"),
     path("anomalies/", roles.anomalies, name="anomalies"),
+    path("anomalies/refresh/", roles.anomalies_refresh, name="anomalies_refresh"),
     path("budgets/", budgets_page.budgets_page, name="budgets"),
     path("review/<int:year>/", review_pages.review_page, name="review"),
     path("review/<int:year>.xlsx", review_pages.review_xlsx, name="review_xlsx"),

@@ -31,3 +31,19 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+
+class AnomalySnapshot(models.Model):
+    """The anomaly lists as last computed (``reporting.anomaly_snapshots``): one row,
+    rewritten by the beat task; the page reads it instead of every claim."""
+
+    computed_at = models.DateTimeField(_("计算时间"))
+    took_ms = models.PositiveIntegerField(_("计算耗时（毫秒）"))
+    content = models.JSONField(_("内容"))
+
+    class Meta:
+        verbose_name = _("异常线索快照")
+        verbose_name_plural = _("异常线索快照")
+
+    def __str__(self) -> str:
+        return f"异常线索 {self.computed_at:%Y-%m-%d %H:%M}"

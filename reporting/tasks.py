@@ -34,3 +34,14 @@ def anchor_audit_trail() -> str:
     from reporting.audit import anchor_write
 
     return str(anchor_write())
+
+
+@shared_task(name="reporting.tasks.refresh_anomalies", acks_late=True)
+def refresh_anomalies(*, outbox_id: int | None = None) -> int | None:
+    """Beat (``ANOMALY_REFRESH_SECONDS``), and a reviewer's 立即更新 (through the
+    outbox): compute the anomaly lists and keep them as the page's snapshot; returns
+    the number of findings."""
+    from altay_skills.outbox import run_once
+    from reporting.anomaly_snapshots import anomalies_refresh
+
+    return run_once(outbox_id, lambda: anomalies_refresh().found.total)

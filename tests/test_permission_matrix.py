@@ -82,6 +82,7 @@ PASS = frozenset({200, 201, 302, 400, 409})
 #: Actions are tried with POST; every other route with GET.
 POST_ROUTES = {
     "accounts/logout/",
+    "dashboards/anomalies/refresh/",
     "accounts/role-changes/<int:pk>/cancel/",
     "accounts/role-changes/<int:pk>/confirm/",
     "api/auth/logout/",
@@ -311,6 +312,8 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "claims/new/": (LOGIN, 200, 200, 403, 403, 403, 403),
     "dashboards/": (LOGIN, 302, 302, 302, 302, 302, 403),
     "dashboards/anomalies/": (LOGIN, 403, 403, 200, 403, 200, 403),
+    # the reviewer asks for the lists again; the auditor reads them only (issue 20)
+    "dashboards/anomalies/refresh/": (LOGIN, 403, 403, 302, 403, 403, 403),
     "dashboards/budgets/": (LOGIN, 403, 403, 403, 200, 403, 403),
     "dashboards/finance/": (LOGIN, 403, 403, 200, 200, 200, 403),
     "dashboards/prefecture/": (LOGIN, 403, 403, 200, 403, 200, 403),
@@ -504,6 +507,7 @@ STAFF: dict[str, Any] = {
     "claims/trainee/": 403,
     "dashboards/": 403,
     "dashboards/anomalies/": 403,
+    "dashboards/anomalies/refresh/": 403,
     "dashboards/budgets/": 403,
     "dashboards/finance/": 403,
     "dashboards/prefecture/": 403,

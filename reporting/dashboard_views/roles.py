@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.views import AuthedRequest, renders_domain_errors
+from altay_skills import outbox
 from altay_skills.errors import PermissionDenied
+from altay_skills.models import OutboxMessage, OutboxStatus
 from claims.confirmations import confirmation_shares
-from reporting import anomalies as anomaly_selectors
-from reporting import dashboards
+from reporting import anomaly_snapshots, dashboards
 from reporting.dashboard_views.frame import (
     context,
     require,
@@ -36,6 +39,10 @@ from reporting.dashboard_views.panels import (
     unit_programs_panel,
     units_panel,
 )
+
+#: The task that recomputes the anomaly lists' snapshot.
+REFRESH_ANOMALIES = "reporting.tasks.refresh_anomalies"
+ANOMALIES_REFUSED = "只有地区审核人和督查可以查看异常线索"
 
 
 # --- The entry ---------------------------------------------------------------------------
@@ -177,15 +184,41 @@ def finance(request: AuthedRequest) -> HttpResponse:
 @require_GET
 @renders_domain_errors
 def anomalies(request: AuthedRequest) -> HttpResponse:
-    require(sees_prefecture(request.user), "只有地区审核人和督查可以查看异常线索")
-    found = anomaly_selectors.anomalies()
+    """The lists as last computed in the background (``reporting.anomaly_snapshots``),
+    with their age."""
+    require(sees_prefecture(request.user), ANOMALIES_REFUSED)
+    snapshot = anomaly_snapshots.anomalies_current()
     return render(
         request,
         "dashboards/anomalies.html",
         context(
             request,
             "dashboards:anomalies",
-            found=found,
-            panels=[anomalies_panel(found)],
+            found=snapshot.found,
+            snapshot=snapshot,
+            refresh_minutes=max(1, anomaly_snapshots.refresh_seconds() // 60),
+            may_refresh=request.user.is_reviewer,
+            refresh_queued=OutboxMessage.objects.filter(
+                task=REFRESH_ANOMALIES, status=OutboxStatus.PENDING
+            ).exists(),
+            panels=[anomalies_panel(snapshot.found)],
         ),
     )
+
+
+@login_required
+@require_POST
+@renders_domain_errors
+def anomalies_refresh(request: AuthedRequest) -> HttpResponse:
+    """立即更新: queue a computation of the lists (one at a time: a request while one
+    waits adds none)."""
+    # the auditor reads; only the reviewer, whose lists they are, asks for work
+    require(request.user.is_reviewer, "只有地区审核人可以要求重新计算异常线索")
+    with transaction.atomic():
+        waiting = OutboxMessage.objects.filter(
+            task=REFRESH_ANOMALIES, status=OutboxStatus.PENDING
+        ).exists()
+        if not waiting:
+            outbox.enqueue(REFRESH_ANOMALIES)
+    messages.info(request, "已安排重新计算异常线索，完成后刷新本页即可看到。")
+    return redirect("dashboards:anomalies")
