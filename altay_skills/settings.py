@@ -638,7 +638,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SPOT_CHECK_SHARE = env.str("SPOT_CHECK_SHARE", default="0.10")
 
 # How often the anomaly lists are computed for their page (reporting.anomaly_snapshots).
-ANOMALY_REFRESH_SECONDS = env.int("ANOMALY_REFRESH_SECONDS", default=300)
+ANOMALY_REFRESH_SECONDS = env.int("ANOMALY_REFRESH_SECONDS", default=5 * 60)
 
 CELERY_BEAT_SCHEDULE = {
     "outstanding-reports": {

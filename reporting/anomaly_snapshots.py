@@ -39,7 +39,7 @@ from reporting.models import AnomalySnapshot
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_REFRESH_SECONDS = 300
+DEFAULT_REFRESH_SECONDS = 5 * 60
 #: The one row the snapshot lives in.
 SNAPSHOT_ID = 1
 

@@ -180,7 +180,7 @@ def test_a_snapshot_that_no_longer_reads_is_computed_again(
 
 
 def test_an_old_snapshot_says_so(reviewer: Any, client: Any, settings: Any) -> None:
-    settings.ANOMALY_REFRESH_SECONDS = 300
+    settings.ANOMALY_REFRESH_SECONDS = 5 * 60
     anomaly_snapshots.anomalies_refresh()
     AnomalySnapshot.objects.update(computed_at=timezone.now() - timedelta(minutes=11))
     client.force_login(reviewer)

@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
                     ("kk-arab", "哈萨克文（قازاقشا）"),
                 ],
                 default="zh-hans",
+                db_default="zh-hans",
                 max_length=10,
                 verbose_name="短信语言",
             ),
