@@ -640,6 +640,12 @@ SPOT_CHECK_SHARE = env.str("SPOT_CHECK_SHARE", default="0.10")
 # How often the anomaly lists are computed for their page (reporting.anomaly_snapshots).
 ANOMALY_REFRESH_SECONDS = env.int("ANOMALY_REFRESH_SECONDS", default=5 * 60)
 
+# A rollup queued or running this long without finishing is queued again (its worker
+# died, or the broker lost the message); the sweep runs at the same period. Set it
+# above the longest rollup's build time (a second build of one rollup wastes work but
+# stores nothing twice).
+ROLLUP_REQUEUE_SECONDS = env.int("ROLLUP_REQUEUE_SECONDS", default=10 * 60)
+
 CELERY_BEAT_SCHEDULE = {
     "outstanding-reports": {
         "task": "reporting.tasks.notify_outstanding_reports",
@@ -647,7 +653,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-stuck-rollups": {
         "task": "reporting.tasks.requeue_stuck_rollups",
-        "schedule": 600,
+        "schedule": ROLLUP_REQUEUE_SECONDS,
     },
     # Work queued while the broker was down (reporting.outbox).
     "dispatch-outbox": {

@@ -721,9 +721,12 @@ def payment_state(claim: Claim) -> str:
     return payment_state_of(money, approved=claim.status == workflow.APPROVED)
 
 
-def requeue_stuck_rollups(*, older_than_minutes: int = 10) -> int:
-    """Queued or running rollups untouched for a while are queued again (idempotent)."""
-    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+def requeue_stuck_rollups(*, older_than_seconds: int | None = None) -> int:
+    """Queued or running rollups untouched for ``ROLLUP_REQUEUE_SECONDS`` are queued
+    again (idempotent)."""
+    if older_than_seconds is None:
+        older_than_seconds = settings.ROLLUP_REQUEUE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     stuck = Rollup.objects.filter(
         status__in=[RollupStatus.QUEUED, RollupStatus.RUNNING], requested_at__lt=cutoff
     ).filter(Q(started_at__isnull=True) | Q(started_at__lt=cutoff))

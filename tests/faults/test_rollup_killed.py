@@ -219,7 +219,7 @@ def test_a_worker_killed_mid_build_is_requeued_by_the_sweep_and_completes(
     orphan.write_bytes(b"PK\x03\x04 half a workbook")
     assert_nothing_partial_is_visible(rollup.pk)
     # when the beat sweep re-queues what is stuck and a fresh worker starts
-    assert services.requeue_stuck_rollups(older_than_minutes=0) == 1
+    assert services.requeue_stuck_rollups(older_than_seconds=0) == 1
     start_worker(pool="solo")
     # then the rerun completes it to the same result as a clean build
     rollup = wait_ready_watching(rollup.pk)
