@@ -1,7 +1,9 @@
-"""The core's own tables: the outbox (work queued with the change that asks for it)."""
+"""The core's own tables: the outbox (work queued with the change that asks for it) and
+the answers kept for retried API writes (``Idempotency-Key``)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -53,3 +55,45 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk} {self.status}"
+
+
+class IdempotentRequest(models.Model):
+    """The answer to an API write sent with an ``Idempotency-Key`` (issue 21).
+
+    Written by ``altay_skills.idempotency`` in the transaction of the write itself, so
+    the work and the record of its answer commit together or not at all; a retry with
+    the same key gets the stored answer again. A key is its user's own (unique per
+    user). ``status_code`` is empty only while the request runs, inside its own
+    transaction: no other connection ever sees it so. Rows older than
+    ``IDEMPOTENCY_KEY_HOURS`` are deleted (``altay_skills.tasks``, beat).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("用户"),
+        # the unique (user, key) index serves every lookup by user
+        db_index=False,
+    )
+    key = models.CharField(_("幂等键"), max_length=100)
+    method = models.CharField(_("请求方法"), max_length=10)
+    path = models.TextField(_("请求路径"))
+    body_sha256 = models.CharField(_("请求内容SHA-256"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(
+        _("应答状态码"), null=True, blank=True
+    )
+    response_body = models.JSONField(_("应答内容"), null=True, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("幂等请求")
+        verbose_name_plural = _("幂等请求")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"], name="idempotent_request_user_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"
