@@ -70,6 +70,8 @@ class TokenSerializer(serializers.Serializer):
 class TokenObtainApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    # a token is shown once: its answer is never kept for an Idempotency-Key's replay
+    idempotency_exempt = True
 
     @extend_schema(
         tags=["auth"],

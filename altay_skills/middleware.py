@@ -35,6 +35,17 @@ def database_unavailable_logged(request: HttpRequest, exc: Exception) -> None:
     )
 
 
+def api_unavailable() -> JsonResponse:
+    """The API's 503 when the database is out of reach: nothing was saved, retry."""
+    response = JsonResponse(
+        {"code": CODE, "message": MESSAGE},
+        status=503,
+        json_dumps_params={"ensure_ascii": False},
+    )
+    response["Retry-After"] = RETRY_AFTER
+    return response
+
+
 class DatabaseUnavailableMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -49,14 +60,9 @@ class DatabaseUnavailableMiddleware:
             return None
         database_unavailable_logged(request, exc)
         if request.path.startswith("/api/"):
-            response: HttpResponse = JsonResponse(
-                {"code": CODE, "message": MESSAGE},
-                status=503,
-                json_dumps_params={"ensure_ascii": False},
-            )
-        else:
-            # No request context: its processors (the user, messages) would query
-            # the database that has just failed.
-            response = HttpResponse(render_to_string("503.html"), status=503)
+            return api_unavailable()
+        # No request context: its processors (the user, messages) would query the
+        # database that has just failed.
+        response = HttpResponse(render_to_string("503.html"), status=503)
         response["Retry-After"] = RETRY_AFTER
         return response

@@ -90,6 +90,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # An API write sent with an Idempotency-Key runs in one transaction with the record
+    # of its answer, and a retry with the key gets that answer again (issue 21,
+    # altay_skills.idempotency). After the session user; before everything below, so
+    # that the transaction holds all of the view's work, the 503 of
+    # DatabaseUnavailableMiddleware included.
+    "altay_skills.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

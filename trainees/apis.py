@@ -175,6 +175,9 @@ class TraineeFactsApi(APIView):
 
 
 class TraineeIdNumberApi(APIView):
+    # every reveal is counted and recorded: never replayed for an Idempotency-Key
+    idempotency_exempt = True
+
     @extend_schema(
         tags=[TAG],
         summary="查看完整身份证号码（留痕）",
