@@ -630,6 +630,9 @@ AUDIT_ANCHOR_DIR = Path(
 # An API body (JSON or form) is at most this; a larger one is a JSON 413, unread. The
 # largest real body (a bulk approval of 1,000 ids, a class's results) is a few KB.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# An API write's answer is kept this many hours for a retry with the same
+# Idempotency-Key (altay_skills.idempotency, issue 21); the beat purges older keys.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 # An evidence upload (POST /api/claims/{id}/documents/, issue 16): the file's 10 MB and
 # the multipart envelope; the file itself is held to 10 MB by claims.evidence.
 API_UPLOAD_MAX_BODY_BYTES = 10 * 1024 * 1024 + 256 * 1024
@@ -680,5 +683,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-imports": {
         "task": "claims.tasks.purge_expired_imports",
         "schedule": timedelta(minutes=5),
+    },
+    # The answers kept for retried API writes, deleted after IDEMPOTENCY_KEY_HOURS
+    # (issue 21).
+    "purge-idempotency-keys": {
+        "task": "altay_skills.tasks.purge_idempotency_keys",
+        "schedule": timedelta(hours=1),
     },
 }

@@ -10,9 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import OperationalError, connection, connections
+from django.utils import timezone
 
 import pytest
 from rest_framework.test import APIClient
@@ -450,3 +452,38 @@ def test_two_concurrent_requests_with_one_key_do_the_work_once(
     )
     assert answers["second"].json() == answers["first"].json()
     assert Claim.objects.count() == 1
+
+
+# --- Old keys ------------------------------------------------------------------------------
+def test_keys_older_than_the_window_are_purged(clerk, settings):
+    from altay_skills.tasks import purge_idempotency_keys
+
+    settings.IDEMPOTENCY_KEY_HOURS = 24
+    now = timezone.now()
+    for key, age in (("old", 25), ("edge", 23), ("new", 0)):
+        row = IdempotentRequest.objects.create(
+            user=clerk,
+            key=key,
+            method="POST",
+            path=CLAIMS,
+            body_sha256="0" * 64,
+            status_code=201,
+            response_body={"id": 1},
+        )
+        IdempotentRequest.objects.filter(pk=row.pk).update(
+            created_at=now - timedelta(hours=age)
+        )
+
+    assert purge_idempotency_keys() == 1
+    assert set(IdempotentRequest.objects.values_list("key", flat=True)) == {
+        "edge",
+        "new",
+    }
+    settings.IDEMPOTENCY_KEY_HOURS = 1
+    assert purge_idempotency_keys() == 1
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_the_purge_runs_on_beat(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "altay_skills.tasks.purge_idempotency_keys" in tasks
