@@ -5,7 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+#: The ``Idempotency-Key`` request header (altay_skills.idempotency, issue 21).
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "幂等键（可选）：1至100个可见ASCII字符（不含空格），如一个 UUID，每个新的写操作用一个"
+    "新键。请求没有收到应答（连接中断、502、503）时，用同一幂等键原样重发，操作只执行一次："
+    "首次的成功应答（2xx）与操作在同一事务中保存，重发时原样返回，并带应答头 "
+    "Idempotent-Replayed: true。同一幂等键用于不同的请求方法、路径或内容返回 422"
+    "（idempotency_key_reused）；格式无效返回 400（invalid_idempotency_key）；非 2xx 的应答"
+    "不保存，可用同一幂等键重试；同一幂等键的首次请求尚未完成时，重发的请求等它完成后返回其"
+    "应答。幂等键按用户区分，保存 IDEMPOTENCY_KEY_HOURS 小时（默认24小时）；未登录的请求"
+    "忽略此请求头。"
+)
+REPLAYED_DESCRIPTION = (
+    "为 true 时，本应答是同一幂等键首次请求的应答，原样重发，本次未执行操作"
+)
+#: What the idempotency layer adds to an operation's error answers, by status.
+IDEMPOTENCY_ERRORS = {
+    "400": "幂等键格式无效（invalid_idempotency_key）",
+    "409": "同一幂等键的请求尚未完成（request_in_progress），请稍后重试",
+    "422": "幂等键已用于另一个请求（idempotency_key_reused）",
+}
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -15,7 +37,37 @@ class AutoSchema(SpectacularAutoSchema):
     before the view runs are added here, so the schema lists every status the API
     really returns: a paginated list answers 404 for a page past the end, a body that
     is not JSON (or a form) answers 400 or 415, and a view behind a login answers 401.
+    A write a signed-in user can send takes the ``Idempotency-Key`` header, with its
+    errors and the ``Idempotent-Replayed`` header of a replayed answer.
     """
+
+    def _takes_idempotency_key(self) -> bool:
+        """A write that takes a signed-in user, whose answer may be kept (the
+        middleware ignores the header elsewhere)."""
+        from altay_skills.idempotency import EXEMPT_ATTRIBUTE, WRITE_METHODS
+
+        return (
+            self.method in WRITE_METHODS
+            and bool(self.view.get_authenticators())
+            and not getattr(self.view, EXEMPT_ATTRIBUTE, False)
+        )
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters: list[Any] = list(super().get_override_parameters())
+        if self._takes_idempotency_key():
+            from altay_skills.idempotency import HEADER, MAX_KEY_LENGTH
+
+            parameters.append(
+                OpenApiParameter(
+                    name=HEADER,
+                    type=OpenApiTypes.STR,
+                    location=OpenApiParameter.HEADER,
+                    required=False,
+                    description=IDEMPOTENCY_KEY_DESCRIPTION,
+                    pattern=rf"^[!-~]{{1,{MAX_KEY_LENGTH}}}$",
+                )
+            )
+        return parameters
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         # here, not at the top: altay_skills.api imports drf_spectacular.views, which
@@ -35,12 +87,37 @@ class AutoSchema(SpectacularAutoSchema):
             )
         if self.view.get_authenticators():
             extra["401"] = OpenApiResponse(ErrorSerializer, description="未登录")
+        if self._takes_idempotency_key():
+            for code, description in IDEMPOTENCY_ERRORS.items():
+                if code in bodies or code in extra:
+                    continue
+                extra[code] = OpenApiResponse(ErrorSerializer, description=description)
         for code, response in extra.items():
             if code not in bodies:
                 bodies[code] = self._get_response_for_code(
                     response, code, direction=direction
                 )
+        if self._takes_idempotency_key():
+            self._add_idempotency_answers(bodies)
         return dict(sorted(bodies.items()))
+
+    def _add_idempotency_answers(self, bodies: dict[str, Any]) -> None:
+        """A 2xx may be a replay (its header); a 400 or 409 the view already answers
+        for its own reasons names the idempotency layer's too."""
+        from altay_skills.idempotency import REPLAYED_HEADER
+
+        for code, body in bodies.items():
+            if code.startswith("2"):
+                body.setdefault("headers", {})[REPLAYED_HEADER] = {
+                    "schema": {"type": "string", "enum": ["true"], "example": "true"},
+                    "description": REPLAYED_DESCRIPTION,
+                }
+            elif code in IDEMPOTENCY_ERRORS:
+                own = body.get("description") or ""
+                if IDEMPOTENCY_ERRORS[code] not in own:
+                    body["description"] = "；".join(
+                        part for part in (own, IDEMPOTENCY_ERRORS[code]) if part
+                    )
 
 
 # --- Tags in Chinese ----------------------------------------------------------------------

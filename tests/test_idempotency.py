@@ -487,3 +487,35 @@ def test_keys_older_than_the_window_are_purged(clerk, settings):
 def test_the_purge_runs_on_beat(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "altay_skills.tasks.purge_idempotency_keys" in tasks
+
+
+def test_the_schema_documents_the_header_on_writes():
+    import json
+
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json")
+    paths = json.loads(response.content)["paths"]
+
+    def header(path: str, method: str) -> list[dict[str, Any]]:
+        return [
+            p
+            for p in paths[path][method].get("parameters", [])
+            if p.get("in") == "header" and p.get("name") == "Idempotency-Key"
+        ]
+
+    for path, method in (
+        ("/api/claims/", "post"),
+        ("/api/claims/{id}/submit/", "post"),
+        ("/api/claims/{id}/", "put"),
+        ("/api/claims/{id}/", "delete"),
+        ("/api/payments/", "post"),
+    ):
+        (documented,) = header(path, method)
+        assert not documented.get("required", False)
+        assert "幂等" in documented["description"]
+        responses = paths[path][method]["responses"]
+        assert "幂等键" in responses["422"]["description"]
+        ok = next(code for code in responses if code.startswith("2"))
+        assert REPLAYED in responses[ok].get("headers", {})
+    assert not header("/api/claims/", "get")
+    assert not header("/api/auth/token/", "post")
+    assert not header("/api/trainees/{id}/id-number/", "post")
