@@ -17,13 +17,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count
 
 from accounts.models import Role
-from claims.models import Claim
+from claims.audit import record_events
+from claims.models import Claim, ClaimEvent
 from claims.services import ClaimInput
 from finance import services as finance_services
-from finance.models import Payment, Rollup
+from finance.ledger import ledger_follow
+from finance.models import LedgerKind, Payment, Rollup
 from quarters.models import PublicNotice
 from tests.factories import UserFactory, make_id_number
 from tests.quarter_run import run_quarter
@@ -81,7 +84,7 @@ def _new_people(count: int, first_serial: int, unit: str = UNIT) -> list[Trainee
 
 
 def _closed_quarter(
-    quarter: str, month: int, reviewer: Any, extra: int, serial: int
+    quarter: str, month: int, reviewer: Any, extra: int, serial: int, owed: bool = False
 ) -> None:
     run_quarter(_claim_input(month), reviewer, quarter=quarter)
     template = (
@@ -105,12 +108,42 @@ def _closed_quarter(
         ),
         batch_size=2000,
     )
+    copies = Claim.objects.filter(certificate_number__startswith=f"LOAD-{quarter}-")
+    # each copy's audit trail: the template's last change of status, chained
+    # (verify_audit); its money lines are the ledger's own (ledger_follow below)
+    last = (
+        ClaimEvent.objects.filter(claim_id=template.pk)
+        .exclude(action__in=LedgerKind.values)
+        .order_by("-id")
+        .first()
+    )
+    assert last is not None
+    ids = list(copies.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), 2000):
+        record_events(
+            [
+                ClaimEvent(
+                    claim_id=pk,
+                    actor_id=last.actor_id,
+                    action=last.action,
+                    from_status=last.from_status,
+                    to_status=last.to_status,
+                    reason="故障测试的批量数据",
+                )
+                for pk in ids[start : start + 2000]
+            ]
+        )
+    if owed:  # what approval writes in the ledger, so that the balance is due
+        for claim in copies.order_by("pk"):
+            with transaction.atomic():
+                locked = Claim.objects.select_for_update().get(pk=claim.pk)
+                ledger_follow(locked, action="approve", actor=reviewer)
 
 
 def setup(people: int, paid_claims: int, rollup_claims: int) -> None:
     reviewer = UserFactory(username="c_reviewer", role=Role.PREFECTURE_REVIEWER)
     finance = UserFactory(username="c_finance", role=Role.FINANCE_OFFICER)
-    _closed_quarter("2020Q1", 3, reviewer, paid_claims, serial=10_000)
+    _closed_quarter("2020Q1", 3, reviewer, paid_claims, serial=10_000, owed=True)
     rollup = finance_services.rollup_request(quarter="2020Q1", actor=reviewer)
     finance_services.rollup_build(rollup_id=rollup.pk)
     # the quarter's public notice ran its course in 2020 (balances wait for it)
