@@ -140,6 +140,41 @@ def test_the_api_answers_503_saves_nothing_and_the_retry_works(
     assert_logged_without_a_traceback(tmp_path, f"/api/claims/{draft.pk}/submit/")
 
 
+def test_a_write_with_an_idempotency_key_answers_503_and_its_retry_runs_once(
+    draft, clerk, start_web, tmp_path
+):
+    """Issue 21: the key's transaction wraps the submit's; the connection dropped under
+    it is the same Chinese 503, the key is not kept, and the retry runs, then replays."""
+    from altay_skills.models import IdempotentRequest
+
+    # given the app under gunicorn (one worker) and a clerk with a draft
+    base = start_web(workers=1)
+    headers = {
+        "Authorization": f"Token {token_create(user=clerk)}",
+        "Idempotency-Key": "submit-after-a-fault",
+    }
+    url = f"{base}/api/claims/{draft.pk}/submit/"
+
+    # when the database connection drops while the submit is half written
+    response = during_the_fault(lambda: requests.post(url, headers=headers, timeout=30))
+
+    # then the same clean JSON 503, and neither the submit nor the key saved
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["code"] == "database_unavailable"
+    assert_nothing_was_written(draft)
+    assert not IdempotentRequest.objects.exists()
+    # and the retry with the key runs, once: a second retry replays its answer
+    retry = requests.post(url, headers=headers, timeout=30)
+    assert retry.status_code == 200, retry.text
+    assert "Idempotent-Replayed" not in retry.headers
+    again = requests.post(url, headers=headers, timeout=30)
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+    assert again.json() == retry.json()
+    assert Claim.objects.get(pk=draft.pk).events.filter(action="submit").count() == 1
+    assert_logged_without_a_traceback(tmp_path, f"/api/claims/{draft.pk}/submit/")
+
+
 def test_the_page_answers_503_saves_nothing_and_the_retry_works(
     draft, clerk, start_web, tmp_path
 ):
