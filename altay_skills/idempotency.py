@@ -134,11 +134,14 @@ def _refusal(status: int, code: str, message: str) -> JsonResponse:
 
 # --- The request -----------------------------------------------------------------------------
 def exempt(request: HttpRequest) -> bool:
-    """Whether the route's view keeps no answers (or there is no view to run)."""
+    """Whether the route's view keeps no answers (or there is no view to run). The
+    route is noted on the request, so that the request's log line and metrics name
+    it also when this layer answers in the view's place (a replay, a refusal)."""
     try:
         match = resolve(request.path_info, getattr(request, "urlconf", None))
     except Resolver404:
         return True
+    request.resolver_match = match
     view_class = getattr(match.func, "view_class", None)
     return bool(getattr(view_class, EXEMPT_ATTRIBUTE, False))
 

@@ -76,6 +76,7 @@ def test_a_retried_claim_create_is_replayed_and_makes_one_claim(clerk, body):
     assert retry[REPLAYED] == "true"
     assert retry["Content-Type"].startswith("application/json")
     assert retry.json() == first.json()
+    assert retry.wsgi_request.resolver_match.view_name == "api-claims"  # the log line
     assert Claim.objects.count() == 1
     assert ClaimEvent.objects.filter(action="create").count() == 1
     stored = IdempotentRequest.objects.get()
