@@ -22,7 +22,7 @@ only then can another host lead (docs/operations.md says so).
 from __future__ import annotations
 
 import signal
-import subprocess
+import subprocess  # nosec B404: celery beat is started as a child, with a fixed command line
 import sys
 import time
 from pathlib import Path
