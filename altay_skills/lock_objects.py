@@ -18,9 +18,12 @@ skipping what it does not need, and the rows of one kind in primary-key order:
    answer: the batch first, then the claims its lines pay (6).
 6. **claims** — ``of=("self",)``, so a join in the filter locks nothing else.
 6a. **claim summaries** (``claims.models.ClaimSummary``, issue 20) — upserted by
-   ``Claim.save`` right after the claim's own row, the rows of one change in key
-   order; ``rebuild_summaries`` takes the whole table (``lock_claim_summaries``) so
-   that no transition adds to a row it is rewriting.
+   ``Claim.save`` right after the claim's own row, in one order
+   (``claims.models.summary_lock_order``: month, unit, program, fund, level, then
+   status); a change of several claims (a bulk approval) makes its changes in that
+   order too, so two of them never hold rows the other waits for;
+   ``rebuild_summaries`` takes the whole table (``lock_claim_summaries``) so that no
+   transition adds to a row it is rewriting.
 6b. **trainee confirmation** (issue 17) — after its claim: the trainee's answer, the
    grievance it opens and the unit's finding.
 7. **spot check**, then the claim's **payments**, then its **recovery**; a claim's

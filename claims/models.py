@@ -175,6 +175,27 @@ def summary_entry_of(values: dict[str, Any]) -> SummaryEntry:
     return key, figures
 
 
+def summary_lock_order(key: SummaryKey) -> tuple[Any, ...]:
+    """The one order in which every transaction writes (and so locks) summary rows:
+    the claim's place — month, unit, program, fund, level — then the status. Two
+    transactions that take rows in one order never wait for each other in a circle
+    (``altay_skills/lock_objects.py``, 6a)."""
+    month, unit, program, fund, status, level = key
+    return (month, unit, program, fund, level, status)
+
+
+def claim_summary_place(claim: Claim) -> tuple[Any, ...]:
+    """A claim's summary rows' place in ``summary_lock_order`` (its status aside): a
+    change of several claims makes its changes in this order (a bulk approval)."""
+    return (
+        claim.training_end.replace(day=1),
+        claim.unit_id,
+        int(claim.program_id),
+        claim.fund or "",
+        claim.level_id or "",
+    )
+
+
 def _upsert_sql(rows: int) -> str:
     """``INSERT … VALUES (…) × rows ON CONFLICT (key) DO UPDATE SET sum = sum + new``:
     the names are this module's constants, every value a parameter."""
@@ -192,10 +213,10 @@ def summaries_apply(
 ) -> None:
     """Add each entry (sign +1) or take it away (−1) in one UPSERT (``INSERT … ON
     CONFLICT DO UPDATE SET n = n + excluded.n``): concurrent transitions add to the
-    row instead of overwriting each other. The rows are written in key order, so two
-    transactions moving claims between the same two rows lock them in the same order
-    (``altay_skills/lock_objects.py``, 6a) and never deadlock on them. Call it inside
-    the transaction that changes the claims."""
+    row instead of overwriting each other. The rows are written in
+    ``summary_lock_order``, so two transactions moving claims between the same rows
+    lock them in the same order (``altay_skills/lock_objects.py``, 6a) and never
+    deadlock on them. Call it inside the transaction that changes the claims."""
     totals: dict[SummaryKey, list[Any]] = {}
     for entry, sign in changes:
         if entry is None:
@@ -205,7 +226,13 @@ def summaries_apply(
         value: Any  # a count or a sum (int or Decimal)
         for i, value in enumerate(figures):
             row[i] += sign * value
-    rows = [(*key, *figures) for key, figures in sorted(totals.items()) if any(figures)]
+    rows = [
+        (*key, *figures)
+        for key, figures in sorted(
+            totals.items(), key=lambda item: summary_lock_order(item[0])
+        )
+        if any(figures)
+    ]
     if not rows:
         return
     sql = _upsert_sql(len(rows))

@@ -32,7 +32,13 @@ from altay_skills.working_days import covered as calendar_covers
 from altay_skills.working_days import is_working_day
 from claims import rules, workflow
 from claims.audit import record_events
-from claims.models import Claim, ClaimAction, ClaimEvent, Document
+from claims.models import (
+    Claim,
+    ClaimAction,
+    ClaimEvent,
+    Document,
+    claim_summary_place,
+)
 from claims.selectors import claims_visible_to
 from claims.services import (
     claim_move,
@@ -725,8 +731,14 @@ def claims_approve_bulk(
                     for i in over
                 ],
             )
+        # decided in the order of their summary rows, the order every transaction
+        # takes them in: two bulk approvals crossing months (or units, funds, levels)
+        # would otherwise each hold rows the other waits for (lock_objects, 6a)
+        in_lock_order = sorted(
+            ids, key=lambda pk: (claim_summary_place(selection[pk]), pk)
+        )
         with _naming_the_claim() as naming:
-            for claim_id in ids:
+            for claim_id in in_lock_order:
                 naming.claim_id = claim_id
                 approved.append(
                     _decide(
@@ -740,7 +752,7 @@ def claims_approve_bulk(
                         open_objection=claim_id in objected,
                     )
                 )
-    return approved
+    return sorted(approved, key=lambda claim: claim.pk)
 
 
 def _require_warnings_confirmed(
