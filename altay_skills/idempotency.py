@@ -24,9 +24,11 @@ send it again, with the same key, and the write takes effect once:
   first's uncommitted row (the unique index on user and key; PostgreSQL makes the
   insert wait for the transaction that holds the conflicting row, SQLite for its one
   writer). When the first commits, the second finds its answer and replays it; when the
-  first gave a non-2xx answer or failed, its row is gone and the second runs. Should a
-  committed row have no answer or vanish in between, the second answers 409
-  ``request_in_progress`` (retry later).
+  first gave a non-2xx answer or failed, its row is gone and the second runs. On
+  PostgreSQL the wait is at most ``IDEMPOTENCY_WAIT_SECONDS`` (30 by default, below
+  gunicorn's timeout): past it — the first is slow, or its host died and left its
+  transaction open — the second answers 409 ``request_in_progress`` with Retry-After,
+  as it does should a committed row have no answer or vanish in between.
 - Keys are kept ``IDEMPOTENCY_KEY_HOURS`` (24 by default): ``purge_expired`` (beat,
   ``altay_skills.tasks.purge_idempotency_keys``) deletes older rows, after which the
   key may be used again.
@@ -71,12 +73,19 @@ import json
 import logging
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import IO, Any, BinaryIO, cast
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -100,6 +109,8 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: The class attribute of a view whose answers are never kept (see the docstring).
 EXEMPT_ATTRIBUTE = "idempotency_exempt"
 _CHUNK = 64 * 1024
+#: PostgreSQL's SQLSTATE for a lock not granted within ``lock_timeout``.
+LOCK_NOT_AVAILABLE = "55P03"
 
 MALFORMED_MESSAGE = (
     f"Idempotency-Key（幂等键）格式无效：应为1至{MAX_KEY_LENGTH}个可见ASCII字符"
@@ -115,6 +126,10 @@ RETRY_AFTER = "1"  # seconds
 
 def key_hours() -> int:
     return int(getattr(settings, "IDEMPOTENCY_KEY_HOURS", 24))
+
+
+def wait_seconds() -> int:
+    return int(getattr(settings, "IDEMPOTENCY_WAIT_SECONDS", 30))
 
 
 def purge_expired() -> int:
@@ -230,7 +245,7 @@ def _key_taken(
     request's row: ``(ours, None)`` or ``(None, earlier)``; ``(None, None)`` when the
     earlier row vanished between the conflict and the read."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(), _lock_wait_bounded():
             row = IdempotentRequest.objects.create(
                 user=user,
                 key=key,
@@ -241,6 +256,29 @@ def _key_taken(
         return row, None
     except IntegrityError:  # waited for the holder of the key; it committed
         return None, IdempotentRequest.objects.filter(user=user, key=key).first()
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            raise
+        return None, None  # the holder is still at it (or its host is gone): 409
+
+
+@contextmanager
+def _lock_wait_bounded() -> Iterator[None]:
+    """On PostgreSQL, the insert of the key waits at most ``IDEMPOTENCY_WAIT_SECONDS``
+    for a request holding it: a host that died mid-request can leave its transaction
+    open until TCP notices (hours, without ``idle_in_transaction_session_timeout``),
+    and a retry must answer before the proxy gives up on it. The bound is set for the
+    transaction and put back after the insert: the work itself waits as before."""
+    if connection.vendor != "postgresql":
+        yield  # SQLite: one writer, and its own busy timeout
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        (before,) = cursor.fetchone()
+        bound = f"{max(wait_seconds() * 1000, 1)}ms"  # 0 would mean "no bound"
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [bound])
+        yield
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
 
 
 def _answer_to_a_retry(

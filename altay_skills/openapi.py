@@ -16,8 +16,9 @@ IDEMPOTENCY_KEY_DESCRIPTION = (
     "Idempotent-Replayed: true。同一幂等键用于不同的请求方法、路径或内容返回 422"
     "（idempotency_key_reused）；格式无效返回 400（invalid_idempotency_key）；非 2xx 的应答"
     "不保存，可用同一幂等键重试；同一幂等键的首次请求尚未完成时，重发的请求等它完成后返回其"
-    "应答。幂等键按用户区分，保存 IDEMPOTENCY_KEY_HOURS 小时（默认24小时）；未登录的请求"
-    "忽略此请求头。"
+    "应答，最多等待 IDEMPOTENCY_WAIT_SECONDS 秒（默认30秒），超时返回 409"
+    "（request_in_progress），请稍后重试。幂等键按用户区分，保存 IDEMPOTENCY_KEY_HOURS "
+    "小时（默认24小时）；未登录的请求忽略此请求头。"
 )
 REPLAYED_DESCRIPTION = (
     "为 true 时，本应答是同一幂等键首次请求的应答，原样重发，本次未执行操作"

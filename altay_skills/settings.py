@@ -633,6 +633,9 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 # An API write's answer is kept this many hours for a retry with the same
 # Idempotency-Key (altay_skills.idempotency, issue 21); the beat purges older keys.
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+# How long a retry waits (PostgreSQL) for a request that holds its key before it
+# answers 409 request_in_progress: less than GUNICORN_TIMEOUT and the proxy's timeout.
+IDEMPOTENCY_WAIT_SECONDS = env.int("IDEMPOTENCY_WAIT_SECONDS", default=30)
 # An evidence upload (POST /api/claims/{id}/documents/, issue 16): the file's 10 MB and
 # the multipart envelope; the file itself is held to 10 MB by claims.evidence.
 API_UPLOAD_MAX_BODY_BYTES = 10 * 1024 * 1024 + 256 * 1024

@@ -455,6 +455,65 @@ def test_two_concurrent_requests_with_one_key_do_the_work_once(
     assert Claim.objects.count() == 1
 
 
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_retry_waits_for_the_key_no_longer_than_the_bound(
+    clerk, body, monkeypatch, settings
+):
+    """A host that died mid-request can leave its transaction, and the key in it, open
+    on PostgreSQL until TCP notices: a retry on the other host answers 409 after
+    IDEMPOTENCY_WAIT_SECONDS instead of holding a worker until the proxy gives up."""
+    settings.IDEMPOTENCY_WAIT_SECONDS = 1
+    client_body = body()
+    token = token_create(user=clerk)
+    entered, release = threading.Event(), threading.Event()
+    create = services.claim_create
+
+    work_lock_timeouts = []
+
+    def held_create(**kwargs: Any) -> Claim:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            work_lock_timeouts.append(cursor.fetchone()[0])
+        entered.set()
+        assert release.wait(timeout=30), "the test never released the first request"
+        return create(**kwargs)
+
+    monkeypatch.setattr(services, "claim_create", held_create)
+    answers: dict[str, Any] = {}
+
+    def send(name: str) -> None:
+        try:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+            answers[name] = post(client, CLAIMS, client_body, key="held-1")
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=send, args=("first",))
+    first.start()
+    try:
+        assert entered.wait(timeout=30), "the first request never reached the work"
+        began = time.monotonic()
+        send("second")
+        waited = time.monotonic() - began
+    finally:
+        release.set()
+        first.join(timeout=30)
+
+    second = answers["second"]
+    assert second.status_code == 409, second.json()
+    assert second.json()["code"] == "request_in_progress"
+    assert "稍后" in second.json()["message"] and second["Retry-After"]
+    assert 1 <= waited < 10
+    assert answers["first"].status_code == 201
+    assert Claim.objects.count() == 1
+    # the bound is the key's own: the work of the request that holds it waits as before
+    assert work_lock_timeouts == ["0"]
+    send("third")
+    assert (answers["third"].status_code, answers["third"][REPLAYED]) == (201, "true")
+
+
 # --- Old keys ------------------------------------------------------------------------------
 def test_keys_older_than_the_window_are_purged(clerk, settings):
     from altay_skills.tasks import purge_idempotency_keys
