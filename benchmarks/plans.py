@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -32,12 +31,12 @@ def operations() -> list[tuple[str, str, Callable[[], object]]]:
     from benchmarks.rollup import busiest_closed_quarter
     from claims import rules
     from claims.filters import ClaimFilter
+    from claims.listing import list_page
     from claims.models import Claim
     from claims.selectors import claims_listed, prior_claims_of, with_list_names
-    from claims.views import PAGE_SIZE
     from finance.services import rollup_figures
     from programs.models import Unit
-    from reporting import dashboards
+    from reporting import dashboards, review
 
     clerk = User.objects.get(username="bench-clerk-654301")
     reviewer = User.objects.get(username="bench-reviewer")
@@ -50,10 +49,12 @@ def operations() -> list[tuple[str, str, Callable[[], object]]]:
     year = int(quarter[:4])
 
     def page(user: User, params: dict[str, str]) -> object:
-        # as the list page and API read it (claims/views.py, claims/apis.py)
-        qs = ClaimFilter(params or None, queryset=claims_listed(user)).qs
-        p = Paginator(qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(1)
-        return with_list_names(list(p))
+        # as the list page and API read it (claims/views.py, claims/apis.py): a
+        # keyset page and the count (claims/listing.py)
+        found = ClaimFilter(params or None, queryset=claims_listed(user))
+        filters = found.form.cleaned_data if found.is_bound and found.is_valid() else {}
+        listed = list_page(user, found.qs, filters, cursor=None, page=None)
+        return with_list_names(listed.rows)
 
     def submit_history() -> object:
         history = prior_claims_of(trainee_id)
@@ -104,6 +105,16 @@ def operations() -> list[tuple[str, str, Callable[[], object]]]:
             f"unit_dashboard({year}, 阿勒泰市)",
             lambda: dashboards.unit_dashboard(year, unit),
         ),
+        (
+            "dashboard_finance",
+            f"finance_dashboard({year})",
+            lambda: dashboards.finance_dashboard(year),
+        ),
+        (
+            "november_review",
+            f"review_figures({year})",
+            lambda: review.review_figures(year),
+        ),
     ]
 
 
@@ -146,7 +157,7 @@ def run(results: dict[str, Any]) -> None:
             f"   -- {name}: {label} — {len(queries)} queries, {total:.1f} ms in PostgreSQL"
         )
         shown = sorted(queries, key=lambda q: -q["execution_ms"])
-        if name.startswith("dashboard"):
+        if name.startswith(("dashboard", "november")):
             shown = shown[:2]
         for q in shown:
             lines = [x for x in q["plan"].splitlines() if any(k in x for k in SHOWN)]
