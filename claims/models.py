@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, models, router, transaction
-from django.db.models import Count, F, Q, Sum, Value
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractYear, Trim, TruncMonth, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -110,9 +110,9 @@ class KeptClaims(models.Manager["Claim"]):
 # --- Claim summaries (issue 20) ----------------------------------------------------------
 #: A summary row's key: (month of training end, unit, program, fund ("" for none),
 #: status, level code ("" for none)); its figures: (claims, passed, employed, requested,
-#: approved_amount, amount). ``None``: the claim is in no summary (a deleted draft).
+#: approved_amount, amount, paid). ``None``: the claim is in no summary (a deleted draft).
 SummaryKey = tuple[date, str, int, str, str, str]
-SummaryFigures = tuple[int, int, int, Decimal, Decimal, Decimal]
+SummaryFigures = tuple[int, int, int, Decimal, Decimal, Decimal, Decimal]
 SummaryEntry = tuple[SummaryKey, SummaryFigures] | None
 #: The claim's fields a summary row reads: a save that writes none of them moves nothing.
 SUMMARY_FIELDS = frozenset(
@@ -131,6 +131,7 @@ SUMMARY_FIELDS = frozenset(
         "amount_requested",
         "approved_amount",
         "amount",
+        "paid",
     }
 )
 _SUMMARY_ATTNAMES = (
@@ -145,10 +146,19 @@ _SUMMARY_ATTNAMES = (
     "amount_requested",
     "approved_amount",
     "amount",
+    "paid",
 )
 _UNKNOWN: Any = object()  # the stored entry was not loaded (deferred fields)
 _SUMMARY_COLUMNS = ("month", "unit_id", "program_id", "fund", "status", "level")
-_SUMMARY_SUMS = ("claims", "passed", "employed", "requested", "approved", "amount")
+_SUMMARY_SUMS = (
+    "claims",
+    "passed",
+    "employed",
+    "requested",
+    "approved",
+    "amount",
+    "paid",
+)
 
 
 def summary_entry_of(values: dict[str, Any]) -> SummaryEntry:
@@ -171,6 +181,7 @@ def summary_entry_of(values: dict[str, Any]) -> SummaryEntry:
         Decimal(values["amount_requested"] or 0),
         Decimal(values["approved_amount"] or 0),
         Decimal(values["amount"] or 0),
+        Decimal(values["paid"] or 0),
     )
     return key, figures
 
@@ -222,7 +233,7 @@ def summaries_apply(
         if entry is None:
             continue
         key, figures = entry
-        row = totals.setdefault(key, [0, 0, 0, Decimal(0), Decimal(0), Decimal(0)])
+        row = totals.setdefault(key, [0, 0, 0, *[Decimal(0)] * 4])
         value: Any  # a count or a sum (int or Decimal)
         for i, value in enumerate(figures):
             row[i] += sign * value
@@ -364,6 +375,17 @@ class Claim(models.Model):
     approved_amount = models.DecimalField(
         _("核准金额"), null=True, blank=True, editable=False, **MONEY
     )
+    #: the payments recorded as paid on the claim (``finance.models.Payment``), summed:
+    #: kept by ``finance.services`` in each payment's transaction, so that the claim's
+    #: summary row carries what was paid on it (issue 20: the dashboards read no
+    #: payments). ``manage.py rebuild_summaries`` recomputes it from the payments.
+    paid = models.DecimalField(
+        _("已拨付金额"),
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+        editable=False,
+        **MONEY,
+    )
     report = models.ForeignKey(
         "quarters.QuarterlyReport",
         verbose_name=_("所在季度报表"),
@@ -384,6 +406,21 @@ class Claim(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["unit", "status"], name="claim_unit_status"),
+            # The dashboards' work lists (issue 20), read from the index alone (small:
+            # only the claims waiting): a unit's drafts and returned claims
+            # (reporting.dashboards.awaiting_action: counted, and the returned ones
+            # oldest first, in the index's order) and the claims awaiting the
+            # prefecture's decision by age (backlog).
+            models.Index(
+                fields=["unit", "status", "reviewed_at", "id", "eligible"],
+                condition=Q(status__in=[workflow.DRAFT, workflow.RETURNED]),
+                name="claim_unit_waiting",
+            ),
+            models.Index(
+                fields=["report", "unit", "submitted_at", "amount"],
+                condition=Q(status=workflow.SUBMITTED),
+                name="claim_awaiting_decision",
+            ),
             models.Index(fields=["trainee", "status"], name="claim_trainee_status"),
             models.Index(fields=["training_end"], name="claim_training_end"),
             # The claim list, newest first (claims/views.py claim_list): a clerk's unit,
@@ -870,6 +907,15 @@ class ClaimSummary(models.Model):
     amount = models.DecimalField(
         _("核定金额"), max_digits=16, decimal_places=2, default=Decimal("0.00")
     )
+    #: the payments recorded as paid on the row's claims (``Claim.paid``), whatever
+    #: their status: an advance on a claim later rejected stays in its rejected row
+    paid = models.DecimalField(
+        _("已拨付金额"),
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+    )
 
     class Meta:
         verbose_name = _("申报汇总")
@@ -885,18 +931,38 @@ class ClaimSummary(models.Model):
         return f"{self.month:%Y-%m} {self.unit_id} {self.program_id} {self.status}"
 
 
+#: the reverse relation of ``finance.models.Payment.claim`` and the status of a payment
+#: that was paid (``finance.models.PaymentStatus.PAID``; finance sits above claims)
+PAYMENTS = "payments"
+PAID = "paid"
+
+
+def _by_summary_key(claims: QuerySet[Claim]) -> Any:
+    """The claims as the values of their summary key (``_summary_key`` reads a row)."""
+    return claims.annotate(
+        k_month=TruncMonth("training_end"),
+        k_fund=Coalesce("fund", Value("")),
+        k_level=Coalesce("level_id", Value("")),
+    ).values("k_month", "unit_id", "program_id", "k_fund", "status", "k_level")
+
+
+def _summary_key(r: dict[str, Any]) -> SummaryKey:
+    return (
+        r["k_month"],
+        r["unit_id"],
+        r["program_id"],
+        r["k_fund"],
+        r["status"],
+        r["k_level"],
+    )
+
+
 def summaries_fresh(using: str = "default") -> dict[SummaryKey, SummaryFigures]:
-    """Every summary figure aggregated afresh over the claims (deleted drafts aside):
-    what the kept rows must equal."""
+    """Every summary figure aggregated afresh over the claims (deleted drafts aside),
+    what was paid from the payments themselves: what the kept rows must equal."""
+    kept = Claim.all_rows.using(using).exclude(status=workflow.DELETED)
     rows = (
-        Claim.all_rows.using(using)
-        .exclude(status=workflow.DELETED)
-        .annotate(
-            k_month=TruncMonth("training_end"),
-            k_fund=Coalesce("fund", Value("")),
-            k_level=Coalesce("level_id", Value("")),
-        )
-        .values("k_month", "unit_id", "program_id", "k_fund", "status", "k_level")
+        _by_summary_key(kept)
         .annotate(
             n=Count("id"),
             n_passed=Count("id", filter=Q(passed=True)),
@@ -907,24 +973,50 @@ def summaries_fresh(using: str = "default") -> dict[SummaryKey, SummaryFigures]:
         )
         .order_by()
     )
+    paid = {
+        _summary_key(r): _fen(r["s_paid"])
+        for r in _by_summary_key(kept.filter(**{f"{PAYMENTS}__status": PAID}))
+        .annotate(s_paid=Sum(f"{PAYMENTS}__amount"))
+        .order_by()
+    }
     return {
-        (
-            r["k_month"],
-            r["unit_id"],
-            r["program_id"],
-            r["k_fund"],
-            r["status"],
-            r["k_level"],
-        ): (
+        _summary_key(r): (
             r["n"],
             r["n_passed"],
             r["n_employed"],
             _fen(r["s_requested"]),
             _fen(r["s_approved"]),
             _fen(r["s_amount"]),
+            paid.get(_summary_key(r), _fen(None)),
         )
         for r in rows
     }
+
+
+def claims_paid_refresh(using: str = "default") -> int:
+    """Set each claim's ``paid`` to the sum of its payments recorded as paid, in two
+    statements (portable: PostgreSQL, SQLite ≥ 3.33), and say how many claims it
+    changed (0: every claim carried what was paid on it)."""
+    claims = Claim._meta.db_table
+    payments = Claim._meta.get_field(PAYMENTS).related_model._meta.db_table  # type: ignore[union-attr]
+    paid_sums = (
+        f"SELECT claim_id, SUM(amount) AS total FROM {payments} "  # noqa: S608  # nosec B608: table names from the models
+        "WHERE status = %s GROUP BY claim_id"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {claims} SET paid = p.total FROM ({paid_sums}) AS p "  # noqa: S608  # nosec B608: table names from the models, values as parameters
+            f"WHERE {claims}.id = p.claim_id AND {claims}.paid <> p.total",
+            [PAID],
+        )
+        changed = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {claims} SET paid = 0 WHERE paid <> 0 AND NOT EXISTS "  # noqa: S608  # nosec B608: table names from the models, values as parameters
+            f"(SELECT 1 FROM {payments} p WHERE p.claim_id = {claims}.id "
+            "AND p.status = %s)",
+            [PAID],
+        )
+        return changed + cursor.rowcount
 
 
 def summaries_stored(using: str = "default") -> dict[SummaryKey, SummaryFigures]:
@@ -937,6 +1029,7 @@ def summaries_stored(using: str = "default") -> dict[SummaryKey, SummaryFigures]
             _fen(r[9]),
             _fen(r[10]),
             _fen(r[11]),
+            _fen(r[12]),
         )
         for r in ClaimSummary.objects.using(using).values_list(
             *_SUMMARY_COLUMNS, *_SUMMARY_SUMS

@@ -38,6 +38,7 @@ from claims.models import (
     Document,
     DocumentDownload,
     DocumentKind,
+    claims_paid_refresh,
     summaries_fresh,
     summaries_stored,
 )
@@ -690,12 +691,16 @@ def _queue_claim_checks(claim_ids: list[int]) -> None:
 class SummaryRebuild:
     rows: int  # summary rows written
     differed: int  # keys whose kept figures were not the claims' own (0: all equal)
+    paid_differed: int = 0  # claims whose ``paid`` was not their payments' sum
 
 
 def summaries_rebuild() -> SummaryRebuild:
-    """Recompute every claim summary from the claims, under the summaries' table lock
-    (no transition adds to a row while it is rewritten), and say how many differed."""
+    """Recompute every claim's ``paid`` from its payments, then every claim summary
+    from the claims under the summaries' table lock (no transition adds to a row while
+    it is rewritten), and say how many of each differed. The claims come first, as in
+    every transaction (``altay_skills/lock_objects.py``: 6 before 6a)."""
     with transaction.atomic():
+        paid_differed = claims_paid_refresh()
         lock_objects.lock_claim_summaries()
         fresh = summaries_fresh()
         stored = summaries_stored()
@@ -720,9 +725,12 @@ def summaries_rebuild() -> SummaryRebuild:
                     requested=figures[3],
                     approved=figures[4],
                     amount=figures[5],
+                    paid=figures[6],
                 )
                 for key, figures in sorted(fresh.items())
             ],
             batch_size=1000,
         )
-    return SummaryRebuild(rows=len(fresh), differed=differed)
+    return SummaryRebuild(
+        rows=len(fresh), differed=differed, paid_differed=paid_differed
+    )

@@ -550,6 +550,7 @@ def payment_record(
                 reissue_of=reissue,
                 recorded_by=actor,
             )
+            _paid_on_claim(claim, payment)
             _ledger_payment(claim, payment, money, actor)
             return payment
     except Claim.DoesNotExist:
@@ -563,6 +564,16 @@ def payment_record(
                 "already_paid", "该笔款项已拨付或已重新拨付，不能重复"
             ) from None
         raise
+
+
+def _paid_on_claim(claim: Claim, payment: Payment) -> None:
+    """A payment made: the claim (locked) carries it in ``paid``, and its summary row
+    with it (``Claim.save``), in the payment's transaction — what the dashboards show
+    as paid (issue 20). A failed attempt pays nothing."""
+    if payment.status != PaymentStatus.PAID:
+        return
+    claim.paid += payment.amount
+    claim.save(update_fields=["paid"])
 
 
 def _ledger_payment(
@@ -872,6 +883,7 @@ def class_advance_allocate(
             class_advance=advance,
             recorded_by=advance.recorded_by,
         )
+        _paid_on_claim(claim, payment)
         owed = share_owed(share, eligible=claim.eligible, amount=claim.amount)
         if owed > 0:
             ledger_append(claim, actor, LedgerKind.OWED, owed, note=note)

@@ -22,8 +22,9 @@ Definitions the pages state in their footnotes:
   the counts and sums per month of training end × unit × program × fund × status ×
   level kept in the transaction of every change to a claim — a dashboard reads a few
   hundred summary rows, never a year of claims. A period is whole months (the work
-  year is), so the month of training end decides as the date did. The payments are
-  still summed over the payments of the year's claims.
+  year is), so the month of training end decides as the date did. What was paid is
+  there too (``ClaimSummary.paid``, from each claim's ``paid``, kept by the payment's
+  transaction): a dashboard reads no payments.
 - **Budgets** (七(五)) are compared with the money by ``quarters.rules`` alone, as the
   approval guard compares them: a line is *over* when its approved money is past the
   budget, and *would be over* when approving everything still pending would take it
@@ -32,9 +33,7 @@ Definitions the pages state in their footnotes:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -60,7 +59,7 @@ from claims.models import Claim, ClaimSummary
 from claims.rules import COUNTING_STATUSES, PROGRAMS_OUTSIDE_LIMITS, ZERO, money
 from claims.selectors import unit_scoped
 from finance import selectors as finance_selectors
-from finance.models import Payment, PaymentStatus
+from finance.models import Payment
 from programs.models import UNFUNDED, Fund, Unit, fund_label
 from quarters import budgets
 from quarters import rules as quarter_rules
@@ -258,7 +257,18 @@ def year_summaries(
 ) -> QuerySet[ClaimSummary]:
     """The summary rows of ``year_claims(year, unit=unit, span=span)``: the counted
     statuses, the months of the year (or of the span)."""
-    qs = ClaimSummary.objects.filter(status__in=sorted(COUNTING_STATUSES))
+    return period_summaries(year, unit=unit, span=span).filter(
+        status__in=sorted(COUNTING_STATUSES)
+    )
+
+
+def period_summaries(
+    year: int, *, unit: str | None = None, span: Span | None = None
+) -> QuerySet[ClaimSummary]:
+    """The summary rows of the year's months (or the span's), every status: the
+    money paid on a claim counts whatever its status (an advance on a claim later
+    rejected, a class's advance on a draft), its other figures only when counted."""
+    qs = ClaimSummary.objects.all()
     if span is not None:
         qs = qs.filter(month__range=month_span(span))
     else:
@@ -269,67 +279,20 @@ def year_summaries(
 
 
 def _claim_aggregates() -> dict[str, Any]:
-    trained = ~Q(program_id__in=sorted(PROGRAMS_OUTSIDE_LIMITS))
+    counted = Q(status__in=sorted(COUNTING_STATUSES))
+    trained = counted & ~Q(program_id__in=sorted(PROGRAMS_OUTSIDE_LIMITS))
+    approved = Q(status=workflow.APPROVED)
     return {
-        "n_claims": Coalesce(Sum("claims"), 0),
+        "n_claims": Coalesce(Sum("claims", filter=counted), 0),
         "person_times": Coalesce(Sum("claims", filter=trained), 0),
         "passed": Coalesce(Sum("passed", filter=trained), 0),
         "employed": Coalesce(Sum("employed", filter=trained), 0),
-        "requested": Sum("requested"),
-        "approved": Sum("approved", filter=Q(status=workflow.APPROVED)),
+        "requested": Sum("requested", filter=counted),
+        "approved": Sum("approved", filter=approved),
         "pending": Sum("amount", filter=Q(status=workflow.SUBMITTED)),
+        "s_paid": Coalesce(Sum("paid"), ZERO),
+        "s_paid_approved": Coalesce(Sum("paid", filter=approved), ZERO),
     }
-
-
-#: The payments read once per page (``one_payment_read``): (year, unit, span) → rows.
-_PAID_MEMO: ContextVar[dict[tuple[Any, ...], list[dict[str, Any]]] | None] = ContextVar(
-    "paid_memo", default=None
-)
-
-
-@contextmanager
-def one_payment_read() -> Iterator[None]:
-    """Within it, the payments of a (year, unit, period) are read once, at the finest
-    grouping, and every grouping of the page adds them up from those rows."""
-    token = _PAID_MEMO.set({})
-    try:
-        yield
-    finally:
-        _PAID_MEMO.reset(token)
-
-
-def _paid_rows(year: int, unit: str | None, span: Span | None) -> list[dict[str, Any]]:
-    """The paid payments on the year's claims (whatever their status), summed per
-    unit × fund × program × month of training end × claim status: one query, or none
-    when this page read them already."""
-    memo = _PAID_MEMO.get()
-    if memo is not None and (year, unit, span) in memo:
-        return memo[(year, unit, span)]
-    payments = Payment.objects.filter(status=PaymentStatus.PAID)
-    if span is not None:
-        payments = payments.filter(claim__training_end__range=span)
-    else:
-        payments = payments.filter(claim__training_end__year=year)
-    if unit:
-        payments = payments.filter(claim__unit_id=unit)
-    rows: list[dict[str, Any]] = [
-        dict(row)
-        for row in payments.values(
-            k_unit=F("claim__unit_id"),
-            k_fund=F("claim__fund"),
-            k_program=F("claim__program_id"),
-            k_name=F("claim__program__name"),
-            k_month=ExtractMonth("claim__training_end"),
-            k_status=F("claim__status"),
-        )
-        .annotate(paid=Sum("amount"))
-        .order_by()
-    ]
-    for r in rows:
-        r["k_quarter"] = (r["k_month"] - 1) // 3 + 1
-    if memo is not None:
-        memo[(year, unit, span)] = rows
-    return rows
 
 
 def grouped(
@@ -339,49 +302,42 @@ def grouped(
     unit: str | None = None,
     span: Span | None = None,
 ) -> dict[tuple[Any, ...], Figures]:
-    """The year's figures grouped by ``keys``: two queries (the claims' summaries, the
-    payments). With ``span``, the claims whose training ended within it (the work
-    year) instead of in the calendar year."""
+    """The year's figures grouped by ``keys``, in one query of the claims' summaries
+    (what was paid included: ``ClaimSummary.paid``). With ``span``, the claims whose
+    training ended within it (the work year) instead of in the calendar year."""
     names = list(keys)
-    claims = year_summaries(year, unit=unit, span=span)
+    summaries = period_summaries(year, unit=unit, span=span)
     rows: list[dict[str, Any]]
     if names:
         rows = list(
-            claims.annotate(**{n: SUMMARY_KEYS[n] for n in names})
+            summaries.annotate(**{n: SUMMARY_KEYS[n] for n in names})
             .values(*names)
             .annotate(**_claim_aggregates())
-            .filter(n_claims__gt=0)  # a group whose claims all moved on is no group
+            # a group whose claims all moved on and that holds no money is no group
+            .filter(Q(n_claims__gt=0) | ~Q(s_paid=0))
             .order_by()
         )
     else:  # one row for everything (``values()`` without names means every field)
-        rows = [claims.aggregate(**_claim_aggregates())]
-    sums: dict[tuple[Any, ...], tuple[Decimal, Decimal]] = {}
-    for r in _paid_rows(year, unit, span):
-        key = tuple(r["k_quarter"] if n == "k_quarter" else r[n] for n in names)
-        total, on_approved = sums.get(key, (ZERO, ZERO))
-        amount = Decimal(r["paid"] or 0)
-        sums[key] = (
-            total + amount,
-            on_approved + (amount if r["k_status"] == workflow.APPROVED else ZERO),
-        )
-    paid = {key: (money(t), money(a)) for key, (t, a) in sums.items()}
+        rows = [summaries.aggregate(**_claim_aggregates())]
     result: dict[tuple[Any, ...], Figures] = {}
     for r in rows:
-        key = tuple(r[n] for n in names)
-        on_paid = paid.pop(key, (ZERO, ZERO))
-        result[key] = Figures(
+        paid, on_approved = money(r["s_paid"]), money(r["s_paid_approved"])
+        if names and not r["n_claims"]:
+            # Money paid on claims no longer counted (an advance on a rejected claim).
+            result[tuple(r[n] for n in names)] = Figures(
+                paid=paid, paid_on_approved=on_approved
+            )
+            continue
+        result[tuple(r[n] for n in names)] = Figures(
             person_times=r["person_times"],
             passed=r["passed"],
             employed=r["employed"],
             requested=money(r["requested"]),
             approved=money(r["approved"]),
             pending=money(r["pending"]),
-            paid=on_paid[0],
-            paid_on_approved=on_paid[1],
+            paid=paid,
+            paid_on_approved=on_approved,
         )
-    # Money paid on claims no longer counted (an advance on a later rejected claim).
-    for key, (total, on_approved) in paid.items():
-        result[key] = Figures(paid=total, paid_on_approved=on_approved)
     return result
 
 
@@ -520,11 +476,13 @@ def backlog(all_units: Iterable[Unit], *, unit: str | None = None) -> list[Backl
         r["unit_id"]: r
         for r in qs.values("unit_id")
         .annotate(
-            fresh=Count("id", filter=Q(submitted_at__gte=week)),
+            # counting a column of the index (never null), not the id: read from
+            # the index alone (claims.models "claim_awaiting_decision")
+            fresh=Count("unit", filter=Q(submitted_at__gte=week)),
             middle=Count(
-                "id", filter=Q(submitted_at__lt=week, submitted_at__gte=month)
+                "unit", filter=Q(submitted_at__lt=week, submitted_at__gte=month)
             ),
-            old=Count("id", filter=Q(submitted_at__lt=month) | Q(submitted_at=None)),
+            old=Count("unit", filter=Q(submitted_at__lt=month) | Q(submitted_at=None)),
             amount=Sum("amount"),
             oldest=Min("submitted_at"),
         )
@@ -733,7 +691,6 @@ class BudgetsOverview:
     overrides: list[BudgetOverride]
 
 
-@one_payment_read()
 def budgets_overview(year: int) -> BudgetsOverview:
     all_units = units()
     lines = budget_execution(year, all_units)
@@ -773,7 +730,6 @@ class PrefectureDashboard:
         return percent(self.work_year_total.person_times, self.target)
 
 
-@one_payment_read()
 def prefecture_dashboard(year: int) -> PrefectureDashboard:
     all_units = units()
     lines = budget_execution(year, all_units)
@@ -860,10 +816,14 @@ def unit_reports(unit: str, year: int) -> list[ReportRow]:
 
 def awaiting_action(unit: str, *, limit: int = 10) -> Awaiting:
     """What the unit's clerks have to act on: drafts and returned claims (two queries)."""
-    counts = Claim.objects.filter(unit_id=unit).aggregate(
-        drafts_eligible=Count("id", filter=Q(status=workflow.DRAFT, eligible=True)),
-        drafts_refused=Count("id", filter=Q(status=workflow.DRAFT, eligible=False)),
-        returned=Count("id", filter=Q(status=workflow.RETURNED)),
+    counts = Claim.objects.filter(
+        unit_id=unit, status__in=[workflow.DRAFT, workflow.RETURNED]
+    ).aggregate(
+        # counting a column of the index (never null), not the id: read from the
+        # index alone ("claim_unit_waiting")
+        drafts_eligible=Count("unit", filter=Q(status=workflow.DRAFT, eligible=True)),
+        drafts_refused=Count("unit", filter=Q(status=workflow.DRAFT, eligible=False)),
+        returned=Count("unit", filter=Q(status=workflow.RETURNED)),
     )
     returned = list(
         Claim.objects.filter(unit_id=unit, status=workflow.RETURNED)
@@ -892,7 +852,6 @@ def dashboard_unit(user: User, code: str = "") -> Unit:
     return unit or Unit.objects.order_by("sort_order", "code").first()  # type: ignore[return-value]
 
 
-@one_payment_read()
 def unit_dashboard(year: int, unit: Unit) -> UnitDashboard:
     today = timezone.localdate()
     return UnitDashboard(
@@ -940,7 +899,6 @@ class FinanceDashboard:
     failed: FailedPayments
 
 
-@one_payment_read()
 def finance_dashboard(year: int) -> FinanceDashboard:
     all_units = units()
     lines = budget_execution(year, all_units)

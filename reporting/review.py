@@ -58,7 +58,6 @@ from reporting.dashboards import (
     fund_short,
     fund_sort_key,
     grouped,
-    one_payment_read,
     percent,
     units,
     work_year,
@@ -181,7 +180,6 @@ def _skill_levels(year: int, span: Span) -> dict[str, tuple[int, int]]:
     return {r["unit_id"]: (r["certified"], r["high"]) for r in rows}
 
 
-@one_payment_read()
 def review_figures(year: int) -> Review:
     """Every unit's review for the year: eight queries whatever the number of claims."""
     if not MIN_YEAR <= year <= MAX_YEAR:  # a year the database cannot filter on: 404

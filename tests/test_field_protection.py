@@ -199,6 +199,7 @@ PROTECTED: dict[type, dict[str, Any]] = {
         "reviewed_by": "<reviewer>",
         "reviewed_at": WHEN,
         "approved_amount": "99999.00",
+        "paid": "99999.00",  # issue 20: only finance.services, from the payments
         "report": 1,
     },
     Trainee: {

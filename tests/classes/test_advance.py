@@ -15,7 +15,7 @@ import pytest
 
 from accounts.models import User
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
-from claims.models import ClaimEvent
+from claims.models import Claim, ClaimEvent, summaries_fresh, summaries_stored
 from classes import services
 from classes.models import ClassEvent, TrainingClass
 from finance import selectors as finance_selectors
@@ -159,6 +159,11 @@ def test_every_completing_shares_exactly_the_advance_paid(
     assert payments.count() == 3
     assert {p.reference for p in payments} == {"ADV-CLASS-1"}
     assert ClassAdvance.objects.get().allocated_at is not None
+    # each claim carries its share as paid, and so does its summary row (issue 20)
+    assert [c.paid for c in Claim.objects.filter(pk__in=[c.pk for c in claims])] == [
+        Decimal("720.00")
+    ] * 3
+    assert summaries_stored() == summaries_fresh()
 
 
 def test_fewer_completing_owe_their_shares_back_at_once(

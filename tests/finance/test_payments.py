@@ -3,13 +3,17 @@ recovered from rejected claims."""
 
 from datetime import date
 from decimal import Decimal
+from io import StringIO
 
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 import pytest
 
 from altay_skills.errors import Conflict, DomainError, PermissionDenied
 from claims import services as claim_services
+from claims.models import Claim, summaries_fresh, summaries_stored
 from finance import services
 from finance.models import Payment, Recovery
 from quarters import services as quarter_services
@@ -94,6 +98,42 @@ def test_advance_then_balance_pays_exactly_the_approved_amount(advanced, finance
     total = sum(p.amount for p in claim.payments.filter(status="paid"))
     assert total == claim.approved_amount
     assert services.payment_state(claim) == "paid"
+
+
+def paid_on(claim):
+    return sum(
+        (p.amount for p in claim.payments.filter(status="paid")), Decimal("0.00")
+    )
+
+
+def test_each_claim_and_its_summary_carry_what_was_paid_on_it(ready, finance):
+    """Issue 20: the dashboards read what was paid from the claims' summaries, so a
+    payment moves the claim's ``paid`` and its summary row in its transaction; a
+    failed attempt moves nothing."""
+    claim, other = ready.approved[0], ready.approved[1]
+    before = Claim.objects.get(pk=other.pk).paid
+    pay(claim, finance)
+    pay(other, finance, status="failed", failure_reason="账户已注销")
+
+    claim.refresh_from_db()
+    other.refresh_from_db()
+    assert claim.paid == paid_on(claim) == claim.approved_amount
+    assert other.paid == paid_on(other) == before
+    assert summaries_stored() == summaries_fresh()
+
+
+def test_rebuild_summaries_puts_right_a_claims_paid_from_its_payments(ready, finance):
+    claim = ready.approved[0]
+    pay(claim, finance)
+    Claim.objects.filter(pk=claim.pk).update(paid=F("paid") + 1)  # gone wrong
+
+    out = StringIO()
+    call_command("rebuild_summaries", stdout=out)
+
+    assert "1 条申报的已拨付金额与其拨付记录不一致" in out.getvalue()
+    claim.refresh_from_db()
+    assert claim.paid == paid_on(claim) == claim.approved_amount
+    assert summaries_stored() == summaries_fresh()
 
 
 def test_a_failed_payment_is_reissued(ready, finance):

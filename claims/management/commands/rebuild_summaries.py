@@ -1,8 +1,9 @@
 """Rebuild the claim summaries from the claims (issue 20) and say whether they differed.
 
 The summaries (``claims.models.ClaimSummary``) are kept by every save of a claim, in the
-transaction that changes it; this recomputes them all (after a bulk load by COPY, a
-raw ``UPDATE``, or to check them) under their table lock.
+transaction that changes it, and each claim's ``paid`` by every payment recorded as paid
+on it; this recomputes ``paid`` from the payments, then the summaries from the claims
+under their table lock (after a bulk load by COPY, a raw ``UPDATE``, or to check them).
 
     python manage.py rebuild_summaries
 
@@ -24,6 +25,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         result = summaries_rebuild()
         self.stdout.write(f"汇总已重建：{result.rows} 行。")
+        if result.paid_differed:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{result.paid_differed} 条申报的已拨付金额与其拨付记录不一致，"
+                    "已按拨付记录更正。"
+                )
+            )
         if result.differed:
             self.stdout.write(
                 self.style.WARNING(
