@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -63,9 +63,10 @@ WHOLE_RECORD_ROLES = frozenset(
     {"prefecture_reviewer", "finance_officer", "auditor", "administrator"}
 )
 
-#: A later stage's answer to "which people may this user open by id?" — the ids of the
-#: people its records of that user's name (a claim of the clerk's unit), as a queryset
-#: of trainee ids (registered from its ``AppConfig.ready()``, as ``ground_reveals``).
+#: A later stage's answer to "which people may this user open by id?" — the people its
+#: records of that user's name (a claim of the clerk's unit), as a queryset of those
+#: records with a ``trainee_id`` column, which ``trainees_in_scope`` asks per person
+#: (registered from its ``AppConfig.ready()``, as ``ground_reveals``).
 ReadGround = Callable[[User], "QuerySet[Any]"]
 _read_grounds: list[ReadGround] = []
 
@@ -112,7 +113,11 @@ def trainees_in_scope(user: User) -> QuerySet[Trainee]:
     if user.is_clerk and user.unit_id:
         scope |= Q(registered_by_unit_id=user.unit_id)
     for ground in _read_grounds:
-        scope |= Q(pk__in=ground(user))
+        # EXISTS for this person, not IN (every id of the ground): PostgreSQL then
+        # plans one index probe instead of costing a million-row subquery — a cost
+        # above jit_above_cost made it compile the query (136 ms) before answering
+        # in 0.1 ms, on every dry run and claim at 10 million claims (issue 20)
+        scope |= Q(Exists(ground(user).filter(trainee_id=OuterRef("pk"))))
     return Trainee.objects.filter(scope)
 
 
