@@ -204,6 +204,17 @@ class Payment(models.Model):
         verbose_name = _("拨付记录")
         verbose_name_plural = _("拨付记录")
         ordering = ["claim_id", "recorded_at", "id"]
+        indexes = [
+            # The failed payments finance must re-issue (finance.selectors
+            # .failed_payments, on the finance dashboard), newest first: few, so a
+            # small index instead of a scan of every payment (issue 20: 110 ms a
+            # query at 1.8 million payments).
+            models.Index(
+                fields=["paid_on", "id"],
+                condition=Q(status="failed"),
+                name="payment_failed",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["claim", "kind"],
