@@ -162,8 +162,12 @@ _SUMMARY_SUMS = (
 
 
 def summary_entry_of(values: dict[str, Any]) -> SummaryEntry:
-    """The summary row a claim with these field values counts in, and what it adds."""
-    if values["status"] == workflow.DELETED:
+    """The summary row a claim with these field values counts in, and what it adds. A
+    deleted draft counts nowhere — but money paid on it (a class's advance share, to be
+    recovered) stays paid: its row carries that and nothing else."""
+    paid = Decimal(values["paid"] or 0)
+    deleted = values["status"] == workflow.DELETED
+    if deleted and not paid:
         return None
     end: date = values["training_end"]
     key: SummaryKey = (
@@ -174,6 +178,8 @@ def summary_entry_of(values: dict[str, Any]) -> SummaryEntry:
         values["status"],
         values["level_id"] or "",
     )
+    if deleted:
+        return key, (0, 0, 0, Decimal(0), Decimal(0), Decimal(0), paid)
     figures: SummaryFigures = (
         1,
         1 if values["passed"] else 0,
@@ -181,7 +187,7 @@ def summary_entry_of(values: dict[str, Any]) -> SummaryEntry:
         Decimal(values["amount_requested"] or 0),
         Decimal(values["approved_amount"] or 0),
         Decimal(values["amount"] or 0),
-        Decimal(values["paid"] or 0),
+        paid,
     )
     return key, figures
 
@@ -973,13 +979,15 @@ def summaries_fresh(using: str = "default") -> dict[SummaryKey, SummaryFigures]:
         )
         .order_by()
     )
-    paid = {
+    paid = {  # deleted drafts included: what was paid on them stays paid
         _summary_key(r): _fen(r["s_paid"])
-        for r in _by_summary_key(kept.filter(**{f"{PAYMENTS}__status": PAID}))
+        for r in _by_summary_key(
+            Claim.all_rows.using(using).filter(**{f"{PAYMENTS}__status": PAID})
+        )
         .annotate(s_paid=Sum(f"{PAYMENTS}__amount"))
         .order_by()
     }
-    return {
+    fresh: dict[SummaryKey, SummaryFigures] = {
         _summary_key(r): (
             r["n"],
             r["n_passed"],
@@ -987,10 +995,14 @@ def summaries_fresh(using: str = "default") -> dict[SummaryKey, SummaryFigures]:
             _fen(r["s_requested"]),
             _fen(r["s_approved"]),
             _fen(r["s_amount"]),
-            paid.get(_summary_key(r), _fen(None)),
+            paid.pop(_summary_key(r), _fen(None)),
         )
         for r in rows
     }
+    zero = _fen(None)
+    for key, amount in paid.items():  # a deleted draft's row: only what was paid
+        fresh[key] = (0, 0, 0, zero, zero, zero, amount)
+    return fresh
 
 
 def claims_paid_refresh(using: str = "default") -> int:

@@ -2,7 +2,7 @@
 (issue 20: the dashboards read what was paid from the summaries, not the payments)."""
 
 from django.db import migrations
-from django.db.models import Q, Sum, Value
+from django.db.models import Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
 
@@ -17,8 +17,8 @@ def fill(apps, schema_editor):
     Claim = apps.get_model("claims", "Claim")
     Summary = apps.get_model("claims", "ClaimSummary")
     rows = (
-        Claim.objects.using(db)
-        .filter(~Q(status="deleted"), paid__gt=0)
+        Claim._base_manager.using(db)  # deleted drafts too
+        .filter(paid__gt=0)
         .annotate(
             k_month=TruncMonth("training_end"),
             k_fund=Coalesce("fund", Value("")),
@@ -29,14 +29,16 @@ def fill(apps, schema_editor):
         .order_by()
     )
     for r in rows.iterator():
-        Summary.objects.using(db).filter(
+        # a deleted draft's row (money paid on it stays paid) holds nothing else
+        Summary.objects.using(db).update_or_create(
             month=r["k_month"],
             unit_id=r["unit_id"],
             program_id=r["program_id"],
             fund=r["k_fund"],
             status=r["status"],
             level=r["k_level"],
-        ).update(paid=r["total"])
+            defaults={"paid": r["total"]},
+        )
 
 
 class Migration(migrations.Migration):

@@ -15,7 +15,14 @@ import pytest
 
 from accounts.models import User
 from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
-from claims.models import Claim, ClaimEvent, summaries_fresh, summaries_stored
+from claims import services as claim_services
+from claims.models import (
+    Claim,
+    ClaimEvent,
+    ClaimSummary,
+    summaries_fresh,
+    summaries_stored,
+)
 from classes import services
 from classes.models import ClassEvent, TrainingClass
 from finance import selectors as finance_selectors
@@ -23,6 +30,7 @@ from finance import services as finance_services
 from finance.ledger import money_of
 from finance.models import ClassAdvance, LedgerKind, Payment, Recovery
 from programs.models import Institution
+from reporting import dashboards
 from tests.classes.conftest import END, START, class_input, found_by
 from tests.classes.test_services import attend, passed_all
 from tests.factories import TraineeFactory
@@ -164,6 +172,32 @@ def test_every_completing_shares_exactly_the_advance_paid(
         Decimal("720.00")
     ] * 3
     assert summaries_stored() == summaries_fresh()
+
+
+def test_a_share_paid_on_a_draft_later_deleted_stays_paid_on_the_dashboards(
+    running_class: TrainingClass,
+    finance: User,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    """Issue 20: what was paid is read from the claim summaries; a deleted draft counts
+    nowhere, but the advance share paid on it was paid (and is to be recovered)."""
+    pay(running_class, finance)
+    clock(END)
+    attend(running_class, staff, people, days=10)
+    clock(END + timedelta(days=1))
+    claims = services.class_complete(
+        class_id=running_class.pk, results=passed_all(people), actor=clerk
+    )
+
+    claim_services.claim_delete(claim_id=claims[0].pk, actor=clerk)
+
+    assert summaries_stored() == summaries_fresh()
+    assert dashboards.totals(END.year).paid == ADVANCE
+    gone = ClaimSummary.objects.get(status="deleted")
+    assert (gone.claims, gone.paid) == (0, Decimal("720.00"))
 
 
 def test_fewer_completing_owe_their_shares_back_at_once(
