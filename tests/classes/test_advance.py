@@ -141,22 +141,30 @@ def test_the_advance_asks_finance_the_amount_due_and_a_date_after_the_start(
     assert not ClassAdvance.objects.exists()
 
 
-def test_every_completing_shares_exactly_the_advance_paid(
+@pytest.fixture
+def completed_with_advance(
     running_class: TrainingClass,
     finance: User,
     staff: User,
     clerk: User,
     people: list[Trainee],
     clock: Any,
-) -> None:
+) -> list[Claim]:
+    """The class's advance paid at the start, every person attending, the class
+    completed the day after its end: the claims it created."""
     pay(running_class, finance)
     clock(END)
     attend(running_class, staff, people, days=10)
     clock(END + timedelta(days=1))
-
-    claims = services.class_complete(
+    return services.class_complete(
         class_id=running_class.pk, results=passed_all(people), actor=clerk
     )
+
+
+def test_every_completing_shares_exactly_the_advance_paid(
+    running_class: TrainingClass, completed_with_advance: list[Claim]
+) -> None:
+    claims = completed_with_advance
 
     shares = [money_of(c.pk) for c in claims]
     assert [m.advance_paid for m in shares] == [Decimal("720.00")] * 3
@@ -175,24 +183,13 @@ def test_every_completing_shares_exactly_the_advance_paid(
 
 
 def test_a_share_paid_on_a_draft_later_deleted_stays_paid_on_the_dashboards(
-    running_class: TrainingClass,
-    finance: User,
-    staff: User,
-    clerk: User,
-    people: list[Trainee],
-    clock: Any,
+    completed_with_advance: list[Claim], clerk: User
 ) -> None:
     """Issue 20: what was paid is read from the claim summaries; a deleted draft counts
     nowhere, but the advance share paid on it was paid (and is to be recovered)."""
-    pay(running_class, finance)
-    clock(END)
-    attend(running_class, staff, people, days=10)
-    clock(END + timedelta(days=1))
-    claims = services.class_complete(
-        class_id=running_class.pk, results=passed_all(people), actor=clerk
-    )
+    claim = completed_with_advance[0]
 
-    claim_services.claim_delete(claim_id=claims[0].pk, actor=clerk)
+    claim_services.claim_delete(claim_id=claim.pk, actor=clerk)
 
     assert summaries_stored() == summaries_fresh()
     assert dashboards.totals(END.year).paid == ADVANCE
