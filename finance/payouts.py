@@ -29,7 +29,7 @@ from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
 from altay_skills.plain_text import checked_text
 from claims import evidence, workflow
-from claims.models import Claim, Document, DocumentKind
+from claims.models import Claim, Document, DocumentKind, claim_summary_place
 from claims.selectors import document_for
 from finance import bank_files
 from finance.bank_rules import BANKS, account_refusal, mask_account, normalise_account
@@ -569,7 +569,19 @@ def _result_record(
             )
         if not matched:
             raise DomainError("invalid_file", "回盘文件没有明细行")
-        lock_objects.lock_claim_ids([line.claim_id for line, _ in matched])
+        claim_ids = lock_objects.lock_claim_ids([line.claim_id for line, _ in matched])
+        # Each paid line moves its claim's summary row (Claim.paid): recorded in the
+        # summaries' one order (lock_objects 6a), as a bulk approval decides, not in
+        # the bank's file order — else the two can deadlock on those rows (issue 20).
+        places = {
+            c.pk: claim_summary_place(c)
+            for c in Claim.all_rows.filter(pk__in=claim_ids).only(
+                "training_end", "unit", "program", "fund", "level"
+            )
+        }
+        matched = sorted(
+            matched, key=lambda m: (places[m[0].claim_id], m[0].claim_id, m[0].kind)
+        )
         today = timezone.localdate()
         paid = failed = 0
         total_paid = ZERO

@@ -51,16 +51,19 @@ def result_file(
     failures: dict[str, str] | None = None,
     day: date | None = None,
     drop_reference: bool = False,
+    reverse: bool = False,
 ) -> bytes:
     """The bank's answer to ``batch`` in its result template: every line paid, but
-    the references in ``failures`` (reference -> reason)."""
+    the references in ``failures`` (reference -> reason); ``reverse``: the lines in
+    the opposite order of the batch's (banks answer in their own order)."""
     failures = failures or {}
     template = BankTemplate.objects.get(pk=batch.template.result_template_id)
     paid_value = template.paid_values[0]
     failed_value = "失败" if template.format == "csv" else "F"
     day = day or date.today()
     lines = []
-    for i, line in enumerate(batch.lines.order_by("seq"), start=1):
+    order = "-seq" if reverse else "seq"
+    for i, line in enumerate(batch.lines.order_by(order), start=1):
         failed = line.reference in failures
         lines.append(
             {

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from altay_skills.errors import Conflict, DomainError
+from claims.models import claim_summary_place
 from finance import payouts, selectors
 from finance.ledger import money_of
 from finance.models import (
@@ -141,6 +142,36 @@ def test_the_same_result_file_twice_records_once(ready: Any, finance: Any) -> No
     )
     assert Payment.objects.filter(status="paid", kind="balance").count() == first.paid
     assert PaymentResult.objects.count() == 1
+
+
+def test_a_result_file_is_recorded_in_the_summaries_lock_order(
+    ready: Any, finance: Any
+) -> None:
+    """Issue 20: each paid line moves its claim's summary row (``Claim.paid``), so the
+    lines are recorded in the one order of those rows (lock_objects 6a), as a bulk
+    approval decides, whatever the bank's order: the two never wait for each other in
+    a circle (a deadlock, a 500 and nothing recorded)."""
+    _, rollup = ready
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+
+    payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch, reverse=True), actor=finance
+    )
+
+    recorded = [
+        (*claim_summary_place(p.claim), p.claim_id)
+        for p in Payment.objects.filter(status="paid", kind="balance")
+        .select_related("claim")
+        .order_by("id")
+    ]
+    assert len({r[:-1] for r in recorded}) > 1  # several summary rows: order matters
+    assert recorded == sorted(recorded)
 
 
 def test_an_unmatched_line_records_nothing(ready: Any, finance: Any) -> None:
