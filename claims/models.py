@@ -1017,8 +1017,9 @@ def claims_paid_refresh(using: str = "default") -> int:
     )
     with connections[using].cursor() as cursor:
         cursor.execute(
-            f"UPDATE {claims} SET paid = p.total FROM ({paid_sums}) AS p "  # noqa: S608  # nosec B608: table names from the models, values as parameters
-            f"WHERE {claims}.id = p.claim_id AND {claims}.paid <> p.total",
+            # rounded to the fen: SQLite sums decimals as floating point
+            f"UPDATE {claims} SET paid = ROUND(p.total, 2) FROM ({paid_sums}) AS p "  # noqa: S608  # nosec B608: table names from the models, values as parameters
+            f"WHERE {claims}.id = p.claim_id AND {claims}.paid <> ROUND(p.total, 2)",
             [PAID],
         )
         changed = cursor.rowcount
