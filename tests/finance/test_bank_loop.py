@@ -41,6 +41,18 @@ def template(name: str) -> BankTemplate:
     return BankTemplate.objects.get(name=name)
 
 
+def sent_batch(rollup: Any, finance: Any) -> Any:
+    """The rollup's balances in a CSV batch, marked sent to the bank."""
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    return batch
+
+
 def test_a_quarter_paid_through_batches_with_a_failure_corrected_and_reissued(
     ready: Any, finance: Any
 ) -> None:
@@ -122,13 +134,7 @@ def test_a_quarter_paid_through_batches_with_a_failure_corrected_and_reissued(
 
 def test_the_same_result_file_twice_records_once(ready: Any, finance: Any) -> None:
     _, rollup = ready
-    batch = payouts.batch_build(
-        rollup_id=rollup.pk,
-        kind="balance",
-        template_id=template(CSV_TEMPLATE).pk,
-        actor=finance,
-    )
-    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    batch = sent_batch(rollup, finance)
     content = result_file(batch)
     first = payouts.batch_result_record(
         batch_id=batch.pk, content=content, actor=finance
@@ -152,13 +158,7 @@ def test_a_result_file_is_recorded_in_the_summaries_lock_order(
     approval decides, whatever the bank's order: the two never wait for each other in
     a circle (a deadlock, a 500 and nothing recorded)."""
     _, rollup = ready
-    batch = payouts.batch_build(
-        rollup_id=rollup.pk,
-        kind="balance",
-        template_id=template(CSV_TEMPLATE).pk,
-        actor=finance,
-    )
-    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    batch = sent_batch(rollup, finance)
 
     payouts.batch_result_record(
         batch_id=batch.pk, content=result_file(batch, reverse=True), actor=finance
@@ -176,13 +176,7 @@ def test_a_result_file_is_recorded_in_the_summaries_lock_order(
 
 def test_an_unmatched_line_records_nothing(ready: Any, finance: Any) -> None:
     _, rollup = ready
-    batch = payouts.batch_build(
-        rollup_id=rollup.pk,
-        kind="balance",
-        template_id=template(CSV_TEMPLATE).pk,
-        actor=finance,
-    )
-    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    batch = sent_batch(rollup, finance)
     content = result_file(batch).replace(b"P0000", b"X0000", 1)
     with pytest.raises(Conflict) as refused:
         payouts.batch_result_record(batch_id=batch.pk, content=content, actor=finance)
