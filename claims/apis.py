@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse
 
 from django_filters.rest_framework import DjangoFilterBackend
@@ -43,6 +43,7 @@ from claims.selectors import (
     claim_events,
     claim_for,
     claims_listed,
+    policy_entry_ids,
     with_list_names,
 )
 from claims.serializers import (
@@ -55,9 +56,9 @@ from claims.serializers import (
     NotEligibleSerializer,
     ReasonSerializer,
     WarnedDecision,
+    claim_list_rows,
 )
 from claims.warnings import warnings_for_claims
-from programs.models import PolicyEntry
 
 TAG = "claims"
 SCOPE = (
@@ -78,10 +79,7 @@ BAD_BODY = OpenApiResponse(
 
 
 def _claims(user: User) -> QuerySet[Claim]:
-    # The decision lists the ids of its policy entries: the ids alone, one query.
-    return claims_listed(user).prefetch_related(
-        Prefetch("policy_entries", queryset=PolicyEntry.objects.only("id"))
-    )
+    return claims_listed(user)
 
 
 def render_claim(
@@ -203,12 +201,13 @@ class ClaimListCreateApi(GenericAPIView):
             page=request.query_params.get("page"),
         )
         page = with_list_names(listed.rows)
-        context = {
-            "request": request,
-            "allowed_actions": actions_for_many(signed_in_user(request), page),
-            "warnings": warnings_for_claims([c.pk for c in page]),
-        }
-        data = ClaimSerializer(page, many=True, context=context).data
+        ids = [c.pk for c in page]
+        data = claim_list_rows(
+            page,
+            allowed_actions=actions_for_many(user, page),
+            warnings=warnings_for_claims(ids),
+            policy_entry_ids=policy_entry_ids(ids),
+        )
         return Response(
             {
                 "count": listed.count,

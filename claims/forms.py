@@ -4,10 +4,12 @@ choices); whether a claim is eligible is the rules' business, asked through serv
 from __future__ import annotations
 
 from decimal import Decimal
+from html import escape
 from typing import Any
 
 from django import forms
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 from altay_skills.errors import NotFound
@@ -61,24 +63,46 @@ def level_choices() -> Choices:
 
 def institution_choices(unit_id: str | None, *, empty: str) -> Choices:
     """The user's own unit first, then every other unit (a trainee may train anywhere);
-    without a unit (reviewers), grouped by unit."""
-    kinds = dict(InstitutionKind.choices)
+    without a unit (reviewers), grouped by unit. Read as plain rows, not models: a
+    prefecture has thousands of institutions and every claim form and the claim list
+    offer them all (making a model of each was a fifth of the list page, issue 20)."""
+    kinds = {kind: str(label) for kind, label in InstitutionKind.choices}  # once
     groups: dict[str, list[tuple[int, str]]] = {"本单位": []} if unit_id else {}
-    institutions = Institution.objects.select_related("unit").order_by(
+    institutions = Institution.objects.order_by(
         "unit__sort_order", "unit_id", "name"
-    )
-    for inst in institutions:
-        label = f"{inst.name}（{kinds.get(inst.kind, inst.kind)}）"
-        if not inst.admitted:  # 七(三): a draft may name it; it is not submitted
+    ).values_list("pk", "name", "kind", "admitted", "unit_id", "unit__name")
+    for pk, name, kind, admitted, unit, unit_name in institutions:
+        label = f"{name}（{kinds.get(kind, kind)}）"
+        if not admitted:  # 七(三): a draft may name it; it is not submitted
             label += "（待认定）"
         if unit_id is None:
-            group = inst.unit.name
-        elif inst.unit_id == unit_id:
+            group = unit_name
+        elif unit == unit_id:
             group = "本单位"
         else:
-            group, label = "其他单位", f"{label} · {inst.unit.name}"
-        groups.setdefault(group, []).append((inst.pk, label))
+            group, label = "其他单位", f"{label} · {unit_name}"
+        groups.setdefault(group, []).append((pk, label))
     return [("", empty)] + [(name, opts) for name, opts in groups.items() if opts]
+
+
+def grouped_options(choices: Choices, selected: str) -> SafeString:
+    """The ``<optgroup>``s and ``<option>``s of grouped choices as HTML, ``selected``
+    (the value as the query string carries it) marked: written here once rather than
+    by the template per option (thousands of institutions on the claim list)."""
+    html = []
+    for group, options in choices:
+        if not isinstance(options, list | tuple):
+            continue  # the empty choice: the template writes its own
+        html.append(f'<optgroup label="{escape(str(group))}">')
+        html.extend(
+            f'<option value="{escape(str(value))}"'
+            f"{' selected' if str(value) == selected else ''}>"
+            f"{escape(str(label))}</option>"
+            for value, label in options
+        )
+        html.append("</optgroup>")
+    # every value and label above went through html.escape (Django's own escaping)
+    return mark_safe("".join(html))  # noqa: S308  # nosec B308
 
 
 class ClaimForm(forms.Form):

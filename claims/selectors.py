@@ -12,14 +12,13 @@ the claim part of the rule for seeing a full ID number (``claim_grounds_reveal``
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS
-from django.db.models import CharField, F, QuerySet, Value
-from django.db.models.functions import Cast
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import QuerySet
 
 from accounts.models import User
 from altay_skills.errors import NotFound
@@ -77,50 +76,68 @@ LIST_NAMES = {
 }
 
 
+def policy_entry_ids(claim_ids: Collection[int]) -> dict[int, list[int]]:
+    """The ids of the policy entries each claim's decision stands on, smallest first:
+    one query on the link table, no policy rows read (the list shows only ids)."""
+    found: dict[int, list[int]] = {pk: [] for pk in claim_ids}
+    links = Claim.policy_entries.through.objects.filter(claim_id__in=list(found))
+    for claim_id, entry_id in links.order_by("policyentry_id").values_list(
+        "claim_id", "policyentry_id"
+    ):
+        found[claim_id].append(entry_id)
+    return found
+
+
 def with_list_names(claims: list[Claim]) -> list[Claim]:
     """Attach to each listed claim its program, trade, level, unit, creator, reviewer
     and report, as rows holding only the field the list shows (the rest deferred), all
     read in one query: a UNION ALL of one primary-key lookup per table. The number of
-    queries does not grow with the page."""
-    legs = []
+    queries does not grow with the page.
+
+    The statement is written here from the models' tables and columns rather than
+    built by the ORM: compiling seven annotated querysets took 8 ms of a 10 ms call
+    (the query itself 1 ms) on every page (issue 20). A row shared by several claims
+    of the page is one object."""
+    legs: list[str] = []
+    params: list[Any] = []
     for relation, shown in LIST_NAMES.items():
         field: Any = Claim._meta.get_field(relation)  # a foreign key of LIST_NAMES
-        keys = {getattr(c, field.attname) for c in claims} - {None}
+        keys = sorted({getattr(c, field.attname) for c in claims} - {None})
         if keys:
-            legs.append(
-                field.related_model._default_manager.filter(pk__in=keys)
-                .annotate(
-                    row_of=Value(relation, output_field=CharField()),
-                    row_key=Cast("pk", CharField()),
-                    row_shown=F(shown),
+            model = field.related_model
+            pk, name, table = (
+                connection.ops.quote_name(n)
+                for n in (
+                    model._meta.pk.column,
+                    model._meta.get_field(shown).column,
+                    model._meta.db_table,
                 )
-                .values_list("row_of", "row_key", "row_shown")
-                .order_by()
             )
+            marks = ", ".join(["%s"] * len(keys))
+            legs.append(  # identifiers from the models, every value a parameter
+                f"SELECT %s, CAST({pk} AS TEXT), {name} FROM {table} "  # noqa: S608  # nosec B608
+                f"WHERE {pk} IN ({marks})"
+            )
+            params += [relation, *keys]
     if not legs:
         return claims
-    found = {(of, key): v for of, key, v in legs[0].union(*legs[1:], all=True)}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(legs), params)
+        found = {(of, key): v for of, key, v in cursor.fetchall()}
     for relation, shown in LIST_NAMES.items():
         field = Claim._meta.get_field(relation)
-        model: Any = field.related_model
+        model = field.related_model
+        attnames = [model._meta.pk.attname, model._meta.get_field(shown).attname]
+        made: dict[Any, Any] = {}
         for claim in claims:
             key = getattr(claim, field.attname)
             if (relation, str(key)) not in found:
                 continue  # none, or gone since: read when used, as before
-            loaded = {model._meta.pk.attname: key, shown: found[relation, str(key)]}
-            setattr(
-                claim,
-                relation,
-                model.from_db(
-                    DEFAULT_DB_ALIAS,
-                    list(loaded),
-                    [
-                        loaded[f.attname]
-                        for f in model._meta.concrete_fields
-                        if f.attname in loaded
-                    ],
-                ),
-            )
+            if key not in made:
+                made[key] = model.from_db(
+                    DEFAULT_DB_ALIAS, attnames, [key, found[relation, str(key)]]
+                )
+            setattr(claim, relation, made[key])
     return claims
 
 

@@ -8,10 +8,15 @@ browser and the API cannot differ. ``status``, the decided amounts, the unit sco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import date, datetime, tzinfo
+from decimal import Context as DecimalContext
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
+
+from django.utils import timezone
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -102,8 +107,13 @@ class WarnedDecision:
         return getattr(self.decision, name)
 
 
-def decision_of(claim: Claim) -> rules.Decision:
-    """The decision stored on a claim (judged at its last save or submission)."""
+def decision_of(
+    claim: Claim, policy_entry_ids: Sequence[int] | None = None
+) -> rules.Decision:
+    """The decision stored on a claim (judged at its last save or submission); its
+    policy entries' ids smallest first (a list passes them, ``policy_entry_ids``)."""
+    if policy_entry_ids is None:
+        policy_entry_ids = sorted(pe.pk for pe in claim.policy_entries.all())
     return rules.Decision(
         cap=claim.cap,
         amount=claim.amount,
@@ -115,7 +125,7 @@ def decision_of(claim: Claim) -> rules.Decision:
             for v in claim.violations
         ),
         explanation=tuple(claim.explanation),
-        policy_entry_ids=tuple(pe.pk for pe in claim.policy_entries.all()),
+        policy_entry_ids=tuple(policy_entry_ids),
     )
 
 
@@ -436,6 +446,113 @@ class ClaimSerializer(serializers.ModelSerializer):
         if user is None:
             return []
         return actions_for(user, claim)
+
+
+# --- The list, written out (issue 20) ----------------------------------------------------
+#: DRF's DecimalField: the fen, rounded half to even within 12 digits, as a string.
+CENT = Decimal("0.01")
+MONEY_CONTEXT = DecimalContext(prec=12)
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.quantize(CENT, context=MONEY_CONTEXT):f}"
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _moment(value: datetime | None, zone: tzinfo) -> str | None:
+    """DRF's DateTimeField: in the current time zone, ISO 8601, UTC written ``Z``."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _name(row: Any, attribute: str) -> str | None:
+    return None if row is None else str(getattr(row, attribute))
+
+
+def claim_list_rows(
+    claims: Sequence[Claim],
+    *,
+    allowed_actions: Mapping[int, Sequence[str]],
+    warnings: Mapping[int, Sequence[ClaimWarning]],
+    policy_entry_ids: Mapping[int, Sequence[int]],
+) -> list[dict[str, Any]]:
+    """The claim list's ``results``: for each claim exactly what ``ClaimSerializer``
+    gives — the same fields in the same order, the same values and types
+    (tests/test_claim_list_rows.py compares them field by field) — written out by
+    hand. DRF's field-by-field ``to_representation`` was a third of the list's time
+    (16 ms of a page of 50); this is under 2 ms. The contract stays declared by
+    ``ClaimSerializer`` (OpenAPI); add a field there and here.
+
+    ``claims`` come with their names attached (``with_list_names``) and the person and
+    the institution joined (``claims_listed``)."""
+    zone = timezone.get_current_timezone()
+    rows = []
+    for c in claims:
+        violations = c.violations or []
+        trainee, program, unit = c.trainee, c.program, c.unit
+        rows.append(
+            {
+                "id": c.pk,
+                "trainee": c.trainee_id,
+                "program": c.program_id,
+                "trade": c.trade_id,
+                "level": c.level_id,
+                "institution": c.institution_id,
+                "employer": c.employer_id,
+                "unit": c.unit_id,
+                "training_start": _day(c.training_start),
+                "training_end": _day(c.training_end),
+                "project_based": c.project_based,
+                "work_in_lieu_months": c.work_in_lieu_months,
+                "passed": c.passed,
+                "certificate_number": c.certificate_number,
+                "employment": c.employment,
+                "amount_requested": _money(c.amount_requested),
+                "hire_date": _day(c.hire_date),
+                "status": c.status,
+                "decision": {
+                    "eligible": not violations,
+                    "cap": _money(c.cap),
+                    "amount": _money(c.amount),
+                    "advance": _money(c.advance),
+                    "fund": c.fund,
+                    "payee": c.payee,
+                    "violations": [
+                        {
+                            "code": str(v["code"]),
+                            "message": str(v["message"]),
+                            "clause": str(v.get("clause", "")),
+                        }
+                        for v in violations
+                    ],
+                    "explanation": [str(line) for line in c.explanation or []],
+                    "policy_entry_ids": list(policy_entry_ids.get(c.pk, [])),
+                    "warnings": [w.as_dict() for w in warnings.get(c.pk, [])],
+                },
+                "decided_on": _day(c.decided_on),
+                "allowed_actions": list(allowed_actions.get(c.pk, [])),
+                "trainee_name": str(trainee.name),
+                "trainee_id_number_masked": trainee.id_number_masked,
+                "program_name": str(program.name),
+                "unit_name": str(unit.name),
+                "institution_name": str(c.institution.name),
+                "trade_name": _name(c.trade, "name"),
+                "level_name": _name(c.level, "name"),
+                "created_by": str(c.created_by.username),
+                "created_at": _moment(c.created_at, zone),
+                "updated_at": _moment(c.updated_at, zone),
+                "submitted_at": _moment(c.submitted_at, zone),
+                "reviewed_by": _name(c.reviewed_by, "username"),
+                "reviewed_at": _moment(c.reviewed_at, zone),
+                "approved_amount": _money(c.approved_amount),
+            }
+        )
+    return rows
 
 
 class NotEligibleSerializer(serializers.Serializer):

@@ -23,7 +23,13 @@ from altay_skills.errors import DomainError, PermissionDenied
 from altay_skills.permissions import require, shown_on_page
 from claims import listing, rules, services
 from claims.filters import QUARTER_MESSAGE, ClaimFilter, quarter_bounds
-from claims.forms import ClaimForm, ReasonForm, ReviewForm, institution_choices
+from claims.forms import (
+    ClaimForm,
+    ReasonForm,
+    ReviewForm,
+    grouped_options,
+    institution_choices,
+)
 from claims.models import (
     Claim,
     ClaimEvent,
@@ -149,9 +155,10 @@ def claim_list(request: AuthedRequest) -> HttpResponse:
         "params": request.GET,
         "status_choices": ClaimStatus.choices,
         "program_choices": Program.objects.filter(claimable=True).order_by("number"),
-        "institution_groups": institution_choices(
-            user.unit_id if user.is_clerk else None, empty=""
-        )[1:],
+        "institution_options": grouped_options(
+            institution_choices(user.unit_id if user.is_clerk else None, empty=""),
+            request.GET.get("institution", ""),
+        ),
         "page_size": listing.PAGE_SIZE,
         "units": Unit.objects.order_by("sort_order") if user.sees_all_units else [],
         "filtered": any(

@@ -209,7 +209,7 @@ def warnings_for_claims(claim_ids: Collection[int]) -> dict[int, list[ClaimWarni
     found: dict[int, list[ClaimWarning]] = {pk: [] for pk in claim_ids}
     if not found:
         return found
-    subjects = Claim.objects.filter(pk__in=list(found))
+    subjects = Claim.objects.filter(pk__in=list(found)).order_by()  # no sort needed
     overlapping: dict[int, set[int]] = defaultdict(set)
     ages: dict[int, int] = {}
     for pk, other, age in subjects.annotate(
@@ -229,7 +229,7 @@ def warnings_for_claims(claim_ids: Collection[int]) -> dict[int, list[ClaimWarni
     # — a draft proves nothing, and counting drafts would let any clerk probe whether a
     # certificate number exists in another unit
     for pk, cert in (
-        carrying_certificates(Claim.objects.filter(status__in=LIVE))
+        carrying_certificates(Claim.objects.filter(status__in=LIVE).order_by())
         .filter(cert__in=set(keys.values()))  # type: ignore[misc]
         .values_list("pk", "cert")
     ):
