@@ -24,6 +24,10 @@ skipping what it does not need, and the rows of one kind in primary-key order:
    order too, so two of them never hold rows the other waits for;
    ``rebuild_summaries`` takes the whole table (``lock_claim_summaries``) so that no
    transition adds to a row it is rewriting.
+6c. **backlog entries** (``claims.models.BacklogEntry``, issue 20) — only ever
+   inserted by the transitions (an insert waits for no one); locked only to fold a
+   report's rows into one per day (``lock_backlog_entries``), which waits for nothing
+   else; ``rebuild_summaries`` takes the whole table with the summaries'.
 6b. **trainee confirmation** (issue 17) — after its claim: the trainee's answer, the
    grievance it opens and the unit's finding.
 7. **spot check**, then the claim's **payments**, then its **recovery**; a claim's
@@ -219,6 +223,30 @@ def lock_claim_summaries() -> None:
     table = apps.get_model("claims.ClaimSummary")._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+
+
+def lock_backlog() -> None:
+    """The backlog's table, whole, for its rebuild (as ``lock_claim_summaries``)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    table = apps.get_model("claims.BacklogEntry")._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+
+
+# --- 6c. a report's backlog entries (their compaction) ---------------------------------------
+def lock_backlog_entries(report_id: int, *, using: str = "default") -> QuerySet[Any]:
+    """A report's backlog rows, locked in primary-key order: the rows a compaction
+    replaces (a row inserted meanwhile is not among them)."""
+    model = apps.get_model("claims.BacklogEntry")
+    return (
+        model.objects.using(using)
+        .select_for_update()
+        .filter(report_id=report_id)
+        .order_by("pk")
+    )
 
 
 # --- 10. a payee account change -------------------------------------------------------------

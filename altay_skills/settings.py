@@ -682,6 +682,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.refresh_anomalies",
         "schedule": ANOMALY_REFRESH_SECONDS,
     },
+    # The dashboards' backlog rows folded, one per report, unit and day (issue 20).
+    "compact-backlog": {
+        "task": "reporting.tasks.compact_backlog",
+        "schedule": 10 * 60,
+    },
     # The import's staging files (full ID numbers) deleted once they expire (issue 14).
     "purge-expired-imports": {
         "task": "claims.tasks.purge_expired_imports",

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, ExtractYear, Trim, TruncMonth, 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from altay_skills import lock_objects
 from claims import workflow
 from claims.rules import COUNTING_STATUSES, PROGRAMS_OUTSIDE_LIMITS
 
@@ -102,8 +103,11 @@ class KeptClaims(models.Manager["Claim"]):
         with transaction.atomic(using=using, savepoint=False):
             created = super().bulk_create(objs, *args, **kwargs)
             summaries_apply([(c.summary_entry(), 1) for c in created], using=using)
+            backlog_record(
+                [(backlog_entry_of(c.summarised()), 1) for c in created], using=using
+            )
         for claim in created:
-            claim._summary_was = claim.summary_entry()
+            claim._summary_was = tuple(claim.summarised().values())
         return created
 
 
@@ -132,6 +136,10 @@ SUMMARY_FIELDS = frozenset(
         "approved_amount",
         "amount",
         "paid",
+        # the backlog's (``BacklogEntry``)
+        "report",
+        "report_id",
+        "submitted_at",
     }
 )
 _SUMMARY_ATTNAMES = (
@@ -147,6 +155,8 @@ _SUMMARY_ATTNAMES = (
     "approved_amount",
     "amount",
     "paid",
+    "report_id",
+    "submitted_at",
 )
 _UNKNOWN: Any = object()  # the stored entry was not loaded (deferred fields)
 _SUMMARY_COLUMNS = ("month", "unit_id", "program_id", "fund", "status", "level")
@@ -537,39 +547,40 @@ class Claim(models.Model):
         return f"申报#{self.pk}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save, and move the claim between the summaries (``ClaimSummary``) in the
-        same transaction: out of the row it counted in as loaded, into its row now."""
+        """Save, and move the claim between the summaries (``ClaimSummary``) and in or
+        out of the backlog (``BacklogEntry``) in the same transaction: out of where it
+        counted as loaded, into where it counts now."""
         fields = kwargs.get("update_fields")
         if fields is not None and not SUMMARY_FIELDS & set(fields):
             super().save(*args, **kwargs)
             return
         using = kwargs.get("using") or router.db_for_write(Claim, instance=self)
         with transaction.atomic(using=using, savepoint=False):
-            was: SummaryEntry = None
-            if not self._state.adding:
-                was = self._summary_was
-                if isinstance(was, tuple) and len(was) == len(_SUMMARY_ATTNAMES):
-                    # as loaded by from_db (a deferred field: _UNKNOWN, read below)
-                    was = (
-                        _UNKNOWN
-                        if _UNKNOWN in was
-                        else summary_entry_of(
-                            dict(zip(_SUMMARY_ATTNAMES, was, strict=True))
-                        )
-                    )
-                if was is _UNKNOWN:  # loaded without its fields: read what is stored
-                    stored = (
-                        Claim.all_rows.using(using)
-                        .filter(pk=self.pk)
-                        .values(*_SUMMARY_ATTNAMES)
-                        .first()
-                    )
-                    was = summary_entry_of(stored) if stored else None
+            was = None if self._state.adding else self._summarised_was(using)
             super().save(*args, **kwargs)
-            now = self.summary_entry()
-            if now != was:
-                summaries_apply([(was, -1), (now, 1)], using=using)
-        self._summary_was = now
+            now = self.summarised()
+            entry_was = summary_entry_of(was) if was else None
+            entry_now = summary_entry_of(now)
+            if entry_now != entry_was:
+                summaries_apply([(entry_was, -1), (entry_now, 1)], using=using)
+            waiting_was = backlog_entry_of(was) if was else None
+            waiting_now = backlog_entry_of(now)
+            if waiting_now != waiting_was:
+                backlog_record([(waiting_was, -1), (waiting_now, 1)], using=using)
+        self._summary_was = tuple(now.values())
+
+    def _summarised_was(self, using: str) -> dict[str, Any] | None:
+        """The summarised fields as loaded (``from_db``) or last saved; read from the
+        database when they were not loaded (deferred). None: no stored row."""
+        was = self._summary_was
+        if isinstance(was, tuple) and _UNKNOWN not in was:
+            return dict(zip(_SUMMARY_ATTNAMES, was, strict=True))
+        return (
+            Claim.all_rows.using(using)
+            .filter(pk=self.pk)
+            .values(*_SUMMARY_ATTNAMES)
+            .first()
+        )
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         using = kwargs.get("using") or router.db_for_write(Claim, instance=self)
@@ -583,9 +594,11 @@ class Claim(models.Model):
             result = super().delete(*args, **kwargs)
             if stored:
                 summaries_apply([(summary_entry_of(stored), -1)], using=using)
+                backlog_record([(backlog_entry_of(stored), -1)], using=using)
         return result
 
-    #: the summary entry as last saved, or the summarised fields as loaded
+    #: the summarised fields as loaded or last saved (a tuple in ``_SUMMARY_ATTNAMES``
+    #: order), or ``_UNKNOWN``
     _summary_was: Any = _UNKNOWN
 
     @classmethod
@@ -593,14 +606,18 @@ class Claim(models.Model):
         cls, db: str | None, field_names: Any, values: Any
     ) -> Claim:
         """Keep the summarised fields as loaded (a tuple: cheap for the lists that load
-        thousands of claims and save none); the entry is worked out only on save."""
+        thousands of claims and save none); the entries are worked out only on save."""
         claim = super().from_db(db, field_names, values)
         loaded = claim.__dict__
         claim._summary_was = tuple(loaded.get(f, _UNKNOWN) for f in _SUMMARY_ATTNAMES)
         return claim
 
+    def summarised(self) -> dict[str, Any]:
+        """The fields the summaries and the backlog read, as they are now."""
+        return {f: getattr(self, f) for f in _SUMMARY_ATTNAMES}
+
     def summary_entry(self) -> SummaryEntry:
-        return summary_entry_of({f: getattr(self, f) for f in _SUMMARY_ATTNAMES})
+        return summary_entry_of(self.summarised())
 
 
 class ClaimEvent(models.Model):
@@ -935,6 +952,155 @@ class ClaimSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.unit_id} {self.program_id} {self.status}"
+
+
+# --- The backlog: claims waiting for the prefecture's decision (issue 20) ----------------
+#: The day a submitted claim without its moment (old data) counts on: the oldest band.
+NO_DAY = date(1970, 1, 1)
+#: (report, unit, local day of submission)
+BacklogKey = tuple[int, str, date]
+WaitingEntry = tuple[BacklogKey, Decimal] | None
+
+
+class BacklogEntry(models.Model):
+    """What waits for the prefecture's decision (the dashboards' backlog, issue 20):
+    a claim submitted and in a quarterly report counts +1 (and its decided amount)
+    here when it gets there and −1 when it leaves — decided, withdrawn, out of a
+    discarded report — written by ``Claim.save``/``delete`` and the report's moves
+    (``backlog_moved``) in the transaction that moves it. The backlog reads the rows of
+    the submitted reports (a report's status is read, not copied: its submission and
+    return move no row). Rows are only ever inserted, never updated, so two
+    transactions never wait for each other on them (the summaries' rows are updated
+    in place and need ``summary_lock_order``); ``backlog_compact`` folds a report's rows
+    into one per unit and day (at submission, and by the beat every ten minutes), so a
+    read is a few rows per day of a quarter, not a row per claim."""
+
+    report = models.ForeignKey(
+        "quarters.QuarterlyReport",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    unit = models.ForeignKey(
+        "programs.Unit",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    day = models.DateField(_("提交日期"))
+    claims = models.IntegerField(_("申报数"))
+    amount = models.DecimalField(_("核定金额"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("待审核积压")
+        verbose_name_plural = _("待审核积压")
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.unit_id} {self.day} {self.claims:+d}"
+
+
+def backlog_entry_of(values: dict[str, Any]) -> WaitingEntry:
+    """Where a claim with these values waits, and its decided amount; None when it
+    waits nowhere (not submitted, or in no report). The day is the local date of
+    submission: the backlog's bands are whole local days."""
+    if values["status"] != workflow.SUBMITTED or values["report_id"] is None:
+        return None
+    moment = values["submitted_at"]
+    day = (
+        NO_DAY
+        if moment is None
+        else timezone.localtime(moment, timezone.get_default_timezone()).date()
+    )
+    return (values["report_id"], values["unit_id"], day), Decimal(values["amount"] or 0)
+
+
+def backlog_record(
+    changes: Sequence[tuple[WaitingEntry, int]], *, using: str = "default"
+) -> None:
+    """Insert the changes (+1 in, −1 out), one row per key that moved."""
+    totals: dict[BacklogKey, list[Any]] = {}
+    for entry, sign in changes:
+        if entry is None:
+            continue
+        key, amount = entry
+        row = totals.setdefault(key, [0, Decimal(0)])
+        row[0] += sign
+        row[1] += sign * amount
+    rows = [
+        BacklogEntry(report_id=k[0], unit_id=k[1], day=k[2], claims=n, amount=a)
+        for k, (n, a) in sorted(totals.items())
+        if n or a
+    ]
+    if rows:
+        BacklogEntry.objects.using(using).bulk_create(rows)
+
+
+def backlog_moved(claim_ids: Sequence[int], sign: int, using: str = "default") -> None:
+    """Count the claims in (+1) or out (−1) where they wait now: for a report's
+    moves that update the claims without saving them (built, discarded) — call it
+    after setting their report when they go in, before taking it away when out."""
+    rows = (
+        Claim.all_rows.using(using)
+        .filter(pk__in=list(claim_ids))
+        .values(*_SUMMARY_ATTNAMES)
+    )
+    backlog_record([(backlog_entry_of(r), sign) for r in rows], using=using)
+
+
+def backlog_fresh(using: str = "default") -> dict[BacklogKey, tuple[int, Decimal]]:
+    """What the backlog rows must add up to, from the claims themselves."""
+    fresh: dict[BacklogKey, list[Any]] = {}
+    for values in (
+        Claim.all_rows.using(using)
+        .filter(status=workflow.SUBMITTED, report__isnull=False)
+        .values(*_SUMMARY_ATTNAMES)
+    ):
+        entry = backlog_entry_of(values)
+        assert entry is not None  # the filter is the condition
+        row = fresh.setdefault(entry[0], [0, Decimal(0)])
+        row[0] += 1
+        row[1] += entry[1]
+    return {k: (n, _fen(a)) for k, (n, a) in fresh.items()}
+
+
+def backlog_stored(using: str = "default") -> dict[BacklogKey, tuple[int, Decimal]]:
+    """The backlog rows added up per key (keys at nothing left out)."""
+    return {
+        (r["report_id"], r["unit_id"], r["day"]): (r["n"], _fen(r["a"]))
+        for r in BacklogEntry.objects.using(using)
+        .values("report_id", "unit_id", "day")
+        .annotate(n=Sum("claims"), a=Sum("amount"))
+        .order_by()
+        if r["n"] or r["a"]
+    }
+
+
+def backlog_compact(report_id: int, *, using: str = "default") -> int:
+    """Fold a report's backlog rows into one per unit and day (none where nothing
+    waits) and say how many rows it removed. Only the rows read here are replaced: a
+    row a decision inserts meanwhile is left as it is, so nothing is counted twice or
+    lost; a second compaction running at once finds the rows locked and then gone."""
+    with transaction.atomic(using=using):
+        rows = list(
+            lock_objects.lock_backlog_entries(report_id, using=using).values_list(
+                "pk", "unit_id", "day", "claims", "amount"
+            )
+        )
+        if len(rows) <= 1:
+            return 0
+        totals: dict[tuple[str, date], list[Any]] = {}
+        for _, unit, day, n, amount in rows:
+            row = totals.setdefault((unit, day), [0, Decimal(0)])
+            row[0] += n
+            row[1] += amount
+        BacklogEntry.objects.using(using).filter(pk__in=[r[0] for r in rows]).delete()
+        kept = [
+            BacklogEntry(report_id=report_id, unit_id=u, day=d, claims=n, amount=a)
+            for (u, d), (n, a) in sorted(totals.items())
+            if n or a
+        ]
+        BacklogEntry.objects.using(using).bulk_create(kept)
+        return len(rows) - len(kept)
 
 
 #: the reverse relation of ``finance.models.Payment.claim`` and the status of a payment

@@ -8,6 +8,7 @@ level once). The database constraints are the backstop if anything slips past.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
@@ -32,12 +33,15 @@ from claims.facts import (
 )
 from claims.models import (
     LIMIT_SLOTS,
+    BacklogEntry,
     Claim,
     ClaimEvent,
     ClaimSummary,
     Document,
     DocumentDownload,
     DocumentKind,
+    backlog_fresh,
+    backlog_stored,
     claims_paid_refresh,
     summaries_fresh,
     summaries_stored,
@@ -692,6 +696,14 @@ class SummaryRebuild:
     rows: int  # summary rows written
     differed: int  # keys whose kept figures were not the claims' own (0: all equal)
     paid_differed: int = 0  # claims whose ``paid`` was not their payments' sum
+    backlog_differed: int = 0  # backlog keys (report, unit, day) not the claims' own
+
+
+def keys_differing(fresh: Mapping[Any, Any], stored: Mapping[Any, Any]) -> int:
+    """How many keys the kept figures have wrong (missing, extra or other figures)."""
+    return sum(
+        1 for key in fresh.keys() | stored.keys() if fresh.get(key) != stored.get(key)
+    )
 
 
 def summaries_rebuild() -> SummaryRebuild:
@@ -704,11 +716,7 @@ def summaries_rebuild() -> SummaryRebuild:
         lock_objects.lock_claim_summaries()
         fresh = summaries_fresh()
         stored = summaries_stored()
-        differed = sum(
-            1
-            for key in fresh.keys() | stored.keys()
-            if fresh.get(key) != stored.get(key)
-        )
+        differed = keys_differing(fresh, stored)
         ClaimSummary.objects.all().delete()
         ClaimSummary.objects.bulk_create(
             [
@@ -731,6 +739,32 @@ def summaries_rebuild() -> SummaryRebuild:
             ],
             batch_size=1000,
         )
+        backlog_differed = backlog_rebuild()
     return SummaryRebuild(
-        rows=len(fresh), differed=differed, paid_differed=paid_differed
+        rows=len(fresh),
+        differed=differed,
+        paid_differed=paid_differed,
+        backlog_differed=backlog_differed,
     )
+
+
+def backlog_rebuild() -> int:
+    """Rewrite the backlog (``BacklogEntry``) from the claims, one row per report, unit
+    and day, under its table lock, and say how many keys differed (0: it was right).
+    Inside ``summaries_rebuild``'s transaction, or alone."""
+    with transaction.atomic():
+        lock_objects.lock_backlog()
+        fresh = backlog_fresh()
+        stored = backlog_stored()
+        differed = keys_differing(fresh, stored)
+        BacklogEntry.objects.all().delete()
+        BacklogEntry.objects.bulk_create(
+            [
+                BacklogEntry(
+                    report_id=report, unit_id=unit, day=day, claims=n, amount=amount
+                )
+                for (report, unit, day), (n, amount) in sorted(fresh.items())
+            ],
+            batch_size=1000,
+        )
+    return differed

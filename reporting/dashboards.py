@@ -35,12 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import (
     Coalesce,
@@ -55,7 +55,7 @@ from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import rules, workflow
 from claims.facts import policy_terms
-from claims.models import Claim, ClaimSummary
+from claims.models import NO_DAY, BacklogEntry, Claim, ClaimSummary
 from claims.rules import COUNTING_STATUSES, PROGRAMS_OUTSIDE_LIMITS, ZERO, money
 from claims.selectors import unit_scoped
 from finance import selectors as finance_selectors
@@ -453,7 +453,8 @@ class BacklogRow:
     middle: int = 0
     old: int = 0
     amount: Decimal = ZERO
-    oldest: datetime | None = None
+    #: the day the longest-waiting claim was submitted (None: unknown or none waiting)
+    oldest: date | None = None
 
     @property
     def total(self) -> int:
@@ -462,49 +463,51 @@ class BacklogRow:
 
 def backlog(all_units: Iterable[Unit], *, unit: str | None = None) -> list[BacklogRow]:
     """Claims waiting for the prefecture's decision now (submitted, in a submitted
-    report), by unit and days since the claim was submitted: 0–7, 8–30, over 30."""
+    report), by unit and days since the claim was submitted: 0–7, 8–30, over 30.
+
+    Read from the backlog rows (``claims.models.BacklogEntry``) of the submitted
+    reports, summed per unit and day — a few rows per day of a quarter — rather than
+    from the waiting claims (125 ms for 269,000 of them at ten million claims)."""
     today = timezone.localdate()
-    tz = timezone.get_current_timezone()
-    week = datetime.combine(today - timedelta(days=7), time.min, tzinfo=tz)
-    month = datetime.combine(today - timedelta(days=30), time.min, tzinfo=tz)
-    qs = Claim.objects.filter(
-        status=workflow.SUBMITTED, report__status=ReportStatus.SUBMITTED
-    )
+    week, month = today - timedelta(days=7), today - timedelta(days=30)
+    rows = BacklogEntry.objects.filter(report__status=ReportStatus.SUBMITTED)
     if unit:
-        qs = qs.filter(unit_id=unit)
-    rows = {
-        r["unit_id"]: r
-        for r in qs.values("unit_id")
-        .annotate(
-            # counting a column of the index (never null), not the id: read from
-            # the index alone (claims.models "claim_awaiting_decision")
-            fresh=Count("unit", filter=Q(submitted_at__gte=week)),
-            middle=Count(
-                "unit", filter=Q(submitted_at__lt=week, submitted_at__gte=month)
-            ),
-            old=Count("unit", filter=Q(submitted_at__lt=month) | Q(submitted_at=None)),
-            amount=Sum("amount"),
-            oldest=Min("submitted_at"),
+        rows = rows.filter(unit_id=unit)
+    bands: dict[str, dict[str, Any]] = {}
+    for r in (
+        rows.values("unit_id", "day")
+        .annotate(n=Sum("claims"), a=Sum("amount"))
+        .order_by("unit_id", "day")
+    ):
+        if not r["n"]:
+            continue  # every claim of that day decided
+        band = bands.setdefault(
+            r["unit_id"],
+            {"fresh": 0, "middle": 0, "old": 0, "amount": ZERO, "oldest": None},
         )
-        .order_by()
-    }
+        day = r["day"]
+        age = "fresh" if day >= week else "middle" if day >= month else "old"
+        band[age] += r["n"]
+        band["amount"] += r["a"] or ZERO
+        if band["oldest"] is None and day != NO_DAY:
+            band["oldest"] = day
     result = []
     for u in all_units:
         if unit and u.code != unit:
             continue
-        r = rows.get(u.code)
-        if r is None:
+        b = bands.get(u.code)
+        if b is None:
             result.append(BacklogRow(u.code, u.name))
             continue
         result.append(
             BacklogRow(
                 u.code,
                 u.name,
-                fresh=r["fresh"],
-                middle=r["middle"],
-                old=r["old"],
-                amount=money(r["amount"]),
-                oldest=r["oldest"],
+                fresh=b["fresh"],
+                middle=b["middle"],
+                old=b["old"],
+                amount=money(b["amount"]),
+                oldest=b["oldest"],
             )
         )
     return result

@@ -45,3 +45,13 @@ def refresh_anomalies(*, outbox_id: int | None = None) -> int | None:
     from reporting.anomaly_snapshots import anomalies_refresh
 
     return run_once(outbox_id, lambda: anomalies_refresh().found.total)
+
+
+@shared_task(name="reporting.tasks.compact_backlog")
+def compact_backlog() -> int:
+    """Beat, every ten minutes: fold the backlog rows of the reports waiting for
+    decisions, one per unit and day (``quarters.services.backlog_compact_waiting``);
+    returns the number of rows removed."""
+    from quarters.services import backlog_compact_waiting
+
+    return backlog_compact_waiting()

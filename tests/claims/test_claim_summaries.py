@@ -18,14 +18,28 @@ from typing import Any
 
 from django.core.management import call_command
 from django.db.models import F
+from django.utils import timezone
 
 import pytest
 
 from claims import rules, services, workflow
-from claims.models import Claim, ClaimSummary, summaries_fresh, summaries_stored
+from claims.models import (
+    BacklogEntry,
+    Claim,
+    ClaimSummary,
+    backlog_fresh,
+    backlog_stored,
+    summaries_fresh,
+    summaries_stored,
+)
 from quarters import services as quarter_services
 from tests.conftest import requires_postgres
-from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+from tests.factories import (
+    InstitutionFactory,
+    TraineeFactory,
+    UserFactory,
+    send_to_prefecture,
+)
 from tests.racing import race
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +128,11 @@ def test_every_summary_equals_a_fresh_aggregate_after_random_transitions(
             unit_id=unit, quarter="2020Q1", actor=clerks[unit]
         )
         report = quarter_services.report_submit(report_id=report.pk, actor=clerks[unit])
+        # waiting now: the backlog counts the report's claims, one row per day
+        assert backlog_stored() == backlog_fresh() != {}
+        assert BacklogEntry.objects.filter(report=report).count() == len(
+            {k for k in backlog_fresh() if k[0] == report.pk}
+        )
         quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
         for check in report.spot_checks.all():
             quarter_services.spot_check_record(
@@ -132,6 +151,9 @@ def test_every_summary_equals_a_fresh_aggregate_after_random_transitions(
                     claim_id=claim.pk, actor=reviewer, reason="请更正金额"
                 )
                 returned.append((claim.pk, unit, claim.trainee_id))
+    assert backlog_stored() == backlog_fresh()
+    assert quarter_services.backlog_compact_waiting() > 0  # the decisions' rows folded
+    assert backlog_stored() == backlog_fresh()
     for (
         claim_id,
         unit,
@@ -151,6 +173,7 @@ def test_every_summary_equals_a_fresh_aggregate_after_random_transitions(
         workflow.WITHDRAWN,
     }, statuses  # the sequence went through every kind of move it means to test
     assert summaries_stored() == summaries_fresh()
+    assert backlog_stored() == backlog_fresh()
 
 
 def test_rebuild_summaries_says_whether_they_differed(claim_input, clerk):
@@ -165,6 +188,42 @@ def test_rebuild_summaries_says_whether_they_differed(claim_input, clerk):
 
     assert "1 组数字不同" in out.getvalue()
     assert summaries_stored() == summaries_fresh()
+
+
+def test_rebuild_summaries_puts_the_backlog_right_and_says_so(
+    claim_input, clerk, reviewer
+):
+    claim = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=claim.pk, actor=clerk)
+    send_to_prefecture(claim)
+    assert backlog_stored() == backlog_fresh() != {}
+    ((key, _),) = backlog_fresh().items()
+    BacklogEntry.objects.create(  # a row gone wrong
+        report_id=key[0], unit_id=key[1], day=key[2], claims=2, amount=0
+    )
+    out = StringIO()
+    call_command("rebuild_summaries", stdout=out)
+
+    assert "待审核积压与申报不一致：1 组" in out.getvalue()
+    assert backlog_stored() == backlog_fresh()
+    assert BacklogEntry.objects.count() == 1
+    quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    assert backlog_stored() == backlog_fresh() == {}
+
+
+def test_a_report_discarded_or_built_moves_its_claims_in_and_out_of_the_backlog(
+    claim_input, clerk
+):
+    claim = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=claim.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id=clerk.unit_id, quarter="2020Q1", actor=clerk
+    )
+    assert set(backlog_stored()) == {
+        (report.pk, clerk.unit_id, timezone.localdate(claim.submitted_at))
+    }
+    quarter_services.report_discard(report_id=report.pk, actor=clerk)
+    assert backlog_stored() == backlog_fresh() == {}
 
 
 def test_a_deleted_draft_leaves_its_summary_row_at_nothing(claim_input, clerk):

@@ -140,8 +140,10 @@ def build_year(claim_input: Any, reviewer: User, finance: User) -> Year:
     )
     draft = a("1300.00", submit=False, **june)
     now = timezone.now()
-    Claim.objects.filter(pk=e1.pk).update(submitted_at=now - timedelta(days=40))
-    Claim.objects.filter(pk=e2.pk).update(submitted_at=now - timedelta(days=10))
+    for claim, days in ((e1, 40), (e2, 10)):  # submitted that long ago
+        backdated = Claim.objects.get(pk=claim.pk)
+        backdated.submitted_at = now - timedelta(days=days)
+        backdated.save(update_fields=["submitted_at"])  # the backlog follows
 
     school = InstitutionFactory(unit_id=B, kind="technical_school")
     grant = file_claim(

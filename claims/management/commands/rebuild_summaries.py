@@ -2,8 +2,9 @@
 
 The summaries (``claims.models.ClaimSummary``) are kept by every save of a claim, in the
 transaction that changes it, and each claim's ``paid`` by every payment recorded as paid
-on it; this recomputes ``paid`` from the payments, then the summaries from the claims
-under their table lock (after a bulk load by COPY, a raw ``UPDATE``, or to check them).
+on it; this recomputes ``paid`` from the payments, then the summaries and the
+dashboards' backlog (``BacklogEntry``) from the claims under their table locks (after
+a bulk load by COPY, a raw ``UPDATE``, or to check them).
 
     python manage.py rebuild_summaries
 
@@ -30,6 +31,13 @@ class Command(BaseCommand):
                 self.style.WARNING(
                     f"{result.paid_differed} 条申报的已拨付金额与其拨付记录不一致，"
                     "已按拨付记录更正。"
+                )
+            )
+        if result.backlog_differed:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"待审核积压与申报不一致：{result.backlog_differed} 组数字不同，"
+                    "已按申报重建。"
                 )
             )
         if result.differed:
