@@ -559,6 +559,13 @@ class Claim(models.Model):
             was = None if self._state.adding else self._summarised_was(using)
             super().save(*args, **kwargs)
             now = self.summarised()
+            if fields is not None and was is not None:
+                # only the fields written are stored anew: the rest stays as it was,
+                # whatever this object holds unsaved
+                written = {
+                    getattr(Claim._meta.get_field(f), "attname", f) for f in fields
+                }
+                now = {f: now[f] if f in written else was[f] for f in _SUMMARY_ATTNAMES}
             entry_was = summary_entry_of(was) if was else None
             entry_now = summary_entry_of(now)
             if entry_now != entry_was:
@@ -611,6 +618,12 @@ class Claim(models.Model):
         loaded = claim.__dict__
         claim._summary_was = tuple(loaded.get(f, _UNKNOWN) for f in _SUMMARY_ATTNAMES)
         return claim
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        """Reread, and forget the summarised fields as loaded before: the next save
+        reads what is stored (another transaction may have moved the claim)."""
+        super().refresh_from_db(*args, **kwargs)
+        self._summary_was = _UNKNOWN
 
     def summarised(self) -> dict[str, Any]:
         """The fields the summaries and the backlog read, as they are now."""

@@ -257,3 +257,36 @@ def test_two_submissions_racing_on_one_summary_row_both_count(claim_input):
     assert submitted.claims == 4
     assert submitted.amount == sum((d.amount for d in drafts), rules.ZERO)
     assert ClaimSummary.objects.count() == key_rows_before + 1
+
+
+def test_a_save_of_some_fields_counts_only_what_it_writes(claim_input, clerk):
+    """A change held in memory but not among ``update_fields`` is not stored, so it
+    moves no summary and no backlog row (found by a review of issue 20's backlog)."""
+    claim = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=claim.pk, actor=clerk)
+    send_to_prefecture(claim)
+    loaded = Claim.objects.get(pk=claim.pk)
+    loaded.status = workflow.APPROVED  # not saved below
+    loaded.amount = Decimal("1700.00")
+    loaded.save(update_fields=["amount"])
+
+    assert Claim.objects.get(pk=claim.pk).status == workflow.SUBMITTED
+    assert summaries_stored() == summaries_fresh()
+    assert backlog_stored() == backlog_fresh() != {}
+
+
+def test_a_claim_reread_is_saved_from_what_is_stored(claim_input, clerk):
+    """``refresh_from_db`` after another transaction moved the claim (its report
+    discarded): the next save starts from the stored row, not the first load."""
+    claim = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=claim.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id=clerk.unit_id, quarter="2020Q1", actor=clerk
+    )
+    held = Claim.objects.get(pk=claim.pk)  # loaded while in the draft report
+    quarter_services.report_discard(report_id=report.pk, actor=clerk)
+    held.refresh_from_db()
+    held.save()
+
+    assert backlog_stored() == backlog_fresh() == {}
+    assert summaries_stored() == summaries_fresh()
