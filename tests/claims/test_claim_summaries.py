@@ -224,6 +224,8 @@ def test_a_report_discarded_or_built_moves_its_claims_in_and_out_of_the_backlog(
     }
     quarter_services.report_discard(report_id=report.pk, actor=clerk)
     assert backlog_stored() == backlog_fresh() == {}
+    assert quarter_services.backlog_compact_waiting() == 2  # its in and out, folded
+    assert not BacklogEntry.objects.exists()
 
 
 def test_a_deleted_draft_leaves_its_summary_row_at_nothing(claim_input, clerk):
