@@ -24,12 +24,12 @@ skipping what it does not need, and the rows of one kind in primary-key order:
    order too, so two of them never hold rows the other waits for;
    ``rebuild_summaries`` takes the whole table (``lock_claim_summaries``) so that no
    transition adds to a row it is rewriting.
+6b. **trainee confirmation** (issue 17) — after its claim: the trainee's answer, the
+   grievance it opens and the unit's finding.
 6c. **backlog entries** (``claims.models.BacklogEntry``, issue 20) — only ever
    inserted by the transitions (an insert waits for no one); locked only to fold a
    report's rows into one per day (``lock_backlog_entries``), which waits for nothing
    else; ``rebuild_summaries`` takes the whole table with the summaries'.
-6b. **trainee confirmation** (issue 17) — after its claim: the trainee's answer, the
-   grievance it opens and the unit's finding.
 7. **spot check**, then the claim's **payments**, then its **recovery**; a claim's
    **objection** (公示异议, issue 17) after the claim.
 8. **rollup** — taken alone (building, requesting, building a payment batch from it),
