@@ -795,10 +795,10 @@ def test_the_list_does_not_query_per_claim(
         # the page is read in a fixed number of queries: the count, the claims with
         # their person and institution, the policy entries' ids and the names of
         # the program, trade, level, unit, users and report of the page (one query),
-        # and the page's warnings (four: claims.warnings.warnings_for_claims — the
-        # overlaps and ages, the page's certificates, their live holders, and whether
-        # any came from a class, issue 16)
-        with django_assert_max_num_queries(8):
+        # and the page's warnings (two: claims.warnings.warnings_for_claims — one
+        # statement for the overlaps, certificates and ages, and whether any claim
+        # came from a class, issue 16)
+        with django_assert_max_num_queries(6):
             response = client.get(CLAIMS)
 
         listed = response.json()

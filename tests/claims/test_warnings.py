@@ -6,16 +6,26 @@ the list, naming the other claims by id only."""
 from __future__ import annotations
 
 import json
-from datetime import date
+import random
+from datetime import date, timedelta
+
+from django.db.models import BooleanField, Case, ExpressionWrapper, F, When
 
 import pytest
 from rest_framework.test import APIClient
 
-from claims import services
+from claims import services, workflow
+from claims import warnings as claims_warnings
+from claims.models import LIMIT_SLOTS, Claim
 from claims.warnings import (
     AGE_UNUSUAL,
     CERTIFICATE_REUSED,
+    LIVE,
     TRAINING_OVERLAP,
+    age_number,
+    carrying_certificates,
+    overlapping_live_claims,
+    unusual_age,
     warnings_for_claims,
     warnings_for_input,
 )
@@ -158,10 +168,103 @@ def test_warnings_of_a_page_take_a_fixed_number_of_queries(
     person = TraineeFactory(id_number=make_id_number(date(2010, 1, 1)))
     claims = [filed(trainee=person, certificate_number="Z-1", submit=False)]
     claims += [filed(certificate_number="Z-1") for _ in range(5)]
-    # the claims with their overlaps and ages; their certificates; the live holders;
-    # whether any came from a class (classes.warnings: one query when none did)
-    with django_assert_max_num_queries(4):
+    # one statement (overlaps, certificates, ages: claims.warnings._warning_statement)
+    # and whether any came from a class (classes.warnings: one query when none did)
+    with django_assert_max_num_queries(2):
         warnings_for_claims([c.pk for c in claims])
+
+
+# --- The list's statement against the definitions --------------------------------------
+def warnings_by_definitions(claim_ids):
+    """The warnings as the anomaly page's querysets define them (``overlaps``,
+    ``carrying_certificates``, ``unusual_age``): what ``warnings_for_claims`` did
+    through the ORM before its one statement (issue 20), kept as the oracle."""
+    subjects = Claim.objects.filter(pk__in=list(claim_ids)).order_by()
+    found = {pk: set() for pk in claim_ids}
+    for pk, other, age in subjects.annotate(
+        other=overlapping_live_claims(later_only=False),
+        age_number=age_number(F("training_start"), F("trainee__birth_date")),
+        unusual=ExpressionWrapper(unusual_age(), output_field=BooleanField()),
+    ).values_list("pk", "other__id", Case(When(unusual=True, then="age_number"))):
+        if other is not None:
+            found[pk].add((TRAINING_OVERLAP, other))
+        if age is not None:
+            found[pk].add((AGE_UNUSUAL, age // 10000))
+    keys = dict(carrying_certificates(subjects).values_list("pk", "cert"))
+    holders = carrying_certificates(Claim.objects.filter(status__in=LIVE).order_by())
+    for other, cert in holders.filter(cert__in=set(keys.values())).values_list(
+        "pk", "cert"
+    ):
+        for pk, key in keys.items():
+            if key == cert and pk != other:
+                found[pk].add((CERTIFICATE_REUSED, other, key))
+    return found
+
+
+def flattened(warnings):
+    out = set()
+    for w in warnings:
+        if w.code == AGE_UNUSUAL:
+            out.add(
+                (
+                    AGE_UNUSUAL,
+                    int(w.message.split("培训开始时该人员")[1].split("周岁")[0]),
+                )
+            )
+        for other in w.claims:
+            if w.code == CERTIFICATE_REUSED:
+                out.add((w.code, other, w.message.split()[1]))
+            else:
+                out.add((w.code, other))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_one_statement_finds_what_the_definitions_find(seed, filed, monkeypatch):
+    """Random claims of four people (two of an unusual age) in every status, with
+    overlapping periods and certificate numbers written in several ways: each claim's
+    warnings from the statement are the definitions' own, a few claims a statement
+    (the chunks' seams) as well as all at once."""
+    rng = random.Random(seed)
+    people = [
+        TraineeFactory(id_number=make_id_number(date(y, 3, 1)))
+        for y in (1950, 1980, 1990, 2010)
+    ]
+    trades = ["4-03-02-01", "4-07-05-01", "4-10-01-05", "4-01-06-01", "4-03-01-01"]
+    claims = []
+    for n in range(18):
+        start = date(2020, rng.randint(1, 6), rng.randint(1, 28))
+        claims.append(
+            filed(
+                trainee=people[n % 4],
+                trade_id=trades[(n // 4) % len(trades)],
+                training_start=start,
+                training_end=start + timedelta(days=rng.choice([0, 20, 45])),
+                certificate_number=rng.choice(["", " ", "A-1", " a-1 ", "B-2", "b-2"]),
+                submit=False,
+            )
+        )
+    statuses = sorted(set(workflow.STATUS_LABELS) | {workflow.DELETED})
+    slots: dict[tuple[int, int], int] = {}
+    for claim in claims:  # any status, as the rows stand (the rules are not the point)
+        status = rng.choice(statuses)
+        year = claim.training_end.year
+        held = slots.get((claim.trainee_id, year), 0)
+        if status in LIVE and held == LIMIT_SLOTS:
+            status = workflow.REJECTED
+        slot = held + 1 if status in LIVE else None
+        if slot:
+            slots[claim.trainee_id, year] = slot
+        Claim.all_rows.filter(pk=claim.pk).update(
+            status=status, limit_year=slot and year, limit_slot=slot
+        )
+    ids = [c.pk for c in claims] + [10**9]  # and one unknown
+    expected = warnings_by_definitions(ids)
+    assert any(expected.values())  # the draw does warn
+    for size in (len(ids), 4):
+        monkeypatch.setattr(claims_warnings, "CLAIMS_PER_STATEMENT", size)
+        found = warnings_for_claims(ids)
+        assert {pk: flattened(ws) for pk, ws in found.items()} == expected
 
 
 # --- In the API's decision ------------------------------------------------------------
