@@ -21,6 +21,7 @@ claims at once, so a listed page asks each later stage once, not once per claim.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from accounts.models import User
@@ -61,6 +62,7 @@ def can_create(user: User, unit_id: str | None = None) -> Permission:
 
 
 # --- Moving a claim through the transition table -------------------------------------
+@cache  # the table is fixed when the module loads; the list asks 200 times a page
 def roles_for(action: str) -> frozenset[str]:
     """The roles that take ``action`` from some status of the table: any other role
     is refused the action for its role, before the claim's status is looked at."""
