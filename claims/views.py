@@ -30,6 +30,7 @@ from claims.forms import (
     grouped_options,
     institution_choices,
 )
+from claims.list_page import list_page_rows
 from claims.models import (
     Claim,
     ClaimEvent,
@@ -146,6 +147,7 @@ def claim_list(request: AuthedRequest) -> HttpResponse:
     listed.rows = with_list_names(listed.rows)
     context = {
         "listed": listed,
+        "rows": list_page_rows(listed.rows),
         "next_cursor": listed.next.encode() if listed.next else "",
         "previous_cursor": listed.previous.encode() if listed.previous else "",
         "page_error": page_error,
