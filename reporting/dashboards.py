@@ -40,6 +40,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import (
@@ -351,15 +352,38 @@ def _kept_summaries() -> QuerySet[ClaimSummary]:
     return ClaimSummary.objects.exclude(status=workflow.DRAFT).filter(claims__gt=0)
 
 
+def months_with_claims() -> list[date]:
+    """The months of ``_kept_summaries``, each found by one probe of the summaries'
+    unique index (month first): a recursive statement that steps from one month to
+    the next, ~120 probes for ten years, instead of reading every summary row for a
+    DISTINCT (15-27 ms at ten million claims, on every dashboard; issue 20)."""
+    q = connection.ops.quote_name
+    meta = ClaimSummary._meta
+    table = q(meta.db_table)
+    month, status, claims = (
+        q(meta.get_field(name).column) for name in ("month", "status", "claims")
+    )
+    kept = f"{status} <> %s AND {claims} > 0"
+    statement = (  # identifiers from the model, every value a parameter
+        f"WITH RECURSIVE kept(month) AS ("  # noqa: S608  # nosec B608
+        f"SELECT MIN({month}) FROM {table} WHERE {kept} "
+        f"UNION ALL SELECT (SELECT MIN({month}) FROM {table} "
+        f"WHERE {month} > kept.month AND {kept}) FROM kept "
+        f"WHERE kept.month IS NOT NULL) "
+        f"SELECT month FROM kept WHERE month IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [workflow.DRAFT, workflow.DRAFT])
+        found = [row[0] for row in cursor.fetchall()]
+    # SQLite hands a computed date back as its ISO text
+    return [
+        m if isinstance(m, date) else date.fromisoformat(str(m)[:10]) for m in found
+    ]
+
+
 def years_with_data() -> list[int]:
     """Years in which some claim's training ended (drafts aside) or a budget was set."""
-    claim_years = set(
-        _kept_summaries()
-        .annotate(y=ExtractYear("month"))
-        .values_list("y", flat=True)
-        .distinct()
-        .order_by()
-    )
+    claim_years = {month.year for month in months_with_claims()}
     budget_years = set(
         FundBudget.objects.values_list("year", flat=True).distinct().order_by()
     )

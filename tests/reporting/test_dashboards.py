@@ -28,6 +28,7 @@ total      10            9       10        19,994.00   10,794.00    7,800.00   1
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -42,7 +43,7 @@ import pytest
 
 from accounts.models import User
 from claims import services
-from claims.models import Claim
+from claims.models import Claim, ClaimSummary
 from finance import services as reporting_services
 from quarters import services as quarter_services
 from quarters.budgets import budget_set
@@ -457,3 +458,31 @@ def test_computing_the_anomaly_lists_costs_the_same_queries_for_5_or_60_claims(
     with CaptureQueriesContext(connection) as many:
         anomaly_snapshots.anomalies_refresh()
     assert len(many) == len(few) <= MAX_QUERIES
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_months_stepped_through_the_index_are_the_distinct_months(db, seed):
+    """``months_with_claims`` probes the summaries' index month by month (issue 20);
+    it finds what a DISTINCT over every kept row finds, over random summary rows of
+    every status, some holding no claims."""
+    rng = random.Random(seed)
+    statuses = ["draft", "submitted", "approved", "rejected", "returned", "withdrawn"]
+    for n in range(60):
+        ClaimSummary.objects.create(
+            month=date(rng.randint(2018, 2024), rng.randint(1, 12), 1),
+            unit_id="654301",
+            program_id=9,
+            fund=str(n),  # every row its own key
+            status=rng.choice(statuses),
+            claims=rng.choice([0, 0, 1, 3]),
+        )
+    distinct = sorted(
+        set(
+            ClaimSummary.objects.exclude(status="draft")
+            .filter(claims__gt=0)
+            .values_list("month", flat=True)
+        )
+    )
+    assert len(distinct) > 5
+    assert dashboards.months_with_claims() == distinct
+    assert dashboards.years_with_data() == sorted({m.year for m in distinct})
