@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -82,6 +82,20 @@ def _eager_celery_unless_asked(request: pytest.FixtureRequest) -> Any:
     app.conf.task_always_eager = before
 
 
+#: The registry reads' throttle in tests: a cache of this process.
+THROTTLE_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "throttle-tests",
+}
+#: PBKDF2 costs ~0.3 s a user; tests need no protection against brute force.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def notice_closed_once_opened(unit_id: str, on: date) -> tuple[int, None]:
+    """The public notice's period for the tests of other stages: no working day."""
+    return (0, None)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_read_counts(settings: Any) -> None:
     """Each test starts with no registry reads counted: the throttle counts in a cache
@@ -89,13 +103,7 @@ def _fresh_read_counts(settings: Any) -> None:
     would still be), emptied."""
     from django.core.cache import caches
 
-    settings.CACHES = {
-        **settings.CACHES,
-        "throttle": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "throttle-tests",
-        },
-    }
+    settings.CACHES = {**settings.CACHES, "throttle": THROTTLE_CACHE}
     caches["throttle"].clear()
 
 
@@ -120,67 +128,80 @@ def _public_notice_closed_unless_asked(
         return
     from quarters import services
 
-    monkeypatch.setattr(services, "notice_period", lambda unit_id, on: (0, None))
+    monkeypatch.setattr(services, "notice_period", notice_closed_once_opened)
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
-    """PBKDF2 costs ~0.3 s a user; tests need no protection against brute force."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
-@pytest.fixture
-def clerk(db: Any) -> User:
+@contextlib.contextmanager
+def as_in_a_test(**more_settings: Any) -> Iterator[None]:
+    """What the autouse fixtures above give each test, for rows built once for a whole
+    module before any test's own fixtures run (the permission matrix's world): Celery
+    eager, the public notice closed once opened, fast password hashing, the throttle
+    in a cache of this process; and ``more_settings``."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from altay_skills.celery import app
+    from quarters import services
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with (
+            override_settings(
+                PASSWORD_HASHERS=FAST_HASHERS,
+                CACHES={**settings.CACHES, "throttle": THROTTLE_CACHE},
+                **more_settings,
+            ),
+            pytest.MonkeyPatch.context() as patch,
+        ):
+            patch.setattr(services, "notice_period", notice_closed_once_opened)
+            yield
+    finally:
+        app.conf.task_always_eager = eager
+
+
+# --- The people and rows most tests start from ---------------------------------------
+# Plain functions, so that a fixture built once for a whole module (the permission
+# matrix's world) makes the same ones as the per-test fixtures below.
+def make_clerk() -> User:
     return UserFactory(username="clerk_a", role=Role.COUNTY_CLERK, unit_id="654301")
 
 
-@pytest.fixture
-def clerk_same_unit(db: Any) -> User:
-    return UserFactory(username="clerk_a2", role=Role.COUNTY_CLERK, unit_id="654301")
-
-
-@pytest.fixture
-def other_clerk(db: Any) -> User:
-    return UserFactory(username="clerk_b", role=Role.COUNTY_CLERK, unit_id="654322")
-
-
-@pytest.fixture
-def reviewer(db: Any) -> User:
+def make_reviewer() -> User:
     return UserFactory(username="reviewer", role=Role.PREFECTURE_REVIEWER)
 
 
-@pytest.fixture
-def finance(db: Any) -> User:
+def make_finance() -> User:
     return UserFactory(username="finance", role=Role.FINANCE_OFFICER)
 
 
-@pytest.fixture
-def auditor(db: Any) -> User:
+def make_auditor() -> User:
     return UserFactory(username="auditor", role=Role.AUDITOR)
 
 
-@pytest.fixture
-def administrator(db: Any) -> User:
+def make_administrator() -> User:
     return UserFactory(
         username="admin", role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True
     )
 
 
-@pytest.fixture
-def trainee(db: Any) -> Trainee:
+def make_trainee() -> Trainee:
     # Registered in 阿勒泰市 (654301), living in 富蕴县 (654322): either unit may file
     # for them (五(二) 户籍地、常住地、求职就业地均可落实补贴), which is what lets two
     # units race for one person's limits.
     return TraineeFactory(groups=["poor_labour"], residence_unit_id="654322")
 
 
-@pytest.fixture
-def institution(db: Any) -> Institution:
+def make_institution() -> Institution:
     return InstitutionFactory(unit_id="654301")
 
 
-@pytest.fixture
-def claim_input(
+def claim_input_of(
     trainee: Trainee, institution: Institution
 ) -> Callable[..., ClaimInput]:
     """A body that program 9's rules accept: 1800 yuan, 中式烹调师 · 四级, employed.
@@ -211,6 +232,59 @@ def claim_input(
         return replace(built, certificate_number=number)
 
     return build
+
+
+@pytest.fixture
+def clerk(db: Any) -> User:
+    return make_clerk()
+
+
+@pytest.fixture
+def clerk_same_unit(db: Any) -> User:
+    return UserFactory(username="clerk_a2", role=Role.COUNTY_CLERK, unit_id="654301")
+
+
+@pytest.fixture
+def other_clerk(db: Any) -> User:
+    return UserFactory(username="clerk_b", role=Role.COUNTY_CLERK, unit_id="654322")
+
+
+@pytest.fixture
+def reviewer(db: Any) -> User:
+    return make_reviewer()
+
+
+@pytest.fixture
+def finance(db: Any) -> User:
+    return make_finance()
+
+
+@pytest.fixture
+def auditor(db: Any) -> User:
+    return make_auditor()
+
+
+@pytest.fixture
+def administrator(db: Any) -> User:
+    return make_administrator()
+
+
+@pytest.fixture
+def trainee(db: Any) -> Trainee:
+    return make_trainee()
+
+
+@pytest.fixture
+def institution(db: Any) -> Institution:
+    return make_institution()
+
+
+@pytest.fixture
+def claim_input(
+    trainee: Trainee, institution: Institution
+) -> Callable[..., ClaimInput]:
+    """``claim_input_of`` the test's trainee and institution."""
+    return claim_input_of(trainee, institution)
 
 
 @pytest.fixture
