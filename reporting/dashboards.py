@@ -359,9 +359,8 @@ def months_with_claims() -> list[date]:
     q = connection.ops.quote_name
     meta = ClaimSummary._meta
     table = q(meta.db_table)
-    month, status, claims = (
-        q(meta.get_field(name).column) for name in ("month", "status", "claims")
-    )
+    columns: list[Any] = [meta.get_field(n) for n in ("month", "status", "claims")]
+    month, status, claims = (q(field.column) for field in columns)
     kept = f"{status} <> %s AND {claims} > 0"
     statement = (  # identifiers from the model, every value a parameter
         f"WITH RECURSIVE kept(month) AS ("  # noqa: S608  # nosec B608
