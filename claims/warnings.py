@@ -271,7 +271,7 @@ def warnings_for_claims(claim_ids: Collection[int]) -> dict[int, list[ClaimWarni
     """The warnings of stored claims, as the database stands now: one statement for up
     to ``CLAIMS_PER_STATEMENT`` claims (a page, a report; ``_warning_statement``) and
     those of the later stages' sources (``offer_warnings``: one more query when none of
-    the claims came from a class, four when some did). A claim deleted or unknown has
+    the claims came from a class, five when some did). A claim deleted or unknown has
     none.
 
     The certificate's other holders are claims that reached the prefecture (LIVE), not

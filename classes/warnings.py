@@ -26,8 +26,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, DateField, F, QuerySet, Sum, Value
 
+from altay_skills.statements import rows_for_keys
 from claims.warnings import AGE_UNUSUAL, ClaimWarning, age_number, unusual_age
 from classes import rules
 from classes.models import ClassSession, RosterLine, TrainingClass
@@ -332,30 +334,54 @@ def perfect_class_list(*, limit: int) -> list[PerfectClass]:
 
 
 # --- A claim's warnings from its class ---------------------------------------------------
+#: Claims one statement looks up on the rosters (SQLite's parameter limit).
+CLAIMS_PER_STATEMENT = 1000
+
+
+def _roster_lines_of(claim_ids: Collection[int]) -> list[tuple[int, int, int]]:
+    """(claim, person, class) of the roster lines that created these claims: one
+    statement on the roster table alone, written from its columns (the claim list
+    asks it for every page, and most pages name no class: the ORM's compiling cost
+    more than the reading; issue 20)."""
+    meta: Any = RosterLine._meta
+    q = connection.ops.quote_name
+    claim, person, training_class = (
+        q(meta.get_field(name).column)
+        for name in ("claim", "trainee", "training_class")
+    )
+    rows = rows_for_keys(
+        lambda marks: (  # identifiers from the model, every value a parameter
+            f"SELECT {claim}, {person}, {training_class} "  # noqa: S608  # nosec B608
+            f"FROM {q(meta.db_table)} WHERE {claim} IN ({marks})"
+        ),
+        claim_ids,
+        per=CLAIMS_PER_STATEMENT,
+    )
+    return [(claim_id, trainee, class_id) for claim_id, trainee, class_id in rows]
+
+
 def warnings_for_class_claims(
     claim_ids: Collection[int],
 ) -> dict[int, list[ClaimWarning]]:
     """The warnings of claims created by a class's completion (offered to
     ``claims.warnings``): the person on another class at the same time, and a class
     in which everyone attended everything and passed. One query when none of the
-    claims came from a class, four otherwise."""
-    lines = list(
-        RosterLine.objects.filter(claim_id__in=list(claim_ids)).values_list(
-            "claim_id",
-            "trainee_id",
-            "training_class_id",
-            "training_class__planned_start",
-            "training_class__planned_end",
-        )
-    )
+    claims came from a class, five otherwise (the classes' periods read apart)."""
+    lines = _roster_lines_of(claim_ids)
     if not lines:
         return {}
-    places = places_of({trainee for _, trainee, *_ in lines})
-    perfect = perfect_classes({class_id for _, _, class_id, *_ in lines})
+    periods = dict(
+        (pk, (start, end))
+        for pk, start, end in TrainingClass.objects.filter(
+            pk__in={class_id for _, _, class_id in lines}
+        ).values_list("pk", "planned_start", "planned_end")
+    )
+    places = places_of({trainee for _, trainee, _ in lines})
+    perfect = perfect_classes({class_id for _, _, class_id in lines})
     found: dict[int, list[ClaimWarning]] = defaultdict(list)
-    for claim_id, trainee_id, class_id, start, end in lines:
+    for claim_id, trainee_id, class_id in sorted(lines):
         for other in overlapping_places(
-            places.get(trainee_id, []), (start, end), besides=class_id
+            places.get(trainee_id, []), periods[class_id], besides=class_id
         ):
             found[claim_id].append(ClaimWarning(CLASS_OVERLAP, overlap_message(other)))
         if class_id in perfect:

@@ -145,3 +145,19 @@ def test_policy_entry_ids_are_those_the_claim_stands_on(
     assert expected, "the draft was judged against policy entries"
     assert policy_entry_ids([claim.pk]) == {claim.pk: expected}
     assert policy_entry_ids([]) == {}
+
+
+def test_policy_entry_ids_in_chunks_are_the_same(
+    every_kind: list[Claim], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read a chunk at a time (SQLite's parameter limit), each claim still has its own
+    entries, smallest first, and an unknown claim has none."""
+    ids = [c.pk for c in every_kind]
+    expected = {
+        c.pk: sorted(c.policy_entries.values_list("pk", flat=True)) for c in every_kind
+    }
+    assert all(expected.values())
+    assert policy_entry_ids(ids) == expected
+    monkeypatch.setattr("claims.selectors.CLAIMS_PER_STATEMENT", 2)
+    missing = max(ids) + 1000
+    assert policy_entry_ids([*ids, missing]) == {**expected, missing: []}
