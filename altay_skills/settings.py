@@ -174,6 +174,14 @@ DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # One writer at a time; wait for the lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+else:
+    # No JIT compilation: PostgreSQL compiles a query whose *estimated* cost passes
+    # jit_above_cost, and at ten million claims estimates of a few short statements
+    # pass it (the claim list's warnings: 10.5 million rows estimated, 53 found;
+    # 21 ms compiling, 1 ms running — docs/performance.md section 13). Behind a
+    # pooler that refuses startup options, set it on the role instead (scaling.md).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -171,3 +173,17 @@ def test_every_cache_is_the_shared_redis_when_there_is_one():
     ]
     # make run, with nothing installed: each process its own memory
     assert cache_backends() == ["LocMemCache", "LocMemCache"]
+
+
+@pytest.mark.django_db
+def test_postgresql_connections_never_jit_compile() -> None:
+    """At ten million claims the planner's estimates for a few short statements pass
+    jit_above_cost, and compiling cost 20 times the running (issue 20): the app's
+    connections have JIT off, whatever the server's default."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
