@@ -209,6 +209,9 @@ class Cluster:
             SECURE_SSL_REDIRECT="1",
             DATABASE_URL=self.database_url("app"),
             MIGRATION_DATABASE_URL=self.database_url("owner"),
+            # as .env.example: each worker keeps its connection (HAProxy closes it when
+            # its primary is marked down; CONN_HEALTH_CHECKS replaces a dead one)
+            CONN_MAX_AGE="60",
             REDIS_URL=f"redis://{LB}:6379/0",
             STATIC_ROOT=str(self.state / "static"),
             MEDIA_ROOT=str(self.state / "media"),
