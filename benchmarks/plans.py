@@ -33,7 +33,7 @@ def operations() -> list[tuple[str, str, Callable[[], object]]]:
     from claims.filters import ClaimFilter
     from claims.listing import list_page
     from claims.models import Claim
-    from claims.selectors import claims_listed, prior_claims_of, with_list_names
+    from claims.selectors import claims_listed, prior_claims_of
     from finance.services import rollup_figures
     from programs.models import Unit
     from reporting import dashboards, review
@@ -54,7 +54,7 @@ def operations() -> list[tuple[str, str, Callable[[], object]]]:
         found = ClaimFilter(params or None, queryset=claims_listed(user))
         filters = found.form.cleaned_data if found.is_bound and found.is_valid() else {}
         listed = list_page(user, found.qs, filters, cursor=None, page=None)
-        return with_list_names(listed.rows)
+        return listed.rows
 
     def submit_history() -> object:
         history = prior_claims_of(trainee_id)

@@ -44,7 +44,6 @@ from claims.selectors import (
     claim_for,
     claims_listed,
     policy_entry_ids,
-    with_list_names,
 )
 from claims.serializers import (
     ClaimEventSerializer,
@@ -200,7 +199,7 @@ class ClaimListCreateApi(GenericAPIView):
             cursor=request.query_params.get("cursor"),
             page=request.query_params.get("page"),
         )
-        page = with_list_names(listed.rows)
+        page = listed.rows
         ids = [c.pk for c in page]
         data = claim_list_rows(
             page,

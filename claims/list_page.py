@@ -38,7 +38,7 @@ def _once(make: Callable[[Any], str]) -> Callable[[Any], str]:
 
 
 def list_page_rows(claims: Sequence[Claim]) -> list[dict[str, Any]]:
-    """The table's rows for ``claims`` as ``with_list_names`` leaves them."""
+    """The table's rows for ``claims`` as ``read_listed`` leaves them."""
     href = reverse("claim_detail", args=[_ID_MARK])
     mark = str(_ID_MARK)
     labels = {value: str(label) for value, label in ClaimStatus.choices}

@@ -31,6 +31,7 @@ from altay_skills.errors import DomainError, NotFound
 from altay_skills.periods import quarter_bounds
 from claims import workflow
 from claims.models import Claim, ClaimSummary
+from claims.selectors import read_listed
 
 #: Claims a page holds (the API's and the page's).
 PAGE_SIZE = 50
@@ -136,11 +137,15 @@ def keyset_page(
     size: int | None = None,
 ) -> tuple[list[Claim], Cursor | None, Cursor | None]:
     """One page of ``qs`` newest first, and the cursors of the pages after and before
-    it (None at either end). One query, whatever the depth."""
+    it (None at either end). One query, whatever the depth: the claims come with the
+    rows the list names (``read_listed``)."""
     size = size or PAGE_SIZE
     newest = qs.order_by("-created_at", "-pk")
     if cursor is not None and cursor.backward:
-        got = list(_before(qs, cursor).order_by("created_at", "pk")[: size + 1])
+        got = read_listed(
+            _before(qs, cursor).order_by("created_at", "pk")[: size + 1],
+            newest_first=False,
+        )
         more_before = len(got) > size
         rows = got[:size][::-1]
         if not rows:
@@ -148,11 +153,11 @@ def keyset_page(
         previous = _cursor(rows[0], backward=True) if more_before else None
         return rows, _cursor(rows[-1], backward=False), previous
     if cursor is not None:
-        got = list(_after(newest, cursor)[: size + 1])
+        got = read_listed(_after(newest, cursor)[: size + 1])
         more_before = True
     else:
         offset = ((number or 1) - 1) * size
-        got = list(newest[offset : offset + size + 1])
+        got = read_listed(newest[offset : offset + size + 1])
         more_before = offset > 0
         if offset and not got:
             raise NotFound(BAD_PAGE_MESSAGE)

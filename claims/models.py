@@ -615,9 +615,14 @@ class Claim(models.Model):
         """Keep the summarised fields as loaded (a tuple: cheap for the lists that load
         thousands of claims and save none); the entries are worked out only on save."""
         claim = super().from_db(db, field_names, values)
-        loaded = claim.__dict__
-        claim._summary_was = tuple(loaded.get(f, _UNKNOWN) for f in _SUMMARY_ATTNAMES)
+        claim.remember_loaded()
         return claim
+
+    def remember_loaded(self) -> None:
+        """Keep the summarised fields as just read from the database (``from_db``, and
+        ``claims.selectors.read_listed``, which makes the list's claims itself)."""
+        loaded = self.__dict__
+        self._summary_was = tuple(loaded.get(f, _UNKNOWN) for f in _SUMMARY_ATTNAMES)
 
     def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         """Reread, and forget the summarised fields as loaded before: the next save

@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
+from django.db.models.base import ModelState
 
 from accounts.models import User
 from altay_skills.errors import NotFound
@@ -53,7 +56,7 @@ def claims_listed(user: User) -> QuerySet[Claim]:
     claims table alone. Planning the ten joins of ``claims_visible_to`` took
     PostgreSQL 100-190 ms on a million claims while running it took under 10 ms; the
     rows each listed claim names (its person, institution, program and the rest) are
-    attached afterwards, all in one query (``with_list_names``)."""
+    attached in the same statement (``read_listed``)."""
     return unit_scoped(Claim.objects.all(), user)
 
 
@@ -101,65 +104,115 @@ def policy_entry_ids(claim_ids: Collection[int]) -> dict[int, list[int]]:
     return found
 
 
-def with_list_names(claims: list[Claim]) -> list[Claim]:
-    """Attach to each listed claim its person, institution, program, trade, level,
-    unit, creator, reviewer and report, as rows holding only the fields the list
-    shows (the rest deferred), all read in one query: a UNION ALL of one primary-key
-    lookup per table. The number of queries does not grow with the page.
+def read_listed(ids: QuerySet[Claim], *, newest_first: bool = True) -> list[Claim]:
+    """The claims a page of the list holds, with the rows they name attached, in one
+    statement: ``ids`` is the page as a queryset of primary keys (filtered, ordered
+    and cut to the page by the caller: ``claims.listing``), read back newest (or
+    oldest) first with every column of the claim and, through one scalar subquery a
+    value, the fields ``LIST_NAMES`` shows of its person, institution, program, trade,
+    level, unit, creator, reviewer and report (their other fields are deferred).
 
-    The statement is written here from the models' tables and columns rather than
-    built by the ORM: compiling nine annotated querysets took 8 ms of a 10 ms call
-    (the query itself 1 ms) on every page, and joining the person and institution to
-    the claims made every model three (issue 20). A row shared by several claims of
-    the page is one object."""
-    legs: list[str] = []
-    params: list[Any] = []
-    q = connection.ops.quote_name
+    The claims and their rows are made the way ``Model.from_db`` leaves them, but
+    without ``Model.__init__``, which was a third of the time of the ORM's reading
+    and the names' own statement (190 instances a page). At a million claims this
+    read takes 7.2 ms where those two took 8.8 (medians of 300, interleaved; issue 20,
+    docs/performance.md section 14), and the list one statement fewer. Every column goes through the database's and the field's
+    converters as the ORM's do (``_converters``), and the claim remembers its
+    summarised fields as ``from_db`` has it do (``Claim.remember_loaded``);
+    tests/claims/test_read_listed.py compares each claim and row with the ORM's. A row
+    named by several claims of the page is one object."""
+    db = connections[ids.db]
+    q = db.ops.quote_name
+    meta: Any = Claim._meta  # a concrete field's column is a name, never None
+    try:
+        inner, params = ids.values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a scope or filter that matches nothing: no query
+        return []
+    columns = list(meta.concrete_fields)
+    select = [f"c.{q(f.column)}" for f in columns]
+    named: list[tuple[Any, list[Any]]] = []  # (foreign key, the fields it shows)
     for relation, shown in LIST_NAMES.items():
-        field: Any = Claim._meta.get_field(relation)  # a foreign key of LIST_NAMES
-        keys = sorted({getattr(c, field.attname) for c in claims} - {None})
-        if keys:
-            model = field.related_model
-            pk, table = q(model._meta.pk.column), q(model._meta.db_table)
-            first, second = (
-                q(model._meta.get_field(name).column) if name else "CAST(NULL AS TEXT)"
-                for name in (*shown, None)[:2]
-            )
-            marks = ", ".join(["%s"] * len(keys))
-            legs.append(  # identifiers from the models, every value a parameter
-                f"SELECT %s, CAST({pk} AS TEXT), {first}, {second} "  # noqa: S608  # nosec B608
-                f"FROM {table} WHERE {pk} IN ({marks})"
-            )
-            params += [relation, *keys]
-    if not legs:
-        return claims
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(legs), params)
-        found = {(of, key): values for of, key, *values in cursor.fetchall()}
-    for relation, shown in LIST_NAMES.items():
-        field = Claim._meta.get_field(relation)
-        model = field.related_model
-        named = [model._meta.get_field(name).attname for name in shown]
-        # Model.from_db takes a subset of the fields in the model's own field order
-        attnames = [
-            f.attname
-            for f in model._meta.concrete_fields
-            if f.primary_key or f.attname in named
+        key: Any = meta.get_field(relation)  # a foreign key of LIST_NAMES
+        model = key.related_model
+        fields = [model._meta.get_field(name) for name in shown]
+        named.append((key, fields))
+        select += [  # identifiers from the models
+            f"(SELECT n.{q(f.column)} FROM {q(model._meta.db_table)} n "  # noqa: S608  # nosec B608
+            f"WHERE n.{q(model._meta.pk.column)} = c.{q(key.column)})"
+            for f in fields
         ]
-        made: dict[Any, Any] = {}
-        for claim in claims:
-            key = getattr(claim, field.attname)
-            if (relation, str(key)) not in found:
-                continue  # none, or gone since: read when used, as before
-            if key not in made:
-                read = dict(zip(named, found[relation, str(key)], strict=False))
-                read[model._meta.pk.attname] = key
-                values = [read[name] for name in attnames]
-                made[key] = model.from_db(DEFAULT_DB_ALIAS, attnames, values)
-            # the cache select_related fills: the descriptor's checks are for values
-            # a caller assigns, and this one is the row the claim's own key names
-            field.set_cached_value(claim, made[key])
+        columns += fields
+    way = "DESC" if newest_first else "ASC"
+    statement = (  # identifiers from the models, every value a parameter of ``ids``
+        f"SELECT {', '.join(select)} FROM {q(meta.db_table)} c "  # noqa: S608  # nosec B608
+        f"WHERE c.{q(meta.pk.column)} IN ({inner}) "
+        f"ORDER BY c.{q(meta.get_field('created_at').column)} {way}, "
+        f"c.{q(meta.pk.column)} {way}"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = [list(row) for row in cursor.fetchall()]
+    for at, column, converters in _converters(db, columns):
+        for row in rows:
+            for convert in converters:
+                row[at] = convert(row[at], column, db)
+    width, alias = len(meta.concrete_fields), db.alias
+    own = [f.attname for f in meta.concrete_fields]
+    made: dict[tuple[str, Any], Any] = {}
+    claims = []
+    for row in rows:
+        claim = _as_loaded(Claim, own, row[:width], alias)
+        claim.remember_loaded()
+        at = width
+        for key, fields in named:
+            values = row[at : at + len(fields)]
+            at += len(fields)
+            pk = getattr(claim, key.attname)
+            if pk is None:
+                continue  # the descriptor answers None without a query
+            if (key.name, pk) not in made:
+                model = key.related_model
+                made[key.name, pk] = _as_loaded(
+                    model,
+                    [model._meta.pk.attname, *(f.attname for f in fields)],
+                    (pk, *values),
+                    alias,
+                )
+            # the cache select_related fills (the row the claim's own key names)
+            key.set_cached_value(claim, made[key.name, pk])
+        claims.append(claim)
     return claims
+
+
+def _converters(
+    db: BaseDatabaseWrapper, fields: Sequence[Any]
+) -> list[tuple[int, Any, list[Any]]]:
+    """For each of ``fields`` that has any, the converters the ORM passes its value
+    through: the database's (SQLite's dates, times and decimals) and the field's own
+    (a JSON field's text) — as ``(position, column, converters)``."""
+    found = []
+    for at, shown in enumerate(fields):
+        column = shown.get_col(shown.model._meta.db_table)
+        converters = db.ops.get_db_converters(column) + column.get_db_converters(db)
+        if converters:
+            found.append((at, column, converters))
+    return found
+
+
+def _as_loaded(
+    model: Any, attnames: Sequence[str], values: Sequence[Any], alias: str
+) -> Any:
+    """An instance of ``model`` as ``Model.from_db`` leaves it — these attributes
+    loaded, the rest deferred, not adding, of the database ``alias`` — without running
+    ``Model.__init__`` (no model has init signals; tests/claims/test_read_listed.py
+    checks)."""
+    instance = model.__new__(model)
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    state = ModelState()
+    state.adding = False
+    state.db = alias
+    instance._state = state
+    return instance
 
 
 def unit_scoped(qs: QuerySet[Any], user: User) -> QuerySet[Any]:

@@ -488,8 +488,7 @@ def claim_list_rows(
     (16 ms of a page of 50); this is under 2 ms. The contract stays declared by
     ``ClaimSerializer`` (OpenAPI); add a field there and here.
 
-    ``claims`` come with their names attached (``with_list_names``) and the person and
-    the institution joined (``claims_listed``)."""
+    ``claims`` come with the rows they name attached (``read_listed``)."""
     zone = timezone.get_current_timezone()
     rows = []
     for c in claims:

@@ -47,7 +47,6 @@ from claims.selectors import (
     claims_listed,
     subsidy_history,
     warnings_seen_by,
-    with_list_names,
 )
 from claims.warnings import warnings_for_claims
 from claims.workflow import ACTION_LABELS, STATUS_LABELS
@@ -144,7 +143,6 @@ def claim_list(request: AuthedRequest) -> HttpResponse:
     except DomainError as refused:  # a cursor or page number it cannot serve
         page_error = refused.message
         listed = listing.list_page(user, claims, filters, cursor=None, page=None)
-    listed.rows = with_list_names(listed.rows)
     context = {
         "listed": listed,
         "rows": list_page_rows(listed.rows),

@@ -25,7 +25,7 @@ from claims.selectors import (
     claims_listed,
     claims_visible_to,
     policy_entry_ids,
-    with_list_names,
+    read_listed,
 )
 from claims.serializers import ClaimSerializer, claim_list_rows
 from claims.warnings import warnings_for_claims
@@ -118,9 +118,7 @@ def test_moments_are_written_as_drf_writes_them_in_any_time_zone(
         .order_by("-created_at", "-pk")
         .values_list("pk", flat=True)
     )
-    page = with_list_names(
-        list(claims_listed(reviewer).filter(pk__in=ids).order_by("-pk"))
-    )
+    page = read_listed(claims_listed(reviewer).filter(pk__in=ids).order_by("-pk"))
     ids = [c.pk for c in page]
     written = {}
     for zone in ("UTC", "Asia/Urumqi", "Asia/Shanghai"):

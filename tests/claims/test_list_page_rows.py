@@ -18,7 +18,7 @@ from accounts.models import User
 from claims import services
 from claims.list_page import list_page_rows
 from claims.models import Claim
-from claims.selectors import claims_listed, with_list_names
+from claims.selectors import claims_listed, read_listed
 from tests.claims.test_claim_list_rows import every_kind  # noqa: F401
 from tests.factories import InstitutionFactory, TraineeFactory
 
@@ -93,7 +93,7 @@ def test_the_page_draws_the_same_rows_as_the_loop_it_replaced(
     assert response.status_code == 200
     drawn = _rows_of(response.content.decode())
 
-    claims = with_list_names(list(claims_listed(user).order_by("-created_at", "-pk")))
+    claims = read_listed(claims_listed(user).order_by("-created_at", "-pk"))
     reference = engines["django"].from_string(f"<tbody>{BEFORE}</tbody>")
     expected = _rows_of(reference.render({"claims": claims, "user": user}))
     assert drawn == expected
