@@ -116,11 +116,13 @@ def read_listed(ids: QuerySet[Claim], *, newest_first: bool = True) -> list[Clai
     without ``Model.__init__``, which was a third of the time of the ORM's reading
     and the names' own statement (190 instances a page). At a million claims this
     read takes 7.2 ms where those two took 8.8 (medians of 300, interleaved; issue 20,
-    docs/performance.md section 14), and the list one statement fewer. Every column goes through the database's and the field's
-    converters as the ORM's do (``_converters``), and the claim remembers its
-    summarised fields as ``from_db`` has it do (``Claim.remember_loaded``);
-    tests/claims/test_read_listed.py compares each claim and row with the ORM's. A row
-    named by several claims of the page is one object."""
+    docs/performance.md section 14), and the list sends one statement fewer.
+
+    Every column goes through the database's and the field's converters as the ORM's
+    do (``_converters``), and the claim remembers its summarised fields as
+    ``from_db`` has it do (``Claim.remember_loaded``); tests/claims/test_read_listed.py
+    compares each claim and row with the ORM's. A row named by several claims of the
+    page is one object."""
     db = connections[ids.db]
     q = db.ops.quote_name
     meta: Any = Claim._meta  # a concrete field's column is a name, never None
