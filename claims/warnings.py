@@ -31,7 +31,7 @@ open).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -231,6 +231,22 @@ def _warning_statement(count: int) -> str:
     live = ", ".join(["%s"] * len(LIVE))
     key = f"UPPER(TRIM({{}}.{cert}))"
     no_day = "CAST(NULL AS DATE)"  # typed: PostgreSQL reads two bare NULLs as text
+    holding = (
+        f"{key.format('o')} = {key.format('s')} "
+        f"AND o.{status} IN ({live}) AND o.{pk} <> s.{pk}"
+    )
+    if connection.vendor == "postgresql":
+        # Each claim's holders as a subquery planned for one key (OFFSET 0 keeps it
+        # from being folded into a join): a join's estimate counts the empty key,
+        # the most common value, on both sides though the claim's side excludes it —
+        # 1.07 million rows estimated for none at 1M, 10.6 million at 10M, where the
+        # cost passed the JIT threshold (docs/performance.md sections 13 and 14).
+        holders = (
+            f"CROSS JOIN LATERAL (SELECT o.{pk} FROM {table} o WHERE {holding} "  # noqa: S608  # nosec B608
+            "OFFSET 0) o"
+        )
+    else:  # SQLite has no LATERAL, and plans the join per claim by the index
+        holders = f"JOIN {table} o ON {holding}"
     return (  # identifiers from the models, every value a parameter
         f"SELECT 1, s.{pk}, o.{pk}, NULL, {no_day}, {no_day} "  # noqa: S608  # nosec B608
         f"FROM {table} s JOIN {table} o ON o.{person} = s.{person} "
@@ -238,14 +254,22 @@ def _warning_statement(count: int) -> str:
         f"AND o.{status} IN ({live}) AND o.{pk} <> s.{pk} "
         f"AND o.{start} <= s.{end} AND o.{end} >= s.{start} "
         f"UNION ALL SELECT 2, s.{pk}, o.{pk}, {key.format('s')}, {no_day}, {no_day} "
-        f"FROM {table} s JOIN {table} o ON {key.format('o')} = {key.format('s')} "
+        f"FROM {table} s {holders} "
         f"WHERE s.{pk} IN ({ids}) AND s.{status} NOT IN (%s, %s) "
         f"AND {key.format('s')} <> '' "
-        f"AND o.{status} IN ({live}) AND o.{pk} <> s.{pk} "
         f"UNION ALL SELECT 3, s.{pk}, NULL, NULL, s.{start}, t.{col(trainee, 'birth_date')} "
         f"FROM {table} s JOIN {people} t ON t.{col(trainee, 'id')} = s.{person} "
         f"WHERE s.{pk} IN ({ids}) AND s.{status} <> %s"
     )
+
+
+def warning_parameters(chunk: Sequence[int]) -> list[Any]:
+    """The values of ``_warning_statement(len(chunk))`` for these claims, in order."""
+    return [
+        *chunk, workflow.DELETED, *LIVE,
+        *LIVE, *chunk, workflow.DELETED, workflow.WITHDRAWN,
+        *chunk, workflow.DELETED,
+    ]  # fmt: skip
 
 
 def _day(value: Any) -> date | None:
@@ -287,13 +311,8 @@ def warnings_for_claims(claim_ids: Collection[int]) -> dict[int, list[ClaimWarni
     subjects = sorted(found)
     for at in range(0, len(subjects), CLAIMS_PER_STATEMENT):
         chunk = subjects[at : at + CLAIMS_PER_STATEMENT]
-        params: list[Any] = [
-            *chunk, workflow.DELETED, *LIVE,
-            *chunk, workflow.DELETED, workflow.WITHDRAWN, *LIVE,
-            *chunk, workflow.DELETED,
-        ]  # fmt: skip
         with connection.cursor() as cursor:
-            cursor.execute(_warning_statement(len(chunk)), params)
+            cursor.execute(_warning_statement(len(chunk)), warning_parameters(chunk))
             rows = cursor.fetchall()
         for leg, pk, other, key, start, birth in rows:
             if leg == 1:
