@@ -7,7 +7,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test cluster-test cluster cluster-status cluster-down lint format typecheck bench clean venv venv-dev messages security backup restore upgrade
+.PHONY: run test test-sqlite cluster-test cluster cluster-status cluster-down lint format typecheck bench clean venv venv-dev messages security backup restore upgrade
 
 # Install into .venv from the locks: every package, transitive included, pinned with its
 # hashes (pip --require-hashes refuses anything else); reinstall only when a lock changes.
@@ -56,6 +56,15 @@ run: venv
 PYTEST_WORKERS ?= 2
 test: venv-dev lint
 	DEBUG=1 $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not cluster" $(PYTEST_ARGS)
+
+# The statements written for each database (claims.selectors.read_listed, the warnings'
+# statement) on the embedded SQLite that `make run` uses: `make test` in CI runs on
+# PostgreSQL only. About a minute.
+SQLITE_TESTS = tests/claims/test_read_listed.py tests/claims/test_warnings.py \
+	tests/claims/test_claim_list_rows.py tests/claims/test_list_page_rows.py \
+	tests/test_query_counts.py
+test-sqlite: venv-dev
+	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(BIN)/pytest -n $(PYTEST_WORKERS) $(SQLITE_TESTS)
 
 # Issue 21, as root on a host with Debian's postgresql-15, patroni, etcd-server, haproxy
 # and redis-server: the point-in-time restore on a throwaway cluster of its own, and

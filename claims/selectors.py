@@ -122,12 +122,18 @@ def read_listed(ids: QuerySet[Claim], *, newest_first: bool = True) -> list[Clai
     do (``_converters``), and the claim remembers its summarised fields as
     ``from_db`` has it do (``Claim.remember_loaded``); tests/claims/test_read_listed.py
     compares each claim and row with the ORM's. A row named by several claims of the
-    page is one object."""
+    page is one object.
+
+    The claims come back in the list's order (``created_at``, then the id), whatever
+    order ``ids`` cut the page by. ``ids`` may not be ``distinct()``: its ordering
+    would join its one column in the ``IN``."""
+    if ids.query.distinct:
+        raise TypeError("read_listed takes the page's ids, not a distinct() queryset")
     db = connections[ids.db]
     q = db.ops.quote_name
     meta: Any = Claim._meta  # a concrete field's column is a name, never None
-    try:
-        inner, params = ids.values("pk").query.sql_with_params()
+    try:  # compiled for the database it is read from
+        inner, params = ids.values("pk").query.get_compiler(using=ids.db).as_sql()
     except EmptyResultSet:  # a scope or filter that matches nothing: no query
         return []
     columns = list(meta.concrete_fields)
@@ -172,6 +178,10 @@ def read_listed(ids: QuerySet[Claim], *, newest_first: bool = True) -> list[Clai
             pk = getattr(claim, key.attname)
             if pk is None:
                 continue  # the descriptor answers None without a query
+            if values[0] is None and not fields[0].null:
+                # no such row (a foreign key is checked at commit): the descriptor
+                # reads it when asked, and answers DoesNotExist as the ORM's would
+                continue
             if (key.name, pk) not in made:
                 model = key.related_model
                 made[key.name, pk] = _as_loaded(

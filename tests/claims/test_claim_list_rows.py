@@ -118,7 +118,9 @@ def test_moments_are_written_as_drf_writes_them_in_any_time_zone(
         .order_by("-created_at", "-pk")
         .values_list("pk", flat=True)
     )
-    page = read_listed(claims_listed(reviewer).filter(pk__in=ids).order_by("-pk"))
+    page = read_listed(
+        claims_listed(reviewer).filter(pk__in=ids).order_by("-created_at", "-pk")
+    )
     ids = [c.pk for c in page]
     written = {}
     for zone in ("UTC", "Asia/Urumqi", "Asia/Shanghai"):

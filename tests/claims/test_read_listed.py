@@ -18,6 +18,7 @@ import pytest
 from accounts.models import User
 from claims.models import Claim
 from claims.selectors import LIST_NAMES, claims_listed, claims_visible_to, read_listed
+from programs.models import Institution
 from tests.claims.test_claim_list_rows import every_kind  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,29 @@ def test_a_page_that_can_hold_nothing_is_read_without_a_query(
 ) -> None:
     with django_assert_num_queries(0):  # the administrator's scope is none()
         assert read_listed(claims_listed(administrator).order_by("-pk")) == []
+
+
+def test_a_row_that_is_not_there_is_not_made_up(
+    every_kind: list[Claim],  # noqa: F811
+    clerk: User,
+) -> None:
+    """A foreign key is checked at commit: inside a transaction a claim may name a row
+    that is not there. Its name is then not an empty row: reading it asks the database
+    and is told, as with the ORM."""
+    claim = every_kind[0]
+    Claim.objects.filter(pk=claim.pk).update(institution_id=987654)
+    try:
+        listed = {c.pk: c for c in read_listed(claims_listed(clerk).order_by("-pk"))}
+        with pytest.raises(Institution.DoesNotExist):
+            listed[claim.pk].institution  # noqa: B018  # the read is the point
+        assert listed[claim.pk].program.name == claim.program.name
+    finally:  # the test's end checks the keys (SQLite)
+        Claim.objects.filter(pk=claim.pk).update(institution_id=claim.institution_id)
+
+
+def test_a_distinct_queryset_is_refused(clerk: User) -> None:
+    with pytest.raises(TypeError):
+        read_listed(claims_listed(clerk).distinct().order_by("-created_at", "-pk"))
 
 
 def test_a_field_the_list_does_not_show_is_read_when_asked_for(

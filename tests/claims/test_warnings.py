@@ -32,7 +32,6 @@ from claims.warnings import (
     warnings_for_input,
 )
 from reporting import anomalies
-from tests.conftest import requires_postgres
 from tests.factories import TraineeFactory, make_id_number
 from tests.reporting.test_dashboards import file_claim
 from trainees.id_numbers import parse_id_number
@@ -179,7 +178,10 @@ def test_warnings_of_a_page_take_a_fixed_number_of_queries(
         warnings_for_claims([c.pk for c in claims])
 
 
-@requires_postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL's planner estimate (SQLite plans the join per claim by the index)",
+)
 def test_the_planner_does_not_count_the_empty_certificate_key_as_holders(filed):
     """Most claims carry no certificate number, so the empty key is the most common
     value of the certificate index. Joined claim to claim on the key, PostgreSQL's
@@ -210,7 +212,9 @@ def test_the_planner_does_not_count_the_empty_certificate_key_as_holders(filed):
         for i, person in enumerate(people)
     )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE claims_claim")  # undone with the test's transaction
+        # the statistics go with the test's transaction; the row count it records
+        # stays until the next ANALYZE (later tests see a bigger table: harmless)
+        cursor.execute("ANALYZE claims_claim")
     page = list(Claim.objects.order_by("-pk").values_list("pk", flat=True)[:50])
     statement = claims_warnings._warning_statement(len(page))
     with connection.cursor() as cursor:
