@@ -30,7 +30,7 @@ from claims.forms import (
     grouped_options,
     institution_choices,
 )
-from claims.list_page import list_page_rows
+from claims.list_page import list_page_table
 from claims.models import (
     Claim,
     ClaimEvent,
@@ -145,7 +145,7 @@ def claim_list(request: AuthedRequest) -> HttpResponse:
         listed = listing.list_page(user, claims, filters, cursor=None, page=None)
     context = {
         "listed": listed,
-        "rows": list_page_rows(listed.rows),
+        "rows": list_page_table(listed.rows, with_unit=user.sees_all_units),
         "next_cursor": listed.next.encode() if listed.next else "",
         "previous_cursor": listed.previous.encode() if listed.previous else "",
         "page_error": page_error,

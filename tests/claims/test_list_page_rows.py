@@ -65,7 +65,7 @@ def odd_ones(
         kind="enterprise",
         unit_id="654301",
         insured=True,
-        name="阿勒泰<地区>第一职业技能&培训学校有限公司",
+        name='阿勒泰<地区>"第一"职业技能&培训\'学校有限公司',
     )
     person = TraineeFactory(groups=["hard_to_employ"], name="买买提·<b>")
     lieu = services.claim_create(
@@ -101,7 +101,22 @@ def test_the_page_draws_the_same_rows_as_the_loop_it_replaced(
     text = "".join(drawn)
     assert "以工代训 4 个月" in text and "&lt;b&gt;" in text
     assert (
-        ">阿勒泰&lt;地区&gt;第一职业" in text and "有限公司</span>" not in text
+        ">阿勒泰&lt;地区&gt;&quot;第一&quot;...</span>" in text
+        and "有限公司</span>" not in text
     )  # cut
+    # quotes escaped in an attribute too
+    assert (
+        'title="阿勒泰&lt;地区&gt;&quot;第一&quot;职业技能&amp;培训&#x27;学校有限公司"'
+        in text
+    )
     assert "not-decided-" in text and "不符合" in text
     assert list_page_rows(claims)[0]["pk"] == claims[0].pk
+
+
+def test_an_empty_page_says_so(clerk: User) -> None:
+    client = Client()
+    client.force_login(clerk)
+    body = client.get("/claims/").content.decode()
+    assert "暂无申报。" in body and '<a href="/claims/' not in body.split("<tbody>")[1]
+    filtered = client.get("/claims/?status=approved").content.decode()
+    assert "没有符合筛选条件的申报。" in filtered
