@@ -578,15 +578,17 @@ def test_the_main_pages_cause_no_csp_violation_in_chromium(
                 page.goto(f"{base}{url}")
                 collect()
 
+            # Swagger UI and ReDoc lay the whole schema out in the page's script:
+            # seconds on a busy machine (CI saw ReDoc still "Loading ..." after 5)
             page.goto(f"{base}/api/docs/")
-            expect(page.locator(".swagger-ui .info")).to_be_visible()
+            expect(page.locator(".swagger-ui .info")).to_be_visible(timeout=30_000)
             collect()
             page.goto(f"{base}/api/redoc/")
             expect(
                 page.locator(
                     "h1", has_text="阿勒泰地区职业技能提升补贴申报系统 API"
                 ).first
-            ).to_be_visible()
+            ).to_be_visible(timeout=30_000)
             collect()
         finally:
             browser.close()

@@ -173,9 +173,13 @@ def test_clerks_submit_while_redis_is_down_and_the_work_runs_once_it_is_back(
     private_redis.start()
     began = time.monotonic()
     out = StringIO()
+    # the six checks and the six trainees' text messages (issue 17) waited together,
+    # with any message of the earlier submissions whose publish outlasted its bound
+    # (outbox.PUBLISH_TIMEOUT) on a busy machine: the outbox kept it for this too
+    pending = OutboxMessage.objects.filter(status="pending").count()
+    assert pending >= 2 * CLERKS
     call_command("dispatch_outbox", stdout=out)
-    # the six checks and the six trainees' text messages (issue 17) waited together
-    assert f"已发送 {2 * CLERKS} 条" in out.getvalue()
+    assert f"已发送 {pending} 条" in out.getvalue()
 
     # then the worker does the work: one notice per claim, every message done
     messages = OutboxMessage.objects.filter(pk__in=[m.pk for m in waiting])
