@@ -322,7 +322,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             "transactional tests without serialized_rollback=True: "
             + ", ".join(careless[:5])
         )
+    leaky = [item.nodeid for item in items if leaves_commits_behind(item)]
+    if leaky:
+        raise pytest.UsageError(
+            "tests that start the app in a process of its own on a rolled-back "
+            "database (make them transaction=True, serialized_rollback=True): "
+            + ", ".join(leaky[:5])
+        )
     items.sort(key=database_order)
+
+
+#: Fixtures that start the app in a process of its own on the test database
+#: (tests/faults/conftest.py): a worker, gunicorn. What the process writes is committed
+#: on its own connection, outside the test's transaction, so a rolled-back test leaves
+#: it for every later test on that xdist worker — the nine reviewer notices a worker's
+#: ``notify_outstanding_reports`` left before ``test_a_reviewer_is_told_of_reports_
+#: waiting``. Only a transactional test's closing flush takes it away.
+SHARES_THE_DATABASE = frozenset({"start_worker", "start_web"})
+
+
+def leaves_commits_behind(item: pytest.Item) -> bool:
+    """A rolled-back test that starts the app in a process of its own."""
+    fixtures = set(getattr(item, "fixturenames", []))
+    return database_order(item) == 0 and bool(fixtures & SHARES_THE_DATABASE)
 
 
 def not_put_back(item: pytest.Item) -> bool:

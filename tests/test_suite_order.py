@@ -16,10 +16,12 @@ import os
 import subprocess  # nosec B404: the suite collects itself
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from programs.models import Program, Unit
+from tests.conftest import leaves_commits_behind
 
 ROOT = Path(__file__).resolve().parents[1]
 #: browser tests (transactional), database tests, and this module's database test with a
@@ -83,3 +85,31 @@ def test_the_reference_data_is_there_for_a_database_test(
     # the units and programs
     assert Unit.objects.get(code="654301").name == session_parameter
     assert Program.objects.filter(number=9).exists()
+
+
+class Collected:
+    """What the suite's order reads of a collected test: its fixtures and its
+    ``django_db`` mark."""
+
+    def __init__(self, fixtures: list[str], **database: bool) -> None:
+        self.fixturenames = fixtures
+        self.database = database
+
+    def get_closest_marker(self, name: str) -> Any:
+        if name != "django_db":
+            return None
+        return pytest.mark.django_db(**self.database).mark
+
+
+def test_a_rolled_back_test_may_not_start_the_app_in_a_process_of_its_own() -> None:
+    # a worker started by a rolled-back test committed nine reviewer notices that the
+    # rollback could not take away, and a later test on that xdist worker found them
+    def leaves(item: Collected) -> bool:
+        return leaves_commits_behind(cast(pytest.Item, item))
+
+    assert leaves(Collected(["db", "start_worker"]))
+    assert leaves(Collected(["start_web"]))
+    assert not leaves(
+        Collected(["start_worker"], transaction=True, serialized_rollback=True)
+    )
+    assert not leaves(Collected(["db", "broker"]))

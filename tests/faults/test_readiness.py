@@ -16,7 +16,9 @@ from altay_skills import health
 from altay_skills.celery import app
 from tests.faults.conftest import wait_for
 
-pytestmark = pytest.mark.django_db
+# The worker commits on its own connection: only a transactional test's flush takes
+# what it wrote away (tests/conftest.py, SHARES_THE_DATABASE).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def readiness() -> tuple[int, dict[str, Any]]:

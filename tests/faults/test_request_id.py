@@ -13,7 +13,9 @@ from altay_skills.celery import app
 from altay_skills.request_context import REQUEST_ID
 from tests.faults.conftest import wait_for
 
-pytestmark = pytest.mark.django_db
+# The worker commits on its own connection: only a transactional test's flush takes
+# what it wrote away (tests/conftest.py, SHARES_THE_DATABASE).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 TASK = "reporting.tasks.notify_outstanding_reports"
 
