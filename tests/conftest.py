@@ -329,7 +329,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             "database (make them transaction=True, serialized_rollback=True): "
             + ", ".join(leaky[:5])
         )
-    items.sort(key=database_order)
+    items.sort(key=lambda item: (database_order(item), not is_long(item)))
+
+
+def is_long(item: pytest.Item) -> bool:
+    """Marked ``long`` (minutes alone): started first in its database group, so that
+    the other xdist worker has the group's short tests to run meanwhile, instead of
+    one worker finishing the suite alone (CI's tail was the page walks and the ledger
+    machine, 2.5–4 minutes each)."""
+    return item.get_closest_marker("long") is not None
 
 
 #: Fixtures that start the app in a process of its own on the test database

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -217,17 +218,18 @@ def fetch(
         connection.close()
 
 
-@pytest.fixture
-def gunicorn(tmp_path) -> Any:
-    """gunicorn -c gunicorn.conf.py on a loopback port, DEBUG off, a migrated SQLite."""
-    port = free_port()
+@pytest.fixture(scope="module")
+def gunicorn_site(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, str]]:
+    """A migrated SQLite with an auditor, and the collected static files, made once for
+    this module's gunicorn tests (half a minute each on a 2-core machine, CI's
+    --durations): the directory and the keys they were made with."""
+    site = tmp_path_factory.mktemp("gunicorn_site")
     env = production_env(
-        ALLOWED_HOSTS=HOST,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        STATIC_ROOT=str(tmp_path / "static"),
-        MEDIA_ROOT=str(tmp_path / "media"),
-        PORT=str(port),
-        BIND_HOST="127.0.0.1",
+        DATABASE_URL=f"sqlite:///{site / 'db.sqlite3'}",
+        STATIC_ROOT=str(site / "static"),
+        MEDIA_ROOT=str(site / "media"),
     )
     manage = [sys.executable, "manage.py"]
     for step in (
@@ -244,6 +246,26 @@ def gunicorn(tmp_path) -> Any:
     ):
         result = run(manage + step, env, timeout=180)
         assert result.returncode == 0, result.stderr
+    return site, {key: env[key] for key in ("SECRET_KEY", "AUDIT_KEY")}
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Path, gunicorn_site: tuple[Path, dict[str, str]]) -> Any:
+    """gunicorn -c gunicorn.conf.py on a loopback port, DEBUG off, its own copy of the
+    migrated SQLite (a test's lockouts and sign-ins stay its own), the static files
+    shared (read only)."""
+    site, keys = gunicorn_site
+    shutil.copyfile(site / "db.sqlite3", tmp_path / "db.sqlite3")
+    port = free_port()
+    env = production_env(
+        ALLOWED_HOSTS=HOST,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        STATIC_ROOT=str(site / "static"),
+        MEDIA_ROOT=str(tmp_path / "media"),
+        PORT=str(port),
+        BIND_HOST="127.0.0.1",
+        **keys,
+    )
     log = (tmp_path / "gunicorn.log").open("w+")
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen(

@@ -63,7 +63,9 @@ def test_no_database_test_is_collected_after_a_browser_test() -> None:
     database = [
         i
         for i, nodeid in enumerate(order)
-        if "/e2e/" not in nodeid and "test_no_database_test" not in nodeid
+        if "/e2e/" not in nodeid
+        # this module's other tests need no database: they come after both groups
+        and ("test_suite_order.py" not in nodeid or "reference_data" in nodeid)
     ]
     assert browser and database
     assert max(database) < min(browser), [
@@ -113,3 +115,21 @@ def test_a_rolled_back_test_may_not_start_the_app_in_a_process_of_its_own() -> N
         Collected(["start_worker"], transaction=True, serialized_rollback=True)
     )
     assert not leaves(Collected(["db", "broker"]))
+
+
+def test_the_long_tests_start_their_database_group() -> None:
+    # the ledger machine (kept database) and the page walk (transactional), each among
+    # tests of its own group: each comes first in its group, the groups still in order
+    order = collected(
+        [
+            "tests/finance/test_ledger.py",
+            "tests/finance/test_ledger_machine.py",
+            "tests/e2e/test_live_panels_e2e.py",
+            "tests/e2e/test_page_walk.py",
+        ]
+    )
+    first_browser = min(i for i, nodeid in enumerate(order) if "/e2e/" in nodeid)
+    assert "test_ledger_machine.py::test_the_ledger_never_leaks_money" in order[0]
+    walks = [i for i, n in enumerate(order) if "test_every_page_of_every_role" in n]
+    assert walks == [first_browser, first_browser + 1], order[first_browser:][:4]
+    assert all("/e2e/" not in nodeid for nodeid in order[:first_browser])

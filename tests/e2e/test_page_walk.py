@@ -273,6 +273,7 @@ def demo(db: Any) -> None:
     call_command("seed_demo", verbosity=0)
 
 
+@pytest.mark.long  # two and a half minutes each on a 2-core machine (CI's --durations)
 def test_every_page_of_every_role_is_chinese_and_answers(
     debug: bool,
     demo: None,

@@ -314,6 +314,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert answer["money"] == money.as_dict()
 
 
+@pytest.mark.long  # about four minutes on a 2-core machine (CI's --durations)
 def test_the_ledger_never_leaks_money(clerk, reviewer, finance, claim_input) -> None:
     def machine() -> LedgerMachine:
         return LedgerMachine(
