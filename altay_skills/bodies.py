@@ -11,6 +11,7 @@ refused when parsed (400). The deepest body the API takes is a class's results
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import IO, Any
@@ -82,10 +83,16 @@ class BoundedJSONParser(JSONParser):
             raise BodyTooLarge()
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = json.loads(raw.decode(encoding), parse_constant=_no_constant)
+            data = json.loads(
+                raw.decode(encoding),
+                parse_constant=_no_constant,
+                parse_float=_finite_float,
+            )
         except RecursionError:
             raise BodyTooDeep() from None
-        except ValueError as exc:
+        except (ValueError, LookupError) as exc:
+            # LookupError: a charset the codecs module knows that is no text encoding
+            # (rot13, hex, base64 — Django lets any known codec name through)
             raise ParseError(f"JSON parse error - {exc}") from None
         if _depth_exceeds(data, MAX_DEPTH):
             raise BodyTooDeep()
@@ -95,6 +102,15 @@ class BoundedJSONParser(JSONParser):
 def _no_constant(name: str) -> Any:
     """``NaN`` and ``Infinity`` are not JSON (DRF's strict mode refuses them too)."""
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    """A number past a float's range (``1e400``) parsed to infinity, which JSON does
+    not have and no field takes (an id field raised OverflowError)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
 
 
 def _depth_exceeds(data: Any, limit: int) -> bool:

@@ -215,3 +215,43 @@ def test_a_csrf_failure_on_a_page_is_the_html_page(clerk: User) -> None:
 
     assert response.status_code == 403
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("charset", ["rot13", "hex", "base64", "zlib"])
+def test_a_charset_that_is_no_text_encoding_is_a_json_400(anonymous, charset) -> None:
+    # Django accepts any name the codecs module knows; rot13 and the like are not text
+    # encodings, and decoding with them raised LookupError: a 500
+    response = anonymous.generic(  # the bytes as sent, not encoded again
+        "POST",
+        TOKEN,
+        b'{"username": "a", "password": "b"}',
+        content_type=f"application/json; charset={charset}",
+    )
+
+    assert json_error(response, 400)["code"] == "parse_error"
+
+
+def test_a_body_in_a_declared_text_encoding_is_read(script) -> None:
+    payload = json.dumps({"trainee": "张三"}, ensure_ascii=False).encode("gb18030")
+
+    response = script.generic(
+        "POST",
+        "/api/claims/check/",
+        payload,
+        content_type="application/json; charset=gb18030",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"  # read, then refused field by field
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1E999999"])
+def test_a_number_past_a_float_is_a_json_400_not_a_404(script, number) -> None:
+    # JSON has no infinity, but 1e400 parsed to one and an id field then raised
+    # OverflowError, answered as 404
+    payload = '{"trainee": ' + number + ', "amount_requested": "1800.00"}'
+
+    response = script.post("/api/claims/", payload, content_type="application/json")
+
+    assert json_error(response, 400)["code"] == "parse_error"
+    assert not Claim.objects.exists()
