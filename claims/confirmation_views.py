@@ -29,7 +29,7 @@ from claims.confirmations import (
 )
 from claims.models import GrievanceOutcome, TraineeConfirmation
 from claims.permissions import can_find_grievance
-from claims.selectors import claim_for
+from claims.selectors import claim_for, claim_trail_makers
 
 
 def _page(
@@ -91,6 +91,7 @@ def grievance_list(request: AuthedRequest) -> HttpResponse:
     require(can_find_grievance(request.user))
     rows = list(grievances_visible_to(request.user)[:500])
     today = timezone.localdate()
+    makers = claim_trail_makers([g.claim for g in rows if g.is_open])
     return render(
         request,
         "claims/grievances.html",
@@ -100,6 +101,11 @@ def grievance_list(request: AuthedRequest) -> HttpResponse:
                     "grievance": g,
                     "name": mask_name(g.claim.trainee.name),
                     "overdue": g.is_open and g.due_on < today,
+                    # the form where its reader may judge (not on their own claim)
+                    "findable": g.is_open
+                    and bool(
+                        can_find_grievance(request.user, g, makers=makers[g.claim_id])
+                    ),
                 }
                 for g in rows
             ],

@@ -352,15 +352,31 @@ def can_close_report(user: User, report: QuarterlyReport | None = None) -> Permi
 
 
 # --- Public notice and objections (公示, issue 17) -------------------------------------------
-def can_record_finding(user: User, objection: Objection | None = None) -> Permission:
+OBJECTION_MAKER = (
+    "不能核查针对本人录入、修改、提交或报送的申报的异议（经办与审核须分离），"
+    "请由本单位其他经办人或地区审核人核查"
+)
+
+
+def can_record_finding(
+    user: User,
+    objection: Objection | None = None,
+    *,
+    makers: Collection[int] | None = None,
+) -> Permission:
     """Record the finding on an objection: the clerk of the notice's unit or the
-    reviewer (who), while it is still open (what)."""
+    reviewer (who), but nobody who made the claim objected to (``claim_makers``,
+    maker ≠ checker as for a decision: upholding it decides the claim, dismissing it
+    clears the way to its approval), while it is still open (what). ``makers`` are
+    the claim's when the caller already read them."""
     if not user.is_authenticated or not (user.is_clerk or user.is_reviewer):
         return deny("只有本单位经办人或地区审核人可以登记异议核查结论")
     if objection is None:
         return ALLOWED
     if user.is_clerk and objection.notice.unit_id != user.unit_id:
         return deny("经办人只能核查本单位公示的异议")
+    if not _maker_of_claim(user, objection.claim, makers):
+        return deny(OBJECTION_MAKER)
     if objection.status != ObjectionStatus.OPEN:
         return conflict("objection_decided", "该异议已登记核查结论")
     return ALLOWED

@@ -34,7 +34,7 @@ from claims import workflow
 from claims.facts import policy_terms
 from claims.models import Claim, ClaimAction, ClaimEvent
 from claims.rules import term_in_force
-from claims.selectors import documents_visible_to, unit_scoped
+from claims.selectors import MAKER_ACTIONS, documents_visible_to, unit_scoped
 from classes.selectors import class_documents_of_claims
 from programs.models import PolicyKind, name_field
 from quarters.models import (
@@ -176,16 +176,7 @@ def next_undecided_claim(report_id: int, *, after: int) -> int | None:
 
 
 # --- Who made a claim or a report (经办与审核分离, issue 12) -----------------------------
-#: A claim's own trail: the acts of whoever made the claim what it is. A decision, a
-#: spot check or a payment is not among them: the reviewer who returned a claim decides
-#: it again once it is corrected.
-MAKER_ACTIONS = (
-    ClaimAction.CREATE,
-    ClaimAction.EDIT,
-    ClaimAction.SUBMIT,
-    ClaimAction.WITHDRAW,
-    ClaimAction.REPORT,
-)
+# A claim's own trail: ``claims.selectors.MAKER_ACTIONS``.
 #: A report's trail: building (or refreshing) it and sending it on. Drawing and
 #: recording spot checks and closing are the reviewer's acts.
 REPORT_MAKER_ACTIONS = (ReportAction.BUILD, ReportAction.SUBMIT)

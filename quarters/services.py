@@ -473,6 +473,7 @@ def objection_find(
         report = lock_objects.lock_report(report_id)
         claim = lock_objects.lock_claim(claim_id)
         objection = lock_objects.lock_objection(objection_id)
+        objection.claim = claim  # read under its lock: who made it cannot change now
         require(can_record_finding(actor, objection))
         objection.status = outcome
         objection.finding = reason

@@ -44,6 +44,7 @@ from quarters import services
 from quarters.budgets import report_budget_impact
 from quarters.forms import ObjectionFindingForm
 from quarters.models import (
+    ObjectionStatus,
     QuarterlyReport,
     ReportStatus,
     SpotCheck,
@@ -670,8 +671,16 @@ def objection_list_view(request: AuthedRequest) -> HttpResponse:
             messages.success(request, "核查结论已登记")
             return redirect("objection_list")
     objections = list(objections_visible_to(user)[:500])
+    open_ones = [o for o in objections if o.status == ObjectionStatus.OPEN]
+    makers = claim_makers([o.claim for o in open_ones]) if open_ones else {}
     context = {
         "objections": objections,
+        # the form on each open objection its reader may judge (not on their own claim)
+        "findable": {
+            o.pk
+            for o in open_ones
+            if can_record_finding(user, o, makers=makers[o.claim_id])
+        },
         "can_find": bool(can_record_finding(user)),
         "finding_form": ObjectionFindingForm(auto_id=False),
     }

@@ -254,11 +254,13 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/confirmations/<str:code>/": (404, 404, 404, 404, 404, 404, 404),
     "t/<str:code>/": (404, 404, 404, 404, 404, 404, 404),
     "claims/<int:pk>/confirmation-slip/": (LOGIN, 200, 404, 200, 200, 200, 404),
-    # a trainee's "not me": the unit's clerk or the reviewer records the finding
+    # a trainee's "not me": the unit's clerk or the reviewer records the finding — not
+    # this clerk, who made the claim (maker ≠ checker; another clerk of the unit may:
+    # tests/claims/test_confirmations.py)
     "api/trainee-grievances/": (401, 200, 200, 200, 403, 403, 403),
-    "api/trainee-grievances/<int:pk>/finding/": (401, PASS, 404, PASS, 403, 403, 403),
+    "api/trainee-grievances/<int:pk>/finding/": (401, 403, 404, PASS, 403, 403, 403),
     "grievances/": (LOGIN, 200, 200, 200, 403, 403, 403),
-    "grievances/<int:pk>/finding/": (LOGIN, PASS, 404, PASS, 403, 403, 403),
+    "grievances/<int:pk>/finding/": (LOGIN, 403, 404, PASS, 403, 403, 403),
     # the public notice (issue 17): read by anyone; an objection without a body is 400
     # for anyone (no login, no role); the outcome by its reference code
     "api/public/notices/": (200, 200, 200, 200, 200, 200, 200),
@@ -266,9 +268,11 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "api/public/objections/": (400, 400, 400, 400, 400, 400, 400),
     "api/public/objections/<str:reference>/": (200, 200, 200, 200, 200, 200, 200),
     # objections and findings: read by the unit's clerk and the prefecture; found by
-    # the unit's clerk or the reviewer (another unit's clerk finds nothing: 404)
+    # the unit's clerk or the reviewer (another unit's clerk finds nothing: 404) — not
+    # this clerk, who made the claim objected to (maker ≠ checker; another clerk of the
+    # unit may: tests/quarters/test_public_notice.py)
     "api/objections/": (401, 200, 200, 200, 200, 200, 403),
-    "api/objections/<int:pk>/finding/": (401, 200, 404, 200, 403, 403, 403),
+    "api/objections/<int:pk>/finding/": (401, 403, 404, 200, 403, 403, 403),
     "api/public/institutions/": (200, 200, 200, 200, 200, 200, 200),
     "api/public/programs/": (200, 200, 200, 200, 200, 200, 200),
     "api/recoveries/": (401, 403, 403, 403, 200, 200, 403),

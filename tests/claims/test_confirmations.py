@@ -425,7 +425,7 @@ def test_a_dispute_holds_the_remaining_payments_of_its_class(ready, finance):
 
 
 def test_the_finding_api_records_once_and_only_in_scope(
-    client, claim_input, clerk, other_clerk
+    client, claim_input, clerk, clerk_same_unit, other_clerk
 ):
     claim = submitted(claim_input, clerk)
     grievance = dispute(claim)
@@ -433,7 +433,19 @@ def test_the_finding_api_records_once_and_only_in_scope(
     body = {"outcome": "dismissed", "reason": "经核实本人参加"}
     client.force_login(other_clerk)
     assert client.post(url, body, content_type="application/json").status_code == 404
+    # the clerk who entered and submitted the claim may not clear the trainee's "not
+    # me" on it (maker ≠ checker, issue 12)
     client.force_login(clerk)
+    own = client.post(url, body, content_type="application/json")
+    assert own.status_code == 403
+    assert "经办与审核须分离" in own.json()["message"]
+    grievance.refresh_from_db()
+    assert grievance.outcome == ""
+    page = client.get(reverse("grievance_list")).content.decode()
+    assert reverse("grievance_finding", args=[grievance.pk]) not in page
+    client.force_login(clerk_same_unit)
+    page = client.get(reverse("grievance_list")).content.decode()
+    assert reverse("grievance_finding", args=[grievance.pk]) in page
     done = client.post(url, body, content_type="application/json")
     assert done.status_code == 200
     assert done.json()["outcome"] == "dismissed"

@@ -62,7 +62,8 @@ def held(
         "rollup": Rollup.objects.get(quarter="2020Q1"),
         "on_notice": on_notice,
         "disputed": disputed,
-        "clerk": next(r for r in quarter.reports if r.unit_id == "654322").built_by,
+        # a clerk of the unit who did not make the claim (maker ≠ checker, issue 12)
+        "clerk": UserFactory(username="zhaoliu", role="county_clerk", unit_id="654322"),
         "finance": UserFactory(username="qianli", role="finance_officer"),
     }
 

@@ -394,6 +394,60 @@ def test_an_upheld_objection_returns_the_claim_with_the_finding(
     assert event.actor == reviewer
 
 
+@pytest.mark.parametrize("outcome", ["upheld", "dismissed"])
+def test_the_clerk_who_made_the_claim_may_not_judge_an_objection_to_it(
+    objected: Any, clerk: User, outcome: str
+) -> None:
+    # maker ≠ checker (issue 12) holds for findings too: the clerk who entered,
+    # submitted and reported the claim upholding it once answered 500 (the database's
+    # maker-is-not-checker check), and dismissing it would clear their own claim
+    claim, objection = objected
+    answer = api(clerk).post(
+        f"/api/objections/{objection.pk}/finding/",
+        {"outcome": outcome, "reason": "经核对属实"},
+        format="json",
+    )
+    assert answer.status_code == 403, answer.content
+    assert "经办与审核须分离" in answer.json()["message"]
+    objection.refresh_from_db()
+    claim.refresh_from_db()
+    assert (objection.status, claim.status) == ("open", "submitted")
+    assert not ReportEvent.objects.filter(action=ReportAction.OBJECTION_FINDING)
+
+
+def test_another_clerk_of_the_unit_may_uphold_it(
+    objected: Any, clerk_same_unit: User
+) -> None:
+    claim, objection = objected
+    answer = api(clerk_same_unit).post(
+        f"/api/objections/{objection.pk}/finding/",
+        {"outcome": "upheld", "reason": "本人称未参加培训"},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    claim.refresh_from_db()
+    assert claim.status == "returned"
+
+
+def test_the_page_offers_the_finding_form_only_to_who_may_record_it(
+    objected: Any, clerk: User, clerk_same_unit: User
+) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    _, objection = objected
+    pages = {}
+    for user in (clerk, clerk_same_unit):
+        client = Client()
+        client.force_login(user)
+        page = client.get(reverse("objection_list"))
+        assert page.status_code == 200
+        pages[user.username] = page.content.decode()
+    form = f'data-testid="finding-form-{objection.pk}"'
+    assert form not in pages[clerk.username]
+    assert form in pages[clerk_same_unit.username]
+
+
 def test_an_upheld_objection_may_reject_the_claim(
     objected: Any, reviewer: User
 ) -> None:
