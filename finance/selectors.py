@@ -161,10 +161,16 @@ def class_advance_due(cls: TrainingClass) -> ClassAdvanceDue | None:
 
 
 def _expected_of(precheck: dict[str, object]) -> Decimal:
-    """A roster line's expected amount: what its pre-check would pay, 0 if refused."""
+    """A roster line's expected amount: what its pre-check would pay; 0 if refused,
+    or if the rules give that person's training no advance (``claims.rules
+    .advance_allowed``, 五(二): a provider's project-based training or an enterprise's
+    own staff, never program 11 — its pre-check's ``advance`` is 0), so that the
+    class's advance stands only for those who may be advanced."""
     if not precheck or not precheck.get("eligible"):
         return ZERO
     try:
+        if "advance" in precheck and Decimal(str(precheck["advance"] or "0")) <= 0:
+            return ZERO
         return rules.to_fen(Decimal(str(precheck.get("amount") or "0")))
     except ArithmeticError:
         return ZERO

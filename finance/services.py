@@ -811,7 +811,9 @@ def class_advance_pay(
             if due.amount <= 0:
                 raise Conflict(
                     "nothing_due",
-                    "培训班名单中没有预审可获补贴的人员，没有可先行拨付的金额",
+                    "培训班名单中没有预审可获补贴且可先行拨付的人员（五(二)：企业开展"
+                    "培训或培训机构开展项目制培训的可先行拨付，三(三)11不先行拨付），"
+                    "没有可先行拨付的金额",
                 )
             if amount is not None and amount != due.amount:
                 raise DomainError(

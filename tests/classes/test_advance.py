@@ -33,7 +33,7 @@ from programs.models import Institution
 from reporting import dashboards
 from tests.classes.conftest import END, START, class_input, found_by
 from tests.classes.test_services import attend, passed_all
-from tests.factories import TraineeFactory
+from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from trainees.models import Trainee
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +98,35 @@ def test_the_advance_is_refused_for_a_class_that_is_not_project_based(
         pay(cls, finance)
     assert refused.value.code == "not_project_based"
     assert "五(二)" in refused.value.message
+
+
+def test_no_advance_where_the_rules_give_its_people_none(
+    clock: Any, people: list[Trainee], clerk: User, finance: User
+) -> None:
+    # 五(二) 培训机构开展项目制培训的，可先行拨付40%: a project-based class run by an
+    # enterprise for people it does not employ is no provider's training — the roster's
+    # pre-checks give nobody an advance, and 40% of their amounts was paid all the same
+    firm = InstitutionFactory(kind="enterprise", unit_id="654301")
+    firm_staff = UserFactory(
+        username="firm_staff", role="institution_staff", unit_id=None, institution=firm
+    )
+    found_by(firm_staff, *people)
+    cls = services.class_create(data=class_input(firm), actor=firm_staff)
+    services.class_roster_set(
+        class_id=cls.pk, trainee_ids=[p.pk for p in people], actor=firm_staff
+    )
+    services.class_file(class_id=cls.pk, actor=firm_staff)
+    services.class_accept(class_id=cls.pk, actor=clerk)
+    clock(START)
+    services.class_start(class_id=cls.pk, actor=firm_staff)
+    lines = cls.roster.filter(removed_at__isnull=True)
+    assert [line.precheck["advance"] for line in lines] == ["0.00"] * 3
+
+    with pytest.raises(Conflict) as refused:
+        pay(cls, finance)
+    assert refused.value.code == "nothing_due"
+    assert "五(二)" in refused.value.message
+    assert not ClassAdvance.objects.exists()
 
 
 def test_the_advance_is_paid_once_at_start_with_its_event(
