@@ -602,6 +602,7 @@ def _result_record(
                     reference=(row.get("bank_reference") or line.reference)[:60],
                     failure_reason="" if row["paid"] else row["reason"],
                     reissue_of_id=line.reissue_of_id,
+                    batch_line_id=line.pk,
                 )
             except DomainError as exc:
                 raise Conflict(

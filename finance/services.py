@@ -54,6 +54,7 @@ from finance.models import (
     ClassAdvance,
     LedgerKind,
     Payment,
+    PaymentBatchLine,
     PaymentKind,
     PaymentStatus,
     Recovery,
@@ -493,10 +494,13 @@ def payment_record(
     reference: str = "",
     failure_reason: str = "",
     reissue_of_id: int | None = None,
+    batch_line_id: int | None = None,
 ) -> Payment:
     """Finance records a payment or a failed attempt, and its ledger line (and, for an
     advance paid, the entitlement it stands for). Nothing is ever paid twice, and only
-    what the ledger says is due."""
+    what the ledger says is due. A payment in an open bank batch (issue 18) is the
+    bank's to make: only that batch's result (``batch_line_id``, its line) records it;
+    by hand it is refused until the batch is settled or cancelled."""
     require(can_record_payment(actor))
     if kind not in PaymentKind.values or status not in PaymentStatus.values:
         raise DomainError("invalid", "拨付类别或结果无效")
@@ -515,6 +519,18 @@ def payment_record(
             )
             if refusal:
                 raise DomainError("invalid_dates", refusal)
+            in_batch = (
+                PaymentBatchLine.objects.filter(claim_id=claim.pk, kind=kind, open=True)
+                .exclude(pk=batch_line_id)
+                .values_list("batch_id", flat=True)
+                .first()
+            )
+            if in_batch is not None:
+                raise Conflict(
+                    "in_open_batch",
+                    f"该笔款项已列入代发批次#{in_batch}，由银行代发：请登记该批次的"
+                    "银行回盘，或先作废尚未报送银行的批次，不能另行手工登记拨付",
+                )
             money = money_of(claim.pk)
             due = _amount_due(claim, kind, money)
             if amount != due:

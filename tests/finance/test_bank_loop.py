@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from openpyxl import load_workbook
 from altay_skills.errors import Conflict, DomainError
 from claims.models import claim_summary_place
 from finance import payouts, selectors
+from finance import services as finance_services
 from finance.ledger import money_of
 from finance.models import (
     BankTemplate,
@@ -201,6 +203,54 @@ def test_a_line_in_an_open_batch_is_not_batched_again(ready: Any, finance: Any) 
             actor=finance,
         )
     assert refused.value.code == "nothing_payable"
+
+
+@pytest.mark.parametrize("sent", [False, True], ids=["built", "sent"])
+def test_a_line_in_an_open_batch_is_not_paid_by_hand(
+    ready: Any, finance: Any, sent: bool
+) -> None:
+    # the bank pays the batch's line: recorded by hand as well, the claim was paid
+    # twice, and the bank's result file was then refused whole (already_paid)
+    _, rollup = ready
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    if sent:
+        payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    line = batch.lines.order_by("seq").first()
+    with pytest.raises(Conflict) as refused:
+        finance_services.payment_record(
+            claim_id=line.claim_id,
+            kind="balance",
+            amount=line.amount,
+            paid_on=date.today(),
+            status="paid",
+            actor=finance,
+            reference="CZ-HAND-1",
+        )
+    assert refused.value.code == "in_open_batch"
+    assert f"#{batch.pk}" in refused.value.message
+    assert not Payment.objects.filter(claim_id=line.claim_id, kind="balance").exists()
+    if sent:  # and the bank's answer is recorded in full
+        outcome = payouts.batch_result_record(
+            batch_id=batch.pk, content=result_file(batch), actor=finance
+        )
+        assert outcome.paid == batch.count
+    else:  # a batch never sent, cancelled, frees the line for a payment by hand
+        payouts.batch_cancel(batch_id=batch.pk, actor=finance)
+        payment = finance_services.payment_record(
+            claim_id=line.claim_id,
+            kind="balance",
+            amount=line.amount,
+            paid_on=date.today(),
+            status="paid",
+            actor=finance,
+            reference="CZ-HAND-1",
+        )
+        assert payment.status == "paid"
 
 
 def test_a_cancelled_batch_frees_its_lines_and_a_sent_one_cannot_be_cancelled(
