@@ -519,12 +519,12 @@ def payment_record(
             )
             if refusal:
                 raise DomainError("invalid_dates", refusal)
-            in_batch = (
-                PaymentBatchLine.objects.filter(claim_id=claim.pk, kind=kind, open=True)
-                .exclude(pk=batch_line_id)
-                .values_list("batch_id", flat=True)
-                .first()
+            open_lines = PaymentBatchLine.objects.filter(
+                claim_id=claim.pk, kind=kind, open=True
             )
+            if batch_line_id is not None:
+                open_lines = open_lines.exclude(pk=batch_line_id)
+            in_batch = open_lines.values_list("batch_id", flat=True).first()
             if in_batch is not None:
                 raise Conflict(
                     "in_open_batch",
