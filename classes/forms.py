@@ -19,6 +19,7 @@ from claims.forms import (
     trade_choices,
 )
 from claims.models import Employment
+from claims.validators import training_date
 from classes.services import ClassInput
 from programs.models import Unit
 
@@ -38,8 +39,12 @@ class ClassForm(forms.Form):
         required=False,
         help_text="政府以项目形式向培训机构购买的培训。",
     )
-    planned_start = forms.DateField(label="计划开班日期", widget=DATE_WIDGET)
-    planned_end = forms.DateField(label="计划结业日期", widget=DATE_WIDGET)
+    planned_start = forms.DateField(
+        label="计划开班日期", widget=DATE_WIDGET, validators=[training_date]
+    )
+    planned_end = forms.DateField(
+        label="计划结业日期", widget=DATE_WIDGET, validators=[training_date]
+    )
     hours = forms.DecimalField(
         label="计划学时",
         max_digits=6,

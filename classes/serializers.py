@@ -12,6 +12,7 @@ from accounts.models import User
 from altay_skills.plain_text import multi_line_text, single_line_text
 from claims.models import DocumentKind, Employment
 from claims.serializers import ClaimSerializer
+from claims.validators import training_date
 from classes.models import ClassSession, ClassStatus, TrainingClass
 from classes.permissions import actions_for
 from classes.selectors import attended_hours_of, class_sessions, live_roster
@@ -38,8 +39,8 @@ class ClassInputSerializer(serializers.Serializer):
     )
     unit = serializers.CharField(required=False, max_length=6, help_text="备案单位代码")
     project_based = serializers.BooleanField(default=False)
-    planned_start = serializers.DateField()
-    planned_end = serializers.DateField()
+    planned_start = serializers.DateField(validators=[training_date])
+    planned_end = serializers.DateField(validators=[training_date])
     hours = serializers.DecimalField(
         min_value=Decimal("0.5"), help_text="计划学时", **HOURS
     )

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,6 +36,7 @@ from claims.services import (
     document_changes,
     judge,
 )
+from claims.validators import training_date
 from classes import permissions, rules
 from classes.events import class_event_record
 from classes.models import ClassDocument, ClassSession, RosterLine, TrainingClass
@@ -94,6 +96,11 @@ def class_create(*, data: ClassInput, actor: User) -> TrainingClass:
     )
     if data.planned_end < data.planned_start:
         raise DomainError("invalid_dates", "计划结业日期早于开班日期")
+    for day in (data.planned_start, data.planned_end):
+        try:
+            training_date(day)
+        except ValidationError as exc:
+            raise DomainError("invalid_dates", " ".join(exc.messages)) from None
     if data.hours <= 0:
         raise DomainError("invalid_hours", "计划学时须大于0")
     program = _get(Program, data.program_id, "项目不存在")

@@ -77,6 +77,38 @@ def test_a_class_body_with_its_end_before_its_start_is_a_400(
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("0001-01-01", "0001-03-01"), ("2020-04-01", "9999-12-31"), ("1999-12-31", END)],
+)
+def test_class_dates_outside_the_scheme_s_years_are_a_400(
+    clock: Any, staff: User, start: Any, end: Any
+) -> None:
+    # the claims' range (2000–2099): a class dated 0001 was saved, and its page then
+    # answered 500 (the last filing day before the year 1 overflowed)
+    response = client_for(staff).post(
+        CLASSES, body(planned_start=str(start), planned_end=str(end)), format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] in ("invalid", "invalid_dates")
+    assert "2000-01-01至2099-12-31" in response.content.decode()
+    assert not TrainingClass.objects.exists()
+
+
+def test_the_class_form_refuses_them_too(clock: Any, staff: User) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(staff)
+    form = {**body(planned_start="0001-01-01", planned_end="0001-03-01")}
+    form.pop("teachers")
+    page = client.post(reverse("class_create"), form)
+    assert page.status_code in (200, 400)
+    assert "2000-01-01至2099-12-31" in page.content.decode()
+    assert not TrainingClass.objects.exists()
+
+
 def test_the_roster_answers_each_lines_precheck(
     drafted: int, staff: User, people: list[Trainee]
 ) -> None:
