@@ -247,7 +247,11 @@ def parse(template: Template, content: bytes) -> ReadFile:
         if template.format == "fixed":
             values = _cut_fixed(template, row[0])
         elif template.format == "csv":
-            values = next(csv.reader([row[0]], delimiter=template.delimiter or ","))
+            try:
+                values = next(csv.reader([row[0]], delimiter=template.delimiter or ","))
+            except csv.Error:  # a field past the module's limit (128 KB), a bad quote
+                result.problems.append(f"第{number}行无法按CSV格式读取")
+                continue
         else:
             values = row
         if len(values) < len(names):

@@ -103,3 +103,22 @@ def test_an_amount_is_written_with_two_decimals_half_up() -> None:
     assert amount_text(Decimal("1.005"), "yuan") == "1.01"
     assert amount_text(Decimal("3"), "yuan") == "3.00"
     assert amount_text(Decimal("12.34"), "fen") == "1234"
+
+
+@pytest.mark.parametrize(
+    "bad_field",
+    ["x" * 200_000, '"an open quote' + "y" * 200_000],
+    ids=["a field past the csv module's limit", "an unclosed quote running on"],
+)
+def test_a_csv_line_the_reader_refuses_is_listed_not_a_500(bad_field: str) -> None:
+    # csv.Error ("field larger than field limit (131072)") was not caught: the upload
+    # of such a result file answered 500
+    template = BankTemplate.objects.get(name=CSV_TEMPLATE)
+    content = bank_files.render(template, LINES, day=date(2020, 5, 10), batch="1")
+    lines = content.split(b"\r\n" if b"\r\n" in content else b"\n")
+    at = next(i for i, line in enumerate(lines) if b"P0000001000002" in line)
+    lines[at] = lines[at].replace(b"P0000001000002", bad_field.encode("gbk"))
+
+    read = bank_files.parse(template, b"\n".join(lines))
+
+    assert any("第2行" in p and "CSV" in p for p in read.problems), read.problems
