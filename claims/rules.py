@@ -398,7 +398,14 @@ def counts_toward_limits(program: int) -> bool:
 
 def carries_trade_level(facts: ClaimFacts) -> bool:
     """Program 11 and 以工代训 carry no trade/level pair (五(二))."""
-    return counts_toward_limits(facts.program) and not facts.is_work_in_lieu
+    return keeps_trade_level(facts.program, facts.work_in_lieu_months)
+
+
+def keeps_trade_level(program: int, work_in_lieu_months: int) -> bool:
+    """Whether a claim of ``program`` keeps the trade and level it is given: not the
+    school grant (三(三)11, no training in a trade) nor 以工代训 (the job is the
+    training) — 五(二) 同一职业同一等级不可重复享受 concerns training in a trade."""
+    return counts_toward_limits(program) and work_in_lieu_months <= 0
 
 
 def payee_of(facts: ClaimFacts) -> str:

@@ -87,6 +87,18 @@ class ClaimInput:
     employment: str = "none"
     hire_date: date | None = None
 
+    def __post_init__(self) -> None:
+        # Program 11 and 以工代训 carry no trade and level (``rules.keeps_trade_level``):
+        # one sent anyway is not kept, so that no stored pair counts against a later
+        # genuine claim of that trade and level (the database's one live claim per
+        # trade and level counts every stored pair). Every path — form, API, import,
+        # a class's completion — builds its claim from a ClaimInput.
+        if (self.trade_id or self.level_id) and not rules.keeps_trade_level(
+            self.program_id, self.work_in_lieu_months or 0
+        ):
+            object.__setattr__(self, "trade_id", None)
+            object.__setattr__(self, "level_id", None)
+
 
 INPUT_FIELDS = tuple(ClaimInput.__dataclass_fields__)
 

@@ -149,6 +149,33 @@ def test_program_11_does_not_pay_an_adult_poor_labourer(clerk, school):
     assert codes_of(response) == ["target_group_required"]
 
 
+@pytest.mark.parametrize("kind", ["program 11", "以工代训"])
+def test_a_claim_that_carries_no_trade_keeps_none_it_was_sent(
+    clerk, pupil, school, kind
+):
+    # 五(二) 同一职业同一等级不可重复享受 concerns training in a trade: program 11 and
+    # 以工代训 carry none. Sent with one anyway, it was stored, and a later genuine
+    # claim of that trade and level passed the dry run but was refused at submit (the
+    # database's one-live-per-trade-and-level counted the stored pair)
+    if kind == "program 11":
+        first = grant(pupil, school, "2020-09-01", "2021-06-30")
+    else:
+        pupil = TraineeFactory(groups=["poor_labour"])
+        employer = InstitutionFactory(kind="enterprise")
+        first = work_in_lieu(pupil, employer, "2020-01-01", "2020-04-30", 4)
+    first.update(trade="4-03-02-01", level="primary")
+    done = file_and_submit(clerk, first)
+    assert done.status_code == 200, done.json()
+    stored = Claim.objects.get(pk=done.json()["id"])
+    assert (stored.trade_id, stored.level_id) == (None, None)
+
+    genuine = body(pupil, InstitutionFactory(), training_end="2020-05-15")
+    check = client_for(clerk).post(f"{CLAIMS}check/", genuine, format="json")
+    assert check.json()["eligible"], check.json()
+    submitted = file_and_submit(clerk, genuine)
+    assert submitted.status_code == 200, submitted.json()
+
+
 @pytest.mark.parametrize("provider", ["enterprise", "project"])
 def test_program_11_is_never_advanced(clerk, pupil, school, provider):
     # 3. an enterprise as the institution, or the project flag, advanced 1200 before
