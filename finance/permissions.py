@@ -8,10 +8,14 @@ anyone else gets a 404, as for a missing one), not a refusal.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
+from claims.models import Claim
 from finance.models import Recovery
 from quarters.models import QuarterlyReport, ReportStatus
+from quarters.selectors import claim_makers
 
 
 def can_request_rollup(user: User, quarter: str | None = None) -> Permission:
@@ -53,12 +57,30 @@ def can_read_payments(user: User) -> Permission:
     return deny("您的角色不能查看拨付记录")
 
 
-def can_record_payment(user: User) -> Permission:
-    """Record a payment or a failed attempt: finance. What may be paid on a claim, and
-    how much, is the ledger's answer (``payment_record``: ``not_payable``…)."""
-    if user.is_authenticated and user.is_finance:
+PAYER_MADE_IT = (
+    "不能登记本人录入、提交、报送或审核的申报的拨付（经办、审核与拨付须分离），"
+    "请由其他财政人员登记"
+)
+
+
+def can_record_payment(
+    user: User, claim: Claim | None = None, *, makers: Collection[int] | None = None
+) -> Permission:
+    """Record a payment or a failed attempt: finance — but not on a claim they made
+    or decided when they held another role (``quarters.selectors.claim_makers`` and
+    its reviewer: maker, checker and payer are three people, whatever their role is
+    now). What may be paid on a claim, and how much, is the ledger's answer
+    (``payment_record``: ``not_payable``…). ``makers`` are the claim's when the
+    caller already read them."""
+    if not user.is_authenticated or not user.is_finance:
+        return deny("只有财政人员可以登记拨付")
+    if claim is None:
         return ALLOWED
-    return deny("只有财政人员可以登记拨付")
+    if makers is None:
+        makers = claim_makers([claim])[claim.pk]
+    if user.pk in makers or user.pk == claim.reviewed_by_id:
+        return deny(PAYER_MADE_IT)
+    return ALLOWED
 
 
 def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permission:

@@ -514,6 +514,7 @@ def payment_record(
     try:
         with transaction.atomic():
             claim = lock_objects.lock_claim(claim_id)
+            require(can_record_payment(actor, claim))
             refusal = payment_date_refusal(
                 paid_on, training_end=claim.training_end, today=timezone.localdate()
             )

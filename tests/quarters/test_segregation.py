@@ -387,3 +387,56 @@ def test_the_bulk_approval_reads_the_makers_of_its_selection_in_one_query(
     ]
     assert len(makers_reads) == 1, makers_reads
     assert Claim.objects.filter(status="approved").count() == 4
+
+
+# --- And the payer (经办、审核与拨付分离) ---------------------------------------------
+def to_finance(user: User, admins: tuple[User, User]) -> User:
+    proposer, confirmer = admins
+    change = account_services.role_change_propose(
+        actor=proposer,
+        user_id=user.pk,
+        role=Role.FINANCE_OFFICER,
+        unit_code=None,
+        reason="调任财政局拨付岗",
+    )
+    account_services.role_change_confirm(actor=confirmer, change_id=change.pk)
+    return User.objects.get(pk=user.pk)
+
+
+def test_the_clerk_made_finance_officer_cannot_pay_the_claim_they_handled(
+    clerk, clerk_same_unit, claim_input, admins
+):
+    x = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=x.pk, actor=clerk_same_unit)
+    submit_report(build(clerk_same_unit), clerk_same_unit)
+    b = to_finance(clerk_same_unit, admins)
+
+    response = api(b).post(
+        "/api/payments/",
+        {
+            "claim": x.pk,
+            "kind": "advance",
+            "amount": "720.00",
+            "paid_on": "2020-05-10",
+            "status": "paid",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 403, response.content
+    assert "经办、审核与拨付须分离" in response.json()["message"]
+    assert not x.payments.exists()
+
+
+def test_nor_the_reviewer_who_approved_it(observed, reviewer, admins):
+    from finance.permissions import can_record_payment
+
+    x, _, _ = observed
+    Claim.objects.filter(pk=x.pk).update(reviewed_by=reviewer)
+    payer = to_finance(reviewer, admins)
+    x.refresh_from_db()
+
+    refused = can_record_payment(payer, x)
+    assert not refused and "须分离" in refused.reason
+    other = UserFactory(username="finance_2", role=Role.FINANCE_OFFICER)
+    assert can_record_payment(other, x)
