@@ -666,6 +666,14 @@ class PaymentBatch(models.Model):
     )
     sent_at = models.DateTimeField(_("报送时间"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("作废人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("代发批次")

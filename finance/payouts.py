@@ -439,7 +439,8 @@ def batch_cancel(*, batch_id: int, actor: User) -> PaymentBatch:
         batch.lines.update(open=False, status=BatchLineStatus.CANCELLED)
         batch.status = BatchStatus.CANCELLED
         batch.cancelled_at = timezone.now()
-        batch.save(update_fields=["status", "cancelled_at"])
+        batch.cancelled_by = actor
+        batch.save(update_fields=["status", "cancelled_at", "cancelled_by"])
         return batch
 
 

@@ -265,6 +265,9 @@ def test_a_cancelled_batch_frees_its_lines_and_a_sent_one_cannot_be_cancelled(
     }
     first = payouts.batch_build(**kwargs)
     payouts.batch_cancel(batch_id=first.pk, actor=finance)
+    first.refresh_from_db()
+    # who cancelled it is kept, as who sent one is
+    assert (first.status, first.cancelled_by) == ("cancelled", finance)
     second = payouts.batch_build(**kwargs)
     assert second.count == first.count
     payouts.batch_mark_sent(batch_id=second.pk, actor=finance)
