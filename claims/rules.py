@@ -979,6 +979,18 @@ def _check_catalogue(facts: ClaimFacts, j: _Judgement) -> None:
             "须经管理员认定后方可提交申报",
             "七(三)",
         )
+        return
+    # The employer a clerk proposed is no better: whether it is an enterprise, insured
+    # or certified in difficulty is the proposer's word until an administrator admits it.
+    employer = facts.employer
+    if employer is not None and not employer.admitted:
+        name = f"“{employer.name}”" if employer.name else ""
+        j.refuse(
+            "institution_not_admitted",
+            f"用人单位{name}尚未经管理员核准（待认定），其企业类型、参保和困难企业认定"
+            "须经核准后方可作为申报依据",
+            "七(三)",
+        )
 
 
 def _check_history(

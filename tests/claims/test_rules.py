@@ -1333,6 +1333,15 @@ REFUSALS = {
     "institution_proposed_not_admitted": Refusal(
         "institution_not_admitted", claim(9, institution=institution(admitted=False))
     ),
+    # …and an employer a clerk proposed: its "insured" and "certified in difficulty"
+    # are the proposer's word until an administrator admits it
+    "employer_proposed_not_admitted": Refusal(
+        "institution_not_admitted", claim(3, employer=enterprise(admitted=False))
+    ),
+    "insured_employer_proposed_not_admitted": Refusal(
+        "institution_not_admitted",
+        claim(2, employer=enterprise(insured=True, admitted=False)),
+    ),
 }
 # 标题、二: the plan for 2019—2021 ends; a training ended after it has no terms in force
 # until successor terms are entered (issue 13, 1).
