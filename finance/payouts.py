@@ -28,7 +28,7 @@ from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
 from altay_skills.plain_text import checked_text
-from claims import evidence, workflow
+from claims import evidence
 from claims.models import Claim, Document, DocumentKind, claim_summary_place
 from claims.selectors import document_for
 from finance import bank_files
@@ -56,9 +56,9 @@ from finance.permissions import (
     can_manage_batches,
     can_propose_account_change,
 )
+from finance.selectors import claims_of_rollup
 from finance.services import _amount_due, payment_record
 from programs.models import Institution
-from quarters.models import ReportStatus
 from trainees.selectors import trainee_in_scope
 
 ZERO = Decimal("0.00")
@@ -220,9 +220,8 @@ def _candidates(quarter: str, kind: str) -> Any:
     given one (the service's ``_amount_due`` decides, claim by claim, what is due)."""
     claims = Claim.objects.filter(report__quarter=quarter)
     if kind == PaymentKind.BALANCE:
-        claims = claims.filter(
-            status=workflow.APPROVED, report__status=ReportStatus.CLOSED
-        )
+        rollup = Rollup.objects.get(quarter=quarter)
+        claims = claims_of_rollup(rollup)  # not a report closed after it
     else:
         claims = claims.filter(advance__gt=0)
     return with_money(

@@ -30,7 +30,7 @@ from finance.models import (
     Rollup,
 )
 from finance.rules import ClaimMoney, class_advance_amount
-from quarters.models import ReportStatus
+from quarters.models import QuarterlyReport, ReportStatus
 
 ZERO = Decimal("0.00")
 
@@ -80,13 +80,35 @@ def failed_payments() -> QuerySet[Payment]:
     ).select_related("claim", "claim__unit", "claim__trainee", "claim__institution")
 
 
-def payment_summary(rollup: Rollup) -> dict[str, object]:
-    """Owed against paid for a rollup's claims, from their ledgers (two queries)."""
+def claims_of_rollup(rollup: Rollup) -> QuerySet[Claim]:
+    """The claims a ready rollup pays: approved, in its quarter's reports closed by the
+    time it was built — a report closed after it (``closed_after``) is not in its
+    figures or workbook until the reviewer sends the quarter again."""
     claims = Claim.objects.filter(
         status=workflow.APPROVED,
         report__quarter=rollup.quarter,
         report__status=ReportStatus.CLOSED,
     )
+    if rollup.finished_at is not None:
+        claims = claims.filter(report__closed_at__lte=rollup.finished_at)
+    return claims
+
+
+def closed_after(rollup: Rollup) -> QuerySet[QuarterlyReport]:
+    """The reports of the rollup's quarter closed after it was built: their claims are
+    not in it (nor in the workbook finance downloaded) until it is built again."""
+    if rollup.finished_at is None:
+        return QuarterlyReport.objects.none()
+    return QuarterlyReport.objects.filter(
+        quarter=rollup.quarter,
+        status=ReportStatus.CLOSED,
+        closed_at__gt=rollup.finished_at,
+    )
+
+
+def payment_summary(rollup: Rollup) -> dict[str, object]:
+    """Owed against paid for a rollup's claims, from their ledgers (two queries)."""
+    claims = claims_of_rollup(rollup)
     money = money_by(claims).get((), ClaimMoney())
     return {
         "claims": claims.count(),
@@ -103,11 +125,7 @@ def rollup_claims_for_payment(rollup: Rollup) -> QuerySet[Claim]:
     what the payment lines show, and their payments prefetched (payment_state reads
     ``claim.payments.all()``), so a page of them costs a fixed number of queries."""
     return (
-        Claim.objects.filter(
-            status=workflow.APPROVED,
-            report__quarter=rollup.quarter,
-            report__status=ReportStatus.CLOSED,
-        )
+        claims_of_rollup(rollup)
         .select_related("unit", "trainee", "institution", "program")
         .prefetch_related(
             Prefetch("payments", queryset=Payment.objects.order_by("recorded_at", "id"))

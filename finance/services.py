@@ -75,7 +75,7 @@ from finance.rules import (
     payment_state_of,
     share_owed,
 )
-from finance.selectors import class_advance_due
+from finance.selectors import class_advance_due, closed_after
 from programs.models import fund_label
 from quarters.models import ReportStatus, SpotCheck
 from quarters.permissions import balance_after_notice
@@ -108,7 +108,12 @@ def rollup_request(*, quarter: str, actor: User) -> Rollup:
         rollup, _ = lock_objects.lock_rollup_of_quarter(
             quarter, defaults={"requested_by": actor}
         )
-        if rollup.status == RollupStatus.FAILED:
+        if rollup.status == RollupStatus.FAILED or (
+            rollup.status == RollupStatus.READY and closed_after(rollup).exists()
+        ):
+            # failed: run again; ready, but a unit's report of the quarter was closed
+            # after it was built (a late report): built again, with it — the same
+            # rollup, its lines and workbook replaced, what was paid kept in the ledger
             rollup.status, rollup.error, rollup.progress = RollupStatus.QUEUED, "", 0
             rollup.save(update_fields=["status", "error", "progress"])
         if rollup.status != RollupStatus.READY:
@@ -242,6 +247,8 @@ def _build(rollup: Rollup) -> Rollup:
         locked = lock_objects.lock_rollup(rollup.pk)
         if locked.status == RollupStatus.READY:
             return locked  # another run finished first with the same figures
+        # built again (a late report, ``rollup_request``): the lines are replaced
+        RollupLine.objects.filter(rollup_id=locked.pk).delete()
         RollupLine.objects.bulk_create(rollup_lines(locked.pk, figures))
         locked.status = RollupStatus.READY
         locked.checksum = checksum
@@ -700,6 +707,18 @@ def _rollup_of(claim: Claim, kind: str) -> Rollup | None:
         rollup is None or rollup.status != RollupStatus.READY
     ):
         raise Conflict("not_payable", "该季度汇总尚未生成，不能拨付余额")
+    if (
+        kind == PaymentKind.BALANCE
+        and rollup is not None
+        and rollup.finished_at is not None
+        and report.closed_at is not None
+        and report.closed_at > rollup.finished_at
+    ):
+        raise Conflict(
+            "not_in_rollup",
+            f"该申报所在报表在{rollup.quarter}季度汇总生成后才审结，不在财政已下载的"
+            "汇总表中：请地区审核人重新报送该季度汇总（汇总将重新生成）后再拨付余额",
+        )
     return rollup
 
 

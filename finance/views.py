@@ -273,6 +273,9 @@ def rollup_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     }
     if rollup.status == RollupStatus.READY:
         context.update(_ready_context(request, rollup))
+        context["late_reports"] = list(
+            selectors.closed_after(rollup).select_related("unit")
+        )
     return render(request, "reporting/rollup.html", context)
 
 

@@ -131,3 +131,92 @@ def test_rollup_waits_for_every_report_to_be_closed(claim_input, reviewer, clerk
 def test_only_a_reviewer_sends_the_quarter(closed_quarter, finance):
     with pytest.raises(PermissionDenied):
         services.rollup_request(quarter="2020Q1", actor=finance)
+
+
+def late_report(claim_input, reviewer):
+    """Unit 654323's report of the quarter, closed after the quarter's rollup was
+    built (a unit that reported late): one claim, approved."""
+    from claims import services as claim_services
+    from quarters import services as quarter_services
+    from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+
+    clerk = UserFactory(username="late_clerk", role="county_clerk", unit_id="654323")
+    person = TraineeFactory(groups=["poor_labour"], registered_by_unit_id="654323")
+    data = claim_input(
+        trainee_id=person.pk,
+        unit_id="654323",
+        institution_id=InstitutionFactory(unit_id="654323").pk,
+    )
+    draft = claim_services.claim_create(data=data, actor=clerk)
+    claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id="654323", quarter="2020Q1", actor=clerk
+    )
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
+    for check in report.spot_checks.all():
+        quarter_services.spot_check_record(
+            spot_check_id=check.pk, actor=reviewer, result="consistent"
+        )
+    claim = quarter_services.claim_approve(claim_id=draft.pk, actor=reviewer)
+    quarter_services.report_close(report_id=report.pk, actor=reviewer)
+    return claim
+
+
+def pay_balance(claim, finance):
+    from datetime import date
+
+    return services.payment_record(
+        claim_id=claim.pk,
+        kind="balance",
+        amount=money_of(claim.pk).due,
+        paid_on=date.today(),
+        status="paid",
+        actor=finance,
+        reference=f"BAL-{claim.pk}",
+    )
+
+
+def test_a_report_closed_after_the_rollup_is_paid_only_once_rolled_up_again(
+    closed_quarter, claim_input, reviewer, finance, send
+):
+    # a claim closed after the quarter's rollup is not in the workbook finance
+    # downloaded: paying it made the payments disagree with the rollup's figures
+    first = send()
+    first.refresh_from_db()
+    before = Decimal(first.totals["approved"])
+    late = late_report(claim_input, reviewer)
+
+    with pytest.raises(Conflict) as refused:
+        pay_balance(late, finance)
+    assert refused.value.code == "not_in_rollup"
+    assert "重新" in refused.value.message
+    # the rollup's page says so, and offers the reviewer to send the quarter again
+    from django.test import Client
+
+    page = Client()
+    page.force_login(reviewer)
+    html = page.get(f"/rollups/{first.pk}/").content.decode()
+    alert = html.split('data-testid="late-reports"')[1].split("</div>")[0]
+    assert "1份报表" in alert and "福海县" in alert
+    assert 'data-testid="resend-rollup"' in html
+    assert f"/claims/{late.pk}/" not in html  # not among the claims it pays
+
+    # the reviewer sends the quarter again: the same rollup, built again with it
+    again = send()
+    again.refresh_from_db()
+    assert again.pk == first.pk and again.status == "ready"
+    assert Decimal(again.totals["approved"]) == before + late.approved_amount
+    assert again.lines.filter(unit_id="654323").exists()
+    assert again.checksum != first.checksum
+    assert pay_balance(late, finance).status == "paid"
+
+
+def test_sending_a_quarter_again_with_nothing_new_changes_nothing(
+    closed_quarter, reviewer, send
+):
+    first = send()
+    first.refresh_from_db()
+    again = send()
+    again.refresh_from_db()
+    assert (again.checksum, again.finished_at) == (first.checksum, first.finished_at)
