@@ -253,13 +253,9 @@ RECONCILIATION_COLUMNS = (
 
 
 def reconciliation(rollup: Rollup) -> list[ReconciliationRow]:
-    """Per fund of the rollup's claims (approved, in the quarter's closed reports) and
-    a last row ``""`` of their total: four queries, every figure an SQL sum."""
-    claims = Claim.objects.filter(
-        status=workflow.APPROVED,
-        report__quarter=rollup.quarter,
-        report__status=ReportStatus.CLOSED,
-    )
+    """Per fund of the rollup's claims (``claims_of_rollup``: what its workbook holds)
+    and a last row ``""`` of their total: four queries, every figure an SQL sum."""
+    claims = claims_of_rollup(rollup)
     money = money_by(claims, "fund")
     counts = dict(
         claims.values("fund")
