@@ -29,6 +29,7 @@ from claims.intake.template import (
     YES_NO,
 )
 from claims.models import Employment
+from claims.validators import EARLIEST_TRAINING_DATE, LATEST_TRAINING_DATE
 from programs.models import Institution, Level, Program, Trade, Unit
 from trainees.id_numbers import (
     InvalidIdNumber,
@@ -263,8 +264,8 @@ def _parse_training(p: ParsedRow, get: Callable[[str], Any], cat: Catalogue) -> 
             p.level = cat.levels[level_code]
     p.institution = _institution(p, "institution", get("institution"), cat, True)
     p.employer = _institution(p, "employer", get("employer"), cat, False)
-    p.training_start = _date(p, "training_start", get("training_start"))
-    p.training_end = _date(p, "training_end", get("training_end"))
+    p.training_start = _training_date(p, "training_start", get("training_start"))
+    p.training_end = _training_date(p, "training_end", get("training_end"))
     raw = get("hire_date")
     p.hire_date = _date(p, "hire_date", raw) if raw is not None else None
     p.project_based = _yes_no(p, "project_based", get("project_based"))
@@ -360,6 +361,19 @@ def _institution(
     return None
 
 
+def _training_date(p: ParsedRow, key: str, value: Any) -> date | None:
+    """A training date, in the range the form and the API take (2000–2099)."""
+    day = _date(p, key, value)
+    if day is not None and not (EARLIEST_TRAINING_DATE <= day <= LATEST_TRAINING_DATE):
+        p.fail(
+            key,
+            f"培训日期应在{EARLIEST_TRAINING_DATE.isoformat()}至"
+            f"{LATEST_TRAINING_DATE.isoformat()}之间",
+        )
+        return None
+    return day
+
+
 def _date(p: ParsedRow, key: str, value: Any) -> date | None:
     if value is None:
         p.fail(key, "未填写")
@@ -435,6 +449,9 @@ def _amount(p: ParsedRow, value: Any) -> Decimal | None:
         return None
     if amount < 0:
         p.fail(key, "不能为负数")
+        return None
+    if amount > _MAX_AMOUNT:  # before quantize, which a number past 28 digits breaks
+        p.fail(key, "金额过大")
         return None
     if amount != amount.quantize(rules.FEN):
         p.fail(key, f"“{p.raw_amount}”超过两位小数（金额精确到分）")

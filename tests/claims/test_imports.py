@@ -492,6 +492,31 @@ def test_dates_as_text_and_amounts_as_text_are_read(clerk_client, trainee, insti
     assert results_of(clerk_client, token)[3].ok
 
 
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ({"training_start": "0001-01-01"}, "培训日期应在2000-01-01至2099-12-31之间"),
+        ({"training_end": "9999-12-31"}, "培训日期应在2000-01-01至2099-12-31之间"),
+        ({"amount_requested": 1e308}, "金额过大"),
+        ({"amount_requested": "1" + "0" * 40}, "金额过大"),
+    ],
+    ids=["start in year 1", "end in 9999", "1e308", "41 digits"],
+)
+def test_a_date_or_an_amount_the_form_refuses_is_refused_on_its_row(
+    clerk_client, trainee, institution, cells, expected
+):
+    # the form and the API refuse these; the import saved a claim starting in the
+    # year 1, and an amount past 28 digits broke the whole check (InvalidOperation)
+    good = good_row(trainee, institution)
+    bad = good_row(TraineeFactory(), institution, **cells)
+    token, _ = checked(clerk_client, xlsx([good, bad]))
+
+    results = results_of(clerk_client, token)
+    assert results[3].ok
+    assert not results[4].ok
+    assert expected in results[4].reasons, results[4]
+
+
 # --- 4. Refusing a whole file before parsing: 400 and nothing stored ------------------------------
 def refused(client: Any, data: bytes, media: Path, *, name: str = "申报.xlsx") -> str:
     """Refused before parsing (400 on the upload), or by the check (its page says why)."""
