@@ -172,8 +172,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # One writer at a time; wait for the lock instead of failing at once.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # One writer at a time; wait for the lock instead of failing at once. Immediate
+    # transactions take the write lock when they begin: a deferred one that read first
+    # and then writes while another holds the lock fails at once ("database is
+    # locked", the timeout never applies), which under make run answered clerks saving
+    # at the same moment 503 (tests/test_settings.py).
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 else:
     # No JIT compilation: PostgreSQL compiles a query whose *estimated* cost passes
     # jit_above_cost, and at ten million claims estimates of a few short statements

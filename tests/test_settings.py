@@ -187,3 +187,61 @@ def test_postgresql_connections_never_jit_compile() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+# --- make run's SQLite under clerks saving at once ----------------------------------------
+CONCURRENT_WRITERS = """
+import threading, time
+import django
+django.setup()
+from django.db import connection, connections, transaction
+
+with connection.cursor() as c:
+    c.execute("CREATE TABLE IF NOT EXISTS t (n integer)")
+errors = []
+
+def writer():
+    try:
+        with transaction.atomic():
+            with connection.cursor() as c:
+                c.execute("SELECT count(*) FROM t")  # a read first, as a service does
+                time.sleep(0.05)
+                c.execute("INSERT INTO t VALUES (1)")
+    except Exception as exc:
+        errors.append(repr(exc))
+    finally:
+        connections.close_all()
+
+threads = [threading.Thread(target=writer) for _ in range(6)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+with connection.cursor() as c:
+    c.execute("SELECT count(*) FROM t")
+    print(c.fetchone()[0], errors)
+"""
+
+
+def test_clerks_saving_at_once_on_sqlite_wait_their_turn(tmp_path: Path) -> None:
+    # SQLite's deferred transactions: a transaction that read and then writes while
+    # another holds the write lock fails at once with "database is locked" — the
+    # timeout never applies — and make run answered five of six clerks saving at the
+    # same moment 503 database_unavailable. Immediate transactions wait their turn.
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="altay_skills.settings",
+        DEBUG="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", CONCURRENT_WRITERS],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split(" ", 1) == ["6", "[]\n"], result.stdout
