@@ -14,9 +14,9 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.views import defaults
-from django.views.csrf import csrf_failure as django_csrf_failure
 
 #: status → (code, message), the same codes as the API's exception handler.
 API_ERRORS = {
@@ -67,10 +67,32 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+#: Fields never shown back on the CSRF page.
+SECRET_FIELDS = ("csrfmiddlewaretoken", "password", "token", "code", "challenge")
+#: What the CSRF page shows back of the form, at most.
+SHOWN_FIELDS, SHOWN_CHARACTERS = 60, 500
+
+
 def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpResponse:
+    """A refused form (its page open from before a log-out, a log-in in another tab or
+    the session's end): under ``/api/`` the JSON 403; elsewhere a Chinese page that
+    says nothing was saved and shows back what was typed, so that a clerk's long form
+    is not lost (Django's own page is English and keeps nothing). Django's page stays
+    for ``DEBUG`` only where the reason is needed: never — the reason is logged."""
     if is_api(request):
         return api_error(403, CSRF_MESSAGE)
-    return django_csrf_failure(request, reason, **kwargs)
+    try:
+        posted = [(name, str(value)) for name, value in request.POST.items()]
+    except Exception:  # a body Django would not read (too many fields…): show nothing
+        posted = []
+    typed = [
+        (name, value[:SHOWN_CHARACTERS])
+        for name, value in posted
+        if value.strip() and not any(secret in name for secret in SECRET_FIELDS)
+    ][:SHOWN_FIELDS]
+    return render(
+        request, "csrf_failure.html", {"typed": typed, "reason": reason}, status=403
+    )
 
 
 class NotFoundPageMiddleware:

@@ -217,6 +217,37 @@ def test_a_csrf_failure_on_a_page_is_the_html_page(clerk: User) -> None:
     assert response["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("debug", [True, False], ids=["make run", "production"])
+def test_a_form_refused_for_its_token_is_a_chinese_page_keeping_what_was_typed(
+    clerk: User, settings: Any, debug: bool
+) -> None:
+    # a form left open while the clerk logged in again in another tab: Django's page
+    # in English ("Reason given for failure: CSRF token from POST incorrect"), and
+    # everything typed was lost
+    settings.DEBUG = debug
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(clerk)
+    client.get("/claims/new/")
+
+    response = client.post(
+        "/claims/new/",
+        {
+            "csrfmiddlewaretoken": "x" * 64,
+            "name": "阿依古丽·吐尔逊",
+            "certificate_number": "S000012345",
+            "password": "never-shown",
+        },
+    )
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "页面已过期，本次提交未保存" in html
+    assert "阿依古丽·吐尔逊" in html and "S000012345" in html
+    assert "never-shown" not in html and "x" * 64 not in html
+    assert "Reason given" not in html and "CSRF verification failed" not in html
+    assert not Claim.objects.exists()
+
+
 @pytest.mark.parametrize("charset", ["rot13", "hex", "base64", "zlib"])
 def test_a_charset_that_is_no_text_encoding_is_a_json_400(anonymous, charset) -> None:
     # Django accepts any name the codecs module knows; rot13 and the like are not text
