@@ -96,6 +96,10 @@ class BoundedJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - {exc}") from None
         if _depth_exceeds(data, MAX_DEPTH):
             raise BodyTooDeep()
+        if data is None:  # DRF's answer to it is English ("No data provided")
+            raise DomainError(
+                "parse_error", "请求内容为 null，应为 JSON 对象，未被处理"
+            )
         return data
 
 

@@ -286,3 +286,15 @@ def test_a_number_past_a_float_is_a_json_400_not_a_404(script, number) -> None:
 
     assert json_error(response, 400)["code"] == "parse_error"
     assert not Claim.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/claims/", "/api/claims/check/", "/api/trainees/"]
+)
+def test_a_null_body_is_a_chinese_400(script, path) -> None:
+    # DRF answered {"non_field_errors": ["No data provided"]}: English
+    response = script.post(path, "null", content_type="application/json")
+
+    body = json_error(response, 400)
+    assert body["code"] == "parse_error"
+    assert "No data" not in response.content.decode()
