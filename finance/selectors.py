@@ -25,6 +25,7 @@ from finance.models import (
     Payment,
     PaymentBatch,
     PaymentBatchLine,
+    PaymentKind,
     PaymentStatus,
     Recovery,
     Rollup,
@@ -77,7 +78,20 @@ def open_recoveries() -> QuerySet[Recovery]:
 def failed_payments() -> QuerySet[Payment]:
     return Payment.objects.filter(
         status=PaymentStatus.FAILED, reissued_by__isnull=True
-    ).select_related("claim", "claim__unit", "claim__trainee", "claim__institution")
+    ).select_related(
+        "claim", "claim__unit", "claim__trainee", "claim__institution", "claim__report"
+    )
+
+
+def reissuable(payment: Payment) -> bool:
+    """Whether a failed payment may be paid again as itself: a balance, or an advance
+    while its claim is still in a submitted report (``services._amount_due``). An
+    advance that failed before its report was closed is not: what it left unpaid is
+    paid with the balance."""
+    if payment.kind != PaymentKind.ADVANCE:
+        return True
+    report = payment.claim.report
+    return report is not None and report.status == ReportStatus.SUBMITTED
 
 
 def claims_of_rollup(rollup: Rollup) -> QuerySet[Claim]:

@@ -394,6 +394,8 @@ def _render_finance(request: AuthedRequest, *, status: int = 200) -> HttpRespons
     )
     page = Paginator(advances, PAGE_SIZE).get_page(request.GET.get("page"))
     failed = list(selectors.failed_payments().order_by("-recorded_at", "-id"))
+    for p in failed:
+        p.reissuable = selectors.reissuable(p)  # type: ignore[attr-defined]
     recoveries = list(selectors.open_recoveries().order_by("created_at", "id"))
     context = {
         "rollups": rollups,

@@ -199,3 +199,25 @@ def test_no_advance_after_the_balance_is_paid(ready, finance):
     from finance.selectors import advances_payable
 
     assert claim not in advances_payable()
+
+
+@pytest.mark.parametrize(
+    ("kind", "report_status", "offered"),
+    [
+        ("advance", "submitted", True),
+        ("advance", "closed", False),
+        ("balance", "closed", True),
+    ],
+)
+def test_a_failed_advance_is_offered_again_only_while_it_may_be_paid(
+    kind: str, report_status: str, offered: bool
+) -> None:
+    # 重新拨付 was offered on a failed advance whose report had closed, and always
+    # answered 409 not_payable: what the advance left unpaid goes with the balance
+    from claims.models import Claim
+    from finance.models import Payment
+    from finance.selectors import reissuable
+    from quarters.models import QuarterlyReport
+
+    claim = Claim(report=QuarterlyReport(status=report_status))
+    assert reissuable(Payment(kind=kind, status="failed", claim=claim)) is offered
