@@ -58,11 +58,11 @@ test: venv-dev lint
 	DEBUG=1 $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not cluster" $(PYTEST_ARGS)
 
 # The statements written for each database (claims.selectors.read_listed, the warnings'
-# statement) on the embedded SQLite that `make run` uses: `make test` in CI runs on
-# PostgreSQL only. About a minute.
+# statement) and the backup of the file (SQLite's backup API) on the embedded SQLite
+# that `make run` uses: `make test` in CI runs on PostgreSQL only. About a minute.
 SQLITE_TESTS = tests/claims/test_read_listed.py tests/claims/test_warnings.py \
 	tests/claims/test_claim_list_rows.py tests/claims/test_list_page_rows.py \
-	tests/test_query_counts.py
+	tests/test_query_counts.py tests/test_backup_restore.py
 test-sqlite: venv-dev
 	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(BIN)/pytest -n $(PYTEST_WORKERS) $(SQLITE_TESTS)
 

@@ -179,15 +179,26 @@ def _dump_postgres(alias: str, target: Path, log: Log) -> dict[str, Any]:
 
 
 def _copy_sqlite(alias: str, target: Path, log: Log) -> dict[str, Any]:
-    """SQLite's online backup API, in the read transaction that also reads the facts."""
+    """SQLite's online backup API, in the read transaction that also reads the facts.
+
+    A *read* transaction, begun by hand (``BEGIN DEFERRED``): ``transaction.atomic``
+    begins SQLite's transactions IMMEDIATE (the settings' ``transaction_mode``, so that
+    two writers queue rather than fail), and a connection holding the write lock gets
+    SQLITE_LOCKED from every backup step — Python's ``backup`` retries that for ever
+    (``make backup`` under ``make run`` hung)."""
     connection = _idle_connection(alias)
-    with transaction.atomic(using=alias):
+    connection.ensure_connection()
+    raw = connection.connection
+    raw.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
+    try:
         facts = _facts(alias)
         copy = sqlite3.connect(target)
         try:
-            connection.connection.backup(copy)  # type: ignore[union-attr]
+            raw.backup(copy)  # type: ignore[union-attr]
         finally:
             copy.close()
+    finally:
+        raw.execute("ROLLBACK")  # type: ignore[union-attr]  # it wrote nothing
     log(f"database: SQLite copy of {connection.settings_dict['NAME']}")
     return facts
 
