@@ -7,6 +7,7 @@ goes on, so the clerk sees every problem of a row at once.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -432,7 +433,9 @@ def _amount(p: ParsedRow, value: Any) -> Decimal | None:
     if isinstance(value, int | float):
         text = repr(value) if isinstance(value, float) else str(value)
     else:
-        text = str(value).strip().replace(",", "")
+        # a Chinese input method's full-width digits, comma and point read as the
+        # claim form and the API read them (NFKC: "１，８００．００" is "1,800.00")
+        text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
         if text.startswith("-") and _AMOUNT_TEXT.fullmatch(text[1:]):
             p.fail(key, "不能为负数")
             return None

@@ -492,6 +492,25 @@ def test_dates_as_text_and_amounts_as_text_are_read(clerk_client, trainee, insti
     assert results_of(clerk_client, token)[3].ok
 
 
+def test_an_amount_typed_in_full_width_digits_is_read_as_the_form_reads_it(
+    clerk_client, trainee, institution
+):
+    # observed: "１，８００．００" (a Chinese input method's digits) refused as 不是金额,
+    # while the claim form and the API read the same text as 1800.00
+    row = good_row(
+        trainee,
+        institution,
+        amount_requested="１，８００．００",
+        program=9,
+        trade="4-03-02-01",
+        level="中级工",
+    )
+    token, _ = checked(clerk_client, xlsx([row]))
+
+    result = results_of(clerk_client, token)[3]
+    assert result.ok, result.reasons
+
+
 @pytest.mark.parametrize(
     ("cells", "expected"),
     [
