@@ -88,7 +88,8 @@ def claims_listed(user: User) -> QuerySet[Claim]:
 
 
 #: What the claim list shows of the other rows a claim points to (the report's status
-#: decides which actions are offered): at most two fields a row.
+#: and whether its sample is drawn decide which actions are offered): at most two
+#: fields a row.
 LIST_NAMES: dict[str, tuple[str, ...]] = {
     "trainee": ("name", "id_number"),  # the number only masked (id_number_masked)
     "institution": ("name",),
@@ -98,7 +99,7 @@ LIST_NAMES: dict[str, tuple[str, ...]] = {
     "unit": ("name",),
     "created_by": ("username",),
     "reviewed_by": ("username",),
-    "report": ("status",),
+    "report": ("status", "spot_check_seed"),
 }
 
 

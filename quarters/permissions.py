@@ -61,6 +61,7 @@ SPOT_CHECK_INCONSISTENT = (
     "该申报抽查结果为材料不符，不能直接核准：请驳回或退回；确需核准的，"
     "须另行填写抽查不符仍予核准的理由（spot_check_override_reason）"
 )
+SPOT_CHECKS_NOT_DRAWN = "请先为该报表随机抽查，再核准其中的申报（抽查须在核准之前）"
 
 
 def _maker_of_claim(
@@ -122,6 +123,10 @@ def can_decide(
             "not_in_report", "只能审核已随季度报表报送、尚未审结的申报（五(一)）"
         )
     if action == "approve":
+        # the sample comes first (五(一) 随机抽查): a claim approved before the draw
+        # could be sampled, found inconsistent and still be paid
+        if not report.spot_check_seed:
+            return conflict("spot_checks_not_drawn", SPOT_CHECKS_NOT_DRAWN)
         if spot_checks is None:
             spot_checks = set(claim.spot_checks.values_list("result", flat=True))
         if SpotCheckResult.PENDING in spot_checks:

@@ -88,9 +88,13 @@ def past(days: int) -> date:
     return date.today() - timedelta(days=days)
 
 
-def send_to_prefecture(*claims: object) -> object:
+def send_to_prefecture(*claims: object, sampled_by: object = None) -> object:
     """Put submitted claims into their unit's submitted quarterly report, as a clerk
-    does before the prefecture reviews them (五(一)). Returns the report."""
+    does before the prefecture reviews them (五(一)). Returns the report.
+
+    With ``sampled_by`` (a reviewer) the report's spot checks are drawn too and every
+    sampled claim found consistent (``clear_spot_checks``) — what must come before
+    any approval."""
     from altay_skills.periods import quarter_of
     from claims.models import Claim
     from quarters import services as quarter_services
@@ -101,7 +105,28 @@ def send_to_prefecture(*claims: object) -> object:
         quarter=quarter_of(first.training_end),
         actor=first.created_by,
     )
-    return quarter_services.report_submit(report_id=report.pk, actor=first.created_by)
+    report = quarter_services.report_submit(report_id=report.pk, actor=first.created_by)
+    if sampled_by is not None:
+        clear_spot_checks(report, sampled_by)
+    return report
+
+
+def clear_spot_checks(report: object, reviewer: object) -> object:
+    """The reviewer draws the report's spot checks and finds every sampled claim's
+    documents consistent: a claim is approved only after its report's draw (五(一)).
+    Returns the report."""
+    from quarters import services as quarter_services
+    from quarters.models import SpotCheck
+
+    report_id = report.pk  # type: ignore[attr-defined]
+    quarter_services.report_draw_spot_checks(report_id=report_id, actor=reviewer)
+    for pk in SpotCheck.objects.filter(report_id=report_id).values_list(
+        "pk", flat=True
+    ):
+        quarter_services.spot_check_record(
+            spot_check_id=pk, actor=reviewer, result="consistent"
+        )
+    return report
 
 
 def county_uplift(

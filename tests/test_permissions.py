@@ -39,7 +39,7 @@ from claims.models import Claim
 from claims.permissions import actions_for, actions_for_many
 from quarters import services as quarter_services
 from quarters.models import SpotCheck
-from tests.factories import TraineeFactory, UserFactory
+from tests.factories import TraineeFactory, UserFactory, clear_spot_checks
 
 pytestmark = pytest.mark.django_db
 
@@ -65,11 +65,14 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "edited_by_maker": REVIEWED,
         "spot_check_pending": {"reject", "return"},
         "spot_check_done": REVIEWED,
+        # no approval before the report's sample is drawn (spot_checks_not_drawn)
+        "in_undrawn_report": {"reject", "return"},
     },
     "maker": {
         "in_submitted_report": REVIEWED,
         "spot_check_pending": {"reject", "return"},
         "spot_check_done": REVIEWED,
+        "in_undrawn_report": {"reject", "return"},
     },
 }
 STATES = (
@@ -82,6 +85,7 @@ STATES = (
     "edited_by_maker",
     "spot_check_pending",
     "spot_check_done",
+    "in_undrawn_report",
     "approved",
     "rejected",
     "withdrawn",
@@ -93,6 +97,7 @@ SPANS = {
     "2020Q2": (date(2020, 5, 1), date(2020, 5, 31)),
     "2020Q3": (date(2020, 8, 1), date(2020, 8, 31)),
     "2020Q4": (date(2020, 11, 1), date(2020, 11, 30)),
+    "2021Q1": (date(2021, 3, 1), date(2021, 3, 31)),
 }
 REASON = "材料不全"
 
@@ -143,7 +148,7 @@ def world(
         actor=maker,
     )
     claim_services.claim_submit(claim_id=edited.pk, actor=maker)
-    _report(clerk, "2020Q1")
+    clear_spot_checks(_report(clerk, "2020Q1"), reviewer)
     quarter_services.claim_approve(claim_id=claims["approved"].pk, actor=reviewer)
     quarter_services.claim_reject(
         claim_id=claims["rejected"].pk, actor=reviewer, reason=REASON
@@ -163,6 +168,9 @@ def world(
         actor=reviewer,
         result="consistent",
     )
+    # 2021Q1: a submitted report whose sample is not drawn yet
+    claims["in_undrawn_report"] = _file(claim_input, clerk, "2021Q1")
+    _report(clerk, "2021Q1")
     # 2020Q3: a draft report
     claims["in_draft_report"] = _file(claim_input, clerk, "2020Q3")
     _report(clerk, "2020Q3", submit=False)

@@ -466,7 +466,7 @@ def test_another_unit_sees_the_number_only_while_its_claim_is_live(
     if status == "withdrawn":
         claim_services.claim_withdraw(claim_id=claim.pk, actor=other_clerk)
     if status in ("returned", "approved", "rejected"):
-        send_to_prefecture(claim)
+        send_to_prefecture(claim, sampled_by=reviewer)
         decide = {
             "returned": quarter_services.claim_return,
             "rejected": quarter_services.claim_reject,

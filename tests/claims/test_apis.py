@@ -18,6 +18,7 @@ from quarters import services as quarter_services
 from tests.factories import (
     InstitutionFactory,
     TraineeFactory,
+    clear_spot_checks,
     county_uplift,
     send_to_prefecture,
 )
@@ -500,6 +501,13 @@ def test_a_reviewer_cannot_edit_a_claim(reviewer, draft, body):
 
 
 def test_approve_records_reviewer_and_amount(reviewer, reported):
+    # before the report's sample is drawn the approval is refused, saying why
+    refused = client_for(reviewer).post(url(reported.pk, "approve"))
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "spot_checks_not_drawn"
+    assert "随机抽查" in refused.json()["message"]
+    clear_spot_checks(reported.report, reviewer)
+
     response = client_for(reviewer).post(url(reported.pk, "approve"))
 
     assert response.status_code == 200
@@ -784,6 +792,7 @@ def test_the_list_does_not_query_per_claim(
     clerk, reviewer, reported, claim_input, django_assert_max_num_queries
 ):
     # given claims with and without a trade, one reviewed in a submitted report
+    clear_spot_checks(reported.report, reviewer)
     quarter_services.claim_approve(claim_id=reported.pk, actor=reviewer, reason="")
     for _ in range(4):
         services.claim_create(

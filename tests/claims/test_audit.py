@@ -18,7 +18,7 @@ from claims import audit, services
 from claims.models import Claim, ClaimEvent
 from quarters import services as quarter_services
 from tests.conftest import on_postgres, requires_postgres
-from tests.factories import send_to_prefecture
+from tests.factories import clear_spot_checks, send_to_prefecture
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def verify_audit() -> tuple[int, str]:
 def approved(clerk, reviewer, claim_input):
     claim = services.claim_create(data=claim_input(), actor=clerk)
     services.claim_submit(claim_id=claim.pk, actor=clerk)
-    send_to_prefecture(claim)
+    send_to_prefecture(claim, sampled_by=reviewer)  # its one claim sampled, checked
     quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     return claim
 
@@ -49,6 +49,7 @@ def test_a_claims_life_is_one_intact_chain(clerk, reviewer, claim_input):
         "create",
         "submit",
         "report",
+        "spot_check",  # a report of one claim samples it: checked before approval
         "approve",
         "owed",  # the ledger line the approval wrote, chained like every event
     ]
@@ -59,7 +60,7 @@ def test_a_claims_life_is_one_intact_chain(clerk, reviewer, claim_input):
         assert event.hash == audit.event_hash(event.prev_hash, event)
     code, output = verify_audit()
     assert code == 0
-    assert "审计链完整：5 条记录，1 笔申报\n资金账目与审计链一致：1 条账目" in output
+    assert "审计链完整：6 条记录，1 笔申报\n资金账目与审计链一致：1 条账目" in output
 
 
 def test_an_empty_trail_verifies(db, settings, tmp_path):
@@ -411,7 +412,8 @@ def test_events_cut_off_the_end_of_a_report_s_chain_are_found_by_the_anchor(
 
 
 def test_events_written_after_the_anchor_verify(clerk, reviewer, claim_input):
-    claim, _report = submitted_and_reported(clerk, claim_input)
+    claim, report = submitted_and_reported(clerk, claim_input)
+    clear_spot_checks(report, reviewer)
     call_command("anchor_audit", stdout=StringIO())
     quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     other = services.claim_create(data=claim_input(trade_id=TRADES[1]), actor=clerk)
@@ -535,4 +537,6 @@ def test_audit_rekey_rotates_the_key_and_refuses_a_broken_trail(
     code, output = verify_audit()
     assert code == 0, output
     assert "与锚定摘要一致" in output
-    assert ClaimEvent.objects.filter(claim=claim).count() == 5
+    assert (
+        ClaimEvent.objects.filter(claim=claim).count() == 6
+    )  # create … spot_check, approve, owed

@@ -195,7 +195,7 @@ def test_rebuild_summaries_puts_the_backlog_right_and_says_so(
 ):
     claim = services.claim_create(data=claim_input(), actor=clerk)
     services.claim_submit(claim_id=claim.pk, actor=clerk)
-    send_to_prefecture(claim)
+    send_to_prefecture(claim, sampled_by=reviewer)
     assert backlog_stored() == backlog_fresh() != {}
     ((key, _),) = backlog_fresh().items()
     BacklogEntry.objects.create(  # a row gone wrong

@@ -97,7 +97,7 @@ def test_no_upload_form_after_approval_nor_for_the_reviewer(
     html = client.get(reverse("claim_detail", args=[claim.pk])).content.decode()
     assert 'data-testid="document-upload"' not in html
     assert 'data-testid="document-row"' in html  # but the reviewer sees the document
-    send_to_prefecture(claim)
+    send_to_prefecture(claim, sampled_by=reviewer)
     quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     client.force_login(clerk)
     html = client.get(reverse("claim_detail", args=[claim.pk])).content.decode()

@@ -473,7 +473,7 @@ def test_only_the_clerk_uploads_and_never_after_a_decision(
         post_document(clerk, claim.pk, "roster", "a.png", png_bytes()).status_code
         == 201
     )
-    send_to_prefecture(claim)
+    send_to_prefecture(claim, sampled_by=reviewer)
     quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     response = post_document(clerk, claim.pk, "roster", "b.png", png_bytes((5, 5)))
     assert response.status_code == 409

@@ -22,10 +22,11 @@ def submitted(clerk, claim_input, **overrides):
     return services.claim_submit(claim_id=claim.pk, actor=clerk)
 
 
-def reported(clerk, claim_input, **overrides):
-    """Submitted and sent to the prefecture in the unit's quarterly report."""
+def reported(clerk, claim_input, *, sampled_by=None, **overrides):
+    """Submitted and sent to the prefecture in the unit's quarterly report (with
+    ``sampled_by``, its spot checks drawn and cleared: ready for approval)."""
     claim = submitted(clerk, claim_input, **overrides)
-    send_to_prefecture(claim)
+    send_to_prefecture(claim, sampled_by=sampled_by)
     return claim
 
 
@@ -123,7 +124,7 @@ def test_a_rejected_claim_frees_the_trade_level(clerk, reviewer, claim_input):
 
 
 def test_approve_records_the_reviewer_and_the_amount(clerk, reviewer, claim_input):
-    claim = reported(clerk, claim_input)
+    claim = reported(clerk, claim_input, sampled_by=reviewer)
     claim = quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     assert (claim.status, claim.approved_amount, claim.reviewed_by) == (
         "approved",
@@ -134,6 +135,7 @@ def test_approve_records_the_reviewer_and_the_amount(clerk, reviewer, claim_inpu
         "create",
         "submit",
         "report",
+        "spot_check",  # its report's sample, drawn and checked before approval
         "approve",
         "owed",  # the approval's entitlement, a line of the claim's money ledger
     ]
@@ -196,7 +198,7 @@ def test_reviewers_cannot_create_claims(reviewer, claim_input):
 
 
 def test_an_approved_claim_cannot_be_withdrawn(clerk, reviewer, claim_input):
-    claim = reported(clerk, claim_input)
+    claim = reported(clerk, claim_input, sampled_by=reviewer)
     quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     with pytest.raises(Conflict, match="已核准"):
         services.claim_withdraw(claim_id=claim.pk, actor=clerk)

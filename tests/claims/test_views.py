@@ -16,6 +16,7 @@ from quarters import services as quarter_services
 from tests.factories import (
     InstitutionFactory,
     TraineeFactory,
+    clear_spot_checks,
     make_id_number,
     send_to_prefecture,
 )
@@ -71,10 +72,11 @@ def submitted(clerk, claim_input, **overrides):
     return services.claim_submit(claim_id=claim.pk, actor=clerk)
 
 
-def reported(clerk, claim_input, **overrides):
-    """Submitted and sent in the unit's quarterly report: ready for review."""
+def reported(clerk, claim_input, *, sampled_by=None, **overrides):
+    """Submitted and sent in the unit's quarterly report: ready for review (and, with
+    ``sampled_by``, the report's spot checks drawn and cleared: ready for approval)."""
     claim = submitted(clerk, claim_input, **overrides)
-    send_to_prefecture(claim)
+    send_to_prefecture(claim, sampled_by=sampled_by)
     return claim
 
 
@@ -132,7 +134,7 @@ def test_the_reviewers_home_counts_waiting_claims_by_unit(
 def test_finance_and_auditor_see_a_summary(
     request, client, clerk, reviewer, role, claim_input
 ):
-    claim = reported(clerk, claim_input)
+    claim = reported(clerk, claim_input, sampled_by=reviewer)
     quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     client.force_login(request.getfixturevalue(role))
     html = html_of(client.get(reverse("home")))
@@ -395,11 +397,24 @@ def test_another_units_claims_are_not_listed(client, clerk, other_clerk, claim_i
 
 
 # --- Review ----------------------------------------------------------------------------------
-def test_a_reviewer_approves(client, clerk, reviewer, claim_input):
+def test_a_reviewer_approves_only_once_the_report_is_sampled(
+    client, clerk, reviewer, claim_input
+):
     claim = reported(clerk, claim_input)
     client.force_login(reviewer)
+    # before the report's spot checks are drawn: rejecting and returning, no approving
     page = html_of(client.get(reverse("claim_detail", args=[claim.pk])))
     assert 'data-testid="review-panel"' in page
+    assert 'data-testid="approve"' not in page and 'data-testid="reject"' in page
+    refused = client.post(
+        reverse("claim_review", args=[claim.pk]), {"action": "approve"}, follow=True
+    )
+    assert "请先为该报表随机抽查" in html_of(refused)
+    claim.refresh_from_db()
+    assert claim.status == "submitted"
+    clear_spot_checks(claim.report, reviewer)
+    page = html_of(client.get(reverse("claim_detail", args=[claim.pk])))
+    assert 'data-testid="approve"' in page
     response = client.post(
         reverse("claim_review", args=[claim.pk]), {"action": "approve"}
     )

@@ -19,7 +19,12 @@ from accounts.models import Role
 from claims import services
 from claims.models import Claim
 from quarters import services as quarter_services
-from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+from tests.factories import (
+    InstitutionFactory,
+    TraineeFactory,
+    UserFactory,
+    clear_spot_checks,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -42,7 +47,9 @@ def warned_report(db: object, settings: Any, tmp_path: Any) -> dict[str, Any]:
     """富蕴县's submitted 2020Q1 report of three claims; the third carries the first's
     certificate number (certificate_reused on both)."""
     settings.MEDIA_ROOT = tmp_path
-    UserFactory(username="zhaojun", first_name="赵军", role=Role.PREFECTURE_REVIEWER)
+    reviewer = UserFactory(
+        username="zhaojun", first_name="赵军", role=Role.PREFECTURE_REVIEWER
+    )
     clerk = UserFactory(
         username="wangfang", first_name="王芳", role=Role.COUNTY_CLERK, unit_id="654322"
     )
@@ -76,6 +83,7 @@ def warned_report(db: object, settings: Any, tmp_path: Any) -> dict[str, Any]:
         unit_id="654322", quarter="2020Q1", actor=clerk
     )
     report = quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    clear_spot_checks(report, reviewer)  # drawn before any approval (五(一))
     return {"report": report, "claims": list(report.claims.order_by("pk"))}
 
 

@@ -50,9 +50,13 @@ def program_10_cap(db: Any) -> None:
 
 
 def poor_claims(
-    claim_input: Callable[..., ClaimInput], clerk: User, amounts: list[str]
+    claim_input: Callable[..., ClaimInput],
+    clerk: User,
+    amounts: list[str],
+    reviewer: User,
 ) -> list[Claim]:
-    """Program 10 claims of registered poor labour, submitted and sent in a report."""
+    """Program 10 claims of registered poor labour, submitted and sent in a report,
+    its spot checks drawn and cleared by ``reviewer`` (the test's reviewer)."""
     claims = []
     for amount in amounts:
         person = TraineeFactory(groups=["poor_labour"])
@@ -62,7 +66,7 @@ def poor_claims(
         draft = services.claim_create(data=data, actor=clerk)
         assert draft.eligible, draft.violations
         claims.append(services.claim_submit(claim_id=draft.pk, actor=clerk))
-    send_to_prefecture(*claims)
+    send_to_prefecture(*claims, sampled_by=reviewer)
     return claims
 
 
@@ -76,7 +80,7 @@ def test_program_10_is_charged_to_employment_while_its_budget_has_room(
     claim_input, clerk, reviewer, finance
 ):
     employment_budget(finance, "3000.00")
-    first, second = poor_claims(claim_input, clerk, ["1800.00", "1500.00"])
+    first, second = poor_claims(claim_input, clerk, ["1800.00", "1500.00"], reviewer)
     assert first.fund == second.fund == "employment"  # until approved
 
     first = quarter_services.claim_approve(claim_id=first.pk, actor=reviewer)
@@ -95,7 +99,7 @@ def test_a_smaller_claim_still_fits_in_the_room_left(
 ):
     employment_budget(finance, "2500.00")
     big, bigger, small = poor_claims(
-        claim_input, clerk, ["1800.00", "1000.00", "700.00"]
+        claim_input, clerk, ["1800.00", "1000.00", "700.00"], reviewer
     )
 
     funds = [
@@ -109,7 +113,7 @@ def test_a_smaller_claim_still_fits_in_the_room_left(
 def test_without_an_employment_budget_program_10_stays_on_employment(
     claim_input, clerk, reviewer
 ):
-    claims = poor_claims(claim_input, clerk, ["1800.00", "1800.00"])
+    claims = poor_claims(claim_input, clerk, ["1800.00", "1800.00"], reviewer)
 
     funds = {
         quarter_services.claim_approve(claim_id=c.pk, actor=reviewer).fund
@@ -124,7 +128,7 @@ def test_another_program_on_employment_is_never_moved(
 ):
     # program 1 draws on the employment fund too, but has no shortfall fund
     employment_budget(finance, "0.00")
-    (claim,) = poor_claims(claim_input, clerk, ["1800.00"])
+    (claim,) = poor_claims(claim_input, clerk, ["1800.00"], reviewer)
     Claim.objects.filter(pk=claim.pk).update(program_id=1)
 
     with pytest.raises(Exception, match="超出预算"):
@@ -136,7 +140,7 @@ def test_the_api_answers_with_the_fund_fixed_at_approval(
     claim_input, clerk, reviewer, finance
 ):
     employment_budget(finance, "1000.00")
-    (claim,) = poor_claims(claim_input, clerk, ["1800.00"])
+    (claim,) = poor_claims(claim_input, clerk, ["1800.00"], reviewer)
     client = APIClient()
     client.force_authenticate(reviewer)
 
@@ -151,7 +155,7 @@ def test_a_bulk_approval_charges_each_claim_in_turn_and_is_not_over_budget(
     claim_input, clerk, reviewer, finance
 ):
     employment_budget(finance, "2000.00")
-    claims = poor_claims(claim_input, clerk, ["1800.00", "1800.00"])
+    claims = poor_claims(claim_input, clerk, ["1800.00", "1800.00"], reviewer)
     impact = {
         (i.fund, i.claims, i.is_over)
         for i in budgets.budget_impact([c.pk for c in claims])
@@ -185,17 +189,12 @@ def test_the_claim_page_and_the_finance_workbook_show_the_fund(
 ):
     settings.MEDIA_ROOT = tmp_path
     employment_budget(finance, "100.00")
-    (claim,) = poor_claims(claim_input, clerk, ["1800.00"])
+    (claim,) = poor_claims(claim_input, clerk, ["1800.00"], reviewer)
     client.force_login(clerk)
     before = client.get(reverse("claim_detail", args=[claim.pk])).content.decode()
     assert "暂按就业专项资金" in before
 
     claim.refresh_from_db()
-    quarter_services.report_draw_spot_checks(report_id=claim.report_id, actor=reviewer)
-    for check in claim.report.spot_checks.all():
-        quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent"
-        )
     quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
     after = client.get(reverse("claim_detail", args=[claim.pk])).content.decode()
     assert "职业技能提升行动专项资金" in after

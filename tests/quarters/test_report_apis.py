@@ -662,7 +662,7 @@ def test_bulk_approval_is_all_or_nothing_and_names_the_claim(
 
 
 def test_bulk_approval_of_an_unknown_claim_is_a_404_naming_it(
-    reviewer, submitted_report, submitted_claims
+    reviewer, checked_report, submitted_claims
 ):
     response = client_for(reviewer).post(
         BULK, {"claims": [submitted_claims[0].pk, 999999]}, format="json"

@@ -12,6 +12,7 @@ from claims import rules, services
 from claims.models import ClaimEvent
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, ReportItem, SpotCheck
+from tests.factories import clear_spot_checks
 
 pytestmark = pytest.mark.django_db
 
@@ -170,8 +171,10 @@ def test_a_report_cannot_close_while_a_sampled_claim_is_undecided(
 def test_a_report_cannot_close_before_spot_checks(
     reviewer, submitted_report, three_submitted
 ):
-    for claim in three_submitted:
-        quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    for claim in three_submitted:  # decided without a draw: rejected
+        quarter_services.claim_reject(
+            claim_id=claim.pk, actor=reviewer, reason="材料不全"
+        )
     with pytest.raises(Conflict, match="抽查"):
         quarter_services.report_close(report_id=submitted_report.pk, actor=reviewer)
 
@@ -204,6 +207,14 @@ def test_bulk_approval_is_all_or_nothing(
             claim_ids=[c.pk for c in three_submitted], actor=clerk
         )
     assert all(c.status == "submitted" for c in submitted_report.claims.all())
+    # nor, before the report's sample is drawn, can the reviewer
+    with pytest.raises(Conflict, match="随机抽查") as refused:
+        quarter_services.claims_approve_bulk(
+            claim_ids=[c.pk for c in three_submitted], actor=reviewer
+        )
+    assert refused.value.code == "spot_checks_not_drawn"
+    assert all(c.status == "submitted" for c in submitted_report.claims.all())
+    clear_spot_checks(submitted_report, reviewer)
     # (one person's three trainings of March overlap: warnings, confirmed)
     approved = quarter_services.claims_approve_bulk(
         claim_ids=[c.pk for c in three_submitted],

@@ -34,7 +34,7 @@ from claims.models import Claim, ClaimEvent
 from claims.services import ClaimInput
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, SpotCheck
-from tests.factories import TraineeFactory, UserFactory
+from tests.factories import TraineeFactory, UserFactory, clear_spot_checks
 
 pytestmark = pytest.mark.django_db
 
@@ -320,7 +320,7 @@ def test_deciding_does_not_make_a_maker(clerk, reviewer, claim_input):
     second = quarter_services.report_build(
         unit_id="654301", quarter="2020Q2", actor=clerk
     )
-    submit_report(second, clerk)
+    clear_spot_checks(submit_report(second, clerk), reviewer)
 
     approved = quarter_services.claim_approve(claim_id=x.pk, actor=reviewer)
 
@@ -372,7 +372,7 @@ def test_the_bulk_approval_reads_the_makers_of_its_selection_in_one_query(
             data=claim_input(trainee_id=TraineeFactory().pk), actor=clerk
         )
         claims.append(services.claim_submit(claim_id=draft.pk, actor=clerk))
-    submit_report(build(clerk), clerk)
+    clear_spot_checks(submit_report(build(clerk), clerk), reviewer)
 
     with CaptureQueriesContext(connection) as captured:
         quarter_services.claims_approve_bulk(

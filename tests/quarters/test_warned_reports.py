@@ -13,14 +13,14 @@ from rest_framework.test import APIClient
 from claims import services
 from claims.models import Claim
 from quarters import services as quarter_services
-from tests.factories import TraineeFactory
+from tests.factories import TraineeFactory, clear_spot_checks
 from tests.quarters.test_report_views import html_of
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def warned_report(clerk, claim_input):
+def warned_report(clerk, reviewer, claim_input):
     """A submitted report of three claims of three people; the last carries the
     certificate number of the first: both are warned, the second is not."""
     first = services.claim_create(
@@ -41,6 +41,7 @@ def warned_report(clerk, claim_input):
         unit_id=clerk.unit_id, quarter="2020Q1", actor=clerk
     )
     report = quarter_services.report_submit(report_id=built.pk, actor=clerk)
+    clear_spot_checks(report, reviewer)  # drawn before any approval
     claims = list(report.claims.order_by("pk"))
     return report, claims
 

@@ -135,7 +135,7 @@ def build_year(claim_input: Any, reviewer: User, finance: User) -> Year:
     e2 = a("1600.00", employment="self_employed", **may)
     e3 = a("1700.00", **june)
     returned = a("1400.00", **may)
-    send_to_prefecture(e1, e2, e3, returned)
+    send_to_prefecture(e1, e2, e3, returned, sampled_by=reviewer)
     quarter_services.claim_return(
         claim_id=returned.pk, actor=reviewer, reason="请补充培训签到表"
     )
@@ -239,7 +239,7 @@ def many_claims(
     for claims in sent.values():
         if not claims:
             continue
-        send_to_prefecture(*claims)
+        send_to_prefecture(*claims, sampled_by=reviewer)
         for claim in claims[: max(1, len(claims) // 2)]:
             approved = quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
             reporting_services.payment_record(
