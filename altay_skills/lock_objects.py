@@ -192,6 +192,15 @@ def lock_recovery(recovery_id: int) -> Any:
     return _one("finance.Recovery", recovery_id)
 
 
+def lock_open_recoveries(claim_id: int) -> list[Any]:
+    """A claim's recoveries neither settled nor netted, newest first (the order they
+    are netted in), locked; the claim is locked by the caller."""
+    rows = _rows("finance.Recovery").filter(
+        claim_id=claim_id, settled_at__isnull=True, netted_at__isnull=True
+    )
+    return list(rows)[::-1]  # locked in key order, like every kind
+
+
 # --- 8. the rollup --------------------------------------------------------------------------
 def lock_rollup(rollup_id: int) -> Any:
     """One rollup, locked; ``Rollup.DoesNotExist`` when there is none."""

@@ -56,6 +56,7 @@ class ClaimAction(models.TextChoices):
     FAILED = "failed", workflow.ACTION_LABELS["failed"]
     RECOVERY = "recovery", workflow.ACTION_LABELS["recovery"]
     RECOVERED = "recovered", workflow.ACTION_LABELS["recovered"]
+    NETTED = "netted", workflow.ACTION_LABELS["netted"]
 
 
 class Payee(models.TextChoices):

@@ -196,7 +196,7 @@ def _change_value(name: str, value: object) -> str:
 
 #: The claim's money lines in its trail (finance.models.LedgerEntry): their events
 #: carry the amount, and which part of the subsidy it is.
-MONEY_ACTIONS = frozenset({"owed", "paid", "failed", "recovery", "recovered"})
+MONEY_ACTIONS = frozenset({"owed", "paid", "failed", "recovery", "recovered", "netted"})
 MONEY_PARTS = {"advance": "先行拨付", "balance": "余额"}
 
 

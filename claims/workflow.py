@@ -56,6 +56,7 @@ ACTION_LABELS = {
     "failed": "拨付失败",
     "recovery": "应追回",
     "recovered": "追回到账",
+    "netted": "追回冲抵",
 }
 
 CLERK = "county_clerk"

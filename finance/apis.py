@@ -419,7 +419,8 @@ class RecoveryListApi(GenericAPIView):
         summary="应追回款列表",
         description=(
             "财政和督查可查看：先行拨付后被驳回的申报应追回的款项。默认只列待追回的；"
-            "settled=true 时同时列出已追回的。分页返回。"
+            "settled=true 时同时列出已追回的和已冲抵的（netted：申报重新核准后"
+            "应付金额已覆盖已拨付金额，原应追回款冲抵，无需追回）。分页返回。"
         ),
         parameters=[RecoveryFilterSerializer],
         responses={
@@ -445,7 +446,10 @@ class RecoverySettleApi(APIView):
     @extend_schema(
         tags=[PAYMENTS],
         summary="登记追回",
-        description="财政登记应追回款已追回；已登记的再登记 409（already_settled）。",
+        description=(
+            "财政登记应追回款已追回；已登记的再登记 409（already_settled），"
+            "已冲抵的 409（recovery_netted）。"
+        ),
         request=RecoverySettleSerializer,
         responses={
             200: RecoverySerializer,
@@ -453,7 +457,7 @@ class RecoverySettleApi(APIView):
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: OpenApiResponse(ErrorSerializer, description="应追回款不存在"),
-            409: OpenApiResponse(ErrorSerializer, description="已登记追回"),
+            409: OpenApiResponse(ErrorSerializer, description="已登记追回或已冲抵"),
         },
     )
     def post(self, request: Request, pk: int) -> Response:

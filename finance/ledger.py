@@ -20,8 +20,10 @@ from typing import Any
 
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import User
+from altay_skills import lock_objects
 from claims import workflow
 from claims.audit import record_events
 from claims.models import Claim, ClaimEvent
@@ -48,7 +50,7 @@ def _sum(prefix: str, condition: Q) -> Coalesce:
     )
 
 
-def money_sums(prefix: str = "", *, failed: bool = True) -> dict[str, Coalesce]:
+def money_sums(prefix: str = "", *, failed: bool = True) -> dict[str, Any]:
     """The sums of ``ClaimMoney``, as aggregates over ledger lines reached by
     ``prefix`` (``""`` on ``LedgerEntry`` itself, ``"ledger__"`` from a claim).
     ``failed=False`` leaves out the failures not re-issued (a join to the payments the
@@ -65,7 +67,9 @@ def money_sums(prefix: str = "", *, failed: bool = True) -> dict[str, Coalesce]:
             prefix,
             q(kind=LedgerKind.FAILED, payment__reissued_by__isnull=True),
         ),
-        "recovery": _sum(prefix, q(kind=LedgerKind.RECOVERY)),
+        # what is to come back: opened, less what was netted (``recovery_net``)
+        "recovery": _sum(prefix, q(kind=LedgerKind.RECOVERY))
+        - _sum(prefix, q(kind=LedgerKind.NETTED)),
         "recovered": _sum(prefix, q(kind=LedgerKind.RECOVERED)),
     }
     if not failed:
@@ -277,8 +281,45 @@ def ledger_follow(claim: Claim, *, action: str, actor: User, reason: str = "") -
             note=workflow.ACTION_LABELS.get(action, action),
         )
         money = replace(money, owed=owed)
+    money = recovery_net(claim, money, actor, NETTED_REASONS.get(action, NETTED))
     why = RECOVERY_REASONS.get(action, "应付金额低于已拨付金额")
     recovery_open(claim, money, actor, f"{why}：{reason}" if reason else why)
+
+
+#: Why open recoveries are netted, by the change that made the claim owed them again.
+NETTED = "申报应付金额已不低于已拨付金额，无需追回"
+NETTED_REASONS = {"approve": "申报重新核准，应付金额已覆盖已拨付金额，原应追回款冲抵"}
+
+
+def recovery_net(
+    claim: Claim, money: ClaimMoney, actor: User, reason: str
+) -> ClaimMoney:
+    """Cancel the claim's open recoveries it is now owed again (``rules
+    .recovery_excess``), newest first, each whole, with a ``netted`` line each; the
+    claim is locked by the caller, its recoveries are locked here (after the claim: the
+    lock order). What is still paid beyond what is owed after that is opened again by
+    ``recovery_open``, so a recovery is never chased for money the balance would pay
+    straight back. Returns the figures as they now stand."""
+    excess = rules.recovery_excess(money)
+    if excess <= 0:
+        return money
+    now = timezone.now()
+    for recovery in lock_objects.lock_open_recoveries(claim.pk):
+        if excess <= 0:
+            break
+        recovery.netted_at = now
+        recovery.save(update_fields=["netted_at"])
+        ledger_append(
+            claim,
+            actor,
+            LedgerKind.NETTED,
+            recovery.amount,
+            recovery=recovery,
+            note=reason,
+        )
+        excess -= recovery.amount
+        money = replace(money, recovery=money.recovery - recovery.amount)
+    return money
 
 
 def recovery_open(
@@ -308,6 +349,7 @@ __all__ = [
     "money_from",
     "money_of",
     "money_sums",
+    "recovery_net",
     "recovery_open",
     "with_money",
 ]

@@ -237,7 +237,9 @@ class Recovery(models.Model):
     """Money paid on a claim beyond what it is now owed (a withdrawal, a rejection, a
     lower amount, an approval below the advance): to be recovered, listed for finance
     until settled with a reference (五(二)). Opened by ``finance.ledger`` in the same
-    transaction as the change that made it owed; a claim may owe more than one."""
+    transaction as the change that made it owed; a claim may owe more than one. An
+    open one is netted (``netted_at``) instead when a later decision makes the claim
+    owed it again: chasing it would only pay it out once more with the balance."""
 
     claim = models.ForeignKey(
         "claims.Claim",
@@ -258,6 +260,9 @@ class Recovery(models.Model):
         related_name="+",
     )
     settlement_reference = models.CharField(_("追回凭证号"), max_length=60, blank=True)
+    #: cancelled, not settled: the claim came to be owed again what it was to give back
+    #: (a returned claim raised back and approved) — ``finance.ledger.recovery_net``
+    netted_at = models.DateTimeField(_("冲抵时间"), null=True, blank=True)
 
     class Meta:
         db_table = "reporting_recovery"  # kept from before the move (issue 11)
@@ -270,6 +275,11 @@ class Recovery(models.Model):
                 condition=Q(settled_at__isnull=True) | ~Q(settlement_reference=""),
                 name="recovery_settled_has_reference",
                 violation_error_message=_("登记追回须填写凭证号"),
+            ),
+            models.CheckConstraint(
+                condition=Q(settled_at__isnull=True) | Q(netted_at__isnull=True),
+                name="recovery_settled_or_netted",
+                violation_error_message=_("应追回款不能既已追回又已冲抵"),
             ),
         ]
 
@@ -336,6 +346,7 @@ class LedgerKind(models.TextChoices):
     FAILED = "failed", _("拨付失败")
     RECOVERY = "recovery", _("应追回")
     RECOVERED = "recovered", _("追回到账")
+    NETTED = "netted", _("追回冲抵")  # an open recovery cancelled (recovery_net)
 
 
 class LedgerEntry(models.Model):
@@ -344,7 +355,9 @@ class LedgerEntry(models.Model):
 
     ``owed`` lines are signed changes of the entitlement, written by decisions (an
     approval, a rejection, a withdrawal, a lower amount) and by the advance when it is
-    paid; the others are positive and written by finance. Every line is written with a
+    paid; the others are positive and written by finance, but for ``recovery`` (opened
+    by a decision) and ``netted`` (an open recovery cancelled because a later decision
+    made the claim owed it again; it counts against ``recovery``). Every line is written with a
     ``ClaimEvent`` of the same action whose ``changes`` repeat it, so the line is a link
     of the claim's hash chain (``verify_audit`` compares the two); on PostgreSQL a
     trigger refuses every UPDATE and DELETE of this table.
@@ -400,7 +413,7 @@ class LedgerEntry(models.Model):
                 name="ledger_payment_line_has_payment",
             ),
             models.CheckConstraint(
-                condition=~Q(kind__in=["recovery", "recovered"])
+                condition=~Q(kind__in=["recovery", "recovered", "netted"])
                 | Q(recovery__isnull=False),
                 name="ledger_recovery_line_has_recovery",
             ),

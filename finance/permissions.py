@@ -89,6 +89,11 @@ def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permiss
         return deny("只有财政人员可以登记追回")
     if recovery is not None and recovery.settled_at is not None:
         return conflict("already_settled", "该笔款项已登记追回")
+    if recovery is not None and recovery.netted_at is not None:
+        return conflict(
+            "recovery_netted",
+            "该笔应追回款已冲抵：申报重新核准后应付金额已覆盖已拨付金额，无需追回",
+        )
     return ALLOWED
 
 

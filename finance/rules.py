@@ -49,7 +49,7 @@ class ClaimMoney:
     advance_paid: Decimal = ZERO
     balance_paid: Decimal = ZERO
     failed: Decimal = ZERO  # failed payments not re-issued
-    recovery: Decimal = ZERO  # opened, settled or not
+    recovery: Decimal = ZERO  # opened, settled or not, less what was netted
     recovered: Decimal = ZERO  # settled
 
     @property
@@ -127,6 +127,16 @@ def owed_with_advance(money: ClaimMoney, advance: Decimal) -> Decimal:
 def recovery_needed(money: ClaimMoney) -> Decimal:
     """Paid beyond what is owed and not yet opened as a recovery."""
     return max(money.paid - money.recovery - money.owed, ZERO)
+
+
+def recovery_excess(money: ClaimMoney) -> Decimal:
+    """Open recovery the claim is owed again: what its recoveries ask back beyond what
+    was paid over what it is now owed, at most what is still open (a settled recovery
+    came back; the balance pays it out again). A returned claim lowered below its
+    advance opens a recovery; raised back and approved, it is owed that money after
+    all, so the recovery is netted rather than chased and paid out once more."""
+    beyond = money.recovery - max(money.paid - money.owed, ZERO)
+    return max(min(beyond, money.to_recover), ZERO)
 
 
 #: A claim's payment state, for the pages and the API (``payment_state_of``).

@@ -70,9 +70,10 @@ def advances_payable() -> QuerySet[Claim]:
 
 
 def open_recoveries() -> QuerySet[Recovery]:
-    return Recovery.objects.filter(settled_at__isnull=True).select_related(
-        "claim", "claim__unit", "claim__institution", "claim__trainee"
-    )
+    """Recoveries still to chase: neither settled nor netted (``recovery_net``)."""
+    return Recovery.objects.filter(
+        settled_at__isnull=True, netted_at__isnull=True
+    ).select_related("claim", "claim__unit", "claim__institution", "claim__trainee")
 
 
 def failed_payments() -> QuerySet[Payment]:

@@ -369,7 +369,7 @@ class RecoveryFilterSerializer(serializers.Serializer):
     settled = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="true 时同时列出已追回的；默认只列待追回的",
+        help_text="true 时同时列出已追回的和已冲抵的；默认只列待追回的",
     )
 
 
@@ -384,6 +384,7 @@ class RecoverySerializer(serializers.ModelSerializer):
         source="claim.institution.name", read_only=True
     )
     settled = serializers.SerializerMethodField()
+    netted = serializers.SerializerMethodField()
     settled_by = serializers.CharField(
         source="settled_by.username", allow_null=True, default=None, read_only=True
     )
@@ -405,11 +406,17 @@ class RecoverySerializer(serializers.ModelSerializer):
             "settled_at",
             "settled_by",
             "settlement_reference",
+            "netted",
+            "netted_at",
         ]
         read_only_fields = fields
 
     def get_settled(self, recovery: Recovery) -> bool:
         return recovery.settled_at is not None
+
+    def get_netted(self, recovery: Recovery) -> bool:
+        """Cancelled, not chased: the claim came to be owed it again."""
+        return recovery.netted_at is not None
 
 
 class RecoverySettleSerializer(serializers.Serializer):

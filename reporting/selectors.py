@@ -248,7 +248,9 @@ def notifications_for(user: User, *, limit: int = 20) -> list[Notification]:
                     "success",
                 )
             )
-        open_recoveries = Recovery.objects.filter(settled_at__isnull=True).count()
+        open_recoveries = Recovery.objects.filter(
+            settled_at__isnull=True, netted_at__isnull=True
+        ).count()
         if open_recoveries:
             items.append(
                 Notification(

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from altay_skills.errors import Conflict, DomainError
 from claims import services as claim_services
 from claims.models import ClaimEvent
-from finance import services
+from finance import selectors, services
 from finance.ledger import entry_matches_event, ledger_verify, money_of
 from finance.models import LedgerEntry, Recovery, RollupLine
 from finance.selectors import advances_payable, rollup_claims_for_payment
@@ -238,17 +238,141 @@ def test_a_lower_amount_after_an_advance_is_recovered_and_every_view_agrees(
     assert kinds == ["owed", "paid", "owed", "recovery"]  # the approval: 500 already
 
 
-def test_a_lower_amount_still_above_the_advance_recovers_nothing(
-    claim_input, clerk, reviewer, finance, enterprise
-):
+def returned_and_lowered(claim_input, clerk, reviewer, finance, amount):
+    """720 advanced on 1800, returned, lowered to ``amount``."""
     claim = submitted_claim(claim_input, clerk)
     report_of(clerk)
     pay(claim, finance)
     quarter_services.claim_return(claim_id=claim.pk, actor=reviewer, reason="金额有误")
     claim.refresh_from_db()
-    lower(claim, clerk, "1000.00")
+    lower(claim, clerk, amount)
+    return claim
+
+
+def test_a_lower_amount_still_above_the_advance_recovers_nothing(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    claim = returned_and_lowered(claim_input, clerk, reviewer, finance, "1000.00")
     assert not Recovery.objects.filter(claim=claim).exists()
     assert money_of(claim.pk).owed == D("720.00")
+
+
+def returned_below_its_advance(claim_input, clerk, reviewer, finance):
+    """Lowered to 500, below the 720 advanced: 220 opened to recover."""
+    claim = returned_and_lowered(claim_input, clerk, reviewer, finance, "500.00")
+    (recovery,) = Recovery.objects.filter(claim=claim)
+    assert recovery.amount == D("220.00")
+    return claim, recovery
+
+
+def raise_and_approve(claim, clerk, reviewer, amount):
+    claim.refresh_from_db()
+    lower(claim, clerk, amount)
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    report = report_of(clerk, "2020Q2", reviewer=reviewer)
+    quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    return report
+
+
+def test_a_recovery_the_claim_is_owed_again_is_netted_not_chased(
+    claim_input,
+    clerk,
+    reviewer,
+    finance,
+    enterprise,
+    django_capture_on_commit_callbacks,
+):
+    # given 220 to recover on a returned claim lowered below its 720 advance
+    claim, recovery = returned_below_its_advance(claim_input, clerk, reviewer, finance)
+    # while the claim is undecided, the recovery stands: it may yet be rejected
+    claim.refresh_from_db()
+    lower(claim, clerk, "1800.00")
+    assert recovery in selectors.open_recoveries()
+    # when the clerk's 1800 is approved (observed: the 220 stayed open — finance chased
+    # it from the institution and then paid it straight back with a 1300 balance)
+    report = raise_and_approve(claim, clerk, reviewer, "1800.00")
+    # then the recovery is netted: nothing to chase, the balance is 1800 less the 720
+    recovery.refresh_from_db()
+    assert recovery.netted_at is not None and recovery.settled_at is None
+    assert recovery not in selectors.open_recoveries()
+    money = money_of(claim.pk)
+    assert (money.owed, money.advance, money.recovery, money.to_recover) == (
+        D("1800.00"),
+        D("720.00"),
+        0,
+        0,
+    )
+    assert money.balance == money.due == D("1080.00")
+    assert services.payment_state(claim) == "partly_paid"
+    # the netting is a line of the ledger and a link of the claim's chain
+    kinds = list(LedgerEntry.objects.filter(claim=claim).values_list("kind", flat=True))
+    assert kinds == ["owed", "paid", "owed", "recovery", "owed", "netted"]
+    netted = LedgerEntry.objects.get(claim=claim, kind="netted")
+    assert netted.amount == D("220.00") and netted.recovery_id == recovery.pk
+    assert entry_matches_event(netted) and ledger_verify()[1] is None
+    # finance cannot record it as recovered, by service or API
+    with pytest.raises(Conflict) as refused:
+        services.recovery_settle(recovery_id=recovery.pk, actor=finance, reference="X")
+    assert refused.value.code == "recovery_netted"
+    client = APIClient()
+    client.force_authenticate(finance)
+    answer = client.post(f"/api/recoveries/{recovery.pk}/settle/", {"reference": "X"})
+    assert answer.status_code == 409 and answer.json()["code"] == "recovery_netted"
+    listed = client.get("/api/recoveries/", {"settled": "true"}).json()["results"]
+    assert [(r["id"], r["netted"], r["settled"]) for r in listed] == [
+        (recovery.pk, True, False)
+    ]
+    assert client.get("/api/recoveries/").json()["results"] == []
+    # and the quarter's balance pays the claim in full
+    quarter_services.report_close(report_id=report.pk, actor=reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        rollup = services.rollup_request(quarter="2020Q2", actor=reviewer)
+    line = RollupLine.objects.get(rollup=rollup)  # the one claim of the quarter
+    assert (line.approved, line.advance, line.balance, line.recovery) == (
+        D("1800.00"),
+        D("720.00"),
+        D("1080.00"),
+        0,
+    )
+    pay(claim, finance, kind="balance")
+    assert services.payment_state(claim) == "paid"
+    assert money_of(claim.pk).paid == D("1800.00")
+
+
+def test_raised_back_but_still_below_the_advance_only_the_rest_is_recovered(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    claim, recovery = returned_below_its_advance(claim_input, clerk, reviewer, finance)
+    # approved at 600: 120 of the 720 is still paid beyond what is owed
+    raise_and_approve(claim, clerk, reviewer, "600.00")
+    recovery.refresh_from_db()
+    assert recovery.netted_at is not None
+    (still,) = selectors.open_recoveries().filter(claim=claim)
+    assert still.amount == D("120.00")
+    money = money_of(claim.pk)
+    assert (money.owed, money.advance, money.to_recover, money.due) == (
+        D("600.00"),
+        D("600.00"),
+        D("120.00"),
+        0,
+    )
+
+
+def test_a_settled_recovery_is_not_netted_the_balance_pays_it_out_again(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    claim, recovery = returned_below_its_advance(claim_input, clerk, reviewer, finance)
+    services.recovery_settle(recovery_id=recovery.pk, actor=finance, reference="TH-9")
+    raise_and_approve(claim, clerk, reviewer, "1800.00")
+    recovery.refresh_from_db()
+    assert recovery.settled_at is not None and recovery.netted_at is None
+    money = money_of(claim.pk)
+    # 720 paid, 220 came back: 1300 is due for the 1800 approved
+    assert (money.recovered, money.to_recover, money.due) == (
+        D("220.00"),
+        0,
+        D("1300.00"),
+    )
 
 
 def test_the_advance_counts_toward_the_balance(advanced_quarter, finance, reviewer):

@@ -36,8 +36,9 @@ from claims import services as claim_services
 from claims.models import Claim
 from finance import services
 from finance.ledger import money_of, with_money
-from finance.models import Payment, Recovery
+from finance.models import Payment
 from finance.rules import ZERO
+from finance.selectors import open_recoveries
 from finance.views import payment_row
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport
@@ -265,12 +266,10 @@ class LedgerMachine(RuleBasedStateMachine):
             actor=self.finance,
         )
 
-    @precondition(
-        lambda self: Recovery.objects.filter(settled_at__isnull=True).exists()
-    )
+    @precondition(lambda self: open_recoveries().exists())
     @rule()
     def recover(self) -> None:
-        recovery = Recovery.objects.filter(settled_at__isnull=True).first()
+        recovery = open_recoveries().first()
         REACHED["recoveries opened"] += 1
         self.attempt(
             services.recovery_settle,
@@ -303,6 +302,12 @@ class LedgerMachine(RuleBasedStateMachine):
             assert money.advance >= ZERO, (claim.pk, money)
             assert money.paid - money.recovery <= money.owed, (claim.pk, money)
             assert money.to_recover >= ZERO and money.failed >= ZERO
+            # never chases money the claim is owed (an open recovery the claim came to
+            # be owed again is netted): what is open is at most what was overpaid
+            assert money.to_recover <= max(money.paid - money.owed, ZERO), (
+                claim.pk,
+                money,
+            )
             if claim.status in ("withdrawn", "rejected"):
                 assert money.owed == ZERO
             if claim.status == "approved":
