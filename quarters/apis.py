@@ -365,7 +365,8 @@ class ClaimApproveBulkApi(APIView):
             "地区审核人一次核准所选申报：全部核准，或一笔也不核准（任何一笔不能核准时"
             "返回该笔的错误，message 以“申报#id：”开头，其余不变）。不能核准本人录入、"
             "修改、提交或报送的申报，或本人编制、报送的报表中的申报（403）；抽查结果为"
-            "材料不符的申报不能批量核准（409 spot_check_inconsistent），须逐笔填写理由。"
+            "材料不符的申报不能批量核准（409 spot_check_inconsistent），须逐笔填写理由；"
+            "报表尚未随机抽查的，一笔也不能核准（409 spot_checks_not_drawn）。"
             "所选申报中有提示（decision.warnings，如培训时间重叠、证书编号重复）的，"
             "须在 warnings_confirmed 中列出全部这些申报的 id，否则一笔也不核准，返回 409"
             "（warnings_unconfirmed），detail 为 [{claim, warnings}] 清单。"
@@ -420,7 +421,9 @@ class ClaimApproveApi(ClaimTransitionApi):
     @transition_schema(
         "核准申报",
         "地区审核人核准已提交的申报，核准金额为判定金额；不能审核本人录入的申报"
-        "（经办与审核分离，403）。核准后将超出资金预算时返回 409（over_budget），"
+        "（经办与审核分离，403）。所在报表须先随机抽查，否则返回 409"
+        "（spot_checks_not_drawn），被抽中的须先登记核对结果（spot_check_pending）。"
+        "核准后将超出资金预算时返回 409（over_budget），"
         "须填写 budget_override_reason 说明理由（七(五)）；抽查结果为材料不符的申报"
         "返回 409（spot_check_inconsistent），可驳回或退回，确需核准的须填写"
         " spot_check_override_reason。reason 只是审核意见，不能代替这两项理由。"

@@ -8,7 +8,8 @@ one): ``decisions_offered`` is registered with ``claims.permissions.offer_decisi
 in ``QuartersConfig.ready()``, so the claim's ``allowed_actions`` carry approve, reject
 and return exactly when ``can_decide`` — the check ``claim_approve``, ``claim_reject``
 and ``claim_return`` require — allows them (a claim whose spot check is still pending
-is not offered approval: the service would answer 409 ``spot_check_pending``).
+is not offered approval: the service would answer 409 ``spot_check_pending``; nor is
+any claim of a report whose sample is not drawn yet: ``spot_checks_not_drawn``).
 
 Duties are separated (经办与审核分离, issue 12): whoever created, edited, submitted or
 reported a claim, or built or submitted a report holding it
