@@ -44,6 +44,7 @@ from quarters.selectors import (
     claim_makers,
     claims_with_open_objections,
     report_makers,
+    spot_check_results,
 )
 
 #: The reviewer's decisions on a claim, in the order the page and the API list them.
@@ -129,7 +130,7 @@ def can_decide(
         if not report.spot_check_seed:
             return conflict("spot_checks_not_drawn", SPOT_CHECKS_NOT_DRAWN)
         if spot_checks is None:
-            spot_checks = set(claim.spot_checks.values_list("result", flat=True))
+            spot_checks = spot_check_results([claim])[claim.pk]
         if SpotCheckResult.PENDING in spot_checks:
             return conflict("spot_check_pending", "该申报被抽查，请先登记材料核对结果")
         if SpotCheckResult.INCONSISTENT in spot_checks and not spot_check_override:
@@ -195,11 +196,7 @@ def decisions_offered(
         return offered
     if makers is None:
         makers = claim_makers(open_)
-    results: dict[int, set[str]] = {c.pk: set() for c in open_}
-    for claim_id, result in SpotCheck.objects.filter(
-        claim_id__in=list(results)
-    ).values_list("claim_id", "result"):
-        results[claim_id].add(result)
+    results = spot_check_results(open_)
     objected = claims_with_open_objections(results)
     for claim in open_:
         offered[claim.pk] = allowed(

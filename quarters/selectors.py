@@ -597,6 +597,23 @@ def objections_visible_to(user: User) -> QuerySet[Objection]:
     return qs.none()
 
 
+def spot_check_results(claims: Iterable[Claim]) -> dict[int, set[str]]:
+    """The results of each claim's spot checks that bear on approving it (one query):
+    every recorded result, wherever it was drawn (材料不符 found in an earlier report
+    still stands), but a check still pending only in the claim's current report — one
+    left pending in a report the claim was returned from can no longer be recorded
+    (that report may be closed) and must not hold the claim up for good."""
+    current = {claim.pk: claim.report_id for claim in claims}
+    results: dict[int, set[str]] = {pk: set() for pk in current}
+    rows = SpotCheck.objects.filter(claim_id__in=list(current)).values_list(
+        "claim_id", "report_id", "result"
+    )
+    for claim_id, report_id, result in rows:
+        if result != SpotCheckResult.PENDING or report_id == current[claim_id]:
+            results[claim_id].add(result)
+    return results
+
+
 def claims_with_open_objections(claim_ids: Iterable[int]) -> set[int]:
     return set(
         Objection.objects.filter(

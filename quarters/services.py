@@ -87,6 +87,7 @@ from quarters.selectors import (
     notice_period,
     objections_visible_to,
     reports_visible_to,
+    spot_check_results,
 )
 
 
@@ -540,7 +541,12 @@ def report_draw_spot_checks(
         if not (Decimal("0") < share <= Decimal("1")):
             raise DomainError("invalid_share", "抽查比例应大于0且不超过100%")
         seed = secrets.token_hex(8)
-        ids = report.items.values_list("claim_id", flat=True)
+        # the claims still to decide: one returned or rejected before the draw is not
+        # checked here (a returned one is drawn, if at all, in the report it comes back
+        # in), and a draw spent on them would lower the share checked of the rest
+        ids = sorted(
+            report.claims.filter(status=workflow.SUBMITTED).values_list("pk", flat=True)
+        )
         sample = rules.spot_check_sample(ids, share, seed)
         checks = SpotCheck.objects.bulk_create(
             SpotCheck(report=report, claim_id=claim_id) for claim_id in sample
@@ -554,7 +560,14 @@ def report_draw_spot_checks(
             report=report,
             actor=actor,
             action=ReportAction.DRAW_SPOT_CHECKS,
-            changes={"share": str(share), "seed": seed, "claims": sorted(sample)},
+            changes={
+                "share": str(share),
+                "seed": seed,
+                "claims": sorted(sample),
+                # what was drawn from: spot_check_sample(population, share, seed)
+                # redraws ``claims``
+                "population": ids,
+            },
         )
     return checks
 
@@ -695,11 +708,7 @@ def claims_approve_bulk(
             .select_related("report")
         }
         makers = claim_makers(selection.values())
-        spot_checks: dict[int, set[str]] = {pk: set() for pk in selection}
-        for claim_id, result in SpotCheck.objects.filter(
-            claim_id__in=list(selection)
-        ).values_list("claim_id", "result"):
-            spot_checks[claim_id].add(result)
+        spot_checks = spot_check_results(selection.values())
         objected = claims_with_open_objections(selection)
         with _naming_the_claim() as naming:
             for claim_id in ids:

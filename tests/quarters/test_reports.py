@@ -127,6 +127,86 @@ def test_spot_checks_are_reproducible_from_the_recorded_seed(
     assert len(redrawn) == 2  # ceil(3 × 50%)
 
 
+def test_the_draw_leaves_out_claims_already_decided_and_records_what_it_drew_from(
+    reviewer, submitted_report, three_submitted
+):
+    # given one claim returned and one rejected before the draw (no draw needed)
+    returned, rejected, left = three_submitted
+    quarter_services.claim_return(
+        claim_id=returned.pk, actor=reviewer, reason="缺签到表"
+    )
+    quarter_services.claim_reject(
+        claim_id=rejected.pk, actor=reviewer, reason="材料不全"
+    )
+    # when the whole report is to be drawn (observed: every listed claim was drawn, so
+    # a returned claim took a pending check it could never leave, and the draw spent
+    # itself on claims that will never be paid)
+    checks = quarter_services.report_draw_spot_checks(
+        report_id=submitted_report.pk, actor=reviewer, share=Decimal("1")
+    )
+    # then only the claim still to decide is drawn
+    assert [c.claim_id for c in checks] == [left.pk]
+    drawn = submitted_report.events.get(action="draw_spot_checks").changes
+    assert drawn["population"] == [left.pk]
+    assert drawn["claims"] == rules.spot_check_sample(
+        drawn["population"], Decimal(drawn["share"]), drawn["seed"]
+    )
+
+
+def test_a_check_left_pending_in_a_report_the_claim_left_does_not_hold_it_up(
+    clerk, reviewer, submitted_report, three_submitted
+):
+    # given a sampled claim returned before its check was recorded, its report closed
+    x, *others = three_submitted
+    quarter_services.report_draw_spot_checks(
+        report_id=submitted_report.pk, actor=reviewer, share=Decimal("1")
+    )
+    quarter_services.claim_return(claim_id=x.pk, actor=reviewer, reason="金额有误")
+    for claim in others:
+        quarter_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="重复")
+    quarter_services.report_close(report_id=submitted_report.pk, actor=reviewer)
+    assert SpotCheck.objects.get(claim=x).result == "pending"
+    # when the corrected claim comes back in the next report, drawn and checked there
+    services.claim_submit(claim_id=x.pk, actor=clerk)
+    second = quarter_services.report_build(
+        unit_id="654301", quarter="2020Q2", actor=clerk
+    )
+    second = quarter_services.report_submit(report_id=second.pk, actor=clerk)
+    clear_spot_checks(second, reviewer)
+    # then it is approved (observed: 409 spot_check_pending for good — the first
+    # report's check can no longer be recorded once that report is closed)
+    approved = quarter_services.claim_approve(claim_id=x.pk, actor=reviewer)
+    assert approved.status == "approved"
+
+
+def test_an_inconsistent_finding_of_an_earlier_report_still_stands(
+    clerk, reviewer, submitted_report, three_submitted
+):
+    x, *others = three_submitted
+    quarter_services.report_draw_spot_checks(
+        report_id=submitted_report.pk, actor=reviewer, share=Decimal("1")
+    )
+    quarter_services.spot_check_record(
+        spot_check_id=SpotCheck.objects.get(claim=x).pk,
+        actor=reviewer,
+        result="inconsistent",
+        note="签到表与名单不符",
+    )
+    quarter_services.claim_return(claim_id=x.pk, actor=reviewer, reason="请核实")
+    services.claim_submit(claim_id=x.pk, actor=clerk)
+    for claim in others:
+        quarter_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="重复")
+    quarter_services.report_close(report_id=submitted_report.pk, actor=reviewer)
+    second = quarter_services.report_build(
+        unit_id="654301", quarter="2020Q2", actor=clerk
+    )
+    second = quarter_services.report_submit(report_id=second.pk, actor=clerk)
+    clear_spot_checks(second, reviewer)
+    with pytest.raises(Conflict) as refused:
+        quarter_services.claim_approve(claim_id=x.pk, actor=reviewer)
+    assert refused.value.code == "spot_check_inconsistent"
+
+
 def test_spot_checks_cannot_be_redrawn(reviewer, submitted_report):
     quarter_services.report_draw_spot_checks(
         report_id=submitted_report.pk, actor=reviewer
