@@ -51,7 +51,9 @@ WITH q AS (
            sum(l.amount) FILTER (WHERE l.kind = 'owed') AS owed,
            sum(l.amount) FILTER (WHERE l.kind = 'paid' AND l.part = 'advance')
                AS advance_paid,
-           sum(l.amount) FILTER (WHERE l.kind = 'recovery') AS recovery
+           coalesce(sum(l.amount) FILTER (WHERE l.kind = 'recovery'), 0)
+               - coalesce(sum(l.amount) FILTER (WHERE l.kind = 'netted'), 0)
+               AS recovery
     FROM q
     JOIN finance_ledgerentry l ON l.claim_id = q.id
     GROUP BY q.unit_id, q.program_id, q.fund

@@ -178,8 +178,9 @@ def entry_matches_event(entry: LedgerEntry) -> bool:
 
 
 def ledger_verify() -> tuple[int, str | None]:
-    """Every line against its chain event, and every money event against its line:
-    (lines checked, the first mismatch described, or None)."""
+    """Every line against its chain event, every money event against its line, and
+    every recovery's state against its lines (``recoveries_verify``): (lines checked,
+    the first mismatch described, or None)."""
     count = 0
     entries = LedgerEntry.objects.select_related("event").order_by("pk")
     for entry in entries.iterator(chunk_size=2000):
@@ -201,7 +202,7 @@ def ledger_verify() -> tuple[int, str | None]:
             count,
             f"event #{orphan[0]} (claim #{orphan[1]}) has lost its ledger entry",
         )
-    return count, None
+    return count, recoveries_verify()
 
 
 def class_advance_changes(advance: ClassAdvance) -> dict[str, object]:
@@ -336,6 +337,59 @@ def recovery_open(
     return recovery
 
 
+def recovery_reopen(claim: Claim, netted: Recovery, actor: User) -> Recovery:
+    """A fresh recovery of what a netted one asked back, opened because the payee
+    sent that money back all the same (``recovery_settle`` settles it at once); the
+    claim and the netted recovery are locked by the caller."""
+    reason = f"应追回款#{netted.pk}已冲抵，收款人仍已退回"
+    recovery = Recovery.objects.create(
+        claim=claim, amount=netted.amount, reason=reason, reopens=netted
+    )
+    ledger_append(
+        claim,
+        actor,
+        LedgerKind.RECOVERY,
+        recovery.amount,
+        recovery=recovery,
+        note=reason,
+    )
+    return recovery
+
+
+def recoveries_verify() -> str | None:
+    """Each recovery's state against its ledger lines: settled exactly when a
+    ``recovered`` line names it, netted exactly when a ``netted`` line does — a state
+    written past the ledger (a recovery hidden from finance's list by setting
+    ``netted_at``) is named. The first mismatch, or None (four indexed reads)."""
+    for state, kind, label in (
+        ("settled_at", LedgerKind.RECOVERED, "追回到账"),
+        ("netted_at", LedgerKind.NETTED, "追回冲抵"),
+    ):
+        lined = LedgerEntry.objects.filter(kind=kind).values("recovery_id")
+        unlined = (
+            Recovery.objects.filter(**{f"{state}__isnull": False})
+            .exclude(pk__in=lined)
+            .values_list("pk", "claim_id")
+            .first()
+        )
+        if unlined is not None:
+            return (
+                f"应追回款 #{unlined[0]}（申报 #{unlined[1]}）记为{label}，"
+                f"资金账目中却没有{label}记录"
+            )
+        missing = (
+            Recovery.objects.filter(**{f"{state}__isnull": True}, pk__in=lined)
+            .values_list("pk", "claim_id")
+            .first()
+        )
+        if missing is not None:
+            return (
+                f"应追回款 #{missing[0]}（申报 #{missing[1]}）在资金账目中有{label}记录，"
+                f"本身却未记为{label}"
+            )
+    return None
+
+
 __all__ = [
     "MONEY_FIELDS",
     "ClaimMoney",
@@ -349,7 +403,9 @@ __all__ = [
     "money_from",
     "money_of",
     "money_sums",
+    "recoveries_verify",
     "recovery_net",
     "recovery_open",
+    "recovery_reopen",
     "with_money",
 ]

@@ -263,6 +263,17 @@ class Recovery(models.Model):
     #: cancelled, not settled: the claim came to be owed again what it was to give back
     #: (a returned claim raised back and approved) — ``finance.ledger.recovery_net``
     netted_at = models.DateTimeField(_("冲抵时间"), null=True, blank=True)
+    #: the netted recovery whose money the payee sent back all the same: this one is
+    #: opened and settled at once with the bank's reference (``recovery_settle``), so
+    #: what came back is owed again and paid out with the balance — once a netted one
+    reopens = models.OneToOneField(
+        "self",
+        verbose_name=_("冲抵后仍退回的原应追回款"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reopened_by",
+    )
 
     class Meta:
         db_table = "reporting_recovery"  # kept from before the move (issue 11)

@@ -84,16 +84,19 @@ def can_record_payment(
 
 
 def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permission:
-    """Record an amount to recover as recovered: finance, once."""
+    """Record an amount to recover as recovered: finance, once. A netted one too, once:
+    the payee may send the money back before learning it was netted
+    (``recovery_settle`` then opens and settles a fresh recovery of it)."""
     if not user.is_authenticated or not user.is_finance:
         return deny("只有财政人员可以登记追回")
     if recovery is not None and recovery.settled_at is not None:
         return conflict("already_settled", "该笔款项已登记追回")
-    if recovery is not None and recovery.netted_at is not None:
-        return conflict(
-            "recovery_netted",
-            "该笔应追回款已冲抵：申报重新核准后应付金额已覆盖已拨付金额，无需追回",
-        )
+    if (
+        recovery is not None
+        and recovery.netted_at is not None
+        and Recovery.objects.filter(reopens=recovery).exists()
+    ):
+        return conflict("already_settled", "该笔已冲抵的款项已登记收到退款")
     return ALLOWED
 
 

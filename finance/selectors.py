@@ -6,9 +6,11 @@ Every figure is an SQL aggregate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.utils import timezone
 
 from accounts.models import User
 from altay_skills.errors import NotFound
@@ -73,6 +75,20 @@ def open_recoveries() -> QuerySet[Recovery]:
     """Recoveries still to chase: neither settled nor netted (``recovery_net``)."""
     return Recovery.objects.filter(
         settled_at__isnull=True, netted_at__isnull=True
+    ).select_related("claim", "claim__unit", "claim__institution", "claim__trainee")
+
+
+#: How long a netted recovery stays on the finance page, for money sent back anyway.
+NETTED_SHOWN_DAYS = 90
+
+
+def netted_recoveries() -> QuerySet[Recovery]:
+    """Recoveries netted in the last ``NETTED_SHOWN_DAYS`` whose money has not been
+    recorded as sent back all the same: the payee may return it before learning it
+    was netted, and finance records that here (``recovery_settle``)."""
+    since = timezone.now() - timedelta(days=NETTED_SHOWN_DAYS)
+    return Recovery.objects.filter(
+        netted_at__gte=since, reopened_by__isnull=True
     ).select_related("claim", "claim__unit", "claim__institution", "claim__trainee")
 
 

@@ -48,6 +48,7 @@ from finance.ledger import (
     money_from,
     money_of,
     recovery_open,
+    recovery_reopen,
     with_money,
 )
 from finance.models import (
@@ -745,6 +746,11 @@ def recovery_settle(*, recovery_id: int, actor: User, reference: str = "") -> Re
             raise DomainError("reference_required", "登记追回须填写追回凭证号")
         if len(reference) > 60:
             raise DomainError("invalid_reference", "追回凭证号最多60个字符")
+        if recovery.netted_at is not None:
+            # netted, yet the payee sent it back: the money came back all the same —
+            # a fresh recovery of it, settled below, so the claim is owed it again
+            # and the balance pays it out (never lost, never chased twice)
+            recovery = recovery_reopen(claim, recovery, actor)
         recovery.settled_at = timezone.now()
         recovery.settled_by = actor
         recovery.settlement_reference = reference

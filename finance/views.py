@@ -403,6 +403,7 @@ def _render_finance(request: AuthedRequest, *, status: int = 200) -> HttpRespons
         "failed": failed,
         "recoveries": recoveries,
         "recovery_total": sum((r.amount for r in recoveries), ZERO),
+        "netted": list(selectors.netted_recoveries().order_by("-netted_at", "-id")),
         "classes_due": selectors.classes_due_advance(),
         "class_advances": list(selectors.class_advances_paid()[:20]),
         "can_pay": can_record_payment(request.user),
@@ -503,10 +504,17 @@ def recovery_settle_view(request: AuthedRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, shown_on_page(exc).message)
         return _render_finance(request, status=exc.status_code)
-    messages.success(
-        request,
-        f"申报#{recovery.claim_id}的应追回款{rules.yuan(recovery.amount)}元已登记追回。",
-    )
+    if recovery.reopens_id is not None:  # netted, and sent back all the same
+        messages.success(
+            request,
+            f"申报#{recovery.claim_id}已冲抵的{rules.yuan(recovery.amount)}元已登记为"
+            "收款人退回，将随余额重新拨付。",
+        )
+    else:
+        messages.success(
+            request,
+            f"申报#{recovery.claim_id}的应追回款{rules.yuan(recovery.amount)}元已登记追回。",
+        )
     return redirect("finance_home")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
+from django.utils import timezone
 
 import pytest
 from openpyxl import load_workbook
@@ -310,14 +311,9 @@ def test_a_recovery_the_claim_is_owed_again_is_netted_not_chased(
     netted = LedgerEntry.objects.get(claim=claim, kind="netted")
     assert netted.amount == D("220.00") and netted.recovery_id == recovery.pk
     assert entry_matches_event(netted) and ledger_verify()[1] is None
-    # finance cannot record it as recovered, by service or API
-    with pytest.raises(Conflict) as refused:
-        services.recovery_settle(recovery_id=recovery.pk, actor=finance, reference="X")
-    assert refused.value.code == "recovery_netted"
+    # the API lists it as netted, not as one to chase
     client = APIClient()
     client.force_authenticate(finance)
-    answer = client.post(f"/api/recoveries/{recovery.pk}/settle/", {"reference": "X"})
-    assert answer.status_code == 409 and answer.json()["code"] == "recovery_netted"
     listed = client.get("/api/recoveries/", {"settled": "true"}).json()["results"]
     assert [(r["id"], r["netted"], r["settled"]) for r in listed] == [
         (recovery.pk, True, False)
@@ -337,6 +333,71 @@ def test_a_recovery_the_claim_is_owed_again_is_netted_not_chased(
     pay(claim, finance, kind="balance")
     assert services.payment_state(claim) == "paid"
     assert money_of(claim.pk).paid == D("1800.00")
+
+
+def test_money_sent_back_after_its_recovery_was_netted_is_recorded_and_paid_out_again(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    # given a recovery netted by the approval of the raised claim
+    claim, recovery = returned_below_its_advance(claim_input, clerk, reviewer, finance)
+    raise_and_approve(claim, clerk, reviewer, "1800.00")
+    assert money_of(claim.pk).due == D("1080.00")
+    # when the institution's 220 arrives all the same and finance records it
+    # (observed: 409 recovery_netted — the money came back and could not be entered)
+    client = APIClient()
+    client.force_authenticate(finance)
+    answer = client.post(
+        f"/api/recoveries/{recovery.pk}/settle/", {"reference": "TH-22"}
+    )
+    # then a fresh recovery of it is opened and settled at once: owed again, paid
+    # out with the balance
+    assert answer.status_code == 200, answer.json()
+    fresh = Recovery.objects.get(reopens=recovery)
+    assert answer.json()["id"] == fresh.pk and answer.json()["settled"] is True
+    assert (fresh.amount, fresh.settlement_reference) == (D("220.00"), "TH-22")
+    money = money_of(claim.pk)
+    assert (money.recovered, money.to_recover, money.due) == (
+        D("220.00"),
+        0,
+        D("1300.00"),
+    )
+    assert ledger_verify()[1] is None
+    # and only once
+    again = client.post(
+        f"/api/recoveries/{recovery.pk}/settle/", {"reference": "TH-23"}
+    )
+    assert again.status_code == 409 and again.json()["code"] == "already_settled"
+    assert money_of(claim.pk).due == D("1300.00")
+
+
+def test_the_finance_page_lists_a_netted_recovery_to_record_money_sent_back(
+    client, claim_input, clerk, reviewer, finance, enterprise
+):
+    claim, recovery = returned_below_its_advance(claim_input, clerk, reviewer, finance)
+    raise_and_approve(claim, clerk, reviewer, "1800.00")
+    client.force_login(finance)
+    page = client.get("/finance/").content.decode()
+    assert f'data-testid="recovery-{claim.pk}"' not in page  # nothing to chase
+    assert f'data-testid="returned-anyway-{claim.pk}"' in page
+    done = client.post(
+        f"/finance/recoveries/{recovery.pk}/settle/", {"reference": "TH-7"}, follow=True
+    ).content.decode()
+    assert "已登记为收款人退回，将随余额重新拨付" in done
+    assert f'data-testid="returned-anyway-{claim.pk}"' not in done
+    assert money_of(claim.pk).due == D("1300.00")
+
+
+def test_a_recovery_state_written_past_the_ledger_is_named(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    # a recovery hidden from finance's list by setting netted_at in the database
+    _claim, recovery = returned_below_its_advance(claim_input, clerk, reviewer, finance)
+    assert ledger_verify()[1] is None
+    Recovery.objects.filter(pk=recovery.pk).update(netted_at=timezone.now())
+    assert recovery not in selectors.open_recoveries()
+    problem = ledger_verify()[1]
+    assert problem is not None and f"应追回款 #{recovery.pk}" in problem
+    assert "追回冲抵" in problem
 
 
 def test_raised_back_but_still_below_the_advance_only_the_rest_is_recovered(
