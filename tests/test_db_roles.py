@@ -188,7 +188,8 @@ def test_a_claim_s_whole_life_works_as_the_app_role(
         f"clerk = User.objects.get(pk={clerk.pk})\n"
         f"reviewer = User.objects.get(pk={reviewer.pk})\n"
         f"services.claim_submit(claim_id={claim.pk}, actor=clerk)\n"
-        f"send_to_prefecture(Claim.objects.get(pk={claim.pk}))\n"
+        # drawn and checked before approval, all as the app role
+        f"send_to_prefecture(Claim.objects.get(pk={claim.pk}), sampled_by=reviewer)\n"
         f"q.claim_approve(claim_id={claim.pk}, actor=reviewer)\n"
         "from django.core.management import call_command\n"
         "call_command('anchor_audit')\n"

@@ -33,6 +33,30 @@ def _answer(status: str, body: bytes, *, length: int | None = None) -> bytes:
     return head.encode() + body
 
 
+def _read_request(connection: socket.socket) -> None:
+    """The whole request, head and body: a socket closed with bytes of the request
+    still unread is reset (RST), not closed, and the client then sees
+    ``ConnectionResetError`` rather than the cut-off answer under test (one CI run
+    read only the head with a single ``recv``)."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
 @contextmanager
 def _serving(raw: bytes) -> Iterator[str]:
     """The URL of a loopback socket that sends ``raw`` to one request and hangs up."""
@@ -42,7 +66,7 @@ def _serving(raw: bytes) -> Iterator[str]:
     def serve() -> None:
         connection, _ = listener.accept()
         with connection:
-            connection.recv(65536)
+            _read_request(connection)
             connection.sendall(raw)
 
     thread = threading.Thread(target=serve, daemon=True)
