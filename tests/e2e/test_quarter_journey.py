@@ -148,6 +148,11 @@ def test_a_quarter_from_review_to_payment_and_disclosure(
     # 阿勒泰市: a 50% sample, recorded in place; the seed is on the page.
     overview.locator('tr[data-unit="654301"]').get_by_role("link", name="审核").click()
     expect(page.get_by_test_id("report-figures")).to_contain_text("合计")
+    # before the draw nothing is offered for approval: the page says the draw comes first
+    expect(page.get_by_test_id("approve-after-draw")).to_be_visible()
+    expect(page.get_by_test_id("approve-all")).to_have_count(0)
+    expect(page.get_by_test_id("draw-before-approval")).to_be_visible()
+    screenshot(page, "20b-report-before-the-draw")
     page.get_by_label("抽查比例").fill("50")
     page.get_by_test_id("draw-spot-checks").click()
     report_a.refresh_from_db()
