@@ -36,6 +36,7 @@ _DRF_CODES = {
     exceptions.Throttled: ("throttled", _("请求过于频繁，请稍后再试")),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", _("不支持的内容类型")),
     exceptions.ParseError: ("parse_error", _("请求内容无法解析")),
+    exceptions.NotAcceptable: ("not_acceptable", _("接口只以 JSON 作答")),
 }
 
 #: Domain errors whose ``detail`` is a claim decision: the body names it ``decision``

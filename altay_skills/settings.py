@@ -310,6 +310,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "altay_skills.openapi.AutoSchema",
+    # Every answer under /api/ is JSON: no browsable HTML page, whatever Accept asks
+    # (altay_skills.answers.JsonAnswers); OPTIONS in Chinese (answers.ApiMetadata).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "altay_skills.answers.JsonAnswers",
+    "DEFAULT_METADATA_CLASS": "altay_skills.answers.ApiMetadata",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "altay_skills.api.exception_handler",
