@@ -163,8 +163,9 @@ class ClaimForm(forms.Form):
         label="申请金额（元）",
         max_digits=12,
         decimal_places=2,
-        min_value=Decimal("0"),
-        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+        min_value=Decimal("0.01"),
+        error_messages={"min_value": "申请金额应大于0元"},
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01"}),
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:

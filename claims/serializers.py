@@ -199,7 +199,10 @@ class ClaimInputSerializer(serializers.Serializer):
     employment = serializers.ChoiceField(
         choices=Employment.choices, default=Employment.NONE
     )
-    amount_requested = money(min_value=0)
+    amount_requested = money(
+        min_value=Decimal("0.01"),
+        error_messages={"min_value": "申请金额应大于0元"},
+    )
     hire_date = serializers.DateField(
         allow_null=True,
         required=False,

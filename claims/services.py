@@ -287,6 +287,14 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
         with transaction.atomic():
             claim = lock_claim(claim_id, actor)
             transition = _transition(claim, "submit", actor)
+            if claim.amount_requested <= 0:
+                # a claim of nothing would take one of the person's three subsidies of
+                # the year, and their trade and level for good (a class's claim of a
+                # person it cannot pay is saved at 0, and refused by the rules too)
+                raise DomainError(
+                    "invalid_amount",
+                    "申请金额应大于0元，未能提交（不再申报的请撤回）",
+                )
             decision = judge(input_of(claim), claim_id=claim.pk)
             if not decision.eligible:
                 # Keep the fresh decision on the claim so the clerk sees why.

@@ -453,6 +453,9 @@ def _amount(p: ParsedRow, value: Any) -> Decimal | None:
     if amount < 0:
         p.fail(key, "不能为负数")
         return None
+    if amount == 0:
+        p.fail(key, "应大于0")
+        return None
     if amount > _MAX_AMOUNT:  # before quantize, which a number past 28 digits breaks
         p.fail(key, "金额过大")
         return None

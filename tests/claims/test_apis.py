@@ -250,6 +250,10 @@ BAD_INPUTS = {
     "amount Infinity": {"amount_requested": "Infinity"},
     "amount 3 decimals": {"amount_requested": "1.234"},
     "amount negative": {"amount_requested": "-1"},
+    # a claim of nothing was eligible, and took one of the person's three subsidies
+    # of the year and their trade and level for good
+    "amount zero": {"amount_requested": "0"},
+    "amount minus zero": {"amount_requested": "-0.00"},
     "amount huge": {"amount_requested": "1e20"},
     "amount not a number": {"amount_requested": "一千八"},
     "amount missing": {"amount_requested": None},

@@ -449,6 +449,8 @@ def test_a_newcomer_needs_a_household_to_be_registered(clerk_client, institution
         ({"amount_requested": 1800.005}, "超过两位小数"),
         ({"amount_requested": -1}, "不能为负数"),
         ({"amount_requested": "-1"}, "不能为负数"),
+        ({"amount_requested": 0}, "应大于0"),
+        ({"amount_requested": "0.00"}, "应大于0"),
         ({"amount_requested": "一千八"}, "不是金额"),
         ({"passed": "也许"}, "应为“是”或“否”"),
         ({"employment": "在家"}, "无效"),

@@ -69,6 +69,19 @@ def test_submit_refuses_an_ineligible_claim_with_its_decision(clerk, claim_input
     assert not ClaimEvent.objects.filter(claim=claim, action="submit").exists()
 
 
+def test_a_claim_of_nothing_is_not_submitted(clerk, claim_input):
+    # (observed: a claim of 0 yuan was eligible, took one of the person's three
+    # subsidies of the year and their trade and level for good)
+    claim = services.claim_create(
+        data=claim_input(amount_requested=Decimal("0.00")), actor=clerk
+    )
+    with pytest.raises(DomainError) as caught:
+        services.claim_submit(claim_id=claim.pk, actor=clerk)
+    assert caught.value.code == "invalid_amount" and "大于0" in caught.value.message
+    claim.refresh_from_db()
+    assert (claim.status, claim.limit_slot) == ("draft", None)
+
+
 def test_submit_takes_a_slot_of_the_year(clerk, claim_input):
     claim = submitted(clerk, claim_input)
     assert (claim.status, claim.limit_year, claim.limit_slot) == ("submitted", 2020, 1)

@@ -344,7 +344,8 @@ def test_actions_need_a_post(as_clerk, clerk, claim_input):
     ("overrides", "message"),
     [
         ({"training_start": "2020-13-45"}, "输入一个有效的日期"),
-        ({"amount_requested": "-1"}, "确保该值大于或等于"),
+        ({"amount_requested": "-1"}, "申请金额应大于0元"),
+        ({"amount_requested": "0"}, "申请金额应大于0元"),
         ({"amount_requested": "100.555"}, "确认小数不超过 2 位"),
         ({"amount_requested": "abc"}, "输入一个数字"),
         ({"training_end": "2020-02-01"}, "培训结束日期不能早于开始日期"),
