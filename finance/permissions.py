@@ -13,7 +13,7 @@ from collections.abc import Collection
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
 from claims.models import Claim
-from finance.models import Recovery
+from finance.models import Payment, PaymentKind, PaymentStatus, Recovery
 from quarters.models import QuarterlyReport, ReportStatus
 from quarters.selectors import claim_makers
 
@@ -86,7 +86,8 @@ def can_record_payment(
 def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permission:
     """Record an amount to recover as recovered: finance, once. A netted one too, once:
     the payee may send the money back before learning it was netted
-    (``recovery_settle`` then opens and settles a fresh recovery of it)."""
+    (``recovery_settle`` then opens and settles a fresh recovery of it, paid out again
+    with the balance) — but not once the balance is paid."""
     if not user.is_authenticated or not user.is_finance:
         return deny("只有财政人员可以登记追回")
     if recovery is not None and recovery.settled_at is not None:
@@ -97,7 +98,27 @@ def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permiss
         and Recovery.objects.filter(reopens=recovery).exists()
     ):
         return conflict("already_settled", "该笔已冲抵的款项已登记收到退款")
+    if (
+        recovery is not None
+        and recovery.netted_at is not None
+        and Payment.objects.filter(
+            claim_id=recovery.claim_id,
+            kind=PaymentKind.BALANCE,
+            status=PaymentStatus.PAID,
+        ).exists()
+    ):
+        # the claim is paid its approved amount in full: money sent back now is not
+        # the subsidy's to keep, and nothing could pay it out again (one balance a
+        # claim) — recorded, it was due for ever and a bank batch paid it unrecorded
+        return conflict("balance_already_paid", BALANCE_ALREADY_PAID)
     return ALLOWED
+
+
+#: Why money sent back for a netted recovery is not recorded once the balance is paid.
+BALANCE_ALREADY_PAID = (
+    "该笔应追回款已在申报核准时冲抵，且余额已拨付，核准金额已足额拨付："
+    "收款人仍退回的款项不属应追回款，请原路退还收款人，本系统不登记"
+)
 
 
 # --- The bank loop (issue 18) -----------------------------------------------------------------

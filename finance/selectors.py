@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -85,11 +85,24 @@ NETTED_SHOWN_DAYS = 90
 def netted_recoveries() -> QuerySet[Recovery]:
     """Recoveries netted in the last ``NETTED_SHOWN_DAYS`` whose money has not been
     recorded as sent back all the same: the payee may return it before learning it
-    was netted, and finance records that here (``recovery_settle``)."""
+    was netted, and finance records that here (``recovery_settle``); each says whether
+    the claim's balance is paid (``balance_paid``)."""
     since = timezone.now() - timedelta(days=NETTED_SHOWN_DAYS)
-    return Recovery.objects.filter(
-        netted_at__gte=since, reopened_by__isnull=True
-    ).select_related("claim", "claim__unit", "claim__institution", "claim__trainee")
+    return (
+        Recovery.objects.filter(netted_at__gte=since, reopened_by__isnull=True)
+        .select_related("claim", "claim__unit", "claim__institution", "claim__trainee")
+        .annotate(
+            # then money sent back is not recorded (finance.permissions
+            # .can_settle_recovery): the page says so instead of offering the form
+            balance_paid=Exists(
+                Payment.objects.filter(
+                    claim_id=OuterRef("claim_id"),
+                    kind=PaymentKind.BALANCE,
+                    status=PaymentStatus.PAID,
+                )
+            )
+        )
+    )
 
 
 def failed_payments() -> QuerySet[Payment]:

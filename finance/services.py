@@ -47,6 +47,7 @@ from finance.ledger import (
     money_by,
     money_from,
     money_of,
+    recovery_net,
     recovery_open,
     recovery_reopen,
     with_money,
@@ -563,6 +564,26 @@ def payment_record(
                     raise DomainError(
                         "invalid_reference", "只能重新拨付本笔款项失败的记录"
                     )
+            else:
+                # a failed attempt is re-issued, not recorded beside: a second failure
+                # counted the money failed twice, and a payment beside it left the
+                # failure on finance's list to re-issue (and pay) once more
+                waiting = (
+                    Payment.objects.filter(
+                        claim_id=claim.pk,
+                        kind=kind,
+                        status=PaymentStatus.FAILED,
+                        reissued_by__isnull=True,
+                    )
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+                if waiting is not None:
+                    raise Conflict(
+                        "reissue_required",
+                        f"该笔款项已有拨付失败记录#{waiting}：请在该记录上登记重新拨付"
+                        "，不能另行登记",
+                    )
             payment = Payment.objects.create(
                 claim=claim,
                 rollup=rollup,
@@ -746,7 +767,8 @@ def recovery_settle(*, recovery_id: int, actor: User, reference: str = "") -> Re
             raise DomainError("reference_required", "登记追回须填写追回凭证号")
         if len(reference) > 60:
             raise DomainError("invalid_reference", "追回凭证号最多60个字符")
-        if recovery.netted_at is not None:
+        reopened = recovery.netted_at is not None
+        if reopened:
             # netted, yet the payee sent it back: the money came back all the same —
             # a fresh recovery of it, settled below, so the claim is owed it again
             # and the balance pays it out (never lost, never chased twice)
@@ -763,7 +785,16 @@ def recovery_settle(*, recovery_id: int, actor: User, reference: str = "") -> Re
             recovery=recovery,
             note=reference,
         )
+        if reopened:
+            # what came back may cover what is still open on the claim (a recovery
+            # opened for the part the approval did not net): that is netted now,
+            # rather than chased while the balance pays the same money out
+            recovery_net(claim, money_of(claim.pk), actor, RETURNED_ANYWAY_NETS)
     return recovery
+
+
+#: Why money sent back for a netted recovery nets the claim's other open recoveries.
+RETURNED_ANYWAY_NETS = "收款人已退回已冲抵的款项，已覆盖其余应追回款，冲抵"
 
 
 def payment_state(claim: Claim) -> str:

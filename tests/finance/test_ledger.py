@@ -499,3 +499,83 @@ def test_a_failed_advance_is_reissued_once(
     pay(claim, finance, reissue_of_id=failed.pk)
     money = money_of(claim.pk)
     assert (money.failed, money.paid, money.owed) == (0, D("720.00"), D("720.00"))
+
+
+def test_money_sent_back_after_the_balance_paid_a_netted_recovery_is_refused(
+    client,
+    claim_input,
+    clerk,
+    reviewer,
+    finance,
+    enterprise,
+    django_capture_on_commit_callbacks,
+):
+    # given a recovery netted by the approval, and the balance paid: the claim is paid
+    # its 1800 in full
+    claim, recovery = returned_below_its_advance(claim_input, clerk, reviewer, finance)
+    report = raise_and_approve(claim, clerk, reviewer, "1800.00")
+    quarter_services.report_close(report_id=report.pk, actor=reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.rollup_request(quarter="2020Q2", actor=reviewer)
+    pay(claim, finance, kind="balance")
+    # when the institution's 220 arrives all the same (observed: recorded, then 220
+    # due that nothing could pay — 409 already_paid by hand, and a bank batch paid it
+    # with a result that could not be recorded)
+    api = APIClient()
+    api.force_authenticate(finance)
+    answer = api.post(f"/api/recoveries/{recovery.pk}/settle/", {"reference": "TH-30"})
+    # then it is refused, saying what to do with the money, and nothing is written
+    assert answer.status_code == 409, answer.json()
+    assert answer.json()["code"] == "balance_already_paid"
+    assert "原路退还" in answer.json()["message"]
+    assert not Recovery.objects.filter(reopens=recovery).exists()
+    money = money_of(claim.pk)
+    assert (money.paid, money.recovered, money.due) == (D("1800.00"), 0, 0)
+    # and the finance page says so where it offered the form
+    client.force_login(finance)
+    page = client.get("/finance/").content.decode()
+    assert f'data-testid="returned-anyway-{claim.pk}"' not in page
+    assert f'data-testid="netted-balance-paid-{claim.pk}"' in page
+
+
+def test_money_sent_back_for_a_netted_recovery_nets_what_is_still_open(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    # given 220 netted and 120 still open: approved at 600 on a 720 advance
+    claim, recovery = returned_below_its_advance(claim_input, clerk, reviewer, finance)
+    raise_and_approve(claim, clerk, reviewer, "600.00")
+    (still,) = selectors.open_recoveries().filter(claim=claim)
+    assert still.amount == D("120.00")
+    # when the institution sends the netted 220 back all the same (observed: the 120
+    # stayed open to chase and 220 was due — the payee holds 500 of the 600 it is owed)
+    services.recovery_settle(recovery_id=recovery.pk, actor=finance, reference="TH-31")
+    # then the 120 is netted too: nothing to chase, 100 due with the balance
+    still.refresh_from_db()
+    assert still.netted_at is not None and still.settled_at is None
+    assert not selectors.open_recoveries().filter(claim=claim).exists()
+    money = money_of(claim.pk)
+    assert (money.recovered, money.to_recover, money.due) == (
+        D("220.00"),
+        0,
+        D("100.00"),
+    )
+    assert ledger_verify()[1] is None
+
+
+def test_a_second_failure_or_payment_beside_an_unreissued_failure_is_refused(
+    claim_input, clerk, finance, enterprise
+):
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk)
+    failed = pay(claim, finance, status="failed", failure_reason="账户冻结")
+    # (observed: the same failure recorded 23 times, 16,560 yuan "failed" on a 720
+    # advance and 23 lines to re-issue on the finance page)
+    for status in ("failed", "paid"):
+        with pytest.raises(Conflict) as refused:
+            pay(claim, finance, status=status, failure_reason="账户冻结")
+        assert refused.value.code == "reissue_required"
+        assert f"#{failed.pk}" in refused.value.message
+    assert money_of(claim.pk).failed == D("720.00")
+    # the way: re-issue the failed one
+    pay(claim, finance, reissue_of_id=failed.pk)
+    assert (money_of(claim.pk).failed, money_of(claim.pk).paid) == (0, D("720.00"))
