@@ -13,7 +13,13 @@ from collections.abc import Collection
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
 from claims.models import Claim
-from finance.models import Payment, PaymentKind, PaymentStatus, Recovery
+from finance.models import (
+    Payment,
+    PaymentBatchLine,
+    PaymentKind,
+    PaymentStatus,
+    Recovery,
+)
 from quarters.models import QuarterlyReport, ReportStatus
 from quarters.selectors import claim_makers
 
@@ -111,6 +117,22 @@ def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permiss
         # the subsidy's to keep, and nothing could pay it out again (one balance a
         # claim) — recorded, it was due for ever and a bank batch paid it unrecorded
         return conflict("balance_already_paid", BALANCE_ALREADY_PAID)
+    if recovery is not None and recovery.netted_at is not None:
+        in_batch = (
+            PaymentBatchLine.objects.filter(
+                claim_id=recovery.claim_id, kind=PaymentKind.BALANCE, open=True
+            )
+            .values_list("batch_id", flat=True)
+            .first()
+        )
+        if in_batch is not None:
+            # the batch pays the balance as it stood when it was built: owed more
+            # now, the bank's result would not match and could not be recorded
+            return conflict(
+                "in_open_batch",
+                f"该申报的余额已列入代发批次#{in_batch}：请先登记该批次的银行回盘"
+                "（或作废尚未报送银行的批次），再登记收款人退回的款项",
+            )
     return ALLOWED
 
 

@@ -58,7 +58,8 @@ def rollup_for(user: User, rollup_id: int) -> Rollup:
 def advances_payable() -> QuerySet[Claim]:
     """Claims whose advance (五(二)) may be paid now: given one by the rules, in a
     report submitted to the prefecture and not yet closed, not decided against, and
-    with nothing paid on them yet (the service checks the same, ``_amount_due``)."""
+    with nothing paid on them yet and no failed attempt waiting to be re-issued (the
+    service checks the same, ``_amount_due``)."""
     return (
         Claim.objects.filter(
             status__in=[workflow.SUBMITTED, workflow.APPROVED],
@@ -67,6 +68,17 @@ def advances_payable() -> QuerySet[Claim]:
         )
         .exclude(payments__kind="advance", payments__status=PaymentStatus.PAID)
         .exclude(payments__kind="balance", payments__status=PaymentStatus.PAID)
+        # a failed advance is re-issued from the failures' list (``reissue_required``)
+        .exclude(
+            Exists(
+                Payment.objects.filter(
+                    claim_id=OuterRef("pk"),
+                    kind=PaymentKind.ADVANCE,
+                    status=PaymentStatus.FAILED,
+                    reissued_by__isnull=True,
+                )
+            )
+        )
         .select_related("trainee", "institution", "unit", "program")
     )
 

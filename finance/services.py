@@ -789,7 +789,10 @@ def recovery_settle(*, recovery_id: int, actor: User, reference: str = "") -> Re
             # what came back may cover what is still open on the claim (a recovery
             # opened for the part the approval did not net): that is netted now,
             # rather than chased while the balance pays the same money out
-            recovery_net(claim, money_of(claim.pk), actor, RETURNED_ANYWAY_NETS)
+            # (netted whole, newest first: what that nets beyond the money sent back
+            # is opened afresh, as after any change — ``ledger_follow``)
+            money = recovery_net(claim, money_of(claim.pk), actor, RETURNED_ANYWAY_NETS)
+            recovery_open(claim, money, actor, "应付金额低于已拨付金额")
     return recovery
 
 

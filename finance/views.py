@@ -508,7 +508,7 @@ def recovery_settle_view(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.success(
             request,
             f"申报#{recovery.claim_id}已冲抵的{rules.yuan(recovery.amount)}元已登记为"
-            "收款人退回，将随余额重新拨付。",
+            "收款人退回，先冲抵该申报其余应追回款，余下的将随余额重新拨付。",
         )
     else:
         messages.success(
