@@ -382,7 +382,9 @@ def test_the_finance_page_lists_a_netted_recovery_to_record_money_sent_back(
     done = client.post(
         f"/finance/recoveries/{recovery.pk}/settle/", {"reference": "TH-7"}, follow=True
     ).content.decode()
-    assert "已登记为收款人退回，先冲抵该申报其余应追回款，余下的将随余额重新拨付" in done
+    assert (
+        "已登记为收款人退回，先冲抵该申报其余应追回款，余下的将随余额重新拨付" in done
+    )
     assert f'data-testid="returned-anyway-{claim.pk}"' not in done
     assert money_of(claim.pk).due == D("1300.00")
 
