@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
 from accounts.models import Role, User
-from altay_skills.plain_text import multi_line_text
+from altay_skills.plain_text import multi_line_text, stated_reason
 
 
 class LoginForm(AuthenticationForm):
@@ -79,4 +79,4 @@ class RoleChangeProposalForm(forms.Form):
         )
 
     def clean_reason(self) -> str:
-        return self.cleaned_data["reason"].strip()
+        return stated_reason(self.cleaned_data["reason"], missing="请填写变更理由")

@@ -25,7 +25,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from altay_skills import middleware
 from altay_skills.errors import DomainError
-from altay_skills.plain_text import MAX_REASON_LENGTH, multi_line_text
+from altay_skills.plain_text import MAX_REASON_LENGTH, multi_line_text, stated_reason
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: ("not_authenticated", _("请先登录")),
@@ -205,7 +205,4 @@ class ReasonBody(serializers.Serializer):
     reason = reason_field("理由（必填）")
 
     def validate_reason(self, value: str | None) -> str:
-        value = (value or "").strip()
-        if not value:
-            raise serializers.ValidationError(self.missing, code="reason_required")
-        return value
+        return stated_reason(value, missing=self.missing)

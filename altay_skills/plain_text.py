@@ -111,14 +111,45 @@ def checked_text(value: str, *, multiline: bool = False) -> str:
     return value
 
 
-def checked_reason(value: object, *, missing: str) -> str:
-    """A reason as every service keeps it, whatever the form or serializer in front
-    checked: given (``reason_required`` with ``missing`` when blank), at most
-    ``MAX_REASON_LENGTH`` characters, no hidden characters, no formula start;
-    stripped."""
+#: A reason says something: at least this many characters, one of them a letter of any
+#: script (汉字, Uyghur, Kazakh, Latin). "0", "x", "……" tell an auditor nothing.
+MIN_REASON_LENGTH = 2
+SAYS_NOTHING = "（至少两个字，不能只填数字或符号）"
+
+
+def reason_problem(value: object, *, missing: str, required: bool = True) -> str | None:
+    """What is wrong with a reason a person typed, or None: ``missing`` when it is blank
+    (unless not ``required``), ``missing`` and what to write when it says nothing."""
     reason = value.strip() if isinstance(value, str) else ""
     if not reason:
-        raise DomainError("reason_required", missing)
+        return missing if required else None
+    if len(reason) < MIN_REASON_LENGTH or not any(
+        unicodedata.category(char).startswith("L") for char in reason
+    ):
+        return f"{missing}{SAYS_NOTHING}"
+    return None
+
+
+def stated_reason(value: str | None, *, missing: str, required: bool = True) -> str:
+    """A reason as a form's ``clean_<field>`` or a serializer's ``validate_<field>``
+    returns it, stripped; ValidationError ``reason_required`` (the field named) when it
+    is blank (and ``required``) or says nothing (``reason_problem``)."""
+    problem = reason_problem(value, missing=missing, required=required)
+    if problem:
+        raise ValidationError(problem, code="reason_required")
+    return (value or "").strip()
+
+
+def checked_reason(value: object, *, missing: str, required: bool = True) -> str:
+    """A reason as every service keeps it, whatever the form or serializer in front
+    checked: given (``reason_required`` with ``missing`` when blank, unless not
+    ``required``: then ""), saying something (``reason_problem``), at most
+    ``MAX_REASON_LENGTH`` characters, no hidden characters, no formula start;
+    stripped."""
+    problem = reason_problem(value, missing=missing, required=required)
+    if problem:
+        raise DomainError("reason_required", problem)
+    reason = value.strip() if isinstance(value, str) else ""
     if len(reason) > MAX_REASON_LENGTH:
         raise DomainError("invalid", f"理由不能超过{MAX_REASON_LENGTH}字")
     return checked_text(reason, multiline=True)

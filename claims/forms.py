@@ -13,10 +13,11 @@ from django.utils.safestring import SafeString
 
 from accounts.models import User
 from altay_skills.errors import NotFound
-from altay_skills.plain_text import multi_line_text, single_line_text
+from altay_skills.plain_text import multi_line_text, reason_problem, single_line_text
 from claims.models import Claim, Employment
 from claims.services import ClaimInput
 from claims.validators import training_date
+from claims.workflow import BUDGET_REASON, REVIEW_REASON, SPOT_CHECK_REASON
 from programs.models import Institution, InstitutionKind, Level, Program, Trade
 from trainees.forms import IdNumberField
 from trainees.models import Trainee
@@ -308,9 +309,19 @@ class ReviewForm(ReasonForm):
         """A rejection or a return states its reason (五(一)), as the API's
         ``RequiredReasonSerializer`` asks: the input is judged before the claim."""
         data = super().clean() or {}
-        if (
-            data.get("action") in ("reject", "return")
-            and not (data.get("reason") or "").strip()
-        ):
-            self.add_error("reason", "驳回或退回须填写理由")
+        # the reasons asked for (an approval's comment is a comment, not a reason)
+        asked = {
+            "budget_override_reason": (BUDGET_REASON, False),
+            "spot_check_override_reason": (SPOT_CHECK_REASON, False),
+        }
+        if data.get("action") in ("reject", "return"):
+            asked["reason"] = (REVIEW_REASON, True)
+        for name, (missing, required) in asked.items():
+            if name not in data:  # refused by the field already
+                continue
+            problem = reason_problem(data[name], missing=missing, required=required)
+            if problem:
+                self.add_error(name, problem)
+            else:
+                data[name] = (data[name] or "").strip()
         return data

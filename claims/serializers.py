@@ -22,7 +22,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from altay_skills.plain_text import multi_line_text, single_line_text
+from altay_skills.plain_text import multi_line_text, single_line_text, stated_reason
 from claims import rules
 from claims.models import (
     Claim,
@@ -38,6 +38,7 @@ from claims.selectors import SubsidyHistory
 from claims.services import ClaimInput, input_of
 from claims.validators import training_date
 from claims.warnings import ClaimWarning, warnings_for_claims
+from claims.workflow import BUDGET_REASON, REVIEW_REASON, SPOT_CHECK_REASON
 from programs.models import Fund, Institution, Level, Program, Trade, Unit
 from trainees.models import Trainee
 from trainees.selectors import trainees_in_scope
@@ -324,10 +325,10 @@ class ApproveSerializer(ReasonSerializer):
     )
 
     def validate_budget_override_reason(self, value: str | None) -> str:
-        return (value or "").strip()
+        return stated_reason(value, missing=BUDGET_REASON, required=False)
 
     def validate_spot_check_override_reason(self, value: str | None) -> str:
-        return (value or "").strip()
+        return stated_reason(value, missing=SPOT_CHECK_REASON, required=False)
 
 
 class RequiredReasonSerializer(ReasonSerializer):
@@ -343,12 +344,7 @@ class RequiredReasonSerializer(ReasonSerializer):
     )
 
     def validate_reason(self, value: str | None) -> str:
-        value = (value or "").strip()
-        if not value:
-            raise serializers.ValidationError(
-                "驳回或退回须填写理由", code="reason_required"
-            )
-        return value
+        return stated_reason(value, missing=REVIEW_REASON)
 
 
 # --- The claim ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from accounts.models import User
 from altay_skills import lock_objects, outbox
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
+from altay_skills.plain_text import checked_reason
 from claims import evidence, rules, workflow
 from claims.audit import record_events
 from claims.confirmations import confirmation_issue, confirmations_issue_many
@@ -365,8 +366,8 @@ def claim_transition(
     """The transition ``action`` takes the claim through, refused when the table has
     none for its status, the actor's role may not take it, or it needs a reason."""
     transition = _transition(claim, action, actor)
-    if transition.needs_reason and not (reason or "").strip():
-        raise DomainError("reason_required", "驳回或退回须填写理由")
+    if transition.needs_reason:
+        checked_reason(reason, missing=workflow.REVIEW_REASON)
     return transition
 
 

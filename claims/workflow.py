@@ -62,6 +62,13 @@ ACTION_LABELS = {
 CLERK = "county_clerk"
 REVIEWER = "prefecture_reviewer"
 
+#: What a reviewer is told when a reason is missing (or says nothing): a rejection or a
+#: return (五(一)), approving past a fund's budget (七(五)), approving a claim whose
+#: spot check found the documents inconsistent (issue 12).
+REVIEW_REASON = "驳回或退回须填写理由"
+BUDGET_REASON = "超预算核准须说明理由"
+SPOT_CHECK_REASON = "抽查材料不符仍予核准须说明理由"
+
 
 @dataclass(frozen=True)
 class Transition:

@@ -23,6 +23,7 @@ from accounts.models import User
 from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
+from altay_skills.plain_text import checked_reason
 from claims import evidence
 from claims import rules as claim_rules
 from claims.confirmations import confirmation_issue
@@ -276,9 +277,7 @@ def class_accept(*, class_id: int, actor: User) -> TrainingClass:
 def class_return(*, class_id: int, actor: User, reason: str) -> TrainingClass:
     """The unit's clerk returns the filing with a reason; it may be corrected and filed
     again."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("reason_required", "退回须填写理由")
+    reason = checked_reason(reason, missing="退回须填写理由")
     with transaction.atomic():
         cls = _lock(class_id, actor)
         require(permissions.can_return(actor, cls))
@@ -305,9 +304,7 @@ def class_start(*, class_id: int, actor: User) -> TrainingClass:
 def class_cancel(*, class_id: int, actor: User, reason: str) -> TrainingClass:
     """Cancel a class that has not started (草稿, 已报备, 已退回, 已备案), with a reason.
     Its roster and trail stay; nothing is claimed from it."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError("reason_required", "取消须填写理由")
+    reason = checked_reason(reason, missing="取消须填写理由")
     with transaction.atomic():
         cls = _lock(class_id, actor)
         require(permissions.can_cancel(actor, cls))

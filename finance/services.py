@@ -33,6 +33,7 @@ from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require
+from altay_skills.plain_text import checked_reason
 from claims import rules, workflow
 from claims.confirmations import disputed_claim_ids
 from claims.models import Claim
@@ -492,6 +493,10 @@ def _spot_lines(quarter: str) -> Iterator[exports.SpotCheckLine]:
 
 
 # --- Payments ---------------------------------------------------------------------------------
+#: What a payment recorded as failed must say: why the bank did not pay.
+FAILURE_REASON = "拨付失败须填写原因"
+
+
 def payment_record(
     *,
     claim_id: int,
@@ -519,7 +524,11 @@ def payment_record(
         raise DomainError("invalid_dates", "拨付日期不能晚于今天")
     failure_reason = (failure_reason or "").strip()
     if status == PaymentStatus.FAILED and not failure_reason:
-        raise DomainError("reason_required", "拨付失败须填写原因")
+        raise DomainError("reason_required", FAILURE_REASON)
+    if status == PaymentStatus.FAILED and batch_line_id is None:
+        # typed by a person, it says something; a bank's result keeps its own code
+        # ("3001" is the bank's word for it, checked by ``payouts``)
+        failure_reason = checked_reason(failure_reason, missing=FAILURE_REASON)
     try:
         with transaction.atomic():
             claim = lock_objects.lock_claim(claim_id)

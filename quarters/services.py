@@ -146,8 +146,12 @@ def _decide(
     same locks; otherwise ``can_decide`` reads them here, under this claim's lock —
     so nobody can edit, submit or report it between the check and the decision."""
     reason = (reason or "").strip()
-    budget_reason = (budget_reason or "").strip()
-    spot_check_reason = (spot_check_reason or "").strip()
+    budget_reason = checked_reason(
+        budget_reason, missing=workflow.BUDGET_REASON, required=False
+    )
+    spot_check_reason = checked_reason(
+        spot_check_reason, missing=workflow.SPOT_CHECK_REASON, required=False
+    )
     excess = None
     with transaction.atomic():
         claim = lock_claim(claim_id, actor)
@@ -587,8 +591,8 @@ def spot_check_record(
     if result not in (SpotCheckResult.CONSISTENT, SpotCheckResult.INCONSISTENT):
         raise DomainError("invalid", "核对结果应为“材料相符”或“材料不符”")
     note = (note or "").strip()
-    if result == SpotCheckResult.INCONSISTENT and not note:
-        raise DomainError("reason_required", "材料不符须说明情况")
+    if result == SpotCheckResult.INCONSISTENT:
+        note = checked_reason(note, missing="材料不符须说明情况")
     with transaction.atomic():
         # the order of lock_objects: the report (its trail), the claim, the check
         found = SpotCheck.objects.filter(pk=spot_check_id).values("report", "claim")

@@ -544,6 +544,8 @@ def test_a_client_not_behind_a_trusted_proxy_cannot_name_its_address(
         "核对\ue000",
         "@SUM(A1)",
         "-2+3",
+        "0",
+        "。",
     ],
     ids=[
         "bidi",
@@ -556,6 +558,8 @@ def test_a_client_not_behind_a_trusted_proxy_cannot_name_its_address(
         "private use",
         "formula @",
         "formula -",
+        "a digit",
+        "punctuation",
     ],
 )
 def test_a_reveal_s_reason_is_checked_like_every_other_reason(

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from altay_skills.plain_text import multi_line_text, single_line_text
+from altay_skills.plain_text import multi_line_text, single_line_text, stated_reason
 from programs.models import Unit
 from trainees.id_numbers import InvalidIdNumber, parse_id_number
 from trainees.models import Group, Household, MessageLanguage, Residence
@@ -154,7 +154,7 @@ class TraineeFactsForm(TraineeRegistrationForm):
     )
 
     def clean_reason(self) -> str:
-        return self.cleaned_data["reason"].strip()
+        return stated_reason(self.cleaned_data["reason"], missing="请填写修改理由")
 
     def changed_facts(self) -> dict[str, object]:
         """The facts the form changed, as ``trainee_update_facts`` takes them."""
@@ -190,7 +190,9 @@ class IdNumberRevealForm(forms.Form):
     source = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_reason(self) -> str:
-        return self.cleaned_data["reason"].strip()
+        return stated_reason(
+            self.cleaned_data["reason"], missing="请填写查看完整身份证号码的理由"
+        )
 
     def clean_source(self) -> str:
         source = self.cleaned_data.get("source", "").strip()

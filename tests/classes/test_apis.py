@@ -153,7 +153,7 @@ def test_another_units_class_is_404_like_a_missing_one(
     drafted: int, other_clerk: User, action: str
 ) -> None:
     client = client_for(other_clerk)
-    payload = {"trainees": []} if action == "roster" else {"reason": "x"}
+    payload = {"trainees": []} if action == "roster" else {"reason": "资料不全"}
     method = "get" if not action else "put" if action == "roster" else "post"
 
     hidden = getattr(client, method)(url(drafted, action), payload, format="json")

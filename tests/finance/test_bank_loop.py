@@ -152,6 +152,23 @@ def test_the_same_result_file_twice_records_once(ready: Any, finance: Any) -> No
     assert PaymentResult.objects.count() == 1
 
 
+def test_a_bank_s_failure_code_is_its_reason(ready: Any, finance: Any) -> None:
+    """A person's reason says something in words ("0" is refused when typed); a bank's
+    result file may give only its code for why it did not pay, kept as it came."""
+    _, rollup = ready
+    batch = sent_batch(rollup, finance)
+    failing = batch.lines.order_by("seq").first()
+
+    payouts.batch_result_record(
+        batch_id=batch.pk,
+        content=result_file(batch, failures={failing.reference: "3001"}),
+        actor=finance,
+    )
+
+    failed = Payment.objects.get(claim_id=failing.claim_id, status="failed")
+    assert failed.failure_reason == "3001"
+
+
 def test_a_result_file_is_recorded_in_the_summaries_lock_order(
     ready: Any, finance: Any
 ) -> None:

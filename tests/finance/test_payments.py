@@ -144,13 +144,20 @@ def test_a_failed_payment_is_reissued(ready, finance):
     assert services.payment_state(claim) == "paid"
     with pytest.raises(Conflict):
         pay(
-            claim, finance, status="failed", failure_reason="x", reissue_of_id=failed.pk
+            claim,
+            finance,
+            status="failed",
+            failure_reason="仍失败",
+            reissue_of_id=failed.pk,
         )
 
 
-def test_a_failure_needs_a_reason(ready, finance):
+@pytest.mark.parametrize("reason", ["", "0", "x", "——"])
+def test_a_failure_needs_a_reason(ready, finance, reason):
+    """The bank's reason is what a clerk calls the trainee about: "0" is none."""
     with pytest.raises(DomainError, match="原因"):
-        pay(ready.approved[0], finance, status="failed")
+        pay(ready.approved[0], finance, status="failed", failure_reason=reason)
+    assert not Payment.objects.exists()
 
 
 def test_only_finance_records_payments(ready, reviewer):

@@ -498,7 +498,10 @@ def test_a_failed_payment_is_reissued(ready, finance):
     again = client.post(
         PAYMENTS,
         payment_body(
-            claim, status="failed", failure_reason="x", reissue_of=failed.json()["id"]
+            claim,
+            status="failed",
+            failure_reason="仍失败",
+            reissue_of=failed.json()["id"],
         ),
         format="json",
     )
