@@ -307,6 +307,10 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
             _apply_decision(claim, decision)
             claim.status = transition.target
             claim.submitted_at = timezone.now()
+            # a corrected returned claim waits for a review of its own: the return's
+            # reviewer and time stay in its trail, not as its 审核人/审核时间
+            claim.reviewed_by = None
+            claim.reviewed_at = None
             _take_limit_slot(claim)
             claim.save()
             claim.policy_entries.set(decision.policy_entry_ids)

@@ -190,6 +190,31 @@ def test_a_returned_claim_is_corrected_and_resubmitted(clerk, reviewer, claim_in
     }
 
 
+def test_a_resubmitted_claim_waits_for_a_review_of_its_own(
+    clerk, reviewer, claim_input
+):
+    """Resubmitted after a return, the claim is not yet reviewed: it showed the return's
+    reviewer and time as its 审核人/审核时间 while it waited. The return stays in its
+    trail, with who and when."""
+    claim = reported(clerk, claim_input)
+    quarter_services.claim_return(
+        claim_id=claim.pk, actor=reviewer, reason="证书编号有误"
+    )
+    returned = Claim.objects.get(pk=claim.pk)
+    assert (returned.reviewed_by, returned.reviewed_at is not None) == (reviewer, True)
+
+    claim = services.claim_submit(claim_id=claim.pk, actor=clerk)
+
+    claim.refresh_from_db()
+    assert (claim.status, claim.reviewed_by, claim.reviewed_at) == (
+        "submitted",
+        None,
+        None,
+    )
+    back = claim.events.get(action="return")
+    assert (back.actor, back.reason) == (reviewer, "证书编号有误")
+
+
 def test_a_clerk_cannot_touch_another_units_claim(clerk, other_clerk, claim_input):
     claim = services.claim_create(data=claim_input(), actor=clerk)
     with pytest.raises(NotFound):
