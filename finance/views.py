@@ -48,9 +48,9 @@ from finance.permissions import (
 from finance.rules import PAYMENT_STATES, ClaimMoney, payment_state_of
 from programs.models import Unit, fund_label
 from quarters import views as quarter_views
-from quarters.models import ReportStatus, SpotCheck, SpotCheckResult
+from quarters.models import ReportStatus, SpotCheckResult
 from quarters.permissions import can_read_reports
-from quarters.selectors import reports_visible_to
+from quarters.selectors import reports_visible_to, spot_checks_waiting
 from quarters.views import last_ended_quarter
 
 #: Claims per page on the rollup page; lines to pay on the finance page.
@@ -112,14 +112,7 @@ def render_quarter(
         .order_by()
     ):
         claims[report_id][claim_status] = n
-    checks: dict[int, dict[str, int]] = defaultdict(dict)
-    for report_id, result, n in (
-        SpotCheck.objects.filter(report_id__in=ids)
-        .values_list("report_id", "result")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        checks[report_id][result] = n
+    checks = spot_checks_waiting(ids)
     rows = []
     for unit in Unit.objects.order_by("sort_order", "code"):
         report = by_unit.get(unit.code)
@@ -137,6 +130,7 @@ def render_quarter(
                 returned=(frozen - attached) if frozen is not None else 0,
                 sampled=sum(checks[report.pk].values()),
                 unchecked=checks[report.pk].get(SpotCheckResult.PENDING, 0),
+                left=checks[report.pk].get("left", 0),
             )
         rows.append(row)
     statuses = {r.status for r in reports}

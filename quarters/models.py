@@ -242,6 +242,16 @@ class SpotCheck(models.Model):
     def __str__(self) -> str:
         return f"抽查 {self.report} · {self.claim_id}"
 
+    @property
+    def left_report(self) -> bool:
+        """Still pending in a report its claim was returned from: it is no longer
+        recorded there, nor counted as waiting (``quarters.selectors.report_claims``
+        and the pages set ``claim``, so that this reads no row)."""
+        return (
+            self.result == SpotCheckResult.PENDING
+            and self.claim.report_id != self.report_id
+        )
+
 
 class ReportAction(models.TextChoices):
     BUILD = "build", _("编制")

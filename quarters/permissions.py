@@ -63,6 +63,10 @@ SPOT_CHECK_INCONSISTENT = (
     "该申报抽查结果为材料不符，不能直接核准：请驳回或退回；确需核准的，"
     "须另行填写抽查不符仍予核准的理由（spot_check_override_reason）"
 )
+CLAIM_LEFT_REPORT = (
+    "申报#{claim}已退回经办人，不在该报表中，不再登记这次抽查的结果"
+    "（重新报送后如被抽中，在新报表中核对）"
+)
 SPOT_CHECKS_NOT_DRAWN = "请先为该报表随机抽查，再核准其中的申报（抽查须在核准之前）"
 
 
@@ -319,6 +323,8 @@ def can_record_spot_check(
         return own
     if check.report.status != ReportStatus.SUBMITTED:
         return conflict("report_not_submitted", "报表已审结，不能修改抽查结果")
+    if check.left_report:
+        return conflict("not_in_report", CLAIM_LEFT_REPORT.format(claim=check.claim_id))
     if check.result != SpotCheckResult.PENDING:
         return conflict(
             "spot_check_recorded",

@@ -6,7 +6,7 @@ A report the user may not see is answered exactly like one that does not exist (
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models import (
+    Case,
     Count,
     F,
     IntegerField,
@@ -24,6 +25,7 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import ExtractQuarter, ExtractYear
 from django.utils import timezone
@@ -152,6 +154,9 @@ def report_claims(report: QuarterlyReport) -> list[ReportClaim]:
             .select_related(*(f"claim__{name}" for name in related))
             .order_by("claim_id")
         ]
+    for claim, _, _ in frozen:
+        if claim.pk in checks:  # its claim and report, without a query each
+            checks[claim.pk].claim, checks[claim.pk].report = claim, report
     return [
         ReportClaim(
             claim=claim,
@@ -162,6 +167,24 @@ def report_claims(report: QuarterlyReport) -> list[ReportClaim]:
         )
         for claim, amount, advance in frozen
     ]
+
+
+def spot_checks_waiting(report_ids: Collection[int]) -> dict[int, dict[str, int]]:
+    """Each report's spot checks by result (one query), a pending check whose claim was
+    returned from the report counted as ``left`` (``SpotCheck.left_report``): it no
+    longer waits for a result there."""
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in report_ids}
+    left = Q(result=SpotCheckResult.PENDING) & ~Q(claim__report_id=F("report_id"))
+    rows = (
+        SpotCheck.objects.filter(report_id__in=list(report_ids))
+        .annotate(counted=Case(When(left, then=Value("left")), default=F("result")))
+        .values_list("report_id", "counted")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for report_id, counted, n in rows:
+        counts[report_id][counted] = n
+    return counts
 
 
 def next_undecided_claim(report_id: int, *, after: int) -> int | None:

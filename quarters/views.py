@@ -71,6 +71,7 @@ from quarters.selectors import (
     report_claims,
     report_figures,
     report_for,
+    spot_checks_waiting,
     with_spot_check_evidence,
 )
 from quarters.selectors import reports_visible_to as _reports_visible_to
@@ -297,7 +298,12 @@ def _render_report(
         ],
         "confirm": confirm,
         "sampled": len(checks),
-        "unchecked": sum(1 for c in checks if c.result == SpotCheckResult.PENDING),
+        "unchecked": sum(
+            1
+            for c in checks
+            if c.result == SpotCheckResult.PENDING and not c.left_report
+        ),
+        "left": sum(1 for c in checks if c.left_report),
         "default_share": share
         if share is not None
         else _percent(settings.SPOT_CHECK_SHARE),
@@ -536,17 +542,13 @@ def spot_check_record_view(request: AuthedRequest, pk: int) -> HttpResponse:
     with_spot_check_evidence(user, [check])
     if request.htmx:
         report = check.report
-        results = dict(
-            SpotCheck.objects.filter(report=report)
-            .values_list("result")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
+        results = spot_checks_waiting([report.pk])[report.pk]
         context = {
             "oob": True,
             "report": report,
             "sampled": sum(results.values()),
             "unchecked": results.get(SpotCheckResult.PENDING, 0),
+            "left": results.get("left", 0),
             "pending": report.claims.filter(status=workflow.SUBMITTED).count(),
             "check": check,
             "error": error,

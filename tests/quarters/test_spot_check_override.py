@@ -244,3 +244,79 @@ def test_the_auditor_lists_approvals_that_overrode_an_inconsistent_spot_check(
     assert f'href="/claims/{bad.pk}/"' in section
     assert OVERRIDE in section and NOTE in section
     assert f'href="/claims/{good.pk}/"' not in section
+
+
+def sampled_report(clerk: User, reviewer: User, claim_input: Any) -> Claim:
+    """One claim, submitted in a report whose sample drew it."""
+    draft = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=draft.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id="654301", quarter="2020Q1", actor=clerk
+    )
+    report = quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    quarter_services.report_draw_spot_checks(
+        report_id=report.pk, actor=reviewer, share=Decimal("1")
+    )
+    return Claim.objects.get(pk=draft.pk)
+
+
+# --- A reason that says nothing -----------------------------------------------------
+@pytest.mark.parametrize("override", ["0", "x", "……"])
+def test_an_override_that_says_nothing_is_refused_as_input(found, reviewer, override):
+    """The override is the reason an auditor reads later: "0" is not one. A 400 naming
+    the field, not the 409 of a missing override, and nothing approved."""
+    bad, _, _ = found
+
+    response = approve(reviewer, bad, spot_check_override_reason=override)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "reason_required"
+    assert "spot_check_override_reason" in response.json()["fields"]
+    assert Claim.objects.get(pk=bad.pk).status == "submitted"
+    with pytest.raises(services.DomainError, match="至少两个字"):
+        quarter_services.claim_approve(
+            claim_id=bad.pk, actor=reviewer, spot_check_reason=override
+        )
+    assert not ClaimEvent.objects.filter(claim=bad, action="approve").exists()
+
+
+def test_an_inconsistent_finding_noted_with_nothing_is_refused(
+    clerk: User, reviewer: User, claim_input: Callable[..., ClaimInput]
+) -> None:
+    check = SpotCheck.objects.get(claim=sampled_report(clerk, reviewer, claim_input))
+
+    response = api(reviewer).post(
+        f"/api/spot-checks/{check.pk}/",
+        {"result": "inconsistent", "note": "0"},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "reason_required"
+    check.refresh_from_db()
+    assert check.result == "pending"
+
+
+# --- A check left behind by a returned claim --------------------------------------
+def test_a_check_of_a_claim_returned_from_the_report_is_not_recorded(
+    client, clerk, reviewer, claim_input
+):
+    """Returned to its clerk, the claim left the report (its documents may change, and
+    it is sampled afresh if drawn in a later report): its pending check there was still
+    recorded (200); now 409, and the report no longer counts it as waiting."""
+    claim = sampled_report(clerk, reviewer, claim_input)
+    check = SpotCheck.objects.get(claim=claim)
+    quarter_services.claim_return(claim_id=claim.pk, actor=reviewer, reason=NOTE)
+
+    response = api(reviewer).post(
+        f"/api/spot-checks/{check.pk}/", {"result": "consistent"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_in_report"
+    assert "退回" in response.json()["message"]
+    assert SpotCheck.objects.get(pk=check.pk).result == "pending"
+    client.force_login(reviewer)
+    page = client.get(f"/reports/{check.report_id}/").content.decode()
+    assert "待核对" not in page
+    assert "已退回，无需核对" in page
