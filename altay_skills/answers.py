@@ -64,22 +64,44 @@ class ApiMetadata(BaseMetadata):
         return {
             "name": next((s for s in methods.values() if s), gettext("接口")),
             "methods": methods,
-            "renders": [renderer.media_type for renderer in view.renderer_classes],
+            "renders": answered_media(view),
             "parses": [parser.media_type for parser in view.parser_classes],
             "schema": reverse("api-schema"),
             "docs": reverse("api-docs"),
         }
 
 
+def answered_media(view: Any) -> list[str]:
+    """What the address answers: the media types its GET declares for a 200 (a file:
+    the workbook, a document, a bank batch), then JSON (its errors); else what its
+    renderers give (JSON)."""
+    schema = _operation_schema(view, "GET")
+    responses = schema.get_response_serializers() if schema is not None else None
+    files = [
+        key[1]
+        for key in (responses if isinstance(responses, dict) else {})
+        if isinstance(key, tuple) and str(key[0]) == "200"
+    ]
+    rendered = [renderer.media_type for renderer in view.renderer_classes]
+    return list(dict.fromkeys(files + rendered)) if files else rendered
+
+
+def _operation_schema(view: Any, method: str) -> Any:
+    """The schema drf-spectacular attaches to the handler of ``method`` (None if
+    none), set up as its generator sets it up."""
+    handler = getattr(view, method.lower(), None)
+    schema_class = getattr(handler, "kwargs", {}).get("schema")
+    if schema_class is None:
+        return None
+    schema = schema_class()
+    schema.view = view
+    schema.method = method
+    return schema
+
+
 def operation_summary(view: Any, method: str) -> str:
     """The ``summary`` an operation's ``@extend_schema`` gives it ("" if none): the
     schema class drf-spectacular attaches to the handler, asked as its generator asks
     it (tests/test_api_options.py holds every API operation to having one)."""
-    handler = getattr(view, method.lower(), None)
-    schema_class = getattr(handler, "kwargs", {}).get("schema")
-    if schema_class is None:
-        return ""
-    schema = schema_class()
-    schema.view = view
-    schema.method = method
-    return str(schema.get_summary() or "")
+    schema = _operation_schema(view, method)
+    return str(schema.get_summary() or "") if schema is not None else ""

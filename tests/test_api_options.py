@@ -15,6 +15,7 @@ from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from finance.apis import XLSX
 from tests.e2e.test_page_walk import english_words
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +147,21 @@ def test_a_value_of_the_wrong_shape_is_named_in_chinese_without_python_types(
         assert not re.search(r"\b(str|int|list|dict|pk)\b", messages), messages
         assert re.search(r"[\u4e00-\u9fff]", messages), messages
         assert len(answer.content) < 2_000, len(answer.content)
+
+
+@pytest.mark.parametrize(
+    ("path", "media"),
+    [
+        ("/api/rollups/1/xlsx/", XLSX),
+        ("/api/documents/1/", "application/pdf"),
+        ("/api/payment-batches/1/file/", "application/octet-stream"),
+    ],
+)
+def test_options_on_a_file_says_it_answers_the_file(
+    finance: User, path: str, media: str
+) -> None:
+    """A download answers its file (and its errors as JSON): OPTIONS said JSON only."""
+    body = client_of(finance).options(path).json()
+
+    assert media in body["renders"]
+    assert body["renders"][-1] == "application/json"
