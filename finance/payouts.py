@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -55,10 +56,12 @@ from finance.permissions import (
     can_confirm_account_change,
     can_manage_batches,
     can_propose_account_change,
+    can_record_payment,
 )
 from finance.selectors import claims_of_rollup
 from finance.services import _amount_due, payment_record
 from programs.models import Institution
+from quarters.selectors import claim_makers
 from trainees.selectors import trainee_in_scope
 
 ZERO = Decimal("0.00")
@@ -236,10 +239,17 @@ class BatchPlan:
     skipped: dict[int, str] = field(default_factory=dict)
 
 
-def batch_plan(rollup_quarter: str, kind: str) -> BatchPlan:
-    """What a batch of ``kind`` would pay now: every line due, not paid, not in an
-    open batch, with an account — and, after a failure, only once the account was
-    changed since (a failed line is payable again after its correction)."""
+#: Why a claim is not in the batch ``actor`` builds: they made or decided it
+#: (``can_record_payment``).
+BATCHED_BY_ANOTHER = "本人录入、提交、报送或审核的申报，须由其他财政人员列入批次"
+
+
+def batch_plan(rollup_quarter: str, kind: str, *, actor: User) -> BatchPlan:
+    """What a batch of ``kind`` built by ``actor`` would pay now: every line due, not
+    paid, not in an open batch, with an account — and, after a failure, only once the
+    account was changed since (a failed line is payable again after its correction);
+    never a claim ``actor`` made or decided in another role (maker, checker and payer
+    are three people: the bank pays the file as it is)."""
     plan = BatchPlan()
     in_open = set(
         PaymentBatchLine.objects.filter(open=True, kind=kind).values_list(
@@ -263,10 +273,14 @@ def batch_plan(rollup_quarter: str, kind: str) -> BatchPlan:
         institution_id__in={c.institution_id for c in claims}
     ):
         accounts[("institution", a.institution_id)] = a
+    makers = claim_makers(claims)
     for claim in claims:
         try:
             due = _amount_due(claim, kind, money_from(claim))
         except DomainError:
+            continue
+        if not can_record_payment(actor, claim, makers=makers[claim.pk]):
+            plan.skipped[claim.pk] = BATCHED_BY_ANOTHER
             continue
         key = (
             ("institution", claim.institution_id)
@@ -329,11 +343,13 @@ def batch_build(
                 raise NotFound("未找到该汇总") from None
             if rollup.status != RollupStatus.READY:
                 raise Conflict("rollup_not_ready", "汇总尚未生成，不能生成代发批次")
-            plan = batch_plan(rollup.quarter, kind)
+            plan = batch_plan(rollup.quarter, kind, actor=actor)
             if not plan.lines:
+                left_out = Counter(plan.skipped.values())
                 raise Conflict(
                     "nothing_payable",
-                    "没有可列入批次的款项（均已拨付、已在未结批次中或缺少收款账户）",
+                    "没有可列入批次的款项（均已拨付、已在未结批次中或缺少收款账户）"
+                    + "".join(f"；{n}笔{why}" for why, n in sorted(left_out.items())),
                 )
             total = sum((line["amount"] for line in plan.lines), ZERO)
             batch = PaymentBatch.objects.create(

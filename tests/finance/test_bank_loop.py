@@ -23,6 +23,7 @@ from finance.models import (
     BankTemplate,
     PayeeAccountChange,
     Payment,
+    PaymentBatch,
     PaymentBatchLine,
     PaymentResult,
 )
@@ -167,6 +168,40 @@ def test_a_bank_s_failure_code_is_its_reason(ready: Any, finance: Any) -> None:
 
     failed = Payment.objects.get(claim_id=failing.claim_id, status="failed")
     assert failed.failure_reason == "3001"
+
+
+def test_finance_does_not_batch_what_it_decided_in_another_role(
+    ready: Any, reviewer: Any, finance: Any
+) -> None:
+    """Maker, checker and payer are three people, whatever their role is now: the
+    reviewer who approved the quarter, moved to finance, could not record its payments
+    by hand but built the bank's file of them, and the bank paid it. Now those claims
+    are left out of their batch, each with why; another officer batches them."""
+    _, rollup = ready
+    reviewer.role = "finance_officer"
+    reviewer.save()
+
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_build(
+            rollup_id=rollup.pk,
+            kind="balance",
+            template_id=template(CSV_TEMPLATE).pk,
+            actor=reviewer,
+        )
+
+    assert refused.value.code == "nothing_payable"
+    assert payouts.BATCHED_BY_ANOTHER in refused.value.message
+    assert not PaymentBatch.objects.exists()
+    plan = payouts.batch_plan("2020Q1", "balance", actor=reviewer)
+    assert plan.skipped and not plan.lines
+    assert all("其他财政人员" in why for why in plan.skipped.values())
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=finance,
+    )
+    assert batch.count == len(plan.skipped)
 
 
 def test_a_result_file_is_recorded_in_the_summaries_lock_order(
