@@ -271,9 +271,15 @@ def claim_update(*, claim_id: int, data: ClaimInput, actor: User) -> Claim:
             _record(
                 claim, actor, "edit", claim.status, transition.target, changes=changes
             )
-            # a returned claim lowered below an advance paid on it owes the difference
+            # a returned claim lowered below an advance paid on it owes the difference;
+            # the money stage may refuse a change of who is paid (``changes``)
             claim_moved.send(
-                sender=Claim, claim=claim, action="edit", actor=actor, reason=""
+                sender=Claim,
+                claim=claim,
+                action="edit",
+                actor=actor,
+                reason="",
+                changes=changes,
             )
     except IntegrityError as exc:
         # A returned claim still counts: the database refuses a duplicate trade and

@@ -9,6 +9,7 @@ anyone else gets a 404, as for a missing one), not a refusal.
 from __future__ import annotations
 
 from collections.abc import Collection
+from decimal import Decimal
 
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
@@ -86,6 +87,27 @@ def can_record_payment(
         makers = claim_makers([claim])[claim.pk]
     if user.pk in makers or user.pk == claim.reviewed_by_id:
         return deny(PAYER_MADE_IT)
+    return ALLOWED
+
+
+#: What decides who a claim pays: the person, and the institution when it is
+#: project-based (the payee follows ``project_based``).
+PAYEE_FIELDS = ("trainee_id", "institution_id", "project_based")
+
+
+def can_change_payee(changes: Collection[str], advance_paid: Decimal) -> Permission:
+    """A correction of a returned claim may not change who is paid once an advance went
+    out (五(二)): the advance stays with the first payee, and the balance would go to the
+    new one less money it never got. Withdrawing the claim opens the advance as a
+    recovery; the corrected claim is entered afresh."""
+    moved = [name for name in PAYEE_FIELDS if name in changes]
+    if moved and advance_paid > 0:
+        return conflict(
+            "advance_paid",
+            f"该申报已先行拨付{advance_paid:.2f}元，不能更改培训人员、培训机构或是否"
+            "项目制（收款方由此而定）；确需更改的，请撤回该申报（已拨付款项转为应追回）"
+            "后重新录入",
+        )
     return ALLOWED
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
+from altay_skills.permissions import require
 from claims.models import Claim
 from classes.models import TrainingClass
-from finance.ledger import ledger_follow
+from finance.ledger import ledger_follow, money_of
+from finance.permissions import can_change_payee
 from finance.services import class_advance_allocate
 
 
@@ -26,7 +28,11 @@ def on_claim_moved(
 ) -> None:
     """Whatever the change — an approval, a rejection, a withdrawal, a lower amount —
     the claim's ledger follows it, and what was paid beyond what it is now owed is
-    opened as a recovery at once (五(二))."""
+    opened as a recovery at once (五(二)). A correction that would change who is paid
+    after an advance went out is refused (``can_change_payee``), the whole edit with it."""
+    if action == "edit":
+        changes = kwargs.get("changes") or {}
+        require(can_change_payee(changes, money_of(claim.pk).advance_paid))
     ledger_follow(claim, action=action, actor=actor, reason=reason)
 
 

@@ -228,3 +228,48 @@ def test_a_failed_advance_is_offered_again_only_while_it_may_be_paid(
 
     claim = Claim(report=QuarterlyReport(status=report_status))
     assert reissuable(Payment(kind=kind, status="failed", claim=claim)) is offered
+
+
+def test_who_is_paid_does_not_change_once_an_advance_is_paid(
+    claim_input, reviewer, finance
+):
+    """A returned claim whose advance was paid to its institution was edited to another
+    institution: the new one would be paid the balance less an advance it never got,
+    and the first kept it for a claim no longer its own. Who is paid — the person, the
+    institution, project-based or not — is fixed once money went out; the rest of the
+    claim is still corrected."""
+    from dataclasses import replace
+
+    from accounts.models import User
+    from tests.factories import InstitutionFactory
+    from tests.quarter_run import run_quarter
+
+    run_quarter(claim_input, reviewer, finance=finance, decide=False)
+    claim = Claim.objects.filter(unit_id="654301", advance__gt=0).order_by("pk")[0]
+    quarter_services.claim_return(
+        claim_id=claim.pk, actor=reviewer, reason="证书编号有误"
+    )
+    clerk = User.objects.get(username="q_clerk_a")
+    before = claim_services.input_of(Claim.objects.get(pk=claim.pk))
+    elsewhere = InstitutionFactory(unit_id="654301").pk
+
+    for change in (
+        {"institution_id": elsewhere},
+        {"project_based": False},
+        {"trainee_id": claim_input().trainee_id},
+    ):
+        with pytest.raises(Conflict) as refused:
+            claim_services.claim_update(
+                claim_id=claim.pk, actor=clerk, data=replace(before, **change)
+            )
+        assert refused.value.code == "advance_paid", change
+        assert "撤回" in refused.value.message
+    assert claim_services.input_of(Claim.objects.get(pk=claim.pk)) == before
+    assert not Recovery.objects.filter(claim=claim).exists()
+
+    fixed = claim_services.claim_update(
+        claim_id=claim.pk,
+        actor=clerk,
+        data=replace(before, certificate_number="CERT-2020-9"),
+    )
+    assert fixed.certificate_number == "CERT-2020-9"
