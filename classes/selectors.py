@@ -61,6 +61,15 @@ def live_roster(class_id: int) -> QuerySet[RosterLine]:
     )
 
 
+def roster_size_at(class_id: int, moment: Any) -> int:
+    """How many people were on the class's roster at ``moment`` (its acceptance)."""
+    return (
+        RosterLine.objects.filter(training_class_id=class_id, added_at__lte=moment)
+        .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=moment))
+        .count()
+    )
+
+
 def class_sessions(class_id: int) -> QuerySet[ClassSession]:
     return (
         ClassSession.objects.filter(training_class_id=class_id)

@@ -47,6 +47,7 @@ from classes.selectors import (
     class_for,
     classes_visible_to,
     live_roster,
+    roster_size_at,
 )
 from classes.signals import class_completed
 from classes.warnings import overlapping_classes, roster_ages
@@ -173,6 +174,15 @@ def class_roster_set(
                 if line.trainee_id in wanted
             }
         )
+        if amending and cls.accepted_at is not None:
+            # an amendment replaces people, one for one: the clerk accepted this many
+            accepted = roster_size_at(cls.pk, cls.accepted_at)
+            if len(wanted) > accepted:
+                raise Conflict(
+                    "roster_frozen",
+                    f"备案后的名单变更只能替换人员，不能超过备案时的{accepted}人"
+                    f"（现为{len(wanted)}人）；需增加人员的，请另行起草培训班报备",
+                )
         missing = [pk for pk in wanted if pk not in people]
         if missing:
             raise DomainError(

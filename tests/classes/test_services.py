@@ -16,6 +16,7 @@ from claims import services as claim_services
 from claims.models import Claim, ClaimEvent
 from classes import events, rules, services
 from classes.models import ClassEvent, RosterLine, TrainingClass
+from classes.selectors import live_roster
 from programs.models import Institution
 from tests.classes.conftest import END, START, class_input, found_by
 from tests.conftest import on_postgres
@@ -371,6 +372,52 @@ def test_an_accepted_roster_is_amended_before_the_start_with_a_record(
             class_id=filed_class.pk, trainee_ids=keep[:1], actor=staff
         )
     assert refused.value.code == "roster_frozen"
+
+
+def test_an_amendment_swaps_people_but_never_grows_the_accepted_roster(
+    filed_class: TrainingClass, clerk: User, staff: User, people: list[Trainee]
+) -> None:
+    """The clerk accepted (备案) three people; the provider then added twenty before the
+    start, no clerk saw them, and the class's advance was reckoned on twenty-three. An
+    amendment replaces people (one leaves, one joins); more than were accepted needs a
+    filing the clerk accepts again."""
+    services.class_accept(class_id=filed_class.pk, actor=clerk)
+    newcomers = found_by(staff, TraineeFactory(), TraineeFactory())
+    accepted = [p.pk for p in people]
+
+    with pytest.raises(Conflict) as refused:
+        services.class_roster_set(
+            class_id=filed_class.pk,
+            trainee_ids=[*accepted, newcomers[0].pk],
+            actor=staff,
+        )
+
+    assert refused.value.code == "roster_frozen"
+    assert "3人" in refused.value.message
+    assert sorted(line.trainee_id for line in live_roster(filed_class.pk)) == sorted(
+        accepted
+    )
+    # a swap, then a second swap back to three, and one leaving: all amendments
+    services.class_roster_set(
+        class_id=filed_class.pk,
+        trainee_ids=[*accepted[:2], newcomers[0].pk],
+        actor=staff,
+    )
+    services.class_roster_set(
+        class_id=filed_class.pk,
+        trainee_ids=[accepted[0], newcomers[0].pk, newcomers[1].pk],
+        actor=staff,
+    )
+    services.class_roster_set(
+        class_id=filed_class.pk, trainee_ids=[accepted[0]], actor=staff
+    )
+    # fewer now, the accepted size is still the bound
+    services.class_roster_set(
+        class_id=filed_class.pk,
+        trainee_ids=[accepted[0], *(n.pk for n in newcomers)],
+        actor=staff,
+    )
+    assert len(live_roster(filed_class.pk)) == 3
 
 
 def test_a_class_is_cancelled_before_it_runs_with_a_reason(
