@@ -61,6 +61,29 @@ def live_roster(class_id: int) -> QuerySet[RosterLine]:
     )
 
 
+#: The actions that make a class what it is: drafted, its roster set or amended, filed,
+#: accepted (备案), started, its sessions recorded, completed.
+MAKER_ACTIONS = (
+    "create",
+    "roster",
+    "amend",
+    "file",
+    "accept",
+    "start",
+    "session",
+    "complete",
+)
+
+
+def class_makers(cls: TrainingClass) -> frozenset[int]:
+    """Everyone who made the class what it is, whatever their role is now (one query)."""
+    actors = ClassEvent.objects.filter(
+        training_class_id=cls.pk, action__in=MAKER_ACTIONS
+    ).values_list("actor_id", flat=True)
+    named = {pk for pk in (cls.created_by_id, cls.accepted_by_id) if pk is not None}
+    return frozenset(actors) | frozenset(named)
+
+
 def roster_size_at(class_id: int, moment: Any) -> int:
     """How many people were on the class's roster at ``moment`` (its acceptance)."""
     return (

@@ -14,6 +14,7 @@ from decimal import Decimal
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
 from claims.models import Claim
+from classes.models import TrainingClass
 from finance.models import (
     Payment,
     PaymentBatchLine,
@@ -107,6 +108,21 @@ def can_change_payee(changes: Collection[str], advance_paid: Decimal) -> Permiss
             f"该申报已先行拨付{advance_paid:.2f}元，不能更改培训人员、培训机构或是否"
             "项目制（收款方由此而定）；确需更改的，请撤回该申报（已拨付款项转为应追回）"
             "后重新录入",
+        )
+    return ALLOWED
+
+
+def can_pay_class_advance(
+    user: User, cls: TrainingClass | None = None, *, makers: Collection[int] = ()
+) -> Permission:
+    """Pay a class's advance: finance — but not someone who drafted, filed, accepted,
+    started or ran the class (``classes.selectors.class_makers``) in another role."""
+    if not (allowed := can_record_payment(user)):
+        return allowed
+    if cls is not None and user.pk in makers:
+        return deny(
+            "不能为本人起草、报备、备案或开班的培训班拨付（经办、审核与拨付须分离），"
+            "请由其他财政人员拨付"
         )
     return ALLOWED
 

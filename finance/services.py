@@ -40,6 +40,7 @@ from claims.models import Claim
 from classes import rules as class_rules
 from classes.events import class_event_record
 from classes.models import RosterLine, TrainingClass
+from classes.selectors import class_makers
 from finance import exports
 from finance.ledger import (
     MONEY_FIELDS,
@@ -66,6 +67,7 @@ from finance.models import (
     RollupStatus,
 )
 from finance.permissions import (
+    can_pay_class_advance,
     can_record_payment,
     can_request_rollup,
     can_settle_recovery,
@@ -879,6 +881,7 @@ def class_advance_pay(
             cls = lock_objects.lock_training_class(class_id)
             if cls is None:
                 raise NotFound("未找到该培训班")
+            require(can_pay_class_advance(actor, cls, makers=class_makers(cls)))
             refusal = class_advance_refusal(cls)
             if refusal is not None:
                 raise refusal

@@ -150,6 +150,21 @@ def test_the_advance_is_paid_once_at_start_with_its_event(
     assert ClassAdvance.objects.count() == 1
 
 
+def test_nobody_who_made_the_class_pays_its_advance(
+    running_class: TrainingClass, clerk: User, finance: User
+) -> None:
+    """Maker, checker and payer are three people, for a class as for a claim: the clerk
+    who accepted (备案) the class, moved to finance, paid its advance."""
+    clerk.role = "finance_officer"
+    clerk.save()
+
+    with pytest.raises(PermissionDenied, match="其他财政人员"):
+        pay(running_class, clerk, amount=ADVANCE)
+
+    assert not ClassAdvance.objects.exists()
+    assert pay(running_class, finance, amount=ADVANCE).amount == ADVANCE
+
+
 def test_the_advance_asks_finance_the_amount_due_and_a_date_after_the_start(
     running_class: TrainingClass, finance: User, clerk: User, clock: Any
 ) -> None:
