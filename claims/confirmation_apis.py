@@ -44,7 +44,9 @@ THROTTLED = OpenApiResponse(
 
 class ConfirmationSerializer(serializers.Serializer):
     name_masked = serializers.CharField(help_text="姓名（中间字隐去）")
-    id_number_masked = serializers.CharField(help_text="身份证号码（前6后4）")
+    id_number_masked = serializers.CharField(
+        help_text="身份证号码（只显示前6位：后4位是本人确认时要填写的）"
+    )
     program = serializers.CharField()
     institution_name = serializers.CharField(source="institution")
     unit = serializers.CharField()

@@ -229,7 +229,10 @@ def public_view(confirmation: TraineeConfirmation) -> PublicView:
     claim = confirmation.claim
     return PublicView(
         name_masked=mask_name(claim.trainee.name),
-        id_number_masked=claim.trainee.id_number_masked,
+        # the area only: the last four are what the page asks the trainee for, and
+        # whoever holds the code (the institution prints the slip) reads this page
+        id_number_masked=claim.trainee.id_number[:6]
+        + "*" * (len(claim.trainee.id_number) - 6),
         program=claim.program.local_name(),
         institution=claim.institution.name if claim.institution_id else "",
         unit=claim.unit.local_name(),
