@@ -167,6 +167,13 @@ def lock_claim(claim_id: int) -> Any:
     return _rows("claims.Claim").get(pk=claim_id)
 
 
+def lock_claim_row(claim_id: int) -> Any:
+    """One claim, locked, a deleted draft too (``Claim.all_rows``): a trainee's answer
+    must see that the claim ended, not fail to find it."""
+    model = apps.get_model("claims.Claim")
+    return _rows("claims.Claim", model.all_rows.all()).get(pk=claim_id)
+
+
 def lock_confirmation(confirmation_id: int) -> Any:
     """One trainee confirmation, locked (its claim first); ``None`` if missing."""
     return _one("claims.TraineeConfirmation", confirmation_id)

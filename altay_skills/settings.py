@@ -342,6 +342,10 @@ CONFIRMATION_RATE = env.str("CONFIRMATION_RATE", default="30/hour")
 # Wrong last-4 answers a code takes before it is locked, and for how long.
 CONFIRMATION_MAX_FAILURES = env.int("CONFIRMATION_MAX_FAILURES", default=5)
 CONFIRMATION_LOCK_MINUTES = env.int("CONFIRMATION_LOCK_MINUTES", default=60)
+#: each later lock of the same code twice the one before, up to this (a week)
+CONFIRMATION_LOCK_MAX_MINUTES = env.int(
+    "CONFIRMATION_LOCK_MAX_MINUTES", default=7 * 24 * 60
+)
 # Chinese working days (altay_skills.working_days: holidays and 调休, as the public
 # notice counts) the unit has to record a finding on a trainee's "not me" before it
 # shows as overdue.

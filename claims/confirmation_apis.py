@@ -59,6 +59,9 @@ class ConfirmationSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="pending | confirmed | disputed")
     status_label = serializers.CharField()
     answered_at = serializers.DateTimeField(allow_null=True)
+    claim_closed = serializers.BooleanField(
+        help_text="申报已撤回、驳回或删除：无需答复（答复得 409 claim_closed）"
+    )
 
 
 class ConfirmationAnswerSerializer(serializers.Serializer):
@@ -92,8 +95,10 @@ class ConfirmationApi(APIView):
         summary="本人确认或否认参加培训（无需登录）",
         description=(
             "answer 为 confirmed（是我本人参加）或 disputed（我没有参加此培训），须填写身份证"
-            "号码后四位；错误多次后确认码暂时锁定（429 confirmation_locked）。否认参加即向"
-            "申报单位提出申诉，核查结论录入前暂停拨付余额。"
+            "号码后四位；错误多次后确认码暂时锁定（429 confirmation_locked），再次锁定的时长"
+            "逐次加倍。否认参加即向申报单位提出申诉，核查结论录入前暂停拨付余额。已答复的"
+            "得 409 already_answered；申报已撤回、驳回或删除的得 409 claim_closed。"
+            "申报退回后修改了所示信息的，原确认码失效，重新提交时发送新确认码。"
         ),
         request=ConfirmationAnswerSerializer,
         parameters=[CODE],

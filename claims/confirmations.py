@@ -60,6 +60,14 @@ class TooManyAttempts(DomainError):
         )
 
 
+class ClaimClosed(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "claim_closed",
+            _("该申报已撤回、驳回或删除，不会拨付补贴，无需答复"),
+        )
+
+
 # --- Issuing ------------------------------------------------------------------------------
 def confirmation_issue(
     *, claim: Claim, actor: User, hours_attended: Decimal | None = None
@@ -68,6 +76,14 @@ def confirmation_issue(
     created once; its text message queued in the outbox with it."""
     existing = TraineeConfirmation.objects.filter(claim_id=claim.pk).first()
     if existing is not None:
+        if (
+            existing.status == ConfirmationStatus.PENDING
+            and existing.sms_sent_at is None
+            and existing.events.filter(action="reissue").exists()
+            and sms_number(claim.trainee.phone)
+        ):
+            # asked again after its facts changed: the new code goes out now
+            outbox.enqueue(SEND_SMS_TASK, confirmation_id=existing.pk)
         return existing
     nonce = codes.new_nonce()
     confirmation = TraineeConfirmation.objects.create(
@@ -81,6 +97,40 @@ def confirmation_issue(
     )
     if sms_number(claim.trainee.phone):
         outbox.enqueue(SEND_SMS_TASK, confirmation_id=confirmation.pk)
+    return confirmation
+
+
+def confirmation_reissue_if_changed(
+    *, claim: Claim, changes: dict[str, object], actor: User
+) -> TraineeConfirmation | None:
+    """Inside ``claim_update``'s transaction (the claim locked): a change of what the
+    trainee was shown (``rules.ASKED_FACTS``) voids the code and any answer to the
+    old facts. The row takes a new code (the old one stops opening it) and waits
+    for an answer again; its text message goes out when the claim is submitted
+    (``confirmation_issue``). A grievance it opened stays until the unit's finding."""
+    changed = {name: changes[name] for name in rules.ASKED_FACTS if name in changes}
+    if not changed:
+        return None
+    found = TraineeConfirmation.objects.filter(claim_id=claim.pk).first()
+    if found is None:
+        return None
+    confirmation = lock_objects.lock_confirmation(found.pk)
+    previous = confirmation.status
+    confirmation.nonce = codes.new_nonce()
+    confirmation.code_digest = codes.digest_of(codes.code_of(confirmation.nonce))
+    confirmation.status = ConfirmationStatus.PENDING
+    confirmation.answered_at = None
+    confirmation.failed_attempts = 0
+    confirmation.locked_until = None
+    confirmation.sms_sent_at = None
+    confirmation.sms_reference = ""
+    confirmation.save()
+    ConfirmationEvent.objects.create(
+        confirmation=confirmation,
+        actor=actor,
+        action="reissue",
+        changes={"status": previous, **changed},
+    )
     return confirmation
 
 
@@ -214,6 +264,8 @@ class PublicView:
     status: str
     status_label: str
     answered_at: object
+    #: withdrawn, rejected or deleted: nothing to answer (``rules.ENDED_STATUSES``)
+    claim_closed: bool
 
 
 def mask_name(name: str) -> str:
@@ -243,6 +295,7 @@ def public_view(confirmation: TraineeConfirmation) -> PublicView:
         status=confirmation.status,
         status_label=str(ConfirmationStatus(confirmation.status).label),
         answered_at=confirmation.answered_at,
+        claim_closed=claim.status in rules.ENDED_STATUSES,
     )
 
 
@@ -261,27 +314,37 @@ def confirmation_answer(
     found = confirmation_by_code(code)
     refused: DomainError | None = None
     with transaction.atomic():
-        lock_objects.lock_claim(found.claim_id)
+        claim = lock_objects.lock_claim_row(found.claim_id)
         confirmation = lock_objects.lock_confirmation(found.pk)
         now = timezone.now()
+        if claim.status in rules.ENDED_STATUSES:
+            raise ClaimClosed()
         if confirmation.locked_until and confirmation.locked_until > now:
             raise TooManyAttempts()
         if not rules.last4_matches(found.claim.trainee.id_number, typed):
             confirmation.failed_attempts += 1
             fields = ["failed_attempts"]
+            ConfirmationEvent.objects.create(
+                confirmation=confirmation, action="wrong_id_last4"
+            )
             if confirmation.failed_attempts >= settings.CONFIRMATION_MAX_FAILURES:
-                confirmation.locked_until = now + timedelta(
-                    minutes=settings.CONFIRMATION_LOCK_MINUTES
+                minutes = rules.confirmation_lock_minutes(
+                    locks_before=confirmation.events.filter(action="locked").count(),
+                    first=settings.CONFIRMATION_LOCK_MINUTES,
+                    longest=settings.CONFIRMATION_LOCK_MAX_MINUTES,
                 )
+                confirmation.locked_until = now + timedelta(minutes=minutes)
                 confirmation.failed_attempts = 0
                 fields.append("locked_until")
+                ConfirmationEvent.objects.create(
+                    confirmation=confirmation,
+                    action="locked",
+                    changes={"minutes": minutes},
+                )
                 refused = TooManyAttempts()
             else:
                 refused = DomainError("id_mismatch", _("身份证号码后四位不正确"))
             confirmation.save(update_fields=fields)
-            ConfirmationEvent.objects.create(
-                confirmation=confirmation, action="wrong_id_last4"
-            )
         elif confirmation.status != ConfirmationStatus.PENDING:
             raise Conflict(
                 "already_answered",

@@ -30,6 +30,20 @@ ZERO = Decimal("0.00")
 #: cannot race past a limit. A draft counts for nothing. The one set of counted
 #: statuses: the dashboards' person-times count the same claims.
 COUNTING_STATUSES = frozenset({"submitted", "approved", "returned"})
+#: A claim nobody will pay: withdrawn, rejected (五(一)) or a deleted draft. Its trainee
+#: has nothing left to confirm (issue 17), and a "not me" would open a grievance on it.
+ENDED_STATUSES = frozenset({"withdrawn", "rejected", "deleted"})
+#: What the trainee's confirmation shows them (``claims.confirmations.public_view``): a
+#: change of any of these after they answered asks them again, under a new code.
+ASKED_FACTS = (
+    "trainee_id",
+    "program_id",
+    "institution_id",
+    "unit_id",
+    "training_start",
+    "training_end",
+    "amount_requested",
+)
 
 # --- Program-specific conditions, as the notice words them ---------------------------------
 #: 三(三)11 技能脱贫千校行动 is a school grant, not a training subsidy: outside the yearly
@@ -1372,3 +1386,11 @@ def grievance_due(
 def last4_matches(id_number: str, typed: str) -> bool:
     """The last four characters of the ID number, a final x read as X."""
     return bool(typed) and id_number[-4:].upper() == typed.strip().upper()
+
+
+def confirmation_lock_minutes(*, locks_before: int, first: int, longest: int) -> int:
+    """How long a confirmation code stays locked after too many wrong last fours: the
+    first lock ``first`` minutes, each later one twice the one before, at most
+    ``longest``. A fixed lock would let a patient guesser try a few an hour for ever
+    through the 11,000 possible last fours (issue 17)."""
+    return min(first * 2 ** min(locks_before, 20), longest)

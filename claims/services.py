@@ -24,7 +24,11 @@ from altay_skills.permissions import require
 from altay_skills.plain_text import checked_reason
 from claims import evidence, rules, workflow
 from claims.audit import record_events
-from claims.confirmations import confirmation_issue, confirmations_issue_many
+from claims.confirmations import (
+    confirmation_issue,
+    confirmation_reissue_if_changed,
+    confirmations_issue_many,
+)
 from claims.facts import (
     attendance_of,
     institution_facts,
@@ -262,6 +266,8 @@ def claim_update(*, claim_id: int, data: ClaimInput, actor: User) -> Claim:
             decision = judge(data, claim_id=claim.pk)
             _apply_decision(claim, decision)
             changes = _as_changes(asdict(before), data)
+            # the trainee answered to other facts: asked again, under a new code
+            confirmation_reissue_if_changed(claim=claim, changes=changes, actor=actor)
             if claim.status in rules.COUNTING_STATUSES:
                 # A returned claim still holds a slot of its year: a new end date
                 # (or program, or person) moves it, or refuses if that year is full.

@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import threading
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 import pytest
 from openpyxl import load_workbook
 
-from altay_skills.errors import Conflict
+from altay_skills.errors import Conflict, DomainError
 from altay_skills.models import OutboxMessage, OutboxStatus
 from altay_skills.sms import mask_phones_in
 from altay_skills.working_days import is_working_day
@@ -29,8 +29,10 @@ from claims import confirmation_codes as codes
 from claims import rules
 from claims import services as claim_services
 from claims.confirmations import (
+    SEND_SMS_TASK,
     code_for,
     confirmation_answer,
+    confirmation_issue,
     confirmation_shares,
     grievance_find,
     sms_text,
@@ -45,8 +47,9 @@ from claims.models import (
 from claims.tasks import send_confirmation_sms
 from classes.models import RosterLine
 from finance import services as finance_services
+from quarters import services as quarter_services
 from reporting import review
-from tests.factories import TraineeFactory, UserFactory
+from tests.factories import TraineeFactory, UserFactory, send_to_prefecture
 from trainees.log_masking import IdNumberMaskingFilter
 from trainees.phones import sms_number, validate_phone
 
@@ -618,3 +621,131 @@ def test_a_completed_class_prints_its_peoples_slips(closed_quarter, client):
             told = translation.gettext(SLIP_INSTRUCTION)
         assert told != SLIP_INSTRUCTION
         assert f'lang="{language}" dir="rtl"' in html and told in html
+
+
+def test_repeated_locks_lengthen_the_lock(client, claim_input, clerk, settings):
+    """Five tries an hour for ever would let a patient guesser through the 11,000
+    possible last fours; each lock after the first lasts twice the one before."""
+    settings.CONFIRMATION_MAX_FAILURES = 2
+    settings.CONFIRMATION_LOCK_MINUTES = 60
+    claim = submitted(claim_input, clerk)
+    code = code_of(claim)
+    lengths = []
+    for _ in range(3):
+        for _ in range(2):
+            with pytest.raises(DomainError):
+                confirmation_answer(
+                    code=code, answer="confirmed", id_last4=wrong4(claim)
+                )
+        confirmation = TraineeConfirmation.objects.get(claim_id=claim.pk)
+        lengths.append(
+            round((confirmation.locked_until - timezone.now()).total_seconds() / 60)
+        )
+        # the lock runs out
+        TraineeConfirmation.objects.filter(pk=confirmation.pk).update(
+            locked_until=timezone.now() - timedelta(seconds=1)
+        )
+    assert lengths == [60, 120, 240]
+    assert ConfirmationEvent.objects.filter(action="locked").count() == 3
+
+
+# --- A claim that ended, or whose facts changed ---------------------------------------------
+@pytest.mark.parametrize("ending", ["withdraw", "reject", "delete"])
+def test_a_claim_that_ended_is_not_answered(
+    client, claim_input, clerk, reviewer, ending
+):
+    """Withdrawn, rejected or deleted: there is nothing left to confirm, and a "not me"
+    would open a grievance on a claim nobody will pay."""
+    trainee = TraineeFactory()
+    claim = claim_services.claim_create(
+        data=claim_input(trainee_id=trainee.pk), actor=clerk
+    )
+    if ending == "delete":
+        # a class's completion issues the code with the draft
+        confirmation_issue(claim=claim, actor=clerk)
+        claim_services.claim_delete(claim_id=claim.pk, actor=clerk)
+    else:
+        claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+        if ending == "withdraw":
+            claim_services.claim_withdraw(
+                claim_id=claim.pk, actor=clerk, reason="重复录入"
+            )
+        else:
+            send_to_prefecture(claim)
+            quarter_services.claim_reject(
+                claim_id=claim.pk, actor=reviewer, reason="证书不符"
+            )
+    url = f"/api/confirmations/{code_of(claim)}/"
+    shown = client.get(url).json()
+    assert shown["claim_closed"] is True
+    body = {"answer": "disputed", "id_last4": last4(claim)}
+    refused = client.post(url, body, content_type="application/json")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "claim_closed"
+    assert "无需" in refused.json()["message"]
+    assert not TraineeGrievance.objects.filter(claim_id=claim.pk).exists()
+    assert TraineeConfirmation.objects.get(claim_id=claim.pk).status == "pending"
+    page = client.get(reverse("trainee_confirmation", args=[code_of(claim)]))
+    text = page.content.decode()
+    assert 'data-testid="confirmation-closed"' in text
+    assert 'data-testid="confirmation-form"' not in text
+
+
+def test_changed_facts_ask_the_trainee_again_with_a_new_code(
+    client, claim_input, clerk, reviewer, django_capture_on_commit_callbacks
+):
+    """Confirmed, then returned and changed (another amount, another person): the
+    answer was to other facts. The old code stops working; the resubmission sends a
+    new one, and the trainee is asked again."""
+    claim = claim_services.claim_create(data=claim_input(), actor=clerk)
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    old_code = code_of(claim)
+    confirmation_answer(code=old_code, answer="confirmed", id_last4=last4(claim))
+    send_to_prefecture(claim)
+    quarter_services.claim_return(claim_id=claim.pk, actor=reviewer, reason="金额有误")
+    other = TraineeFactory(phone="13912345670")
+    claim_services.claim_update(
+        claim_id=claim.pk,
+        data=claim_input(trainee_id=other.pk, amount_requested=Decimal("1500.00")),
+        actor=clerk,
+    )
+    confirmation = TraineeConfirmation.objects.get(claim_id=claim.pk)
+    assert confirmation.status == "pending"
+    assert confirmation.answered_at is None
+    assert client.get(f"/api/confirmations/{old_code}/").status_code == 404
+    reissued = ConfirmationEvent.objects.get(
+        confirmation=confirmation, action="reissue"
+    )
+    assert set(reissued.changes) >= {"trainee_id", "amount_requested"}
+    assert reissued.changes["status"] == "confirmed"
+    queued = OutboxMessage.objects.filter(task=SEND_SMS_TASK).count()
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    assert OutboxMessage.objects.filter(task=SEND_SMS_TASK).count() == queued + 1
+    claim.refresh_from_db()
+    new_code = code_of(claim)
+    assert new_code != old_code
+    answered = confirmation_answer(
+        code=new_code, answer="confirmed", id_last4=other.id_number[-4:]
+    )
+    assert answered.status == "confirmed"
+
+
+def test_a_change_the_trainee_is_not_shown_keeps_the_answer(
+    claim_input, clerk, reviewer
+):
+    claim = claim_services.claim_create(data=claim_input(), actor=clerk)
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    code = code_of(claim)
+    confirmation_answer(code=code, answer="confirmed", id_last4=last4(claim))
+    send_to_prefecture(claim)
+    quarter_services.claim_return(
+        claim_id=claim.pk, actor=reviewer, reason="证书编号有误"
+    )
+    claim_services.claim_update(
+        claim_id=claim.pk,
+        data=claim_input(certificate_number="CERT-0001"),
+        actor=clerk,
+    )
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    assert code_of(claim) == code
+    assert TraineeConfirmation.objects.get(claim_id=claim.pk).status == "confirmed"
