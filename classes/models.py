@@ -116,6 +116,9 @@ class TrainingClass(models.Model):
     accepted_at = models.DateTimeField(_("备案时间"), null=True, blank=True)
     return_reason = models.TextField(_("退回理由"), blank=True)
     started_at = models.DateTimeField(_("开班时间"), null=True, blank=True)
+    #: the day it started as the services' calendar counts it (``services.today``):
+    #: no session is dated before it
+    started_on = models.DateField(_("开班日期"), null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(_("结业时间"), null=True, blank=True)
 
     class Meta:

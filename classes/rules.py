@@ -16,6 +16,7 @@ The status table of a class is here too: ``(status, action) → next status``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -131,6 +132,39 @@ def filing_too_late(
 def attended_hours(sessions: list[tuple[Decimal, bool]]) -> Decimal:
     """A person's hours: the sum of the hours of the sessions they were present at."""
     return sum((hours for hours, present in sessions if present), Decimal(0))
+
+
+def start_refusal(
+    *, today: date, planned_start: date, planned_end: date
+) -> tuple[str, str] | None:
+    """(code, message) when a class may not start (开班) today: before its planned
+    start, or after its planned end — a class started afterwards never ran as filed,
+    and its whole plan could be typed in as sessions after the fact."""
+    if today < planned_start:
+        return (
+            "class_not_started",
+            f"培训班计划{planned_start.isoformat()}开班，尚未到开班日期",
+        )
+    if today > planned_end:
+        return (
+            "class_past_end",
+            f"培训班计划{planned_end.isoformat()}结束，已过结束日期不能开班"
+            "（请取消后重新报备）",
+        )
+    return None
+
+
+def is_same_session(
+    *,
+    hours: Decimal,
+    present: Iterable[int],
+    recorded: Iterable[tuple[Decimal, Iterable[int]]],
+) -> bool:
+    """Whether a session of ``hours`` with ``present`` repeats one ``recorded`` for
+    the same day (its hours and the same people): a form sent twice, or a sheet typed
+    in again, would double the day's hours of everyone on it."""
+    people = frozenset(present)
+    return any(hours == done and people == frozenset(who) for done, who in recorded)
 
 
 #: A day has 24 hours: the sessions recorded for one date never add up to more.

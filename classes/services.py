@@ -297,17 +297,20 @@ def class_return(*, class_id: int, actor: User, reason: str) -> TrainingClass:
 
 
 def class_start(*, class_id: int, actor: User) -> TrainingClass:
-    """The accepted class starts (开班), not before its planned start."""
+    """The accepted class starts (开班), not before its planned start and not after
+    its planned end: started afterwards, its whole plan could be typed in as
+    sessions that never ran as filed (cancel it and file it again)."""
     with transaction.atomic():
         cls = _lock(class_id, actor)
         require(permissions.can_start(actor, cls))
-        if today() < cls.planned_start:
-            raise Conflict(
-                "class_not_started",
-                f"培训班计划{cls.planned_start.isoformat()}开班，尚未到开班日期",
-            )
+        refusal = rules.start_refusal(
+            today=today(), planned_start=cls.planned_start, planned_end=cls.planned_end
+        )
+        if refusal is not None:
+            raise Conflict(*refusal)
         cls.started_at = timezone.now()
-        _move(cls, "start", actor, fields=["started_at"])
+        cls.started_on = today()
+        _move(cls, "start", actor, fields=["started_at", "started_on"])
     return cls
 
 
@@ -391,7 +394,27 @@ def _session_record(
             )
         if on > today():
             raise DomainError("session_in_future", "不能记录尚未发生的课次")
+        if cls.started_on is not None and on < cls.started_on:
+            raise DomainError(
+                "session_before_start",
+                f"课次日期{on.isoformat()}早于开班日期"
+                f"{cls.started_on.isoformat()}，开班前的课不能记录",
+            )
         sessions = ClassSession.objects.filter(training_class=cls)
+        present_ids = list(dict.fromkeys(present))
+        if rules.is_same_session(
+            hours=hours,
+            present=present_ids,
+            recorded=[
+                (s.hours, [p.pk for p in s.present.all()])
+                for s in sessions.filter(date=on).prefetch_related("present")
+            ],
+        ):
+            raise Conflict(
+                "session_duplicate",
+                f"{on.isoformat()}已记录一次{hours}学时、出勤人员相同的课次，未重复记录"
+                "（同一天上午、下午的课请合并为一次记录，学时相加）",
+            )
         refusal = rules.session_hours_refusal(
             hours=hours,
             same_day=sum(
@@ -404,7 +427,6 @@ def _session_record(
         if refusal is not None:
             raise DomainError("session_hours_exceeded", refusal)
         roster = set(live_roster(cls.pk).values_list("trainee_id", flat=True))
-        present_ids = list(dict.fromkeys(present))
         outsiders = [pk for pk in present_ids if pk not in roster]
         if outsiders:
             raise DomainError(

@@ -661,3 +661,77 @@ def test_every_change_is_chained_and_a_rewritten_event_is_named(
     rewrite.update(reason="改写")  # SQLite has no trigger: the chain names it
     broken = events.verify().broken
     assert broken is not None and broken.claim_id == running_class.pk
+
+
+# --- The start and the sessions' dates ------------------------------------------------------
+def test_a_class_past_its_planned_end_does_not_start(
+    filed_class: TrainingClass, clerk: User, staff: User, clock: Any
+) -> None:
+    """Started after its end, a class could record its whole plan as sessions typed
+    in afterwards: it never ran as filed. Cancel it and file it again."""
+    services.class_accept(class_id=filed_class.pk, actor=clerk)
+    clock(END + timedelta(days=1))
+    with pytest.raises(Conflict) as refused:
+        services.class_start(class_id=filed_class.pk, actor=staff)
+    assert refused.value.code == "class_past_end"
+    assert END.isoformat() in refused.value.message
+    filed_class.refresh_from_db()
+    assert (filed_class.status, filed_class.started_at) == ("accepted", None)
+    clock(END)
+    started = services.class_start(class_id=filed_class.pk, actor=staff)
+    assert started.started_on == END
+
+
+def test_a_session_before_the_day_the_class_started_is_refused(
+    filed_class: TrainingClass, clerk: User, staff: User, clock: Any, people: Any
+) -> None:
+    services.class_accept(class_id=filed_class.pk, actor=clerk)
+    clock(START + timedelta(days=2))
+    services.class_start(class_id=filed_class.pk, actor=staff)
+    with pytest.raises(DomainError) as refused:
+        services.class_session_record(
+            class_id=filed_class.pk,
+            on=START + timedelta(days=1),
+            hours=Decimal("8"),
+            present=[people[0].pk],
+            actor=staff,
+        )
+    assert refused.value.code == "session_before_start"
+    assert (START + timedelta(days=2)).isoformat() in refused.value.message
+    session = services.class_session_record(
+        class_id=filed_class.pk,
+        on=START + timedelta(days=2),
+        hours=Decimal("8"),
+        present=[people[0].pk],
+        actor=staff,
+    )
+    assert session.date == START + timedelta(days=2)
+
+
+def test_the_same_session_recorded_twice_is_refused(
+    running_class: TrainingClass, staff: User, people: list[Trainee], clock: Any
+) -> None:
+    """A form sent twice, or a sheet typed in again, doubled the day's hours of
+    everyone present. A second session of the same day with other hours or other
+    people (a morning and an afternoon) is still recorded."""
+    clock(START + timedelta(days=1))
+    present = [p.pk for p in people]
+
+    def record(hours: str, who: list[int]) -> Any:
+        return services.class_session_record(
+            class_id=running_class.pk,
+            on=START,
+            hours=Decimal(hours),
+            present=who,
+            actor=staff,
+        )
+
+    record("4", present)
+    with pytest.raises(Conflict) as refused:
+        record("4", list(reversed(present)))
+    assert refused.value.code == "session_duplicate"
+    assert "合并" in refused.value.message
+    assert running_class.sessions.count() == 1
+    record("3", present)
+    record("4", present[:1])
+    assert running_class.sessions.count() == 3
