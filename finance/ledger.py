@@ -260,6 +260,9 @@ RECOVERY_REASONS = {
     "reject": "申报被驳回",
     "approve": "核准金额低于已先行拨付金额",
     "edit": "申报金额调低至已先行拨付金额以下",
+    # the bank paid a line of a batch after its claim was rejected, withdrawn or
+    # approved below it (the bank's answer is a fact: ``payment_record``)
+    "paid": "银行按代发批次拨付后，申报已驳回、撤回或核准金额低于已拨付金额",
 }
 
 

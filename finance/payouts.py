@@ -30,6 +30,7 @@ from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
 from altay_skills.plain_text import checked_text
 from claims import evidence
+from claims import rules as claim_rules
 from claims.models import Claim, Document, DocumentKind, claim_summary_place
 from claims.selectors import document_for
 from finance import bank_files
@@ -56,6 +57,7 @@ from finance.permissions import (
     can_confirm_account_change,
     can_manage_batches,
     can_propose_account_change,
+    can_propose_trainee_account,
     can_record_payment,
 )
 from finance.selectors import claims_of_rollup
@@ -107,6 +109,16 @@ def account_change_propose(
     current: PayeeAccount | None
     if trainee_id is not None:
         trainee = trainee_in_scope(actor, trainee_id)
+        require(
+            can_propose_trainee_account(
+                actor,
+                trainee,
+                claimed_by_unit=bool(actor.unit_id)
+                and Claim.objects.filter(trainee=trainee, unit_id=actor.unit_id)
+                .exclude(status__in=claim_rules.ENDED_STATUSES)
+                .exists(),
+            )
+        )
         current = PayeeAccount.objects.filter(trainee=trainee).first()
         owner: dict[str, Any] = {"trainee": trainee}
     else:
@@ -246,15 +258,16 @@ BATCHED_BY_ANOTHER = "本人录入、提交、报送或审核的申报，须由�
 
 def batch_plan(rollup_quarter: str, kind: str, *, actor: User) -> BatchPlan:
     """What a batch of ``kind`` built by ``actor`` would pay now: every line due, not
-    paid, not in an open batch, with an account — and, after a failure, only once the
-    account was changed since (a failed line is payable again after its correction);
-    never a claim ``actor`` made or decided in another role (maker, checker and payer
-    are three people: the bank pays the file as it is)."""
+    paid, no line of its claim in an open batch, with an account — and, after a
+    failure, only once the account was changed since (a failed line is payable
+    again after its correction); never a claim ``actor`` made or decided in
+    another role (maker, checker and payer are three people: the bank pays the file
+    as it is)."""
     plan = BatchPlan()
+    # a claim with a line of either kind at the bank waits for its answer: an advance
+    # in flight is not in the ledger yet, so the balance would be the whole amount
     in_open = set(
-        PaymentBatchLine.objects.filter(open=True, kind=kind).values_list(
-            "claim_id", flat=True
-        )
+        PaymentBatchLine.objects.filter(open=True).values_list("claim_id", flat=True)
     )
     claims = [c for c in _candidates(rollup_quarter, kind) if c.pk not in in_open]
     failures: dict[int, Payment] = {}

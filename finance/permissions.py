@@ -199,6 +199,29 @@ def can_propose_account_change(user: User) -> Permission:
     return deny("只有县(市)经办人或财政人员可以录入收款账户")
 
 
+def can_propose_trainee_account(
+    user: User, trainee: object, *, claimed_by_unit: bool
+) -> Permission:
+    """A trainee's account pays every claim of theirs, in every county: finance, or
+    the clerk of the unit that registered the person or claims for them
+    (``claimed_by_unit``: a claim of the unit not withdrawn, rejected or deleted) —
+    not any clerk who looked the person up by their ID number."""
+    if user.is_authenticated and user.is_finance:
+        return ALLOWED
+    if (
+        user.is_authenticated
+        and user.is_clerk
+        and (
+            claimed_by_unit
+            or getattr(trainee, "registered_by_unit_id", None) == user.unit_id
+        )
+    ):
+        return ALLOWED
+    return deny(
+        "只有登记该培训人员的单位或为其申报补贴的单位的经办人可以录入其收款账户"
+    )
+
+
 def can_read_account_changes(user: User) -> Permission:
     """The account changes with their trail (numbers masked): who may enter one, and the
     auditor, who sees everything and changes nothing."""

@@ -38,6 +38,8 @@ def payment_date_refusal(
 
 #: Statuses whose claim is owed nothing, whatever was paid on it.
 OWED_NOTHING = frozenset({workflow.REJECTED, workflow.WITHDRAWN, workflow.DELETED})
+#: Not yet decided: an advance paid on such a claim is owed until the decision (五(二)).
+UNDECIDED = frozenset({workflow.DRAFT, workflow.SUBMITTED, workflow.RETURNED})
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from finance.ledger import (
     MONEY_FIELDS,
     class_advance_changes,
     ledger_append,
+    ledger_follow,
     money_by,
     money_from,
     money_of,
@@ -73,6 +74,7 @@ from finance.permissions import (
     can_settle_recovery,
 )
 from finance.rules import (
+    UNDECIDED,
     ClaimMoney,
     advance_shares,
     owed_with_advance,
@@ -540,25 +542,33 @@ def payment_record(
             )
             if refusal:
                 raise DomainError("invalid_dates", refusal)
-            open_lines = PaymentBatchLine.objects.filter(
-                claim_id=claim.pk, kind=kind, open=True
-            )
+            # while a line of the claim is at the bank — of either kind: an advance
+            # in flight is not yet in the ledger, so a balance by hand would pay
+            # the whole approved amount beside it — nothing else is paid on it
+            open_lines = PaymentBatchLine.objects.filter(claim_id=claim.pk, open=True)
             if batch_line_id is not None:
                 open_lines = open_lines.exclude(pk=batch_line_id)
             in_batch = open_lines.values_list("batch_id", flat=True).first()
             if in_batch is not None:
                 raise Conflict(
                     "in_open_batch",
-                    f"该笔款项已列入代发批次#{in_batch}，由银行代发：请登记该批次的"
-                    "银行回盘，或先作废尚未报送银行的批次，不能另行手工登记拨付",
+                    f"该申报有款项已列入代发批次#{in_batch}，由银行代发：请登记该批次的"
+                    "银行回盘，或先作废尚未报送银行的批次，不能另行登记拨付",
                 )
             money = money_of(claim.pk)
-            due = _amount_due(claim, kind, money)
-            if amount != due:
-                raise DomainError(
-                    "amount_mismatch", f"应拨金额为{rules.yuan(due)}元，登记金额不一致"
-                )
-            rollup = _rollup_of(claim, kind)
+            if batch_line_id is None:
+                due = _amount_due(claim, kind, money)
+                if amount != due:
+                    raise DomainError(
+                        "amount_mismatch",
+                        f"应拨金额为{rules.yuan(due)}元，登记金额不一致",
+                    )
+                rollup = _rollup_of(claim, kind)
+            else:
+                # the bank's answer to a line of a batch sent to it: a fact, recorded
+                # whatever befell the claim since the batch was built (a "not me", a
+                # rejection); ``ledger_follow`` below opens what is now owed back
+                rollup = _bank_line_rollup(batch_line_id, claim.pk, kind, amount)
             reissue = None
             if reissue_of_id is not None:
                 reissue = next(
@@ -609,6 +619,9 @@ def payment_record(
             )
             _paid_on_claim(claim, payment)
             _ledger_payment(claim, payment, money, actor)
+            # what was paid beyond what the claim is owed now (a bank's line answered
+            # after a rejection; an advance above an approval) comes back
+            ledger_follow(claim, action="paid", actor=actor)
             return payment
     except Claim.DoesNotExist:
         raise NotFound("未找到该申报") from None
@@ -621,6 +634,27 @@ def payment_record(
                 "already_paid", "该笔款项已拨付或已重新拨付，不能重复"
             ) from None
         raise
+
+
+def _bank_line_rollup(
+    line_id: int, claim_id: int, kind: str, amount: Decimal
+) -> Rollup:
+    """The rollup of the open batch line the bank answered, checked against what is
+    recorded: its claim, its kind, its amount (``payouts`` matched the file to it)."""
+    line = (
+        PaymentBatchLine.objects.select_related("batch__rollup")
+        .filter(pk=line_id, claim_id=claim_id, kind=kind, open=True)
+        .first()
+    )
+    if line is None:
+        raise Conflict("line_closed", "代发批次明细不存在或已登记回盘")
+    if amount != line.amount:
+        raise DomainError(
+            "amount_mismatch",
+            f"批次明细金额为{rules.yuan(line.amount)}元，登记金额不一致",
+        )
+    rollup: Rollup = line.batch.rollup
+    return rollup
 
 
 def _paid_on_claim(claim: Claim, payment: Payment) -> None:
@@ -648,7 +682,7 @@ def _ledger_payment(
             note=note,
         )
         return
-    if payment.kind == PaymentKind.ADVANCE:
+    if payment.kind == PaymentKind.ADVANCE and claim.status in UNDECIDED:
         entitled = owed_with_advance(money, payment.amount)
         if entitled > 0:  # the advance paid is owed until the claim is decided
             ledger_append(

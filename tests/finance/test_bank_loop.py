@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from altay_skills.errors import Conflict, DomainError
+from altay_skills.errors import Conflict, DomainError, PermissionDenied
 from claims.models import claim_summary_place
 from finance import payouts, selectors
 from finance import services as finance_services
@@ -396,3 +396,45 @@ def test_the_database_refuses_a_line_in_two_open_batches(
     line.seq, line.reference = 999, "DUPLICATE-LINE"
     with pytest.raises(IntegrityError), transaction.atomic():
         line.save()
+
+
+def test_a_clerk_who_only_looked_a_person_up_does_not_enter_their_account(
+    ready: Any, finance: Any, claim_input: Any, other_clerk: Any
+) -> None:
+    """The attacker review: a clerk of another county found a person by their ID
+    number (anyone may) and entered a new account for them, which — confirmed by
+    one finance officer — paid every claim of that person elsewhere. A clerk enters a
+    trainee's account when their unit registered the person or claims for them."""
+    from claims import services as claim_services
+    from tests.factories import InstitutionFactory, TraineeFactory
+    from trainees.selectors import trainee_by_id_number
+    from trainees.services import trainee_found
+
+    person = TraineeFactory(registered_by_unit_id="654301")
+    trainee_found(
+        actor=other_clerk, trainee=trainee_by_id_number(other_clerk, person.id_number)
+    )
+
+    def propose() -> Any:
+        return payouts.account_change_propose(
+            actor=other_clerk,
+            trainee_id=person.pk,
+            bank="xjnx",
+            number=card(4242),
+            holder=person.name,
+        )
+
+    with pytest.raises(PermissionDenied) as refused:
+        propose()
+    assert "为其申报" in refused.value.message
+    assert not PayeeAccountChange.objects.filter(trainee=person).exists()
+    # training in the other county, with a claim there: that clerk enters it
+    claim_services.claim_create(
+        data=claim_input(
+            trainee_id=person.pk,
+            unit_id="654322",
+            institution_id=InstitutionFactory(unit_id="654322").pk,
+        ),
+        actor=other_clerk,
+    )
+    assert propose().trainee_id == person.pk

@@ -1,0 +1,157 @@
+"""What the bank did is a fact (the attacker review of session 21): a line of a batch
+sent to the bank is recorded as the bank answered it, whatever happened to its claim
+since — a "not me", a rejection — and money paid beyond what the claim is now owed is
+opened as a recovery. While a line of a claim is at the bank, nothing else is paid on
+that claim, of either kind."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from altay_skills.errors import Conflict
+from claims import services as claim_services
+from claims.confirmations import code_for, confirmation_answer
+from claims.models import TraineeConfirmation
+from finance import payouts
+from finance import services as finance_services
+from finance.ledger import money_of
+from finance.models import BankTemplate, Payment, Recovery
+from quarters import services as quarter_services
+from tests.bank_run import CSV_TEMPLATE, give_account, result_file
+from tests.class_run import claim_through_class
+from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def template_id() -> int:
+    return BankTemplate.objects.get(name=CSV_TEMPLATE).pk
+
+
+def test_a_not_me_after_the_batch_was_sent_does_not_block_the_banks_answer(
+    ready: Any, finance: Any
+) -> None:
+    """The bank paid; the trainee said "not me" while the file was at the bank. The
+    payment is recorded (the grievance's finding decides what follows), and the
+    other lines with it: the file was refused as a whole before, and the batch,
+    sent and not cancellable, stayed open for good."""
+    _, rollup = ready
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk, kind="balance", template_id=template_id(), actor=finance
+    )
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    line = batch.lines.order_by("seq").first()
+    confirmation = TraineeConfirmation.objects.get(claim_id=line.claim_id)
+    confirmation_answer(
+        code=code_for(confirmation),
+        answer="disputed",
+        id_last4=confirmation.claim.trainee.id_number[-4:],
+    )
+    outcome = payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch), actor=finance
+    )
+    assert outcome.paid == batch.lines.count()
+    assert money_of(line.claim_id).due == 0
+    batch.refresh_from_db()
+    assert batch.status == "settled"
+
+
+def late_advance_batch(ready: Any, claim_input: Any, finance: Any) -> tuple[Any, ...]:
+    """A unit reports late, into a quarter whose rollup is ready: its claim's 40%
+    advance goes to the bank in a batch of that rollup."""
+    _, rollup = ready
+    clerk = UserFactory(username="late_clerk", role="county_clerk", unit_id="654323")
+    institution = InstitutionFactory(unit_id="654323")
+    person = TraineeFactory(groups=["poor_labour"], registered_by_unit_id="654323")
+    data = claim_input(
+        trainee_id=person.pk,
+        unit_id="654323",
+        institution_id=institution.pk,
+        project_based=True,
+        trade_id="4-03-02-01",
+    )
+    draft = claim_through_class(data, clerk=clerk)
+    claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id="654323", quarter="2020Q1", actor=clerk
+    )
+    report = quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    draft.refresh_from_db()
+    assert draft.advance == Decimal("720.00")
+    give_account(draft, finance, n=777)
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk, kind="advance", template_id=template_id(), actor=finance
+    )
+    assert [line.claim_id for line in batch.lines.all()] == [draft.pk]
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    return draft, report, batch
+
+
+def spot_checks_cleared(report: Any, reviewer: Any) -> None:
+    quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
+    for check in report.spot_checks.all():
+        quarter_services.spot_check_record(
+            spot_check_id=check.pk, actor=reviewer, result="consistent"
+        )
+
+
+def test_an_advance_the_bank_paid_after_a_rejection_is_recovered(
+    ready: Any, claim_input: Any, finance: Any, reviewer: Any
+) -> None:
+    """Rejected while its advance was at the bank: the bank's payment is recorded and
+    the 720 yuan opened as a recovery — not refused, leaving money out and nothing
+    to recover."""
+    claim, report, batch = late_advance_batch(ready, claim_input, finance)
+    spot_checks_cleared(report, reviewer)
+    quarter_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="材料不全")
+    outcome = payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch), actor=finance
+    )
+    assert outcome.paid == 1
+    money = money_of(claim.pk)
+    assert (money.paid, money.owed, money.to_recover) == (
+        Decimal("720.00"),
+        Decimal("0.00"),
+        Decimal("720.00"),
+    )
+    recovery = Recovery.objects.get(claim_id=claim.pk)
+    assert recovery.amount == Decimal("720.00")
+    assert "银行" in recovery.reason
+
+
+def test_nothing_is_paid_by_hand_while_the_other_part_is_at_the_bank(
+    ready: Any, claim_input: Any, finance: Any, reviewer: Any
+) -> None:
+    """The advance at the bank, the claim approved at 1800: the balance recorded by
+    hand was 1800 (the advance in flight not counted), then the bank paid the 720 as
+    well. Now the hand payment waits for the batch, and no balance batch takes it."""
+    claim, report, batch = late_advance_batch(ready, claim_input, finance)
+    spot_checks_cleared(report, reviewer)
+    quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
+    quarter_services.report_close(report_id=report.pk, actor=reviewer)
+    rollup = finance_services.rollup_request(quarter="2020Q1", actor=reviewer)
+    finance_services.rollup_build(rollup_id=rollup.pk)
+    other = UserFactory(username="finance_2", role="finance_officer")
+    with pytest.raises(Conflict) as refused:
+        finance_services.payment_record(
+            claim_id=claim.pk,
+            kind="balance",
+            amount=Decimal("1800.00"),
+            paid_on=datetime.date.today(),
+            status="paid",
+            actor=other,
+            reference="HAND-1",
+        )
+    assert refused.value.code == "in_open_batch"
+    plan = payouts.batch_plan("2020Q1", "balance", actor=other)
+    assert claim.pk not in [line["claim_id"] for line in plan.lines]
+    # the bank's answer comes; then the balance is what the approval leaves
+    payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch), actor=finance
+    )
+    assert money_of(claim.pk).due == Decimal("1080.00")
+    assert not Payment.objects.filter(claim_id=claim.pk, kind="balance").exists()
