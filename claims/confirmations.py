@@ -345,7 +345,7 @@ def confirmation_answer(
             else:
                 refused = DomainError("id_mismatch", _("身份证号码后四位不正确"))
             confirmation.save(update_fields=fields)
-        elif confirmation.status != ConfirmationStatus.PENDING:
+        elif not rules.answer_allowed(confirmation.status, answer):
             raise Conflict(
                 "already_answered",
                 _("该确认码已答复，如需更正请联系当地人力资源和社会保障部门"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -193,6 +193,10 @@ class AttendanceFacts:
     attended_hours: Decimal
     threshold: Decimal  # e.g. Decimal("0.8"): 80% of the planned hours
     source: str
+    #: the class the claim came from, and the facts of the claim that are the class's
+    #: (``CLASS_FACTS``: field → value), which its clerk may not change afterwards
+    class_id: int | None = None
+    fixed: tuple[tuple[str, object], ...] = ()
 
     @property
     def share(self) -> Decimal:
@@ -1394,3 +1398,52 @@ def confirmation_lock_minutes(*, locks_before: int, first: int, longest: int) ->
     ``longest``. A fixed lock would let a patient guesser try a few an hour for ever
     through the 11,000 possible last fours (issue 17)."""
     return min(first * 2 ** min(locks_before, 20), longest)
+
+
+#: The facts of a claim a training class's completion created that are the class's —
+#: its person on the roster, program, institution, unit, dates, trade, level reached and
+#: project flag — with the words a refusal names them by. Changed afterwards, the claim
+#: would pay another person, another payee or a longer training (the project uplift of
+#: 三(二)9) on the class's attendance: 五(一) asks for real training of real trainees.
+CLASS_FACTS = {
+    "trainee_id": "培训人员",
+    "program_id": "培训项目",
+    "institution_id": "培训机构",
+    "unit_id": "申报单位",
+    "training_start": "培训开始日期",
+    "training_end": "培训结束日期",
+    "trade_id": "工种",
+    "level_id": "等级",
+    "project_based": "项目制培训",
+}
+
+
+def class_fact_refusal(
+    attendance: AttendanceFacts | None, values: Mapping[str, object]
+) -> str | None:
+    """Why ``values`` may not stand for a claim that came from a class: the facts it
+    changes that are the class's (``CLASS_FACTS``); None when it changes none."""
+    if attendance is None:
+        return None
+    changed = [
+        CLASS_FACTS[name]
+        for name, value in attendance.fixed
+        if name in values and values[name] != value
+    ]
+    if not changed:
+        return None
+    return (
+        f"该申报由培训班#{attendance.class_id}结业生成，{'、'.join(changed)}以培训班为准，"
+        "不能修改（结业结果和申请金额可以更正）"
+    )
+
+
+def answer_allowed(status: str, answer: str) -> bool:
+    """Whether a trainee's ``answer`` may be recorded on a confirmation in ``status``:
+    the first answer; and a "not me" after a "yes" — whoever holds the code (the
+    institution prints the slips, and rostered each person by their ID number) could
+    have answered "yes" for them, and the trainee's own word must still be heard. A
+    "not me" is final: the unit's finding decides it."""
+    if status == "pending":
+        return True
+    return status == "confirmed" and answer == "disputed"

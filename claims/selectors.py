@@ -47,15 +47,32 @@ MAKER_ACTIONS = (
 )
 
 
+#: A later stage whose records make claims too (``classes``: the class a claim came
+#: from — who drafted, rostered, filed and accepted it and recorded its sessions):
+#: claim ids → their makers there. Registered from its ``AppConfig.ready()`` (as
+#: ``claims.facts.offer_attendance``), since this stage may not import that one.
+ClaimMakerSource = Callable[[list[int]], dict[int, frozenset[int]]]
+_claim_maker_sources: list[ClaimMakerSource] = []
+
+
+def offer_claim_makers(source: ClaimMakerSource) -> None:
+    if source not in _claim_maker_sources:
+        _claim_maker_sources.append(source)
+
+
 def claim_trail_makers(claims: Collection[Claim]) -> dict[int, frozenset[int]]:
     """Who made each claim what it is by its own trail (one query): its creator and
-    the actors of its ``MAKER_ACTIONS``. ``quarters.selectors.claim_makers`` adds the
+    the actors of its ``MAKER_ACTIONS`` — and, for a claim a class created, who made
+    the class (``offer_claim_makers``). ``quarters.selectors.claim_makers`` adds the
     makers of the reports that held it, for the reviewer's decisions."""
     makers: dict[int, set[int]] = {c.pk: {c.created_by_id} for c in claims}
     for claim_id, actor_id in ClaimEvent.objects.filter(
         claim_id__in=list(makers), action__in=MAKER_ACTIONS
     ).values_list("claim_id", "actor_id"):
         makers[claim_id].add(actor_id)
+    for source in _claim_maker_sources:
+        for claim_id, actors in source(list(makers)).items():
+            makers[claim_id].update(actors)
     return {
         pk: frozenset(a for a in actors if a is not None)
         for pk, actors in makers.items()

@@ -260,6 +260,12 @@ def claim_update(*, claim_id: int, data: ClaimInput, actor: User) -> Claim:
         with transaction.atomic():
             claim = lock_claim(claim_id, actor, also_trainee=data.trainee_id)
             transition = _transition(claim, "edit", actor)
+            # a class's claim keeps the class's person, payee, dates and level
+            refusal = rules.class_fact_refusal(
+                attendance_of(claim.pk), _input_values(data)
+            )
+            if refusal is not None:
+                raise Conflict("class_fact_fixed", refusal)
             before = input_of(claim)
             for name, value in asdict(data).items():
                 setattr(claim, name, value)

@@ -13,14 +13,17 @@ class ClassesConfig(AppConfig):
         # (the institution's staff), and the chain each one's hash is a link of.
         from claims.audit import offer_document_chains
         from claims.facts import offer_attendance
-        from claims.selectors import offer_document_reads
+        from claims.selectors import offer_claim_makers, offer_document_reads
         from classes.selectors import (
             attendance_of_claim,
             class_document_chains,
             class_document_reads,
+            class_makers_of_claims,
         )
 
         offer_attendance(attendance_of_claim)
+        # who made a class made its claims: none of them judges a trainee's "not me"
+        offer_claim_makers(class_makers_of_claims)
         offer_document_reads(class_document_reads)
         offer_document_chains(class_document_chains)
         # ... and its warnings carry the class's (issue 16: classes.warnings)

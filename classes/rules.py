@@ -16,7 +16,7 @@ The status table of a class is here too: ``(status, action) → next status``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -165,6 +165,32 @@ def is_same_session(
     in again, would double the day's hours of everyone on it."""
     people = frozenset(present)
     return any(hours == done and people == frozenset(who) for done, who in recorded)
+
+
+def person_day_refusal(
+    *,
+    hours: Decimal,
+    on: date,
+    elsewhere: Iterable[tuple[int, int, Decimal]],
+    names: Mapping[int, str],
+) -> str | None:
+    """The refusal of a session of ``hours`` on ``on`` for its people, or None: each
+    person's sessions of that date in other classes (``elsewhere``: person, class,
+    hours) and this one stay within a day — one person cannot attend 24 hours in two
+    classes at once."""
+    spent: dict[int, Decimal] = {}
+    classes: dict[int, set[int]] = {}
+    for person, class_id, done in elsewhere:
+        spent[person] = spent.get(person, Decimal(0)) + done
+        classes.setdefault(person, set()).add(class_id)
+    for person in sorted(spent):
+        if spent[person] + hours > HOURS_IN_A_DAY:
+            where = "、".join(f"培训班#{pk}" for pk in sorted(classes[person]))
+            return (
+                f"{names.get(person, person)}{on.isoformat()}已在{where}出勤"
+                f"{spent[person]}学时，再记{hours}学时超过一天24小时"
+            )
+    return None
 
 
 #: A day has 24 hours: the sessions recorded for one date never add up to more.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -84,6 +84,33 @@ def class_makers(cls: TrainingClass) -> frozenset[int]:
     return frozenset(actors) | frozenset(named)
 
 
+def class_makers_of_claims(claim_ids: list[int]) -> dict[int, frozenset[int]]:
+    """For the claims among ``claim_ids`` a class's completion created: who made that
+    class (``class_makers``), in two queries whatever the number of claims."""
+    lines = list(
+        RosterLine.objects.filter(claim_id__in=claim_ids).select_related(
+            "training_class"
+        )
+    )
+    if not lines:
+        return {}
+    classes = {line.training_class_id: line.training_class for line in lines}
+    actors: dict[int, set[int]] = {
+        pk: {a for a in (c.created_by_id, c.accepted_by_id) if a is not None}
+        for pk, c in classes.items()
+    }
+    for class_id, actor_id in ClassEvent.objects.filter(
+        training_class_id__in=list(classes), action__in=MAKER_ACTIONS
+    ).values_list("training_class_id", "actor_id"):
+        if actor_id is not None:
+            actors[class_id].add(actor_id)
+    return {
+        line.claim_id: frozenset(actors[line.training_class_id])
+        for line in lines
+        if line.claim_id is not None
+    }
+
+
 def roster_size_at(class_id: int, moment: Any) -> int:
     """How many people were on the class's roster at ``moment`` (its acceptance)."""
     return (
@@ -137,7 +164,22 @@ def attendance_of_claim(claim_id: int) -> AttendanceFacts | None:
     if line is None:
         return None
     cls = line.training_class
-    return attendance_facts(cls, line.trainee_id, attended_hours_of(cls.pk))
+    facts = attendance_facts(cls, line.trainee_id, attended_hours_of(cls.pk))
+    return replace(
+        facts,
+        class_id=cls.pk,
+        fixed=(
+            ("trainee_id", line.trainee_id),
+            ("program_id", cls.program_id),
+            ("institution_id", cls.institution_id),
+            ("unit_id", cls.unit_id),
+            ("training_start", cls.planned_start),
+            ("training_end", cls.planned_end),
+            ("trade_id", cls.trade_id),
+            ("level_id", line.level_achieved_id or cls.level_id),
+            ("project_based", cls.project_based),
+        ),
+    )
 
 
 # --- Evidence (issue 16) -----------------------------------------------------------------

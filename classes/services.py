@@ -433,6 +433,26 @@ def _session_record(
                 "not_on_roster",
                 f"出勤人员不在培训班名单上：{', '.join(str(pk) for pk in outsiders)}",
             )
+        # a person's day holds 24 hours in every class: their rows locked (after the
+        # class: the lock order), so two classes cannot both take the same hours
+        lock_objects.lock_trainees(present_ids)
+        refusal = rules.person_day_refusal(
+            hours=hours,
+            on=on,
+            elsewhere=[
+                (person, class_id, done)
+                for person, class_id, done in ClassSession.objects.filter(
+                    date=on, present__in=present_ids
+                )
+                .exclude(training_class=cls)
+                .values_list("present", "training_class_id", "hours")
+            ],
+            names=dict(
+                Trainee.objects.filter(pk__in=present_ids).values_list("pk", "name")
+            ),
+        )
+        if refusal is not None:
+            raise DomainError("session_hours_exceeded", refusal)
         named = None
         if sheet_id is not None:
             named = (

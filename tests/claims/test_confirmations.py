@@ -749,3 +749,33 @@ def test_a_change_the_trainee_is_not_shown_keeps_the_answer(
     claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
     assert code_of(claim) == code
     assert TraineeConfirmation.objects.get(claim_id=claim.pk).status == "confirmed"
+
+
+def test_a_not_me_after_a_confirmation_still_opens_a_grievance(
+    client, claim_input, clerk
+):
+    """The attacker review: the institution prints the slips (it holds every code)
+    and rostered each person by their full ID number, so it could answer "confirmed"
+    for them all, and the trainee's own "not me" was then refused. A "not me" always
+    stands: it replaces a confirmation and opens the grievance; a "not me" is final."""
+    claim = submitted(claim_input, clerk)
+    url = f"/api/confirmations/{code_of(claim)}/"
+    yes = {"answer": "confirmed", "id_last4": last4(claim)}
+    no = {"answer": "disputed", "id_last4": last4(claim)}
+    assert client.post(url, yes, content_type="application/json").status_code == 200
+    page = client.get(reverse("trainee_confirmation", args=[code_of(claim)]))
+    assert 'data-testid="answer-disputed"' in page.content.decode()
+    assert 'data-testid="answer-confirmed"' not in page.content.decode()
+    disputed = client.post(url, no, content_type="application/json")
+    assert disputed.status_code == 200
+    assert disputed.json()["status"] == "disputed"
+    assert TraineeGrievance.objects.filter(claim_id=claim.pk, outcome="").exists()
+    actions = list(
+        ConfirmationEvent.objects.filter(confirmation__claim_id=claim.pk).values_list(
+            "action", flat=True
+        )
+    )
+    assert actions[-2:] == ["confirmed", "disputed"]
+    for body in (yes, no):
+        again = client.post(url, body, content_type="application/json")
+        assert (again.status_code, again.json()["code"]) == (409, "already_answered")

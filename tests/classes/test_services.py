@@ -735,3 +735,158 @@ def test_the_same_session_recorded_twice_is_refused(
     record("3", present)
     record("4", present[:1])
     assert running_class.sessions.count() == 3
+
+
+# --- A class's claim keeps the class's facts ------------------------------------------------
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("trainee_id", "stranger"),
+        ("training_start", date(2020, 3, 1)),
+        ("training_end", END + timedelta(days=20)),
+        ("institution_id", "elsewhere"),
+        ("project_based", False),
+        ("level_id", "senior_technician"),
+    ],
+)
+def test_a_claim_from_a_class_keeps_the_classs_facts(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+    field: str,
+    value: Any,
+) -> None:
+    """The attacker review: a class's draft claim was edited to another person (never
+    on a roster, judged with the rostered person's attendance), to dates stretched
+    past two months (the project uplift) or to another payee — and submitted. The
+    person, program, institution, unit, dates, trade, level and project flag are the
+    class's; the result (certificate, employment) and a lower amount stay the
+    clerk's to correct."""
+    from dataclasses import replace
+
+    clock(END)
+    attend(running_class, staff, people, days=10)
+    clock(END + timedelta(days=1))
+    claims = services.class_complete(
+        class_id=running_class.pk, results=passed_all(people), actor=clerk
+    )
+    claim = claims[0]
+    if value == "stranger":
+        value = TraineeFactory(groups=["poor_labour"]).pk
+    elif value == "elsewhere":
+        value = InstitutionFactory(unit_id="654301").pk
+    data = claim_services.input_of(claim)
+    with pytest.raises(Conflict) as refused:
+        claim_services.claim_update(
+            claim_id=claim.pk, data=replace(data, **{field: value}), actor=clerk
+        )
+    assert refused.value.code == "class_fact_fixed"
+    assert f"培训班#{running_class.pk}" in refused.value.message
+    claim.refresh_from_db()
+    assert claim_services.input_of(claim) == data
+    corrected = claim_services.claim_update(
+        claim_id=claim.pk,
+        data=replace(
+            data, certificate_number="CERT-FIXED", amount_requested=Decimal("1000.00")
+        ),
+        actor=clerk,
+    )
+    assert (corrected.certificate_number, corrected.amount_requested) == (
+        "CERT-FIXED",
+        Decimal("1000.00"),
+    )
+
+
+def test_who_made_the_class_does_not_judge_its_trainees_not_me(
+    clerk: User, clerk_same_unit: User, clock: Any, school: Institution, people: Any
+) -> None:
+    """The attacker review: clerk A drafted, rostered and filed the class and recorded
+    its sessions; clerk B accepted and completed it. A trainee's "not me" disputes
+    what A recorded, and A dismissed it. Nobody who made the class judges it."""
+    from claims.confirmations import code_for, confirmation_answer, grievance_find
+    from claims.models import TraineeConfirmation, TraineeGrievance
+
+    found_by(clerk, *people)
+    person = people[0]
+    clock(START - timedelta(days=10))
+    cls = services.class_create(data=class_input(school), actor=clerk)
+    services.class_roster_set(class_id=cls.pk, trainee_ids=[person.pk], actor=clerk)
+    services.class_file(class_id=cls.pk, actor=clerk)
+    services.class_accept(class_id=cls.pk, actor=clerk_same_unit)
+    clock(START)
+    services.class_start(class_id=cls.pk, actor=clerk)
+    clock(END)
+    attend(cls, clerk, [person], days=10)
+    clock(END + timedelta(days=1))
+    (claim,) = services.class_complete(
+        class_id=cls.pk, results=passed_all([person]), actor=clerk_same_unit
+    )
+    confirmation = TraineeConfirmation.objects.get(claim=claim)
+    confirmation_answer(
+        code=code_for(confirmation), answer="disputed", id_last4=person.id_number[-4:]
+    )
+    grievance = TraineeGrievance.objects.get(claim=claim)
+    for maker in (clerk, clerk_same_unit):
+        with pytest.raises(PermissionDenied) as refused:
+            grievance_find(
+                grievance_id=grievance.pk,
+                outcome="dismissed",
+                reason="已核实本人参加",
+                actor=maker,
+            )
+        assert "经办与审核须分离" in refused.value.message
+    grievance.refresh_from_db()
+    assert grievance.outcome == ""
+
+
+def test_a_persons_day_holds_24_hours_across_classes(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    school: Institution,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    """The attacker review: one person present 24 hours in one class and 24 in
+    another on the same date — both claims eligible. A person's sessions of a date,
+    in every class, hold at most a day."""
+    clock(START - timedelta(days=10))
+    other = services.class_create(
+        data=class_input(school, trade_id="4-03-02-02"), actor=staff
+    )
+    services.class_roster_set(
+        class_id=other.pk, trainee_ids=[p.pk for p in people], actor=staff
+    )
+    services.class_file(class_id=other.pk, actor=staff)
+    services.class_accept(class_id=other.pk, actor=clerk)
+    clock(START)
+    services.class_start(class_id=other.pk, actor=staff)
+    clock(START + timedelta(days=1))
+    services.class_session_record(
+        class_id=running_class.pk,
+        on=START,
+        hours=Decimal("20"),
+        present=[people[0].pk],
+        actor=staff,
+    )
+    with pytest.raises(DomainError) as refused:
+        services.class_session_record(
+            class_id=other.pk,
+            on=START,
+            hours=Decimal("8"),
+            present=[people[1].pk, people[0].pk],
+            actor=staff,
+        )
+    assert refused.value.code == "session_hours_exceeded"
+    assert f"培训班#{running_class.pk}" in refused.value.message
+    assert people[0].name in refused.value.message
+    # someone else that day, or the same person within the day, is recorded
+    services.class_session_record(
+        class_id=other.pk,
+        on=START,
+        hours=Decimal("4"),
+        present=[people[1].pk, people[0].pk],
+        actor=staff,
+    )

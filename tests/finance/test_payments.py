@@ -262,8 +262,12 @@ def test_who_is_paid_does_not_change_once_an_advance_is_paid(
             claim_services.claim_update(
                 claim_id=claim.pk, actor=clerk, data=replace(before, **change)
             )
-        assert refused.value.code == "advance_paid", change
-        assert "撤回" in refused.value.message
+        # a claim with an advance came from a class (project-based): its person,
+        # institution and project flag are the class's before anything is paid
+        # (``claims.rules.CLASS_FACTS``); ``advance_paid`` guards the same fields
+        # for any claim once money went out
+        assert refused.value.code == "class_fact_fixed", change
+        assert "以培训班为准" in refused.value.message
     assert claim_services.input_of(Claim.objects.get(pk=claim.pk)) == before
     assert not Recovery.objects.filter(claim=claim).exists()
 
@@ -273,3 +277,16 @@ def test_who_is_paid_does_not_change_once_an_advance_is_paid(
         data=replace(before, certificate_number="CERT-2020-9"),
     )
     assert fixed.certificate_number == "CERT-2020-9"
+
+
+def test_who_is_paid_is_fixed_by_an_advance_paid_on_any_claim():
+    """The guard for a claim not from a class (whose payee is the class's anyway):
+    once an advance went out, the person, institution and project flag stay."""
+    from finance.permissions import can_change_payee
+
+    for moved in ("trainee_id", "institution_id", "project_based"):
+        refused = can_change_payee({moved}, Decimal("720.00"))
+        assert not refused and refused.code == "advance_paid"
+        assert "720.00" in refused.reason
+    assert can_change_payee({"certificate_number"}, Decimal("720.00"))
+    assert can_change_payee({"trainee_id"}, Decimal("0.00"))
