@@ -38,7 +38,6 @@ from finance.permissions import (
     can_read_batches,
     can_read_full_account,
 )
-from programs.models import fund_label
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILE_TYPES = {"csv": "text/csv", "fixed": "text/plain", "xlsx": XLSX}
@@ -220,7 +219,7 @@ def reconciliation_view(request: AuthedRequest, pk: int) -> HttpResponse:
     rows = selectors.reconciliation(rollup)
     context = {
         "rollup": rollup,
-        "rows": [(fund_label(r.fund) if r.fund else "合计", r) for r in rows],
+        "rows": [(r.label, r) for r in rows],
     }
     return render(request, "finance/reconciliation.html", context)
 

@@ -671,7 +671,6 @@ def reconciliation_workbook(rollup: Any, rows: list[Any]) -> bytes:
     from openpyxl import Workbook
 
     from finance.selectors import RECONCILIATION_COLUMNS
-    from programs.models import fund_label
 
     book = Workbook()
     sheet = book.active
@@ -679,7 +678,7 @@ def reconciliation_workbook(rollup: Any, rows: list[Any]) -> bytes:
     sheet.append([f"{rollup.quarter} 补贴资金拨付对账表"])
     sheet.append([title for _, title in RECONCILIATION_COLUMNS])
     for row in rows:
-        cells: list[Any] = [fund_label(row.fund, blank="合计") if row.fund else "合计"]
+        cells: list[Any] = [row.label]
         cells.append(row.claims)
         for name, _ in RECONCILIATION_COLUMNS[2:]:
             cells.append(getattr(row, name))

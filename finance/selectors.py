@@ -5,9 +5,10 @@ Every figure is an SQL aggregate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
 from django.utils import timezone
@@ -33,6 +34,7 @@ from finance.models import (
     Rollup,
 )
 from finance.rules import ClaimMoney, class_advance_amount
+from programs.models import fund_label
 from quarters.models import QuarterlyReport, ReportStatus
 
 ZERO = Decimal("0.00")
@@ -294,6 +296,23 @@ class ReconciliationRow:
     failed: Decimal
     due: Decimal
     to_recover: Decimal
+    #: the quarter's claims outside the rollup that money moved on (an advance paid on
+    #: a claim since rejected or withdrawn, or one still undecided, and its recovery)
+    outside: bool = False
+
+    @property
+    def is_total(self) -> bool:
+        return not self.fund and not self.outside
+
+    @property
+    def label(self) -> str:
+        if self.outside:
+            return OUTSIDE_LABEL
+        return fund_label(self.fund) if self.fund else "合计"
+
+
+#: The row of money on the quarter's claims outside the rollup.
+OUTSIDE_LABEL = "未纳入汇总的申报（已驳回、撤回或未审结：先行拨付与追回）"
 
 
 RECONCILIATION_COLUMNS = (
@@ -309,40 +328,80 @@ RECONCILIATION_COLUMNS = (
 
 
 def reconciliation(rollup: Rollup) -> list[ReconciliationRow]:
-    """Per fund of the rollup's claims (``claims_of_rollup``: what its workbook holds)
-    and a last row ``""`` of their total: four queries, every figure an SQL sum."""
+    """Per fund of the rollup's claims (``claims_of_rollup``: what its workbook holds),
+    a row of the quarter's other claims that money moved on (``outside``: an advance
+    paid on a claim since rejected, withdrawn or not yet decided, and what is to come
+    back of it — once in no row, so the total was not all the money), and a last row
+    of the total: every figure an SQL sum over the ledger."""
     claims = claims_of_rollup(rollup)
-    money = money_by(claims, "fund")
-    counts = dict(
-        claims.values("fund")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("fund", "n")
+    rows = _reconciliation_rows(claims, by_fund=True)
+    outside = Claim.all_rows.filter(
+        report__quarter=rollup.quarter,
+        pk__in=LedgerEntry.objects.values("claim_id"),
+    ).exclude(pk__in=claims.values("pk"))
+    rows += [
+        replace(row, outside=True)
+        for row in _reconciliation_rows(outside, by_fund=False)
+        if row.claims
+    ]
+
+    def summed(name: str) -> Decimal:
+        return sum((getattr(r, name) for r in rows), ZERO)
+
+    total = ReconciliationRow(
+        fund="",
+        claims=sum(r.claims for r in rows),
+        owed=summed("owed"),
+        in_open_batches=summed("in_open_batches"),
+        paid=summed("paid"),
+        failed=summed("failed"),
+        due=summed("due"),
+        to_recover=summed("to_recover"),
     )
-    failed = dict(
+    return [*rows, total]
+
+
+def _reconciliation_rows(
+    claims: QuerySet[Claim], *, by_fund: bool
+) -> list[ReconciliationRow]:
+    """One row per fund of ``claims`` (``by_fund``), or one row of them all (fund
+    ``""``): four queries."""
+    fields = ("fund",) if by_fund else ()
+    money = money_by(claims, *fields)
+
+    def per_fund(qs: QuerySet, prefix: str, total: Any) -> dict[str, Any]:  # type: ignore[type-arg]
+        if not by_fund:
+            return {"": qs.aggregate(n=total)["n"]}
+        return {
+            fund or "": n
+            for fund, n in qs.values(f"{prefix}fund")
+            .annotate(n=total)
+            .order_by()
+            .values_list(f"{prefix}fund", "n")
+        }
+
+    counts = per_fund(claims, "", Count("id"))
+    failed = per_fund(
         LedgerEntry.objects.filter(
             claim__in=claims,
             kind=LedgerKind.FAILED,
             payment__reissued_by__isnull=True,
-        )
-        .values("claim__fund")
-        .annotate(total=Sum("amount"))
-        .order_by()
-        .values_list("claim__fund", "total")
+        ),
+        "claim__",
+        Sum("amount"),
     )
-    in_batches = dict(
-        PaymentBatchLine.objects.filter(claim__in=claims, open=True)
-        .values("claim__fund")
-        .annotate(total=Sum("amount"))
-        .order_by()
-        .values_list("claim__fund", "total")
+    in_batches = per_fund(
+        PaymentBatchLine.objects.filter(claim__in=claims, open=True),
+        "claim__",
+        Sum("amount"),
     )
     rows = []
-    for (fund,), m in sorted(money.items(), key=lambda kv: kv[0][0] or ""):
+    for key, m in money.items():
+        fund = (key[0] if key else "") or ""
         rows.append(
             ReconciliationRow(
-                fund=fund or "",
-                claims=counts.get(fund, 0),
+                fund=fund,
+                claims=counts.get(fund) or 0,
                 owed=rules.to_fen(m.owed),
                 in_open_batches=rules.to_fen(in_batches.get(fund) or ZERO),
                 paid=rules.to_fen(m.paid),
@@ -351,15 +410,7 @@ def reconciliation(rollup: Rollup) -> list[ReconciliationRow]:
                 to_recover=rules.to_fen(m.to_recover),
             )
         )
-    total = ReconciliationRow(
-        fund="",
-        claims=sum(r.claims for r in rows),
-        **{
-            name: sum((getattr(r, name) for r in rows), ZERO)
-            for name, _ in RECONCILIATION_COLUMNS[2:]
-        },
-    )
-    return [*rows, total]
+    return sorted(rows, key=lambda row: row.fund)
 
 
 def batch_for(batch_id: int) -> PaymentBatch:

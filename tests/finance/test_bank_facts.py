@@ -155,3 +155,35 @@ def test_nothing_is_paid_by_hand_while_the_other_part_is_at_the_bank(
     )
     assert money_of(claim.pk).due == Decimal("1080.00")
     assert not Payment.objects.filter(claim_id=claim.pk, kind="balance").exists()
+
+
+def test_the_reconciliation_counts_money_on_claims_outside_the_rollup(
+    claim_input: Any, reviewer: Any, settings: Any, tmp_path: Any
+) -> None:
+    """The attacker review: the reconciliation summed the rollup's claims only, so an
+    advance paid on a claim later rejected — and the recovery it opened — was in
+    no row: 2877.60 went out, the workbook said 2158.80. A row of the quarter's
+    claims outside the rollup carries them, and the total is all the money."""
+    from finance import selectors
+    from tests.quarter_run import run_quarter
+
+    settings.MEDIA_ROOT = tmp_path
+    payer = UserFactory(username="fin_adv", role="finance_officer")
+    run_quarter(claim_input, reviewer, finance=payer)
+    rollup = finance_services.rollup_request(quarter="2020Q1", actor=reviewer)
+    rollup = finance_services.rollup_build(rollup_id=rollup.pk)
+    paid = Payment.objects.filter(status="paid", claim__report__quarter="2020Q1")
+    recoveries = Recovery.objects.filter(
+        settled_at__isnull=True, netted_at__isnull=True, claim__report__quarter="2020Q1"
+    )
+    assert recoveries.exists()
+    rows = selectors.reconciliation(rollup)
+    outside = [r for r in rows if r.outside]
+    assert len(outside) == 1
+    assert outside[0].to_recover == sum(r.amount for r in recoveries)
+    assert "未纳入汇总" in outside[0].label
+    total = rows[-1]
+    assert (total.label, total.paid) == ("合计", sum(p.amount for p in paid))
+    assert total.to_recover == outside[0].to_recover + sum(
+        r.to_recover for r in rows[:-1] if not r.outside
+    )
