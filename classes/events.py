@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import OuterRef, Subquery
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from claims.audit import Verdict, canonical_json, chain_hash, walk
-from classes.models import ClassEvent, TrainingClass
+from classes.models import ClassEvent, ClassSession, TrainingClass
 
 
 def class_event_record(
@@ -111,4 +112,46 @@ def classes_out_of_step() -> tuple[int, str | None]:
                 f"培训班 #{pk} 的状态为 {status}，"
                 f"但其末条审计记录 #{last_event} 记为 {last_to or '(空)'}"
             )
+    return total, None
+
+
+def sessions_out_of_step() -> tuple[int, str | None]:
+    """Every session against the chained event that recorded it: its date, its hours
+    and who was present. A person added to a session's present list in the database
+    (or its hours raised) would change a claim's attendance with the trail intact."""
+    recorded: dict[int, dict[str, Any]] = {}
+    for changes in (
+        ClassEvent.objects.filter(action="session")
+        .order_by("id")
+        .values_list("changes", flat=True)
+        .iterator(chunk_size=2000)
+    ):
+        if isinstance(changes, dict) and "session" in changes:
+            recorded[int(changes["session"])] = changes
+    present: dict[int, set[int]] = {}
+    for session_id, trainee_id in (
+        ClassSession.present.through.objects.order_by()
+        .values_list("classsession_id", "trainee_id")
+        .iterator(chunk_size=5000)
+    ):
+        present.setdefault(session_id, set()).add(trainee_id)
+    total = 0
+    for pk, on, hours in (
+        ClassSession.objects.order_by("pk")
+        .values_list("pk", "date", "hours")
+        .iterator(chunk_size=2000)
+    ):
+        total += 1
+        event = recorded.get(pk)
+        if event is None:
+            return total, f"课次 #{pk} 没有记录它的审计记录"
+        if event.get("date") != on.isoformat():
+            return total, f"课次 #{pk} 的日期为 {on}，审计记录为 {event.get('date')}"
+        if Decimal(str(event.get("hours"))) != hours:
+            return (
+                total,
+                f"课次 #{pk} 的学时为 {hours}，审计记录为 {event.get('hours')}",
+            )
+        if set(event.get("present") or []) != present.get(pk, set()):
+            return total, f"课次 #{pk} 的出勤人员与审计记录不符"
     return total, None

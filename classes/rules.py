@@ -46,6 +46,13 @@ FILING_LEAD_DAYS = ClassTerm(Decimal(7), "五(一)", f"开班前至少7日完成
 ATTENDANCE_THRESHOLD = ClassTerm(
     Decimal("0.8"), "五(一)", f"出勤不少于计划学时的80%；{PRACTICE}"
 )
+#: A running class is completed (结业) within this many days after its planned end: past
+#: it, the anomalies page lists the class with the advance it holds (an advance is
+#: shared out over the claims, and what they are not owed recovered, only at
+#: completion — a class never completed kept it for ever).
+COMPLETION_GRACE_DAYS = ClassTerm(
+    Decimal(30), "五(二)", f"计划结束后30日内结业；{PRACTICE}"
+)
 
 # --- Statuses and the table of moves -----------------------------------------------------
 DRAFT = "draft"

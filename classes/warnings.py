@@ -22,12 +22,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 from django.db.models import Count, DateField, F, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from altay_skills.statements import rows_for_keys
 from claims.warnings import AGE_UNUSUAL, ClaimWarning, age_number, unusual_age
@@ -330,6 +331,45 @@ def perfect_class_list(*, limit: int) -> list[PerfectClass]:
         for cls in TrainingClass.objects.filter(pk__in=ids)
         .select_related("institution", "unit")
         .order_by("-planned_end", "pk")
+    ]
+
+
+@dataclass(frozen=True)
+class OverdueClass:
+    """A class still running more than ``rules.COMPLETION_GRACE_DAYS`` after its
+    planned end, with the advance paid on it (0 when none): until it is completed the
+    advance is neither shared out nor recovered."""
+
+    class_id: int
+    institution_name: str
+    unit_name: str
+    planned_start: date
+    planned_end: date
+    days_past_end: int
+    advance: Decimal
+
+
+def overdue_classes(today: date, *, limit: int) -> list[OverdueClass]:
+    """The running classes past their planned end by more than the grace, those
+    holding the largest advance first (one query: classes are few beside claims)."""
+    cutoff = today - timedelta(days=rules.COMPLETION_GRACE_DAYS.whole)
+    rows = (
+        TrainingClass.objects.filter(status=rules.RUNNING, planned_end__lt=cutoff)
+        .select_related("institution", "unit")
+        .annotate(paid=Coalesce(F("advance__amount"), Value(Decimal("0.00"))))
+        .order_by("-paid", "planned_end", "pk")[:limit]
+    )
+    return [
+        OverdueClass(
+            class_id=cls.pk,
+            institution_name=cls.institution.name,
+            unit_name=cls.unit.name,
+            planned_start=cls.planned_start,
+            planned_end=cls.planned_end,
+            days_past_end=(today - cls.planned_end).days,
+            advance=cls.paid,
+        )
+        for cls in rows
     ]
 
 

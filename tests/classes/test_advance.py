@@ -444,3 +444,28 @@ def test_the_finance_page_lists_the_class_due_and_pays_it(
     assert f"培训班#{running_class.pk}的先行拨付2,160.00元已登记" in text
     assert f'data-testid="class-advance-{running_class.pk}"' not in text
     assert 'data-testid="class-advances-paid"' in text
+
+
+def test_a_running_class_long_past_its_end_is_listed_with_its_advance(
+    running_class: TrainingClass, finance: User, clerk: User, clock: Any
+) -> None:
+    """The attacker review: an advance paid at the start of a class never completed
+    was never shared out nor recovered, and nothing named the class. A running class
+    more than ``COMPLETION_GRACE_DAYS`` past its planned end is on the anomalies page
+    with the advance it holds; completing it (those who did not finish as not passed)
+    recovers what they are not owed."""
+    from classes.rules import COMPLETION_GRACE_DAYS
+    from reporting.anomalies import anomalies
+
+    pay(running_class, finance, amount=ADVANCE)
+    clock(END + timedelta(days=COMPLETION_GRACE_DAYS.whole))
+    assert anomalies().overdue_classes == []
+    clock(END + timedelta(days=COMPLETION_GRACE_DAYS.whole + 1))
+    found = anomalies()
+    [overdue] = found.overdue_classes
+    assert (overdue.class_id, overdue.advance, overdue.days_past_end) == (
+        running_class.pk,
+        ADVANCE,
+        COMPLETION_GRACE_DAYS.whole + 1,
+    )
+    assert found.total == 1

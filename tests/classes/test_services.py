@@ -890,3 +890,25 @@ def test_a_persons_day_holds_24_hours_across_classes(
         present=[people[1].pk, people[0].pk],
         actor=staff,
     )
+
+
+def test_verify_audit_finds_attendance_changed_behind_the_trail(
+    running_class: TrainingClass, staff: User, people: list[Trainee], clock: Any
+) -> None:
+    """The attacker review: a person added to every session's present list straight in
+    the database turned a refused claim eligible, and ``verify_audit`` said nothing —
+    each session's chained event still named them absent. Each session is now held to
+    its event: date, hours and who was present."""
+    from classes.models import ClassSession
+
+    clock(END)
+    attend(running_class, staff, people[:2], days=2)
+    assert events.sessions_out_of_step() == (2, None)
+    session = ClassSession.objects.filter(training_class=running_class).first()
+    session.present.add(people[2])
+    _checked, problem = events.sessions_out_of_step()
+    assert problem is not None and f"课次 #{session.pk}" in problem
+    assert "出勤人员" in problem
+    session.present.remove(people[2])
+    ClassSession.objects.filter(pk=session.pk).update(hours=Decimal("12"))
+    assert "学时" in (events.sessions_out_of_step()[1] or "")
