@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -197,6 +197,15 @@ def sms_text(confirmation: TraineeConfirmation) -> str:
         }
 
 
+def sms_key(confirmation: TraineeConfirmation) -> str:
+    """The gateway's idempotency key of the confirmation's message: one per code — a
+    code issued again after the facts changed (``confirmation_reissue_if_changed``) is
+    a message of its own, which a gateway honouring the key would otherwise drop."""
+    reissued = confirmation.events.filter(action="reissue").count()
+    key = f"confirmation-{confirmation.pk}"
+    return f"{key}-r{reissued}" if reissued else key
+
+
 def confirmation_sms_send(*, confirmation_id: int) -> str | None:
     """The task's work, inside ``outbox.run_once``'s transaction: send the message
     once (a row already sent sends nothing). A gateway error propagates, the
@@ -215,7 +224,7 @@ def confirmation_sms_send(*, confirmation_id: int) -> str | None:
         template=template,
         params={"code": codes.grouped(code), "link": sms_link(confirmation)},
         text=sms_text(confirmation),
-        idempotency_key=f"confirmation-{confirmation.pk}",
+        idempotency_key=sms_key(confirmation),
         language=trainee.message_language,
     )
     reference = sms_backend().send(message)
@@ -359,20 +368,50 @@ def confirmation_answer(
             )
             ConfirmationEvent.objects.create(confirmation=confirmation, action=answer)
             if answer == ConfirmationStatus.DISPUTED:
-                TraineeGrievance.objects.create(
-                    confirmation=confirmation,
-                    claim_id=confirmation.claim_id,
-                    opened_at=now,
-                    due_on=rules.grievance_due(
-                        timezone.localdate(),
-                        settings.TRAINEE_GRIEVANCE_WORKING_DAYS,
-                        is_working_day,
-                    ),
-                )
+                _grievance_open(confirmation, now)
     if refused is not None:
         raise refused
     confirmation.claim = found.claim
     return confirmation
+
+
+def _grievance_open(confirmation: TraineeConfirmation, now: datetime) -> None:
+    """The grievance of a "not me": opened, or — a "not me" again on the code issued
+    after the claim's facts changed — opened again with a new date, its earlier
+    finding kept in the trail (``finding_*`` events) and cleared on the row."""
+    due_on = rules.grievance_due(
+        timezone.localdate(), settings.TRAINEE_GRIEVANCE_WORKING_DAYS, is_working_day
+    )
+    earlier = TraineeGrievance.objects.filter(confirmation=confirmation).first()
+    if earlier is None:
+        TraineeGrievance.objects.create(
+            confirmation=confirmation,
+            claim_id=confirmation.claim_id,
+            opened_at=now,
+            due_on=due_on,
+        )
+        return
+    ConfirmationEvent.objects.create(
+        confirmation=confirmation,
+        action="grievance_reopened",
+        changes={"outcome": earlier.outcome, "due_on": earlier.due_on.isoformat()},
+    )
+    earlier.opened_at = now
+    earlier.due_on = due_on
+    earlier.outcome = ""
+    earlier.finding = ""
+    earlier.found_by = None
+    earlier.found_at = None
+    earlier.save(
+        update_fields=[
+            "opened_at",
+            "due_on",
+            "outcome",
+            "finding",
+            "found_by",
+            "found_at",
+        ]
+    )
 
 
 # --- The unit's finding -------------------------------------------------------------------

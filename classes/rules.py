@@ -182,9 +182,9 @@ def person_day_refusal(
     names: Mapping[int, str],
 ) -> str | None:
     """The refusal of a session of ``hours`` on ``on`` for its people, or None: each
-    person's sessions of that date in other classes (``elsewhere``: person, class,
-    hours) and this one stay within a day — one person cannot attend 24 hours in two
-    classes at once."""
+    person's sessions of that date in every class, this one's included
+    (``elsewhere``: person, class, hours), and this one stay within a day — one
+    person cannot attend 24 hours in two classes at once."""
     spent: dict[int, Decimal] = {}
     classes: dict[int, set[int]] = {}
     for person, class_id, done in elsewhere:
@@ -197,6 +197,22 @@ def person_day_refusal(
                 f"{names.get(person, person)}{on.isoformat()}已在{where}出勤"
                 f"{spent[person]}学时，再记{hours}学时超过一天24小时"
             )
+    return None
+
+
+def level_above_class(
+    *,
+    reached: tuple[int | None, str],
+    accepted: tuple[int | None, str] | None,
+) -> str | None:
+    """The refusal of a result at a level above the one the class was accepted for
+    (rank 5 = 五级/初级工 … 1 = 一级/高级技师), or None: the subsidy of 三(一) is by
+    level, and the roster's pre-check (a trade and level once, 五(二)) saw the class's
+    level — a result above it would be paid a cap nobody checked."""
+    if accepted is None or reached[0] is None or accepted[0] is None:
+        return None
+    if reached[0] < accepted[0]:
+        return f"结业等级{reached[1]}高于培训班备案的等级{accepted[1]}，不能登记"
     return None
 
 

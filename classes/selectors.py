@@ -18,6 +18,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from altay_skills.errors import NotFound
+from claims import rules as claim_rules
 from claims.models import Document, DocumentKind
 from claims.rules import AttendanceFacts
 from claims.selectors import documents_visible_to
@@ -165,6 +166,8 @@ def attendance_of_claim(claim_id: int) -> AttendanceFacts | None:
         return None
     cls = line.training_class
     facts = attendance_facts(cls, line.trainee_id, attended_hours_of(cls.pk))
+    # as the claim holds them: a program without a trade and level (11) keeps none
+    keeps = claim_rules.keeps_trade_level(cls.program_id, 0)
     return replace(
         facts,
         class_id=cls.pk,
@@ -175,8 +178,8 @@ def attendance_of_claim(claim_id: int) -> AttendanceFacts | None:
             ("unit_id", cls.unit_id),
             ("training_start", cls.planned_start),
             ("training_end", cls.planned_end),
-            ("trade_id", cls.trade_id),
-            ("level_id", line.level_achieved_id or cls.level_id),
+            ("trade_id", cls.trade_id if keeps else None),
+            ("level_id", (line.level_achieved_id or cls.level_id) if keeps else None),
             ("project_based", cls.project_based),
         ),
     )

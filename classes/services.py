@@ -443,9 +443,7 @@ def _session_record(
                 (person, class_id, done)
                 for person, class_id, done in ClassSession.objects.filter(
                     date=on, present__in=present_ids
-                )
-                .exclude(training_class=cls)
-                .values_list("present", "training_class_id", "hours")
+                ).values_list("present", "training_class_id", "hours")
             ],
             names=dict(
                 Trainee.objects.filter(pk__in=present_ids).values_list("pk", "name")
@@ -626,7 +624,16 @@ def class_complete(
             if result.employment not in Employment.values:
                 raise DomainError("invalid_employment", "就业情况无效")
             if result.level_id:
-                _get(Level, result.level_id, "等级不存在")
+                level = _get(Level, result.level_id, "等级不存在")
+                refusal = rules.level_above_class(
+                    reached=(level.rank, level.name),
+                    accepted=(cls.level.rank, cls.level.name) if cls.level else None,
+                )
+                if refusal is not None:
+                    raise DomainError(
+                        "level_above_class",
+                        f"培训人员{result.trainee_id}：{refusal}",
+                    )
             by_person[result.trainee_id] = result
         missing = [pk for pk in lines if pk not in by_person]
         if missing:

@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from altay_skills import lock_objects
-from altay_skills.errors import Conflict, DomainError, NotFound
-from altay_skills.permissions import require
+from altay_skills.errors import Conflict, DomainError, NotFound, PermissionDenied
+from altay_skills.permissions import Permission, require
 from altay_skills.plain_text import checked_text
 from claims import evidence
 from claims import rules as claim_rules
@@ -109,16 +109,7 @@ def account_change_propose(
     current: PayeeAccount | None
     if trainee_id is not None:
         trainee = trainee_in_scope(actor, trainee_id)
-        require(
-            can_propose_trainee_account(
-                actor,
-                trainee,
-                claimed_by_unit=bool(actor.unit_id)
-                and Claim.objects.filter(trainee=trainee, unit_id=actor.unit_id)
-                .exclude(status__in=claim_rules.ENDED_STATUSES)
-                .exists(),
-            )
-        )
+        require(_may_enter_account_of(actor, trainee))
         current = PayeeAccount.objects.filter(trainee=trainee).first()
         owner: dict[str, Any] = {"trainee": trainee}
     else:
@@ -174,6 +165,23 @@ def account_change_propose(
         raise
 
 
+def _may_enter_account_of(user: User, trainee: Any) -> Permission:
+    """Whether ``user`` may enter ``trainee``'s account: finance, or a clerk of the
+    unit that registered the person or holds a claim of theirs submitted or decided
+    (``claims.rules.COUNTING_STATUSES``) — a draft is typed in a minute and deleted
+    the next."""
+    return can_propose_trainee_account(
+        user,
+        trainee,
+        claimed_by_unit=bool(user.unit_id)
+        and Claim.objects.filter(
+            trainee=trainee,
+            unit_id=user.unit_id,
+            status__in=claim_rules.COUNTING_STATUSES,
+        ).exists(),
+    )
+
+
 def account_change_confirm(*, change_id: int, actor: User) -> PayeeAccount:
     """A second person (finance, not the one who entered it) puts the account in
     force; the change row keeps who and when, the old and new numbers masked."""
@@ -183,6 +191,14 @@ def account_change_confirm(*, change_id: int, actor: User) -> PayeeAccount:
         if change is None:
             raise NotFound("未找到该账户变更")
         require(can_confirm_account_change(actor, change))
+        if change.trainee_id and not _may_enter_account_of(
+            change.proposed_by, change.trainee
+        ):
+            # the claim that gave the right was withdrawn (or a role changed) since
+            raise PermissionDenied(
+                "录入人所在单位已无该培训人员已提交的申报，无权录入其收款账户："
+                "该变更不能确认，请退回"
+            )
         now = timezone.now()
         owner = (
             {"trainee_id": change.trainee_id}

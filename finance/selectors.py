@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -335,10 +335,14 @@ def reconciliation(rollup: Rollup) -> list[ReconciliationRow]:
     of the total: every figure an SQL sum over the ledger."""
     claims = claims_of_rollup(rollup)
     rows = _reconciliation_rows(claims, by_fund=True)
-    outside = Claim.all_rows.filter(
-        report__quarter=rollup.quarter,
-        pk__in=LedgerEntry.objects.values("claim_id"),
-    ).exclude(pk__in=claims.values("pk"))
+    outside = (
+        Claim.all_rows.filter(report__quarter=rollup.quarter)
+        .filter(
+            Q(pk__in=LedgerEntry.objects.values("claim_id"))
+            | Q(pk__in=PaymentBatchLine.objects.filter(open=True).values("claim_id"))
+        )
+        .exclude(pk__in=claims.values("pk"))
+    )
     rows += [
         replace(row, outside=True)
         for row in _reconciliation_rows(outside, by_fund=False)

@@ -545,10 +545,14 @@ def payment_record(
             # while a line of the claim is at the bank — of either kind: an advance
             # in flight is not yet in the ledger, so a balance by hand would pay
             # the whole approved amount beside it — nothing else is paid on it
-            open_lines = PaymentBatchLine.objects.filter(claim_id=claim.pk, open=True)
-            if batch_line_id is not None:
-                open_lines = open_lines.exclude(pk=batch_line_id)
-            in_batch = open_lines.values_list("batch_id", flat=True).first()
+            # (the bank's own answer to a line is a fact, recorded beside any other)
+            in_batch = (
+                PaymentBatchLine.objects.filter(claim_id=claim.pk, open=True)
+                .values_list("batch_id", flat=True)
+                .first()
+                if batch_line_id is None
+                else None
+            )
             if in_batch is not None:
                 raise Conflict(
                     "in_open_batch",

@@ -779,3 +779,81 @@ def test_a_not_me_after_a_confirmation_still_opens_a_grievance(
     for body in (yes, no):
         again = client.post(url, body, content_type="application/json")
         assert (again.status_code, again.json()["code"]) == (409, "already_answered")
+
+
+def returned_and_changed(
+    claim: Claim, clerk: Any, reviewer: Any, claim_input: Any
+) -> str:
+    """The claim returned, its amount changed (a new code) and submitted again."""
+    send_to_prefecture(claim)
+    quarter_services.claim_return(claim_id=claim.pk, actor=reviewer, reason="金额有误")
+    claim_services.claim_update(
+        claim_id=claim.pk,
+        data=claim_input(trainee_id=claim.trainee_id, amount_requested=Decimal("1500")),
+        actor=clerk,
+    )
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    return code_of(claim)
+
+
+@pytest.mark.parametrize("first_finding", ["", "dismissed"])
+def test_a_second_not_me_after_new_facts_reopens_the_grievance(
+    client, claim_input, clerk, clerk_same_unit, reviewer, first_finding
+):
+    """The second review: a "not me", the claim returned and changed (a new code),
+    then "not me" again was a 500 — one grievance per confirmation. The grievance
+    opens again with a new date, its earlier finding kept in the trail."""
+    claim = submitted(claim_input, clerk)
+    grievance = dispute(claim)
+    if first_finding:
+        grievance_find(
+            grievance_id=grievance.pk,
+            outcome=first_finding,
+            reason="经核实本人参加",
+            actor=clerk_same_unit,
+        )
+    new_code = returned_and_changed(claim, clerk, reviewer, claim_input)
+    answer = client.post(
+        f"/api/confirmations/{new_code}/",
+        {"answer": "disputed", "id_last4": last4(claim)},
+        content_type="application/json",
+    )
+    assert answer.status_code == 200, answer.content
+    grievance.refresh_from_db()
+    assert (grievance.outcome, grievance.found_by) == ("", None)
+    assert TraineeGrievance.objects.filter(claim_id=claim.pk).count() == 1
+    actions = ConfirmationEvent.objects.filter(
+        confirmation__claim_id=claim.pk
+    ).values_list("action", flat=True)
+    assert list(actions).count("disputed") == 2
+
+
+def test_a_new_code_is_texted_under_a_key_of_its_own(
+    claim_input, clerk, reviewer, settings, tmp_path
+):
+    """The second review: the new code's message went under the first one's
+    idempotency key, which a gateway honouring it drops as a repeat."""
+    from altay_skills.sms import SmsMessage
+
+    sent: list[SmsMessage] = []
+
+    class Recording:
+        def send(self, message: SmsMessage) -> str:
+            sent.append(message)
+            return f"ref-{len(sent)}"
+
+    from claims import confirmations
+
+    claim = submitted(claim_input, clerk, phone="13912345678")
+    original = confirmations.sms_backend
+    confirmations.sms_backend = lambda: Recording()  # type: ignore[assignment]
+    try:
+        confirmation = TraineeConfirmation.objects.get(claim_id=claim.pk)
+        confirmations.confirmation_sms_send(confirmation_id=confirmation.pk)
+        returned_and_changed(claim, clerk, reviewer, claim_input)
+        confirmations.confirmation_sms_send(confirmation_id=confirmation.pk)
+    finally:
+        confirmations.sms_backend = original
+    assert len(sent) == 2
+    assert sent[0].idempotency_key != sent[1].idempotency_key
+    assert sent[0].params["code"] != sent[1].params["code"]

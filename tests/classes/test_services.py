@@ -912,3 +912,107 @@ def test_verify_audit_finds_attendance_changed_behind_the_trail(
     session.present.remove(people[2])
     ClassSession.objects.filter(pk=session.pk).update(hours=Decimal("12"))
     assert "学时" in (events.sessions_out_of_step()[1] or "")
+
+
+def test_a_result_above_the_level_the_class_was_accepted_for_is_refused(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    """The attacker review: a class accepted for one level completed with its people at
+    一级/高级技师 — a higher cap, and a trade and level the roster's pre-check never
+    saw. A result is at most the level the class was accepted for."""
+    from dataclasses import replace
+
+    clock(END)
+    attend(running_class, staff, people, days=10)
+    clock(END + timedelta(days=1))
+    results = passed_all(people)
+    results[1] = replace(results[1], level_id="senior_technician")
+    with pytest.raises(DomainError) as refused:
+        services.class_complete(class_id=running_class.pk, results=results, actor=clerk)
+    assert refused.value.code == "level_above_class"
+    assert "一级" in refused.value.message and "备案" in refused.value.message
+    assert not Claim.objects.exists()
+    results[1] = replace(results[1], level_id="primary")
+    claims = services.class_complete(
+        class_id=running_class.pk, results=results, actor=clerk
+    )
+    assert claims[1].level_id == "primary"
+
+
+def test_a_persons_day_counts_this_classs_sessions_too(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    school: Institution,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    """The second review: 12 hours in class A, 10 in class B, then 11 more in A — the
+    check left out A's own sessions, and the person held 33 hours on one date."""
+    clock(START - timedelta(days=10))
+    other = services.class_create(
+        data=class_input(school, trade_id="4-03-02-02"), actor=staff
+    )
+    services.class_roster_set(
+        class_id=other.pk, trainee_ids=[p.pk for p in people], actor=staff
+    )
+    services.class_file(class_id=other.pk, actor=staff)
+    services.class_accept(class_id=other.pk, actor=clerk)
+    clock(START)
+    services.class_start(class_id=other.pk, actor=staff)
+    clock(START + timedelta(days=1))
+
+    def record(cls: TrainingClass, hours: str) -> Any:
+        return services.class_session_record(
+            class_id=cls.pk,
+            on=START,
+            hours=Decimal(hours),
+            present=[people[0].pk],
+            actor=staff,
+        )
+
+    record(running_class, "12")
+    record(other, "10")
+    with pytest.raises(DomainError) as refused:
+        record(running_class, "3")
+    assert refused.value.code == "session_hours_exceeded"
+    record(running_class, "2")
+
+
+def test_a_program_11_classs_claim_is_still_corrected(
+    staff: User,
+    clerk: User,
+    school: Institution,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    """The second review: program 11 carries no trade and level (the claim drops
+    them), so every edit of its class's claim looked like a change of them."""
+    from dataclasses import replace
+
+    clock(START - timedelta(days=10))
+    cls = services.class_create(
+        data=class_input(school, program_id=11, project_based=False), actor=staff
+    )
+    services.class_roster_set(class_id=cls.pk, trainee_ids=[people[0].pk], actor=staff)
+    services.class_file(class_id=cls.pk, actor=staff)
+    services.class_accept(class_id=cls.pk, actor=clerk)
+    clock(START)
+    services.class_start(class_id=cls.pk, actor=staff)
+    clock(END)
+    attend(cls, staff, people[:1], days=10)
+    clock(END + timedelta(days=1))
+    (claim,) = services.class_complete(
+        class_id=cls.pk, results=passed_all(people[:1]), actor=clerk
+    )
+    assert (claim.trade_id, claim.level_id) == (None, None)
+    corrected = claim_services.claim_update(
+        claim_id=claim.pk,
+        data=replace(claim_services.input_of(claim), certificate_number="CERT-11"),
+        actor=clerk,
+    )
+    assert corrected.certificate_number == "CERT-11"

@@ -187,3 +187,58 @@ def test_the_reconciliation_counts_money_on_claims_outside_the_rollup(
     assert total.to_recover == outside[0].to_recover + sum(
         r.to_recover for r in rows[:-1] if not r.outside
     )
+
+
+def test_the_reconciliation_counts_money_at_the_bank_outside_the_rollup(
+    ready: Any, claim_input: Any, finance: Any
+) -> None:
+    """The second review: an advance at the bank for a claim outside the rollup (no
+    ledger line yet) was in no row of 在途批次."""
+    from finance import selectors
+
+    _, rollup = ready
+    _claim, _, batch = late_advance_batch(ready, claim_input, finance)
+    rows = selectors.reconciliation(rollup)
+    [outside] = [r for r in rows if r.outside]
+    assert (outside.claims, outside.in_open_batches) == (1, Decimal("720.00"))
+    assert rows[-1].in_open_batches == batch.total
+
+
+def test_a_bank_line_is_recorded_beside_an_open_line_of_the_other_kind(
+    ready: Any, claim_input: Any, finance: Any, reviewer: Any
+) -> None:
+    """Lines of both kinds open on one claim (built before either kind kept the other
+    out): each bank answer is still recorded — it is a fact — rather than both
+    files refused for ever because of the other."""
+    from finance.models import PaymentBatch, PaymentBatchLine
+
+    claim, _report, batch = late_advance_batch(ready, claim_input, finance)
+    line = batch.lines.get()
+    other = PaymentBatch.objects.create(
+        rollup=batch.rollup,
+        kind="balance",
+        template=batch.template,
+        status="sent",
+        created_by=batch.created_by,
+        content=b"",
+        filename="legacy.csv",
+        sha256="0" * 64,
+        count=1,
+        total=Decimal("1080.00"),
+    )
+    PaymentBatchLine.objects.create(
+        batch=other,
+        claim=claim,
+        kind="balance",
+        seq=1,
+        amount=Decimal("1080.00"),
+        reference="LEGACY-1",
+        bank=line.bank,
+        account=line.account,
+        holder=line.holder,
+    )
+    outcome = payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch), actor=finance
+    )
+    assert outcome.paid == 1
+    assert money_of(claim.pk).advance_paid == Decimal("720.00")

@@ -21,6 +21,7 @@ from finance import services as finance_services
 from finance.ledger import money_of
 from finance.models import (
     BankTemplate,
+    PayeeAccount,
     PayeeAccountChange,
     Payment,
     PaymentBatch,
@@ -410,7 +411,12 @@ def test_a_clerk_who_only_looked_a_person_up_does_not_enter_their_account(
     from trainees.selectors import trainee_by_id_number
     from trainees.services import trainee_found
 
-    person = TraineeFactory(registered_by_unit_id="654301")
+    # registered in 654301, seeking a job in 654322 (a claim there is eligible)
+    person = TraineeFactory(
+        groups=["poor_labour"],
+        registered_by_unit_id="654301",
+        job_seeking_unit_id="654322",
+    )
     trainee_found(
         actor=other_clerk, trainee=trainee_by_id_number(other_clerk, person.id_number)
     )
@@ -428,8 +434,8 @@ def test_a_clerk_who_only_looked_a_person_up_does_not_enter_their_account(
         propose()
     assert "为其申报" in refused.value.message
     assert not PayeeAccountChange.objects.filter(trainee=person).exists()
-    # training in the other county, with a claim there: that clerk enters it
-    claim_services.claim_create(
+    # training in the other county, with a claim submitted there: that clerk enters it
+    claim = claim_services.claim_create(
         data=claim_input(
             trainee_id=person.pk,
             unit_id="654322",
@@ -437,4 +443,52 @@ def test_a_clerk_who_only_looked_a_person_up_does_not_enter_their_account(
         ),
         actor=other_clerk,
     )
+    claim_services.claim_submit(claim_id=claim.pk, actor=other_clerk)
     assert propose().trainee_id == person.pk
+
+
+def test_a_draft_does_not_give_a_clerk_a_persons_account(
+    finance: Any, claim_input: Any, other_clerk: Any
+) -> None:
+    """The second review: a draft for the person opened the way, deleted once the
+    change was entered, and the confirmation put the account in force. A claim
+    submitted (or decided) counts, and the right is checked again at confirmation."""
+    from claims import services as claim_services
+    from tests.factories import InstitutionFactory, TraineeFactory
+    from trainees.services import trainee_found
+
+    # registered in 654301, seeking a job in 654322 (a claim there is eligible)
+    person = TraineeFactory(
+        groups=["poor_labour"],
+        registered_by_unit_id="654301",
+        job_seeking_unit_id="654322",
+    )
+    trainee_found(actor=other_clerk, trainee=person)
+    draft = claim_services.claim_create(
+        data=claim_input(
+            trainee_id=person.pk,
+            unit_id="654322",
+            institution_id=InstitutionFactory(unit_id="654322").pk,
+        ),
+        actor=other_clerk,
+    )
+
+    def propose() -> Any:
+        return payouts.account_change_propose(
+            actor=other_clerk,
+            trainee_id=person.pk,
+            bank="xjnx",
+            number=card(4343),
+            holder=person.name,
+        )
+
+    with pytest.raises(PermissionDenied):
+        propose()
+    claim_services.claim_submit(claim_id=draft.pk, actor=other_clerk)
+    change = propose()
+    claim_services.claim_withdraw(
+        claim_id=draft.pk, actor=other_clerk, reason="重复录入"
+    )
+    with pytest.raises(PermissionDenied):
+        payouts.account_change_confirm(change_id=change.pk, actor=finance)
+    assert not PayeeAccount.objects.filter(trainee=person).exists()
