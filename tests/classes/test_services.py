@@ -841,6 +841,23 @@ def test_who_made_the_class_does_not_judge_its_trainees_not_me(
     assert grievance.outcome == ""
 
 
+def second_running_class(
+    clock: Any, staff: User, clerk: User, school: Institution, people: list[Trainee]
+) -> TrainingClass:
+    """Another class of the same people on the same dates (another trade), running."""
+    clock(START - timedelta(days=10))
+    other = services.class_create(
+        data=class_input(school, trade_id="4-03-02-02"), actor=staff
+    )
+    services.class_roster_set(
+        class_id=other.pk, trainee_ids=[p.pk for p in people], actor=staff
+    )
+    services.class_file(class_id=other.pk, actor=staff)
+    services.class_accept(class_id=other.pk, actor=clerk)
+    clock(START)
+    return services.class_start(class_id=other.pk, actor=staff)
+
+
 def test_a_persons_day_holds_24_hours_across_classes(
     running_class: TrainingClass,
     staff: User,
@@ -852,17 +869,7 @@ def test_a_persons_day_holds_24_hours_across_classes(
     """The attacker review: one person present 24 hours in one class and 24 in
     another on the same date — both claims eligible. A person's sessions of a date,
     in every class, hold at most a day."""
-    clock(START - timedelta(days=10))
-    other = services.class_create(
-        data=class_input(school, trade_id="4-03-02-02"), actor=staff
-    )
-    services.class_roster_set(
-        class_id=other.pk, trainee_ids=[p.pk for p in people], actor=staff
-    )
-    services.class_file(class_id=other.pk, actor=staff)
-    services.class_accept(class_id=other.pk, actor=clerk)
-    clock(START)
-    services.class_start(class_id=other.pk, actor=staff)
+    other = second_running_class(clock, staff, clerk, school, people)
     clock(START + timedelta(days=1))
     services.class_session_record(
         class_id=running_class.pk,
@@ -953,17 +960,7 @@ def test_a_persons_day_counts_this_classs_sessions_too(
 ) -> None:
     """The second review: 12 hours in class A, 10 in class B, then 11 more in A — the
     check left out A's own sessions, and the person held 33 hours on one date."""
-    clock(START - timedelta(days=10))
-    other = services.class_create(
-        data=class_input(school, trade_id="4-03-02-02"), actor=staff
-    )
-    services.class_roster_set(
-        class_id=other.pk, trainee_ids=[p.pk for p in people], actor=staff
-    )
-    services.class_file(class_id=other.pk, actor=staff)
-    services.class_accept(class_id=other.pk, actor=clerk)
-    clock(START)
-    services.class_start(class_id=other.pk, actor=staff)
+    other = second_running_class(clock, staff, clerk, school, people)
     clock(START + timedelta(days=1))
 
     def record(cls: TrainingClass, hours: str) -> Any:
