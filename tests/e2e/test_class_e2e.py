@@ -174,12 +174,14 @@ def test_a_class_from_filing_to_the_spot_check(
     page.get_by_test_id("accept-class").click()
     expect(page.get_by_test_id("class-status")).to_contain_text("已备案")
 
-    # The staff start it on its day and record its sessions, the first with its sheet.
-    clock(date(2020, 4, 10))
+    # The staff start it on its day and record its sessions (no session before the
+    # day it started), the first with its sheet.
+    clock(date(2020, 4, 1))
     sign_in(page, base, "school")
     page.goto(f"{base}/classes/{cls.pk}/")
     page.get_by_test_id("start-class").click()
     expect(page.get_by_test_id("class-status")).to_contain_text("培训中")
+    clock(date(2020, 4, 10))
     for day in range(1, 6):
         page.get_by_test_id("session-date").fill(f"2020-04-0{day}")
         page.get_by_test_id("session-hours").fill("8")

@@ -137,6 +137,17 @@ def test_a_trainee_confirms_and_another_disputes_on_a_phone(
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= 390, f"the answered page is {wide}px wide on a 390px phone"
         screenshot(page, f"confirmation-{label}-{kind}")
+        if kind == "confirmed":
+            # opened again after a "yes": the answer shown, and "not me" still
+            # offered (whoever held the code may have answered for the trainee)
+            page.goto(f"{live_server.url}/t/{code}/?lang={language}")
+            expect(page.get_by_test_id("confirmation-status")).to_be_visible()
+            expect(page.get_by_test_id("confirmation-dispute-note")).to_be_visible()
+            expect(page.get_by_test_id("answer-disputed")).to_be_visible()
+            expect(page.get_by_test_id("answer-confirmed")).to_have_count(0)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 390, f"the page after a yes is {wide}px wide"
+            screenshot(page, f"confirmation-{label}-after-yes")
         assert errors == []
         context.close()
     statuses = dict(TraineeConfirmation.objects.values_list("claim_id", "status"))
