@@ -141,6 +141,8 @@ class ReadFile:
     lines: list[dict[str, Any]] = field(default_factory=list)
     count: int | None = None
     total: Decimal | None = None
+    #: the batch the file says it answers, where its template writes ``{batch}``
+    batch: str | None = None
     problems: list[str] = field(default_factory=list)
 
 
@@ -175,6 +177,8 @@ def _read_summary(
         if total is None:
             result.problems.append(f"{where}的总金额无法识别")
         result.total = total
+    if "batch" in values:
+        result.batch = values["batch"].strip().lstrip("0") or "0"
 
 
 def _decode(template: Template, content: bytes) -> list[str]:

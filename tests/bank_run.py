@@ -52,10 +52,13 @@ def result_file(
     day: date | None = None,
     drop_reference: bool = False,
     reverse: bool = False,
+    batch_number: str | None = None,
 ) -> bytes:
     """The bank's answer to ``batch`` in its result template: every line paid, but
-    the references in ``failures`` (reference -> reason); ``reverse``: the lines in
-    the opposite order of the batch's (banks answer in their own order)."""
+        the references in ``failures`` (reference -> reason); ``reverse``: the lines in
+        the opposite order of the batch's (banks answer in their own order); ``batch_number``:
+    the batch the file says it answers, where its template has a ``{batch}`` (``batch``'s
+    own by default)."""
     failures = failures or {}
     template = BankTemplate.objects.get(pk=batch.template.result_template_id)
     paid_value = template.paid_values[0]
@@ -77,4 +80,9 @@ def result_file(
                 "reason": failures.get(line.reference, ""),
             }
         )
-    return bank_files.render(template, lines, day=day)
+    return bank_files.render(
+        template,
+        lines,
+        day=day,
+        batch=str(batch.pk) if batch_number is None else batch_number,
+    )

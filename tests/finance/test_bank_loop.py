@@ -492,3 +492,33 @@ def test_a_draft_does_not_give_a_clerk_a_persons_account(
     with pytest.raises(PermissionDenied):
         payouts.account_change_confirm(change_id=change.pk, actor=finance)
     assert not PayeeAccount.objects.filter(trainee=person).exists()
+
+
+def test_a_result_file_that_names_another_batch_records_nothing(
+    ready: Any, finance: Any
+) -> None:
+    """A bank whose result file names the batch it answers (``{batch}`` in its header):
+    the answer to batch 7 uploaded on batch 8 is refused even where its lines carry no
+    reference and would fit by account and amount — recorded, batch 8's payees would be
+    marked paid on the strength of another file."""
+    _, rollup = ready
+    result = template(CSV_TEMPLATE).result_template
+    result.header = "回盘批次{batch}"
+    result.save(update_fields=["header"])
+    batch = sent_batch(rollup, finance)
+    other = str(batch.pk + 1)
+    content = result_file(batch, drop_reference=True, batch_number=other)
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_result_record(batch_id=batch.pk, content=content, actor=finance)
+    assert refused.value.code == "result_unmatched"
+    assert any(
+        f"批次号 {other}" in problem and f"#{batch.pk}" in problem
+        for problem in refused.value.detail["unmatched"]
+    ), refused.value.detail
+    assert not Payment.objects.filter(kind="balance").exists()
+    # its own answer, the number zero-padded as banks write it, is recorded
+    content = result_file(batch, drop_reference=True, batch_number=f"{batch.pk:08d}")
+    outcome = payouts.batch_result_record(
+        batch_id=batch.pk, content=content, actor=finance
+    )
+    assert outcome.paid == batch.count
