@@ -197,6 +197,11 @@ class AttendanceFacts:
     #: (``CLASS_FACTS``: field → value), which its clerk may not change afterwards
     class_id: int | None = None
     fixed: tuple[tuple[str, object], ...] = ()
+    #: the days the class's first and last sessions were held (None: none recorded,
+    #: as before it runs): how long the training really lasted, which 三(二)9's
+    #: "两个月以上" asks of the uplift, not how long it was planned to
+    sessions_from: date | None = None
+    sessions_to: date | None = None
 
     @property
     def share(self) -> Decimal:
@@ -1201,6 +1206,19 @@ def _project_uplift(
     ):
         j.explanation.append(
             f"项目制培训{span}不足{PROJECT_UPLIFT_MONTHS}个月，补贴标准不上浮。"
+        )
+        return base
+    ran = facts.attendance
+    if (
+        ran is not None
+        and ran.sessions_from is not None
+        and ran.sessions_to is not None
+        and not lasts_months(ran.sessions_from, ran.sessions_to, PROJECT_UPLIFT_MONTHS)
+    ):
+        j.explanation.append(
+            f"项目制培训计划{span}，但培训班的课次在{ran.sessions_from.isoformat()}至"
+            f"{ran.sessions_to.isoformat()}举行，实际不足{PROJECT_UPLIFT_MONTHS}个月，"
+            "补贴标准不上浮。"
         )
         return base
     # 县级人社部门商同级财政部门将培训补贴标准最高再上浮50%: a county's decision, so

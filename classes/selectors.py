@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 
 from accounts.models import User
 from altay_skills.errors import NotFound
@@ -142,15 +143,29 @@ def attended_hours_of(class_id: int) -> dict[int, Decimal]:
     return attended
 
 
+def sessions_span(class_id: int) -> tuple[date | None, date | None]:
+    """The days of the class's first and last sessions (None, None: none yet)."""
+    span = ClassSession.objects.filter(training_class_id=class_id).aggregate(
+        first=Min("date"), last=Max("date")
+    )
+    return span["first"], span["last"]
+
+
 def attendance_facts(
-    cls: TrainingClass, trainee_id: int, attended: dict[int, Decimal]
+    cls: TrainingClass,
+    trainee_id: int,
+    attended: dict[int, Decimal],
+    span: tuple[date | None, date | None] = (None, None),
 ) -> AttendanceFacts:
+    """``span``: the days of the class's first and last sessions, where it ran."""
     term = rules.ATTENDANCE_THRESHOLD
     return AttendanceFacts(
         planned_hours=cls.hours,
         attended_hours=attended.get(trainee_id, Decimal(0)),
         threshold=term.value,
         source=term.source,
+        sessions_from=span[0],
+        sessions_to=span[1],
     )
 
 
@@ -165,7 +180,9 @@ def attendance_of_claim(claim_id: int) -> AttendanceFacts | None:
     if line is None:
         return None
     cls = line.training_class
-    facts = attendance_facts(cls, line.trainee_id, attended_hours_of(cls.pk))
+    facts = attendance_facts(
+        cls, line.trainee_id, attended_hours_of(cls.pk), sessions_span(cls.pk)
+    )
     # as the claim holds them: a program without a trade and level (11) keeps none
     keeps = claim_rules.keeps_trade_level(cls.program_id, 0)
     return replace(

@@ -48,6 +48,7 @@ from classes.selectors import (
     classes_visible_to,
     live_roster,
     roster_size_at,
+    sessions_span,
 )
 from classes.signals import class_completed
 from classes.warnings import overlapping_classes, roster_ages
@@ -644,10 +645,11 @@ def class_complete(
             )
         lock_objects.lock_trainees(list(lines))
         attended = attended_hours_of(cls.pk)
+        span = sessions_span(cls.pk)
         claims = []
         for pk, line in lines.items():
             result = by_person[pk]
-            attendance = attendance_facts(cls, pk, attended)
+            attendance = attendance_facts(cls, pk, attended, span)
             data = replace(
                 _claim_input(cls, pk, amount=Decimal("0.00")),
                 level_id=result.level_id or cls.level_id,

@@ -523,6 +523,35 @@ def test_project_based_program_9_uplift_starts_at_two_months(start, end, cap):
     assert decision.eligible, decision.violations
 
 
+@pytest.mark.parametrize(
+    ("first", "last", "cap"),
+    [
+        (date(2020, 3, 1), date(2020, 4, 30), "2700.00"),
+        (date(2020, 3, 2), date(2020, 4, 30), "1800.00"),
+        (date(2020, 3, 1), date(2020, 3, 28), "1800.00"),
+    ],
+)
+def test_a_class_s_uplift_is_judged_on_the_days_it_ran(first, last, cap):
+    """Planned for two months, the class's sessions ran from ``first`` to ``last``:
+    the uplift is for training that lasted two months (三(二)9), not a plan of it."""
+    facts = claim(
+        9,
+        project_based=True,
+        training_start=date(2020, 3, 1),
+        training_end=date(2020, 4, 30),
+        attendance=replace(attended("100"), sessions_from=first, sessions_to=last),
+    )
+
+    decision = judge(facts)
+
+    assert decision.cap == money(cap)
+    if cap == "1800.00":
+        assert any(
+            f"{first.isoformat()}至{last.isoformat()}" in line and "不上浮" in line
+            for line in decision.explanation
+        ), decision.explanation
+
+
 def test_program_9_uplift_uses_the_uplift_term():
     facts = claim(9, project_based=True, training_end=date(2020, 4, 30))
 

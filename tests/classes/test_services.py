@@ -20,7 +20,7 @@ from classes.selectors import live_roster
 from programs.models import Institution
 from tests.classes.conftest import END, START, class_input, found_by
 from tests.conftest import on_postgres
-from tests.factories import InstitutionFactory, TraineeFactory
+from tests.factories import InstitutionFactory, TraineeFactory, county_uplift
 from trainees.models import Trainee
 
 pytestmark = pytest.mark.django_db
@@ -562,6 +562,51 @@ def test_completion_creates_the_claims_judged_like_hand_entered_ones(
     assert refused.value.code == "not_eligible"
     codes = [v["code"] for v in refused.value.detail["violations"]]
     assert codes == ["attendance_insufficient"]
+
+
+#: Sessions of a class filed for April and May: ten days of April; or five days of
+#: April and the last two of May.
+TEN_DAYS = [(START + timedelta(days=n), Decimal("10")) for n in range(10)]
+TO_THE_END = [*TEN_DAYS[:5], (END - timedelta(days=1), Decimal("20"))]
+TO_THE_END.append((END, Decimal("20")))
+
+
+@pytest.mark.parametrize(
+    ("sessions", "cap"), [(TEN_DAYS, "1800.00"), (TO_THE_END, "2700.00")]
+)
+def test_a_class_gets_the_uplift_only_if_it_ran_two_months(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+    sessions: list[tuple[date, Decimal]],
+    cap: str,
+) -> None:
+    """The county's uplift is for project-based training of two months or more
+    (三(二)9): a class filed for two months whose sessions were all held in ten days
+    was not that; one held to the end of May was."""
+    county_uplift("654301")
+    clock(END)
+    for day, hours in sessions:
+        services.class_session_record(
+            class_id=running_class.pk,
+            on=day,
+            hours=hours,
+            present=[p.pk for p in people],
+            actor=staff,
+        )
+    clock(END + timedelta(days=1))
+
+    claims = services.class_complete(
+        class_id=running_class.pk, results=passed_all(people), actor=clerk
+    )
+
+    assert {c.amount_requested for c in claims} == {Decimal(cap)}
+    ran = f"{START.isoformat()}至{sessions[-1][0].isoformat()}"
+    assert any(ran in line and "不上浮" in line for line in claims[0].explanation) == (
+        cap == "1800.00"
+    ), claims[0].explanation
 
 
 def test_completion_is_all_or_none(
