@@ -196,6 +196,19 @@ def reason_field(help_text: str) -> serializers.CharField:
     )
 
 
+class RecordField(serializers.PrimaryKeyRelatedField):
+    """A record named by its key, as ``PrimaryKeyRelatedField`` — but a JSON number
+    with a fraction is refused (``incorrect_type``: "应为记录编号（整数）"), not
+    rounded down to another record: Django's integer lookup does ``int(1.5)``, and
+    ``"trainee": 1.5`` made a claim for person 1. Every relation a body names goes
+    through this field (``tests/test_record_fields.py``)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, float) and not data.is_integer():
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class ReasonBody(serializers.Serializer):
     """A body whose ``reason`` is required: a missing or blank one is 400
     ``reason_required`` with ``missing`` as the message. Subclasses name ``missing`` and

@@ -22,6 +22,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from altay_skills.api import RecordField
 from altay_skills.plain_text import multi_line_text, single_line_text, stated_reason
 from claims import rules
 from claims.models import (
@@ -148,7 +149,7 @@ class ClaimInputSerializer(serializers.Serializer):
     the claim's values.
     """
 
-    trainee = serializers.PrimaryKeyRelatedField(
+    trainee = RecordField(
         queryset=Trainee.objects.all(),
         help_text=(
             "培训人员 id：本单位登记的人员、本单位有申报的人员，或近期按完整身份证号码"
@@ -156,17 +157,15 @@ class ClaimInputSerializer(serializers.Serializer):
         ),
         error_messages={"does_not_exist": TRAINEE_NOT_FOUND},
     )
-    program = serializers.PrimaryKeyRelatedField(
-        queryset=Program.objects.all(), help_text="项目序号 1–24"
-    )
-    trade = serializers.PrimaryKeyRelatedField(
+    program = RecordField(queryset=Program.objects.all(), help_text="项目序号 1–24")
+    trade = RecordField(
         queryset=Trade.objects.all(),
         allow_null=True,
         required=False,
         default=None,
         help_text="职业编码",
     )
-    level = serializers.PrimaryKeyRelatedField(
+    level = RecordField(
         queryset=Level.objects.all(),
         allow_null=True,
         required=False,
@@ -174,15 +173,15 @@ class ClaimInputSerializer(serializers.Serializer):
         help_text="primary、intermediate、senior、technician、senior_technician、"
         "special_ability、training_certificate",
     )
-    institution = serializers.PrimaryKeyRelatedField(queryset=Institution.objects.all())
-    employer = serializers.PrimaryKeyRelatedField(
+    institution = RecordField(queryset=Institution.objects.all())
+    employer = RecordField(
         queryset=Institution.objects.all(),
         allow_null=True,
         required=False,
         default=None,
         help_text="用人单位（企业）：以工代训的吸纳单位；项目1、2、3、5、6为受训职工所在企业",
     )
-    unit = serializers.PrimaryKeyRelatedField(
+    unit = RecordField(
         queryset=Unit.objects.all(),
         required=False,
         help_text="申报单位代码；经办人可省略（默认本单位）",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from altay_skills.api import RecordField
 from altay_skills.plain_text import multi_line_text, single_line_text
 from claims.models import Claim, ClaimStatus, Payee
 from claims.serializers import money
@@ -176,9 +177,7 @@ class RollupDetailSerializer(RollupSerializer):
 
 # --- Payments ----------------------------------------------------------------------------
 class PaymentInputSerializer(serializers.Serializer):
-    claim = serializers.PrimaryKeyRelatedField(
-        queryset=Claim.objects.all(), help_text="申报 id"
-    )
+    claim = RecordField(queryset=Claim.objects.all(), help_text="申报 id")
     kind = serializers.ChoiceField(
         choices=PaymentKind.choices,
         help_text="advance（先行拨付）或 balance（余额拨付）",
@@ -206,7 +205,7 @@ class PaymentInputSerializer(serializers.Serializer):
         validators=[multi_line_text],
         help_text="失败原因（status 为 failed 时必填）",
     )
-    reissue_of = serializers.PrimaryKeyRelatedField(
+    reissue_of = RecordField(
         queryset=Payment.objects.all(),
         allow_null=True,
         required=False,

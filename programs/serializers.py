@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from altay_skills.api import ReasonBody, reason_field
+from altay_skills.api import ReasonBody, RecordField, reason_field
 from altay_skills.plain_text import single_line_text
 from programs.credit_codes import InvalidCreditCode, validate_credit_code
 from programs.models import (
@@ -189,21 +189,21 @@ class PolicyEntrySerializer(serializers.ModelSerializer):
 class PolicyEntryCreateSerializer(serializers.Serializer):
     """The body of ``POST /api/policy-entries/`` (api-contract.md "policy-entries")."""
 
-    program = serializers.PrimaryKeyRelatedField(
+    program = RecordField(
         queryset=Program.objects.all(),
         allow_null=True,
         required=False,
         default=None,
         help_text="项目序号；留空表示适用于所有项目",
     )
-    level = serializers.PrimaryKeyRelatedField(
+    level = RecordField(
         queryset=Level.objects.all(),
         allow_null=True,
         required=False,
         default=None,
         help_text="等级代码；留空表示不分等级",
     )
-    unit = serializers.PrimaryKeyRelatedField(
+    unit = RecordField(
         queryset=Unit.objects.all(),
         allow_null=True,
         required=False,

@@ -13,6 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from altay_skills.api import RecordField
 from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.plain_text import multi_line_text, single_line_text
 from claims.models import ClaimStatus
@@ -164,9 +165,7 @@ class ReportSpotCheckSerializer(serializers.ModelSerializer):
 class SpotCheckRecordedSerializer(ReportSpotCheckSerializer):
     """A spot check as recorded, with the evidence documents examined (issue 16)."""
 
-    documents_examined: serializers.Field = serializers.PrimaryKeyRelatedField(
-        many=True, read_only=True
-    )
+    documents_examined: serializers.Field = RecordField(many=True, read_only=True)
 
     class Meta(ReportSpotCheckSerializer.Meta):
         fields = [*ReportSpotCheckSerializer.Meta.fields, "documents_examined"]

@@ -286,6 +286,26 @@ def test_bad_input_is_a_400_and_nothing_is_stored(clerk, body, change):
     assert nothing_stored()
 
 
+@pytest.mark.parametrize("field", ["trainee", "program", "institution", "employer"])
+def test_an_id_with_a_fraction_is_refused_not_rounded_to_another_record(
+    clerk, body, field
+):
+    """``"trainee": 1.5`` once made a claim for person 1: Django's integer lookup
+    rounds a JSON number down. An id is a whole number."""
+    sent = body()
+    if sent.get(field) is None:
+        sent[field] = sent["institution"]  # the employer: the institution, say
+    sent[field] = sent[field] + 0.5
+
+    response = client_for(clerk).post(CLAIMS, sent, format="json")
+
+    assert response.status_code == 400, response.json()
+    data = response.json()
+    assert data["code"] == "invalid"
+    assert "整数" in data["fields"][field][0]
+    assert nothing_stored()
+
+
 def test_end_before_start_is_refused_with_invalid_dates(clerk, body):
     sent = body(training_start=date(2020, 5, 1), training_end=date(2020, 4, 30))
 
