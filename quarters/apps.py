@@ -13,3 +13,8 @@ class QuartersConfig(AppConfig):
         from quarters.permissions import decisions_offered
 
         offer_decisions(decisions_offered)
+        # who put a claim in a report made it: none of them judges a trainee's "not me"
+        from claims.selectors import offer_claim_makers
+        from quarters.selectors import report_makers_of_claims
+
+        offer_claim_makers(report_makers_of_claims)

@@ -288,6 +288,16 @@ def claim_makers(claims: Iterable[Claim]) -> dict[int, frozenset[int]]:
     return {pk: frozenset(actors - {None}) for pk, actors in makers.items()}
 
 
+def report_makers_of_claims(claim_ids: list[int]) -> dict[int, frozenset[int]]:
+    """``claim_makers`` by the claims' ids, for ``claims.selectors.offer_claim_makers``:
+    who built, refreshed or submitted a report that held a claim made it what it is
+    for a trainee's "not me" too, as for the reviewer's decision."""
+    claims = Claim.all_rows.filter(pk__in=claim_ids).only(
+        "id", "report_id", "created_by_id", "unit_id"
+    )
+    return claim_makers(claims)
+
+
 def _claims_in(changes: Mapping[str, object] | None) -> list[int]:
     taken = (changes or {}).get("claims_in")
     return (

@@ -44,12 +44,14 @@ from claims.models import (
     TraineeConfirmation,
     TraineeGrievance,
 )
+from claims.selectors import claim_trail_makers
 from claims.tasks import send_confirmation_sms
 from classes.models import RosterLine
 from finance import services as finance_services
 from quarters import services as quarter_services
 from reporting import review
 from tests.factories import TraineeFactory, UserFactory, send_to_prefecture
+from tests.grievance_run import refuse_maker_finding
 from trainees.log_masking import IdNumberMaskingFilter
 from trainees.phones import sms_number, validate_phone
 
@@ -428,6 +430,26 @@ def test_a_dispute_holds_the_remaining_payments_of_its_class(ready, finance):
     with pytest.raises(Conflict) as refused:
         pay_balance(second, finance)
     assert refused.value.code == "trainee_disputed"
+
+
+def test_who_built_the_report_holding_the_claim_does_not_find_on_its_grievance(
+    claim_input, clerk, clerk_same_unit, reviewer
+):
+    """A colleague who put the claim into the unit's quarterly report made it what it
+    is, as the reviewer's maker ≠ checker counts (``quarters.selectors.claim_makers``):
+    they were allowed to dismiss the trainee's "not me" on it."""
+    claim = submitted(claim_input, clerk)
+    quarter_services.report_build(
+        unit_id=claim.unit_id, quarter="2020Q1", actor=clerk_same_unit
+    )
+    grievance = dispute(claim)
+    refuse_maker_finding(grievance, clerk_same_unit)
+    third = UserFactory(role="county_clerk", unit_id=claim.unit_id)
+    found = grievance_find(
+        grievance_id=grievance.pk, outcome="upheld", reason="本人未参加", actor=third
+    )
+    assert found.outcome == "upheld"
+    assert reviewer.pk not in claim_trail_makers([claim])[claim.pk]
 
 
 def test_the_finding_api_records_once_and_only_in_scope(

@@ -1,0 +1,26 @@
+"""A trainee's "not me" and who may judge it (issue 17): the helper of the tests that
+show a maker of the claim refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from altay_skills.errors import PermissionDenied
+from claims.confirmations import grievance_find
+
+
+def refuse_maker_finding(grievance: Any, maker: Any) -> None:
+    """``maker`` made the grievance's claim: their dismissal is refused (maker ≠
+    checker, ``claims.permissions.can_find_grievance``) and records nothing."""
+    with pytest.raises(PermissionDenied) as refused:
+        grievance_find(
+            grievance_id=grievance.pk,
+            outcome="dismissed",
+            reason="已核实本人参加",
+            actor=maker,
+        )
+    assert "经办与审核须分离" in refused.value.message
+    grievance.refresh_from_db()
+    assert grievance.outcome == ""
