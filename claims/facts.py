@@ -4,11 +4,12 @@ of claims."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from decimal import Decimal
 
 from claims.rules import (
     AttendanceFacts,
+    ClassSeat,
     InstitutionFacts,
     PolicyTerm,
     ProgramFacts,
@@ -108,3 +109,24 @@ def attendance_of(claim_id: int) -> AttendanceFacts | None:
         if found is not None:
             return found
     return None
+
+
+#: The same stage's seats (issue 16): trainee ids → the classes on whose live rosters
+#: each person is (``claims.rules.ClassSeat``), for a claim entered by hand.
+ClassSeatSource = Callable[[Collection[int]], dict[int, list[ClassSeat]]]
+_seat_sources: list[ClassSeatSource] = []
+
+
+def offer_class_seats(source: ClassSeatSource) -> None:
+    if source not in _seat_sources:
+        _seat_sources.append(source)
+
+
+def class_seats_of(trainee_ids: Collection[int]) -> dict[int, tuple[ClassSeat, ...]]:
+    """trainee id → their places on classes' rosters (one query a source)."""
+    found: dict[int, list[ClassSeat]] = {}
+    if trainee_ids:
+        for source in _seat_sources:
+            for trainee_id, seats in source(trainee_ids).items():
+                found.setdefault(trainee_id, []).extend(seats)
+    return {pk: tuple(seats) for pk, seats in found.items()}

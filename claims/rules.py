@@ -211,6 +211,18 @@ class AttendanceFacts:
 
 
 @dataclass(frozen=True)
+class ClassSeat:
+    """The person's place on the live roster of a class filed and accepted (issue 16):
+    the training it gives them, its program, institution and planned dates."""
+
+    class_id: int
+    program: int
+    institution_id: int
+    planned_start: date
+    planned_end: date
+
+
+@dataclass(frozen=True)
 class ClaimFacts:
     program: int
     unit: str
@@ -232,6 +244,10 @@ class ClaimFacts:
     hire_date: date | None = None
     #: From the class the claim was created from (issue 16); None: entered by hand.
     attendance: AttendanceFacts | None = None
+    #: the institution's id, and the classes on whose live rosters the person is: a
+    #: claim by hand for the training one of them gave is that class's to make
+    institution_id: int | None = None
+    class_seats: tuple[ClassSeat, ...] = ()
 
     @property
     def is_work_in_lieu(self) -> bool:
@@ -521,6 +537,7 @@ def decide(
     _check_catalogue(facts, j)
     _check_attendance(facts, j)
     _check_class_required(facts, j)
+    _check_class_seat(facts, j)
     _check_history(facts, history, policy, j)
     _check_school_years(facts, history, policy, j)
     # outside the plan no figure is in force: no cap, nothing to pay
@@ -677,6 +694,31 @@ def _check_class_required(facts: ClaimFacts, j: _Judgement) -> None:
             "请通过培训班办理开班备案、考勤和结业",
             CLASS_REQUIRED_CLAUSE,
         )
+
+
+def _check_class_seat(facts: ClaimFacts, j: _Judgement) -> None:
+    """A claim by hand for the training a class gave the person — its program, its
+    institution, a day of its planned period in common — is refused with
+    ``class_required``: that training is paid on the class's attendance (五(一)), and
+    a class's claim refused for it was deleted and the same facts typed in again."""
+    if facts.attendance is not None:
+        return
+    for seat in facts.class_seats:
+        if (
+            seat.program == facts.program
+            and seat.institution_id == facts.institution_id
+            and seat.planned_start <= facts.training_end
+            and facts.training_start <= seat.planned_end
+        ):
+            j.refuse(
+                "class_required",
+                f"该人员在培训班#{seat.class_id}（计划{seat.planned_start.isoformat()}至"
+                f"{seat.planned_end.isoformat()}）的名单上：同一机构同期的项目"
+                f"{facts.program}培训即该培训班，其补贴由培训班结业按出勤核定生成，"
+                "不能逐人另行录入",
+                ATTENDANCE_CLAUSE,
+            )
+            return
 
 
 def _check_dates(facts: ClaimFacts, today: date, j: _Judgement) -> None:

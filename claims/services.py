@@ -31,6 +31,7 @@ from claims.confirmations import (
 )
 from claims.facts import (
     attendance_of,
+    class_seats_of,
     institution_facts,
     policy_terms,
     program_facts,
@@ -148,6 +149,12 @@ def judge(
         level=level,
         claim_id=claim_id,
         attendance=attendance,
+        # by hand: the classes the person is rostered on (a class's claim has its own)
+        class_seats=(
+            class_seats_of([trainee.pk]).get(trainee.pk, ())
+            if attendance is None
+            else ()
+        ),
     )
     return rules.decide(
         facts,
@@ -169,6 +176,7 @@ def claim_facts(
     level: Level | None,
     claim_id: int | None = None,
     attendance: rules.AttendanceFacts | None = None,
+    class_seats: tuple[rules.ClassSeat, ...] = (),
 ) -> rules.ClaimFacts:
     """What the rules see of a claim: ``data`` with its references resolved. The one
     builder of ``rules.ClaimFacts``, for ``judge`` and the spreadsheet import alike, so
@@ -194,6 +202,8 @@ def claim_facts(
         level_name=level.name if level else "",
         hire_date=data.hire_date,
         attendance=attendance,
+        institution_id=institution.pk,
+        class_seats=class_seats,
     )
 
 

@@ -8,7 +8,7 @@ none. A class the user may not see is answered exactly like a missing one (404).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -111,6 +111,37 @@ def class_makers_of_claims(claim_ids: list[int]) -> dict[int, frozenset[int]]:
         for line in lines
         if line.claim_id is not None
     }
+
+
+#: A class whose roster gives its people their training: accepted (备案) and not
+#: cancelled — a draft, a filing not yet accepted or one returned promises nothing.
+SEATED = (rules.ACCEPTED, rules.RUNNING, rules.COMPLETED)
+
+
+def class_seats_of_people(
+    trainee_ids: Collection[int],
+) -> dict[int, list[claim_rules.ClassSeat]]:
+    """trainee id → their places on the live rosters of accepted classes (one query),
+    offered to ``claims.facts.class_seats_of``: a claim by hand for the training one
+    of them gave is that class's to make (``claims.rules._check_class_seat``)."""
+    found: dict[int, list[claim_rules.ClassSeat]] = {}
+    rows = RosterLine.objects.filter(
+        trainee_id__in=list(trainee_ids),
+        removed_at__isnull=True,
+        training_class__status__in=SEATED,
+    ).values_list(
+        "trainee_id",
+        "training_class_id",
+        "training_class__program_id",
+        "training_class__institution_id",
+        "training_class__planned_start",
+        "training_class__planned_end",
+    )
+    for trainee_id, class_id, program, institution, start, end in rows:
+        found.setdefault(trainee_id, []).append(
+            claim_rules.ClassSeat(class_id, program, institution, start, end)
+        )
+    return found
 
 
 def roster_size_at(class_id: int, moment: Any) -> int:

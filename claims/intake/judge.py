@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from claims import rules, workflow
+from claims.facts import class_seats_of
 from claims.facts import trainee_facts as facts_of_person
 from claims.intake.errors import problem_text
 from claims.intake.parse import (
@@ -36,12 +37,15 @@ class _People:
 
     by_number: dict[str, Trainee]
     history: dict[int, list[rules.PriorClaim]]
+    #: the classes each is rostered on: a row for the training one gave is refused
+    seats: dict[int, tuple[rules.ClassSeat, ...]]
 
     @classmethod
     def load(cls, id_numbers: Iterable[str]) -> _People:
         numbers = sorted(set(id_numbers))
         people = {t.id_number: t for t in Trainee.objects.filter(id_number__in=numbers)}
-        return cls(people, prior_claims_of_many([t.pk for t in people.values()]))
+        ids = [t.pk for t in people.values()]
+        return cls(people, prior_claims_of_many(ids), class_seats_of(ids))
 
 
 @dataclass
@@ -161,6 +165,7 @@ def _judge_rows(
                 employer=p.employer,
                 trade=p.trade,
                 level=p.level,
+                class_seats=people.seats.get(person.pk, ()) if person else (),
             )
             history = list(people.history.get(person.pk, ())) if person else []
             history.extend(in_file[p.id_number])

@@ -413,6 +413,34 @@ def test_the_rules_of_the_form_apply_to_each_row(clerk_client, trainee, institut
     assert "program_not_claimable" in codes(results[5])
 
 
+def test_a_row_for_the_training_a_class_gave_the_person_is_refused(
+    clerk_client, clerk, trainee, institution
+):
+    """The import judges as the form does: a person on an accepted class's roster
+    (program 9, this institution, March 2020) is not claimed by a row for that
+    training (``class_required``); on a cancelled class's, they are."""
+    from classes.models import RosterLine, TrainingClass
+
+    cls = TrainingClass.objects.create(
+        institution=institution,
+        program_id=9,
+        unit_id="654301",
+        planned_start=date(2020, 3, 1),
+        planned_end=date(2020, 3, 31),
+        hours=100,
+        location="阿勒泰市职业技能培训中心",
+        status="accepted",
+        created_by=clerk,
+    )
+    RosterLine.objects.create(training_class=cls, trainee=trainee)
+    token, _ = checked(clerk_client, xlsx([good_row(trainee, institution)]))
+    assert codes(results_of(clerk_client, token)[3]) == ["class_required"]
+
+    TrainingClass.objects.filter(pk=cls.pk).update(status="cancelled")
+    token, _ = checked(clerk_client, xlsx([good_row(trainee, institution)]))
+    assert codes(results_of(clerk_client, token)[3]) == []
+
+
 def test_a_person_in_the_registry_must_be_named_as_registered(
     clerk_client, trainee, institution
 ):

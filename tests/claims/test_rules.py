@@ -24,6 +24,7 @@ from claims import rules
 from claims.rules import (
     AttendanceFacts,
     ClaimFacts,
+    ClassSeat,
     Decision,
     InstitutionFacts,
     PolicyTerm,
@@ -1441,6 +1442,53 @@ def test_a_project_based_claim_of_program_9_must_come_from_a_class():
 )
 def test_other_claims_may_still_be_entered_one_by_one(facts):
     assert "class_required" not in judge(facts).codes
+
+
+INSTITUTION_ID = 41
+SEAT = ClassSeat(
+    class_id=7,
+    program=5,
+    institution_id=INSTITUTION_ID,
+    planned_start=date(2020, 3, 1),
+    planned_end=date(2020, 4, 15),
+)
+
+
+@pytest.mark.parametrize(
+    ("seat", "refused"),
+    [
+        (SEAT, True),
+        (replace(SEAT, planned_start=date(2020, 4, 15)), True),  # one day in common
+        (
+            replace(
+                SEAT, planned_start=date(2020, 4, 16), planned_end=date(2020, 5, 1)
+            ),
+            False,
+        ),
+        (replace(SEAT, program=3), False),  # another program
+        (
+            replace(SEAT, institution_id=INSTITUTION_ID + 1),
+            False,
+        ),  # another institution
+    ],
+    ids=["same-class", "one-day", "after", "other-program", "other-institution"],
+)
+def test_a_person_on_a_class_roster_is_not_claimed_by_hand_for_that_training(
+    seat, refused
+):
+    """A claim typed by hand for the training a filed class gave the person (its
+    program, its institution, its dates) bypassed the class's attendance: the class's
+    draft refused for 70% was deleted and the same facts typed in again."""
+    facts = claim(5, institution_id=INSTITUTION_ID, class_seats=(seat,))
+    decision = judge(facts)
+
+    assert ("class_required" in decision.codes) is refused
+    if refused:
+        (violation,) = decision.violations
+        assert f"培训班#{seat.class_id}" in violation.message
+        assert violation.clause == "五(一)"
+    # the class's own claim carries its attendance: judged on it, not refused
+    assert judge(replace(facts, attendance=attended("100"))).eligible
 
 
 def test_a_claim_entered_by_hand_carries_no_attendance():

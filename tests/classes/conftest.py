@@ -81,6 +81,26 @@ def class_input(school: Institution, **overrides: Any) -> services.ClassInput:
     return services.ClassInput(**values)
 
 
+def started_class(
+    clock: Callable[[date], None],
+    staff: User,
+    clerk: User,
+    school: Institution,
+    people: list[Trainee],
+    **overrides: Any,
+) -> TrainingClass:
+    """A class of ``people`` (``class_input`` with ``overrides``) drafted, filed and
+    accepted in time, and started on ``START``."""
+    cls = services.class_create(data=class_input(school, **overrides), actor=staff)
+    services.class_roster_set(
+        class_id=cls.pk, trainee_ids=[p.pk for p in people], actor=staff
+    )
+    services.class_file(class_id=cls.pk, actor=staff)
+    services.class_accept(class_id=cls.pk, actor=clerk)
+    clock(START)
+    return services.class_start(class_id=cls.pk, actor=staff)
+
+
 @pytest.fixture
 def filed_class(
     clock: Any, staff: User, school: Institution, people: list[Trainee]

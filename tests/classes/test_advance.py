@@ -31,8 +31,15 @@ from finance.ledger import money_of
 from finance.models import ClassAdvance, LedgerKind, Payment, Recovery
 from programs.models import Institution
 from reporting import dashboards
-from tests.classes.conftest import END, START, class_input, found_by
+from tests.classes.conftest import (
+    END,
+    START,
+    class_input,
+    found_by,
+    started_class,
+)
 from tests.classes.test_services import attend, passed_all
+from tests.classes.test_services import complete_with_one_short as complete
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 from trainees.models import Trainee
 
@@ -44,20 +51,6 @@ ADVANCE = Decimal("2160.00")  # 40% of three people's 1800 yuan
 def pay(cls: TrainingClass, finance: User, **kwargs: Any) -> ClassAdvance:
     return finance_services.class_advance_pay(
         class_id=cls.pk, actor=finance, reference="ADV-CLASS-1", **kwargs
-    )
-
-
-def complete(
-    cls: TrainingClass, staff: User, clerk: User, people: list[Trainee], clock: Any
-) -> list[Any]:
-    """Ten full sessions for the first two people, seven for the others (70%, below
-    the 80% of the class terms); everyone passed and employed."""
-    clock(END)
-    attend(cls, staff, people, days=7)
-    attend(cls, staff, people[:2], days=3, skip=7)
-    clock(END + timedelta(days=1))
-    return services.class_complete(
-        class_id=cls.pk, results=passed_all(people), actor=clerk
     )
 
 
@@ -83,16 +76,7 @@ def test_the_advance_is_refused_for_a_class_that_is_not_project_based(
     clerk: User,
     finance: User,
 ) -> None:
-    cls = services.class_create(
-        data=class_input(school, project_based=False), actor=staff
-    )
-    services.class_roster_set(
-        class_id=cls.pk, trainee_ids=[p.pk for p in people], actor=staff
-    )
-    services.class_file(class_id=cls.pk, actor=staff)
-    services.class_accept(class_id=cls.pk, actor=clerk)
-    clock(START)
-    services.class_start(class_id=cls.pk, actor=staff)
+    cls = started_class(clock, staff, clerk, school, people, project_based=False)
 
     with pytest.raises(Conflict) as refused:
         pay(cls, finance)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,13 @@ from classes import events, rules, services
 from classes.models import ClassEvent, RosterLine, TrainingClass
 from classes.selectors import live_roster
 from programs.models import Institution
-from tests.classes.conftest import END, START, class_input, found_by
+from tests.classes.conftest import (
+    END,
+    START,
+    class_input,
+    found_by,
+    started_class,
+)
 from tests.conftest import on_postgres
 from tests.factories import InstitutionFactory, TraineeFactory, county_uplift
 from tests.grievance_run import refuse_maker_finding
@@ -57,6 +64,20 @@ def attend(
             present=[p.pk for p in present],
             actor=actor,
         )
+
+
+def complete_with_one_short(
+    cls: TrainingClass, staff: User, clerk: User, people: list[Trainee], clock: Any
+) -> list[Claim]:
+    """Ten sessions of 10 hours, the third person at seven of them (70%, below the
+    class terms' 80%); everyone passed and employed: the claims created."""
+    clock(END)
+    attend(cls, staff, people, days=7)
+    attend(cls, staff, people[:2], days=3, skip=7)
+    clock(END + timedelta(days=1))
+    return services.class_complete(
+        class_id=cls.pk, results=passed_all(people), actor=clerk
+    )
 
 
 # --- Drafting and the roster ---------------------------------------------------------------
@@ -532,15 +553,8 @@ def test_completion_creates_the_claims_judged_like_hand_entered_ones(
     clock: Any,
 ) -> None:
     # given: ten sessions of 10 hours; the third person misses three of them (70%)
-    clock(END)
-    attend(running_class, staff, people, days=7)
-    attend(running_class, staff, people[:2], days=3, skip=7)
-    clock(END + timedelta(days=1))
-
     # when
-    claims = services.class_complete(
-        class_id=running_class.pk, results=passed_all(people), actor=clerk
-    )
+    claims = complete_with_one_short(running_class, staff, clerk, people, clock)
 
     # then: a draft claim each, judged with the person's attended hours
     running_class.refresh_from_db()
@@ -563,6 +577,42 @@ def test_completion_creates_the_claims_judged_like_hand_entered_ones(
     assert refused.value.code == "not_eligible"
     codes = [v["code"] for v in refused.value.detail["violations"]]
     assert codes == ["attendance_insufficient"]
+
+
+def test_a_class_s_refused_claim_is_not_typed_in_again_by_hand(
+    clock: Any,
+    staff: User,
+    clerk: User,
+    school: Institution,
+    people: list[Trainee],
+) -> None:
+    """A class (program 9, not project-based: such claims may also be typed in one by
+    one) whose third person attended 70%: their claim is refused; the clerk deleted
+    the draft and typed the same facts in by hand, and it passed. Now the hand claim
+    is refused too — that training is the class's, paid on its attendance."""
+    cls = started_class(clock, staff, clerk, school, people, project_based=False)
+    short = complete_with_one_short(cls, staff, clerk, people, clock)[2]
+    assert [v["code"] for v in short.violations] == ["attendance_insufficient"]
+    claim_services.claim_delete(claim_id=short.pk, actor=clerk)
+
+    by_hand = replace(
+        services._claim_input(cls, people[2].pk, amount=Decimal("1000.00")),
+        passed=True,
+        certificate_number=short.certificate_number,
+        employment="employed",
+    )
+    typed = claim_services.claim_create(data=by_hand, actor=clerk)
+
+    assert [v["code"] for v in typed.violations] == ["class_required"]
+    assert f"培训班#{cls.pk}" in typed.violations[0]["message"]
+    with pytest.raises(Conflict):
+        claim_services.claim_submit(claim_id=typed.pk, actor=clerk)
+    # the training of another institution at the time is another matter
+    elsewhere = claim_services.claim_create(
+        data=replace(by_hand, institution_id=InstitutionFactory(unit_id="654301").pk),
+        actor=clerk,
+    )
+    assert "class_required" not in [v["code"] for v in elsewhere.violations]
 
 
 #: Sessions of a class filed for April and May: ten days of April; or five days of
@@ -883,16 +933,7 @@ def second_running_class(
 ) -> TrainingClass:
     """Another class of the same people on the same dates (another trade), running."""
     clock(START - timedelta(days=10))
-    other = services.class_create(
-        data=class_input(school, trade_id="4-03-02-02"), actor=staff
-    )
-    services.class_roster_set(
-        class_id=other.pk, trainee_ids=[p.pk for p in people], actor=staff
-    )
-    services.class_file(class_id=other.pk, actor=staff)
-    services.class_accept(class_id=other.pk, actor=clerk)
-    clock(START)
-    return services.class_start(class_id=other.pk, actor=staff)
+    return started_class(clock, staff, clerk, school, people, trade_id="4-03-02-02")
 
 
 def test_a_persons_day_holds_24_hours_across_classes(
