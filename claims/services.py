@@ -326,10 +326,6 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
                 )
             decision = judge(input_of(claim), claim_id=claim.pk)
             if not decision.eligible:
-                # Keep the fresh decision on the claim so the clerk sees why.
-                _apply_decision(claim, decision)
-                claim.save()
-                claim.policy_entries.set(decision.policy_entry_ids)
                 raise _Refused(decision)
             from_status = claim.status
             _apply_decision(claim, decision)
@@ -347,6 +343,7 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
             # the trainee is asked "was this you?" (issue 17); once per claim
             confirmation_issue(claim=claim, actor=actor)
     except _Refused as refused:
+        _keep_decision(claim_id, refused.decision, actor)
         warnings = warnings_for_claims([claim_id])[claim_id]
         raise Conflict(
             "not_eligible",
@@ -365,6 +362,20 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
 class _Refused(Exception):
     def __init__(self, decision: rules.Decision) -> None:
         self.decision = decision
+
+
+def _keep_decision(claim_id: int, decision: rules.Decision, actor: User) -> None:
+    """A refused submit rolled its transaction back: the fresh decision is kept on the
+    claim in one of its own, so that its page and the lists say why now (the draft
+    showed the reason it was saved with, not the one that refused it). A re-judging of
+    a claim that did not move: no event; a claim that moved meanwhile is left alone."""
+    with transaction.atomic():
+        claim = lock_claim(claim_id, actor)
+        if claim.status not in (workflow.DRAFT, workflow.RETURNED):
+            return
+        _apply_decision(claim, decision)
+        claim.save()
+        claim.policy_entries.set(decision.policy_entry_ids)
 
 
 def claim_withdraw(*, claim_id: int, actor: User, reason: str = "") -> Claim:

@@ -327,6 +327,32 @@ def test_a_refused_submit_from_the_claim_page_is_a_409_with_the_reason(
     assert claim.status == "draft"
 
 
+def test_a_refused_submit_shows_and_keeps_the_reasons_judged_now(
+    as_clerk, clerk, claim_input
+):
+    """The new-user review: a draft refused only for its amount; meanwhile the same
+    person's claim of the same trade and level was submitted. Submitting the draft
+    was refused, but its page still showed only "超过补贴上限" — the fresh decision
+    was written in the transaction the refusal rolled back."""
+    claim = draft(clerk, claim_input, amount_requested=Decimal("9000"))
+    assert [v["code"] for v in claim.violations] == ["over_cap"]
+    submitted(clerk, claim_input)
+
+    response = as_clerk.post(reverse("claim_submit", args=[claim.pk]))
+
+    assert response.status_code == 409
+    html = html_of(response)
+    assert "同一职业同一等级不可重复享受" in html
+    claim.refresh_from_db()
+    assert claim.status == "draft"
+    assert {v["code"] for v in claim.violations} == {
+        "over_cap",
+        "duplicate_trade_level",
+    }
+    again = html_of(as_clerk.get(reverse("claim_detail", args=[claim.pk])))
+    assert "同一职业同一等级不可重复享受" in again
+
+
 def test_submitting_twice_is_a_conflict_not_a_500(as_clerk, clerk, claim_input):
     claim = submitted(clerk, claim_input)
     response = as_clerk.post(reverse("claim_submit", args=[claim.pk]))
