@@ -6,6 +6,7 @@ the class page with its reason and status (a 404 or 403 as those pages); never a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -124,6 +125,9 @@ def class_roster_view(request: AuthedRequest, pk: int) -> HttpResponse:
     current = list(live_roster(cls.pk))
     errors: list[str] = []
     numbers_text = ""
+    # the boxes as they were sent: a refused save shows them again as ticked, not as
+    # the roster stood (fixing the ID numbers then saved a roster of nobody)
+    picked: set[int] | None = None
     if request.method == "POST":
         numbers_text = request.POST.get("id_numbers", "")[:2000]
         chosen: list[int] = []
@@ -132,6 +136,7 @@ def class_roster_view(request: AuthedRequest, pk: int) -> HttpResponse:
                 chosen.append(int(value))
             else:
                 errors.append("所选人员无效")
+        picked = set(chosen)
         numbers = [n for n in numbers_text.replace("，", ",").split() if n.strip()]
         numbers = [m for n in numbers for m in n.split(",") if m.strip()]
         if len(numbers) > MAX_NUMBERS:
@@ -170,8 +175,8 @@ def class_roster_view(request: AuthedRequest, pk: int) -> HttpResponse:
     )
     context = {
         "cls": cls,
-        "current": [_person(line.trainee) for line in current],
-        "candidates": [_person(t) for t in candidates],
+        "current": [_person(line.trainee, picked, True) for line in current],
+        "candidates": [_person(t, picked, False) for t in candidates],
         "errors": errors,
         "id_numbers": numbers_text,
         "roster_max": rules.ROSTER_MAX.whole,
@@ -181,17 +186,49 @@ def class_roster_view(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
-def _person(trainee: Trainee) -> dict[str, Any]:
+def _person(
+    trainee: Trainee, picked: set[int] | None, on_roster: bool
+) -> dict[str, Any]:
+    """A box of the roster form: ticked as sent, or (a first visit) if on the roster."""
     return {
         "pk": trainee.pk,
         "name": trainee.name,
         "id_number": mask_id_number(trainee.id_number),
+        "ticked": on_roster if picked is None else trainee.pk in picked,
     }
 
 
 # --- The class page ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SessionTyped:
+    """What the session form held when it was refused: shown again, so that fixing the
+    date does not record everyone present (the boxes came back all ticked)."""
+
+    date: str
+    hours: str
+    present: frozenset[int]
+    had_sheet: bool
+
+    @classmethod
+    def of(cls, request: AuthedRequest) -> SessionTyped:
+        return cls(
+            date=request.POST.get("date", "")[:10],
+            hours=request.POST.get("hours", "")[:8],
+            present=frozenset(
+                int(v)
+                for v in request.POST.getlist("present")
+                if v.isdigit() and len(v) < 19
+            ),
+            had_sheet=bool(request.FILES.get("sign_in_sheet")),
+        )
+
+
 def render_class_detail(
-    request: AuthedRequest, cls: TrainingClass, *, status: int = 200
+    request: AuthedRequest,
+    cls: TrainingClass,
+    *,
+    status: int = 200,
+    session_typed: SessionTyped | None = None,
 ) -> HttpResponse:
     user = request.user
     actions = set(permissions.actions_for(user, cls))
@@ -227,6 +264,7 @@ def render_class_detail(
         "events": _event_rows(class_events(cls.pk)),
         "reason_form": ReasonForm(),
         "session_form": SessionForm(),
+        "session_typed": session_typed,
         "last_filing_day": rules.last_filing_day(cls.planned_start),
         "lead_note": _lead_note(),
         "attendance_term": rules.ATTENDANCE_THRESHOLD,
@@ -329,11 +367,21 @@ def class_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return render_class_detail(request, cls)
 
 
-def _refused(request: AuthedRequest, pk: int, exc: DomainError) -> HttpResponse:
-    """A refusal: the class page again, with the reason (a 404/403 as those pages)."""
+def _refused(
+    request: AuthedRequest,
+    pk: int,
+    exc: DomainError,
+    *,
+    session_typed: SessionTyped | None = None,
+) -> HttpResponse:
+    """A refusal: the class page again, with the reason (a 404/403 as those pages)
+    and, for the session form, what was typed in it."""
     messages.error(request, shown_on_page(exc).message)
     return render_class_detail(
-        request, class_for(request.user, pk), status=exc.status_code
+        request,
+        class_for(request.user, pk),
+        status=exc.status_code,
+        session_typed=session_typed,
     )
 
 
@@ -384,6 +432,7 @@ def class_session_view(request: AuthedRequest, pk: int) -> HttpResponse:
         require(permissions.can_record_session(user, cls))
     except DomainError as exc:
         return _refused(request, pk, exc)
+    typed = SessionTyped.of(request)
     form = SessionForm(request.POST)
     if not form.is_valid():
         problems = "；".join(
@@ -392,11 +441,21 @@ def class_session_view(request: AuthedRequest, pk: int) -> HttpResponse:
             else "，".join(map(str, errs))
             for name, errs in form.errors.items()
         )
-        return _refused(request, pk, DomainError("invalid_session", problems))
+        return _refused(
+            request,
+            pk,
+            DomainError("invalid_session", problems),
+            session_typed=typed,
+        )
     present: list[int] = []
     for value in request.POST.getlist("present"):
         if not (value.isdigit() and len(value) < 19):
-            return _refused(request, pk, DomainError("invalid_present", "出勤人员无效"))
+            return _refused(
+                request,
+                pk,
+                DomainError("invalid_present", "出勤人员无效"),
+                session_typed=typed,
+            )
         present.append(int(value))
     sheet = request.FILES.get("sign_in_sheet")
     try:
@@ -409,7 +468,7 @@ def class_session_view(request: AuthedRequest, pk: int) -> HttpResponse:
             sign_in_sheet=sheet,
         )
     except DomainError as exc:
-        return _refused(request, pk, exc)
+        return _refused(request, pk, exc, session_typed=typed)
     note = "，签到表已上传并记入审计链" if sheet is not None else ""
     messages.success(
         request,

@@ -5,6 +5,7 @@ answered in Chinese (never a 500)."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,78 @@ def test_bad_input_is_answered_in_chinese(clock, staff, filed_class):
     assert response.status_code == 409
     assert "不能开班" in response.content.decode()
     assert client.post("/classes/999999/file/").status_code == 404
+
+
+def test_a_refused_session_keeps_what_was_typed(running_class, staff, clock):
+    """The new-user review: a session dated outside the class, 8 hours, two of four
+    present — refused, and the form came back empty with everyone ticked; fixing the
+    date alone recorded all of them present."""
+    people = list(running_class.roster.values_list("trainee_id", flat=True))
+    clock(END)
+    sheet = io.BytesIO(png_bytes())
+    sheet.name = "签到表.png"
+    response = as_user(staff).post(
+        f"/classes/{running_class.pk}/sessions/",
+        {
+            "date": "2020-06-30",
+            "hours": "8",
+            "present": [str(people[0])],
+            "sign_in_sheet": sheet,
+        },
+    )
+    assert response.status_code in (400, 409)
+    form = session_form_of(response.content.decode())
+    assert 'name="date" id="session-date"' in form
+    assert 'value="2020-06-30"' in form and 'value="8"' in form
+    assert ticked_in(form) == {people[0]}
+    assert 'data-testid="session-sheet-again"' in form
+    # a first visit: everyone ticked, nothing typed
+    form = session_form_of(
+        as_user(staff).get(f"/classes/{running_class.pk}/").content.decode()
+    )
+    assert ticked_in(form) == set(people)
+    assert 'value="2020-06-30"' not in form
+
+
+def test_a_refused_roster_keeps_the_boxes_as_they_were_ticked(
+    clock, staff, school, people
+):
+    """The new-user review: three people ticked and a bad ID number typed — the error
+    showed and the ticks were gone; fixing the number saved a roster of nobody."""
+    cls = services.class_create(data=class_input(school), actor=staff)
+    services.class_roster_set(class_id=cls.pk, trainee_ids=[people[0].pk], actor=staff)
+    client = as_user(staff)
+    response = client.post(
+        f"/classes/{cls.pk}/roster/",
+        {"trainee": [str(people[1].pk), str(people[2].pk)], "id_numbers": "1234"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert picked_in(page) == {people[1].pk, people[2].pk}  # the first one unticked
+    assert ">1234</textarea>" in page
+    # a first visit: the roster as it stands
+    assert picked_in(client.get(f"/classes/{cls.pk}/roster/").content.decode()) == {
+        people[0].pk
+    }
+
+
+def picked_in(page: str) -> set[int]:
+    return ticked_in(page, name="trainee")
+
+
+def session_form_of(page: str) -> str:
+    start = page.index('data-testid="session-form"')
+    return page[start : page.index("</form>", start)]
+
+
+def ticked_in(form: str, name: str = "present") -> set[int]:
+    """The trainees whose box (出勤, or the roster's ``trainee``) is ticked."""
+    boxes = re.findall(rf'<input[^>]*name="{name}"[^>]*>', form)
+    return {
+        int(re.search(r'value="(\d+)"', box).group(1))
+        for box in boxes
+        if re.search(r"\schecked[\s>]", box)
+    }
 
 
 def test_the_clerk_accepts_or_returns_with_a_reason(filed_class, clerk, staff):
