@@ -227,3 +227,21 @@ def test_the_panel_sits_where_the_form_says(
         )
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [992, 1024, 1199, 1200, 1280, 1366])
+def test_the_clerks_menu_fits_beside_the_name_and_logout(
+    live_server: Any, desk: dict[str, Any], page: Page, width: int
+) -> None:
+    """The new-user review: between 992 and 1216 px the clerk's eight menu items and
+    the system's full name pushed 退出 off the page, which scrolled sideways."""
+    page.set_viewport_size({"width": width, "height": 700})
+    sign_in(page, live_server.url)
+    logout = page.get_by_role("button", name="退出")
+    expect(logout).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    box = logout.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width
+    expect(page.get_by_test_id("brand")).to_have_attribute(
+        "title", "阿勒泰地区职业技能提升补贴管理系统"
+    )
