@@ -38,6 +38,9 @@ from finance.permissions import (
     can_read_batches,
     can_read_full_account,
 )
+from trainees.id_numbers import InvalidIdNumber
+from trainees.selectors import trainee_by_id_number
+from trainees.services import trainee_found
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILE_TYPES = {"csv": "text/csv", "fixed": "text/plain", "xlsx": XLSX}
@@ -247,7 +250,50 @@ def account_change_list(request: AuthedRequest) -> HttpResponse:
     return _render_accounts(request)
 
 
-def _render_accounts(request: AuthedRequest, *, status: int = 200) -> HttpResponse:
+#: The account form's fields shown back after a refusal (the file cannot be: a
+#: browser never fills a file input).
+TYPED_FIELDS = ("owner", "owner_ref", "bank", "number", "holder", "reason")
+
+
+def _typed(data: Any) -> dict[str, str]:
+    return {name: str(data.get(name, ""))[:200] for name in TYPED_FIELDS}
+
+
+def _payee(user: Any, owner: str, ref: str) -> dict[str, int]:
+    """The payee the form names: a person by their 18-digit ID number, an institution
+    by its 18-character unified social credit code — what the clerk has on the signed
+    request — or either by its number in this system (the links from its pages)."""
+    ref = ref.strip().upper()
+    if owner not in ("trainee", "institution") or not ref:
+        raise DomainError(
+            "invalid",
+            "请选择收款人类别，并填写培训人员的身份证号码或机构的统一社会信用代码",
+        )
+    if ref.isdigit() and len(ref) < 12:
+        return {f"{owner}_id": int(ref)}
+    if owner == "trainee":
+        try:
+            person = trainee_by_id_number(user, ref)
+        except InvalidIdNumber as exc:
+            raise DomainError("invalid_id_number", exc.message) from None
+        if person is None:
+            raise DomainError(
+                "invalid_reference",
+                "该身份证号码尚未登记，请先在“培训人员”中登记该人员",
+            )
+        trainee_found(actor=user, trainee=person)
+        return {"trainee_id": person.pk}
+    institution = selectors.institution_by_credit_code(ref)
+    if institution is None:
+        raise DomainError(
+            "invalid_reference", "未找到该统一社会信用代码的培训机构/企业"
+        )
+    return {"institution_id": institution.pk}
+
+
+def _render_accounts(
+    request: AuthedRequest, *, status: int = 200, typed: dict[str, str] | None = None
+) -> HttpResponse:
     changes = PayeeAccountChange.objects.select_related(
         "trainee", "institution", "proposed_by", "decided_by"
     )
@@ -259,6 +305,15 @@ def _render_accounts(request: AuthedRequest, *, status: int = 200) -> HttpRespon
         "can_confirm": bool(can_confirm_account_change(request.user)),
         "can_propose": bool(can_propose_account_change(request.user)),
         "proposed": AccountChangeStatus.PROPOSED,
+        # refused: what was typed; linked from a person's or a claim's page: its payee
+        "typed": typed
+        or {
+            "owner": "institution"
+            if request.GET.get("owner") == "institution"
+            else "trainee",
+            "owner_ref": str(_int(request.GET.get("owner_id")) or ""),
+        },
+        "request_file_again": typed is not None and bool(request.FILES),
     }
     return render(request, "finance/accounts.html", context, status=status)
 
@@ -269,10 +324,12 @@ def _render_accounts(request: AuthedRequest, *, status: int = 200) -> HttpRespon
 def account_change_propose_view(request: AuthedRequest) -> HttpResponse:
     require(can_propose_account_change(request.user))
     try:
-        owner = request.POST.get("owner", "")
-        owner_id = _int(request.POST.get("owner_id"))
-        if owner not in ("trainee", "institution") or owner_id is None:
-            raise DomainError("invalid", "请选择收款人类别并填写其编号")
+        payee = _payee(
+            request.user,
+            request.POST.get("owner", ""),
+            # ``owner_id``: the form's earlier name, still taken
+            request.POST.get("owner_ref") or request.POST.get("owner_id") or "",
+        )
         change = payouts.account_change_propose(
             actor=request.user,
             bank=request.POST.get("bank", ""),
@@ -280,11 +337,13 @@ def account_change_propose_view(request: AuthedRequest) -> HttpResponse:
             holder=request.POST.get("holder", ""),
             reason=request.POST.get("reason", ""),
             request_file=request.FILES.get("request_file"),
-            **{f"{owner}_id": owner_id},
+            **payee,
         )
     except DomainError as exc:
         messages.error(request, shown_on_page(exc).message)
-        return _render_accounts(request, status=exc.status_code)
+        return _render_accounts(
+            request, status=exc.status_code, typed=_typed(request.POST)
+        )
     messages.success(
         request, f"账户变更已录入（新账号 {change.new_masked}），待财政另一人确认。"
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -374,11 +374,10 @@ def batch_build(
                 raise Conflict("rollup_not_ready", "汇总尚未生成，不能生成代发批次")
             plan = batch_plan(rollup.quarter, kind, actor=actor)
             if not plan.lines:
-                left_out = Counter(plan.skipped.values())
                 raise Conflict(
                     "nothing_payable",
                     "没有可列入批次的款项（均已拨付、已在未结批次中或缺少收款账户）"
-                    + "".join(f"；{n}笔{why}" for why, n in sorted(left_out.items())),
+                    + left_out_text(plan.skipped),
                 )
             total = sum((line["amount"] for line in plan.lines), ZERO)
             batch = PaymentBatch.objects.create(
@@ -448,6 +447,29 @@ def batch_build(
                 "already_in_batch", "有款项已在另一个未结批次中，请刷新后重试"
             ) from None
         raise
+
+
+#: What to do about a claim left out for want of an account.
+NO_ACCOUNT_HINT = (
+    "由申报单位经办人在“收款账户变更”中凭本人签字的申请录入，财政另一人确认"
+)
+#: How many claims a refusal names for each reason.
+NAMED = 10
+
+
+def left_out_text(skipped: Mapping[int, str]) -> str:
+    """ "；3笔无收款账户（申报#12、#15、#40：由…录入）": how many for each reason, and
+    which claims, so that finance can have them put right."""
+    by_why: dict[str, list[int]] = {}
+    for claim_id, why in sorted(skipped.items()):
+        by_why.setdefault(why, []).append(claim_id)
+    parts = []
+    for why, ids in sorted(by_why.items()):
+        named = "、".join(f"#{pk}" for pk in ids[:NAMED])
+        more = "等" if len(ids) > NAMED else ""
+        hint = f"：{NO_ACCOUNT_HINT}" if why == "无收款账户" else ""
+        parts.append(f"；{len(ids)}笔{why}（申报{named}{more}{hint}）")
+    return "".join(parts)
 
 
 def _batch(batch_id: int) -> PaymentBatch:

@@ -34,7 +34,7 @@ from finance.models import (
     Rollup,
 )
 from finance.rules import ClaimMoney, class_advance_amount
-from programs.models import fund_label
+from programs.models import Institution, fund_label
 from quarters.models import QuarterlyReport, ReportStatus
 
 ZERO = Decimal("0.00")
@@ -434,3 +434,9 @@ def batches() -> QuerySet[PaymentBatch]:
         .defer("content")
         .order_by("-created_at", "-id")
     )
+
+
+def institution_by_credit_code(code: str) -> Institution | None:
+    """The institution or enterprise with this unified social credit code (the code an
+    account change's signed request carries), or None."""
+    return Institution.objects.filter(credit_code=code.strip().upper()).first()

@@ -113,8 +113,11 @@ def test_finance_pays_a_quarter_through_the_banks_files(
     propose = page.get_by_test_id("account-propose")
     owner = "institution" if claim.payee == "institution" else "trainee"
     propose.locator("select[name=owner]").select_option(owner)
-    propose.locator("input[name=owner_id]").fill(
-        str(claim.institution_id if owner == "institution" else claim.trainee_id)
+    # named as the signed request names them: the ID number or the credit code
+    propose.locator("input[name=owner_ref]").fill(
+        claim.institution.credit_code
+        if owner == "institution"
+        else claim.trainee.id_number
     )
     propose.locator("select[name=bank]").select_option("xjnx")
     propose.locator("input[name=number]").fill(card(901))

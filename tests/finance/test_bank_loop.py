@@ -93,6 +93,10 @@ def test_a_quarter_paid_through_batches_with_a_failure_corrected_and_reissued(
             actor=finance,
         )
     assert refused.value.code == "nothing_payable"
+    # which claim waits, named, so that finance can have it put right
+    assert f"1笔上次拨付失败，待更正收款账户（申报#{failing.claim_id}）" in (
+        refused.value.message
+    )
     second_finance = UserFactory(username="finance_b", role="finance_officer")
     claim = failed_payment.claim
     give_account(claim, second_finance, n=900, holder="更正后户名")
@@ -522,3 +526,13 @@ def test_a_result_file_that_names_another_batch_records_nothing(
         batch_id=batch.pk, content=content, actor=finance
     )
     assert outcome.paid == batch.count
+
+
+def test_a_refusal_names_the_claims_left_out_for_each_reason() -> None:
+    text = payouts.left_out_text(
+        {pk: "无收款账户" for pk in range(1, 13)} | {40: "上次拨付失败，待更正收款账户"}
+    )
+    assert "；12笔无收款账户（申报#1、#2、" in text
+    assert "#10等：由申报单位经办人在“收款账户变更”中" in text
+    assert "#11" not in text
+    assert "；1笔上次拨付失败，待更正收款账户（申报#40）" in text

@@ -4,6 +4,7 @@ clerk and confirmed by finance; masked accounts for the auditor."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,6 +13,7 @@ import pytest
 
 from finance.models import BankTemplate, PayeeAccountChange, PaymentBatch
 from tests.bank_run import CSV_TEMPLATE, card, result_file
+from tests.factories import make_id_number
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +124,84 @@ def test_a_bad_account_number_on_the_page_is_refused_in_chinese(
     )
     assert answer.status_code == 400
     assert "校验位不正确" in answer.text
+
+
+def test_a_refused_account_keeps_what_was_typed(
+    finance: Any, trainee: Any, client: Any
+) -> None:
+    """The new-user review: a wrong check digit, and every field came back blank —
+    the payee, the holder, the reason; the file cannot come back, and the page says
+    so."""
+    from tests.claims.test_documents import pdf_bytes
+
+    client.force_login(finance)
+    answer = client.post(
+        "/finance/accounts/propose/",
+        {
+            "owner": "trainee",
+            "owner_ref": trainee.id_number,
+            "bank": "icbc",
+            "number": "6228480000000001",
+            "holder": trainee.name,
+            "reason": "本人换卡",
+            "request_file": SimpleUploadedFile(
+                "申请.pdf", pdf_bytes(), content_type="application/pdf"
+            ),
+        },
+    )
+    assert answer.status_code == 400
+    page = answer.text
+    assert "校验位不正确" in page
+    for typed in (trainee.id_number, "6228480000000001", trainee.name, "本人换卡"):
+        assert f'value="{typed}"' in page, typed
+    assert '<option value="icbc" selected>' in page
+    assert 'data-testid="request-file-again"' in page
+    assert not PayeeAccountChange.objects.exists()
+
+
+def test_the_payee_is_named_by_id_number_or_credit_code(
+    clerk: Any, trainee: Any, institution: Any, client: Any
+) -> None:
+    """The form asked for an "编号" no page shows (the row's id): a clerk has the
+    person's ID number on the signed request, an institution's credit code."""
+    from trainees.models import Trainee
+
+    Trainee.objects.filter(pk=trainee.pk).update(registered_by_unit_id="654301")
+    client.force_login(clerk)
+    body = {"bank": "xjnx", "number": card(34), "holder": trainee.name}
+    entered = client.post(
+        "/finance/accounts/propose/",
+        body | {"owner": "trainee", "owner_ref": trainee.id_number},
+    )
+    assert entered.status_code == 302
+    assert PayeeAccountChange.objects.get().trainee_id == trainee.pk
+    unknown = client.post(
+        "/finance/accounts/propose/",
+        body | {"owner": "trainee", "owner_ref": make_id_number(date(1990, 1, 2))},
+    )
+    assert unknown.status_code == 400 and "尚未登记" in unknown.text
+    bad = client.post(
+        "/finance/accounts/propose/",
+        body | {"owner": "trainee", "owner_ref": "65430119900102123X"},
+    )
+    assert bad.status_code == 400 and "身份证" in bad.text
+    entered = client.post(
+        "/finance/accounts/propose/",
+        body
+        | {
+            "owner": "institution",
+            "owner_ref": institution.credit_code.lower(),
+            "number": card(35),
+            "holder": institution.name,
+        },
+    )
+    assert entered.status_code == 302, entered.text[-3000:]
+    assert PayeeAccountChange.objects.filter(institution=institution).exists()
+    # linked from a person's page: the form opens with them
+    link = f"/finance/accounts/?owner=trainee&amp;owner_id={trainee.pk}"
+    assert link in client.get(f"/trainees/{trainee.pk}/").text
+    page = client.get(f"/finance/accounts/?owner=trainee&owner_id={trainee.pk}").text
+    assert f'value="{trainee.pk}"' in page
 
 
 def test_the_signed_request_is_uploaded_with_the_change_and_opened_by_finance(
