@@ -344,6 +344,8 @@ def batch_plan(rollup_quarter: str, kind: str, *, actor: User) -> BatchPlan:
     return plan
 
 
+KIND_WORDS: dict[str, str] = {PaymentKind.ADVANCE: "预拨", PaymentKind.BALANCE: "余额"}
+
 PURPOSES: dict[str, str] = {
     PaymentKind.ADVANCE: "职业技能培训补贴先行拨付",
     PaymentKind.BALANCE: "职业技能培训补贴",
@@ -438,7 +440,8 @@ def batch_build(
                 if template.format == "xlsx"
                 else ("csv" if template.format == "csv" else "txt")
             )
-            batch.filename = f"代发{rollup.quarter}-{kind}-{batch.pk}.{ext}"
+            # in Chinese, as everything a person reads ("balance" was in the name)
+            batch.filename = f"代发{rollup.quarter}-{KIND_WORDS[kind]}-{batch.pk}.{ext}"
             batch.save(update_fields=["content", "sha256", "filename"])
             return batch
     except IntegrityError as exc:

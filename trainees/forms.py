@@ -127,10 +127,15 @@ class TraineeRegistrationForm(forms.Form):
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"].strip()
-        if phone and PHONE.fullmatch(phone):
-            validate_phone(phone)
         if phone and not PHONE.fullmatch(phone):
+            if re.fullmatch(r"[0-9 -]+", phone, re.ASCII):
+                # digits only, but too few ("1399" was told it had other characters)
+                raise forms.ValidationError(
+                    "联系电话位数不足，请填写11位手机号码或带区号的固定电话"
+                )
             raise forms.ValidationError("联系电话只能包含半角数字、空格和连字符")
+        if phone:
+            validate_phone(phone)
         return phone
 
 

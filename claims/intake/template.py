@@ -240,7 +240,9 @@ def template_workbook(actor: User) -> bytes:
         "employer": "",
         "training_start": date(2020, 3, 1),
         "training_end": date(2020, 4, 30),
-        "project_based": "是",
+        # a project-based claim of program 9 comes from a class (class_required):
+        # an example copied row by row must be one the rules accept
+        "project_based": "否",
         "hire_date": "",
         "work_in_lieu_months": 0,
         "passed": "是",

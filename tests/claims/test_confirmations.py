@@ -510,6 +510,29 @@ def test_the_page_confirms_and_shows_masked_data_only(client, claim_input, clerk
     assert status == ConfirmationStatus.CONFIRMED
 
 
+@pytest.mark.parametrize("lang", ["zh-hans", "ug", "kk-arab"])
+def test_the_page_does_not_claim_to_hold_no_personal_data(
+    client, claim_input, clerk, lang
+):
+    """The new-user review: the page shows the person's masked name and number, the
+    training and the amount, and its footer said "本页只公开汇总数据，不含任何个人信息"
+    (so did the Uyghur and Kazakh)."""
+    claim = submitted(claim_input, clerk)
+    url = reverse("trainee_confirmation", args=[code_of(claim)])
+    with translation.override(lang):
+        said = translation.gettext("本页只公开汇总数据，不含任何个人信息")
+        note = translation.gettext(
+            "本页只向本人显示其培训信息，姓名和身份证号码已部分隐去"
+        )
+    page = client.get(f"{url}?lang={lang}").content.decode()
+    assert said not in page
+    assert note in page
+    assert (
+        lang == "zh-hans"
+        or note != "本页只向本人显示其培训信息，姓名和身份证号码已部分隐去"
+    )
+
+
 def test_the_page_disputes_and_opens_a_grievance(client, claim_input, clerk):
     claim = submitted(claim_input, clerk)
     url = reverse("trainee_confirmation", args=[code_of(claim)])

@@ -24,6 +24,7 @@ from openpyxl import Workbook, load_workbook
 
 from accounts.models import User
 from claims import intake, services
+from claims.intake.template import institution_label
 from claims.models import Claim, ClaimEvent, ImportJob
 from tests.factories import InstitutionFactory, TraineeFactory, make_id_number
 from trainees.models import Trainee
@@ -225,6 +226,32 @@ def test_the_template_filled_in_passes_the_defences_and_the_checks(
     assert page.status_code == 200
     assert list(results_of(clerk_client, token)) == [3]
     assert results_of(clerk_client, token)[3].ok
+
+
+def test_the_example_row_copied_for_a_real_person_passes(
+    clerk_client, trainee, institution
+):
+    """The new-user review: rows copied from the example (program 9, 项目制 是) were all
+    refused — such a claim comes from a class (``class_required``). The example is
+    one the rules accept."""
+    wb = load_workbook(io.BytesIO(clerk_client.get(TEMPLATE).content))
+    ws = wb[intake.DATA_SHEET]
+    for index in range(1, ws.max_column + 1):
+        ws.cell(row=3, column=index, value=ws.cell(row=2, column=index).value)
+    keys = [column.key for column in intake.COLUMNS]
+    ws.cell(row=3, column=keys.index("id_number") + 1, value=trainee.id_number)
+    ws.cell(row=3, column=keys.index("name") + 1, value=trainee.name)
+    ws.cell(
+        row=3,
+        column=keys.index("institution") + 1,
+        value=institution_label(institution),
+    )
+    out = io.BytesIO()
+    wb.save(out)
+
+    token, _ = checked(clerk_client, out.getvalue())
+
+    assert results_of(clerk_client, token)[3].problems == []
 
 
 def test_the_untouched_template_has_no_data_rows(clerk_client, media):

@@ -72,6 +72,8 @@ def test_a_quarter_paid_through_batches_with_a_failure_corrected_and_reissued(
     assert batch.count == len(payable)
     assert batch.total == sum(payable.values())
     assert batch.sha256 == hashlib.sha256(bytes(batch.content)).hexdigest()
+    # its file's name is Chinese, as all a person reads ("balance" was in it)
+    assert batch.filename == f"代发{rollup.quarter}-余额-{batch.pk}.csv"
     payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
 
     failing = batch.lines.order_by("seq").first()

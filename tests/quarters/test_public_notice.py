@@ -660,6 +660,23 @@ def test_the_page_form_lodges_an_objection(noticed: Any, client: Any) -> None:
     assert objection.reference in posted.content.decode()
 
 
+@pytest.mark.parametrize("lang", ["ug", "kk-arab"])
+def test_the_form_s_subtitle_keeps_each_part_whole_right_to_left(
+    noticed: Any, client: Any, lang: str
+) -> None:
+    """The new-user review: in a right-to-left page the program's number ("11") was
+    pulled away from its name to the masked name and number. Each part is isolated."""
+    report, claims = noticed
+    line = report.items.get(claim=claims[0])
+    url = f"/public/notices/{report.notice.pk}/lines/{line.pk}/objection/?lang={lang}"
+    page = client.get(url).content.decode()
+    start = page.index('data-testid="objection-subtitle"')
+    subtitle = page[start : page.index("</div>", start)]
+    parts = re.findall(r"<bdi[^>]*>(.*?)</bdi>", subtitle)
+    assert len(parts) == 6, subtitle
+    assert re.sub(r"<bdi[^>]*>.*?</bdi>", "", subtitle).count("·") == 4
+
+
 def test_the_page_form_refuses_a_wrong_challenge(noticed: Any, client: Any) -> None:
     report, claims = noticed
     line = report.items.get(claim=claims[0])

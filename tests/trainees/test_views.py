@@ -126,14 +126,27 @@ def test_registration_with_missing_fields_is_refused_and_stores_nothing(clerk_cl
     assert not Trainee.objects.filter(id_number=number).exists()
 
 
-def test_a_bad_phone_is_refused_in_chinese(clerk_client):
+@pytest.mark.parametrize(
+    ("phone", "message"),
+    [
+        ("abc", "联系电话只能包含半角数字"),
+        # all digits, too few: it was told it held other characters
+        ("1399", "联系电话位数不足"),
+        ("13 99", "联系电话位数不足"),
+        ("1399999", "联系电话无效"),
+    ],
+)
+def test_a_bad_phone_is_refused_in_chinese_saying_what_is_wrong(
+    clerk_client, phone, message
+):
     number = make_id_number(date(1995, 2, 3))
     response = clerk_client.post(
         reverse("trainee_register"),
-        {"id_number": number, "name": "张三", "household": "urban", "phone": "abc"},
+        {"id_number": number, "name": "张三", "household": "urban", "phone": phone},
     )
     assert response.status_code == 400
-    assert "联系电话只能包含半角数字" in response.content.decode()
+    assert message in response.content.decode()
+    assert not Trainee.objects.filter(id_number=number).exists()
 
 
 def test_a_reviewer_cannot_register(client, reviewer):
