@@ -22,7 +22,8 @@ one to fetch the claims of the groups found: a fixed number of queries in all.
   file (the SHA-256 of what was stored) attached to claims that are not withdrawn and
   do not share one class — a different institution or training period. Claims of one
   class may well carry the class's one sheet; the same sheet for another class or
-  another period was not signed there.
+  another period was not signed there. So too a class's sign-in sheet on a claim that
+  class's completion did not make (typed in by hand).
 - **One sign-in sheet for two sessions or classes** (issue 16): a class's sign-in sheet
   (one SHA-256) uploaded for two or more of its sessions, or for two or more classes
   (``classes.selectors.shared_class_sign_in_sheets``) — a sheet is signed at one
@@ -46,7 +47,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, QuerySet, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import Trim, TruncDate
 from django.utils import timezone
 
@@ -61,7 +62,8 @@ from claims.warnings import (
     overlapping_live_claims,
     unusual_age,
 )
-from classes.rules import COMPLETION_GRACE_DAYS
+from classes.models import ClassDocument, RosterLine
+from classes.rules import CANCELLED, COMPLETION_GRACE_DAYS
 from classes.selectors import SharedClassSheet, shared_class_sign_in_sheets
 from classes.warnings import (
     ClassOverlap,
@@ -366,15 +368,23 @@ class SharedSheet:
     sha256: str
     claims: list[ClaimRef]
     document_ids: list[int]
+    #: the classes (not cancelled) whose sign-in sheet the same file is
+    classes: list[int] = field(default_factory=list)
 
 
 def shared_sign_in_sheets(*, limit: int = LIST_LIMIT) -> list[SharedSheet]:
     """Attendance files with one SHA-256 on two or more claims (not withdrawn, not
-    deleted) that do not all share one institution and training period: two queries,
-    the repeated hashes grouped in SQL, their claims read once."""
+    deleted) that do not all share one institution and training period — or on a
+    claim and as a class's sign-in sheet, the claim not one that class's completion
+    made (a claim typed by hand on a class's sheet was not signed there). Four
+    queries whatever the number: the repeated hashes grouped in SQL, their claims,
+    the classes' uploads of them and the classes the claims came from."""
     sheets = Document.objects.filter(
         kind=DocumentKind.ATTENDANCE, claim__isnull=False
     ).exclude(claim__status__in=[workflow.WITHDRAWN, workflow.DELETED])
+    class_sheets = ClassDocument.objects.filter(
+        document__kind=DocumentKind.ATTENDANCE
+    ).exclude(training_class__status=CANCELLED)
     repeated = (
         sheets.values("sha256")
         .annotate(n=Count("claim_id", distinct=True))
@@ -382,24 +392,41 @@ def shared_sign_in_sheets(*, limit: int = LIST_LIMIT) -> list[SharedSheet]:
         .values("sha256")
         .order_by()
     )
-    found = sheets.filter(sha256__in=repeated).select_related(
-        "claim__unit", "claim__trainee", "claim__institution"
-    )
+    found = sheets.filter(
+        Q(sha256__in=repeated) | Q(sha256__in=class_sheets.values("document__sha256"))
+    ).select_related("claim__unit", "claim__trainee", "claim__institution")
     claims: dict[str, dict[int, Claim]] = defaultdict(dict)
     documents: dict[str, list[int]] = defaultdict(list)
     for document in found.order_by("sha256", "claim_id", "pk"):
         assert document.claim is not None  # filtered above
         claims[document.sha256][document.claim.pk] = document.claim
         documents[document.sha256].append(document.pk)
+    if not claims:
+        return []
+    classes_of: dict[str, set[int]] = defaultdict(set)
+    for sha256, class_id in class_sheets.filter(
+        document__sha256__in=list(claims)
+    ).values_list("document__sha256", "training_class_id"):
+        classes_of[sha256].add(class_id)
+    came_from = dict(
+        RosterLine.objects.filter(
+            claim_id__in={pk for by_id in claims.values() for pk in by_id}
+        ).values_list("claim_id", "training_class_id")
+    )
     result = []
     for sha256, by_id in claims.items():
-        classes = {
+        periods = {
             (c.institution_id, c.training_start, c.training_end) for c in by_id.values()
         }
-        if len(classes) > 1:
+        classes = classes_of.get(sha256, set())
+        not_its_class = any(came_from.get(pk) not in classes for pk in by_id)
+        if len(periods) > 1 or (classes and not_its_class):
             result.append(
                 SharedSheet(
-                    sha256, [_ref(c) for c in by_id.values()], documents[sha256]
+                    sha256,
+                    [_ref(c) for c in by_id.values()],
+                    documents[sha256],
+                    sorted(classes),
                 )
             )
     return result[:limit]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.urls import reverse
+
 import pytest
 
 from claims import services
@@ -175,6 +177,87 @@ def test_one_sign_in_sheet_on_claims_of_two_classes_is_listed(
         [*(c.pk for c in march_class), other_class.pk]
     )
     assert anomalies.anomalies().total == 1
+
+
+def _class_sheet(sha256, clerk, institution, *, claim=None, status="completed"):
+    """A class's sign-in sheet of this SHA-256 (its session's upload), the class of
+    program 9 at ``institution`` in March 2020; ``claim``: one its completion made."""
+    from claims.models import Document
+    from classes.models import ClassDocument, RosterLine, TrainingClass
+
+    cls = TrainingClass.objects.create(
+        institution=institution,
+        program_id=9,
+        unit_id="654301",
+        planned_start=MARCH["training_start"],
+        planned_end=MARCH["training_end"],
+        hours=100,
+        location="阿勒泰市职业技能培训中心",
+        status=status,
+        created_by=clerk,
+    )
+    document = Document.objects.create(
+        unit_id="654301",
+        kind="attendance",
+        content_type="image/png",
+        sha256=sha256,
+        size=1,
+        stored_as=f"documents/class-{cls.pk}.png",
+        uploaded_by=clerk,
+    )
+    ClassDocument.objects.create(training_class=cls, document=document)
+    if claim is not None:
+        RosterLine.objects.create(
+            training_class=cls, trainee=claim.trainee, claim=claim
+        )
+    return cls
+
+
+def test_a_class_s_sign_in_sheet_on_a_claim_typed_by_hand_is_listed(
+    filed, clerk, settings, tmp_path
+):
+    """The same file as a class's sign-in sheet and as the sheet of a claim typed by
+    hand: the hand claim's attendance was not signed there. A claim the class's own
+    completion made may carry the class's sheet."""
+    settings.MEDIA_ROOT = tmp_path
+    own = filed()
+    sheet = _sheet(own, clerk)
+    cls = _class_sheet(sheet.sha256, clerk, own.institution, claim=own)
+    assert anomalies.shared_sign_in_sheets() == []  # the class's own claim
+    by_hand = filed(training_start=date(2020, 4, 1), training_end=date(2020, 4, 30))
+    hand_sheet = _sheet(by_hand, clerk)
+
+    (found,) = anomalies.shared_sign_in_sheets()
+
+    assert found.sha256 == hand_sheet.sha256 == sheet.sha256
+    assert found.classes == [cls.pk]
+    assert sorted(c.id for c in found.claims) == sorted([own.pk, by_hand.pk])
+    page = anomalies.anomalies()
+    assert page.total == 1
+    # a cancelled class's sheet counts for nothing
+    from classes.models import TrainingClass
+
+    TrainingClass.objects.filter(pk=cls.pk).update(status="cancelled")
+    (found,) = anomalies.shared_sign_in_sheets()  # still two periods of claims
+    assert found.classes == []
+
+
+def test_only_a_class_and_a_hand_claim_share_a_sheet(
+    filed, clerk, reviewer, client, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    by_hand = filed()
+    sheet = _sheet(by_hand, clerk)
+    assert anomalies.shared_sign_in_sheets() == []
+    cls = _class_sheet(sheet.sha256, clerk, by_hand.institution)
+
+    (found,) = anomalies.shared_sign_in_sheets()
+
+    assert (found.classes, [c.id for c in found.claims]) == ([cls.pk], [by_hand.pk])
+    client.force_login(reviewer)
+    page = client.get(reverse("dashboards:anomalies")).content.decode()
+    card = page[page.index('data-testid="anomaly-sign-in-sheets"') :]
+    assert f'<a href="/classes/{cls.pk}/">培训班#{cls.pk}</a>的签到表' in card
 
 
 def test_a_withdrawn_claims_sheet_is_not_listed(filed, clerk, settings, tmp_path):
