@@ -366,9 +366,9 @@ class Command(BaseCommand):
         users: dict[str, User],
     ) -> Claim:
         """A project-based claim of program 9, as its class creates it: the class on
-        the claim's dates, the person on its roster, one session (everyone present
-        when the spec says ``perfect``, else 90% of the hours), completed by the
-        unit's clerk with the spec's result."""
+        the claim's dates, the person on its roster, two sessions — on its first day
+        and its last — with everyone present (all the hours when the spec says
+        ``perfect``, else 90%), completed by the unit's clerk with the spec's result."""
         staff = users[self.class_of[spec["institution"]]]
         start, end = data.training_start, data.training_end
         hours = Decimal("40")
@@ -381,10 +381,12 @@ class Command(BaseCommand):
             class_services.class_start(class_id=cls.pk, actor=staff)
         attended = hours if spec.get("perfect") else hours * Decimal("0.9")
         with on_day(end):
-            for day, part in enumerate((Decimal(20), attended - Decimal(20))):
+            # on its first day and its last: the class ran the whole period (the
+            # uplift is for training that lasted two months, not a plan of it)
+            for on, part in ((start, Decimal(20)), (end, attended - Decimal(20))):
                 class_services.class_session_record(
                     class_id=cls.pk,
-                    on=start + timedelta(days=day),
+                    on=on,
                     hours=part,
                     present=[data.trainee_id],
                     actor=staff,
