@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from claims.audit import Verdict, canonical_json, chain_hash, walk
-from classes.models import ClassEvent, ClassSession, TrainingClass
+from classes.models import ClassEvent, ClassSession, RosterLine, TrainingClass
 
 
 def class_event_record(
@@ -154,4 +154,47 @@ def sessions_out_of_step() -> tuple[int, str | None]:
             )
         if set(event.get("present") or []) != present.get(pk, set()):
             return total, f"课次 #{pk} 的出勤人员与审计记录不符"
+    return total, None
+
+
+def rosters_out_of_step() -> tuple[int, str | None]:
+    """Every class's live roster against its chained roster and amendment events (who
+    was added, who removed), and each line's claim against the completion event that
+    made the class's claims. A person put on an accepted roster in the database, or a
+    line pointed at another claim, would be paid on the class's attendance with the
+    trail intact."""
+    expected: dict[int, set[int]] = {}
+    made: dict[int, set[int]] = {}
+    for class_id, action, changes in (
+        ClassEvent.objects.filter(action__in=("roster", "amend", "complete"))
+        .order_by("id")
+        .values_list("training_class_id", "action", "changes")
+        .iterator(chunk_size=2000)
+    ):
+        if not isinstance(changes, dict):
+            continue
+        if action == "complete":
+            made[class_id] = {int(pk) for pk in changes.get("claims") or []}
+            continue
+        people = expected.setdefault(class_id, set())
+        people.update(int(pk) for pk in changes.get("added") or [])
+        people.difference_update(int(pk) for pk in changes.get("removed") or [])
+    live: dict[int, set[int]] = {}
+    claims: dict[int, set[int]] = {}
+    for class_id, trainee_id, claim_id in (
+        RosterLine.objects.filter(removed_at__isnull=True)
+        .order_by()
+        .values_list("training_class_id", "trainee_id", "claim_id")
+        .iterator(chunk_size=5000)
+    ):
+        live.setdefault(class_id, set()).add(trainee_id)
+        if claim_id is not None:
+            claims.setdefault(class_id, set()).add(claim_id)
+    total = 0
+    for class_id in sorted(set(expected) | set(live)):
+        total += 1
+        if live.get(class_id, set()) != expected.get(class_id, set()):
+            return total, f"培训班 #{class_id} 的名单与审计记录不符"
+        if claims.get(class_id, set()) != made.get(class_id, set()):
+            return total, f"培训班 #{class_id} 名单上的申报与结业审计记录不符"
     return total, None

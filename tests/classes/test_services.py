@@ -977,6 +977,31 @@ def test_a_persons_day_holds_24_hours_across_classes(
     )
 
 
+def test_verify_audit_finds_a_roster_or_its_claims_changed_behind_the_trail(
+    running_class: TrainingClass,
+    staff: User,
+    clerk: User,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    """A person put on an accepted roster straight in the database would be paid on
+    the class's attendance, and ``verify_audit`` checked only sessions. The live
+    roster is held to its roster and amendment events, each line's claim to the
+    completion event."""
+    from classes.models import RosterLine
+
+    assert events.rosters_out_of_step() == (1, None)
+    stranger = TraineeFactory()
+    line = RosterLine.objects.create(training_class=running_class, trainee=stranger)
+    _checked, problem = events.rosters_out_of_step()
+    assert problem == f"培训班 #{running_class.pk} 的名单与审计记录不符"
+    line.delete()
+    claims = complete_with_one_short(running_class, staff, clerk, people, clock)
+    assert events.rosters_out_of_step() == (1, None)
+    RosterLine.objects.filter(claim=claims[0]).update(claim=None)
+    assert "申报与结业审计记录不符" in (events.rosters_out_of_step()[1] or "")
+
+
 def test_verify_audit_finds_attendance_changed_behind_the_trail(
     running_class: TrainingClass, staff: User, people: list[Trainee], clock: Any
 ) -> None:

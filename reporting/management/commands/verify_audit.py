@@ -23,7 +23,11 @@ from django.core.management.base import BaseCommand
 
 from claims.audit import claims_out_of_step, documents_verify
 from claims.audit import verify as verify_claims
-from classes.events import classes_out_of_step, sessions_out_of_step
+from classes.events import (
+    classes_out_of_step,
+    rosters_out_of_step,
+    sessions_out_of_step,
+)
 from classes.events import verify as verify_classes
 from finance.ledger import class_advances_verify, ledger_verify
 from quarters.events import reports_out_of_step
@@ -107,4 +111,9 @@ class Command(BaseCommand):
             self.stderr.write(f"课次与审计记录不符：{out_of_step}")
             sys.exit(1)
         self.stdout.write(f"课次的日期、学时和出勤人员与审计记录一致：{checked} 个课次")
+        checked, out_of_step = rosters_out_of_step()
+        if out_of_step is not None:
+            self.stderr.write(f"培训班名单与审计记录不符：{out_of_step}")
+            sys.exit(1)
+        self.stdout.write(f"培训班名单及其申报与审计记录一致：{checked} 个培训班")
         self.stdout.write(f"培训班先行拨付与审计链一致：{advances} 笔")
