@@ -37,6 +37,7 @@ from claims.models import (
     Claim,
     ConfirmationEvent,
     ConfirmationStatus,
+    GrievanceCause,
     GrievanceOutcome,
     TraineeConfirmation,
     TraineeGrievance,
@@ -350,6 +351,10 @@ def confirmation_answer(
                     action="locked",
                     changes={"minutes": minutes},
                 )
+                # Whoever holds the code (the institution prints every slip) could
+                # lock it to keep the trainee from saying "not me": a lock holds the
+                # balance for a check with the trainee, as a "not me" does.
+                _grievance_open(confirmation, now, cause=GrievanceCause.LOCKED)
                 refused = TooManyAttempts()
             else:
                 refused = DomainError("id_mismatch", _("身份证号码后四位不正确"))
@@ -368,17 +373,20 @@ def confirmation_answer(
             )
             ConfirmationEvent.objects.create(confirmation=confirmation, action=answer)
             if answer == ConfirmationStatus.DISPUTED:
-                _grievance_open(confirmation, now)
+                _grievance_open(confirmation, now, cause=GrievanceCause.DISPUTED)
     if refused is not None:
         raise refused
     confirmation.claim = found.claim
     return confirmation
 
 
-def _grievance_open(confirmation: TraineeConfirmation, now: datetime) -> None:
-    """The grievance of a "not me": opened, or — a "not me" again on the code issued
-    after the claim's facts changed — opened again with a new date, its earlier
-    finding kept in the trail (``finding_*`` events) and cleared on the row."""
+def _grievance_open(
+    confirmation: TraineeConfirmation, now: datetime, *, cause: str
+) -> None:
+    """The grievance of a "not me" (or of a lock): opened, or — a "not me" again on
+    the code issued after the claim's facts changed, a lock after a finding — opened
+    again with a new date, its earlier finding kept in the trail (``finding_*``
+    events) and cleared on the row. A lock leaves an open grievance as it is."""
     due_on = rules.grievance_due(
         timezone.localdate(), settings.TRAINEE_GRIEVANCE_WORKING_DAYS, is_working_day
     )
@@ -389,14 +397,22 @@ def _grievance_open(confirmation: TraineeConfirmation, now: datetime) -> None:
             claim_id=confirmation.claim_id,
             opened_at=now,
             due_on=due_on,
+            cause=cause,
         )
+        return
+    if earlier.is_open and cause == GrievanceCause.LOCKED:
         return
     ConfirmationEvent.objects.create(
         confirmation=confirmation,
         action="grievance_reopened",
-        changes={"outcome": earlier.outcome, "due_on": earlier.due_on.isoformat()},
+        changes={
+            "outcome": earlier.outcome,
+            "due_on": earlier.due_on.isoformat(),
+            "cause": cause,
+        },
     )
     earlier.opened_at = now
+    earlier.cause = cause
     earlier.due_on = due_on
     earlier.outcome = ""
     earlier.finding = ""
@@ -405,6 +421,7 @@ def _grievance_open(confirmation: TraineeConfirmation, now: datetime) -> None:
     earlier.save(
         update_fields=[
             "opened_at",
+            "cause",
             "due_on",
             "outcome",
             "finding",

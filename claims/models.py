@@ -1303,9 +1303,16 @@ class GrievanceOutcome(models.TextChoices):
     DISMISSED = "dismissed", _("不属实（已核实本人参加）")
 
 
+class GrievanceCause(models.TextChoices):
+    DISPUTED = "disputed", _("本人答复没有参加此培训")
+    LOCKED = "locked", _("身份证号码后四位多次核对失败，确认码被锁定")
+
+
 class TraineeGrievance(models.Model):
-    """Opened when the trainee answers "not me": holds the claim's balance (and the
-    remaining payments of its class) until the unit records a finding."""
+    """Opened when the trainee answers "not me" — or when wrong last fours lock the
+    code (whoever holds it could otherwise keep the trainee from saying "not me"):
+    holds the claim's balance (and the remaining payments of its class) until the
+    unit records a finding."""
 
     confirmation = models.OneToOneField(
         TraineeConfirmation,
@@ -1320,6 +1327,12 @@ class TraineeGrievance(models.Model):
         related_name="grievances",
     )
     opened_at = models.DateTimeField(_("提出时间"), default=timezone.now)
+    cause = models.CharField(
+        _("申诉原因"),
+        max_length=20,
+        choices=GrievanceCause.choices,
+        default=GrievanceCause.DISPUTED,
+    )
     due_on = models.DateField(_("核查期限"))
     outcome = models.CharField(
         _("核查结论"), max_length=20, choices=GrievanceOutcome.choices, blank=True

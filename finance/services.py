@@ -759,7 +759,8 @@ def trainee_dispute_refusal(claim: Claim) -> DomainError | None:
     if claim.pk in disputed:
         return Conflict(
             "trainee_disputed",
-            "培训人员本人表示未参加此培训，申诉核查结论录入前不能拨付余额",
+            "培训人员本人表示未参加此培训（或其确认码因多次核对失败被锁定），"
+            "申诉核查结论录入前不能拨付余额",
         )
     if disputed:
         return Conflict(

@@ -419,6 +419,45 @@ def test_an_upheld_finding_keeps_the_hold(ready, finance, reviewer):
         pay_balance(claim, finance)
 
 
+def test_a_code_locked_by_wrong_answers_holds_the_balance_until_a_finding(
+    ready, finance, reviewer, settings, client
+):
+    """The attacker review: whoever holds a code (the institution prints every slip)
+    could lock it with wrong last fours, so that the trainee's "not me" was refused
+    (429) — and nothing held the balance. A lock now opens the grievance: the balance
+    waits for someone who did not make the claim to check with the trainee."""
+    settings.CONFIRMATION_MAX_FAILURES = 3
+    claim = hand_claim(ready)
+    for _ in range(2):
+        with pytest.raises(DomainError):
+            confirmation_answer(
+                code=code_of(claim), answer="confirmed", id_last4=wrong4(claim)
+            )
+    assert not TraineeGrievance.objects.filter(claim_id=claim.pk).exists()
+    with pytest.raises(DomainError) as locked:
+        confirmation_answer(
+            code=code_of(claim), answer="confirmed", id_last4=wrong4(claim)
+        )
+    assert locked.value.code == "confirmation_locked"
+
+    grievance = TraineeGrievance.objects.get(claim_id=claim.pk)
+    assert (grievance.cause, grievance.outcome) == ("locked", "")
+    with pytest.raises(Conflict) as held:
+        pay_balance(claim, finance)
+    assert held.value.code == "trainee_disputed"
+    assert "锁定" in held.value.message
+    client.force_login(reviewer)
+    page = client.get(reverse("grievance_list")).content.decode()
+    assert "身份证号码后四位多次核对失败，确认码被锁定" in page
+    grievance_find(
+        grievance_id=grievance.pk,
+        outcome="dismissed",
+        reason="已电话联系本人，确认参加培训",
+        actor=reviewer,
+    )
+    assert pay_balance(claim, finance).status == "paid"
+
+
 def test_a_dispute_holds_the_remaining_payments_of_its_class(ready, finance):
     first, second = [c for c in ready.approved if c.unit_id == "654301"][:2]
     line = RosterLine.objects.get(claim_id=first.pk)
