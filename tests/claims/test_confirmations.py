@@ -382,6 +382,16 @@ def pay_balance(claim: Claim, finance: Any) -> Any:
     )
 
 
+def dismissed_then_paid(
+    grievance: TraineeGrievance, reason: str, actor: Any, finance: Any
+) -> None:
+    """The finding releases the hold: the balance is paid."""
+    grievance_find(
+        grievance_id=grievance.pk, outcome="dismissed", reason=reason, actor=actor
+    )
+    assert pay_balance(grievance.claim, finance).status == "paid"
+
+
 def hand_claim(quarter: Any) -> Claim:
     return next(c for c in quarter.approved if c.unit_id == "654322")
 
@@ -398,13 +408,9 @@ def test_a_dispute_holds_the_balance_and_a_dismissal_releases_it(ready, finance)
         pay_balance(claim, finance)
     assert refused.value.code == "trainee_disputed"
     clerk = UserFactory(role="county_clerk", unit_id=claim.unit_id)
-    grievance_find(
-        grievance_id=grievance.pk,
-        outcome="dismissed",
-        reason="经核实本人参加，签到表与本人签名一致",
-        actor=clerk,
+    dismissed_then_paid(
+        grievance, "经核实本人参加，签到表与本人签名一致", clerk, finance
     )
-    assert pay_balance(claim, finance).status == "paid"
     finding = ConfirmationEvent.objects.get(action="finding_dismissed")
     assert (finding.actor, finding.reason[:4]) == (clerk, "经核实本")
 
@@ -449,13 +455,7 @@ def test_a_code_locked_by_wrong_answers_holds_the_balance_until_a_finding(
     client.force_login(reviewer)
     page = client.get(reverse("grievance_list")).content.decode()
     assert "身份证号码后四位多次核对失败，确认码被锁定" in page
-    grievance_find(
-        grievance_id=grievance.pk,
-        outcome="dismissed",
-        reason="已电话联系本人，确认参加培训",
-        actor=reviewer,
-    )
-    assert pay_balance(claim, finance).status == "paid"
+    dismissed_then_paid(grievance, "已电话联系本人，确认参加培训", reviewer, finance)
 
 
 def test_a_dispute_holds_the_remaining_payments_of_its_class(ready, finance):
