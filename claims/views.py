@@ -21,6 +21,7 @@ from accounts.selectors import role_labels_at
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, PermissionDenied
 from altay_skills.permissions import require, shown_on_page
+from altay_skills.record_ids import record_id
 from claims import listing, rules, services
 from claims.filters import QUARTER_MESSAGE, ClaimFilter, quarter_bounds
 from claims.forms import (
@@ -587,7 +588,8 @@ def claim_register_trainee_view(request: AuthedRequest) -> HttpResponse:
     user = request.user
     unit_id = _clerk_unit(user)
     editing = request.POST.get("editing", "")
-    claim = claim_for(user, int(editing)) if editing.isdigit() else None
+    editing_id = record_id(editing)
+    claim = claim_for(user, editing_id) if editing_id is not None else None
     registration = TraineeRegistrationForm(request.POST)
     trainee = None
     if registration.is_valid():

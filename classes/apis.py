@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.apis import signed_in_user
 from altay_skills.api import ErrorSerializer, ValidationErrorSerializer
 from altay_skills.errors import DomainError
+from altay_skills.record_ids import record_id
 from claims.apis import DOCUMENT_REFUSED
 from claims.selectors import claims_visible_to
 from claims.serializers import ClaimSerializer, DocumentSerializer
@@ -294,10 +295,10 @@ def _session_id(value: object) -> int | None:
     """The multipart ``session`` field: empty is none; anything but an id is a 400."""
     if value in (None, ""):
         return None
-    text = str(value).strip()
-    if not text.isdigit() or not 0 < int(text) < 2**63:
+    found = record_id(value)
+    if found is None or found == 0:
         raise DomainError("invalid_reference", "课次 session 应为课次 id")
-    return int(text)
+    return found
 
 
 class ClassCompleteApi(APIView):

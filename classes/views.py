@@ -23,6 +23,7 @@ from accounts.selectors import role_labels_at
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError
 from altay_skills.permissions import require, shown_on_page
+from altay_skills.record_ids import record_id
 from claims.confirmations import slip_of
 from claims.models import DocumentKind, Employment, TraineeConfirmation
 from claims.selectors import claims_visible_to
@@ -132,8 +133,8 @@ def class_roster_view(request: AuthedRequest, pk: int) -> HttpResponse:
         numbers_text = request.POST.get("id_numbers", "")[:2000]
         chosen: list[int] = []
         for value in request.POST.getlist("trainee"):
-            if value.isdigit() and len(value) < 19:
-                chosen.append(int(value))
+            if (person_id := record_id(value)) is not None:
+                chosen.append(person_id)
             else:
                 errors.append("所选人员无效")
         picked = set(chosen)
@@ -215,9 +216,9 @@ class SessionTyped:
             date=request.POST.get("date", "")[:10],
             hours=request.POST.get("hours", "")[:8],
             present=frozenset(
-                int(v)
-                for v in request.POST.getlist("present")
-                if v.isdigit() and len(v) < 19
+                person_id
+                for person_id in map(record_id, request.POST.getlist("present"))
+                if person_id is not None
             ),
             had_sheet=bool(request.FILES.get("sign_in_sheet")),
         )
@@ -449,14 +450,14 @@ def class_session_view(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     present: list[int] = []
     for value in request.POST.getlist("present"):
-        if not (value.isdigit() and len(value) < 19):
+        if record_id(value) is None:
             return _refused(
                 request,
                 pk,
                 DomainError("invalid_present", "出勤人员无效"),
                 session_typed=typed,
             )
-        present.append(int(value))
+        present.append(int(value.strip()))
     sheet = request.FILES.get("sign_in_sheet")
     try:
         session = services.class_session_record(
@@ -484,7 +485,7 @@ def class_document_upload_view(request: AuthedRequest, pk: int) -> HttpResponse:
     """The class page's upload form: the same service as the API."""
     session = request.POST.get("session", "")
     try:
-        if session and not (session.isdigit() and len(session) < 19):
+        if session and record_id(session) is None:
             raise DomainError("invalid_reference", "课次无效")
         document = services.class_attach_document(
             class_id=pk,

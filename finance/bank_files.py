@@ -168,7 +168,7 @@ def _read_summary(
     values = m.groupdict()
     if "count" in values:
         count = values["count"].strip().lstrip("0") or "0"
-        if count.isdigit():
+        if count.isascii() and count.isdigit():
             result.count = int(count)
         else:
             result.problems.append(f"{where}的笔数无法识别")

@@ -99,7 +99,7 @@ def parse_amount(text: str, unit: str) -> Decimal | None:
     text = (text or "").strip().replace(",", "")
     try:
         if unit == "fen":
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit()):
                 return None
             return (Decimal(text) / 100).quantize(FEN)
         value = Decimal(text)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError
 from altay_skills.permissions import require, shown_on_page
+from altay_skills.record_ids import record_id
 from claims import rules
 from finance import payouts, selectors
 from finance.bank_rules import BANKS
@@ -47,8 +48,7 @@ FILE_TYPES = {"csv": "text/csv", "fixed": "text/plain", "xlsx": XLSX}
 
 
 def _int(value: object) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return record_id(value, digits=11)
 
 
 # --- Batches ---------------------------------------------------------------------------------
@@ -269,8 +269,8 @@ def _payee(user: Any, owner: str, ref: str) -> dict[str, int]:
             "invalid",
             "请选择收款人类别，并填写培训人员的身份证号码或机构的统一社会信用代码",
         )
-    if ref.isdigit() and len(ref) < 12:
-        return {f"{owner}_id": int(ref)}
+    if (pk := record_id(ref, digits=11)) is not None:
+        return {f"{owner}_id": pk}
     if owner == "trainee":
         try:
             person = trainee_by_id_number(user, ref)

@@ -34,6 +34,7 @@ from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require
 from altay_skills.plain_text import checked_reason
+from altay_skills.record_ids import is_ascii_number, record_id
 from claims import rules, workflow
 from claims.confirmations import disputed_claim_ids
 from claims.models import Claim
@@ -332,7 +333,7 @@ def write_workbook(
 def _remove_orphaned_partials(path: Path) -> None:
     for partial in path.parent.glob(f"{path.stem}.*.partial"):
         pid = partial.suffixes[-2].lstrip(".")
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+        if is_ascii_number(pid) and not Path(f"/proc/{pid}").exists():
             partial.unlink(missing_ok=True)
 
 
@@ -802,7 +803,7 @@ def recovery_settle(*, recovery_id: int, actor: User, reference: str = "") -> Re
         Recovery.objects.filter(pk=recovery_id)
         .values_list("claim_id", flat=True)
         .first()
-        if str(recovery_id).isdigit()
+        if record_id(recovery_id) is not None
         else None
     )
     if claim_id is None:

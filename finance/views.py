@@ -28,6 +28,7 @@ from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, NotFound
 from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
 from altay_skills.permissions import require, shown_on_page
+from altay_skills.record_ids import record_id
 from claims import rules, workflow
 from claims.models import Claim
 from finance import selectors, services
@@ -423,7 +424,7 @@ def payment_record_view(request: AuthedRequest) -> HttpResponse:
     require(can_record_payment(user))
     form = PaymentForm(request.POST)
     row_of = request.POST.get("rollup", "")
-    in_row = bool(request.htmx and row_of.isdigit())
+    in_row = bool(request.htmx and record_id(row_of) is not None)
     error: DomainError | None = None
     payment = None
     if not form.is_valid():

@@ -355,3 +355,28 @@ def test_cancel_with_a_reason(clock, staff, school):
     cls.refresh_from_db()
     assert cls.status == "cancelled"
     assert START  # the fixtures' dates
+
+
+def test_a_superscript_digit_is_a_400_not_a_500(
+    client: Any, clerk: Any, running_class: Any, staff: Any
+) -> None:
+    """The attacker review's requests, each once a 500 (``altay_skills.record_ids``)."""
+    client.force_login(staff)
+    pk = running_class.pk
+    answers = {
+        "roster": client.post(f"/classes/{pk}/roster/", {"trainee": "²"}),
+        "session": client.post(
+            f"/classes/{pk}/sessions/", {"date": "", "hours": "1", "present": "²"}
+        ),
+        "document": client.post(f"/classes/{pk}/documents/", {"session": "²"}),
+        "api document": client.post(f"/api/classes/{pk}/documents/", {"session": "²"}),
+    }
+    client.force_login(clerk)
+    answers["accounts"] = client.get("/finance/accounts/?owner=trainee&owner_id=²")
+    answers["account"] = client.post(
+        "/finance/accounts/propose/", {"owner": "trainee", "owner_ref": "²"}
+    )
+    assert {name: a.status_code < 500 for name, a in answers.items()} == {
+        name: True for name in answers
+    }
+    assert answers["api document"]["Content-Type"].startswith("application/json")
