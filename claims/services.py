@@ -343,7 +343,7 @@ def claim_submit(*, claim_id: int, actor: User) -> Claim:
             # the trainee is asked "was this you?" (issue 17); once per claim
             confirmation_issue(claim=claim, actor=actor)
     except _Refused as refused:
-        _keep_decision(claim_id, refused.decision, actor)
+        _keep_decision(claim_id, actor)
         warnings = warnings_for_claims([claim_id])[claim_id]
         raise Conflict(
             "not_eligible",
@@ -364,18 +364,25 @@ class _Refused(Exception):
         self.decision = decision
 
 
-def _keep_decision(claim_id: int, decision: rules.Decision, actor: User) -> None:
-    """A refused submit rolled its transaction back: the fresh decision is kept on the
-    claim in one of its own, so that its page and the lists say why now (the draft
-    showed the reason it was saved with, not the one that refused it). A re-judging of
-    a claim that did not move: no event; a claim that moved meanwhile is left alone."""
-    with transaction.atomic():
-        claim = lock_claim(claim_id, actor)
-        if claim.status not in (workflow.DRAFT, workflow.RETURNED):
-            return
-        _apply_decision(claim, decision)
-        claim.save()
-        claim.policy_entries.set(decision.policy_entry_ids)
+def _keep_decision(claim_id: int, actor: User) -> None:
+    """A refused submit rolled its transaction back: the claim is judged again under
+    its lock, in a transaction of its own, and the decision kept, so that its page and
+    the lists say why now (the draft showed the reason it was saved with, not the one
+    that refused it). Judged again, not the refusal's decision: another clerk may have
+    corrected the draft in between. A re-judging of a claim that did not move: no
+    event; a claim that moved, or that cannot be locked now, is left alone (the clerk
+    still gets the refusal)."""
+    try:
+        with transaction.atomic():
+            claim = lock_claim(claim_id, actor)
+            if claim.status not in (workflow.DRAFT, workflow.RETURNED):
+                return
+            decision = judge(input_of(claim), claim_id=claim.pk)
+            _apply_decision(claim, decision)
+            claim.save()
+            claim.policy_entries.set(decision.policy_entry_ids)
+    except DomainError:
+        return
 
 
 def claim_withdraw(*, claim_id: int, actor: User, reason: str = "") -> Claim:

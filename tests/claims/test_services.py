@@ -69,6 +69,37 @@ def test_submit_refuses_an_ineligible_claim_with_its_decision(clerk, claim_input
     assert not ClaimEvent.objects.filter(claim=claim, action="submit").exists()
 
 
+def test_a_refused_submit_keeps_the_decision_of_the_claim_as_it_is_now(
+    clerk, clerk_same_unit, claim_input, monkeypatch
+):
+    """The second review: between the refused submit's rollback and the decision kept
+    after it, a colleague corrected the draft to 1,800 — and the refusal's "over cap"
+    was written over the corrected claim. The claim is judged again under its lock."""
+    draft = services.claim_create(
+        data=claim_input(amount_requested=Decimal("9000")), actor=clerk
+    )
+    keep = services._keep_decision
+
+    def corrected_first(claim_id, actor):
+        services.claim_update(
+            claim_id=claim_id,
+            data=claim_input(amount_requested=Decimal("1800")),
+            actor=clerk_same_unit,
+        )
+        keep(claim_id, actor)
+
+    monkeypatch.setattr(services, "_keep_decision", corrected_first)
+    with pytest.raises(Conflict):
+        services.claim_submit(claim_id=draft.pk, actor=clerk)
+
+    draft.refresh_from_db()
+    assert (draft.amount_requested, draft.eligible, draft.violations) == (
+        Decimal("1800.00"),
+        True,
+        [],
+    )
+
+
 def test_a_claim_of_nothing_is_not_submitted(clerk, claim_input):
     # (observed: a claim of 0 yuan was eligible, took one of the person's three
     # subsidies of the year and their trade and level for good)
