@@ -213,13 +213,15 @@ class AttendanceFacts:
 @dataclass(frozen=True)
 class ClassSeat:
     """The person's place on the live roster of a class filed and accepted (issue 16):
-    the training it gives them, its program, institution and planned dates."""
+    the training it gives them, its program, institution, trade (None: a program
+    without one) and planned dates."""
 
     class_id: int
     program: int
     institution_id: int
     planned_start: date
     planned_end: date
+    trade: str | None = None
 
 
 @dataclass(frozen=True)
@@ -697,15 +699,22 @@ def _check_class_required(facts: ClaimFacts, j: _Judgement) -> None:
 
 
 def _check_class_seat(facts: ClaimFacts, j: _Judgement) -> None:
-    """A claim by hand for the training a class gave the person — its program, its
-    institution, a day of its planned period in common — is refused with
+    """A claim by hand for the training a class gave the person — its institution, a
+    day of its planned period in common, and its trade (under whatever program it is
+    typed) or, for a class without one, its program — is refused with
     ``class_required``: that training is paid on the class's attendance (五(一)), and
-    a class's claim refused for it was deleted and the same facts typed in again."""
+    a class's claim refused for it was deleted and the same facts typed in again.
+    Another trade at the same institution at the same time is another training."""
     if facts.attendance is not None:
         return
     for seat in facts.class_seats:
+        same_training = (
+            seat.trade == facts.trade
+            if seat.trade is not None
+            else seat.program == facts.program
+        )
         if (
-            seat.program == facts.program
+            same_training
             and seat.institution_id == facts.institution_id
             and seat.planned_start <= facts.training_end
             and facts.training_start <= seat.planned_end
@@ -713,9 +722,9 @@ def _check_class_seat(facts: ClaimFacts, j: _Judgement) -> None:
             j.refuse(
                 "class_required",
                 f"该人员在培训班#{seat.class_id}（计划{seat.planned_start.isoformat()}至"
-                f"{seat.planned_end.isoformat()}）的名单上：同一机构同期的项目"
-                f"{facts.program}培训即该培训班，其补贴由培训班结业按出勤核定生成，"
-                "不能逐人另行录入",
+                f"{seat.planned_end.isoformat()}）的名单上：同一机构同期、同一职业"
+                "(工种)的培训即该培训班，其补贴由培训班结业按出勤核定生成，"
+                "不能逐人另行录入（无论按哪个项目申报）",
                 ATTENDANCE_CLAUSE,
             )
             return

@@ -136,10 +136,11 @@ def class_seats_of_people(
         "training_class__institution_id",
         "training_class__planned_start",
         "training_class__planned_end",
+        "training_class__trade_id",
     )
-    for trainee_id, class_id, program, institution, start, end in rows:
+    for trainee_id, class_id, program, institution, start, end, trade in rows:
         found.setdefault(trainee_id, []).append(
-            claim_rules.ClassSeat(class_id, program, institution, start, end)
+            claim_rules.ClassSeat(class_id, program, institution, start, end, trade)
         )
     return found
 

@@ -1451,6 +1451,7 @@ SEAT = ClassSeat(
     institution_id=INSTITUTION_ID,
     planned_start=date(2020, 3, 1),
     planned_end=date(2020, 4, 15),
+    trade=COOK,
 )
 
 
@@ -1465,13 +1466,22 @@ SEAT = ClassSeat(
             ),
             False,
         ),
-        (replace(SEAT, program=3), False),  # another program
-        (
-            replace(SEAT, institution_id=INSTITUTION_ID + 1),
-            False,
-        ),  # another institution
+        (replace(SEAT, program=3), True),  # the same trade typed under another program
+        (replace(SEAT, trade="4-03-02-02"), False),  # another trade at the time
+        (replace(SEAT, institution_id=INSTITUTION_ID + 1), False),  # elsewhere
+        (replace(SEAT, trade=None), True),  # a class without a trade: its program
+        (replace(SEAT, trade=None, program=3), False),
     ],
-    ids=["same-class", "one-day", "after", "other-program", "other-institution"],
+    ids=[
+        "same-class",
+        "one-day",
+        "after",
+        "other-program-same-trade",
+        "other-trade",
+        "other-institution",
+        "no-trade-same-program",
+        "no-trade-other-program",
+    ],
 )
 def test_a_person_on_a_class_roster_is_not_claimed_by_hand_for_that_training(
     seat, refused

@@ -607,12 +607,15 @@ def test_a_class_s_refused_claim_is_not_typed_in_again_by_hand(
     assert f"培训班#{cls.pk}" in typed.violations[0]["message"]
     with pytest.raises(Conflict):
         claim_services.claim_submit(claim_id=typed.pk, actor=clerk)
-    # the training of another institution at the time is another matter
-    elsewhere = claim_services.claim_create(
-        data=replace(by_hand, institution_id=InstitutionFactory(unit_id="654301").pk),
-        actor=clerk,
-    )
-    assert "class_required" not in [v["code"] for v in elsewhere.violations]
+    # the same trade typed under another program is the same training
+    judged = claim_services.judge(replace(by_hand, program_id=10))
+    assert "class_required" in judged.codes
+    # another institution's training at the time, or another trade, is another one
+    for other in (
+        replace(by_hand, institution_id=InstitutionFactory(unit_id="654301").pk),
+        replace(by_hand, trade_id="4-03-02-02", level_id="primary"),
+    ):
+        assert "class_required" not in claim_services.judge(other).codes
 
 
 #: Sessions of a class filed for April and May: ten days of April; or five days of
