@@ -141,8 +141,9 @@ class ReadFile:
     lines: list[dict[str, Any]] = field(default_factory=list)
     count: int | None = None
     total: Decimal | None = None
-    #: the batch the file says it answers, where its template writes ``{batch}``
-    batch: str | None = None
+    #: the batch the file says it answers, each time its template writes ``{batch}``
+    #: (header and trailer may both)
+    batches: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -178,7 +179,7 @@ def _read_summary(
             result.problems.append(f"{where}的总金额无法识别")
         result.total = total
     if "batch" in values:
-        result.batch = values["batch"].strip().lstrip("0") or "0"
+        result.batches.append(values["batch"].strip().lstrip("0") or "0")
 
 
 def _decode(template: Template, content: bytes) -> list[str]:

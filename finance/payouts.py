@@ -540,10 +540,11 @@ def _match(
     lines = list(batch.lines.order_by("seq"))
     by_ref = {line.reference: line for line in lines}
     problems = list(read.problems)
-    if read.batch is not None and read.batch != str(batch.pk):
-        # the bank's answer to another batch: its lines without a reference would
-        # fit this one's by account and amount
-        problems.append(f"回盘文件的批次号 {read.batch} 不是本批次#{batch.pk}的回盘")
+    for named in read.batches:
+        if named != str(batch.pk):
+            # the bank's answer to another batch: its lines without a reference
+            # would fit this one's by account and amount
+            problems.append(f"回盘文件的批次号 {named} 不是本批次#{batch.pk}的回盘")
     matched: list[tuple[PaymentBatchLine, dict[str, Any]]] = []
     seen: set[int] = set()
     for row in read.lines:

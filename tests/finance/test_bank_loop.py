@@ -538,3 +538,29 @@ def test_a_refusal_names_the_claims_left_out_for_each_reason() -> None:
     assert "#10等：由申报单位经办人在“收款账户变更”中" in text
     assert "#11" not in text
     assert "；1笔上次拨付失败，待更正收款账户（申报#40）" in text
+
+
+def test_a_result_file_naming_two_batches_records_nothing(
+    ready: Any, finance: Any
+) -> None:
+    """The second review: with ``{batch}`` in the header and the trailer, the trailer's
+    number was the one checked — a header naming another batch passed."""
+    from finance import bank_files
+
+    _, rollup = ready
+    result = template(CSV_TEMPLATE).result_template
+    result.header = "回盘批次{batch}"
+    result.trailer = "合计,{count},{total},{batch}"
+    result.save(update_fields=["header", "trailer"])
+    batch = sent_batch(rollup, finance)
+    content = result_file(batch, drop_reference=True)
+    lines = content.decode("gbk").split("\r\n")
+    lines[0] = f"回盘批次{batch.pk + 1}"
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_result_record(
+            batch_id=batch.pk,
+            content="\r\n".join(lines).encode("gbk"),
+            actor=finance,
+        )
+    assert any(f"批次号 {batch.pk + 1}" in p for p in refused.value.detail["unmatched"])
+    assert bank_files.parse(result, content).batches == [str(batch.pk)] * 2
