@@ -222,6 +222,9 @@ class ClassSeat:
     planned_start: date
     planned_end: date
     trade: str | None = None
+    level: str | None = None
+    #: the line has its claim already (its history holds it): not one to come
+    claimed: bool = False
 
 
 @dataclass(frozen=True)

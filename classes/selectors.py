@@ -118,6 +118,18 @@ def class_makers_of_claims(claim_ids: list[int]) -> dict[int, frozenset[int]]:
 SEATED = (rules.ACCEPTED, rules.RUNNING, rules.COMPLETED)
 
 
+#: ``claims.rules.ClassSeat``'s fields, from a roster line.
+SEAT_FIELDS = {
+    "class_id": "training_class_id",
+    "program": "training_class__program_id",
+    "institution_id": "training_class__institution_id",
+    "planned_start": "training_class__planned_start",
+    "planned_end": "training_class__planned_end",
+    "trade": "training_class__trade_id",
+    "level": "training_class__level_id",
+}
+
+
 def class_seats_of_people(
     trainee_ids: Collection[int],
 ) -> dict[int, list[claim_rules.ClassSeat]]:
@@ -129,18 +141,13 @@ def class_seats_of_people(
         trainee_id__in=list(trainee_ids),
         removed_at__isnull=True,
         training_class__status__in=SEATED,
-    ).values_list(
-        "trainee_id",
-        "training_class_id",
-        "training_class__program_id",
-        "training_class__institution_id",
-        "training_class__planned_start",
-        "training_class__planned_end",
-        "training_class__trade_id",
-    )
-    for trainee_id, class_id, program, institution, start, end, trade in rows:
-        found.setdefault(trainee_id, []).append(
-            claim_rules.ClassSeat(class_id, program, institution, start, end, trade)
+    ).values("trainee_id", "claim_id", *SEAT_FIELDS.values())
+    for row in rows:
+        found.setdefault(row["trainee_id"], []).append(
+            claim_rules.ClassSeat(
+                **{name: row[field] for name, field in SEAT_FIELDS.items()},
+                claimed=row["claim_id"] is not None,
+            )
         )
     return found
 

@@ -24,7 +24,7 @@ from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.permissions import require
 from altay_skills.plain_text import checked_reason
-from claims import evidence
+from claims import evidence, workflow
 from claims import rules as claim_rules
 from claims.confirmations import confirmation_issue
 from claims.facts import policy_terms, program_facts, trainee_facts
@@ -45,6 +45,7 @@ from classes.selectors import (
     attendance_facts,
     attended_hours_of,
     class_for,
+    class_seats_of_people,
     classes_visible_to,
     live_roster,
     roster_size_at,
@@ -224,6 +225,26 @@ def class_roster_set(
     return cls
 
 
+def claims_to_come(cls: TrainingClass, trainee_id: int) -> list[claim_rules.PriorClaim]:
+    """The person's places on other accepted classes' rosters whose claims are still to
+    come, as the claims they will be: a person on two classes of one trade and level
+    was counted in both advances (五(二) 同一职业同一等级不可重复享受), and a third class
+    in a year is the fourth subsidy."""
+    return [
+        claim_rules.PriorClaim(
+            claim_id=0,
+            program=seat.program,
+            status=workflow.SUBMITTED,
+            training_end=seat.planned_end,
+            trade=seat.trade,
+            level=seat.level,
+            unit_name=f"培训班#{seat.class_id}名单",
+        )
+        for seat in class_seats_of_people([trainee_id]).get(trainee_id, [])
+        if seat.class_id != cls.pk and not seat.claimed
+    ]
+
+
 def roster_precheck(cls: TrainingClass, trainee: Trainee) -> claim_rules.Decision:
     """The decision the person's claim would get if the class completed as planned:
     on its planned end, passed, with a certificate and a job, at full attendance —
@@ -246,7 +267,7 @@ def roster_precheck(cls: TrainingClass, trainee: Trainee) -> claim_rules.Decisio
     context: dict[str, Any] = {
         "trainee": trainee_facts(trainee),
         "program": program_facts(cls.program),
-        "history": prior_claims_of(trainee.pk),
+        "history": prior_claims_of(trainee.pk) + claims_to_come(cls, trainee.pk),
         "policy": policy_terms(),
         # judged as on the planned end: "not ended yet" is not what a pre-check asks
         "today": max(cls.planned_end, today()),

@@ -113,6 +113,40 @@ def test_no_advance_where_the_rules_give_its_people_none(
     assert not ClassAdvance.objects.exists()
 
 
+def test_a_person_on_two_classes_of_one_trade_and_level_is_advanced_once(
+    running_class: TrainingClass,
+    finance: User,
+    clerk: User,
+    staff: User,
+    school: Institution,
+    people: list[Trainee],
+    clock: Any,
+) -> None:
+    """The attacker review: a person on the roster of two classes of the same trade
+    and level at once was counted in both classes' advances — 40% paid twice for a
+    subsidy they may have once (五(二) 同一职业同一等级不可重复享受). The second
+    roster's pre-check counts the first roster's place as a claim to come."""
+    pay(running_class, finance)
+    newcomer = found_by(staff, TraineeFactory(groups=["poor_labour"]))[0]
+    clock(START - timedelta(days=10))
+    second = started_class(
+        clock, staff, clerk, school, [people[0], newcomer], location="第二教学点"
+    )
+
+    lines = {
+        line.trainee_id: line.precheck
+        for line in second.roster.filter(removed_at__isnull=True)
+    }
+    twice = lines[people[0].pk]
+    assert twice["eligible"] is False
+    assert [v["code"] for v in twice["violations"]] == ["duplicate_trade_level"]
+    assert f"培训班#{running_class.pk}" in twice["violations"][0]["message"]
+    assert lines[newcomer.pk]["eligible"] is True
+    advance = pay(second, finance)
+    assert advance.expected == {str(people[0].pk): "0.00", str(newcomer.pk): "1800.00"}
+    assert advance.amount == Decimal("720.00")
+
+
 def test_the_advance_is_paid_once_at_start_with_its_event(
     running_class: TrainingClass, finance: User, clerk: User, clock: Any
 ) -> None:
