@@ -17,7 +17,12 @@ from classes.models import ClassAction, ClassEvent, TrainingClass
 
 #: What the drafting side writes: whoever wrote any of it for a class never accepts
 #: that class's filing (经办与审核分离, as for a claim: issue 12).
-DRAFTING_ACTIONS = (ClassAction.CREATE, ClassAction.ROSTER, ClassAction.FILE)
+DRAFTING_ACTIONS = (
+    ClassAction.CREATE,
+    ClassAction.ROSTER,
+    ClassAction.AMEND,
+    ClassAction.FILE,
+)
 
 
 def _signed_in(user: User) -> bool:

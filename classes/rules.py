@@ -79,6 +79,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (FILED, "accept"): ACCEPTED,
     (FILED, "return"): RETURNED,
     (ACCEPTED, "start"): RUNNING,
+    # an amendment that puts someone new on an accepted roster: filed again, for a
+    # clerk who did not make it to accept (nobody is paid whom no checker saw)
+    (ACCEPTED, "amend"): FILED,
     (RUNNING, "complete"): COMPLETED,
     (DRAFT, "cancel"): CANCELLED,
     (RETURNED, "cancel"): CANCELLED,

@@ -215,12 +215,18 @@ def class_roster_set(
             line.save(update_fields=["precheck"])
         if amending and not (added or removed):
             return cls
+        changes = {"added": added, "removed": removed, "size": len(current)}
+        if amending and added:
+            # someone new whom no checker saw: the class is filed again, for a clerk
+            # who did not make it to accept before it starts
+            _move(cls, "amend", actor, fields=[], changes=changes)
+            return cls
         class_event_record(
             training_class=cls,
             actor=actor,
             action="amend" if amending else "roster",
             from_status=cls.status,
-            changes={"added": added, "removed": removed, "size": len(current)},
+            changes=changes,
         )
     return cls
 
@@ -299,7 +305,9 @@ def class_accept(*, class_id: int, actor: User) -> TrainingClass:
     with transaction.atomic():
         cls = _lock(class_id, actor)
         require(permissions.can_accept(actor, cls))
-        _require_in_time(cls)
+        if not cls.events.filter(action="accept").exists():
+            # an amendment accepted again: the class itself was filed in time
+            _require_in_time(cls)
         cls.accepted_by = actor
         cls.accepted_at = timezone.now()
         _move(cls, "accept", actor, fields=["accepted_by", "accepted_at"])

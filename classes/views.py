@@ -159,7 +159,8 @@ def class_roster_view(request: AuthedRequest, pk: int) -> HttpResponse:
             chosen.append(person.pk)
         if not errors:
             try:
-                services.class_roster_set(
+                was = cls.status
+                saved = services.class_roster_set(
                     class_id=cls.pk, trainee_ids=chosen, actor=user
                 )
             except DomainError as exc:
@@ -167,7 +168,11 @@ def class_roster_view(request: AuthedRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    "名单已保存，每人的预审结果见下表（按培训班如期结业、合格、就业判定）。",
+                    "名单变更已保存：有新加入的人员，培训班须由本单位未参与编排的经办人"
+                    "重新备案后方可开班。"
+                    if was != saved.status
+                    else "名单已保存，每人的预审结果见下表（按培训班如期结业、合格、"
+                    "就业判定）。",
                 )
                 return redirect("class_detail", pk=cls.pk)
     on_roster = {line.trainee_id for line in current}

@@ -386,7 +386,24 @@ def test_an_accepted_roster_is_amended_before_the_start_with_a_record(
     assert amend.action == "amend"
     assert amend.changes["added"] == [newcomer.pk]
     assert amend.changes["removed"] == [people[2].pk]
-    assert (amend.from_status, amend.to_status) == ("accepted", "accepted")
+    # someone new whom no checker saw: filed again (the attacker review: the whole
+    # accepted roster was swapped and the class started)
+    assert (amend.from_status, amend.to_status) == ("accepted", "filed")
+    clock(START - timedelta(days=2))
+    with pytest.raises(Conflict) as not_accepted:
+        services.class_start(class_id=filed_class.pk, actor=staff)
+    assert not_accepted.value.code == "invalid_transition"
+    # accepted again by a clerk who did not make the amendment — later than the
+    # filing lead: the class itself was filed in time
+    services.class_accept(class_id=filed_class.pk, actor=clerk)
+    filed_class.refresh_from_db()
+    assert filed_class.status == "accepted"
+    # someone leaving only needs no second look
+    services.class_roster_set(
+        class_id=filed_class.pk, trainee_ids=keep[:2], actor=staff
+    )
+    filed_class.refresh_from_db()
+    assert filed_class.status == "accepted"
 
     clock(START)
     with pytest.raises(Conflict) as refused:
@@ -394,6 +411,30 @@ def test_an_accepted_roster_is_amended_before_the_start_with_a_record(
             class_id=filed_class.pk, trainee_ids=keep[:1], actor=staff
         )
     assert refused.value.code == "roster_frozen"
+
+
+def test_who_amended_the_roster_does_not_accept_the_amendment(
+    filed_class: TrainingClass,
+    clerk: User,
+    clerk_same_unit: User,
+    staff: User,
+    people: list[Trainee],
+) -> None:
+    """The attacker review: the clerk who accepted the class then swapped people on
+    it, and nobody else looked. Whoever amends is a maker of the class."""
+    services.class_accept(class_id=filed_class.pk, actor=clerk)
+    (newcomer,) = found_by(clerk, TraineeFactory())
+    services.class_roster_set(
+        class_id=filed_class.pk,
+        trainee_ids=[people[0].pk, people[1].pk, newcomer.pk],
+        actor=clerk,
+    )
+    with pytest.raises(PermissionDenied):
+        services.class_accept(class_id=filed_class.pk, actor=clerk)
+    assert (
+        services.class_accept(class_id=filed_class.pk, actor=clerk_same_unit).status
+        == "accepted"
+    )
 
 
 def test_an_amendment_swaps_people_but_never_grows_the_accepted_roster(
@@ -419,26 +460,21 @@ def test_an_amendment_swaps_people_but_never_grows_the_accepted_roster(
     assert sorted(line.trainee_id for line in live_roster(filed_class.pk)) == sorted(
         accepted
     )
+
+    def amend(trainee_ids: list[int]) -> None:
+        """An amendment; one that adds someone is accepted again by the clerk."""
+        cls = services.class_roster_set(
+            class_id=filed_class.pk, trainee_ids=trainee_ids, actor=staff
+        )
+        if cls.status == "filed":
+            services.class_accept(class_id=filed_class.pk, actor=clerk)
+
     # a swap, then a second swap back to three, and one leaving: all amendments
-    services.class_roster_set(
-        class_id=filed_class.pk,
-        trainee_ids=[*accepted[:2], newcomers[0].pk],
-        actor=staff,
-    )
-    services.class_roster_set(
-        class_id=filed_class.pk,
-        trainee_ids=[accepted[0], newcomers[0].pk, newcomers[1].pk],
-        actor=staff,
-    )
-    services.class_roster_set(
-        class_id=filed_class.pk, trainee_ids=[accepted[0]], actor=staff
-    )
+    amend([*accepted[:2], newcomers[0].pk])
+    amend([accepted[0], newcomers[0].pk, newcomers[1].pk])
+    amend([accepted[0]])
     # fewer now, the accepted size is still the bound
-    services.class_roster_set(
-        class_id=filed_class.pk,
-        trainee_ids=[accepted[0], *(n.pk for n in newcomers)],
-        actor=staff,
-    )
+    amend([accepted[0], *(n.pk for n in newcomers)])
     assert len(live_roster(filed_class.pk)) == 3
 
 
