@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError
 from altay_skills.permissions import require, shown_on_page
@@ -26,6 +27,7 @@ from finance.models import (
     BankTemplate,
     BatchStatus,
     PayeeAccountChange,
+    PaymentBatch,
     PaymentKind,
     Rollup,
     RollupStatus,
@@ -38,6 +40,7 @@ from finance.permissions import (
     can_read_account_changes,
     can_read_batches,
     can_read_full_account,
+    can_release_batch,
 )
 from trainees.id_numbers import InvalidIdNumber
 from trainees.selectors import trainee_by_id_number
@@ -111,6 +114,18 @@ def batch_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _render_batch(request, pk)
 
 
+def _not_releasable(user: User, batch: PaymentBatch) -> str:
+    """Why ``user`` may not send ``batch`` or record its answer (a maker of one of its
+    claims), or ``""``: the page offers neither then, and says why."""
+    if batch.status not in (BatchStatus.BUILT, BatchStatus.SENT) or not (
+        can_manage_batches(user)
+    ):
+        return ""
+    act = payouts.SEND_ACT if batch.status == BatchStatus.BUILT else payouts.ANSWER_ACT
+    refused = can_release_batch(user, act, selectors.batch_claims_made_by(batch, user))
+    return "" if refused else refused.reason
+
+
 def _render_batch(
     request: AuthedRequest, pk: int, *, status: int = 200
 ) -> HttpResponse:
@@ -130,6 +145,7 @@ def _render_batch(
         "flagged": sum(1 for x in lines if x["line"].account_recent),
         "results": list(batch.results.select_related("uploaded_by")),
         "can_manage": bool(can_manage_batches(request.user)),
+        "not_mine": _not_releasable(request.user, batch),
         "built": batch.status == BatchStatus.BUILT,
         "sent": batch.status == BatchStatus.SENT,
     }

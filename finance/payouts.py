@@ -59,8 +59,9 @@ from finance.permissions import (
     can_propose_account_change,
     can_propose_trainee_account,
     can_record_payment,
+    can_release_batch,
 )
-from finance.selectors import claims_of_rollup
+from finance.selectors import batch_claims_made_by, claims_of_rollup
 from finance.services import _amount_due, payment_record
 from programs.models import Institution
 from quarters.selectors import claim_makers
@@ -482,6 +483,11 @@ def _batch(batch_id: int) -> PaymentBatch:
     return batch
 
 
+#: What a maker of a batch's claims may not do with it (``can_release_batch``).
+SEND_ACT = "报送银行"
+ANSWER_ACT = "登记银行回盘"
+
+
 def batch_mark_sent(*, batch_id: int, actor: User) -> PaymentBatch:
     """Finance marks the file handed to the bank; from then on it cannot be cancelled."""
     require(can_manage_batches(actor))
@@ -491,6 +497,8 @@ def batch_mark_sent(*, batch_id: int, actor: User) -> PaymentBatch:
             raise Conflict(
                 "batch_not_built", "只有已生成、尚未报送的批次可以标记为已报送"
             )
+        made = batch_claims_made_by(batch, actor)
+        require(can_release_batch(actor, SEND_ACT, made))
         batch.status = BatchStatus.SENT
         batch.sent_by = actor
         batch.sent_at = timezone.now()
@@ -617,6 +625,8 @@ def _result_record(
 ) -> ResultOutcome:
     with transaction.atomic():
         batch = _batch(batch_id)
+        made = batch_claims_made_by(batch, actor)
+        require(can_release_batch(actor, ANSWER_ACT, made))
         earlier = PaymentResult.objects.filter(sha256=digest).first()
         if earlier is not None:
             if earlier.batch_id != batch.pk:

@@ -261,6 +261,30 @@ def can_manage_batches(user: User) -> Permission:
     return deny("只有财政人员可以办理代发批次")
 
 
+#: How many claims a refusal to send or answer a batch names.
+NAMED_CLAIMS = 10
+
+
+def can_release_batch(user: User, act: str, made: Collection[int] = ()) -> Permission:
+    """Hand a batch to the bank (``act`` 报送银行) or record the bank's answer to it
+    (登记回盘): finance — but not someone who made or decided one of its claims in
+    another role (``made``: those claims, ``finance.selectors.batch_claims_made_by``).
+    Its builder is checked line by line (``payouts.batch_plan``); whoever sends the
+    file decides that it is paid, and whoever records the answer decides what was paid
+    and what is paid again: maker, checker and payer are three people."""
+    if not (allowed := can_manage_batches(user)):
+        return allowed
+    if made:
+        ids = sorted(made)
+        named = "、".join(f"#{pk}" for pk in ids[:NAMED_CLAIMS])
+        more = "等" if len(ids) > NAMED_CLAIMS else ""
+        return deny(
+            f"批次中有本人录入、提交、报送或审核的申报（申报{named}{more}），不能由本人"
+            f"{act}（经办、审核与拨付须分离），请由其他财政人员办理"
+        )
+    return ALLOWED
+
+
 def can_read_batches(user: User) -> Permission:
     """The batches and the reconciliation: finance and the auditor."""
     if user.is_authenticated and (user.is_finance or user.is_auditor):

@@ -36,6 +36,7 @@ from finance.models import (
 from finance.rules import ClaimMoney, class_advance_amount
 from programs.models import Institution, fund_label
 from quarters.models import QuarterlyReport, ReportStatus
+from quarters.selectors import claim_makers
 
 ZERO = Decimal("0.00")
 
@@ -425,6 +426,19 @@ def batch_for(batch_id: int) -> PaymentBatch:
         )
     except (PaymentBatch.DoesNotExist, ValueError, TypeError):
         raise NotFound("未找到该代发批次") from None
+
+
+def batch_claims_made_by(batch: PaymentBatch, user: User) -> list[int]:
+    """The claims of ``batch`` that ``user`` made or decided, whatever their role is
+    now (``quarters.selectors.claim_makers`` and the reviewer): who may not send the
+    batch or record the bank's answer (``permissions.can_release_batch``)."""
+    claims = list(Claim.objects.filter(pk__in=batch.lines.values("claim_id")))
+    makers = claim_makers(claims)
+    return sorted(
+        claim.pk
+        for claim in claims
+        if user.pk in makers[claim.pk] or claim.reviewed_by_id == user.pk
+    )
 
 
 def batches() -> QuerySet[PaymentBatch]:

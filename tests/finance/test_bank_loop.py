@@ -45,14 +45,19 @@ def template(name: str) -> BankTemplate:
     return BankTemplate.objects.get(name=name)
 
 
-def sent_batch(rollup: Any, finance: Any) -> Any:
-    """The rollup's balances in a CSV batch, marked sent to the bank."""
-    batch = payouts.batch_build(
+def built_batch(rollup: Any, finance: Any) -> Any:
+    """The rollup's balances in a CSV batch, built by ``finance``."""
+    return payouts.batch_build(
         rollup_id=rollup.pk,
         kind="balance",
         template_id=template(CSV_TEMPLATE).pk,
         actor=finance,
     )
+
+
+def sent_batch(rollup: Any, finance: Any) -> Any:
+    """The rollup's balances in a CSV batch, marked sent to the bank."""
+    batch = built_batch(rollup, finance)
     payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
     return batch
 
@@ -63,12 +68,7 @@ def test_a_quarter_paid_through_batches_with_a_failure_corrected_and_reissued(
     quarter, rollup = ready
     due = {c.pk: money_of(c.pk).due for c in quarter.approved}
     payable = {pk: amount for pk, amount in due.items() if amount > 0}
-    batch = payouts.batch_build(
-        rollup_id=rollup.pk,
-        kind="balance",
-        template_id=template(CSV_TEMPLATE).pk,
-        actor=finance,
-    )
+    batch = built_batch(rollup, finance)
     assert batch.count == len(payable)
     assert batch.total == sum(payable.values())
     assert batch.sha256 == hashlib.sha256(bytes(batch.content)).hexdigest()
@@ -202,13 +202,40 @@ def test_finance_does_not_batch_what_it_decided_in_another_role(
     plan = payouts.batch_plan("2020Q1", "balance", actor=reviewer)
     assert plan.skipped and not plan.lines
     assert all("其他财政人员" in why for why in plan.skipped.values())
-    batch = payouts.batch_build(
-        rollup_id=rollup.pk,
-        kind="balance",
-        template_id=template(CSV_TEMPLATE).pk,
-        actor=finance,
-    )
+    batch = built_batch(rollup, finance)
     assert batch.count == len(plan.skipped)
+
+
+def test_who_decided_a_claim_neither_sends_its_batch_nor_records_the_bank_s_answer(
+    ready: Any, reviewer: Any, finance: Any
+) -> None:
+    """The builder of a batch is never a maker of its claims (above); whoever hands it
+    to the bank and records what the bank answers must not be one either. A reviewer
+    moved to finance could otherwise send the file of the claims they approved, and
+    record a forged answer failing their own claim's line, which the next batch then
+    pays again."""
+    _, rollup = ready
+    batch = built_batch(rollup, finance)
+    reviewer.role = "finance_officer"
+    reviewer.save()
+
+    with pytest.raises(PermissionDenied, match="其他财政人员") as refused:
+        payouts.batch_mark_sent(batch_id=batch.pk, actor=reviewer)
+    first = batch.lines.order_by("seq").first()
+    assert f"#{first.claim_id}" in refused.value.message
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "built"
+
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    forged = result_file(batch, failures={first.reference: "账号已销户"})
+    with pytest.raises(PermissionDenied, match="其他财政人员"):
+        payouts.batch_result_record(batch_id=batch.pk, content=forged, actor=reviewer)
+    assert not Payment.objects.filter(kind="balance").exists()
+    assert not PaymentResult.objects.exists()
+
+    recorded = payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch), actor=finance
+    )
+    assert recorded.paid == batch.count
 
 
 def test_a_result_file_is_recorded_in_the_summaries_lock_order(
@@ -271,12 +298,7 @@ def test_a_line_in_an_open_batch_is_not_paid_by_hand(
     # the bank pays the batch's line: recorded by hand as well, the claim was paid
     # twice, and the bank's result file was then refused whole (already_paid)
     _, rollup = ready
-    batch = payouts.batch_build(
-        rollup_id=rollup.pk,
-        kind="balance",
-        template_id=template(CSV_TEMPLATE).pk,
-        actor=finance,
-    )
+    batch = built_batch(rollup, finance)
     if sent:
         payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
     line = batch.lines.order_by("seq").first()
@@ -392,12 +414,7 @@ def test_the_database_refuses_a_line_in_two_open_batches(
     from django.db import IntegrityError, transaction
 
     _, rollup = ready
-    batch = payouts.batch_build(
-        rollup_id=rollup.pk,
-        kind="balance",
-        template_id=template(CSV_TEMPLATE).pk,
-        actor=finance,
-    )
+    batch = built_batch(rollup, finance)
     line = batch.lines.order_by("seq").first()
     line.pk = None
     line.seq, line.reference = 999, "DUPLICATE-LINE"

@@ -18,6 +18,17 @@ from tests.factories import make_id_number
 pytestmark = pytest.mark.django_db
 
 
+def built_on_the_page(client: Any, finance: Any, rollup: Any) -> PaymentBatch:
+    """``finance`` logged in builds the rollup's balances in a CSV batch on the page."""
+    client.force_login(finance)
+    template = BankTemplate.objects.get(name=CSV_TEMPLATE)
+    client.post(
+        "/finance/batches/build/",
+        {"rollup": rollup.pk, "kind": "balance", "bank_template": template.pk},
+    )
+    return PaymentBatch.objects.get()
+
+
 def test_the_batch_loop_through_the_pages(
     ready: Any, finance: Any, auditor: Any, client: Any
 ) -> None:
@@ -58,17 +69,40 @@ def test_the_batch_loop_through_the_pages(
     assert "标记已报送银行" not in masked.text
 
 
+def test_who_decided_a_batch_s_claims_is_offered_neither_send_nor_answer(
+    ready: Any, finance: Any, reviewer: Any, client: Any
+) -> None:
+    """The reviewer of the quarter, moved to finance, sees why instead of the buttons;
+    a post anyway is a Chinese 403 on the page and a JSON 403 on the API, and the
+    batch stays as it was."""
+    _, rollup = ready
+    batch = built_on_the_page(client, finance, rollup)
+    reviewer.role = "finance_officer"
+    reviewer.save()
+    client.force_login(reviewer)
+    page = client.get(f"/finance/batches/{batch.pk}/")
+    assert "标记已报送银行" not in page.text
+    assert "请由其他财政人员办理" in page.text and "作废" in page.text
+    refused = client.post(f"/finance/batches/{batch.pk}/sent/")
+    assert refused.status_code == 403 and "不能由本人报送银行" in refused.text
+    api = client.post(f"/api/payment-batches/{batch.pk}/sent/")
+    assert api.status_code == 403 and "其他财政人员" in api.json()["message"]
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "built"
+
+    client.force_login(finance)
+    assert "不能由本人" not in client.get(f"/finance/batches/{batch.pk}/").text
+    client.post(f"/finance/batches/{batch.pk}/sent/")
+    client.force_login(reviewer)
+    page = client.get(f"/finance/batches/{batch.pk}/")
+    assert 'data-testid="batch-result"' not in page.text
+    assert "不能由本人登记银行回盘" in page.text
+
+
 def test_a_bad_result_file_lists_its_problems_on_the_page(
     ready: Any, finance: Any, client: Any
 ) -> None:
     _, rollup = ready
-    client.force_login(finance)
-    template = BankTemplate.objects.get(name=CSV_TEMPLATE)
-    client.post(
-        "/finance/batches/build/",
-        {"rollup": rollup.pk, "kind": "balance", "bank_template": template.pk},
-    )
-    batch = PaymentBatch.objects.get()
+    batch = built_on_the_page(client, finance, rollup)
     client.post(f"/finance/batches/{batch.pk}/sent/")
     content = result_file(batch).replace(b"P0000", b"X0000", 1)
     answer = client.post(
