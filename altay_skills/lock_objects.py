@@ -16,6 +16,10 @@ skipping what it does not need, and the rows of one kind in primary-key order:
 5. **report** (``QuarterlyReport``) — its claim list, its status and its trail.
 5a. **payment batch** (issue 18) — marking it sent, cancelling it, recording the bank's
    answer: the batch first, then the claims its lines pay (6).
+5b. **rollup** — building a payment batch from it: the rollup, then the claims the
+   batch will pay (6), planned again under their locks, so that a payment recorded by
+   hand meanwhile is seen and one recorded later waits and finds the open line;
+   requesting and building a rollup take it alone.
 6. **claims** — ``of=("self",)``, so a join in the filter locks nothing else.
 6a. **claim summaries** (``claims.models.ClaimSummary``, issue 20) — upserted by
    ``Claim.save`` right after the claim's own row, in one order
@@ -32,10 +36,8 @@ skipping what it does not need, and the rows of one kind in primary-key order:
    else; ``rebuild_summaries`` takes the whole table with the summaries'.
 7. **spot check**, then the claim's **payments**, then its **recovery**; a claim's
    **objection** (公示异议, issue 17) after the claim.
-8. **rollup** — taken alone (building, requesting, building a payment batch from it),
-   never with a claim.
-9. **institution** — taken alone: admitting a provider to the catalogue (七(三)).
-10. **payee account change** (issue 18) — taken alone: confirming a new bank account.
+8. **institution** — taken alone: admitting a provider to the catalogue (七(三)).
+9. **payee account change** (issue 18) — taken alone: confirming a new bank account.
 
 Why one order: two transactions that lock the same rows in the same order queue behind
 each other; in opposite orders they deadlock. A bulk approval once locked people in
@@ -62,9 +64,13 @@ from django.db.models import Model, Q, QuerySet
 BudgetKey = tuple[str, int, str]  # (unit, year of training end, fund)
 
 
-def _rows(label: str, among: QuerySet[Any] | None = None) -> QuerySet[Any]:
+def _rows(
+    label: str, among: QuerySet[Any] | None = None, *, no_key: bool = False
+) -> QuerySet[Any]:
     """``among`` (or every row of ``label``), locked ``FOR UPDATE OF`` its own table
-    only and ordered by primary key."""
+    only and ordered by primary key; ``no_key``: ``FOR NO KEY UPDATE``, which does not
+    hold up another transaction's insert of a row referring to it (its foreign key
+    check takes ``FOR KEY SHARE``)."""
     model = apps.get_model(label)
     if among is None:
         among = model._default_manager.all()
@@ -72,7 +78,7 @@ def _rows(label: str, among: QuerySet[Any] | None = None) -> QuerySet[Any]:
         raise TypeError(
             f"expected a queryset of {label}, got {among.model._meta.label}"
         )
-    return among.select_for_update(of=("self",)).order_by("pk")
+    return among.select_for_update(of=("self",), no_key=no_key).order_by("pk")
 
 
 def _pks(label: str, ids: Iterable[Any]) -> list[Any]:
@@ -208,20 +214,26 @@ def lock_open_recoveries(claim_id: int) -> list[Any]:
     return list(rows)[::-1]  # locked in key order, like every kind
 
 
-# --- 8. the rollup --------------------------------------------------------------------------
+# --- 5b. the rollup --------------------------------------------------------------------------
 def lock_rollup(rollup_id: int) -> Any:
-    """One rollup, locked; ``Rollup.DoesNotExist`` when there is none."""
-    return _rows("finance.Rollup").get(pk=rollup_id)
+    """One rollup, locked; ``Rollup.DoesNotExist`` when there is none.
+
+    ``FOR NO KEY UPDATE``: a payment recorded by hand refers to its rollup, and its
+    foreign key check would otherwise wait for a batch being built from it while
+    holding its claim, which the build then waits for (a deadlock, 5b)."""
+    return _rows("finance.Rollup", no_key=True).get(pk=rollup_id)
 
 
 def lock_rollup_of_quarter(
     quarter: str, *, defaults: dict[str, Any]
 ) -> tuple[Any, bool]:
     """The quarter's rollup, locked, created with ``defaults`` if there is none yet."""
-    return _rows("finance.Rollup").get_or_create(quarter=quarter, defaults=defaults)
+    return _rows("finance.Rollup", no_key=True).get_or_create(
+        quarter=quarter, defaults=defaults
+    )
 
 
-# --- 9. an institution ----------------------------------------------------------------------
+# --- 8. an institution ----------------------------------------------------------------------
 def lock_institution(institution_id: int) -> Any:
     """One institution, locked (admitting it is served one at a time); ``None`` when
     there is none."""
@@ -265,7 +277,7 @@ def lock_backlog_entries(report_id: int, *, using: str = "default") -> QuerySet[
     )
 
 
-# --- 10. a payee account change -------------------------------------------------------------
+# --- 9. a payee account change -------------------------------------------------------------
 def lock_payee_account_change(change_id: int) -> Any:
     """One proposed account change, locked; ``None`` when there is none."""
     return _one("finance.PayeeAccountChange", change_id)

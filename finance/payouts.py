@@ -2,19 +2,21 @@
 the bank's answer recorded through ``finance.services.payment_record`` — the ledger
 stays the one record of what was paid.
 
-Lock order (``altay_skills.lock_objects``): building a batch locks its rollup alone
-(8), so two officers building from one rollup at once are served one after the other
-and the second finds the lines already in an open batch (and the partial unique index
-``batch_line_once_open`` would refuse them anyway). Recording a result locks the batch
-(5a), then every claim it pays in id order (6), then ``payment_record`` takes each
-claim again (already held) and its payments (7).
+Lock order (``altay_skills.lock_objects``): building a batch locks its rollup (5b),
+so two officers building from one rollup at once are served one after the other and
+the second finds the lines already in an open batch (and the partial unique index
+``batch_line_once_open`` would refuse them anyway), then the claims it will pay (6),
+planned again under their locks (a payment recorded by hand meanwhile). Marking it
+sent and recording a result lock the batch (5a), then every claim it pays in id order
+(6) — checked again before the file is released (``changed_since_built``) — then
+``payment_record`` takes each claim again (already held) and its payments (7).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -246,16 +248,19 @@ def payee_account_of(claim: Claim) -> PayeeAccount | None:
 
 
 # --- Batches -------------------------------------------------------------------------------------
-def _candidates(quarter: str, kind: str) -> Any:
+def _candidates(quarter: str, kind: str, among: Collection[int] | None = None) -> Any:
     """The claims a ready rollup may pay of ``kind``: a balance, the approved claims of
     its closed reports (the rollup's own claims); an advance, the quarter's claims
-    given one (the service's ``_amount_due`` decides, claim by claim, what is due)."""
+    given one (the service's ``_amount_due`` decides, claim by claim, what is due).
+    ``among``: only these claims."""
     claims = Claim.objects.filter(report__quarter=quarter)
     if kind == PaymentKind.BALANCE:
         rollup = Rollup.objects.get(quarter=quarter)
         claims = claims_of_rollup(rollup)  # not a report closed after it
     else:
         claims = claims.filter(advance__gt=0)
+    if among is not None:
+        claims = claims.filter(pk__in=among)
     return with_money(
         claims.select_related("report", "trainee", "institution")
     ).order_by("unit_id", "pk")
@@ -273,20 +278,29 @@ class BatchPlan:
 BATCHED_BY_ANOTHER = "本人录入、提交、报送或审核的申报，须由其他财政人员列入批次"
 
 
-def batch_plan(rollup_quarter: str, kind: str, *, actor: User) -> BatchPlan:
+def batch_plan(
+    rollup_quarter: str,
+    kind: str,
+    *,
+    actor: User,
+    among: Collection[int] | None = None,
+) -> BatchPlan:
     """What a batch of ``kind`` built by ``actor`` would pay now: every line due, not
     paid, no line of its claim in an open batch, with an account — and, after a
     failure, only once the account was changed since (a failed line is payable
     again after its correction); never a claim ``actor`` made or decided in
     another role (maker, checker and payer are three people: the bank pays the file
-    as it is)."""
+    as it is). ``among``: only these claims (the build's second look, under their
+    locks)."""
     plan = BatchPlan()
     # a claim with a line of either kind at the bank waits for its answer: an advance
     # in flight is not in the ledger yet, so the balance would be the whole amount
     in_open = set(
         PaymentBatchLine.objects.filter(open=True).values_list("claim_id", flat=True)
     )
-    claims = [c for c in _candidates(rollup_quarter, kind) if c.pk not in in_open]
+    claims = [
+        c for c in _candidates(rollup_quarter, kind, among) if c.pk not in in_open
+    ]
     failures: dict[int, Payment] = {}
     for p in Payment.objects.filter(
         claim_id__in=[c.pk for c in claims],
@@ -376,6 +390,16 @@ def batch_build(
             if rollup.status != RollupStatus.READY:
                 raise Conflict("rollup_not_ready", "汇总尚未生成，不能生成代发批次")
             plan = batch_plan(rollup.quarter, kind, actor=actor)
+            if plan.lines:
+                # the claims it would pay, locked (after the rollup: lock order 5b)
+                # and planned again: a payment recorded by hand since the first
+                # look is seen now, and one recorded later waits for these locks and
+                # then finds the claim's line in this open batch (``in_open_batch``)
+                locked = lock_objects.lock_claim_ids(
+                    [line["claim_id"] for line in plan.lines]
+                )
+                again = batch_plan(rollup.quarter, kind, actor=actor, among=locked)
+                plan = BatchPlan(again.lines, plan.skipped | again.skipped)
             if not plan.lines:
                 raise Conflict(
                     "nothing_payable",
@@ -488,6 +512,44 @@ SEND_ACT = "报送银行"
 ANSWER_ACT = "登记银行回盘"
 
 
+def changed_since_built(batch: PaymentBatch) -> list[str]:
+    """What changed since ``batch`` was built that its file does not know, line by
+    line: its claim (locked by the caller) no longer due the line's amount — paid,
+    held by a trainee's "not me" or an objection, no longer approved — or its payee's
+    account corrected since (the file would pay the old one)."""
+    lines = list(batch.lines.filter(open=True).order_by("claim_id", "kind"))
+    claims = {
+        claim.pk: claim
+        for claim in with_money(
+            Claim.objects.filter(
+                pk__in=[line.claim_id for line in lines]
+            ).select_related("report", "trainee", "institution")
+        )
+    }
+    changed = []
+    for line in lines:
+        claim = claims[line.claim_id]
+        try:
+            due = _amount_due(claim, line.kind, money_from(claim))
+        except DomainError as exc:
+            changed.append(f"申报#{claim.pk}：{exc.message}")
+            continue
+        if due != line.amount:
+            changed.append(
+                f"申报#{claim.pk}：应拨金额已变为{claim_rules.yuan(due)}元"
+                f"（批次中为{claim_rules.yuan(line.amount)}元）"
+            )
+            continue
+        account = payee_account_of(claim)
+        if account is None or (account.bank, account.number, account.holder) != (
+            line.bank,
+            line.account,
+            line.holder,
+        ):
+            changed.append(f"申报#{claim.pk}：收款账户已变更")
+    return changed
+
+
 def batch_mark_sent(*, batch_id: int, actor: User) -> PaymentBatch:
     """Finance marks the file handed to the bank; from then on it cannot be cancelled."""
     require(can_manage_batches(actor))
@@ -499,6 +561,20 @@ def batch_mark_sent(*, batch_id: int, actor: User) -> PaymentBatch:
             )
         made = batch_claims_made_by(batch, actor)
         require(can_release_batch(actor, SEND_ACT, made))
+        lock_objects.lock_claim_ids(
+            list(batch.lines.values_list("claim_id", flat=True))
+        )
+        changed = changed_since_built(batch)
+        if changed:
+            shown = "；".join(changed[:NAMED]) + (
+                f"；等{len(changed)}笔" if len(changed) > NAMED else ""
+            )
+            raise Conflict(
+                "batch_stale",
+                f"批次#{batch.pk}生成后以下款项已有变化，文件已不能照付，不能报送银行"
+                f"（{shown}）。请作废本批次后重新生成",
+                detail={"changed": changed},
+            )
         batch.status = BatchStatus.SENT
         batch.sent_by = actor
         batch.sent_at = timezone.now()
@@ -548,6 +624,7 @@ def _match(
     lines = list(batch.lines.order_by("seq"))
     by_ref = {line.reference: line for line in lines}
     problems = list(read.problems)
+    built_on = timezone.localdate(batch.created_at)
     for named in read.batches:
         if named != str(batch.pk):
             # the bank's answer to another batch: its lines without a reference
@@ -588,6 +665,13 @@ def _match(
             continue
         if not paid and not row.get("reason"):
             problems.append(f"{where}失败但没有失败原因")
+            continue
+        day = _bank_date(row.get("bank_date") or "", template.date_format)
+        if paid and day is not None and day < built_on:
+            # the bank cannot have paid a file before it existed
+            problems.append(
+                f"{where}入账日期 {day:%Y-%m-%d} 早于本批次生成日期 {built_on:%Y-%m-%d}"
+            )
             continue
         matched.append((line, row | {"paid": paid}))
     if read.count is not None and read.count != len(read.lines):

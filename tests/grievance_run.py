@@ -1,5 +1,5 @@
-"""A trainee's "not me" and who may judge it (issue 17): the helper of the tests that
-show a maker of the claim refused."""
+"""A trainee's "not me" and who may judge it (issue 17): the trainee's answer, and the
+helper of the tests that show a maker of the claim refused."""
 
 from __future__ import annotations
 
@@ -8,7 +8,23 @@ from typing import Any
 import pytest
 
 from altay_skills.errors import PermissionDenied
-from claims.confirmations import grievance_find
+from claims.confirmations import code_for, confirmation_answer, grievance_find
+from claims.models import Claim, TraineeConfirmation, TraineeGrievance
+
+
+def code_of(claim: Claim) -> str:
+    """The code the trainee got by SMS for ``claim``."""
+    return code_for(TraineeConfirmation.objects.get(claim_id=claim.pk))
+
+
+def last4(claim: Claim) -> str:
+    return claim.trainee.id_number[-4:]
+
+
+def dispute(claim: Claim) -> TraineeGrievance:
+    """The trainee answers "not me" on ``claim``: its grievance."""
+    confirmation_answer(code=code_of(claim), answer="disputed", id_last4=last4(claim))
+    return TraineeGrievance.objects.get(claim_id=claim.pk)
 
 
 def refuse_maker_finding(grievance: Any, maker: Any) -> None:

@@ -24,6 +24,17 @@ def race(
     """Run ``calls`` on as many threads, released together; count "ok", the refusal
     (``describe`` of the ``DomainError``, its code by default), or anything else as
     "error: …" — a deadlock is an ``OperationalError``, which the test must see."""
+    return started(calls, describe=describe)(join_timeout)
+
+
+def started(
+    calls: list[Callable[[], object]],
+    *,
+    describe: Callable[[DomainError], str] = refusal_code,
+) -> Callable[[float], Counter[str]]:
+    """``race`` without waiting: the calls are under way on their threads; the function
+    returned waits for them (at most its argument's seconds) and counts their
+    outcomes."""
     barrier = threading.Barrier(len(calls))
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -45,6 +56,10 @@ def race(
     threads = [threading.Thread(target=run, args=(call,)) for call in calls]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(timeout=join_timeout)
-    return Counter(outcomes)
+
+    def finish(join_timeout: float = 60) -> Counter[str]:
+        for t in threads:
+            t.join(timeout=join_timeout)
+        return Counter(outcomes)
+
+    return finish

@@ -51,7 +51,7 @@ from finance import services as finance_services
 from quarters import services as quarter_services
 from reporting import review
 from tests.factories import TraineeFactory, UserFactory, send_to_prefecture
-from tests.grievance_run import refuse_maker_finding
+from tests.grievance_run import code_of, dispute, last4, refuse_maker_finding
 from trainees.log_masking import IdNumberMaskingFilter
 from trainees.phones import sms_number, validate_phone
 
@@ -69,14 +69,6 @@ def submitted(claim_input: Any, clerk: Any, **person: Any) -> Claim:
         data=claim_input(trainee_id=trainee.pk), actor=clerk
     )
     return claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
-
-
-def code_of(claim: Claim) -> str:
-    return code_for(TraineeConfirmation.objects.get(claim_id=claim.pk))
-
-
-def last4(claim: Claim) -> str:
-    return claim.trainee.id_number[-4:]
 
 
 def wrong4(claim: Claim) -> str:
@@ -394,11 +386,6 @@ def dismissed_then_paid(
 
 def hand_claim(quarter: Any) -> Claim:
     return next(c for c in quarter.approved if c.unit_id == "654322")
-
-
-def dispute(claim: Claim) -> TraineeGrievance:
-    confirmation_answer(code=code_of(claim), answer="disputed", id_last4=last4(claim))
-    return TraineeGrievance.objects.get(claim_id=claim.pk)
 
 
 def test_a_dispute_holds_the_balance_and_a_dismissal_releases_it(ready, finance):

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+
+from django.utils import timezone
 
 import pytest
 from openpyxl import load_workbook
@@ -37,6 +39,7 @@ from tests.bank_run import (
     result_file,
 )
 from tests.factories import UserFactory
+from tests.grievance_run import dispute
 
 pytestmark = pytest.mark.django_db
 
@@ -356,6 +359,58 @@ def test_a_cancelled_batch_frees_its_lines_and_a_sent_one_cannot_be_cancelled(
         payouts.batch_cancel(batch_id=second.pk, actor=finance)
     assert refused.value.code == "batch_sent"
     assert PaymentBatchLine.objects.filter(open=True).count() == second.count
+
+
+def test_a_batch_changed_since_it_was_built_is_not_sent(
+    ready: Any, finance: Any
+) -> None:
+    """Marking a batch sent releases its money: every line is checked again under the
+    claims' locks. A trainee's "not me" since (the balance is held, 五(二) read with
+    issue 17) and a payee's account corrected since (the file would pay the old one)
+    refuse it, naming the claims; the batch is cancelled and built again."""
+    _, rollup = ready
+    batch = built_batch(rollup, finance)
+    lines = list(batch.lines.select_related("claim").order_by("seq"))
+    disputed = lines[0].claim
+    moved = next(line.claim for line in lines if line.claim.unit_id == "654322")
+    dispute(disputed)
+    give_account(moved, finance, n=77)
+
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+
+    assert refused.value.code == "batch_stale"
+    message = refused.value.message
+    assert f"申报#{disputed.pk}" in message and f"申报#{moved.pk}" in message
+    assert "收款账户已变更" in message and "作废" in message
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "built"
+    payouts.batch_cancel(batch_id=batch.pk, actor=finance)
+    again = built_batch(rollup, finance)
+    assert not again.lines.filter(claim_id=disputed.pk).exists()
+    assert again.lines.get(claim_id=moved.pk).account == card(77)
+    payouts.batch_mark_sent(batch_id=again.pk, actor=finance)
+
+
+def test_a_result_dated_before_its_batch_was_built_records_nothing(
+    ready: Any, finance: Any
+) -> None:
+    """The bank cannot have paid a file before it existed: a result whose lines say
+    so is another batch's, or garbled."""
+    _, rollup = ready
+    batch = sent_batch(rollup, finance)
+    built_on = timezone.localdate(batch.created_at)
+    early = result_file(batch, day=built_on - timedelta(days=400))
+
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_result_record(batch_id=batch.pk, content=early, actor=finance)
+
+    assert refused.value.code == "result_unmatched"
+    assert any("早于本批次生成" in p for p in refused.value.detail["unmatched"])
+    assert not Payment.objects.filter(kind="balance").exists()
+    recorded = payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch, day=built_on), actor=finance
+    )
+    assert recorded.paid == batch.count
 
 
 def test_an_account_change_needs_a_second_person(
