@@ -10,7 +10,16 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.utils import timezone
 
 from accounts.models import User
@@ -35,7 +44,7 @@ from finance.models import (
 )
 from finance.rules import ClaimMoney, class_advance_amount
 from programs.models import Institution, fund_label
-from quarters.models import QuarterlyReport, ReportStatus
+from quarters.models import QuarterlyReport, ReportItem, ReportStatus
 from quarters.selectors import claim_makers
 
 ZERO = Decimal("0.00")
@@ -332,16 +341,31 @@ def reconciliation(rollup: Rollup) -> list[ReconciliationRow]:
     """Per fund of the rollup's claims (``claims_of_rollup``: what its workbook holds),
     a row of the quarter's other claims that money moved on (``outside``: an advance
     paid on a claim since rejected, withdrawn or not yet decided, and what is to come
-    back of it — once in no row, so the total was not all the money), and a last row
+    back of it — once in no row, so the total was not all the money; a claim returned
+    out of its report counts in the quarter of the last report that held it), and a
+    last row
     of the total: every figure an SQL sum over the ledger."""
     claims = claims_of_rollup(rollup)
     rows = _reconciliation_rows(claims, by_fund=True)
+    moved = Q(pk__in=LedgerEntry.objects.values("claim_id")) | Q(
+        pk__in=PaymentBatchLine.objects.filter(open=True).values("claim_id")
+    )
+    # a claim returned leaves its report: its money is the quarter's of the last
+    # report that held it (an advance is paid only in a submitted report)
+    last_quarter = (
+        ReportItem.objects.filter(claim_id=OuterRef("pk"))
+        .order_by("-report__submitted_at", "-report_id")
+        .values("report__quarter")[:1]
+    )
+    left_here = (
+        Claim.all_rows.filter(moved, report__isnull=True)
+        .annotate(last_quarter=Subquery(last_quarter))
+        .filter(last_quarter=rollup.quarter)
+        .values("pk")
+    )
     outside = (
-        Claim.all_rows.filter(report__quarter=rollup.quarter)
-        .filter(
-            Q(pk__in=LedgerEntry.objects.values("claim_id"))
-            | Q(pk__in=PaymentBatchLine.objects.filter(open=True).values("claim_id"))
-        )
+        Claim.all_rows.filter(Q(report__quarter=rollup.quarter) | Q(pk__in=left_here))
+        .filter(moved)
         .exclude(pk__in=claims.values("pk"))
     )
     rows += [

@@ -21,7 +21,7 @@ from finance import services as finance_services
 from finance.ledger import money_of
 from finance.models import BankTemplate, Payment, Recovery
 from quarters import services as quarter_services
-from tests.bank_run import CSV_TEMPLATE, give_account, result_file
+from tests.bank_run import CSV_TEMPLATE, clerk_of, give_account, result_file
 from tests.class_run import claim_through_class
 from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
 
@@ -164,20 +164,13 @@ def test_the_reconciliation_counts_money_on_claims_outside_the_rollup(
     advance paid on a claim later rejected — and the recovery it opened — was in
     no row: 2877.60 went out, the workbook said 2158.80. A row of the quarter's
     claims outside the rollup carries them, and the total is all the money."""
-    from finance import selectors
-    from tests.quarter_run import run_quarter
-
     settings.MEDIA_ROOT = tmp_path
-    payer = UserFactory(username="fin_adv", role="finance_officer")
-    run_quarter(claim_input, reviewer, finance=payer)
-    rollup = finance_services.rollup_request(quarter="2020Q1", actor=reviewer)
-    rollup = finance_services.rollup_build(rollup_id=rollup.pk)
+    rows = reconciled_with_advances(claim_input, reviewer)
     paid = Payment.objects.filter(status="paid", claim__report__quarter="2020Q1")
     recoveries = Recovery.objects.filter(
         settled_at__isnull=True, netted_at__isnull=True, claim__report__quarter="2020Q1"
     )
     assert recoveries.exists()
-    rows = selectors.reconciliation(rollup)
     outside = [r for r in rows if r.outside]
     assert len(outside) == 1
     assert outside[0].to_recover == sum(r.amount for r in recoveries)
@@ -187,6 +180,56 @@ def test_the_reconciliation_counts_money_on_claims_outside_the_rollup(
     assert total.to_recover == outside[0].to_recover + sum(
         r.to_recover for r in rows[:-1] if not r.outside
     )
+
+
+def reconciled_with_advances(
+    claim_input: Any, reviewer: Any, on_submitted: Any = None
+) -> list[Any]:
+    """The quarter run with its advances paid (``run_quarter``'s ``on_submitted``
+    called with each report then), its rollup built: the reconciliation's rows."""
+    from finance import selectors
+    from tests.quarter_run import run_quarter
+
+    payer = UserFactory(username="fin_adv", role="finance_officer")
+    run_quarter(claim_input, reviewer, finance=payer, on_submitted=on_submitted)
+    rollup = finance_services.rollup_request(quarter="2020Q1", actor=reviewer)
+    rollup = finance_services.rollup_build(rollup_id=rollup.pk)
+    return selectors.reconciliation(rollup)
+
+
+def test_the_reconciliation_counts_an_advance_on_a_claim_returned_then_withdrawn(
+    claim_input: Any, reviewer: Any, settings: Any, tmp_path: Any
+) -> None:
+    """The second attacker review: a claim returned leaves its report, so a claim
+    whose advance was paid, then returned and withdrawn, was in no quarter's
+    reconciliation — its 720 yuan paid and the 720 to recover in no row. It is in the
+    quarter of the last report that held it."""
+    settings.MEDIA_ROOT = tmp_path
+    gone: list[int] = []
+
+    def return_and_withdraw_one(report: Any) -> None:
+        claim = report.claims.filter(advance__gt=0).order_by("pk").first()
+        if claim is None:
+            return
+        gone.append(claim.pk)
+        quarter_services.claim_return(
+            claim_id=claim.pk, actor=reviewer, reason="材料不全，请补充签到表"
+        )
+        claim_services.claim_withdraw(
+            claim_id=claim.pk, actor=clerk_of(claim.unit_id), reason="不再申报"
+        )
+
+    rows = reconciled_with_advances(claim_input, reviewer, return_and_withdraw_one)
+
+    assert gone and Payment.objects.filter(claim_id=gone[0], status="paid").exists()
+    total = rows[-1]
+    assert total.paid == sum(p.amount for p in Payment.objects.filter(status="paid"))
+    open_recoveries = Recovery.objects.filter(
+        settled_at__isnull=True, netted_at__isnull=True
+    )
+    assert total.to_recover == sum(r.amount for r in open_recoveries)
+    [outside] = [r for r in rows if r.outside]
+    assert outside.claims == 2  # the rejected one and the withdrawn one
 
 
 def test_the_reconciliation_counts_money_at_the_bank_outside_the_rollup(
