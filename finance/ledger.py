@@ -37,6 +37,7 @@ from finance.models import (
     Recovery,
 )
 from finance.rules import ClaimMoney
+from quarters.models import ReportStatus
 
 _MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 
@@ -50,6 +51,15 @@ def _sum(prefix: str, condition: Q) -> Coalesce:
     )
 
 
+def still_reissuable_advance(claim: str = "claim__") -> Q:
+    """A failed payment waits to be paid again as itself — a balance until it is
+    re-issued, an advance only while its claim (reached by ``claim``) is in a
+    submitted report (``selectors.reissuable``, ``services._amount_due``): once the
+    report is decided the balance pays what the advance left, and a failure counted
+    after that read 拨付失败 on a claim paid in full, for ever."""
+    return Q(**{f"{claim}report__status": ReportStatus.SUBMITTED})
+
+
 def money_sums(prefix: str = "", *, failed: bool = True) -> dict[str, Any]:
     """The sums of ``ClaimMoney``, as aggregates over ledger lines reached by
     ``prefix`` (``""`` on ``LedgerEntry`` itself, ``"ledger__"`` from a claim).
@@ -59,13 +69,16 @@ def money_sums(prefix: str = "", *, failed: bool = True) -> dict[str, Any]:
     def q(**kwargs: Any) -> Q:
         return Q(**{f"{prefix}{k}": v for k, v in kwargs.items()})
 
+    claim = prefix.removesuffix("ledger__") if prefix else "claim__"
+
     sums = {
         "owed": _sum(prefix, q(kind=LedgerKind.OWED)),
         "advance_paid": _sum(prefix, q(kind=LedgerKind.PAID, part=PaymentKind.ADVANCE)),
         "balance_paid": _sum(prefix, q(kind=LedgerKind.PAID, part=PaymentKind.BALANCE)),
         "failed": _sum(
             prefix,
-            q(kind=LedgerKind.FAILED, payment__reissued_by__isnull=True),
+            q(kind=LedgerKind.FAILED, payment__reissued_by__isnull=True)
+            & (q(part=PaymentKind.BALANCE) | still_reissuable_advance(claim)),
         ),
         # what is to come back: opened, less what was netted (``recovery_net``)
         "recovery": _sum(prefix, q(kind=LedgerKind.RECOVERY))

@@ -29,7 +29,7 @@ from claims.facts import policy_terms
 from claims.models import Claim
 from classes import rules as class_rules
 from classes.models import RosterLine, TrainingClass
-from finance.ledger import money_by, money_sums
+from finance.ledger import money_by, money_sums, still_reissuable_advance
 from finance.models import (
     ClassAdvance,
     LedgerEntry,
@@ -130,8 +130,12 @@ def netted_recoveries() -> QuerySet[Recovery]:
 
 
 def failed_payments() -> QuerySet[Payment]:
+    """Failures to pay again: not re-issued, and a balance or an advance still payable
+    as itself (``ledger.still_reissuable_advance``)."""
     return Payment.objects.filter(
-        status=PaymentStatus.FAILED, reissued_by__isnull=True
+        Q(kind=PaymentKind.BALANCE) | still_reissuable_advance(),
+        status=PaymentStatus.FAILED,
+        reissued_by__isnull=True,
     ).select_related(
         "claim", "claim__unit", "claim__trainee", "claim__institution", "claim__report"
     )
@@ -415,7 +419,7 @@ def _reconciliation_rows(
             claim__in=claims,
             kind=LedgerKind.FAILED,
             payment__reissued_by__isnull=True,
-        ),
+        ).filter(Q(part=PaymentKind.BALANCE) | still_reissuable_advance()),
         "claim__",
         Sum("amount"),
     )

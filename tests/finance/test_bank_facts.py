@@ -285,3 +285,56 @@ def test_a_bank_line_is_recorded_beside_an_open_line_of_the_other_kind(
     )
     assert outcome.paid == 1
     assert money_of(claim.pk).advance_paid == Decimal("720.00")
+
+
+def test_a_failed_advance_that_the_balance_paid_is_not_failed_for_ever(
+    claim_input: Any, reviewer: Any, finance: Any, settings: Any, tmp_path: Any
+) -> None:
+    """The second attacker review: advances failed while the reports were with the
+    prefecture; once decided, an advance is no longer paid as itself
+    (``selectors.reissuable``) — the balance pays what it left. The balance paid
+    every claim in full, yet each still read 拨付失败, the reconciliation showed
+    2,877.60 failed and not re-issued, and the finance page listed them to re-issue
+    for ever (the rejected claim's too, owed nothing). A failed advance is failed
+    while it may be paid again."""
+    from finance import selectors
+    from tests.quarter_run import run_quarter
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def advances_fail(report: Any) -> None:
+        for claim in report.claims.filter(advance__gt=0).order_by("pk"):
+            finance_services.payment_record(
+                claim_id=claim.pk,
+                kind="advance",
+                amount=claim.advance,
+                paid_on=datetime.date(2020, 4, 10),
+                status="failed",
+                failure_reason="户名与账号不符",
+                actor=finance,
+            )
+            assert money_of(claim.pk).failed == claim.advance  # to re-issue now
+
+    quarter = run_quarter(claim_input, reviewer, on_submitted=advances_fail)
+    rollup = finance_services.rollup_request(quarter="2020Q1", actor=reviewer)
+    rollup = finance_services.rollup_build(rollup_id=rollup.pk)
+    for i, claim in enumerate(quarter.approved, start=1):
+        give_account(claim, finance, n=i)
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk, kind="balance", template_id=template_id(), actor=finance
+    )
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch), actor=finance
+    )
+
+    advanced = [c for c in quarter.approved if c.advance > 0]
+    assert advanced
+    for claim in advanced:
+        money = money_of(claim.pk)
+        assert (money.due, money.paid, money.failed) == (0, claim.approved_amount, 0)
+        claim.refresh_from_db()
+        assert finance_services.payment_state(claim) == "paid"
+    assert not selectors.failed_payments().exists()
+    total = selectors.reconciliation(rollup)[-1]
+    assert (total.failed, total.due) == (0, 0)

@@ -171,7 +171,7 @@ def test_a_clerks_dashboard_is_their_units(client, year):
 def test_the_finance_dashboard(client, year, finance):
     response = get(client, finance, url("finance", query=f"?year={Y}"))
     html = response.content.decode()
-    assert "1 笔 · 719.60 元" in html
+    assert "1 笔 · 640.00 元" in html
     assert "10,074.00" in html  # approved less paid on the approved
     assert "收款账户信息有误" in html
 

@@ -10,8 +10,10 @@ The year 2020 (``build_year``):
   today); R1 1400 (May) returned to the clerk; D1 a draft.
 - Unit B: a program 11 grant of 3000 (poverty fund, ended July 2020, submitted), and
   one 1800 claim ended April 2021 (submitted).
-- Finance: A0's advance 720.00 paid, A1's advance 719.60 failed, E1's advance 600.00
-  paid.
+- Finance: A0's advance 720.00 paid, A1's advance 719.60 failed (its report then
+  decided: the balance pays what it left, so it is no failure to re-issue), E1's
+  advance 600.00 paid, E2's advance 640.00 failed (its report still with the
+  prefecture: a failure to re-issue).
 
 Hand-computed for 2020 (person-times = the claims that count toward the yearly limit —
 submitted, approved or returned — training ended in 2020, program 11 left out; R1,
@@ -173,15 +175,16 @@ def build_year(claim_input: Any, reviewer: User, finance: User) -> Year:
         training_end=date(2021, 4, 30),
     )
 
-    pay = reporting_services.payment_record
-    pay(
-        claim_id=e1.pk,
-        kind="advance",
-        amount=Claim.objects.get(pk=e1.pk).advance,
-        paid_on=date(2020, 6, 10),
-        status="paid",
-        actor=finance,
-    )
+    for claim, status in ((e1, "paid"), (e2, "failed")):
+        reporting_services.payment_record(
+            claim_id=claim.pk,
+            kind="advance",
+            amount=Claim.objects.get(pk=claim.pk).advance,
+            paid_on=date(2020, 6, 10),
+            status=status,
+            failure_reason="收款账户信息有误" if status == "failed" else "",
+            actor=finance,
+        )
     return Year(
         clerk_a=clerk_a,
         clerk_b=clerk_b,
@@ -346,7 +349,8 @@ def test_finance_by_quarter_and_fund(year):
     assert rows[(2, "special")].pending == Decimal("4800.00")
     assert rows[(3, "poverty")].pending == Decimal("3000.00")
     failed = dashboards.failed_payments_summary()
-    assert (failed.count, failed.amount) == (1, Decimal("719.60"))
+    assert (failed.count, failed.amount) == (1, Decimal("640.00"))
+    assert [p.claim_id for p in failed.payments] == [year.e2.pk]
 
 
 def test_unit_dashboard_awaiting_and_reports(year):
