@@ -208,6 +208,20 @@ def account_change_confirm(*, change_id: int, actor: User) -> PayeeAccount:
             if change.trainee_id
             else {"institution_id": change.institution_id}
         )
+        newer = (
+            PayeeAccountChange.objects.filter(
+                **owner, status=AccountChangeStatus.CONFIRMED, pk__gt=change.pk
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if newer is not None:
+            # in force, it would put back the account the payee has since left
+            raise Conflict(
+                "superseded",
+                f"该收款人在本变更之后录入的账户变更#{newer}已确认生效，本变更已过时，"
+                "不能确认，请退回",
+            )
         account, _ = PayeeAccount.objects.update_or_create(
             **owner,
             defaults={

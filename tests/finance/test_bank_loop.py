@@ -428,6 +428,33 @@ def test_an_account_change_needs_a_second_person(
     assert refused.value.code == "same_person"
 
 
+def test_an_older_account_change_confirmed_after_a_newer_one_is_refused(
+    ready: Any, finance: Any, trainee: Any
+) -> None:
+    """Two changes entered for one person, the newer confirmed first: confirming the
+    older one then put the account the person had left back in force (its "old
+    number" was not the one it replaced)."""
+    second = UserFactory(username="fin_second", role="finance_officer")
+
+    def propose(n: int) -> Any:
+        return payouts.account_change_propose(
+            actor=finance,
+            trainee_id=trainee.pk,
+            bank="xjnx",
+            number=card(n),
+            holder=trainee.name,
+        )
+
+    older, newer = propose(71), propose(72)
+    payouts.account_change_confirm(change_id=newer.pk, actor=second)
+    with pytest.raises(Conflict) as refused:
+        payouts.account_change_confirm(change_id=older.pk, actor=second)
+    assert refused.value.code == "superseded"
+    assert f"#{newer.pk}" in refused.value.message and "退回" in refused.value.message
+    assert PayeeAccount.objects.get(trainee=trainee).number == card(72)
+    payouts.account_change_refuse(change_id=older.pk, actor=second)
+
+
 def test_an_account_change_is_audited_masked(ready: Any, finance: Any) -> None:
     quarter, _ = ready
     claim = quarter.approved[0]
