@@ -128,12 +128,23 @@ def can_pay_class_advance(
 
 
 def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permission:
-    """Record an amount to recover as recovered: finance, once. A netted one too, once:
+    """Record an amount to recover as recovered: finance — not someone who made or
+    decided its claim in another role — once. A netted one too, once:
     the payee may send the money back before learning it was netted
     (``recovery_settle`` then opens and settles a fresh recovery of it, paid out again
     with the balance) — but not once the balance is paid."""
     if not user.is_authenticated or not user.is_finance:
         return deny("只有财政人员可以登记追回")
+    if recovery is not None and (
+        user.pk in claim_makers([recovery.claim])[recovery.claim_id]
+        or user.pk == recovery.claim.reviewed_by_id
+    ):
+        # recorded as come back, what the claim owes is closed: never by someone who
+        # made or decided it (as ``can_record_payment`` for the money going out)
+        return deny(
+            "不能登记本人录入、提交、报送或审核的申报的追回款（经办、审核与拨付须分离），"
+            "请由其他财政人员登记"
+        )
     if recovery is not None and recovery.settled_at is not None:
         return conflict("already_settled", "该笔款项已登记追回")
     if (

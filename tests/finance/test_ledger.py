@@ -19,7 +19,7 @@ import pytest
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from altay_skills.errors import Conflict, DomainError
+from altay_skills.errors import Conflict, DomainError, PermissionDenied
 from claims import services as claim_services
 from claims.models import ClaimEvent
 from finance import selectors, services
@@ -172,6 +172,31 @@ def test_a_rejection_after_an_advance_opens_its_recovery(
     )
     assert Recovery.objects.get(claim=claim).amount == D("720.00")
     assert money_of(claim.pk).owed == 0
+
+
+def test_who_decided_the_claim_does_not_record_its_money_as_recovered(
+    claim_input, clerk, reviewer, finance, enterprise
+):
+    """Recording money as come back closes what the claim owes: the reviewer who
+    rejected it, moved to finance, could close its recovery with any voucher number
+    and the advance was never chased. Maker, checker and payer are three people for
+    the money coming back as for the money going out."""
+    claim = submitted_claim(claim_input, clerk)
+    report_of(clerk, reviewer=reviewer)
+    pay(claim, finance)
+    quarter_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="培训未完成")
+    recovery = Recovery.objects.get(claim=claim)
+    reviewer.role = "finance_officer"
+    reviewer.save()
+
+    with pytest.raises(PermissionDenied, match="其他财政人员"):
+        services.recovery_settle(
+            recovery_id=recovery.pk, actor=reviewer, reference="TH-77"
+        )
+
+    assert money_of(claim.pk).to_recover == D("720.00")
+    services.recovery_settle(recovery_id=recovery.pk, actor=finance, reference="TH-78")
+    assert money_of(claim.pk).to_recover == 0
 
 
 # --- (c) returned, lowered, approved -------------------------------------------------
