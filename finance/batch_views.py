@@ -114,6 +114,19 @@ def batch_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _render_batch(request, pk)
 
 
+def holder_differs(line: Any) -> bool:
+    """The account's holder is not the payee the claim names — the trainee, or the
+    institution — as the bank will see it: worth a look before the file goes (an
+    account entered for someone else is the classic way to redirect money). A school
+    grant's family (三(三)11) is paid in a parent's name: not flagged."""
+    claim = line.claim
+    if claim.payee == "institution":
+        return line.holder != claim.institution.name
+    if claim.payee == "trainee":
+        return line.holder != claim.trainee.name
+    return False
+
+
 def _not_releasable(user: User, batch: PaymentBatch) -> str:
     """Why ``user`` may not send ``batch`` or record its answer (a maker of one of its
     claims), or ``""``: the page offers neither then, and says why."""
@@ -136,13 +149,17 @@ def _render_batch(
             "line": line,
             "account": line.account if full else "****" + line.account[-4:],
             "bank": BANKS.get(line.bank, BANKS["other"]).name,
+            "other_holder": holder_differs(line),
         }
-        for line in batch.lines.select_related("claim", "payment").order_by("seq")
+        for line in batch.lines.select_related(
+            "claim", "claim__trainee", "claim__institution", "payment"
+        ).order_by("seq")
     ]
     context = {
         "batch": batch,
         "lines": lines,
         "flagged": sum(1 for x in lines if x["line"].account_recent),
+        "other_holders": sum(1 for x in lines if x["other_holder"]),
         "results": list(batch.results.select_related("uploaded_by")),
         "can_manage": bool(can_manage_batches(request.user)),
         "not_mine": _not_releasable(request.user, batch),

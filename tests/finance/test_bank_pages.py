@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 import pytest
 
 from finance.models import BankTemplate, PayeeAccountChange, PaymentBatch
-from tests.bank_run import CSV_TEMPLATE, card, result_file
+from tests.bank_run import CSV_TEMPLATE, card, give_account, result_file
 from tests.factories import make_id_number
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +96,22 @@ def test_who_decided_a_batch_s_claims_is_offered_neither_send_nor_answer(
     page = client.get(f"/finance/batches/{batch.pk}/")
     assert 'data-testid="batch-result"' not in page.text
     assert "不能由本人登记银行回盘" in page.text
+
+
+def test_an_account_in_another_name_is_flagged_on_the_batch(
+    ready: Any, finance: Any, client: Any
+) -> None:
+    """The second review: nothing compared the account's holder with the payee; only
+    the second person on the account change could see it. The batch page counts and
+    marks each line whose holder is not the trainee or institution paid."""
+    quarter, rollup = ready
+    claim = next(c for c in quarter.approved if c.payee == "trainee")
+    give_account(claim, finance, n=90, holder="另一个人")
+    batch = built_on_the_page(client, finance, rollup)
+    page = client.get(f"/finance/batches/{batch.pk}/").text
+    assert 'data-testid="other-holders">1笔，请核实' in page
+    assert page.count('data-testid="other-holder"') == 1
+    assert batch.lines.get(claim_id=claim.pk).holder == "另一个人"
 
 
 def test_a_bad_result_file_lists_its_problems_on_the_page(
