@@ -177,7 +177,7 @@ def test_finance_dashboards_and_budgets(live_server, office, page: Page, screens
     sign_in(page, base, "finance")
     page.goto(f"{base}/dashboards/?year={Y}")
     expect(page.get_by_test_id("dashboard-title")).to_contain_text("资金拨付 · 2020年")
-    expect(page.get_by_test_id("kpi-failed")).to_contain_text("1 笔 · 719.60 元")
+    expect(page.get_by_test_id("kpi-failed")).to_contain_text("1 笔 · 640.00 元")
     expect(page.get_by_test_id("failed-payments")).to_contain_text("收款账户信息有误")
     charts_drawn(page)
     screenshot(page, "45-dashboard-finance")
