@@ -52,9 +52,9 @@ run: venv
 
 # The whole suite: ruff, then pytest (PostgreSQL when DATABASE_URL is set).
 # One worker more than the machine has cores (pytest-xdist; each worker has its own test
-# database): with as many workers as cores the cores stood idle about a seventh of the
-# time while tests waited on Chromium, gunicorn, Celery or a lock (on 2 cores, 3 workers
-# ran the suite in 18:57 against 22:11 with 2; docs/performance.md section 19).
+# database): many tests wait on Chromium, gunicorn, Celery or a lock, and the spare
+# worker runs meanwhile (on 2 cores, 3 workers ran the suite in 18:57 against 22:11
+# with 2, the cores still idle 13% of the time; docs/performance.md section 19).
 # The tests marked `cluster` start PostgreSQL clusters of their own as root: cluster-test.
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: venv-dev lint

@@ -184,7 +184,9 @@ def test_who_decided_the_claim_does_not_record_its_money_as_recovered(
     claim = submitted_claim(claim_input, clerk)
     report_of(clerk, reviewer=reviewer)
     pay(claim, finance)
-    quarter_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="培训未完成")
+    quarter_services.claim_reject(
+        claim_id=claim.pk, actor=reviewer, reason="培训未完成"
+    )
     recovery = Recovery.objects.get(claim=claim)
     reviewer.role = "finance_officer"
     reviewer.save()
