@@ -51,13 +51,23 @@ def _sum(prefix: str, condition: Q) -> Coalesce:
     )
 
 
+#: The claim's states in which an advance is paid (``services._amount_due``).
+ADVANCE_PAYABLE_STATUSES = (workflow.SUBMITTED, workflow.APPROVED)
+
+
 def still_reissuable_advance(claim: str = "claim__") -> Q:
     """A failed payment waits to be paid again as itself — a balance until it is
-    re-issued, an advance only while its claim (reached by ``claim``) is in a
-    submitted report (``selectors.reissuable``, ``services._amount_due``): once the
-    report is decided the balance pays what the advance left, and a failure counted
-    after that read 拨付失败 on a claim paid in full, for ever."""
-    return Q(**{f"{claim}report__status": ReportStatus.SUBMITTED})
+    re-issued, an advance only while its claim (reached by ``claim``) is undecided or
+    approved in a submitted report (``selectors.reissuable``, ``services._amount_due``):
+    once the report is decided the balance pays what the advance left, and a failure
+    counted after that read 拨付失败 on a claim paid in full, for ever; a claim
+    rejected meanwhile owes nothing."""
+    return Q(
+        **{
+            f"{claim}report__status": ReportStatus.SUBMITTED,
+            f"{claim}status__in": ADVANCE_PAYABLE_STATUSES,
+        }
+    )
 
 
 def money_sums(prefix: str = "", *, failed: bool = True) -> dict[str, Any]:

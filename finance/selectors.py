@@ -29,7 +29,12 @@ from claims.facts import policy_terms
 from claims.models import Claim
 from classes import rules as class_rules
 from classes.models import RosterLine, TrainingClass
-from finance.ledger import money_by, money_sums, still_reissuable_advance
+from finance.ledger import (
+    ADVANCE_PAYABLE_STATUSES,
+    money_by,
+    money_sums,
+    still_reissuable_advance,
+)
 from finance.models import (
     ClassAdvance,
     LedgerEntry,
@@ -143,13 +148,19 @@ def failed_payments() -> QuerySet[Payment]:
 
 def reissuable(payment: Payment) -> bool:
     """Whether a failed payment may be paid again as itself: a balance, or an advance
-    while its claim is still in a submitted report (``services._amount_due``). An
+    while its claim is undecided or approved in a submitted report
+    (``services._amount_due``; not once rejected: it owes nothing). An
     advance that failed before its report was closed is not: what it left unpaid is
     paid with the balance."""
     if payment.kind != PaymentKind.ADVANCE:
         return True
-    report = payment.claim.report
-    return report is not None and report.status == ReportStatus.SUBMITTED
+    claim = payment.claim
+    report = claim.report
+    return (
+        report is not None
+        and report.status == ReportStatus.SUBMITTED
+        and claim.status in ADVANCE_PAYABLE_STATUSES
+    )
 
 
 def claims_of_rollup(rollup: Rollup) -> QuerySet[Claim]:

@@ -44,6 +44,7 @@ from classes.models import RosterLine, TrainingClass
 from classes.selectors import class_makers
 from finance import exports
 from finance.ledger import (
+    ADVANCE_PAYABLE_STATUSES,
     MONEY_FIELDS,
     class_advance_changes,
     ledger_append,
@@ -718,7 +719,7 @@ def _amount_due(claim: Claim, kind: str, money: ClaimMoney) -> Decimal:
             raise Conflict("already_paid", "先行拨付已拨付，不能重复拨付")
         report = claim.report
         if (
-            claim.status not in (workflow.SUBMITTED, workflow.APPROVED)
+            claim.status not in ADVANCE_PAYABLE_STATUSES
             or report is None
             or report.status != ReportStatus.SUBMITTED
         ):

@@ -338,3 +338,40 @@ def test_a_failed_advance_that_the_balance_paid_is_not_failed_for_ever(
     assert not selectors.failed_payments().exists()
     total = selectors.reconciliation(rollup)[-1]
     assert (total.failed, total.due) == (0, 0)
+
+
+def test_a_rejected_claim_s_failed_advance_is_no_failure_to_re_issue(
+    claim_input: Any, reviewer: Any, finance: Any, settings: Any, tmp_path: Any
+) -> None:
+    """The review of the rule above: a claim rejected while its report is still with
+    the prefecture owes nothing, yet its failed advance read 拨付失败, was listed to
+    re-issue, offered the 重新拨付 form, and the form answered not_payable."""
+    from finance import selectors
+    from tests.quarter_run import run_quarter
+
+    settings.MEDIA_ROOT = tmp_path
+    seen: dict[str, Any] = {}
+
+    def fail_and_reject(report: Any) -> None:
+        claim = report.claims.filter(advance__gt=0).order_by("pk").first()
+        if claim is None or seen:
+            return
+        seen["payment"] = finance_services.payment_record(
+            claim_id=claim.pk,
+            kind="advance",
+            amount=claim.advance,
+            paid_on=datetime.date(2020, 4, 10),
+            status="failed",
+            failure_reason="户名与账号不符",
+            actor=finance,
+        )
+        quarter_services.claim_reject(
+            claim_id=claim.pk, actor=reviewer, reason="材料不符，不予补贴"
+        )
+
+    run_quarter(claim_input, reviewer, on_submitted=fail_and_reject, decide=False)
+    payment = Payment.objects.select_related("claim__report").get(pk=seen["payment"].pk)
+    money = money_of(payment.claim_id)
+    assert (money.owed, money.failed) == (0, 0)
+    assert not selectors.failed_payments().filter(pk=payment.pk).exists()
+    assert not selectors.reissuable(payment)
