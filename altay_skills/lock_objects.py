@@ -37,7 +37,9 @@ skipping what it does not need, and the rows of one kind in primary-key order:
 7. **spot check**, then the claim's **payments**, then its **recovery**; a claim's
    **objection** (公示异议, issue 17) after the claim.
 8. **institution** — taken alone: admitting a provider to the catalogue (七(三)).
-9. **payee account change** (issue 18) — taken alone: confirming a new bank account.
+9. **payee account change** (issue 18) — taken alone: confirming a new bank account
+   locks every change of its payee in id order, so that two confirmations for one
+   payee are served one after the other (the older one then finds the newer in force).
 
 Why one order: two transactions that lock the same rows in the same order queue behind
 each other; in opposite orders they deadlock. A bulk approval once locked people in
@@ -279,5 +281,20 @@ def lock_backlog_entries(report_id: int, *, using: str = "default") -> QuerySet[
 
 # --- 9. a payee account change -------------------------------------------------------------
 def lock_payee_account_change(change_id: int) -> Any:
-    """One proposed account change, locked; ``None`` when there is none."""
+    """One proposed account change, locked with every other change of its payee (in
+    id order); ``None`` when there is none."""
+    model = apps.get_model("finance.PayeeAccountChange")
+    owner = model.objects.filter(pk=change_id).values("trainee_id", "institution_id")
+    found = owner.first()
+    if found is None:
+        return None
+    payee = (
+        {"trainee_id": found["trainee_id"]}
+        if found["trainee_id"] is not None
+        else {"institution_id": found["institution_id"]}
+    )
+    _pks(
+        "finance.PayeeAccountChange",
+        model.objects.filter(**payee).values_list("pk", flat=True),
+    )
     return _one("finance.PayeeAccountChange", change_id)

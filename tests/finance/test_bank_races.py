@@ -15,10 +15,16 @@ import pytest
 
 from altay_skills import lock_objects
 from finance import payouts, services
-from finance.models import BankTemplate, Payment, PaymentBatchLine, PaymentResult
-from tests.bank_run import CSV_TEMPLATE, FIXED_TEMPLATE, give_account, result_file
+from finance.models import (
+    BankTemplate,
+    PayeeAccount,
+    Payment,
+    PaymentBatchLine,
+    PaymentResult,
+)
+from tests.bank_run import CSV_TEMPLATE, FIXED_TEMPLATE, card, give_account, result_file
 from tests.conftest import requires_postgres
-from tests.factories import UserFactory
+from tests.factories import TraineeFactory, UserFactory
 from tests.quarter_run import run_quarter
 from tests.racing import race, started
 
@@ -189,3 +195,39 @@ def test_a_balance_paid_by_hand_once_the_build_holds_its_claims_waits_and_is_ref
     assert under_way[0](30) == {"in_open_batch": 1}
     assert not Payment.objects.exists()
     assert batch.count == batch.lines.count() > 0
+
+
+def test_two_account_changes_confirmed_at_once_leave_the_newer_in_force(
+    ready_rollup: Any, finance: Any
+) -> None:
+    """The review of ``superseded``: each confirmation locked its own change only, so
+    an older and a newer change confirmed at the same moment both passed the check
+    and the older could be written last. Now a confirmation locks every change of
+    its payee first."""
+    second = UserFactory(username="bank_race_confirm", role="finance_officer")
+    people = [TraineeFactory() for _ in range(4)]
+    pairs = []
+    for i, person in enumerate(people):
+        older, newer = (
+            payouts.account_change_propose(
+                actor=finance,
+                trainee_id=person.pk,
+                bank="xjnx",
+                number=card(500 + 2 * i + k),
+                holder=person.name,
+            )
+            for k in (0, 1)
+        )
+        pairs.append((person, older, newer))
+    outcomes = race(
+        [
+            functools.partial(
+                payouts.account_change_confirm, change_id=change.pk, actor=second
+            )
+            for _, older, newer in pairs
+            for change in (older, newer)
+        ]
+    )
+    assert set(outcomes) <= {"ok", "superseded"}, outcomes
+    for person, _, newer in pairs:
+        assert PayeeAccount.objects.get(trainee=person).number == newer.number
