@@ -58,6 +58,7 @@ from finance.serializers import (
     ClassAdvanceInputSerializer,
     ClassAdvanceSerializer,
     PaymentBatchInputSerializer,
+    PaymentBatchSentSerializer,
     PaymentBatchSerializer,
     PaymentBatchStateSerializer,
     PaymentFilterSerializer,
@@ -617,8 +618,12 @@ class PaymentBatchSentApi(APIView):
         tags=[BATCHES],
         summary="标记代发批次已报送银行",
         description="财政将已生成的批次标记为已报送银行；此后不能作废。已报送、已回盘"
-        "或已作废的批次 409（batch_not_built）。",
-        request=None,
+        "或已作废的批次 409（batch_not_built）；批次中有本人录入、提交、报送或审核的申报"
+        " 403。逐笔重新核对：生成后有变化（培训人员表示未参加、公示异议、已另行拨付、"
+        "收款账户已变更等）409（batch_stale，detail.changed 逐笔说明），文件尚未交给银行的"
+        "应作废后重新生成；文件已交给银行的，以 already_at_bank=true 再次提交即标记已报送，"
+        "按银行回盘登记。",
+        request=PaymentBatchSentSerializer,
         responses={
             200: PaymentBatchStateSerializer,
             401: UNAUTHENTICATED,
@@ -628,7 +633,13 @@ class PaymentBatchSentApi(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        batch = payouts.batch_mark_sent(batch_id=pk, actor=signed_in_user(request))
+        body = PaymentBatchSentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        batch = payouts.batch_mark_sent(
+            batch_id=pk,
+            actor=signed_in_user(request),
+            already_at_bank=body.validated_data["already_at_bank"],
+        )
         return Response(PaymentBatchStateSerializer(batch).data)
 
 

@@ -163,6 +163,12 @@ def _render_batch(
         "results": list(batch.results.select_related("uploaded_by")),
         "can_manage": bool(can_manage_batches(request.user)),
         "not_mine": _not_releasable(request.user, batch),
+        # what changed since it was built, shown before the file goes to the bank
+        "changed": (
+            payouts.changed_since_built(batch)
+            if batch.status == BatchStatus.BUILT and can_manage_batches(request.user)
+            else []
+        ),
         "built": batch.status == BatchStatus.BUILT,
         "sent": batch.status == BatchStatus.SENT,
     }
@@ -191,7 +197,11 @@ def _batch_action(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     require(can_manage_batches(request.user))
     try:
         if action == "sent":
-            payouts.batch_mark_sent(batch_id=pk, actor=request.user)
+            payouts.batch_mark_sent(
+                batch_id=pk,
+                actor=request.user,
+                already_at_bank=request.POST.get("already_at_bank") == "1",
+            )
             messages.success(request, f"批次#{pk}已标记为已报送银行。")
         elif action == "cancel":
             payouts.batch_cancel(batch_id=pk, actor=request.user)

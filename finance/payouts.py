@@ -526,6 +526,18 @@ SEND_ACT = "报送银行"
 ANSWER_ACT = "登记银行回盘"
 
 
+def stale_text(batch: PaymentBatch, changed: list[str]) -> str:
+    """What changed since ``batch`` was built, and the officer's two ways on."""
+    shown = "；".join(changed[:NAMED]) + (
+        f"；等{len(changed)}笔" if len(changed) > NAMED else ""
+    )
+    return (
+        f"批次#{batch.pk}生成后以下款项已有变化，文件已不能照付（{shown}）。"
+        "文件尚未交给银行的，请作废本批次后重新生成；文件已交给银行的，银行将照文件"
+        "付款：请勾选“文件已交银行”后标记已报送，再按银行回盘登记"
+    )
+
+
 def changed_since_built(batch: PaymentBatch) -> list[str]:
     """What changed since ``batch`` was built that its file does not know, line by
     line: its claim (locked by the caller) no longer due the line's amount — paid,
@@ -564,8 +576,16 @@ def changed_since_built(batch: PaymentBatch) -> list[str]:
     return changed
 
 
-def batch_mark_sent(*, batch_id: int, actor: User) -> PaymentBatch:
-    """Finance marks the file handed to the bank; from then on it cannot be cancelled."""
+def batch_mark_sent(
+    *, batch_id: int, actor: User, already_at_bank: bool = False
+) -> PaymentBatch:
+    """Finance marks the file handed to the bank; from then on it cannot be cancelled.
+
+    Every line is checked again first (``changed_since_built``). Changed since it was
+    built, the file is refused (409 ``batch_stale``) unless the officer says it is
+    already at the bank (``already_at_bank``): the bank pays what it holds, and its
+    answer is recorded as the fact it is — cancelled instead, the answer could not be
+    recorded and the next batch paid the same claims again."""
     require(can_manage_batches(actor))
     with transaction.atomic():
         batch = _batch(batch_id)
@@ -579,15 +599,9 @@ def batch_mark_sent(*, batch_id: int, actor: User) -> PaymentBatch:
             list(batch.lines.values_list("claim_id", flat=True))
         )
         changed = changed_since_built(batch)
-        if changed:
-            shown = "；".join(changed[:NAMED]) + (
-                f"；等{len(changed)}笔" if len(changed) > NAMED else ""
-            )
+        if changed and not already_at_bank:
             raise Conflict(
-                "batch_stale",
-                f"批次#{batch.pk}生成后以下款项已有变化，文件已不能照付，不能报送银行"
-                f"（{shown}）。请作废本批次后重新生成",
-                detail={"changed": changed},
+                "batch_stale", stale_text(batch, changed), detail={"changed": changed}
             )
         batch.status = BatchStatus.SENT
         batch.sent_by = actor

@@ -531,6 +531,15 @@ class PaymentBatchStateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PaymentBatchSentSerializer(serializers.Serializer):
+    already_at_bank = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="文件已交给银行：批次生成后有变化（batch_stale）时仍标记已报送，"
+        "按银行回盘登记",
+    )
+
+
 class PaymentResultInputSerializer(serializers.Serializer):
     file = serializers.FileField(
         allow_empty_file=True, help_text="银行回盘文件（按批次模板配置的回盘模板读取）"

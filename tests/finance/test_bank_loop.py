@@ -391,6 +391,35 @@ def test_a_batch_changed_since_it_was_built_is_not_sent(
     payouts.batch_mark_sent(batch_id=again.pk, actor=finance)
 
 
+def test_a_file_already_at_the_bank_is_marked_sent_all_the_same_and_answered(
+    ready: Any, finance: Any
+) -> None:
+    """The review of the check above: the page offers the file before it is marked
+    sent, and its button asks to confirm the file is at the bank. A "not me" between
+    the two left only 作废 — after which the bank's answer could not be recorded
+    and the next batch paid the same claims again. The officer says the file is at
+    the bank: it is marked sent, and the bank's answer is recorded as the fact it
+    is."""
+    _, rollup = ready
+    batch = built_batch(rollup, finance)
+    disputed = batch.lines.select_related("claim").order_by("seq").first().claim
+    dispute(disputed)
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    assert "文件已交银行" in refused.value.message
+
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance, already_at_bank=True)
+
+    recorded = payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch), actor=finance
+    )
+    assert recorded.paid == batch.count
+    assert Payment.objects.filter(claim_id=disputed.pk, status="paid").exists()
+    with pytest.raises(Conflict) as nothing:
+        built_batch(rollup, finance)
+    assert nothing.value.code == "nothing_payable"
+
+
 def test_a_result_dated_before_its_batch_was_built_records_nothing(
     ready: Any, finance: Any
 ) -> None:

@@ -14,6 +14,7 @@ import pytest
 from finance.models import BankTemplate, PayeeAccountChange, PaymentBatch
 from tests.bank_run import CSV_TEMPLATE, card, give_account, result_file
 from tests.factories import make_id_number
+from tests.grievance_run import dispute
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +113,32 @@ def test_an_account_in_another_name_is_flagged_on_the_batch(
     assert 'data-testid="other-holders">1笔，请核实' in page
     assert page.count('data-testid="other-holder"') == 1
     assert batch.lines.get(claim_id=claim.pk).holder == "另一个人"
+
+
+def test_a_batch_changed_since_it_was_built_says_so_and_offers_both_ways(
+    ready: Any, finance: Any, client: Any
+) -> None:
+    """Before the file goes to the bank the page lists what changed since it was
+    built; the plain 标记已报送银行 gives way to 作废 (the file not yet at the bank)
+    or 文件已交银行 (it is: marked sent, the bank's answer recorded)."""
+    _, rollup = ready
+    batch = built_on_the_page(client, finance, rollup)
+    disputed = batch.lines.select_related("claim").order_by("seq").first().claim
+    dispute(disputed)
+
+    page = client.get(f"/finance/batches/{batch.pk}/").text
+    assert 'data-testid="batch-changed"' in page and f"申报#{disputed.pk}" in page
+    assert "标记已报送银行</button>" not in page and "作废</button>" in page
+    api = f"/api/payment-batches/{batch.pk}/sent/"
+    refused = client.post(api)
+    assert refused.status_code == 409 and refused.json()["code"] == "batch_stale"
+    bad = client.post(
+        api, {"already_at_bank": "maybe"}, content_type="application/json"
+    )
+    assert bad.status_code == 400
+    sent = client.post(f"/finance/batches/{batch.pk}/sent/", {"already_at_bank": "1"})
+    assert sent.status_code == 302
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "sent"
 
 
 def test_a_bad_result_file_lists_its_problems_on_the_page(
