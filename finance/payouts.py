@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -64,7 +65,7 @@ from finance.permissions import (
     can_release_batch,
 )
 from finance.selectors import batch_claims_made_by, claims_of_rollup
-from finance.services import _amount_due, payment_record
+from finance.services import _amount_due, balance_holds, payment_record
 from programs.models import Institution
 from quarters.selectors import claim_makers
 from trainees.selectors import trainee_in_scope
@@ -332,9 +333,10 @@ def batch_plan(
     ):
         accounts[("institution", a.institution_id)] = a
     makers = claim_makers(claims)
+    holds = balance_holds(claims)
     for claim in claims:
         try:
-            due = _amount_due(claim, kind, money_from(claim))
+            due = _amount_due(claim, kind, money_from(claim), holds)
         except DomainError:
             continue
         if not can_record_payment(actor, claim, makers=makers[claim.pk]):
@@ -552,11 +554,19 @@ def changed_since_built(batch: PaymentBatch) -> list[str]:
             ).select_related("report", "trainee", "institution")
         )
     }
+    holds = balance_holds(list(claims.values()))
+    accounts = {
+        (a.trainee_id, a.institution_id): a
+        for a in PayeeAccount.objects.filter(
+            Q(trainee_id__in={c.trainee_id for c in claims.values()})
+            | Q(institution_id__in={c.institution_id for c in claims.values()})
+        )
+    }
     changed = []
     for line in lines:
         claim = claims[line.claim_id]
         try:
-            due = _amount_due(claim, line.kind, money_from(claim))
+            due = _amount_due(claim, line.kind, money_from(claim), holds)
         except DomainError as exc:
             changed.append(f"申报#{claim.pk}：{exc.message}")
             continue
@@ -566,7 +576,11 @@ def changed_since_built(batch: PaymentBatch) -> list[str]:
                 f"（批次中为{claim_rules.yuan(line.amount)}元）"
             )
             continue
-        account = payee_account_of(claim)
+        account = accounts.get(
+            (None, claim.institution_id)
+            if claim.payee == "institution"
+            else (claim.trainee_id, None)
+        )
         if account is None or (account.bank, account.number, account.holder) != (
             line.bank,
             line.account,

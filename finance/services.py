@@ -18,6 +18,7 @@ import os
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +33,7 @@ from accounts.models import User
 from altay_skills import lock_objects
 from altay_skills.errors import Conflict, DomainError, NotFound
 from altay_skills.periods import QUARTER_MESSAGE, quarter_bounds
-from altay_skills.permissions import require
+from altay_skills.permissions import Permission, require
 from altay_skills.plain_text import checked_reason
 from altay_skills.record_ids import is_ascii_number, record_id
 from claims import rules, workflow
@@ -87,7 +88,7 @@ from finance.rules import (
 from finance.selectors import class_advance_due, closed_after
 from programs.models import fund_label
 from quarters.models import ReportStatus, SpotCheck
-from quarters.permissions import balance_after_notice
+from quarters.permissions import balances_after_notice
 from trainees.id_numbers import mask_id_number
 
 logger = logging.getLogger(__name__)
@@ -705,11 +706,32 @@ def _ledger_payment(
     )
 
 
-def _amount_due(claim: Claim, kind: str, money: ClaimMoney) -> Decimal:
+@dataclass(frozen=True)
+class BalanceHolds:
+    """What holds each claim's balance besides its money, read for many claims at
+    once (a bank batch): a trainee's "not me" (``dispute_refusals``) and the public
+    notice (``quarters.permissions.balances_after_notice``)."""
+
+    disputes: dict[int, DomainError]
+    notices: dict[int, Permission]
+
+
+def balance_holds(claims: list[Claim]) -> BalanceHolds:
+    """``BalanceHolds`` of ``claims``: five queries whatever their number."""
+    return BalanceHolds(
+        dispute_refusals(claims),
+        balances_after_notice(claims, timezone.localdate()),
+    )
+
+
+def _amount_due(
+    claim: Claim, kind: str, money: ClaimMoney, holds: BalanceHolds | None = None
+) -> Decimal:
     """Advance: the claim's advance (40% at most, 五(二)), payable while the claim is
     undecided or approved in a report that has been submitted and is not yet closed,
     and only if the rules gave it one; balance: what the ledger says is still due
-    once the claim is approved (approved less the advance that stands)."""
+    once the claim is approved (approved less the advance that stands). ``holds``:
+    read already for many claims (``balance_holds``), else read for this one."""
     if kind == PaymentKind.ADVANCE:
         if claim.advance <= 0:
             raise DomainError("no_advance", "该申报不属于可先行拨付的培训")
@@ -731,11 +753,13 @@ def _amount_due(claim: Claim, kind: str, money: ClaimMoney) -> Decimal:
         return claim.advance
     if claim.status != workflow.APPROVED or claim.approved_amount is None:
         raise Conflict("not_payable", "申报核准后方可拨付余额")
-    held = trainee_dispute_refusal(claim)
+    if holds is None:
+        holds = balance_holds([claim])
+    held = holds.disputes.get(claim.pk)
     if held is not None:
         raise held
     # the public notice (公示, issue 17): closed, and no objection open or upheld
-    require(balance_after_notice(claim, timezone.localdate()))
+    require(holds.notices[claim.pk])
     if money.due <= 0 and money.balance_paid > 0:
         raise Conflict("already_paid", "该申报余额已拨付，不能重复拨付")
     if money.due <= 0:
@@ -749,27 +773,41 @@ def _amount_due(claim: Claim, kind: str, money: ClaimMoney) -> Decimal:
 def trainee_dispute_refusal(claim: Claim) -> DomainError | None:
     """409 ``trainee_disputed`` while the claim's trainee, or anyone on the roster of
     the class that created it, said "not me" and no finding released it (issue 17)."""
-    held = [claim.pk]
-    line = RosterLine.objects.filter(claim_id=claim.pk).first()
-    if line is not None:
-        held = list(
-            RosterLine.objects.filter(
-                training_class_id=line.training_class_id, claim__isnull=False
-            ).values_list("claim_id", flat=True)
+    return dispute_refusals([claim]).get(claim.pk)
+
+
+def dispute_refusals(claims: list[Claim]) -> dict[int, DomainError]:
+    """``trainee_dispute_refusal`` of each of ``claims`` held, in three queries."""
+    ids = [claim.pk for claim in claims]
+    class_of = dict(
+        RosterLine.objects.filter(claim_id__in=ids).values_list(
+            "claim_id", "training_class_id"
         )
-    disputed = disputed_claim_ids(held)
-    if claim.pk in disputed:
-        return Conflict(
-            "trainee_disputed",
-            "培训人员本人表示未参加此培训（或其确认码因多次核对失败被锁定），"
-            "申诉核查结论录入前不能拨付余额",
-        )
-    if disputed:
-        return Conflict(
-            "trainee_disputed",
-            "同一培训班有培训人员表示未参加培训，申诉核查结论录入前暂停拨付该班其余款项",
-        )
-    return None
+    )
+    mates: dict[int, list[int]] = {}
+    for class_id, mate in RosterLine.objects.filter(
+        training_class_id__in=set(class_of.values()), claim__isnull=False
+    ).values_list("training_class_id", "claim_id"):
+        mates.setdefault(class_id, []).append(mate)
+    disputed = disputed_claim_ids(
+        sorted(set(ids).union(*mates.values()) if mates else set(ids))
+    )
+    refusals: dict[int, DomainError] = {}
+    for claim_id in ids:
+        if claim_id in disputed:
+            refusals[claim_id] = Conflict(
+                "trainee_disputed",
+                "培训人员本人表示未参加此培训（或其确认码因多次核对失败被锁定），"
+                "申诉核查结论录入前不能拨付余额",
+            )
+        elif claim_id in class_of and disputed.intersection(
+            mates.get(class_of[claim_id], ())
+        ):
+            refusals[claim_id] = Conflict(
+                "trainee_disputed",
+                "同一培训班有培训人员表示未参加培训，申诉核查结论录入前暂停拨付该班其余款项",
+            )
+    return refusals
 
 
 def _rollup_of(claim: Claim, kind: str) -> Rollup | None:

@@ -24,8 +24,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, timedelta
 
-from django.db.models import Q
-
 from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
 from claims import workflow
@@ -407,27 +405,46 @@ def balance_after_notice(claim: Claim, today: date) -> Permission:
     objection upheld on a claim already approved holds it (``objection_upheld``). A
     claim reported before notices existed (no notice) is not held. Advances are not
     affected: they are paid while the report is with the prefecture (五(二))."""
-    if claim.report_id is None:
-        return ALLOWED
-    notice = PublicNotice.objects.filter(report_id=claim.report_id).first()
-    if notice is not None and today < notice.closes_on:
-        last_day = notice.closes_on - timedelta(days=1)
-        return conflict(
-            "notice_open",
-            f"该申报所在的{notice.quarter}季度公示至{last_day:%Y年%m月%d日}结束，"
-            "公示期满后方可拨付余额",
-        )
+    return balances_after_notice([claim], today)[claim.pk]
+
+
+def balances_after_notice(claims: list[Claim], today: date) -> dict[int, Permission]:
+    """``balance_after_notice`` of each of ``claims``, in two queries whatever their
+    number (a bank batch checks thousands)."""
+    reports = {claim.report_id for claim in claims if claim.report_id is not None}
+    notices = {
+        notice.report_id: notice
+        for notice in PublicNotice.objects.filter(report_id__in=reports)
+    }
     # an open objection holds wherever it was lodged; an upheld one, on this notice
     # (an upheld finding that returned the claim does not hold its next report)
-    statuses = set(
-        Objection.objects.filter(claim_id=claim.pk)
-        .filter(Q(status=ObjectionStatus.OPEN) | Q(notice__report_id=claim.report_id))
-        .values_list("status", flat=True)
-    )
-    if ObjectionStatus.OPEN in statuses:
-        return conflict(
-            "objection_open", "该申报有尚未核查的公示异议，登记核查结论后方可拨付余额"
-        )
-    if ObjectionStatus.UPHELD in statuses:
-        return conflict("objection_upheld", "该申报的公示异议经核查成立，不能拨付余额")
-    return ALLOWED
+    statuses: dict[int, set[str]] = {}
+    report_of = {claim.pk: claim.report_id for claim in claims}
+    for claim_id, status, report_id in Objection.objects.filter(
+        claim_id__in=[c.pk for c in claims if c.report_id is not None]
+    ).values_list("claim_id", "status", "notice__report_id"):
+        if status == ObjectionStatus.OPEN or report_id == report_of[claim_id]:
+            statuses.setdefault(claim_id, set()).add(status)
+    answers: dict[int, Permission] = {}
+    for claim in claims:
+        answers[claim.pk] = ALLOWED
+        if claim.report_id is None:
+            continue
+        notice = notices.get(claim.report_id)
+        if notice is not None and today < notice.closes_on:
+            last_day = notice.closes_on - timedelta(days=1)
+            answers[claim.pk] = conflict(
+                "notice_open",
+                f"该申报所在的{notice.quarter}季度公示至{last_day:%Y年%m月%d日}结束，"
+                "公示期满后方可拨付余额",
+            )
+        elif ObjectionStatus.OPEN in statuses.get(claim.pk, ()):
+            answers[claim.pk] = conflict(
+                "objection_open",
+                "该申报有尚未核查的公示异议，登记核查结论后方可拨付余额",
+            )
+        elif ObjectionStatus.UPHELD in statuses.get(claim.pk, ()):
+            answers[claim.pk] = conflict(
+                "objection_upheld", "该申报的公示异议经核查成立，不能拨付余额"
+            )
+    return answers

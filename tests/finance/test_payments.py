@@ -209,24 +209,27 @@ def test_no_advance_after_the_balance_is_paid(ready, finance):
 
 
 @pytest.mark.parametrize(
-    ("kind", "report_status", "offered"),
+    ("kind", "report_status", "claim_status", "offered"),
     [
-        ("advance", "submitted", True),
-        ("advance", "closed", False),
-        ("balance", "closed", True),
+        ("advance", "submitted", "submitted", True),
+        ("advance", "submitted", "approved", True),
+        ("advance", "submitted", "rejected", False),
+        ("advance", "closed", "approved", False),
+        ("balance", "closed", "approved", True),
     ],
 )
 def test_a_failed_advance_is_offered_again_only_while_it_may_be_paid(
-    kind: str, report_status: str, offered: bool
+    kind: str, report_status: str, claim_status: str, offered: bool
 ) -> None:
     # 重新拨付 was offered on a failed advance whose report had closed, and always
-    # answered 409 not_payable: what the advance left unpaid goes with the balance
+    # answered 409 not_payable: what the advance left unpaid goes with the balance;
+    # and on a claim rejected while its report was with the prefecture (owed nothing)
     from claims.models import Claim
     from finance.models import Payment
     from finance.selectors import reissuable
     from quarters.models import QuarterlyReport
 
-    claim = Claim(report=QuarterlyReport(status=report_status))
+    claim = Claim(status=claim_status, report=QuarterlyReport(status=report_status))
     assert reissuable(Payment(kind=kind, status="failed", claim=claim)) is offered
 
 
