@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from finance import payouts
 from finance import services as finance_services
 from finance.models import BankTemplate, PayeeAccountChange, PaymentBatch
 from finance.selectors import reconciliation
@@ -25,6 +26,7 @@ from tests.bank_run import CSV_TEMPLATE, card, give_account, result_file
 from tests.claims.test_documents import pdf_bytes
 from tests.e2e.test_quarter_journey import accept_confirmations, sign_in
 from tests.factories import UserFactory
+from tests.grievance_run import dispute
 from tests.quarter_run import run_quarter
 
 pytestmark = [
@@ -171,3 +173,33 @@ def test_finance_pays_a_quarter_through_the_banks_files(
     total = reconciliation(ready)[-1]
     assert total.paid == total.owed > Decimal("0")
     assert total.failed == total.due == total.in_open_batches == Decimal("0")
+
+
+def test_a_batch_changed_since_it_was_built_is_shown_before_the_file_goes(
+    live_server: Any, page: Page, ready: Any, debug: bool, screenshot: Any
+) -> None:
+    """A trainee says "not me" after the batch was built: its page lists the claim
+    and why, offers no plain 标记已报送银行, and the officer whose file is already at
+    the bank says so — the batch is marked sent and waits for the bank's answer."""
+    accept_confirmations(page)
+    officer = UserFactory(username="zhaowen", role="finance_officer")
+    batch = payouts.batch_build(
+        rollup_id=ready.pk,
+        kind="balance",
+        template_id=BankTemplate.objects.get(name=CSV_TEMPLATE).pk,
+        actor=officer,
+    )
+    disputed = batch.lines.select_related("claim").order_by("seq").first().claim
+    dispute(disputed)
+    sign_in(page, live_server.url, officer.username)
+
+    page.goto(f"{live_server.url}/finance/batches/{batch.pk}/")
+    changed = page.get_by_test_id("batch-changed")
+    expect(changed).to_contain_text(f"申报#{disputed.pk}")
+    expect(changed).to_contain_text("表示未参加")
+    expect(page.get_by_role("button", name="标记已报送银行")).to_have_count(0)
+    screenshot(page, "bank-5-changed" + ("" if debug else "-prod"))
+    changed.get_by_role("button", name="文件已交银行，标记已报送").click()
+
+    expect(page.get_by_test_id("batch-result")).to_be_visible()
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "sent"
