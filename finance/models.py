@@ -689,6 +689,9 @@ class PaymentBatch(models.Model):
         related_name="+",
     )
     sent_at = models.DateTimeField(_("报送时间"), null=True, blank=True)
+    #: What had changed since the batch was built when it was marked sent on the
+    #: officer's word that the file was at the bank (``payouts.batch_mark_sent``).
+    sent_changed = models.JSONField(_("报送时已有变化"), default=list, blank=True)
     cancelled_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

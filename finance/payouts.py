@@ -620,7 +620,8 @@ def batch_mark_sent(
         batch.status = BatchStatus.SENT
         batch.sent_by = actor
         batch.sent_at = timezone.now()
-        batch.save(update_fields=["status", "sent_by", "sent_at"])
+        batch.sent_changed = changed  # the officer's word, with what it overrode
+        batch.save(update_fields=["status", "sent_by", "sent_at", "sent_changed"])
         return batch
 
 

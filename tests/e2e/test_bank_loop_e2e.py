@@ -202,4 +202,5 @@ def test_a_batch_changed_since_it_was_built_is_shown_before_the_file_goes(
     changed.get_by_role("button", name="文件已交银行，标记已报送").click()
 
     expect(page.get_by_test_id("batch-result")).to_be_visible()
+    expect(page.get_by_test_id("sent-changed")).to_contain_text("已有1笔变化")
     assert PaymentBatch.objects.get(pk=batch.pk).status == "sent"

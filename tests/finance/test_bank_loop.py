@@ -411,6 +411,9 @@ def test_a_file_already_at_the_bank_is_marked_sent_all_the_same_and_answered(
     assert "文件已交银行" in refused.value.message
 
     payouts.batch_mark_sent(batch_id=batch.pk, actor=finance, already_at_bank=True)
+    # the officer's word is kept with what it overrode
+    sent = PaymentBatch.objects.get(pk=batch.pk)
+    assert len(sent.sent_changed) == 1 and f"申报#{disputed.pk}" in sent.sent_changed[0]
 
     recorded = payouts.batch_result_record(
         batch_id=batch.pk, content=result_file(batch), actor=finance
