@@ -650,10 +650,11 @@ class PaymentBatchResultApi(APIView):
         description=(
             "财政上传银行的回盘文件（multipart：file），按回盘模板读取，逐行按业务编号"
             "（无编号时按账号加金额）对应到批次明细，在一个事务中登记：成功的按银行入账"
-            "日期和流水号登记拨付，失败的登记失败原因。有不对应的行、重复回复的行或合计"
-            "不符时全部列出（detail.unmatched），不登记任何一笔，409（result_unmatched）。"
-            "同一文件再次上传不改变任何内容，返回第一次登记的结果。批次未报送 409"
-            "（batch_not_sent），已作废 409（batch_cancelled）。"
+            "日期和流水号登记拨付，失败的登记失败原因。有不对应的行、重复回复的行、合计"
+            "不符，或入账日期早于批次生成日期、晚于今天时全部列出（detail.unmatched），"
+            "不登记任何一笔，409（result_unmatched）。同一文件再次上传不改变任何内容，"
+            "返回第一次登记的结果。批次中有本人录入、提交、报送或审核的申报 403。批次未"
+            "报送 409（batch_not_sent），已作废 409（batch_cancelled）。"
         ),
         request={"multipart/form-data": PaymentResultInputSerializer},
         responses={

@@ -668,6 +668,7 @@ def _match(
     by_ref = {line.reference: line for line in lines}
     problems = list(read.problems)
     built_on = timezone.localdate(batch.created_at)
+    today = timezone.localdate()
     for named in read.batches:
         if named != str(batch.pk):
             # the bank's answer to another batch: its lines without a reference
@@ -715,6 +716,9 @@ def _match(
             problems.append(
                 f"{where}入账日期 {day:%Y-%m-%d} 早于本批次生成日期 {built_on:%Y-%m-%d}"
             )
+            continue
+        if paid and day is not None and day > today:
+            problems.append(f"{where}入账日期 {day:%Y-%m-%d} 晚于今天 {today:%Y-%m-%d}")
             continue
         matched.append((line, row | {"paid": paid}))
     if read.count is not None and read.count != len(read.lines):

@@ -472,6 +472,23 @@ def test_a_result_dated_before_its_batch_was_built_records_nothing(
     assert recorded.paid == batch.count
 
 
+def test_a_result_dated_after_today_records_nothing(ready: Any, finance: Any) -> None:
+    """A payment recorded by hand may not be dated after today (invalid_dates); a
+    bank's line saying it paid tomorrow is garbled the same way."""
+    _, rollup = ready
+    batch = sent_batch(rollup, finance)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_result_record(
+            batch_id=batch.pk, content=result_file(batch, day=tomorrow), actor=finance
+        )
+
+    assert refused.value.code == "result_unmatched"
+    assert any("晚于今天" in p for p in refused.value.detail["unmatched"])
+    assert not Payment.objects.filter(kind="balance").exists()
+
+
 def test_an_account_change_needs_a_second_person(
     ready: Any, finance: Any, trainee: Any
 ) -> None:
