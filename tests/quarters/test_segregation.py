@@ -15,6 +15,7 @@ approval give one answer.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -32,6 +33,7 @@ from altay_skills.errors import PermissionDenied
 from claims import services
 from claims.models import Claim, ClaimEvent
 from claims.services import ClaimInput
+from quarters import selectors
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, SpotCheck
 from tests.factories import TraineeFactory, UserFactory, clear_spot_checks
@@ -387,6 +389,34 @@ def test_the_bulk_approval_reads_the_makers_of_its_selection_in_one_query(
     ]
     assert len(makers_reads) == 1, makers_reads
     assert Claim.objects.filter(status="approved").count() == 4
+
+
+def test_the_makers_of_more_claims_than_a_statement_may_name_are_read(
+    observed, clerk, monkeypatch, request
+):
+    """A bank batch of 6,000 claims named them six times in one statement, past
+    SQLite's limit on parameters (``make run``): "too many SQL variables". The
+    claims are read in as many statements as the database needs."""
+    if connection.vendor == "sqlite":  # SQLite's own default; Debian builds allow more
+        connection.ensure_connection()
+        limit = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+        was = connection.connection.setlimit(limit, 32_766)
+        request.addfinalizer(lambda: connection.connection.setlimit(limit, was))
+    made = Claim.objects.get(pk=observed[0].pk)
+    nowhere = [
+        Claim(pk=10_000_000 + n, created_by_id=clerk.pk, unit_id=made.unit_id)
+        for n in range(6_000)
+    ]
+
+    at_once = selectors.claim_makers([made, *nowhere])
+
+    assert at_once[made.pk] == selectors.claim_makers([made])[made.pk]
+    assert all(at_once[c.pk] == {clerk.pk} for c in nowhere)
+    monkeypatch.setattr(selectors, "_claims_per_statement", lambda: 7)
+    assert selectors.claim_makers([*nowhere[:20], made]) == {
+        **{c.pk: frozenset({clerk.pk}) for c in nowhere[:20]},
+        made.pk: at_once[made.pk],
+    }
 
 
 # --- And the payer (经办、审核与拨付分离) ---------------------------------------------
