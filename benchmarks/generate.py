@@ -563,9 +563,9 @@ class Judge:
             (facts.training_start, facts.training_end, facts.unit) if dated else None,
             facts.training_end.year,  # the policy in force (every term is dated)
             # issue 13: where it is filed against the person's place; 以工代训's
-            # months against the months its dates span
+            # months against the months its dates cover
             facts.unit == person.unit,
-            rules.months_spanned(facts.training_start, facts.training_end)
+            rules.months_begun(facts.training_start, facts.training_end)
             if facts.work_in_lieu_months
             else None,
         )

@@ -59,7 +59,8 @@ CERTIFICATE_LEVELS: dict[int, frozenset[str]] = {
 EMPLOYMENT_REQUIRED = frozenset({7, 9})
 EMPLOYED_OUTCOMES = frozenset({"employed", "self_employed", "flexible"})
 #: 三(二)9 贫困家庭子女、贫困劳动力、两后生、农村转移就业劳动者、下岗失业人员和转岗职工、
-#: 退役军人和残疾人; 三(三)10 建档立卡贫困劳动力; 三(三)11 贫困家庭两后生.
+#: 退役军人和残疾人; 三(三)10 针对建档立卡贫困劳动力 (only: 三(二)9 names 贫困家庭子女 as a
+#: group of its own); 三(三)11 贫困家庭两后生.
 TARGET_GROUPS: dict[int, frozenset[str]] = {
     9: frozenset(
         {
@@ -72,7 +73,7 @@ TARGET_GROUPS: dict[int, frozenset[str]] = {
             "disabled",
         }
     ),
-    10: frozenset({"poor_labour", "poor_family_child"}),
+    10: frozenset({"poor_labour"}),
 }
 #: 三(三)11 对有就读技工院校意愿的贫困家庭两后生开展3年学制的技工教育 … 给予每生每年
 #: 3000元补助: a child of a poor family who is a 两后生 (both), at a technical school,
@@ -376,10 +377,18 @@ def lasts_months(start: date, end: date, months: int) -> bool:
     return end >= add_months(start, months) - timedelta(days=1)
 
 
-def months_spanned(start: date, end: date) -> int:
-    """The calendar months a span has started in: 10 to 19 March is one, 31 January to
-    1 February two (三(二)9 以工代训 counts months of work; a month begun is a month)."""
-    return max(0, (end.year - start.year) * 12 + end.month - start.month + 1)
+def months_begun(start: date, end: date) -> int:
+    """The months of a span, each begun on the day the span began: 10 to 19 March is
+    one, 31 January to 1 February one, 1 March to 1 April two (三(二)9 以工代训 pays
+    每人每月 a month of work; a month begun is a month, counted from the first day of
+    work, not the calendar months the days touch). 0 for a span that ends before it
+    starts."""
+    if end < start:
+        return 0
+    months = (end.year - start.year) * 12 + end.month - start.month
+    while months > 0 and end < add_months(start, months):
+        months -= 1
+    return months + 1
 
 
 def year_of(day: date, start_month: int) -> int:
@@ -797,11 +806,17 @@ def _check_program_conditions(
     if number == NEW_GENERATION_PROGRAM:
         _check_new_generation(facts, trainee, clause, policy, j)
     if number == DIFFICULT_ENTERPRISE_PROGRAM:
-        inst = facts.institution
-        if inst is None or inst.kind != ENTERPRISE or not inst.certified_difficult:
+        # 由企业组织人员开展…培训: the certified enterprise organises it, whoever gives it
+        employer = employer_of(facts)
+        if (
+            employer is None
+            or employer.kind != ENTERPRISE
+            or not employer.certified_difficult
+        ):
             j.refuse(
                 "enterprise_not_certified",
-                "项目5仅适用于经县(市)人民政府认定的困难企业组织的培训",
+                "项目5仅适用于经县(市)人民政府认定的困难企业组织的培训"
+                "（用人单位须为经认定的困难企业）",
                 clause,
             )
     if number == NEW_HIRE_PROGRAM:
@@ -850,7 +865,7 @@ def _check_new_generation(
     j: _Judgement,
 ) -> None:
     """三(二)7 1980年及之后出生常住地在城市、户籍地在乡村的劳动力，进城从事非农业生产6个月
-    及以上的."""
+    及以上的，委托职业培训机构开展职业技能提升培训."""
     if trainee.birth_date < NEW_GENERATION_BORN_FROM:
         j.refuse(
             "age_ineligible",
@@ -868,6 +883,14 @@ def _check_new_generation(
         j.refuse(
             "target_group_required",
             "新生代农民工须为常住地在城市（城镇）的劳动力（请在人员信息中登记常住地类型）",
+            clause,
+        )
+    provider = facts.institution
+    if provider is None or provider.kind not in TRAINING_PROVIDERS:
+        j.refuse(
+            "institution_not_admitted",
+            "新生代农民工职业技能提升培训须委托职业培训机构开展"
+            "（职业院校、技工院校、培训机构或公共实训基地）",
             clause,
         )
     least = _quantity(policy, "town_work_min_months", facts, j)
@@ -915,7 +938,8 @@ def _check_new_hire(
 def _check_apprenticeship(
     facts: ClaimFacts, clause: str, policy: Sequence[PolicyTerm], j: _Judgement
 ) -> None:
-    """三(一)6 参加1—2年的企业新型学徒制培训: the dates span one to two years."""
+    """三(一)6 参加1—2年的企业新型学徒制培训: the dates span one to two years — 1 March
+    2019 to 28 February 2021 is two years, to 1 March 2021 more."""
     shortest = _quantity(policy, "apprenticeship_min_months", facts, j)
     longest = _quantity(policy, "apprenticeship_max_months", facts, j)
     if shortest is None or longest is None:
@@ -924,7 +948,7 @@ def _check_apprenticeship(
     start, end = facts.training_start, facts.training_end
     if end < start:
         return  # the dates themselves are refused
-    if not lasts_months(start, end, shortest) or lasts_months(start, end, longest + 1):
+    if not lasts_months(start, end, shortest) or end >= add_months(start, longest):
         j.refuse(
             "invalid_dates",
             f"企业新型学徒制培训期限须为{shortest}至{longest}个月"
@@ -968,14 +992,14 @@ def _check_work_in_lieu(
             clause,
         )
         return
-    spanned = months_spanned(facts.training_start, facts.training_end)
+    spanned = months_begun(facts.training_start, facts.training_end)
     if (
         facts.training_end >= facts.training_start
         and facts.work_in_lieu_months > spanned
     ):
         j.refuse(
             "work_in_lieu_months_exceeded",
-            f"以工代训月数（{facts.work_in_lieu_months}个月）超过起止日期所跨的月数"
+            f"以工代训月数（{facts.work_in_lieu_months}个月）超过起止日期的月数"
             f"（{facts.training_start.isoformat()}至{facts.training_end.isoformat()}，"
             f"{spanned}个月）",
             clause,
@@ -1025,6 +1049,19 @@ def _check_unit(facts: ClaimFacts, trainee: TraineeFacts, j: _Judgement) -> None
                     "须填写用人单位（企业）",
                     "五(二)",
                 )
+        elif (
+            employer.kind != ENTERPRISE
+            and facts.program not in OWN_EMPLOYER_CHECK
+            and not facts.is_work_in_lieu
+        ):
+            # 三(一)1 企业…新招用员工, 3 各类企业…职工, 6 组织有培训需求的企业
+            name = f"“{employer.name}”" if employer.name else ""
+            j.refuse(
+                "enterprise_not_certified",
+                f"项目{facts.program}是企业对本企业职工（新录用人员）的培训，"
+                f"用人单位{name}须为企业",
+                "五(二)",
+            )
         elif employer.unit != facts.unit:
             j.refuse(
                 "wrong_unit",

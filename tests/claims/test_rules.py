@@ -928,7 +928,9 @@ def test_work_in_lieu_counts_toward_the_annual_limit():
 
 
 def test_work_in_lieu_outside_program_9_is_refused():
-    decision = judge(claim(5, work_in_lieu_months=3, employer=enterprise()))
+    decision = judge(
+        claim(5, work_in_lieu_months=3, employer=enterprise(certified_difficult=True))
+    )
 
     assert decision.codes == ["work_in_lieu_months_exceeded"]
     assert decision.cap is None
@@ -1852,14 +1854,21 @@ def test_work_in_lieu_months_fit_the_dates_and_six_in_all(start, days, months, b
 
     decision = judge(facts, history=history, today=date(2022, 6, 30))
 
-    too_many = months > rules.months_spanned(start, end) or before + months > 6
+    begun = 1  # the months begun, each on the day the work began
+    while rules.add_months(start, begun) <= end:
+        begun += 1
+    too_many = months > begun or before + months > 6
     assert ("work_in_lieu_months_exceeded" in decision.codes) == too_many
 
 
-def test_months_spanned_counts_started_calendar_months():
-    assert rules.months_spanned(date(2020, 3, 10), date(2020, 3, 19)) == 1
-    assert rules.months_spanned(date(2020, 1, 31), date(2020, 2, 1)) == 2
-    assert rules.months_spanned(date(2019, 11, 1), date(2020, 4, 30)) == 6
+def test_months_begun_count_from_the_first_day_of_work():
+    assert rules.months_begun(date(2020, 3, 10), date(2020, 3, 19)) == 1
+    assert rules.months_begun(date(2020, 1, 31), date(2020, 2, 1)) == 1
+    assert rules.months_begun(date(2020, 1, 31), date(2020, 2, 28)) == 1
+    assert rules.months_begun(date(2020, 1, 31), date(2020, 2, 29)) == 2
+    assert rules.months_begun(date(2020, 3, 1), date(2020, 4, 1)) == 2
+    assert rules.months_begun(date(2019, 11, 1), date(2020, 4, 30)) == 6
+    assert rules.months_begun(date(2020, 3, 2), date(2020, 3, 1)) == 0
 
 
 def test_years_named_by_their_boundaries():
