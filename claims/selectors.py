@@ -35,7 +35,8 @@ from programs.models import Institution
 from trainees.models import Trainee
 
 # --- Who made a claim (经办与审核分离, issue 12) ------------------------------------------
-#: A claim's own trail: the acts of whoever made the claim what it is. A decision, a
+#: A claim's own trail: the acts of whoever made the claim what it is — its evidence
+#: uploaded too (who put a certificate in the file never checks it). A decision, a
 #: spot check or a payment is not among them: the reviewer who returned a claim decides
 #: it again once it is corrected.
 MAKER_ACTIONS = (
@@ -44,6 +45,7 @@ MAKER_ACTIONS = (
     ClaimAction.SUBMIT,
     ClaimAction.WITHDRAW,
     ClaimAction.REPORT,
+    ClaimAction.ATTACH_DOCUMENT,
 )
 
 
@@ -70,13 +72,27 @@ def claim_trail_makers(claims: Collection[Claim]) -> dict[int, frozenset[int]]:
         claim_id__in=list(makers), action__in=MAKER_ACTIONS
     ).values_list("claim_id", "actor_id"):
         makers[claim_id].add(actor_id)
-    for source in _claim_maker_sources:
-        for claim_id, actors in source(list(makers)).items():
-            makers[claim_id].update(actors)
+    for claim_id, actors in offered_claim_makers(list(makers)).items():
+        makers[claim_id].update(actors)
     return {
         pk: frozenset(a for a in actors if a is not None)
         for pk, actors in makers.items()
     }
+
+
+def offered_claim_makers(
+    claim_ids: list[int], *, besides: ClaimMakerSource | None = None
+) -> dict[int, frozenset[int]]:
+    """The makers the later stages offer (``offer_claim_makers``) for these claims —
+    all but ``besides``, the caller's own source (``quarters.selectors.claim_makers``
+    reads its reports itself and asks the others: a class's makers)."""
+    found: dict[int, set[int]] = {}
+    for source in _claim_maker_sources:
+        if source is besides:
+            continue
+        for claim_id, actors in source(claim_ids).items():
+            found.setdefault(claim_id, set()).update(actors)
+    return {pk: frozenset(actors) for pk, actors in found.items()}
 
 
 def claims_visible_to(user: User) -> QuerySet[Claim]:

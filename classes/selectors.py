@@ -64,7 +64,7 @@ def live_roster(class_id: int) -> QuerySet[RosterLine]:
 
 
 #: The actions that make a class what it is: drafted, its roster set or amended, filed,
-#: accepted (备案), started, its sessions recorded, completed.
+#: accepted (备案), started, its sessions recorded, its evidence uploaded, completed.
 MAKER_ACTIONS = (
     "create",
     "roster",
@@ -73,6 +73,7 @@ MAKER_ACTIONS = (
     "accept",
     "start",
     "session",
+    "attach_document",
     "complete",
 )
 

@@ -37,7 +37,12 @@ from claims import workflow
 from claims.facts import policy_terms
 from claims.models import Claim, ClaimAction, ClaimEvent
 from claims.rules import term_in_force
-from claims.selectors import MAKER_ACTIONS, documents_visible_to, unit_scoped
+from claims.selectors import (
+    MAKER_ACTIONS,
+    documents_visible_to,
+    offered_claim_makers,
+    unit_scoped,
+)
 from classes.selectors import class_documents_of_claims
 from programs.models import PolicyKind, name_field
 from quarters.models import (
@@ -73,6 +78,16 @@ def quarters_to_report(user: User) -> list[str]:
         .order_by()
     )
     return [f"{y}Q{q}" for y, q in sorted(found, reverse=True) if y and q]
+
+
+def quarters_sent(user: User) -> set[str]:
+    """The quarters whose report the user's unit has already sent (submitted or
+    closed): a report of them is not built again (``report_build`` refuses it)."""
+    return set(
+        reports_visible_to(user)
+        .exclude(status__in=(ReportStatus.DRAFT, ReportStatus.DISCARDED))
+        .values_list("quarter", flat=True)
+    )
 
 
 def latest_report_quarter(user: User) -> str | None:
@@ -231,8 +246,9 @@ def _claims_per_statement() -> int | None:
 
 def claim_makers(claims: Iterable[Claim]) -> dict[int, frozenset[int]]:
     """Everyone who made each claim what it is, whatever their role is now: who
-    created, edited, submitted or withdrew it and who sent it in a report (its
-    ``ClaimEvent`` trail), who built, refreshed or submitted a report that holds or
+    created, edited, submitted or withdrew it, uploaded its evidence and who sent it in
+    a report (its ``ClaimEvent`` trail), who made the class it came from (the makers
+    ``classes`` offers), who built, refreshed or submitted a report that holds or
     held it (the report, its ``ReportItem`` and its trail), and who put it into a draft
     later discarded (the draft's build events name the claims they took in).
 
@@ -303,6 +319,11 @@ def claim_makers(claims: Iterable[Claim]) -> dict[int, frozenset[int]]:
         for pk in [claim_id] if claim_id is not None else _claims_in(changes):
             if pk in makers:
                 makers[pk].add(actor_id)
+    # a class's claims: who drafted, rostered, filed, accepted, ran or documented it
+    for pk, actors in offered_claim_makers(
+        ids, besides=report_makers_of_claims
+    ).items():
+        makers[pk] |= actors
     return {pk: frozenset(actors - {None}) for pk, actors in makers.items()}
 
 
@@ -514,9 +535,12 @@ def _public_notices(
     *, unit: str, quarter: str, with_lines: bool
 ) -> list[PublicNoticeView]:
     today = timezone.localdate()
+    live = Q(report__items__claim__report_id=F("report_id")) & ~Q(
+        report__items__claim__status=workflow.REJECTED
+    )
     notices = PublicNotice.objects.select_related("unit").annotate(
-        line_count=Count("report__items", distinct=True),
-        total=Sum("report__items__amount"),
+        line_count=Count("report__items", filter=live, distinct=True),
+        total=Sum("report__items__amount", filter=live),
     )
     if unit:
         notices = notices.filter(unit_id=unit)
@@ -546,12 +570,19 @@ def _public_notices(
     ]
 
 
+#: A report's line still on its notice: its claim still in the report (a returned one
+#: left it, and is on the notice of the report it is sent in again) and not rejected.
+ON_NOTICE = Q(claim__report_id=F("report_id")) & ~Q(claim__status=workflow.REJECTED)
+
+
 def _public_lines(report_ids: list[int]) -> dict[int, list[PublicLine]]:
-    """The lines of the notices, the program, trade and level named in the visitor's
-    language (``name_ug``/``name_kk_arab`` beside the rows, else the Chinese)."""
+    """The lines of the notices still on them (``ON_NOTICE``), the program, trade and
+    level named in the visitor's language (``name_ug``/``name_kk_arab`` beside the
+    rows, else the Chinese)."""
     local = name_field()
     rows = (
         ReportItem.objects.filter(report_id__in=report_ids)
+        .filter(ON_NOTICE)
         .annotate(
             open_objections=Count(
                 "objections", filter=Q(objections__status=ObjectionStatus.OPEN)

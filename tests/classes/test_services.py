@@ -967,6 +967,119 @@ def test_who_made_the_class_does_not_judge_its_trainees_not_me(
         refuse_maker_finding(grievance, maker)
 
 
+def made_class_claim(
+    clock: Any,
+    staff: User,
+    clerk: User,
+    clerk_same_unit: User,
+    school: Institution,
+    people: list[Trainee],
+) -> tuple[Claim, TrainingClass]:
+    """Staff draft, roster, file, start and run a class clerk B accepts; clerk A
+    completes it and submits its first claim in a submitted report of 2020Q2."""
+    from quarters import services as quarter_services
+
+    clock(START - timedelta(days=10))
+    cls = services.class_create(data=class_input(school), actor=staff)
+    services.class_roster_set(
+        class_id=cls.pk, trainee_ids=[p.pk for p in people], actor=staff
+    )
+    services.class_file(class_id=cls.pk, actor=staff)
+    services.class_accept(class_id=cls.pk, actor=clerk_same_unit)
+    clock(START)
+    services.class_start(class_id=cls.pk, actor=staff)
+    clock(END)
+    attend(cls, staff, people, days=10)
+    clock(END + timedelta(days=1))
+    claim = services.class_complete(
+        class_id=cls.pk, results=passed_all(people), actor=clerk
+    )[0]
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id="654301", quarter="2020Q2", actor=clerk
+    )
+    quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    return Claim.objects.get(pk=claim.pk), cls
+
+
+@pytest.mark.parametrize("who", ["staff", "accepting_clerk", "document_uploader"])
+def test_who_made_the_class_never_decides_its_claims_as_a_reviewer(
+    clerk: User,
+    clerk_same_unit: User,
+    staff: User,
+    reviewer: User,
+    clock: Any,
+    school: Institution,
+    people: list[Trainee],
+    who: str,
+    settings: Any,
+    tmp_path: Any,
+) -> None:
+    """The attacker review: the staff member who ran the class (or the clerk who
+    accepted its filing, or one who uploaded its sign-in sheet), later made a
+    reviewer by two administrators, approved its claim — 200. The reviewer's
+    decisions read the class's makers as the trainee's "not me" already did."""
+    from quarters import services as quarter_services
+    from tests.claims.test_documents import pdf_bytes, upload
+    from tests.factories import UserFactory, clear_spot_checks
+    from tests.quarters.test_segregation import make_reviewer
+
+    admins = (
+        UserFactory(username="admin_a", role="administrator", is_staff=True),
+        UserFactory(username="admin_b", role="administrator", is_staff=True),
+    )
+    uploader = UserFactory(
+        username="clerk_654301c", role="county_clerk", unit_id="654301"
+    )
+    claim, cls = made_class_claim(clock, staff, clerk, clerk_same_unit, school, people)
+    settings.MEDIA_ROOT = tmp_path / "media"
+    services.class_attach_document(
+        class_id=cls.pk,
+        kind="roster",
+        upload=upload("花名册.pdf", pdf_bytes()),
+        actor=uploader,
+    )
+    clear_spot_checks(claim.report, reviewer)
+    maker = {"staff": staff, "accepting_clerk": clerk_same_unit}.get(who, uploader)
+    made_reviewer = make_reviewer(maker, admins)
+
+    with pytest.raises(PermissionDenied):
+        quarter_services.claim_approve(claim_id=claim.pk, actor=made_reviewer)
+
+    assert Claim.objects.get(pk=claim.pk).status == "submitted"
+    quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
+
+
+@pytest.mark.public_notice
+def test_the_clerk_who_accepted_the_class_does_not_rule_on_an_objection_to_its_claim(
+    clerk: User,
+    clerk_same_unit: User,
+    staff: User,
+    clock: Any,
+    school: Institution,
+    people: list[Trainee],
+) -> None:
+    """The attacker review: the clerk who accepted the class's filing, barred from the
+    trainee's "not me", dismissed the public's objection to its claim (200)."""
+    from quarters import services as quarter_services
+
+    claim, _ = made_class_claim(clock, staff, clerk, clerk_same_unit, school, people)
+    objection = quarter_services.objection_lodge(
+        notice_id=claim.report.notice.pk,
+        line_id=claim.report.items.get(claim=claim).pk,
+        text="此人从未参加过该培训",
+        actor=None,
+    )
+
+    with pytest.raises(PermissionDenied):
+        quarter_services.objection_find(
+            objection_id=objection.pk,
+            outcome="dismissed",
+            reason="经核实参加了培训",
+            actor=clerk_same_unit,
+        )
+
+
 def second_running_class(
     clock: Any, staff: User, clerk: User, school: Institution, people: list[Trainee]
 ) -> TrainingClass:

@@ -419,6 +419,42 @@ def test_the_makers_of_more_claims_than_a_statement_may_name_are_read(
     }
 
 
+def test_who_uploaded_a_claims_evidence_never_checks_it_nor_decides_the_claim(
+    clerk, clerk_same_unit, claim_input, admins, reviewer, settings, tmp_path
+):
+    """The attacker review: clerk B uploaded the certificate to A's claim, was made a
+    reviewer, recorded the spot check as consistent naming that very document, and
+    approved the claim (200, 200)."""
+    from tests.claims.test_documents import pdf_bytes, upload
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    x = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=x.pk, actor=clerk)
+    document = services.claim_attach_document(
+        claim_id=x.pk,
+        kind="certificate",
+        upload=upload("证书.pdf", pdf_bytes()),
+        actor=clerk_same_unit,
+    )
+    report = submit_report(build(clerk), clerk)
+    b = make_reviewer(clerk_same_unit, admins)
+
+    quarter_services.report_draw_spot_checks(
+        report_id=report.pk, actor=reviewer, share=Decimal("1")
+    )
+    check = SpotCheck.objects.get(claim=x)
+    with pytest.raises(PermissionDenied):
+        quarter_services.spot_check_record(
+            spot_check_id=check.pk,
+            actor=b,
+            result="consistent",
+            documents=[document.pk],
+        )
+    with pytest.raises(PermissionDenied):
+        quarter_services.claim_approve(claim_id=x.pk, actor=b)
+    assert Claim.objects.get(pk=x.pk).status == "submitted"
+
+
 # --- And the payer (经办、审核与拨付分离) ---------------------------------------------
 def to_finance(user: User, admins: tuple[User, User]) -> User:
     proposer, confirmer = admins
