@@ -33,7 +33,12 @@ from programs.models import (
     Trade,
     Unit,
 )
-from programs.services import institution_admit
+from programs.services import (
+    ADMISSION_COLUMNS,
+    QUALIFYING_FIELDS,
+    institution_admit,
+    institution_change,
+)
 
 
 class CodeReadonlyOnChangeMixin(admin.ModelAdmin):
@@ -150,14 +155,7 @@ class TradeAdmin(
 class InstitutionForm(forms.ModelForm):
     class Meta:
         model = Institution
-        fields = (
-            "name",
-            "kind",
-            "credit_code",
-            "unit",
-            "certified_difficult",
-            "insured",
-        )
+        fields = QUALIFYING_FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -206,13 +204,7 @@ class InstitutionAdmitForm(forms.Form):
 
 #: Set by ``programs.services`` only: the admin shows them and never writes them, not
 #: even through a history "revert" of an older version of the row.
-ADMISSION_FIELDS = (
-    "admitted",
-    "proposed_by",
-    "admitted_by",
-    "admitted_at",
-    "admission_reason",
-)
+ADMISSION_FIELDS = ADMISSION_COLUMNS
 
 
 @admin.register(Institution)
@@ -222,16 +214,7 @@ class InstitutionAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
     (another administrator than the one who proposed it, with the grounds)."""
 
     form = InstitutionForm
-    list_display = (
-        "name",
-        "kind",
-        "credit_code",
-        "unit",
-        "certified_difficult",
-        "insured",
-        "admission_status",
-        "proposed_by",
-    )
+    list_display = (*QUALIFYING_FIELDS, "admission_status", "proposed_by")
     list_filter = ("admitted", "kind", "unit", "certified_difficult", "insured")
     search_fields = ("name", "=credit_code")
     list_select_related = ("unit", "proposed_by")
@@ -266,12 +249,23 @@ class InstitutionAdmin(AdministratorAccessMixin, SimpleHistoryAdmin):
             obj.proposed_by = request.user
             obj.admitted_by = obj.admitted_at = None
             obj.admission_reason = ""
-        else:
-            stored = Institution.objects.get(pk=obj.pk)
-            columns = {f.name: f.attname for f in Institution._meta.concrete_fields}
-            for field in ADMISSION_FIELDS:
-                setattr(obj, columns[field], getattr(stored, columns[field]))
-        super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            return
+        changed = institution_change(institution=obj, actor=request.user)  # type: ignore[arg-type]
+        if changed:
+            names = "、".join(
+                str(getattr(Institution._meta.get_field(f), "verbose_name", f))
+                for f in changed
+            )
+            self.message_user(
+                request,
+                _(
+                    "修改了认定所依据的信息（%(names)s），该机构已退回“待认定”，"
+                    "须由其他管理员重新认定后方可作为申报依据"
+                )
+                % {"names": names},
+                messages.WARNING,
+            )
 
     @admin.action(description=_("认定列入培训机构目录（七(三)）"))
     def admit_selected(

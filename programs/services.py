@@ -127,6 +127,64 @@ def institution_admit(*, institution_id: int, actor: User, reason: str) -> Insti
     return institution
 
 
+#: What an administrator's admission stood on: who the provider is, where, and what
+#: it qualifies for (三(一)2 参保企业, 三(一)5 认定的困难企业).
+QUALIFYING_FIELDS = (
+    "name",
+    "kind",
+    "credit_code",
+    "unit",
+    "certified_difficult",
+    "insured",
+)
+#: Set by ``institution_admit`` only; an edit never writes them.
+ADMISSION_COLUMNS = (
+    "admitted",
+    "proposed_by",
+    "admitted_by",
+    "admitted_at",
+    "admission_reason",
+)
+
+
+def institution_change(*, institution: Institution, actor: User) -> list[str]:
+    """An administrator's edit of a provider in ``/admin/`` (``institution`` as the
+    form left it, not yet saved): the admission's columns stay as stored, and a change
+    to what the admission stood on (``QUALIFYING_FIELDS``) puts an admitted provider
+    back to 待认定, proposed by ``actor`` — another administrator admits it again
+    (one administrator alone once turned an admitted school into an insured
+    enterprise certified in difficulty). Returns the qualifying fields changed, in
+    the row's history with the actor."""
+    require(can_admit_institution(actor))
+    columns = {f.name: f.attname for f in Institution._meta.concrete_fields}
+    with transaction.atomic():
+        stored = lock_institution(institution.pk)
+        if stored is None:
+            raise NotFound("未找到该培训机构/企业")
+        for field in ADMISSION_COLUMNS:
+            setattr(institution, columns[field], getattr(stored, columns[field]))
+        changed = [
+            field
+            for field in QUALIFYING_FIELDS
+            if getattr(institution, columns[field]) != getattr(stored, columns[field])
+        ]
+        institution._history_user = actor  # type: ignore[attr-defined]
+        if stored.admitted and changed:
+            institution.admitted = False
+            institution.proposed_by = actor
+            institution.admitted_by = None
+            institution.admitted_at = None
+            institution.admission_reason = ""
+            institution._change_reason = (  # type: ignore[attr-defined]
+                "修改认定所依据的信息（" + "、".join(changed) + "），退回待认定"
+            )
+        institution.save()
+    logger.info(
+        "institution %s changed by user %s: %s", institution.pk, actor.pk, changed
+    )
+    return changed if stored.admitted else []
+
+
 # --- The dated policy (政策标准) ---------------------------------------------------------
 #: The kinds whose quantity is a month of the year.
 MONTH_KINDS = frozenset(

@@ -13,6 +13,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from altay_skills.errors import PermissionDenied
 from claims import intake
 from claims.models import Claim
 from programs import services
@@ -272,6 +273,76 @@ def test_the_admin_neither_adds_nor_edits_an_admission(
     assert changed.status_code == 302
     proposed.refresh_from_db()
     assert proposed.admitted is False
+
+
+@pytest.mark.parametrize(
+    ("changed", "back_to_proposal"),
+    [
+        ({"name": "某空壳公司"}, True),
+        ({"kind": "enterprise", "certified_difficult": "on", "insured": "on"}, True),
+        ({"credit_code": make_credit_code()}, True),
+        ({"unit": "654322"}, True),
+        ({}, False),
+    ],
+    ids=["name", "kind", "credit_code", "unit", "nothing"],
+)
+def test_an_admitted_providers_facts_changed_in_the_admin_wait_for_a_second_admin(
+    client: Any,
+    administrator: User,
+    second_admin: User,
+    changed: dict[str, str],
+    back_to_proposal: bool,
+) -> None:
+    """The attacker review: the administrator who proposed a school, once another had
+    admitted it, alone renamed it and made it an insured enterprise certified in
+    difficulty (programs 2 and 5, 以工代训) — still admitted. A change to what
+    admitted it puts it back to 待认定, proposed by whoever changed it."""
+    client.force_login(administrator)
+    added = client.post(
+        reverse("admin:programs_institution_add"),
+        {
+            "name": "阿勒泰市某培训学校",
+            "kind": "training_institution",
+            "credit_code": make_credit_code(),
+            "unit": "654301",
+        },
+    )
+    assert added.status_code == 302
+    school = Institution.objects.get(name="阿勒泰市某培训学校")
+    services.institution_admit(
+        institution_id=school.pk, actor=second_admin, reason=REASON
+    )
+    form = {
+        "name": school.name,
+        "kind": school.kind,
+        "credit_code": school.credit_code,
+        "unit": school.unit_id,
+    }
+
+    response = client.post(
+        reverse("admin:programs_institution_change", args=[school.pk]),
+        {**form, **changed},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    school.refresh_from_db()
+    if back_to_proposal:
+        assert (school.admitted, school.proposed_by, school.admitted_by) == (
+            False,
+            administrator,
+            None,
+        )
+        assert "待认定" in response.content.decode()
+        with pytest.raises(PermissionDenied):
+            services.institution_admit(
+                institution_id=school.pk, actor=administrator, reason=REASON
+            )
+        services.institution_admit(
+            institution_id=school.pk, actor=second_admin, reason=REASON
+        )
+    else:
+        assert (school.admitted, school.admitted_by) == (True, second_admin)
 
 
 # --- Claims at a proposed provider ------------------------------------------------------------
