@@ -26,7 +26,7 @@ from claims.confirmations import (
     public_view,
 )
 from claims.models import GrievanceOutcome, TraineeGrievance
-from claims.permissions import can_find_grievance
+from claims.permissions import can_find_grievance, can_read_grievances
 
 TAG = "培训人员确认"
 CODE = OpenApiParameter(
@@ -151,12 +151,12 @@ class GrievanceListApi(APIView):
     @extend_schema(
         tags=[TAG],
         summary="培训人员申诉（否认参加培训）列表",
-        description="经办人看本单位的，审核人看全地区的；按核查期限排序。",
+        description="经办人看本单位的，审核人和督查看全地区的；按核查期限排序。",
         responses={200: GrievanceSerializer(many=True), 403: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:
         user = signed_in_user(request)
-        require(can_find_grievance(user))
+        require(can_read_grievances(user))
         rows = grievances_visible_to(user)[:500]
         return Response(GrievanceSerializer(rows, many=True).data)
 

@@ -28,7 +28,7 @@ from claims.confirmations import (
     slip_of,
 )
 from claims.models import GrievanceOutcome, TraineeConfirmation
-from claims.permissions import can_find_grievance
+from claims.permissions import can_find_grievance, can_read_grievances
 from claims.selectors import claim_for, claim_trail_makers
 
 
@@ -88,7 +88,7 @@ def claim_confirmation_slip(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_GET
 @renders_domain_errors
 def grievance_list(request: AuthedRequest) -> HttpResponse:
-    require(can_find_grievance(request.user))
+    require(can_read_grievances(request.user))
     rows = list(grievances_visible_to(request.user)[:500])
     today = timezone.localdate()
     makers = claim_trail_makers([g.claim for g in rows if g.is_open])

@@ -183,6 +183,14 @@ GRIEVANCE_MAKER = (
 )
 
 
+def can_read_grievances(user: User) -> Permission:
+    """Read the trainees' "not me" list (issue 17): who may record findings (the
+    units' clerks, the prefecture reviewer), and the auditor, who reads everything."""
+    if user.is_authenticated and user.is_auditor:
+        return ALLOWED
+    return can_find_grievance(user)
+
+
 def can_find_grievance(
     user: User, grievance: Any = None, *, makers: Collection[int] | None = None
 ) -> Permission:
