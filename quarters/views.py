@@ -8,7 +8,7 @@ a form parses the input, a service of ``claims.services`` decides, a template sh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,7 +31,7 @@ from accounts.models import User
 from accounts.selectors import role_labels_at
 from accounts.views import AuthedRequest, renders_domain_errors
 from altay_skills.errors import DomainError, NotFound
-from altay_skills.periods import previous_quarter, quarter_of
+from altay_skills.periods import next_quarter, previous_quarter, quarter_of
 from altay_skills.permissions import require, shown_on_page
 from claims import rules, workflow
 from claims.forms import ReviewForm
@@ -67,6 +67,7 @@ from quarters.selectors import (
     latest_report_quarter,
     next_undecided_claim,
     objections_visible_to,
+    quarters_sent,
     quarters_to_report,
     report_claims,
     report_figures,
@@ -88,23 +89,35 @@ def last_ended_quarter() -> str:
 
 
 def recent_quarters(
-    count: int = RECENT_QUARTERS, *, with_data: Sequence[str] = ()
+    count: int = RECENT_QUARTERS,
+    *,
+    with_data: Sequence[str] = (),
+    sent: Collection[str] = (),
 ) -> list[str]:
     """The quarters holding data, then the current quarter and the ones before it,
-    newest first."""
+    newest first — none whose report is already ``sent``."""
     quarters = [quarter_of(timezone.localdate())]
     while len(quarters) < count:
         quarters.append(previous_quarter(quarters[-1]))
-    return sorted(set(quarters) | set(with_data), reverse=True)
+    return sorted((set(quarters) | set(with_data)) - set(sent), reverse=True)
 
 
-def quarter_to_build(user: User, *, to_report: Sequence[str]) -> str:
+def quarter_to_build(
+    user: User, *, to_report: Sequence[str], sent: Collection[str]
+) -> str:
     """The quarter the report builder offers: the latest one holding claims not yet
     reported (the demo's are 2020–2021, long before today), else the user's latest
-    report's, else the last quarter that has ended."""
-    if to_report:
-        return to_report[0]
-    return latest_report_quarter(user) or last_ended_quarter()
+    report's, else the last quarter that has ended — moved on past the quarters whose
+    report is already sent (a claim returned and resubmitted after its quarter's
+    report went goes into the next report still open; building a sent quarter is
+    refused)."""
+    quarter = (to_report[0] if to_report else None) or (
+        latest_report_quarter(user) or last_ended_quarter()
+    )
+    now = quarter_of(timezone.localdate())
+    while quarter in sent and quarter < now:
+        quarter = next_quarter(quarter)
+    return quarter
 
 
 class SpotCheckDrawForm(forms.Form):
@@ -164,10 +177,11 @@ def clerk_report_list(
         .aggregate(n=Count("pk"), amount=Sum("amount"))
     )
     to_report = quarters_to_report(user)
+    sent = quarters_sent(user)
     context = {
         "rows": rows,
-        "quarter": quarter or quarter_to_build(user, to_report=to_report),
-        "recent_quarters": recent_quarters(with_data=to_report),
+        "quarter": quarter or quarter_to_build(user, to_report=to_report, sent=sent),
+        "recent_quarters": recent_quarters(with_data=to_report, sent=sent),
         "unreported": {"n": figures["n"], "amount": rules.money(figures["amount"])},
     }
     return render(request, "claims/reports/list.html", context, status=status)

@@ -81,6 +81,34 @@ def test_the_clerks_list_offers_the_last_ended_quarter(client, clerk):
     assert "本单位还没有季度报表" in html
 
 
+def test_the_quarter_offered_is_one_the_unit_can_still_build(
+    client, clerk, reviewer, claim_input
+):
+    """A newcomer's review: a claim of 2020Q1 returned from the submitted 2020Q1
+    report and resubmitted — the builder offered 2020Q1, and building it was refused
+    (该季度报表已报送). It goes into the next quarter whose report is not yet sent,
+    and the quarters the box suggests are those."""
+    report = submitted_report(clerk, claim_input, count=2)
+    returned = report.claims.order_by("pk").first()
+    quarter_services.report_draw_spot_checks(
+        report_id=report.pk, actor=reviewer, share=Decimal("0.01")
+    )
+    record_all(report, reviewer)
+    quarter_services.claim_return(
+        claim_id=returned.pk, actor=reviewer, reason="材料不全"
+    )
+    services.claim_submit(claim_id=returned.pk, actor=clerk)
+    client.force_login(clerk)
+
+    html = html_of(client.get(reverse("report_list")))
+
+    assert 'id="build-quarter" value="2020Q2"' in html
+    assert '<option value="2020Q1">' not in html
+    built = client.post(reverse("report_build"), {"quarter": "2020Q2"})
+    assert built.status_code == 302
+    assert QuarterlyReport.objects.get(quarter="2020Q2").claims.get() == returned
+
+
 def test_a_clerk_builds_a_report_from_the_page(client, clerk, claim_input):
     claims = submit_claims(clerk, claim_input, 3)
     client.force_login(clerk)
