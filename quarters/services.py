@@ -81,6 +81,7 @@ from quarters.permissions import (
 )
 from quarters.rules import notice_closes_on
 from quarters.selectors import (
+    ON_NOTICE,
     claim_makers,
     claims_with_open_objections,
     notice_generation_bump,
@@ -208,6 +209,8 @@ def _decide(
         if action == "return":
             claim.report = None  # leaves the report and goes back to the clerk
         claim_move(claim, action, transition, actor, reason=reason, changes=changes)
+        if action in ("reject", "return"):
+            notice_generation_bump()  # the claim leaves its report's public notice
         if excess is not None:
             override_record(
                 claim=claim, excess=excess, reason=budget_reason, actor=actor
@@ -411,7 +414,9 @@ def objection_lodge(
     if notice is None:
         raise NotFound(_("未找到该公示"))
     line = (
-        ReportItem.objects.filter(pk=line_key, report_id=notice.report_id).first()
+        ReportItem.objects.filter(pk=line_key, report_id=notice.report_id)
+        .filter(ON_NOTICE)  # a rejected or returned claim has left the notice
+        .first()
         if line_key is not None
         else None
     )

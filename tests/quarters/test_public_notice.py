@@ -40,7 +40,7 @@ from quarters.models import (
     ReportAction,
     ReportEvent,
 )
-from tests.factories import TraineeFactory
+from tests.factories import TraineeFactory, clear_spot_checks
 
 pytestmark = [pytest.mark.django_db, pytest.mark.public_notice]
 
@@ -202,6 +202,51 @@ def test_the_public_api_lists_each_line_masked(noticed: Any) -> None:
         "amount",
         "objections_open",
     }
+
+
+def test_a_rejected_or_returned_claim_leaves_the_notice_and_its_total(
+    noticed: Any, reviewer: User, clerk: User, settings: Any
+) -> None:
+    """A newcomer's review: the notice kept listing a rejected claim as a subsidy to
+    be paid, and a claim returned and resubmitted stood in two quarters' notices. The
+    notice lists, counts and totals the claims still in its report and not rejected —
+    at once, through the notices' cache."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "public-notice-leave-test",
+        },
+    }
+    report, (rejected, returned) = noticed
+    query = {"unit": "654301", "quarter": "2020Q1"}
+    [before] = api().get("/api/public/notices/", query).json()
+    assert before["line_count"] == 2
+    clear_spot_checks(report, reviewer)
+
+    quarter_services.claim_reject(
+        claim_id=rejected.pk, actor=reviewer, reason="材料不实"
+    )
+    [after_reject] = api().get("/api/public/notices/", query).json()
+    quarter_services.claim_return(
+        claim_id=returned.pk, actor=reviewer, reason="材料不全"
+    )
+    [after_return] = api().get("/api/public/notices/", query).json()
+
+    assert (after_reject["line_count"], Decimal(after_reject["total"])) == (
+        1,
+        returned.amount,
+    )
+    assert [x["name_masked"] for x in after_reject["lines"]] == ["李*"]
+    assert (
+        after_return["line_count"],
+        after_return["total"],
+        after_return["lines"],
+    ) == (
+        0,
+        "0.00",
+        [],
+    )
 
 
 def test_a_bad_query_is_a_chinese_400(noticed: Any) -> None:
