@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.views import AuthedRequest, renders_domain_errors
-from altay_skills.errors import DomainError
+from altay_skills.errors import DomainError, NotFound
 from altay_skills.permissions import require, shown_on_page
 from altay_skills.record_ids import record_id
 from claims import rules
@@ -294,26 +294,29 @@ def account_change_list(request: AuthedRequest) -> HttpResponse:
 
 
 #: The account form's fields shown back after a refusal (the file cannot be: a
-#: browser never fills a file input).
-TYPED_FIELDS = ("owner", "owner_ref", "bank", "number", "holder", "reason")
+#: browser never fills a file input). ``owner_pk``: the payee a person's or an
+#: institution's page linked to, by its number here.
+TYPED_FIELDS = ("owner", "owner_ref", "owner_pk", "bank", "number", "holder", "reason")
 
 
 def _typed(data: Any) -> dict[str, str]:
     return {name: str(data.get(name, ""))[:200] for name in TYPED_FIELDS}
 
 
-def _payee(user: Any, owner: str, ref: str) -> dict[str, int]:
+def _payee(user: Any, owner: str, ref: str, pk: str = "") -> dict[str, int]:
     """The payee the form names: a person by their 18-digit ID number, an institution
     by its 18-character unified social credit code — what the clerk has on the signed
-    request — or either by its number in this system (the links from its pages)."""
-    ref = ref.strip().upper()
+    request — or, from the link on its page, by its number in this system
+    (``owner_pk``). A number typed as the payee is an ID number or a code, never a
+    row's number: a truncated ID number was once taken for one."""
+    ref = "".join(ref.split()).upper()  # spaces pasted inside the number too
+    if owner in ("trainee", "institution") and (number := _int(pk)) is not None:
+        return {f"{owner}_id": number}
     if owner not in ("trainee", "institution") or not ref:
         raise DomainError(
             "invalid",
             "请选择收款人类别，并填写培训人员的身份证号码或机构的统一社会信用代码",
         )
-    if (pk := record_id(ref, digits=11)) is not None:
-        return {f"{owner}_id": pk}
     if owner == "trainee":
         try:
             person = trainee_by_id_number(user, ref)
@@ -334,28 +337,51 @@ def _payee(user: Any, owner: str, ref: str) -> dict[str, int]:
     return {"institution_id": institution.pk}
 
 
+def _linked_payee(owner: str, pk: str) -> str:
+    """How the form names the payee its page linked to: the person's masked name and
+    ID number, or the institution's name ("" if there is none)."""
+    number = _int(pk)
+    if number is None:
+        return ""
+    if owner == "institution":
+        found = selectors.institution_named(number)
+        return found or ""
+    return selectors.trainee_named_masked(number) or ""
+
+
 def _render_accounts(
     request: AuthedRequest, *, status: int = 200, typed: dict[str, str] | None = None
 ) -> HttpResponse:
-    changes = PayeeAccountChange.objects.select_related(
-        "trainee", "institution", "proposed_by", "decided_by"
+    changes = list(
+        PayeeAccountChange.objects.select_related(
+            "trainee", "institution", "proposed_by", "decided_by"
+        ).filter(
+            **(
+                {"proposed_by__unit_id": request.user.unit_id}
+                if request.user.is_clerk
+                else {}
+            )
+        )[:100]
     )
-    if request.user.is_clerk:
-        changes = changes.filter(proposed_by__unit_id=request.user.unit_id)
+    typed = typed or {
+        "owner": "institution"
+        if request.GET.get("owner") == "institution"
+        else "trainee",
+        "owner_pk": str(_int(request.GET.get("owner_id")) or ""),
+    }
     context = {
-        "changes": list(changes[:100]),
+        "changes": changes,
+        # a change entered before a newer one in force is only sent back
+        "superseded": selectors.superseded_account_changes(changes),
         "banks": [(code, rule.name) for code, rule in BANKS.items()],
         "can_confirm": bool(can_confirm_account_change(request.user)),
         "can_propose": bool(can_propose_account_change(request.user)),
         "proposed": AccountChangeStatus.PROPOSED,
         # refused: what was typed; linked from a person's or a claim's page: its payee
-        "typed": typed
-        or {
-            "owner": "institution"
-            if request.GET.get("owner") == "institution"
-            else "trainee",
-            "owner_ref": str(_int(request.GET.get("owner_id")) or ""),
-        },
+        "typed": typed,
+        "linked_payee": _linked_payee(
+            typed.get("owner", ""), typed.get("owner_pk", "")
+        ),
         "request_file_again": typed is not None and bool(request.FILES),
     }
     return render(request, "finance/accounts.html", context, status=status)
@@ -370,8 +396,9 @@ def account_change_propose_view(request: AuthedRequest) -> HttpResponse:
         payee = _payee(
             request.user,
             request.POST.get("owner", ""),
+            request.POST.get("owner_ref") or "",
             # ``owner_id``: the form's earlier name, still taken
-            request.POST.get("owner_ref") or request.POST.get("owner_id") or "",
+            request.POST.get("owner_pk") or request.POST.get("owner_id") or "",
         )
         change = payouts.account_change_propose(
             actor=request.user,
@@ -382,6 +409,13 @@ def account_change_propose_view(request: AuthedRequest) -> HttpResponse:
             request_file=request.FILES.get("request_file"),
             **payee,
         )
+    except NotFound:
+        # a payee not there, or not one this user may enter: the same words either way
+        messages.error(
+            request,
+            "未找到该收款人，或无权为其录入账户：请核对身份证号码或统一社会信用代码",
+        )
+        return _render_accounts(request, status=400, typed=_typed(request.POST))
     except DomainError as exc:
         messages.error(request, shown_on_page(exc).message)
         return _render_accounts(
@@ -396,12 +430,35 @@ def account_change_propose_view(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_POST
 @renders_domain_errors
+def account_change_refuse_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _decide_account_change(
+        request,
+        lambda: payouts.account_change_refuse(change_id=pk, actor=request.user),
+        lambda change: f"账户变更（新账号 {change.new_masked}）已退回，未生效。",
+    )
+
+
+@login_required
+@require_POST
+@renders_domain_errors
 def account_change_confirm_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _decide_account_change(
+        request,
+        lambda: payouts.account_change_confirm(change_id=pk, actor=request.user),
+        lambda account: f"收款账户 {account.masked} 已确认生效。",
+    )
+
+
+def _decide_account_change(
+    request: AuthedRequest, decide: Any, said: Any
+) -> HttpResponse:
+    """Finance's second look at a change (confirm or send back): refused, the list
+    again with the reason; done, the list with what was done."""
     require(can_confirm_account_change(request.user))
     try:
-        account = payouts.account_change_confirm(change_id=pk, actor=request.user)
+        done = decide()
     except DomainError as exc:
         messages.error(request, shown_on_page(exc).message)
         return _render_accounts(request, status=exc.status_code)
-    messages.success(request, f"收款账户 {account.masked} 已确认生效。")
+    messages.success(request, said(done))
     return redirect("account_change_list")

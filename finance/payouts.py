@@ -293,6 +293,16 @@ class BatchPlan:
 BATCHED_BY_ANOTHER = "本人录入、提交、报送或审核的申报，须由其他财政人员列入批次"
 
 
+#: Why a claim otherwise due is not paid now (``_amount_due``'s refusals by code),
+#: said where a batch leaves it out; a claim paid already or owed nothing is no news.
+HELD = {
+    "notice_open": "公示期未满（公示期满后方可拨付余额）",
+    "objection_open": "有尚未核查的公示异议",
+    "objection_upheld": "公示异议经核查成立",
+    "trainee_disputed": "培训人员本人表示未参加，待核查",
+}
+
+
 def batch_plan(
     rollup_quarter: str,
     kind: str,
@@ -337,7 +347,10 @@ def batch_plan(
     for claim in claims:
         try:
             due = _amount_due(claim, kind, money_from(claim), holds)
-        except DomainError:
+        except DomainError as exc:
+            held = HELD.get(exc.code)
+            if held is not None:  # due once the hold ends: finance is told why not now
+                plan.skipped[claim.pk] = held
             continue
         if not can_record_payment(actor, claim, makers=makers[claim.pk]):
             plan.skipped[claim.pk] = BATCHED_BY_ANOTHER
@@ -419,8 +432,12 @@ def batch_build(
             if not plan.lines:
                 raise Conflict(
                     "nothing_payable",
-                    "没有可列入批次的款项（均已拨付、已在未结批次中或缺少收款账户）"
-                    + left_out_text(plan.skipped),
+                    "没有可列入批次的款项"
+                    + (
+                        left_out_text(plan.skipped)
+                        if plan.skipped
+                        else "（均已拨付或已在未结批次中）"
+                    ),
                 )
             total = sum((line["amount"] for line in plan.lines), ZERO)
             batch = PaymentBatch.objects.create(

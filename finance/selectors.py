@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import User
 from altay_skills.errors import NotFound
 from claims import rules, workflow
+from claims.confirmations import mask_name
 from claims.facts import policy_terms
 from claims.models import Claim
 from classes import rules as class_rules
@@ -36,9 +37,11 @@ from finance.ledger import (
     still_reissuable_advance,
 )
 from finance.models import (
+    AccountChangeStatus,
     ClassAdvance,
     LedgerEntry,
     LedgerKind,
+    PayeeAccountChange,
     Payment,
     PaymentBatch,
     PaymentBatchLine,
@@ -51,6 +54,7 @@ from finance.rules import ClaimMoney, class_advance_amount
 from programs.models import Institution, fund_label
 from quarters.models import QuarterlyReport, ReportItem, ReportStatus
 from quarters.selectors import claim_makers
+from trainees.models import Trainee
 
 ZERO = Decimal("0.00")
 
@@ -493,3 +497,39 @@ def institution_by_credit_code(code: str) -> Institution | None:
     """The institution or enterprise with this unified social credit code (the code an
     account change's signed request carries), or None."""
     return Institution.objects.filter(credit_code=code.strip().upper()).first()
+
+
+def institution_named(pk: int) -> str | None:
+    """An institution's name (public: the catalogue is published), or None."""
+    return Institution.objects.filter(pk=pk).values_list("name", flat=True).first()
+
+
+def trainee_named_masked(pk: int) -> str | None:
+    """A registered person as the account form names them: the name and the ID
+    number masked (``claims.confirmations.mask_name``), or None."""
+    person = Trainee.objects.filter(pk=pk).only("name", "id_number").first()
+    if person is None:
+        return None
+    return f"{mask_name(person.name)}（{person.id_number_masked}）"
+
+
+def superseded_account_changes(changes: list[PayeeAccountChange]) -> set[int]:
+    """Of these changes, the proposed ones entered before a change of the same payee
+    that is now in force: confirming one would put back an account the payee has
+    left (``payouts.account_change_confirm`` refuses it, ``superseded``); they are
+    only sent back. One query."""
+    waiting = [c for c in changes if c.status == AccountChangeStatus.PROPOSED]
+    if not waiting:
+        return set()
+    confirmed = PayeeAccountChange.objects.filter(
+        Q(trainee_id__in={c.trainee_id for c in waiting if c.trainee_id})
+        | Q(institution_id__in={c.institution_id for c in waiting if c.institution_id}),
+        status=AccountChangeStatus.CONFIRMED,
+    ).values_list("trainee_id", "institution_id", "pk")
+    latest: dict[tuple[int | None, int | None], int] = {}
+    for trainee_id, institution_id, pk in confirmed:
+        key = (trainee_id, institution_id)
+        latest[key] = max(pk, latest.get(key, 0))
+    return {
+        c.pk for c in waiting if latest.get((c.trainee_id, c.institution_id), 0) > c.pk
+    }

@@ -73,4 +73,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         batch_views.account_change_confirm_view,
         name="account_change_confirm",
     ),
+    path(
+        "finance/accounts/<int:pk>/refuse/",
+        batch_views.account_change_refuse_view,
+        name="account_change_refuse",
+    ),
 ]

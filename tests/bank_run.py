@@ -45,6 +45,17 @@ def give_account(
     return payouts.account_change_confirm(change_id=change.pk, actor=confirmer)
 
 
+def proposed_for(trainee: Any, by: User, n: int) -> Any:
+    """An account change for ``trainee`` entered by ``by`` (finance), not confirmed."""
+    return payouts.account_change_propose(
+        actor=by,
+        trainee_id=trainee.pk,
+        bank="xjnx",
+        number=card(n),
+        holder=trainee.name,
+    )
+
+
 def result_file(
     batch: PaymentBatch,
     *,

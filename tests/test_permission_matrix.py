@@ -151,6 +151,7 @@ POST_ROUTES = {
     "finance/batches/<int:pk>/result/",
     "finance/accounts/propose/",
     "finance/accounts/<int:pk>/confirm/",
+    "finance/accounts/<int:pk>/refuse/",
     "api/payment-batches/",
     "api/payment-batches/<int:pk>/sent/",
     "api/payment-batches/<int:pk>/result/",
@@ -257,9 +258,10 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     # a trainee's "not me": the unit's clerk or the reviewer records the finding — not
     # this clerk, who made the claim (maker ≠ checker; another clerk of the unit may:
     # tests/claims/test_confirmations.py)
-    "api/trainee-grievances/": (401, 200, 200, 200, 403, 403, 403),
+    # … and the auditor reads them (a newcomer's review: it was refused)
+    "api/trainee-grievances/": (401, 200, 200, 200, 403, 200, 403),
     "api/trainee-grievances/<int:pk>/finding/": (401, 403, 404, PASS, 403, 403, 403),
-    "grievances/": (LOGIN, 200, 200, 200, 403, 403, 403),
+    "grievances/": (LOGIN, 200, 200, 200, 403, 200, 403),
     "grievances/<int:pk>/finding/": (LOGIN, 403, 404, PASS, 403, 403, 403),
     # the public notice (issue 17): read by anyone; an objection without a body is 400
     # for anyone (no login, no role); the outcome by its reference code
@@ -355,6 +357,7 @@ MATRIX: dict[str, tuple[Any, ...]] = {
     "finance/accounts/": (LOGIN, 200, 200, 403, 200, 200, 403),
     "finance/accounts/propose/": (LOGIN, PASS, PASS, 403, PASS, 403, 403),
     "finance/accounts/<int:pk>/confirm/": (LOGIN, 403, 403, 403, PASS, 403, 403),
+    "finance/accounts/<int:pk>/refuse/": (LOGIN, 403, 403, 403, PASS, 403, 403),
     "rollups/<int:pk>/reconciliation/": (LOGIN, 403, 403, 403, 200, 200, 403),
     "rollups/<int:pk>/reconciliation/xlsx/": (LOGIN, 403, 403, 403, 200, 200, 403),
     "public/disclosure/": (200, 200, 200, 200, 200, 200, 200),
@@ -547,6 +550,7 @@ STAFF: dict[str, Any] = {
     "finance/accounts/": 403,
     "finance/accounts/propose/": 403,
     "finance/accounts/<int:pk>/confirm/": 403,
+    "finance/accounts/<int:pk>/refuse/": 403,
     "rollups/<int:pk>/reconciliation/": 403,
     "rollups/<int:pk>/reconciliation/xlsx/": 403,
     "api/bank-templates/": 403,

@@ -38,6 +38,7 @@ from tests.bank_run import (
     card,
     clerk_of,
     give_account,
+    proposed_for,
     result_file,
 )
 from tests.factories import UserFactory
@@ -393,6 +394,27 @@ def test_a_batch_changed_since_it_was_built_is_not_sent(
     payouts.batch_mark_sent(batch_id=again.pk, actor=finance)
 
 
+def test_a_batch_with_nothing_payable_says_which_claims_are_held_and_why(
+    ready: Any, finance: Any
+) -> None:
+    """A newcomer's review: the batch was refused "均已拨付、已在未结批次中或缺少收款
+    账户" when none of that was true — the claims were held (the public notice, a
+    trainee's "not me"). A held claim is named with its hold."""
+    quarter, rollup = ready
+    held = [c for c in quarter.approved]
+    for claim in held:
+        dispute(claim)
+
+    with pytest.raises(Conflict) as refused:
+        built_batch(rollup, finance)
+
+    assert refused.value.code == "nothing_payable"
+    message = refused.value.message
+    assert f"{len(held)}笔培训人员本人表示未参加" in message
+    assert f"#{held[0].pk}" in message
+    assert "缺少收款账户" not in message and "均已拨付" not in message
+
+
 def test_a_file_already_at_the_bank_is_marked_sent_all_the_same_and_answered(
     ready: Any, finance: Any
 ) -> None:
@@ -513,13 +535,7 @@ def test_an_older_account_change_confirmed_after_a_newer_one_is_refused(
     second = UserFactory(username="fin_second", role="finance_officer")
 
     def propose(n: int) -> Any:
-        return payouts.account_change_propose(
-            actor=finance,
-            trainee_id=trainee.pk,
-            bank="xjnx",
-            number=card(n),
-            holder=trainee.name,
-        )
+        return proposed_for(trainee, finance, n)
 
     older, newer = propose(71), propose(72)
     payouts.account_change_confirm(change_id=newer.pk, actor=second)

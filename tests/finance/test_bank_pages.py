@@ -11,9 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 import pytest
 
+from finance import payouts
 from finance.models import BankTemplate, PayeeAccountChange, PaymentBatch
-from tests.bank_run import CSV_TEMPLATE, card, give_account, result_file
-from tests.factories import make_id_number
+from tests.bank_run import CSV_TEMPLATE, card, give_account, proposed_for, result_file
+from tests.factories import UserFactory, make_id_number
 from tests.grievance_run import dispute
 
 pytestmark = pytest.mark.django_db
@@ -279,6 +280,91 @@ def test_the_payee_is_named_by_id_number_or_credit_code(
     assert link in client.get(f"/trainees/{trainee.pk}/").text
     page = client.get(f"/finance/accounts/?owner=trainee&owner_id={trainee.pk}").text
     assert f'value="{trainee.pk}"' in page
+
+
+def test_a_mistyped_payee_number_is_refused_in_the_form_that_keeps_what_was_typed(
+    clerk: Any, trainee: Any, institution: Any, client: Any
+) -> None:
+    """A newcomer's review: a truncated ID number (or an institution's row number)
+    typed as the payee was read as a record's number — a 404 page replaced the form
+    and everything typed was lost."""
+    client.force_login(clerk)
+    body = {
+        "bank": "xjnx",
+        "number": card(36),
+        "holder": "艾合买提",
+        "reason": "本人换卡",
+    }
+    for owner, ref, said in (
+        ("trainee", "65430119", "身份证号码"),
+        ("institution", "7", "统一社会信用代码"),
+        ("institution", str(institution.pk), "统一社会信用代码"),
+    ):
+        answer = client.post(
+            "/finance/accounts/propose/", body | {"owner": owner, "owner_ref": ref}
+        )
+        assert answer.status_code == 400, (ref, answer.status_code)
+        assert said in answer.text, ref
+        for typed in (ref, card(36), "艾合买提", "本人换卡"):
+            assert f'value="{typed}"' in answer.text, (ref, typed)
+    assert not PayeeAccountChange.objects.exists()
+
+
+def test_a_payee_from_a_link_is_shown_and_one_not_found_keeps_the_form(
+    clerk: Any, trainee: Any, client: Any
+) -> None:
+    from trainees.models import Trainee
+
+    Trainee.objects.filter(pk=trainee.pk).update(registered_by_unit_id="654301")
+    client.force_login(clerk)
+    page = client.get(f"/finance/accounts/?owner=trainee&owner_id={trainee.pk}").text
+    assert 'name="owner_pk"' in page and trainee.id_number_masked in page
+    assert f'name="owner_ref" id="account-owner-ref" value="{trainee.pk}"' not in page
+
+    missing = client.post(
+        "/finance/accounts/propose/",
+        {
+            "owner": "trainee",
+            "owner_pk": "987654",
+            "bank": "xjnx",
+            "number": card(37),
+            "holder": "某人",
+        },
+    )
+    assert missing.status_code == 400
+    assert "未找到该收款人" in missing.text and f'value="{card(37)}"' in missing.text
+
+
+def test_finance_sends_back_a_change_and_a_superseded_one_offers_no_confirmation(
+    finance: Any, trainee: Any, client: Any
+) -> None:
+    """A newcomer's review: confirming a change entered before a newer one confirmed
+    said 请退回 — and the page had no 退回, so it stayed 待财政确认 for ever."""
+    second = UserFactory(username="fin_second_page", role="finance_officer")
+
+    def propose(n: int) -> Any:
+        return proposed_for(trainee, finance, n)
+
+    older, newer = propose(81), propose(82)
+    payouts.account_change_confirm(change_id=newer.pk, actor=second)
+    client.force_login(second)
+
+    page = client.get("/finance/accounts/").text
+
+    assert f"/finance/accounts/{older.pk}/confirm/" not in page
+    assert f"/finance/accounts/{older.pk}/refuse/" in page
+    assert "已过时" in page
+    sent_back = client.post(f"/finance/accounts/{older.pk}/refuse/")
+    assert sent_back.status_code == 302
+    older.refresh_from_db()
+    assert (older.status, older.decided_by) == ("refused", second)
+    again = client.post(f"/finance/accounts/{older.pk}/refuse/")
+    assert again.status_code == 409 and "已处理" in again.text
+    client.force_login(finance)  # who entered it never decides it
+    mine = propose(83)
+    refused = client.post(f"/finance/accounts/{mine.pk}/refuse/")
+    assert refused.status_code == 409
+    assert PayeeAccountChange.objects.get(pk=mine.pk).status == "proposed"
 
 
 def test_the_signed_request_is_uploaded_with_the_change_and_opened_by_finance(
