@@ -15,7 +15,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.models import User
+from accounts.models import RoleChangeStatus, User
+from accounts.selectors import role_changes_visible_to
 from accounts.views import AuthedRequest
 from altay_skills.periods import QUARTER_MESSAGE, current_quarter, quarter_bounds
 from claims import rules
@@ -25,7 +26,7 @@ from claims.permissions import can_find_grievance
 from claims.rules import ZERO
 from claims.selectors import claims_visible_to
 from claims.workflow import STATUS_LABELS
-from programs.models import Unit, fund_label
+from programs.models import Institution, Unit, fund_label
 from reporting import selectors
 from reporting.selectors import notifications_for
 
@@ -107,6 +108,8 @@ def home(request: AuthedRequest) -> HttpResponse:
         context = _clerk_home(user)
     elif user.is_reviewer:
         context = _reviewer_home(user)
+    elif user.is_administrator:
+        context = _administrator_home(user)
     else:
         context = _summary_home(user)
     context["notifications"] = notifications_for(user)
@@ -210,6 +213,19 @@ def _reviewer_home(user: User) -> dict[str, Any]:
         "units": units,
         "waiting_total": sum(u["waiting"] for u in units),
         "waiting_amount": rules.money(sum(u["amount"] for u in units)),
+    }
+
+
+def _administrator_home(user: User) -> dict[str, Any]:
+    """The administrator sees no claim (least privilege): their own work instead —
+    providers proposed and waiting for admission (七(三)), role changes waiting for a
+    second administrator — not claim figures that would read 0."""
+    waiting_roles = role_changes_visible_to(user, status=RoleChangeStatus.PROPOSED)
+    return {
+        "role": "administrator",
+        "institutions_waiting": Institution.objects.filter(admitted=False).count(),
+        "role_changes_waiting": waiting_roles.exclude(proposed_by=user).count(),
+        "own_role_changes_waiting": waiting_roles.filter(proposed_by=user).count(),
     }
 
 

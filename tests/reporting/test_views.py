@@ -658,3 +658,33 @@ def test_a_claim_outside_the_rollup_has_no_row(
     rejected = ready.rejected[0]
     url = reverse("rollup_claim_row", args=[ready.rollup.pk, rejected.pk])
     assert client.get(url, **HTMX).status_code == 404
+
+
+def test_the_administrator_s_home_shows_their_work_not_claim_figures_of_zero(
+    client, administrator, clerk
+):
+    """A newcomer's review: the administrator, who sees no claim, was shown every
+    status at 0, "已核准申报 0 件" and a claim list "共 0 件" beside 65 claims. Their
+    home shows the providers waiting for admission and the role changes waiting;
+    the claim list says why it is empty, and the menu offers none."""
+    from programs.services import institution_create
+    from tests.factories import make_credit_code
+
+    institution_create(
+        name="待认定的学校",
+        kind="training_institution",
+        credit_code=make_credit_code(),
+        unit_id="654301",
+        actor=clerk,
+    )
+    client.force_login(administrator)
+
+    home = client.get(reverse("home")).content.decode()
+    listing = client.get(reverse("claim_list")).content.decode()
+
+    assert 'data-testid="administrator-home"' in home
+    waiting = re.search(r'data-testid="institutions-waiting">(\d+)<', home)
+    assert waiting and int(waiting[1]) >= 1
+    assert "已核准申报" not in home and 'data-testid="status-counts"' not in home
+    assert 'href="/claims/">申报列表' not in home
+    assert 'data-testid="no-claims-for-role"' in listing and "共 0 件" not in listing
