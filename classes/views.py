@@ -113,6 +113,27 @@ def _lead_note() -> str:
     return f"须在开班{term.whole}日前完成报备和备案（{term.source}）。"
 
 
+#: What may stand between ID numbers on one line.
+NUMBER_SEPARATORS = str.maketrans({",": " ", "，": " ", "、": " ", ";": " ", "；": " "})
+ID_NUMBER_LENGTH = 18
+
+
+def roster_id_numbers(text: str) -> list[tuple[int, str]]:
+    """The ID numbers typed or pasted into the roster box, each with its line: a line
+    is one number, spaces inside it ignored (``654301199203151 06X`` is one) — unless
+    it holds several whole numbers apart (pasted from a sheet's row)."""
+    found: list[tuple[int, str]] = []
+    for line, raw in enumerate(text.splitlines(), start=1):
+        parts = raw.translate(NUMBER_SEPARATORS).split()
+        if not parts:
+            continue
+        if len(parts) > 1 and all(len(p) == ID_NUMBER_LENGTH for p in parts):
+            found.extend((line, part) for part in parts)
+        else:
+            found.append((line, "".join(parts)))
+    return found
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @renders_domain_errors
@@ -138,21 +159,20 @@ def class_roster_view(request: AuthedRequest, pk: int) -> HttpResponse:
             else:
                 errors.append("所选人员无效")
         picked = set(chosen)
-        numbers = [n for n in numbers_text.replace("，", ",").split() if n.strip()]
-        numbers = [m for n in numbers for m in n.split(",") if m.strip()]
+        numbers = roster_id_numbers(numbers_text)
         if len(numbers) > MAX_NUMBERS:
             errors.append(f"一次最多输入{MAX_NUMBERS}个身份证号码")
             numbers = []
-        for number in numbers:
+        for line, number in numbers:
+            where = f"第{line}行（{mask_id_number(number)}）"
             try:
                 person = trainee_by_id_number(user, number)
             except InvalidIdNumber as exc:
-                errors.append(f"{mask_id_number(number.strip())}：{exc.message}")
+                errors.append(f"{where}：{exc.message}")
                 continue
             if person is None:
                 errors.append(
-                    f"{mask_id_number(number.strip())}：该身份证号码尚未登记，"
-                    "请先由经办人在“培训人员”中登记"
+                    f"{where}：该身份证号码尚未登记，请先由经办人在“培训人员”中登记"
                 )
                 continue
             trainee_found(actor=user, trainee=person)

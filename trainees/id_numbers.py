@@ -75,6 +75,12 @@ def parse_id_number(raw: str, *, today: date | None = None) -> IdNumberFacts:
     Raises ``InvalidIdNumber`` with a Chinese message naming what is wrong.
     """
     number = normalize(raw)
+    if any(ch.isspace() for ch in number):
+        # a number pasted with a space inside: counting the spaces told nothing
+        kept = len("".join(number.split()))
+        raise InvalidIdNumber(
+            f"身份证号码中间有空格，请删除空格后重新输入（去掉空格为{kept}位）"
+        )
     if len(number) != 18:
         raise InvalidIdNumber(f"身份证号码应为18位，当前为{len(number)}位")
     if not _SHAPE.fullmatch(number):

@@ -136,6 +136,39 @@ def test_bad_input_is_answered_in_chinese(clock, staff, filed_class):
     assert client.post("/classes/999999/file/").status_code == 404
 
 
+def test_a_roster_s_id_numbers_are_read_a_line_each_and_refused_by_line(
+    clock, staff, filed_class, people
+):
+    """A newcomer's review: an ID number pasted with a space inside was split in two,
+    and each part refused masked whole ("***************：…当前为15位") — which line
+    was wrong could not be told. A line is one number, spaces inside it ignored (two
+    full numbers on a line are two); a refusal names its line."""
+    client = as_user(staff)
+    cls = services.class_create(data=class_input(filed_class.institution), actor=staff)
+    spaced = people[0].id_number[:15] + " " + people[0].id_number[15:]
+    two_on_a_line = f"{people[1].id_number}  {people[2].id_number}"
+
+    refused = client.post(
+        f"/classes/{cls.pk}/roster/",
+        {"id_numbers": f"{spaced}\n12345\n{two_on_a_line}"},
+    )
+
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    assert "第2行" in page and "当前为5位" in page
+    assert "第1行" not in page and "第3行" not in page
+    saved = client.post(
+        f"/classes/{cls.pk}/roster/", {"id_numbers": f"{spaced}\n{two_on_a_line}"}
+    )
+    assert saved.status_code == 302, saved.content.decode()[-2000:]
+    assert (
+        client.get(f"/classes/{cls.pk}/")
+        .content.decode()
+        .count('data-testid="roster-row"')
+        == 3
+    )
+
+
 def test_a_refused_session_keeps_what_was_typed(running_class, staff, clock):
     """The new-user review: a session dated outside the class, 8 hours, two of four
     present — refused, and the form came back empty with everyone ticked; fixing the

@@ -123,6 +123,7 @@ def _wrong_check_digit(number: str) -> str:
         pytest.param(lambda n: n + "0", id="19 characters"),
         pytest.param(lambda n: n[:10] + "1302" + n[14:], id="no 13th month"),
         pytest.param(lambda n: "", id="blank"),
+        pytest.param(lambda n: n[:6] + " " + n[6:], id="a space inside"),
     ],
 )
 def test_a_bad_id_number_is_400_invalid_id_number(clerk, bad):
@@ -135,6 +136,8 @@ def test_a_bad_id_number_is_400_invalid_id_number(clerk, bad):
     assert response.json()["code"] == "invalid_id_number", response.json()
     assert "id_number" in response.json()["fields"]
     assert not Trainee.objects.exists()
+    if " " in sent["id_number"]:  # not "当前为19位": the space is named
+        assert "空格" in response.json()["fields"]["id_number"][0], response.json()
 
 
 @pytest.mark.parametrize(
