@@ -65,7 +65,7 @@ class Payee(models.TextChoices):
     FAMILY = "family", _("学生家庭")
 
 
-#: 五(二) 每人每年享受培训补贴不超过3次: the yearly limit, in slots — the one number
+#: 五(二) 每人每年享受职业培训补贴次数不超过3次: the yearly limit, in slots — the one number
 #: the code holds for it. A counted live claim holds one of slots 1..LIMIT_SLOTS for
 #: (trainee, year of training end): the unique index below makes one more live claim in
 #: a year impossible even for a raw INSERT; the service picks the slot under the

@@ -462,8 +462,9 @@ def keeps_trade_level(program: int, work_in_lieu_months: int) -> bool:
 
 
 def payee_of(facts: ClaimFacts) -> str:
-    """Who is paid: the family for the school grant (三(三)11 给予子女接受技工教育的贫困
-    家庭), the provider for enterprise-run or project-based training, else the trainee."""
+    """Who is paid: the family for the school grant (三(三)11 对子女接受技工教育的贫困
+    家庭，给予每生每年3000元补助), the provider for enterprise-run or project-based
+    training, else the trainee."""
     if facts.program == SCHOOL_GRANT_PROGRAM:
         return "family"
     if is_enterprise_run(facts) or facts.project_based:
@@ -682,8 +683,8 @@ def _check_attendance(facts: ClaimFacts, j: _Judgement) -> None:
         )
 
 
-#: 三(二)9 通过项目制方式开展培训 and 五(二) 培训机构开展项目制培训: a project the
-#: government buys from a provider is a class — filed before it starts, its roster, its
+#: 三(二)9 通过项目制方式开展免费职业技能培训的 and 五(二) 培训机构开展项目制培训: a
+#: project the government buys from a provider is a class — filed before it starts, its roster, its
 #: attendance (issue 16) — so a project-based claim of program 9 comes from a filed
 #: class's completion, never typed in person by person. Other programs (以工代训 and
 #: enterprise training among them) may still be claimed one by one.
@@ -703,7 +704,7 @@ def _check_class_required(facts: ClaimFacts, j: _Judgement) -> None:
     ):
         j.refuse(
             "class_required",
-            f"项目{facts.program}的项目制培训（三(二)9 通过项目制方式开展培训，五(二) "
+            f"项目{facts.program}的项目制培训（三(二)9 通过项目制方式开展免费职业技能培训，五(二) "
             "培训机构开展项目制培训）须由开班前备案的培训班结业生成申报，不能逐人录入："
             "请通过培训班办理开班备案、考勤和结业",
             CLASS_REQUIRED_CLAUSE,

@@ -300,7 +300,7 @@ class Recovery(models.Model):
 
 class ClassAdvance(models.Model):
     """The advance of a project-based training class (五(二) 培训机构开展项目制培训的，
-    可按不超过补贴资金总额的40%先行拨付; issue 16): paid to the class's institution once
+    可先行拨付40%比例的培训补贴资金; issue 16): paid to the class's institution once
     the class is accepted and has started, ``ratio`` (the dated ``advance_ratio``) of
     the roster's expected total — each roster line's pre-check amount, nothing for a
     line the pre-check refuses. Paid once (one row per class, finance's

@@ -2,9 +2,13 @@
 Python over the sums of its lines (``finance.models.LedgerEntry``), so that the pages,
 the API, the rollup and its workbook read one set of figures, computed one way.
 
-The notice, 五(二): 培训补贴资金实行“先培训后补贴”……对企业（机构）开展的项目制培训，
-可按不超过补贴资金总额的40%先行拨付，培训结束经审核合格后拨付剩余资金. An advance is
-therefore provisional: what a claim is finally owed is what the prefecture approved, and
+The notice, 五(二): 对企业开展培训或者培训机构开展项目制培训的，可先行拨付40%比例的培训
+补贴资金; 五(一): the claims are reviewed (审核符合补贴条件培训人员资料) and rolled up by
+quarter (按季汇总审核 … 培训合格人数、实现就业人数) before the prefecture's finance bureau
+pays (按规定审核拨付). (Earlier text here quoted “先培训后补贴 … 可按不超过补贴资金总额的40%
+… 培训结束经审核合格后拨付剩余资金” as the notice's: those words are not in 50号 — a session
+24 review; they are the usual wording of other subsidy rules.) An advance is therefore
+provisional: what a claim is finally owed is what the prefecture approved, and
 whatever was paid beyond it — the whole advance of a claim withdrawn or rejected, the part
 of it above a lower amount or a lower approval — is to be recovered.
 """
@@ -24,9 +28,11 @@ ZERO = Decimal("0.00")
 def payment_date_refusal(
     paid_on: date, *, training_end: date, today: date
 ) -> str | None:
-    """Why a payment cannot bear this date, or None. 先培训后补贴 (五(二)): nothing is
-    paid on a claim before its training ended (an advance included: a claim is made
-    only once the training is over), and nothing is recorded as paid in the future."""
+    """Why a payment cannot bear this date, or None. Nothing is paid on a claim before
+    its training ended (an advance included): a claim is made only once the training
+    is over — 五(一) reviews the trained, their passes and their jobs, which exist only
+    then; a class's advance at its start is ``ClassAdvance``, not a claim's — and
+    nothing is recorded as paid in the future."""
     if paid_on > today:
         return "拨付日期不能晚于今天"
     if paid_on < training_end:
@@ -174,7 +180,7 @@ K = TypeVar("K")
 
 
 def class_advance_amount(expected: list[Decimal], ratio: Decimal) -> Decimal:
-    """五(二) 培训机构开展项目制培训的，可按不超过补贴资金总额的40%先行拨付: the ratio of
+    """五(二) 培训机构开展项目制培训的，可先行拨付40%比例的培训补贴资金: the ratio of
     the roster's expected total (each line's pre-check amount), half-up to the fen
     once, on the total — not the sum of 40% of each line."""
     total = sum(expected, ZERO)

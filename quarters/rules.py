@@ -1,8 +1,8 @@
 """The rules of the quarter stage, as plain Python: no Django import, ``Decimal`` only.
 
-七(五) 目标任务和预算执行"双监控": finance enters a fund's budget per unit and year; an
-approval that would take the approved money past it needs a stated reason. This module
-is the one place that compares money against a budget — the approval guard
+七(五) 对绩效目标实现程度和预算执行进度实行双监控: finance enters a fund's budget per
+unit and year; an approval that would take the approved money past it needs a stated
+reason. This module is the one place that compares money against a budget — the approval guard
 (``quarters.budgets.approval_excess``), what a selection would do before it is approved
 (``quarters.budgets.budget_impact``) and the dashboards' budget lines
 (``reporting.dashboards``, ``reporting.review``) all ask it, so a page cannot show a

@@ -1415,8 +1415,9 @@ def test_attendance_reaches_the_threshold_inclusive(hours: str, eligible: bool):
         assert "80%" in violation.message and "开班备案" in violation.message
 
 
-# 三(二)9 通过项目制方式开展培训 (issue 16): a project-based claim of program 9 comes from
-# a filed class's completion (it carries the class's attendance), never by hand.
+# 三(二)9 通过项目制方式开展免费职业技能培训的 (issue 16): a project-based claim of
+# program 9 comes from a filed class's completion (it carries the class's attendance),
+# never by hand.
 REFUSALS["project_based_program_9_by_hand"] = Refusal(
     "class_required", claim(9, project_based=True)
 )
