@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-#: Where the figures below come from (shown beside each refusal).
-PRACTICE = "通知未规定具体数值，按各地开班备案的通行做法（本系统暂定，可改为政策标准）"
+#: Where the figures below come from (shown beside each refusal, to the institution's
+#: staff too: what they may rely on, not the developers' note that it may change).
+PRACTICE = "阿行办发〔2019〕50号未规定具体数值，按开班备案的通行做法"
 
 
 @dataclass(frozen=True)
