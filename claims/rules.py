@@ -377,18 +377,33 @@ def lasts_months(start: date, end: date, months: int) -> bool:
     return end >= add_months(start, months) - timedelta(days=1)
 
 
+def months_end(start: date, months: int) -> date:
+    """The last day of ``months`` months counted from ``start``: the day before the same
+    day ``months`` months on, or — when that month has no such day — its last day (31
+    March + 1 month ends 30 April, 29 February 2020 + 12 months ends 28 February
+    2021), so that a month begun on the 29th–31st is as long as one begun on the 1st."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    if start.day > last:
+        return date(year, month, last)
+    return date(year, month, start.day) - timedelta(days=1)
+
+
 def months_begun(start: date, end: date) -> int:
     """The months of a span, each begun on the day the span began: 10 to 19 March is
-    one, 31 January to 1 February one, 1 March to 1 April two (三(二)9 以工代训 pays
-    每人每月 a month of work; a month begun is a month, counted from the first day of
-    work, not the calendar months the days touch). 0 for a span that ends before it
-    starts."""
+    one, 31 January to 1 February one, 1 March to 1 April two, 29 February 2020 to 28
+    February 2021 twelve (三(二)9 以工代训 pays 每人每月 a month of work; a month begun is
+    a month, counted from the first day of work, not the calendar months the days
+    touch). 0 for a span that ends before it starts."""
     if end < start:
         return 0
-    months = (end.year - start.year) * 12 + end.month - start.month
-    while months > 0 and end < add_months(start, months):
+    months = max(1, (end.year - start.year) * 12 + end.month - start.month)
+    while months > 1 and end <= months_end(start, months - 1):
         months -= 1
-    return months + 1
+    while end > months_end(start, months):
+        months += 1
+    return months
 
 
 def year_of(day: date, start_month: int) -> int:
@@ -940,7 +955,8 @@ def _check_apprenticeship(
     facts: ClaimFacts, clause: str, policy: Sequence[PolicyTerm], j: _Judgement
 ) -> None:
     """三(一)6 参加1—2年的企业新型学徒制培训: the dates span one to two years — 1 March
-    2019 to 28 February 2021 is two years, to 1 March 2021 more."""
+    2019 to 28 February 2021 is two years, to 1 March 2021 more; 29 February 2020 to
+    28 February 2022 two (``months_end``)."""
     shortest = _quantity(policy, "apprenticeship_min_months", facts, j)
     longest = _quantity(policy, "apprenticeship_max_months", facts, j)
     if shortest is None or longest is None:
@@ -949,7 +965,7 @@ def _check_apprenticeship(
     start, end = facts.training_start, facts.training_end
     if end < start:
         return  # the dates themselves are refused
-    if not lasts_months(start, end, shortest) or end >= add_months(start, longest):
+    if not lasts_months(start, end, shortest) or end > months_end(start, longest):
         j.refuse(
             "invalid_dates",
             f"企业新型学徒制培训期限须为{shortest}至{longest}个月"

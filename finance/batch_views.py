@@ -296,20 +296,35 @@ def account_change_list(request: AuthedRequest) -> HttpResponse:
 #: The account form's fields shown back after a refusal (the file cannot be: a
 #: browser never fills a file input). ``owner_pk``: the payee a person's or an
 #: institution's page linked to, by its number here.
-TYPED_FIELDS = ("owner", "owner_ref", "owner_pk", "bank", "number", "holder", "reason")
+TYPED_FIELDS = (
+    "owner",
+    "owner_ref",
+    "owner_pk",
+    "owner_linked",
+    "bank",
+    "number",
+    "holder",
+    "reason",
+)
 
 
 def _typed(data: Any) -> dict[str, str]:
     return {name: str(data.get(name, ""))[:200] for name in TYPED_FIELDS}
 
 
-def _payee(user: Any, owner: str, ref: str, pk: str = "") -> dict[str, int]:
+def _payee(
+    user: Any, owner: str, ref: str, pk: str = "", linked: str = ""
+) -> dict[str, int]:
     """The payee the form names: a person by their 18-digit ID number, an institution
     by its 18-character unified social credit code — what the clerk has on the signed
     request — or, from the link on its page, by its number in this system
     (``owner_pk``). A number typed as the payee is an ID number or a code, never a
     row's number: a truncated ID number was once taken for one."""
     ref = "".join(ref.split()).upper()  # spaces pasted inside the number too
+    if linked and linked != owner:
+        raise DomainError(
+            "invalid", "收款人类别与从其页面带入的收款人不符，请重新打开录入页面"
+        )
     if owner in ("trainee", "institution") and (number := _int(pk)) is not None:
         return {f"{owner}_id": number}
     if owner not in ("trainee", "institution") or not ref:
@@ -337,7 +352,7 @@ def _payee(user: Any, owner: str, ref: str, pk: str = "") -> dict[str, int]:
     return {"institution_id": institution.pk}
 
 
-def _linked_payee(owner: str, pk: str) -> str:
+def _linked_payee(user: Any, owner: str, pk: str) -> str:
     """How the form names the payee its page linked to: the person's masked name and
     ID number, or the institution's name ("" if there is none)."""
     number = _int(pk)
@@ -346,7 +361,7 @@ def _linked_payee(owner: str, pk: str) -> str:
     if owner == "institution":
         found = selectors.institution_named(number)
         return found or ""
-    return selectors.trainee_named_masked(number) or ""
+    return selectors.trainee_named_masked(user, number) or ""
 
 
 def _render_accounts(
@@ -380,7 +395,7 @@ def _render_accounts(
         # refused: what was typed; linked from a person's or a claim's page: its payee
         "typed": typed,
         "linked_payee": _linked_payee(
-            typed.get("owner", ""), typed.get("owner_pk", "")
+            request.user, typed.get("owner", ""), typed.get("owner_pk", "")
         ),
         "request_file_again": typed is not None and bool(request.FILES),
     }
@@ -399,6 +414,7 @@ def account_change_propose_view(request: AuthedRequest) -> HttpResponse:
             request.POST.get("owner_ref") or "",
             # ``owner_id``: the form's earlier name, still taken
             request.POST.get("owner_pk") or request.POST.get("owner_id") or "",
+            request.POST.get("owner_linked", ""),
         )
         change = payouts.account_change_propose(
             actor=request.user,

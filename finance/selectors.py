@@ -54,7 +54,7 @@ from finance.rules import ClaimMoney, class_advance_amount
 from programs.models import Institution, fund_label
 from quarters.models import QuarterlyReport, ReportItem, ReportStatus
 from quarters.selectors import claim_makers
-from trainees.models import Trainee
+from trainees.selectors import trainee_in_scope
 
 ZERO = Decimal("0.00")
 
@@ -504,11 +504,13 @@ def institution_named(pk: int) -> str | None:
     return Institution.objects.filter(pk=pk).values_list("name", flat=True).first()
 
 
-def trainee_named_masked(pk: int) -> str | None:
-    """A registered person as the account form names them: the name and the ID
-    number masked (``claims.confirmations.mask_name``), or None."""
-    person = Trainee.objects.filter(pk=pk).only("name", "id_number").first()
-    if person is None:
+def trainee_named_masked(user: User, pk: int) -> str | None:
+    """A registered person ``user`` may open as the account form names them: the name
+    and the ID number masked (``claims.confirmations.mask_name``), or None — for one
+    outside their scope too (walking ids names nobody)."""
+    try:
+        person = trainee_in_scope(user, pk)
+    except NotFound:
         return None
     return f"{mask_name(person.name)}（{person.id_number_masked}）"
 

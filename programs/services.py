@@ -150,8 +150,9 @@ ADMISSION_COLUMNS = (
 def institution_change(*, institution: Institution, actor: User) -> list[str]:
     """An administrator's edit of a provider in ``/admin/`` (``institution`` as the
     form left it, not yet saved): the admission's columns stay as stored, and a change
-    to what the admission stood on (``QUALIFYING_FIELDS``) puts an admitted provider
-    back to 待认定, proposed by ``actor`` — another administrator admits it again
+    to what the admission stands on (``QUALIFYING_FIELDS``) makes ``actor`` its
+    proposer, and puts an admitted provider back to 待认定 — another administrator
+    admits it (again)
     (one administrator alone once turned an admitted school into an insured
     enterprise certified in difficulty). Returns the qualifying fields changed, in
     the row's history with the actor."""
@@ -169,15 +170,20 @@ def institution_change(*, institution: Institution, actor: User) -> list[str]:
             if getattr(institution, columns[field]) != getattr(stored, columns[field])
         ]
         institution._history_user = actor  # type: ignore[attr-defined]
+        if changed:
+            # whoever last wrote what an admission stands on is its proposer, admitted
+            # or waiting: another administrator admits it (a colleague's waiting
+            # proposal, rewritten and then admitted alone, was one person's word)
+            institution.proposed_by = actor
+            institution._change_reason = (  # type: ignore[attr-defined]
+                "修改认定所依据的信息（" + "、".join(changed) + "）"
+            )
         if stored.admitted and changed:
             institution.admitted = False
-            institution.proposed_by = actor
             institution.admitted_by = None
             institution.admitted_at = None
             institution.admission_reason = ""
-            institution._change_reason = (  # type: ignore[attr-defined]
-                "修改认定所依据的信息（" + "、".join(changed) + "），退回待认定"
-            )
+            institution._change_reason += "，退回待认定"  # type: ignore[attr-defined]
         institution.save()
     logger.info(
         "institution %s changed by user %s: %s", institution.pk, actor.pk, changed

@@ -114,8 +114,7 @@ def quarter_to_build(
     quarter = (to_report[0] if to_report else None) or (
         latest_report_quarter(user) or last_ended_quarter()
     )
-    now = quarter_of(timezone.localdate())
-    while quarter in sent and quarter < now:
+    while quarter in sent:  # the current quarter's sent mid-quarter: the next one
         quarter = next_quarter(quarter)
     return quarter
 

@@ -223,7 +223,10 @@ def _administrator_home(user: User) -> dict[str, Any]:
     waiting_roles = role_changes_visible_to(user, status=RoleChangeStatus.PROPOSED)
     return {
         "role": "administrator",
-        "institutions_waiting": Institution.objects.filter(admitted=False).count(),
+        # another's proposals: one's own is admitted by someone else
+        "institutions_waiting": Institution.objects.filter(admitted=False)
+        .exclude(proposed_by=user)
+        .count(),
         "role_changes_waiting": waiting_roles.exclude(proposed_by=user).count(),
         "own_role_changes_waiting": waiting_roles.filter(proposed_by=user).count(),
     }

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from claims import rules
 from tests.claims.test_rules import claim, enterprise, institution, judge, person
 from tests.claims.test_rules import work_in_lieu as in_lieu
 
@@ -104,6 +105,10 @@ def test_an_apprenticeship_of_more_than_two_years_is_refused() -> None:
     for end in (date(2021, 3, 1), date(2021, 3, 30)):
         longer = judge(claim(6, training_start=start, training_end=end))
         assert "invalid_dates" in longer.codes, end
+    # two years from a leap day end on 28 February (the second review: it was refused
+    # as more than 24 months; past the plan's years, so the bound is asked directly)
+    assert rules.months_end(date(2020, 2, 29), 24) == date(2022, 2, 28)
+    assert rules.months_end(start, 24) == date(2021, 2, 28)
 
 
 # --- 三(二)7 委托职业培训机构开展职业技能提升培训 --------------------------------------------

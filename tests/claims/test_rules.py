@@ -1856,7 +1856,7 @@ def test_work_in_lieu_months_fit_the_dates_and_six_in_all(start, days, months, b
     decision = judge(facts, history=history, today=date(2022, 6, 30))
 
     begun = 1  # the months begun, each on the day the work began
-    while rules.add_months(start, begun) <= end:
+    while rules.months_end(start, begun) < end:
         begun += 1
     too_many = months > begun or before + months > 6
     assert ("work_in_lieu_months_exceeded" in decision.codes) == too_many
@@ -1866,7 +1866,12 @@ def test_months_begun_count_from_the_first_day_of_work():
     assert rules.months_begun(date(2020, 3, 10), date(2020, 3, 19)) == 1
     assert rules.months_begun(date(2020, 1, 31), date(2020, 2, 1)) == 1
     assert rules.months_begun(date(2020, 1, 31), date(2020, 2, 28)) == 1
-    assert rules.months_begun(date(2020, 1, 31), date(2020, 2, 29)) == 2
+    # a month begun on the 31st is as long as one begun on the 1st (the second review)
+    assert rules.months_begun(date(2020, 1, 31), date(2020, 2, 29)) == 1
+    assert rules.months_begun(date(2021, 1, 31), date(2021, 2, 28)) == 1
+    assert rules.months_begun(date(2020, 3, 31), date(2020, 4, 30)) == 1
+    assert rules.months_begun(date(2020, 3, 31), date(2020, 5, 1)) == 2
+    assert rules.months_begun(date(2020, 2, 29), date(2021, 2, 28)) == 12
     assert rules.months_begun(date(2020, 3, 1), date(2020, 4, 1)) == 2
     assert rules.months_begun(date(2019, 11, 1), date(2020, 4, 30)) == 6
     assert rules.months_begun(date(2020, 3, 2), date(2020, 3, 1)) == 0

@@ -335,6 +335,52 @@ def test_a_payee_from_a_link_is_shown_and_one_not_found_keeps_the_form(
     assert "未找到该收款人" in missing.text and f'value="{card(37)}"' in missing.text
 
 
+def test_the_account_form_names_no_person_outside_the_clerk_s_scope(
+    client: Any, other_clerk: Any
+) -> None:
+    """The second review: the link's number named anyone — a clerk of another unit
+    read a person's masked name and ID number by walking ids."""
+    from claims.confirmations import mask_name
+    from tests.factories import TraineeFactory
+
+    someone = TraineeFactory(name="买买提明", registered_by_unit_id="654301")
+    client.force_login(other_clerk)
+
+    page = client.get(f"/finance/accounts/?owner=trainee&owner_id={someone.pk}").text
+
+    assert someone.id_number_masked not in page and mask_name(someone.name) not in page
+    assert 'name="owner_pk"' not in page and 'name="owner_ref"' in page
+
+
+def test_a_linked_person_is_never_entered_as_an_institution_of_that_number(
+    client: Any, clerk: Any, trainee: Any
+) -> None:
+    """The second review: beside the linked person the kind stayed a select; switched
+    to 培训机构, the person's number entered the account of that institution."""
+    from trainees.models import Trainee
+
+    Trainee.objects.filter(pk=trainee.pk).update(registered_by_unit_id="654301")
+    client.force_login(clerk)
+    page = client.get(f"/finance/accounts/?owner=trainee&owner_id={trainee.pk}").text
+    assert 'name="owner_linked" value="trainee"' in page
+    assert 'disabled id="account-owner"' in page
+
+    switched = client.post(
+        "/finance/accounts/propose/",
+        {
+            "owner": "institution",
+            "owner_linked": "trainee",
+            "owner_pk": str(trainee.pk),
+            "bank": "xjnx",
+            "number": card(41),
+            "holder": "某人",
+        },
+    )
+
+    assert switched.status_code == 400 and "收款人类别" in switched.text
+    assert not PayeeAccountChange.objects.exists()
+
+
 def test_finance_sends_back_a_change_and_a_superseded_one_offers_no_confirmation(
     finance: Any, trainee: Any, client: Any
 ) -> None:

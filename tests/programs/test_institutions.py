@@ -345,6 +345,32 @@ def test_an_admitted_providers_facts_changed_in_the_admin_wait_for_a_second_admi
         assert (school.admitted, school.admitted_by) == (True, second_admin)
 
 
+def test_who_rewrites_a_waiting_proposal_s_facts_never_admits_it(
+    administrator: User, second_admin: User
+) -> None:
+    """The second review: administrator B rewrote A's waiting proposal — a school —
+    into an insured enterprise certified in difficulty, then admitted it alone."""
+    school = services.institution_create(
+        name="阿勒泰市某培训学校",
+        kind="training_institution",
+        credit_code=make_credit_code(),
+        unit_id="654301",
+        actor=administrator,
+    )
+    edited = Institution.objects.get(pk=school.pk)
+    edited.kind, edited.certified_difficult, edited.insured = "enterprise", True, True
+    services.institution_change(institution=edited, actor=second_admin)
+
+    with pytest.raises(PermissionDenied):
+        services.institution_admit(
+            institution_id=school.pk, actor=second_admin, reason=REASON
+        )
+    services.institution_admit(
+        institution_id=school.pk, actor=administrator, reason=REASON
+    )
+    assert Institution.objects.get(pk=school.pk).admitted
+
+
 # --- Claims at a proposed provider ------------------------------------------------------------
 def test_a_claim_at_a_proposal_is_a_draft_and_is_submitted_once_admitted(
     client: Any,

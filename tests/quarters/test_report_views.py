@@ -109,6 +109,19 @@ def test_the_quarter_offered_is_one_the_unit_can_still_build(
     assert QuarterlyReport.objects.get(quarter="2020Q2").claims.get() == returned
 
 
+def test_a_current_quarter_sent_mid_quarter_is_not_offered(clerk):
+    """The second review: a report may be sent before its quarter ends; the builder
+    still offered that quarter (refused as sent). It offers the next."""
+    from django.utils import timezone
+
+    from altay_skills.periods import next_quarter, quarter_of
+    from quarters.views import quarter_to_build
+
+    now = quarter_of(timezone.localdate())
+
+    assert quarter_to_build(clerk, to_report=[now], sent={now}) == next_quarter(now)
+
+
 def test_a_clerk_builds_a_report_from_the_page(client, clerk, claim_input):
     claims = submit_claims(clerk, claim_input, 3)
     client.force_login(clerk)

@@ -688,3 +688,13 @@ def test_the_administrator_s_home_shows_their_work_not_claim_figures_of_zero(
     assert "已核准申报" not in home and 'data-testid="status-counts"' not in home
     assert 'href="/claims/">申报列表' not in home
     assert 'data-testid="no-claims-for-role"' in listing and "共 0 件" not in listing
+    # their own proposal is another administrator's to admit, not counted for them
+    institution_create(
+        name="管理员登记的学校",
+        kind="training_institution",
+        credit_code=make_credit_code(),
+        unit_id="654301",
+        actor=administrator,
+    )
+    again = client.get(reverse("home")).content.decode()
+    assert f'data-testid="institutions-waiting">{waiting[1]}<' in again
