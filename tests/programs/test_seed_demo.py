@@ -216,3 +216,26 @@ def test_the_demo_has_codes_one_confirmed_and_one_disputed():
     assert statuses.count("disputed") == 1
     assert statuses.count("pending") >= 1
     assert TraineeGrievance.objects.filter(outcome="").count() == 1
+
+
+def test_a_newcomer_in_finance_can_build_a_bank_batch_from_the_demo():
+    """A newcomer's review: no claim of the demo's rollups had a payee account, so
+    finance could build no bank batch, and the README's walkthrough could not be
+    followed. One more ready rollup's payees have accounts — entered by a clerk,
+    confirmed by a second finance officer (finance2) — and its balances are payable."""
+    from finance import payouts
+    from finance.models import PayeeAccountChange, Rollup
+
+    call_command("seed_demo", verbosity=0)
+    finance = User.objects.get(username="finance")
+    plans = {
+        rollup.quarter: payouts.batch_plan(rollup.quarter, "balance", actor=finance)
+        for rollup in Rollup.objects.filter(status="ready")
+    }
+
+    assert any(plan.lines for plan in plans.values()), {
+        q: p.skipped for q, p in plans.items()
+    }
+    confirmed = PayeeAccountChange.objects.filter(status="confirmed")
+    assert confirmed.exists()
+    assert set(confirmed.values_list("decided_by__username", flat=True)) == {"finance2"}

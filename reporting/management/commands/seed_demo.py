@@ -709,6 +709,52 @@ class Command(BaseCommand):
             self.created["rollups"] += 1
             if index == 0 and finance is not None:
                 self._payments(reporting, rollup, finance)
+            elif index == 1 and "finance2" in users:
+                self._accounts(rollup.quarter, users)
+
+    def _accounts(self, quarter: str, users: dict[str, User]) -> None:
+        """The payees of one more ready rollup get accounts — each entered by a clerk
+        of the claim's unit, confirmed by a second finance officer — so that a
+        newcomer in finance can build a bank batch of it (代发批次)."""
+        from finance import payouts
+        from finance.bank_rules import luhn_ok
+        from finance.models import PayeeAccount, PayeeAccountChange, Rollup
+        from finance.selectors import claims_of_rollup
+
+        claims = claims_of_rollup(Rollup.objects.get(quarter=quarter)).select_related(
+            "trainee", "institution"
+        )
+        for n, claim in enumerate(claims.order_by("pk"), start=1):
+            owner: dict[str, Any] = (
+                {"institution_id": claim.institution_id}
+                if claim.payee == "institution"
+                else {"trainee_id": claim.trainee_id}
+            )
+            holder = (
+                claim.institution.name
+                if claim.payee == "institution"
+                else claim.trainee.name
+            )
+            if (
+                PayeeAccount.objects.filter(**owner).exists()
+                or PayeeAccountChange.objects.filter(**owner).exists()
+            ):
+                continue
+            clerk = users.get(f"clerk_{claim.unit_id}")
+            if clerk is None:
+                continue
+            body = f"622848{7000 + n:012d}"
+            number = next(body + str(d) for d in range(10) if luhn_ok(body + str(d)))
+            change = payouts.account_change_propose(
+                actor=clerk,
+                bank="xjnx",
+                number=number,
+                holder=holder,
+                reason="演示数据：本人签字的账户申请",
+                **owner,
+            )
+            payouts.account_change_confirm(change_id=change.pk, actor=users["finance2"])
+            self.created["payee accounts"] += 1
 
     def _payments(self, reporting: Any, rollup: Any, finance: User) -> None:
         paid_on = quarter_end(rollup.quarter) + timedelta(days=40)
