@@ -62,6 +62,37 @@ def offer_claim_makers(source: ClaimMakerSource) -> None:
         _claim_maker_sources.append(source)
 
 
+#: Who paid a claim (``finance``: its payments' recorders, and the payer of the advance
+#: of the class it came from): claim ids → those people. They never decide it, check
+#: its documents or rule on an objection to it — maker, checker and payer are three
+#: people. Registered from ``finance``'s ``AppConfig.ready()``; not makers (a payer
+#: of the advance pays the balance too).
+_claim_payer_sources: list[ClaimMakerSource] = []
+
+
+def offer_claim_payers(source: ClaimMakerSource) -> None:
+    if source not in _claim_payer_sources:
+        _claim_payer_sources.append(source)
+
+
+def offered_claim_payers(claim_ids: list[int]) -> dict[int, frozenset[int]]:
+    found: dict[int, set[int]] = {}
+    for source in _claim_payer_sources:
+        for claim_id, actors in source(claim_ids).items():
+            found.setdefault(claim_id, set()).update(actors)
+    return {pk: frozenset(actors) for pk, actors in found.items()}
+
+
+#: A claim's own trail: the acts that checked or decided it — the reviewer's decisions
+#: and spot checks. Whoever did one never pays the claim.
+CHECKER_ACTIONS = (
+    ClaimAction.APPROVE,
+    ClaimAction.REJECT,
+    ClaimAction.RETURN,
+    ClaimAction.SPOT_CHECK,
+)
+
+
 def claim_trail_makers(claims: Collection[Claim]) -> dict[int, frozenset[int]]:
     """Who made each claim what it is by its own trail (one query): its creator and
     the actors of its ``MAKER_ACTIONS`` — and, for a claim a class created, who made

@@ -23,7 +23,7 @@ from finance.models import (
     Recovery,
 )
 from quarters.models import QuarterlyReport, ReportStatus
-from quarters.selectors import claim_makers
+from quarters.selectors import claim_makers_and_checkers
 
 
 def can_request_rollup(user: User, quarter: str | None = None) -> Permission:
@@ -66,7 +66,7 @@ def can_read_payments(user: User) -> Permission:
 
 
 PAYER_MADE_IT = (
-    "不能登记本人录入、提交、报送或审核的申报的拨付（经办、审核与拨付须分离），"
+    "不能登记本人录入、提交、报送、审核或抽查的申报的拨付（经办、审核与拨付须分离），"
     "请由其他财政人员登记"
 )
 
@@ -85,7 +85,7 @@ def can_record_payment(
     if claim is None:
         return ALLOWED
     if makers is None:
-        makers = claim_makers([claim])[claim.pk]
+        makers = claim_makers_and_checkers([claim])[claim.pk]
     if user.pk in makers or user.pk == claim.reviewed_by_id:
         return deny(PAYER_MADE_IT)
     return ALLOWED
@@ -136,7 +136,7 @@ def can_settle_recovery(user: User, recovery: Recovery | None = None) -> Permiss
     if not user.is_authenticated or not user.is_finance:
         return deny("只有财政人员可以登记追回")
     if recovery is not None and (
-        user.pk in claim_makers([recovery.claim])[recovery.claim_id]
+        user.pk in claim_makers_and_checkers([recovery.claim])[recovery.claim_id]
         or user.pk == recovery.claim.reviewed_by_id
     ):
         # recorded as come back, what the claim owes is closed: never by someone who

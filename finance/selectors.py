@@ -53,7 +53,7 @@ from finance.models import (
 from finance.rules import ClaimMoney, class_advance_amount
 from programs.models import Institution, fund_label
 from quarters.models import QuarterlyReport, ReportItem, ReportStatus
-from quarters.selectors import claim_makers
+from quarters.selectors import claim_makers_and_checkers
 from trainees.selectors import trainee_in_scope
 
 ZERO = Decimal("0.00")
@@ -476,7 +476,7 @@ def batch_claims_made_by(batch: PaymentBatch, user: User) -> list[int]:
     now (``quarters.selectors.claim_makers`` and the reviewer): who may not send the
     batch or record the bank's answer (``permissions.can_release_batch``)."""
     claims = list(Claim.objects.filter(pk__in=batch.lines.values("claim_id")))
-    makers = claim_makers(claims)
+    makers = claim_makers_and_checkers(claims)
     return sorted(
         claim.pk
         for claim in claims
@@ -535,3 +535,26 @@ def superseded_account_changes(changes: list[PayeeAccountChange]) -> set[int]:
     return {
         c.pk for c in waiting if latest.get((c.trainee_id, c.institution_id), 0) > c.pk
     }
+
+
+def payers_of_claims(claim_ids: list[int]) -> dict[int, frozenset[int]]:
+    """Who paid each claim (``claims.selectors.offer_claim_payers``): its payments'
+    recorders, and the recorder of the advance of the class it came from. One
+    query."""
+    found: dict[int, set[int]] = {}
+    for claim_id, actor_id in (
+        Payment.objects.filter(claim_id__in=claim_ids)
+        .order_by()
+        .values_list("claim_id", "recorded_by_id")
+        .union(
+            RosterLine.objects.filter(
+                claim_id__in=claim_ids, training_class__advance__isnull=False
+            )
+            .order_by()
+            .values_list("claim_id", "training_class__advance__recorded_by_id"),
+            all=True,
+        )
+    ):
+        if claim_id is not None and actor_id is not None:
+            found.setdefault(claim_id, set()).add(actor_id)
+    return {pk: frozenset(actors) for pk, actors in found.items()}

@@ -39,7 +39,7 @@ from quarters.models import (
     SpotCheckResult,
 )
 from quarters.selectors import (
-    claim_makers,
+    claim_makers_and_payers,
     claims_with_open_objections,
     report_makers,
     spot_check_results,
@@ -49,8 +49,8 @@ from quarters.selectors import (
 DECISIONS = ("approve", "reject", "return")
 
 CLAIM_MAKER = (
-    "不能审核本人录入、修改、提交或报送的申报，"
-    "也不能审核本人编制或报送的报表中的申报（经办与审核须分离）"
+    "不能审核本人录入、修改、提交、报送或拨付的申报，"
+    "也不能审核本人编制或报送的报表中的申报（经办与审核须分离，拨付与审核亦须分离）"
 )
 OBJECTION_OPEN = (
     "该申报在公示期间收到异议，尚未核查；"
@@ -72,7 +72,7 @@ def _maker_of_claim(
     user: User, claim: Claim, makers: Collection[int] | None
 ) -> Permission:
     if makers is None:
-        makers = claim_makers([claim])[claim.pk]
+        makers = claim_makers_and_payers([claim])[claim.pk]
     if user.pk in makers or claim.created_by_id == user.pk:
         return deny(CLAIM_MAKER)
     return ALLOWED
@@ -197,7 +197,7 @@ def decisions_offered(
     if not open_:
         return offered
     if makers is None:
-        makers = claim_makers(open_)
+        makers = claim_makers_and_payers(open_)
     results = spot_check_results(open_)
     objected = claims_with_open_objections(results)
     for claim in open_:

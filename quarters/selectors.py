@@ -38,9 +38,11 @@ from claims.facts import policy_terms
 from claims.models import Claim, ClaimAction, ClaimEvent
 from claims.rules import term_in_force
 from claims.selectors import (
+    CHECKER_ACTIONS,
     MAKER_ACTIONS,
     documents_visible_to,
     offered_claim_makers,
+    offered_claim_payers,
     unit_scoped,
 )
 from classes.selectors import class_documents_of_claims
@@ -325,6 +327,44 @@ def claim_makers(claims: Iterable[Claim]) -> dict[int, frozenset[int]]:
     ).items():
         makers[pk] |= actors
     return {pk: frozenset(actors - {None}) for pk, actors in makers.items()}
+
+
+def claim_makers_and_payers(claims: Iterable[Claim]) -> dict[int, frozenset[int]]:
+    """Who may not decide, check or rule on each claim: its makers (``claim_makers``)
+    and whoever paid it (``claims.selectors.offered_claim_payers``: a finance officer
+    who paid an advance and was then made a reviewer approved the claim)."""
+    claims = list(claims)
+    makers = claim_makers(claims)
+    payers = offered_claim_payers([c.pk for c in claims])
+    return {pk: actors | payers.get(pk, frozenset()) for pk, actors in makers.items()}
+
+
+def claim_makers_and_checkers(claims: Iterable[Claim]) -> dict[int, frozenset[int]]:
+    """Who may not pay each claim, send its batch or settle what it owes: its makers
+    (``claim_makers``) and whoever checked or decided it — approved, rejected or
+    returned it, recorded its spot check (``CHECKER_ACTIONS`` of its trail) or ruled on
+    an objection to it (a reviewer who checked a claim's documents and was then made
+    finance could pay it)."""
+    claims = list(claims)
+    found = {pk: set(actors) for pk, actors in claim_makers(claims).items()}
+    ids = list(found)
+    for claim_id, actor_id in (
+        ClaimEvent.objects.filter(claim_id__in=ids, action__in=CHECKER_ACTIONS)
+        .order_by()
+        .values_list("claim_id", "actor_id")
+        .union(
+            Objection.objects.filter(claim_id__in=ids, decided_by__isnull=False)
+            .order_by()
+            .values_list("claim_id", "decided_by_id"),
+            all=True,
+        )
+    ):
+        if actor_id is not None:
+            found[claim_id].add(actor_id)
+    for claim in claims:
+        if claim.reviewed_by_id is not None:
+            found[claim.pk].add(claim.reviewed_by_id)
+    return {pk: frozenset(actors) for pk, actors in found.items()}
 
 
 def report_makers_of_claims(claim_ids: list[int]) -> dict[int, frozenset[int]]:

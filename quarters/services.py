@@ -82,7 +82,7 @@ from quarters.permissions import (
 from quarters.rules import notice_closes_on
 from quarters.selectors import (
     ON_NOTICE,
-    claim_makers,
+    claim_makers_and_payers,
     claims_with_open_objections,
     notice_generation_bump,
     notice_period,
@@ -426,6 +426,9 @@ def objection_lodge(
         raise Conflict("notice_closed", _("公示期已结束，不能再提出异议"))
     with transaction.atomic():
         lock_objects.lock_claim_ids([line.claim_id])
+        if not ReportItem.objects.filter(pk=line.pk).filter(ON_NOTICE).exists():
+            # rejected or returned between the look above and the claim's lock
+            raise NotFound(_("该公示中没有这一行"))
         objection = Objection.objects.create(
             notice=notice,
             line=line,
@@ -716,7 +719,7 @@ def claims_approve_bulk(
             .filter(pk__in=ids)
             .select_related("report")
         }
-        makers = claim_makers(selection.values())
+        makers = claim_makers_and_payers(selection.values())
         spot_checks = spot_check_results(selection.values())
         objected = claims_with_open_objections(selection)
         with _naming_the_claim() as naming:

@@ -63,7 +63,7 @@ from quarters.permissions import (
     decisions_offered,
 )
 from quarters.selectors import (
-    claim_makers,
+    claim_makers_and_payers,
     latest_report_quarter,
     next_undecided_claim,
     objections_visible_to,
@@ -231,7 +231,9 @@ def _claim_rows(report: QuarterlyReport, reviewer: User | None) -> list[dict[str
         ]
         # who made the claims to decide or check, read once for both
         asked = decidable | {row.claim.pk for row in unchecked}
-        makers = claim_makers(row.claim for row in rows if row.claim.pk in asked)
+        makers = claim_makers_and_payers(
+            row.claim for row in rows if row.claim.pk in asked
+        )
         offered = decisions_offered(
             reviewer,
             [row.claim for row in rows if row.claim.pk in decidable],
@@ -687,7 +689,7 @@ def objection_list_view(request: AuthedRequest) -> HttpResponse:
             return redirect("objection_list")
     objections = list(objections_visible_to(user)[:500])
     open_ones = [o for o in objections if o.status == ObjectionStatus.OPEN]
-    makers = claim_makers([o.claim for o in open_ones]) if open_ones else {}
+    makers = claim_makers_and_payers([o.claim for o in open_ones]) if open_ones else {}
     context = {
         "objections": objections,
         # the form on each open objection its reader may judge (not on their own claim)

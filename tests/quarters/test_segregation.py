@@ -494,6 +494,60 @@ def test_the_clerk_made_finance_officer_cannot_pay_the_claim_they_handled(
     assert not x.payments.exists()
 
 
+def test_the_finance_officer_who_paid_its_advance_never_decides_the_claim(
+    claim_input, reviewer, finance, admins
+):
+    """The second review: finance paid a claim's 40% advance while its report was with
+    the prefecture; made a reviewer, the officer approved the claim (200). Maker,
+    checker and payer are three people, whatever the role is now."""
+    from tests.quarter_run import run_quarter
+
+    quarter = run_quarter(claim_input, reviewer, finance=finance, decide=False)
+    report = quarter.reports[0]
+    paid = report.claims.filter(advance__gt=0).order_by("pk").first()
+    assert paid is not None and paid.payments.filter(recorded_by=finance).exists()
+    clear_spot_checks(report, reviewer)
+    made_reviewer = make_reviewer(finance, admins)
+
+    answer = api(made_reviewer).post(
+        f"/api/claims/{paid.pk}/approve/", {}, format="json"
+    )
+
+    assert answer.status_code == 403, answer.content
+    assert "拨付" in answer.json()["message"]
+    assert Claim.objects.get(pk=paid.pk).status == "submitted"
+    approved = api(reviewer).post(f"/api/claims/{paid.pk}/approve/", {}, format="json")
+    assert approved.status_code == 200, approved.content
+
+
+def test_who_checked_a_claims_documents_never_pays_it(
+    clerk, claim_input, reviewer, admins
+):
+    """The second review: reviewer C recorded the claim's spot check, R approved it;
+    C, made a finance officer, could record its payment."""
+    from finance.permissions import can_record_payment
+
+    x = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=x.pk, actor=clerk)
+    report = submit_report(build(clerk), clerk)
+    checker = UserFactory(username="reviewer_c", role=Role.PREFECTURE_REVIEWER)
+    quarter_services.report_draw_spot_checks(
+        report_id=report.pk, actor=reviewer, share=Decimal("1")
+    )
+    quarter_services.spot_check_record(
+        spot_check_id=SpotCheck.objects.get(claim=x).pk,
+        actor=checker,
+        result="consistent",
+    )
+    quarter_services.claim_approve(claim_id=x.pk, actor=reviewer)
+    payer = to_finance(checker, admins)
+    other = UserFactory(username="fin_other", role=Role.FINANCE_OFFICER)
+
+    claim = Claim.objects.get(pk=x.pk)
+    assert not can_record_payment(payer, claim)
+    assert can_record_payment(other, claim)
+
+
 def test_nor_the_reviewer_who_approved_it(observed, reviewer, admins):
     from finance.permissions import can_record_payment
 
