@@ -165,7 +165,13 @@ class ClaimForm(forms.Form):
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),
-        error_messages={"min_value": "申请金额应大于0元"},
+        error_messages={
+            "min_value": "申请金额应大于0元",
+            "invalid": "申请金额应为数字，如 1800.00",
+            "max_decimal_places": "申请金额精确到分：小数不超过2位",
+            "max_digits": "申请金额过大",
+            "max_whole_digits": "申请金额过大",
+        },
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01"}),
     )
 

@@ -67,7 +67,7 @@ from finance.permissions import (
 from finance.selectors import batch_claims_made_by, claims_of_rollup
 from finance.services import _amount_due, balance_holds, payment_record
 from programs.models import Institution
-from quarters.selectors import claim_makers
+from quarters.selectors import claim_makers_and_checkers
 from trainees.selectors import trainee_in_scope
 
 ZERO = Decimal("0.00")
@@ -130,6 +130,18 @@ def account_change_propose(
         owner = {"institution": institution}
     if current is not None and current.number == number and current.bank == bank:
         raise Conflict("unchanged", "新账号与现有账号相同")
+    waiting = (
+        PayeeAccountChange.objects.filter(
+            **owner, bank=bank, number=number, status=AccountChangeStatus.PROPOSED
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        # the same account entered twice waits for one confirmation, not two
+        raise Conflict(
+            "already_proposed", f"该收款人已有相同账号的账户变更#{waiting}待财政确认"
+        )
     checked = evidence.checked_upload(request_file) if request_file else None
     unit_id = actor.unit_id or (
         owner["trainee"].registered_by_unit_id
@@ -342,7 +354,7 @@ def batch_plan(
         institution_id__in={c.institution_id for c in claims}
     ):
         accounts[("institution", a.institution_id)] = a
-    makers = claim_makers(claims)
+    makers = claim_makers_and_checkers(claims)
     holds = balance_holds(claims)
     for claim in claims:
         try:

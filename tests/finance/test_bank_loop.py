@@ -547,6 +547,19 @@ def test_an_older_account_change_confirmed_after_a_newer_one_is_refused(
     payouts.account_change_refuse(change_id=older.pk, actor=second)
 
 
+def test_the_same_account_entered_twice_waits_once(
+    ready: Any, finance: Any, trainee: Any
+) -> None:
+    """A newcomer's review: two identical pending changes of one person were taken."""
+    first = proposed_for(trainee, finance, 91)
+    with pytest.raises(Conflict) as again:
+        proposed_for(trainee, finance, 91)
+    assert (
+        again.value.code == "already_proposed" and f"#{first.pk}" in again.value.message
+    )
+    assert proposed_for(trainee, finance, 92).pk != first.pk  # another number is news
+
+
 def test_an_account_change_is_audited_masked(ready: Any, finance: Any) -> None:
     quarter, _ = ready
     claim = quarter.approved[0]
