@@ -330,8 +330,10 @@ class SpotCheckRecordApi(APIView):
             " spot_check_recorded）；材料不符须填写说明（缺少时 400，code 为"
             " reason_required）。报表审结后不能再改（409）。录入、修改、提交或报送该申报，"
             "或编制、报送其所在报表的人不能登记（403）。documents 列出核对过的该申报证明材料 id"
-            "（选填；不属于该申报的 id 返回 400，code 为 invalid_document），其 id 与"
-            " SHA-256 一并记入审计链。"
+            "（不属于该申报的 id 返回 400，code 为 invalid_document），其 id 与"
+            " SHA-256 一并记入审计链。材料相符须至少列出一份（400，code 为"
+            " nothing_examined；没有任何材料的申报只能登记材料不符）；所列每份材料须由"
+            "登记人先经 GET /api/documents/{id}/ 打开过（400，code 为 not_opened）。"
         ),
         request=SpotCheckRecordSerializer,
         responses={

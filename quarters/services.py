@@ -38,6 +38,7 @@ from claims.models import (
     ClaimAction,
     ClaimEvent,
     Document,
+    DocumentDownload,
     backlog_compact,
     backlog_moved,
     claim_summary_place,
@@ -611,6 +612,9 @@ def spot_check_record(
         check = lock_objects.lock_spot_check(spot_check_id)
         require(can_record_spot_check(actor, check))
         examined = _examined_documents(check, documents)
+        if result == SpotCheckResult.CONSISTENT and not examined:
+            raise _nothing_examined(check)
+        _require_opened(actor, examined)
         check.result, check.note = result, note
         check.checked_by, check.checked_at = actor, timezone.now()
         check.save()
@@ -645,6 +649,44 @@ def spot_check_record(
             changes=report_changes,
         )
     return check
+
+
+def _nothing_examined(check: SpotCheck) -> DomainError:
+    """材料相符 stands on documents looked at: one naming none is refused, and a claim
+    with no document at all can only be found 材料不符 (the trust review)."""
+    has_evidence = Document.objects.filter(claim_id=check.claim_id).exists() or bool(
+        class_documents_of_claims([check.claim_id]).get(check.claim_id)
+    )
+    if not has_evidence:
+        return DomainError(
+            "nothing_examined",
+            f"申报#{check.claim_id}没有任何证明材料，不能登记“材料相符”："
+            "请登记“材料不符”并说明缺少哪些材料",
+        )
+    return DomainError(
+        "nothing_examined",
+        "登记“材料相符”须勾选已打开核对过的证明材料（至少一份）",
+    )
+
+
+def _require_opened(actor: User, examined: list[Document]) -> None:
+    """Each document named as examined was opened by ``actor`` through the audited
+    download (``DocumentDownload``): a tick on a file never looked at is no check."""
+    if not examined:
+        return
+    seen = set(
+        DocumentDownload.objects.filter(
+            actor=actor, document__in=[d.pk for d in examined]
+        ).values_list("document_id", flat=True)
+    )
+    unopened = [d.pk for d in examined if d.pk not in seen]
+    if unopened:
+        raise DomainError(
+            "not_opened",
+            "材料"
+            + "、".join(f"#{pk}" for pk in unopened)
+            + "未经您打开查看，不能记为已核对：请先点开材料看过，再登记核对结果",
+        )
 
 
 def _examined_documents(check: SpotCheck, ids: Collection[int]) -> list[Document]:

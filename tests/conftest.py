@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.db import connection
@@ -136,18 +138,27 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
+@pytest.fixture(autouse=True)
+def _media_of_the_run(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Files a test stores (evidence, workbooks, imports) go under the run's temporary
+    folder, never the checkout's ``.data/media``; a test that reads the folder back sets
+    its own."""
+    settings.MEDIA_ROOT = tmp_path_factory.getbasetemp() / "media"
+
+
 @contextlib.contextmanager
 def as_in_a_test(**more_settings: Any) -> Iterator[None]:
     """What the autouse fixtures above give each test, for rows built once for a whole
     module before any test's own fixtures run (the permission matrix's world): Celery
     eager, the public notice closed once opened, fast password hashing, the throttle
-    in a cache of this process; and ``more_settings``."""
+    in a cache of this process, files in a temporary folder; and ``more_settings``."""
     from django.conf import settings
     from django.test import override_settings
 
     from altay_skills.celery import app
     from quarters import services
 
+    more_settings.setdefault("MEDIA_ROOT", Path(tempfile.mkdtemp(prefix="media-")))
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
     try:

@@ -13,6 +13,20 @@ from programs.models import Institution, InstitutionKind
 from trainees.id_numbers import check_char
 from trainees.models import Household, Trainee
 
+
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (0, 90, 0)).save(out, format="PNG")
+    return out.getvalue()
+
+
+#: A sign-in sheet small enough for every test that needs one (``opened_evidence``).
+TINY_PNG = _tiny_png()
+
 _serial = itertools.count(1)
 
 
@@ -124,9 +138,62 @@ def clear_spot_checks(report: object, reviewer: object) -> object:
         "pk", flat=True
     ):
         quarter_services.spot_check_record(
-            spot_check_id=pk, actor=reviewer, result="consistent"
+            spot_check_id=pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(pk, reviewer),
         )
     return report
+
+
+def sampled_evidence(spot_check_id: int) -> list[int]:
+    """The ids of a sampled claim's evidence (its own and its class's documents); a
+    claim with none gets a sign-in sheet from a clerk of its unit first. Files go under
+    the test's MEDIA_ROOT."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from claims import services as claim_services
+    from claims.models import Document
+    from classes.selectors import class_documents_of_claims
+    from quarters.models import SpotCheck
+
+    claim = SpotCheck.objects.select_related("claim").get(pk=spot_check_id).claim
+    ids = set(Document.objects.filter(claim_id=claim.pk).values_list("pk", flat=True))
+    ids |= class_documents_of_claims([claim.pk]).get(claim.pk, set())
+    if not ids:
+        clerk = claim.created_by
+        if not (clerk.is_clerk and clerk.unit_id == claim.unit_id):
+            clerk = UserFactory(role=Role.COUNTY_CLERK, unit_id=claim.unit_id)
+        ids = {
+            claim_services.claim_attach_document(
+                claim_id=claim.pk,
+                kind="attendance",
+                upload=SimpleUploadedFile("sheet.png", TINY_PNG),
+                actor=clerk,
+            ).pk
+        }
+    return sorted(ids)
+
+
+def opened_evidence(spot_check_id: int, reviewer: object) -> list[int]:
+    """``sampled_evidence``, each document opened by ``reviewer`` through the audited
+    download: what 材料相符 stands on."""
+    from claims import services as claim_services
+    from claims.models import DocumentDownload
+
+    ids = sampled_evidence(spot_check_id)
+    seen = set(
+        DocumentDownload.objects.filter(actor=reviewer, document__in=ids).values_list(
+            "document_id", flat=True
+        )
+    )
+    for pk in sorted(set(ids) - seen):
+        _document, handle = claim_services.document_download(
+            document_id=pk,
+            actor=reviewer,  # type: ignore[arg-type]
+        )
+        handle.close()
+    return ids
 
 
 def county_uplift(

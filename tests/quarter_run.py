@@ -14,7 +14,12 @@ from finance.services import payment_record
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport
 from tests.class_run import claim_through_class
-from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+from tests.factories import (
+    InstitutionFactory,
+    TraineeFactory,
+    UserFactory,
+    opened_evidence,
+)
 
 TRADES = ["6-31-01-03", "4-07-05-01", "4-10-01-05", "4-01-06-01"]
 
@@ -35,12 +40,15 @@ def run_quarter(
     finance: Any = None,
     on_submitted: Callable[[QuarterlyReport], None] | None = None,
     decide: bool = True,
+    evidence: bool = True,
 ) -> Quarter:
     """Unit 654301's claims are project-based (a training provider's, run as classes:
     ``tests.class_run``), unit 654322's not. With ``finance``, the advances the rules
     give (unit 654301's, 五(二)) are paid while the reports are with the
     prefecture, before any decision; ``on_submitted`` is called with each report
-    then. ``decide=False`` stops there."""
+    then. ``decide=False`` stops there. ``evidence=False`` leaves the claims without
+    documents: each sampled one is found 材料不符 and approved past it with its reason
+    (a test that migrates back past the documents' table)."""
     result = Quarter(quarter)
     units = [
         (
@@ -97,12 +105,24 @@ def run_quarter(
         quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
         for check in report.spot_checks.all():
             quarter_services.spot_check_record(
-                spot_check_id=check.pk, actor=reviewer, result="consistent"
+                spot_check_id=check.pk,
+                actor=reviewer,
+                **(
+                    {
+                        "result": "consistent",
+                        "documents": opened_evidence(check.pk, reviewer),
+                    }
+                    if evidence
+                    else {"result": "inconsistent", "note": "未上传签到表"}
+                ),
             )
+        past_finding = "" if evidence else "签到表原件已在县局现场核对属实"
         claims = list(report.claims.order_by("pk"))
         for claim in claims[:-1]:
             result.approved.append(
-                quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
+                quarter_services.claim_approve(
+                    claim_id=claim.pk, actor=reviewer, spot_check_reason=past_finding
+                )
             )
         result.rejected.append(
             quarter_services.claim_reject(

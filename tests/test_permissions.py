@@ -39,7 +39,12 @@ from claims.models import Claim
 from claims.permissions import actions_for, actions_for_many
 from quarters import services as quarter_services
 from quarters.models import SpotCheck
-from tests.factories import TraineeFactory, UserFactory, clear_spot_checks
+from tests.factories import (
+    TraineeFactory,
+    UserFactory,
+    clear_spot_checks,
+    opened_evidence,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -163,10 +168,12 @@ def world(
     quarter_services.report_draw_spot_checks(
         report_id=report.pk, actor=reviewer, share=Decimal("1")
     )
+    done = SpotCheck.objects.get(claim=claims["spot_check_done"]).pk
     quarter_services.spot_check_record(
-        spot_check_id=SpotCheck.objects.get(claim=claims["spot_check_done"]).pk,
+        spot_check_id=done,
         actor=reviewer,
         result="consistent",
+        documents=opened_evidence(done, reviewer),
     )
     # 2021Q1: a submitted report whose sample is not drawn yet
     claims["in_undrawn_report"] = _file(claim_input, clerk, "2021Q1")
@@ -306,7 +313,10 @@ def test_a_claim_whose_spot_check_is_pending_is_not_offered_approval(
     # once the documents are checked, approval is offered and accepted
     check = SpotCheck.objects.get(claim_id=pk)
     quarter_services.spot_check_record(
-        spot_check_id=check.pk, actor=reviewer, result="consistent"
+        spot_check_id=check.pk,
+        actor=reviewer,
+        result="consistent",
+        documents=opened_evidence(check.pk, reviewer),
     )
     page = client.get(reverse("claim_detail", args=[pk])).content.decode()
     assert 'data-testid="approve"' in page

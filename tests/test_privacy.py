@@ -40,6 +40,7 @@ from tests.factories import (
     TraineeFactory,
     UserFactory,
     make_id_number,
+    opened_evidence,
 )
 from trainees import services
 from trainees.id_numbers import check_char, mask_id_number, mask_id_numbers_in
@@ -981,7 +982,12 @@ def test_a_whole_run_leaves_no_full_number_in_any_log_or_export(
     client.force_login(reviewer)
     checks = post(f"/api/reports/{report['id']}/spot-checks/", {"share": "1"}, 201)
     for check in checks.get("spot_checks", checks.get("results", [])):
-        post(f"/api/spot-checks/{check['id']}/", {"result": "consistent"})
+        # the reviewer opens the claim's evidence first (材料相符 names what was seen)
+        seen = opened_evidence(check["id"], reviewer)
+        post(
+            f"/api/spot-checks/{check['id']}/",
+            {"result": "consistent", "documents": seen},
+        )
     in_report = list(
         Claim.objects.filter(report_id=report["id"]).values_list("pk", flat=True)
     )

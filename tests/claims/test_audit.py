@@ -49,6 +49,7 @@ def test_a_claims_life_is_one_intact_chain(clerk, reviewer, claim_input):
         "create",
         "submit",
         "report",
+        "attach_document",  # the sampled claim's sign-in sheet, opened by the reviewer
         "spot_check",  # a report of one claim samples it: checked before approval
         "approve",
         "owed",  # the ledger line the approval wrote, chained like every event
@@ -60,7 +61,7 @@ def test_a_claims_life_is_one_intact_chain(clerk, reviewer, claim_input):
         assert event.hash == audit.event_hash(event.prev_hash, event)
     code, output = verify_audit()
     assert code == 0
-    assert "审计链完整：6 条记录，1 笔申报\n资金账目与审计链一致：1 条账目" in output
+    assert "审计链完整：7 条记录，1 笔申报\n资金账目与审计链一致：1 条账目" in output
 
 
 def test_an_empty_trail_verifies(db, settings, tmp_path):
@@ -490,7 +491,23 @@ def test_the_migration_rekeys_old_chains_and_refuses_a_broken_one(
 ):
     from quarters.events import verify as verify_reports
 
-    approved(clerk, reviewer, claim_input)
+    # a claim with no document (documents came after 0013: going back drops their
+    # table): its sampled check found 材料不符, approved past it with its reason
+    claim = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=claim.pk, actor=clerk)
+    report = send_to_prefecture(claim)
+    quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
+    quarter_services.spot_check_record(
+        spot_check_id=report.spot_checks.get().pk,
+        actor=reviewer,
+        result="inconsistent",
+        note="缺签到表，已电话核实培训确已举办",
+    )
+    quarter_services.claim_approve(
+        claim_id=claim.pk,
+        actor=reviewer,
+        spot_check_reason="培训机构补交签到表原件，经核对属实",
+    )
     before = "0013_claim_hire_date"
     try:
         # given the chains as the code before the key wrote them (plain sha256)
@@ -542,5 +559,5 @@ def test_audit_rekey_rotates_the_key_and_refuses_a_broken_trail(
     assert code == 0, output
     assert "与锚定摘要一致" in output
     assert (
-        ClaimEvent.objects.filter(claim=claim).count() == 6
-    )  # create … spot_check, approve, owed
+        ClaimEvent.objects.filter(claim=claim).count() == 7
+    )  # create … attach_document, spot_check, approve, owed

@@ -38,6 +38,7 @@ from tests.factories import (
     InstitutionFactory,
     TraineeFactory,
     UserFactory,
+    opened_evidence,
     send_to_prefecture,
 )
 from tests.racing import race
@@ -136,7 +137,10 @@ def test_every_summary_equals_a_fresh_aggregate_after_random_transitions(
         quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
         for check in report.spot_checks.all():
             quarter_services.spot_check_record(
-                spot_check_id=check.pk, actor=reviewer, result="consistent"
+                spot_check_id=check.pk,
+                actor=reviewer,
+                result="consistent",
+                documents=opened_evidence(check.pk, reviewer),
             )
         for claim in report.claims.filter(status=workflow.SUBMITTED).order_by("pk"):
             decision = rng.choice(["approve", "approve", "reject", "return"])

@@ -133,6 +133,8 @@ def test_the_spot_check_shows_the_documents_and_records_those_examined(
     for document in (sheet, roster):
         assert f'data-testid="examine-{document.pk}"' in html
         assert reverse("api-document", args=[document.pk]) in html
+    # the reviewer opens the sheet from the page (the audited download), then records
+    assert client.get(reverse("api-document", args=[sheet.pk])).status_code == 200
     response = client.post(
         reverse("spot_check_record", args=[check.pk]),
         {"result": "consistent", "documents": [str(sheet.pk)]},
@@ -188,8 +190,98 @@ def api_record(user, check, documents):
 
 def test_the_api_records_the_documents_examined(client, clerk, reviewer, claim_input):
     _, _, check, sheet, roster = sampled_claim(clerk, reviewer, claim_input)
+    opened(reviewer, sheet, roster)
     response = api_record(reviewer, check, [roster.pk, sheet.pk])
     assert response.status_code == 200, response.content
     assert sorted(response.json()["documents_examined"]) == sorted(
         [sheet.pk, roster.pk]
     )
+
+
+# --- 材料相符 names documents the reviewer opened (the trust review: a reviewer could
+# record 材料相符 on a claim without a single document, or tick one never opened) ------
+def opened(reviewer, *documents: Document) -> None:
+    """The reviewer opens each document through the audited download."""
+    for document in documents:
+        services.document_download(document_id=document.pk, actor=reviewer)
+
+
+def test_documents_match_needs_a_document_named(client, clerk, reviewer, claim_input):
+    _, report, check, sheet, _ = sampled_claim(clerk, reviewer, claim_input)
+    opened(reviewer, sheet)
+    response = api_record(reviewer, check, [])
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "nothing_examined"
+    assert "勾选" in body["message"]
+    check.refresh_from_db()
+    assert check.result == "pending"
+    assert not ReportEvent.objects.filter(
+        report=report, action="record_spot_check"
+    ).exists()
+
+
+def test_documents_match_cannot_be_recorded_on_a_claim_without_documents(
+    clerk, reviewer, claim_input
+):
+    from quarters.services import spot_check_record
+    from tests.factories import send_to_prefecture
+
+    claim = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=claim.pk, actor=clerk)
+    report = send_to_prefecture(claim)
+    quarter_services.report_draw_spot_checks(
+        report_id=report.pk, actor=reviewer, share=__import__("decimal").Decimal("1")
+    )
+    check = SpotCheck.objects.get(report=report)
+    from altay_skills.errors import DomainError
+
+    with pytest.raises(DomainError) as refused:
+        spot_check_record(spot_check_id=check.pk, actor=reviewer, result="consistent")
+    assert refused.value.code == "nothing_examined"
+    assert "没有任何证明材料" in refused.value.message
+    # 材料不符 with its reason is what such a claim can be found
+    recorded = spot_check_record(
+        spot_check_id=check.pk,
+        actor=reviewer,
+        result="inconsistent",
+        note="未上传花名册",
+    )
+    assert recorded.result == "inconsistent"
+
+
+def test_a_document_named_as_examined_must_have_been_opened_by_the_reviewer(
+    clerk, reviewer, claim_input
+):
+    from tests.factories import UserFactory
+
+    _, _, check, sheet, roster = sampled_claim(clerk, reviewer, claim_input)
+    colleague = UserFactory(role="prefecture_reviewer", unit=None)
+    opened(colleague, roster)  # another reviewer's download is not this one's look
+    opened(reviewer, sheet)
+    response = api_record(reviewer, check, [sheet.pk, roster.pk])
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "not_opened"
+    assert f"#{roster.pk}" in body["message"] and f"#{sheet.pk}" not in body["message"]
+    check.refresh_from_db()
+    assert check.result == "pending"
+    opened(reviewer, roster)
+    assert api_record(reviewer, check, [sheet.pk, roster.pk]).status_code == 200
+
+
+def test_the_spot_check_form_says_what_documents_match_needs(
+    client, clerk, reviewer, claim_input
+):
+    _, report, check, sheet, _ = sampled_claim(clerk, reviewer, claim_input)
+    client.force_login(reviewer)
+    html = client.get(reverse("report_detail", args=[report.pk])).content.decode()
+    assert "须先打开并勾选" in html
+    response = client.post(
+        reverse("spot_check_record", args=[check.pk]),
+        {"result": "consistent", "documents": [str(sheet.pk)]},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert "未经您打开查看" in html
+    assert f'data-testid="examine-{sheet.pk}"' in html  # the form stays to retry

@@ -179,6 +179,7 @@ def test_approve_records_the_reviewer_and_the_amount(clerk, reviewer, claim_inpu
         "create",
         "submit",
         "report",
+        "attach_document",  # the sampled claim's sign-in sheet, opened by the reviewer
         "spot_check",  # its report's sample, drawn and checked before approval
         "approve",
         "owed",  # the approval's entitlement, a line of the claim's money ledger

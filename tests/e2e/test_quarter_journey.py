@@ -26,7 +26,12 @@ from finance.models import Payment, Rollup
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, SpotCheck
 from tests.e2e.conftest import CONTEXT_ARGS
-from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+from tests.factories import (
+    InstitutionFactory,
+    TraineeFactory,
+    UserFactory,
+    sampled_evidence,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -109,9 +114,19 @@ def accept_confirmations(page: Page) -> None:
 
 def record_spot_checks(page: Page, report: QuarterlyReport, *, first: int = 99) -> None:
     """Record the report's pending spot checks in place (htmx), at most ``first``."""
-    pending = SpotCheck.objects.filter(report=report, result="pending")
-    for check in pending.order_by("claim_id")[:first]:
+    pending = list(
+        SpotCheck.objects.filter(report=report, result="pending").order_by("claim_id")
+    )[:first]
+    # the clerks uploaded each sampled claim's sign-in sheet; the reviewer opens each
+    # from the page before ticking it (材料相符 names documents the reviewer opened)
+    evidence = {check.pk: sampled_evidence(check.pk) for check in pending}
+    page.reload()
+    for check in pending:
         cell = page.get_by_test_id(f"spot-check-{check.claim_id}")
+        for document in evidence[check.pk]:
+            with page.expect_download():
+                cell.get_by_test_id(f"spot-download-{document}").click()
+            cell.get_by_test_id(f"examine-{document}").check()
         cell.get_by_test_id(f"spot-result-{check.claim_id}").select_option("consistent")
         cell.get_by_test_id(f"spot-note-{check.claim_id}").fill(
             "花名册、签到表与证书相符"

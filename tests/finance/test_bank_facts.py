@@ -23,7 +23,12 @@ from finance.models import BankTemplate, Payment, Recovery
 from quarters import services as quarter_services
 from tests.bank_run import CSV_TEMPLATE, clerk_of, give_account, result_file
 from tests.class_run import claim_through_class
-from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+from tests.factories import (
+    InstitutionFactory,
+    TraineeFactory,
+    UserFactory,
+    opened_evidence,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +100,10 @@ def spot_checks_cleared(report: Any, reviewer: Any) -> None:
     quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
     for check in report.spot_checks.all():
         quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent"
+            spot_check_id=check.pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(check.pk, reviewer),
         )
 
 

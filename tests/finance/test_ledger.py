@@ -30,6 +30,7 @@ from finance.views import payment_row
 from quarters import services as quarter_services
 from tests.class_run import claim_through_class
 from tests.conftest import requires_postgres
+from tests.factories import opened_evidence
 
 pytestmark = pytest.mark.django_db
 PAID_ON = date(2020, 5, 10)
@@ -73,7 +74,10 @@ def report_of(clerk, quarter="2020Q1", *, submit=True, reviewer=None):
         quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
         for check in report.spot_checks.all():
             quarter_services.spot_check_record(
-                spot_check_id=check.pk, actor=reviewer, result="consistent"
+                spot_check_id=check.pk,
+                actor=reviewer,
+                result="consistent",
+                documents=opened_evidence(check.pk, reviewer),
             )
     return report
 

@@ -47,7 +47,7 @@ from finance.views import payment_row
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport
 from tests.class_run import claim_through_class
-from tests.factories import InstitutionFactory, TraineeFactory
+from tests.factories import InstitutionFactory, TraineeFactory, opened_evidence
 
 pytestmark = pytest.mark.django_db
 PAID_ON = date(2020, 6, 30)
@@ -124,7 +124,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
                 for check in report.spot_checks.all():
                     quarter_services.spot_check_record(
-                        spot_check_id=check.pk, actor=self.reviewer, result="consistent"
+                        spot_check_id=check.pk,
+                        actor=self.reviewer,
+                        result="consistent",
+                        documents=opened_evidence(check.pk, self.reviewer),
                     )
             REACHED["report"] += 1
             self.moved = True

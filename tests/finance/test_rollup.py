@@ -14,6 +14,7 @@ from claims.models import Claim
 from finance import services
 from finance.ledger import money_of
 from finance.models import Rollup, RollupLine
+from tests.factories import opened_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +157,10 @@ def late_report(claim_input, reviewer):
     quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
     for check in report.spot_checks.all():
         quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent"
+            spot_check_id=check.pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(check.pk, reviewer),
         )
     claim = quarter_services.claim_approve(claim_id=draft.pk, actor=reviewer)
     quarter_services.report_close(report_id=report.pk, actor=reviewer)

@@ -40,7 +40,7 @@ from quarters.models import (
     ReportAction,
     ReportEvent,
 )
-from tests.factories import TraineeFactory, clear_spot_checks
+from tests.factories import TraineeFactory, clear_spot_checks, opened_evidence
 
 pytestmark = [pytest.mark.django_db, pytest.mark.public_notice]
 
@@ -380,7 +380,10 @@ def objected(noticed: Any, reviewer: User) -> tuple[Claim, Objection]:
     )
     for check in report.spot_checks.all():
         quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent"
+            spot_check_id=check.pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(check.pk, reviewer),
         )
     return claims[0], Objection.objects.get(reference=reference)
 
@@ -594,7 +597,10 @@ def closed_and_rolled_up(
     )
     for check in report.spot_checks.all():
         quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent"
+            spot_check_id=check.pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(check.pk, reviewer),
         )
     for claim in claims:
         quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)

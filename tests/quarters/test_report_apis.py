@@ -16,7 +16,7 @@ from claims.models import Claim, ClaimEvent
 from claims.services import ClaimInput
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, ReportItem, SpotCheck
-from tests.factories import TraineeFactory
+from tests.factories import TraineeFactory, opened_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,10 @@ def checked_report(reviewer: User, sampled_report: QuarterlyReport) -> Quarterly
     """Sampled, and every sampled claim's documents checked: ready for decisions."""
     for check in sampled_report.spot_checks.all():
         quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent"
+            spot_check_id=check.pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(check.pk, reviewer),
         )
     return sampled_report
 
@@ -783,7 +786,12 @@ def test_a_report_runs_end_to_end_over_the_api(clerk, reviewer, submitted_claims
     sample = as_reviewer.post(url(report["id"], "spot-checks")).json()
     for check in sample["spot_checks"]:
         recorded = as_reviewer.post(
-            f"/api/spot-checks/{check['id']}/", {"result": "consistent"}, format="json"
+            f"/api/spot-checks/{check['id']}/",
+            {
+                "result": "consistent",
+                "documents": opened_evidence(check["id"], reviewer),
+            },
+            format="json",
         )
         assert recorded.status_code == 200
     approved = as_reviewer.post(

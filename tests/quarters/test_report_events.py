@@ -20,7 +20,7 @@ from quarters import events
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, ReportAction, ReportEvent
 from tests.conftest import requires_postgres
-from tests.factories import TraineeFactory
+from tests.factories import TraineeFactory, opened_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,11 @@ def test_the_reviewers_actions_each_write_one_event(clerk, reviewer, submitted_c
     )
     for check in checks:
         quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent", note="相符"
+            spot_check_id=check.pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(check.pk, reviewer),
+            note="相符",
         )
     for claim in submitted_claims:
         quarter_services.claim_approve(claim_id=claim.pk, actor=reviewer)
@@ -132,10 +136,12 @@ def test_the_reviewers_actions_each_write_one_event(clerk, reviewer, submitted_c
     assert drawn["seed"] == QuarterlyReport.objects.get(pk=report.pk).spot_check_seed
     recorded = report.events.filter(action="record_spot_check").first()
     assert recorded.reason == "相符"
+    examined = checks[0].documents_examined.get()
     assert recorded.changes == {
         "spot_check": checks[0].pk,
         "claim": checks[0].claim_id,
         "result": "consistent",
+        "documents": [{"document": examined.pk, "sha256": examined.sha256}],
     }
 
 

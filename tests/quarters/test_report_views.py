@@ -15,7 +15,7 @@ from claims import services
 from claims.models import Claim
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, SpotCheck
-from tests.factories import TraineeFactory, UserFactory
+from tests.factories import TraineeFactory, UserFactory, opened_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,10 @@ def draw(report, reviewer, share="0.5"):
 def record_all(report, reviewer):
     for check in report.spot_checks.all():
         quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent"
+            spot_check_id=check.pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(check.pk, reviewer),
         )
 
 
@@ -403,7 +406,8 @@ def test_a_spot_check_is_recorded_without_htmx_too(
     check = SpotCheck.objects.get(report=report)
     client.force_login(reviewer)
     response = client.post(
-        reverse("spot_check_record", args=[check.pk]), {"result": "consistent"}
+        reverse("spot_check_record", args=[check.pk]),
+        {"result": "consistent", "documents": opened_evidence(check.pk, reviewer)},
     )
     assert response.status_code == 302
     assert response.url.startswith(reverse("report_detail", args=[report.pk]))

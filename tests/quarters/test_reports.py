@@ -12,7 +12,7 @@ from claims import rules, services
 from claims.models import ClaimEvent
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, ReportItem, SpotCheck
-from tests.factories import clear_spot_checks
+from tests.factories import clear_spot_checks, opened_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -239,7 +239,10 @@ def test_a_report_cannot_close_while_a_sampled_claim_is_undecided(
         quarter_services.report_close(report_id=submitted_report.pk, actor=reviewer)
     for check in checks:
         quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent"
+            spot_check_id=check.pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(check.pk, reviewer),
         )
         quarter_services.claim_approve(claim_id=check.claim_id, actor=reviewer)
     closed = quarter_services.report_close(
@@ -339,7 +342,10 @@ def test_a_sampled_claim_returned_and_resubmitted_does_not_hold_its_old_report(
     )
     for check in submitted_report.spot_checks.all():
         quarter_services.spot_check_record(
-            spot_check_id=check.pk, actor=reviewer, result="consistent"
+            spot_check_id=check.pk,
+            actor=reviewer,
+            result="consistent",
+            documents=opened_evidence(check.pk, reviewer),
         )
     first, *rest = three_submitted
     quarter_services.claim_return(claim_id=first.pk, actor=reviewer, reason="请补材料")

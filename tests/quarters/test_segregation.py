@@ -36,7 +36,12 @@ from claims.services import ClaimInput
 from quarters import selectors
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, SpotCheck
-from tests.factories import TraineeFactory, UserFactory, clear_spot_checks
+from tests.factories import (
+    TraineeFactory,
+    UserFactory,
+    clear_spot_checks,
+    opened_evidence,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -180,7 +185,10 @@ def test_an_uninvolved_reviewer_still_decides_it(observed, reviewer):
     )
     check = SpotCheck.objects.get(claim=x)
     quarter_services.spot_check_record(
-        spot_check_id=check.pk, actor=reviewer, result="consistent"
+        spot_check_id=check.pk,
+        actor=reviewer,
+        result="consistent",
+        documents=opened_evidence(check.pk, reviewer),
     )
 
     response = api(reviewer).post(f"/api/claims/{x.pk}/approve/", {}, format="json")
@@ -310,10 +318,12 @@ def test_deciding_does_not_make_a_maker(clerk, reviewer, claim_input):
     quarter_services.report_draw_spot_checks(
         report_id=first.pk, actor=reviewer, share=Decimal("1")
     )
+    check = SpotCheck.objects.get(claim=x).pk
     quarter_services.spot_check_record(
-        spot_check_id=SpotCheck.objects.get(claim=x).pk,
+        spot_check_id=check,
         actor=reviewer,
         result="consistent",
+        documents=opened_evidence(check, reviewer),
     )
     quarter_services.claim_return(claim_id=x.pk, actor=reviewer, reason=REASON)
     quarter_services.report_close(report_id=first.pk, actor=reviewer)
@@ -534,10 +544,12 @@ def test_who_checked_a_claims_documents_never_pays_it(
     quarter_services.report_draw_spot_checks(
         report_id=report.pk, actor=reviewer, share=Decimal("1")
     )
+    check = SpotCheck.objects.get(claim=x).pk
     quarter_services.spot_check_record(
-        spot_check_id=SpotCheck.objects.get(claim=x).pk,
+        spot_check_id=check,
         actor=checker,
         result="consistent",
+        documents=opened_evidence(check, checker),
     )
     quarter_services.claim_approve(claim_id=x.pk, actor=reviewer)
     payer = to_finance(checker, admins)

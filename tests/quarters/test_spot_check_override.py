@@ -24,7 +24,7 @@ from claims.models import Claim, ClaimEvent
 from claims.services import ClaimInput
 from quarters import services as quarter_services
 from quarters.models import QuarterlyReport, SpotCheck
-from tests.factories import TraineeFactory
+from tests.factories import TraineeFactory, opened_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -59,11 +59,15 @@ def found(
     )
     bad, good = claims
     for claim, result, note in ((bad, "inconsistent", NOTE), (good, "consistent", "")):
+        check = SpotCheck.objects.get(claim=claim).pk
         quarter_services.spot_check_record(
-            spot_check_id=SpotCheck.objects.get(claim=claim).pk,
+            spot_check_id=check,
             actor=reviewer,
             result=result,
             note=note,
+            documents=opened_evidence(check, reviewer)
+            if result == "consistent"
+            else (),
         )
     return bad, good, report
 

@@ -17,7 +17,12 @@ from finance.models import Payment, Recovery, Rollup
 from programs.services import enter_illustrative_terms
 from quarters import services as quarter_services
 from tests.class_run import claim_through_class
-from tests.factories import InstitutionFactory, TraineeFactory, UserFactory
+from tests.factories import (
+    InstitutionFactory,
+    TraineeFactory,
+    UserFactory,
+    opened_evidence,
+)
 from tests.quarter_run import run_quarter
 from trainees.models import Trainee
 
@@ -83,7 +88,10 @@ def close_quarter(claim_input, reviewer, *, quarter="2020Q1", per_unit=2):
         quarter_services.report_draw_spot_checks(report_id=report.pk, actor=reviewer)
         for check in report.spot_checks.all():
             quarter_services.spot_check_record(
-                spot_check_id=check.pk, actor=reviewer, result="consistent"
+                spot_check_id=check.pk,
+                actor=reviewer,
+                result="consistent",
+                documents=opened_evidence(check.pk, reviewer),
             )
         ids = list(report.claims.values_list("pk", flat=True))
         approved += quarter_services.claims_approve_bulk(claim_ids=ids, actor=reviewer)

@@ -622,11 +622,17 @@ class Command(BaseCommand):
                     report_id=report.pk, actor=reviewer, share=Decimal("0.25")
                 ):
                     finding = findings.get(check.claim_id, {})
+                    result = finding.get("result", "consistent")
                     quarter_services.spot_check_record(
                         spot_check_id=check.pk,
                         actor=reviewer,
-                        result=finding.get("result", "consistent"),
+                        result=result,
                         note=finding.get("note", "已核对花名册、签到表和证书复印件"),
+                        documents=(
+                            _opened_sign_in_sheet(check.claim_id, clerk, reviewer)
+                            if result == "consistent"
+                            else ()
+                        ),
                     )
 
     def _review_step(
@@ -941,3 +947,32 @@ def quarter_end(quarter: str) -> date:
     bounds = quarter_bounds(quarter)
     assert bounds is not None
     return bounds[1]
+
+
+def _opened_sign_in_sheet(claim_id: int, clerk: User, reviewer: User) -> list[int]:
+    """材料相符 names documents the reviewer opened: the unit's clerk uploads the
+    sampled claim's sign-in sheet (a drawn demo sheet), and the reviewer opens it
+    through the audited download. Returns the sheet's id."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from PIL import Image, ImageDraw
+
+    sheet = Image.new("RGB", (420, 300), "white")
+    draw = ImageDraw.Draw(sheet)
+    for row in range(1, 12):  # a blank sign-in grid: demo data, not a real sheet
+        draw.line([(20, 20 + row * 24), (400, 20 + row * 24)], fill="black")
+    for column in (20, 140, 280, 400):
+        draw.line([(column, 44), (column, 284)], fill="black")
+    out = io.BytesIO()
+    sheet.save(out, format="PNG")
+    document = services.claim_attach_document(
+        claim_id=claim_id,
+        kind="attendance",
+        upload=SimpleUploadedFile("演示签到表.png", out.getvalue()),
+        actor=clerk,
+    )
+    _, handle = services.document_download(document_id=document.pk, actor=reviewer)
+    handle.close()
+    return [document.pk]
