@@ -29,7 +29,7 @@ from claims.confirmations import (
 )
 from claims.models import GrievanceOutcome, TraineeConfirmation
 from claims.permissions import can_find_grievance, can_read_grievances
-from claims.selectors import claim_for, claim_trail_makers
+from claims.selectors import claim_for, claim_trail_makers_and_payers
 
 
 def _page(
@@ -91,7 +91,7 @@ def grievance_list(request: AuthedRequest) -> HttpResponse:
     require(can_read_grievances(request.user))
     rows = list(grievances_visible_to(request.user)[:500])
     today = timezone.localdate()
-    makers = claim_trail_makers([g.claim for g in rows if g.is_open])
+    makers = claim_trail_makers_and_payers([g.claim for g in rows if g.is_open])
     return render(
         request,
         "claims/grievances.html",

@@ -28,7 +28,7 @@ from accounts.models import User
 from altay_skills.permissions import ALLOWED, Permission, conflict, deny
 from claims import workflow
 from claims.models import Claim
-from claims.selectors import claim_trail_makers
+from claims.selectors import claim_trail_makers_and_payers
 
 #: The actions this stage decides, in the order the page and the API list them.
 CLERK_ACTIONS = ("edit", "submit", "withdraw", "delete")
@@ -178,8 +178,8 @@ def can_attach_document(user: User, claim: Claim | None = None) -> Permission:
 
 
 GRIEVANCE_MAKER = (
-    "不能核查针对本人录入、修改、提交或报送的申报的申诉（经办与审核须分离），"
-    "请由本单位其他经办人或地区审核人核查"
+    "不能核查针对本人录入、修改、提交、报送或拨付的申报的申诉"
+    "（经办与审核须分离，拨付与审核亦须分离），请由本单位其他经办人或地区审核人核查"
 )
 
 
@@ -195,10 +195,10 @@ def can_find_grievance(
     user: User, grievance: Any = None, *, makers: Collection[int] | None = None
 ) -> Permission:
     """Record the finding on a trainee's "not me" (issue 17): the county clerk of the
-    claim's unit or the prefecture reviewer, but nobody who made the claim (its
-    trail's makers, ``claims.selectors.claim_trail_makers``: a dismissal releases the
-    hold on their own claim); once only (409 ``already_found``). ``makers`` are the
-    claim's when the caller already read them."""
+    claim's unit or the prefecture reviewer, but nobody who made or paid the claim
+    (``claims.selectors.claim_trail_makers_and_payers``: a dismissal releases the hold
+    on their own claim's balance); once only (409 ``already_found``). ``makers`` are
+    those of the claim when the caller already read them."""
     if not user.is_authenticated or not (
         (user.is_clerk and user.unit_id) or user.is_reviewer
     ):
@@ -208,7 +208,7 @@ def can_find_grievance(
     if user.is_clerk and user.unit_id != grievance.claim.unit_id:
         return deny("经办人只能核查本单位申报的申诉")
     if makers is None:
-        makers = claim_trail_makers([grievance.claim])[grievance.claim_id]
+        makers = claim_trail_makers_and_payers([grievance.claim])[grievance.claim_id]
     if user.pk in makers:
         return deny(GRIEVANCE_MAKER)
     if grievance.outcome:

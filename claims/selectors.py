@@ -93,6 +93,17 @@ CHECKER_ACTIONS = (
 )
 
 
+def claim_trail_makers_and_payers(
+    claims: Collection[Claim],
+) -> dict[int, frozenset[int]]:
+    """``claim_trail_makers`` and whoever paid the claim (``offered_claim_payers``):
+    who may not rule on its trainee's "not me" — a dismissal releases the hold on a
+    balance (the attacker review had the officer who paid the advance dismiss it)."""
+    found = claim_trail_makers(claims)
+    payers = offered_claim_payers(list(found))
+    return {pk: actors | payers.get(pk, frozenset()) for pk, actors in found.items()}
+
+
 def claim_trail_makers(claims: Collection[Claim]) -> dict[int, frozenset[int]]:
     """Who made each claim what it is by its own trail (one query): its creator and
     the actors of its ``MAKER_ACTIONS`` — and, for a claim a class created, who made

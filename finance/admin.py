@@ -49,6 +49,7 @@ class BankTemplateForm(forms.ModelForm):
             "date_format",
             "amount_unit",
             "paid_values",
+            "failed_values",
             "result_template",
         ]
 
@@ -91,6 +92,14 @@ class BankTemplateForm(forms.ModelForm):
             raise ValidationError({"paid_values": '须为文本列表，如 ["成功"]'})
         if data.get("purpose") == "result" and not paid:
             raise ValidationError({"paid_values": "回盘模板须填写表示成功的状态值"})
+        failed = data.get("failed_values")
+        if not isinstance(failed, list) or not all(isinstance(v, str) for v in failed):
+            raise ValidationError({"failed_values": '须为文本列表，如 ["失败"]'})
+        if data.get("purpose") == "result" and not failed:
+            # a status neither paid nor failed (处理中) is refused, never counted failed
+            raise ValidationError({"failed_values": "回盘模板须填写表示失败的状态值"})
+        if set(paid or []) & set(failed):
+            raise ValidationError({"failed_values": "同一状态值不能同时表示成功和失败"})
         return data
 
 

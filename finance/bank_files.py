@@ -29,6 +29,7 @@ class Template(Protocol):
     date_format: str
     amount_unit: str
     paid_values: list[str]
+    failed_values: list[str]
 
 
 class FileError(ValueError):

@@ -93,6 +93,10 @@ def amount_text(amount: Decimal, unit: str) -> str:
     return f"{fen:.2f}"
 
 
+#: No amount in a bank file reaches a trillion yuan; one that does is not an amount.
+AMOUNT_BOUND = Decimal("1000000000000")
+
+
 def parse_amount(text: str, unit: str) -> Decimal | None:
     """An amount read back from a bank file; None when it is not one (a third decimal
     is refused, never rounded)."""
@@ -101,13 +105,18 @@ def parse_amount(text: str, unit: str) -> Decimal | None:
         if unit == "fen":
             if not (text.isascii() and text.isdigit()):
                 return None
-            return (Decimal(text) / 100).quantize(FEN)
-        value = Decimal(text)
+            value = Decimal(text) / 100
+        else:
+            value = Decimal(text)
+        # beyond any account (and the decimal context: 1e999 or 30 digits raised
+        # InvalidOperation in quantize, a 500)
+        if not value.is_finite() or abs(value) >= AMOUNT_BOUND:
+            return None
+        if value != value.quantize(FEN):
+            return None
+        return value.quantize(FEN)
     except InvalidOperation:
         return None
-    if not value.is_finite() or value != value.quantize(FEN):
-        return None
-    return value.quantize(FEN)
 
 
 def date_text(day: date, pattern: str) -> str:

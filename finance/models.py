@@ -597,7 +597,10 @@ class BankTemplate(models.Model):
     file also ``status``, ``bank_date``, ``bank_reference``, ``reason``), ``width`` the
     width in bytes of the encoding for fixed-width text. ``header``/``trailer``: a line
     with ``{count}``, ``{total}``, ``{date}``, ``{batch}`` filled in (empty: none).
-    ``paid_values``: the status texts of a result line that mean paid."""
+    ``paid_values``: the status texts of a result line that mean paid;
+    ``failed_values``: those that mean failed. A line with any other status (处理中, a
+    typo) is neither: the file is refused, nothing recorded — a line counted failed
+    while the bank still pays it would be paid twice."""
 
     name = models.CharField(_("名称"), max_length=100, unique=True)
     purpose = models.CharField(
@@ -624,6 +627,7 @@ class BankTemplate(models.Model):
         default="yuan",
     )
     paid_values = models.JSONField(_("表示成功的状态值"), default=list, blank=True)
+    failed_values = models.JSONField(_("表示失败的状态值"), default=list, blank=True)
     result_template = models.ForeignKey(
         "self",
         verbose_name=_("回盘模板"),

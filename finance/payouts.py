@@ -128,11 +128,20 @@ def account_change_propose(
             raise NotFound("未找到该培训机构/企业")
         current = PayeeAccount.objects.filter(institution=institution).first()
         owner = {"institution": institution}
-    if current is not None and current.number == number and current.bank == bank:
-        raise Conflict("unchanged", "新账号与现有账号相同")
+    if (current is not None) and (current.bank, current.number, current.holder) == (
+        bank,
+        number,
+        holder,
+    ):
+        # a holder corrected alone is a change (the bank refused 户名与账号不符)
+        raise Conflict("unchanged", "新账户的开户行、账号和户名与现有账户完全相同")
     waiting = (
         PayeeAccountChange.objects.filter(
-            **owner, bank=bank, number=number, status=AccountChangeStatus.PROPOSED
+            **owner,
+            bank=bank,
+            number=number,
+            holder=holder,
+            status=AccountChangeStatus.PROPOSED,
         )
         .values_list("pk", flat=True)
         .first()
@@ -729,7 +738,18 @@ def _match(
                 f"{where}金额 {row['amount']:.2f} 与批次金额 {line.amount:.2f} 不符"
             )
             continue
-        paid = (row.get("status") or "") in (template.paid_values or [])
+        status = row.get("status") or ""
+        paid = status in (template.paid_values or [])
+        if not paid and status not in (template.failed_values or []):
+            # 处理中, a typo: counted failed, the claim would be batched again while
+            # the bank may still pay this line — paid twice
+            problems.append(
+                f"{where}处理结果“{status}”既不是成功也不是失败的状态值"
+                f"（成功：{'、'.join(template.paid_values or [])}；"
+                f"失败：{'、'.join(template.failed_values or []) or '模板未填写'}）："
+                "银行尚未办结的行不能登记，请待银行最终回盘后再上传"
+            )
+            continue
         if (
             paid
             and _bank_date(row.get("bank_date") or "", template.date_format) is None

@@ -38,6 +38,7 @@ from finance.ledger import (
 )
 from finance.models import (
     AccountChangeStatus,
+    BatchStatus,
     ClassAdvance,
     LedgerEntry,
     LedgerKind,
@@ -539,9 +540,14 @@ def superseded_account_changes(changes: list[PayeeAccountChange]) -> set[int]:
 
 def payers_of_claims(claim_ids: list[int]) -> dict[int, frozenset[int]]:
     """Who paid each claim (``claims.selectors.offer_claim_payers``): its payments'
-    recorders, and the recorder of the advance of the class it came from. One
-    query."""
+    recorders, the recorder of the advance of the class it came from, and whoever built
+    or sent to the bank a batch (not cancelled) with a line of it — the attacker review
+    had the officer who released an advance file, made a reviewer, approve the claim.
+    One query."""
     found: dict[int, set[int]] = {}
+    in_batches = PaymentBatchLine.objects.filter(claim_id__in=claim_ids).exclude(
+        batch__status=BatchStatus.CANCELLED
+    )
     for claim_id, actor_id in (
         Payment.objects.filter(claim_id__in=claim_ids)
         .order_by()
@@ -552,6 +558,8 @@ def payers_of_claims(claim_ids: list[int]) -> dict[int, frozenset[int]]:
             )
             .order_by()
             .values_list("claim_id", "training_class__advance__recorded_by_id"),
+            in_batches.order_by().values_list("claim_id", "batch__created_by_id"),
+            in_batches.order_by().values_list("claim_id", "batch__sent_by_id"),
             all=True,
         )
     ):

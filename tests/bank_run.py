@@ -64,13 +64,16 @@ def result_file(
     drop_reference: bool = False,
     reverse: bool = False,
     batch_number: str | None = None,
+    statuses: dict[str, str] | None = None,
 ) -> bytes:
     """The bank's answer to ``batch`` in its result template: every line paid, but
         the references in ``failures`` (reference -> reason); ``reverse``: the lines in
         the opposite order of the batch's (banks answer in their own order); ``batch_number``:
     the batch the file says it answers, where its template has a ``{batch}`` (``batch``'s
-    own by default)."""
+    own by default); ``statuses``: reference -> the status text the bank wrote on that
+    line instead (one neither paid nor failed, say)."""
     failures = failures or {}
+    statuses = statuses or {}
     template = BankTemplate.objects.get(pk=batch.template.result_template_id)
     paid_value = template.paid_values[0]
     failed_value = "失败" if template.format == "csv" else "F"
@@ -85,7 +88,9 @@ def result_file(
                 "account": line.account,
                 "holder": line.holder,
                 "amount": line.amount,
-                "status": failed_value if failed else paid_value,
+                "status": statuses.get(
+                    line.reference, failed_value if failed else paid_value
+                ),
                 "bank_date": day,
                 "bank_reference": "" if failed else f"BK{batch.pk:04d}{i:06d}",
                 "reason": failures.get(line.reference, ""),

@@ -768,3 +768,188 @@ def test_a_result_file_naming_two_batches_records_nothing(
         )
     assert any(f"批次号 {batch.pk + 1}" in p for p in refused.value.detail["unmatched"])
     assert bank_files.parse(result, content).batches == [str(batch.pk)] * 2
+
+
+# --- The attacker review of session 25 --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        (CSV_TEMPLATE, "处理中"),  # the bank has not finished the transfer
+        (CSV_TEMPLATE, "成攻"),  # a typo of 成功
+        (CSV_TEMPLATE, "交易成功"),
+        (FIXED_TEMPLATE, "s"),  # lowercase: neither S nor F
+        (FIXED_TEMPLATE, "P"),
+    ],
+)
+def test_a_result_line_neither_paid_nor_failed_records_nothing(
+    ready: Any, finance: Any, name: str, status: str
+) -> None:
+    """Observed: every status other than the paid value was recorded as a failure, so
+    the claim was batched again once its account was corrected — and paid twice when
+    the bank completed the first transfer. Only the template's failure values fail."""
+    _, rollup = ready
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(name).pk,
+        actor=finance,
+    )
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=finance)
+    first = batch.lines.order_by("seq").first()
+    content = result_file(
+        batch,
+        failures={first.reference: "交易处理中"},
+        statuses={first.reference: status},
+    )
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_result_record(batch_id=batch.pk, content=content, actor=finance)
+    assert refused.value.code == "result_unmatched"
+    named = [p for p in refused.value.detail["unmatched"] if status in p]
+    assert named and "既不是成功也不是失败" in named[0]
+    assert not Payment.objects.filter(kind="balance").exists()
+    assert not PaymentResult.objects.exists()
+    first.refresh_from_db()
+    assert first.status == "pending" and first.open
+
+
+def test_the_templates_say_which_statuses_fail() -> None:
+    from finance.admin import BankTemplateForm
+
+    assert template(CSV_TEMPLATE).result_template.failed_values == ["失败"]
+    assert template(FIXED_TEMPLATE).result_template.failed_values == ["F"]
+    result = template(CSV_TEMPLATE).result_template
+    form = BankTemplateForm(instance=result)
+    data = {**form.initial, "failed_values": "[]"}
+    data["fields"] = form["fields"].value()
+    data["paid_values"] = form["paid_values"].value()
+    data["failed_values"] = "[]"
+    bound = BankTemplateForm(data=data, instance=result)
+    assert not bound.is_valid()
+    assert "表示失败的状态值" in str(bound.errors["failed_values"])
+    data["failed_values"] = '["成功"]'
+    bound = BankTemplateForm(data=data, instance=result)
+    assert not bound.is_valid()
+    assert "不能同时" in str(bound.errors["failed_values"])
+
+
+def test_a_holder_name_corrected_alone_is_an_account_change(
+    ready: Any, finance: Any, trainee: Any
+) -> None:
+    """Observed: the bank refused a line 户名与账号不符; a change of the holder alone
+    was refused as unchanged, and the claim waited for ever."""
+    second = UserFactory(username="finance_b", role="finance_officer")
+    first = payouts.account_change_propose(
+        actor=finance,
+        trainee_id=trainee.pk,
+        bank="xjnx",
+        number=card(81),
+        holder=trainee.name + "某",
+    )
+    payouts.account_change_confirm(change_id=first.pk, actor=second)
+    corrected = payouts.account_change_propose(
+        actor=finance,
+        trainee_id=trainee.pk,
+        bank="xjnx",
+        number=card(81),
+        holder=trainee.name,
+        reason="户名更正",
+    )
+    payouts.account_change_confirm(change_id=corrected.pk, actor=second)
+    account = PayeeAccount.objects.get(trainee=trainee)
+    assert (account.number, account.holder) == (card(81), trainee.name)
+    with pytest.raises(Conflict) as refused:  # the very same three: nothing to change
+        payouts.account_change_propose(
+            actor=finance,
+            trainee_id=trainee.pk,
+            bank="xjnx",
+            number=card(81),
+            holder=trainee.name,
+        )
+    assert refused.value.code == "unchanged"
+
+
+@pytest.mark.parametrize("amount", ["9" * 30 + ".00", "1e999", "-1e999", "1E+30"])
+def test_an_amount_too_large_for_any_account_is_not_an_amount(amount: str) -> None:
+    """Observed: a 30-digit amount or 1e999 in a result file was a 500 (the decimal
+    context overflowed in ``quantize``)."""
+    from finance.bank_rules import parse_amount
+
+    assert parse_amount(amount, "yuan") is None
+    assert parse_amount("9" * 40, "fen") is None
+
+
+def test_a_result_file_with_an_absurd_total_is_refused_in_chinese(
+    ready: Any, finance: Any
+) -> None:
+    _, rollup = ready
+    batch = sent_batch(rollup, finance)
+    content = result_file(batch)
+    lines = content.decode("gbk").splitlines()
+    lines[-1] = f"合计,{batch.count},1e999"
+    with pytest.raises(DomainError) as refused:
+        payouts.batch_result_record(
+            batch_id=batch.pk,
+            content="\r\n".join(lines).encode("gbk") + b"\r\n",
+            actor=finance,
+        )
+    assert refused.value.status_code in (400, 409)
+    assert not Payment.objects.filter(kind="balance").exists()
+
+
+def test_whoever_built_or_sent_a_batch_that_paid_a_claim_never_approves_it(
+    ready: Any, claim_input: Any, finance: Any, reviewer: Any
+) -> None:
+    """Observed: the officer who marked an advance batch sent (another recorded the
+    bank's answer), made a reviewer, approved the claim (200)."""
+    from claims import services as claim_services
+    from claims.models import Claim
+    from quarters import services as quarter_services
+    from tests.class_run import claim_through_class
+    from tests.factories import InstitutionFactory, TraineeFactory, clear_spot_checks
+    from tests.quarters.test_segregation import make_reviewer
+
+    admins = (
+        UserFactory(username="admin_1", role="administrator", is_staff=True),
+        UserFactory(username="admin_2", role="administrator", is_staff=True),
+    )
+    clerk = UserFactory(username="late_clerk", role="county_clerk", unit_id="654321")
+    school = InstitutionFactory(unit_id="654321")
+    person = TraineeFactory(groups=["poor_labour"], registered_by_unit_id="654321")
+    data = claim_input(
+        trainee_id=person.pk,
+        unit_id="654321",
+        institution_id=school.pk,
+        project_based=True,
+    )
+    draft = claim_through_class(data, clerk=clerk)
+    claim_services.claim_submit(claim_id=draft.pk, actor=clerk)
+    report = quarter_services.report_build(
+        unit_id="654321", quarter="2020Q1", actor=clerk
+    )
+    report = quarter_services.report_submit(report_id=report.pk, actor=clerk)
+    claim = Claim.objects.get(pk=draft.pk)
+    assert claim.advance > 0
+    give_account(claim, finance, n=777)
+    builder = UserFactory(username="fin_builder", role="finance_officer")
+    sender = UserFactory(username="fin_sender", role="finance_officer")
+    _, rollup = ready
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="advance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=builder,
+    )
+    assert batch.lines.filter(claim_id=claim.pk).exists()
+    payouts.batch_mark_sent(batch_id=batch.pk, actor=sender)
+    recorder = UserFactory(username="fin_recorder", role="finance_officer")
+    payouts.batch_result_record(
+        batch_id=batch.pk, content=result_file(batch), actor=recorder
+    )
+    assert claim.payments.filter(status="paid").exists()
+    clear_spot_checks(report, reviewer)
+    for officer in (builder, sender):
+        now_reviewer = make_reviewer(officer, admins)
+        with pytest.raises(PermissionDenied) as refused:
+            quarter_services.claim_approve(claim_id=claim.pk, actor=now_reviewer)
+        assert "拨付与审核亦须分离" in refused.value.message
+    assert Claim.objects.get(pk=claim.pk).status == "submitted"

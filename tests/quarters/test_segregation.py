@@ -572,3 +572,34 @@ def test_nor_the_reviewer_who_approved_it(observed, reviewer, admins):
     assert not refused and "须分离" in refused.reason
     other = UserFactory(username="finance_2", role=Role.FINANCE_OFFICER)
     assert can_record_payment(other, x)
+
+
+def test_who_paid_a_claim_never_rules_on_its_trainees_not_me(
+    claim_input, reviewer, finance, admins
+):
+    """The attacker review: the officer who paid a claim's advance, made a reviewer,
+    dismissed the trainee's "我没有参加" — releasing the hold on its balance."""
+    from claims.confirmations import code_for, confirmation_answer, grievance_find
+    from claims.models import TraineeConfirmation, TraineeGrievance
+    from tests.quarter_run import run_quarter
+
+    quarter = run_quarter(claim_input, reviewer, finance=finance, decide=False)
+    paid = quarter.reports[0].claims.filter(advance__gt=0).order_by("pk").first()
+    assert paid.payments.filter(recorded_by=finance).exists()
+    confirmation = TraineeConfirmation.objects.get(claim=paid)
+    confirmation_answer(
+        code=code_for(confirmation),
+        answer="disputed",
+        id_last4=paid.trainee.id_number[-4:],
+    )
+    grievance = TraineeGrievance.objects.get(claim=paid)
+    payer = make_reviewer(finance, admins)
+    with pytest.raises(PermissionDenied):
+        grievance_find(
+            grievance_id=grievance.pk,
+            outcome="dismissed",
+            reason="已电话核实本人参加",
+            actor=payer,
+        )
+    grievance.refresh_from_db()
+    assert (grievance.outcome, grievance.found_at) == ("", None)
