@@ -44,6 +44,25 @@ def offer_decisions(source: DecisionSource) -> None:
         _decision_sources.append(source)
 
 
+#: Why a later stage does not offer the user 核准 on a claim now: (code, reason), or
+#: None — said on the claim's page, where the button is missing (the review of session
+#: 25: a claim with an open objection, or in no report yet, simply lacked it).
+ApprovalHint = Callable[[User, Claim], "tuple[str, str] | None"]
+_approval_hints: list[ApprovalHint] = []
+
+
+def offer_approval_hint(source: ApprovalHint) -> None:
+    if source not in _approval_hints:
+        _approval_hints.append(source)
+
+
+def approval_hint(user: User, claim: Claim) -> tuple[str, str] | None:
+    for source in _approval_hints:
+        if (hint := source(user, claim)) is not None:
+            return hint
+    return None
+
+
 # --- Filing ------------------------------------------------------------------------------
 def can_file_for_unit(user: User, unit_id: str | None) -> Permission:
     """A clerk files, checks and reports for their own unit only (五(二)); the other

@@ -39,8 +39,16 @@ from claims.models import (
     DocumentKind,
     Employment,
     Payee,
+    TraineeGrievance,
 )
-from claims.permissions import actions_for, can_attach_document, can_create, can_edit
+from claims.permissions import (
+    actions_for,
+    approval_hint,
+    can_attach_document,
+    can_create,
+    can_edit,
+    can_read_grievances,
+)
 from claims.selectors import (
     claim_documents,
     claim_events,
@@ -265,6 +273,14 @@ def render_claim_detail(
     actions = set(actions_for(user, claim))
     context = {
         "claim": claim,
+        # where 核准 is missing, why (an open objection, no report yet, …)
+        "approval_hint": None if "approve" in actions else approval_hint(user, claim),
+        # the trainee's "not me" waiting for a finding holds the balance: said here
+        "open_grievance": (
+            TraineeGrievance.objects.filter(claim=claim, outcome="").first()
+            if can_read_grievances(user)
+            else None
+        ),
         "decision": decision_from_claim(claim, claim_warnings(user, claim.pk)),
         "events": _event_rows(claim_events(user, claim.pk)),
         "actions": actions,

@@ -522,6 +522,8 @@ def batch_build(
             # in Chinese, as everything a person reads ("balance" was in the name)
             batch.filename = f"代发{rollup.quarter}-{KIND_WORDS[kind]}-{batch.pk}.{ext}"
             batch.save(update_fields=["content", "sha256", "filename"])
+            # what the batch leaves out, and why, for the one who built it to act on
+            batch.left_out = dict(plan.skipped)  # type: ignore[attr-defined]
             return batch
     except IntegrityError as exc:
         if "batch_line_once_open" in str(exc) or "claim_id" in str(exc):

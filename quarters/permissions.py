@@ -59,7 +59,7 @@ OBJECTION_OPEN = (
 REPORT_MAKER = "不能审核本人编制或报送的报表（经办与审核须分离）"
 SPOT_CHECK_INCONSISTENT = (
     "该申报抽查结果为材料不符，不能直接核准：请驳回或退回；确需核准的，"
-    "须另行填写抽查不符仍予核准的理由（spot_check_override_reason）"
+    "请打开该申报，在“抽查不符仍予核准的理由”一栏写明理由后逐笔核准"
 )
 CLAIM_LEFT_REPORT = (
     "申报#{claim}已退回经办人，不在该报表中，不再登记这次抽查的结果"
@@ -142,6 +142,29 @@ def can_decide(
         if open_objection:
             return conflict("objection_open", OBJECTION_OPEN)
     return ALLOWED
+
+
+def approval_hint(user: User, claim: Claim) -> tuple[str, str] | None:
+    """Why a reviewer is not offered 核准 on a submitted claim (``claims.permissions
+    .approval_hint``): the refusal ``can_decide`` gives, in words for its page. None
+    for other roles and states, and when approval is offered."""
+    if not (user.is_authenticated and user.is_reviewer):
+        return None
+    if claim.status != workflow.SUBMITTED:
+        return None
+    refused = can_decide(user, claim, "approve")
+    if refused:
+        return None
+    if refused.code == "not_in_report":
+        return refused.code, NOT_YET_REPORTED
+    return refused.code, refused.reason
+
+
+#: A submitted claim no report of the prefecture holds yet (or whose report closed).
+NOT_YET_REPORTED = (
+    "该申报已由县(市)提交，但尚未随本单位季度报表报送（或所在报表已审结）："
+    "县(市)编制并报送季度报表后方可审核（五(一)）"
+)
 
 
 def can_approve(user: User, claim: Claim | None = None) -> Permission:

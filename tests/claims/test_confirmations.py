@@ -928,3 +928,33 @@ def test_a_new_code_is_texted_under_a_key_of_its_own(
     assert len(sent) == 2
     assert sent[0].idempotency_key != sent[1].idempotency_key
     assert sent[0].params["code"] != sent[1].params["code"]
+
+
+def test_the_claim_page_says_a_not_me_waits_for_its_finding(
+    client: Any, reviewer: Any, clerk: Any, claim_input: Any
+) -> None:
+    """The review of session 25: a claim whose trainee answered "not me" said nothing
+    of it on its page; the list was reachable from no menu until the deadline passed."""
+    claim = claim_services.claim_create(data=claim_input(), actor=clerk)
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    dispute(claim)
+    for user in (reviewer, clerk):
+        client.force_login(user)
+        page = client.get(f"/claims/{claim.pk}/").content.decode()
+        assert 'data-testid="open-grievance"' in page
+        assert "我没有参加" in page and "/grievances/" in page
+
+
+def test_a_submitted_claim_in_no_report_says_why_the_reviewer_cannot_decide_it(
+    client: Any, reviewer: Any, clerk: Any, claim_input: Any
+) -> None:
+    claim = claim_services.claim_create(data=claim_input(), actor=clerk)
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    client.force_login(reviewer)
+    page = client.get(f"/claims/{claim.pk}/").content.decode()
+    assert 'data-testid="approval-hint"' in page
+    assert "尚未随本单位季度报表报送" in page
+    client.force_login(clerk)  # the clerk is told nothing of the reviewer's buttons
+    assert 'data-testid="approval-hint"' not in (
+        client.get(f"/claims/{claim.pk}/").content.decode()
+    )

@@ -180,10 +180,17 @@ def test_an_account_entered_by_a_clerk_is_confirmed_by_finance_on_the_page(
     listing = client.get("/finance/accounts/")
     assert card(31) not in listing.text and change.new_masked in listing.text
     client.force_login(finance)
+    # the checker compares the whole number and the bank with the signed request (the
+    # review of session 25: finance confirmed a number it saw only as ****8005)
+    waiting = client.get("/finance/accounts/").text
+    assert f'data-testid="account-full-{change.pk}"' in waiting
+    assert card(31) in waiting and "新疆农村信用社（一卡通）" in waiting
     confirmed = client.post(f"/finance/accounts/{change.pk}/confirm/")
     assert confirmed.status_code == 302
     change.refresh_from_db()
     assert change.status == "confirmed" and change.decided_by == finance
+    # once decided, the record keeps the number masked like every other page
+    assert card(31) not in client.get("/finance/accounts/").text
 
 
 def test_a_bad_account_number_on_the_page_is_refused_in_chinese(
@@ -485,3 +492,32 @@ def test_a_refused_request_file_writes_nothing(
     assert not PayeeAccountChange.objects.exists()
     assert not Document.objects.exists()
     assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+def test_a_built_batch_says_which_claims_it_left_out_and_why(
+    ready: Any, finance: Any, client: Any
+) -> None:
+    """The review of session 25: a batch of one line said "1笔，共1,800.00元" and
+    nothing of the two claims it left out (no account; a failure awaiting a corrected
+    account) — they were named only when nothing at all was payable."""
+    from finance.models import PayeeAccount
+
+    quarter, rollup = ready
+    left = quarter.approved[0]
+    owner = (
+        {"institution_id": left.institution_id}
+        if left.payee == "institution"
+        else {"trainee_id": left.trainee_id}
+    )
+    PayeeAccount.objects.filter(**owner).delete()
+    client.force_login(finance)
+    template = BankTemplate.objects.get(name=CSV_TEMPLATE)
+    built = client.post(
+        "/finance/batches/build/",
+        {"rollup": rollup.pk, "kind": "balance", "bank_template": template.pk},
+        follow=True,
+    )
+    batch = PaymentBatch.objects.get()
+    assert not batch.lines.filter(claim_id=left.pk).exists()
+    assert "未列入" in built.text and "无收款账户" in built.text
+    assert f"#{left.pk}" in built.text

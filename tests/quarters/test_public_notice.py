@@ -795,3 +795,17 @@ def test_the_staff_read_the_service_s_refusal_in_chinese(
 
 def report_notice_id(noticed: Any) -> int:
     return int(noticed[0].notice.pk)
+
+
+def test_the_claim_page_says_why_it_offers_no_approval(
+    objected: Any, reviewer: User, client: Any
+) -> None:
+    """The review of session 25: a claim with an open objection lost its 核准 button
+    and said nothing; the reason appeared only on a bulk approval."""
+    claim, _ = objected
+    client.force_login(reviewer)
+    page = client.get(f"/claims/{claim.pk}/").content.decode()
+    assert 'data-testid="approve"' not in page
+    assert 'data-testid="approval-hint"' in page
+    assert "公示期间收到异议" in page
+    assert 'data-testid="approval-hint-objections"' in page

@@ -85,6 +85,10 @@ def test_an_inconsistent_spot_check_blocks_the_approval(found, reviewer):
     assert response.status_code == 409
     assert response.json()["code"] == "spot_check_inconsistent"
     assert "材料不符" in response.json()["message"]
+    # where to write the reason, in the page's words (the review of session 25 found
+    # the API's field name in the reviewer's message)
+    assert "“抽查不符仍予核准的理由”一栏" in response.json()["message"]
+    assert not any("a" <= ch.lower() <= "z" for ch in response.json()["message"])
     bad.refresh_from_db()
     assert (bad.status, bad.approved_amount, bad.reviewed_by_id) == (
         "submitted",
