@@ -157,6 +157,12 @@ def render_quarter(
             "closed": sum(1 for r in reports if r.status == ReportStatus.CLOSED),
             "units": len(rows),
         },
+        # the units that have not reported: "all closed" was said with 7 of 9 missing
+        "not_reported": [
+            row["unit"].name
+            for row in rows
+            if row["report"] is None or row["report"].status == ReportStatus.DRAFT
+        ],
     }
     return render(request, "claims/reports/quarter.html", context, status=status)
 
@@ -199,6 +205,9 @@ class PaymentRow:
     #: kind → (label, amount due, the failed payment a new one re-issues, or None)
     options: dict[str, tuple[str, Decimal, int | None]] = field(default_factory=dict)
     kind: str = ""
+    #: why the balance due is not payable now (the public notice running, an
+    #: objection, a trainee's "not me"): said instead of a form the service refuses
+    hold: str = ""
 
     @property
     def state_label(self) -> str:
@@ -222,10 +231,14 @@ class PaymentRow:
         ]
 
 
-def payment_row(claim: Claim, *, kind: str | None = None) -> PaymentRow:
+def payment_row(
+    claim: Claim, *, kind: str | None = None, holds: services.BalanceHolds | None = None
+) -> PaymentRow:
     """What may still be paid on an approved claim of a ready rollup: the balance the
     ledger says is due (``finance.ledger``; the advance is paid from the finance page
-    while the report is open). The service checks the same figure again."""
+    while the report is open), or why it waits (``hold``: the review of session 25
+    typed a whole payment to be told the notice runs until the 14th). The service
+    checks the same again. ``holds``: read already for a page of claims."""
     payments = list(claim.payments.all())
     money = money_from(claim) if hasattr(claim, "owed") else money_of(claim.pk)
     row = PaymentRow(
@@ -242,6 +255,16 @@ def payment_row(claim: Claim, *, kind: str | None = None) -> PaymentRow:
             money.due,
             failed.get(PaymentKind.BALANCE),
         )
+    if PaymentKind.BALANCE in row.options:
+        holds = holds or services.balance_holds([claim])
+        refusal = holds.disputes.get(claim.pk)
+        notice = holds.notices.get(claim.pk)
+        if refusal is not None:
+            row.hold = refusal.message
+        elif notice is not None and not notice:
+            row.hold = notice.reason
+        if row.hold:
+            del row.options[PaymentKind.BALANCE]
     if row.options:
         row.kind = kind if kind in row.options else next(iter(row.options))
     return row
@@ -290,6 +313,9 @@ def _ready_context(request: AuthedRequest, rollup: Rollup) -> dict[str, Any]:
     if unit:
         claims = claims.filter(unit_id=unit)
     page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
+    holds = services.balance_holds(
+        list(page.object_list)
+    )  # the page's, in a fixed count
     return {
         "lines": lines,
         "totals": _ready_totals(rollup),
@@ -297,7 +323,7 @@ def _ready_context(request: AuthedRequest, rollup: Rollup) -> dict[str, Any]:
         "units": units,
         "unit": unit,
         "page": page,
-        "rows": [payment_row(c) for c in page.object_list],
+        "rows": [payment_row(c, holds=holds) for c in page.object_list],
         "workbook_url": reverse("api-rollup-xlsx", args=[rollup.pk]),
     }
 

@@ -809,3 +809,24 @@ def test_the_claim_page_says_why_it_offers_no_approval(
     assert 'data-testid="approval-hint"' in page
     assert "公示期间收到异议" in page
     assert 'data-testid="approval-hint-objections"' in page
+
+
+def test_the_rollup_page_says_a_balance_waits_for_the_notice_before_any_typing(
+    closed_and_rolled_up: Claim, finance: User, client: Any, today: Any
+) -> None:
+    """The review of session 25: the rollup page offered 登记拨付 on every line of a
+    quarter still on notice; the officer typed the payment to be told it waits."""
+    from finance.models import Rollup
+
+    claim = closed_and_rolled_up
+    rollup = Rollup.objects.get(quarter="2020Q1")
+    today(date(2026, 10, 10))
+    client.force_login(finance)
+    page = client.get(f"/rollups/{rollup.pk}/").content.decode()
+    assert f'data-testid="pay-held-{claim.pk}"' in page
+    assert f'data-testid="pay-open-{claim.pk}"' not in page
+    assert "2026年10月10日" in page
+    today(date(2026, 10, 11))
+    page = client.get(f"/rollups/{rollup.pk}/").content.decode()
+    assert f'data-testid="pay-open-{claim.pk}"' in page
+    assert f'data-testid="pay-held-{claim.pk}"' not in page

@@ -603,3 +603,38 @@ def test_who_paid_a_claim_never_rules_on_its_trainees_not_me(
         )
     grievance.refresh_from_db()
     assert (grievance.outcome, grievance.found_at) == ("", None)
+
+
+def test_the_reviewer_is_told_an_advance_was_paid_before_rejecting(
+    client, claim_input, reviewer, finance
+):
+    """The review of session 25: a claim whose advance was paid was rejected without
+    the page saying so; the recovery it opened was news afterwards."""
+    from tests.quarter_run import run_quarter
+
+    quarter = run_quarter(claim_input, reviewer, finance=finance, decide=False)
+    report = quarter.reports[0]
+    clear_spot_checks(report, reviewer)
+    paid = report.claims.filter(advance__gt=0).order_by("pk").first()
+    assert paid.paid > 0
+    client.force_login(reviewer)
+    page = client.get(f"/claims/{paid.pk}/").content.decode()
+    assert 'data-testid="review-paid"' in page and "驳回后已拨款项记为应追回" in page
+    # the other unit's claims are not project-based: no advance, nothing said
+    unpaid = quarter.reports[1].claims.order_by("pk").first()
+    assert unpaid.paid == 0
+    page = client.get(f"/claims/{unpaid.pk}/").content.decode()
+    assert 'data-testid="review-panel"' in page
+    assert 'data-testid="review-paid"' not in page
+
+
+def test_a_rejected_claim_says_so_above_its_rules_decision(
+    client, claim_input, reviewer, clerk
+):
+    claim = services.claim_create(data=claim_input(), actor=clerk)
+    services.claim_submit(claim_id=claim.pk, actor=clerk)
+    submit_report(build(clerk), clerk)
+    quarter_services.claim_reject(claim_id=claim.pk, actor=reviewer, reason="材料不实")
+    client.force_login(clerk)
+    page = client.get(f"/claims/{claim.pk}/").content.decode()
+    assert 'data-testid="decision-superseded"' in page and "已驳回，不予补贴" in page
