@@ -490,6 +490,10 @@ class ClaimDocumentsApi(APIView):
 
 
 class DocumentDownloadApi(APIView):
+    # no HEAD: Django answers it with ``get``, which records a download no one read
+    # (and a spot check counts a download as the reviewer's look at the file)
+    http_method_names = ["get", "options"]
+
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         # A client asking for the file's type still gets its errors as JSON.
         return super().perform_content_negotiation(request, force=True)

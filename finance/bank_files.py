@@ -170,7 +170,8 @@ def _read_summary(
     values = m.groupdict()
     if "count" in values:
         count = values["count"].strip().lstrip("0") or "0"
-        if count.isascii() and count.isdigit():
+        # no batch holds a billion lines; 5,000 digits were a 500 (int()'s limit)
+        if count.isascii() and count.isdigit() and len(count) <= 9:
             result.count = int(count)
         else:
             result.problems.append(f"{where}的笔数无法识别")

@@ -35,7 +35,7 @@ from accounts.models import User
 from altay_skills.errors import Conflict, NotFound
 from claims import workflow
 from claims.facts import policy_terms
-from claims.models import Claim, ClaimAction, ClaimEvent
+from claims.models import Claim, ClaimAction, ClaimEvent, TraineeGrievance
 from claims.rules import term_in_force
 from claims.selectors import (
     CHECKER_ACTIONS,
@@ -342,8 +342,9 @@ def claim_makers_and_payers(claims: Iterable[Claim]) -> dict[int, frozenset[int]
 def claim_makers_and_checkers(claims: Iterable[Claim]) -> dict[int, frozenset[int]]:
     """Who may not pay each claim, send its batch or settle what it owes: its makers
     (``claim_makers``) and whoever checked or decided it — approved, rejected or
-    returned it, recorded its spot check (``CHECKER_ACTIONS`` of its trail) or ruled on
-    an objection to it (a reviewer who checked a claim's documents and was then made
+    returned it, recorded its spot check (``CHECKER_ACTIONS`` of its trail), ruled on
+    an objection to it or on its trainee's "not me" (a reviewer who checked a claim's
+    documents, or dismissed the dispute that held its balance, and was then made
     finance could pay it)."""
     claims = list(claims)
     found = {pk: set(actors) for pk, actors in claim_makers(claims).items()}
@@ -356,6 +357,9 @@ def claim_makers_and_checkers(claims: Iterable[Claim]) -> dict[int, frozenset[in
             Objection.objects.filter(claim_id__in=ids, decided_by__isnull=False)
             .order_by()
             .values_list("claim_id", "decided_by_id"),
+            TraineeGrievance.objects.filter(claim_id__in=ids, found_by__isnull=False)
+            .order_by()
+            .values_list("claim_id", "found_by_id"),
             all=True,
         )
     ):

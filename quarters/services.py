@@ -670,13 +670,18 @@ def _nothing_examined(check: SpotCheck) -> DomainError:
 
 
 def _require_opened(actor: User, examined: list[Document]) -> None:
-    """Each document named as examined was opened by ``actor`` through the audited
-    download (``DocumentDownload``): a tick on a file never looked at is no check."""
+    """Each document named as examined was opened by ``actor``, in the role they check
+    in, through the audited download (``DocumentDownload``; a GET — HEAD is not
+    served): a tick on a file never looked at is no check."""
     if not examined:
         return
     seen = set(
         DocumentDownload.objects.filter(
-            actor=actor, document__in=[d.pk for d in examined]
+            # opened as the reviewer: a download made earlier in another role (a
+            # clerk's, before a role change) is not this check's look
+            actor=actor,
+            actor_role=actor.role,
+            document__in=[d.pk for d in examined],
         ).values_list("document_id", flat=True)
     )
     unopened = [d.pk for d in examined if d.pk not in seen]

@@ -953,3 +953,58 @@ def test_whoever_built_or_sent_a_batch_that_paid_a_claim_never_approves_it(
             quarter_services.claim_approve(claim_id=claim.pk, actor=now_reviewer)
         assert "拨付与审核亦须分离" in refused.value.message
     assert Claim.objects.get(pk=claim.pk).status == "submitted"
+
+
+def test_whoever_dismissed_a_trainees_not_me_never_pays_the_claim(
+    ready: Any, finance: Any
+) -> None:
+    """The review of session 25's fixes: a reviewer dismissed a trainee's "not me"
+    (releasing the balance's hold), was made finance, and batched the claim — as one
+    who ruled on an objection may not."""
+    from claims.confirmations import grievance_find
+    from finance.permissions import can_record_payment
+    from tests.quarters.test_segregation import to_finance
+
+    quarter, rollup = ready
+    claim = quarter.approved[0]
+    grievance = dispute(claim)
+    finder = UserFactory(username="rev_finder", role="prefecture_reviewer")
+    grievance_find(
+        grievance_id=grievance.pk,
+        outcome="dismissed",
+        reason="已电话核实本人参加",
+        actor=finder,
+    )
+    admins = (
+        UserFactory(username="admin_1", role="administrator", is_staff=True),
+        UserFactory(username="admin_2", role="administrator", is_staff=True),
+    )
+    officer = to_finance(finder, admins)
+    assert not can_record_payment(officer, claim)
+    batch = payouts.batch_build(
+        rollup_id=rollup.pk,
+        kind="balance",
+        template_id=template(CSV_TEMPLATE).pk,
+        actor=officer,
+    )
+    assert not batch.lines.filter(claim_id=claim.pk).exists()
+
+
+def test_a_trailer_count_of_thousands_of_digits_is_refused_in_chinese(
+    ready: Any, finance: Any
+) -> None:
+    """The review of session 25's fixes: a 5,000-digit trailer count was a 500
+    (Python refuses int() of more than 4,300 digits)."""
+    _, rollup = ready
+    batch = sent_batch(rollup, finance)
+    lines = result_file(batch).decode("gbk").splitlines()
+    head, _, total = lines[-1].split(",")
+    lines[-1] = ",".join([head, "9" * 5000, total])
+    with pytest.raises(Conflict) as refused:
+        payouts.batch_result_record(
+            batch_id=batch.pk,
+            content=("\r\n".join(lines) + "\r\n").encode("gbk"),
+            actor=finance,
+        )
+    assert any("笔数无法识别" in p for p in refused.value.detail["unmatched"])
+    assert not Payment.objects.filter(kind="balance").exists()
