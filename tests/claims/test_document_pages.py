@@ -294,25 +294,18 @@ def test_a_download_in_another_role_or_a_head_request_is_no_look(
     became a reviewer, and a body-less HEAD request both counted as opened."""
     from rest_framework.test import APIClient
 
-    from accounts import services as account_services
-    from accounts.models import User
     from claims.models import DocumentDownload
     from tests.factories import UserFactory
+    from tests.quarters.test_segregation import make_reviewer
 
     _, _, check, sheet, _ = sampled_claim(clerk, reviewer, claim_input)
     colleague = UserFactory(username="clerk_b", role="county_clerk", unit_id="654301")
     services.document_download(document_id=sheet.pk, actor=colleague)
-    admin_1 = UserFactory(username="admin_1", role="administrator", is_staff=True)
-    admin_2 = UserFactory(username="admin_2", role="administrator", is_staff=True)
-    change = account_services.role_change_propose(
-        actor=admin_1,
-        user_id=colleague.pk,
-        role="prefecture_reviewer",
-        unit_code=None,
-        reason="调任地区人社局审核岗",
+    admins = (
+        UserFactory(username="admin_1", role="administrator", is_staff=True),
+        UserFactory(username="admin_2", role="administrator", is_staff=True),
     )
-    account_services.role_change_confirm(actor=admin_2, change_id=change.pk)
-    now_reviewer = User.objects.get(pk=colleague.pk)
+    now_reviewer = make_reviewer(colleague, admins)
     response = api_record(now_reviewer, check, [sheet.pk])
     assert response.status_code == 400
     assert response.json()["code"] == "not_opened"
