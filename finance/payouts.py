@@ -903,10 +903,16 @@ def _result_record(
 
 
 # --- The reconciliation workbook ------------------------------------------------------------------
+#: Column widths (characters) of the reconciliation workbook: the fund's longest name
+#: (职业技能提升行动专项资金, 12 CJK = 24) and each heading whole.
+RECONCILIATION_WIDTHS = (28, 10, 14, 14, 14, 16, 14, 16)
+
+
 def reconciliation_workbook(rollup: Any, rows: list[Any]) -> bytes:
     """The reconciliation of a rollup as a workbook for the bureau's accounts: the
     page's figures, cell for cell (amounts as numbers with two decimals)."""
     from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
 
     from finance.selectors import RECONCILIATION_COLUMNS
 
@@ -924,6 +930,22 @@ def reconciliation_workbook(rollup: Any, rows: list[Any]) -> bytes:
     for line in sheet.iter_rows(min_row=3, min_col=3):
         for cell in line:
             cell.number_format = "#,##0.00"
+    # printed for the bureau's accounts: every heading whole, one landscape page wide,
+    # the headings on each page (the review of session 25 printed "职业技能提" and a
+    # second page holding one character)
+    for letter, width in zip("ABCDEFGH", RECONCILIATION_WIDTHS, strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet["A1"].font = Font(bold=True, size=14)
+    for heading in sheet[2]:
+        heading.font = Font(bold=True)
+        if heading.column > 1:  # over figures, aligned as they are
+            heading.alignment = Alignment(horizontal="right")
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "2:2"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

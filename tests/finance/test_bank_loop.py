@@ -134,6 +134,11 @@ def test_a_quarter_paid_through_batches_with_a_failure_corrected_and_reissued(
     assert total.in_open_batches == Decimal("0.00")
     book = load_workbook(io.BytesIO(payouts.reconciliation_workbook(rollup, rows)))
     sheet = book.active
+    # it prints: one landscape page wide, the headings repeated, the fund's name whole
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.print_title_rows == "$2:$2"
+    assert sheet.column_dimensions["A"].width >= 2 * len("职业技能提升行动专项资金")
     for excel_row, row in zip(
         sheet.iter_rows(min_row=3, values_only=True), rows, strict=True
     ):
