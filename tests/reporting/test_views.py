@@ -711,3 +711,26 @@ def test_the_administrator_s_home_shows_their_work_not_claim_figures_of_zero(
     )
     again = client.get(reverse("home")).content.decode()
     assert f'data-testid="institutions-waiting">{waiting[1]}<' in again
+
+
+def test_the_reviewer_home_counts_apart_what_no_report_holds_yet(
+    client, clerk, reviewer, claim_input
+):
+    """The review of session 25: 待审核 2 on the home page, and neither claim in a
+    report — opened, neither could be decided and nothing said why."""
+    claim = claim_services.claim_create(data=claim_input(), actor=clerk)
+    claim_services.claim_submit(claim_id=claim.pk, actor=clerk)
+    client.force_login(reviewer)
+    home = html_of(client.get(reverse("home")))
+    table = home.split('data-testid="waiting-by-unit"')[1]
+    assert "各单位待审核申报（共 0 件" in home
+    assert re.search(r'data-testid="unreported-654301">1<', table)
+    quarter_services.report_submit(
+        report_id=quarter_services.report_build(
+            unit_id="654301", quarter="2020Q1", actor=clerk
+        ).pk,
+        actor=clerk,
+    )
+    home = html_of(client.get(reverse("home")))
+    assert "各单位待审核申报（共 1 件" in home
+    assert re.search(r'data-testid="unreported-654301">—<', home)
