@@ -54,20 +54,38 @@ class ObjectionForm(forms.Form):
 class ObjectionFindingForm(forms.Form):
     outcome = forms.ChoiceField(
         label=_("核查结论"),
-        choices=[("upheld", _("异议成立")), ("dismissed", _("异议不成立"))],
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        # nothing chosen until the finder chooses: 异议成立 + 退回 was pre-selected, a
+        # ruling one click away from a slip (the review of session 25)
+        choices=[
+            ("", _("请选择核查结论")),
+            ("upheld", _("异议成立")),
+            ("dismissed", _("异议不成立")),
+        ],
+        widget=forms.Select(
+            attrs={"class": "form-select form-select-sm", "aria-label": "核查结论"}
+        ),
     )
     claim_action = forms.ChoiceField(
         label=_("异议成立时对申报的处理"),
         choices=[("return", _("退回经办人")), ("reject", _("驳回"))],
         required=False,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=forms.Select(
+            attrs={
+                "class": "form-select form-select-sm",
+                "aria-label": "异议成立时对申报的处理",
+            }
+        ),
     )
     reason = forms.CharField(
         label=_("理由"),
         max_length=500,
         widget=forms.Textarea(
-            attrs={"rows": 2, "class": "form-control form-control-sm"}
+            attrs={
+                "rows": 2,
+                "class": "form-control form-control-sm",
+                "placeholder": "核查情况和理由（必填）",
+                "aria-label": "核查情况和理由",
+            }
         ),
         validators=[multi_line_text],
     )

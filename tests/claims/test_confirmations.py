@@ -442,6 +442,8 @@ def test_a_code_locked_by_wrong_answers_holds_the_balance_until_a_finding(
     client.force_login(reviewer)
     page = client.get(reverse("grievance_list")).content.decode()
     assert "身份证号码后四位多次核对失败，确认码被锁定" in page
+    # no finding chosen for the finder (the first outcome was pre-selected)
+    assert '<option value="" selected>请选择核查结论</option>' in page
     dismissed_then_paid(grievance, "已电话联系本人，确认参加培训", reviewer, finance)
 
 

@@ -494,6 +494,20 @@ def test_the_page_offers_the_finding_form_only_to_who_may_record_it(
     form = f'data-testid="finding-form-{objection.pk}"'
     assert form not in pages[clerk.username]
     assert form in pages[clerk_same_unit.username]
+    # no ruling chosen for the finder (异议成立 + 退回 was pre-selected), and a form
+    # sent without one records nothing
+    offered = pages[clerk_same_unit.username].split(form)[1]
+    assert '<option value="" selected>请选择核查结论</option>' in offered
+    assert 'placeholder="核查情况和理由（必填）"' in offered
+    client = Client()
+    client.force_login(clerk_same_unit)
+    refused = client.post(
+        reverse("objection_list"),
+        {"objection": objection.pk, "outcome": "", "reason": "已核实"},
+    )
+    assert "请选择核查结论" in refused.content.decode()
+    objection.refresh_from_db()
+    assert objection.status == "open"
 
 
 def test_an_upheld_objection_may_reject_the_claim(
