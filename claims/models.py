@@ -871,6 +871,19 @@ class Document(models.Model):
     def extension(self) -> str:
         return self.stored_as.rsplit(".", 1)[-1]
 
+    @property
+    def type_label(self) -> str:
+        """The file's type in the page's words (its MIME type is English)."""
+        return TYPE_LABELS.get(self.content_type, "文件")
+
+
+#: What a person reads for each type ``claims.evidence`` accepts.
+TYPE_LABELS = {
+    "application/pdf": "PDF文件",
+    "image/png": "PNG图片",
+    "image/jpeg": "JPEG图片",
+}
+
 
 class DocumentDownload(models.Model):
     """One download of a document: who, in which role, when, from where. Append-only

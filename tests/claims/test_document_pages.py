@@ -65,7 +65,7 @@ def test_the_clerk_uploads_from_the_claim_page_and_sees_it_listed(
     document = Document.objects.get()
     assert f"材料#{document.pk}（证书）已上传" in html
     assert reverse("api-document", args=[document.pk]) in html
-    assert "image/png" in html  # recognised by content, not by the name 证书.jpg
+    assert "PNG图片" in html  # recognised by content, not by the name 证书.jpg
     # the trail shows the document and its hash
     assert f"材料#{document.pk} 证书，SHA-256 {document.sha256}" in html
 

@@ -1,8 +1,9 @@
 """Finance in Chromium is refused a balance while the claim's public notice is open and
 while its trainee's "not me" waits for the unit's finding, and pays it once each has
 closed (issue 17), under the settings ``make run`` uses (DEBUG=1) and the production
-ones: the refusal is told in the claim's row of the rollup page, nothing is recorded,
-and the same form pays once the hold is gone."""
+ones: the hold is told in the claim's row of the rollup page before anything is typed
+(no form is offered while it holds), nothing is recorded, and the form pays once the
+hold is gone."""
 
 from __future__ import annotations
 
@@ -83,14 +84,13 @@ def test_finance_waits_for_the_notice_and_for_the_trainees_finding(
     sign_in(page, live_server.url, "qianli")
     page.goto(rollup_page)
 
-    # while the notice is open: refused in the row, nothing recorded
-    pay_in_row(page, on_notice)
-    expect(page.get_by_test_id(f"pay-error-{on_notice.pk}")).to_contain_text(
+    # while the notice is open: the row says so, and offers no form to type in vain
+    expect(page.get_by_test_id(f"pay-held-{on_notice.pk}")).to_contain_text(
         "公示期满后方可拨付余额"
     )
+    expect(page.get_by_test_id(f"pay-open-{on_notice.pk}")).to_have_count(0)
     # the trainee's "not me" is told first, whatever the notice
-    pay_in_row(page, disputed)
-    expect(page.get_by_test_id(f"pay-error-{disputed.pk}")).to_contain_text(
+    expect(page.get_by_test_id(f"pay-held-{disputed.pk}")).to_contain_text(
         "培训人员本人表示未参加此培训"
     )
     assert not Payment.objects.filter(kind="balance").exists()
@@ -102,8 +102,7 @@ def test_finance_waits_for_the_notice_and_for_the_trainees_finding(
     expect(page.get_by_test_id(f"pay-row-{on_notice.pk}")).to_contain_text(
         f"已拨付（CZ-{on_notice.pk}）"
     )
-    pay_in_row(page, disputed)
-    expect(page.get_by_test_id(f"pay-error-{disputed.pk}")).to_contain_text(
+    expect(page.get_by_test_id(f"pay-held-{disputed.pk}")).to_contain_text(
         "申诉核查结论录入前不能拨付余额"
     )
 

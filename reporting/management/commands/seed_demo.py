@@ -959,12 +959,16 @@ def _opened_sign_in_sheet(claim_id: int, clerk: User, reviewer: User) -> list[in
 
     from PIL import Image, ImageDraw
 
-    sheet = Image.new("RGB", (420, 300), "white")
+    rows, height, margin = 11, 24, 20  # a blank sign-in grid: demo data, not a sheet
+    columns = [margin + c * 127 for c in range(4)]
+    bottom = margin + rows * height
+    sheet = Image.new("RGB", (columns[-1] + margin, bottom + margin), "white")
     draw = ImageDraw.Draw(sheet)
-    for row in range(1, 12):  # a blank sign-in grid: demo data, not a real sheet
-        draw.line([(20, 20 + row * 24), (400, 20 + row * 24)], fill="black")
-    for column in (20, 140, 280, 400):
-        draw.line([(column, 44), (column, 284)], fill="black")
+    for row in range(1, rows + 1):
+        y = margin + row * height
+        draw.line([(columns[0], y), (columns[-1], y)], fill="black")
+    for x in columns:
+        draw.line([(x, margin + height), (x, bottom)], fill="black")
     out = io.BytesIO()
     sheet.save(out, format="PNG")
     document = services.claim_attach_document(
