@@ -123,7 +123,7 @@ def test_the_home_page_takes_a_constant_number_of_queries(
 def test_the_reviewers_home_counts_waiting_claims_by_unit(
     client, clerk, reviewer, claim_input
 ):
-    submitted(clerk, claim_input)
+    reported(clerk, claim_input)  # waiting: in a submitted report (五(一))
     client.force_login(reviewer)
     html = html_of(client.get(reverse("home")))
     assert "各单位待审核申报（共 1 件" in html

@@ -115,7 +115,7 @@ def test_a_sign_in_sheet_from_upload_to_the_spot_check(
     expect(page.locator(".alert-success")).to_contain_text("已记入审计链")
     document = Document.objects.get()
     expect(page.get_by_test_id("documents")).to_contain_text(f"材料#{document.pk}")
-    expect(page.get_by_test_id("documents")).to_contain_text("image/jpeg")
+    expect(page.get_by_test_id("documents")).to_contain_text("JPEG图片")
     screenshot(page, f"documents-claim-page-{tag}")
 
     # The claim goes to the prefecture and is drawn for a spot check.
